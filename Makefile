@@ -1,0 +1,33 @@
+# Two commands do all set-up (see README): `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+OUT    ?= outputs/demo
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test test-all bench site clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "deepfakelab needs Python 3.11 or newer"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+demo: $(STAMP) system-deps
+	$(BIN)/deepfakelab demo --out $(OUT)
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+bench: $(STAMP) system-deps
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) outputs runs .pytest_cache

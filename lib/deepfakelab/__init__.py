@@ -1,0 +1,15 @@
+"""deepfakelab: an offline, CPU-first course kit for imaging security.
+
+The package reads like the course:
+
+- :mod:`deepfakelab.gan` -- Lab 2's DCGAN, its data (bags) and its offline quality metric.
+- :mod:`deepfakelab.heads` -- procedural talking heads with ground truth.
+- :mod:`deepfakelab.reenact` -- the First Order Motion Model and face-cropping reenactment.
+- :mod:`deepfakelab.detect` -- frames, face crops, a deepfake detector and explainability.
+- :mod:`deepfakelab.course` -- notebooks and autograding helpers.
+
+Nothing in the package downloads anything: data is made by the kit, shipped inside a PyPI
+package, or given as a path by the user.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,33 @@
+"""Shared fixtures: the read-only ../shared folder and a headless matplotlib."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DEEPFAKELAB_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The project's read-only ``../shared`` folder (conformance vectors, real faces).
+
+    Present in CI and for the developers; a newcomer's clone without it skips these tests
+    with a reason instead of failing.
+    """
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} not found (set DEEPFAKELAB_SHARED to the shared folder)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def real_data(shared_dir: Path) -> Path:
+    path = shared_dir / "data" / "real"
+    if not path.is_dir():
+        pytest.skip(f"{path} not found")
+    return path
