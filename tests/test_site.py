@@ -1,0 +1,280 @@
+"""The course website: it builds offline under ``--strict``, and a real browser can use it.
+
+One build (``site/build.py --quick --strict-figures``, figures drawn by the kit) serves every
+test here. The browser tests open it in headless Chromium (Debian's ``chromium``, driven by
+Playwright) from a local HTTP server on 127.0.0.1, the way a student opens a served copy:
+the home page renders, the navigation reaches every theory page and lab guide, search finds
+a term, formulas are typeset by the MathJax that ships with the site, images load, and no
+request leaves the machine. Screenshots are saved under ``outputs/test-artifacts/site/``.
+
+Without Chromium the browser tests skip with the reason, except in CI (``CI`` set), where
+``.ci/run`` installs it and its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SITE = REPO / "site"
+ARTIFACTS = REPO / "outputs" / "test-artifacts" / "site"
+CHROMIUM_CANDIDATES = ["/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+#: The pages a student must reach from the navigation: (nav section, link text, URL path).
+THEORY_AND_LABS = [
+    ("Theory", "Reenactment and FOMM", "theory/reenactment/"),
+    ("Theory", "Detecting deepfakes", "theory/detection/"),
+    ("Theory", "GANs", "theory/gans/"),
+    ("Theory", "Benefits, risks and the law", "theory/ethics/"),
+    ("Labs", "Lab 1: How easy is it to create a deepfake?", "labs/lab1/"),
+    ("Labs", "Lab 2: From data to dollars", "labs/lab2/"),
+]
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory) -> tuple[Path, dict]:
+    """Build the site once into a temporary folder; return (folder, build summary)."""
+    out = tmp_path_factory.mktemp("site")
+    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
+    result = subprocess.run(
+        [sys.executable, str(SITE / "build.py"), "--quick", "--strict-figures", "--site-dir", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "build.log").write_text(result.stdout + "\n" + result.stderr)
+    assert result.returncode == 0, f"site build failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    summary = json.loads((SITE / "generated" / "build_summary.json").read_text())
+    return out, summary
+
+
+# --------------------------------------------------------------------------- without a browser
+def test_every_nav_page_is_built(built_site):
+    out, _ = built_site
+    for _, _, path in THEORY_AND_LABS:
+        assert (out / path / "index.html").is_file(), path
+    for path in ["index.html", "instructors/index.html", "reference/cli/index.html", "reference/core/index.html"]:
+        assert (out / path).is_file(), path
+
+
+def test_no_page_loads_anything_from_the_network(built_site):
+    """No script, stylesheet, font or image is taken from another host (fonts: false, no CDN)."""
+    out, _ = built_site
+    remote = re.compile(r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)=["']?(?:https?:)?//""", re.I)
+    offenders = []
+    for page in out.rglob("*.html"):
+        for match in remote.finditer(page.read_text(encoding="utf-8")):
+            offenders.append(f"{page.relative_to(out)}: {match.group(0)}")
+    assert not offenders, "\n".join(offenders[:20])
+    assert "fonts.googleapis" not in "".join(p.read_text() for p in (out / "assets").rglob("*.css"))
+    assert (out / "javascripts/vendor/mathjax/tex-chtml.js").is_file()
+
+
+def test_cli_page_holds_the_help_of_every_command(built_site):
+    """The CLI reference is generated from the parser, so every sub-command is on it."""
+    out, summary = built_site
+    from deepfakelab.cli import build_parser
+
+    html = (out / "reference/cli/index.html").read_text(encoding="utf-8")
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
+    assert subcommands, "the CLI has no sub-commands at all"
+    for name, sub in subcommands.items():
+        assert f"deepfakelab {name}" in summary["cli_commands"]
+        assert f"usage: deepfakelab {name}" in html, name
+        for action in sub._actions:
+            for option in action.option_strings:
+                assert option in html, f"{name} {option}"
+
+
+def test_reference_documents_the_modules_in_the_tree(built_site):
+    out, summary = built_site
+    for part, modules in summary["api_modules"].items():
+        html = (out / "reference" / part / "index.html").read_text(encoding="utf-8")
+        for module in modules:
+            assert f'id="{module}"' in html, f"{module} missing from reference/{part}"
+    core = (out / "reference/core/index.html").read_text(encoding="utf-8")
+    assert "DeepfakeLabError" in core and "seed_everything" in core
+
+
+def test_figures_present_in_the_kit_are_drawn(built_site):
+    """A figure is only skipped when its part of the kit is not in the tree yet; every figure
+    drawn is an image on its page."""
+    out, summary = built_site
+    for name, job in summary["figures"].items():
+        assert job["status"] in ("made", "skipped"), f"{name}: {job['reason']}"
+        if job["status"] == "skipped":
+            assert "not in this version of the kit" in job["reason"]
+        for path in job["figures"].values():
+            rel = Path(path).resolve().relative_to(SITE / "docs")
+            assert (out / rel).is_file(), rel
+
+
+# --------------------------------------------------------------------------- in a browser
+def _chromium() -> str | None:
+    for candidate in CHROMIUM_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if executable is None or sync_playwright is None:
+        missing = "Debian's chromium" if executable is None else "the playwright package"
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing} is not installed; CI must install it (scripts/system-deps.sh)")
+        pytest.skip(f"{missing} is not installed (apt-get install chromium; pip install playwright)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest's output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def served(built_site):
+    """The built site on http://127.0.0.1:<free port>/, for the duration of the module."""
+    out, _ = built_site
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(out)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def page(browser, served):
+    """A fresh page that records every request; any request to another host is blocked and
+    recorded, so nothing leaves the machine even if the site tried."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    log = {"requests": [], "blocked": [], "failed": []}
+
+    def route(route):
+        url = route.request.url
+        log["requests"].append(url)
+        host = urlparse(url).hostname
+        if urlparse(url).scheme in ("data", "blob", "about") or host == "127.0.0.1":
+            route.continue_()
+        else:
+            log["blocked"].append(url)
+            route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("response", lambda r: r.status >= 400 and log["failed"].append(f"{r.status} {r.url}"))
+    page.request_log = log
+    page.base_url = served
+    yield page
+    context.close()
+    assert not log["blocked"], f"requests tried to leave the machine: {log['blocked']}"
+    assert not log["failed"], f"local requests failed: {log['failed']}"
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def _images_load(page) -> list[str]:
+    """Load every image of the page's content (lazy ones too); return those that failed."""
+    return page.evaluate(
+        """async () => {
+            const images = [...document.querySelectorAll('.md-content img')];
+            const results = await Promise.all(images.map(async (img) => {
+                img.loading = 'eager';
+                try { await img.decode(); } catch (e) {}
+                return img.complete && img.naturalWidth > 0 ? null : img.getAttribute('src');
+            }));
+            return results.filter((r) => r !== null);
+        }"""
+    )
+
+
+def test_home_page_renders(page):
+    page.goto(page.base_url)
+    assert page.title().startswith("deepfakelab")
+    assert page.locator("h1").first.is_visible()
+    body = page.locator(".md-content").inner_text()
+    assert "make demo" in body and "make test" in body
+    assert not _images_load(page)
+    _shot(page, "home")
+
+
+def test_navigation_reaches_every_theory_page_and_lab_guide(page):
+    page.goto(page.base_url)
+    sidebar = page.locator(".md-sidebar--primary")
+    for section, text, path in THEORY_AND_LABS:
+        link = sidebar.get_by_role("link", name=text, exact=True)
+        assert link.count() >= 1, f"no link {text!r} in the navigation"
+        link.first.click()
+        page.wait_for_url(f"**/{path}")
+        heading = page.locator(".md-content h1").first
+        assert heading.is_visible(), path
+        broken = _images_load(page)
+        assert not broken, f"{path}: images that did not load: {broken}"
+        _shot(page, path.strip("/").replace("/", "_"))
+
+
+def test_search_finds_a_term(page):
+    page.goto(page.base_url)
+    page.locator("label.md-search__icon, .md-search__input").first.click()
+    page.locator("input.md-search__input").fill("discriminator")
+    results = page.locator(".md-search-result__item")
+    results.first.wait_for(state="visible", timeout=15000)
+    assert results.count() >= 1
+    text = page.locator(".md-search-result").inner_text().lower()
+    assert "discriminator" in text
+    _shot(page, "search")
+    results.first.locator("a").first.click()
+    page.wait_for_load_state()
+    assert "discriminator" in page.locator(".md-content").inner_text().lower()
+
+
+def test_formulas_are_typeset(page):
+    page.goto(page.base_url + "theory/gans/")
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+    page.evaluate("() => MathJax.startup.promise")
+    formulas = page.locator(".arithmatex")
+    typeset = page.locator(".arithmatex mjx-container")
+    assert formulas.count() >= 3
+    assert typeset.count() == formulas.count(), "some formulas were left as TeX source"
+    # CommonHTML output draws glyphs with the shipped fonts: the typeset formula has real size.
+    box = page.locator(".arithmatex mjx-container").first.bounding_box()
+    assert box and box["width"] > 5 and box["height"] > 5
+    page.locator(".arithmatex").nth(0).scroll_into_view_if_needed()
+    _shot(page, "formula")
