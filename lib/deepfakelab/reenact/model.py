@@ -1,0 +1,38 @@
+"""The First Order Motion Model: a keypoint detector and a generator, built from a config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .config import ModelConfig, load_model_config
+from .generator import Generated, OcclusionAwareGenerator
+from .keypoint_detector import KPDetector
+
+
+class FirstOrderModel(nn.Module):
+    """Holds ``kp_detector`` and ``generator`` (plain modules, published state-dict names).
+
+    ``model(source, driving)`` reconstructs ``driving`` from ``source`` with the driving frame's
+    own keypoints (absolute motion), as in training. Both images are ``(B, C, H, W)`` in [0, 1].
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.kp_detector = KPDetector(**config.kp_detector_kwargs())
+        self.generator = OcclusionAwareGenerator(**config.generator_kwargs())
+
+    def forward(self, source: torch.Tensor, driving: torch.Tensor) -> Generated:
+        kp_source = self.kp_detector(source)
+        kp_driving = self.kp_detector(driving)
+        return self.generator(source, kp_driving=kp_driving, kp_source=kp_source)
+
+
+def build_model(config: ModelConfig | str | Path = "vox-256") -> FirstOrderModel:
+    """A randomly initialised model in eval mode, from a :class:`ModelConfig`, a YAML path or a built-in name."""
+    if not isinstance(config, ModelConfig):
+        config = load_model_config(config)
+    return FirstOrderModel(config).eval()
