@@ -1,0 +1,139 @@
+"""A set of labelled face crops on disk, its splits, and the training-time augmentations.
+
+One ``.npz`` file holds everything a training run needs, built once (by
+:mod:`deepfakelab.detect.trainingdata` from the kit's synthetic heads, or from a user's
+``real/`` and ``fake/`` video folders):
+
+====================  =====================  =============================================
+array                 shape, dtype           meaning
+====================  =====================  =============================================
+``images``            (N, S, S, 3) uint8     RGB face crops, S = the detector's input size
+``labels``            (N,) int64             0 real, 1 fake
+``masks``             (N, S, S) uint8        changed region of a fake, 0..255; 0 if unknown
+``has_mask``          (N,) bool              whether ``masks`` is the truth for that crop
+``kind``              (N,) str               ``real`` or the manipulation's name
+``video``             (N,) str               the video a crop comes from (video AUC groups by it)
+``group``             (N,) str               the split key: identity, or source video
+====================  =====================  =============================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import DataError
+from .model import to_tensor
+
+FIELDS = ("images", "labels", "masks", "has_mask", "kind", "video", "group")
+
+
+@dataclass
+class FaceSet:
+    """The arrays of the table above, kept together so that indexing keeps them aligned."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    masks: np.ndarray
+    has_mask: np.ndarray
+    kind: np.ndarray
+    video: np.ndarray
+    group: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, selector) -> "FaceSet":
+        return FaceSet(*(getattr(self, f)[selector] for f in FIELDS))
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **{f: getattr(self, f) for f in FIELDS})
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "FaceSet":
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path}: no such face set (build one with 'deepfakelab detect-train --build')")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return cls(*(data[f] for f in FIELDS))
+        except (KeyError, ValueError, OSError) as exc:
+            raise DataError(f"{path}: not a deepfakelab face set ({exc})") from exc
+
+    @classmethod
+    def concatenate(cls, parts: list["FaceSet"]) -> "FaceSet":
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in FIELDS))
+
+
+def split_groups(groups, fractions=(0.7, 0.15, 0.15), seed: int = 0) -> dict[str, np.ndarray]:
+    """Boolean masks ``{"train", "val", "test"}`` that never put one group in two splits.
+
+    Splitting by identity (or source video) matters: frames of one video are near-duplicates,
+    so a frame-level split measures memory, not detection.
+    """
+    groups = np.asarray(groups)
+    unique = np.array(sorted(set(groups.tolist())))
+    if len(unique) < 3:
+        raise DataError(f"need at least 3 identities/videos to split, found {len(unique)}")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(unique)
+    n_val = max(1, int(round(fractions[1] * len(unique))))
+    n_test = max(1, int(round(fractions[2] * len(unique))))
+    named = {"val": order[:n_val], "test": order[n_val:n_val + n_test], "train": order[n_val + n_test:]}
+    return {name: np.isin(groups, members) for name, members in named.items()}
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """Re-encode an RGB uint8 image as JPEG at ``quality`` (1-100) and decode it again."""
+    ok, buf = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
+
+
+def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """What a real pipeline does to a face before the detector sees it.
+
+    Horizontal flip (p 0.5, mask flipped too), colour jitter (brightness, contrast, saturation),
+    Gaussian blur (p 0.2, sigma 0.3-1.5) and JPEG re-compression at quality 40-100 (p 0.7).
+    """
+    if rng.random() < 0.5:
+        image, mask = image[:, ::-1], mask[:, ::-1]
+    out = image.astype(np.float32)
+    out = (out - 128.0) * rng.uniform(0.8, 1.2) + 128.0 + rng.uniform(-20, 20)
+    grey = out.mean(axis=-1, keepdims=True)
+    out = grey + (out - grey) * rng.uniform(0.7, 1.3)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if rng.random() < 0.2:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.5))
+    if rng.random() < 0.7:
+        out = jpeg(out, int(rng.integers(40, 101)))
+    return np.ascontiguousarray(out), np.ascontiguousarray(mask)
+
+
+class FaceTensors(Dataset):
+    """A :class:`FaceSet` as tensors: ``(image (3, S, S) normalised, label, mask (S, S) in [0, 1])``."""
+
+    def __init__(self, faces: FaceSet, train: bool, seed: int = 0, jpeg_quality: int | None = None):
+        self.faces, self.train, self.seed, self.jpeg_quality = faces, train, seed, jpeg_quality
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.faces)
+
+    def __getitem__(self, i: int):
+        image, mask = self.faces.images[i], self.faces.masks[i]
+        if self.train:
+            rng = np.random.default_rng((self.seed, self.epoch, i))
+            image, mask = augment(image, mask, rng)
+        elif self.jpeg_quality:
+            image = jpeg(image, self.jpeg_quality)
+        return (to_tensor([image])[0], torch.tensor(int(self.faces.labels[i])),
+                torch.from_numpy(mask.astype(np.float32) / 255.0))
+

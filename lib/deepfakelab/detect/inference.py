@@ -1,0 +1,135 @@
+"""From a video file to per-frame fake probabilities and maps: the detector as a student uses it.
+
+Data flows one way: video -> frames (:mod:`.video`) -> face crops (:mod:`.faces`) -> scores and
+maps (:mod:`.explain`). Frames without a face and videos that cannot be read are recorded in the
+result, never dropped silently, so the report can list them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import DataError, DeepfakeLabError
+from .explain import DEFAULT_METHOD, fake_maps
+from .faces import FaceCrop, FaceCropper
+from .model import DetectorConfig, build_detector, to_tensor
+from .video import extract_frames
+
+#: Where the shipped weights live inside the package.
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "detector.pt"
+TRAIN_HINT = "deepfakelab detect-train --out runs/detector (see the README, 'Detection')"
+
+
+def load_detector(path: str | Path | None = None, device: str | torch.device = "cpu"
+                  ) -> tuple[nn.Module, DetectorConfig]:
+    """The trained network (eval mode, float32) and its config, from ``path`` or the shipped weights."""
+    path = Path(path) if path else DEFAULT_WEIGHTS
+    if not path.is_file():
+        if path == DEFAULT_WEIGHTS:
+            raise DataError(f"no detector weights shipped yet ({path} is missing): train with {TRAIN_HINT}")
+        raise DataError(f"{path}: no such weights file")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        config = DetectorConfig(**saved["config"])
+        model = build_detector(config)
+        model.load_state_dict({k: v.float() for k, v in saved["state_dict"].items()})
+    except (KeyError, RuntimeError, TypeError, OSError) as exc:
+        raise DataError(f"{path}: not a deepfakelab detector checkpoint ({exc})") from exc
+    return model.to(device).eval(), config
+
+
+@dataclass
+class FrameResult:
+    """One scored frame. ``p_fake`` in [0, 1]; ``maps`` name -> ``(S, S)`` map of the crop in [0, 1]."""
+
+    index: int
+    p_fake: float
+    crop: FaceCrop
+    maps: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class VideoResult:
+    """Everything the report shows about one input, including what went wrong with it."""
+
+    path: str
+    fps: float = 0.0
+    frame_count: int = 0
+    frames: list[FrameResult] = field(default_factory=list)
+    no_face: list[int] = field(default_factory=list)
+    error: str | None = None
+    frame_images: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def p_fake(self) -> float | None:
+        """The video's score: mean of its frames' probabilities (None when no frame was scored)."""
+        return float(np.mean([f.p_fake for f in self.frames])) if self.frames else None
+
+
+class DeepfakeDetector:
+    """Face cropper + detector network + CAM methods, used frame by frame."""
+
+    def __init__(self, weights: str | Path | None = None, methods=(DEFAULT_METHOD,),
+                 device: str = "cpu", detect_side: int = 256):
+        self.model, self.config = load_detector(weights, device)
+        self.device = device
+        self.methods = tuple(methods)
+        self.cropper = FaceCropper(size=self.config.size, detect_side=detect_side, device=device)
+
+    def score_crops(self, crops: list[np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``crops``: list of ``(S, S, 3)`` uint8. Returns ``p_fake (N,)`` and ``{method: (N, S, S)}``."""
+        inputs = to_tensor(crops).to(self.device)
+        maps, p_fake = {}, None
+        for method in self.methods:
+            maps[method], p = fake_maps(self.model, inputs, method)
+            p_fake = p if p_fake is None else p_fake
+        if p_fake is None:
+            with torch.no_grad():
+                p_fake = torch.softmax(self.model(inputs), 1)[:, 1].cpu().numpy()
+        return p_fake, maps
+
+    def analyse(self, video: str | Path, count: int | None = 16, indices=None,
+                keep_frames: bool = True, batch: int = 16) -> VideoResult:
+        """Score ``count`` evenly spread frames (or the given ``indices``) of one video or image.
+
+        Errors about this input (unreadable, too short, index past the end) are stored in
+        ``VideoResult.error`` instead of raised, so one bad file does not stop a report of four.
+        """
+        result = VideoResult(str(video))
+        try:
+            if indices is None:
+                from .video import IMAGE_SUFFIXES, probe_video
+
+                if Path(video).suffix.lower() in IMAGE_SUFFIXES:
+                    count = 1
+                else:
+                    info = probe_video(video)
+                    if count > info.frame_count:
+                        raise DataError(f"{video}: {count} frames were asked for but the video has "
+                                        f"only {info.frame_count}")
+            info, frames = extract_frames(video, indices=indices, count=None if indices else count)
+        except DeepfakeLabError as exc:
+            result.error = str(exc)
+            return result
+        result.fps, result.frame_count = info.fps, info.frame_count
+        pending: list[tuple[int, FaceCrop]] = []
+        for index in sorted(frames):
+            crop = self.cropper.crop(frames[index])
+            if crop is None:
+                result.no_face.append(index)
+                continue
+            pending.append((index, crop))
+            if keep_frames:
+                result.frame_images[index] = frames[index]
+        for start in range(0, len(pending), batch):
+            chunk = pending[start:start + batch]
+            p_fake, maps = self.score_crops([c.image for _, c in chunk])
+            for j, (index, crop) in enumerate(chunk):
+                result.frames.append(FrameResult(index, float(p_fake[j]), crop,
+                                                 {m: maps[m][j] for m in maps}))
+        return result

@@ -1,0 +1,145 @@
+"""Training the detector: cross-entropy on (real, fake), resumable, with progress bars.
+
+The loop checkpoints at the end of every epoch (model, optimiser, scheduler, epoch, best
+validation AUC). Killing the run loses at most one epoch: the same command resumes from
+``checkpoint.pt``. The weights with the best validation video AUC are kept as ``detector.pt``,
+the small file :func:`deepfakelab.detect.inference.load_detector` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError, DataError, TrainingDiverged
+from ..runtime import resolve_device, seed_everything
+from .faceset import FaceSet, FaceTensors
+from .metrics import evaluate
+from .model import DetectorConfig, build_detector
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run; the defaults are the shipped detector's."""
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    epochs: int = 8
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    device: str = "auto"
+    workers: int = 0
+    #: manipulation left out of training entirely (cross-manipulation test), or None
+    hold_out: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _class_balanced_weights(labels: np.ndarray) -> torch.Tensor:
+    counts = np.bincount(labels, minlength=2).astype(np.float64)
+    return torch.tensor(counts.sum() / (2 * np.maximum(counts, 1)), dtype=torch.float32)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, faces: FaceSet, batch_size: int = 128, device="cpu",
+            jpeg_quality: int | None = None) -> np.ndarray:
+    """Probability of "fake" for every crop of ``faces``: ``(N,)`` floats in [0, 1]."""
+    model.eval()
+    loader = DataLoader(FaceTensors(faces, train=False, jpeg_quality=jpeg_quality), batch_size=batch_size)
+    out = [torch.softmax(model(x.to(device)), dim=1)[:, 1].cpu() for x, _, _ in loader]
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: TrainConfig | None = None,
+                   progress: bool = True) -> dict:
+    """Train on ``train``, select on ``val``, write ``detector.pt`` and ``history.json`` to ``out_dir``.
+
+    Returns the history: one dict per epoch with ``loss``, ``val_frame_auc``, ``val_video_auc``.
+    """
+    config = config or TrainConfig()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if len(train) == 0 or len(set(train.labels.tolist())) < 2:
+        raise DataError("the training set needs both real and fake crops")
+    device = resolve_device(config.device)
+    generator = seed_everything(config.seed)
+    model = build_detector(config.detector).to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr,
+                                                    total_steps=max(1, config.epochs * steps_per_epoch))
+    loss_fn = nn.CrossEntropyLoss(weight=_class_balanced_weights(train.labels).to(device))
+    state = {"epoch": 0, "best": -1.0, "history": []}
+
+    checkpoint = out_dir / "checkpoint.pt"
+    if checkpoint.exists():
+        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+        if saved["config"] != config.as_dict():
+            raise ConfigError(f"{checkpoint} was made with other settings; use a new output folder "
+                              "or delete the checkpoint to start again")
+        model.load_state_dict(saved["model"])
+        optimiser.load_state_dict(saved["optimiser"])
+        scheduler.load_state_dict(saved["scheduler"])
+        generator.set_state(saved["generator"])
+        state = saved["state"]
+        if progress:
+            print(f"resuming from {checkpoint} after epoch {state['epoch']}", flush=True)
+
+    dataset = FaceTensors(train, train=True, seed=config.seed)
+    for epoch in range(state["epoch"], config.epochs):
+        dataset.epoch = epoch
+        loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=False,
+                            generator=generator, num_workers=config.workers)
+        model.train()
+        total, seen = 0.0, 0
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
+        for images, labels, _ in bar:
+            images, labels = images.to(device), labels.to(device)
+            loss = loss_fn(model(images), labels)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(f"loss became {loss.item()} in epoch {epoch + 1}; the last good "
+                                       f"checkpoint is {checkpoint}; try a lower --lr")
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+            total += loss.item() * len(labels)
+            seen += len(labels)
+            bar.set_postfix(loss=f"{total / seen:.3f}")
+        record = {"epoch": epoch + 1, "loss": total / max(seen, 1)}
+        if len(val) and len(set(val.labels.tolist())) == 2:
+            scores = predict(model, val, device=device)
+            metrics = evaluate(val.video, val.labels, scores)
+            record.update(val_frame_auc=metrics.frame_auc, val_video_auc=metrics.video_auc)
+        state["history"].append(record)
+        state["epoch"] = epoch + 1
+        score = record.get("val_video_auc", -record["loss"])
+        if score >= state["best"] or epoch == 0:
+            state["best"] = score
+            save_weights(model, config.detector, out_dir / "detector.pt",
+                         extra={"epoch": epoch + 1, "hold_out": config.hold_out, **record})
+        if progress:
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
+            print(f"epoch {epoch + 1}/{config.epochs}: {shown}", flush=True)
+        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                    "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+                    "state": state, "config": config.as_dict()}, checkpoint)
+    (out_dir / "history.json").write_text(json.dumps(state["history"], indent=2))
+    return {"history": state["history"], "weights": str(out_dir / "detector.pt")}
+
+
+def save_weights(model: nn.Module, config: DetectorConfig, path: Path, extra: dict | None = None) -> Path:
+    """The deployable file: half-precision weights and the config that rebuilds the net."""
+    weights = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    torch.save({"config": config.as_dict(), "state_dict": weights, "info": extra or {}}, path)
+    return path
