@@ -168,13 +168,13 @@ def landmark_warp(image: np.ndarray, face_mask: np.ndarray, points: np.ndarray,
     h, w = face_mask.shape
     border = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1],
                        [w / 2, 0], [w / 2, h - 1], [0, h / 2], [w - 1, h / 2]], np.float64)
-    tform = PiecewiseAffineTransform()
     # warp() needs the map from output to input coordinates: driving -> source
-    if not tform.estimate(np.vstack([driving_points, border]), np.vstack([points, border])):
+    tform = PiecewiseAffineTransform.from_estimate(np.vstack([driving_points, border]),
+                                                   np.vstack([points, border]))
+    if not tform:
         return self_blend(image, face_mask, rng)
     warped = (warp(image, tform, output_shape=(h, w), preserve_range=True)).astype(np.uint8)
-    alpha = _deformed_mask(face_mask, rng)
-    alpha = np.maximum(alpha, 0)  # the warp is only kept inside the face
+    alpha = _deformed_mask(face_mask, rng)  # the warp is only kept inside the face
     fake = _blend(warped, image, alpha)
     return Fake(fake, _change_mask(fake, image, alpha), "landmark_warp")
 

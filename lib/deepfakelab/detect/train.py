@@ -91,6 +91,7 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
         optimiser.load_state_dict(saved["optimiser"])
         scheduler.load_state_dict(saved["scheduler"])
         generator.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])  # dropout draws from the global generator
         state = saved["state"]
         if progress:
             print(f"resuming from {checkpoint} after epoch {state['epoch']}", flush=True)
@@ -133,6 +134,7 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
             print(f"epoch {epoch + 1}/{config.epochs}: {shown}", flush=True)
         torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
                     "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+                    "torch_rng": torch.get_rng_state(),
                     "state": state, "config": config.as_dict()}, checkpoint)
     (out_dir / "history.json").write_text(json.dumps(state["history"], indent=2))
     return {"history": state["history"], "weights": str(out_dir / "detector.pt")}

@@ -1,0 +1,125 @@
+"""Sub-commands of the detection lab: ``frames``, ``detect``, ``detect-data`` and ``detect-train``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _frames(args: argparse.Namespace) -> int:
+    from .video import save_frames
+
+    sidecar = save_frames(args.video, args.out, indices=args.index, every=args.every, count=args.count)
+    import json
+
+    meta = json.loads(sidecar.read_text())
+    print(f"wrote {len(meta['indices'])} frames of {meta['frame_count']} to {args.out} (see {sidecar})")
+    return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..runtime import resolve_device
+    from .inference import DeepfakeDetector
+    from .report import verdict, write_report
+
+    torch.set_num_threads(max(1, args.threads)) if args.threads else None
+    device = str(resolve_device(args.device))
+    detector = DeepfakeDetector(args.weights, methods=args.methods, device=device)
+    from tqdm.auto import tqdm
+
+    results = []
+    for video in tqdm(args.videos, desc="videos", unit="video"):
+        result = detector.analyse(video, count=args.count, indices=args.index)
+        results.append(result)
+        tqdm.write(f"{video}: {result.error or verdict(result.p_fake)}"
+                   + (f" ({len(result.no_face)} frames without a face)" if result.no_face else ""))
+    files = write_report(results, args.out, list(args.methods),
+                         info={"weights": str(args.weights or "shipped"), **detector.config.as_dict()})
+    print(f"report: {files['html']}")
+    return 0 if any(r.frames for r in results) else 2
+
+
+def _data(args: argparse.Namespace) -> int:
+    from .trainingdata import build_from_folders, build_synthetic
+
+    if args.videos:
+        path = build_from_folders(args.videos, args.out, frames_per_video=args.frames, size=args.size)
+    else:
+        path = build_synthetic(args.out, identities=args.identities, videos_per_identity=args.videos_per_identity,
+                               frames_per_video=args.frames, size=args.size, seed=args.seed)
+    print(f"face set: {path}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .evaluation import train_and_evaluate
+
+    summary = train_and_evaluate(args.data, args.out, arch=args.arch, size=None, epochs=args.epochs,
+                                 batch_size=args.batch_size, lr=args.lr, hold_out=args.hold_out,
+                                 device=args.device, seed=args.seed, threads=args.threads)
+    print(f"weights: {summary['weights']}")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "frames", help="extract frames from a video, frame-exact, with a JSON sidecar",
+        description="Write chosen frames of VIDEO as frame_000032.png (named by index; frame 32 is the "
+        "33rd decoded frame) plus frames.json (source, fps, total frames, indices).")
+    p.add_argument("video", help="video file (any format ffmpeg reads)")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--index", type=int, nargs="+", help="frame indices to write, counted from 0")
+    how.add_argument("--every", type=int, help="write every N-th frame, starting with frame 0")
+    how.add_argument("--count", type=int, help="write N frames spread evenly over the video")
+    p.add_argument("-o", "--out", required=True, help="output folder")
+    p.set_defaults(func=_frames)
+
+    from .explain import CAM_METHODS
+
+    d = subparsers.add_parser(
+        "detect", help="score videos as real or fake and explain the verdicts in an HTML report",
+        description="Crop faces (MTCNN), score each frame with the detector, draw explainability maps "
+        "for the fake logit, and write report.html (self-contained), PNGs and report.json.")
+    d.add_argument("videos", nargs="+", help="videos or images to analyse (four or more side by side)")
+    d.add_argument("-o", "--out", default="outputs/detect", help="report folder (default: %(default)s)")
+    sel = d.add_mutually_exclusive_group()
+    sel.add_argument("--count", type=int, default=16, help="frames per video, evenly spread (default: %(default)s)")
+    sel.add_argument("--index", type=int, nargs="+", help="score these frame indices of every video instead")
+    d.add_argument("--methods", nargs="+", default=["gradcam", "gradcam++", "layercam"], choices=CAM_METHODS,
+                   help="explainability methods; the first is drawn on the frame (default: %(default)s)")
+    d.add_argument("--weights", help="detector weights (default: the shipped ones)")
+    d.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
+    d.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    d.set_defaults(func=_detect)
+
+    b = subparsers.add_parser(
+        "detect-data", help="build a detector training set (synthetic heads, or your real/ and fake/ videos)",
+        description="Without --videos: render synthetic talking heads and make fakes from them (self-blending, "
+        "face swap, landmark warp, FOMM when available), each with its change mask. With --videos DIR: "
+        "DIR/real/*.mp4 and DIR/fake/*.mp4 (FaceForensics++-like), MTCNN crops of N frames a video.")
+    b.add_argument("--out", default="runs/detector/faces.npz", help="face set file (default: %(default)s)")
+    b.add_argument("--videos", help="folder with real/ and fake/ sub-folders of videos")
+    b.add_argument("--frames", type=int, default=8, help="frames per video (default: %(default)s; 32 for real data)")
+    b.add_argument("--identities", type=int, default=24, help="synthetic identities (default: %(default)s)")
+    b.add_argument("--videos-per-identity", type=int, default=2, help="synthetic videos each (default: %(default)s)")
+    b.add_argument("--size", type=int, default=128, help="crop side in pixels (default: %(default)s)")
+    b.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    b.set_defaults(func=_data)
+
+    t = subparsers.add_parser(
+        "detect-train", help="train the detector on a face set and evaluate it",
+        description="Train from scratch (no pretrained weights), split by identity/video, resume after a "
+        "kill from OUT/checkpoint.pt, write OUT/detector.pt and OUT/evaluation.json.")
+    t.add_argument("data", help="face set made by 'deepfakelab detect-data'")
+    t.add_argument("--out", default="runs/detector", help="run folder (default: %(default)s)")
+    t.add_argument("--arch", default="kitnet", help="kitnet, resnet18, mobilenet_v3_small, efficientnet_b0")
+    t.add_argument("--epochs", type=int, default=8, help="epochs (default: %(default)s)")
+    t.add_argument("--batch-size", type=int, default=32, help="batch size (default: %(default)s)")
+    t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default: %(default)s)")
+    t.add_argument("--hold-out", help="manipulation left out of training, for the cross-manipulation test")
+    t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
+    t.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    t.set_defaults(func=_train)

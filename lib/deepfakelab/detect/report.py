@@ -1,0 +1,202 @@
+"""The detection report: one self-contained HTML page, PNG figures and a JSON of every number.
+
+The HTML embeds its images as base64 ``data:`` URIs and has no scripts or external styles, so
+it opens offline, from an e-mail attachment or a USB stick. Inputs that failed (unreadable
+file, too few frames) and frames without a face are listed on the page, never left out.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .explain import overlay
+from .faces import paste_back
+from .inference import VideoResult
+
+
+def verdict(p_fake: float | None) -> str:
+    """``"fake 87 % / real 13 %"``, the line the course asks students to report."""
+    if p_fake is None:
+        return "no verdict"
+    fake = int(round(100 * p_fake))
+    return f"{'FAKE' if p_fake >= 0.5 else 'REAL'}: fake {fake} % / real {100 - fake} %"
+
+
+def _safe_name(path: str, taken: set[str]) -> str:
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(path).stem) or "input"
+    name, i = stem, 2
+    while name in taken:
+        name, i = f"{stem}_{i}", i + 1
+    taken.add(name)
+    return name
+
+
+def choose_frames(result: VideoResult, n: int = 4) -> list:
+    """Up to ``n`` frames to show: the most and least fake-looking and evenly spread ones between."""
+    ranked = sorted(result.frames, key=lambda f: f.p_fake)
+    if len(ranked) <= n:
+        return sorted(ranked, key=lambda f: f.index)
+    picks = np.linspace(0, len(ranked) - 1, n).round().astype(int)
+    return sorted({ranked[i].index: ranked[i] for i in picks}.values(), key=lambda f: f.index)
+
+
+def plot_scores(result: VideoResult, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 2.6), dpi=100)
+    xs = [f.index for f in result.frames]
+    ax.plot(xs, [f.p_fake for f in result.frames], "o-", ms=3, color="tab:red", label="P(fake)")
+    if result.no_face:
+        ax.plot(result.no_face, [0.0] * len(result.no_face), "x", color="grey", label="no face")
+    ax.axhline(0.5, color="black", lw=0.8, ls="--")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("frame index")
+    ax.set_ylabel("P(fake)")
+    ax.set_title(f"{Path(result.path).name}: {verdict(result.p_fake)}", fontsize=9)
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_maps(result: VideoResult, frames: list, methods: list[str], path: Path) -> Path:
+    """One row per chosen frame: the crop, one overlay per method, the default map on the frame."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = 2 + len(methods)
+    fig, axes = plt.subplots(len(frames), cols, figsize=(2.0 * cols, 2.1 * len(frames)), dpi=90,
+                             squeeze=False)
+    for row, frame in zip(axes, frames):
+        row[0].imshow(frame.crop.image)
+        row[0].set_title(f"frame {frame.index}\nP(fake) {frame.p_fake:.2f}", fontsize=8)
+        for ax, method in zip(row[1:], methods):
+            ax.imshow(overlay(frame.crop.image, frame.maps[method]))
+            ax.set_title(method, fontsize=8)
+        full = result.frame_images.get(frame.index)
+        if full is not None:
+            row[-1].imshow(overlay(full, paste_back(full.shape, frame.crop.crop_box,
+                                                    frame.maps[methods[0]]), weight=0.4))
+            row[-1].set_title(f"{methods[0]} on the frame", fontsize=8)
+        for ax in row:
+            ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_summary(results: list[VideoResult], path: Path) -> Path:
+    """Every input side by side: a bar of P(fake) per video (failed inputs marked)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(results)), 3), dpi=100)
+    names = [Path(r.path).name for r in results]
+    values = [r.p_fake if r.p_fake is not None else 0.0 for r in results]
+    colours = ["grey" if r.p_fake is None else ("tab:red" if r.p_fake >= 0.5 else "tab:green")
+               for r in results]
+    ax.bar(range(len(results)), values, color=colours)
+    for i, r in enumerate(results):
+        ax.text(i, values[i] + 0.02, "error" if r.p_fake is None else f"{100 * r.p_fake:.0f} %",
+                ha="center", fontsize=8)
+    ax.set_xticks(range(len(results)), names, rotation=20, fontsize=8)
+    ax.axhline(0.5, color="black", lw=0.8, ls="--")
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("P(fake), mean over frames")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(path.name)}">'
+
+
+def result_numbers(result: VideoResult) -> dict:
+    return {
+        "path": result.path,
+        "fps": result.fps,
+        "frame_count": result.frame_count,
+        "p_fake": result.p_fake,
+        "p_real": None if result.p_fake is None else 1.0 - result.p_fake,
+        "verdict": verdict(result.p_fake),
+        "error": result.error,
+        "no_face_frames": result.no_face,
+        "frames": [{"index": f.index, "p_fake": f.p_fake, "face_box": [round(v, 1) for v in f.crop.box],
+                    "crop_box": list(f.crop.crop_box), "face_confidence": f.crop.confidence}
+                   for f in result.frames],
+    }
+
+
+def write_report(results: list[VideoResult], out_dir: str | Path, methods: list[str],
+                 info: dict | None = None, shown_frames: int = 4) -> dict[str, Path]:
+    """Write ``report.html``, ``report.json`` and the PNGs into ``out_dir``; return their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {"summary": plot_summary(results, out_dir / "summary.png")}
+    taken: set[str] = set()
+    sections = []
+    for result in results:
+        name = _safe_name(result.path, taken)
+        title = html.escape(Path(result.path).name)
+        parts = [f"<section><h2>{title}</h2>"]
+        if result.error:
+            parts.append(f'<p class="error">Not analysed: {html.escape(result.error)}</p>')
+        else:
+            parts.append(f'<p class="verdict">{html.escape(verdict(result.p_fake))}</p>'
+                         f"<p>{len(result.frames)} frames scored of {result.frame_count} "
+                         f"({result.fps:g} fps).</p>")
+            if result.no_face:
+                parts.append(f'<p class="warn">No face found in frames {result.no_face} '
+                             "(not scored).</p>")
+            if result.frames:
+                files[f"{name}_scores"] = plot_scores(result, out_dir / f"{name}_scores.png")
+                files[f"{name}_maps"] = plot_maps(result, choose_frames(result, shown_frames), methods,
+                                                  out_dir / f"{name}_maps.png")
+                parts.append(_img(files[f"{name}_scores"]) + "<br>" + _img(files[f"{name}_maps"]))
+        parts.append("</section>")
+        sections.append("".join(parts))
+
+    numbers = {"methods": methods, "detector": info or {}, "videos": [result_numbers(r) for r in results]}
+    files["json"] = out_dir / "report.json"
+    files["json"].write_text(json.dumps(numbers, indent=2))
+    rows = "".join(
+        f"<tr><td>{html.escape(Path(r.path).name)}</td><td>{html.escape(verdict(r.p_fake))}</td>"
+        f"<td>{len(r.frames)}</td><td>{len(r.no_face)}</td><td>{html.escape(r.error or '')}</td></tr>"
+        for r in results)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>deepfakelab detection report</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; max-width: 1200px; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; }}
+.verdict {{ font-size: 1.3em; font-weight: bold; }} .error {{ color: #b00; }} .warn {{ color: #a60; }}
+img {{ max-width: 100%; }} section {{ border-top: 1px solid #ddd; margin-top: 1.5em; }}
+</style></head><body>
+<h1>Deepfake detection report</h1>
+<p>Each video's verdict is the mean of its frames' probabilities of "fake". Maps show which
+pixels pushed the detector towards "fake" (target: the fake logit), with {html.escape(', '.join(methods))}.</p>
+<table><tr><th>input</th><th>verdict</th><th>frames scored</th><th>frames without a face</th><th>problem</th></tr>
+{rows}</table>
+{_img(files["summary"])}
+{"".join(sections)}
+</body></html>
+"""
+    files["html"] = out_dir / "report.html"
+    files["html"].write_text(page, encoding="utf-8")
+    return files

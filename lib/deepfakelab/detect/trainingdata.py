@@ -1,0 +1,218 @@
+"""Training data the kit makes offline: real crops of talking heads and fakes made from them.
+
+Every real video gives one fake video per manipulation (as in FaceForensics++, where each method
+has its own videos of the same sources), so video-level scores and a held-out manipulation
+make sense. Fakes are made at frame resolution and then cropped with the real frame's face box,
+so the resizing softens their traces as it would in the wild. Each fake keeps its change mask,
+cropped the same way.
+
+Sources plug in through :class:`SourceVideo`, a small interface: frames, a face mask per frame,
+optional landmarks. :func:`heads_sources` adapts the kit's synthetic heads; a user's real videos
+(no masks) go through :func:`build_from_folders`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..errors import DataError
+from .faces import DEFAULT_MARGIN, crop_square, square_crop_box
+from .faceset import FaceSet
+from .manipulations import Fake, _blend, _change_mask, _deformed_mask, face_swap, landmark_warp, self_blend
+
+#: ``reenact(source_frame, driving_frame) -> frame``: any reenactment model (FOMM, a warp).
+Reenactor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass
+class SourceVideo:
+    """A real video with ground truth: ``frames`` (T, H, W, 3) uint8 RGB, ``face_masks`` (T, H, W)
+    float in [0, 1] (the skin of the face, where swaps blend), ``landmarks`` (T, K, 2) pixels or None."""
+
+    identity: str
+    video: str
+    frames: np.ndarray
+    face_masks: np.ndarray
+    landmarks: np.ndarray | None = None
+
+
+def mask_box(mask: np.ndarray) -> tuple[float, float, float, float]:
+    """Bounding box ``(x0, y0, x1, y1)`` of ``mask > 0.5``: the face box when no detector is used."""
+    ys, xs = np.nonzero(mask > 0.5)
+    if len(xs) == 0:
+        raise DataError("a face mask is empty")
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+
+def reenactment_fake(reenact: Reenactor, target: np.ndarray, target_mask: np.ndarray,
+                     driving: np.ndarray, rng: np.random.Generator, kind: str) -> Fake:
+    """Face2Face-style: the target's face re-rendered with the driving frame's expression, blended back."""
+    generated = np.asarray(reenact(target, driving))
+    if generated.shape != target.shape:
+        import cv2
+
+        generated = cv2.resize(generated, (target.shape[1], target.shape[0]))
+    alpha = _deformed_mask(target_mask, rng)
+    fake = _blend(generated, target, alpha)
+    return Fake(fake, _change_mask(fake, target, alpha), kind)
+
+
+def _aligned_points(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``points`` moved by the similarity that best maps them onto ``reference`` (keeps expression, drops pose)."""
+    import cv2
+
+    matrix, _ = cv2.estimateAffinePartial2D(points.astype(np.float32), reference.astype(np.float32))
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def make_fakes(sources: list[SourceVideo], kinds: Iterable[str], seed: int = 0,
+               reenactors: dict[str, Reenactor] | None = None) -> Iterable[tuple[SourceVideo, int, Fake]]:
+    """Yield ``(source, frame index, fake)`` for every frame of every source and every kind."""
+    reenactors = reenactors or {}
+    rng = np.random.default_rng(seed)
+    for vi, src in enumerate(sources):
+        others = [s for s in sources if s.identity != src.identity] or [s for s in sources if s is not src]
+        for kind in kinds:
+            other = others[rng.integers(len(others))] if others else src
+            for t in range(len(src.frames)):
+                frame, mask = src.frames[t], src.face_masks[t]
+                u = int(rng.integers(len(other.frames)))
+                if kind == "self_blend":
+                    fake = self_blend(frame, mask, rng)
+                elif kind == "face_swap":
+                    pts = (src.landmarks[t], other.landmarks[u]) if src.landmarks is not None and \
+                        other.landmarks is not None else (None, None)
+                    fake = face_swap(frame, mask, other.frames[u], other.face_masks[u], rng, *pts)
+                elif kind == "landmark_warp" and src.landmarks is not None and other.landmarks is not None:
+                    driving = _aligned_points(other.landmarks[u], src.landmarks[t])
+                    fake = landmark_warp(frame, mask, src.landmarks[t], driving, rng)
+                elif kind in reenactors:
+                    fake = reenactment_fake(reenactors[kind], frame, mask, other.frames[u], rng, kind)
+                else:
+                    continue
+                yield src, t, fake
+
+
+def build_faceset(sources: list[SourceVideo], kinds: Iterable[str], size: int = 128, seed: int = 0,
+                  reenactors: dict[str, Reenactor] | None = None, progress: bool = True,
+                  margin: float = DEFAULT_MARGIN) -> FaceSet:
+    """Crop the real frames and their fakes with the real frame's face box (30 % margin)."""
+    kinds = list(kinds)
+    boxes = {(s.video, t): square_crop_box(mask_box(s.face_masks[t]), margin)
+             for s in sources for t in range(len(s.frames))}
+    rows: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group")}
+
+    def add(image, mask, label, kind, video, group):
+        rows["images"].append(image)
+        rows["masks"].append(mask)
+        rows["labels"].append(label)
+        rows["has_mask"].append(label == 1)
+        rows["kind"].append(kind)
+        rows["video"].append(video)
+        rows["group"].append(group)
+
+    for src in sources:
+        for t, frame in enumerate(src.frames):
+            box = boxes[(src.video, t)]
+            add(crop_square(frame, box, size), np.zeros((size, size), np.uint8), 0, "real", src.video, src.identity)
+    total, unchanged = len(boxes) * len(kinds), 0
+    for src, t, fake in tqdm(make_fakes(sources, kinds, seed, reenactors), total=total,
+                             desc="making fakes", disable=not progress):
+        box = boxes[(src.video, t)]
+        mask = crop_square((fake.mask * 255).astype(np.uint8), box, size)
+        if mask.max() < 128:  # nothing visible changed: not a fake, do not teach that it is
+            unchanged += 1
+            continue
+        add(crop_square(fake.image, box, size), mask, 1, fake.kind, f"{src.video}/{fake.kind}", src.identity)
+    if unchanged and progress:
+        print(f"{unchanged} manipulated frames changed nothing visible and were left out")
+    return FaceSet(
+        images=np.stack(rows["images"]), labels=np.array(rows["labels"], np.int64),
+        masks=np.stack(rows["masks"]).astype(np.uint8), has_mask=np.array(rows["has_mask"]),
+        kind=np.array(rows["kind"]), video=np.array(rows["video"]), group=np.array(rows["group"]))
+
+
+def heads_sources(identities: int, videos_per_identity: int, frames_per_video: int, seed: int = 0,
+                  image_size: int = 256) -> list[SourceVideo]:
+    """Synthetic talking heads from :mod:`deepfakelab.heads` as :class:`SourceVideo` s."""
+    try:
+        from ..heads import render_video  # noqa: F401
+    except ImportError as exc:
+        raise DataError("the synthetic heads (deepfakelab.heads.render_video) are not available in "
+                        "this version; build a face set from videos with --videos DIR") from exc
+    return _heads_adapter(identities, videos_per_identity, frames_per_video, seed, image_size)
+
+
+def _heads_adapter(identities, videos_per_identity, frames_per_video, seed, image_size):  # pragma: no cover
+    raise DataError("the synthetic heads adapter is not written yet")
+
+
+def build_synthetic(out: str | Path, identities: int = 24, videos_per_identity: int = 2,
+                    frames_per_video: int = 8, size: int = 128, seed: int = 0,
+                    kinds: Iterable[str] | None = None) -> Path:
+    """Render heads, make every manipulation's fakes, save the face set to ``out`` (.npz)."""
+    from .manipulations import MANIPULATIONS
+
+    sources = heads_sources(identities, videos_per_identity, frames_per_video, seed)
+    reenactors = available_reenactors()
+    kinds = list(kinds or [k for k in MANIPULATIONS if k != "fomm" or "fomm" in reenactors])
+    return build_faceset(sources, kinds, size, seed, reenactors).save(out)
+
+
+def available_reenactors() -> dict[str, Reenactor]:
+    """Reenactment models usable for fakes here: FOMM when the kit ships trained weights for it."""
+    return {}
+
+
+def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video: int = 32,
+                       size: int = 128, device: str = "auto") -> Path:
+    """A face set from ``videos_dir/real/*`` and ``videos_dir/fake/*`` (FaceForensics++-like).
+
+    ``frames_per_video`` evenly spread frames of each video are cropped with MTCNN; frames
+    without a face and unreadable videos are listed, not fatal. Masks are unknown (``has_mask``
+    False). The split key is the video's name up to the first ``_`` (FF++ names fakes
+    ``000_003.mp4`` after their target ``000.mp4``), so a fake and its source stay together.
+    """
+    from ..errors import DeepfakeLabError
+    from ..runtime import resolve_device
+    from .faces import FaceCropper
+    from .video import extract_frames
+
+    videos_dir = Path(videos_dir)
+    found = {label: sorted(p for p in (videos_dir / label).glob("*") if p.is_file()) for label in ("real", "fake")}
+    if not found["real"] or not found["fake"]:
+        raise DataError(f"{videos_dir}: expected videos in both {videos_dir / 'real'} and {videos_dir / 'fake'}")
+    cropper = FaceCropper(size=size, device=str(resolve_device(device)))
+    images, labels, kinds, videos, groups, problems = [], [], [], [], [], []
+    jobs = [(label, path) for label in ("real", "fake") for path in found[label]]
+    for label, path in tqdm(jobs, desc="videos", unit="video"):
+        try:
+            _, frames = extract_frames(path, count=frames_per_video)
+        except DeepfakeLabError as exc:
+            problems.append(str(exc))
+            continue
+        missing = 0
+        for index in sorted(frames):
+            crop = cropper.crop(frames[index])
+            if crop is None:
+                missing += 1
+                continue
+            images.append(crop.image)
+            labels.append(int(label == "fake"))
+            kinds.append(label)
+            videos.append(f"{label}/{path.name}")
+            groups.append(path.stem.split("_")[0])
+        if missing:
+            problems.append(f"{path}: no face in {missing} of {len(frames)} frames")
+    for line in problems:
+        print(f"warning: {line}")
+    if not images:
+        raise DataError(f"{videos_dir}: no face crops could be made")
+    n = len(images)
+    return FaceSet(np.stack(images), np.array(labels, np.int64), np.zeros((n, size, size), np.uint8),
+                   np.zeros(n, bool), np.array(kinds), np.array(videos), np.array(groups)).save(out)
