@@ -13,7 +13,7 @@ from deepfakelab.detect.train import TrainConfig, train_detector
 from deepfakelab.detect.trainingdata import build_faceset
 from deepfakelab.errors import DataError
 
-from detect_toys import toy_sources
+from test_detect_toys import toy_sources
 
 KINDS = ["self_blend", "face_swap", "landmark_warp"]
 

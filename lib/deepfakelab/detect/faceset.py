@@ -9,7 +9,7 @@ array                 shape, dtype           meaning
 ====================  =====================  =============================================
 ``images``            (N, S, S, 3) uint8     RGB face crops, S = the detector's input size
 ``labels``            (N,) int64             0 real, 1 fake
-``masks``             (N, S, S) uint8        changed region of a fake, 0..255; 0 if unknown
+``masks``             (N, S, S) uint8        changed region of a fake (255), 0 elsewhere/unknown
 ``has_mask``          (N,) bool              whether ``masks`` is the truth for that crop
 ``kind``              (N,) str               ``real`` or the manipulation's name
 ``video``             (N,) str               the video a crop comes from (video AUC groups by it)
@@ -61,7 +61,7 @@ class FaceSet:
     def load(cls, path: str | Path) -> "FaceSet":
         path = Path(path)
         if not path.is_file():
-            raise DataError(f"{path}: no such face set (build one with 'deepfakelab detect-train --build')")
+            raise DataError(f"{path}: no such face set (build one with 'deepfakelab detect-data')")
         try:
             with np.load(path, allow_pickle=False) as data:
                 return cls(*(data[f] for f in FIELDS))

@@ -14,11 +14,12 @@ function and listing it in :data:`MANIPULATIONS`.
   face swap leaves too; that is why SBI-trained detectors generalise.
 - :func:`face_swap` -- the inner face of another identity, aligned, colour-matched and blended
   (feathered alpha or Poisson), the classic FaceSwap / DeepFakes pipeline without the autoencoder.
-- :func:`landmark_warp` -- the expression of another frame imposed by a piecewise-affine warp
-  of the face region (the kit's training-free reenactment baseline, re-implemented here on a
-  small interface so detection does not depend on the reenactment package).
+- :func:`landmark_warp` -- the expression of another frame imposed by warping the face along its
+  landmarks: the kit's training-free reenactment warp (thin-plate spline, from
+  :mod:`deepfakelab.reenact.landmark_warp`), or a piecewise-affine warp when that part is absent.
 
-All images are ``(H, W, 3)`` uint8 RGB; masks are ``(H, W)`` float32 in [0, 1].
+All images are ``(H, W, 3)`` uint8 RGB; face masks are ``(H, W)`` float32 in [0, 1]; the change
+mask of a :class:`Fake` is binary (0 or 1).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 
 @dataclass
 class Fake:
-    """A manipulated frame: ``image`` (H, W, 3) uint8, ``mask`` (H, W) float32 in [0, 1]."""
+    """A manipulated frame: ``image`` (H, W, 3) uint8, ``mask`` (H, W) float32, 1 where it changed."""
 
     image: np.ndarray
     mask: np.ndarray
@@ -83,9 +84,14 @@ def _blend(source: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndar
 
 
 def _change_mask(fake: np.ndarray, real: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Where the fake differs from the real frame: the blend weight, cut where nothing changed."""
+    """Binary (0/1) region the manipulation changed: blended in (alpha > 0.1) and visibly
+    different (some channel moved by 3 levels or more), with pinholes closed where a flat area
+    happened to keep its colour."""
     diff = np.abs(fake.astype(np.int16) - real.astype(np.int16)).max(axis=-1)
-    return np.where(diff >= 3, alpha, 0.0).astype(np.float32)
+    changed = ((diff >= 3) & (alpha > 0.1)).astype(np.uint8)
+    k = _odd(0.02 * changed.shape[0])
+    changed = cv2.morphologyEx(changed, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return (changed & (alpha > 0.1)).astype(np.float32)
 
 
 def self_blend(image: np.ndarray, face_mask: np.ndarray, rng: np.random.Generator) -> Fake:
@@ -155,28 +161,65 @@ def face_swap(target: np.ndarray, target_mask: np.ndarray, donor: np.ndarray, do
     return Fake(fake, _change_mask(fake, target, alpha), "face_swap")
 
 
+def _upsample_grid(coarse: np.ndarray, step: int) -> np.ndarray:
+    """Bilinear upsampling of values at pixels ``0, step, 2 step, ...`` to every pixel (corners aligned)."""
+    import torch
+    import torch.nn.functional as F
+
+    gh, gw = coarse.shape[:2]
+    grid = torch.from_numpy(coarse).permute(2, 0, 1)[None]
+    up = F.interpolate(grid, size=((gh - 1) * step + 1, (gw - 1) * step + 1), mode="bilinear", align_corners=True)
+    return up[0].permute(1, 2, 0).numpy()
+
+
 def landmark_warp(image: np.ndarray, face_mask: np.ndarray, points: np.ndarray,
                   driving_points: np.ndarray, rng: np.random.Generator) -> Fake:
-    """Move ``points`` (K, 2) of ``image`` to ``driving_points`` with a piecewise-affine warp.
+    """Move ``points`` (K, 2) of ``image`` to ``driving_points`` by warping the face along them.
 
     Used with another frame's landmarks (aligned to this face) this is the training-free
     "expression transfer" deepfake: the mouth and eyes move, the texture stays, and the warp
     leaves stretched pixels and a seam where the warped region meets the untouched frame.
     """
-    from skimage.transform import PiecewiseAffineTransform, warp
-
     h, w = face_mask.shape
+    warped = _kit_warp(image, points, driving_points)
+    if warped is None:
+        warped = _piecewise_affine_warp(image, points, driving_points)
+    if warped is None:
+        return self_blend(image, face_mask, rng)
+    alpha = _deformed_mask(face_mask, rng)  # the warp is only kept inside the face
+    fake = _blend(warped, image, alpha)
+    return Fake(fake, _change_mask(fake, image, alpha), "landmark_warp")
+
+
+def _kit_warp(image: np.ndarray, points: np.ndarray, driving_points: np.ndarray) -> np.ndarray | None:
+    """The reenactment lab's thin-plate-spline warp, when that part of the kit is installed."""
+    try:
+        from ..reenact.landmark_warp import warp_to_landmarks
+    except ImportError:
+        return None
+    if image.shape[0] != image.shape[1]:
+        return None
+    return np.asarray(warp_to_landmarks(image, points, driving_points)).astype(np.uint8)
+
+
+def _piecewise_affine_warp(image: np.ndarray, points: np.ndarray, driving_points: np.ndarray) -> np.ndarray | None:
+    """Fallback warp: piecewise-affine over the landmarks' triangulation plus border anchors."""
+    from skimage.transform import PiecewiseAffineTransform
+
+    h, w = image.shape[:2]
     border = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1],
                        [w / 2, 0], [w / 2, h - 1], [0, h / 2], [w - 1, h / 2]], np.float64)
     # warp() needs the map from output to input coordinates: driving -> source
     tform = PiecewiseAffineTransform.from_estimate(np.vstack([driving_points, border]),
                                                    np.vstack([points, border]))
     if not tform:
-        return self_blend(image, face_mask, rng)
-    warped = (warp(image, tform, output_shape=(h, w), preserve_range=True)).astype(np.uint8)
-    alpha = _deformed_mask(face_mask, rng)  # the warp is only kept inside the face
-    fake = _blend(warped, image, alpha)
-    return Fake(fake, _change_mask(fake, image, alpha), "landmark_warp")
+        return None
+    # evaluate the map on a coarse grid and interpolate: the warp is smooth inside each triangle
+    step = 4
+    gx, gy = np.meshgrid(np.arange(0, w + step, step, dtype=np.float64), np.arange(0, h + step, step, dtype=np.float64))
+    coarse = tform(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape + (2,)).astype(np.float32)
+    full = _upsample_grid(coarse, step)[:h, :w]
+    return cv2.remap(image, full[..., 0], full[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 #: Names of the manipulations the training-data builder knows, in the order of the tables.

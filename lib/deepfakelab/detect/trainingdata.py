@@ -100,11 +100,20 @@ def make_fakes(sources: list[SourceVideo], kinds: Iterable[str], seed: int = 0,
 
 def build_faceset(sources: list[SourceVideo], kinds: Iterable[str], size: int = 128, seed: int = 0,
                   reenactors: dict[str, Reenactor] | None = None, progress: bool = True,
-                  margin: float = DEFAULT_MARGIN) -> FaceSet:
-    """Crop the real frames and their fakes with the real frame's face box (30 % margin)."""
+                  margin: float = DEFAULT_MARGIN, detect: Callable | None = None) -> FaceSet:
+    """Crop the real frames and their fakes with the real frame's face box (30 % margin).
+
+    ``detect(frame) -> (box, confidence) | None`` (e.g. :meth:`FaceCropper.detect`) gives the
+    box the detector will see at inference time; without it, or when it finds nothing, the box
+    of the face mask is used.
+    """
     kinds = list(kinds)
-    boxes = {(s.video, t): square_crop_box(mask_box(s.face_masks[t]), margin)
-             for s in sources for t in range(len(s.frames))}
+    boxes = {}
+    for s in sources:
+        for t in range(len(s.frames)):
+            found = detect(s.frames[t]) if detect else None
+            box = found[0] if found else mask_box(s.face_masks[t])
+            boxes[(s.video, t)] = square_crop_box(box, margin)
     rows: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group")}
 
     def add(image, mask, label, kind, video, group):
@@ -138,30 +147,60 @@ def build_faceset(sources: list[SourceVideo], kinds: Iterable[str], size: int = 
 
 
 def heads_sources(identities: int, videos_per_identity: int, frames_per_video: int, seed: int = 0,
-                  image_size: int = 256) -> list[SourceVideo]:
-    """Synthetic talking heads from :mod:`deepfakelab.heads` as :class:`SourceVideo` s."""
+                  image_size: int = 256, progress: bool = True) -> list[SourceVideo]:
+    """Synthetic talking heads from :mod:`deepfakelab.heads` as :class:`SourceVideo` s.
+
+    Each video is a 4-second random trajectory (pose, talking, blinks) with its own camera
+    effects (lighting drift, noise, JPEG), of which ``frames_per_video`` evenly spread frames
+    are rendered. The blending mask is the convex hull of the face's skin mask, so glasses or a
+    beard do not punch holes in it (swaps in the wild blend over the whole inner face).
+    """
     try:
-        from ..heads import render_video  # noqa: F401
-    except ImportError as exc:
-        raise DataError("the synthetic heads (deepfakelab.heads.render_video) are not available in "
-                        "this version; build a face set from videos with --videos DIR") from exc
-    return _heads_adapter(identities, videos_per_identity, frames_per_video, seed, image_size)
+        from ..heads.effects import CameraEffects
+        from ..heads.identity import Identity
+        from ..heads.motion import random_trajectory
+        from ..heads.render import render_video
+    except ImportError as exc:  # pragma: no cover - the heads part ships with the kit
+        raise DataError("the synthetic heads (deepfakelab.heads) are not available in this version; "
+                        "build a face set from videos with --videos DIR") from exc
+    import cv2
 
-
-def _heads_adapter(identities, videos_per_identity, frames_per_video, seed, image_size):  # pragma: no cover
-    raise DataError("the synthetic heads adapter is not written yet")
+    sources = []
+    jobs = [(i, v) for i in range(identities) for v in range(videos_per_identity)]
+    for i, v in tqdm(jobs, desc="rendering heads", unit="video", disable=not progress):
+        identity = Identity.sample(seed * 100_003 + i)
+        video_seed = (seed * 100_003 + i) * 31 + v
+        states = random_trajectory(video_seed, 100)
+        picks = np.linspace(0, len(states) - 1, frames_per_video).round().astype(int)
+        frames = render_video(identity, [states[k] for k in picks], size=image_size,
+                              effects=CameraEffects.sample(video_seed))
+        masks = []
+        for frame in frames:
+            hull = np.zeros(frame.image.shape[:2], np.uint8)
+            points = cv2.findNonZero(frame.masks["face"].astype(np.uint8))
+            if points is not None:
+                cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
+            masks.append(hull.astype(np.float32))
+        sources.append(SourceVideo(
+            identity=f"head{i:03d}", video=f"head{i:03d}_v{v}",
+            frames=np.stack([f.image for f in frames]), face_masks=np.stack(masks),
+            landmarks=np.stack([f.landmarks for f in frames]).astype(np.float64)))
+    return sources
 
 
 def build_synthetic(out: str | Path, identities: int = 24, videos_per_identity: int = 2,
                     frames_per_video: int = 8, size: int = 128, seed: int = 0,
-                    kinds: Iterable[str] | None = None) -> Path:
+                    kinds: Iterable[str] | None = None, progress: bool = True) -> Path:
     """Render heads, make every manipulation's fakes, save the face set to ``out`` (.npz)."""
     from .manipulations import MANIPULATIONS
 
-    sources = heads_sources(identities, videos_per_identity, frames_per_video, seed)
+    sources = heads_sources(identities, videos_per_identity, frames_per_video, seed, progress=progress)
     reenactors = available_reenactors()
     kinds = list(kinds or [k for k in MANIPULATIONS if k != "fomm" or "fomm" in reenactors])
-    return build_faceset(sources, kinds, size, seed, reenactors).save(out)
+    from .faces import FaceCropper
+
+    detect = FaceCropper(size=size).detect
+    return build_faceset(sources, kinds, size, seed, reenactors, progress, detect=detect).save(out)
 
 
 def available_reenactors() -> dict[str, Reenactor]:

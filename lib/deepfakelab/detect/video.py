@@ -217,3 +217,13 @@ def save_frames(video: str | Path, out_dir: str | Path, indices=None, every: int
         "files": [files[i] for i in sorted(files)],
     }, indent=2))
     return sidecar
+
+
+def write_video(frames, path: str | Path, fps: float = 25.0, quality: int = 8) -> Path:
+    """Write ``(T, H, W, 3)`` uint8 RGB frames as an H.264 MP4 (sizes rounded by ffmpeg to even)."""
+    import imageio.v3 as iio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(path, np.asarray(frames), fps=fps, codec="libx264", quality=quality, macro_block_size=2)
+    return path

@@ -36,3 +36,10 @@ def toy_source(identity: int, video: int, frames: int = 3, size: int = 96) -> So
 
 def toy_sources(identities: int = 4, videos: int = 1, frames: int = 3) -> list[SourceVideo]:
     return [toy_source(i, v, frames) for i in range(identities) for v in range(videos)]
+
+
+def test_toy_source_is_consistent():
+    src = toy_source(0, 0, frames=2, size=64)
+    assert src.frames.shape == (2, 64, 64, 3) and src.face_masks.shape == (2, 64, 64)
+    assert src.landmarks.shape == (2, 7, 2)
+    assert 0.05 < src.face_masks.mean() < 0.5

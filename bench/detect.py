@@ -1,0 +1,152 @@
+"""Detection lab benchmark: the evaluation table and the throughput of crop + score + Grad-CAM.
+
+    python bench/detect.py                      # table from the runs below, then throughput
+    python bench/detect.py --train              # (re)make the face set and both runs first
+
+Runs read (made by the documented commands, see the README):
+
+- ``runs/detector``: trained on every manipulation (in-distribution rows);
+- ``runs/detector-holdout``: trained without ``face_swap`` (its row is cross-manipulation).
+
+Targets (issue 5): in-distribution video AUC >= 0.99, held-out manipulation AUC >= 0.90,
+AUC at JPEG 50 >= 0.95, pointing game >= 0.8 for Grad-CAM, throughput >= 20 frames/s on
+2 CPU cores. Throughput is printed with the ratio to a baseline measured in the same run: the
+naive pipeline (MTCNN on the full-size frame, one frame per forward pass).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "lib"))
+
+HOLD_OUT = "face_swap"
+
+
+def train_runs(data: Path, run: Path, holdout_run: Path, threads: int) -> None:
+    from deepfakelab.detect.evaluation import train_and_evaluate
+    from deepfakelab.detect.trainingdata import build_synthetic
+
+    if not data.exists():
+        build_synthetic(data, identities=40, videos_per_identity=2, frames_per_video=8)
+    train_and_evaluate(data, run, threads=threads)
+    train_and_evaluate(data, holdout_run, hold_out=HOLD_OUT, threads=threads)
+
+
+def _row(name: str, m: dict, jpeg: dict | None, note: str = "") -> str:
+    j = f"{jpeg['frame_auc']:.4f}  {jpeg['video_auc']:.4f}" if jpeg else "   -       -   "
+    return (f"{name:<22} {m['frame_auc']:.4f}  {m['video_auc']:.4f}  {m['eer']:.4f}  {m['ap']:.4f}   "
+            f"{j}  {m['videos']:>4}  {note}")
+
+
+def print_table(run: Path, holdout_run: Path) -> dict:
+    header = (f"{'test set (vs reals)':<22} {'fAUC':>6}  {'vAUC':>6}  {'EER':>6}  {'AP':>6}   "
+              f"{'fAUC@q50':>8} {'vAUC@q50':>8} {'videos':>6}")
+    checks = {}
+    for title, path in (("trained on every manipulation", run), (f"trained without {HOLD_OUT}", holdout_run)):
+        file = path / "evaluation.json"
+        if not file.exists():
+            print(f"\n{title}: {file} missing (run with --train, or the README's commands)")
+            continue
+        ev = json.loads(file.read_text())
+        print(f"\n== {title} ({path}) ==")
+        print(header)
+        for name, m in ev["test"].items():
+            note = "HELD OUT (cross-manipulation)" if name == ev["config"]["hold_out"] else ""
+            print(_row(name, m, ev["test_jpeg50"].get(name), note))
+        if ev["config"]["hold_out"]:
+            checks["held-out video AUC >= 0.90"] = ev["test"][ev["config"]["hold_out"]]["video_auc"] >= 0.90
+        else:
+            checks["in-distribution video AUC >= 0.99"] = ev["test"]["all"]["video_auc"] >= 0.99
+            checks["video AUC at JPEG 50 >= 0.95"] = ev["test_jpeg50"]["all"]["video_auc"] >= 0.95
+            print(f"\n{'map method':<12} {'pointing':>8} {'energy':>7} {'mask area':>9} "
+                  f"{'random-model pointing':>21} {'rank corr trained/random':>24}")
+            for method, e in ev["explain"].items():
+                print(f"{method:<12} {e['pointing_game']:>8.3f} {e['energy_in_mask']:>7.3f} "
+                      f"{e['mask_area_share']:>9.3f} {e['random_model_pointing_game']:>21.3f} "
+                      f"{e['rank_corr_with_random_model']:>24.3f}")
+            checks["Grad-CAM pointing game >= 0.8"] = ev["explain"]["gradcam"]["pointing_game"] >= 0.8
+    return checks
+
+
+def throughput(video: Path, frames: int, threads: int) -> dict:
+    import torch
+
+    from deepfakelab.detect.faces import FaceCropper
+    from deepfakelab.detect.inference import DeepfakeDetector
+    from deepfakelab.detect.video import extract_frames
+
+    torch.set_num_threads(threads)
+    _, decoded = extract_frames(video, count=frames)
+    images = [decoded[i] for i in sorted(decoded)]
+    detector = DeepfakeDetector(methods=("gradcam",))
+
+    def fast() -> None:
+        crops = [detector.cropper.crop(im) for im in images]
+        detector.score_crops([c.image for c in crops if c is not None])
+
+    naive_cropper = FaceCropper(size=detector.config.size, detect_side=10_000)
+
+    def naive() -> None:
+        for im in images:
+            crop = naive_cropper.crop(im)
+            if crop is not None:
+                detector.score_crops([crop.image])
+
+    timings = {}
+    for name, fn in (("baseline (full-size MTCNN, 1 frame a pass)", naive), ("kit pipeline", fast)):
+        fn()  # warm-up
+        start = time.perf_counter()
+        fn()
+        timings[name] = len(images) / (time.perf_counter() - start)
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(REPO / "runs/detector/faces.npz"), help="face set file")
+    parser.add_argument("--run", default=str(REPO / "runs/detector"), help="in-distribution run folder")
+    parser.add_argument("--holdout-run", default=str(REPO / "runs/detector-holdout"), help="hold-out run folder")
+    parser.add_argument("--train", action="store_true", help="build the data and train both runs first")
+    parser.add_argument("--video", default=str(REPO.parent / "shared/data/real/d12.mp4"),
+                        help="video for the throughput test (default: the shared d12.mp4)")
+    parser.add_argument("--frames", type=int, default=48, help="frames for the throughput test")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    args = parser.parse_args()
+
+    if args.train:
+        train_runs(Path(args.data), Path(args.run), Path(args.holdout_run), args.threads)
+    checks = print_table(Path(args.run), Path(args.holdout_run))
+
+    video = Path(args.video)
+    if not video.exists():
+        from deepfakelab.detect.demo import make_demo_videos
+
+        video = make_demo_videos(REPO / "outputs/bench-detect", frames=args.frames)["real_0"]
+    try:
+        fps = throughput(video, args.frames, args.threads)
+    except Exception as exc:  # no shipped weights yet: say so, keep the table
+        print(f"\nthroughput skipped: {exc}")
+    else:
+        base, kit = fps.values()
+        print(f"\nthroughput on {video.name}, {args.frames} frames, {args.threads} threads "
+              "(face crop + score + Grad-CAM):")
+        for name, value in fps.items():
+            print(f"  {name:<45} {value:6.1f} frames/s")
+        print(f"  ratio kit / baseline: {kit / base:.2f}x")
+        checks["throughput >= 20 frames/s"] = kit >= 20
+    print()
+    for name, ok in checks.items():
+        print(f"{'PASS' if ok else 'FAIL'}  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
