@@ -68,16 +68,76 @@ class ResBlock2d(nn.Module):
 
 
 class UpBlock2d(nn.Module):
-    """Nearest-neighbour 2x up-sampling, then conv, BN, ReLU: ``(B, C_in, H, W) -> (B, C_out, 2H, 2W)``."""
+    """Nearest-neighbour 2x up-sampling, then conv, BN, ReLU: ``(B, C_in, H, W) -> (B, C_out, 2H, 2W)``.
+
+    With ``fast_upsampling`` set (see :func:`fast_upsampling`) the same function is computed as
+    one stride-2 transposed convolution (:func:`transposed_kernel`), 2.25x fewer multiplications.
+    """
 
     def __init__(self, in_features: int, out_features: int, kernel_size=3, padding=1, groups: int = 1):
         super().__init__()
         self.conv = nn.Conv2d(in_features, out_features, kernel_size=kernel_size, padding=padding, groups=groups)
         self.norm = nn.BatchNorm2d(out_features, affine=True)
+        self.fast_upsampling = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.interpolate(x, scale_factor=2)
-        return F.relu(self.norm(self.conv(out)))
+        if self.fast_upsampling and _phase_conv_applies(self.conv):
+            out = upsample_nearest2x_conv3x3(x, self.conv.weight, self.conv.bias)
+        else:
+            out = self.conv(F.interpolate(x, scale_factor=2))
+        return F.relu(self.norm(out))
+
+
+def _phase_conv_applies(conv: nn.Conv2d) -> bool:
+    return conv.kernel_size == (3, 3) and conv.padding == (1, 1) and conv.groups == 1 and conv.stride == (1, 1)
+
+
+#: Which rows (columns) of a 3x3 kernel feed each of the 4 taps of the equivalent transposed kernel.
+_TAPS = ((2,), (1, 2), (0, 1), (0,))
+
+
+def transposed_kernel(weight: torch.Tensor) -> torch.Tensor:
+    """The ``(I, O, 4, 4)`` stride-2 transposed-convolution kernel equal to up-sampling then ``weight``.
+
+    Output row ``2i`` of "nearest 2x up-sampling, then 3x3 conv with padding 1" reads input rows
+    ``(i-1, i, i)`` through kernel rows ``(0, 1, 2)``; row ``2i+1`` reads ``(i, i, i+1)``. So each
+    output depends on 2x2 input pixels with summed weights: a transposed convolution with
+    stride 2, padding 1 and a 4x4 kernel whose tap ``t`` sums the kernel rows ``_TAPS[t]``.
+    """
+    rows = torch.stack([sum(weight[:, :, r] for r in taps) for taps in _TAPS], dim=2)  # (O, I, 4, 3)
+    kernel = torch.stack([sum(rows[..., c] for c in taps) for taps in _TAPS], dim=3)  # (O, I, 4, 4)
+    return kernel.transpose(0, 1)
+
+
+def upsample_nearest2x_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``conv3x3(interpolate(x, scale_factor=2), padding=1)`` as one transposed convolution.
+
+    ``(B, I, H, W) -> (B, O, 2H, 2W)``; 16 instead of 36 multiply-adds per output pixel and
+    input channel, and no up-sampled copy of ``x``.
+    """
+    return F.conv_transpose2d(x, transposed_kernel(weight), bias, stride=2, padding=1)
+
+
+class fast_upsampling:  # noqa: N801 (used like a function: ``with fast_upsampling(model):``)
+    """Context manager: compute every :class:`UpBlock2d` in ``module`` as a transposed convolution.
+
+    Same outputs up to float rounding (about 1e-6); used by animation, not by training (the
+    published computation is kept for gradients and for the reference per-frame loop).
+    """
+
+    def __init__(self, module: nn.Module, enabled: bool = True):
+        self.blocks = [m for m in module.modules() if isinstance(m, UpBlock2d)]
+        self.enabled = enabled
+
+    def __enter__(self):
+        self.previous = [block.fast_upsampling for block in self.blocks]
+        for block in self.blocks:
+            block.fast_upsampling = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        for block, previous in zip(self.blocks, self.previous):
+            block.fast_upsampling = previous
 
 
 class DownBlock2d(nn.Module):

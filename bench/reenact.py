@@ -1,0 +1,88 @@
+"""Frames per second of the kit's animation against the published demo's per-frame loop.
+
+Both run the same First Order Motion Model weights on the same source and driving frames, in the
+same process, alternately; the script checks that the outputs agree within 1e-4 and prints the
+speed ratio. No published checkpoint is available offline, so the weights are a seeded random
+initialisation of the chosen config (vox-256 by default): speed does not depend on the values.
+
+    python bench/reenact.py                 # vox-256, 256 px, 8 frames, all CPU threads
+    python bench/reenact.py --frames 4 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import torch
+
+TARGET_RATIO = 2.0
+TOLERANCE = 1e-4
+
+
+def make_inputs(size: int, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-image's astronaut as source; the same photo shifted and scaled as driving frames."""
+    from skimage import data
+    from skimage.transform import resize
+
+    photo = resize(data.astronaut()[:300, 100:400], (size, size), anti_aliasing=True).astype(np.float32)
+    source = torch.from_numpy(photo).permute(2, 0, 1).unsqueeze(0)
+    driving = []
+    for i in range(frames):
+        theta = torch.tensor([[1 + 0.02 * np.sin(i), 0.0, 0.05 * np.sin(i / 2)], [0.0, 1.0, 0.03 * np.cos(i / 3)]])
+        grid = torch.nn.functional.affine_grid(theta.unsqueeze(0).float(), (1, 3, size, size), align_corners=False)
+        driving.append(torch.nn.functional.grid_sample(source, grid, padding_mode="border", align_corners=False))
+    return source, torch.cat(driving)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="vox-256", help="built-in config name or YAML path (default: %(default)s)")
+    parser.add_argument("--size", type=int, default=256, help="frame side in pixels (default: %(default)s)")
+    parser.add_argument("--frames", type=int, default=8, help="driving frames per timed run (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=4, help="the kit's batch of driving frames (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 keeps torch's default")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs of each, alternating (default: %(default)s)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from deepfakelab.reenact.animate import animate, animate_per_frame
+    from deepfakelab.reenact.model import build_model
+
+    torch.manual_seed(0)
+    model = build_model(args.config)
+    source, driving = make_inputs(args.size, args.frames)
+    print(f"config={args.config} size={args.size} frames={args.frames} batch={args.batch_size} "
+          f"threads={torch.get_num_threads()} device=cpu (random-init weights, seed 0)")
+
+    animate_per_frame(source, driving[:1], model)  # warm-up: oneDNN primitive creation
+    animate(source, driving[:1], model, progress=False)
+    per_frame_times, kit_times = [], []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        reference = animate_per_frame(source, driving, model)
+        per_frame_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        ours = animate(source, driving, model, batch_size=args.batch_size, progress=False)
+        kit_times.append(time.perf_counter() - start)
+
+    difference = (reference - ours).abs().max().item()
+    per_frame_fps = args.frames / min(per_frame_times)
+    kit_fps = args.frames / min(kit_times)
+    ratio = kit_fps / per_frame_fps
+    print(f"per-frame loop (published demo's way): {per_frame_fps:.3f} frames/s")
+    print(f"kit animate():                          {kit_fps:.3f} frames/s")
+    print(f"speed ratio: {ratio:.2f}x (target >= {TARGET_RATIO}x); max |difference| = {difference:.2e} (must be < {TOLERANCE})")
+    if difference >= TOLERANCE:
+        print("FAIL: the outputs disagree", file=sys.stderr)
+        return 1
+    if ratio < TARGET_RATIO:
+        print(f"note: below the {TARGET_RATIO}x target on this machine", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""``deepfakelab reenact``: animate a face photo with the motion of a driving video."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _best_frame(value: str):
+    if value == "auto":
+        return "auto"
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a frame number, got {value!r}") from None
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "reenact",
+        help="animate a face photo with the motion of a driving video (writes a labelled mp4)",
+        description="Find the face in SOURCE (a photo) and in DRIVING (a video), animate the photo with "
+        "the video's motion and write OUT.mp4 at the video's frame rate, with its audio. With --checkpoint "
+        "(a published FOMM checkpoint such as vox-cpk.pth.tar) the First Order Motion Model animates; "
+        "without, a training-free landmark warp does. Every video written is labelled as synthetic in its "
+        "metadata; --mark also burns a visible label into the frames.",
+    )
+    parser.add_argument("source", help="photo with a face (jpg/png; grayscale and RGBA are converted)")
+    parser.add_argument("driving", help="driving video (mp4, ...) with a face")
+    parser.add_argument("-o", "--out", default="outputs/reenact/result.mp4", help="output mp4 (default: %(default)s)")
+    parser.add_argument("--checkpoint", help="FOMM checkpoint (.pth.tar: a dict with 'generator' and 'kp_detector'); "
+                        "loaded with weights_only=True")
+    parser.add_argument("--config", help="FOMM YAML config or built-in name (default: the one stored in a kit "
+                        "checkpoint, else vox-256)")
+    parser.add_argument("--size", type=int, default=256, help="face crop side in pixels; 256 for vox-256 (default: %(default)s)")
+    parser.add_argument("--absolute", action="store_true", help="use the driving keypoints as they are, instead of "
+                        "transferring their motion relative to the initial frame")
+    parser.add_argument("--no-adapt-scale", action="store_true", help="do not scale the motion by the ratio of the face sizes")
+    parser.add_argument("--best-frame", type=_best_frame, default=None, metavar="auto|N",
+                        help="initial driving frame: N, or 'auto' for the frame whose pose is closest to the source's "
+                        "(default: frame 0)")
+    parser.add_argument("--paste-back", action="store_true", help="paste the animated face back into the full source photo")
+    parser.add_argument("--side-by-side", action="store_true", help="write source | driving | result, keypoints drawn")
+    parser.add_argument("--mark", action="store_true", help="burn a visible 'SYNTHETIC' label into every frame")
+    parser.add_argument("--max-frames", type=int, help="use only the first N driving frames")
+    parser.add_argument("--crop-scale", type=float, default=1.8, help="crop side / face box side (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=4, help="driving frames per FOMM batch (default: %(default)s)")
+    parser.set_defaults(func=_command)
+
+
+def _command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..errors import ConfigError
+    from .pipeline import ReenactOptions, reenact_files
+
+    if args.size < 64 or args.size % 64:
+        raise ConfigError(f"--size {args.size}: use a multiple of 64 (256 for vox-256)")
+    options = ReenactOptions(
+        checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+        config=args.config,
+        size=args.size,
+        relative=not args.absolute,
+        adapt_movement_scale=not args.no_adapt_scale,
+        best_frame=args.best_frame,
+        paste_back=args.paste_back,
+        side_by_side=args.side_by_side,
+        visible_mark=args.mark,
+        max_frames=args.max_frames,
+        crop_scale=args.crop_scale,
+        batch_size=args.batch_size,
+    )
+    result = reenact_files(args.source, args.driving, args.out, options)
+    for note in result.notes:
+        print(f"note: {note}")
+    print(f"wrote {result.output} ({result.frames} frames at {result.fps:g} fps, {result.method}; labelled synthetic)")
+    print(f"strip: {result.strip}")
+    return 0

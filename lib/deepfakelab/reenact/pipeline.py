@@ -1,0 +1,181 @@
+"""From files to a labelled reenactment video: what ``deepfakelab reenact`` runs.
+
+photo + video -> faces found and cropped -> FOMM (with a checkpoint) or the landmark warp
+(without) -> optional paste-back and side-by-side view -> mp4 labelled as synthetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from . import faces as face_tools
+from .landmark_warp import fill_missing, landmark_reenact
+from .media import Video, read_photo, read_video, write_video
+from .views import keypoints_to_pixels, save_strip, side_by_side
+
+WARP_NOTE = ("no FOMM checkpoint given: using the training-free landmark warp (MTCNN's 5 points, thin-plate "
+             "spline), not the First Order Motion Model; pass --checkpoint vox-cpk.pth.tar for FOMM")
+
+
+@dataclass
+class ReenactOptions:
+    """Settings of one reenactment; the CLI flags map onto these one to one."""
+
+    checkpoint: Path | None = None
+    config: str | Path | None = None
+    size: int = 256
+    relative: bool = True
+    adapt_movement_scale: bool = True
+    best_frame: int | str | None = None
+    paste_back: bool = False
+    side_by_side: bool = False
+    visible_mark: bool = False
+    max_frames: int | None = None
+    crop_scale: float = face_tools.DEFAULT_CROP_SCALE
+    batch_size: int = 4
+    progress: bool = True
+
+
+@dataclass
+class SourceFace:
+    """The source photo, its face crop ``(S, S, 3)`` uint8, the crop box, and landmarks in crop pixels."""
+
+    photo: np.ndarray
+    crop: np.ndarray
+    box: np.ndarray
+    landmarks: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DrivingFaces:
+    """Driving crops ``(N, S, S, 3)`` from one stable box, landmarks ``(N, 5, 2)`` crop pixels
+    (interpolated where no face was found) and which frames had a face."""
+
+    crops: np.ndarray
+    box: np.ndarray
+    landmarks: np.ndarray
+    found: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReenactResult:
+    output: Path
+    method: str
+    frames: int
+    fps: float
+    initial_frame: int
+    strip: Path | None
+    notes: list[str]
+
+
+def prepare_source(photo: np.ndarray, name: str, size: int, crop_scale: float) -> SourceFace:
+    """Find the largest face in ``photo (H, W, 3)`` uint8 and crop it square to ``size`` px."""
+    face, note = face_tools.largest_face(photo, name)
+    box = face_tools.square_box(face.box, crop_scale)
+    crop = face_tools.crop(photo, box, size)
+    landmarks = face_tools.to_crop_coordinates(face.landmarks, box, size)
+    return SourceFace(photo, crop, box, landmarks, [note] if note else [])
+
+
+def prepare_driving(video: Video, name: str, size: int, crop_scale: float, progress: bool = False) -> DrivingFaces:
+    """Crop every frame with one stable box (see :func:`~deepfakelab.reenact.faces.stable_box`)."""
+    detections = face_tools.detect_faces_in_frames(list(video.frames), progress=progress)
+    box = face_tools.stable_box(detections, crop_scale, name=name)
+    crops = np.stack([face_tools.crop(frame, box, size) for frame in video.frames])
+    found = np.array([bool(faces) for faces in detections])
+    landmarks = fill_missing([face_tools.to_crop_coordinates(f[0].landmarks, box, size) if f else None for f in detections])
+    notes = []
+    several = sum(len(f) > 1 for f in detections)
+    if several:
+        notes.append(f"{name}: several faces in {several} of {len(detections)} frames; following the largest")
+    if not found.all():
+        notes.append(f"{name}: no face in {int((~found).sum())} of {len(found)} frames; landmarks interpolated there")
+    return DrivingFaces(crops, box, landmarks, found, notes)
+
+
+def best_frame_by_landmarks(source: SourceFace, driving: DrivingFaces) -> int:
+    """The driving frame (with a detected face) whose normalised landmarks are closest to the source's."""
+    reference = face_tools.normalized_landmarks(source.landmarks)
+    distances = [
+        float(((face_tools.normalized_landmarks(marks) - reference) ** 2).sum()) if found else np.inf
+        for marks, found in zip(driving.landmarks, driving.found)
+    ]
+    return int(np.argmin(distances))
+
+
+def reenact_faces(source: SourceFace, driving: DrivingFaces, options: ReenactOptions, model=None):
+    """Animate the source crop; returns ``(frames (N, S, S, 3) uint8, source/driving/result points, initial frame)``."""
+    if options.best_frame == "auto":
+        initial = best_frame_by_landmarks(source, driving)
+    elif options.best_frame is None:
+        initial = 0
+    else:
+        initial = int(options.best_frame)
+        if not 0 <= initial < len(driving.crops):
+            raise ConfigError(f"--best-frame {initial}: the driving video has frames 0..{len(driving.crops) - 1}")
+    if model is None:
+        frames, moved = landmark_reenact(source.crop, source.landmarks, driving.landmarks, initial, options.adapt_movement_scale)
+        return frames, source.landmarks, driving.landmarks, moved, initial
+
+    from .animate import animate_with_keypoints, to_uint8_frames
+
+    animation = animate_with_keypoints(
+        source.crop, driving.crops, model, relative=options.relative, adapt_movement_scale=options.adapt_movement_scale,
+        best_frame=initial, batch_size=options.batch_size, progress=options.progress,
+    )
+    size = source.crop.shape[0]
+    return (
+        to_uint8_frames(animation.frames),
+        keypoints_to_pixels(animation.kp_source.numpy(), size),
+        keypoints_to_pixels(animation.kp_driving.numpy(), size),
+        keypoints_to_pixels(animation.kp_transferred.numpy(), size),
+        initial,
+    )
+
+
+def reenact_files(source_path: str | Path, driving_path: str | Path, output: str | Path,
+                  options: ReenactOptions | None = None) -> ReenactResult:
+    """Reenact the face in ``source_path`` with ``driving_path``'s motion; write ``output`` (mp4).
+
+    Also writes ``<output>.png``, a strip of driving frames and results. Returns what was done,
+    with notes for the user (conversions, several faces, which method ran).
+    """
+    options = options or ReenactOptions()
+    output = Path(output)
+    photo, notes = read_photo(source_path)
+    source = prepare_source(photo, str(source_path), options.size, options.crop_scale)
+    video = read_video(driving_path, max_frames=options.max_frames)
+    notes += source.notes + video.notes
+    driving = prepare_driving(video, str(driving_path), options.size, options.crop_scale, options.progress)
+    notes += driving.notes
+
+    model = None
+    if options.checkpoint is not None:
+        from .checkpoint import load_model
+
+        model = load_model(options.checkpoint, options.config)
+        method = "fomm"
+    else:
+        method = "landmark-warp"
+        notes.append(WARP_NOTE)
+
+    frames, source_points, driving_points, result_points, initial = reenact_faces(source, driving, options, model)
+    if options.best_frame == "auto":
+        notes.append(f"best frame: driving frame {initial} is the closest in pose to the source")
+
+    if options.side_by_side:
+        written = side_by_side(source.crop, driving.crops, frames, source_points, driving_points, result_points)
+    elif options.paste_back:
+        written = np.stack([face_tools.paste_back(source.photo, frame, source.box) for frame in frames])
+    else:
+        written = frames
+    write_video(output, written, video.fps, audio_from=video.path, visible_mark=options.visible_mark)
+    strip = save_strip(output.with_suffix(".png"), source.crop, driving.crops, frames,
+                       title=f"Reenactment by {method} (synthetic)")
+    return ReenactResult(output, method, len(written), video.fps, initial, strip, notes)
