@@ -147,7 +147,7 @@ class FaceModel:
             # The upper lid peaks nearer the nose; a blink lowers it onto the lower lid.
             skew = np.sin(np.pi * t ** (1.15 if side < 0 else 0.85))
             open_upper = -up * skew
-            closed_upper = 0.25 * low * np.sin(np.pi * t)
+            closed_upper = 0.9 * low * np.sin(np.pi * t)
             y_up = open_upper * (1 - st.blink) + closed_upper * st.blink
             y_low = low * np.sin(np.pi * t)
             upper = self.surface(x, y_up, lift=-0.02)
@@ -216,7 +216,7 @@ class FaceModel:
         u = np.linspace(-1, 1, 2 * _CURVE_POINTS + 1)
         x = mw * u
         lift_corners = (-0.09 * st.smile + 0.02 * st.mouth_open) * u**2
-        gap = 0.22 * st.mouth_open  # inner opening; the lower lip also rides down on the jaw
+        gap = 0.3 * st.mouth_open  # inner opening; the lower lip also rides down on the jaw
         open_shape = (1 - u**2) ** 0.8
         inner_upper = ym + lift_corners - 0.2 * gap * open_shape
         inner_lower = ym + lift_corners + (0.8 * gap + 0.6 * self.jaw_drop) * open_shape

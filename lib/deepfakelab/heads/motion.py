@@ -84,8 +84,8 @@ def talk(frames: int, fps: float = 25.0, seed: int = 0) -> list[FaceState]:
     rng = _rng(seed, 2)
     t = np.arange(frames) / fps
     syllables = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(3.0, 4.5) * t + rng.uniform(0, 6.3))
-    loudness = smooth_curve(rng, frames, 0.2, 1.0, 0.5 * fps)
-    pauses = smooth_curve(rng, frames, -0.5, 1.5, 1.0 * fps).clip(0, 1)
+    loudness = smooth_curve(rng, frames, 0.4, 1.0, 0.5 * fps)
+    pauses = smooth_curve(rng, frames, -0.3, 2.5, 1.0 * fps).clip(0, 1)
     curves["mouth_open"] = syllables * loudness * pauses
     curves["brow_raise"] = smooth_curve(rng, frames, 0.0, 0.4, 0.7 * fps)
     curves["smile"] = smooth_curve(rng, frames, 0.0, 0.5, 1.5 * fps)

@@ -96,12 +96,19 @@ class Canvas:
 
     # -- painting --------------------------------------------------------------------------
     def paint(self, coverage: Coverage | None, colour, alpha: float = 1.0, label: str | None = None,
-              occludes: bool = False) -> None:
-        """Blend ``colour`` (RGB triple or ``(h, w, 3)`` array) into the image by ``coverage * alpha``."""
+              occludes: bool = False, within: str | None = None) -> None:
+        """Blend ``colour`` (RGB triple or ``(h, w, 3)`` array) into the image by ``coverage * alpha``.
+
+        ``label`` marks the painted pixels as that layer; ``occludes`` marks them as hiding the
+        face; ``within`` restricts the paint to pixels already labelled so (soft shadows that
+        must not spill onto the background).
+        """
         if coverage is None:
             return
         a = coverage.alpha if alpha == 1.0 else coverage.alpha * alpha
         window = coverage.window
+        if within is not None:
+            a = a * (self.labels[window] == LABELS[within])
         region = self.rgb[window]
         colour = np.asarray(colour, dtype=np.float32)
         region += (colour - region) * a[..., None]

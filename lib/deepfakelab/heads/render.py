@@ -152,7 +152,8 @@ class _HeadPainter:
     def paint(self) -> None:
         self.hair_shell = None
         if self.id.hair_style != "bald":
-            vol = self.id.hair_volume
+            # Hair is pressed flat under a hat or a hood.
+            vol = self.id.hair_volume if self.id.headwear is None else min(self.id.hair_volume, 0.05)
             self.hair_axes = np.array([1 + vol, self.b + 1.2 * vol, self.c + vol])
             self.hair_offset = np.array([0.0, -0.5 * vol, -0.04])
             self.hair_shell = self.shell(self.hair_axes, self.hair_offset, back=True)
@@ -245,7 +246,7 @@ class _HeadPainter:
         self.canvas.paint(self.canvas.polygon(self.flat(neck)), skin * 0.72 * self.gain, label="body")
         chin_shadow = self.flat(np.array([[0.0, b + 0.05]]))[0]
         self.canvas.paint(self.canvas.blob(chin_shadow, (0.55 * self.px, 0.3 * self.px)), skin * 0.35,
-                          alpha=0.5)
+                          alpha=0.5, within="body")
         t = np.linspace(0, 1, 9)
         left = [[-0.55 - 1.9 * s, b + 0.6 + 0.9 * s**0.6] for s in t]  # neck to shoulder tip
         right = [[-x, y] for x, y in left]
@@ -294,9 +295,9 @@ class _HeadPainter:
         m, skin = self.model, np.asarray(self.id.skin)
         for side in (-1, 1):
             cheek = m.surface(side * 0.55, 0.38, 0.0)[0]
-            self.canvas.paint(self.blob(cheek, 0.22, 0.14), (0.85, 0.35, 0.35), alpha=0.45 * self.id.blush)
+            self.canvas.paint(self.blob(cheek, 0.22, 0.14), (0.85, 0.35, 0.35), alpha=0.45 * self.id.blush, within="face")
             socket = m.eye_centres[(side + 1) // 2] + np.array([0.0, -0.04, 0.0])
-            self.canvas.paint(self.blob(socket, 1.5 * self.id.eye_width, 0.14), skin * 0.45, alpha=0.35)
+            self.canvas.paint(self.blob(socket, 1.5 * self.id.eye_width, 0.14), skin * 0.45, alpha=0.35, within="face")
 
     # -- features ------------------------------------------------------------------------------
     def brows(self) -> None:
@@ -383,7 +384,7 @@ class _HeadPainter:
                 for cov, amount in ((upper_teeth, 1.0), (lower_teeth, 0.8)):
                     if cov is not None:
                         cov.alpha *= inside.alpha
-                        self.canvas.paint(cov, np.asarray(_TEETH) * shade * amount)
+                        self.canvas.paint(cov, np.asarray(_TEETH) * (0.35 + 0.65 * shade) * amount)
         self.canvas.paint(self.line(lips["inner_upper"], 0.014), lip_colour * 0.45, alpha=0.7)
         if not self.detail:
             return
@@ -461,13 +462,13 @@ class _HeadPainter:
 
     def hat(self) -> None:
         colour = np.asarray(self.id.accessory_colour)
-        brim_y = -0.62 * self.b
+        brim_y = -0.5 * self.b
         angles = np.linspace(0, 2 * np.pi, 32, endpoint=False)
-        ring = np.stack([1.45 * np.cos(angles), np.full_like(angles, brim_y), 1.45 * self.c * np.sin(angles)], 1)
+        ring = np.stack([1.5 * np.cos(angles), np.full_like(angles, brim_y), (self.c + 0.5) * np.sin(angles)], 1)
         brim = cv2.convexHull(self.proj(ring).astype(np.float32))[:, 0, :]
         self.accessory(self.canvas.polygon(brim), colour * 0.7 * self.gain)
-        axes = np.array([1.1, self.b * 0.95, self.c * 1.1])
-        offset = np.array([0.0, -0.12, 0.0])
+        axes = np.array([1.13, self.b * 0.98, self.c + 0.12])
+        offset = np.array([0.0, -0.1, 0.0])
         hits = self.shell(axes, offset)
         if hits is None:
             return
@@ -475,7 +476,7 @@ class _HeadPainter:
         y = v * axes[1] + offset[1]
         alpha = hits.coverage * region_alpha(brim_y - y, self.px)
         self.accessory(hits.coverage_of(alpha), self.shaded(colour, hits.light))
-        band = np.stack([1.1 * np.cos(angles), np.full_like(angles, brim_y - 0.06), 1.1 * self.c * np.sin(angles)], 1)
+        band = np.stack([1.08 * np.cos(angles), np.full_like(angles, brim_y - 0.06), (self.c + 0.08) * np.sin(angles)], 1)
         front = self.proj.camera(band)[:, 2] > 0
         if front.sum() > 2:
             order = np.argsort(np.arctan2(self.proj.camera(band)[front][:, 0], 1.0))
@@ -512,8 +513,8 @@ class _HeadPainter:
             self.canvas.paint(self.line(bridge, 0.05), frame_colour, alpha=1.0, label="accessories")
         else:  # diving mask over the eyes and nose
             xs = np.array([-0.8, -0.82, -0.55, -0.25, -0.18, 0.0, 0.18, 0.25, 0.55, 0.82, 0.8, 0.0])
-            ys = np.array([-0.33, 0.15, 0.3, 0.33, m.nose_base_y + 0.08, m.nose_base_y + 0.12,
-                           m.nose_base_y + 0.08, 0.33, 0.3, 0.15, -0.33, -0.38])
+            ys = np.array([-0.33, 0.15, 0.3, 0.33, m.nose_base_y + 0.03, m.nose_base_y + 0.05,
+                           m.nose_base_y + 0.03, 0.33, 0.3, 0.15, -0.33, -0.38])
             lift = np.where(np.abs(xs) < 0.3, 0.28, 0.12)
             outlines = [m.surface(xs, ys, lift)]
         for outline in outlines:

@@ -1,0 +1,71 @@
+"""Pictures a person can look at: a contact sheet of identities and a strip of a talking video.
+
+Both are matplotlib figures (headless, Agg) saved as PNG; landmarks can be drawn on top, green
+where visible and red where hidden, so the ground truth can be checked by eye too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .identity import ACCESSORY_KINDS, Identity
+from .motion import random_trajectory, talk
+from .render import RenderedFrame, render_frame, render_video
+
+
+def _figure(rows: int, columns: int, size_in: float):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * size_in, rows * size_in * 1.12), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    return plt, fig, axes
+
+
+def _show(ax, frame: RenderedFrame, title: str, landmarks: bool) -> None:
+    ax.imshow(frame.image, interpolation="nearest")
+    if landmarks:
+        pts, vis = frame.landmarks, frame.visible
+        ax.scatter(pts[vis, 0], pts[vis, 1], s=2, c="lime", linewidths=0)
+        ax.scatter(pts[~vis, 0], pts[~vis, 1], s=2, c="red", linewidths=0)
+    ax.set_title(title, fontsize=7, pad=2)
+
+
+def contact_sheet(path: Path, seed: int = 0, size: int = 128, rows: int = 6, columns: int = 8,
+                  landmarks: bool = False) -> Path:
+    """PNG grid of ``rows * columns`` identities, cycling through every accessory kind, each
+    in a random pose and expression from :func:`random_trajectory`; titles name the accessory."""
+    plt, fig, axes = _figure(rows, columns, 1.3)
+    for k, ax in enumerate(axes.ravel()):
+        kind = ACCESSORY_KINDS[k % len(ACCESSORY_KINDS)]
+        identity = Identity.sample(seed * 10_000 + k).wearing(kind)
+        state = random_trajectory(seed * 10_000 + k, 30)[int(np.random.default_rng(k).integers(30))]
+        _show(ax, render_frame(identity, state, size), kind, landmarks)
+    fig.tight_layout(pad=0.3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def talking_strip(path: Path, seed: int = 0, size: int = 128, frames: int = 50, shown: int = 8) -> Path:
+    """PNG of ``shown`` evenly spaced frames of a talking video, with landmarks underneath."""
+    identity = Identity.sample(seed, accessory_rate=0.0)
+    video = render_video(identity, talk(frames, seed=seed), size)
+    picks = np.linspace(0, frames - 1, shown).round().astype(int)
+    plt, fig, axes = _figure(2, shown, 1.3)
+    for ax_top, ax_bottom, k in zip(axes[0], axes[1], picks):
+        _show(ax_top, video[k], f"frame {k}", landmarks=False)
+        _show(ax_bottom, video[k], f"mouth {video[k].state.mouth_open:.2f}", landmarks=True)
+    fig.tight_layout(pad=0.3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
