@@ -1,0 +1,96 @@
+"""Face finding, cropping and pasting back, on the real photos in ../shared/data/real/."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepfakelab.errors import DeepfakeLabError
+from deepfakelab.reenact import faces
+from deepfakelab.reenact.faces import Face, NoFaceError
+from deepfakelab.reenact.media import read_photo
+
+
+@pytest.mark.parametrize("name", ["s12.jpg", "s9.jpg", "d8.jpg", "d19.jpg"])
+def test_faces_found_on_real_photos(real_data, name):
+    photo, _ = read_photo(real_data / name)
+    face, note = faces.largest_face(photo, name)
+    height, width = photo.shape[:2]
+    x0, y0, x1, y1 = face.box
+    assert 0 <= x0 < x1 <= width + 5 and 0 <= y0 < y1 <= height + 5
+    assert face.score > 0.9 and note is None
+    # Landmarks lie inside the face box, eyes above the mouth.
+    assert np.all((face.landmarks >= face.box[:2] - 2) & (face.landmarks <= face.box[2:] + 2))
+    assert face.landmarks[:2, 1].mean() < face.landmarks[3:, 1].mean()
+
+
+def test_dog_photo_gets_the_no_face_message(real_data):
+    photo, _ = read_photo(real_data / "s33.jpg")
+    with pytest.raises(NoFaceError, match="s33.jpg: no face found") as info:
+        faces.largest_face(photo, "s33.jpg")
+    assert isinstance(info.value, DeepfakeLabError)
+
+
+def test_several_faces_pick_the_largest_and_say_so(real_data):
+    big, _ = read_photo(real_data / "d8.jpg")  # 720 x 720
+    small, _ = read_photo(real_data / "s12.jpg")  # 375 x 500
+    canvas = np.full((720, 720 + 375, 3), 128, np.uint8)
+    canvas[:, :720] = big
+    canvas[110:610, 720:] = small
+    face, note = faces.largest_face(canvas, "group.jpg")
+    assert note == "group.jpg: 2 faces found; using the largest"
+    assert face.box[2] < 720  # the big face, on the left
+
+
+def _face(box):
+    box = np.asarray(box, dtype=float)
+    marks = np.tile(box[:2] + (box[2:] - box[:2]) / 2, (5, 1))
+    return Face(box, 0.99, marks)
+
+
+def test_stable_box_ignores_jitter_and_a_spurious_detection():
+    rng = np.random.default_rng(0)
+    true_box = np.array([100.0, 120.0, 200.0, 240.0])
+    per_frame = [[_face(true_box + rng.normal(0, 2, 4))] for _ in range(30)]
+    clean = faces.stable_box(per_frame)
+    per_frame[12] = [_face(true_box + 150)]  # one wrong detection, far away
+    per_frame[20] = []  # and a frame without a face
+    box = faces.stable_box(per_frame)
+    assert np.abs(box - clean).max() < 8  # the outlier did not stretch the box
+    side = box[2] - box[0]
+    assert side == pytest.approx(box[3] - box[1])  # square
+    assert side == pytest.approx(1.8 * 120, rel=0.1)  # margin: 1.8x the face
+    assert box[0] < 100 and box[2] > 200 and box[1] < 120 and box[3] > 240  # contains the face
+
+
+def test_stable_box_without_any_face_names_the_video():
+    with pytest.raises(NoFaceError, match="clip.mp4: no face found in any of its 3 frames"):
+        faces.stable_box([[], [], []], name="clip.mp4")
+
+
+def test_crop_and_paste_back_round_trip(real_data):
+    photo, _ = read_photo(real_data / "s12.jpg")
+    face, _ = faces.largest_face(photo, "s12.jpg")
+    box = faces.square_box(face.box)
+    crop = faces.crop(photo, box, 256)
+    assert crop.shape == (256, 256, 3)
+    pasted = faces.paste_back(photo, crop, box)
+    assert pasted.shape == photo.shape
+    x0, y0, x1, y1 = (int(v) for v in face.box)  # the face interior comes back nearly unchanged
+    assert np.abs(pasted[y0:y1, x0:x1].astype(int) - photo[y0:y1, x0:x1]).mean() < 6
+    # Landmarks map into the crop where the face is.
+    marks = faces.to_crop_coordinates(face.landmarks, box, 256)
+    assert np.all((marks > 40) & (marks < 216))
+
+
+def test_crop_near_the_border_is_filled_not_shifted():
+    image = np.repeat(np.repeat(np.arange(100, dtype=np.uint8)[None, :, None], 100, 0), 3, 2)  # value = x
+    crop = faces.crop(image, np.array([-50.0, 0.0, 50.0, 100.0]), 100)
+    assert crop[50, 10].tolist() == [0, 0, 0]  # outside the image: the border column, replicated
+    assert abs(int(crop[50, 90, 0]) - 40) <= 1  # image column 40 lands at crop column 90
+
+
+def test_normalized_landmarks_ignore_position_and_size():
+    marks = np.array([[30.0, 40.0], [60.0, 40.0], [45.0, 55.0], [35.0, 70.0], [55.0, 70.0]])
+    moved = marks * 2.5 + [100, -20]
+    assert np.allclose(faces.normalized_landmarks(marks), faces.normalized_landmarks(moved))
