@@ -1,0 +1,101 @@
+"""``deepfakelab course ...``: release assignments, grade them, pack them for Gradescope."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _release(args: argparse.Namespace) -> int:
+    from .layout import init_course, kit_root
+    from .release import generate_assignment, student_versions
+
+    if args.kit_assignments:
+        kit = kit_root()
+        names = args.assignments or sorted(p.name for p in (kit / "solutions").iterdir() if p.is_dir())
+        for path in student_versions(kit / "solutions", kit / "assignments", names, kit / "autograder" / "nbgrader_config.py"):
+            print(f"wrote {path}")
+        return 0
+    course = init_course(args.course, args.assignments or None)
+    for name in args.assignments or sorted(p.name for p in (course.root / "source").iterdir() if p.is_dir()):
+        print(f"released {name}: {generate_assignment(course, name)}")
+    print(f"Give students the folders under {course.root / 'release'} (or `nbgrader release_assignment`).")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .grade import GradeOptions, grade_assignment
+    from .layout import open_course
+
+    course = open_course(args.course, args.hidden_checks)
+    options = GradeOptions(jobs=args.jobs, force=args.force, students=args.student or None,
+                           cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                           memory_mb=args.memory_mb, feedback=not args.no_feedback)
+    report = grade_assignment(course, args.assignment, options, zip_path=Path(args.zip) if args.zip else None)
+    print(f"\n{args.assignment}: graded {len(report.graded)}, unchanged since last run {len(report.skipped)}, "
+          f"problems {len(report.failed)} ({report.seconds:.0f} s)")
+    for student, result in sorted(report.graded.items()):
+        print(f"  {student:20s} {result['score']:g} / {result['max_score']:g} (autograded part; written answers wait for you)")
+    for student, why in sorted(report.failed.items()):
+        print(f"  {student:20s} PROBLEM: {why[:300]}")
+    if report.tampered:
+        print(f"  WARNING: the gradebook was changed by another process during grading; that copy was set aside "
+              f"as {report.tampered} and the gradebook restored to its state before the run.")
+    print(f"Grades: {course.root / 'grades.csv'} and {report.csv}; feedback: {course.root / 'feedback'}")
+    return 0
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from .gradescope import build_autograder_zip
+    from .layout import open_course
+
+    course = open_course(args.course, args.hidden_checks)
+    out = build_autograder_zip(course, args.assignment, Path(args.output))
+    print(f"wrote {out}: upload it as the assignment's autograder on Gradescope (Ubuntu image).")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "course", help="release, grade and export the labs (nbgrader-based)",
+        description="Instructor commands: make the student versions, grade submissions in parallel "
+        "under time and memory limits, write feedback and grades, build a Gradescope autograder.")
+    sub = parser.add_subparsers(dest="course_command", metavar="ACTION")
+
+    release = sub.add_parser("release", help="create/update a course folder and generate the student versions",
+                             description="Copy the kit's nbgrader config, hidden checks and solutions into "
+                             "the course folder (never overwriting your edits) and run nbgrader generate_assignment.")
+    release.add_argument("assignments", nargs="*", help="assignments to release (default: all in solutions/)")
+    release.add_argument("--course", default=".", help="the course folder (default: the current folder)")
+    release.add_argument("--kit-assignments", action="store_true",
+                         help="regenerate the kit's own assignments/ folder from solutions/ (for kit maintainers)")
+    release.set_defaults(func=_release)
+
+    grade = sub.add_parser("grade", help="collect, autograde, feedback and CSV for one assignment",
+                           description="Grade every submission in submitted/*/ASSIGNMENT in parallel, each in "
+                           "its own process with time and memory limits; store the grades in the gradebook, "
+                           "write feedback/ and grades CSVs. Rerunning skips unchanged, finished submissions.")
+    grade.add_argument("assignment", help="assignment name, e.g. gan-lab")
+    grade.add_argument("--course", default=".", help="the course folder (default: the current folder)")
+    grade.add_argument("--zip", help="an LMS download (zip of notebooks) to collect first with nbgrader zip_collect")
+    grade.add_argument("--jobs", type=int, default=2, help="submissions graded at the same time (default: %(default)s)")
+    grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
+    grade.add_argument("--cell-timeout", type=int, help="seconds per cell (default: the course config's Execute.timeout)")
+    grade.add_argument("--notebook-timeout", type=float,
+                       help="seconds per notebook (default: the course config's LimitedExecute.notebook_timeout)")
+    grade.add_argument("--memory-mb", type=int, help="kernel address-space limit in MiB (default: the course config)")
+    grade.add_argument("--hidden-checks", help="folder of hidden checks (default: the course's hidden_checks/)")
+    grade.add_argument("--no-feedback", action="store_true", help="skip generating feedback HTML")
+    grade.set_defaults(func=_grade)
+
+    gs = sub.add_parser("gradescope", help="build Gradescope's autograder.zip for one assignment",
+                        description="Pack the instructor source, hidden checks, config and the kit into "
+                        "Gradescope's format (setup.sh, run_autograder); it writes results.json per submission.")
+    gs.add_argument("assignment", help="assignment name, e.g. gan-lab")
+    gs.add_argument("-o", "--output", default="autograder.zip", help="zip file to write (default: %(default)s)")
+    gs.add_argument("--course", default=".", help="the course folder (default: the current folder)")
+    gs.add_argument("--hidden-checks", help="folder of hidden checks (default: the course's hidden_checks/)")
+    gs.set_defaults(func=_gradescope)
+
+    parser.set_defaults(func=lambda args: parser.print_help() or 1)

@@ -1,0 +1,370 @@
+"""``deepfakelab course grade``: the whole grading cycle of one assignment.
+
+collect (optionally from an LMS zip, via ``nbgrader zip_collect``) -> grade every submission in
+its own worker process (:mod:`.worker`), several at a time, with a progress bar -> store each
+result in the course's nbgrader gradebook as it arrives -> feedback (``nbgrader
+generate_feedback``) -> grades exported to CSV (nbgrader's ``grades.csv`` and a per-cell
+``grades-<assignment>.csv`` with the messages).
+
+Only this process writes to the course, and never while student code runs: each result is
+recorded as it arrives in a journal (``.deepfakelab/journal/<assignment>/<student>.json``, with a
+fingerprint of the submission, the source and the hidden checks), and the gradebook is written
+once, in one transaction, after every worker has ended. Before that write the gradebook is
+compared with its state when the run began; if anything else changed it (a submission hunting
+for ``gradebook.db``), that copy is set aside and the run's starting copy restored. A rerun
+after a crash or a kill skips what the journal says is done and unchanged (``force`` regrades
+everything). Manual grades are never overwritten, and the gradebook is backed up before each run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import ConfigError, DataError
+from .layout import Course
+from .release import build_template, generate_assignment, nbgrader_api
+
+
+@dataclass
+class GradeOptions:
+    """Settings of one grading run; ``None`` limits come from the course's nbgrader_config.py."""
+
+    jobs: int = max(1, os.cpu_count() or 1)
+    force: bool = False
+    students: list[str] | None = None
+    cell_timeout: int | None = None
+    notebook_timeout: float | None = None
+    memory_mb: int | None = None
+    hidden_timeout: float = 300.0
+    feedback: bool = True
+    export: bool = True
+    progress: bool = True
+
+
+@dataclass
+class GradeReport:
+    assignment: str
+    graded: dict[str, dict] = field(default_factory=dict)  # student -> result
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # student -> why
+    tracebacks: dict[str, str] = field(default_factory=dict)  # student -> where the grader failed
+    tampered: Path | None = None  # where a gradebook changed by someone else during the run was set aside
+    csv: Path | None = None
+    seconds: float = 0.0
+
+
+def _digest(paths: list[Path], base: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(paths):
+        if path.is_file() and "artifacts" not in path.relative_to(base).parts and ".ipynb_checkpoints" not in path.parts \
+                and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(base)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _tree_digest(folder: Path) -> str:
+    return _digest(list(folder.rglob("*")), folder) if folder.is_dir() else "none"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def backup_gradebook(course: Course, keep: int = 20) -> Path | None:
+    """Copy the gradebook (with SQLite's online backup) into ``.deepfakelab/backups``."""
+    if not course.gradebook.is_file():
+        return None
+    folder = course.state / "backups"
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / f"gradebook-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}.db"
+    with sqlite3.connect(course.gradebook) as src, sqlite3.connect(dest) as dst:
+        src.backup(dst)
+    for old in sorted(folder.glob("gradebook-*.db"))[:-keep]:
+        old.unlink()
+    return dest
+
+
+def gradebook_digest(path: Path) -> str:
+    """A digest of the gradebook's content (not its bytes, which SQLite may reorganise)."""
+    h = hashlib.sha256()
+    if path.is_file():
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            for line in db.iterdump():
+                h.update(line.encode())
+    return h.hexdigest()
+
+
+def restore_gradebook(course: Course, backup: Path) -> Path:
+    """Set the current gradebook aside (for the record) and put ``backup``'s content back."""
+    aside = course.state / "backups" / f"tampered-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}.db"
+    shutil.copy2(course.gradebook, aside)
+    with sqlite3.connect(backup) as src, sqlite3.connect(course.gradebook) as dst:
+        src.backup(dst)
+    return aside
+
+
+def collect_zip(course: Course, assignment: str, zip_path: Path) -> None:
+    """Put an LMS download into ``submitted/`` with ``nbgrader zip_collect``."""
+    zip_path = Path(zip_path)
+    if not zip_path.is_file():
+        raise DataError(f"{zip_path}: no such zip file")
+    archive = course.root / "downloaded" / assignment / "archive"
+    archive.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(zip_path, archive / zip_path.name)
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", assignment, "--force"],
+                          cwd=course.root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise DataError(f"nbgrader zip_collect {assignment} failed on {zip_path}:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}")
+
+
+def _kill_tree(pid: int) -> None:
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        procs = parent.children(recursive=True) + [parent]
+    except psutil.NoSuchProcess:
+        return
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=5)
+
+
+def run_worker(job: dict, wall_timeout: float) -> dict:
+    """Run :mod:`.worker` on ``job`` in a new process; kill it (and its kernel) after ``wall_timeout`` s."""
+    token = secrets.token_hex(16)
+    with tempfile.TemporaryDirectory(prefix="dfl-worker-") as cwd:
+        proc = subprocess.Popen([sys.executable, "-m", "deepfakelab.course.worker"], cwd=cwd,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        try:
+            out, err = proc.communicate(json.dumps({**job, "token": token}), timeout=wall_timeout)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc.pid)
+            proc.communicate()
+            return {"error": f"grading did not finish within {wall_timeout:.0f} s and was stopped"}
+        finally:
+            if proc.poll() is None:
+                _kill_tree(proc.pid)
+    start, end = out.find(token), out.rfind(token)
+    if start < 0 or end <= start:
+        return {"error": f"the grading worker ended without a result (exit {proc.returncode}): {err[-1500:]}"}
+    return json.loads(out[start + len(token): end])
+
+
+def move_graded(course: Course, assignment: str, student: str, staging: Path) -> None:
+    """Replace ``autograded/<student>/<assignment>`` with the worker's output in one rename."""
+    target = course.autograded(assignment, student)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if staging.is_dir():
+        old = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_gradebook(course: Course, course_id: str, assignment: str, results: dict[str, dict]) -> None:
+    """Write the autograded scores of ``results`` ({student: result}) in one transaction."""
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import parse_utc
+
+    with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
+        for student, result in results.items():
+            _write_student(gb, course, assignment, student, result, parse_utc)
+        gb.db.commit()
+
+
+def _write_student(gb, course: Course, assignment: str, student: str, result: dict, parse_utc) -> None:
+    stamp_file = course.submitted(assignment, student) / "timestamp.txt"
+    timestamp = None
+    if stamp_file.is_file():
+        try:
+            timestamp = parse_utc(stamp_file.read_text().strip())
+        except ValueError:
+            timestamp = None
+    gb.update_or_create_student(student)
+    kwargs = {"timestamp": timestamp} if timestamp else {}
+    gb.update_or_create_submission(assignment, student, **kwargs)
+    for notebook, info in result["notebooks"].items():
+        for row in info["cells"]:
+            grade = gb.find_grade(row["grade_id"], notebook, assignment, student)
+            if row["manual"]:
+                grade.auto_score = row["points"]  # 0 for an untouched answer, None otherwise
+                grade.needs_manual_grade = row["points"] is None and grade.manual_score is None
+            else:
+                grade.auto_score = row["points"]
+                grade.needs_manual_grade = False
+
+
+def _zero_result(course: Course, course_id: str, assignment: str, why: str) -> dict:
+    """A result that scores every autograded cell 0 with ``why``, for a submission that crashed grading."""
+    from nbgrader.api import Gradebook
+
+    notebooks = {}
+    with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
+        for nb in gb.find_assignment(assignment).notebooks:
+            solution = {c.name for c in nb.solution_cells}
+            notebooks[nb.name] = {"problem": why, "cells": [
+                {"grade_id": c.name, "max_points": float(c.max_score), "points": None if c.name in solution else 0.0,
+                 "manual": c.name in solution or c.cell_type == "markdown", "message": why} for c in nb.grade_cells]}
+    return {"notebooks": notebooks, "score": 0.0,
+            "max_score": sum(r["max_points"] for n in notebooks.values() for r in n["cells"]), "error": why}
+
+
+def grade_assignment(course: Course, assignment: str, options: GradeOptions | None = None,
+                     zip_path: Path | None = None) -> GradeReport:
+    """Run the whole grading cycle of ``assignment`` in ``course`` (see the module doc)."""
+    options = options or GradeOptions()
+    if options.jobs < 1:
+        raise ConfigError(f"jobs={options.jobs}: grade with at least one worker")
+    start = time.perf_counter()
+    course.check_assignment(assignment)
+    api = nbgrader_api(course.root)
+    course_id = api.coursedir.course_id
+    if not course.release(assignment).is_dir() or assignment not in _assignments_in_gradebook(course, course_id):
+        generate_assignment(course, assignment)
+    if zip_path is not None:
+        collect_zip(course, assignment, zip_path)
+
+    # Everything the run trusts is read now, before any student code runs.
+    backup = backup_gradebook(course)
+    digest_at_start = gradebook_digest(course.gradebook)
+    report = GradeReport(assignment)
+    template = build_template(course, assignment, course.state / "template" / assignment)
+    fingerprint_base = _tree_digest(course.source(assignment)) + _tree_digest(course.hidden_checks / assignment) \
+        + hashlib.sha256(course.config.read_bytes()).hexdigest()
+    journal_dir = course.state / "journal" / assignment
+    journal: dict[str, dict] = {}
+    for entry in sorted(journal_dir.glob("*.json")) if journal_dir.is_dir() else []:
+        try:
+            journal[entry.stem] = json.loads(entry.read_text())
+        except ValueError:
+            continue
+    todo = []
+    for student in options.students or course.students(assignment):
+        folder = course.submitted(assignment, student)
+        if not folder.is_dir():
+            report.failed[student] = f"no submission in {folder}"
+            continue
+        fingerprint = hashlib.sha256((fingerprint_base + _tree_digest(folder)).encode()).hexdigest()
+        done = journal.get(student, {})
+        if not options.force and done.get("fingerprint") == fingerprint and not done.get("error") \
+                and course.autograded(assignment, student).is_dir():
+            report.skipped.append(student)
+            continue
+        todo.append((student, folder, fingerprint))
+
+    n_notebooks = max(1, len(list(course.source(assignment).glob("*.ipynb"))))
+    notebook_timeout = options.notebook_timeout or _configured(api, "LimitedExecute", "notebook_timeout", 900.0)
+    wall = n_notebooks * (notebook_timeout + options.hidden_timeout) + 120
+    staging_root = course.state / "staging" / assignment
+    staging_root.mkdir(parents=True, exist_ok=True)
+
+    def job_for(student: str, folder: Path) -> dict:
+        return {"assignment": assignment, "student": student, "template": str(template), "submission": str(folder),
+                "hidden_checks": str(course.hidden_checks),
+                "staging": str(staging_root / f"{student}-{secrets.token_hex(6)}"),
+                "cell_timeout": options.cell_timeout, "notebook_timeout": options.notebook_timeout,
+                "memory_mb": options.memory_mb, "hidden_timeout": options.hidden_timeout}
+
+    from tqdm.auto import tqdm
+
+    with ThreadPoolExecutor(max_workers=options.jobs) as pool, \
+            tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", disable=not options.progress) as bar:
+        futures = {}
+        for student, folder, fingerprint in todo:
+            job = job_for(student, folder)
+            futures[pool.submit(run_worker, job, wall)] = (student, fingerprint, Path(job["staging"]))
+        for future in as_completed(futures):
+            student, fingerprint, staging = futures[future]
+            result = future.result()
+            if "error" in result:
+                report.failed[student] = result["error"]
+                report.tracebacks[student] = result.get("traceback", "")
+                result = _zero_result(course, course_id, assignment, f"could not be graded: {result['error']}")
+            else:
+                report.graded[student] = result
+            move_graded(course, assignment, student, staging)
+            journal[student] = {"fingerprint": fingerprint, "graded_at": datetime.now(timezone.utc).isoformat(), **result}
+            _write_atomic(journal_dir / f"{student}.json", json.dumps(journal[student], indent=1))
+            bar.update(1)
+            bar.set_postfix_str(f"{student}: {result['score']:g}/{result['max_score']:g}")
+
+    # Every worker (and its kernel) has ended: check, then write the gradebook and the journal.
+    if backup is not None and gradebook_digest(course.gradebook) != digest_at_start:
+        report.tampered = restore_gradebook(course, backup)
+    for student, entry in journal.items():
+        _write_atomic(journal_dir / f"{student}.json", json.dumps(entry, indent=1))
+    write_gradebook(course, course_id, assignment,
+                    {s: e for s, e in journal.items() if course.submitted(assignment, s).is_dir()})
+
+    if options.feedback:
+        for student in sorted(report.graded):
+            if not any(course.autograded(assignment, student).glob("*.ipynb")):
+                continue  # nothing readable was submitted; the CSV and the gradebook say why
+            result = api.generate_feedback(assignment, student, force=True)
+            if not result.get("success"):
+                report.failed[student] = "feedback: " + (result.get("error") or result.get("log") or "")[-500:]
+    if options.export:
+        report.csv = export_grades(course, course_id, assignment)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _configured(api, section: str, key: str, default):
+    value = api.config.get(section, {}).get(key, None) if hasattr(api, "config") else None
+    return value if value is not None else default
+
+
+def _assignments_in_gradebook(course: Course, course_id: str) -> set[str]:
+    from nbgrader.api import Gradebook
+
+    if not course.gradebook.is_file():
+        return set()
+    with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
+        return {a.name for a in gb.assignments}
+
+
+def export_grades(course: Course, course_id: str, assignment: str) -> Path:
+    """Write nbgrader's ``grades.csv`` (all assignments) and ``grades-<assignment>.csv`` (per cell)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
+        CsvExportPlugin(to=str(course.root / "grades.csv")).export(gb)
+    rows = []
+    for entry in sorted((course.state / "journal" / assignment).glob("*.json")):
+        result = json.loads(entry.read_text())
+        for notebook, info in result.get("notebooks", {}).items():
+            for cell in info["cells"]:
+                rows.append({"student": entry.stem, "notebook": notebook, "grade_id": cell["grade_id"],
+                             "points": "" if cell["points"] is None else cell["points"],
+                             "max_points": cell["max_points"], "message": cell["message"]})
+    path = course.root / f"grades-{assignment}.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["student", "notebook", "grade_id", "points", "max_points", "message"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

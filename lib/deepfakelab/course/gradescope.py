@@ -1,0 +1,138 @@
+"""Gradescope: the kit's grading packed as ``autograder.zip``, and the program it runs.
+
+Gradescope unzips ``autograder.zip`` into ``/autograder/source``, runs ``setup.sh`` once to build
+the image, then for every submission runs ``/autograder/run_autograder`` with the student's
+files in ``/autograder/submission`` and reads ``/autograder/results/results.json``. The zip holds
+the instructor source, the hidden checks, the course's nbgrader config and the kit itself;
+``run_autograder`` calls :func:`main`, which grades with the same worker as
+``deepfakelab course grade`` and writes one Gradescope test per autograded cell.
+
+``AUTOGRADER_ROOT`` (instead of ``/autograder``) and ``DEEPFAKELAB_PYTHON`` let the tests run
+the unpacked zip in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from ..errors import DataError
+from .layout import Course, kit_root
+
+SETUP_SH = """#!/usr/bin/env bash
+# Runs once when Gradescope builds the autograder image (Ubuntu): Python, a venv and the kit.
+set -euo pipefail
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install -q --upgrade pip
+/autograder/venv/bin/pip install -q "/autograder/source/kit[dev]"
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for every submission; results land in $ROOT/results/results.json.
+set -u
+ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+PY="${{DEEPFAKELAB_PYTHON:-$ROOT/venv/bin/python}}"
+exec "$PY" -m deepfakelab.course.gradescope --root "$ROOT" --assignment {assignment}
+"""
+
+
+def _ignore(*extra):
+    return shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "artifacts", "*.egg-info", *extra)
+
+
+def build_autograder_zip(course: Course, assignment: str, output: Path) -> Path:
+    """Write Gradescope's ``autograder.zip`` for ``assignment`` to ``output``; return it."""
+    course.check_assignment(assignment)
+    kit = kit_root()
+    output = Path(output).resolve()
+    with tempfile.TemporaryDirectory(prefix="dfl-gradescope-") as tmp:
+        root = Path(tmp)
+        shutil.copytree(course.source(assignment), root / "source" / assignment, ignore=_ignore())
+        hidden = course.hidden_checks / assignment
+        if hidden.is_dir():
+            shutil.copytree(hidden, root / "hidden_checks" / assignment, ignore=_ignore())
+        shutil.copy2(course.config, root / "nbgrader_config.py")
+        shutil.copytree(kit / "lib", root / "kit" / "lib", ignore=_ignore())
+        shutil.copy2(kit / "pyproject.toml", root / "kit" / "pyproject.toml")
+        shutil.copy2(kit / "README.md", root / "kit" / "README.md")
+        (root / "setup.sh").write_text(SETUP_SH)
+        (root / "run_autograder").write_text(RUN_AUTOGRADER.format(assignment=assignment))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(root.rglob("*")):
+                if path.is_file():
+                    info = zipfile.ZipInfo.from_file(path, path.relative_to(root).as_posix())
+                    if path.name in ("setup.sh", "run_autograder"):
+                        info.external_attr = 0o100755 << 16
+                    zf.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    return output
+
+
+def _find_submission(submission: Path, notebook: str) -> Path | None:
+    """The student's ``<notebook>.ipynb`` anywhere in the upload (students zip folders too)."""
+    matches = sorted(submission.rglob(f"{notebook}.ipynb"), key=lambda p: len(p.parts))
+    matches = [m for m in matches if ".ipynb_checkpoints" not in m.parts]
+    return matches[0] if matches else None
+
+
+def grade_gradescope(root: Path, assignment: str) -> dict:
+    """Grade ``root/submission`` against ``root/source``; write and return ``results.json``."""
+    from .grade import run_worker
+    from .release import build_template
+
+    source = root / "source"
+    if not (source / "nbgrader_config.py").is_file():
+        raise DataError(f"{source} has no nbgrader_config.py: is this an unpacked autograder.zip?")
+    results_dir = root / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dfl-gs-") as tmp:
+        work = Path(tmp)
+        course = Course(root=source, hidden_checks=source / "hidden_checks")
+        template = build_template(course, assignment, work / "template")
+        upload = work / "upload"
+        upload.mkdir()
+        missing = []
+        for nb in sorted((course.source(assignment)).glob("*.ipynb")):
+            found = _find_submission(root / "submission", nb.stem)
+            if found is None:
+                missing.append(nb.name)
+            else:
+                shutil.copy2(found, upload / nb.name)
+        job = {"assignment": assignment, "student": "student", "template": str(template), "submission": str(upload),
+               "hidden_checks": str(course.hidden_checks), "staging": str(work / "graded")}
+        result = run_worker(job, wall_timeout=3600)
+    tests, output = [], []
+    if "error" in result:
+        output.append(f"Your submission could not be graded: {result['error']}")
+    for notebook, info in result.get("notebooks", {}).items():
+        for row in info["cells"]:
+            if row["manual"]:
+                continue
+            tests.append({"name": f"{notebook}: {row['grade_id']}", "score": row["points"] or 0.0,
+                          "max_score": row["max_points"], "output": row["message"] or "passed",
+                          "visibility": "visible"})
+    if missing:
+        output.append("Not found in your upload: " + ", ".join(missing) + " (upload the notebook files themselves).")
+    results = {"score": sum(t["score"] for t in tests), "tests": tests,
+               "output": "\n".join(output) or "Written answers are graded by hand.", "visibility": "visible"}
+    (results_dir / "results.json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Gradescope entry point (called by run_autograder).")
+    parser.add_argument("--root", default="/autograder", help="the autograder folder")
+    parser.add_argument("--assignment", required=True, help="assignment name")
+    args = parser.parse_args(argv)
+    grade_gradescope(Path(args.root), args.assignment)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

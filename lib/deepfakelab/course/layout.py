@@ -1,0 +1,139 @@
+"""Where things live: the kit's course material and an instructor's nbgrader course folder.
+
+The kit (this repository) holds the instructor sources in ``solutions/<assignment>/``, the
+student versions in ``assignments/<assignment>/``, the nbgrader config template and the hidden
+checks in ``autograder/``. An instructor's course folder is an ordinary nbgrader course
+(``source/``, ``release/``, ``submitted/``, ``autograded/``, ``feedback/``, ``gradebook.db``)
+made from the kit by :func:`init_course`, so every ``nbgrader`` command works in it too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError, DataError
+
+#: Folder inside a course where the kit keeps its own state (journal, backups, scratch).
+STATE_DIR = ".deepfakelab"
+
+
+def kit_root() -> Path:
+    """The kit's folder (with ``solutions/`` and ``autograder/``).
+
+    ``DEEPFAKELAB_KIT`` overrides it, for an installed (non-editable) package or a course that
+    keeps its own copy of the material.
+    """
+    env = os.environ.get("DEEPFAKELAB_KIT")
+    root = Path(env) if env else Path(__file__).resolve().parents[3]
+    if not (root / "autograder" / "nbgrader_config.py").is_file():
+        raise ConfigError(
+            f"course material not found under {root} (expected autograder/nbgrader_config.py); "
+            "set DEEPFAKELAB_KIT to the deepfakelab repository folder"
+        )
+    return root
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course folder, plus where its hidden checks are."""
+
+    root: Path
+    hidden_checks: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "nbgrader_config.py"
+
+    @property
+    def gradebook(self) -> Path:
+        return self.root / "gradebook.db"
+
+    @property
+    def state(self) -> Path:
+        return self.root / STATE_DIR
+
+    def source(self, assignment: str) -> Path:
+        return self.root / "source" / assignment
+
+    def release(self, assignment: str) -> Path:
+        return self.root / "release" / assignment
+
+    def submitted(self, assignment: str, student: str | None = None) -> Path:
+        if student is None:
+            return self.root / "submitted"
+        return self.root / "submitted" / student / assignment
+
+    def autograded(self, assignment: str, student: str) -> Path:
+        return self.root / "autograded" / student / assignment
+
+    def check_assignment(self, assignment: str) -> None:
+        source = self.source(assignment)
+        if not any(source.glob("*.ipynb")):
+            known = sorted(p.name for p in (self.root / "source").glob("*") if p.is_dir())
+            raise DataError(f"no notebooks in {source}; assignments in this course: {known or 'none'}")
+
+    def students(self, assignment: str) -> list[str]:
+        """Students with a submitted folder for ``assignment``, sorted."""
+        base = self.root / "submitted"
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir())
+
+
+def open_course(root: str | Path, hidden_checks: str | Path | None = None) -> Course:
+    """The course in ``root``; it must have an ``nbgrader_config.py`` (see :func:`init_course`)."""
+    root = Path(root).resolve()
+    if not (root / "nbgrader_config.py").is_file():
+        raise ConfigError(
+            f"{root} is not a course folder (no nbgrader_config.py); "
+            "create one with `deepfakelab course release ASSIGNMENT --course DIR`"
+        )
+    hidden = Path(hidden_checks) if hidden_checks else _default_hidden(root)
+    return Course(root=root, hidden_checks=hidden.resolve())
+
+
+def _default_hidden(root: Path) -> Path:
+    local = root / "hidden_checks"
+    return local if local.is_dir() else kit_root() / "autograder" / "hidden_checks"
+
+
+def init_course(root: str | Path, assignments: list[str] | None = None, kit: Path | None = None) -> Course:
+    """Make (or top up) a course folder from the kit, never overwriting the instructor's files.
+
+    Copies the nbgrader config template, the hidden checks and the instructor sources of
+    ``assignments`` (all of them by default) into ``root``.
+    """
+    kit = kit or kit_root()
+    root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / "nbgrader_config.py").exists():
+        shutil.copy2(kit / "autograder" / "nbgrader_config.py", root / "nbgrader_config.py")
+    if not (root / "hidden_checks").exists():
+        shutil.copytree(kit / "autograder" / "hidden_checks", root / "hidden_checks",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    names = assignments or sorted(p.name for p in (kit / "solutions").iterdir() if p.is_dir())
+    for name in names:
+        src = kit / "solutions" / name
+        if not src.is_dir():
+            raise DataError(f"no assignment {name!r} in {kit / 'solutions'}")
+        dest = root / "source" / name
+        if not dest.exists():
+            shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"))
+    return open_course(root)
+
+
+def ensure_tools_on_path() -> None:
+    """Put this Python's ``bin`` folder on ``PATH``: nbgrader runs ``alembic`` from there by name.
+
+    Without it a venv used without activation (``.venv/bin/deepfakelab``) fails to create a
+    gradebook with "No such file or directory: 'alembic'".
+    """
+    import sys
+
+    bin_dir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if bin_dir not in parts:
+        os.environ["PATH"] = os.pathsep.join([bin_dir, *parts])

@@ -1,0 +1,86 @@
+"""Student versions of the instructor's notebooks, made by ``nbgrader generate_assignment``.
+
+nbgrader clears the solutions, removes the hidden tests, locks the graded and read-only cells
+and records their checksums and sources in a gradebook. The same step builds the private
+gradebook each grading worker starts from (:func:`build_template`), so grading always compares
+a submission with exactly the instructor's current source.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..errors import DataError
+from .layout import Course, ensure_tools_on_path, open_course
+
+
+def nbgrader_api(root: Path, overrides: dict | None = None):
+    """An ``NbGraderAPI`` for the course in ``root``, configured by its ``nbgrader_config.py``."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    ensure_tools_on_path()
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    for section, values in (overrides or {}).items():
+        for key, value in values.items():
+            config[section][key] = value
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def _check(result: dict, what: str) -> None:
+    if not result.get("success"):
+        raise DataError(f"{what} failed:\n{(result.get('log') or '')[-2000:]}{result.get('error') or ''}")
+
+
+def generate_assignment(course: Course, assignment: str) -> Path:
+    """Run ``nbgrader generate_assignment`` in the course; return the release folder."""
+    course.check_assignment(assignment)
+    _check(nbgrader_api(course.root).generate_assignment(assignment, force=True, create=True),
+           f"nbgrader generate_assignment {assignment}")
+    return course.release(assignment)
+
+
+def build_template(course: Course, assignment: str, into: Path) -> Path:
+    """A private mini-course in ``into``: the source, the config and a gradebook of one assignment.
+
+    Grading workers copy it, so no worker (and no student kernel) ever sees the course's real
+    gradebook with everyone's grades.
+    """
+    course.check_assignment(assignment)
+    if into.exists():
+        shutil.rmtree(into)
+    (into / "source").mkdir(parents=True)
+    shutil.copytree(course.source(assignment), into / "source" / assignment,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"))
+    shutil.copy2(course.config, into / "nbgrader_config.py")
+    _check(nbgrader_api(into).generate_assignment(assignment, force=True, create=True),
+           f"nbgrader generate_assignment {assignment} (grading template)")
+    return into
+
+
+def student_versions(solutions: Path, out: Path, assignments: list[str], config: Path) -> list[Path]:
+    """Write the student version of each assignment in ``solutions`` into ``out/<assignment>``.
+
+    Used to regenerate the kit's committed ``assignments/`` folder; a test checks the committed
+    files equal what this produces.
+    """
+    written = []
+    with tempfile.TemporaryDirectory(prefix="dfl-release-") as tmp:
+        root = Path(tmp)
+        shutil.copy2(config, root / "nbgrader_config.py")
+        for name in assignments:
+            shutil.copytree(solutions / name, root / "source" / name,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"))
+        course = open_course(root, hidden_checks=root)
+        for name in assignments:
+            release = generate_assignment(course, name)
+            dest = Path(out) / name
+            if dest.exists():
+                shutil.rmtree(dest)
+            shutil.copytree(release, dest)
+            written.append(dest)
+    return written

@@ -1,0 +1,280 @@
+"""Grade one submission in a private copy of the course, in its own process.
+
+``python -m deepfakelab.course.worker`` reads its job as JSON on stdin (so the student's kernel,
+a child of this process, cannot read it from the command line), and prints its result as JSON
+between two copies of a random token it was given, which the student's code does not know.
+
+The steps, each an ordinary nbgrader or pytest run:
+
+1. copy the instructor's source, a gradebook holding only this assignment, and this one
+   submission into a fresh temporary course; notebooks that are not valid JSON/nbformat are
+   set aside with a message (their cells score 0), the others are still graded;
+2. ``nbgrader autograde`` there, with :class:`~.sandbox.LimitedExecute` (cell and notebook
+   time limits, memory-capped kernel); nbgrader restores graded and locked cells from the
+   source by ``grade_id`` and puts deleted ones back (``add_missing_cells``);
+3. the hidden checks, in a separate pytest process, over the notebook's saved artifacts;
+4. the score of every graded cell: its test ran without error *and* every hidden check with
+   its ``grade_id`` passed; written answers are left for the instructor.
+
+Nothing here writes to the instructor's course: the parent process stores the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+#: Name of the error a failed hidden check adds to its cell in the graded notebook.
+HIDDEN_ERROR = "HiddenCheckFailed"
+#: Errors that mean a limit stopped a cell; later failures mention them as the likely cause.
+LIMIT_ERRORS = {"NotebookTimeLimit", "CellTimeoutError", "MemoryError", "DeadKernelError"}
+
+
+def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
+    """The notebook at ``path``, or a message saying why it cannot be graded."""
+    try:
+        json.loads(path.read_text())
+    except UnicodeDecodeError:
+        return None, f"{path.name} is not a text file; submit the .ipynb file JupyterLab saved"
+    except json.JSONDecodeError as exc:
+        return None, (f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+                      "open it in JupyterLab, save it, and submit it again")
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # nbformat's ValidationError and friends
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return None, f"{path.name} is not a valid notebook ({first[:200]}); submit the file JupyterLab saved"
+    return nb, None
+
+
+def _grade_cells(gradebook: Path, assignment: str) -> dict[str, list[dict]]:
+    """{notebook: [{grade_id, max_points, manual}]} from the pristine template gradebook."""
+    from nbgrader.api import Gradebook
+
+    cells: dict[str, list[dict]] = {}
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        for notebook in gb.find_assignment(assignment).notebooks:
+            solution_ids = {c.name for c in notebook.solution_cells}
+            entries = []
+            for cell in sorted(notebook.grade_cells, key=lambda c: c.name):
+                manual = cell.name in solution_ids or cell.cell_type == "markdown"
+                entries.append({"grade_id": cell.name, "max_points": float(cell.max_score), "manual": manual})
+            order = [c.name for c in notebook.source_cells]
+            entries.sort(key=lambda e: order.index(e["grade_id"]) if e["grade_id"] in order else len(order))
+            cells[notebook.name] = entries
+    return cells
+
+
+def _limit_child(memory_mb: int):
+    def apply():
+        os.setsid()
+        if memory_mb > 0:
+            limit = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return apply
+
+
+def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: float, memory_mb: int) -> tuple[list[dict], str | None]:
+    """Run the hidden checks for one notebook; return their results and a problem, if any."""
+    if not checks.is_dir():
+        return [], None
+    with tempfile.TemporaryDirectory(prefix="dfl-hidden-") as scratch:
+        out = Path(scratch) / "results.json"
+        cmd = [sys.executable, "-m", "pytest", str(checks), "-q", "--assert=plain", "-p", "no:cacheprovider",
+               "-p", "deepfakelab.course.hidden", "--rootdir", str(checks), "-c", os.devnull,
+               "--dfl-artifacts", str(artifacts), "--dfl-notebook", str(notebook), "--dfl-results", str(out)]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+        try:
+            proc = subprocess.run(cmd, cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout,
+                                  preexec_fn=_limit_child(memory_mb))
+        except subprocess.TimeoutExpired:
+            return [], f"the hidden checks did not finish within {timeout:.0f} s"
+        if not out.is_file():
+            tail = (proc.stdout + proc.stderr)[-1500:]
+            return [], f"the hidden checks could not run (exit {proc.returncode}): {tail}"
+        return json.loads(out.read_text()), None
+
+
+def _cell_outcome(cell) -> tuple[bool, str]:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return False, f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+    return True, ""
+
+
+def score_notebook(nb, grade_cells: list[dict], hidden: list[dict], hidden_problem: str | None) -> list[dict]:
+    """Score each graded cell of an executed notebook, and mark hidden failures in its outputs."""
+    from nbgrader.utils import determine_grade
+
+    by_id = {}
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id and grade_id not in by_id:
+            by_id[grade_id] = cell
+    stopped = {}  # grade_id of a cell -> the limit that stopped an earlier cell
+    last_stop = ""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") in LIMIT_ERRORS:
+                where = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or "a cell of yours"
+                last_stop = f"{output.get('ename')} in {where}: {output.get('evalue', '')}".strip()
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id and last_stop:
+            stopped[grade_id] = last_stop
+    results = []
+    for entry in grade_cells:
+        grade_id, max_points = entry["grade_id"], entry["max_points"]
+        cell = by_id.get(grade_id)
+        row = {"grade_id": grade_id, "max_points": max_points, "manual": entry["manual"], "points": 0.0, "message": ""}
+        if cell is None:
+            row["message"] = f"cell {grade_id!r} is missing from the graded notebook"
+        elif entry["manual"]:
+            points, _ = determine_grade(cell)  # 0 if left as the stub, else None (graded by hand)
+            row["points"] = points
+            row["message"] = "left unanswered" if points == 0 else "graded by the instructor"
+        else:
+            kernel_ok, message = _cell_outcome(cell)
+            checks = [h for h in hidden if h.get("grade_id") == grade_id]
+            failed = [h for h in checks if h.get("outcome") != "passed"]
+            hidden_message = ""
+            if hidden_problem and _calls_hidden(cell):
+                hidden_message = hidden_problem
+            elif failed:
+                hidden_message = "; ".join(dict.fromkeys(h.get("message") or h["test"] for h in failed))
+            ok = kernel_ok and not hidden_message
+            if kernel_ok and hidden_message:
+                message = hidden_message
+                cell.setdefault("outputs", []).append(nbformat.v4.new_output(
+                    "error", ename=HIDDEN_ERROR, evalue=message, traceback=[f"{HIDDEN_ERROR}: {message}"]))
+            if not ok and grade_id in stopped and stopped[grade_id] not in message:
+                message += f" (an earlier cell was stopped -- {stopped[grade_id]})"
+            row["points"] = max_points if ok else 0.0
+            row["message"] = "" if ok else message
+        results.append(row)
+    return results
+
+
+def _calls_hidden(cell) -> bool:
+    return "hidden_check(" in cell.get("source", "")
+
+
+def grade_submission(job: dict) -> dict:
+    """Grade ``job['submission']`` (a folder of notebooks) and return the scores (see module doc)."""
+    assignment, student = job["assignment"], job["student"]
+    template = Path(job["template"])
+    private = Path(tempfile.mkdtemp(prefix="dfl-grade-"))
+    clock = time.perf_counter()
+    timings = {}
+    try:
+        shutil.copytree(template / "source" / assignment, private / "source" / assignment)
+        shutil.copy2(template / "gradebook.db", private / "gradebook.db")
+        shutil.copy2(template / "nbgrader_config.py", private / "nbgrader_config.py")
+        grade_cells = _grade_cells(private / "gradebook.db", assignment)
+        submitted = private / "submitted" / student / assignment
+        shutil.copytree(job["submission"], submitted,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"))
+        problems = {}
+        for name in grade_cells:
+            path = submitted / f"{name}.ipynb"
+            if not path.exists():
+                problems[name] = f"{name}.ipynb was not submitted"
+                continue
+            _, problem = _read_notebook(path)
+            if problem:
+                problems[name] = problem
+                path.unlink()
+        timings["prepare"] = time.perf_counter() - clock
+        log, memory_mb = _autograde(private, assignment, student, job)
+        timings["autograde"] = time.perf_counter() - clock - timings["prepare"]
+        notebooks = {}
+        total = max_total = 0.0
+        for name, cells in grade_cells.items():
+            graded = private / "autograded" / student / assignment / f"{name}.ipynb"
+            problem = problems.get(name)
+            if problem is None and not graded.is_file():
+                problem = "the notebook could not be graded: " + log[-800:]
+            if problem:
+                rows = [{"grade_id": c["grade_id"], "max_points": c["max_points"], "manual": c["manual"],
+                         "points": 0.0, "message": problem} for c in cells]
+            else:
+                nb = nbformat.read(str(graded), as_version=4)
+                hidden, hidden_problem = run_hidden_checks(
+                    Path(job["hidden_checks"]) / assignment, graded, graded.parent / "artifacts",
+                    float(job.get("hidden_timeout") or 300), memory_mb)
+                rows = score_notebook(nb, cells, hidden, hidden_problem)
+                nbformat.write(nb, str(graded))
+            notebooks[name] = {"problem": problem, "cells": rows}
+            total += sum(r["points"] or 0.0 for r in rows)
+            max_total += sum(r["max_points"] for r in rows)
+        timings["hidden_checks"] = time.perf_counter() - clock - timings["prepare"] - timings["autograde"]
+        staging = Path(job["staging"])
+        autograded = private / "autograded" / student / assignment
+        if autograded.is_dir():
+            shutil.copytree(autograded, staging, symlinks=False, ignore_dangling_symlinks=True)
+        else:
+            staging.mkdir(parents=True, exist_ok=True)
+        return {"student": student, "assignment": assignment, "score": total, "max_score": max_total,
+                "notebooks": notebooks, "log": log[-4000:],
+                "seconds": {k: round(v, 2) for k, v in timings.items()}}
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple[str, int]:
+    """Run nbgrader's autograde in ``private`` with the kit's limits; return its log and the memory limit."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import Execute
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from .layout import ensure_tools_on_path
+    from .sandbox import LimitedExecute, write_kernelspec
+
+    ensure_tools_on_path()
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(private)).load_config()
+    config.CourseDirectory.root = str(private)
+    for key, section, name in (("cell_timeout", "Execute", "timeout"),
+                               ("notebook_timeout", "LimitedExecute", "notebook_timeout"),
+                               ("memory_mb", "LimitedExecute", "memory_mb")):
+        if job.get(key) is not None:
+            config[section][name] = job[key]
+    # LimitedExecute reads Execute's settings too (it is a subclass), plus its own.
+    from nbgrader.converters import Autograde
+    config.Autograde.autograde_preprocessors = [
+        LimitedExecute if pp is Execute else pp for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
+    memory_mb = int(config.LimitedExecute.get("memory_mb", 8192))
+    write_kernelspec(private / "jupyter", memory_mb)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([str(private / "jupyter"), os.environ.get("JUPYTER_PATH", "")])
+    os.chdir(private)
+    coursedir = CourseDirectory(config=config)
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    result = api.autograde(assignment, student, force=True, create=True)
+    return (result.get("log") or "") + (result.get("error") or ""), memory_mb
+
+
+def main() -> None:
+    job = json.loads(sys.stdin.read())
+    token = job.pop("token")
+    try:
+        result = grade_submission(job)
+    except Exception as exc:  # reported to the parent, which scores the submission 0 with this message
+        import traceback
+
+        result = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-3000:]}
+    sys.stdout.write(f"\n{token}{json.dumps(result)}{token}\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
