@@ -69,7 +69,7 @@ def print_table(run: Path, holdout_run: Path) -> dict:
             print(f"\n{'map method':<12} {'pointing':>8} {'energy':>7} {'mask area':>9} "
                   f"{'random-model pointing':>21} {'rank corr trained/random':>24}")
             for method, e in ev["explain"].items():
-                print(f"{method:<12} {e['pointing_game']:>8.3f} {e['energy_in_mask']:>7.3f} "
+                print(f"{method:<12} {e['pointing_game']:>8.3f} {e['energy_in_mask'] if e['energy_in_mask'] is not None else float('nan'):>7.3f} "
                       f"{e['mask_area_share']:>9.3f} {e['random_model_pointing_game']:>21.3f} "
                       f"{e['rank_corr_with_random_model']:>24.3f}")
             checks["Grad-CAM pointing game >= 0.8"] = ev["explain"]["gradcam"]["pointing_game"] >= 0.8
@@ -109,6 +109,32 @@ def throughput(video: Path, frames: int, threads: int) -> dict:
     return timings
 
 
+def compare_architectures(data: Path, out: Path, epochs: int, threads: int) -> None:
+    """Same data, same epochs, every candidate net: test video AUC, training time, inference speed."""
+    import torch
+
+    from deepfakelab.detect.evaluation import train_and_evaluate
+    from deepfakelab.detect.model import ARCHITECTURES, DetectorConfig, build_detector
+
+    torch.set_num_threads(threads)
+    print(f"\n{'arch':<20} {'params':>9} {'train s':>8} {'infer ms/crop':>13} {'test fAUC':>9} {'test vAUC':>9}")
+    for arch in ARCHITECTURES:
+        model = build_detector(DetectorConfig(arch=arch)).eval()
+        x = torch.randn(32, 3, 128, 128)
+        with torch.no_grad():
+            model(x)
+            start = time.perf_counter()
+            model(x)
+            infer = (time.perf_counter() - start) / 32 * 1000
+        start = time.perf_counter()
+        ev = train_and_evaluate(data, out / arch, arch=arch, epochs=epochs, threads=threads, progress=False,
+                                methods=())
+        seconds = time.perf_counter() - start
+        params = sum(p.numel() for p in model.parameters())
+        print(f"{arch:<20} {params:>9,} {seconds:>8.0f} {infer:>13.1f} {ev['test']['all']['frame_auc']:>9.4f} "
+              f"{ev['test']['all']['video_auc']:>9.4f}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(REPO / "runs/detector/faces.npz"), help="face set file")
@@ -119,7 +145,13 @@ def main() -> int:
                         help="video for the throughput test (default: the shared d12.mp4)")
     parser.add_argument("--frames", type=int, default=48, help="frames for the throughput test")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    parser.add_argument("--compare-archs", type=int, metavar="EPOCHS",
+                        help="train every candidate architecture for EPOCHS epochs and compare them")
     args = parser.parse_args()
+
+    if args.compare_archs:
+        compare_architectures(Path(args.data), REPO / "runs/detector-archs", args.compare_archs, args.threads)
+        return 0
 
     if args.train:
         train_runs(Path(args.data), Path(args.run), Path(args.holdout_run), args.threads)

@@ -19,6 +19,7 @@ def test_pointing_game_by_hand():
     maps[1, 3, 3] = 1.0   # maximum outside -> miss
     maps[2, 0, 0] = maps[2, 3, 3] = 1.0  # tie, one inside -> hit
     assert pointing_hits(maps, masks).tolist() == [True, False, True]
+    assert pointing_hits(np.zeros((1, 4, 4)), masks[:1]).tolist() == [False]  # a flat map points nowhere
 
 
 def test_energy_in_mask_by_hand():

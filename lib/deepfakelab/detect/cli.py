@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+#: Kept here, not imported, so that ``deepfakelab --help`` does not import torch; a test checks
+#: they match :data:`.explain.CAM_METHODS` and :data:`.model.ARCHITECTURES`.
+CAM_METHODS = ("gradcam", "gradcam++", "layercam", "eigencam")
+ARCHITECTURES = ("kitnet", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
 
 
 def _frames(args: argparse.Namespace) -> int:
@@ -24,7 +28,8 @@ def _detect(args: argparse.Namespace) -> int:
     from .inference import DeepfakeDetector
     from .report import verdict, write_report
 
-    torch.set_num_threads(max(1, args.threads)) if args.threads else None
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = str(resolve_device(args.device))
     detector = DeepfakeDetector(args.weights, methods=args.methods, device=device)
     from tqdm.auto import tqdm
@@ -76,8 +81,6 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.set_defaults(func=_frames)
 
-    from .explain import CAM_METHODS
-
     d = subparsers.add_parser(
         "detect", help="score videos as real or fake and explain the verdicts in an HTML report",
         description="Crop faces (MTCNN), score each frame with the detector, draw explainability maps "
@@ -114,7 +117,8 @@ def register(subparsers) -> None:
         "kill from OUT/checkpoint.pt, write OUT/detector.pt and OUT/evaluation.json.")
     t.add_argument("data", help="face set made by 'deepfakelab detect-data'")
     t.add_argument("--out", default="runs/detector", help="run folder (default: %(default)s)")
-    t.add_argument("--arch", default="kitnet", help="kitnet, resnet18, mobilenet_v3_small, efficientnet_b0")
+    t.add_argument("--arch", default="kitnet", choices=ARCHITECTURES,
+                   help="network, always trained from scratch (default: %(default)s)")
     t.add_argument("--epochs", type=int, default=8, help="epochs (default: %(default)s)")
     t.add_argument("--batch-size", type=int, default=32, help="batch size (default: %(default)s)")
     t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default: %(default)s)")

@@ -55,9 +55,12 @@ def faithfulness(model: torch.nn.Module, faces: FaceSet, methods=CAM_METHODS, li
             maps.append(fake_maps(model, x, method)[0])
             random_maps.append(fake_maps(random_model, x, method)[0])
         maps, random_maps = np.concatenate(maps), np.concatenate(random_maps)
+        energy = energy_in_mask(maps, masks)
         out[method] = {
             "pointing_game": float(pointing_hits(maps, masks).mean()),
-            "energy_in_mask": float(np.nanmean(energy_in_mask(maps, masks))),
+            # None when every map is all zero (no pixel pushed towards "fake")
+            "energy_in_mask": float(np.nanmean(energy)) if np.isfinite(energy).any() else None,
+            "flat_maps": int((maps.reshape(len(maps), -1).std(axis=1) == 0).sum()),
             "mask_area_share": float((masks > 0.5).mean()),
             "random_model_pointing_game": float(pointing_hits(random_maps, masks).mean()),
             "rank_corr_with_random_model": float(np.mean(rank_correlation(maps, random_maps))),

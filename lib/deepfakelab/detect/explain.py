@@ -62,15 +62,17 @@ def fake_maps(model: nn.Module, inputs: torch.Tensor, method: str = DEFAULT_METH
 def pointing_hits(maps: np.ndarray, masks: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """``(N,)`` bools: does each map's maximum fall inside its mask (``mask > threshold``)?
 
-    ``maps`` and ``masks`` are ``(N, H, W)``. When several pixels tie for the maximum, the hit
-    counts if any of them is inside (a flat map is not penalised twice).
+    ``maps`` and ``masks`` are ``(N, H, W)``. When a few pixels tie for the maximum, the hit
+    counts if any of them is inside; a flat map (all values equal, e.g. all zero when no pixel
+    pushes towards "fake") points nowhere and is a miss.
     """
     maps, masks = np.asarray(maps), np.asarray(masks) > threshold
     if maps.shape != masks.shape:
         raise ValueError(f"maps {maps.shape} and masks {masks.shape} differ in shape")
     flat = maps.reshape(len(maps), -1)
-    at_max = flat >= flat.max(axis=1, keepdims=True)
-    return (at_max & masks.reshape(len(masks), -1)).any(axis=1)
+    top = flat.max(axis=1, keepdims=True)
+    at_max = flat >= top
+    return (at_max & masks.reshape(len(masks), -1)).any(axis=1) & (top[:, 0] > flat.min(axis=1))
 
 
 def energy_in_mask(maps: np.ndarray, masks: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -98,9 +100,13 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Spearman rank correlation between paired maps: ``(N,)`` in [-1, 1]."""
     from scipy.stats import spearmanr
 
+    import warnings
+
     out = []
     for x, y in zip(a, b):
-        rho = spearmanr(x.ravel(), y.ravel()).statistic
+        with warnings.catch_warnings():  # a flat map has no ranking: counted as 0 below
+            warnings.simplefilter("ignore")
+            rho = spearmanr(x.ravel(), y.ravel()).statistic
         out.append(0.0 if np.isnan(rho) else rho)
     return np.array(out)
 

@@ -1,0 +1,71 @@
+"""The train-and-evaluate pipeline on toy data, and a face set from real/ and fake/ video folders."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from deepfakelab.detect import cli as detect_cli
+from deepfakelab.detect.evaluation import train_and_evaluate
+from deepfakelab.detect.explain import CAM_METHODS
+from deepfakelab.detect.faceset import FaceSet
+from deepfakelab.detect.model import ARCHITECTURES
+from deepfakelab.detect.trainingdata import build_faceset, build_from_folders
+from deepfakelab.errors import ConfigError, DataError
+
+from test_detect_toys import toy_sources
+
+
+def test_cli_names_match_the_modules():
+    assert detect_cli.CAM_METHODS == CAM_METHODS
+    assert detect_cli.ARCHITECTURES == ARCHITECTURES
+
+
+@pytest.fixture(scope="module")
+def toy_faces() -> FaceSet:
+    return build_faceset(toy_sources(identities=7, videos=1, frames=2), ["self_blend", "face_swap"],
+                         size=32, progress=False)
+
+
+def test_train_and_evaluate_writes_every_table(toy_faces, tmp_path):
+    ev = train_and_evaluate(toy_faces, tmp_path, epochs=1, batch_size=16, device="cpu", hold_out="face_swap",
+                            progress=False, methods=("gradcam", "layercam"))
+    saved = json.loads((tmp_path / "evaluation.json").read_text())
+    assert saved["config"]["hold_out"] == "face_swap"
+    assert set(ev["test"]) == {"all", "self_blend", "face_swap"} == set(ev["test_jpeg50"])
+    for row in ev["test"].values():
+        assert 0 <= row["frame_auc"] <= 1 and 0 <= row["eer"] <= 1 and row["videos"] >= 2
+    assert set(ev["explain"]) == {"gradcam", "layercam"}
+    for e in ev["explain"].values():
+        assert 0 <= e["pointing_game"] <= 1 and e["fakes"] > 0
+        assert e["energy_in_mask"] is None or 0 <= e["energy_in_mask"] <= 1
+        assert -1 <= e["rank_corr_with_random_model"] <= 1
+    # the held-out manipulation never reached training: all its crops sit in the test split only
+    counts = ev["counts"]
+    assert counts["train"] + counts["val"] + counts["test"] < len(toy_faces)
+
+
+def test_unknown_hold_out_is_a_clear_error(toy_faces, tmp_path):
+    with pytest.raises(ConfigError, match="no such manipulation"):
+        train_and_evaluate(toy_faces, tmp_path, epochs=1, hold_out="deepfacelab", progress=False)
+
+
+def test_face_set_from_real_and_fake_folders(real_data, tmp_path):
+    for label, name in (("real", "d0.mp4"), ("fake", "d12.mp4")):
+        (tmp_path / "videos" / label).mkdir(parents=True)
+        (tmp_path / "videos" / label / name).symlink_to(real_data / name)
+    (tmp_path / "videos" / "fake" / "000_003.mp4").write_bytes(b"broken")
+    path = build_from_folders(tmp_path / "videos", tmp_path / "faces.npz", frames_per_video=3, size=64,
+                              device="cpu")
+    faces = FaceSet.load(path)
+    assert faces.images.shape == (6, 64, 64, 3)
+    assert faces.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    assert set(faces.video) == {"real/d0.mp4", "fake/d12.mp4"} and not faces.has_mask.any()
+
+
+def test_folder_without_fakes_is_an_error(tmp_path):
+    (tmp_path / "real").mkdir()
+    with pytest.raises(DataError, match="both"):
+        build_from_folders(tmp_path, tmp_path / "faces.npz")
