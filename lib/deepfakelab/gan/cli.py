@@ -1,0 +1,248 @@
+"""``deepfakelab gan ...``: train, resume, sample, evaluate and compare DCGANs on bags."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+
+def _parse_value(text: str) -> Any:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def _parse_assignment(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise ConfigError(f"--set expects KEY=VALUE (e.g. train.lr=0.001), got {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), _parse_value(value)
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", metavar="PATH", help="Fashion-MNIST IDX folder (or torchvision root), or a folder of bag photos")
+    group.add_argument("--source", default="auto", choices=["auto", "fashion-mnist", "folder", "procedural"],
+                       help="where bags come from; auto: Fashion-MNIST if installed, else procedural (default: %(default)s)")
+    group.add_argument("--image-size", type=int, help="resize the data to this size (28 and 64 have presets)")
+    group.add_argument("--channels", type=int, choices=[1, 3], help="1 for grey, 3 for colour")
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model and recipe (defaults: the classic DCGAN recipe for the data's size)")
+    group.add_argument("--config", metavar="FILE", help="a JSON or YAML config (as written to a run's config.json)")
+    group.add_argument("--epochs", type=int, help="passes over the training data (default 20)")
+    group.add_argument("--batch-size", type=int, help="images per step (default 128)")
+    group.add_argument("--lr", type=float, help="Adam learning rate for both networks (default 0.0002)")
+    group.add_argument("--beta1", type=float, help="Adam beta1 (default 0.5)")
+    group.add_argument("--z-dim", type=int, help="length of the noise vector (default 64)")
+    group.add_argument("--output-activation", choices=["tanh", "sigmoid"], help="generator output (default tanh)")
+    group.add_argument("--g-extra-blocks", type=int, help="size-preserving blocks added to the generator")
+    group.add_argument("--d-extra-blocks", type=int, help="size-preserving blocks added to the discriminator")
+    group.add_argument("--dropout", type=float, help="dropout probability in every discriminator block")
+    group.add_argument("--no-batch-norm", action="store_true", help="remove batch norm from every block of both networks")
+    group.add_argument("--max-steps-per-epoch", type=int, help="cut epochs short (quick runs)")
+    group.add_argument("--seed", type=int, help="random seed (default 0): same seed, same run on the CPU")
+    group.add_argument("--device", help="auto (default), cpu or cuda")
+    group.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="any scalar config field by dotted name, e.g. --set train.keep_checkpoints=5; repeatable")
+
+
+def build_config(args: argparse.Namespace, image_size: int, channels: int):
+    """The config from the preset for the data, a --config file, then the command-line changes."""
+    import yaml
+
+    from .config import GANConfig, default_config
+
+    if args.config:
+        text = Path(args.config).read_text()
+        config = GANConfig.from_dict(yaml.safe_load(text))
+    else:
+        config = default_config(image_size, channels)
+    changes: dict[str, Any] = {}
+    for flag, key in (("epochs", "train.epochs"), ("batch_size", "train.batch_size"), ("lr", "train.lr"),
+                      ("beta1", "train.beta1"), ("z_dim", "generator.z_dim"),
+                      ("output_activation", "generator.output_activation"),
+                      ("g_extra_blocks", "generator.extra_blocks"), ("d_extra_blocks", "discriminator.extra_blocks"),
+                      ("max_steps_per_epoch", "train.max_steps_per_epoch"), ("seed", "train.seed"), ("device", "train.device")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            changes[key] = value
+    changes.update(dict(_parse_assignment(s) for s in args.set))
+    config = config.replace(**changes)
+    if args.dropout is not None:
+        for block in config.discriminator.blocks:
+            block.dropout = args.dropout
+    if args.no_batch_norm:
+        for block in config.generator.blocks + config.discriminator.blocks:
+            block.batch_norm = False
+    return config.validate()
+
+
+def _load_data(args: argparse.Namespace):
+    from .data import load_bags
+
+    data = load_bags(args.source, args.data, args.image_size, args.channels)
+    print(f"data: {data.description}")
+    return data
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .train import train
+
+    data = _load_data(args)
+    config = build_config(args, data.image_size, data.channels)
+    result = train(config, data.train, args.out, resume=not args.fresh)
+    last = result.epochs[-1]
+    print(f"\nfinished {last['epoch']} epochs in {result.seconds:.0f} s ({result.images_per_second:.0f} images/s); "
+          f"last epoch: D loss {last['d_loss']:.3f}, G loss {last['g_loss']:.3f}, D(x) {last['d_real']:.2f}, D(G(z)) {last['d_fake']:.2f}")
+    for label, path in result.files.items():
+        print(f"  {label}: {path}")
+    if args.evaluate:
+        _print_quality(result.run_dir, data)
+    return 0
+
+
+def _print_quality(run_dir: Path, data) -> None:
+    from .quality import BagQuality, quality_table
+    from .sweep import generate_for_scoring
+    from .train import TrainResult, load_run
+
+    _, config = load_run(run_dir)
+    quality = BagQuality(data.train, data.test)
+    generated = generate_for_scoring(TrainResult(Path(run_dir), [], []), config)
+    table = quality_table(quality.calibration() + [quality.score(f"generated ({Path(run_dir).name})", generated)])
+    (Path(run_dir) / "quality.md").write_text(table + "\n")
+    print(table)
+    print(f"  written to {Path(run_dir) / 'quality.md'}")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    _print_quality(Path(args.run), _load_data(args))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import torch
+    from torchvision.utils import save_image
+
+    from .train import generate, load_run
+
+    generator, config = load_run(args.run, device=args.device)
+    noise = torch.randn(args.n, config.generator.z_dim, generator=torch.Generator().manual_seed(args.seed))
+    images = generate(generator, noise.to(next(generator.parameters()).device), config)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_image(images, out, nrow=args.nrow or max(1, int(args.n**0.5)), padding=2, pad_value=1.0)
+    print(f"{args.n} samples written to {out}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .sweep import DEFAULT_VARIANTS, grid, run_sweep
+
+    data = _load_data(args)
+    base = build_config(args, data.image_size, data.channels)
+    if args.runs:
+        import yaml
+
+        variants = yaml.safe_load(Path(args.runs).read_text())
+        if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
+            raise ConfigError(f"{args.runs} must hold a list of mappings of dotted config names to values")
+    elif args.vary:
+        axes: dict[str, list[Any]] = {}
+        for text in args.vary:
+            key, values = _parse_assignment(text)
+            axes[key] = values if isinstance(values, list) else [values]
+        variants = grid(axes)
+    else:
+        variants = DEFAULT_VARIANTS
+    for changes in variants:  # fail on a bad variant before training anything
+        base.replace(**changes).validate()
+    records = run_sweep(base, variants, data, args.out)
+    print((Path(args.out) / "runs.md").read_text())
+    print(f"table: {Path(args.out) / 'runs.md'} (and runs.csv); figure: {Path(args.out) / 'runs.png'}")
+    return 0 if records else 1
+
+
+def _classifier(args: argparse.Namespace) -> int:
+    from .classifier import save_classifier, train_classifier
+
+    model, info = train_classifier(args.data, epochs=args.epochs, seed=args.seed)
+    info["command"] = f"deepfakelab gan classifier --epochs {args.epochs} --seed {args.seed} --out {args.out}"
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    save_classifier(model, info, args.out)
+    print(json.dumps(info, indent=2))
+    print(f"classifier written to {args.out}")
+    return 0
+
+
+def _data(args: argparse.Namespace) -> int:
+    from torchvision.utils import save_image
+
+    data = _load_data(args)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_image(data.train[:64], out, nrow=8, padding=2, pad_value=1.0)
+    print(f"{len(data.train)} training images of shape {tuple(data.train.shape[1:])}; preview: {out}")
+    return 0
+
+
+def register(subparsers) -> None:
+    gan = subparsers.add_parser("gan", help="Lab 2: DCGANs that make bags", description="Train, sample, evaluate and compare DCGANs on bag images.")
+    commands = gan.add_subparsers(dest="gan_command", metavar="COMMAND")
+
+    p = commands.add_parser("train", help="train a DCGAN (resumes a half-finished run in --out)",
+                            description="Train a DCGAN on bags. A run folder holds config.json, history.csv, "
+                            "losses.png, samples/ and checkpoints/; running again with the same --out resumes.")
+    add_data_options(p)
+    add_config_options(p)
+    p.add_argument("--out", default="runs/gan", help="run folder (default: %(default)s)")
+    p.add_argument("--fresh", action="store_true", help="ignore (and delete) checkpoints already in --out")
+    p.add_argument("--evaluate", action="store_true", help="score the result with the offline quality metric")
+    p.set_defaults(func=_train)
+
+    p = commands.add_parser("sweep", help="train several configs and compare them in one table and figure",
+                            description="Train a base config plus variants and write runs.md / runs.csv / runs.png. "
+                            "Without --runs or --vary, a default set of one-change-at-a-time experiments.")
+    add_data_options(p)
+    add_config_options(p)
+    p.add_argument("--runs", metavar="FILE", help="YAML/JSON list of variants, e.g. [{train.lr: 0.001}, {generator.z_dim: 16}]")
+    p.add_argument("--vary", action="append", metavar="KEY=[V1,V2]", help="a grid axis, e.g. --vary train.lr=[0.001,0.0002]; repeatable")
+    p.add_argument("--out", default="runs/sweep", help="sweep folder (default: %(default)s)")
+    p.set_defaults(func=_sweep)
+
+    p = commands.add_parser("sample", help="draw images from a trained generator",
+                            description="Draw a grid of samples from a run folder or checkpoint file.")
+    p.add_argument("run", help="run folder or checkpoint file")
+    p.add_argument("-o", "--output", default="samples.png", help="PNG file to write (default: %(default)s)")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default: %(default)s)")
+    p.add_argument("--nrow", type=int, help="images per row of the grid")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default: %(default)s)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.set_defaults(func=_sample)
+
+    p = commands.add_parser("evaluate", help="score a trained generator with the offline quality metric",
+                            description="Domain FD, KID, share classified 'Bag' and near-copies, calibrated against "
+                            "real bags (floor), blurred real bags (ceiling) and noise.")
+    p.add_argument("run", help="run folder or checkpoint file")
+    add_data_options(p)
+    p.set_defaults(func=_evaluate)
+
+    p = commands.add_parser("classifier", help="retrain the Fashion-MNIST classifier behind the quality metric")
+    p.add_argument("--data", help="Fashion-MNIST folder (default: the Debian package's)")
+    p.add_argument("--epochs", type=int, default=3, help="training epochs (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--out", default="fashion_classifier.pt", help="file to write (default: %(default)s)")
+    p.set_defaults(func=_classifier)
+
+    p = commands.add_parser("data", help="say which bag data would be used, and save a preview grid")
+    add_data_options(p)
+    p.add_argument("-o", "--output", default="outputs/bags-preview.png", help="preview PNG (default: %(default)s)")
+    p.set_defaults(func=_data)
+
+    gan.set_defaults(func=lambda args: gan.print_help() or 1)
