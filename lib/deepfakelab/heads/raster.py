@@ -46,18 +46,18 @@ class Canvas:
     # -- coverage makers -------------------------------------------------------------------
     def box(self, points: np.ndarray, pad: float = 1.0) -> tuple[int, int, int, int] | None:
         """Integer pixel box ``(x0, y0, x1, y1)`` around ``points``, clipped; None if off-canvas."""
-        x0, y0 = np.floor(points.min(axis=0) - pad).astype(int)
-        x1, y1 = np.ceil(points.max(axis=0) + pad).astype(int) + 1
-        x0, y0 = max(x0, 0), max(y0, 0)
-        x1, y1 = min(x1, self.size), min(y1, self.size)
+        x, y, w, h = cv2.boundingRect(np.asarray(points, dtype=np.float32).reshape(-1, 1, 2))
+        p = int(np.ceil(pad))
+        x0, y0 = max(x - p, 0), max(y - p, 0)
+        x1, y1 = min(x + w + p + 1, self.size), min(y + h + p + 1, self.size)
         if x1 <= x0 or y1 <= y0:
             return None
-        return int(x0), int(y0), int(x1), int(y1)
+        return x0, y0, x1, y1
 
     def polygon(self, points: np.ndarray, box: tuple[int, int, int, int] | None = None) -> Coverage | None:
         """Anti-aliased coverage of the filled polygon ``points`` ``(N, 2)`` (pixels)."""
         box = box or self.box(points)
-        if box is None or len(points) < 3 or not np.all(np.isfinite(points)):
+        if box is None or len(points) < 3:
             return None
         x0, y0, x1, y1 = box
         mask = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
@@ -68,7 +68,7 @@ class Canvas:
     def stroke(self, points: np.ndarray, width: float, closed: bool = False) -> Coverage | None:
         """Anti-aliased coverage of a polyline ``(N, 2)`` of ``width`` pixels."""
         box = self.box(points, pad=width + 1)
-        if box is None or not np.all(np.isfinite(points)):
+        if box is None:
             return None
         x0, y0, x1, y1 = box
         mask = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)

@@ -286,8 +286,10 @@ class _HeadPainter:
         coverage = self.canvas.polygon(hull, box)
         hits = self.shell([1.0, self.b, self.c], box=box)
         self.skin_light = hits.light
-        colour = self.shaded(self.id.skin, hits.light)
-        colour += (0.07 * hits.light**8 * self.gain)[..., None]  # a soft specular sheen
+        colour = self.shaded(self.id.skin, hits.light, ambient=0.48, diffuse=0.62)
+        # A specular sheen, stronger on darker skin, where it carries much of the face's shape.
+        sheen = 0.05 + 0.12 * (1 - float(np.mean(self.id.skin)))
+        colour += (sheen * hits.light**6 * self.gain)[..., None]
         self.canvas.paint(coverage, colour, label="face")
 
     def face_shading(self) -> None:
@@ -297,7 +299,7 @@ class _HeadPainter:
             cheek = m.surface(side * 0.55, 0.38, 0.0)[0]
             self.canvas.paint(self.blob(cheek, 0.22, 0.14), (0.85, 0.35, 0.35), alpha=0.45 * self.id.blush, within="face")
             socket = m.eye_centres[(side + 1) // 2] + np.array([0.0, -0.04, 0.0])
-            self.canvas.paint(self.blob(socket, 1.5 * self.id.eye_width, 0.14), skin * 0.45, alpha=0.35, within="face")
+            self.canvas.paint(self.blob(socket, 1.5 * self.id.eye_width, 0.14), skin * 0.4, alpha=0.45, within="face")
 
     # -- features ------------------------------------------------------------------------------
     def brows(self) -> None:
