@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -190,7 +191,9 @@ def write_gradebook(course: Course, course_id: str, assignment: str, results: di
     from nbgrader.api import Gradebook
     from nbgrader.utils import parse_utc
 
-    with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
+        # nbgrader 0.9 with SQLAlchemy 2 warns about its own autoflush on new submissions; harmless.
+        warnings.filterwarnings("ignore", message=".*not in session.*")
         for student, result in results.items():
             _write_student(gb, course, assignment, student, result, parse_utc)
         gb.db.commit()
