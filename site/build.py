@@ -26,6 +26,7 @@ sys.path.insert(0, str(SITE))
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # a banner about MkDocs 2, not about this site
 
+from sitegen import fig_gan, fig_reenact  # noqa: E402
 from sitegen.api_reference import write_api_reference  # noqa: E402
 from sitegen.cli_help import write_cli_reference  # noqa: E402
 from sitegen.figures import run_jobs  # noqa: E402
@@ -62,7 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-mkdocs", action="store_true", help="only generate figures and pages")
     parser.add_argument("--site-dir", type=Path, help="where to write the site (default: site/_build)")
+    parser.add_argument(
+        "--gan-run",
+        type=Path,
+        help="draw the GAN figures from this finished run folder (history.csv, samples/) instead "
+        "of a short run made during the build",
+    )
+    parser.add_argument(
+        "--fomm-checkpoint",
+        type=Path,
+        help="draw the FOMM figures (keypoints, motion, occlusion, strip) from these trained weights",
+    )
     args = parser.parse_args(argv)
+    fig_gan.RUN_DIR = args.gan_run
+    fig_reenact.CHECKPOINT = args.fomm_checkpoint
     start = time.perf_counter()
     summary = generate(args.quick, args.strict_figures)
     made = sum(1 for job in summary["figures"].values() if job["status"] == "made")

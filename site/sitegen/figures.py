@@ -16,17 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .snippets import FIGURES, Figure, figure_markdown, missing_markdown, write_snippet
+from .snippets import FIGURES, Figure, NotDrawn, figure_markdown, missing_markdown, write_snippet
 
 
 @dataclass
 class FigureJob:
-    """Figures of one part. ``make(out_dir, quick)`` returns the :class:`Figure` s it drew."""
+    """Figures of one part. ``make(out_dir, quick)`` returns a :class:`Figure` for each figure
+    it drew and a :class:`NotDrawn` (with the reason) for each it cannot draw in this version."""
 
     name: str
     requires: list[str]
     snippets: dict[str, str]  # snippet name -> what the figure shows (for the note)
-    make: Callable[[Path, bool], list[Figure]]
+    make: Callable[[Path, bool], list[Figure | NotDrawn]]
 
 
 class FigureJobFailed(RuntimeError):
@@ -57,6 +58,7 @@ def run_jobs(jobs: list[FigureJob], quick: bool = False, strict: bool = False) -
         start = time.perf_counter()
         missing = _missing(job.requires)
         made: dict[str, Figure] = {}
+        not_drawn: dict[str, str] = {}
         if missing:
             reason = (
                 f"`{', '.join(missing)}` is not in this version of the kit yet, so the site's "
@@ -66,8 +68,12 @@ def run_jobs(jobs: list[FigureJob], quick: bool = False, strict: bool = False) -
             print(f"[figures] {job.name}: skipped, not in the kit yet: {', '.join(missing)}")
         else:
             try:
-                for figure in job.make(out_dir, quick):
-                    made[figure.snippet] = figure
+                for item in job.make(out_dir, quick):
+                    if isinstance(item, NotDrawn):
+                        not_drawn[item.snippet] = item.reason
+                        print(f"[figures] {job.name}: {item.snippet} not drawn: {item.reason}")
+                    else:
+                        made[item.snippet] = item
                 status, reason = "made", ""
             except Exception as exc:  # report, then fail or degrade as asked
                 detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -83,7 +89,8 @@ def run_jobs(jobs: list[FigureJob], quick: bool = False, strict: bool = False) -
             if snippet in made:
                 write_snippet(snippet, figure_markdown(made[snippet]))
             else:
-                write_snippet(snippet, missing_markdown(what, reason or "it was not drawn."))
+                why = not_drawn.get(snippet) or reason or "this version of the kit does not draw it yet."
+                write_snippet(snippet, missing_markdown(what, why))
         seconds = round(time.perf_counter() - start, 1)
         if status == "made":
             print(f"[figures] {job.name}: {len(made)} figure(s) in {seconds} s")
@@ -93,5 +100,6 @@ def run_jobs(jobs: list[FigureJob], quick: bool = False, strict: bool = False) -
             "figures": {k: str(v.path) for k, v in made.items()},
             "numbers": {k: v.numbers for k, v in made.items() if v.numbers},
             "reason": reason,
+            "not_drawn": not_drawn,
         }
     return summary

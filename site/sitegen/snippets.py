@@ -33,6 +33,14 @@ class Figure:
     numbers: dict = field(default_factory=dict)
 
 
+@dataclass
+class NotDrawn:
+    """A figure a job could not draw in this version of the kit, and why (shown on the page)."""
+
+    snippet: str
+    reason: str
+
+
 def write_snippet(name: str, markdown: str) -> Path:
     """Write ``site/generated/<name>.md`` and return its path."""
     GENERATED.mkdir(parents=True, exist_ok=True)
