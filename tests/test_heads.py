@@ -142,6 +142,19 @@ def test_smile_blink_and_brows(person):
     assert (raised.landmarks[BROWS, 1] < neutral.landmarks[BROWS, 1] - 1).all()
 
 
+def test_gaze_moves_the_irises(person):
+    def dark_centre(f):
+        eye = f.masks["eyes"] & (f.image.astype(int).sum(-1) < 250)  # iris and pupil pixels
+        ys, xs = np.nonzero(eye)
+        return xs.mean(), ys.mean()
+
+    centre = dark_centre(frame(person, size=256))
+    right = dark_centre(frame(person, size=256, gaze_x=1.0))
+    down = dark_centre(frame(person, size=256, gaze_y=1.0))
+    assert right[0] > centre[0] + 3 and abs(right[1] - centre[1]) < 2
+    assert down[1] > centre[1] + 0.8
+
+
 def test_masks_cover_what_they_claim(person):
     person = dataclasses.replace(person, hair_style="medium", hair=(0.15, 0.25, 0.9))  # blue hair
     f = frame(person, size=256, yaw=10)

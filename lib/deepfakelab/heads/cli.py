@@ -21,7 +21,8 @@ def _sheet(args: argparse.Namespace) -> int:
     from .sheet import contact_sheet, talking_strip
 
     out = Path(args.out)
-    sheet = contact_sheet(out / "heads_sheet.png", args.seed, args.size, landmarks=args.landmarks)
+    sheet = contact_sheet(out / "heads_sheet.png", args.seed, args.size, args.rows, args.columns,
+                          landmarks=args.landmarks)
     strip = talking_strip(out / "heads_talking.png", args.seed, args.size)
     print(f"contact sheet: {sheet}\ntalking strip: {strip}")
     return 0
@@ -65,6 +66,8 @@ def register(subparsers) -> None:
     sheet.add_argument("out", help="output folder")
     sheet.add_argument("--seed", type=int, default=0, help="which identities to show (default: %(default)s)")
     sheet.add_argument("--size", type=int, default=128, help="frame side in pixels (default: %(default)s)")
+    sheet.add_argument("--rows", type=int, default=6, help="rows of the contact sheet (default: %(default)s)")
+    sheet.add_argument("--columns", type=int, default=8, help="columns of the contact sheet (default: %(default)s)")
     sheet.add_argument("--landmarks", action="store_true", help="draw landmarks on the contact sheet too")
     sheet.set_defaults(func=_sheet)
     parser.set_defaults(func=lambda args: parser.print_help() or 1)

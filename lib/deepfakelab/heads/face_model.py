@@ -146,7 +146,8 @@ class FaceModel:
             x = cx - w * np.cos(np.pi * t)
             # The upper lid peaks nearer the nose; a blink lowers it onto the lower lid.
             skew = np.sin(np.pi * t ** (1.15 if side < 0 else 0.85))
-            open_upper = -up * skew
+            # The upper lid follows the gaze: lower when looking down, higher when looking up.
+            open_upper = -up * skew * (1 - 0.4 * max(st.gaze_y, 0.0) + 0.15 * max(-st.gaze_y, 0.0))
             closed_upper = 0.9 * low * np.sin(np.pi * t)
             y_up = open_upper * (1 - st.blink) + closed_upper * st.blink
             y_low = low * np.sin(np.pi * t)
@@ -166,7 +167,7 @@ class FaceModel:
         """Circle points ``(16, 3)`` of an iris, and its pupil, moved by the gaze."""
         w = self.identity.eye_width
         centre = self.eye_centres[side_index] + np.array(
-            [0.42 * w * self.state.gaze_x, 0.18 * w * self.state.gaze_y - 0.02 * w, 0.0]
+            [0.42 * w * self.state.gaze_x, 0.3 * w * self.state.gaze_y - 0.02 * w, 0.0]
         )
         angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
         ring = np.stack([np.cos(angles), np.sin(angles), np.zeros_like(angles)], axis=1)

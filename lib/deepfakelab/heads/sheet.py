@@ -27,6 +27,23 @@ def _figure(rows: int, columns: int, size_in: float):
     return plt, fig, axes
 
 
+def _save(plt, fig, path: Path) -> Path:
+    """Save as a 256-colour PNG: the renders have few colours, and a small file fits the docs."""
+    import io
+
+    from PIL import Image
+
+    fig.tight_layout(pad=0.3)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=100, format="png")
+    plt.close(fig)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.open(buffer).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    image.save(path, optimize=True)
+    return path
+
+
 def _show(ax, frame: RenderedFrame, title: str, landmarks: bool) -> None:
     ax.imshow(frame.image, interpolation="nearest")
     if landmarks:
@@ -46,12 +63,7 @@ def contact_sheet(path: Path, seed: int = 0, size: int = 128, rows: int = 6, col
         identity = Identity.sample(seed * 10_000 + k).wearing(kind)
         state = random_trajectory(seed * 10_000 + k, 30)[int(np.random.default_rng(k).integers(30))]
         _show(ax, render_frame(identity, state, size), kind, landmarks)
-    fig.tight_layout(pad=0.3)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def talking_strip(path: Path, seed: int = 0, size: int = 128, frames: int = 50, shown: int = 8) -> Path:
@@ -63,9 +75,4 @@ def talking_strip(path: Path, seed: int = 0, size: int = 128, frames: int = 50, 
     for ax_top, ax_bottom, k in zip(axes[0], axes[1], picks):
         _show(ax_top, video[k], f"frame {k}", landmarks=False)
         _show(ax_bottom, video[k], f"mouth {video[k].state.mouth_open:.2f}", landmarks=True)
-    fig.tight_layout(pad=0.3)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
