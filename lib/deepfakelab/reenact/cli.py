@@ -46,6 +46,36 @@ def register(subparsers) -> None:
     parser.add_argument("--batch-size", type=int, default=4, help="driving frames per FOMM batch (default: %(default)s)")
     parser.set_defaults(func=_command)
 
+    from .train_args import add_training_arguments
+
+    train_parser = subparsers.add_parser(
+        "reenact-train",
+        help="train a First Order Motion Model (synthetic heads by default; torchrun for several GPUs)",
+        description="Self-supervised FOMM training: reconstruct a driving frame from a source frame of the same "
+        "video. Resumes from OUT/last.pth.tar. For several GPUs: torchrun --nproc_per_node N -m "
+        "deepfakelab.reenact.training CONFIG --out OUT.",
+    )
+    add_training_arguments(train_parser)
+    train_parser.set_defaults(func=_train_command)
+
+    eval_parser = subparsers.add_parser(
+        "reenact-eval",
+        help="score reenactment on held-out synthetic heads (L1, keypoint distance) against two baselines",
+        description="The reconstruction protocol: frame 0 of each held-out synthetic video is the source and every "
+        "frame drives it. Reports L1 and the distance of the ground-truth landmarks for FOMM (with --checkpoint), "
+        "zero motion and the landmark warp.",
+    )
+    eval_parser.add_argument("--checkpoint", help="FOMM checkpoint to score (a kit checkpoint with its config)")
+    eval_parser.add_argument("--config", help="model config, if the checkpoint does not hold one")
+    eval_parser.add_argument("--videos", type=int, default=20, help="held-out videos to score (default: %(default)s)")
+    eval_parser.add_argument("--size", type=int, default=64, help="frame side in pixels (default: %(default)s)")
+    eval_parser.add_argument("--frames", type=int, default=32, help="frames per video (default: %(default)s)")
+    eval_parser.add_argument("--identities", type=int, default=400,
+                             help="identities of the dataset the test split is taken from (default: %(default)s)")
+    eval_parser.add_argument("--seed", type=int, default=0, help="dataset seed (default: %(default)s)")
+    eval_parser.add_argument("--json", help="also write the scores to this JSON file")
+    eval_parser.set_defaults(func=_eval_command)
+
 
 def _command(args: argparse.Namespace) -> int:
     from pathlib import Path
@@ -74,4 +104,36 @@ def _command(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"wrote {result.output} ({result.frames} frames at {result.fps:g} fps, {result.method}; labelled synthetic)")
     print(f"strip: {result.strip}")
+    return 0
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    from .training import run_from_args
+
+    run_from_args(args)
+    return 0
+
+
+def _eval_command(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from ..heads import HeadsConfig, TalkingHeads, split_identities
+    from .evaluation import evaluate
+
+    model = None
+    if args.checkpoint:
+        from .checkpoint import load_model
+
+        model = load_model(args.checkpoint, args.config)
+    test = split_identities(args.identities, seed=args.seed)["test"]
+    config = HeadsConfig(size=args.size, frames=args.frames, accessory_rate=0.3, motion="mixed", seed=args.seed)
+    scores = evaluate(TalkingHeads(test, 1, config), model, videos=args.videos)
+    print(f"{'method':<15}{'L1':>8}{'keypoint px':>14}{'videos':>8}")
+    for name, score in scores.items():
+        print(f"{name:<15}{score['l1']:>8.4f}{score['keypoint_distance_px']:>14.2f}{score['videos']:>8}"
+              + (f"  ({score['fallbacks']} fell back to zero motion)" if score["fallbacks"] else ""))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(scores, indent=2))
     return 0

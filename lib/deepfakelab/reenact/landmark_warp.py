@@ -45,13 +45,12 @@ def target_landmarks(source_landmarks: np.ndarray, driving_landmarks: np.ndarray
     return source_landmarks[None] + scale * (driving_landmarks - driving_landmarks[initial][None])
 
 
-def warp_to_landmarks(image: np.ndarray, source_points: np.ndarray, target_points: np.ndarray) -> np.ndarray:
-    """Warp ``image (S, S, 3)`` so that ``source_points (P, 2)`` move to ``target_points (P, 2)``.
+def warp_map(height: int, width: int, source_points: np.ndarray, target_points: np.ndarray) -> np.ndarray:
+    """The backward map ``(H, W, 2)``: for each output pixel, the source pixel ``(x, y)`` it shows.
 
-    A thin-plate spline maps each output pixel back to where it comes from in ``image``
-    (backward warping, so there are no holes); the border anchors do not move.
+    A thin-plate spline through ``target_points -> source_points`` (``(P, 2)`` pixels) plus
+    fixed border anchors, so the image border does not move.
     """
-    height, width = image.shape[:2]
     anchors = _border_anchors(max(height, width))
     anchors = np.clip(anchors, 0, [width - 1, height - 1])
     spline = RBFInterpolator(np.vstack([target_points, anchors]), np.vstack([source_points, anchors]),
@@ -62,8 +61,16 @@ def warp_to_landmarks(image: np.ndarray, source_points: np.ndarray, target_point
     ys, xs = np.linspace(0, height - 1, rows), np.linspace(0, width - 1, cols)
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
     coarse = spline(grid).reshape(rows, cols, 2)
-    full = np.stack([zoom(coarse[..., c], (height / rows, width / cols), order=1, grid_mode=False) for c in range(2)], axis=-1)
-    full = full.astype(np.float32)
+    return np.stack([zoom(coarse[..., c], (height / rows, width / cols), order=1, grid_mode=False) for c in range(2)], axis=-1)
+
+
+def warp_to_landmarks(image: np.ndarray, source_points: np.ndarray, target_points: np.ndarray) -> np.ndarray:
+    """Warp ``image (H, W, 3)`` so that ``source_points (P, 2)`` move to ``target_points (P, 2)``.
+
+    Backward warping through :func:`warp_map` (every output pixel is looked up in ``image``, so
+    there are no holes); the border does not move.
+    """
+    full = warp_map(image.shape[0], image.shape[1], source_points, target_points).astype(np.float32)
     return cv2.remap(image, full[..., 0], full[..., 1], interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 

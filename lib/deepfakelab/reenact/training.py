@@ -337,20 +337,6 @@ def _plain(value):
     return str(value)
 
 
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    parser = parser or argparse.ArgumentParser(prog="python -m deepfakelab.reenact.training", description=__doc__,
-                                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="FOMM YAML with model_params and train_params, or a built-in name (fomm-small-64)")
-    parser.add_argument("--out", required=True, help="run folder: checkpoints, log.jsonl, validation strips; resumes if present")
-    parser.add_argument("--steps", type=int, help="override train_params.steps")
-    parser.add_argument("--batch-size", type=int, help="override train_params.batch_size (per process)")
-    parser.add_argument("--vgg-weights", help="torchvision VGG-19 weights (.pth) for the paper's perceptual loss; "
-                        "without them the loss is pixel L1 over the image pyramid")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (torchrun picks one GPU per process)")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads per process (0: torch's default)")
-    return parser
-
-
 def run_from_args(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -367,7 +353,11 @@ def run_from_args(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     from ..errors import DeepfakeLabError
 
-    args = build_parser().parse_args(argv)
+    from .train_args import add_training_arguments
+
+    parser = argparse.ArgumentParser(prog="python -m deepfakelab.reenact.training", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    args = add_training_arguments(parser).parse_args(argv)
     try:
         run_from_args(args)
     except DeepfakeLabError as exc:

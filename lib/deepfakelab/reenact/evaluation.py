@@ -1,0 +1,137 @@
+"""How well does a reenactment reproduce motion? The reconstruction protocol on synthetic heads.
+
+For each held-out synthetic video, frame 0 is the source and every frame drives it (the paper's
+reconstruction protocol: the right answer is the driving frame itself). Two numbers per method:
+
+- **L1**: mean absolute pixel difference to the driving frame, in [0, 1].
+- **Keypoint distance**: where each of the source's 68 ground-truth landmarks ends up in the
+  result, against where it really is in the driving frame, in pixels (visible landmarks only).
+  Where a landmark ends up is read off the method's own backward map (each result pixel says which
+  source position it shows): the result position whose source position is nearest the landmark.
+  So no landmark detector, and no detector's error, enters the number.
+
+Methods: ``fomm`` (a trained checkpoint, absolute motion as in the paper's protocol),
+``zero-motion`` (the result is the source) and ``landmark-warp`` (MTCNN five points and the
+thin-plate-spline warp of :mod:`deepfakelab.reenact.landmark_warp`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from .landmark_warp import fill_missing, target_landmarks, warp_map
+
+
+@dataclass
+class MethodScore:
+    l1: float
+    keypoint_distance: float
+    frames: int
+    note: str = ""
+
+
+def landmarks_through_map(backward_map: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Where source ``landmarks (P, 2)`` pixels appear in a result whose pixel ``(y, x)`` shows source
+    position ``backward_map[y, x]`` (``(H, W, 2)`` pixels): the nearest match for each landmark."""
+    height, width = backward_map.shape[:2]
+    flat = backward_map.reshape(-1, 2)
+    distances = ((flat[None, :, :] - landmarks[:, None, :]) ** 2).sum(-1)  # (P, H*W)
+    index = distances.argmin(axis=1)
+    return np.stack([index % width, index // width], axis=1).astype(np.float64)
+
+
+def _keypoint_distance(predicted: np.ndarray, truth: np.ndarray, visible: np.ndarray) -> float:
+    mask = visible.astype(bool)
+    return float(np.linalg.norm(predicted[mask] - truth[mask], axis=1).mean()) if mask.any() else float("nan")
+
+
+def fomm_backward_map(deformation: torch.Tensor, size: int) -> np.ndarray:
+    """FOMM's ``grid_sample`` grid ``(h, w, 2)`` in [-1, 1] (align_corners=False) -> ``(S, S, 2)`` source pixels."""
+    grid = deformation.permute(2, 0, 1).unsqueeze(0)
+    grid = torch.nn.functional.interpolate(grid, size=(size, size), mode="bilinear", align_corners=False)[0]
+    return ((grid.permute(1, 2, 0).cpu().numpy() + 1) * size - 1) / 2
+
+
+def _mtcnn_landmarks(frames: np.ndarray, detect_side: int = 256) -> list[np.ndarray | None]:
+    """MTCNN five points per frame; small frames are enlarged for detection (MTCNN's minimum face is ~20 px)."""
+    from .faces import detect_faces_in_frames
+
+    size = frames.shape[1]
+    factor = max(detect_side / size, 1.0)
+    big = [cv2.resize(f, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC) for f in frames]
+    return [faces[0].landmarks / factor if faces else None for faces in detect_faces_in_frames(big)]
+
+
+def evaluate_video(video: np.ndarray, landmarks: np.ndarray, visible: np.ndarray, model=None,
+                   methods=("zero-motion", "landmark-warp", "fomm")) -> dict[str, MethodScore]:
+    """Scores of each method on one video: ``(T, S, S, 3)`` uint8 frames, ``(T, 68, 2)`` landmarks, ``(T, 68)`` visibility."""
+    source, size = video[0], video.shape[1]
+    truth = video.astype(np.float32) / 255
+    scores: dict[str, MethodScore] = {}
+    identity = np.stack(np.meshgrid(np.arange(size), np.arange(size)), axis=-1).astype(np.float64)
+    moved = landmarks_through_map(identity, landmarks[0])
+    zero_motion = MethodScore(
+        float(np.abs(truth - truth[0:1]).mean()),
+        float(np.nanmean([_keypoint_distance(moved, landmarks[t], visible[t] & visible[0]) for t in range(len(video))])),
+        len(video))
+    if "zero-motion" in methods:
+        scores["zero-motion"] = zero_motion
+    if "landmark-warp" in methods:
+        detected = _mtcnn_landmarks(video)
+        if detected[0] is None or all(d is None for d in detected):
+            scores["landmark-warp"] = MethodScore(zero_motion.l1, zero_motion.keypoint_distance, len(video),
+                                                  "no face found by MTCNN: fell back to zero motion")
+        else:
+            five = fill_missing(detected)
+            targets = target_landmarks(five[0], five, initial=0, adapt_movement_scale=False)
+            l1, distances = [], []
+            for t in range(len(video)):
+                backward = warp_map(size, size, five[0], targets[t])
+                result = cv2.remap(source, backward[..., 0].astype(np.float32), backward[..., 1].astype(np.float32),
+                                   cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                l1.append(np.abs(result.astype(np.float32) / 255 - truth[t]).mean())
+                moved = landmarks_through_map(backward, landmarks[0])
+                distances.append(_keypoint_distance(moved, landmarks[t], visible[t] & visible[0]))
+            scores["landmark-warp"] = MethodScore(float(np.mean(l1)), float(np.nanmean(distances)), len(video))
+    if "fomm" in methods and model is not None:
+        frames = torch.from_numpy(truth).permute(0, 3, 1, 2)
+        with torch.inference_mode():
+            kp = model.kp_detector(frames)
+            kp_source = kp.take(0)
+            l1, distances = [], []
+            for t in range(len(video)):
+                generated = model.generator(frames[:1], kp_driving=kp.take(t), kp_source=kp_source)
+                l1.append((generated.prediction[0] - frames[t]).abs().mean().item())
+                backward = fomm_backward_map(generated.motion.deformation[0], size)
+                moved = landmarks_through_map(backward, landmarks[0])
+                distances.append(_keypoint_distance(moved, landmarks[t], visible[t] & visible[0]))
+        scores["fomm"] = MethodScore(float(np.mean(l1)), float(np.nanmean(distances)), len(video))
+    return scores
+
+
+def evaluate(dataset, model=None, videos: int | None = None, methods=("zero-motion", "landmark-warp", "fomm"),
+             progress: bool = True) -> dict[str, dict]:
+    """Average :func:`evaluate_video` over a :class:`~deepfakelab.heads.TalkingHeads` dataset (frame-weighted)."""
+    from tqdm.auto import tqdm
+
+    totals: dict[str, list[MethodScore]] = {}
+    count = len(dataset) if videos is None else min(videos, len(dataset))
+    for index in tqdm(range(count), desc="evaluating", unit="video", disable=not progress):
+        item = dataset[index]
+        video = (item["video"].permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
+        for name, score in evaluate_video(video, item["landmarks"].numpy(), item["visible"].numpy(), model, methods).items():
+            totals.setdefault(name, []).append(score)
+    summary = {}
+    for name, scores in totals.items():
+        frames = np.array([s.frames for s in scores], dtype=float)
+        summary[name] = {
+            "l1": float(np.average([s.l1 for s in scores], weights=frames)),
+            "keypoint_distance_px": float(np.average([s.keypoint_distance for s in scores], weights=frames)),
+            "videos": len(scores),
+            "fallbacks": sum(bool(s.note) for s in scores),
+        }
+    return summary

@@ -1,0 +1,54 @@
+"""The reconstruction protocol's measurements, on hand-made cases and one synthetic head video."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepfakelab.reenact.evaluation import evaluate_video, landmarks_through_map
+from deepfakelab.reenact.landmark_warp import warp_map
+
+
+def test_landmarks_follow_a_known_shift():
+    size = 32
+    identity = np.stack(np.meshgrid(np.arange(size), np.arange(size)), axis=-1).astype(float)
+    points = np.array([[10.0, 12.0], [20.0, 5.0]])
+    assert np.array_equal(landmarks_through_map(identity, points), points)
+    shifted = identity - [3, 2]  # result pixel (x, y) shows source (x - 3, y - 2): content moved by (+3, +2)
+    assert np.array_equal(landmarks_through_map(shifted, points), points + [3, 2])
+
+
+def test_thin_plate_map_moves_landmarks_to_their_targets():
+    source = np.array([[20.0, 20.0], [44.0, 20.0], [32.0, 32.0], [24.0, 44.0], [40.0, 44.0]])
+    target = source + [2.0, -1.0]
+    backward = warp_map(64, 64, source, target)
+    assert np.abs(landmarks_through_map(backward, source) - target).max() <= 1.0
+
+
+@pytest.fixture(scope="module")
+def head_video():
+    from deepfakelab.heads import HeadsConfig, TalkingHeads
+
+    item = TalkingHeads([3], 1, HeadsConfig(size=64, frames=6, motion="shake", accessory_rate=0.0, seed=0))[0]
+    video = (item["video"].permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
+    return video, item["landmarks"].numpy(), item["visible"].numpy()
+
+
+def test_zero_motion_scores_are_the_plain_differences(head_video):
+    video, landmarks, visible = head_video
+    scores = evaluate_video(video, landmarks, visible, methods=("zero-motion",))["zero-motion"]
+    expected_l1 = np.abs(video.astype(np.float32) / 255 - video[:1].astype(np.float32) / 255).mean()
+    assert scores.l1 == pytest.approx(expected_l1, rel=1e-5)
+    mask = visible & visible[:1]
+    moved = np.mean([np.linalg.norm(landmarks[t][mask[t]] - landmarks[0][mask[t]], axis=1).mean() for t in range(len(video))])
+    assert scores.keypoint_distance == pytest.approx(moved, abs=0.5)  # landmarks rounded to pixels
+    assert scores.keypoint_distance > 0.5  # the head really moves
+
+
+def test_fomm_path_runs_with_any_model(head_video):
+    from deepfakelab.reenact.model import build_model
+
+    video, landmarks, visible = head_video
+    model = build_model("fomm-small-64")
+    scores = evaluate_video(video, landmarks, visible, model, methods=("fomm",))
+    assert set(scores) == {"fomm"} and 0 < scores["fomm"].l1 < 1 and np.isfinite(scores["fomm"].keypoint_distance)
