@@ -1,0 +1,21 @@
+"""The reenactment part of ``deepfakelab demo`` (slow: the pipeline itself is covered by test_reenact_cli)."""
+
+from __future__ import annotations
+
+import pytest
+
+from deepfakelab.reenact.media import read_metadata, read_video
+
+
+@pytest.mark.slow
+def test_demo_part_writes_labelled_videos_and_strip(tmp_path):
+    from deepfakelab.reenact.demo import run
+
+    summary = run(tmp_path, quick=True)
+    files = summary["files"]
+    video = read_video(files["astronaut reenacted (landmark warp)"])
+    assert len(video.frames) == summary["frames"] == 16 and video.fps == 25
+    assert "SYNTHETIC" in read_metadata(files["side by side"])["comment"]
+    assert read_video(files["side by side"]).frames.shape[2] == 3 * 256
+    assert tmp_path.joinpath("astronaut_strip.png").is_file()
+    assert summary["method"].startswith("landmark-warp")
