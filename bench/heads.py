@@ -78,16 +78,26 @@ def detection_rates(sizes: list[int], count: int) -> None:
     print(f"\nMTCNN detection rate, {count} frames per accessory and size "
           "(same identities and poses for every accessory; random yaw +-34, pitch +-18, roll +-15 deg)")
     print(f"{'accessory':>12} " + " ".join(f"{f'{s} px':>8}" for s in sizes))
+    bare_hits = {}
     for kind in ACCESSORY_KINDS:
         rates = []
         for size in sizes:
-            found = 0
+            hits = []
             for person, state in zip(people, states):
                 image = render_frame(person.wearing(kind), state, size).image
                 boxes, _ = mtcnn.detect(Image.fromarray(image))
-                found += boxes is not None
-            rates.append(found / count)
+                hits.append(boxes is not None)
+            rates.append(np.mean(hits))
+            if kind == "none":
+                bare_hits[size] = np.array(hits)
         print(f"{kind:>12} " + " ".join(f"{r:>8.1%}" for r in rates), flush=True)
+    # Face detectors are known to miss dark skin more often; say so when it happens here.
+    tone = np.array([np.mean(p.skin) for p in people])
+    groups = {"light skin": tone >= 0.6, "medium skin": (tone >= 0.42) & (tone < 0.6), "deep skin": tone < 0.42}
+    print("\naccessory-free, by skin tone (mean RGB of the skin colour: >= 0.6, 0.42-0.6, < 0.42)")
+    for name, members in groups.items():
+        cells = " ".join(f"{bare_hits[s][members].mean():>8.1%}" if members.any() else f"{'-':>8}" for s in sizes)
+        print(f"{name:>12} {cells}   (n={int(members.sum())})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,8 +29,6 @@ def _sheet(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    from ..errors import ConfigError  # noqa: F401  (light import: keeps --help fast)
-
     parser = subparsers.add_parser(
         "heads",
         help="synthetic talking-head videos with ground truth",

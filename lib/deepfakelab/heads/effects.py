@@ -14,6 +14,16 @@ import numpy as np
 from ..errors import ConfigError
 
 
+def _direction(azimuth: float, elevation: float) -> np.ndarray:
+    """Unit vector towards a light at ``azimuth`` (right of the camera axis) and ``elevation`` (up), radians."""
+    return np.array([np.sin(azimuth) * np.cos(elevation), -np.sin(elevation), np.cos(azimuth) * np.cos(elevation)])
+
+
+# The fixed key light: from the upper left, 35 degrees to the side and 35 degrees up.
+_KEY_LIGHT = _direction(np.radians(-35.0), np.radians(35.0))
+_KEY_LIGHT.flags.writeable = False
+
+
 @dataclass(frozen=True)
 class CameraEffects:
     """What the camera adds to a video.
@@ -52,6 +62,8 @@ class CameraEffects:
 
     def light(self, frame: int, fps: float = 25.0) -> tuple[np.ndarray, float]:
         """Unit light direction (camera space, pointing towards the light) and gain at ``frame``."""
+        if self.lighting == 0:
+            return _KEY_LIGHT, 1.0
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0x11]))
         phases = rng.uniform(0, 2 * np.pi, 3)
         freqs = rng.uniform(0.05, 0.25, 3)  # slow: one swing every 4-20 s
@@ -59,9 +71,7 @@ class CameraEffects:
         swing = np.sin(2 * np.pi * freqs * t + phases) * self.lighting
         azimuth = np.radians(-35 + 45 * swing[0])
         elevation = np.radians(35 + 20 * swing[1])
-        direction = np.array([np.sin(azimuth) * np.cos(elevation), -np.sin(elevation),
-                              np.cos(azimuth) * np.cos(elevation)])
-        return direction / np.linalg.norm(direction), float(1.0 + 0.25 * swing[2])
+        return _direction(azimuth, elevation), float(1.0 + 0.25 * swing[2])
 
     def apply(self, image: np.ndarray, frame: int) -> np.ndarray:
         """Noise then JPEG on an ``(H, W, 3)`` uint8 RGB frame; returns a new uint8 array."""

@@ -10,7 +10,7 @@ the per-video background and camera effects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -52,7 +52,6 @@ class RenderedFrame:
     visible: np.ndarray
     masks: dict[str, np.ndarray]
     state: FaceState
-    extras: dict = field(default_factory=dict)
 
     @property
     def pose(self) -> np.ndarray:
@@ -285,7 +284,6 @@ class _HeadPainter:
             return
         coverage = self.canvas.polygon(hull, box)
         hits = self.shell([1.0, self.b, self.c], box=box)
-        self.skin_light = hits.light
         colour = self.shaded(self.id.skin, hits.light, ambient=0.48, diffuse=0.62)
         # A specular sheen, stronger on darker skin, where it carries much of the face's shape.
         sheen = 0.05 + 0.12 * (1 - float(np.mean(self.id.skin)))

@@ -69,7 +69,7 @@ class FaceState:
 
     def clipped(self) -> "FaceState":
         """This state with every field clipped to its valid range (:data:`LIMITS`)."""
-        return FaceState(**{f: float(np.clip(getattr(self, f), *LIMITS[f])) for f in LIMITS})
+        return FaceState(**{f: min(max(float(getattr(self, f)), lo), hi) for f, (lo, hi) in LIMITS.items()})
 
     def replace(self, **changes: float) -> "FaceState":
         """A copy with some fields changed, e.g. ``state.replace(mouth_open=1.0)``."""
