@@ -101,3 +101,17 @@ def test_resume_after_a_kill_gives_the_same_weights(faces, tmp_path, monkeypatch
 def test_missing_weights_say_how_to_train(tmp_path):
     with pytest.raises(DataError, match="no such weights"):
         load_detector(tmp_path / "none.pt")
+
+
+def test_paired_batches_keep_a_frame_with_its_fakes():
+    from deepfakelab.detect.faceset import PairedBatches
+
+    sources = np.array([f"v#{i // 4}" for i in range(40)] + ["lone#0", "lone#1"])
+    sampler = PairedBatches(sources, batch_size=8, generator=torch.Generator().manual_seed(0))
+    batches = list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(42))
+    for batch in batches:
+        for key in set(sources[batch]):
+            assert (sources[batch] == key).sum() == (sources == key).sum()  # whole families only
+    assert len(sampler) == len(batches)
+    assert list(PairedBatches(sources, 8, torch.Generator().manual_seed(0))) == batches  # reproducible

@@ -14,6 +14,7 @@ array                 shape, dtype           meaning
 ``kind``              (N,) str               ``real`` or the manipulation's name
 ``video``             (N,) str               the video a crop comes from (video AUC groups by it)
 ``group``             (N,) str               the split key: identity, or source video
+``source``            (N,) str               the real frame a crop shows or was made from
 ====================  =====================  =============================================
 """
 
@@ -30,7 +31,7 @@ from torch.utils.data import Dataset
 from ..errors import DataError
 from .model import to_tensor
 
-FIELDS = ("images", "labels", "masks", "has_mask", "kind", "video", "group")
+FIELDS = ("images", "labels", "masks", "has_mask", "kind", "video", "group", "source")
 
 
 @dataclass
@@ -44,6 +45,7 @@ class FaceSet:
     kind: np.ndarray
     video: np.ndarray
     group: np.ndarray
+    source: np.ndarray
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -91,6 +93,44 @@ def split_groups(groups, fractions=(0.7, 0.15, 0.15), seed: int = 0) -> dict[str
     return {name: np.isin(groups, members) for name, members in named.items()}
 
 
+class PairedBatches:
+    """Batches that hold whole families: a real frame together with every fake made from it.
+
+    The self-blended-images recipe (Shiohara & Yamasaki, 2022) trains on a frame and its fake
+    side by side, so the only difference the network can use is the manipulation itself, not
+    the identity or the lighting. Crops without relatives (a user's videos) are batched as usual.
+    Iterating draws a new order from ``generator``; ``len`` is the number of batches.
+    """
+
+    def __init__(self, sources, batch_size: int, generator: torch.Generator):
+        families: dict = {}
+        for i, key in enumerate(np.asarray(sources).tolist()):
+            families.setdefault(key, []).append(i)
+        self.families = list(families.values())
+        self.batch_size, self.generator = batch_size, generator
+        self._len = None
+
+    def _batches(self, order) -> list[list[int]]:
+        batches, current = [], []
+        for f in order:
+            current.extend(self.families[f])
+            if len(current) >= self.batch_size:
+                batches.append(current)
+                current = []
+        if current:
+            batches.append(current)
+        return batches
+
+    def __iter__(self):
+        order = torch.randperm(len(self.families), generator=self.generator).tolist()
+        yield from self._batches(order)
+
+    def __len__(self) -> int:
+        if self._len is None:
+            self._len = len(self._batches(range(len(self.families))))
+        return self._len
+
+
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """Re-encode an RGB uint8 image as JPEG at ``quality`` (1-100) and decode it again."""
     ok, buf = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
@@ -101,7 +141,7 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tu
     """What a real pipeline does to a face before the detector sees it.
 
     Horizontal flip (p 0.5, mask flipped too), colour jitter (brightness, contrast, saturation),
-    Gaussian blur (p 0.2, sigma 0.3-1.5) and JPEG re-compression at quality 40-100 (p 0.7).
+    Gaussian blur (p 0.2, sigma 0.3-1.5) and JPEG re-compression at quality 40-100 (p 0.5).
     """
     if rng.random() < 0.5:
         image, mask = image[:, ::-1], mask[:, ::-1]
@@ -112,13 +152,14 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tu
     out = np.clip(out, 0, 255).astype(np.uint8)
     if rng.random() < 0.2:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.5))
-    if rng.random() < 0.7:
+    if rng.random() < 0.5:
         out = jpeg(out, int(rng.integers(40, 101)))
     return np.ascontiguousarray(out), np.ascontiguousarray(mask)
 
 
 class FaceTensors(Dataset):
-    """A :class:`FaceSet` as tensors: ``(image (3, S, S) normalised, label, mask (S, S) in [0, 1])``."""
+    """A :class:`FaceSet` as tensors: ``(image (3, S, S) normalised, label, mask (S, S) in [0, 1],
+    mask_known)``; the mask is known for reals (nothing changed) and for fakes with ``has_mask``."""
 
     def __init__(self, faces: FaceSet, train: bool, seed: int = 0, jpeg_quality: int | None = None):
         self.faces, self.train, self.seed, self.jpeg_quality = faces, train, seed, jpeg_quality
@@ -134,6 +175,8 @@ class FaceTensors(Dataset):
             image, mask = augment(image, mask, rng)
         elif self.jpeg_quality:
             image = jpeg(image, self.jpeg_quality)
-        return (to_tensor([image])[0], torch.tensor(int(self.faces.labels[i])),
-                torch.from_numpy(mask.astype(np.float32) / 255.0))
+        label = int(self.faces.labels[i])
+        return (to_tensor([image])[0], torch.tensor(label),
+                torch.from_numpy(mask.astype(np.float32) / 255.0),
+                torch.tensor(label == 0 or bool(self.faces.has_mask[i])))
 

@@ -1,7 +1,7 @@
 """The deepfake detector: a CNN with two logits, ``(real, fake)``, trained from scratch.
 
 No ImageNet weights can be downloaded, so the network must learn from the kit's own data in
-minutes on a CPU. The default, :class:`FaceForensicNet`, is a small plain CNN (about 1 M
+minutes on a CPU. The default, :class:`FaceForensicNet`, is a small plain CNN (0.6 M
 parameters). It keeps a 16 x 16 feature map at its last convolution, the layer Grad-CAM reads,
 so maps are four times finer than a ResNet's 4 x 4 at the same 128-pixel input: blending
 boundaries and warped mouths are a few pixels wide. Torchvision architectures (always with
@@ -49,7 +49,8 @@ class FaceForensicNet(nn.Module):
 
     input ``(N, 3, 128, 128)`` normalised RGB, ->
     stem ``(N, 32, 64, 64)`` -> block1 ``(N, 64, 32, 32)`` -> block2 ``(N, 128, 16, 16)`` ->
-    block3 ``(N, 128, 16, 16)`` (Grad-CAM's layer) -> pooled ``(N, 128)`` -> logits ``(N, 2)``.
+    block3 ``(N, 128, 16, 16)`` (Grad-CAM's layer) -> pooled ``(N, 128)`` -> logits ``(N, 2)``;
+    in training also -> change-mask logits ``(N, 1, 16, 16)``.
     """
 
     def __init__(self, width: int = 32):
@@ -63,9 +64,18 @@ class FaceForensicNet(nn.Module):
         )
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2),
                                   nn.Linear(4 * w, 2))
+        # Auxiliary training-only output (Face X-ray, Li et al. 2020): where in the 16 x 16 grid
+        # the face was changed. Dense supervision from the kit's change masks makes a net trained
+        # from scratch learn in a few epochs what a single label per crop teaches slowly.
+        self.mask_head = nn.Conv2d(4 * w, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+    def forward_with_mask(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(N, 2)`` and change-mask logits ``(N, 1, S/8, S/8)``."""
+        features = self.features(x)
+        return self.head(features), self.mask_head(features)
 
     @property
     def cam_layer(self) -> nn.Module:

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataError, TrainingDiverged
 from ..runtime import resolve_device, seed_everything
-from .faceset import FaceSet, FaceTensors
+from .faceset import FaceSet, FaceTensors, PairedBatches
 from .metrics import evaluate
 from .model import DetectorConfig, build_detector
 
@@ -40,6 +40,8 @@ class TrainConfig:
     workers: int = 0
     #: manipulation left out of training entirely (cross-manipulation test), or None
     hold_out: str | None = None
+    #: weight of the change-mask loss (nets with ``forward_with_mask``, data with masks)
+    mask_weight: float = 1.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -56,7 +58,7 @@ def predict(model: nn.Module, faces: FaceSet, batch_size: int = 128, device="cpu
     """Probability of "fake" for every crop of ``faces``: ``(N,)`` floats in [0, 1]."""
     model.eval()
     loader = DataLoader(FaceTensors(faces, train=False, jpeg_quality=jpeg_quality), batch_size=batch_size)
-    out = [torch.softmax(model(x.to(device)), dim=1)[:, 1].cpu() for x, _, _ in loader]
+    out = [torch.softmax(model(batch[0].to(device)), dim=1)[:, 1].cpu() for batch in loader]
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
@@ -75,10 +77,11 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
     generator = seed_everything(config.seed)
     model = build_detector(config.detector).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)  # an upper bound for PairedBatches
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr,
                                                     total_steps=max(1, config.epochs * steps_per_epoch))
     loss_fn = nn.CrossEntropyLoss(weight=_class_balanced_weights(train.labels).to(device))
+    use_masks = config.mask_weight > 0 and hasattr(model, "forward_with_mask") and bool(train.has_mask.any())
     state = {"epoch": 0, "best": -1.0, "history": []}
 
     checkpoint = out_dir / "checkpoint.pt"
@@ -99,14 +102,24 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
     dataset = FaceTensors(train, train=True, seed=config.seed)
     for epoch in range(state["epoch"], config.epochs):
         dataset.epoch = epoch
-        loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=False,
-                            generator=generator, num_workers=config.workers)
+        loader = DataLoader(dataset, batch_sampler=PairedBatches(train.source, config.batch_size, generator),
+                            num_workers=config.workers)
         model.train()
         total, seen = 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
-        for images, labels, _ in bar:
+        for images, labels, masks, known in bar:
             images, labels = images.to(device), labels.to(device)
-            loss = loss_fn(model(images), labels)
+            if use_masks:
+                # loss = CE(logits, label) + w * BCE(mask logits, change mask at feature resolution),
+                # the second term only where the mask is known
+                logits, mask_logits = model.forward_with_mask(images)
+                target = nn.functional.adaptive_avg_pool2d(masks.to(device)[:, None], mask_logits.shape[-2:])
+                per_crop = nn.functional.binary_cross_entropy_with_logits(
+                    mask_logits, target, reduction="none").mean(dim=(1, 2, 3))
+                known = known.to(device).float()
+                loss = loss_fn(logits, labels) + config.mask_weight * (per_crop * known).sum() / known.sum().clamp(min=1)
+            else:
+                loss = loss_fn(model(images), labels)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"loss became {loss.item()} in epoch {epoch + 1}; the last good "
                                        f"checkpoint is {checkpoint}; try a lower --lr")

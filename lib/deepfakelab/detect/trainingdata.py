@@ -114,9 +114,10 @@ def build_faceset(sources: list[SourceVideo], kinds: Iterable[str], size: int = 
             found = detect(s.frames[t]) if detect else None
             box = found[0] if found else mask_box(s.face_masks[t])
             boxes[(s.video, t)] = square_crop_box(box, margin)
-    rows: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group")}
+    rows: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group",
+                                             "source")}
 
-    def add(image, mask, label, kind, video, group):
+    def add(image, mask, label, kind, video, group, source):
         rows["images"].append(image)
         rows["masks"].append(mask)
         rows["labels"].append(label)
@@ -124,11 +125,13 @@ def build_faceset(sources: list[SourceVideo], kinds: Iterable[str], size: int = 
         rows["kind"].append(kind)
         rows["video"].append(video)
         rows["group"].append(group)
+        rows["source"].append(source)
 
     for src in sources:
         for t, frame in enumerate(src.frames):
             box = boxes[(src.video, t)]
-            add(crop_square(frame, box, size), np.zeros((size, size), np.uint8), 0, "real", src.video, src.identity)
+            add(crop_square(frame, box, size), np.zeros((size, size), np.uint8), 0, "real", src.video, src.identity,
+                f"{src.video}#{t}")
     total, unchanged = len(boxes) * len(kinds), 0
     for src, t, fake in tqdm(make_fakes(sources, kinds, seed, reenactors), total=total,
                              desc="making fakes", disable=not progress):
@@ -137,13 +140,15 @@ def build_faceset(sources: list[SourceVideo], kinds: Iterable[str], size: int = 
         if mask.max() < 128:  # nothing visible changed: not a fake, do not teach that it is
             unchanged += 1
             continue
-        add(crop_square(fake.image, box, size), mask, 1, fake.kind, f"{src.video}/{fake.kind}", src.identity)
+        add(crop_square(fake.image, box, size), mask, 1, fake.kind, f"{src.video}/{fake.kind}", src.identity,
+            f"{src.video}#{t}")
     if unchanged and progress:
         print(f"{unchanged} manipulated frames changed nothing visible and were left out")
     return FaceSet(
         images=np.stack(rows["images"]), labels=np.array(rows["labels"], np.int64),
         masks=np.stack(rows["masks"]).astype(np.uint8), has_mask=np.array(rows["has_mask"]),
-        kind=np.array(rows["kind"]), video=np.array(rows["video"]), group=np.array(rows["group"]))
+        kind=np.array(rows["kind"]), video=np.array(rows["video"]), group=np.array(rows["group"]),
+        source=np.array(rows["source"]))
 
 
 def heads_sources(identities: int, videos_per_identity: int, frames_per_video: int, seed: int = 0,
@@ -227,7 +232,7 @@ def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video
     if not found["real"] or not found["fake"]:
         raise DataError(f"{videos_dir}: expected videos in both {videos_dir / 'real'} and {videos_dir / 'fake'}")
     cropper = FaceCropper(size=size, device=str(resolve_device(device)))
-    images, labels, kinds, videos, groups, problems = [], [], [], [], [], []
+    images, labels, kinds, videos, groups, sources, problems = [], [], [], [], [], [], []
     jobs = [(label, path) for label in ("real", "fake") for path in found[label]]
     for label, path in tqdm(jobs, desc="videos", unit="video"):
         try:
@@ -246,6 +251,7 @@ def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video
             kinds.append(label)
             videos.append(f"{label}/{path.name}")
             groups.append(path.stem.split("_")[0])
+            sources.append(f"{label}/{path.name}#{index}")
         if missing:
             problems.append(f"{path}: no face in {missing} of {len(frames)} frames")
     for line in problems:
@@ -254,4 +260,5 @@ def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video
         raise DataError(f"{videos_dir}: no face crops could be made")
     n = len(images)
     return FaceSet(np.stack(images), np.array(labels, np.int64), np.zeros((n, size, size), np.uint8),
-                   np.zeros(n, bool), np.array(kinds), np.array(videos), np.array(groups)).save(out)
+                   np.zeros(n, bool), np.array(kinds), np.array(videos), np.array(groups),
+                   np.array(sources)).save(out)
