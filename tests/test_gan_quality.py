@@ -59,7 +59,7 @@ def test_calibration_order_floor_then_blur_then_noise(quality):
     assert floor.fd < blurred.fd < noise.fd
     assert floor.kid < blurred.kid < noise.kid
     if bags.source == "fashion-mnist":
-        assert floor.bag_share > 0.9 and noise.bag_share < 0.5
+        assert floor.bag_share > 0.9  # (noise may be called anything: it is far outside the classifier's data)
     table = quality_table([floor, blurred, noise])
     assert "(floor)" in table and "(ceiling)" in table and table.count("\n") == 4
 

@@ -42,7 +42,7 @@ def test_a_run_writes_everything_and_learns(tmp_path, bags):
 
     first = np.asarray(Image.open(tmp_path / "samples" / "epoch_0001.png"), dtype=float)
     last = np.asarray(Image.open(tmp_path / "samples" / "epoch_0003.png"), dtype=float)
-    assert np.abs(first - last).mean() > 1.0  # the same noise draws different images as G learns
+    assert np.abs(first - last).mean() > 0.25  # the same noise draws different images as G learns
 
 
 def test_same_seed_same_run(tmp_path, bags):

@@ -18,6 +18,7 @@ training bags score well on FID but are no use to a shop).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -73,10 +74,12 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """
     mu_a, mu_b = a.mean(0), b.mean(0)
     s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(s_a @ s_b, disp=False)
-    if not np.isfinite(covmean).all():  # nearly singular: regularise, as pytorch-fid does
-        eps = np.eye(len(s_a)) * 1e-6
-        covmean = linalg.sqrtm((s_a + eps) @ (s_b + eps))
+    with warnings.catch_warnings():  # dead ReLU units make the covariances singular; handled below
+        warnings.simplefilter("ignore")
+        covmean = linalg.sqrtm(s_a @ s_b)
+        if not np.isfinite(covmean).all():  # regularise, as pytorch-fid does
+            eps = np.eye(len(s_a)) * 1e-6
+            covmean = linalg.sqrtm((s_a + eps) @ (s_b + eps))
     covmean = np.real(covmean)
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * np.trace(covmean))
 
@@ -117,6 +120,8 @@ class BagQuality:
         self.test = test[torch.randperm(len(test), generator=g)[:max_images]]
         self.max_images = max_images
         self.test_features, _ = features_and_probs(self.classifier, self.test)
+        # KID's cubic kernel is scale-sensitive: measure features in units of real bags' spread.
+        self.kid_scale = float(self.test_features.std()) or 1.0
         # How close held-out real bags come to training bags: the yardstick for "a copy".
         self.copy_threshold = float(torch.quantile(nearest_distances(self.test, self.train), 0.01))
 
@@ -126,7 +131,7 @@ class BagQuality:
         return QualityScores(
             name=name,
             fd=frechet_distance(feats, self.test_features),
-            kid=1000 * kernel_distance(feats, self.test_features),
+            kid=1000 * kernel_distance(feats / self.kid_scale, self.test_features / self.kid_scale),
             bag_share=float((probs.argmax(1) == BAG_LABEL).mean()),
             copy_share=float((nearest_distances(images, self.train) < self.copy_threshold).float().mean()),
             n=len(images),
