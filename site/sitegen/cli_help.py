@@ -2,7 +2,7 @@
 
 Writing the help by hand would drift from the code; this walks
 :func:`deepfakelab.cli.build_parser` and its sub-commands (and theirs) and writes each one's
-``--help`` text, exactly as a user would see it in a terminal 100 columns wide.
+``--help`` text, exactly as a user would see it in a terminal 80 columns wide (the width of the page).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ def _walk(parser: argparse.ArgumentParser, words: list[str]):
 
 
 def help_text(parser: argparse.ArgumentParser) -> str:
-    """``parser``'s help as plain text (no colour codes), 100 columns wide."""
+    """``parser``'s help as plain text (no colour codes), 80 columns wide."""
     previous = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "100"
+    os.environ["COLUMNS"] = "80"
     try:
         text = parser.format_help()
     finally:

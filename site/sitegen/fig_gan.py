@@ -16,7 +16,7 @@ from .snippets import Figure
 
 #: (epochs, steps per epoch, batch size) of the build-time run. The quick one (tests) only has
 #: to prove the figure still matches the code; the full one shows the contest's first epochs.
-QUICK_RUN = (2, 10, 64)
+QUICK_RUN = (2, 6, 32)
 FULL_RUN = (6, 50, 64)
 
 #: A finished run folder to draw instead of training one (``site/build.py --gan-run DIR``),
