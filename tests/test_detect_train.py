@@ -109,6 +109,7 @@ def test_paired_batches_keep_a_frame_with_its_fakes():
     sources = np.array([f"v#{i // 4}" for i in range(40)] + ["lone#0", "lone#1"])
     sampler = PairedBatches(sources, batch_size=8, generator=torch.Generator().manual_seed(0))
     batches = list(sampler)
+    assert batches != list(PairedBatches(sources, 8, torch.Generator().manual_seed(1)))  # shuffled
     assert sorted(i for b in batches for i in b) == list(range(42))
     for batch in batches:
         for key in set(sources[batch]):

@@ -61,7 +61,7 @@ def _data(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from .evaluation import train_and_evaluate
 
-    summary = train_and_evaluate(args.data, args.out, arch=args.arch, size=None, epochs=args.epochs,
+    summary = train_and_evaluate(args.data, args.out, arch=args.arch, width=args.width, epochs=args.epochs,
                                  batch_size=args.batch_size, lr=args.lr, hold_out=args.hold_out,
                                  device=args.device, seed=args.seed, threads=args.threads)
     print(f"weights: {summary['weights']}")
@@ -119,6 +119,7 @@ def register(subparsers) -> None:
     t.add_argument("--out", default="runs/detector", help="run folder (default: %(default)s)")
     t.add_argument("--arch", default="kitnet", choices=ARCHITECTURES,
                    help="network, always trained from scratch (default: %(default)s)")
+    t.add_argument("--width", type=int, help="channels of kitnet's first block (default: the config's)")
     t.add_argument("--epochs", type=int, default=8, help="epochs (default: %(default)s)")
     t.add_argument("--batch-size", type=int, default=32, help="batch size (default: %(default)s)")
     t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default: %(default)s)")

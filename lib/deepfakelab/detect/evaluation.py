@@ -70,7 +70,7 @@ def faithfulness(model: torch.nn.Module, faces: FaceSet, methods=CAM_METHODS, li
 
 
 def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = "kitnet",
-                       size: int | None = None, epochs: int = 8, batch_size: int = 32, lr: float = 2e-3,
+                       size: int | None = None, width: int | None = None, epochs: int = 8, batch_size: int = 32, lr: float = 2e-3,
                        hold_out: str | None = None, device: str = "auto", seed: int = 0, threads: int = 0,
                        progress: bool = True, methods=CAM_METHODS) -> dict:
     """Split, train, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it."""
@@ -88,7 +88,8 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
                               f"(it has {sorted(set(faces.kind.tolist()) - {'real'})})")
         train_mask = train_mask & (faces.kind != hold_out)
         val_mask = val_mask & (faces.kind != hold_out)
-    config = TrainConfig(detector=DetectorConfig(arch=arch, size=size), epochs=epochs, batch_size=batch_size,
+    detector = DetectorConfig(arch=arch, size=size, **({"width": width} if width else {}))
+    config = TrainConfig(detector=detector, epochs=epochs, batch_size=batch_size,
                          lr=lr, seed=seed, device=device, hold_out=hold_out)
     result = train_detector(faces.subset(train_mask), faces.subset(val_mask), out, config, progress)
 

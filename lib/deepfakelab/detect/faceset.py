@@ -99,36 +99,29 @@ class PairedBatches:
     The self-blended-images recipe (Shiohara & Yamasaki, 2022) trains on a frame and its fake
     side by side, so the only difference the network can use is the manipulation itself, not
     the identity or the lighting. Crops without relatives (a user's videos) are batched as usual.
-    Iterating draws a new order from ``generator``; ``len`` is the number of batches.
+    The order is drawn from ``generator`` when the sampler is made (one sampler per epoch).
     """
 
     def __init__(self, sources, batch_size: int, generator: torch.Generator):
         families: dict = {}
         for i, key in enumerate(np.asarray(sources).tolist()):
             families.setdefault(key, []).append(i)
-        self.families = list(families.values())
-        self.batch_size, self.generator = batch_size, generator
-        self._len = None
-
-    def _batches(self, order) -> list[list[int]]:
-        batches, current = [], []
-        for f in order:
-            current.extend(self.families[f])
-            if len(current) >= self.batch_size:
-                batches.append(current)
+        members = list(families.values())
+        self.batches: list[list[int]] = []
+        current: list[int] = []
+        for f in torch.randperm(len(members), generator=generator).tolist():
+            current.extend(members[f])
+            if len(current) >= batch_size:
+                self.batches.append(current)
                 current = []
         if current:
-            batches.append(current)
-        return batches
+            self.batches.append(current)
 
     def __iter__(self):
-        order = torch.randperm(len(self.families), generator=self.generator).tolist()
-        yield from self._batches(order)
+        return iter(self.batches)
 
     def __len__(self) -> int:
-        if self._len is None:
-            self._len = len(self._batches(range(len(self.families))))
-        return self._len
+        return len(self.batches)
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
