@@ -25,7 +25,7 @@ import sys
 # notebooks never use the IRI formats it checks, so it is skipped -- unless already imported.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from .artifacts import ArtifactError, save_csv, save_json  # noqa: E402,F401
+from .artifacts import ArtifactError, save_array, save_csv, save_json  # noqa: E402,F401
 
 
 def hidden_check(grade_id: str) -> None:

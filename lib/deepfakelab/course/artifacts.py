@@ -57,6 +57,37 @@ def save_csv(rows: Iterable[Mapping[str, Any]], name: str, folder: str | Path | 
     return path
 
 
+def save_array(array: Any, name: str, folder: str | Path | None = None) -> Path:
+    """Write a NumPy array (or a CPU tensor) as ``artifacts/<name>`` (``.npy``); return the path."""
+    import numpy as np
+
+    path = _target(name, folder)
+    np.save(path, np.asarray(array), allow_pickle=False)
+    return path
+
+
+def load_array(path: str | Path, ndim: int | None = None) -> Any:
+    """Read a ``.npy`` artifact without unpickling anything; numbers only, all finite."""
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{path.name}: not found; run the cell that saves it and submit again")
+    if path.stat().st_size > MAX_BYTES:
+        raise ArtifactError(f"{path.name}: {path.stat().st_size} bytes, more than the {MAX_BYTES} allowed")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ArtifactError(f"{path.name}: not a NumPy .npy array ({exc})") from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "fiu":
+        raise ArtifactError(f"{path.name}: expected an array of numbers, found dtype {getattr(array, 'dtype', '?')}")
+    if ndim is not None and array.ndim != ndim:
+        raise ArtifactError(f"{path.name}: expected {ndim} dimensions, found shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ArtifactError(f"{path.name}: contains NaN or infinite values")
+    return array
+
+
 def _read_text(path: Path) -> str:
     if not path.is_file():
         raise ArtifactError(f"{path.name}: not found; run the cell that saves it and submit again")

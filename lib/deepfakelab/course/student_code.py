@@ -56,8 +56,9 @@ def load_student_namespace(notebook_path: str | Path) -> tuple[types.SimpleNames
     """Run the definitions of a notebook in a fresh namespace; return it and any problems.
 
     Imports come from every code cell (answers rely on the notebook's set-up cell); defs,
-    classes and constants come from the answer cells (``nbgrader.solution``) only. Each
-    statement runs on its own, so one broken answer leaves the others usable.
+    classes and constants come from the answer cells (``nbgrader.solution``) and the locked
+    instructor cells. Each statement runs on its own, so one broken answer leaves the others
+    usable.
     """
     nb = json.loads(Path(notebook_path).read_text())  # graded notebooks are valid nbformat 4
     namespace: dict = {"__name__": "student_notebook"}
@@ -65,7 +66,10 @@ def load_student_namespace(notebook_path: str | Path) -> tuple[types.SimpleNames
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
-        answer = bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution", False))
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        # Answer cells hold the student's functions; locked, ungraded cells the instructor's
+        # (restored from the source by nbgrader before execution, so they can be trusted).
+        answer = bool(meta.get("solution")) or (bool(meta.get("locked")) and not meta.get("grade"))
         source = cell.get("source", "")
         for node in definitions("".join(source) if isinstance(source, list) else source):
             if not answer and not isinstance(node, (ast.Import, ast.ImportFrom)):

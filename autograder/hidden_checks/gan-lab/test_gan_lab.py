@@ -1,0 +1,180 @@
+"""Hidden checks of Lab 2 (gan-lab). Never given to students.
+
+Each check decides one graded cell (``@pytest.mark.grade``). Function checks call the student's
+definitions on inputs the visible checks do not use; artifact checks read what the notebook
+saved. Thresholds are tolerances on behaviour that holds for any seed, never values that
+depend on one random initialisation. Assertion messages are what the student reads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepfakelab.course.artifacts import ArtifactError, load_array, load_csv
+from deepfakelab.course.hidden import student_function
+
+torch.set_num_threads(1)
+# Captured before any student code is loaded, so a patched np.allclose cannot help.
+allclose, isfinite = np.allclose, np.isfinite
+
+
+def _layers(block) -> list[nn.Module]:
+    return [m for m in block.modules() if not isinstance(m, nn.Sequential)]
+
+
+@pytest.mark.grade("check_generator_block")
+def test_generator_block(student):
+    block_fn = student_function(student, "generator_block")
+    torch.manual_seed(3)
+    block = block_fn(8, 4, kernel_size=4, stride=1)
+    out = block(torch.randn(3, 8, 5, 5))
+    assert tuple(out.shape) == (3, 4, 8, 8), \
+        f"generator_block(8, 4, kernel_size=4, stride=1) on 5x5 inputs must give 8x8 (=(5-1)*1+4); got {tuple(out.shape)}"
+    kinds = [type(m) for m in _layers(block)]
+    assert kinds[:3] == [nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU], \
+        f"a hidden generator block is ConvTranspose2d -> BatchNorm2d -> ReLU, in that order; found {[k.__name__ for k in kinds]}"
+    final = block_fn(8, 3, kernel_size=3, stride=2, final_layer=True)
+    kinds = [type(m) for m in _layers(final)]
+    assert kinds == [nn.ConvTranspose2d, nn.Tanh], \
+        f"the final generator block is ConvTranspose2d -> Tanh; found {[k.__name__ for k in kinds]}"
+    assert tuple(final(torch.randn(2, 8, 4, 4)).shape) == (2, 3, 9, 9), "the final block must use the given channels, kernel and stride"
+
+
+@pytest.mark.grade("check_discriminator_block")
+def test_discriminator_block(student):
+    block_fn = student_function(student, "discriminator_block")
+    torch.manual_seed(3)
+    block = block_fn(3, 6, kernel_size=3, stride=2)
+    out = block(torch.randn(2, 3, 11, 11))
+    assert tuple(out.shape) == (2, 6, 5, 5), f"discriminator_block(3, 6, 3, 2) on 11x11 must give 5x5; got {tuple(out.shape)}"
+    layers = _layers(block)
+    kinds = [type(m) for m in layers]
+    assert kinds[:3] == [nn.Conv2d, nn.BatchNorm2d, nn.LeakyReLU], \
+        f"a hidden discriminator block is Conv2d -> BatchNorm2d -> LeakyReLU; found {[k.__name__ for k in kinds]}"
+    assert abs(layers[2].negative_slope - 0.2) < 1e-9, "use LeakyReLU with negative_slope 0.2"
+    final = block_fn(6, 1, kernel_size=5, stride=1, final_layer=True)
+    assert [type(m) for m in _layers(final)] == [nn.Conv2d], "the final discriminator block is a single Conv2d (logits)"
+
+
+@pytest.mark.grade("check_losses")
+def test_losses_match_binary_cross_entropy(student):
+    d_loss_fn = student_function(student, "discriminator_loss")
+    g_loss_fn = student_function(student, "generator_loss")
+    gen = torch.Generator().manual_seed(11)
+    real, fake = torch.randn(7, generator=gen) * 3, torch.randn(5, generator=gen) * 3
+    expected_d = (F.binary_cross_entropy_with_logits(real, torch.ones(7))
+                  + F.binary_cross_entropy_with_logits(fake, torch.zeros(5))) / 2
+    swapped_d = (F.binary_cross_entropy_with_logits(real, torch.zeros(7))
+                 + F.binary_cross_entropy_with_logits(fake, torch.ones(5))) / 2
+    got_d = float(d_loss_fn(real, fake))
+    assert abs(got_d - float(swapped_d)) > 1e-4 or abs(got_d - float(expected_d)) < 1e-5, \
+        "discriminator_loss has real and fake swapped: real images get label 1, generated images label 0"
+    assert abs(got_d - float(expected_d)) < 1e-5, \
+        f"discriminator_loss on other logits gave {got_d:.5f}, expected {float(expected_d):.5f}: " \
+        "the mean of BCE(real logits, 1) and BCE(fake logits, 0)"
+    expected_g = F.binary_cross_entropy_with_logits(fake, torch.ones(5))
+    got_g = float(g_loss_fn(fake))
+    assert abs(got_g - float(expected_g)) < 1e-5, \
+        f"generator_loss gave {got_g:.5f}, expected {float(expected_g):.5f}: BCE(fake logits, 1), the non-saturating loss"
+
+
+@pytest.mark.grade("check_train_step")
+def test_train_step_updates_both_networks(student):
+    from deepfakelab.gan import build_models, classic28
+
+    step = student_function(student, "train_step")
+    torch.manual_seed(5)
+    generator, discriminator = build_models(classic28())
+    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    g_before = [p.detach().clone() for p in generator.parameters()]
+    d_before = [p.detach().clone() for p in discriminator.parameters()]
+    real = torch.rand(8, 1, 28, 28) * 2 - 1
+    stats = step(generator, discriminator, opt_g, opt_d, real, 64)
+    assert isinstance(stats, dict) and {"d_loss", "g_loss", "d_real", "d_fake"} <= set(stats), \
+        "train_step must return a dict with d_loss, g_loss, d_real and d_fake"
+    values = [float(stats[k]) for k in ("d_loss", "g_loss", "d_real", "d_fake")]
+    assert all(isfinite(v) for v in values), f"train_step returned non-finite values: {stats}"
+    assert 0 <= values[2] <= 1 and 0 <= values[3] <= 1, "d_real and d_fake are probabilities in [0, 1]"
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, discriminator.parameters())), \
+        "the discriminator's weights did not change: call opt_d.step() after d_loss.backward()"
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, generator.parameters())), \
+        "the generator's weights did not change: call opt_g.step() after g_loss.backward()"
+
+
+def _history(artifacts):
+    return load_csv(artifacts / "history.csv", ["step", "d_loss", "g_loss", "d_real", "d_fake"],
+                    numeric=["step", "d_loss", "g_loss", "d_real", "d_fake"])
+
+
+@pytest.mark.grade("check_training_history")
+def test_training_history_is_healthy(artifacts):
+    rows = _history(artifacts)
+    assert len(rows) >= 20, f"history.csv has {len(rows)} steps; the training cell saves one row per step"
+    assert [r["step"] for r in rows] == list(range(len(rows))), "history.csv: steps must run 0, 1, 2, ... without gaps"
+    for r in rows:
+        if not (0 <= r["d_real"] <= 1 and 0 <= r["d_fake"] <= 1):
+            raise ArtifactError(f"history.csv step {int(r['step'])}: d_real/d_fake are probabilities, found "
+                                f"{r['d_real']}, {r['d_fake']}")
+    late = rows[-max(1, len(rows) // 5):]
+    d_late = float(np.mean([r["d_loss"] for r in late]))
+    g_late = float(np.mean([r["g_loss"] for r in late]))
+    assert d_late > 0.1, f"the discriminator's loss collapsed to {d_late:.3f} by the end: D wins outright and the " \
+                         "generator stops learning. Check that train_step updates G on every step (opt_g.step())"
+    assert d_late < 3, f"the discriminator's loss diverged to {d_late:.3f}: check the labels in your losses"
+    assert 0.05 < g_late < 15, f"the generator's loss ended at {g_late:.3f}, outside any healthy range"
+    g = np.array([r["g_loss"] for r in rows])
+    assert g.std() > 1e-4, "the generator's loss never changed: is G being trained?"
+
+
+@pytest.mark.grade("check_samples")
+def test_samples(artifacts):
+    samples = load_array(artifacts / "samples.npy", ndim=4)
+    assert samples.shape[1:] == (1, 28, 28) and samples.shape[0] >= 16, \
+        f"samples.npy: expected (64, 1, 28, 28) images, found {samples.shape}"
+    assert samples.min() >= -1e-4 and samples.max() <= 1 + 1e-4, \
+        f"samples.npy: values must be in [0, 1] (found {samples.min():.3f}..{samples.max():.3f}); map tanh's [-1, 1] with (x + 1) / 2"
+    assert samples.std(axis=(1, 2, 3)).mean() > 0.01, "samples.npy: every image is flat (one grey value)"
+    assert samples.std(axis=0).mean() > 0.005, "samples.npy: all samples are the same image (complete mode collapse)"
+
+
+@pytest.mark.grade("check_plot")
+def test_plot_losses(student, artifacts):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    plot = student_function(student, "plot_losses")
+    n = 37
+    history = [{"step": i, "d_loss": 0.7 + 0.1 * np.sin(i / 3), "g_loss": 1.5 - i / 100, "d_real": 0.5, "d_fake": 0.4}
+               for i in range(n)]
+    fig = plot(history)
+    assert hasattr(fig, "axes") and fig.axes, "plot_losses must return the matplotlib Figure (e.g. from plt.subplots)"
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    for label, key in (("D loss", "d_loss"), ("G loss", "g_loss")):
+        assert label in lines, f'no line labelled "{label}" in plot_losses\' first axes (found {sorted(lines)})'
+        y = np.asarray(lines[label].get_ydata(), dtype=float)
+        assert y.shape == (n,) and allclose(y, [h[key] for h in history]), \
+            f'the "{label}" line must show {key} of every step of the history it is given'
+    assert ax.get_xlabel() == "step" and ax.get_ylabel() == "loss", "label the x axis 'step' and the y axis 'loss'"
+    png = artifacts / "loss_curves.png"
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "artifacts/loss_curves.png is missing or not a PNG"
+
+
+@pytest.mark.grade("check_run_table")
+def test_run_table(artifacts):
+    columns = ["Run No.", "lr", "batch_size", "z_dim", "steps", "final_d_loss", "final_g_loss"]
+    rows = load_csv(artifacts / "runs.csv", columns, numeric=columns)
+    assert len(rows) >= 2, f"runs.csv has {len(rows)} run(s); compare at least two settings"
+    assert [int(r["Run No."]) for r in rows] == list(range(1, len(rows) + 1)), "runs.csv: Run No. must be 1, 2, 3, ..."
+    settings = {(r["lr"], r["batch_size"], r["z_dim"]) for r in rows}
+    assert len(settings) == len(rows), "runs.csv: two runs have the same settings; vary lr, batch_size or z_dim"
+    for r in rows:
+        assert 0 < r["lr"] < 1 and 1 <= r["batch_size"] <= 1024 and 1 <= r["z_dim"] <= 1024, \
+            f"runs.csv run {int(r['Run No.'])}: settings out of range (lr in (0, 1), batch_size and z_dim 1..1024)"
+        assert r["steps"] >= 10 and r["final_d_loss"] >= 0 and r["final_g_loss"] >= 0, \
+            f"runs.csv run {int(r['Run No.'])}: needs at least 10 steps and non-negative losses"
