@@ -249,6 +249,13 @@ def test_random_motion_is_smooth():
         assert span > 0 and step < 0.25 * span, name
 
 
+def test_out_of_range_states_are_clipped_and_off_frame_points_hidden(person):
+    f = frame(person, yaw=200, ty=0.3, scale=1.5)
+    assert f.pose[0] == 60 and f.pose[5] == 1.5
+    below = f.landmarks[:, 1] > SIZE - 1
+    assert below.any() and not f.visible[below].any()
+
+
 def test_bad_settings_raise_clear_errors(person):
     with pytest.raises(ConfigError, match="size"):
         render_frame(person, FaceState(), 16)

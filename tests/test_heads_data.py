@@ -74,6 +74,8 @@ def test_bad_dataset_settings():
         HeadsConfig(motion="dance")
     with pytest.raises(ConfigError, match="size"):
         HeadsConfig(size=8)
+    with pytest.raises(ConfigError, match="seed"):
+        HeadsConfig(seed=-1)
     with pytest.raises(ConfigError, match="at least 2 frames"):
         FramePairs(range(2), config=HeadsConfig(frames=1))
 

@@ -53,6 +53,10 @@ class HeadsConfig:
 
     def __post_init__(self) -> None:
         check_size(self.size)
+        if self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed}")
+        if not 0.0 <= self.accessory_rate <= 1.0:
+            raise ConfigError(f"accessory_rate must be in [0, 1], got {self.accessory_rate}")
         if self.frames < 1:
             raise ConfigError(f"frames must be at least 1, got {self.frames}")
         if not 0.0 <= self.effects <= 1.0:

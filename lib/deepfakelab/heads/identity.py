@@ -115,6 +115,8 @@ class Identity:
         accessory (glasses, goggles or diving mask, scarf or mask, hat or hood, facial hair);
         0 gives accessory-free people, for face-detector checks.
         """
+        if int(seed) < 0:
+            raise ConfigError(f"identity seeds are non-negative integers, got {seed}")
         if not 0.0 <= accessory_rate <= 1.0:
             raise ConfigError(f"accessory_rate must be in [0, 1], got {accessory_rate}")
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x1D]))

@@ -24,8 +24,12 @@ FORMATS = ("png", "mp4")
 
 
 def video_name(identity_index: int, video_index: int) -> str:
-    """File name stem of a video: ``id00042_v00``."""
-    return f"id{identity_index:05d}_v{video_index:02d}"
+    """File name stem of a video: ``id00042#v00``.
+
+    The ``#`` follows VoxCeleb's naming in FOMM, whose ``id_sampling`` option groups videos by
+    the part before ``#`` (one identity) and then picks one of that person's mp4s.
+    """
+    return f"id{identity_index:05d}#v{video_index:02d}"
 
 
 def write_frames(frames: list[RenderedFrame], folder: Path) -> None:
