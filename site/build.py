@@ -26,7 +26,7 @@ sys.path.insert(0, str(SITE))
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # a banner about MkDocs 2, not about this site
 
-from sitegen import fig_gan, fig_reenact  # noqa: E402
+from sitegen import fig_detect, fig_gan, fig_reenact  # noqa: E402
 from sitegen.api_reference import write_api_reference  # noqa: E402
 from sitegen.cli_help import write_cli_reference  # noqa: E402
 from sitegen.figures import run_jobs  # noqa: E402
@@ -74,7 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="draw the FOMM figures (keypoints, motion, occlusion, strip) from these trained weights",
     )
+    parser.add_argument(
+        "--detector-weights",
+        type=Path,
+        help="draw the explainability maps with these detector weights (default: the shipped ones, if any)",
+    )
     args = parser.parse_args(argv)
+    fig_detect.WEIGHTS = args.detector_weights
     fig_gan.RUN_DIR = args.gan_run
     fig_reenact.CHECKPOINT = args.fomm_checkpoint
     start = time.perf_counter()

@@ -255,7 +255,8 @@ def test_search_finds_a_term(page):
     page.locator("label.md-search__icon, .md-search__input").first.click()
     page.locator("input.md-search__input").fill("discriminator")
     results = page.locator(".md-search-result__item")
-    results.first.wait_for(state="visible", timeout=15000)
+    # the search worker indexes every page first; on a loaded 2-core machine that takes seconds
+    results.first.wait_for(state="visible", timeout=60000)
     assert results.count() >= 1
     text = page.locator(".md-search-result").inner_text().lower()
     assert "discriminator" in text
@@ -297,3 +298,24 @@ def test_fomm_figures_follow_the_model_api(tmp_path):
     assert [f.snippet for f in figures] == [*fig_reenact.FOMM_SNIPPETS, "fig_reenact_strip"]
     for figure in figures:
         assert figure.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure.path
+
+
+def test_detector_maps_figure_follows_the_detect_api(tmp_path):
+    """Like the FOMM figures, the maps figure needs trained weights to be published; this runs its
+    code on an untrained detector so that it keeps up with the detect package."""
+    pytest.importorskip("deepfakelab.detect.trainingdata")
+    pytest.importorskip("deepfakelab.heads")
+    sys.path.insert(0, str(SITE))
+    try:
+        from sitegen import fig_detect
+    finally:
+        sys.path.remove(str(SITE))
+    from deepfakelab.detect.model import DetectorConfig, build_detector
+
+    config = DetectorConfig()
+    figure = fig_detect.maps_figure(build_detector(config).eval(), config, tmp_path, "random init")
+    assert figure.snippet == "fig_detect_cam"
+    assert figure.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # one pointing-game verdict per fake and method: the figure shows what it claims
+    assert set(figure.numbers) == set(fig_detect.MAP_METHODS)
+    assert all(len(v) == 2 for v in figure.numbers.values())

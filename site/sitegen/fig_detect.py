@@ -4,6 +4,11 @@ The metrics figure feeds scores to the kit's own :mod:`deepfakelab.detect.metric
 that computes every AUC and EER the kit reports. Its scores are drawn at random from two
 stated distributions (an imaginary detector), and the caption says so: the figure teaches how
 to read the curve, not how good the kit's detector is.
+
+The maps figure needs *trained* detector weights (the shipped ones, or ``site/build.py
+--detector-weights FILE``): it makes fakes of synthetic heads exactly as the detector's training
+set does (:func:`deepfakelab.detect.trainingdata.build_faceset`, which knows each fake's changed
+region), scores them and draws the maps of several methods with that region outlined.
 """
 
 from __future__ import annotations
@@ -69,12 +74,86 @@ def _metrics_figure(out_dir: Path) -> Figure:
     )
 
 
+#: Detector weights to draw the maps with (``--detector-weights``); None: the shipped ones.
+WEIGHTS: Path | None = None
+
+#: The methods the maps figure compares (names as in :data:`deepfakelab.detect.explain.CAM_METHODS`).
+MAP_METHODS = ("gradcam", "gradcam++", "eigencam")
+
+
+def maps_figure(model, config, out_dir: Path, weights: str) -> Figure:
+    """A real crop and kit-made fakes of it, with each method's map and the changed region."""
+    import cv2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from deepfakelab.detect.explain import fake_maps, overlay, pointing_hits
+    from deepfakelab.detect.model import to_tensor
+    from deepfakelab.detect.trainingdata import build_faceset, heads_sources
+
+    sources = heads_sources(identities=2, videos_per_identity=1, frames_per_video=1, seed=7, progress=False)
+    faces = build_faceset(sources, ["self_blend", "face_swap"], size=config.size, seed=0, progress=False)
+    first = faces.source == faces.source[0]
+    rows = [int(i) for i in np.flatnonzero(first)][:3]  # the real crop, then its fakes
+    images, masks = faces.images[rows], faces.masks[rows] > 127
+    fig, axes = plt.subplots(len(rows), 1 + len(MAP_METHODS), figsize=(2.3 * (1 + len(MAP_METHODS)), 2.5 * len(rows)),
+                             squeeze=False)
+    hits = {}
+    for column, method in enumerate(MAP_METHODS, start=1):
+        maps, p_fake = fake_maps(model, to_tensor(images), method)
+        for row in range(len(rows)):
+            ax = axes[row, column]
+            ax.imshow(overlay(images[row], maps[row]))
+            if masks[row].any():
+                contours, _ = cv2.findContours(masks[row].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+                for contour in contours:
+                    ax.plot(contour[:, 0, 0], contour[:, 0, 1], color="white", linewidth=1, linestyle="--")
+                hit = bool(pointing_hits(maps[row:row + 1], masks[row:row + 1].astype(np.float32))[0])
+                hits.setdefault(method, []).append(hit)
+                ax.set_title(f"{method}: max {'inside' if hit else 'outside'}", fontsize=8)
+            else:
+                ax.set_title(method, fontsize=8)
+        for row in range(len(rows)):
+            kind = str(faces.kind[rows[row]])
+            axes[row, 0].imshow(images[row])
+            axes[row, 0].set_title(f"{kind}: P(fake) {p_fake[row]:.2f}", fontsize=8)
+    for ax in axes.ravel():
+        ax.axis("off")
+    fig.tight_layout()
+    path = out_dir / "maps.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Figure(
+        "fig_detect_cam",
+        path,
+        "A real face crop and two kit-made fakes, with the detector's maps for three methods",
+        f"Drawn when this site was built, with the detector {weights}. Rows: a real crop of a "
+        "synthetic head, then a self-blended fake and a face swap made from it, as in the "
+        "detector's training set; left, the detector's fake probability. Columns: maps for the "
+        "*fake* logit by three methods of `pytorch-grad-cam`; the dashed outline is the region the "
+        "manipulation really changed, and each title says whether the map's maximum fell inside it "
+        "(the pointing game). The real crop gets a map too: a map alone proves nothing.",
+        {method: [int(h) for h in values] for method, values in hits.items()},
+    )
+
+
 def make(out_dir: Path, quick: bool) -> list[Figure | NotDrawn]:
-    return [
-        _metrics_figure(out_dir),
-        NotDrawn(
+    from deepfakelab.detect.inference import DEFAULT_WEIGHTS, TRAIN_HINT, load_detector
+
+    figures: list[Figure | NotDrawn] = [_metrics_figure(out_dir)]
+    weights = Path(WEIGHTS) if WEIGHTS else DEFAULT_WEIGHTS
+    if weights.is_file():
+        model, config = load_detector(weights)
+        label = "shipped with the kit" if weights == DEFAULT_WEIGHTS else f"`{weights.name}`"
+        figures.append(maps_figure(model, config, out_dir, label))
+    else:
+        figures.append(NotDrawn(
             "fig_detect_cam",
-            "the site's figure script does not draw the detector's maps in this version yet; "
-            "`deepfakelab detect VIDEO... -o REPORT_DIR` draws them for your own videos.",
-        ),
-    ]
+            "no trained detector weights ship with this version of the kit yet, and maps of an "
+            f"untrained detector would show nothing real. Train them with `{TRAIN_HINT.split(' (')[0]}`, "
+            "then build the site with `--detector-weights FILE`; `deepfakelab detect VIDEO... -o "
+            "REPORT_DIR` draws the maps for your own videos.",
+        ))
+    return figures

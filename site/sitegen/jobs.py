@@ -37,7 +37,12 @@ ALL_JOBS: list[FigureJob] = [
     ),
     FigureJob(
         name="detect",
-        requires=["deepfakelab.detect.metrics"],
+        requires=[
+            "deepfakelab.detect.metrics",
+            "deepfakelab.detect.explain",
+            "deepfakelab.detect.inference",
+            "deepfakelab.detect.trainingdata",
+        ],
         snippets={
             "fig_detect_metrics": "An ROC curve with its AUC and EER",
             "fig_detect_cam": "A detector's explainability maps on a face",
