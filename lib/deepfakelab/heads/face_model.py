@@ -38,6 +38,20 @@ INNER_LIPS = slice(60, 68)
 #: Points per eyelid curve (and half the points per lip curve) used for drawing.
 _CURVE_POINTS = 12
 
+# Fixed sampling grids, computed once: they only depend on the point counts.
+_EYELID_T = np.linspace(0, 1, _CURVE_POINTS)
+_LIP_U = np.linspace(-1, 1, 2 * _CURVE_POINTS + 1)
+_BROW_T = np.linspace(0, 1, 9)
+_IRIS_RING = np.stack([np.cos(a := np.linspace(0, 2 * np.pi, 16, endpoint=False)), np.sin(a), np.zeros(16)], 1)
+_JAW_PHI = np.linspace(np.pi, 0, 17)
+_SPHERE_THETA = np.linspace(0, np.pi, 14)[:, None]  # from the top to the bottom
+_SPHERE_PHI = np.linspace(0, 2 * np.pi, 20, endpoint=False)[None, :]
+_SPHERE = (
+    (-np.cos(_SPHERE_THETA) * np.ones_like(_SPHERE_PHI)).ravel(),  # y / half height
+    (np.sin(_SPHERE_THETA) * np.cos(_SPHERE_PHI)).ravel(),  # x
+    (np.sin(_SPHERE_THETA) * np.sin(_SPHERE_PHI)).ravel(),  # z / half depth
+)
+
 
 def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """``(3, 3)`` rotation from head to camera coordinates, angles in degrees (see ``state``)."""
@@ -139,7 +153,7 @@ class FaceModel:
         w = ident.eye_width
         height = ident.eye_opening * 2 * w * (1 + 0.25 * st.brow_raise)
         up, low = 0.62 * height, 0.38 * height * (1 - 0.4 * st.smile)
-        t = np.linspace(0, 1, _CURVE_POINTS)
+        t = _EYELID_T
         self.eye_upper, self.eye_lower, self.eye_centres, points = [], [], [], []
         for side in (-1, 1):
             cx = side * ident.eye_spacing
@@ -151,11 +165,12 @@ class FaceModel:
             closed_upper = 0.9 * low * np.sin(np.pi * t)
             y_up = open_upper * (1 - st.blink) + closed_upper * st.blink
             y_low = low * np.sin(np.pi * t)
-            upper = self.surface(x, y_up, lift=-0.02)
-            lower = self.surface(x, y_low, lift=-0.02)
+            n = len(t)
+            points3d = self.surface(np.concatenate([x, x, [cx]]), np.concatenate([y_up, y_low, [0.0]]), lift=-0.02)
+            upper, lower = points3d[:n], points3d[n:2 * n]
             self.eye_upper.append(upper)
             self.eye_lower.append(lower)
-            self.eye_centres.append(self.surface(cx, 0.0, lift=-0.02)[0])
+            self.eye_centres.append(points3d[-1])
             # Landmarks: left corner, two upper, right corner, two lower (clockwise in the image).
             pick = lambda curve, s: curve[int(round(s * (_CURVE_POINTS - 1)))]  # noqa: E731
             points += [upper[0], pick(upper, 1 / 3), pick(upper, 2 / 3), upper[-1],
@@ -169,14 +184,12 @@ class FaceModel:
         centre = self.eye_centres[side_index] + np.array(
             [0.42 * w * self.state.gaze_x, 0.3 * w * self.state.gaze_y - 0.02 * w, 0.0]
         )
-        angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
-        ring = np.stack([np.cos(angles), np.sin(angles), np.zeros_like(angles)], axis=1)
-        return centre + 0.47 * w * ring, centre + 0.2 * w * ring
+        return centre + 0.47 * w * _IRIS_RING, centre + 0.2 * w * _IRIS_RING
 
     def _build_brows(self) -> None:
         ident, st = self.identity, self.state
         w = ident.eye_width
-        t = np.linspace(0, 1, 9)
+        t = _BROW_T
         self.brow_outline, points = [], []
         for side in (-1, 1):
             cx = side * ident.eye_spacing
@@ -186,10 +199,11 @@ class FaceModel:
             arch = ident.brow_arch * np.sin(np.pi * (0.25 + 0.6 * (1 - inner)))
             y = -0.27 - 0.12 * st.brow_raise - arch + 0.03 * inner**2
             thickness = ident.brow_thickness * (0.55 + 0.6 * inner)
-            top = self.surface(x, y - thickness / 2, lift=0.03)
-            bottom = self.surface(x, y + thickness / 2, lift=0.03)
+            n = len(t)
+            points3d = self.surface(np.concatenate([x, x, x]),
+                                    np.concatenate([y - thickness / 2, y + thickness / 2, y]), lift=0.03)
+            top, bottom, centre = points3d[:n], points3d[n:2 * n], points3d[2 * n:]
             self.brow_outline.append(np.concatenate([top, bottom[::-1]]))
-            centre = self.surface(x, y, lift=0.03)
             points += list(centre[[0, 2, 4, 6, 8]])
         self.brow_points = np.array(points)
 
@@ -214,7 +228,7 @@ class FaceModel:
         mw = ident.mouth_width * (1 + 0.18 * st.smile - 0.12 * st.mouth_open)
         lip = ident.lip_thickness
         ym = self.mouth_y
-        u = np.linspace(-1, 1, 2 * _CURVE_POINTS + 1)
+        u = _LIP_U
         x = mw * u
         lift_corners = (-0.09 * st.smile + 0.02 * st.mouth_open) * u**2
         gap = 0.3 * st.mouth_open  # inner opening; the lower lip also rides down on the jaw
@@ -247,7 +261,7 @@ class FaceModel:
 
     def _build_jaw(self) -> None:
         b = self.identity.head_height
-        phi = np.linspace(np.pi, 0, 17)
+        phi = _JAW_PHI
         top = -0.05
         y = top + (b * 0.96 - top) * np.sin(phi)
         jaw = self.surface(0.9 * np.cos(phi) * self.jaw_scale(y), y)
@@ -257,11 +271,9 @@ class FaceModel:
     def _silhouette(self) -> np.ndarray:
         """Points spread over the whole jaw-shaped ellipsoid (front and back), jaw dropped."""
         b, c = self.identity.head_height, self.identity.head_depth
-        theta = np.linspace(0, np.pi, 14)[:, None]  # from the top to the bottom
-        phi = np.linspace(0, 2 * np.pi, 20, endpoint=False)[None, :]
-        y = (b * np.cos(theta) * np.ones_like(phi)).ravel() * -1
-        ring = np.sin(theta)
-        x = (ring * np.cos(phi)).ravel() * self.jaw_scale(y)
-        z = (c * ring * np.sin(phi)).ravel()
+        y_unit, x_unit, z_unit = _SPHERE
+        y = b * y_unit
+        x = x_unit * self.jaw_scale(y)
+        z = c * z_unit
         y = y + self.lower_jaw(y) * (z > -0.3 * c)
         return np.stack([x, y, z], axis=1)

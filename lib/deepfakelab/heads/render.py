@@ -85,7 +85,9 @@ def render_frame(identity: Identity, state: FaceState, size: int = 128,
     if background is None:
         background = make_background(identity, size)
     light, gain = effects.light(frame_index, fps)
-    painter = _HeadPainter(identity, state, Canvas(background), light, gain)
+    # The light's brightness changes the whole scene, not only the head.
+    canvas = Canvas(background if gain == 1.0 else np.clip(background * gain, 0.0, 1.0))
+    painter = _HeadPainter(identity, state, canvas, light, gain)
     painter.paint()
     image = effects.apply(painter.canvas.image(), frame_index)
     landmarks, visible = painter.landmarks()
