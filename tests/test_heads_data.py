@@ -117,3 +117,11 @@ def test_cli_make_and_clear_errors(tmp_path, capsys):
     assert code == 2 and "even frame size" in capsys.readouterr().err
     code = main(["heads", "make", str(tmp_path / "bad"), "--size", "4000"])
     assert code == 2 and "size must be between" in capsys.readouterr().err
+
+
+def test_cli_sheet_writes_both_pictures(tmp_path):
+    code = main(["heads", "sheet", str(tmp_path), "--rows", "1", "--columns", "3", "--size", "64", "--landmarks"])
+    assert code == 0
+    sheet, strip = iio.imread(tmp_path / "heads_sheet.png"), iio.imread(tmp_path / "heads_talking.png")
+    assert sheet.ndim == 3 and sheet.shape[1] > sheet.shape[0]  # one row of three
+    assert strip.shape[1] > 3 * strip.shape[0]  # a strip of eight frames over two rows
