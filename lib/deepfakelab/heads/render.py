@@ -44,6 +44,8 @@ class RenderedFrame:
       ears), ``face`` (skin of the head, eyes and mouth included), ``eyes``, ``mouth`` (lips
       and mouth interior), ``hair``, ``accessories``. Except for ``face`` (which contains
       ``eyes`` and ``mouth``) every pixel is in exactly one of them: the layer on top.
+      Translucent things (stubble, clear lenses, anti-aliased edges below 50 % cover) leave
+      the pixel in the layer underneath; facial hair other than stubble is an accessory.
     - ``state``: the :class:`FaceState` rendered; ``pose`` and ``expression`` are its arrays.
     """
 
