@@ -152,8 +152,49 @@ def _kill_tree(pid: int) -> None:
     psutil.wait_procs(procs, timeout=5)
 
 
+_CONTEXT = None
+
+
+def _context():
+    """A forkserver context whose server has imported nbgrader once (see :data:`.worker.PRELOAD`)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        import multiprocessing
+
+        from .worker import PRELOAD
+
+        _CONTEXT = multiprocessing.get_context("forkserver")
+        _CONTEXT.set_forkserver_preload(PRELOAD)
+    return _CONTEXT
+
+
 def run_worker(job: dict, wall_timeout: float) -> dict:
-    """Run :mod:`.worker` on ``job`` in a new process; kill it (and its kernel) after ``wall_timeout`` s."""
+    """Grade ``job`` in a fresh process; kill it (and its kernel) after ``wall_timeout`` s."""
+    from .worker import process_main
+
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=process_main, args=(job, send), daemon=False)
+    proc.start()
+    send.close()
+    try:
+        if receive.poll(wall_timeout):
+            try:
+                return receive.recv()
+            except EOFError:
+                pass
+            proc.join(5)
+            return {"error": f"the grading worker ended without a result (exit {proc.exitcode})"}
+        return {"error": f"grading did not finish within {wall_timeout:.0f} s and was stopped"}
+    finally:
+        receive.close()
+        proc.join(5)
+        if proc.is_alive():
+            _kill_tree(proc.pid)
+
+
+def run_worker_subprocess(job: dict, wall_timeout: float) -> dict:
+    """Like :func:`run_worker`, in a new interpreter (``python -m deepfakelab.course.worker``)."""
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="dfl-worker-") as cwd:
         proc = subprocess.Popen([sys.executable, "-m", "deepfakelab.course.worker"], cwd=cwd,

@@ -1,0 +1,77 @@
+"""Graded submissions per minute: ``deepfakelab course grade`` against plain ``nbgrader autograde``.
+
+Both grade the same toy-course submissions in the same run, each in its own fresh copy of the
+course. nbgrader grades one submission after another in one process; the kit grades
+``--jobs`` submissions at a time, each in its own process, and does more per submission (a
+private course copy, the memory-capped kernel, the hidden checks in a separate pytest process).
+Feedback is off for both (nbgrader autograde does not make it).
+
+    python bench/grade.py [--submissions 8] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from deepfakelab.course import toy  # noqa: E402
+from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.layout import ensure_tools_on_path, open_course  # noqa: E402
+from deepfakelab.course.release import generate_assignment  # noqa: E402
+
+KINDS = ["correct", "off_by_one", "blank", "tamper"]  # quick ones: no submission waits on a limit
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=8, help="number of student submissions (default: 8)")
+    parser.add_argument("--jobs", type=int, default=2, help="parallel grading workers for the kit (default: 2)")
+    args = parser.parse_args()
+    ensure_tools_on_path()
+    with tempfile.TemporaryDirectory(prefix="dfl-bench-") as tmp:
+        base = toy.build_toy_course(Path(tmp) / "base")
+        generate_assignment(base, toy.ASSIGNMENT)
+        for i in range(args.submissions):
+            toy.make_submission(base, f"student{i:03d}", KINDS[i % len(KINDS)])
+        plain_root, kit_root_ = Path(tmp) / "plain", Path(tmp) / "kit"
+        shutil.copytree(base.root, plain_root)
+        shutil.copytree(base.root, kit_root_)
+
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", toy.ASSIGNMENT, "--force"],
+                              cwd=plain_root, capture_output=True, text=True)
+        plain_s = time.perf_counter() - start
+        if proc.returncode != 0:
+            print(proc.stderr[-2000:])
+            return 1
+
+        course = open_course(kit_root_)
+        start = time.perf_counter()
+        report = grade_assignment(course, toy.ASSIGNMENT,
+                                  GradeOptions(jobs=args.jobs, feedback=False, progress=False))
+        kit_s = time.perf_counter() - start
+        if report.failed:
+            print("failed:", report.failed)
+            return 1
+
+    n = args.submissions
+    plain_rate, kit_rate = 60 * n / plain_s, 60 * n / kit_s
+    print(f"machine: {os.cpu_count()} CPUs; {n} toy submissions ({', '.join(KINDS)} in turn)")
+    print(f"nbgrader autograde (one at a time)     : {plain_s:6.1f} s  {plain_rate:5.1f} submissions/min  "
+          f"({plain_s / n:.1f} s each)")
+    print(f"deepfakelab course grade --jobs {args.jobs}      : {kit_s:6.1f} s  {kit_rate:5.1f} submissions/min  "
+          f"(with hidden checks and limits)")
+    print(f"ratio (kit / nbgrader)                 : {kit_rate / plain_rate:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
