@@ -40,7 +40,7 @@ class LimitedExecute(Execute):
         if cell.cell_type != "code" or not cell.source.strip():
             return super().preprocess_cell(cell, resources, index)
         remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
+        if remaining < 1:  # cell timeouts are whole seconds; less than one left means none
             cell.outputs = [_error(
                 TIME_LIMIT_ERROR,
                 f"not run: the notebook used up its {self.notebook_timeout:.0f} s time limit before this "
