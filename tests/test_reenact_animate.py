@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from deepfakelab.reenact.animate import animate, animate_per_frame, animate_with_keypoints
-from deepfakelab.reenact.blocks import UpBlock2d, fast_upsampling
+from deepfakelab.reenact.blocks import UpBlock2d, fast_upsampling, upsample_nearest2x_conv3x3
 from deepfakelab.reenact.config import model_config_from_dict
 from deepfakelab.reenact.keypoints import Keypoints
 from deepfakelab.reenact.model import build_model
@@ -64,15 +64,20 @@ def test_fast_path_equals_published_per_frame_loop(model, frames):
 def test_transposed_convolution_upsampling_is_the_same_function():
     torch.manual_seed(0)
     block = perturb(UpBlock2d(6, 4)).eval()
-    x = torch.randn(2, 6, 7, 9)
+    x = torch.randn(2, 6, 9, 11)  # 99 pixels: above FAST_UPSAMPLING_MIN_AREA, so the fast path runs
     with torch.no_grad():
         plain = block(x)
         with fast_upsampling(block):
-            assert block.fast_upsampling
+            assert block.fast_upsampling and block._transposed_kernel is not None
             fast = block(x)
-    assert not block.fast_upsampling  # restored on exit
-    assert fast.shape == plain.shape == (2, 4, 14, 18)
+    assert not block.fast_upsampling and block._transposed_kernel is None  # restored on exit
+    assert fast.shape == plain.shape == (2, 4, 18, 22)
     assert (fast - plain).abs().max().item() < 1e-5
+    # The kernel identity itself, on a small odd-sized input.
+    y = torch.randn(1, 6, 3, 5)
+    direct = block.conv(torch.nn.functional.interpolate(y, scale_factor=2))
+    transposed = upsample_nearest2x_conv3x3(y, block.conv.weight, block.conv.bias)
+    assert (direct - transposed).abs().max().item() < 1e-5
 
 
 def test_best_frame_is_the_initial_frame_of_relative_motion(model, frames):

@@ -3,8 +3,8 @@
 The published demo calls the keypoint detector and the whole generator once per driving frame,
 re-encoding the unchanged source every time. Here the source is encoded once (its keypoints,
 feature map and down-sampled copy are cached in :class:`EncodedSource`) and the driving frames go
-through the networks in batches, under ``torch.inference_mode``. Up-sampling convolutions run as
-four 2x2 phase convolutions (:func:`~deepfakelab.reenact.blocks.fast_upsampling`). The numbers
+through the networks in batches, under ``torch.inference_mode``. Up-sampling followed by a 3x3
+convolution runs as one transposed convolution (:class:`~deepfakelab.reenact.blocks.fast_upsampling`). The numbers
 are the same as the per-frame loop's (``bench/reenact.py`` checks agreement within 1e-4 and measures the speed-up).
 """
 
