@@ -36,6 +36,11 @@ from sitegen.snippets import FIGURES, GENERATED  # noqa: E402
 
 def generate(quick: bool, strict_figures: bool) -> dict:
     """Write every generated file afresh (old figures of a removed part must not linger)."""
+    import torch
+
+    # The figures' networks are small: one thread is as fast as two on an idle machine and
+    # several times faster on a busy one (measured: 11 s against 50 s for the GAN figures).
+    torch.set_num_threads(1)
     for folder in (FIGURES, GENERATED):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)

@@ -72,9 +72,12 @@ def make(out_dir: Path, quick: bool) -> list[Figure]:
     from deepfakelab.gan.train import train
 
     if RUN_DIR is not None:
-        return _existing_run(out_dir, Path(RUN_DIR))
+        return _existing_run(out_dir, Path(RUN_DIR)) + [
+            _discriminator_wins_figure(out_dir, load_bags("auto", seed=0), quick)
+        ]
     epochs, steps, batch = QUICK_RUN if quick else FULL_RUN
     bags = load_bags("auto", seed=0)
+    lopsided = _discriminator_wins_figure(out_dir, bags, quick)
     config = classic28().replace(
         **{"train.epochs": epochs, "train.max_steps_per_epoch": steps, "train.batch_size": batch,
            "train.seed": 0, "train.device": "cpu", "train.num_samples": 32}
@@ -135,4 +138,62 @@ def make(out_dir: Path, quick: bool) -> list[Figure]:
             f"fixed noise after the first and the last epoch of the same run ({total_steps} steps in "
             "all). With more training the shapes sharpen; look for variety across the grid.",
         ),
+        lopsided,
     ]
+
+
+def lopsided_config(base):
+    """``base`` with a generator of 16/8/4 channels against a discriminator of 64/128: a
+    discriminator far stronger than its generator, the classic way to make D win."""
+    from deepfakelab.gan.config import BlockSpec
+
+    return base.replace(**{
+        "generator.blocks": [BlockSpec(16, 3, 2), BlockSpec(8, 4, 1), BlockSpec(4, 3, 2)],
+        "discriminator.blocks": [BlockSpec(64, 4, 2), BlockSpec(128, 4, 2)],
+    }).validate()
+
+
+def _discriminator_wins_figure(out_dir: Path, bags, quick: bool) -> Figure:
+    """Loss curves and samples of a run whose discriminator overpowers its generator."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from deepfakelab.gan.config import classic28
+    from deepfakelab.gan.plots import plot_losses
+    from deepfakelab.gan.train import train
+
+    epochs, steps, batch = QUICK_RUN if quick else (6, 25, 64)
+    config = lopsided_config(classic28().replace(
+        **{"train.epochs": epochs, "train.max_steps_per_epoch": steps, "train.batch_size": batch,
+           "train.seed": 0, "train.device": "cpu", "train.num_samples": 32}))
+    with tempfile.TemporaryDirectory(prefix="site-gan-lopsided-") as tmp:
+        result = train(config, bags.train, Path(tmp) / "run", progress=False)
+        last = plt.imread(result.files["samples"])
+    fig = plt.figure(figsize=(10, 4.2))
+    grid = fig.add_gridspec(2, 2, width_ratios=[1.6, 1], height_ratios=[2, 1])
+    ax_losses, ax_probs = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0])
+    plot_losses(result.history, ax_losses=ax_losses, ax_probs=ax_probs)
+    ax_samples = fig.add_subplot(grid[:, 1])
+    ax_samples.imshow(last, cmap="gray")
+    ax_samples.set_title(f"generator after epoch {epochs}", fontsize=10)
+    ax_samples.axis("off")
+    fig.tight_layout()
+    path = out_dir / "discriminator_wins.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    first, final = result.epochs[0], result.epochs[-1]
+    return Figure(
+        "fig_gan_dwins",
+        path,
+        "Loss curves and samples of a run in which the discriminator wins",
+        f"A run made to go wrong, trained while this site was built: the same recipe, but a "
+        f"generator with 16/8/4 channels against a discriminator with 64/128 ({len(result.history)} "
+        f"steps of {batch} images, {result.seconds:.0f} s). The discriminator's loss fell from "
+        f"{first['d_loss']:.2f} (first epoch) to {final['d_loss']:.2f} (last epoch) while the "
+        f"generator's rose from {first['g_loss']:.2f} to {final['g_loss']:.2f}; "
+        f"\\(D(x)\\) ended at {final['d_real']:.2f} and \\(D(G(z))\\) at {final['d_fake']:.2f}.",
+        {"first_d_loss": round(first["d_loss"], 3), "final_d_loss": round(final["d_loss"], 3),
+         "first_g_loss": round(first["g_loss"], 3), "final_g_loss": round(final["g_loss"], 3)},
+    )

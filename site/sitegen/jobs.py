@@ -55,6 +55,7 @@ ALL_JOBS: list[FigureJob] = [
         snippets={
             "fig_gan_curves": "The loss curves of a DCGAN run",
             "fig_gan_samples": "Sample grids of a DCGAN run",
+            "fig_gan_dwins": "The loss curves of a run in which the discriminator wins",
         },
         make=fig_gan.make,
     ),
