@@ -69,7 +69,8 @@ def print_table(run: Path, holdout_run: Path) -> dict:
             print(f"\n{'map method':<12} {'pointing':>8} {'energy':>7} {'mask area':>9} "
                   f"{'random-model pointing':>21} {'rank corr trained/random':>24}")
             for method, e in ev["explain"].items():
-                print(f"{method:<12} {e['pointing_game']:>8.3f} {e['energy_in_mask'] if e['energy_in_mask'] is not None else float('nan'):>7.3f} "
+                energy = float("nan") if e["energy_in_mask"] is None else e["energy_in_mask"]
+                print(f"{method:<12} {e['pointing_game']:>8.3f} {energy:>7.3f} "
                       f"{e['mask_area_share']:>9.3f} {e['random_model_pointing_game']:>21.3f} "
                       f"{e['rank_corr_with_random_model']:>24.3f}")
             checks["Grad-CAM pointing game >= 0.8"] = ev["explain"]["gradcam"]["pointing_game"] >= 0.8

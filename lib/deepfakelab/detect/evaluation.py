@@ -70,7 +70,8 @@ def faithfulness(model: torch.nn.Module, faces: FaceSet, methods=CAM_METHODS, li
 
 
 def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = "kitnet",
-                       size: int | None = None, width: int | None = None, epochs: int = 8, batch_size: int = 32, lr: float = 2e-3,
+                       size: int | None = None, width: int | None = None, epochs: int = 20,
+                       batch_size: int = 16, lr: float = 3e-3,
                        hold_out: str | None = None, device: str = "auto", seed: int = 0, threads: int = 0,
                        progress: bool = True, methods=CAM_METHODS) -> dict:
     """Split, train, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it."""

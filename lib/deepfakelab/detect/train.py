@@ -31,9 +31,9 @@ class TrainConfig:
     """Settings of one training run; the defaults are the shipped detector's."""
 
     detector: DetectorConfig = field(default_factory=DetectorConfig)
-    epochs: int = 8
-    batch_size: int = 32
-    lr: float = 2e-3
+    epochs: int = 20
+    batch_size: int = 16
+    lr: float = 3e-3
     weight_decay: float = 1e-4
     seed: int = 0
     device: str = "auto"
