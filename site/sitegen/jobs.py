@@ -28,7 +28,7 @@ ALL_JOBS: list[FigureJob] = [
             "deepfakelab.reenact.views",
         ],
         snippets={
-            "fig_fomm_keypoints": "Keypoints on a face, as FOMM's keypoint detector places them,",
+            "fig_fomm_keypoints": "Keypoints on a face, as FOMM's keypoint detector places them",
             "fig_fomm_motion": "A motion field from FOMM's dense motion network",
             "fig_fomm_occlusion": "An occlusion map from FOMM's dense motion network",
             "fig_reenact_strip": "A reenacted strip (source, driving frames, result)",

@@ -67,8 +67,8 @@ def figure_markdown(figure: Figure) -> str:
 def missing_markdown(what: str, reason: str) -> str:
     """A note in place of a figure that this version of the kit cannot draw yet."""
     body = textwrap.indent(
-        f"{what} is drawn by the kit itself when the site is built. It is missing from this "
-        f"build: {reason}",
+        f"**{what}.** The kit draws this figure itself when the site is built; this build left "
+        f"it out: {reason}",
         "    ",
     )
     return f'!!! note "Figure not in this build"\n{body}\n'
