@@ -101,6 +101,7 @@ def maps_figure(model, config, out_dir: Path, weights: str) -> Figure:
     fig, axes = plt.subplots(len(rows), 1 + len(MAP_METHODS), figsize=(2.3 * (1 + len(MAP_METHODS)), 2.5 * len(rows)),
                              squeeze=False)
     hits = {}
+    p_fake = None
     for column, method in enumerate(MAP_METHODS, start=1):
         maps, p_fake = fake_maps(model, to_tensor(images), method)
         for row in range(len(rows)):
@@ -125,6 +126,13 @@ def maps_figure(model, config, out_dir: Path, weights: str) -> Figure:
     path = out_dir / "maps.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    kinds = [str(faces.kind[i]) for i in rows]
+    scores = ", ".join(f"{kind} {p:.2f}" for kind, p in zip(kinds, p_fake))
+    wrong = [kind for kind, p, label in zip(kinds, p_fake, faces.labels[rows]) if (p >= 0.5) != bool(label)]
+    remark = (
+        f" At the 0.5 threshold the detector gets {', '.join(wrong)} wrong here: single frames can be "
+        "wrong, which is why a video's verdict averages many frames." if wrong else ""
+    )
     return Figure(
         "fig_detect_cam",
         path,
@@ -134,7 +142,8 @@ def maps_figure(model, config, out_dir: Path, weights: str) -> Figure:
         "detector's training set; left, the detector's fake probability. Columns: maps for the "
         "*fake* logit by three methods of `pytorch-grad-cam`; the dashed outline is the region the "
         "manipulation really changed, and each title says whether the map's maximum fell inside it "
-        "(the pointing game). The real crop gets a map too: a map alone proves nothing.",
+        f"(the pointing game). P(fake) of the three crops: {scores}.{remark} The real crop gets a "
+        "map too: a map alone proves nothing.",
         {method: [int(h) for h in values] for method, values in hits.items()},
     )
 
