@@ -132,6 +132,12 @@ def test_figures_present_in_the_kit_are_drawn(built_site):
         for path in job["figures"].values():
             rel = Path(path).resolve().relative_to(SITE / "docs")
             assert (out / rel).is_file(), rel
+    # ...and no page shows a picture pasted in by hand: every content image is a generated figure
+    images = re.compile(r'<img [^>]*src="([^"]+)"')
+    for page in out.rglob("*.html"):
+        content = page.read_text(encoding="utf-8").split('<article', 1)[-1]
+        for src in images.findall(content):
+            assert "figures/" in src, f"{page.relative_to(out)} shows {src}, which the build did not draw"
 
 
 # --------------------------------------------------------------------------- in a browser
