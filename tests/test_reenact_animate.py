@@ -152,3 +152,4 @@ def test_absolute_motion_returns_driving_keypoints_unchanged():
 def test_collinear_keypoints_do_not_crash_scale_adaptation():
     line = _kp([[0.0, 0.0], [0.1, 0.1], [0.2, 0.2]])
     assert movement_scale(line, line) == 1.0
+

@@ -94,3 +94,19 @@ def test_normalized_landmarks_ignore_position_and_size():
     marks = np.array([[30.0, 40.0], [60.0, 40.0], [45.0, 55.0], [35.0, 70.0], [55.0, 70.0]])
     moved = marks * 2.5 + [100, -20]
     assert np.allclose(faces.normalized_landmarks(marks), faces.normalized_landmarks(moved))
+
+
+def test_best_frame_is_the_one_posed_like_the_source(real_data):
+    import cv2
+
+    crops = []
+    for name in ("d8.jpg", "d19.jpg", "s12.jpg"):
+        photo, _ = read_photo(real_data / name)
+        face, _ = faces.largest_face(photo, name)
+        crops.append(faces.crop(photo, faces.square_box(face.box), 192))
+    source = crops[2]
+    turned = cv2.warpAffine(source, cv2.getRotationMatrix2D((96, 96), 25, 1.0), (192, 192), borderMode=cv2.BORDER_REFLECT)
+    # Candidates: other people, the source turned by 25 degrees, and the source shifted (same pose).
+    shifted = np.roll(source, (6, -5), axis=(0, 1))
+    driving = [crops[0], turned, crops[1], shifted]
+    assert faces.find_best_frame(source, driving) == 3
