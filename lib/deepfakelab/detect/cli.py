@@ -41,7 +41,8 @@ def _detect(args: argparse.Namespace) -> int:
         tqdm.write(f"{video}: {result.error or verdict(result.p_fake)}"
                    + (f" ({len(result.no_face)} frames without a face)" if result.no_face else ""))
     files = write_report(results, args.out, list(args.methods),
-                         info={"weights": str(args.weights or "shipped"), **detector.config.as_dict()})
+                         info={"weights": str(args.weights) if args.weights else "shipped",
+                               **detector.config.as_dict()})
     print(f"report: {files['html']}")
     return 0 if any(r.frames for r in results) else 2
 

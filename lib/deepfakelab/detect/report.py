@@ -19,6 +19,12 @@ from .faces import paste_back
 from .inference import VideoResult
 
 
+#: Shown with the shipped weights: a verdict outside the training domain is not evidence.
+DOMAIN_NOTE = ("The shipped detector learnt from the kit's synthetic heads only; on real footage it is "
+               "outside its training domain and its verdicts are not evidence. Train it on real videos "
+               "with 'deepfakelab detect-data --videos DIR' and 'deepfakelab detect-train'.")
+
+
 def verdict(p_fake: float | None) -> str:
     """``"fake 87 % / real 13 %"``, the line the course asks students to report."""
     if p_fake is None:
@@ -191,6 +197,7 @@ img {{ max-width: 100%; }} section {{ border-top: 1px solid #ddd; margin-top: 1.
 <h1>Deepfake detection report</h1>
 <p>Each video's verdict is the mean of its frames' probabilities of "fake". Maps show which
 pixels pushed the detector towards "fake" (target: the fake logit), with {html.escape(', '.join(methods))}.</p>
+<p class="warn">{html.escape(DOMAIN_NOTE if (info or {}).get("weights") == "shipped" else "")}</p>
 <table><tr><th>input</th><th>verdict</th><th>frames scored</th><th>frames without a face</th><th>problem</th></tr>
 {rows}</table>
 {_img(files["summary"])}
