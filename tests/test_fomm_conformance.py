@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from deepfakelab.reenact.config import load_model_config, model_config_from_dict
-from deepfakelab.reenact.keypoints import Keypoints
 from deepfakelab.reenact.model import FirstOrderModel, build_model
 from deepfakelab.reenact.motion_transfer import transfer_motion
 

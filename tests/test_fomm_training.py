@@ -14,7 +14,6 @@ import yaml
 
 from deepfakelab.errors import ConfigError
 from deepfakelab.reenact.checkpoint import load_model, read_checkpoint
-from deepfakelab.reenact.config import load_model_config
 from deepfakelab.reenact.losses import equivariance_losses
 from deepfakelab.reenact.model import build_model
 from deepfakelab.reenact.training import TrainParams, load_training_config, train

@@ -55,6 +55,8 @@ def test_fast_path_equals_published_per_frame_loop(model, frames):
     reference = animate_per_frame(source, driving, model)
     ours = animate(source, driving, model, batch_size=2, progress=False)
     assert ours.shape == (5, 3, 128, 128)
+    # The channels-last layout used while animating is undone afterwards.
+    assert all(p.is_contiguous() for p in model.parameters())
     assert (reference - ours).abs().max().item() < 1e-4
     # The comparison can fail: different motion settings give visibly different frames.
     absolute = animate(source, driving, model, relative=False, progress=False)
