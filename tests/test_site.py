@@ -258,11 +258,18 @@ def test_navigation_reaches_every_theory_page_and_lab_guide(page):
 
 def test_search_finds_a_term(page):
     page.goto(page.base_url)
+    # The search worker indexes every page first (seconds on a loaded 2-core machine); a query
+    # typed before it is ready is not run again, so wait for Material to say it is ready.
+    page.wait_for_function(
+        "() => { const m = document.querySelector('.md-search-result__meta');"
+        " return m && m.textContent.trim() && !m.textContent.includes('Initializing'); }",
+        timeout=90000,
+    )
     page.locator("label.md-search__icon, .md-search__input").first.click()
-    page.locator("input.md-search__input").fill("discriminator")
+    # typed key by key, as a person does: Material runs the query on keyboard events
+    page.locator("input.md-search__input").press_sequentially("discriminator", delay=30)
     results = page.locator(".md-search-result__item")
-    # the search worker indexes every page first; on a loaded 2-core machine that takes seconds
-    results.first.wait_for(state="visible", timeout=60000)
+    results.first.wait_for(state="visible", timeout=30000)
     assert results.count() >= 1
     text = page.locator(".md-search-result").inner_text().lower()
     assert "discriminator" in text
