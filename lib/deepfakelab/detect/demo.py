@@ -60,7 +60,9 @@ def run(out_dir: Path, quick: bool = False) -> dict:
         print(f"detection skipped: {exc}")
         return {"files": {}, "skipped": str(exc)}
     videos = make_demo_videos(out_dir, frames=12 if quick else 24)
-    reenacted = sorted((out_dir.parent / "reenact").glob("*.mp4"))[: 2 if not quick else 1]
+    # the reenactment part's results (not its side-by-side composites, which show the real driver too)
+    reenacted = [p for p in sorted((out_dir.parent / "reenact").glob("*.mp4")) if "side_by_side" not in p.name]
+    reenacted = reenacted[: 1 if quick else 2]
     inputs = list(videos.values()) + reenacted
     results = [detector.analyse(v, count=6 if quick else 12) for v in inputs]
     files = write_report(results, out_dir, list(detector.methods),
