@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from deepfakelab.detect.metrics import auc, average_precision, eer, evaluate, video_scores
