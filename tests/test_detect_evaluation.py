@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from deepfakelab.cli import main
 from deepfakelab.detect import cli as detect_cli
 from deepfakelab.detect.evaluation import train_and_evaluate
 from deepfakelab.detect.explain import CAM_METHODS
@@ -56,9 +57,10 @@ def test_face_set_from_real_and_fake_folders(real_data, tmp_path):
         (tmp_path / "videos" / label).mkdir(parents=True)
         (tmp_path / "videos" / label / name).symlink_to(real_data / name)
     (tmp_path / "videos" / "fake" / "000_003.mp4").write_bytes(b"broken")
-    path = build_from_folders(tmp_path / "videos", tmp_path / "faces.npz", frames_per_video=3, size=64,
-                              device="cpu")
-    faces = FaceSet.load(path)
+    code = main(["detect-data", "--videos", str(tmp_path / "videos"), "--frames", "3", "--size", "64",
+                 "--device", "cpu", "--out", str(tmp_path / "faces.npz")])
+    assert code == 0
+    faces = FaceSet.load(tmp_path / "faces.npz")
     assert faces.images.shape == (6, 64, 64, 3)
     assert faces.labels.tolist() == [0, 0, 0, 1, 1, 1]
     assert set(faces.video) == {"real/d0.mp4", "fake/d12.mp4"} and not faces.has_mask.any()

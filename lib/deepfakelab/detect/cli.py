@@ -51,10 +51,11 @@ def _data(args: argparse.Namespace) -> int:
     from .trainingdata import build_from_folders, build_synthetic
 
     if args.videos:
-        path = build_from_folders(args.videos, args.out, frames_per_video=args.frames, size=args.size)
+        path = build_from_folders(args.videos, args.out, frames_per_video=args.frames or 32, size=args.size,
+                                  device=args.device)
     else:
         path = build_synthetic(args.out, identities=args.identities, videos_per_identity=args.videos_per_identity,
-                               frames_per_video=args.frames, size=args.size, seed=args.seed)
+                               frames_per_video=args.frames or 8, size=args.size, seed=args.seed)
     print(f"face set: {path}")
     return 0
 
@@ -105,7 +106,8 @@ def register(subparsers) -> None:
         "DIR/real/*.mp4 and DIR/fake/*.mp4 (FaceForensics++-like), MTCNN crops of N frames a video.")
     b.add_argument("--out", default="runs/detector/faces.npz", help="face set file (default: %(default)s)")
     b.add_argument("--videos", help="folder with real/ and fake/ sub-folders of videos")
-    b.add_argument("--frames", type=int, default=8, help="frames per video (default: %(default)s; 32 for real data)")
+    b.add_argument("--frames", type=int, help="frames per video (default: 8 synthetic, 32 with --videos)")
+    b.add_argument("--device", default="auto", help="device for MTCNN with --videos: cpu, cuda or auto")
     b.add_argument("--identities", type=int, default=40, help="synthetic identities (default: %(default)s)")
     b.add_argument("--videos-per-identity", type=int, default=2, help="synthetic videos each (default: %(default)s)")
     b.add_argument("--size", type=int, default=128, help="crop side in pixels (default: %(default)s)")
