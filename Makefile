@@ -5,7 +5,7 @@ OUT    ?= outputs/demo
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test test-all bench site clean
+.PHONY: demo test test-all bench site clean system-deps browser-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "deepfakelab needs Python 3.11 or newer"'
@@ -17,17 +17,24 @@ $(STAMP): pyproject.toml
 system-deps:
 	@bash scripts/system-deps.sh
 
+# The website's browser test drives Debian's chromium (never a downloaded browser build).
+browser-deps:
+	@DEEPFAKELAB_EXTRA_DEBS=chromium bash scripts/system-deps.sh
+
 demo: $(STAMP) system-deps
 	$(BIN)/deepfakelab demo --out $(OUT)
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps browser-deps
 	$(BIN)/python -m pytest -q
 
-test-all: $(STAMP) system-deps
+test-all: $(STAMP) system-deps browser-deps
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 bench: $(STAMP) system-deps
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+site: $(STAMP)
+	$(BIN)/python site/build.py
 
 clean:
 	rm -rf $(VENV) outputs runs .pytest_cache

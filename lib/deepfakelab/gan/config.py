@@ -103,6 +103,9 @@ class GANConfig:
 
     image_size: int = 28
     channels: int = 1
+    #: Mean of the batch-norm scale at initialisation (std 0.02 either way). C1W2 draws it from
+    #: N(0, 0.02), which starts both networks almost silent; pytorch/examples from N(1, 0.02).
+    bn_weight_mean: float = 0.0
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -219,6 +222,7 @@ class GANConfig:
             return cls(
                 image_size=data.get("image_size", base.image_size),
                 channels=data.get("channels", base.channels),
+                bn_weight_mean=data.get("bn_weight_mean", base.bn_weight_mean),
                 generator=dataclasses.replace(base.generator, **g),
                 discriminator=dataclasses.replace(base.discriminator, **d),
                 train=dataclasses.replace(base.train, **data.get("train", {})),
@@ -245,7 +249,8 @@ class GANConfig:
 
 def flatten(config: GANConfig) -> dict[str, Any]:
     """Dotted-name view of the scalar fields (blocks summarised), for run tables."""
-    out: dict[str, Any] = {"image_size": config.image_size, "channels": config.channels}
+    out: dict[str, Any] = {"image_size": config.image_size, "channels": config.channels,
+                           "bn_weight_mean": config.bn_weight_mean}
     for section in ("generator", "discriminator", "train"):
         for key, value in dataclasses.asdict(getattr(config, section)).items():
             if key == "blocks":
@@ -300,6 +305,7 @@ def classic64(channels: int = 3) -> GANConfig:
     return GANConfig(
         image_size=64,
         channels=channels,
+        bn_weight_mean=1.0,
         generator=GeneratorConfig(
             z_dim=64,
             blocks=[

@@ -93,23 +93,26 @@ class Discriminator(nn.Module):
         return self.net(images).view(images.shape[0])
 
 
-def init_weights(module: nn.Module) -> None:
-    """DCGAN initialisation: conv weights ~ N(0, 0.02); batch-norm scale ~ N(1, 0.02), shift 0.
+def init_weights(module: nn.Module, bn_weight_mean: float = 0.0) -> None:
+    """DCGAN initialisation: conv weights ~ N(0, 0.02), biases 0; batch-norm scale
+    ~ N(bn_weight_mean, 0.02), shift 0.
 
-    Radford et al. found this small, centred start keeps early training stable.
+    Radford et al. found this small, centred start keeps early training stable. The C1W2 recipe
+    (our 28 px default) also starts batch-norm scales near 0, so that neither network can
+    overpower the other in the first steps; pytorch/examples starts them near 1.
     """
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
     elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.normal_(module.weight, bn_weight_mean, 0.02)
         nn.init.zeros_(module.bias)
 
 
 def build_models(config: GANConfig) -> tuple[Generator, Discriminator]:
     """Both networks, initialised the DCGAN way (seed torch first for reproducibility)."""
     generator, discriminator = Generator(config), Discriminator(config)
-    generator.apply(init_weights)
-    discriminator.apply(init_weights)
+    for net in (generator, discriminator):
+        net.apply(lambda m: init_weights(m, config.bn_weight_mean))
     return generator, discriminator
