@@ -62,6 +62,10 @@ def main() -> int:
             print("failed:", report.failed)
             return 1
 
+    phases = {}
+    for result in report.graded.values():
+        for phase, seconds in result.get("seconds", {}).items():
+            phases.setdefault(phase, []).append(seconds)
     n = args.submissions
     plain_rate, kit_rate = 60 * n / plain_s, 60 * n / kit_s
     print(f"machine: {os.cpu_count()} CPUs; {n} toy submissions ({', '.join(KINDS)} in turn)")
@@ -70,6 +74,8 @@ def main() -> int:
     print(f"deepfakelab course grade --jobs {args.jobs}      : {kit_s:6.1f} s  {kit_rate:5.1f} submissions/min  "
           f"(with hidden checks and limits)")
     print(f"ratio (kit / nbgrader)                 : {kit_rate / plain_rate:.2f}x")
+    print("kit, mean seconds per submission and phase: "
+          + ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in phases.items()))
     return 0
 
 

@@ -2,7 +2,7 @@
 
 One grading run (module fixture) over one submission of each kind a term produces; the tests
 then read what an instructor would read: the report, the gradebook, the CSVs, the feedback.
-The toy course has short limits (8 s per cell, 40 s per notebook, 1.5 GiB per kernel).
+The toy course has short limits (5 s per cell, 40 s per notebook, 1.5 GiB per kernel).
 """
 
 from __future__ import annotations

@@ -79,6 +79,20 @@ def test_only_definitions_are_taken_from_answers():
     assert [type(n).__name__ for n in kept] == ["Import", "Assign", "FunctionDef"]
 
 
+def test_definitions_that_would_run_code_while_loading_are_left_out():
+    source = "\n".join([
+        "@patch_everything", "def a():", "    pass",
+        "def b(x=install_backdoor()):", "    pass",
+        "class C:", "    import numpy; numpy.allclose = None",
+        "class D(nn.Module):", "    'doc'", "    size = 3",
+        "    def forward(self, x: run_me()) -> run_me():", "        return x",
+        "def e(x, k=Z_DIM, n=3):", "    return x",
+    ])
+    kept = definitions(source)
+    assert [n.name for n in kept] == ["D", "e"]
+    assert kept[0].body[2].args.args[1].annotation is None  # annotations are never evaluated
+
+
 def test_student_namespace_ignores_monkeypatching_and_side_effects(tmp_path):
     path = _notebook(tmp_path, [
         ("import numpy as np\nZ_DIM = 4", {"locked": True, "grade_id": "setup"}),

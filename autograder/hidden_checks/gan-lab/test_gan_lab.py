@@ -121,10 +121,14 @@ def test_training_history_is_healthy(artifacts):
             raise ArtifactError(f"history.csv step {int(r['step'])}: d_real/d_fake are probabilities, found "
                                 f"{r['d_real']}, {r['d_fake']}")
     late = rows[-max(1, len(rows) // 5):]
-    d_late = float(np.mean([r["d_loss"] for r in late]))
-    g_late = float(np.mean([r["g_loss"] for r in late]))
-    assert d_late > 0.1, f"the discriminator's loss collapsed to {d_late:.3f} by the end: D wins outright and the " \
-                         "generator stops learning. Check that train_step updates G on every step (opt_g.step())"
+    d_late, g_late, d_real, d_fake = (float(np.mean([r[k] for r in late])) for k in ("d_loss", "g_loss", "d_real", "d_fake"))
+    # A healthy run keeps D(real) a little above D(fake) (measured gap after 200 steps: 0.15);
+    # a G that is never updated lets D win (gap 0.6), swapped labels reverse it (-0.63).
+    assert d_fake - d_real < 0.3, f"by the end D rates the fakes as more real than the real images (D(real) {d_real:.2f}, " \
+                                  f"D(fake) {d_fake:.2f}): are the labels in discriminator_loss swapped?"
+    assert d_late > 0.1 and d_real - d_fake < 0.45, \
+        f"the discriminator's loss is collapsing ({d_late:.3f}; D(real) {d_real:.2f}, D(fake) {d_fake:.2f}): D wins " \
+        "outright and the generator stops learning. Check that train_step updates G on every step (opt_g.step())"
     assert d_late < 3, f"the discriminator's loss diverged to {d_late:.3f}: check the labels in your losses"
     assert 0.05 < g_late < 15, f"the generator's loss ended at {g_late:.3f}, outside any healthy range"
     g = np.array([r["g_loss"] for r in rows])
@@ -138,8 +142,11 @@ def test_samples(artifacts):
         f"samples.npy: expected (64, 1, 28, 28) images, found {samples.shape}"
     assert samples.min() >= -1e-4 and samples.max() <= 1 + 1e-4, \
         f"samples.npy: values must be in [0, 1] (found {samples.min():.3f}..{samples.max():.3f}); map tanh's [-1, 1] with (x + 1) / 2"
-    assert samples.std(axis=(1, 2, 3)).mean() > 0.01, "samples.npy: every image is flat (one grey value)"
-    assert samples.std(axis=0).mean() > 0.005, "samples.npy: all samples are the same image (complete mode collapse)"
+    # After the short graded run the images are still close to grey: only a broken pipeline
+    # (a constant output, or the same image whatever the noise) is refused here.
+    assert samples.std() > 1e-6, "samples.npy: every pixel of every sample has the same value; is the generator's output used?"
+    assert np.ptp(samples, axis=0).max() > 1e-6, \
+        "samples.npy: all samples are the same image whatever the noise: does the generator use z?"
 
 
 @pytest.mark.grade("check_plot")

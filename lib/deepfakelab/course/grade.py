@@ -18,6 +18,7 @@ everything). Manual grades are never overwritten, and the gradebook is backed up
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -28,6 +29,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -153,6 +155,28 @@ def _kill_tree(pid: int) -> None:
 
 
 _CONTEXT = None
+_START_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_module_hidden():
+    """Start processes without multiprocessing re-importing the caller's ``__main__``.
+
+    Workers only need :mod:`deepfakelab.course.worker`; re-running an instructor's unguarded
+    script (or notebook) in every worker would be slow at best.
+    """
+    main = sys.modules.get("__main__")
+    saved = {name: getattr(main, name) for name in ("__file__", "__spec__") if main is not None and hasattr(main, name)}
+    with _START_LOCK:
+        try:
+            if main is not None:
+                main.__spec__ = None
+                if hasattr(main, "__file__"):
+                    del main.__file__
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(main, name, value)
 
 
 def _context():
@@ -168,6 +192,28 @@ def _context():
     return _CONTEXT
 
 
+def _noop() -> None:
+    """Target of the warm-up process that makes the fork server import nbgrader early."""
+
+
+def warm_up_workers() -> None:
+    """Start the fork server in the background, so its imports overlap with the run's set-up."""
+    import threading
+
+    ctx = _context()
+
+    def start():
+        try:
+            proc = ctx.Process(target=_noop)
+            with _main_module_hidden():
+                proc.start()
+            proc.join()
+        except Exception:  # the first real job would report the same problem, with context
+            pass
+
+    threading.Thread(target=start, daemon=True, name="dfl-warm-up").start()
+
+
 def run_worker(job: dict, wall_timeout: float) -> dict:
     """Grade ``job`` in a fresh process; kill it (and its kernel) after ``wall_timeout`` s."""
     from .worker import process_main
@@ -175,7 +221,8 @@ def run_worker(job: dict, wall_timeout: float) -> dict:
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=process_main, args=(job, send), daemon=False)
-    proc.start()
+    with _main_module_hidden():
+        proc.start()
     send.close()
     try:
         if receive.poll(wall_timeout):
@@ -285,6 +332,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
         raise ConfigError(f"jobs={options.jobs}: grade with at least one worker")
     start = time.perf_counter()
     course.check_assignment(assignment)
+    warm_up_workers()
     api = nbgrader_api(course.root)
     course_id = api.coursedir.course_id
     if not course.release(assignment).is_dir() or assignment not in _assignments_in_gradebook(course, course_id):

@@ -51,6 +51,9 @@ def build_template(course: Course, assignment: str, into: Path) -> Path:
     gradebook with everyone's grades.
     """
     course.check_assignment(assignment)
+    stamp = _template_stamp(course, assignment)
+    if (into / "stamp.txt").is_file() and (into / "stamp.txt").read_text() == stamp and (into / "gradebook.db").is_file():
+        return into  # made from this very source and config before
     if into.exists():
         shutil.rmtree(into)
     (into / "source").mkdir(parents=True)
@@ -59,7 +62,20 @@ def build_template(course: Course, assignment: str, into: Path) -> Path:
     shutil.copy2(course.config, into / "nbgrader_config.py")
     _check(nbgrader_api(into).generate_assignment(assignment, force=True, create=True),
            f"nbgrader generate_assignment {assignment} (grading template)")
+    (into / "stamp.txt").write_text(stamp)
     return into
+
+
+def _template_stamp(course: Course, assignment: str) -> str:
+    """A digest of everything a grading template is made from: the source and the config."""
+    import hashlib
+
+    h = hashlib.sha256(course.config.read_bytes())
+    for path in sorted(course.source(assignment).rglob("*")):
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts and "artifacts" not in path.parts:
+            h.update(str(path.relative_to(course.source(assignment))).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
 
 
 def student_versions(solutions: Path, out: Path, assignments: list[str], config: Path) -> list[Path]:

@@ -13,9 +13,6 @@ import json
 import types
 from pathlib import Path
 
-_KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-
 def _is_constant_assignment(node: ast.stmt) -> bool:
     if isinstance(node, ast.Assign):
         targets, value = node.targets, node.value
@@ -43,13 +40,71 @@ def _clean(source: str) -> str:
     return "\n".join(lines)
 
 
+def _is_reference(node) -> bool:
+    """A name or dotted name (``Z_DIM``, ``nn.Module``): looking it up runs no student code."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def _safe_function(node) -> bool:
+    """A def whose creation runs nothing: no decorators, defaults that are literals or names.
+
+    Annotations are dropped (they would be evaluated when the def runs).
+    """
+    if node.decorator_list:
+        return False
+    args = node.args
+    defaults = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+    if not all(_is_literal(d) or _is_reference(d) for d in defaults):
+        return False
+    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+        if arg is not None:
+            arg.annotation = None
+    node.returns = None
+    return True
+
+
+def _safe_class(node) -> bool:
+    """A class whose body only defines: methods, a docstring, constants, ``pass``."""
+    if node.decorator_list or node.keywords or not all(_is_reference(b) for b in node.bases):
+        return False
+    for item in node.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if not _safe_function(item):
+                return False
+        elif isinstance(item, ast.ClassDef):
+            if not _safe_class(item):
+                return False
+        elif not (isinstance(item, ast.Pass) or _is_constant_assignment(item)
+                  or (isinstance(item, ast.Expr) and isinstance(item.value, ast.Constant))):
+            return False
+    return True
+
+
+def _keep(node: ast.stmt) -> bool:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return _safe_function(node)
+    if isinstance(node, ast.ClassDef):
+        return _safe_class(node)
+    return _is_constant_assignment(node)
+
+
 def definitions(cell_source: str) -> list[ast.stmt]:
-    """Top-level imports, defs, classes and constant assignments of one cell ([] if it does not parse)."""
+    """Top-level imports, defs, classes and constant assignments of one cell ([] if it does not parse).
+
+    Only statements whose execution runs no code of the student's are kept: a decorator, a
+    default argument that calls something, or a class body with statements would run while the
+    hidden checks load the definitions, so such a def or class is left out (and the check that
+    needs it says it is missing).
+    """
     try:
         tree = ast.parse(_clean(cell_source))
     except SyntaxError:
         return []
-    return [node for node in tree.body if isinstance(node, _KEEP) or _is_constant_assignment(node)]
+    return [node for node in tree.body if _keep(node)]
 
 
 def load_student_namespace(notebook_path: str | Path) -> tuple[types.SimpleNamespace, list[str]]:

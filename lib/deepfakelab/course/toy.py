@@ -145,7 +145,7 @@ c.LimitedExecute.memory_mb = {memory_mb}
 """
 
 
-def build_toy_course(root: Path, cell_timeout: int = 8, notebook_timeout: float = 40, memory_mb: int = 1536) -> Course:
+def build_toy_course(root: Path, cell_timeout: int = 5, notebook_timeout: float = 40, memory_mb: int = 1536) -> Course:
     """A course folder in ``root`` with the toy assignment, its hidden checks and short limits."""
     root = Path(root)
     (root / "source" / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
