@@ -72,7 +72,7 @@ def write_kernelspec(jupyter_path: Path, memory_mb: int, name: str = "python3") 
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
         "argv": [sys.executable, "-m", "deepfakelab.course.kernel_launcher", "--memory-mb", str(int(memory_mb)),
-                 "-f", "{connection_file}"],
+                 "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"],
         "display_name": "Python 3 (graded, limited)",
         "language": "python",
         "env": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"},
