@@ -28,7 +28,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -238,28 +237,6 @@ def run_worker(job: dict, wall_timeout: float) -> dict:
         proc.join(5)
         if proc.is_alive():
             _kill_tree(proc.pid)
-
-
-def run_worker_subprocess(job: dict, wall_timeout: float) -> dict:
-    """Like :func:`run_worker`, in a new interpreter (``python -m deepfakelab.course.worker``)."""
-    token = secrets.token_hex(16)
-    with tempfile.TemporaryDirectory(prefix="dfl-worker-") as cwd:
-        proc = subprocess.Popen([sys.executable, "-m", "deepfakelab.course.worker"], cwd=cwd,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)
-        try:
-            out, err = proc.communicate(json.dumps({**job, "token": token}), timeout=wall_timeout)
-        except subprocess.TimeoutExpired:
-            _kill_tree(proc.pid)
-            proc.communicate()
-            return {"error": f"grading did not finish within {wall_timeout:.0f} s and was stopped"}
-        finally:
-            if proc.poll() is None:
-                _kill_tree(proc.pid)
-    start, end = out.find(token), out.rfind(token)
-    if start < 0 or end <= start:
-        return {"error": f"the grading worker ended without a result (exit {proc.returncode}): {err[-1500:]}"}
-    return json.loads(out[start + len(token): end])
 
 
 def move_graded(course: Course, assignment: str, student: str, staging: Path) -> None:

@@ -11,8 +11,6 @@ Points: ``check_pick_frames`` 2, ``check_verdict`` 1, ``check_frames_artifact`` 
 
 from __future__ import annotations
 
-import json
-import shutil
 import textwrap
 from pathlib import Path
 
@@ -226,11 +224,3 @@ def make_submission(course: Course, student: str, kind: str) -> Path:
 
 #: Submission kinds and the autograded points each should get (out of 5).
 KINDS = {"correct": 5.0, "blank": 0.0, "off_by_one": 1.0, "loop": 4.0, "memory_hog": 4.0, "tamper": 1.0, "malformed": 0.0}
-
-
-def reset_submissions(course: Course) -> None:
-    shutil.rmtree(course.root / "submitted", ignore_errors=True)
-
-
-def expected_json() -> str:  # handy for docs
-    return json.dumps(KINDS, indent=1)

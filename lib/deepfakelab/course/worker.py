@@ -3,8 +3,8 @@
 The parent starts one process per submission, forked from a server that has already imported
 nbgrader (:func:`deepfakelab.course.grade.run_worker`), so isolation costs milliseconds instead
 of seconds of imports; the job arrives and the result leaves through a pipe that the student's
-kernel does not inherit. (``python -m deepfakelab.course.worker`` does the same over stdin and
-stdout, the result framed by a random token the student's code does not know.)
+kernel does not inherit. (``python -m deepfakelab.course.worker`` does the same over stdin and stdout, for
+debugging one submission; the result is framed by a random token.)
 
 The steps, each an ordinary nbgrader or pytest run:
 
