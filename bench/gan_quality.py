@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/gan_quality.py [--minutes 10] [--out runs/bench-gan-quality]
 
-Trains the default 28 px config (the C1W2 recipe) on Fashion-MNIST bags (procedural bags when
-Fashion-MNIST is not installed) and stops after the last whole epoch that fits in the budget,
-then prints the calibrated quality table. Target: the generated bags' domain FD is below that
+Trains the default 28 px config (C1W2's layout, the DCGAN paper's batch-norm rules) on
+Fashion-MNIST bags (procedural bags when Fashion-MNIST is not installed) and stops after the
+last whole epoch that fits in the budget, then prints the calibrated quality table. Target: the generated bags' domain FD is below that
 of real bags blurred with a 1-pixel Gaussian (the "ceiling" row). The run folder keeps the loss
 curves and sample grids; rerunning resumes it.
 """

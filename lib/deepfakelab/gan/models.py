@@ -97,9 +97,9 @@ def init_weights(module: nn.Module, bn_weight_mean: float = 0.0) -> None:
     """DCGAN initialisation: conv weights ~ N(0, 0.02), biases 0; batch-norm scale
     ~ N(bn_weight_mean, 0.02), shift 0.
 
-    Radford et al. found this small, centred start keeps early training stable. The C1W2 recipe
-    (our 28 px default) also starts batch-norm scales near 0, so that neither network can
-    overpower the other in the first steps; pytorch/examples starts them near 1.
+    Radford et al. found this small, centred start keeps early training stable. pytorch/examples
+    (and both our presets) start batch-norm scales near 1; the C1W2 recipe starts them near 0,
+    which leaves the generator's first samples almost independent of the noise.
     """
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
