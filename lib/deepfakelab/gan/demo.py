@@ -10,7 +10,7 @@ from .quality import BagQuality, quality_table
 from .sweep import generate_for_scoring
 from .train import train
 
-DEMO_EPOCHS = 12
+DEMO_EPOCHS = 50
 
 
 def run(out_dir: Path, quick: bool = False) -> dict:
