@@ -92,24 +92,26 @@ def talk(frames: int, fps: float = 25.0, seed: int = 0) -> list[FaceState]:
     return _to_states(curves, frames)
 
 
-def nod(frames: int, fps: float = 25.0, seed: int = 0) -> list[FaceState]:
-    """Nodding "yes": pitch swings of ~15 degrees at about 1.5 per second."""
+def _swing(frames: int, fps: float, seed: int, stream: int, axis: str,
+           amplitude: tuple[float, float], frequency: tuple[float, float]) -> list[FaceState]:
+    """Idle motion plus a sine swing of one head angle, amplitude (degrees) and frequency (Hz)
+    drawn from the given ranges."""
     _check(frames, fps)
     curves = _idle(frames, fps, seed, amount=0.5)
-    rng = _rng(seed, 3)
+    rng = _rng(seed, stream)
     t = np.arange(frames) / fps
-    curves["pitch"] = curves["pitch"] + rng.uniform(10, 18) * np.sin(2 * np.pi * rng.uniform(1.2, 1.8) * t)
+    curves[axis] = curves[axis] + rng.uniform(*amplitude) * np.sin(2 * np.pi * rng.uniform(*frequency) * t)
     return _to_states(curves, frames)
+
+
+def nod(frames: int, fps: float = 25.0, seed: int = 0) -> list[FaceState]:
+    """Nodding "yes": pitch swings of ~15 degrees at about 1.5 per second."""
+    return _swing(frames, fps, seed, 3, "pitch", (10, 18), (1.2, 1.8))
 
 
 def shake(frames: int, fps: float = 25.0, seed: int = 0) -> list[FaceState]:
     """Shaking "no": yaw swings of ~25 degrees at about 1.2 per second."""
-    _check(frames, fps)
-    curves = _idle(frames, fps, seed, amount=0.5)
-    rng = _rng(seed, 4)
-    t = np.arange(frames) / fps
-    curves["yaw"] = curves["yaw"] + rng.uniform(18, 30) * np.sin(2 * np.pi * rng.uniform(0.9, 1.5) * t)
-    return _to_states(curves, frames)
+    return _swing(frames, fps, seed, 4, "yaw", (18, 30), (0.9, 1.5))
 
 
 def look_around(frames: int, fps: float = 25.0, seed: int = 0) -> list[FaceState]:
