@@ -60,3 +60,13 @@ def test_sweep_writes_a_run_table(tmp_path):
     assert (tmp_path / "runs.png").is_file()
     rows = (tmp_path / "runs.csv").read_text().splitlines()
     assert len(rows) == 3 and rows[0].startswith("run,changes,epochs,final_d_loss,final_g_loss")
+
+
+@pytest.mark.parametrize("flag", ["--config", "--runs"])
+def test_missing_or_malformed_files_are_named(tmp_path, flag):
+    command = "sweep" if flag == "--runs" else "train"
+    result = run_cli("gan", command, *TINY, "--out", str(tmp_path / "o"), flag, str(tmp_path / "missing.yaml"))
+    assert result.returncode == 2 and "missing.yaml" in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "bad.yaml").write_text("train: [unclosed")
+    result = run_cli("gan", command, *TINY, "--out", str(tmp_path / "o"), flag, str(tmp_path / "bad.yaml"))
+    assert result.returncode == 2 and "bad.yaml is not valid YAML" in result.stderr

@@ -16,6 +16,18 @@ def _parse_value(text: str) -> Any:
     return yaml.safe_load(text)
 
 
+def _read_yaml(path: str, what: str) -> Any:
+    """A YAML (or JSON) file's content, or a ConfigError that names the file and the problem."""
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"the {what} {path} is not valid YAML/JSON: {exc}") from None
+
+
 def _parse_assignment(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ConfigError(f"--set expects KEY=VALUE (e.g. train.lr=0.001), got {text!r}")
@@ -54,13 +66,13 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace, image_size: int, channels: int):
     """The config from the preset for the data, a --config file, then the command-line changes."""
-    import yaml
-
     from .config import GANConfig, default_config
 
     if args.config:
-        text = Path(args.config).read_text()
-        config = GANConfig.from_dict(yaml.safe_load(text))
+        data = _read_yaml(args.config, "config file")
+        if not isinstance(data, dict):
+            raise ConfigError(f"the config file {args.config} must hold a mapping (as a run's config.json does)")
+        config = GANConfig.from_dict(data)
     else:
         config = default_config(image_size, channels)
     changes: dict[str, Any] = {}
@@ -148,9 +160,7 @@ def _sweep(args: argparse.Namespace) -> int:
     data = _load_data(args)
     base = build_config(args, data.image_size, data.channels)
     if args.runs:
-        import yaml
-
-        variants = yaml.safe_load(Path(args.runs).read_text())
+        variants = _read_yaml(args.runs, "list of runs")
         if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
             raise ConfigError(f"{args.runs} must hold a list of mappings of dotted config names to values")
     elif args.vary:
