@@ -95,3 +95,22 @@ def test_plain_pickle_file_is_not_a_checkpoint(tmp_path):
     path.write_bytes(pickle.dumps([1, 2, 3]))
     with pytest.raises(CheckpointError):
         read_checkpoint(path)
+
+
+def test_export_drops_the_optimiser_halves_the_size_and_still_animates(tmp_path, tiny_model):
+    from deepfakelab.reenact.checkpoint import export_weights
+
+    optimiser = torch.optim.Adam(tiny_model.parameters())
+    tiny_model(torch.rand(1, 3, 128, 128), torch.rand(1, 3, 128, 128)).prediction.mean().backward()
+    optimiser.step()  # an optimiser state as big as the weights, twice
+    trained = save_checkpoint(tmp_path / "last.pth.tar", tiny_model, step=42, optimizer=optimiser.state_dict())
+    shipped = export_weights(trained, tmp_path / "shipped.pth.tar")
+    assert shipped.stat().st_size < trained.stat().st_size / 4
+    payload = read_checkpoint(shipped)
+    assert payload["step"] == 42 and "optimizer" not in payload
+    full, half = load_model(trained), load_model(shipped)
+    assert all(p.dtype == torch.float32 for p in half.parameters())
+    source, driving = torch.rand(1, 3, 128, 128), torch.rand(1, 3, 128, 128)
+    with torch.no_grad():
+        difference = (full(source, driving).prediction - half(source, driving).prediction).abs().max()
+    assert 0 < difference < 1e-2

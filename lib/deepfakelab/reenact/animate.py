@@ -12,6 +12,7 @@ are the same as the per-frame loop's (``bench/reenact.py`` checks agreement with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -22,6 +23,9 @@ from .generator import SourceEncoding
 from .keypoints import Keypoints
 from .model import FirstOrderModel
 from .motion_transfer import transfer_motion
+
+#: ``transfer(kp_source, kp_driving, kp_initial) -> Keypoints``: how driving motion reaches the source.
+MotionTransfer = Callable[[Keypoints, Keypoints, Keypoints], Keypoints]
 
 
 @dataclass
@@ -95,6 +99,7 @@ def animate(
     best_frame: int | str | None = None,
     batch_size: int = 4,
     progress: bool = True,
+    transfer: MotionTransfer | None = None,
 ) -> torch.Tensor:
     """Animate ``source_image`` with the motion of ``driving_frames``.
 
@@ -111,11 +116,14 @@ def animate(
     published demo then animates forwards and backwards from that frame; since every frame depends
     only on itself and the initial frame, that is exactly animating all frames with this initial
     frame, which is what happens here.
+    transfer: replaces :func:`~deepfakelab.reenact.motion_transfer.transfer_motion`, called as
+    ``transfer(kp_source, kp_driving_batch, kp_initial)``; Lab 1 plugs the student's own relative
+    motion in here (``relative`` and ``adapt_movement_scale`` are then the callable's business).
 
     Returns ``(N, 3, H, W)`` float32 in [0, 1] on the CPU.
     """
     return animate_with_keypoints(
-        source_image, driving_frames, model, relative, adapt_movement_scale, best_frame, batch_size, progress
+        source_image, driving_frames, model, relative, adapt_movement_scale, best_frame, batch_size, progress, transfer
     ).frames
 
 
@@ -128,6 +136,7 @@ def animate_with_keypoints(
     best_frame: int | str | None = None,
     batch_size: int = 4,
     progress: bool = True,
+    transfer: MotionTransfer | None = None,
 ) -> Animation:
     """Like :func:`animate`, also returning the keypoints (for drawing them): an :class:`Animation`."""
     source = to_image_tensor(source_image, "source image")
@@ -146,7 +155,10 @@ def animate_with_keypoints(
         starts = range(0, len(frames), batch_size)
         for start in tqdm(starts, desc="animating", unit="batch", disable=not progress):
             kp_batch = kp_driving.take(slice(start, start + batch_size))
-            kp_norm = transfer_motion(encoded.keypoints, kp_batch, kp_initial, relative, adapt_movement_scale)
+            if transfer is None:
+                kp_norm = transfer_motion(encoded.keypoints, kp_batch, kp_initial, relative, adapt_movement_scale)
+            else:
+                kp_norm = transfer(encoded.keypoints, kp_batch, kp_initial)
             generated = model.generator.decode(encoded.encoding, kp_driving=kp_norm, kp_source=encoded.keypoints)
             outputs.append(generated.prediction.cpu())
             transferred.append(kp_norm.value.cpu())

@@ -139,23 +139,41 @@ def crop(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
     return cv2.warpAffine(image, matrix, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
 
 
-def paste_back(frame: np.ndarray, crop_image: np.ndarray, box: np.ndarray, feather: float = 0.08) -> np.ndarray:
+def paste_back(frame: np.ndarray, crop_image: np.ndarray, box: np.ndarray, feather: float = 0.08,
+               mask: np.ndarray | None = None) -> np.ndarray:
     """Paste ``crop_image (S, S, 3)`` into a copy of ``frame`` at ``box``, with feathered edges.
 
     ``feather`` is the width of the soft edge as a fraction of the crop side; the blend hides
-    the seam between the generated face and the original surroundings.
+    the seam between the generated face and the original surroundings. ``mask`` (``(S, S)`` in
+    [0, 1], e.g. :func:`face_ellipse`) pastes only part of the crop instead of all of it.
     """
     height, width = frame.shape[:2]
     size = crop_image.shape[0]
     inverse = cv2.invertAffineTransform(_box_to_crop(box, size))
     warped = cv2.warpAffine(crop_image, inverse, (width, height), flags=cv2.INTER_LINEAR)
-    ramp = max(int(feather * size), 1)
-    mask = np.zeros((size, size), np.float32)
-    mask[ramp:-ramp, ramp:-ramp] = 1
-    mask = cv2.GaussianBlur(mask, (0, 0), ramp / 2)
+    if mask is None:
+        ramp = max(int(feather * size), 1)
+        mask = np.zeros((size, size), np.float32)
+        mask[ramp:-ramp, ramp:-ramp] = 1
+        mask = cv2.GaussianBlur(mask, (0, 0), ramp / 2)
     alpha = cv2.warpAffine(mask, inverse, (width, height), flags=cv2.INTER_LINEAR)[..., None]
     blended = alpha * warped.astype(np.float32) + (1 - alpha) * frame.astype(np.float32)
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def face_ellipse(face_box: np.ndarray, box: np.ndarray, size: int, grow: float = 1.15, feather: float = 0.06) -> np.ndarray:
+    """A soft ellipse over the face ``face_box`` (image pixels), in the ``size`` crop of ``box``.
+
+    Pasting through it replaces the face and keeps the photo's own hair and background: a
+    generated crop is blurrier than the photo, and a whole pasted square shows it everywhere.
+    """
+    corners = to_crop_coordinates(np.asarray(face_box, np.float64).reshape(2, 2), box, size)
+    centre = corners.mean(axis=0)
+    axes = grow * (corners[1] - corners[0]) / 2
+    mask = np.zeros((size, size), np.float32)
+    cv2.ellipse(mask, (int(round(centre[0])), int(round(centre[1]))),
+                (max(int(round(axes[0])), 1), max(int(round(axes[1])), 1)), 0, 0, 360, 1.0, -1)
+    return cv2.GaussianBlur(mask, (0, 0), max(feather * size, 0.5))
 
 
 def _box_to_crop(box: np.ndarray, size: int) -> np.ndarray:

@@ -15,4 +15,6 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
                         "without them the loss is pixel L1 over the image pyramid")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (torchrun picks one GPU per process)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads per process (0: torch's default)")
+    parser.add_argument("--export", metavar="FILE", help="after training, also write the weights alone (no optimiser "
+                        "state, float16) to FILE: how the kit's shipped weights are made")
     return parser

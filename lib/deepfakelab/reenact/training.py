@@ -346,6 +346,10 @@ def run_from_args(args: argparse.Namespace) -> dict:
     if args.batch_size:
         params.batch_size = args.batch_size
     summary = train((model_config, params), args.out, vgg_weights=args.vgg_weights, device=args.device)
+    if getattr(args, "export", None) and summary["rank"] == 0:
+        from .checkpoint import export_weights
+
+        summary["exported"] = str(export_weights(summary["checkpoint"], args.export))
     print(json.dumps(summary), flush=True)  # one line per process: ranks agree on the weights
     return summary
 
