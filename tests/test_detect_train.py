@@ -116,3 +116,18 @@ def test_paired_batches_keep_a_frame_with_its_fakes():
             assert (sources[batch] == key).sum() == (sources == key).sum()  # whole families only
     assert len(sampler) == len(batches)
     assert list(PairedBatches(sources, 8, torch.Generator().manual_seed(0))) == batches  # reproducible
+
+
+def test_fomm_fakes_blend_a_reenacted_face_into_the_frame():
+    """The FOMM manipulation runs any FOMM (here an untrained small one) on frame pairs."""
+    from deepfakelab.detect.trainingdata import fomm_reenactor
+    from deepfakelab.reenact.model import build_model
+
+    torch.manual_seed(0)
+    reenact = fomm_reenactor(build_model("fomm-small-64").eval())
+    sources = toy_sources(identities=2, videos=1, frames=2)
+    faces = build_faceset(sources, ["fomm"], size=48, reenactors={"fomm": reenact}, progress=False)
+    fakes = faces.labels == 1
+    assert fakes.sum() == 4 and set(faces.kind[fakes]) == {"fomm"}
+    generated = reenact(sources[0].frames[0], sources[1].frames[0])
+    assert generated.shape == sources[0].frames[0].shape and generated.dtype == np.uint8
