@@ -93,6 +93,8 @@ def test_training_writes_checkpoints_log_and_strips(tiny_config, tmp_path):
     assert checkpoint["step"] == 4 and "optimizer" in checkpoint
     model = load_model(run / "last.pth.tar")  # self-describing: the config is inside
     assert model.config.common_params.num_kp == 5
+    again = train(tiny_config, run, progress=False, dataset=[])  # finished: no data needed, nothing trained
+    assert again["step"] == 4 and again["parameter_checksum"] == summary["parameter_checksum"]
 
 
 def test_resume_after_a_kill_continues_exactly(tiny_config, tmp_path):

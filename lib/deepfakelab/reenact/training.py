@@ -276,8 +276,10 @@ def train(config: str | Path | tuple[ModelConfig, TrainParams], out_dir: str | P
         step_model = nn.parallel.DistributedDataParallel(
             full, device_ids=[context.local_rank] if run_device.type == "cuda" else None)
 
-    dataset = dataset if dataset is not None else build_dataset(params.data, "train", params.seed)
     stop = params.steps if stop_after is None else min(params.steps, start + stop_after)
+    if start >= stop:  # finished before (e.g. rerun with --export): no data to render
+        return _summary(model, params, context, last, start, 0.0, {})
+    dataset = dataset if dataset is not None else build_dataset(params.data, "train", params.seed)
     sampler = StepBatchSampler(len(dataset), params.batch_size, start, stop, params.seed, context.rank)
     loader = DataLoader(dataset, batch_sampler=sampler, num_workers=params.num_workers, collate_fn=_collate)
     if val_batch is None and context.is_main and params.validate_every:
@@ -320,8 +322,12 @@ def train(config: str | Path | tuple[ModelConfig, TrainParams], out_dir: str | P
         import torch.distributed as dist
 
         dist.barrier()
-    seconds = time.perf_counter() - started
-    return {"step": step, "steps": params.steps, "checkpoint": str(last), "seconds": round(seconds, 1),
+    return _summary(model, params, context, last, step, time.perf_counter() - started, losses)
+
+
+def _summary(model, params: TrainParams, context, checkpoint: Path, step: int, seconds: float, losses: dict) -> dict:
+    """What a training call reports (one JSON line per process; ranks agree on the checksum)."""
+    return {"step": step, "steps": params.steps, "checkpoint": str(checkpoint), "seconds": round(seconds, 1),
             "losses": {k: float(v.detach()) for k, v in losses.items()}, "world_size": context.world_size,
             "rank": context.rank, "parameter_checksum": float(sum(p.detach().double().sum() for p in model.parameters()))}
 
