@@ -5,8 +5,9 @@ Source and driving faces are the kit's synthetic heads (one still face, another 
 photo and no download. The FOMM figures need *trained* weights: an untrained model puts its
 keypoints and motion anywhere, and a picture of that would teach something false. With a
 checkpoint (``site/build.py --fomm-checkpoint FILE``: a published ``vox-cpk.pth.tar`` or one the
-kit trained) they are drawn from it; without one they are left out with a note, and the strip
-shows the kit's training-free landmark warp instead, labelled as such.
+kit trained) they are drawn from it, otherwise from the small FOMM the kit ships; a version
+without either leaves them out with a note, and the strip shows the kit's training-free landmark
+warp instead, labelled as such.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from .snippets import Figure, NotDrawn
 
-#: A FOMM checkpoint to draw from (``--fomm-checkpoint``); None: no FOMM figures.
+#: A FOMM checkpoint to draw from (``--fomm-checkpoint``); None: the shipped small FOMM, if any.
 CHECKPOINT: Path | None = None
 
 FOMM_SNIPPETS = ("fig_fomm_keypoints", "fig_fomm_motion", "fig_fomm_occlusion")
@@ -182,14 +183,17 @@ def _model_size(model) -> int:
 
 
 def make(out_dir: Path, quick: bool) -> list[Figure | NotDrawn]:
-    if CHECKPOINT is None:
+    from deepfakelab.reenact.checkpoint import load_model
+    from deepfakelab.reenact.demo import SHIPPED_WEIGHTS, shipped_model
+
+    if CHECKPOINT is not None:
+        return fomm_figures(load_model(CHECKPOINT), out_dir, f"`{Path(CHECKPOINT).name}`")
+    model = shipped_model()
+    if model is None:
         reason = (
             "no trained FOMM weights were given to this build, and an untrained model's keypoints "
             "and motion mean nothing. Build the site with `--fomm-checkpoint FILE` (a published "
             "`vox-cpk.pth.tar`, or weights the kit trained) to draw it."
         )
         return [NotDrawn(name, reason) for name in FOMM_SNIPPETS] + [landmark_strip(out_dir, 96 if quick else 128)]
-    from deepfakelab.reenact.checkpoint import load_model
-
-    model = load_model(CHECKPOINT)
-    return fomm_figures(model, out_dir, f"`{Path(CHECKPOINT).name}`")
+    return fomm_figures(model, out_dir, f"the kit's small FOMM (`deepfakelab/{SHIPPED_WEIGHTS}`, trained on synthetic heads)")

@@ -5,7 +5,8 @@ video is a synthetic talking head (:mod:`deepfakelab.heads`) looking around and 
 without that package, the astronaut photo itself moved procedurally. No published FOMM checkpoint
 can ship with the kit, so the real photo is animated by the training-free landmark warp (the
 output says so). When the kit ships trained small-FOMM weights
-(``deepfakelab/assets/fomm-small-64.pth.tar``) a synthetic head is also reenacted by FOMM.
+(``deepfakelab/assets/fomm-small-64.pth.tar``), Lab 1's synthetic photo with dark glasses is also
+reenacted by FOMM.
 Every video is labelled synthetic in its metadata and carries a visible mark.
 """
 
@@ -102,19 +103,14 @@ def run(out_dir: Path, quick: bool = False) -> dict:
     if model is None:
         summary["fomm"] = f"skipped: no trained weights at deepfakelab/{SHIPPED_WEIGHTS} in this version"
     else:
-        from .animate import animate, to_uint8_frames
+        from .. import lab1
 
-        heads_frames, _ = driving_video(count, size=64, fps=fps)
-        animated = to_uint8_frames(animate(_other_head(64), heads_frames, model, best_frame=0, progress=False))
-        files["synthetic head reenacted (FOMM)"] = write_video(out_dir / "heads_fomm.mp4", animated, fps, visible_mark=True)
-        summary["files"]["synthetic head reenacted (FOMM)"] = str(files["synthetic head reenacted (FOMM)"])
-        summary["fomm"] = "small FOMM shipped with the kit"
+        # Lab 1's hard case with dark glasses, driven by a synthetic person talking; the animated
+        # face is blended back into the photo, as a face-reenactment deepfake is made.
+        talking = lab1.real_video(lab1.DRIVING, frames=count)
+        _, pasted = lab1.reenact_photo(lab1.source_photo("dark_glasses"), talking, model, name="dark_glasses")
+        path = write_video(out_dir / "heads_fomm.mp4", pasted, fps, visible_mark=True)
+        summary["files"]["synthetic head reenacted (FOMM)"] = str(path)
+        summary["fomm"] = "the kit's small FOMM (trained on synthetic heads) on Lab 1's dark-glasses photo"
     print(f"reenact: {summary['method']}; driving: {description}; {len(result)} frames")
     return summary
-
-
-def _other_head(size: int) -> np.ndarray:
-    from ..heads import Identity, render_frame
-    from ..heads.state import FaceState
-
-    return render_frame(Identity.sample(11, accessory_rate=0.0), FaceState(), size).image
