@@ -1,7 +1,8 @@
 """Grading the real labs end to end: the solution scores 100 %, the blank notebook 0, and each
 plausible mistake loses exactly the points of the checks it breaks, with a message that says
-what to fix. Slow (each notebook trains a GAN, shortened by NBGRADER_EXECUTION); the toy course
-in test_course_grading.py proves the same machinery in the default run."""
+what to fix. Slow (Lab 2 trains a GAN, shortened by NBGRADER_EXECUTION; Lab 1 reenacts, decodes and
+scores eight videos); the toy course in test_course_grading.py proves the same machinery in the
+default run, and tests/test_lab1.py calls Lab 1's hidden checks on the same mistakes directly."""
 
 from __future__ import annotations
 
@@ -50,23 +51,42 @@ def _rows(result):
     return {r["grade_id"]: r for nb in result["notebooks"].values() for r in nb["cells"]}
 
 
-@pytest.fixture(scope="module")
-def gan_graded(tmp_path_factory):
-    course = init_course(tmp_path_factory.mktemp("gan-course"), [GAN])
-    generate_assignment(course, GAN)
-    right = solution_answers(GAN)
-    submit(course, GAN, "solution", right)
-    submit(course, GAN, "blank", {})
-    swapped = right["losses_answer"].replace("torch.ones_like(logits_real)", "torch.zeros_like(logits_real)") \
-        .replace("torch.zeros_like(logits_fake))\n    return (real_loss", "torch.ones_like(logits_fake))\n    return (real_loss")
-    assert swapped != right["losses_answer"]
-    submit(course, GAN, "swapped_labels", {**right, "losses_answer": swapped})
-    no_g_step = right["train_step_answer"].replace("    opt_g.step()\n", "")
-    assert no_g_step != right["train_step_answer"]
-    submit(course, GAN, "d_collapsed", {**right, "train_step_answer": no_g_step})
-    report = grade_assignment(course, GAN, GradeOptions(jobs=2, progress=False, feedback=False))
+def mistake(answers: dict[str, str], grade_id: str, old: str, new: str) -> dict[str, str]:
+    """The right answers with one plausible mistake in cell ``grade_id``."""
+    changed = answers[grade_id].replace(old, new)
+    assert changed != answers[grade_id], f"{grade_id}: {old!r} not found"
+    return {**answers, grade_id: changed}
+
+
+def grade_lab(tmp_path_factory, lab: str, wrong: dict[str, dict[str, str]]):
+    """Grade the solution, a blank notebook and each named wrong submission of ``lab``."""
+    course = init_course(tmp_path_factory.mktemp(lab), [lab])
+    generate_assignment(course, lab)
+    submit(course, lab, "solution", solution_answers(lab))
+    submit(course, lab, "blank", {})
+    for student, answers in wrong.items():
+        submit(course, lab, student, answers)
+    report = grade_assignment(course, lab, GradeOptions(jobs=2, progress=False, feedback=False))
     assert report.failed == {}, report.tracebacks
     return report
+
+
+def _lost(report, student: str, autograded: dict) -> tuple[set, dict]:
+    rows = _rows(report.graded[student])
+    lost = {k for k in autograded if rows[k]["points"] == 0}
+    return lost, {k: rows[k]["message"] for k in lost}
+
+
+@pytest.fixture(scope="module")
+def gan_graded(tmp_path_factory):
+    right = solution_answers(GAN)
+    swapped = mistake(right, "losses_answer", "torch.ones_like(logits_real)", "torch.zeros_like(logits_real)")
+    swapped = mistake(swapped, "losses_answer", "torch.zeros_like(logits_fake))\n    return (real_loss",
+                      "torch.ones_like(logits_fake))\n    return (real_loss")
+    return grade_lab(tmp_path_factory, GAN, {
+        "swapped_labels": swapped,
+        "d_collapsed": mistake(right, "train_step_answer", "    opt_g.step()\n", ""),
+    })
 
 
 @pytest.mark.slow
@@ -96,3 +116,55 @@ def test_gan_discriminator_collapse(gan_graded):
     assert lost == {"check_train_step", "check_training_history"}, {k: rows[k]["message"] for k in lost}
     assert "opt_g.step()" in rows["check_train_step"]["message"]
     assert "collapsing" in rows["check_training_history"]["message"]
+
+
+LAB1 = "deepfake-lab"
+LAB1_AUTOGRADED = {"check_relative_motion": 3, "check_reenactment": 2, "check_my_photo": 1, "check_extract_frame": 2,
+                   "check_frames": 2, "check_scores_functions": 2, "check_scores": 3, "check_overlay": 2, "check_cams": 2}
+
+
+@pytest.fixture(scope="module")
+def lab1_graded(tmp_path_factory):
+    from deepfakelab.reenact.demo import shipped_model
+
+    if shipped_model() is None:
+        pytest.skip("Lab 1 needs the kit's trained FOMM weights")
+    right = solution_answers(LAB1)
+    return grade_lab(tmp_path_factory, LAB1, {
+        "off_by_one": mistake(right, "extract_frame_answer", "if count - 1 == index:", "if count == index:"),
+        "wrong_sign": mistake(right, "relative_motion_answer", "kp_source + scale *", "kp_source - scale *"),
+        "swapped_logits": mistake(right, "scores_answer", "[:, 1]", "[:, 0]"),
+    })
+
+
+@pytest.mark.slow
+def test_lab1_solution_scores_full_marks(lab1_graded):
+    rows = _rows(lab1_graded.graded["solution"])
+    assert {k: rows[k]["points"] for k in LAB1_AUTOGRADED} == LAB1_AUTOGRADED, {k: rows[k]["message"] for k in rows}
+    assert all(rows[k]["points"] is None for k in rows if k not in LAB1_AUTOGRADED)
+
+
+@pytest.mark.slow
+def test_lab1_blank_scores_zero(lab1_graded):
+    assert all(r["points"] == 0 for r in _rows(lab1_graded.graded["blank"]).values())
+
+
+@pytest.mark.slow
+def test_lab1_off_by_one_frame_index(lab1_graded):
+    lost, messages = _lost(lab1_graded, "off_by_one", LAB1_AUTOGRADED)
+    assert lost == {"check_extract_frame", "check_frames"}, messages
+    assert "counted from 0" in messages["check_frames"]
+
+
+@pytest.mark.slow
+def test_lab1_wrong_sign_relative_motion(lab1_graded):
+    lost, messages = _lost(lab1_graded, "wrong_sign", LAB1_AUTOGRADED)
+    assert lost == {"check_relative_motion", "check_reenactment"}, messages
+    assert "sign" in messages["check_relative_motion"] and "sign" in messages["check_reenactment"]
+
+
+@pytest.mark.slow
+def test_lab1_swapped_real_fake_logits(lab1_graded):
+    lost, messages = _lost(lab1_graded, "swapped_logits", LAB1_AUTOGRADED)
+    assert lost == {"check_scores_functions", "check_scores"}, messages
+    assert "swapped" in messages["check_scores_functions"] and "swapped" in messages["check_scores"]
