@@ -19,3 +19,7 @@ def test_demo_part_writes_labelled_videos_and_strip(tmp_path):
     assert read_video(files["side by side"]).frames.shape[2] == 3 * 256
     assert tmp_path.joinpath("astronaut_strip.png").is_file()
     assert summary["method"].startswith("landmark-warp")
+    if summary["fomm"].startswith("the kit's small FOMM"):  # weights ship with the kit
+        fomm = read_video(files["synthetic head reenacted (FOMM)"])
+        assert fomm.frames.shape == (16, 256, 256, 3)
+        assert "SYNTHETIC" in read_metadata(files["synthetic head reenacted (FOMM)"])["comment"]
