@@ -145,8 +145,7 @@ def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, 
     faces = prepare_driving(Video(np.asarray(driving), FPS), "driving video", MODEL_SIDE, CROP_SCALE)
     frames = animate(source.crop, faces.crops, model, best_frame=0, progress=False, transfer=transfer)
     crops = to_uint8_frames(frames)
-    face, _ = face_tools.largest_face(np.asarray(photo), name)
-    mask = face_tools.face_ellipse(face.box, source.box, MODEL_SIDE)
+    mask = face_tools.face_ellipse(source.face_box, source.box, MODEL_SIDE)
     pasted = np.stack([face_tools.paste_back(source.photo, crop, source.box, mask=mask) for crop in crops])
     return crops, pasted
 

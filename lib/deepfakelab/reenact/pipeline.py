@@ -42,13 +42,15 @@ class ReenactOptions:
 
 @dataclass
 class SourceFace:
-    """The source photo, its face crop ``(S, S, 3)`` uint8, the crop box, and landmarks in crop pixels."""
+    """The source photo, its face crop ``(S, S, 3)`` uint8, the crop box, landmarks in crop pixels,
+    and the detector's face box in photo pixels."""
 
     photo: np.ndarray
     crop: np.ndarray
     box: np.ndarray
     landmarks: np.ndarray
     notes: list[str] = field(default_factory=list)
+    face_box: np.ndarray | None = None
 
 
 @dataclass
@@ -80,7 +82,7 @@ def prepare_source(photo: np.ndarray, name: str, size: int, crop_scale: float) -
     box = face_tools.square_box(face.box, crop_scale)
     crop = face_tools.crop(photo, box, size)
     landmarks = face_tools.to_crop_coordinates(face.landmarks, box, size)
-    return SourceFace(photo, crop, box, landmarks, [note] if note else [])
+    return SourceFace(photo, crop, box, landmarks, [note] if note else [], np.asarray(face.box))
 
 
 def prepare_driving(video: Video, name: str, size: int, crop_scale: float, progress: bool = False) -> DrivingFaces:
