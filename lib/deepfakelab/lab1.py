@@ -95,17 +95,11 @@ def real_video(name: str, frames: int = DRIVING_FRAMES) -> np.ndarray:
     return np.stack([f.image for f in rendered])
 
 
-def astronaut() -> np.ndarray:
-    """scikit-image's astronaut: a real photo that ships with a dependency."""
-    from .reenact.demo import astronaut as photo
-
-    return photo()
-
-
 def write_media(folder: str | Path = "lab1_media") -> LabMedia:
     """Write the lab's photos (PNG) and real videos (mp4) into ``folder``; reuse files already there."""
     import cv2
 
+    from .reenact.demo import astronaut  # scikit-image's: a real photo that ships with a dependency
     from .reenact.media import write_video
 
     folder = Path(folder)
