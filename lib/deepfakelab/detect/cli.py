@@ -65,7 +65,8 @@ def _train(args: argparse.Namespace) -> int:
 
     summary = train_and_evaluate(args.data, args.out, arch=args.arch, width=args.width, epochs=args.epochs,
                                  batch_size=args.batch_size, lr=args.lr, hold_out=args.hold_out,
-                                 device=args.device, seed=args.seed, threads=args.threads)
+                                 device=args.device, seed=args.seed, threads=args.threads,
+                                 mask_weight=args.mask_weight, workers=args.workers)
     print(f"weights: {summary['weights']}")
     return 0
 
@@ -130,4 +131,9 @@ def register(subparsers) -> None:
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    t.add_argument("--mask-weight", type=float, default=1.0,
+                   help="weight of the change-mask loss, which teaches the net where a fake was changed "
+                        "(0 turns it off; default: %(default)s)")
+    t.add_argument("--workers", type=int, default=0,
+                   help="data-loading processes for augmentation (default: %(default)s, in the main process)")
     t.set_defaults(func=_train)

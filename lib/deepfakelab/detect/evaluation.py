@@ -73,7 +73,8 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
                        size: int | None = None, width: int | None = None, epochs: int = 20,
                        batch_size: int = 16, lr: float = 3e-3,
                        hold_out: str | None = None, device: str = "auto", seed: int = 0, threads: int = 0,
-                       progress: bool = True, methods=CAM_METHODS) -> dict:
+                       progress: bool = True, methods=CAM_METHODS, mask_weight: float = 1.0,
+                       workers: int = 0) -> dict:
     """Split, train, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it."""
     if threads:
         torch.set_num_threads(threads)
@@ -91,7 +92,8 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
         val_mask = val_mask & (faces.kind != hold_out)
     detector = DetectorConfig(arch=arch, size=size, **({"width": width} if width else {}))
     config = TrainConfig(detector=detector, epochs=epochs, batch_size=batch_size,
-                         lr=lr, seed=seed, device=device, hold_out=hold_out)
+                         lr=lr, seed=seed, device=device, hold_out=hold_out, mask_weight=mask_weight,
+                         workers=workers)
     result = train_detector(faces.subset(train_mask), faces.subset(val_mask), out, config, progress)
 
     from .inference import load_detector
