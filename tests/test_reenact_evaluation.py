@@ -51,4 +51,15 @@ def test_fomm_path_runs_with_any_model(head_video):
     video, landmarks, visible = head_video
     model = build_model("fomm-small-64")
     scores = evaluate_video(video, landmarks, visible, model, methods=("fomm",))
-    assert set(scores) == {"fomm"} and 0 < scores["fomm"].l1 < 1 and np.isfinite(scores["fomm"].keypoint_distance)
+    assert set(scores) == {"fomm", "fomm-self"} and 0 < scores["fomm"].l1 < 1 and np.isfinite(scores["fomm"].keypoint_distance)
+    assert 0 < scores["fomm-self"].l1 < 1 and np.isnan(scores["fomm-self"].keypoint_distance)
+
+
+def test_redrawing_a_frame_from_itself_costs_the_shipped_model_less_than_moving(head_video):
+    """fomm-self is the generator's floor: with the true motion known to be nil it loses less than
+    when it has to move the source to another frame."""
+    from deepfakelab.lab1 import load_model
+
+    video, landmarks, visible = head_video
+    scores = evaluate_video(video, landmarks, visible, load_model(), methods=("fomm",))
+    assert scores["fomm-self"].l1 < scores["fomm"].l1

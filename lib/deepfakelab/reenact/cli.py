@@ -131,8 +131,11 @@ def _eval_command(args: argparse.Namespace) -> int:
     scores = evaluate(TalkingHeads(test, 1, config), model, videos=args.videos)
     print(f"{'method':<15}{'L1':>8}{'keypoint px':>14}{'videos':>8}")
     for name, score in scores.items():
-        print(f"{name:<15}{score['l1']:>8.4f}{score['keypoint_distance_px']:>14.2f}{score['videos']:>8}"
-              + (f"  ({score['fallbacks']} fell back to zero motion)" if score["fallbacks"] else ""))
+        keypoints = score["keypoint_distance_px"]
+        keypoints = f"{'-':>14}" if keypoints is None else f"{keypoints:>14.2f}"  # fomm-self moves nothing
+        note = "  (each frame drives itself: the generator's floor)" if name == "fomm-self" else (
+            f"  ({score['fallbacks']} fell back to zero motion)" if score["fallbacks"] else "")
+        print(f"{name:<15}{score['l1']:>8.4f}{keypoints}{score['videos']:>8}{note}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(scores, indent=2))
