@@ -11,6 +11,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--out", required=True, help="run folder: checkpoints, log.jsonl, validation strips; resumes if present")
     parser.add_argument("--steps", type=int, help="override train_params.steps")
     parser.add_argument("--batch-size", type=int, help="override train_params.batch_size (per process)")
+    parser.add_argument("--workers", type=int, help="override train_params.num_workers: data-rendering processes "
+                        "(1 suits 2 CPU cores; a GPU wants one per free core)")
     parser.add_argument("--vgg-weights", help="torchvision VGG-19 weights (.pth) for the paper's perceptual loss; "
                         "without them the loss is pixel L1 over the image pyramid")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (torchrun picks one GPU per process)")

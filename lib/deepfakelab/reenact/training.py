@@ -351,6 +351,8 @@ def run_from_args(args: argparse.Namespace) -> dict:
         params.steps = args.steps
     if args.batch_size:
         params.batch_size = args.batch_size
+    if getattr(args, "workers", None) is not None:
+        params.num_workers = args.workers
     summary = train((model_config, params), args.out, vgg_weights=args.vgg_weights, device=args.device)
     if getattr(args, "export", None) and summary["rank"] == 0:
         from .checkpoint import export_weights
