@@ -7,6 +7,10 @@ initialisation of the chosen config (vox-256 by default): speed does not depend 
 
     python bench/reenact.py                 # vox-256, 256 px, 12 frames, all CPU threads
     python bench/reenact.py --frames 4 --threads 1
+    python bench/reenact.py --macs          # also count multiply-adds per frame of both paths
+
+The multiply-add count bounds the ratio on an idle machine: both paths run the same generator
+bottleneck, so the kit can only save what lies outside it.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=4, help="the kit's batch of driving frames (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 keeps torch's default")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs of each, alternating (default: %(default)s)")
+    parser.add_argument("--macs", action="store_true",
+                        help="also count multiply-adds per frame of each path (torch's FlopCounterMode)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -83,12 +89,37 @@ def main(argv: list[str] | None = None) -> int:
     print(f"kit animate():                          {fps['kit']:.3f} frames/s, {cpu_per_frame['kit']:.2f} CPU s/frame")
     print(f"speed ratio: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU time (target >= {TARGET_RATIO}x); "
           f"max |difference| = {difference:.2e} (must be < {TOLERANCE})")
+    if args.macs:
+        report_macs(source, driving, model, args.batch_size)
     if difference >= TOLERANCE:
         print("FAIL: the outputs disagree", file=sys.stderr)
         return 1
     if ratio < TARGET_RATIO:
         print(f"note: below the {TARGET_RATIO}x target on this machine", file=sys.stderr)
     return 0
+
+
+def count_macs(run, frames: int) -> tuple[float, float]:
+    """Multiply-adds per frame of ``run()``: all of them, and those in generator bottleneck blocks."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        run()
+    bottleneck = sum(sum(ops.values()) for name, ops in counter.get_flop_counts().items()
+                     if name.endswith("bottleneck") or name.endswith("Sequential"))
+    return counter.get_total_flops() / 2 / frames, bottleneck / 2 / frames
+
+
+def report_macs(source: torch.Tensor, driving: torch.Tensor, model, batch_size: int) -> None:
+    from deepfakelab.reenact.animate import animate, animate_per_frame
+
+    frames = len(driving)
+    loop, loop_bottleneck = count_macs(lambda: animate_per_frame(source, driving, model), frames)
+    kit, kit_bottleneck = count_macs(lambda: animate(source, driving, model, batch_size=batch_size,
+                                                     progress=False), frames)
+    print(f"multiply-adds per frame: loop {loop / 1e9:.1f} G (bottleneck {loop_bottleneck / 1e9:.1f} G), "
+          f"kit {kit / 1e9:.1f} G (bottleneck {kit_bottleneck / 1e9:.1f} G): ratio {loop / kit:.2f}x; "
+          f"even a free rest would give at most {loop / kit_bottleneck:.2f}x")
 
 
 if __name__ == "__main__":
