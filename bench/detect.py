@@ -5,8 +5,8 @@
 
 Runs read (made by the documented commands, see the README):
 
-- ``runs/detector3``: trained on every manipulation (in-distribution rows; the shipped weights);
-- ``runs/detector3-holdout``: trained without ``face_swap`` (its row is cross-manipulation).
+- ``runs/detector5-mw4``: trained on every manipulation (in-distribution rows; the shipped weights);
+- ``runs/detector5-mw4-holdout``: trained without ``face_swap`` (its row is cross-manipulation).
 
 Targets (issue 5): in-distribution video AUC >= 0.99, held-out manipulation AUC >= 0.90,
 AUC at JPEG 50 >= 0.95, pointing game >= 0.8 for Grad-CAM, throughput >= 20 frames/s on
@@ -139,9 +139,9 @@ def compare_architectures(data: Path, out: Path, epochs: int, threads: int) -> N
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(REPO / "runs/detector2/faces.npz"), help="face set file")
-    parser.add_argument("--run", default=str(REPO / "runs/detector3"), help="in-distribution run folder")
-    parser.add_argument("--holdout-run", default=str(REPO / "runs/detector3-holdout"), help="hold-out run folder")
+    parser.add_argument("--data", default=str(REPO / "runs/detector5/faces.npz"), help="face set file")
+    parser.add_argument("--run", default=str(REPO / "runs/detector5-mw4"), help="in-distribution run folder")
+    parser.add_argument("--holdout-run", default=str(REPO / "runs/detector5-mw4-holdout"), help="hold-out run folder")
     parser.add_argument("--train", action="store_true", help="build the data and train both runs first")
     parser.add_argument("--video", default=str(REPO.parent / "shared/data/real/d12.mp4"),
                         help="video for the throughput test (default: the shared d12.mp4)")

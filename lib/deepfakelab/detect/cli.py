@@ -131,7 +131,7 @@ def register(subparsers) -> None:
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    t.add_argument("--mask-weight", type=float, default=1.0,
+    t.add_argument("--mask-weight", type=float, default=4.0,
                    help="weight of the change-mask loss, which teaches the net where a fake was changed "
                         "(0 turns it off; default: %(default)s)")
     t.add_argument("--workers", type=int, default=0,

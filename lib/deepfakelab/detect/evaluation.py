@@ -73,7 +73,7 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
                        size: int | None = None, width: int | None = None, epochs: int = 20,
                        batch_size: int = 16, lr: float = 3e-3,
                        hold_out: str | None = None, device: str = "auto", seed: int = 0, threads: int = 0,
-                       progress: bool = True, methods=CAM_METHODS, mask_weight: float = 1.0,
+                       progress: bool = True, methods=CAM_METHODS, mask_weight: float = 4.0,
                        workers: int = 0) -> dict:
     """Split, train, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it."""
     if threads:
