@@ -99,27 +99,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def count_macs(run, frames: int) -> tuple[float, float]:
-    """Multiply-adds per frame of ``run()``: all of them, and those in generator bottleneck blocks."""
+def count_macs(run) -> float:
+    """Multiply-adds of ``run()`` (torch's FlopCounterMode counts two operations per multiply-add)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     with FlopCounterMode(display=False) as counter:
         run()
-    bottleneck = sum(sum(ops.values()) for name, ops in counter.get_flop_counts().items()
-                     if name.endswith("bottleneck") or name.endswith("Sequential"))
-    return counter.get_total_flops() / 2 / frames, bottleneck / 2 / frames
+    return counter.get_total_flops() / 2
 
 
 def report_macs(source: torch.Tensor, driving: torch.Tensor, model, batch_size: int) -> None:
     from deepfakelab.reenact.animate import animate, animate_per_frame
 
     frames = len(driving)
-    loop, loop_bottleneck = count_macs(lambda: animate_per_frame(source, driving, model), frames)
-    kit, kit_bottleneck = count_macs(lambda: animate(source, driving, model, batch_size=batch_size,
-                                                     progress=False), frames)
-    print(f"multiply-adds per frame: loop {loop / 1e9:.1f} G (bottleneck {loop_bottleneck / 1e9:.1f} G), "
-          f"kit {kit / 1e9:.1f} G (bottleneck {kit_bottleneck / 1e9:.1f} G): ratio {loop / kit:.2f}x; "
-          f"even a free rest would give at most {loop / kit_bottleneck:.2f}x")
+    loop = count_macs(lambda: animate_per_frame(source, driving, model)) / frames
+    kit = count_macs(lambda: animate(source, driving, model, batch_size=batch_size, progress=False)) / frames
+    # The bottleneck blocks run on the deformed source features, whose shape the encoder gives.
+    generator = model.generator
+    with torch.no_grad():
+        features = source
+        for block in [generator.first, *generator.down_blocks]:
+            features = block(features)
+        bottleneck = count_macs(lambda: generator.bottleneck(features))
+    print(f"multiply-adds per frame: loop {loop / 1e9:.1f} G, kit {kit / 1e9:.1f} G (ratio {loop / kit:.2f}x); "
+          f"{bottleneck / 1e9:.1f} G of each are the generator's bottleneck blocks, so even a free rest "
+          f"would give at most {loop / bottleneck:.2f}x")
 
 
 if __name__ == "__main__":
