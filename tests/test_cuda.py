@@ -58,22 +58,10 @@ def test_fomm_training_on_cuda_resumes_on_cpu(tmp_path):
 
     from deepfakelab.reenact.training import train
 
-    config = {
-        "model_params": {
-            "common_params": {"num_kp": 5, "num_channels": 3, "estimate_jacobian": True},
-            "kp_detector_params": {"temperature": 0.1, "block_expansion": 4, "max_features": 32,
-                                   "scale_factor": 0.5, "num_blocks": 3},
-            "generator_params": {
-                "block_expansion": 4, "max_features": 16, "num_down_blocks": 2, "num_bottleneck_blocks": 1,
-                "estimate_occlusion_map": True,
-                "dense_motion_params": {"block_expansion": 4, "max_features": 32, "num_blocks": 3, "scale_factor": 0.5},
-            },
-        },
-        "train_params": {"steps": 4, "batch_size": 2, "scales": [1, 0.5], "checkpoint_every": 2, "validate_every": 2,
-                         "data": {"kind": "heads", "size": 64, "frames": 8, "identities": 10, "videos_per_identity": 1}},
-    }
+    from test_fomm_training import TINY
+
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(TINY))
     first = train(path, tmp_path / "run", stop_after=2, device="cuda", progress=False)
     assert first["step"] == 2
     second = train(path, tmp_path / "run", device="cpu", progress=False)
