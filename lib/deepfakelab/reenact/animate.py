@@ -5,8 +5,11 @@ re-encoding the unchanged source every time. Here the source is encoded once (it
 feature map and down-sampled copy are cached in :class:`EncodedSource`) and the driving frames go
 through the networks in batches, under ``torch.inference_mode``, with channels-last weights and
 activations (oneDNN's faster layout on CPUs). Up-sampling followed by a 3x3
-convolution runs as one transposed convolution (:class:`~deepfakelab.reenact.blocks.fast_upsampling`). The numbers
-are the same as the per-frame loop's (``bench/reenact.py`` checks agreement within 1e-4 and measures the speed-up).
+convolution runs as one transposed convolution (:class:`~deepfakelab.reenact.blocks.fast_upsampling`), and
+on the CPU the wide 3x3 convolutions use Winograd's algorithm
+(:mod:`~deepfakelab.reenact.winograd`), 4x fewer multiplications. The numbers are the same as the
+per-frame loop's up to float rounding (``bench/reenact.py`` checks agreement within 1e-4 and
+measures the speed-up).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .generator import SourceEncoding
 from .keypoints import Keypoints
 from .model import FirstOrderModel
 from .motion_transfer import transfer_motion
+from .winograd import winograd_convolutions
 
 #: ``transfer(kp_source, kp_driving, kp_initial) -> Keypoints``: how driving motion reaches the source.
 MotionTransfer = Callable[[Keypoints, Keypoints, Keypoints], Keypoints]
@@ -100,6 +104,7 @@ def animate(
     batch_size: int = 4,
     progress: bool = True,
     transfer: MotionTransfer | None = None,
+    winograd: bool = True,
 ) -> torch.Tensor:
     """Animate ``source_image`` with the motion of ``driving_frames``.
 
@@ -119,11 +124,14 @@ def animate(
     transfer: replaces :func:`~deepfakelab.reenact.motion_transfer.transfer_motion`, called as
     ``transfer(kp_source, kp_driving_batch, kp_initial)``; Lab 1 plugs the student's own relative
     motion in here (``relative`` and ``adapt_movement_scale`` are then the callable's business).
+    winograd: on the CPU, run the wide 3x3 convolutions with Winograd's algorithm (faster; outputs
+    differ from direct convolution by about 1e-5). False keeps oneDNN's direct convolution.
 
     Returns ``(N, 3, H, W)`` float32 in [0, 1] on the CPU.
     """
     return animate_with_keypoints(
-        source_image, driving_frames, model, relative, adapt_movement_scale, best_frame, batch_size, progress, transfer
+        source_image, driving_frames, model, relative, adapt_movement_scale, best_frame, batch_size, progress, transfer,
+        winograd,
     ).frames
 
 
@@ -137,6 +145,7 @@ def animate_with_keypoints(
     batch_size: int = 4,
     progress: bool = True,
     transfer: MotionTransfer | None = None,
+    winograd: bool = True,
 ) -> Animation:
     """Like :func:`animate`, also returning the keypoints (for drawing them): an :class:`Animation`."""
     source = to_image_tensor(source_image, "source image")
@@ -147,7 +156,7 @@ def animate_with_keypoints(
 
     model.eval()
     outputs, transferred = [], []
-    with torch.inference_mode(), channels_last(model), fast_upsampling(model):
+    with torch.inference_mode(), channels_last(model), fast_upsampling(model), winograd_convolutions(model, winograd):
         encoded = encode_source(model, source.contiguous(memory_format=torch.channels_last))
         frames = frames.contiguous(memory_format=torch.channels_last)
         kp_driving = detect_keypoints(model, frames, batch_size=max(batch_size, 8))

@@ -36,3 +36,21 @@ def build_model(config: ModelConfig | str | Path = "vox-256") -> FirstOrderModel
     if not isinstance(config, ModelConfig):
         config = load_model_config(config)
     return FirstOrderModel(config).eval()
+
+
+def calibrate_batchnorm(model: FirstOrderModel, source: torch.Tensor, driving: torch.Tensor) -> FirstOrderModel:
+    """Set every BatchNorm's running mean and variance to those of one pass over these frames; eval mode.
+
+    For benchmarks and tests of untrained models: a freshly initialised model paints a flat grey
+    (its BatchNorm statistics are 0 and 1 whatever the input), so two ways of computing it agree
+    trivially. Calibrated, every layer sees normalised inputs and the output is a picture.
+    ``source (1, C, H, W)``, ``driving (N, C, H, W)``.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.reset_running_stats()
+            module.momentum = None  # a plain average over the passes, here one
+    model.train()
+    with torch.no_grad():
+        model(source.expand(len(driving), -1, -1, -1), driving)
+    return model.eval()
