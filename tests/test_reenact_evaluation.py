@@ -63,3 +63,18 @@ def test_redrawing_a_frame_from_itself_costs_the_shipped_model_less_than_moving(
     video, landmarks, visible = head_video
     scores = evaluate_video(video, landmarks, visible, load_model(), methods=("fomm",))
     assert scores["fomm-self"].l1 < scores["fomm"].l1
+
+
+def test_blurred_truth_is_the_frames_against_themselves_blurred(head_video):
+    import cv2
+
+    from deepfakelab.reenact.evaluation import BLUR_SIGMA
+
+    video, landmarks, visible = head_video
+    score = evaluate_video(video, landmarks, visible, methods=("blurred-truth",))["blurred-truth"]
+    truth = video.astype(np.float32) / 255
+    expected = np.mean([np.abs(cv2.GaussianBlur(f, (0, 0), BLUR_SIGMA) - f).mean() for f in truth])
+    assert score.l1 == pytest.approx(expected, rel=1e-5) and score.l1 > 0.001  # sharp edges lose under blur
+    assert np.isnan(score.keypoint_distance)
+    sharper = np.mean([np.abs(cv2.GaussianBlur(f, (0, 0), BLUR_SIGMA / 2) - f).mean() for f in truth])
+    assert sharper < score.l1

@@ -119,7 +119,7 @@ def _eval_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..heads import HeadsConfig, TalkingHeads, split_identities
-    from .evaluation import evaluate
+    from .evaluation import BLUR_SIGMA, evaluate
 
     model = None
     if args.checkpoint:
@@ -128,14 +128,16 @@ def _eval_command(args: argparse.Namespace) -> int:
         model = load_model(args.checkpoint, args.config)
     test = split_identities(args.identities, seed=args.seed)["test"]
     config = HeadsConfig(size=args.size, frames=args.frames, accessory_rate=0.3, motion="mixed", seed=args.seed)
-    scores = evaluate(TalkingHeads(test, 1, config), model, videos=args.videos)
+    methods = ("zero-motion", "blurred-truth", "landmark-warp", "fomm")
+    scores = evaluate(TalkingHeads(test, 1, config), model, videos=args.videos, methods=methods)
+    notes = {"fomm-self": "each frame drives itself: the generator's floor",
+             "blurred-truth": f"the driving frames blurred {BLUR_SIGMA} px: a yardstick of sharpness, not a method"}
     print(f"{'method':<15}{'L1':>8}{'keypoint px':>14}{'videos':>8}")
     for name, score in scores.items():
         keypoints = score["keypoint_distance_px"]
-        keypoints = f"{'-':>14}" if keypoints is None else f"{keypoints:>14.2f}"  # fomm-self moves nothing
-        note = "  (each frame drives itself: the generator's floor)" if name == "fomm-self" else (
-            f"  ({score['fallbacks']} fell back to zero motion)" if score["fallbacks"] else "")
-        print(f"{name:<15}{score['l1']:>8.4f}{keypoints}{score['videos']:>8}{note}")
+        keypoints = f"{'-':>14}" if keypoints is None else f"{keypoints:>14.2f}"  # None: nothing moves
+        note = notes.get(name, f"{score['fallbacks']} fell back to zero motion" if score["fallbacks"] else "")
+        print(f"{name:<15}{score['l1']:>8.4f}{keypoints}{score['videos']:>8}" + (f"  ({note})" if note else ""))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(scores, indent=2))
