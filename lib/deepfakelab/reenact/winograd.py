@@ -94,25 +94,16 @@ def conv3x3_winograd(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor |
     s_batch, s_row, s_col, s_channel = padded.stride()
     out = torch.empty(batch, rows, 4, cols, 4, c_out, dtype=x.dtype, device=x.device)
     rows_per_chunk = max(1, TILES_PER_CHUNK // cols)
-    # Work buffers reused by every chunk: fresh multi-megabyte tensors would each cost page faults.
-    most = min(rows_per_chunk, rows) * cols
-    tiles_buffer = x.new_empty(36 * most * c_in)
-    winograd_buffer = x.new_empty(36 * most * c_in)
-    products_buffer = x.new_empty(36 * most * c_out)
-    blocks_buffer = x.new_empty(16 * most * c_out)
     for image in range(batch):
         for top in range(0, rows, rows_per_chunk):
             n = min(rows_per_chunk, rows - top)
-            count = n * cols
             # The overlapping 6x6 input tiles (stride 4) as a (6, 6, n, cols, C_in) view, gathered into (36, ...).
-            tiles = tiles_buffer[:36 * count * c_in].view(36, count * c_in)
-            tiles.view(6, 6, n, cols, c_in).copy_(padded.as_strided(
-                (6, 6, n, cols, c_in), (s_row, s_col, 4 * s_row, 4 * s_col, s_channel), image * s_batch + 4 * top * s_row))
-            transformed = torch.mm(input_transform, tiles, out=winograd_buffer[:36 * count * c_in].view(36, -1))
-            products = torch.bmm(transformed.view(36, count, c_in), kernel,
-                                 out=products_buffer[:36 * count * c_out].view(36, count, c_out))
-            blocks = torch.mm(output_transform, products.view(36, -1), out=blocks_buffer[:16 * count * c_out].view(16, -1))
-            out[image, top:top + n].copy_(blocks.view(4, 4, n, cols, c_out).permute(2, 0, 3, 1, 4))
+            tiles = padded.as_strided(
+                (6, 6, n, cols, c_in), (s_row, s_col, 4 * s_row, 4 * s_col, s_channel), image * s_batch + 4 * top * s_row
+            ).reshape(36, -1)
+            products = torch.bmm((input_transform @ tiles).view(36, n * cols, c_in), kernel)  # (36, tiles, C_out)
+            blocks = (output_transform @ products.view(36, -1)).view(4, 4, n, cols, c_out)
+            out[image, top:top + n].copy_(blocks.permute(2, 0, 3, 1, 4))
     out = out.view(batch, 4 * rows, 4 * cols, c_out)[:, :height, :width]
     if bias is not None:
         out = out + bias
@@ -123,8 +114,7 @@ class WinogradConv2d(nn.Module):
     """Inference-only stand-in for a 3x3, stride-1, padding-1 :class:`torch.nn.Conv2d`.
 
     Holds the convolution (``.conv``); its Winograd-domain kernel is computed on the first call
-    that uses it (a 1024-channel kernel takes a tenth of a second, wasted on feature maps too small
-    to gain) and kept: the weights must not change while the wrapper is in use. Small feature maps,
+    that uses it (a 1024-channel kernel takes 0.3 s, wasted on feature maps too small to gain) and kept: the weights must not change while the wrapper is in use. Small feature maps,
     and anything that needs gradients, go to the convolution itself.
     """
 
