@@ -8,8 +8,8 @@ activations (oneDNN's faster layout on CPUs). Up-sampling followed by a 3x3
 convolution runs as one transposed convolution (:class:`~deepfakelab.reenact.blocks.fast_upsampling`), and
 on the CPU the wide 3x3 convolutions use Winograd's algorithm
 (:mod:`~deepfakelab.reenact.winograd`), 4x fewer multiplications. The numbers are the same as the
-per-frame loop's up to float rounding (``bench/reenact.py`` checks agreement within 1e-4 and
-measures the speed-up).
+per-frame loop's up to float rounding (``bench/reenact.py`` measures the agreement and the
+speed-up).
 """
 
 from __future__ import annotations
@@ -218,9 +218,11 @@ def animate_per_frame(source_image, driving_frames, model: FirstOrderModel, rela
     """The published demo's loop: every frame runs the keypoint detector and the whole generator.
 
     Kept as the baseline for ``bench/reenact.py`` and as a readable reference; use :func:`animate`.
+    Computes in the model's dtype (the bench runs it in float64 as the exact reference).
     """
-    source = to_image_tensor(source_image, "source image")
-    frames = to_frames_tensor(driving_frames)
+    dtype = next(model.parameters()).dtype
+    source = to_image_tensor(source_image, "source image").to(dtype)
+    frames = to_frames_tensor(driving_frames).to(dtype)
     outputs = []
     with torch.no_grad():
         kp_source = model.kp_detector(source)
