@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from deepfakelab.reenact.animate import animate, animate_per_frame, animate_with_keypoints
-from deepfakelab.reenact.blocks import UpBlock2d, fast_upsampling, upsample_nearest2x_conv3x3
+from deepfakelab.reenact.modules.blocks import UpBlock2d, fast_upsampling, upsample_nearest2x_conv3x3
 from deepfakelab.reenact.config import model_config_from_dict
 from deepfakelab.reenact.keypoints import Keypoints
 from deepfakelab.reenact.model import build_model

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepfakelab.reenact.animate import animate, animate_per_frame
-from deepfakelab.reenact.blocks import ResBlock2d, UpBlock2d
+from deepfakelab.reenact.modules.blocks import ResBlock2d, UpBlock2d
 from deepfakelab.reenact.model import build_model, calibrate_batchnorm
 from deepfakelab.reenact.winograd import (
     WinogradConv2d,

@@ -73,7 +73,7 @@ def fomm_figures(model, out_dir: Path, weights: str, size: int | None = None, fr
     import torch
 
     from deepfakelab.reenact.animate import animate_with_keypoints, to_frames_tensor, to_image_tensor
-    from deepfakelab.reenact.blocks import make_coordinate_grid
+    from deepfakelab.reenact.modules.blocks import make_coordinate_grid
     from deepfakelab.reenact.motion_transfer import transfer_motion
     from deepfakelab.reenact.views import draw_points, keypoints_to_pixels, save_strip
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..errors import DataError
-from .blocks import AntiAliasInterpolation2d
+from .modules.blocks import AntiAliasInterpolation2d
 from .keypoints import Keypoints
 from .transforms import RandomTPS
 

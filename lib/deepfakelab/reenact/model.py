@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from .config import ModelConfig, load_model_config
-from .generator import Generated, OcclusionAwareGenerator
-from .keypoint_detector import KPDetector
+from .modules.generator import Generated, OcclusionAwareGenerator
+from .modules.keypoint_detector import KPDetector
 
 
 class FirstOrderModel(nn.Module):

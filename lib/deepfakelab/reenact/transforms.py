@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .blocks import make_coordinate_grid
+from .modules.blocks import make_coordinate_grid
 
 
 class RandomTPS:

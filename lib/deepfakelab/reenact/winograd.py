@@ -153,11 +153,11 @@ class winograd_convolutions:  # noqa: N801 (used like a function: ``with winogra
     originals back on exit, so parameters, state dict and training are untouched. Only on the
     CPU (on CUDA, cuDNN already chooses Winograd or FFT where they pay); ``enabled=False`` keeps
     direct convolution. The convolutions of up-sampling blocks are left to
-    :class:`~deepfakelab.reenact.blocks.fast_upsampling`.
+    :class:`~deepfakelab.reenact.modules.blocks.fast_upsampling`.
     """
 
     def __init__(self, module: nn.Module, enabled: bool = True):
-        from .blocks import UpBlock2d
+        from .modules.blocks import UpBlock2d
 
         on_cpu = all(p.device.type == "cpu" for p in module.parameters())
         self.swaps: list[tuple[nn.Module, str, nn.Conv2d]] = []

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import AntiAliasInterpolation2d, Hourglass, kp2gaussian, make_coordinate_grid
-from .keypoints import Keypoints
+from ..keypoints import Keypoints
 
 
 @dataclass

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import AntiAliasInterpolation2d, Hourglass, make_coordinate_grid
-from .keypoints import Keypoints
+from ..keypoints import Keypoints
 
 
 class KPDetector(nn.Module):

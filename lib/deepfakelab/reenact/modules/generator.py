@@ -16,7 +16,7 @@ from torch import nn
 
 from .blocks import DownBlock2d, ResBlock2d, SameBlock2d, UpBlock2d
 from .dense_motion import DenseMotion, DenseMotionNetwork
-from .keypoints import Keypoints
+from ..keypoints import Keypoints
 
 
 @dataclass
