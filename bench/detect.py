@@ -81,9 +81,9 @@ def print_table(run: Path, holdout_run: Path) -> dict:
 def throughput(video: Path, frames: int, threads: int) -> dict:
     import torch
 
-    from deepfakelab.detect.faces import FaceCropper
+    from deepfakelab.faces.cropper import FaceCropper
     from deepfakelab.detect.inference import DeepfakeDetector
-    from deepfakelab.detect.video import extract_frames
+    from deepfakelab.media.video import extract_frames
 
     torch.set_num_threads(threads)
     _, decoded = extract_frames(video, count=frames)

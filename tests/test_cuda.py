@@ -83,7 +83,7 @@ def test_detector_scores_and_maps_agree_on_cuda(head_video):
 
 
 def test_mtcnn_on_cuda_finds_the_face_the_cpu_finds():
-    from deepfakelab.detect.faces import FaceCropper
+    from deepfakelab.faces.cropper import FaceCropper
     from deepfakelab.heads import HeadsConfig, TalkingHeads
 
     item = TalkingHeads([5], videos_per_identity=1, config=HeadsConfig(size=256, frames=1, seed=0))[0]

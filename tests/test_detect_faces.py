@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepfakelab.detect.faces import FaceCropper, crop_square, paste_back, square_crop_box
-from deepfakelab.detect.video import read_image
+from deepfakelab.faces.cropper import FaceCropper, crop_square, paste_back, square_crop_box
+from deepfakelab.media.video import read_image
 
 
 def test_square_box_has_30_percent_margin_each_side():

@@ -51,7 +51,7 @@ def relative_jacobians(jac_source, jac_driving, jac_initial):
 
 
 def extract_frame(video_path, index):
-    from deepfakelab.detect.video import iter_frames
+    from deepfakelab.media.video import iter_frames
 
     count = 0
     for count, (_, frame) in enumerate(iter_frames(video_path), start=1):
@@ -101,7 +101,7 @@ def test_wrong_sign_in_relative_motion_is_named(checks):
 
 def test_off_by_one_frame_index_is_named(checks, tmp_path):
     def one_based(video_path, index):  # "frame 32 is the 32nd frame"
-        from deepfakelab.detect.video import iter_frames
+        from deepfakelab.media.video import iter_frames
 
         for count, (_, frame) in enumerate(iter_frames(video_path), start=1):
             if count == index:
@@ -138,7 +138,7 @@ def test_missing_function_says_which_cell(checks):
 
 
 def test_counter_video_round_trip(tmp_path):
-    from deepfakelab.detect.video import extract_frames
+    from deepfakelab.media.video import extract_frames
 
     path = lab1.counter_video(tmp_path / "c.mp4", frames=14)
     info, frames = extract_frames(path, every=1)
@@ -161,7 +161,7 @@ def test_lab_inputs_are_deterministic_and_named():
 
 
 def test_every_hard_case_has_a_face_mtcnn_finds():
-    from deepfakelab.reenact.faces import detect_faces
+    from deepfakelab.faces.detection import detect_faces
 
     torch.set_num_threads(1)
     missing = [name for name in lab1.HARD_CASES if not detect_faces(lab1.source_photo(name))]

@@ -8,7 +8,7 @@ import torch
 from deepfakelab.cli import main
 from deepfakelab.reenact.checkpoint import save_checkpoint
 from deepfakelab.reenact.config import model_config_from_dict
-from deepfakelab.reenact.media import SYNTHETIC_LABEL, read_metadata, read_video
+from deepfakelab.media.writer import SYNTHETIC_LABEL, read_metadata, read_video
 from deepfakelab.reenact.model import build_model
 from deepfakelab.reenact.pipeline import WARP_NOTE
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from deepfakelab.errors import DeepfakeLabError
-from deepfakelab.reenact import faces
-from deepfakelab.reenact.faces import Face, NoFaceError
-from deepfakelab.reenact.media import read_photo
+from deepfakelab.faces import detection as faces
+from deepfakelab.faces.detection import Face, NoFaceError
+from deepfakelab.media.writer import read_photo
 
 
 @pytest.mark.parametrize("name", ["s12.jpg", "s9.jpg", "d8.jpg", "d19.jpg"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deepfakelab.errors import DataError
-from deepfakelab.reenact.media import SYNTHETIC_LABEL, add_visible_mark, read_metadata, read_photo, read_video, write_video
+from deepfakelab.media.writer import SYNTHETIC_LABEL, add_visible_mark, read_metadata, read_photo, read_video, write_video
 
 
 def _frames(count=6, size=(48, 64)):

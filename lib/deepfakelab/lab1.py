@@ -100,7 +100,7 @@ def write_media(folder: str | Path = "lab1_media") -> LabMedia:
     import cv2
 
     from .reenact.demo import astronaut  # scikit-image's: a real photo that ships with a dependency
-    from .reenact.media import write_video
+    from .media.writer import write_video
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -130,9 +130,9 @@ def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, 
     uint8: the animated face crops, and the photo with the face (a soft ellipse over MTCNN's face
     box) replaced by theirs, as a face-reenactment deepfake is made.
     """
-    from .reenact import faces as face_tools
+    from .faces import detection as face_tools
     from .reenact.animate import animate, to_uint8_frames
-    from .reenact.media import Video
+    from .media.writer import Video
     from .reenact.pipeline import prepare_driving, prepare_source
 
     source = prepare_source(np.asarray(photo), name, MODEL_SIDE, CROP_SCALE)
@@ -162,7 +162,7 @@ COUNTER_BASE, COUNTER_STEP = 20, 16
 def counter_video(path: str | Path, frames: int = 12) -> Path:
     """A test video whose frame ``i`` is a flat grey of level ``20 + 16 i``: which frame is which
     can be read off the pixels (:func:`counter_value`), whatever the codec does to them."""
-    from .reenact.media import write_video
+    from .media.writer import write_video
 
     if not 1 <= frames <= (255 - COUNTER_BASE) // COUNTER_STEP + 1:
         raise DataError(f"a counter video has 1 to {(255 - COUNTER_BASE) // COUNTER_STEP + 1} frames, not {frames}")
@@ -178,7 +178,7 @@ def counter_value(frame: np.ndarray) -> int:
 @lru_cache(maxsize=None)
 def source_face_box(name: str) -> tuple[float, float, float, float]:
     """MTCNN's box of the face in the hard-case photo ``name``: where its fakes carry their face."""
-    from .reenact.faces import largest_face
+    from .faces.detection import largest_face
 
     face, _ = largest_face(source_photo(name), name)
     return tuple(float(v) for v in face.box)
@@ -187,13 +187,13 @@ def source_face_box(name: str) -> tuple[float, float, float, float]:
 def detector_crop(cropper, frame: np.ndarray, video: str) -> tuple[np.ndarray | None, str]:
     """The detector's face crop of ``frame`` of lab video ``video``, and how the face was found.
 
-    MTCNN first (``cropper``, a :class:`deepfakelab.detect.faces.FaceCropper`), as for any video.
+    MTCNN first (``cropper``, a :class:`deepfakelab.faces.cropper.FaceCropper`), as for any video.
     The small FOMM's faces are often too blurry for MTCNN -- a tell in itself -- so for the fakes
     of the hard cases the crop falls back to where their face was pasted (the face box in the
     source photo, which this lab knows because it made them). Returns ``(crop or None, "mtcnn" |
     "pasted face box" | "no face")``.
     """
-    from .detect.faces import crop_square, square_crop_box
+    from .faces.cropper import crop_square, square_crop_box
 
     face = cropper.crop(frame)
     if face is not None:

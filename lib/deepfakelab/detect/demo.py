@@ -22,7 +22,7 @@ def make_demo_videos(out_dir: Path, frames: int = 24, size: int = 256) -> dict[s
     from ..heads.motion import random_trajectory
     from ..heads.render import render_video
     from .trainingdata import SourceVideo, make_fakes
-    from .video import write_video
+    from ..media.video import write_video
 
     import cv2
 

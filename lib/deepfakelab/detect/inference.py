@@ -16,9 +16,9 @@ from torch import nn
 
 from ..errors import DataError, DeepfakeLabError
 from .explain import DEFAULT_METHOD, fake_maps
-from .faces import FaceCrop, FaceCropper
+from ..faces.cropper import FaceCrop, FaceCropper
 from .model import DetectorConfig, build_detector, to_tensor
-from .video import extract_frames
+from ..media.video import extract_frames
 
 #: Where the shipped weights live inside the package.
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "detector.pt"
@@ -103,7 +103,7 @@ class DeepfakeDetector:
         result = VideoResult(str(video))
         try:
             if indices is None:
-                from .video import IMAGE_SUFFIXES, probe_video
+                from ..media.video import IMAGE_SUFFIXES, probe_video
 
                 if Path(video).suffix.lower() in IMAGE_SUFFIXES:
                     count = 1

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .explain import overlay
-from .faces import paste_back
+from ..faces.cropper import paste_back
 from .inference import VideoResult
 
 

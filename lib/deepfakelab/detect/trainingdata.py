@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError
-from .faces import DEFAULT_MARGIN, crop_square, square_crop_box
+from ..faces.cropper import DEFAULT_MARGIN, crop_square, square_crop_box
 from .faceset import FaceSet
 from .manipulations import Fake, _blend, _change_mask, _deformed_mask, face_swap, landmark_warp, self_blend
 
@@ -202,7 +202,7 @@ def build_synthetic(out: str | Path, identities: int = 24, videos_per_identity: 
     sources = heads_sources(identities, videos_per_identity, frames_per_video, seed, progress=progress)
     reenactors = available_reenactors()
     kinds = list(kinds or [k for k in MANIPULATIONS if k != "fomm" or "fomm" in reenactors])
-    from .faces import FaceCropper
+    from ..faces.cropper import FaceCropper
 
     detect = FaceCropper(size=size).detect
     return build_faceset(sources, kinds, size, seed, reenactors, progress, detect=detect).save(out)
@@ -250,8 +250,8 @@ def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video
     """
     from ..errors import DeepfakeLabError
     from ..runtime import resolve_device
-    from .faces import FaceCropper
-    from .video import extract_frames
+    from ..faces.cropper import FaceCropper
+    from ..media.video import extract_frames
 
     videos_dir = Path(videos_dir)
     found = {label: sorted(p for p in (videos_dir / label).glob("*") if p.is_file()) for label in ("real", "fake")}

@@ -72,7 +72,7 @@ def fomm_backward_map(deformation: torch.Tensor, size: int) -> np.ndarray:
 
 def _mtcnn_landmarks(frames: np.ndarray, detect_side: int = 256) -> list[np.ndarray | None]:
     """MTCNN five points per frame; small frames are enlarged for detection (MTCNN's minimum face is ~20 px)."""
-    from .faces import detect_faces_in_frames
+    from ..faces.detection import detect_faces_in_frames
 
     size = frames.shape[1]
     factor = max(detect_side / size, 1.0)

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from . import faces as face_tools
+from ..faces import detection as face_tools
 from .landmark_warp import fill_missing, landmark_reenact
-from .media import Video, read_photo, read_video, write_video
+from ..media.writer import Video, read_photo, read_video, write_video
 from .views import keypoints_to_pixels, save_strip, side_by_side
 
 WARP_NOTE = ("no FOMM checkpoint given: using the training-free landmark warp (MTCNN's 5 points, thin-plate "
@@ -86,7 +86,7 @@ def prepare_source(photo: np.ndarray, name: str, size: int, crop_scale: float) -
 
 
 def prepare_driving(video: Video, name: str, size: int, crop_scale: float, progress: bool = False) -> DrivingFaces:
-    """Crop every frame with one stable box (see :func:`~deepfakelab.reenact.faces.stable_box`)."""
+    """Crop every frame with one stable box (see :func:`~deepfakelab.faces.detection.stable_box`)."""
     detections = face_tools.detect_faces_in_frames(list(video.frames), progress=progress)
     box = face_tools.stable_box(detections, crop_scale, name=name)
     crops = np.stack([face_tools.crop(frame, box, size) for frame in video.frames])

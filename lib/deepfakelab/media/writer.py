@@ -4,7 +4,7 @@ Every video the kit writes carries a container metadata label (``comment`` and `
 :data:`SYNTHETIC_LABEL`), readable with ``ffprobe`` or any media player's properties panel; a
 visible mark burnt into the frames is one flag away. It keeps the driving video's frame rate and,
 when it has one, its audio track. Decoding reuses the frame-exact reader of
-:mod:`deepfakelab.detect.video`.
+:mod:`deepfakelab.media.video`.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def read_video(path: str | Path, max_frames: int | None = None) -> Video:
     A missing, empty, corrupt or frameless file is a :class:`~deepfakelab.errors.DataError`
     naming the file.
     """
-    from ..detect.video import iter_frames
+    from .video import iter_frames
 
     path = Path(path)
     if path.suffix.lower() in IMAGE_SUFFIXES:

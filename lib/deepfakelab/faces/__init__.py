@@ -1,0 +1,1 @@
+"""Faces in pictures: detection (MTCNN), boxes and square crops, paste back, landmarks, masks."""
