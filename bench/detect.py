@@ -83,7 +83,7 @@ def throughput(video: Path, frames: int, threads: int) -> dict:
 
     from deepfakelab.faces.cropper import FaceCropper
     from deepfakelab.detect.inference import DeepfakeDetector
-    from deepfakelab.media.video import extract_frames
+    from deepfakelab.media import extract_frames
 
     torch.set_num_threads(threads)
     _, decoded = extract_frames(video, count=frames)

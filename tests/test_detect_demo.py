@@ -6,7 +6,7 @@ import pytest
 
 from deepfakelab.detect.demo import make_demo_videos, run
 from deepfakelab.detect.inference import DEFAULT_WEIGHTS
-from deepfakelab.media.video import probe_video
+from deepfakelab.media import probe_video
 
 
 def test_demo_videos_are_four_readable_clips(tmp_path):

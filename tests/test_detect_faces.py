@@ -5,28 +5,30 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepfakelab.faces.cropper import FaceCropper, crop_square, paste_back, square_crop_box
-from deepfakelab.media.video import read_image
+from deepfakelab.faces import crop, uncrop
+from deepfakelab.faces.cropper import FaceCropper, margin_box
+from deepfakelab.media import read_image
 
 
 def test_square_box_has_30_percent_margin_each_side():
     # a 100 x 80 box centred on (150, 140)
-    left, top, right, bottom = square_crop_box((100, 100, 200, 180), margin=0.3)
+    left, top, right, bottom = margin_box((100, 100, 200, 180), (400, 400), margin=0.3)
     assert right - left == bottom - top == 160  # max(100, 80) * 1.6
     assert (left + right) / 2 == 150 and (top + bottom) / 2 == 140
 
 
-def test_crop_outside_the_frame_is_black_and_resized():
-    frame = np.full((100, 100, 3), 200, np.uint8)
-    crop = crop_square(frame, (-50, 0, 50, 100), size=32)
-    assert crop.shape == (32, 32, 3)
-    assert crop[:, :14].max() == 0 and crop[:, 18:].min() == 200
+def test_crop_box_near_the_edge_moves_inside_the_frame():
+    frame = np.tile(np.arange(100, dtype=np.uint8)[None, :, None], (100, 1, 3))  # value = x
+    box = margin_box((-10, 20, 40, 70), frame.shape, margin=0.3)  # a face cut by the left edge
+    assert box == (0, 5, 80, 85)
+    image = crop(frame, box, size=80)
+    assert image.shape == (80, 80, 3) and image[0, :, 0].tolist() == list(range(80))  # no fill, no streak
 
 
-def test_paste_back_inverts_the_crop_geometry():
+def test_uncrop_inverts_the_crop_geometry():
     crop_map = np.zeros((32, 32), np.float32)
     crop_map[:16] = 1.0  # top half of the crop
-    frame_map = paste_back((100, 120), (20, 10, 84, 74), crop_map)
+    frame_map = uncrop(crop_map, (20, 10, 84, 74), (100, 120))
     assert frame_map.shape == (100, 120)
     assert frame_map[20, 50] == pytest.approx(1.0) and frame_map[60, 50] == 0.0
     assert frame_map[5, 50] == 0.0 and frame_map[20, 100] == 0.0

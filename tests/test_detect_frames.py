@@ -9,7 +9,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from deepfakelab.media.video import extract_frames, probe_video, save_frames, select_indices
+from deepfakelab.media import extract_frames, probe_video, save_frames, select_indices
 from deepfakelab.errors import ConfigError, DataError
 
 

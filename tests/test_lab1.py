@@ -51,7 +51,7 @@ def relative_jacobians(jac_source, jac_driving, jac_initial):
 
 
 def extract_frame(video_path, index):
-    from deepfakelab.media.video import iter_frames
+    from deepfakelab.media import iter_frames
 
     count = 0
     for count, (_, frame) in enumerate(iter_frames(video_path), start=1):
@@ -101,7 +101,7 @@ def test_wrong_sign_in_relative_motion_is_named(checks):
 
 def test_off_by_one_frame_index_is_named(checks, tmp_path):
     def one_based(video_path, index):  # "frame 32 is the 32nd frame"
-        from deepfakelab.media.video import iter_frames
+        from deepfakelab.media import iter_frames
 
         for count, (_, frame) in enumerate(iter_frames(video_path), start=1):
             if count == index:
@@ -138,7 +138,7 @@ def test_missing_function_says_which_cell(checks):
 
 
 def test_counter_video_round_trip(tmp_path):
-    from deepfakelab.media.video import extract_frames
+    from deepfakelab.media import extract_frames
 
     path = lab1.counter_video(tmp_path / "c.mp4", frames=14)
     info, frames = extract_frames(path, every=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deepfakelab.media.writer import read_metadata, read_video
+from deepfakelab.media import read_metadata, read_video
 
 
 @pytest.mark.slow

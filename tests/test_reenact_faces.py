@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from deepfakelab.errors import DeepfakeLabError
-from deepfakelab.faces import detection as faces
-from deepfakelab.faces.detection import Face, NoFaceError
-from deepfakelab.media.writer import read_photo
+from deepfakelab import faces
+from deepfakelab.faces import Face, NoFaceError
+from deepfakelab.media import read_photo
 
 
 @pytest.mark.parametrize("name", ["s12.jpg", "s9.jpg", "d8.jpg", "d19.jpg"])
@@ -71,7 +71,7 @@ def test_stable_box_without_any_face_names_the_video():
 def test_crop_and_paste_back_round_trip(real_data):
     photo, _ = read_photo(real_data / "s12.jpg")
     face, _ = faces.largest_face(photo, "s12.jpg")
-    box = faces.square_box(face.box)
+    box = faces.crop_box(faces.square_box(face.box, faces.DEFAULT_CROP_SCALE), photo.shape, keep=face.box)
     crop = faces.crop(photo, box, 256)
     assert crop.shape == (256, 256, 3)
     pasted = faces.paste_back(photo, crop, box)
@@ -83,11 +83,67 @@ def test_crop_and_paste_back_round_trip(real_data):
     assert np.all((marks > 40) & (marks < 216))
 
 
-def test_crop_near_the_border_is_filled_not_shifted():
-    image = np.repeat(np.repeat(np.arange(100, dtype=np.uint8)[None, :, None], 100, 0), 3, 2)  # value = x
-    crop = faces.crop(image, np.array([-50.0, 0.0, 50.0, 100.0]), 100)
-    assert crop[50, 10].tolist() == [0, 0, 0]  # outside the image: the border column, replicated
-    assert abs(int(crop[50, 90, 0]) - 40) <= 1  # image column 40 lands at crop column 90
+def test_crop_box_is_moved_inside_or_shrunk_never_below_the_face():
+    shape = (100, 200, 3)
+    assert faces.crop_box([-50, 0, 50, 100], shape).tolist() == [0, 0, 100, 100]  # moved right
+    assert faces.crop_box([150, 40, 250, 140], shape).tolist() == [100, 0, 200, 100]  # moved up-left
+    assert faces.crop_box([0, -100, 300, 200], shape, keep=[70, 20, 130, 80]).tolist() == [50, 0, 150, 100]
+    too_small = faces.crop_box([0, -100, 300, 200], shape, keep=[40, 0, 160, 100])  # the face is 120 px
+    assert too_small.tolist() == [40, -10, 160, 110] and faces.leaves_image(too_small, shape)
+
+
+def test_a_crop_padded_by_reflection_has_no_streaks():
+    image = np.random.default_rng(0).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    crop = faces.crop(image, [-20, -20, 100, 100], 120)
+    assert np.array_equal(crop[20:80, 20:100], image)
+    assert np.array_equal(crop[19, 20:100], image[1]) and np.array_equal(crop[:, 19], crop[:, 21])
+    assert not _repeated_edge(crop)
+
+
+def _repeated_edge(image: np.ndarray, depth: float = 0.3) -> bool:
+    """Whether two neighbouring rows or columns within ``depth`` of any edge are identical."""
+    k = max(int(depth * image.shape[0]), 2)
+    rows = [image[i] for i in [*range(k), *range(image.shape[0] - k, image.shape[0])]]
+    cols = [image[:, j] for j in [*range(k), *range(image.shape[1] - k, image.shape[1])]]
+    same = lambda lines: any(np.abs(a.astype(int) - b).max() <= 1 for a, b in zip(lines, lines[1:]))  # noqa: E731
+    return same(rows[:k]) or same(rows[k:]) or same(cols[:k]) or same(cols[k:])
+
+
+@pytest.mark.parametrize("edge", ["left", "right", "top", "bottom"])
+def test_a_face_near_each_edge_is_cropped_without_streaks(edge):
+    """A synthetic head at the edge of a textured photo: the reenactment's crop repeats no edge."""
+    from deepfakelab.heads.identity import Identity
+    from deepfakelab.heads.render import render_frame
+    from deepfakelab.heads.state import FaceState
+    from deepfakelab.reenact.pipeline import prepare_source
+
+    head = render_frame(Identity.sample(7, accessory_rate=0.0), FaceState(), 192).image
+    rng = np.random.default_rng(1)
+    photo = rng.integers(0, 255, (320, 320, 3), dtype=np.uint8)
+    offset = {"left": (64, -40), "right": (64, 168), "top": (-40, 64), "bottom": (168, 64)}[edge]
+    y, x = offset
+    ys, xs = slice(max(y, 0), min(y + 192, 320)), slice(max(x, 0), min(x + 192, 320))
+    photo[ys, xs] = head[ys.start - y:ys.stop - y, xs.start - x:xs.stop - x]
+    source = prepare_source(photo, f"head-{edge}.png", 128, 1.8)
+    assert not faces.leaves_image(source.box, photo.shape)
+    assert source.box[0] >= 0 and source.box[1] >= 0 and source.box[2] <= 320 and source.box[3] <= 320
+    assert not _repeated_edge(source.crop)
+
+
+def test_a_photo_too_small_for_the_crop_is_mirrored_and_says_so():
+    from deepfakelab.heads.identity import Identity
+    from deepfakelab.heads.render import render_frame
+    from deepfakelab.heads.state import FaceState
+    from deepfakelab.reenact.pipeline import prepare_source
+
+    head = render_frame(Identity.sample(7, accessory_rate=0.0), FaceState(), 256).image
+    face, _ = faces.largest_face(head, "head")
+    x0, y0, x1, y1 = (int(v) for v in face.box)
+    tight = np.ascontiguousarray(head[max(y0 - 4, 0):y1 + 4, max(x0 - 4, 0):x1 + 4])
+    source = prepare_source(tight, "tight.png", 128, 1.8)
+    assert faces.leaves_image(source.box, tight.shape)
+    assert any("tight.png: the photo is too small around the face" in note for note in source.notes)
+    assert not _repeated_edge(source.crop, depth=0.15)
 
 
 def test_normalized_landmarks_ignore_position_and_size():
@@ -103,7 +159,7 @@ def test_best_frame_is_the_one_posed_like_the_source(real_data):
     for name in ("d8.jpg", "d19.jpg", "s12.jpg"):
         photo, _ = read_photo(real_data / name)
         face, _ = faces.largest_face(photo, name)
-        crops.append(faces.crop(photo, faces.square_box(face.box), 192))
+        crops.append(faces.crop(photo, faces.crop_box(faces.square_box(face.box, 1.8), photo.shape), 192))
     source = crops[2]
     turned = cv2.warpAffine(source, cv2.getRotationMatrix2D((96, 96), 25, 1.0), (192, 192), borderMode=cv2.BORDER_REFLECT)
     # Candidates: other people, the source turned by 25 degrees, and the source shifted (same pose).

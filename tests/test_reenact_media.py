@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from deepfakelab.errors import DataError
-from deepfakelab.media.writer import SYNTHETIC_LABEL, add_visible_mark, read_metadata, read_photo, read_video, write_video
+from deepfakelab.faces import detect_faces
+from deepfakelab.media import SYNTHETIC_LABEL, add_visible_mark, read_metadata, read_photo, read_video, write_video
 
 
 def _frames(count=6, size=(48, 64)):
@@ -25,11 +26,17 @@ def test_written_video_keeps_rate_and_count_and_says_synthetic(tmp_path):
     assert tags["comment"] == SYNTHETIC_LABEL and "SYNTHETIC" in tags["description"]
 
 
-def test_visible_mark_changes_only_the_bottom_band():
+def test_visible_mark_is_a_band_below_the_picture_not_over_it():
     frame = np.full((120, 160, 3), 200, np.uint8)
     marked = add_visible_mark(frame)
-    assert np.array_equal(marked[:80], frame[:80])
-    assert (marked[100:] != frame[100:]).any()
+    assert marked.shape[0] > 120 and marked.shape[1:] == frame.shape[1:]
+    assert np.array_equal(marked[:120], frame)  # every pixel of the picture is kept
+    assert marked[120:].max() > 240 and np.median(marked[120:]) < 60  # white text on a dark band
+
+
+def test_marked_video_is_taller_by_the_band(tmp_path):
+    video = read_video(write_video(tmp_path / "m.mp4", _frames(3, (48, 64)), fps=25, visible_mark=True))
+    assert video.frames.shape[2] == 64 and video.frames.shape[1] > 48
 
 
 def test_odd_sizes_are_padded_to_even(tmp_path):
@@ -92,5 +99,20 @@ def test_unreadable_and_tiny_photos(tmp_path):
     import imageio.v3 as iio
 
     iio.imwrite(tmp_path / "tiny.png", np.zeros((8, 8, 3), np.uint8))
-    with pytest.raises(DataError, match="tiny.png: the image is only 8x8"):
-        read_photo(tmp_path / "tiny.png")
+    image, _ = read_photo(tmp_path / "tiny.png")  # a picture all the same: too small for faces (below)
+    with pytest.raises(DataError, match="tiny.png: the image is only 8x8 pixels, too small to find a face"):
+        detect_faces(image, str(tmp_path / "tiny.png"))
+
+
+def test_exif_orientation_turns_the_photo_upright(tmp_path):
+    from PIL import Image
+
+    picture = np.zeros((40, 60, 3), np.uint8)
+    picture[:, :30] = 255  # left half white, stored sideways
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
+    Image.fromarray(picture).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    image, notes = read_photo(tmp_path / "phone.jpg")
+    assert image.shape == (60, 40, 3)
+    assert image[:20].mean() > 200 and image[40:].mean() < 50  # the white half is now on top
+    assert "phone.jpg: turned upright" in notes[0]

@@ -130,9 +130,9 @@ def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, 
     uint8: the animated face crops, and the photo with the face (a soft ellipse over MTCNN's face
     box) replaced by theirs, as a face-reenactment deepfake is made.
     """
-    from .faces import detection as face_tools
+    from . import faces as face_tools
     from .reenact.animate import animate, to_uint8_frames
-    from .media.writer import Video
+    from .media.video import Video
     from .reenact.pipeline import prepare_driving, prepare_source
 
     source = prepare_source(np.asarray(photo), name, MODEL_SIDE, CROP_SCALE)
@@ -193,12 +193,13 @@ def detector_crop(cropper, frame: np.ndarray, video: str) -> tuple[np.ndarray | 
     source photo, which this lab knows because it made them). Returns ``(crop or None, "mtcnn" |
     "pasted face box" | "no face")``.
     """
-    from .faces.cropper import crop_square, square_crop_box
+    from .faces import crop
+    from .faces.cropper import margin_box
 
     face = cropper.crop(frame)
     if face is not None:
         return face.image, "mtcnn"
     if video in HARD_CASES:
-        box = square_crop_box(source_face_box(video), cropper.margin)
-        return crop_square(frame, box, cropper.size), "pasted face box"
+        box = margin_box(source_face_box(video), frame.shape, cropper.margin)
+        return crop(frame, box, cropper.size), "pasted face box"
     return None, "no face"

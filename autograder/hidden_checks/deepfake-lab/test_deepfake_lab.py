@@ -38,7 +38,7 @@ def _inside(artifacts: Path, relative: str, what: str) -> Path:
 
 
 def _video_frames(path: Path, indices=None) -> dict[int, np.ndarray]:
-    from deepfakelab.media.video import iter_frames
+    from deepfakelab.media import iter_frames
 
     if not path.is_file():
         raise ArtifactError(f"{path.name}: not found; run the cell that writes it and submit again")
@@ -46,7 +46,7 @@ def _video_frames(path: Path, indices=None) -> dict[int, np.ndarray]:
 
 
 def _image(path: Path) -> np.ndarray:
-    from deepfakelab.media.video import read_image
+    from deepfakelab.media import read_image
 
     if not path.is_file():
         raise ArtifactError(f"{path.name}: not found; run the cell that saves the frames and submit again")
@@ -119,8 +119,8 @@ def test_relative_motion(student):
 
 @pytest.mark.grade("check_reenactment")
 def test_reenactment(artifacts):
-    from deepfakelab.media.video import count_frames
-    from deepfakelab.media.writer import read_metadata
+    from deepfakelab.media import count_frames
+    from deepfakelab.media import read_metadata
 
     model = lab1.load_model()
     driving = lab1.real_video(lab1.DRIVING)
@@ -144,8 +144,8 @@ def test_reenactment(artifacts):
 
 @pytest.mark.grade("check_my_photo")
 def test_my_photo(artifacts):
-    from deepfakelab.media.video import count_frames
-    from deepfakelab.media.writer import read_metadata
+    from deepfakelab.media import count_frames
+    from deepfakelab.media import read_metadata
 
     video = artifacts / "videos" / "my_photo.mp4"
     if not video.is_file():

@@ -11,7 +11,7 @@ ARCHITECTURES = ("kitnet", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
 
 
 def _frames(args: argparse.Namespace) -> int:
-    from ..media.video import save_frames
+    from ..media.frames import save_frames
 
     sidecar = save_frames(args.video, args.out, indices=args.index, every=args.every, count=args.count)
     import json

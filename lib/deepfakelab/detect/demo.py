@@ -13,6 +13,8 @@ import numpy as np
 
 #: Identity seeds far from the training identities (0..39 at seed 0).
 DEMO_IDENTITY_SEEDS = (90_001, 90_002)
+#: Frame rate of the demo's videos.
+FPS = 25.0
 
 
 def make_demo_videos(out_dir: Path, frames: int = 24, size: int = 256) -> dict[str, Path]:
@@ -22,7 +24,7 @@ def make_demo_videos(out_dir: Path, frames: int = 24, size: int = 256) -> dict[s
     from ..heads.motion import random_trajectory
     from ..heads.render import render_video
     from .trainingdata import SourceVideo, make_fakes
-    from ..media.video import write_video
+    from ..media.writer import write_video
 
     import cv2
 
@@ -37,10 +39,13 @@ def make_demo_videos(out_dir: Path, frames: int = 24, size: int = 256) -> dict[s
             masks.append(hull.astype(np.float32))
         sources.append(SourceVideo(f"demo{n}", f"real_{n}", np.stack([f.image for f in rendered]),
                                    np.stack(masks), np.stack([f.landmarks for f in rendered]).astype(np.float64)))
-    videos = {f"real_{n}": write_video(s.frames, out_dir / "inputs" / f"real_{n}.mp4") for n, s in enumerate(sources)}
+    real_label = "real video of a synthetic talking head (deepfakelab.heads)"
+    videos = {f"real_{n}": write_video(out_dir / "inputs" / f"real_{n}.mp4", s.frames, FPS, label=real_label)
+              for n, s in enumerate(sources)}
     for kind, source in (("face_swap", sources[0]), ("landmark_warp", sources[1])):
         fakes = [fake.image for src, _, fake in make_fakes(sources, [kind], seed=3) if src is source]
-        videos[f"fake_{kind}"] = write_video(np.stack(fakes), out_dir / "inputs" / f"fake_{kind}.mp4")
+        label = f"SYNTHETIC: {kind.replace('_', ' ')} of a synthetic talking head made with deepfakelab"
+        videos[f"fake_{kind}"] = write_video(out_dir / "inputs" / f"fake_{kind}.mp4", np.stack(fakes), FPS, label=label)
     return videos
 
 

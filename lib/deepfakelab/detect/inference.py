@@ -18,7 +18,8 @@ from ..errors import DataError, DeepfakeLabError
 from .explain import DEFAULT_METHOD, fake_maps
 from ..faces.cropper import FaceCrop, FaceCropper
 from .model import DetectorConfig, build_detector, to_tensor
-from ..media.video import extract_frames
+from ..media.frames import extract_frames
+from ..media.video import probe_video, short_video_note
 
 #: Where the shipped weights live inside the package.
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "detector.pt"
@@ -63,6 +64,7 @@ class VideoResult:
     frames: list[FrameResult] = field(default_factory=list)
     no_face: list[int] = field(default_factory=list)
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
     frame_images: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -102,17 +104,16 @@ class DeepfakeDetector:
         """
         result = VideoResult(str(video))
         try:
+            info = probe_video(video)
+            short = short_video_note(info)
+            result.notes += [short] if short else []
             if indices is None:
-                from ..media.video import IMAGE_SUFFIXES, probe_video
-
-                if Path(video).suffix.lower() in IMAGE_SUFFIXES:
-                    count = 1
-                else:
-                    info = probe_video(video)
-                    if count > info.frame_count:
-                        raise DataError(f"{video}: {count} frames were asked for but the video has "
-                                        f"only {info.frame_count}")
-            info, frames = extract_frames(video, indices=indices, count=None if indices else count)
+                if count > info.frame_count:
+                    if info.fps > 0:  # a still image is one frame by nature: nothing to say
+                        result.notes.append(f"{video}: has only {info.frame_count} frames; scoring all of them "
+                                            f"instead of {count}")
+                    count = info.frame_count
+            info, frames = extract_frames(video, indices=indices, count=None if indices else count, info=info)
         except DeepfakeLabError as exc:
             result.error = str(exc)
             return result

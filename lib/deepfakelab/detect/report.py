@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .explain import overlay
-from ..faces.cropper import paste_back
+from ..faces.boxes import uncrop
 from .inference import VideoResult
 
 
@@ -92,8 +92,8 @@ def plot_maps(result: VideoResult, frames: list, methods: list[str], path: Path)
             ax.set_title(method, fontsize=8)
         full = result.frame_images.get(frame.index)
         if full is not None:
-            row[-1].imshow(overlay(full, paste_back(full.shape, frame.crop.crop_box,
-                                                    frame.maps[methods[0]]), weight=0.4))
+            row[-1].imshow(overlay(full, uncrop(frame.maps[methods[0]], frame.crop.crop_box, full.shape),
+                                       weight=0.4))
             row[-1].set_title(f"{methods[0]} on the frame", fontsize=8)
         for ax in row:
             ax.axis("off")
@@ -134,6 +134,13 @@ def _img(path: Path) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(path.name)}">'
 
 
+def scored_summary(result: VideoResult) -> str:
+    """"12 frames scored of 183 (25 fps)", or "a still image, scored" for a photo (no frame rate)."""
+    if result.fps <= 0:
+        return "a still image, scored" if result.frames else "a still image"
+    return f"{len(result.frames)} frames scored of {result.frame_count} ({result.fps:g} fps)"
+
+
 def result_numbers(result: VideoResult) -> dict:
     return {
         "path": result.path,
@@ -143,6 +150,7 @@ def result_numbers(result: VideoResult) -> dict:
         "p_real": None if result.p_fake is None else 1.0 - result.p_fake,
         "verdict": verdict(result.p_fake),
         "error": result.error,
+        "notes": result.notes,
         "no_face_frames": result.no_face,
         "frames": [{"index": f.index, "p_fake": f.p_fake, "face_box": [round(v, 1) for v in f.crop.box],
                     "crop_box": list(f.crop.crop_box), "face_confidence": f.crop.confidence}
@@ -166,8 +174,8 @@ def write_report(results: list[VideoResult], out_dir: str | Path, methods: list[
             parts.append(f'<p class="error">Not analysed: {html.escape(result.error)}</p>')
         else:
             parts.append(f'<p class="verdict">{html.escape(verdict(result.p_fake))}</p>'
-                         f"<p>{len(result.frames)} frames scored of {result.frame_count} "
-                         f"({result.fps:g} fps).</p>")
+                         f"<p>{html.escape(scored_summary(result))}.</p>")
+            parts += [f'<p class="warn">{html.escape(note)}</p>' for note in result.notes]
             if result.no_face:
                 parts.append(f'<p class="warn">No face found in frames {result.no_face} '
                              "(not scored).</p>")

@@ -21,7 +21,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError
-from ..faces.cropper import DEFAULT_MARGIN, crop_square, square_crop_box
+from ..faces.boxes import crop
+from ..faces.cropper import DEFAULT_MARGIN, margin_box
 from .faceset import FaceSet
 from .manipulations import Fake, _blend, _change_mask, _deformed_mask, face_swap, landmark_warp, self_blend
 
@@ -113,7 +114,7 @@ def build_faceset(sources: list[SourceVideo], kinds: Iterable[str], size: int = 
         for t in range(len(s.frames)):
             found = detect(s.frames[t]) if detect else None
             box = found[0] if found else mask_box(s.face_masks[t])
-            boxes[(s.video, t)] = square_crop_box(box, margin)
+            boxes[(s.video, t)] = margin_box(box, s.frames[t].shape, margin)
     rows: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group",
                                              "source")}
 
@@ -130,17 +131,17 @@ def build_faceset(sources: list[SourceVideo], kinds: Iterable[str], size: int = 
     for src in sources:
         for t, frame in enumerate(src.frames):
             box = boxes[(src.video, t)]
-            add(crop_square(frame, box, size), np.zeros((size, size), np.uint8), 0, "real", src.video, src.identity,
+            add(crop(frame, box, size), np.zeros((size, size), np.uint8), 0, "real", src.video, src.identity,
                 f"{src.video}#{t}")
     total, unchanged = len(boxes) * len(kinds), 0
     for src, t, fake in tqdm(make_fakes(sources, kinds, seed, reenactors), total=total,
                              desc="making fakes", disable=not progress):
         box = boxes[(src.video, t)]
-        mask = crop_square((fake.mask * 255).astype(np.uint8), box, size)
+        mask = crop((fake.mask * 255).astype(np.uint8), box, size)
         if mask.max() < 128:  # nothing visible changed: not a fake, do not teach that it is
             unchanged += 1
             continue
-        add(crop_square(fake.image, box, size), mask, 1, fake.kind, f"{src.video}/{fake.kind}", src.identity,
+        add(crop(fake.image, box, size), mask, 1, fake.kind, f"{src.video}/{fake.kind}", src.identity,
             f"{src.video}#{t}")
     if unchanged and progress:
         print(f"{unchanged} manipulated frames changed nothing visible and were left out")
@@ -251,7 +252,7 @@ def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video
     from ..errors import DeepfakeLabError
     from ..runtime import resolve_device
     from ..faces.cropper import FaceCropper
-    from ..media.video import extract_frames
+    from ..media.frames import extract_frames
 
     videos_dir = Path(videos_dir)
     found = {label: sorted(p for p in (videos_dir / label).glob("*") if p.is_file()) for label in ("real", "fake")}

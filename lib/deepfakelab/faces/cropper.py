@@ -3,11 +3,8 @@
 The winning DFDC solution (Seferbekov, 2020) detected faces with MTCNN, grew each box by 30 %
 on every side, so that the blending boundary of a face swap (jaw, hairline, cheeks) is inside
 the crop, and squared it before resizing to the network's input. A tight box would cut exactly
-the region where most manipulations leave their traces.
-
-Geometry (:func:`square_crop_box`, :func:`crop_square`) is plain NumPy so it can be tested
-without a face detector; :class:`FaceCropper` adds MTCNN (weights ship inside the
-facenet-pytorch wheel: nothing is downloaded).
+the region where most manipulations leave their traces. The geometry is :mod:`.boxes`' (one crop
+and one paste-back for the whole kit); this module adds the margin and a faster MTCNN setting.
 """
 
 from __future__ import annotations
@@ -16,6 +13,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from .boxes import crop, crop_box, square_box
+from .detection import check_image_size, mtcnn
 
 #: Margin added on each side of the detector's box, as a fraction of the box size.
 DEFAULT_MARGIN = 0.3
@@ -26,8 +26,8 @@ class FaceCrop:
     """One face cut out of one frame.
 
     ``image`` is ``(size, size, 3)`` uint8 RGB; ``box`` is the detector's ``(x0, y0, x1, y1)``
-    in frame pixels; ``crop_box`` is the square region actually cut (may extend past the frame,
-    where the crop is black), used to paste maps back onto the frame.
+    in frame pixels; ``crop_box`` is the square region actually cut (whole pixels, inside the
+    frame unless the frame is too small for it), used to paste maps back onto the frame.
     """
 
     image: np.ndarray
@@ -36,45 +36,10 @@ class FaceCrop:
     confidence: float
 
 
-def square_crop_box(box, margin: float = DEFAULT_MARGIN) -> tuple[int, int, int, int]:
-    """Square ``(x0, y0, x1, y1)`` centred on ``box``, ``margin`` of its size added on each side.
-
-    The side is ``max(w, h) * (1 + 2 * margin)``, rounded to whole pixels; it is not clipped
-    to the frame (see :func:`crop_square`).
-    """
-    x0, y0, x1, y1 = (float(v) for v in box)
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"degenerate face box {box}")
-    side = max(x1 - x0, y1 - y0) * (1.0 + 2.0 * margin)
-    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
-    left, top = int(round(cx - side / 2.0)), int(round(cy - side / 2.0))
-    side_px = int(round(side))
-    return left, top, left + side_px, top + side_px
-
-
-def crop_square(frame: np.ndarray, crop_box, size: int) -> np.ndarray:
-    """Cut ``crop_box`` out of ``frame`` (``(H, W, C)``), black where it leaves the frame, resize to ``size``."""
-    left, top, right, bottom = crop_box
-    h, w = frame.shape[:2]
-    canvas = np.zeros((bottom - top, right - left) + frame.shape[2:], frame.dtype)
-    sx0, sy0, sx1, sy1 = max(left, 0), max(top, 0), min(right, w), min(bottom, h)
-    if sx1 > sx0 and sy1 > sy0:
-        canvas[sy0 - top:sy1 - top, sx0 - left:sx1 - left] = frame[sy0:sy1, sx0:sx1]
-    interp = cv2.INTER_AREA if canvas.shape[0] > size else cv2.INTER_LINEAR
-    return cv2.resize(canvas, (size, size), interpolation=interp)
-
-
-def paste_back(frame_shape, crop_box, crop_map: np.ndarray) -> np.ndarray:
-    """Put a ``(s, s)`` float map of a crop back into frame coordinates: ``(H, W)``, 0 outside the crop."""
-    left, top, right, bottom = crop_box
-    h, w = frame_shape[:2]
-    resized = cv2.resize(crop_map.astype(np.float32), (right - left, bottom - top),
-                         interpolation=cv2.INTER_LINEAR)
-    out = np.zeros((h, w), np.float32)
-    sx0, sy0, sx1, sy1 = max(left, 0), max(top, 0), min(right, w), min(bottom, h)
-    if sx1 > sx0 and sy1 > sy0:
-        out[sy0:sy1, sx0:sx1] = resized[sy0 - top:sy1 - top, sx0 - left:sx1 - left]
-    return out
+def margin_box(face_box, image_shape, margin: float = DEFAULT_MARGIN) -> tuple[int, int, int, int]:
+    """The detector's crop box: square, ``margin`` of the face's size added on each side, in the image."""
+    box = crop_box(square_box(face_box, 1.0 + 2.0 * margin), image_shape, keep=face_box)
+    return tuple(int(v) for v in box)
 
 
 class FaceCropper:
@@ -89,29 +54,30 @@ class FaceCropper:
 
     def __init__(self, size: int = 128, margin: float = DEFAULT_MARGIN, detect_side: int = 256,
                  min_face: float = 0.12, min_confidence: float = 0.9, device: str = "cpu"):
-        from facenet_pytorch import MTCNN
-
         self.size, self.margin, self.detect_side = size, margin, detect_side
         self.min_confidence = min_confidence
-        self._mtcnn = MTCNN(keep_all=False, select_largest=False, post_process=False, device=device,
-                            min_face_size=max(12, int(min_face * detect_side)))
+        self._mtcnn = mtcnn(keep_all=False, device=device, min_face_size=max(12, int(min_face * detect_side)),
+                            select_largest=False)
 
-    def detect(self, frame: np.ndarray) -> tuple[tuple[float, float, float, float], float] | None:
+    def detect(self, frame: np.ndarray, name: str = "frame") -> tuple[tuple[float, float, float, float], float] | None:
         """Best face box ``(x0, y0, x1, y1)`` in frame pixels and its confidence, or ``None``."""
+        check_image_size(frame.shape[1], frame.shape[0], name)
         scale = min(1.0, self.detect_side / max(frame.shape[:2]))
         small = frame if scale == 1.0 else cv2.resize(
             frame, (round(frame.shape[1] * scale), round(frame.shape[0] * scale)),
             interpolation=cv2.INTER_AREA)
+        if min(small.shape[:2]) < self._mtcnn.min_face_size:  # a thin strip after shrinking
+            return None
         boxes, probs = self._mtcnn.detect(np.ascontiguousarray(small))
         if boxes is None or probs[0] is None or probs[0] < self.min_confidence:
             return None
         return tuple(float(v) / scale for v in boxes[0]), float(probs[0])
 
-    def crop(self, frame: np.ndarray) -> FaceCrop | None:
+    def crop(self, frame: np.ndarray, name: str = "frame") -> FaceCrop | None:
         """The face crop of ``frame`` (``(H, W, 3)`` uint8 RGB), or ``None`` when no face is found."""
-        found = self.detect(frame)
+        found = self.detect(frame, name)
         if found is None:
             return None
         box, confidence = found
-        crop_box = square_crop_box(box, self.margin)
-        return FaceCrop(crop_square(frame, crop_box, self.size), box, crop_box, confidence)
+        box_in_frame = margin_box(box, frame.shape, self.margin)
+        return FaceCrop(crop(frame, box_in_frame, self.size), box, box_in_frame, confidence)

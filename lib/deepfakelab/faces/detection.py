@@ -1,27 +1,28 @@
-"""Finding, cropping and pasting back faces for reenactment.
+"""Finding faces with MTCNN (facenet-pytorch; its weights ship in the wheel, nothing is downloaded).
 
-FOMM's published demo expects faces already cropped like its training data: a square, loosely
-framed face, resized to 256 px. Here MTCNN (facenet-pytorch; its weights ship in the wheel, so
-nothing is downloaded) finds the faces. The source photo gets a square crop around its largest
-face. The driving video gets **one** crop box for all its frames, built from per-frame
-detections that are median-filtered over time, so a head moving inside a fixed window drives the
-animation and detector jitter does not. Results can be pasted back into the full-size frame.
+Every part of the kit that looks for faces comes here: the reenactment's source photo (its
+largest face) and driving video (the faces of every frame, then :func:`stable_box`: **one**
+crop box for the whole video, from detections median-filtered over time, so a head moving inside
+a fixed window drives the animation and detector jitter does not), and the detector's crops
+(:mod:`.cropper`). MTCNN searches an image pyramid down to 12-pixel windows, so an image under
+:data:`MIN_IMAGE_SIDE` pixels is refused with a clear message instead of failing inside torch,
+and a very large one is searched on a shrunk copy (:data:`MAX_DETECT_SIDE`).
 
 Coordinates are pixels, ``(x, y)`` with the origin at the top-left; boxes are ``(x0, y0, x1, y1)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Sequence
 
 import cv2
 import numpy as np
 from scipy.ndimage import median_filter
-from scipy.spatial import ConvexHull, QhullError
 
 from ..errors import DataError
+from .boxes import crop_box, square_box
 
 #: The crop side is this many times the larger side of MTCNN's face box: roughly the framing
 #: of the VoxCeleb crops FOMM was trained on (forehead to chin fills about half the crop).
@@ -30,6 +31,27 @@ DEFAULT_CROP_SCALE = 1.8
 MIN_FACE_SCORE = 0.9
 #: Frames run through MTCNN together.
 DETECT_BATCH = 8
+#: Pictures whose shorter side is below this hold no face MTCNN can find (its smallest face is
+#: 20 px; below that its pyramid is empty and torch fails with "expected a non-empty list").
+MIN_IMAGE_SIDE = 32
+#: Pictures with a longer side above this are searched on a copy shrunk to it (MTCNN's cost
+#: and memory grow with the pixels); the boxes are scaled back. Larger than any photo in the
+#: course's data, so their detections are unchanged.
+MAX_DETECT_SIDE = 1600
+#: A face narrower than this (pixels) is found but carries little detail: the user is told.
+SMALL_FACE = 80
+
+
+def check_image_size(width: int, height: int, name: str) -> None:
+    """:class:`~deepfakelab.errors.DataError` naming ``name`` when a picture is too small for MTCNN."""
+    if min(width, height) < MIN_IMAGE_SIDE:
+        raise DataError(f"{name}: the image is only {width}x{height} pixels, too small to find a face in "
+                        f"(at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE})")
+
+
+def detection_scale(width: int, height: int) -> float:
+    """The factor pictures of this size are shrunk by before MTCNN (1.0 for all but huge ones)."""
+    return min(1.0, MAX_DETECT_SIDE / max(width, height))
 
 
 class NoFaceError(DataError):
@@ -51,11 +73,13 @@ class Face:
         return float(max(x1 - x0, 0) * max(y1 - y0, 0))
 
 
-@lru_cache(maxsize=1)
-def _mtcnn():
+@lru_cache(maxsize=4)
+def mtcnn(keep_all: bool = True, device: str = "cpu", min_face_size: int = 20, select_largest: bool = True):
+    """A shared MTCNN (built once per setting); facenet-pytorch imports torch, so only on use."""
     from facenet_pytorch import MTCNN
 
-    return MTCNN(keep_all=True, device="cpu")
+    return MTCNN(keep_all=keep_all, device=device, min_face_size=min_face_size, select_largest=select_largest,
+                 post_process=False)
 
 
 def _faces_from(boxes, probs, landmarks) -> list[Face]:
@@ -69,22 +93,47 @@ def _faces_from(boxes, probs, landmarks) -> list[Face]:
     return sorted(faces, key=lambda face: face.area, reverse=True)
 
 
-def detect_faces(image: np.ndarray) -> list[Face]:
-    """Faces in an ``(H, W, 3)`` uint8 RGB image, largest first (an empty list if none)."""
-    boxes, probs, landmarks = _mtcnn().detect(np.ascontiguousarray(image), landmarks=True)
-    return _faces_from(boxes, probs, landmarks)
+def _scaled(face: Face, factor: float) -> Face:
+    return face if factor == 1.0 else replace(face, box=face.box * factor, landmarks=face.landmarks * factor)
 
 
-def detect_faces_in_frames(frames: Sequence[np.ndarray], progress: bool = False) -> list[list[Face]]:
+def _shrunk(images: np.ndarray, scale: float) -> np.ndarray:
+    if scale == 1.0:
+        return np.ascontiguousarray(images)
+    height, width = images.shape[-3:-1]
+    size = (max(round(width * scale), 1), max(round(height * scale), 1))
+    small = [cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in images.reshape(-1, height, width, 3)]
+    return np.stack(small).reshape(images.shape[:-3] + small[0].shape)
+
+
+def detect_faces(image: np.ndarray, name: str = "image") -> list[Face]:
+    """Faces in an ``(H, W, 3)`` uint8 RGB image, largest first (an empty list if none).
+
+    ``name`` goes into the error for an image too small to search (:func:`check_image_size`).
+    """
+    height, width = image.shape[:2]
+    check_image_size(width, height, name)
+    scale = detection_scale(width, height)
+    boxes, probs, landmarks = mtcnn().detect(_shrunk(image, scale), landmarks=True)
+    return [_scaled(face, 1 / scale) for face in _faces_from(boxes, probs, landmarks)]
+
+
+def detect_faces_in_frames(frames: Sequence[np.ndarray], progress: bool = False,
+                           name: str = "video") -> list[list[Face]]:
     """:func:`detect_faces` for each of the same-size frames, run in batches."""
     from tqdm.auto import tqdm
 
+    if len(frames) == 0:
+        raise DataError(f"{name}: no frames to find faces in")
+    height, width = frames[0].shape[:2]
+    check_image_size(width, height, name)
+    scale = detection_scale(width, height)
     results: list[list[Face]] = []
     starts = range(0, len(frames), DETECT_BATCH)
     for start in tqdm(starts, desc="finding faces", unit="batch", disable=not progress):
-        batch = np.stack(frames[start : start + DETECT_BATCH])
-        boxes, probs, landmarks = _mtcnn().detect(batch, landmarks=True)
-        results.extend(_faces_from(b, p, l) for b, p, l in zip(boxes, probs, landmarks))
+        batch = _shrunk(np.stack(frames[start : start + DETECT_BATCH]), scale)
+        boxes, probs, landmarks = mtcnn().detect(batch, landmarks=True)
+        results.extend([_scaled(f, 1 / scale) for f in _faces_from(b, p, l)] for b, p, l in zip(boxes, probs, landmarks))
     return results
 
 
@@ -93,7 +142,7 @@ def largest_face(image: np.ndarray, name: str) -> tuple[Face, str | None]:
 
     ``name`` (usually the file name) goes into the messages.
     """
-    faces = detect_faces(image)
+    faces = detect_faces(image, name)
     if not faces:
         raise NoFaceError(
             f"{name}: no face found. Use a photo with a clearly visible human face "
@@ -103,21 +152,24 @@ def largest_face(image: np.ndarray, name: str) -> tuple[Face, str | None]:
     return faces[0], note
 
 
-def square_box(face_box: np.ndarray, scale: float = DEFAULT_CROP_SCALE) -> np.ndarray:
-    """A square box ``scale`` times the larger side of ``face_box``, centred on it (may leave the image)."""
-    x0, y0, x1, y1 = face_box
-    side = scale * max(x1 - x0, y1 - y0)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
+def face_size_note(face_box, name: str) -> str | None:
+    """A note when a face is under :data:`SMALL_FACE` pixels wide: a crop of it is mostly upscaling."""
+    width = float(face_box[2] - face_box[0])
+    if width >= SMALL_FACE:
+        return None
+    return (f"{name}: the face is small (about {width:.0f} px wide); its crop is enlarged and will be blurry. "
+            "A closer framing of the face gives a sharper result")
 
 
 def stable_box(per_frame: Sequence[list[Face]], scale: float = DEFAULT_CROP_SCALE, window: int = 5,
-               name: str = "driving video") -> np.ndarray:
+               name: str = "driving video", image_shape: Sequence[int] | None = None) -> np.ndarray:
     """One square crop box for a whole video, from the largest face of each frame.
 
     The face boxes are median-filtered over ``window`` frames (one spurious detection cannot
     stretch the box), their union is taken, and the union's square, enlarged by ``scale``, is the
-    box. Frames without a face are skipped; a video with no face at all raises :class:`NoFaceError`.
+    box. With ``image_shape`` it is then fitted inside the frames (:func:`~.boxes.crop_box`,
+    keeping the union whole). Frames without a face are skipped; a video with no face at all
+    raises :class:`NoFaceError`.
     """
     boxes = np.array([faces[0].box for faces in per_frame if faces])
     if len(boxes) == 0:
@@ -125,94 +177,5 @@ def stable_box(per_frame: Sequence[list[Face]], scale: float = DEFAULT_CROP_SCAL
     if len(boxes) >= window:
         boxes = median_filter(boxes, size=(window, 1), mode="nearest")
     union = np.array([boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()])
-    return square_box(union, scale)
-
-
-def crop(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
-    """Cut ``box`` out of ``image`` and resize it to ``(size, size, 3)``.
-
-    Parts of the box outside the image are filled by replicating the border, so faces near the
-    edge still get a full crop.
-    """
-    matrix = _box_to_crop(box, size)
-    interpolation = cv2.INTER_AREA if (box[2] - box[0]) > size else cv2.INTER_LINEAR
-    return cv2.warpAffine(image, matrix, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
-
-
-def paste_back(frame: np.ndarray, crop_image: np.ndarray, box: np.ndarray, feather: float = 0.08,
-               mask: np.ndarray | None = None) -> np.ndarray:
-    """Paste ``crop_image (S, S, 3)`` into a copy of ``frame`` at ``box``, with feathered edges.
-
-    ``feather`` is the width of the soft edge as a fraction of the crop side; the blend hides
-    the seam between the generated face and the original surroundings. ``mask`` (``(S, S)`` in
-    [0, 1], e.g. :func:`face_ellipse`) pastes only part of the crop instead of all of it.
-    """
-    height, width = frame.shape[:2]
-    size = crop_image.shape[0]
-    inverse = cv2.invertAffineTransform(_box_to_crop(box, size))
-    warped = cv2.warpAffine(crop_image, inverse, (width, height), flags=cv2.INTER_LINEAR)
-    if mask is None:
-        ramp = max(int(feather * size), 1)
-        mask = np.zeros((size, size), np.float32)
-        mask[ramp:-ramp, ramp:-ramp] = 1
-        mask = cv2.GaussianBlur(mask, (0, 0), ramp / 2)
-    alpha = cv2.warpAffine(mask, inverse, (width, height), flags=cv2.INTER_LINEAR)[..., None]
-    blended = alpha * warped.astype(np.float32) + (1 - alpha) * frame.astype(np.float32)
-    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
-
-
-def face_ellipse(face_box: np.ndarray, box: np.ndarray, size: int, grow: float = 1.15, feather: float = 0.06) -> np.ndarray:
-    """A soft ellipse over the face ``face_box`` (image pixels), in the ``size`` crop of ``box``.
-
-    Pasting through it replaces the face and keeps the photo's own hair and background: a
-    generated crop is blurrier than the photo, and a whole pasted square shows it everywhere.
-    """
-    corners = to_crop_coordinates(np.asarray(face_box, np.float64).reshape(2, 2), box, size)
-    centre = corners.mean(axis=0)
-    axes = grow * (corners[1] - corners[0]) / 2
-    mask = np.zeros((size, size), np.float32)
-    cv2.ellipse(mask, (int(round(centre[0])), int(round(centre[1]))),
-                (max(int(round(axes[0])), 1), max(int(round(axes[1])), 1)), 0, 0, 360, 1.0, -1)
-    return cv2.GaussianBlur(mask, (0, 0), max(feather * size, 0.5))
-
-
-def _box_to_crop(box: np.ndarray, size: int) -> np.ndarray:
-    """The 2x3 affine matrix taking ``box`` in the image to ``[0, size]^2``."""
-    x0, y0, x1, y1 = (float(v) for v in box)
-    sx, sy = size / (x1 - x0), size / (y1 - y0)
-    return np.array([[sx, 0, -x0 * sx], [0, sy, -y0 * sy]], dtype=np.float64)
-
-
-def to_crop_coordinates(points: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
-    """``(N, 2)`` image pixels -> pixels of the ``size`` crop of ``box``."""
-    matrix = _box_to_crop(box, size)
-    return points @ matrix[:, :2].T + matrix[:, 2]
-
-
-def normalized_landmarks(landmarks: np.ndarray) -> np.ndarray:
-    """Landmarks centred on their mean and divided by sqrt(convex hull area): pose, not size or place."""
-    centred = landmarks - landmarks.mean(axis=0, keepdims=True)
-    try:
-        area = ConvexHull(centred).volume
-    except QhullError:
-        area = 0.0
-    return centred / np.sqrt(area) if area > 0 else centred
-
-
-def find_best_frame(source: np.ndarray, driving: Sequence[np.ndarray]) -> int:
-    """The driving frame whose face pose is most like the source's (FOMM demo's ``find_best_frame``).
-
-    Compares MTCNN's five landmarks after :func:`normalized_landmarks` (sum of squared
-    differences); frames without a face are skipped. Returns 0 if no face is found anywhere.
-    """
-    source_faces = detect_faces(source)
-    if not source_faces:
-        return 0
-    reference = normalized_landmarks(source_faces[0].landmarks)
-    best, best_distance = 0, np.inf
-    for index, faces in enumerate(detect_faces_in_frames(list(driving))):
-        if faces:
-            distance = float(((normalized_landmarks(faces[0].landmarks) - reference) ** 2).sum())
-            if distance < best_distance:
-                best, best_distance = index, distance
-    return best
+    box = square_box(union, scale)
+    return box if image_shape is None else crop_box(box, image_shape, keep=union)

@@ -206,7 +206,7 @@ def resolve_best_frame(best_frame: int | str | None, source: torch.Tensor, frame
     if best_frame is None:
         return 0
     if best_frame == "auto":
-        from ..faces.detection import find_best_frame
+        from ..faces.landmarks import find_best_frame
 
         return find_best_frame(_to_uint8(source[0]), [_to_uint8(frame) for frame in frames])
     if isinstance(best_frame, (int, np.integer)) and -len(frames) <= best_frame < len(frames):

@@ -58,7 +58,7 @@ class FolderPairs(Dataset):
     def _frames(self, path: Path) -> list:
         if path.is_dir():
             return sorted(p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES)
-        from ..media.writer import read_video
+        from ..media.video import read_video
 
         return list(read_video(path).frames)
 
@@ -75,7 +75,7 @@ class FolderPairs(Dataset):
         for role, k in zip(("source", "driving"), chosen):
             frame = frames[k]
             if isinstance(frame, Path):
-                from ..media.writer import read_photo
+                from ..media.photo import read_photo
 
                 frame = read_photo(frame)[0]
             frame = cv2.resize(frame, (self.size, self.size), interpolation=cv2.INTER_AREA)

@@ -67,7 +67,8 @@ def shipped_model():
 
 
 def run(out_dir: Path, quick: bool = False) -> dict:
-    from ..media.writer import Video, write_video
+    from ..media.video import Video
+    from ..media.writer import write_video
     from .pipeline import ReenactOptions, prepare_driving, prepare_source, reenact_faces
     from .views import save_strip, side_by_side
 

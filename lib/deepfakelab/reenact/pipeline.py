@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..faces import detection as face_tools
+from .. import faces as face_tools
 from .landmark_warp import fill_missing, landmark_reenact
-from ..media.writer import Video, read_photo, read_video, write_video
+from ..media.photo import read_photo
+from ..media.video import Video, count_frames, read_video
+from ..media.writer import write_video
 from .views import keypoints_to_pixels, save_strip, side_by_side
 
 WARP_NOTE = ("no FOMM checkpoint given: using the training-free landmark warp (MTCNN's 5 points, thin-plate "
@@ -77,22 +79,39 @@ class ReenactResult:
 
 
 def prepare_source(photo: np.ndarray, name: str, size: int, crop_scale: float) -> SourceFace:
-    """Find the largest face in ``photo (H, W, 3)`` uint8 and crop it square to ``size`` px."""
+    """Find the largest face in ``photo (H, W, 3)`` uint8 and crop it square to ``size`` px.
+
+    The crop box is kept inside the photo (:func:`~deepfakelab.faces.crop_box`); where the photo
+    is too small to hold it around the whole face, the crop is padded by reflection and a note
+    says so.
+    """
     face, note = face_tools.largest_face(photo, name)
-    box = face_tools.square_box(face.box, crop_scale)
+    notes = [note] if note else []
+    box = face_tools.crop_box(face_tools.square_box(face.box, crop_scale), photo.shape, keep=face.box)
+    if face_tools.leaves_image(box, photo.shape):
+        notes.append(f"{name}: the photo is too small around the face for a {crop_scale:g}x crop; "
+                     "the crop was padded by mirroring the photo at its edges")
+    small = face_tools.face_size_note(face.box, name)
+    notes += [small] if small else []
     crop = face_tools.crop(photo, box, size)
     landmarks = face_tools.to_crop_coordinates(face.landmarks, box, size)
-    return SourceFace(photo, crop, box, landmarks, [note] if note else [], np.asarray(face.box))
+    return SourceFace(photo, crop, box, landmarks, notes, np.asarray(face.box))
 
 
 def prepare_driving(video: Video, name: str, size: int, crop_scale: float, progress: bool = False) -> DrivingFaces:
-    """Crop every frame with one stable box (see :func:`~deepfakelab.faces.detection.stable_box`)."""
-    detections = face_tools.detect_faces_in_frames(list(video.frames), progress=progress)
-    box = face_tools.stable_box(detections, crop_scale, name=name)
+    """Crop every frame with one stable box (see :func:`~deepfakelab.faces.stable_box`)."""
+    detections = face_tools.detect_faces_in_frames(list(video.frames), progress=progress, name=name)
+    shape = video.frames.shape[1:]
+    box = face_tools.stable_box(detections, crop_scale, name=name, image_shape=shape)
     crops = np.stack([face_tools.crop(frame, box, size) for frame in video.frames])
     found = np.array([bool(faces) for faces in detections])
     landmarks = fill_missing([face_tools.to_crop_coordinates(f[0].landmarks, box, size) if f else None for f in detections])
     notes = []
+    if face_tools.leaves_image(box, shape):
+        notes.append(f"{name}: the frames are too small around the face for a {crop_scale:g}x crop; "
+                     "the crops were padded by mirroring the frames at their edges")
+    small = face_tools.face_size_note(np.median([f[0].box for f in detections if f], axis=0), name)
+    notes += [small] if small else []
     several = sum(len(f) > 1 for f in detections)
     if several:
         notes.append(f"{name}: several faces in {several} of {len(detections)} frames; following the largest")
