@@ -125,7 +125,7 @@ LAB1_AUTOGRADED = {"check_relative_motion": 3, "check_reenactment": 2, "check_my
 
 @pytest.fixture(scope="module")
 def lab1_graded(tmp_path_factory):
-    from deepfakelab.reenact.demo import shipped_model
+    from deepfakelab.reenact.checkpoint import shipped_model
 
     if shipped_model() is None:
         pytest.skip("Lab 1 needs the kit's trained FOMM weights")

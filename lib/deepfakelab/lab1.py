@@ -7,7 +7,7 @@ the student's own choice. All of them are drawn here from fixed seeds by :mod:`d
 so the notebook, its hidden checks and the tests see the same pixels without downloading
 anything, and the grader can recompute what a correct notebook would have produced.
 
-The reenactment uses the kit's small FOMM (:func:`deepfakelab.reenact.demo.shipped_model`), which
+The reenactment uses the kit's small FOMM (:func:`deepfakelab.reenact.checkpoint.shipped_model`), which
 was trained on 64-pixel frames of these heads; :func:`reenact_photo` crops the face the way those
 frames are framed, animates it with a motion transfer the caller supplies (the student's), and
 pastes the result back into the photo.
@@ -19,9 +19,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 
+from . import faces as face_tools
 from .errors import DataError
+from .faces import crop, largest_face
+from .faces.cropper import margin_box
+from .heads import Identity, motion, render_frame, render_video
+from .heads.state import FaceState
+from .media.photo import astronaut
+from .media.video import Video
+from .media.writer import write_video
+from .reenact.animate import animate, to_uint8_frames
+from .reenact.checkpoint import SHIPPED_WEIGHTS, shipped_model
+from .reenact.pipeline import prepare_driving, prepare_source
 
 #: Side of the lab's photos and videos, their frame rate and the length of the driving videos.
 SIZE = 256
@@ -72,9 +84,6 @@ class LabMedia:
 
 def source_photo(name: str) -> np.ndarray:
     """The hard-case photo ``name`` (one of :data:`HARD_CASES`), ``(SIZE, SIZE, 3)`` uint8 RGB."""
-    from .heads import Identity, render_frame
-    from .heads.state import FaceState
-
     if name not in HARD_CASES:
         raise DataError(f"no lab photo {name!r}; choose one of {', '.join(HARD_CASES)}")
     seed, accessory, state = HARD_CASES[name]
@@ -84,9 +93,6 @@ def source_photo(name: str) -> np.ndarray:
 
 def real_video(name: str, frames: int = DRIVING_FRAMES) -> np.ndarray:
     """The real talking-head video ``name`` (one of :data:`REAL_VIDEOS`), ``(frames, SIZE, SIZE, 3)`` uint8."""
-    from .heads import Identity, render_video
-    from .heads import motion
-
     if name not in REAL_VIDEOS:
         raise DataError(f"no lab video {name!r}; choose one of {', '.join(REAL_VIDEOS)}")
     seed, script, motion_seed = REAL_VIDEOS[name]
@@ -97,11 +103,6 @@ def real_video(name: str, frames: int = DRIVING_FRAMES) -> np.ndarray:
 
 def write_media(folder: str | Path = "lab1_media") -> LabMedia:
     """Write the lab's photos (PNG) and real videos (mp4) into ``folder``; reuse files already there."""
-    import cv2
-
-    from .reenact.demo import astronaut  # scikit-image's: a real photo that ships with a dependency
-    from .media.writer import write_video
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     photos = {}
@@ -130,11 +131,6 @@ def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, 
     uint8: the animated face crops, and the photo with the face (a soft ellipse over MTCNN's face
     box) replaced by theirs, as a face-reenactment deepfake is made.
     """
-    from . import faces as face_tools
-    from .reenact.animate import animate, to_uint8_frames
-    from .media.video import Video
-    from .reenact.pipeline import prepare_driving, prepare_source
-
     source = prepare_source(np.asarray(photo), name, MODEL_SIDE, CROP_SCALE)
     faces = prepare_driving(Video(np.asarray(driving), FPS), "driving video", MODEL_SIDE, CROP_SCALE)
     frames = animate(source.crop, faces.crops, model, best_frame=0, progress=False, transfer=transfer)
@@ -146,8 +142,6 @@ def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, 
 
 def load_model():
     """The kit's trained small FOMM; a clear error when this version ships none."""
-    from .reenact.demo import SHIPPED_WEIGHTS, shipped_model
-
     model = shipped_model()
     if model is None:
         raise DataError(f"this version of deepfakelab ships no FOMM weights (deepfakelab/{SHIPPED_WEIGHTS}); "
@@ -162,8 +156,6 @@ COUNTER_BASE, COUNTER_STEP = 20, 16
 def counter_video(path: str | Path, frames: int = 12) -> Path:
     """A test video whose frame ``i`` is a flat grey of level ``20 + 16 i``: which frame is which
     can be read off the pixels (:func:`counter_value`), whatever the codec does to them."""
-    from .media.writer import write_video
-
     if not 1 <= frames <= (255 - COUNTER_BASE) // COUNTER_STEP + 1:
         raise DataError(f"a counter video has 1 to {(255 - COUNTER_BASE) // COUNTER_STEP + 1} frames, not {frames}")
     images = [np.full((64, 64, 3), COUNTER_BASE + COUNTER_STEP * i, np.uint8) for i in range(frames)]
@@ -178,8 +170,6 @@ def counter_value(frame: np.ndarray) -> int:
 @lru_cache(maxsize=None)
 def source_face_box(name: str) -> tuple[float, float, float, float]:
     """MTCNN's box of the face in the hard-case photo ``name``: where its fakes carry their face."""
-    from .faces.detection import largest_face
-
     face, _ = largest_face(source_photo(name), name)
     return tuple(float(v) for v in face.box)
 
@@ -193,9 +183,6 @@ def detector_crop(cropper, frame: np.ndarray, video: str) -> tuple[np.ndarray | 
     source photo, which this lab knows because it made them). Returns ``(crop or None, "mtcnn" |
     "pasted face box" | "no face")``.
     """
-    from .faces import crop
-    from .faces.cropper import margin_box
-
     face = cropper.crop(frame)
     if face is not None:
         return face.image, "mtcnn"

@@ -184,7 +184,7 @@ def _model_size(model) -> int:
 
 def make(out_dir: Path, quick: bool) -> list[Figure | NotDrawn]:
     from deepfakelab.reenact.checkpoint import load_model
-    from deepfakelab.reenact.demo import SHIPPED_WEIGHTS, shipped_model
+    from deepfakelab.reenact.checkpoint import SHIPPED_WEIGHTS, shipped_model
 
     if CHECKPOINT is not None:
         return fomm_figures(load_model(CHECKPOINT), out_dir, f"`{Path(CHECKPOINT).name}`")

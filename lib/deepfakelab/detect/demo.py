@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
+import torch
+
+from ..errors import DataError
+from ..heads.effects import CameraEffects
+from ..heads.identity import Identity
+from ..heads.motion import random_trajectory
+from ..heads.render import render_video
+from ..media.writer import write_video
+from .inference import DeepfakeDetector
+from .report import write_report
+from .trainingdata import SourceVideo, make_fakes
 
 #: Identity seeds far from the training identities (0..39 at seed 0).
 DEMO_IDENTITY_SEEDS = (90_001, 90_002)
@@ -19,15 +31,6 @@ FPS = 25.0
 
 def make_demo_videos(out_dir: Path, frames: int = 24, size: int = 256) -> dict[str, Path]:
     """Two real head videos and two fakes made from them; returns ``{name: mp4 path}``."""
-    from ..heads.effects import CameraEffects
-    from ..heads.identity import Identity
-    from ..heads.motion import random_trajectory
-    from ..heads.render import render_video
-    from .trainingdata import SourceVideo, make_fakes
-    from ..media.writer import write_video
-
-    import cv2
-
     sources = []
     for n, seed in enumerate(DEMO_IDENTITY_SEEDS):
         rendered = render_video(Identity.sample(seed), random_trajectory(seed, frames), size=size,
@@ -51,12 +54,6 @@ def make_demo_videos(out_dir: Path, frames: int = 24, size: int = 256) -> dict[s
 
 def run(out_dir: Path, quick: bool = False) -> dict:
     """Write ``report.html`` (and its PNGs, JSON) under ``out_dir``; return paths and verdicts."""
-    import torch
-
-    from ..errors import DataError
-    from .inference import DeepfakeDetector
-    from .report import write_report
-
     out_dir = Path(out_dir)
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     try:

@@ -19,8 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import ConfigError
+from ..runtime import resolve_device
 from .explain import CAM_METHODS, energy_in_mask, fake_maps, pointing_hits, randomised_copy, rank_correlation
 from .faceset import FaceSet, FaceTensors, split_groups
+from .inference import load_detector
 from .metrics import evaluate
 from .model import DetectorConfig
 from .train import TrainConfig, predict, train_detector
@@ -84,8 +87,6 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
     train_mask, val_mask = splits["train"], splits["val"]
     if hold_out:
         if hold_out not in set(faces.kind.tolist()):
-            from ..errors import ConfigError
-
             raise ConfigError(f"--hold-out {hold_out!r}: the face set has no such manipulation "
                               f"(it has {sorted(set(faces.kind.tolist()) - {'real'})})")
         train_mask = train_mask & (faces.kind != hold_out)
@@ -95,9 +96,6 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
                          lr=lr, seed=seed, device=device, hold_out=hold_out, mask_weight=mask_weight,
                          workers=workers)
     result = train_detector(faces.subset(train_mask), faces.subset(val_mask), out, config, progress)
-
-    from .inference import load_detector
-    from ..runtime import resolve_device
 
     dev = resolve_device(device)
     model, _ = load_detector(result["weights"], dev)

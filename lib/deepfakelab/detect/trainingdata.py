@@ -17,12 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+import cv2
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
-from ..errors import DataError
+from ..errors import DataError, DeepfakeLabError
 from ..faces.boxes import crop
-from ..faces.cropper import DEFAULT_MARGIN, margin_box
+from ..faces.cropper import DEFAULT_MARGIN, FaceCropper, margin_box
+from ..heads.effects import CameraEffects
+from ..heads.identity import Identity
+from ..heads.motion import random_trajectory
+from ..heads.render import render_video
+from ..media.frames import extract_frames
+from ..reenact.animate import animate, to_uint8_frames
+from ..reenact.checkpoint import shipped_model
+from ..runtime import resolve_device
 from .faceset import FaceSet
 from .manipulations import Fake, _blend, _change_mask, _deformed_mask, face_swap, landmark_warp, self_blend
 
@@ -55,8 +65,6 @@ def reenactment_fake(reenact: Reenactor, target: np.ndarray, target_mask: np.nda
     """Face2Face-style: the target's face re-rendered with the driving frame's expression, blended back."""
     generated = np.asarray(reenact(target, driving))
     if generated.shape != target.shape:
-        import cv2
-
         generated = cv2.resize(generated, (target.shape[1], target.shape[0]))
     alpha = _deformed_mask(target_mask, rng)
     fake = _blend(generated, target, alpha)
@@ -65,8 +73,6 @@ def reenactment_fake(reenact: Reenactor, target: np.ndarray, target_mask: np.nda
 
 def _aligned_points(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """``points`` moved by the similarity that best maps them onto ``reference`` (keeps expression, drops pose)."""
-    import cv2
-
     matrix, _ = cv2.estimateAffinePartial2D(points.astype(np.float32), reference.astype(np.float32))
     return points @ matrix[:, :2].T + matrix[:, 2]
 
@@ -161,16 +167,6 @@ def heads_sources(identities: int, videos_per_identity: int, frames_per_video: i
     are rendered. The blending mask is the convex hull of the face's skin mask, so glasses or a
     beard do not punch holes in it (swaps in the wild blend over the whole inner face).
     """
-    try:
-        from ..heads.effects import CameraEffects
-        from ..heads.identity import Identity
-        from ..heads.motion import random_trajectory
-        from ..heads.render import render_video
-    except ImportError as exc:  # pragma: no cover - the heads part ships with the kit
-        raise DataError("the synthetic heads (deepfakelab.heads) are not available in this version; "
-                        "build a face set from videos with --videos DIR") from exc
-    import cv2
-
     sources = []
     jobs = [(i, v) for i in range(identities) for v in range(videos_per_identity)]
     for i, v in tqdm(jobs, desc="rendering heads", unit="video", disable=not progress):
@@ -203,16 +199,12 @@ def build_synthetic(out: str | Path, identities: int = 24, videos_per_identity: 
     sources = heads_sources(identities, videos_per_identity, frames_per_video, seed, progress=progress)
     reenactors = available_reenactors()
     kinds = list(kinds or [k for k in MANIPULATIONS if k != "fomm" or "fomm" in reenactors])
-    from ..faces.cropper import FaceCropper
-
     detect = FaceCropper(size=size).detect
     return build_faceset(sources, kinds, size, seed, reenactors, progress, detect=detect).save(out)
 
 
 def available_reenactors() -> dict[str, Reenactor]:
     """Reenactment models usable for fakes here: FOMM when the kit ships trained weights for it."""
-    from ..reenact.demo import shipped_model
-
     model = shipped_model()
     return {} if model is None else {"fomm": fomm_reenactor(model)}
 
@@ -225,11 +217,6 @@ def fomm_reenactor(model, side: int = 64) -> Reenactor:
     initial frame to be relative to), and the result is enlarged back. The blur of that round trip
     is part of the fake, as it is in low-resolution reenactments in the wild.
     """
-    import cv2
-    import torch
-
-    from ..reenact.animate import animate, to_uint8_frames
-
     def reenact(target: np.ndarray, driving: np.ndarray) -> np.ndarray:
         small = [cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in (target, driving)]
         with torch.inference_mode():
@@ -249,11 +236,6 @@ def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video
     False). The split key is the video's name up to the first ``_`` (FF++ names fakes
     ``000_003.mp4`` after their target ``000.mp4``), so a fake and its source stay together.
     """
-    from ..errors import DeepfakeLabError
-    from ..runtime import resolve_device
-    from ..faces.cropper import FaceCropper
-    from ..media.frames import extract_frames
-
     videos_dir = Path(videos_dir)
     found = {label: sorted(p for p in (videos_dir / label).glob("*") if p.is_file()) for label in ("real", "fake")}
     if not found["real"] or not found["fake"]:

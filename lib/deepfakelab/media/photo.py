@@ -77,6 +77,14 @@ def read_photo(path: str | Path) -> tuple[np.ndarray, list[str]]:
     return np.ascontiguousarray(image), notes
 
 
+def astronaut() -> np.ndarray:
+    """scikit-image's astronaut (Eileen Collins, NASA, public domain): a real photo that ships with
+    a dependency, ``(512, 512, 3)`` uint8 RGB, for demos and pictures of the methods."""
+    from skimage import data  # scikit-image is only needed for this sample
+
+    return np.ascontiguousarray(data.astronaut())
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """:func:`read_photo` without the notes: ``(H, W, 3)`` uint8 RGB, for notebooks."""
     return read_photo(path)[0]

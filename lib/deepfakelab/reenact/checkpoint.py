@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from .config import ModelConfig, model_config_from_dict
 from .model import FirstOrderModel
 
 REQUIRED_KEYS = ("generator", "kp_detector")
+#: Where the kit's trained small FOMM ships (made by ``deepfakelab reenact-train fomm-small-64``).
+SHIPPED_WEIGHTS = "assets/fomm-small-64.pth.tar"
 
 
 class CheckpointError(DataError):
@@ -107,6 +110,14 @@ def load_model(checkpoint_path: str | Path, config: ModelConfig | str | Path | N
 
     model = build_model(config)
     return load_weights(model, checkpoint, source=str(checkpoint_path)).eval()
+
+
+def shipped_model() -> FirstOrderModel | None:
+    """The kit's trained small FOMM (:data:`SHIPPED_WEIGHTS`), or None when none ships with this version."""
+    path = resources.files("deepfakelab").joinpath(SHIPPED_WEIGHTS)
+    if not path.is_file():
+        return None
+    return load_model(Path(str(path)))
 
 
 def save_checkpoint(path: str | Path, model: FirstOrderModel, **extra: Any) -> Path:

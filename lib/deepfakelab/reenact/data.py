@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from ..errors import ConfigError, DataError
+from ..heads import FramePairs, HeadsConfig, split_identities
+from ..media.photo import read_photo
+from ..media.video import read_video
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
 FRAME_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -26,8 +30,6 @@ FRAME_SUFFIXES = {".png", ".jpg", ".jpeg"}
 def heads_pairs(split: str, size: int = 64, frames: int = 32, identities: int = 200, videos_per_identity: int = 2,
                 accessory_rate: float = 0.3, motion: str = "mixed", repeats: int = 1, seed: int = 0) -> Dataset:
     """Source/driving pairs of synthetic talking heads for ``split`` ('train', 'val' or 'test')."""
-    from ..heads import FramePairs, HeadsConfig, split_identities
-
     splits = split_identities(identities, seed=seed)
     if split not in splits:
         raise ConfigError(f"split {split!r}: choose one of {sorted(splits)}")
@@ -58,13 +60,9 @@ class FolderPairs(Dataset):
     def _frames(self, path: Path) -> list:
         if path.is_dir():
             return sorted(p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES)
-        from ..media.video import read_video
-
         return list(read_video(path).frames)
 
     def __getitem__(self, index: int) -> dict:
-        import cv2
-
         path = self.videos[index % len(self.videos)]
         frames = self._frames(path)
         if len(frames) < 2:
@@ -75,8 +73,6 @@ class FolderPairs(Dataset):
         for role, k in zip(("source", "driving"), chosen):
             frame = frames[k]
             if isinstance(frame, Path):
-                from ..media.photo import read_photo
-
                 frame = read_photo(frame)[0]
             frame = cv2.resize(frame, (self.size, self.size), interpolation=cv2.INTER_AREA)
             item[role] = torch.from_numpy(frame).permute(2, 0, 1).float() / 255

@@ -1,8 +1,7 @@
 """Lab 1, first part, in ``deepfakelab demo``: reenact a real photo, offline.
 
 The source is scikit-image's astronaut (a real photo that ships with a dependency). The driving
-video is a synthetic talking head (:mod:`deepfakelab.heads`) looking around and talking, or,
-without that package, the astronaut photo itself moved procedurally. No published FOMM checkpoint
+video is a synthetic talking head (:mod:`deepfakelab.heads`) looking around and talking. No published FOMM checkpoint
 can ship with the kit, so the real photo is animated by the training-free landmark warp (the
 output says so). When the kit ships trained small-FOMM weights
 (``deepfakelab/assets/fomm-small-64.pth.tar``), Lab 1's synthetic photo with dark glasses is also
@@ -12,29 +11,22 @@ Every video is labelled synthetic in its metadata and carries a visible mark.
 
 from __future__ import annotations
 
-from importlib import resources
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 
-#: Where the kit's trained small FOMM would ship (made by ``deepfakelab reenact-train fomm-small-64``).
-SHIPPED_WEIGHTS = "assets/fomm-small-64.pth.tar"
-
-
-def astronaut() -> np.ndarray:
-    from skimage import data
-
-    return np.ascontiguousarray(data.astronaut())
-
+from .. import lab1
+from ..heads import Identity, look_around, render_video, talk
+from ..media.photo import astronaut
+from ..media.video import Video
+from ..media.writer import write_video
+from .checkpoint import SHIPPED_WEIGHTS, shipped_model
+from .pipeline import ReenactOptions, prepare_driving, prepare_source, reenact_faces
+from .views import save_strip, side_by_side
 
 def driving_video(frames: int, size: int = 256, fps: float = 25.0) -> tuple[np.ndarray, str]:
-    """A synthetic talking head (frames, description), or a procedurally moved astronaut without ``heads``."""
-    try:
-        from ..heads import Identity, look_around, render_video, talk
-    except ImportError:
-        return _moved_photo(frames, size), "the astronaut photo, procedurally turned and shifted"
-    import dataclasses
-
+    """A synthetic talking head: ``(frames (N, size, size, 3) uint8, description)``."""
     identity = Identity.sample(7, accessory_rate=0.0)
     # Head motion from one script, mouth from another: looking around while talking.
     moving, talking = look_around(frames, fps, seed=3), talk(frames, fps, seed=3)
@@ -43,35 +35,7 @@ def driving_video(frames: int, size: int = 256, fps: float = 25.0) -> tuple[np.n
     return np.stack([f.image for f in rendered]), "a synthetic talking head (deepfakelab.heads) looking around and talking"
 
 
-def _moved_photo(frames: int, size: int) -> np.ndarray:
-    import cv2
-
-    photo = cv2.resize(astronaut(), (size, size), interpolation=cv2.INTER_AREA)
-    out = []
-    for t in range(frames):
-        angle = 6 * np.sin(2 * np.pi * t / max(frames, 1))
-        matrix = cv2.getRotationMatrix2D((size / 2, size / 3), angle, 1.0)
-        matrix[0, 2] += 6 * np.sin(4 * np.pi * t / max(frames, 1))
-        out.append(cv2.warpAffine(photo, matrix, (size, size), borderMode=cv2.BORDER_REFLECT))
-    return np.stack(out)
-
-
-def shipped_model():
-    """The kit's trained small FOMM, or None when no weights ship with this version."""
-    path = resources.files("deepfakelab").joinpath(SHIPPED_WEIGHTS)
-    if not path.is_file():
-        return None
-    from .checkpoint import load_model
-
-    return load_model(Path(str(path)))
-
-
 def run(out_dir: Path, quick: bool = False) -> dict:
-    from ..media.video import Video
-    from ..media.writer import write_video
-    from .pipeline import ReenactOptions, prepare_driving, prepare_source, reenact_faces
-    from .views import save_strip, side_by_side
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fps, count = 25.0, 16 if quick else 50
@@ -104,8 +68,6 @@ def run(out_dir: Path, quick: bool = False) -> dict:
     if model is None:
         summary["fomm"] = f"skipped: no trained weights at deepfakelab/{SHIPPED_WEIGHTS} in this version"
     else:
-        from .. import lab1
-
         # Lab 1's hard case with dark glasses, driven by a synthetic person talking; the animated
         # face is blended back into the photo, as a face-reenactment deepfake is made.
         talking = lab1.real_video(lab1.DRIVING, frames=count)

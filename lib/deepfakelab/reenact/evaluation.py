@@ -32,7 +32,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
+from ..faces.detection import detect_faces_in_frames
 from .landmark_warp import fill_missing, target_landmarks, warp_map
 
 
@@ -72,8 +74,6 @@ def fomm_backward_map(deformation: torch.Tensor, size: int) -> np.ndarray:
 
 def _mtcnn_landmarks(frames: np.ndarray, detect_side: int = 256) -> list[np.ndarray | None]:
     """MTCNN five points per frame; small frames are enlarged for detection (MTCNN's minimum face is ~20 px)."""
-    from ..faces.detection import detect_faces_in_frames
-
     size = frames.shape[1]
     factor = max(detect_side / size, 1.0)
     big = [cv2.resize(f, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC) for f in frames]
@@ -136,8 +136,6 @@ def evaluate_video(video: np.ndarray, landmarks: np.ndarray, visible: np.ndarray
 def evaluate(dataset, model=None, videos: int | None = None, methods=("zero-motion", "landmark-warp", "fomm"),
              progress: bool = True) -> dict[str, dict]:
     """Average :func:`evaluate_video` over a :class:`~deepfakelab.heads.TalkingHeads` dataset (frame-weighted)."""
-    from tqdm.auto import tqdm
-
     totals: dict[str, list[MethodScore]] = {}
     count = len(dataset) if videos is None else min(videos, len(dataset))
     for index in tqdm(range(count), desc="evaluating", unit="video", disable=not progress):

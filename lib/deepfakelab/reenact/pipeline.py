@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
 from .. import faces as face_tools
-from .landmark_warp import fill_missing, landmark_reenact
+from ..errors import ConfigError
 from ..media.photo import read_photo
 from ..media.video import Video, count_frames, read_video
 from ..media.writer import write_video
+from .animate import animate_with_keypoints, to_uint8_frames
+from .checkpoint import load_model
+from .landmark_warp import fill_missing, landmark_reenact
 from .views import keypoints_to_pixels, save_strip, side_by_side
 
 WARP_NOTE = ("no FOMM checkpoint given: using the training-free landmark warp (MTCNN's 5 points, thin-plate "
@@ -144,8 +146,6 @@ def reenact_faces(source: SourceFace, driving: DrivingFaces, options: ReenactOpt
         frames, moved = landmark_reenact(source.crop, source.landmarks, driving.landmarks, initial, options.adapt_movement_scale)
         return frames, source.landmarks, driving.landmarks, moved, initial
 
-    from .animate import animate_with_keypoints, to_uint8_frames
-
     animation = animate_with_keypoints(
         source.crop, driving.crops, model, relative=options.relative, adapt_movement_scale=options.adapt_movement_scale,
         best_frame=initial, batch_size=options.batch_size, progress=options.progress,
@@ -178,8 +178,6 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
 
     model = None
     if options.checkpoint is not None:
-        from .checkpoint import load_model
-
         model = load_model(options.checkpoint, options.config)
         method = "fomm"
     else:

@@ -1,0 +1,124 @@
+"""The package's modules import one way: no cycles, and each one imports on its own.
+
+Data flows media -> faces -> reenact / detect -> reports; a module pair that imports each other
+(even inside functions) breaks that order and, at module level, fails depending on which of the
+two is imported first. Two checks: the graph of every ``deepfakelab`` import in the source (top
+level and inside functions) has no cycle, and every module imports as the first ``deepfakelab``
+module of a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import deepfakelab
+
+PACKAGE = Path(deepfakelab.__file__).resolve().parent
+#: Running these starts a program (``python -m``), importing them is not the point.
+ENTRY_POINTS = {"deepfakelab.__main__"}
+
+
+def _modules() -> dict[str, Path]:
+    modules = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _imported(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """Every ``deepfakelab`` module that ``module``'s source imports, anywhere in the file."""
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+        for name in names:
+            while name not in modules and "." in name:
+                name = name.rsplit(".", 1)[0]
+            if name in modules and name != module:
+                found.add(name)
+    return found
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                other = stack.pop()
+                on_stack.discard(other)
+                component.append(other)
+                if other == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_no_module_imports_back_what_imports_it():
+    modules = _modules()
+    graph = {name: _imported(name, path, modules) for name, path in modules.items()}
+    assert _cycles(graph) == [], "import cycles (break them by moving the shared part below both)"
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_media_and_faces_import_nothing_above_them():
+    modules = _modules()
+    for name, path in modules.items():
+        if name.startswith(("deepfakelab.media", "deepfakelab.faces")):
+            above = {m for m in _imported(name, path, modules)
+                     if m.startswith(("deepfakelab.reenact", "deepfakelab.detect", "deepfakelab.lab1"))}
+            assert not above, f"{name} imports {sorted(above)}: media and faces sit below reenact and detect"
+
+
+def test_every_module_imports_alone_in_a_fresh_interpreter():
+    """One fresh interpreter; before each module every ``deepfakelab`` module is forgotten, so each
+    is imported first (third-party modules stay loaded: they cannot take part in our cycles)."""
+    names = [name for name in _modules() if name not in ENTRY_POINTS]
+    script = (
+        "import importlib, sys, traceback\n"
+        "failed = []\n"
+        f"for name in {names!r}:\n"
+        "    for loaded in [m for m in sys.modules if m == 'deepfakelab' or m.startswith('deepfakelab.')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as exc:\n"
+        "        failed.append(f'{name}: {type(exc).__name__}: {exc}')\n"
+        "print('\\n'.join(failed))\n"
+        "sys.exit(1 if failed else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                            cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
