@@ -17,10 +17,13 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import ConfigError, DataError
+from ..media.writer import write_video
 from .dataset import HeadsConfig, split_identities, video_spec
 from .render import RenderedFrame, render_video
 
 FORMATS = ("png", "mp4")
+#: What the exported mp4s say they are, in their metadata.
+HEADS_LABEL = "SYNTHETIC: procedural talking head rendered by deepfakelab.heads, not a real person"
 
 
 def video_name(identity_index: int, video_index: int) -> str:
@@ -44,9 +47,7 @@ def write_mp4(frames: list[RenderedFrame], path: Path, fps: float = 25.0) -> Non
     size = frames[0].image.shape[0]
     if size % 2:
         raise ConfigError(f"mp4 needs an even frame size (H.264 yuv420p); got {size}, use --format png or an even --size")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    iio.imwrite(path, np.stack([f.image for f in frames]), plugin="FFMPEG", fps=fps,
-                codec="libx264", quality=8, macro_block_size=1, pixelformat="yuv420p")
+    write_video(path, [f.image for f in frames], fps, label=HEADS_LABEL)
 
 
 def write_ground_truth(frames: list[RenderedFrame], path: Path, identity_seed: int) -> None:
