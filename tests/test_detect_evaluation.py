@@ -68,5 +68,5 @@ def test_face_set_from_real_and_fake_folders(real_data, tmp_path):
 
 def test_folder_without_fakes_is_an_error(tmp_path):
     (tmp_path / "real").mkdir()
-    with pytest.raises(DataError, match="both"):
+    with pytest.raises(DataError, match="expected sub-folders real/ and fake/, each with videos"):
         build_from_folders(tmp_path, tmp_path / "faces.npz")

@@ -100,7 +100,7 @@ def test_unreadable_and_tiny_photos(tmp_path):
 
     iio.imwrite(tmp_path / "tiny.png", np.zeros((8, 8, 3), np.uint8))
     image, _ = read_photo(tmp_path / "tiny.png")  # a picture all the same: too small for faces (below)
-    with pytest.raises(DataError, match="tiny.png: the image is only 8x8 pixels, too small to find a face"):
+    with pytest.raises(DataError, match="tiny.png: only 8x8 pixels, too small to find a face"):
         detect_faces(image, str(tmp_path / "tiny.png"))
 
 

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "deepfakelab.heads.cli",
     "deepfakelab.reenact.cli",
     "deepfakelab.detect.cli",
+    "deepfakelab.media.cli",
     "deepfakelab.course.cli",
 ]
 

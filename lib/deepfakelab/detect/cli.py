@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 
 #: Kept here, not imported, so that ``deepfakelab --help`` does not import torch; a test checks
 #: they match :data:`.explain.CAM_METHODS` and :data:`.model.ARCHITECTURES`.
@@ -11,36 +13,70 @@ ARCHITECTURES = ("kitnet", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
 
 
 def _frames(args: argparse.Namespace) -> int:
+    from ..media.files import check_input_file, check_output_folder
     from ..media.frames import save_frames
+    from ..media.video import probe_video, short_video_note
 
-    sidecar = save_frames(args.video, args.out, indices=args.index, every=args.every, count=args.count)
-    import json
-
+    video = check_input_file(args.video, "video")
+    out = check_output_folder(args.out)
+    info = probe_video(video)
+    note = short_video_note(info)
+    if note:
+        print(f"note: {note}")
+    sidecar = save_frames(video, out, indices=args.index, every=args.every, count=args.count, info=info)
     meta = json.loads(sidecar.read_text())
-    print(f"wrote {len(meta['indices'])} frames of {meta['frame_count']} to {args.out} (see {sidecar})")
+    print(f"wrote {len(meta['indices'])} frames of {meta['frame_count']} to {out} (see {sidecar})")
     return 0
 
 
 def _detect(args: argparse.Namespace) -> int:
+    """Check every input and the output folder first; then score the usable inputs, each on its
+    own, so that a bad one costs the others neither their results nor the report."""
     import torch
+    from tqdm.auto import tqdm
 
+    from ..errors import DeepfakeLabError
+    from ..media.files import check_input_file, check_output_folder
     from ..runtime import resolve_device
-    from .inference import DeepfakeDetector
+    from .inference import DeepfakeDetector, VideoResult, check_input
     from .report import verdict, write_report
 
+    out = check_output_folder(args.out)
+    if args.weights:
+        check_input_file(args.weights, "detector weights file")
+    checked: list[tuple[str, object]] = []
+    for video in args.videos:
+        try:
+            checked.append((video, check_input(video)))
+        except DeepfakeLabError as exc:
+            checked.append((video, exc))
+            print(f"deepfakelab: error: {exc}", file=sys.stderr)
+    usable = [(video, info) for video, info in checked if not isinstance(info, DeepfakeLabError)]
+    if not usable:
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     device = str(resolve_device(args.device))
     detector = DeepfakeDetector(args.weights, methods=args.methods, device=device)
-    from tqdm.auto import tqdm
-
     results = []
-    for video in tqdm(args.videos, desc="videos", unit="video"):
-        result = detector.analyse(video, count=args.count, indices=args.index)
+    for video, info in tqdm(checked, desc="videos", unit="video"):
+        if isinstance(info, DeepfakeLabError):
+            results.append(VideoResult(str(video), error=str(info)))
+            continue
+        result = detector.analyse(video, count=args.count, indices=args.index, info=info)
         results.append(result)
-        tqdm.write(f"{video}: {result.error or verdict(result.p_fake)}"
-                   + (f" ({len(result.no_face)} frames without a face)" if result.no_face else ""))
-    files = write_report(results, args.out, list(args.methods),
+        for note in result.notes:
+            tqdm.write(f"note: {note}")
+        if result.error:
+            tqdm.write(f"deepfakelab: error: {result.error}", file=sys.stderr)
+        elif not result.frames:
+            tqdm.write(f"deepfakelab: error: {video}: no face found in the {len(result.no_face)} frames looked at",
+                       file=sys.stderr)
+        else:
+            tqdm.write(f"{video}: {verdict(result.p_fake)}"
+                       + (f" ({len(result.no_face)} of {len(result.no_face) + len(result.frames)} frames without "
+                          "a face)" if result.no_face else ""))
+    files = write_report(results, out, list(args.methods),
                          info={"weights": str(args.weights) if args.weights else "shipped",
                                **detector.config.as_dict()})
     print(f"report: {files['html']}")
@@ -48,9 +84,12 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 def _data(args: argparse.Namespace) -> int:
+    from ..media.files import check_input_folder, check_output_file
     from .trainingdata import build_from_folders, build_synthetic
 
+    check_output_file(args.out, {".npz"}, "face set")
     if args.videos:
+        check_input_folder(args.videos, "folder with real/ and fake/ sub-folders")
         path = build_from_folders(args.videos, args.out, frames_per_video=args.frames or 32, size=args.size,
                                   device=args.device)
     else:
@@ -61,9 +100,13 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from ..media.files import check_input_file, check_output_folder
     from .evaluation import train_and_evaluate
+    from .faceset import FaceSet
 
-    summary = train_and_evaluate(args.data, args.out, arch=args.arch, width=args.width, epochs=args.epochs,
+    check_output_folder(args.out)
+    faces = FaceSet.load(check_input_file(args.data, "face set (.npz, made by 'deepfakelab detect-data')"))
+    summary = train_and_evaluate(faces, args.out, arch=args.arch, width=args.width, epochs=args.epochs,
                                  batch_size=args.batch_size, lr=args.lr, hold_out=args.hold_out,
                                  device=args.device, seed=args.seed, threads=args.threads,
                                  mask_weight=args.mask_weight, workers=args.workers)

@@ -67,8 +67,10 @@ class FaceSet:
         try:
             with np.load(path, allow_pickle=False) as data:
                 return cls(*(data[f] for f in FIELDS))
-        except (KeyError, ValueError, OSError) as exc:
-            raise DataError(f"{path}: not a deepfakelab face set ({exc})") from exc
+        except KeyError as exc:
+            raise DataError(f"{path}: not a deepfakelab face set (no field {exc})") from None
+        except (ValueError, OSError, EOFError):  # numpy's own text would advise loading pickles
+            raise DataError(f"{path}: not a deepfakelab face set (not an .npz made by 'deepfakelab detect-data')") from None
 
     @classmethod
     def concatenate(cls, parts: list["FaceSet"]) -> "FaceSet":

@@ -18,8 +18,9 @@ from ..errors import DataError, DeepfakeLabError
 from .explain import DEFAULT_METHOD, fake_maps
 from ..faces.cropper import FaceCrop, FaceCropper
 from .model import DetectorConfig, build_detector, to_tensor
+from ..faces.detection import check_image_size
 from ..media.frames import extract_frames
-from ..media.video import probe_video, short_video_note
+from ..media.video import VideoInfo, probe_video, short_video_note
 
 #: Where the shipped weights live inside the package.
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "detector.pt"
@@ -73,6 +74,14 @@ class VideoResult:
         return float(np.mean([f.p_fake for f in self.frames])) if self.frames else None
 
 
+def check_input(video: str | Path) -> VideoInfo:
+    """Probe one input of the detector: a readable video or image with room for a face, or a
+    :class:`~deepfakelab.errors.DataError` that names it."""
+    info = probe_video(video)
+    check_image_size(info.width, info.height, str(video))
+    return info
+
+
 class DeepfakeDetector:
     """Face cropper + detector network + CAM methods, used frame by frame."""
 
@@ -96,15 +105,17 @@ class DeepfakeDetector:
         return p_fake, maps
 
     def analyse(self, video: str | Path, count: int | None = 16, indices=None,
-                keep_frames: bool = True, batch: int = 16) -> VideoResult:
+                keep_frames: bool = True, batch: int = 16, info: VideoInfo | None = None) -> VideoResult:
         """Score ``count`` evenly spread frames (or the given ``indices``) of one video or image.
 
-        Errors about this input (unreadable, too short, index past the end) are stored in
+        A video shorter than ``count`` is scored on all its frames, with a note. Errors about this
+        input (unreadable, too small for a face, index past the end) are stored in
         ``VideoResult.error`` instead of raised, so one bad file does not stop a report of four.
+        ``info`` is the input's :func:`~deepfakelab.media.probe_video`, when the caller has it.
         """
         result = VideoResult(str(video))
         try:
-            info = probe_video(video)
+            info = info or check_input(video)
             short = short_video_note(info)
             result.notes += [short] if short else []
             if indices is None:

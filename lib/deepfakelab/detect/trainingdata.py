@@ -239,7 +239,7 @@ def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video
     videos_dir = Path(videos_dir)
     found = {label: sorted(p for p in (videos_dir / label).glob("*") if p.is_file()) for label in ("real", "fake")}
     if not found["real"] or not found["fake"]:
-        raise DataError(f"{videos_dir}: expected videos in both {videos_dir / 'real'} and {videos_dir / 'fake'}")
+        raise DataError(f"{videos_dir}: expected sub-folders real/ and fake/, each with videos")
     cropper = FaceCropper(size=size, device=str(resolve_device(device)))
     images, labels, kinds, videos, groups, sources, problems = [], [], [], [], [], [], []
     jobs = [(label, path) for label in ("real", "fake") for path in found[label]]

@@ -45,7 +45,7 @@ SMALL_FACE = 80
 def check_image_size(width: int, height: int, name: str) -> None:
     """:class:`~deepfakelab.errors.DataError` naming ``name`` when a picture is too small for MTCNN."""
     if min(width, height) < MIN_IMAGE_SIDE:
-        raise DataError(f"{name}: the image is only {width}x{height} pixels, too small to find a face in "
+        raise DataError(f"{name}: only {width}x{height} pixels, too small to find a face in "
                         f"(at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE})")
 
 

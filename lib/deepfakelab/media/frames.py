@@ -79,13 +79,13 @@ def extract_frames(video: str | Path, indices=None, every: int | None = None,
 
 
 def save_frames(video: str | Path, out_dir: str | Path, indices=None, every: int | None = None,
-                count: int | None = None) -> Path:
+                count: int | None = None, info: VideoInfo | None = None) -> Path:
     """Write the chosen frames as ``frame_000032.png`` plus ``frames.json``; return the JSON path.
 
     The sidecar records the source file, fps, total frames and the indices written, so a
     student's report can say exactly which pictures were scored.
     """
-    info, frames = extract_frames(video, indices, every, count)
+    info, frames = extract_frames(video, indices, every, count, info=info)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {}

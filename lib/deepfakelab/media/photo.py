@@ -49,8 +49,11 @@ def read_photo(path: str | Path) -> tuple[np.ndarray, list[str]]:
             elif picture.mode in ("CMYK", "YCbCr", "LAB", "HSV", "1"):
                 picture = picture.convert("L" if picture.mode == "1" else "RGB")
             image = np.asarray(picture)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{path}: not a readable image (not a picture format the kit can open, or damaged)") from None
+    except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt data
+        detail = str(exc).replace(str(path), "").replace(repr(str(path)), "").strip(" :'") or type(exc).__name__
+        raise DataError(f"{path}: not a readable image ({detail})") from None
     if orientation not in (1, None):
         notes.append(f"{path}: turned upright as its EXIF orientation tag ({orientation}) says")
     if image.ndim == 3 and image.shape[2] == 1:

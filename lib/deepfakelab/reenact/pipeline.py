@@ -13,8 +13,9 @@ import numpy as np
 
 from .. import faces as face_tools
 from ..errors import ConfigError
+from ..media.files import VIDEO_OUTPUT_SUFFIXES, check_input_file, check_output_file
 from ..media.photo import read_photo
-from ..media.video import Video, count_frames, read_video
+from ..media.video import Video, count_frames, probe_video, read_video
 from ..media.writer import write_video
 from .animate import animate_with_keypoints, to_uint8_frames
 from .checkpoint import load_model
@@ -160,21 +161,41 @@ def reenact_faces(source: SourceFace, driving: DrivingFaces, options: ReenactOpt
     )
 
 
+def check_inputs(source_path: str | Path, driving_path: str | Path, output: str | Path,
+                 options: ReenactOptions) -> tuple[Path, Path, Path]:
+    """Every path of a reenactment checked before any work: one clear error per problem.
+
+    The photo and the video must be readable files big enough to hold a face, the output an mp4
+    that can be written (its strip ``<output>.png`` goes beside it), the checkpoint a file.
+    Reading the driving video's header and counting its frames is quick next to finding faces.
+    """
+    output = check_output_file(output, VIDEO_OUTPUT_SUFFIXES, "video")
+    source_path = check_input_file(source_path, "photo")
+    driving_path = check_input_file(driving_path, "video")
+    if options.checkpoint is not None:
+        check_input_file(options.checkpoint, "FOMM checkpoint (.pth.tar)")
+    if options.max_frames is not None and options.max_frames < 1:
+        raise ConfigError(f"--max-frames {options.max_frames}: use at least 1 frame")
+    info = probe_video(driving_path)
+    face_tools.check_image_size(info.width, info.height, str(driving_path))
+    return source_path, driving_path, output
+
+
 def reenact_files(source_path: str | Path, driving_path: str | Path, output: str | Path,
                   options: ReenactOptions | None = None) -> ReenactResult:
     """Reenact the face in ``source_path`` with ``driving_path``'s motion; write ``output`` (mp4).
 
     Also writes ``<output>.png``, a strip of driving frames and results. Returns what was done,
-    with notes for the user (conversions, several faces, which method ran).
+    with notes for the user (conversions, several faces, which method ran, a truncated driving
+    video, a small face). Inputs are checked, and the checkpoint loaded, before faces are searched.
+    ``ReenactResult.frames`` is the number of frames in the written file, counted by decoding it.
     """
     options = options or ReenactOptions()
-    output = Path(output)
+    source_path, driving_path, output = check_inputs(source_path, driving_path, output, options)
     photo, notes = read_photo(source_path)
-    source = prepare_source(photo, str(source_path), options.size, options.crop_scale)
+    face_tools.check_image_size(photo.shape[1], photo.shape[0], str(source_path))
     video = read_video(driving_path, max_frames=options.max_frames)
-    notes += source.notes + video.notes
-    driving = prepare_driving(video, str(driving_path), options.size, options.crop_scale, options.progress)
-    notes += driving.notes
+    notes += video.notes
 
     model = None
     if options.checkpoint is not None:
@@ -183,6 +204,11 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
     else:
         method = "landmark-warp"
         notes.append(WARP_NOTE)
+
+    source = prepare_source(photo, str(source_path), options.size, options.crop_scale)
+    notes += source.notes
+    driving = prepare_driving(video, str(driving_path), options.size, options.crop_scale, options.progress)
+    notes += driving.notes
 
     frames, source_points, driving_points, result_points, initial = reenact_faces(source, driving, options, model)
     if options.best_frame == "auto":
@@ -195,6 +221,9 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
     else:
         written = frames
     write_video(output, written, video.fps, audio_from=video.path, visible_mark=options.visible_mark)
+    in_file = count_frames(output)
+    if in_file != len(written):  # never claim frames the file does not hold
+        notes.append(f"{output}: {len(written)} frames were sent to the encoder but the file holds {in_file}")
     strip = save_strip(output.with_suffix(".png"), source.crop, driving.crops, frames,
                        title=f"Reenactment by {method} (synthetic)")
-    return ReenactResult(output, method, len(written), video.fps, initial, strip, notes)
+    return ReenactResult(output, method, in_file, video.fps, initial, strip, notes)

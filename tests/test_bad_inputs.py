@@ -1,0 +1,326 @@
+"""Every command of the CLI over a corpus of bad inputs made here (issue #17, "Bad inputs").
+
+Each bad input must end the command with exit code 2 and one line, ``deepfakelab: error: PATH:
+problem``, naming the file once; no traceback; nothing written that looks like a result. Inputs
+that are odd but usable (grayscale, transparent or huge photos, a one-frame video, a truncated
+video that still decodes in part) exit 0 and say what was done about them in a note. The corpus
+is synthetic heads, so this runs without ``../shared``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from deepfakelab.cli import main
+from deepfakelab.heads import Identity, render_video, talk
+from deepfakelab.media import count_frames, read_video, write_video
+from deepfakelab.media.video import ffmpeg_exe
+
+FPS = 25.0
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("corpus")
+    frames = np.stack([f.image for f in render_video(Identity.sample(7, accessory_rate=0.0), talk(40, FPS, seed=3),
+                                                      256, None, FPS)])
+    files = {"folder": root / "a_folder", "not_a_folder": root / "not_a_folder"}
+    files["folder"].mkdir()
+    files["not_a_folder"].write_text("a plain file")
+    files["photo"] = root / "head.png"
+    cv2.imwrite(str(files["photo"]), frames[0][..., ::-1])
+    files["driving"] = write_video(root / "head.mp4", frames[:3], FPS, label="real (synthetic head)")
+    # 40 frames of video with 1.5 s of audio: the audio ends early, the video must not
+    silent = write_video(root / "silent.mp4", frames, FPS, label="real (synthetic head)")
+    files["with_audio"] = root / "with_audio.mp4"
+    _ffmpeg("-i", str(silent), "-f", "lavfi", "-i", "sine=frequency=440:duration=1.5", "-map", "0:v", "-map", "1:a",
+            "-c:v", "copy", "-c:a", "aac", str(files["with_audio"]))
+    for name in ("empty.mp4", "empty.png"):
+        files[name] = root / name
+        files[name].write_bytes(b"")
+    files["text.mp4"] = root / "text.mp4"
+    files["text.mp4"].write_text("this is not a video\n" * 50)
+    files["text.jpg"] = root / "text.jpg"
+    files["text.jpg"].write_text("this is not a photo\n" * 50)
+    # truncated: the index (moov atom) at the end is lost; at the front it survives and the file half-decodes
+    whole = silent.read_bytes()
+    files["cut_end.mp4"] = root / "cut_end.mp4"
+    files["cut_end.mp4"].write_bytes(whole[: len(whole) // 2])
+    front = root / "front.mp4"
+    _ffmpeg("-i", str(silent), "-c", "copy", "-movflags", "+faststart", str(front))
+    data = front.read_bytes()
+    files["cut_front.mp4"] = root / "cut_front.mp4"
+    files["cut_front.mp4"].write_bytes(data[: len(data) // 2])
+    for side in (1, 8, 20):
+        files[f"px{side}.png"] = root / f"px{side}.png"
+        cv2.imwrite(str(files[f"px{side}.png"]), np.full((side, side, 3), 128, np.uint8))
+    files["small16.mp4"] = write_video(root / "small16.mp4", np.full((3, 16, 16, 3), 128, np.uint8), FPS)
+    files["one_frame.mp4"] = write_video(root / "one_frame.mp4", frames[:1], FPS, label="real (synthetic head)")
+    files["gray.png"] = root / "gray.png"
+    cv2.imwrite(str(files["gray.png"]), cv2.cvtColor(frames[0], cv2.COLOR_RGB2GRAY))
+    files["rgba.png"] = root / "rgba.png"
+    rgba = np.dstack([frames[0][..., ::-1], np.full((256, 256), 255, np.uint8)])
+    rgba[:40, :40, 3] = 0  # a transparent corner
+    cv2.imwrite(str(files["rgba.png"]), rgba)
+    files["huge.jpg"] = root / "huge.jpg"
+    cv2.imwrite(str(files["huge.jpg"]), cv2.resize(frames[0][..., ::-1], (6000, 6000), interpolation=cv2.INTER_LINEAR))
+    return files
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory):
+    """A folder nothing can be written into, root included (``chattr +i``), or skip."""
+    folder = tmp_path_factory.mktemp("locked")
+    if os.geteuid() == 0:
+        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)]).returncode != 0:
+            pytest.skip("cannot make a folder unwritable for root here (no chattr +i)")
+        yield folder
+        subprocess.run(["chattr", "-i", str(folder)])
+    else:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _assert_refused(code: int, out: str, err: str, culprit: Path | str, problem: str) -> None:
+    assert "Traceback" not in out + err
+    assert code == 2, (out, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"deepfakelab: error: {culprit}: "), lines[0]
+    assert lines[0].count(str(culprit)) == 1, f"path named twice: {lines[0]}"
+    assert problem in lines[0], lines[0]
+
+
+def _nothing_written(*paths: Path) -> None:
+    for path in paths:
+        assert not path.exists() or (path.is_dir() and not any(path.iterdir())), f"{path} was written"
+
+
+# (input, the problem its one line must name)
+BAD_PHOTOS = [
+    ("empty.png", "the file is empty"),
+    ("text.jpg", "not a readable image"),
+    ("px1.png", "only 1x1 pixels, too small to find a face"),
+    ("px8.png", "only 8x8 pixels, too small to find a face"),
+    ("px20.png", "only 20x20 pixels, too small to find a face"),
+    ("folder", "is a folder, expected a photo file"),
+    ("missing.png", "no such file"),
+]
+BAD_VIDEOS = [
+    ("empty.mp4", "the file is empty"),
+    ("text.mp4", "not a readable video"),
+    ("cut_end.mp4", "not a readable video"),
+    ("small16.mp4", "only 16x16 pixels, too small to find a face"),
+    ("px8.png", "only 8x8 pixels, too small to find a face"),
+    ("folder", "is a folder, expected a video file"),
+    ("missing.mp4", "no such file"),
+]
+
+
+def _path(corpus, name: str) -> Path:
+    return corpus.get(name, corpus["folder"].parent / name)
+
+
+@pytest.mark.parametrize("name, problem", BAD_PHOTOS)
+def test_reenact_refuses_a_bad_photo(corpus, tmp_path, capsys, name, problem):
+    out = tmp_path / "out.mp4"
+    result = _run(capsys, "reenact", _path(corpus, name), corpus["driving"], "-o", out)
+    _assert_refused(*result, _path(corpus, name), problem)
+    _nothing_written(out, out.with_suffix(".png"))
+
+
+@pytest.mark.parametrize("name, problem", BAD_VIDEOS)
+def test_reenact_refuses_a_bad_driving_video_before_any_face_detection(corpus, tmp_path, capsys, monkeypatch,
+                                                                       name, problem):
+    from deepfakelab.faces import detection
+
+    monkeypatch.setattr(detection, "mtcnn", lambda *a, **k: pytest.fail("faces were searched before the check"))
+    out = tmp_path / "out.mp4"
+    result = _run(capsys, "reenact", corpus["photo"], _path(corpus, name), "-o", out)
+    _assert_refused(*result, _path(corpus, name), problem)
+    _nothing_written(out, out.with_suffix(".png"))
+
+
+def _bad_outputs(corpus, locked, tmp_path):
+    existing = tmp_path / "existing_folder.mp4"
+    existing.mkdir()
+    return [
+        (existing, "is a folder"),
+        (tmp_path / "out_without_extension", "has no extension"),
+        (tmp_path / "out.avi", "has the extension .avi"),
+        (corpus["not_a_folder"] / "out.mp4", "is a file, not a folder"),
+        (locked / "out.mp4", "cannot write in"),
+    ]
+
+
+def test_reenact_refuses_bad_outputs_before_any_work(corpus, locked, tmp_path, capsys, monkeypatch):
+    from deepfakelab.faces import detection
+
+    monkeypatch.setattr(detection, "mtcnn", lambda *a, **k: pytest.fail("faces were searched before the check"))
+    for out, problem in _bad_outputs(corpus, locked, tmp_path):
+        result = _run(capsys, "reenact", corpus["photo"], corpus["driving"], "-o", out)
+        _assert_refused(*result, out, problem)
+        _nothing_written(out.with_suffix(".png"))
+
+
+@pytest.mark.parametrize("name, note", [
+    ("gray.png", "grayscale photo"),
+    ("rgba.png", "photo with transparency"),
+    ("huge.jpg", "large photo (6000x6000)"),
+])
+def test_reenact_uses_odd_but_usable_photos_and_says_so(corpus, tmp_path, capsys, name, note):
+    out = tmp_path / "out.mp4"
+    code, printed, err = _run(capsys, "reenact", corpus[name], corpus["driving"], "-o", out, "--max-frames", "2")
+    assert code == 0 and "Traceback" not in printed + err, err
+    assert f"note: {corpus[name]}: {note}" in printed
+    assert count_frames(out) == 2
+
+
+@pytest.mark.parametrize("name, frames, note", [
+    ("one_frame.mp4", 1, None),
+    ("cut_front.mp4", None, "the header announces 40 frames but only"),
+])
+def test_reenact_uses_short_and_half_readable_driving_videos(corpus, tmp_path, capsys, name, frames, note):
+    out = tmp_path / "out.mp4"
+    code, printed, err = _run(capsys, "reenact", corpus["photo"], corpus[name], "-o", out)
+    assert code == 0 and "Traceback" not in printed + err, err
+    decoded = len(read_video(corpus[name]).frames)
+    assert count_frames(out) == decoded == (frames or decoded) and decoded < 40
+    assert f"wrote {out} ({decoded} frames" in printed
+    if note:
+        assert f"note: {corpus[name]}: {note} {decoded} could be decoded" in printed
+
+
+def test_reenact_keeps_every_frame_when_the_audio_ends_early(corpus, tmp_path, capsys):
+    """The driving video's audio (1.5 s) ends before its 40 frames (1.6 s): padded, never cut."""
+    out = tmp_path / "out.mp4"
+    code, printed, err = _run(capsys, "reenact", corpus["photo"], corpus["with_audio"], "-o", out)
+    assert code == 0, err
+    written = read_video(out)
+    assert len(written.frames) == count_frames(out) == 40 and written.has_audio
+    assert f"wrote {out} (40 frames at 25 fps" in printed
+
+
+@pytest.mark.parametrize("name, problem", BAD_VIDEOS + [("not_a_folder", "not a readable video")])
+def test_detect_refuses_a_bad_input_alone_and_writes_no_report(corpus, tmp_path, capsys, name, problem):
+    out = tmp_path / "report"
+    result = _run(capsys, "detect", _path(corpus, name), "-o", out, "--count", "2", "--methods", "gradcam")
+    _assert_refused(*result, _path(corpus, name), problem)
+    _nothing_written(out)
+
+
+def test_detect_refuses_bad_output_folders_first(corpus, locked, tmp_path, capsys, monkeypatch):
+    from deepfakelab.detect import inference
+
+    monkeypatch.setattr(inference, "probe_video", lambda *a: pytest.fail("inputs were read before the check"))
+    for out, problem in [(corpus["not_a_folder"], "is a file, expected an output folder"),
+                         (corpus["not_a_folder"] / "report", "is a file, not a folder"),
+                         (locked / "report", "cannot write in")]:
+        result = _run(capsys, "detect", corpus["driving"], "-o", out)
+        _assert_refused(*result, out, problem)
+
+
+def test_detect_batch_reports_each_bad_input_and_keeps_the_others(corpus, tmp_path, capsys):
+    out = tmp_path / "report"
+    code, printed, err = _run(capsys, "detect", corpus["driving"], corpus["empty.mp4"], corpus["photo"],
+                              corpus["cut_front.mp4"], "-o", out, "--count", "16", "--methods", "gradcam")
+    assert code == 0 and "Traceback" not in printed + err
+    messages = [line for line in err.splitlines() if line.strip() and "it/s" not in line and "video/s" not in line
+                and "s/video" not in line]  # tqdm's progress bar shares stderr
+    assert messages == [f"deepfakelab: error: {corpus['empty.mp4']}: the file is empty (0 bytes)"]
+    assert f"note: {corpus['driving']}: has only 3 frames; scoring all of them instead of 16" in printed
+    assert f"note: {corpus['cut_front.mp4']}: the header announces 40 frames" in printed
+    assert "0 fps" not in printed
+    page = (out / "report.html").read_text()
+    assert "a still image, scored" in page and "0 fps" not in page and "empty.mp4" in page
+
+
+@pytest.mark.parametrize("name", ["gray.png", "rgba.png", "huge.jpg", "one_frame.mp4"])
+def test_detect_scores_odd_but_usable_inputs(corpus, tmp_path, capsys, name):
+    code, printed, err = _run(capsys, "detect", corpus[name], "-o", tmp_path / "r", "--count", "2",
+                              "--methods", "gradcam")
+    assert code == 0 and "Traceback" not in printed + err, err
+    assert (tmp_path / "r" / "report.html").is_file()
+
+
+@pytest.mark.parametrize("name, problem", [n for n in BAD_VIDEOS if n[0] != "px8.png"])
+def test_frames_refuses_a_bad_video(corpus, tmp_path, capsys, name, problem):
+    if "too small" in problem:  # frames has no faces to find: a 16x16 video is fine for it
+        code, printed, err = _run(capsys, "frames", _path(corpus, name), "-o", tmp_path / "f", "--count", "2")
+        assert code == 0 and (tmp_path / "f" / "frames.json").is_file()
+        return
+    out = tmp_path / "frames"
+    result = _run(capsys, "frames", _path(corpus, name), "-o", out, "--count", "2")
+    _assert_refused(*result, _path(corpus, name), problem.replace("is a folder, expected a video file",
+                                                                   "is a folder, expected a video file"))
+    _nothing_written(out)
+
+
+def test_frames_refuses_bad_outputs_and_too_many_frames(corpus, locked, tmp_path, capsys):
+    for out, problem in [(corpus["not_a_folder"], "is a file, expected an output folder"),
+                         (corpus["not_a_folder"] / "frames", "is a file, not a folder"),
+                         (locked / "frames", "cannot write in")]:
+        _assert_refused(*_run(capsys, "frames", corpus["driving"], "-o", out, "--count", "2"), out, problem)
+    out = tmp_path / "frames"
+    result = _run(capsys, "frames", corpus["one_frame.mp4"], "-o", out, "--count", "2")
+    _assert_refused(*result, corpus["one_frame.mp4"], "2 frames were asked for but the video has only 1")
+    _nothing_written(out)
+
+
+def test_frames_of_a_half_readable_video_says_so(corpus, tmp_path, capsys):
+    code, printed, err = _run(capsys, "frames", corpus["cut_front.mp4"], "-o", tmp_path / "f", "--every", "5")
+    assert code == 0, err
+    assert f"note: {corpus['cut_front.mp4']}: the header announces 40 frames but only" in printed
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("empty.mp4", "the file is empty"), ("text.mp4", "not a readable video"), ("cut_end.mp4", "not a readable video"),
+    ("folder", "is a folder"), ("missing.mp4", "no such file"), ("text.jpg", "not a readable image"),
+])
+def test_info_refuses_a_bad_file(corpus, capsys, name, problem):
+    _assert_refused(*_run(capsys, "info", _path(corpus, name)), _path(corpus, name), problem)
+
+
+def test_info_shows_frames_audio_and_the_label(corpus, tmp_path, capsys):
+    code, printed, _ = _run(capsys, "info", corpus["with_audio"])
+    assert code == 0
+    assert "size: 256x256" in printed and "frames: 40 decoded" in printed and "audio: aac" in printed
+    assert "frame rate: 25 fps" in printed and "duration: 1.60 s" in printed
+    assert "label: real (synthetic head)" in printed
+    code, printed, _ = _run(capsys, "info", corpus["cut_front.mp4"])
+    assert code == 0 and "(the header announces 40)" in printed and "truncated or damaged" in printed
+    code, printed, _ = _run(capsys, "info", corpus["gray.png"])
+    assert code == 0 and "photo" in printed and "size: 256x256" in printed and "grayscale" in printed
+
+
+def test_training_commands_refuse_bad_paths(corpus, tmp_path, capsys):
+    _assert_refused(*_run(capsys, "detect-data", "--videos", corpus["not_a_folder"], "--out", tmp_path / "f.npz"),
+                    corpus["not_a_folder"], "is a file, expected a folder with real/ and fake/")
+    _assert_refused(*_run(capsys, "detect-data", "--videos", tmp_path / "nowhere", "--out", tmp_path / "f.npz"),
+                    tmp_path / "nowhere", "no such folder")
+    _assert_refused(*_run(capsys, "detect-data", "--out", corpus["folder"]), corpus["folder"], "is a folder")
+    _assert_refused(*_run(capsys, "detect-train", corpus["text.mp4"], "--out", tmp_path / "run"),
+                    corpus["text.mp4"], "not a deepfakelab face set")
+    _assert_refused(*_run(capsys, "detect-train", corpus["folder"], "--out", tmp_path / "run"),
+                    corpus["folder"], "is a folder")
+    _assert_refused(*_run(capsys, "detect-train", tmp_path / "missing.npz", "--out", tmp_path / "run"),
+                    tmp_path / "missing.npz", "no such file")
+    _nothing_written(tmp_path / "f.npz", tmp_path / "run")
