@@ -209,6 +209,17 @@ def test_reenact_uses_short_and_half_readable_driving_videos(corpus, tmp_path, c
         assert f"note: {corpus[name]}: {note} {decoded} could be decoded" in printed
 
 
+def test_reenact_says_when_the_driving_face_is_small(corpus, tmp_path, capsys):
+    """A "full-body" driving video: the head shrunk to 128 px in a 480 px frame (face about 60 px)."""
+    frames = read_video(corpus["driving"]).frames
+    wide = np.full((len(frames), 480, 480, 3), 90, np.uint8)
+    wide[:, 300:428, 170:298] = [cv2.resize(f, (128, 128), interpolation=cv2.INTER_AREA) for f in frames]
+    driving = write_video(tmp_path / "wide.mp4", wide, FPS)
+    code, printed, err = _run(capsys, "reenact", corpus["photo"], driving, "-o", tmp_path / "out.mp4")
+    assert code == 0, err
+    assert f"note: {driving}: the face is small (about" in printed
+
+
 def test_reenact_keeps_every_frame_when_the_audio_ends_early(corpus, tmp_path, capsys):
     """The driving video's audio (1.5 s) ends before its 40 frames (1.6 s): padded, never cut."""
     out = tmp_path / "out.mp4"

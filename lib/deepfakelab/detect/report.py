@@ -12,11 +12,16 @@ import html
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from .explain import overlay
 from ..faces.boxes import uncrop
+from .explain import overlay
 from .inference import VideoResult
+
+#: Frames drawn whole in the report are shrunk to at most this many pixels on their longer side
+#: (a 6000 x 6000 photo would otherwise take a minute to draw, for a picture a few inches wide).
+SHOWN_FRAME_SIDE = 768
 
 
 #: Shown with the shipped weights: a verdict outside the training domain is not evidence.
@@ -92,8 +97,8 @@ def plot_maps(result: VideoResult, frames: list, methods: list[str], path: Path)
             ax.set_title(method, fontsize=8)
         full = result.frame_images.get(frame.index)
         if full is not None:
-            row[-1].imshow(overlay(full, uncrop(frame.maps[methods[0]], frame.crop.crop_box, full.shape),
-                                       weight=0.4))
+            shown, box = shown_frame(full, frame.crop.crop_box)
+            row[-1].imshow(overlay(shown, uncrop(frame.maps[methods[0]], box, shown.shape), weight=0.4))
             row[-1].set_title(f"{methods[0]} on the frame", fontsize=8)
         for ax in row:
             ax.axis("off")
@@ -132,6 +137,16 @@ def plot_summary(results: list[VideoResult], path: Path) -> Path:
 def _img(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(path.name)}">'
+
+
+def shown_frame(frame: np.ndarray, crop_box) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """``frame`` shrunk to at most :data:`SHOWN_FRAME_SIDE` pixels, and ``crop_box`` in its pixels."""
+    scale = min(1.0, SHOWN_FRAME_SIDE / max(frame.shape[:2]))
+    if scale == 1.0:
+        return frame, tuple(crop_box)
+    size = (max(round(frame.shape[1] * scale), 1), max(round(frame.shape[0] * scale), 1))
+    box = tuple(int(round(v * scale)) for v in crop_box)
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), box
 
 
 def scored_summary(result: VideoResult) -> str:

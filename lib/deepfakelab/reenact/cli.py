@@ -22,7 +22,8 @@ def register(subparsers) -> None:
         "the video's motion and write OUT.mp4 at the video's frame rate, with its audio. With --checkpoint "
         "(a published FOMM checkpoint such as vox-cpk.pth.tar) the First Order Motion Model animates; "
         "without, a training-free landmark warp does. Every video written is labelled as synthetic in its "
-        "metadata; --mark also burns a visible label into the frames.",
+        "metadata (see it with 'deepfakelab info OUT.mp4'); --mark also adds a visible label in a band below the "
+        "picture.",
     )
     parser.add_argument("source", help="photo with a face (jpg/png; grayscale and RGBA are converted)")
     parser.add_argument("driving", help="driving video (mp4, ...) with a face")
@@ -40,7 +41,7 @@ def register(subparsers) -> None:
                         "(default: frame 0)")
     parser.add_argument("--paste-back", action="store_true", help="paste the animated face back into the full source photo")
     parser.add_argument("--side-by-side", action="store_true", help="write source | driving | result, keypoints drawn")
-    parser.add_argument("--mark", action="store_true", help="burn a visible 'SYNTHETIC' label into every frame")
+    parser.add_argument("--mark", action="store_true", help="add a visible 'SYNTHETIC' label in a band below every frame (the picture is not covered)")
     parser.add_argument("--max-frames", type=int, help="use only the first N driving frames")
     parser.add_argument("--crop-scale", type=float, default=1.8, help="crop side / face box side (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=4, help="driving frames per FOMM batch (default: %(default)s)")
