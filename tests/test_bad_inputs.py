@@ -334,4 +334,8 @@ def test_training_commands_refuse_bad_paths(corpus, tmp_path, capsys):
                     corpus["folder"], "is a folder")
     _assert_refused(*_run(capsys, "detect-train", tmp_path / "missing.npz", "--out", tmp_path / "run"),
                     tmp_path / "missing.npz", "no such file")
-    _nothing_written(tmp_path / "f.npz", tmp_path / "run")
+    _assert_refused(*_run(capsys, "reenact-eval", "--checkpoint", corpus["folder"]), corpus["folder"], "is a folder")
+    _assert_refused(*_run(capsys, "reenact-eval", "--json", corpus["folder"]), corpus["folder"], "is a folder")
+    _assert_refused(*_run(capsys, "reenact-eval", "--json", tmp_path / "scores"), tmp_path / "scores",
+                    "has no extension")
+    _nothing_written(tmp_path / "f.npz", tmp_path / "run", tmp_path / "scores")

@@ -122,11 +122,15 @@ def _eval_command(args: argparse.Namespace) -> int:
     from ..heads import HeadsConfig, TalkingHeads, split_identities
     from .evaluation import BLUR_SIGMA, evaluate
 
+    from ..media.files import check_input_file, check_output_file
+
+    if args.json:
+        check_output_file(args.json, {".json"}, "JSON file")
     model = None
     if args.checkpoint:
         from .checkpoint import load_model
 
-        model = load_model(args.checkpoint, args.config)
+        model = load_model(check_input_file(args.checkpoint, "FOMM checkpoint (.pth.tar)"), args.config)
     test = split_identities(args.identities, seed=args.seed)["test"]
     config = HeadsConfig(size=args.size, frames=args.frames, accessory_rate=0.3, motion="mixed", seed=args.seed)
     methods = ("zero-motion", "blurred-truth", "landmark-warp", "fomm")
