@@ -1,0 +1,1 @@
+"""Faces: detection, crops, the dense face mesh and its regions."""
