@@ -9,11 +9,14 @@ import numpy as np
 import pytest
 import skimage.data
 
+from deepfakelab.detect.video import iter_frames
 from deepfakelab.faces.mesh import FaceMesh
 from deepfakelab.faces.regions import (INNER_LIPS, LOWER_LIP_INNER, UPPER_LIP_INNER, mouth_opening,
                                        region_mask)
 from deepfakelab.heads import FaceState, Identity, render_frame
-from deepfakelab.reenact.mesh_warp import (EYELID_PAIRS, MeshWarper, _eye_ratio, mesh_reenact,
+from deepfakelab.reenact.faces import NoFaceError
+from deepfakelab.reenact.media import read_photo
+from deepfakelab.reenact.mesh_warp import (EYELID_PAIRS, MeshWarper, _eye_ratio, mesh_reenact, reenact_photo,
                                            similarity_fit, transfer_motion)
 
 SIZE = 256
@@ -148,3 +151,24 @@ def test_warper_lands_the_mesh_where_asked(face_mesh, source_head):
     nose = points[1]  # nose tip
     looked_up = mapping[int(round(nose[1] + shift[1])), int(round(nose[0] + shift[0]))]
     np.testing.assert_allclose(looked_up, np.round(nose + shift) - shift, atol=0.05)
+
+
+def test_a_real_photo_driven_by_a_real_video(real_data, face_mesh):
+    photo, _ = read_photo(real_data / "s1.jpg")
+    frames = [frame for _, frame in iter_frames(real_data / "d18.mp4", set(range(8)))]
+    frames[3] = np.full_like(frames[3], 90)  # a frame without a face
+    result = reenact_photo(photo, frames, fps=25, face_mesh=face_mesh, name="s1.jpg", driving_name="d18.mp4")
+    assert result.frames.shape == (8, *photo.shape) and result.frames.dtype == np.uint8
+    assert result.notes == ["d18.mp4: no face in 1 of 8 frames; the mesh was interpolated there"]
+    assert result.initial == 0 and not np.isnan(result.driving_points).any()
+    # the first frame is the photo itself (the driver's initial pose and expression)
+    assert np.abs(result.frames[0].astype(int) - photo.astype(int)).mean() < 1.0
+    # the output's own mesh lands where the motion sent the source's points
+    moved = face_mesh.detect(result.frames[6], "output").points[:, :2]
+    assert np.linalg.norm(moved - result.moved_points[6], axis=1).mean() < 0.02 * photo.shape[0]
+
+
+def test_no_face_in_the_driving_video_is_one_line(face_mesh, source_head):
+    blank = [np.full((SIZE, SIZE, 3), 90, np.uint8)] * 3
+    with pytest.raises(NoFaceError, match=r"^clip.mp4: no face found in any of its 3 frames$"):
+        reenact_photo(_render(source_head), blank, face_mesh=face_mesh, driving_name="clip.mp4")

@@ -38,7 +38,10 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 from scipy.spatial import Delaunay
 
-from ..faces.regions import FACE_OVAL, INNER_LIPS, OUTER_LIPS, LOWER_LIP_INNER, UPPER_LIP_INNER, mouth_opening
+from ..faces.mesh import FaceMesh
+from ..faces.regions import FACE_OVAL, INNER_LIPS, LOWER_LIP_INNER, OUTER_LIPS, UPPER_LIP_INNER, mouth_opening
+from .faces import NoFaceError
+from .landmark_warp import fill_missing
 
 #: Points expressions do not move: forehead and temples, nose bridge, eye corners.
 RIGID_POINTS = (10, 338, 297, 332, 284, 251, 389, 356, 127, 162, 21, 54, 103, 67, 109,
@@ -321,3 +324,43 @@ def mesh_reenact(source: np.ndarray, source_points: np.ndarray, driving_points: 
     frames = np.stack([warper.warp(target, pose, depth)
                        for target, pose, depth in zip(motion.targets, motion.pose, motion.depth)])
     return frames, motion.targets
+
+
+@dataclass
+class MeshReenactment:
+    """A photo animated by :func:`reenact_photo`: ``frames (N, H, W, 3)`` uint8 at the photo's size,
+    the source mesh ``(468, 3)``, the driving meshes ``(N, 468, 3)`` (interpolated where a frame had
+    no face), where the source's points went ``(N, 468, 2)``, the initial driving frame, and notes."""
+
+    frames: np.ndarray
+    source_points: np.ndarray
+    driving_points: np.ndarray
+    moved_points: np.ndarray
+    initial: int
+    notes: list[str]
+
+
+def reenact_photo(photo: np.ndarray, driving_frames, fps: float = 25.0, face_mesh: FaceMesh | None = None,
+                  name: str = "photo", driving_name: str = "driving video", fill_mouth: bool = True) -> MeshReenactment:
+    """Animate the largest face of ``photo (H, W, 3)`` uint8 RGB with the face of ``driving_frames``.
+
+    The photo's mesh comes from :meth:`FaceMesh.detect`, the driving meshes from
+    :meth:`FaceMesh.track` (smoothed); the first driving frame with a face is the initial one.
+    Frames without a face get meshes interpolated from their neighbours, and a note says how
+    many. No face in the photo, or in no driving frame, is a
+    :class:`~deepfakelab.reenact.faces.NoFaceError` naming the file.
+    """
+    face_mesh = face_mesh or FaceMesh()
+    source = face_mesh.detect(photo, name)
+    tracked = face_mesh.track(driving_frames, fps=fps)
+    found = [mesh is not None for mesh in tracked]
+    if not any(found):
+        raise NoFaceError(f"{driving_name}: no face found in any of its {len(tracked)} frames")
+    notes = []
+    if not all(found):
+        notes.append(f"{driving_name}: no face in {found.count(False)} of {len(found)} frames; "
+                     "the mesh was interpolated there")
+    driving = fill_missing([mesh.points if mesh is not None else None for mesh in tracked])
+    initial = found.index(True)
+    frames, moved = mesh_reenact(photo, source.points, driving, initial=initial, fill_mouth=fill_mouth)
+    return MeshReenactment(frames, source.points, driving, moved, initial, notes)
