@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from ..reenact.faces import Face, NoFaceError, detect_faces
-from .mesh_model import INPUT_SIZE, FaceMeshNet, load_face_mesh_net, run_face_mesh
+from .mesh_model import INPUT_SIZE, NUM_POINTS, FaceMeshNet, load_face_mesh_net, run_face_mesh
 from .smoothing import OneEuroFilter
 
 #: ROI side over the face box's longer side (MediaPipe: 1.5 for detections and for meshes).
@@ -203,7 +203,7 @@ def _check_image(image: np.ndarray, name: str) -> None:
 
 def mesh_sequence_points(meshes: Sequence[Mesh | None]) -> np.ndarray:
     """``(T, 468, 3)`` points of a tracked video, NaN where a frame had no face."""
-    out = np.full((len(meshes), 468, 3), np.nan)
+    out = np.full((len(meshes), NUM_POINTS, 3), np.nan)
     for index, mesh in enumerate(meshes):
         if mesh is not None:
             out[index] = mesh.points

@@ -10,18 +10,22 @@ drive a piecewise-affine warp of the photo:
    onto the source face carries both into the source's frame, scaled to its size:
    ``target_t = Q S_t Q^-1 (source + A r_t)``, with ``A`` the rotation and scale of ``Q``.
 2. **Warp.** The source points, three rings of points around the face (the face oval pushed out
-   1.35, 1.9 and 2.6 times from its centre; they follow the head pose fully, by half, not at all)
-   and fixed points on the image border are triangulated once (Delaunay on the source). Each output pixel inside a moved triangle is
-   looked up in the source through that triangle's affine map: the face moves with the mesh,
-   hair, ears and neck follow smoothly, and the background stays still.
-3. **Eyes and mouth.** The eyelid and lip points move with the driver's, so the eyes close when
-   the driver blinks and the mouth opens and smiles when the driver's does. Where the mouth opens
-   wider than the source's, the warp would stretch a line of lip pixels into the opening: instead
-   the opening is filled. What the source shows inside its own mouth (teeth, tongue) is kept at
-   its size and carried by the upper lip, as teeth move with the upper jaw; around it the cavity
-   is painted: the photo's own lip colour darkened to a quarter, darkest under the upper lip, a
-   faint band of upper teeth and a lighter tongue at the bottom. It fades in with how much wider
-   the mouth is than the source's.
+   1.35, 1.9 and 2.6 times from its centre; they follow the head pose fully, by half, not at
+   all) and fixed points on the image border are triangulated once (Delaunay on the source).
+   Each output pixel inside a moved triangle is looked up in the source through that triangle's
+   affine map: the face moves with the mesh, hair, ears and neck follow smoothly, and the
+   background stays still. Triangles are drawn far to near by the driving mesh's depth, so where
+   a turned head folds the mesh over itself the near cheek wins.
+3. **Eyes and mouth.** The eyelid and lip points move with the driver's, so the mouth opens and
+   smiles when the driver's does. Each eye's opening is then set to the source's times the
+   driver's openness: a shut driving eye brings the upper lid onto the lower one and the lid's
+   skin covers the eye (moving the lid points alone narrows the eye but leaves the eyeball in
+   view). Where the mouth opens wider than the source's, the warp would stretch a line of lip
+   pixels into the opening: instead the opening is filled. What the source shows inside its own
+   mouth (teeth, tongue) is kept at its size and carried by the upper lip, as teeth move with the
+   upper jaw; around it the cavity is painted: the photo's own lip colour darkened to a quarter,
+   darkest under the upper lip, a faint band of upper teeth and a lighter tongue at the bottom.
+   It fades in with how much wider the mouth is than the source's.
 4. **Colours.** Every output pixel is one of the photo's own (or the cavity, tinted from its
    lips), so the face and its surroundings match by construction; the cavity's edge is feathered.
 
@@ -39,6 +43,7 @@ from scipy.ndimage import distance_transform_edt
 from scipy.spatial import Delaunay
 
 from ..faces.mesh import FaceMesh
+from ..faces.mesh_model import NUM_POINTS
 from ..faces.regions import FACE_OVAL, INNER_LIPS, LOWER_LIP_INNER, OUTER_LIPS, UPPER_LIP_INNER, mouth_opening
 from .faces import NoFaceError
 from .landmark_warp import fill_missing
@@ -236,7 +241,7 @@ class MeshWarper:
         matrices = np.zeros((len(self.triangles), 3, 2), np.float32)
         matrices[ok] = np.linalg.solve(target_h[ok], source_tri[ok])
         point_depth = np.full(len(self._control), np.inf)
-        point_depth[:468] = 0.0 if depth is None else np.asarray(depth, np.float64)
+        point_depth[:NUM_POINTS] = 0.0 if depth is None else np.asarray(depth, np.float64)
         triangle_depth = point_depth[self.triangles].max(axis=1)
         index = np.full((self.height, self.width), -1, np.int32)
         shift = 4
