@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import skimage.data
 
+from deepfakelab.faces.drawing import draw_mesh
 from deepfakelab.faces.mesh import FaceMesh
 from deepfakelab.faces.regions import (REGIONS, eye_opening, mouth_opening, region_mask, region_masks,
                                        region_polygon)
@@ -74,3 +76,15 @@ def test_polygons_and_masks_follow_the_points():
     assert 0 < soft[10, 20] < 1 and soft.sum() == pytest.approx(mask.sum(), rel=0.05)
     with pytest.raises(KeyError, match="unknown face region 'nose'"):
         region_polygon(points, "nose")
+
+
+def test_draw_mesh_marks_the_face_and_nothing_else(face_mesh):
+    photo = np.ascontiguousarray(skimage.data.astronaut())
+    mesh = face_mesh.detect(photo)
+    drawn = draw_mesh(photo, mesh.points)
+    changed = np.any(drawn != photo, axis=2)
+    oval = region_mask(mesh.points, "face_oval", photo.shape) > 0
+    grown = cv2.dilate(oval.astype(np.uint8), np.ones((11, 11), np.uint8)) > 0  # a few points sit just outside
+    assert changed[oval].mean() > 0.2  # the mesh is visible on the face
+    assert not changed[~grown].any()  # and drawn nowhere else
+    assert np.array_equal(draw_mesh(photo, None), photo) and drawn is not photo
