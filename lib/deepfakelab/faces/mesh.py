@@ -22,6 +22,7 @@ pixel units, relative to the face's centre (negative: nearer the camera).
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
@@ -130,7 +131,9 @@ class FaceMesh:
                  net: FaceMeshNet | None = None):
         self.min_presence = min_presence
         self.device = torch.device(device)
-        self.net = (net or load_face_mesh_net()).to(self.device)
+        net = net or load_face_mesh_net()
+        # the shipped network is shared by every FaceMesh on the CPU; another device gets a copy
+        self.net = net if self.device.type == "cpu" else copy.deepcopy(net).to(self.device)
 
     def mesh_in(self, image: np.ndarray, roi: Roi) -> Mesh:
         """Run the network on one ROI of ``image``; the score says whether a face was there."""
