@@ -5,6 +5,9 @@
 - ``cropper``: the detector's 30 %-margin crops (DFDC winner's recipe)
 - ``landmarks``: comparing poses by MTCNN's five points (FOMM's best initial frame)
 - ``masks``: soft masks of face regions in crop pixels
+- ``mesh_model``, ``mesh``, ``smoothing``: MediaPipe's 468-point face mesh in torch, tracked and smoothed
+- ``regions``: the mesh's regions (face oval, eyes, brows, lips, inner mouth) as polygons and masks
+- ``drawing``: the mesh drawn for side-by-side views
 
 Data flows one way: :mod:`deepfakelab.media` -> faces -> reenact / detect -> reports.
 """
