@@ -21,10 +21,10 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lib"))
 
-from deepfakelab.detect.video import iter_frames  # noqa: E402
+from deepfakelab.media.video import iter_frames  # noqa: E402
 from deepfakelab.faces.mesh import FaceMesh  # noqa: E402
 from deepfakelab.faces.mesh_model import load_face_mesh_net, run_face_mesh  # noqa: E402
-from deepfakelab.reenact.faces import detect_faces  # noqa: E402
+from deepfakelab.faces.detection import detect_faces  # noqa: E402
 
 
 def per_frame_ms(function, count: int) -> float:

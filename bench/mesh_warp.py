@@ -30,10 +30,10 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lib"))
 
-from deepfakelab.detect.video import iter_frames  # noqa: E402
+from deepfakelab.media.video import iter_frames  # noqa: E402
 from deepfakelab.faces.mesh import FaceMesh, Roi  # noqa: E402
 from deepfakelab.faces.regions import region_mask  # noqa: E402
-from deepfakelab.reenact.faces import detect_faces_in_frames  # noqa: E402
+from deepfakelab.faces.detection import detect_faces_in_frames  # noqa: E402
 from deepfakelab.reenact.landmark_warp import fill_missing, landmark_reenact  # noqa: E402
 from deepfakelab.reenact.mesh_warp import mesh_reenact  # noqa: E402
 

@@ -55,9 +55,9 @@ node {
 
 def kit_side(mediapipe_python: str, out: Path) -> None:
     sys.path.insert(0, str(ROOT / "lib"))
-    from deepfakelab.detect.video import iter_frames
+    from deepfakelab.media.video import iter_frames
     from deepfakelab.faces.mesh import FaceMesh
-    from deepfakelab.reenact.media import read_photo
+    from deepfakelab.media.photo import read_photo
 
     mesh = FaceMesh()
     sources, frame_index, images, rois, is_video, keep = [], [], [], [], [], []

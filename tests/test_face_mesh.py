@@ -18,12 +18,12 @@ import pytest
 import skimage.data
 import torch
 
-from deepfakelab.detect.video import iter_frames
+from deepfakelab.media.video import iter_frames
 from deepfakelab.faces.mesh import FaceMesh, Mesh, Roi, mesh_sequence_points
 from deepfakelab.faces.mesh_model import INPUT_SIZE, NUM_POINTS, load_face_mesh_net, run_face_mesh
 from deepfakelab.faces.smoothing import OneEuroFilter
-from deepfakelab.reenact.faces import NoFaceError
-from deepfakelab.reenact.media import read_photo
+from deepfakelab.faces.detection import NoFaceError
+from deepfakelab.media.photo import read_photo
 
 FIXTURE = Path(__file__).parent / "fixtures" / "face_mesh_reference.npz"
 TRACKED_FRAMES = 24  # the fixture's videos were tracked over their first 24 frames

@@ -11,7 +11,7 @@ from deepfakelab.faces.drawing import draw_mesh
 from deepfakelab.faces.mesh import FaceMesh
 from deepfakelab.faces.regions import (REGIONS, eye_opening, mouth_opening, region_mask, region_masks,
                                        region_polygon)
-from deepfakelab.reenact.media import read_photo
+from deepfakelab.media.photo import read_photo
 
 
 @pytest.fixture(scope="module")

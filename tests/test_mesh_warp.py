@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import skimage.data
 
-from deepfakelab.detect.video import iter_frames
+from deepfakelab.media.video import iter_frames
 from deepfakelab.faces.mesh import FaceMesh
 from deepfakelab.faces.regions import (INNER_LIPS, LOWER_LIP_INNER, UPPER_LIP_INNER, mouth_opening,
                                        region_mask)
 from deepfakelab.heads import FaceState, Identity, render_frame
-from deepfakelab.reenact.faces import NoFaceError
-from deepfakelab.reenact.media import read_photo
+from deepfakelab.faces.detection import NoFaceError
+from deepfakelab.media.photo import read_photo
 from deepfakelab.reenact.mesh_warp import (EYELID_PAIRS, MeshWarper, _eye_ratio, mesh_reenact, reenact_photo,
                                            similarity_fit, transfer_motion)
 

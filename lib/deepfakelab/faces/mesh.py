@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..reenact.faces import Face, NoFaceError, detect_faces
+from .detection import Face, NoFaceError, detect_faces
 from .mesh_model import INPUT_SIZE, NUM_POINTS, FaceMeshNet, load_face_mesh_net, run_face_mesh
 from .smoothing import OneEuroFilter
 
@@ -156,7 +156,7 @@ class FaceMesh:
     def detect(self, image: np.ndarray, name: str = "image") -> Mesh:
         """The mesh of the largest face in ``image (H, W, 3)`` uint8 RGB.
 
-        Raises :class:`~deepfakelab.reenact.faces.NoFaceError` naming ``name`` when MTCNN finds
+        Raises :class:`~deepfakelab.faces.detection.NoFaceError` naming ``name`` when MTCNN finds
         no face or the network does not see one where MTCNN did.
         """
         _check_image(image, name)

@@ -111,7 +111,7 @@ def animate(
     source_image: ``(H, W, 3)`` array (uint8, or float in [0, 1]) or ``(3, H, W)`` tensor in [0, 1].
     driving_frames: ``(N, 3, H, W)`` tensor in [0, 1], or ``N`` images as above. The side ``H``
     must suit the model's config (256 for vox-256); crop and resize faces first (see
-    :mod:`deepfakelab.reenact.faces`).
+    :mod:`deepfakelab.faces`).
     relative: transfer the driving keypoints' motion since the initial frame (True, the default)
     or use the driving keypoints as they are (absolute motion).
     adapt_movement_scale: scale relative motion by the ratio of the faces' sizes.

@@ -42,10 +42,10 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 from scipy.spatial import Delaunay
 
+from ..faces.detection import NoFaceError
 from ..faces.mesh import FaceMesh
 from ..faces.mesh_model import NUM_POINTS
 from ..faces.regions import FACE_OVAL, INNER_LIPS, LOWER_LIP_INNER, OUTER_LIPS, UPPER_LIP_INNER, mouth_opening
-from .faces import NoFaceError
 from .landmark_warp import fill_missing
 
 #: Points expressions do not move: forehead and temples, nose bridge, eye corners.
@@ -353,7 +353,7 @@ def reenact_photo(photo: np.ndarray, driving_frames, fps: float = 25.0, face_mes
     :meth:`FaceMesh.track` (smoothed); the first driving frame with a face is the initial one.
     Frames without a face get meshes interpolated from their neighbours, and a note says how
     many. No face in the photo, or in no driving frame, is a
-    :class:`~deepfakelab.reenact.faces.NoFaceError` naming the file.
+    :class:`~deepfakelab.faces.detection.NoFaceError` naming the file.
     """
     face_mesh = face_mesh or FaceMesh()
     source = face_mesh.detect(photo, name)
