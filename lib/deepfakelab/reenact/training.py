@@ -38,6 +38,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DeepfakeLabError, TrainingDiverged
+from ..media.files import check_input_file, check_output_file, check_output_folder
 from ..runtime import resolve_device
 from .checkpoint import export_weights, read_checkpoint, save_checkpoint
 from .config import ModelConfig, model_config_from_dict, read_yaml
@@ -339,6 +340,11 @@ def _plain(value):
 
 
 def run_from_args(args: argparse.Namespace) -> dict:
+    check_output_folder(args.out)
+    if getattr(args, "export", None):
+        check_output_file(args.export, {".tar"}, "weights file (.pth.tar)")
+    if getattr(args, "vgg_weights", None):
+        check_input_file(args.vgg_weights, "VGG-19 weights file")
     if args.threads:
         torch.set_num_threads(args.threads)
     model_config, params = load_training_config(args.config)
