@@ -170,6 +170,7 @@ def check_inputs(source_path: str | Path, driving_path: str | Path, output: str 
     Reading the driving video's header is quick next to finding faces.
     """
     output = check_output_file(output, VIDEO_OUTPUT_SUFFIXES, "video")
+    check_output_file(output.with_suffix(".png"), {".png"}, "strip picture")
     source_path = check_input_file(source_path, "photo")
     driving_path = check_input_file(driving_path, "video")
     if options.checkpoint is not None:
