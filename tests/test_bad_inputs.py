@@ -322,7 +322,7 @@ def test_info_shows_frames_audio_and_the_label(corpus, tmp_path, capsys):
     assert code == 0 and "photo" in printed and "size: 256x256" in printed and "grayscale" in printed
 
 
-def test_training_commands_refuse_bad_paths(corpus, tmp_path, capsys):
+def test_training_and_data_commands_refuse_bad_paths(corpus, tmp_path, capsys):
     _assert_refused(*_run(capsys, "detect-data", "--videos", corpus["not_a_folder"], "--out", tmp_path / "f.npz"),
                     corpus["not_a_folder"], "is a file, expected a folder with real/ and fake/")
     _assert_refused(*_run(capsys, "detect-data", "--videos", tmp_path / "nowhere", "--out", tmp_path / "f.npz"),
@@ -338,4 +338,9 @@ def test_training_commands_refuse_bad_paths(corpus, tmp_path, capsys):
     _assert_refused(*_run(capsys, "reenact-eval", "--json", corpus["folder"]), corpus["folder"], "is a folder")
     _assert_refused(*_run(capsys, "reenact-eval", "--json", tmp_path / "scores"), tmp_path / "scores",
                     "has no extension")
+    for argv in (["heads", "make"], ["heads", "sheet"], ["reenact-train", "fomm-small-64", "--out"]):
+        _assert_refused(*_run(capsys, *argv, corpus["not_a_folder"]), corpus["not_a_folder"],
+                        "is a file, expected an output folder")
+        _assert_refused(*_run(capsys, *argv, corpus["not_a_folder"] / "sub"), corpus["not_a_folder"] / "sub",
+                        "is a file, not a folder")
     _nothing_written(tmp_path / "f.npz", tmp_path / "run", tmp_path / "scores")

@@ -4,8 +4,10 @@ The package reads like the course:
 
 - :mod:`deepfakelab.gan` -- Lab 2's DCGAN, its data (bags) and its offline quality metric.
 - :mod:`deepfakelab.heads` -- procedural talking heads with ground truth.
-- :mod:`deepfakelab.reenact` -- the First Order Motion Model and face-cropping reenactment.
-- :mod:`deepfakelab.detect` -- frames, face crops, a deepfake detector and explainability.
+- :mod:`deepfakelab.media` -- photos and videos in and out (the one reader and writer).
+- :mod:`deepfakelab.faces` -- MTCNN faces, crops and paste-back for every part.
+- :mod:`deepfakelab.reenact` -- the First Order Motion Model and the landmark-warp baseline.
+- :mod:`deepfakelab.detect` -- a deepfake detector, its training data and explainability.
 - :mod:`deepfakelab.course` -- notebooks and autograding helpers.
 
 Nothing in the package downloads anything: data is made by the kit, shipped inside a PyPI

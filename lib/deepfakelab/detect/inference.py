@@ -1,7 +1,7 @@
 """From a video file to per-frame fake probabilities and maps: the detector as a student uses it.
 
-Data flows one way: video -> frames (:mod:`.video`) -> face crops (:mod:`.faces`) -> scores and
-maps (:mod:`.explain`). Frames without a face and videos that cannot be read are recorded in the
+Data flows one way: video -> frames (:mod:`deepfakelab.media`) -> face crops
+(:mod:`deepfakelab.faces`) -> scores and maps (:mod:`.explain`). Frames without a face and videos that cannot be read are recorded in the
 result, never dropped silently, so the report can list them.
 """
 

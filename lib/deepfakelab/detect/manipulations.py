@@ -29,6 +29,11 @@ from typing import Callable
 
 import cv2
 import numpy as np
+import torch
+import torch.nn.functional as F
+from skimage.transform import PiecewiseAffineTransform
+
+from ..reenact.landmark_warp import warp_to_landmarks
 
 
 @dataclass
@@ -163,9 +168,6 @@ def face_swap(target: np.ndarray, target_mask: np.ndarray, donor: np.ndarray, do
 
 def _upsample_grid(coarse: np.ndarray, step: int) -> np.ndarray:
     """Bilinear upsampling of values at pixels ``0, step, 2 step, ...`` to every pixel (corners aligned)."""
-    import torch
-    import torch.nn.functional as F
-
     gh, gw = coarse.shape[:2]
     grid = torch.from_numpy(coarse).permute(2, 0, 1)[None]
     up = F.interpolate(grid, size=((gh - 1) * step + 1, (gw - 1) * step + 1), mode="bilinear", align_corners=True)
@@ -192,11 +194,7 @@ def landmark_warp(image: np.ndarray, face_mask: np.ndarray, points: np.ndarray,
 
 
 def _kit_warp(image: np.ndarray, points: np.ndarray, driving_points: np.ndarray) -> np.ndarray | None:
-    """The reenactment lab's thin-plate-spline warp, when that part of the kit is installed."""
-    try:
-        from ..reenact.landmark_warp import warp_to_landmarks
-    except ImportError:
-        return None
+    """The reenactment lab's thin-plate-spline warp (square images only; else ``None``)."""
     if image.shape[0] != image.shape[1]:
         return None
     return np.asarray(warp_to_landmarks(image, points, driving_points)).astype(np.uint8)
@@ -204,8 +202,6 @@ def _kit_warp(image: np.ndarray, points: np.ndarray, driving_points: np.ndarray)
 
 def _piecewise_affine_warp(image: np.ndarray, points: np.ndarray, driving_points: np.ndarray) -> np.ndarray | None:
     """Fallback warp: piecewise-affine over the landmarks' triangulation plus border anchors."""
-    from skimage.transform import PiecewiseAffineTransform
-
     h, w = image.shape[:2]
     border = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1],
                        [w / 2, 0], [w / 2, h - 1], [0, h / 2], [w - 1, h / 2]], np.float64)

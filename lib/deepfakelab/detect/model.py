@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -117,7 +118,5 @@ def normalise(crops: torch.Tensor) -> torch.Tensor:
 
 def to_tensor(images) -> torch.Tensor:
     """``(N, S, S, 3)`` uint8 RGB (array or list) to a normalised ``(N, 3, S, S)`` float tensor."""
-    import numpy as np
-
     batch = torch.from_numpy(np.ascontiguousarray(np.stack(list(images)))).permute(0, 3, 1, 2)
     return normalise(batch.float() / 255.0)

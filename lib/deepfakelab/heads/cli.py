@@ -18,9 +18,10 @@ def _make(args: argparse.Namespace) -> int:
 
 
 def _sheet(args: argparse.Namespace) -> int:
+    from ..media.files import check_output_folder
     from .sheet import contact_sheet, talking_strip
 
-    out = Path(args.out)
+    out = check_output_folder(args.out)
     sheet = contact_sheet(out / "heads_sheet.png", args.seed, args.size, args.rows, args.columns,
                           landmarks=args.landmarks)
     strip = talking_strip(out / "heads_talking.png", args.seed, args.size)

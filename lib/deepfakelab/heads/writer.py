@@ -16,7 +16,8 @@ import imageio.v3 as iio
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
+from ..media.files import check_output_folder
 from ..media.writer import write_video
 from .dataset import HeadsConfig, split_identities, video_spec
 from .render import RenderedFrame, render_video
@@ -76,9 +77,7 @@ def write_dataset(out: Path, videos: int, config: HeadsConfig = HeadsConfig(), t
         raise ConfigError(f"videos must be at least 1, got {videos}")
     if fmt == "mp4" and config.size % 2:
         raise ConfigError(f"mp4 needs an even frame size (H.264 yuv420p); got {config.size}, use --format png or an even --size")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out} exists and is not a folder; choose another output folder")
+    out = check_output_folder(out)
     splits = split_identities(videos, val_fraction=0.0, test_fraction=test_fraction, seed=config.seed)
     jobs = [(name, int(k)) for name in ("train", "test") for k in splits[name]]
     written: dict[str, list[str]] = {"train": [], "test": []}

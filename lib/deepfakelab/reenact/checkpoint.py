@@ -21,7 +21,7 @@ import torch
 
 from ..errors import DataError
 from .config import ModelConfig, model_config_from_dict
-from .model import FirstOrderModel
+from .model import FirstOrderModel, build_model
 
 REQUIRED_KEYS = ("generator", "kp_detector")
 #: Where the kit's trained small FOMM ships (made by ``deepfakelab reenact-train fomm-small-64``).
@@ -106,8 +106,6 @@ def load_model(checkpoint_path: str | Path, config: ModelConfig | str | Path | N
     checkpoint = read_checkpoint(checkpoint_path)
     if config is None:
         config = model_config_from_dict(checkpoint["config"], f"{checkpoint_path}: config") if "config" in checkpoint else "vox-256"
-    from .model import build_model
-
     model = build_model(config)
     return load_weights(model, checkpoint, source=str(checkpoint_path)).eval()
 

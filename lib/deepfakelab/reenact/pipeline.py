@@ -13,9 +13,9 @@ import numpy as np
 
 from .. import faces as face_tools
 from ..errors import ConfigError
-from ..media.files import VIDEO_OUTPUT_SUFFIXES, check_input_file, check_output_file
+from ..media.files import VIDEO_OUTPUT_SUFFIXES, check_input_file, check_output_file, is_image_path
 from ..media.photo import read_photo
-from ..media.video import Video, count_frames, probe_video, read_video
+from ..media.video import Video, count_frames, read_header, read_video
 from ..media.writer import write_video
 from .animate import animate_with_keypoints, to_uint8_frames
 from .checkpoint import load_model
@@ -167,17 +167,22 @@ def check_inputs(source_path: str | Path, driving_path: str | Path, output: str 
 
     The photo and the video must be readable files big enough to hold a face, the output an mp4
     that can be written (its strip ``<output>.png`` goes beside it), the checkpoint a file.
-    Reading the driving video's header and counting its frames is quick next to finding faces.
+    Reading the driving video's header is quick next to finding faces.
     """
     output = check_output_file(output, VIDEO_OUTPUT_SUFFIXES, "video")
+    check_output_file(output.with_suffix(".png"), {".png"}, "strip picture")
     source_path = check_input_file(source_path, "photo")
     driving_path = check_input_file(driving_path, "video")
     if options.checkpoint is not None:
         check_input_file(options.checkpoint, "FOMM checkpoint (.pth.tar)")
     if options.max_frames is not None and options.max_frames < 1:
         raise ConfigError(f"--max-frames {options.max_frames}: use at least 1 frame")
-    info = probe_video(driving_path)
-    face_tools.check_image_size(info.width, info.height, str(driving_path))
+    if is_image_path(driving_path):
+        image, _ = read_photo(driving_path)
+        height, width = image.shape[:2]
+    else:
+        width, height = read_header(driving_path)["size"]
+    face_tools.check_image_size(width, height, str(driving_path))
     return source_path, driving_path, output
 
 

@@ -31,15 +31,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
+from tqdm.auto import tqdm
 
-from ..errors import ConfigError, TrainingDiverged
-from .checkpoint import read_checkpoint, save_checkpoint
+from ..errors import ConfigError, DeepfakeLabError, TrainingDiverged
+from ..media.files import check_input_file, check_output_file, check_output_folder
+from ..runtime import resolve_device
+from .checkpoint import export_weights, read_checkpoint, save_checkpoint
 from .config import ModelConfig, model_config_from_dict, read_yaml
 from .losses import ImagePyramid, Vgg19Features, equivariance_losses, reconstruction_loss
+from .data import FolderPairs, heads_pairs
 from .model import FirstOrderModel
+from .train_args import add_training_arguments
 from .transforms import RandomTPS
 
 
@@ -150,8 +156,6 @@ class StepBatchSampler(Sampler):
 
 def derived_seed(*parts: int) -> int:
     """A well-mixed 63-bit seed from integers (the same in every process, unlike ``hash`` of strings)."""
-    import numpy as np
-
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
@@ -164,12 +168,8 @@ def build_dataset(data: dict[str, Any], split: str, seed: int) -> Dataset:
     settings = dict(data)
     kind = settings.pop("kind", "heads")
     if kind == "heads":
-        from .data import heads_pairs
-
         return heads_pairs(split, seed=seed, **settings)
     if kind == "folder":
-        from .data import FolderPairs
-
         if "root" not in settings:
             raise ConfigError("train_params.data: kind 'folder' needs 'root' (a folder with train/ and test/)")
         return FolderPairs(settings["root"], "train" if split == "train" else "test", settings.get("size", 256), seed=seed)
@@ -237,10 +237,6 @@ def train(config: str | Path | tuple[ModelConfig, TrainParams], out_dir: str | P
     stop_after: stop after this many steps *of this call* (simulates a kill; for tests).
     dataset: any dataset of ``{'source', 'driving'}`` items, instead of ``train_params.data``.
     """
-    from tqdm.auto import tqdm
-
-    from ..runtime import resolve_device
-
     model_config, params = load_training_config(config) if not isinstance(config, tuple) else config
     context = init_distributed()
     if context.world_size > 1 and torch.cuda.is_available():
@@ -344,6 +340,11 @@ def _plain(value):
 
 
 def run_from_args(args: argparse.Namespace) -> dict:
+    check_output_folder(args.out)
+    if getattr(args, "export", None):
+        check_output_file(args.export, {".tar"}, "weights file (.pth.tar)")
+    if getattr(args, "vgg_weights", None):
+        check_input_file(args.vgg_weights, "VGG-19 weights file")
     if args.threads:
         torch.set_num_threads(args.threads)
     model_config, params = load_training_config(args.config)
@@ -355,18 +356,12 @@ def run_from_args(args: argparse.Namespace) -> dict:
         params.num_workers = args.workers
     summary = train((model_config, params), args.out, vgg_weights=args.vgg_weights, device=args.device)
     if getattr(args, "export", None) and summary["rank"] == 0:
-        from .checkpoint import export_weights
-
         summary["exported"] = str(export_weights(summary["checkpoint"], args.export))
     print(json.dumps(summary), flush=True)  # one line per process: ranks agree on the weights
     return summary
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..errors import DeepfakeLabError
-
-    from .train_args import add_training_arguments
-
     parser = argparse.ArgumentParser(prog="python -m deepfakelab.reenact.training", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     args = add_training_arguments(parser).parse_args(argv)

@@ -27,6 +27,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .modules.blocks import UpBlock2d
+
 # Lavin & Gray's F(4x4, 3x3) matrices, interpolation points 0, 1, -1, 2, -2 and infinity.
 _BT = torch.tensor([
     [4, 0, -5, 0, 1, 0],
@@ -157,8 +159,6 @@ class winograd_convolutions:  # noqa: N801 (used like a function: ``with winogra
     """
 
     def __init__(self, module: nn.Module, enabled: bool = True):
-        from .modules.blocks import UpBlock2d
-
         on_cpu = all(p.device.type == "cpu" for p in module.parameters())
         self.swaps: list[tuple[nn.Module, str, nn.Conv2d]] = []
         if enabled and on_cpu:
