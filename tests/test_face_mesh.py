@@ -156,12 +156,12 @@ def test_one_euro_filter_smooths_stillness_and_follows_motion():
     noise = rng.normal(0, 0.5, (steps, 10, 2))  # half a pixel of jitter on a 250 px face
     still = OneEuroFilter(fps)
     smoothed = np.array([still(sample, scale=face) for sample in noise])
-    assert smoothed[30:].std() < 0.5 * noise[30:].std()  # measured 0.36
+    assert smoothed[30:].std() < 0.7 * noise[30:].std()  # measured 0.58
     # a face moving one face-width per second is followed within a few pixels
     ramp = np.arange(steps)[:, None, None] * (face / fps) * np.ones((1, 10, 2))
     moving = OneEuroFilter(fps)
     followed = np.array([moving(sample, scale=face) for sample in ramp + noise])
-    assert np.abs(followed[50:] - ramp[50:]).mean() < 3.0  # measured 2.2 px; a fixed 0.5 Hz filter: 79 px
+    assert np.abs(followed[50:] - ramp[50:]).mean() < 1.5  # measured 0.7 px; a fixed 1 Hz filter: 40 px
     moving.reset()
     np.testing.assert_array_equal(moving(ramp[0] + 7), ramp[0] + 7)
 

@@ -33,7 +33,7 @@ import torch
 
 from .detection import Face, NoFaceError, detect_faces
 from .mesh_model import INPUT_SIZE, NUM_POINTS, FaceMeshNet, load_face_mesh_net, run_face_mesh
-from .smoothing import OneEuroFilter
+from .smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF, OneEuroFilter
 
 #: ROI side over the face box's longer side (MediaPipe: 1.5 for detections and for meshes).
 ROI_SCALE = 1.5
@@ -169,7 +169,7 @@ class FaceMesh:
         return mesh
 
     def track(self, frames: Iterable[np.ndarray], fps: float = 25.0, smooth: bool = True,
-              min_cutoff: float = 0.5, beta: float = 10.0) -> list[Mesh | None]:
+              min_cutoff: float = DEFAULT_MIN_CUTOFF, beta: float = DEFAULT_BETA) -> list[Mesh | None]:
         """The mesh of each frame, tracked (see the module's docstring); ``None`` where no face.
 
         ``smooth`` applies the one-euro filter (``min_cutoff`` Hz, ``beta``; see

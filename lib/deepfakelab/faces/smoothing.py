@@ -13,6 +13,14 @@ import math
 
 import numpy as np
 
+#: Cut-off of a still signal, Hz, and how fast it rises with speed (per face size per second).
+#: Chosen on the real videos (bench/mesh_warp.py's protocol, 3 clips): 0.5 Hz and 10 halve the
+#: jitter of a still face but drag a talking mouth (mesh-warp keypoint distance 1.77 px against
+#: 1.04 unsmoothed on hdtf_aoc.mp4); 1 Hz and 40 keep most of the smoothing (d18.mp4's frame-to-
+#: frame jitter 0.25 -> 0.11 px) at 1.19 px.
+DEFAULT_MIN_CUTOFF = 1.0
+DEFAULT_BETA = 40.0
+
 
 def _smoothing_factor(cutoff_hz: np.ndarray | float, dt: float) -> np.ndarray | float:
     """The exponential-smoothing weight of a first-order low-pass with ``cutoff_hz`` at step ``dt``."""
@@ -28,12 +36,13 @@ class OneEuroFilter:
     ``d_cutoff`` (Hz) smooths the speed estimate itself. Speeds are measured per point, in units of
     ``scale`` per second (pass the face size so the same settings suit near and far faces).
 
-    The defaults, on 0.5 px of noise on a 250 px face at 25 fps: the noise drops to 0.36 of
-    itself, and a face moving one face-width per second lags 2.2 px behind (a fixed 0.5 Hz
-    low-pass filter would lag 79 px).
+    The defaults, on 0.5 px of noise on a 250 px face at 25 fps: the noise drops to 0.58 of
+    itself, and a face moving one face-width per second lags 0.7 px behind (a fixed 1 Hz
+    low-pass filter would lag 40 px).
     """
 
-    def __init__(self, fps: float, min_cutoff: float = 0.5, beta: float = 10.0, d_cutoff: float = 1.0):
+    def __init__(self, fps: float, min_cutoff: float = DEFAULT_MIN_CUTOFF, beta: float = DEFAULT_BETA,
+                 d_cutoff: float = 1.0):
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         self.dt = 1.0 / fps
