@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "deepfakelab.detect.cli",
     "deepfakelab.course.cli",
     "deepfakelab.course.open_lab",
+    "deepfakelab.phone_video",
 ]
 
 
