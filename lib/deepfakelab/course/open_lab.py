@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,7 @@ def find_release(assignment: str, source: str | Path | None = None) -> Path:
     ``source`` is the release the instructor handed out: the assignment's folder itself or a
     folder with an ``assignment/`` inside (a course's ``release/``). Without it, the kit's own
     student version (``assignments/<assignment>/`` of the kit, see
-    :func:`~deepfakelab.course.layout.kit_root`).
+    :func:`~deepfakelab.course.layout.kit_root`), or of the installed wheel (:func:`student_versions`).
     """
     if source is not None:
         source = Path(source)
@@ -56,19 +57,41 @@ def find_release(assignment: str, source: str | Path | None = None) -> Path:
                 return candidate
         raise DataError(f"{source}: no notebook of {assignment} there (expected {assignment}.ipynb in it "
                         f"or in {source / assignment})")
+    places = student_versions()
+    for place in places:
+        if any((place / assignment).glob("*.ipynb")):
+            return place / assignment
+    known = sorted({p.name for place in places for p in place.iterdir() if any(p.glob("*.ipynb"))})
+    if not known:
+        raise DataError(f"this install of the kit holds no student versions; pass --from FOLDER, the release "
+                        f"of {assignment} your instructor gave you")
+    raise DataError(f"no lab called {assignment!r} in the kit (labs: {', '.join(known)}); "
+                    "pass --from FOLDER for a release your instructor gave you")
+
+
+def student_versions() -> list[Path]:
+    """Folders holding the kit's own student versions, one sub-folder per lab, first match wins.
+
+    A checkout has them in ``assignments/`` (see :func:`~deepfakelab.course.layout.kit_root`); an
+    installed wheel under its environment's ``share/deepfakelab/assignments/`` (``data-files`` in
+    ``pyproject.toml``).
+    """
     from .layout import kit_root
 
+    places = []
     try:
-        kits = kit_root() / "assignments"
-    except ConfigError:
-        raise DataError(f"this install of the kit holds no student versions; pass --from FOLDER, the release "
-                        f"of {assignment} your instructor gave you") from None
-    release = kits / assignment
-    if not any(release.glob("*.ipynb")):
-        known = sorted(p.name for p in kits.iterdir() if p.is_dir()) if kits.is_dir() else []
-        raise DataError(f"no lab called {assignment!r} in the kit (labs: {', '.join(known) or 'none'}); "
-                        "pass --from FOLDER for a release your instructor gave you")
-    return release
+        places.append(kit_root() / "assignments")
+    except ConfigError:  # an installed kit: no course material beside the package
+        pass
+    schemes = [sysconfig.get_path("data"), sys.prefix]
+    if sysconfig.get_preferred_scheme("user") in sysconfig.get_scheme_names():
+        schemes.append(sysconfig.get_path("data", sysconfig.get_preferred_scheme("user")))
+    places += [Path(prefix) / "share" / "deepfakelab" / "assignments" for prefix in schemes]
+    unique = []
+    for place in places:
+        if place.is_dir() and place.resolve() not in [u.resolve() for u in unique]:
+            unique.append(place)
+    return unique
 
 
 def fetch_release(release: Path, folder: str | Path) -> WorkingFolder:
