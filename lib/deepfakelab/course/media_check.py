@@ -45,7 +45,7 @@ def check_pack(folder: str | Path) -> tuple[MediaPack | None, list[str]]:
     pack, problems = read_manifest(folder)
     if pack is None:
         return None, problems
-    for name, path in pack.photos.items():
+    for path in pack.photos.values():
         problems += check_photo(path)
     cropper = None
     for name, path in pack.videos.items():
