@@ -171,3 +171,41 @@ def test_release_without_media_adds_no_pack(tmp_path):
     assert course.media("deepfake-lab") == (tmp_path / "course").resolve() / "media" / "deepfake-lab"
     assert release_media(course, "deepfake-lab") is None
     assert not course.media("deepfake-lab").exists()
+
+
+def test_init_fit_makes_a_rotated_60fps_phone_clip_usable(good_pack, real_data, tmp_path, capsys):
+    """A phone held upright: landscape 1280x720 frames at 60 fps, a display rotation of 90 degrees
+    (1080p is tested in test_phone_video.py; 720p keeps this test quick)."""
+    import subprocess
+
+    import cv2
+    import imageio_ffmpeg
+    import numpy as np
+
+    from deepfakelab.detect.video import iter_frames, probe_video
+
+    coded = tmp_path / "coded.mp4"
+    writer = imageio_ffmpeg.write_frames(str(coded), (1280, 720), fps=60, codec="libx264", macro_block_size=1,
+                                         ffmpeg_log_level="error", output_params=["-preset", "ultrafast"])
+    writer.send(None)
+    for index, frame in iter_frames(real_data / "d18.mp4", set(range(100))):
+        upright = np.zeros((1280, 720, 3), np.uint8)
+        upright[280:1000] = cv2.resize(frame, (720, 720))
+        writer.send(np.ascontiguousarray(np.rot90(upright, k=-1)))  # what the sensor records
+    writer.close()
+    phone = tmp_path / "phone.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-display_rotation", "90",
+                    "-i", str(coded), "-c", "copy", str(phone)], check=True)
+
+    pack = tmp_path / "pack"
+    photos = [str(good_pack / "photos" / p) for p in PHOTOS]
+    videos = [str(phone), str(real_data / "d10.mp4"), str(real_data / "d20.mp4")]
+    assert main(["course", "media", "init", str(pack), "--photos", *photos, "--videos", *videos, "--fit"]) == 0
+    out = capsys.readouterr().out
+    assert "phone.mp4: 720x1280 at 60 fps, rotated 90 degrees as its metadata asks -> 360x640 at 30 fps" in out
+    info = probe_video(pack / "videos" / "phone.mp4")
+    assert (info.width, info.height, info.fps, info.frame_count) == (360, 640, 30.0, 50)
+    assert (pack / "videos" / "d10.mp4").read_bytes() == (real_data / "d10.mp4").read_bytes()  # needs no fitting
+    assert check_pack(pack)[1] == []
+    assert main(["course", "media", "init", str(tmp_path / "p2"), "--photos", *photos, "--videos", *videos,
+                 "--fit", "--link"]) == 2

@@ -118,3 +118,14 @@ def test_wheel_installs_in_a_fresh_venv_and_runs_lab1(wheel, tmp_path):
     shutil.copy2(REPO / "solutions" / "deepfake-lab" / "deepfake-lab.ipynb", solved)
     assert run(solved, allow_errors=False)["errors"] == []
     assert (solved.parent / "artifacts" / "scores.json").is_file()
+
+
+def test_the_dockerfile_installs_with_the_same_script_from_the_same_files():
+    """Docker is not on the development machines: check the image's install step by its text."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    copied = {word.rstrip("/") for line in dockerfile.splitlines() if line.startswith("COPY ")
+              for word in line.split()[1:-1]}
+    assert set(SOURCES) - {"scripts"} <= copied, f"the image is built from other files than the wheel: {copied}"
+    assert "scripts/install-kit.sh" in copied
+    assert "RUN bash /tmp/kit/scripts/install-kit.sh" in dockerfile
+    assert "USER " in dockerfile and "/srv/nbgrader/exchange" in dockerfile

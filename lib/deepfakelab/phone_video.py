@@ -63,6 +63,14 @@ def rotation_degrees(path: str | Path) -> int:
     return int(round(float(match.group(1)))) % 360 if match else 0
 
 
+def needs_fitting(path: str | Path, max_side: int = MAX_SIDE, max_fps: float = MAX_FPS) -> bool:
+    """Whether :func:`fit_video` would change more than the length: rotated, larger or faster."""
+    from .detect.video import probe_video
+
+    info = probe_video(path)
+    return rotation_degrees(path) != 0 or max(info.width, info.height) > max_side or info.fps > max_fps
+
+
 def fit_video(source: str | Path, out: str | Path, max_side: int = MAX_SIDE, max_fps: float = MAX_FPS,
               max_seconds: float | None = MAX_SECONDS) -> FittedVideo:
     """Write an upright copy of ``source`` at most ``max_side`` pixels and ``max_fps`` to ``out`` (mp4).

@@ -9,7 +9,8 @@ import sys
 def _init(args: argparse.Namespace) -> int:
     from .media_pack import init_pack
 
-    pack = init_pack(args.folder, args.photos, args.videos, args.driving, args.checkpoint, link=args.link)
+    pack = init_pack(args.folder, args.photos, args.videos, args.driving, args.checkpoint, link=args.link,
+                     fit=args.fit, note=lambda line: print(f"  {line}"))
     how = "linked" if args.link else "copied"
     print(f"wrote {pack.manifest}: {len(pack.photos)} photos, {len(pack.videos)} videos {how} "
           f"(driving: {pack.driving}), checkpoint: {pack.checkpoint.name if pack.checkpoint else 'none'}")
@@ -53,6 +54,8 @@ def register(course_subparsers) -> None:
     init.add_argument("--checkpoint", metavar="FILE", help="a published FOMM checkpoint such as vox-cpk.pth.tar")
     init.add_argument("--link", action="store_true", help="symlink the files instead of copying them "
                       "(a course release still copies what they point at)")
+    init.add_argument("--fit", action="store_true", help="write rotated, larger or faster videos (phone clips) "
+                      "upright, at most 640 px, 30 fps and 20 s (see `deepfakelab fit-video`) instead of copying them")
     init.set_defaults(func=_init)
 
     check = sub.add_parser("check", help="validate a pack: one line per problem, exit 2 if any",

@@ -25,6 +25,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 import yaml
 
@@ -164,18 +165,23 @@ def write_manifest(pack: MediaPack) -> Path:
 
 
 def init_pack(folder: str | Path, photos: list[str | Path], videos: list[str | Path], driving: str | Path | None = None,
-              checkpoint: str | Path | None = None, link: bool = False) -> MediaPack:
+              checkpoint: str | Path | None = None, link: bool = False, fit: bool = False,
+              note: Callable[[str], None] | None = None) -> MediaPack:
     """Make a pack in ``folder`` from the given files: copy (or symlink, ``link``) them, write the manifest.
 
     Photos go to ``photos/``, videos to ``videos/``, the checkpoint to the top; each is named by
     its file's stem. ``driving`` is one of ``videos`` (a path or a name; default: the first).
     Links point at the files' absolute paths, so the pack can be checked in place; copying it into
-    a course (:func:`install_pack`) copies what they point at. A folder that already holds a pack
-    is left alone (an error): remove it or choose another folder.
+    a course (:func:`install_pack`) copies what they point at. ``fit`` writes each video that is
+    rotated, larger or faster than the lab needs as an upright, smaller mp4 instead
+    (:func:`deepfakelab.phone_video.fit_video`: phone clips), passing each one-line note to ``note``. A folder that already holds a pack is left alone (an error):
+    remove it or choose another folder.
     """
     folder = Path(folder)
     if (folder / MANIFEST).exists():
         raise MediaPackError(f"{folder / MANIFEST}: a pack is already there; remove it or choose another folder")
+    if fit and link:
+        raise MediaPackError("fitting videos writes new files: give --fit or --link, not both")
     sources = [Path(p) for p in [*photos, *videos, *([checkpoint] if checkpoint else [])]]
     missing = [f"{p}: no such file" for p in sources if not p.is_file()]
     if missing:
@@ -203,10 +209,20 @@ def init_pack(folder: str | Path, photos: list[str | Path], videos: list[str | P
             shutil.copy2(source, dest)
         return dest
 
+    def place_video(source: Path) -> Path:
+        from ..phone_video import fit_video, needs_fitting
+
+        if not fit or not needs_fitting(source):
+            return place(source, "videos")
+        fitted = fit_video(source, folder / "videos" / f"{source.stem}.mp4")
+        if note is not None:
+            note(fitted.note)
+        return fitted.path
+
     pack = MediaPack(
         folder,
         {name: place(Path(p), "photos") for name, p in photo_names.items()},
-        {name: place(Path(p), "videos") for name, p in video_names.items()},
+        {name: place_video(Path(p)) for name, p in video_names.items()},
         driving_name,
         place(Path(checkpoint), ".") if checkpoint else None,
     )
