@@ -21,6 +21,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import imageio_ffmpeg
+
+from .detect.video import probe_video
 from .errors import DataError
 
 #: Defaults: the longer side after fitting (pixels), the highest frame rate kept, the length kept (s).
@@ -46,8 +49,6 @@ class FittedVideo:
 
 
 def _ffmpeg() -> str:
-    import imageio_ffmpeg
-
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
@@ -65,8 +66,6 @@ def rotation_degrees(path: str | Path) -> int:
 
 def needs_fitting(path: str | Path, max_side: int = MAX_SIDE, max_fps: float = MAX_FPS) -> bool:
     """Whether :func:`fit_video` would change more than the length: rotated, larger or faster."""
-    from .detect.video import probe_video
-
     info = probe_video(path)
     return rotation_degrees(path) != 0 or max(info.width, info.height) > max_side or info.fps > max_fps
 
@@ -78,8 +77,6 @@ def fit_video(source: str | Path, out: str | Path, max_side: int = MAX_SIDE, max
     Smaller and slower videos keep their size and rate; the audio track, if any, is kept. A
     missing, empty or unreadable file is a :class:`~deepfakelab.errors.DataError` naming it.
     """
-    from .detect.video import probe_video
-
     source, out = Path(source), Path(out)
     before = probe_video(source)  # checks the file; its size is already the upright one
     if before.frame_count == 0:

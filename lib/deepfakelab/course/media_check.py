@@ -19,7 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import lab1
+from ..detect.faces import FaceCropper
+from ..detect.video import iter_frames, probe_video
 from ..errors import DataError
+from ..reenact.checkpoint import load_model
+from ..reenact.faces import detect_faces
+from ..reenact.media import read_photo
 from .media_pack import MediaPack, MediaPackError, read_manifest
 
 #: The smallest face (MTCNN box width, pixels) a photo may hold: the reenactment crops about
@@ -47,12 +52,8 @@ def check_pack(folder: str | Path) -> tuple[MediaPack | None, list[str]]:
         return None, problems
     for path in pack.photos.values():
         problems += check_photo(path)
-    cropper = None
+    cropper = FaceCropper()
     for name, path in pack.videos.items():
-        if cropper is None:
-            from ..detect.faces import FaceCropper
-
-            cropper = FaceCropper()
         problems += check_video(path, driving=name == pack.driving, cropper=cropper)
     if pack.checkpoint is not None:
         problems += check_checkpoint(pack.checkpoint)
@@ -78,9 +79,6 @@ def _missing(path: Path, kind: str) -> list[str]:
 
 def check_photo(path: Path) -> list[str]:
     """Problems of one hard-case photo: unreadable, no face, several faces, a face too small."""
-    from ..reenact.faces import detect_faces
-    from ..reenact.media import read_photo
-
     if missing := _missing(path, "photo"):
         return missing
     try:
@@ -101,8 +99,6 @@ def check_photo(path: Path) -> list[str]:
 
 def check_video(path: Path, driving: bool = False, cropper=None) -> list[str]:
     """Problems of one real video: unreadable, too short, odd frame rate or size, no face in scored frames."""
-    from ..detect.video import iter_frames, probe_video
-
     if missing := _missing(path, "video"):
         return missing
     try:
@@ -139,8 +135,6 @@ def check_video(path: Path, driving: bool = False, cropper=None) -> list[str]:
 
 def check_checkpoint(path: Path) -> list[str]:
     """Problems of the checkpoint: missing, unreadable, or weights that do not fit the kit's FOMM."""
-    from ..reenact.checkpoint import load_model
-
     if missing := _missing(path, "checkpoint"):
         return missing
     try:

@@ -30,6 +30,7 @@ from typing import Callable
 import yaml
 
 from ..errors import DataError
+from ..phone_video import fit_video, needs_fitting
 
 #: The manifest's file name inside a pack folder.
 MANIFEST = "lab1.yaml"
@@ -174,8 +175,9 @@ def init_pack(folder: str | Path, photos: list[str | Path], videos: list[str | P
     Links point at the files' absolute paths, so the pack can be checked in place; copying it into
     a course (:func:`install_pack`) copies what they point at. ``fit`` writes each video that is
     rotated, larger or faster than the lab needs as an upright, smaller mp4 instead
-    (:func:`deepfakelab.phone_video.fit_video`: phone clips), passing each one-line note to ``note``. A folder that already holds a pack is left alone (an error):
-    remove it or choose another folder.
+    (:func:`deepfakelab.phone_video.fit_video`: phone clips), passing each one-line note to
+    ``note``. A folder that already holds a pack is left alone (an error): remove it or choose
+    another folder.
     """
     folder = Path(folder)
     if (folder / MANIFEST).exists():
@@ -210,8 +212,6 @@ def init_pack(folder: str | Path, photos: list[str | Path], videos: list[str | P
         return dest
 
     def place_video(source: Path) -> Path:
-        from ..phone_video import fit_video, needs_fitting
-
         if not fit or not needs_fitting(source):
             return place(source, "videos")
         fitted = fit_video(source, folder / "videos" / f"{source.stem}.mp4")

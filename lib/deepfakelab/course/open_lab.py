@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, DataError
+from .layout import kit_root
 
 #: Files of a release that are not the student's to work on.
 _IGNORED = {".ipynb_checkpoints", "__pycache__"}
@@ -76,8 +77,6 @@ def student_versions() -> list[Path]:
     installed wheel under its environment's ``share/deepfakelab/assignments/`` (``data-files`` in
     ``pyproject.toml``).
     """
-    from .layout import kit_root
-
     places = []
     try:
         places.append(kit_root() / "assignments")
