@@ -59,6 +59,8 @@ def test_broken_pack_gets_one_line_per_problem(good_pack, real_data, tmp_path, c
     (broken / "photos" / "d19.jpg").unlink()                                    # a missing file
     (broken / "photos" / "s12.jpg").unlink()
     (broken / "photos" / "s12.jpg").symlink_to(real_data / "s33.jpg")          # a photo of a dog
+    (broken / "photos" / "s1.jpg").unlink()
+    (broken / "photos" / "s1.jpg").write_text("not a photo\n")                  # unreadable (a multi-line error)
     short = [frame for index, frame in iter_frames(real_data / "d10.mp4") if index < 20]
     (broken / "videos" / "d10.mp4").unlink()
     write_video(broken / "videos" / "d10.mp4", short, 30.0, label="test: 20 frames of d10")  # too short
@@ -68,12 +70,14 @@ def test_broken_pack_gets_one_line_per_problem(good_pack, real_data, tmp_path, c
     assert main(["course", "media", "check", str(broken)]) == 2
     lines = _lines(capsys.readouterr().err)
     problems, summary = lines[:-1], lines[-1]
-    assert len(problems) == 4, problems
-    assert "4 problem(s)" in summary
-    by_file = {name: [line for line in problems if name in line] for name in ("d19.jpg", "s12.jpg", "d10.mp4", SHIPPED_FOMM.name)}
+    assert len(problems) == 5, problems
+    assert "5 problem(s)" in summary
+    names = ("d19.jpg", "s12.jpg", "s1.jpg", "d10.mp4", SHIPPED_FOMM.name)
+    by_file = {name: [line for line in problems if f"/{name}" in line] for name in names}
     assert all(len(found) == 1 for found in by_file.values()), by_file
     assert "no such file" in by_file["d19.jpg"][0]
     assert "no face found" in by_file["s12.jpg"][0]
+    assert "not a readable image" in by_file["s1.jpg"][0]
     assert "20 frames" in by_file["d10.mp4"][0] and f"at least {frames_needed(False)}" in by_file["d10.mp4"][0]
     assert "truncated or not a PyTorch checkpoint" in by_file[SHIPPED_FOMM.name][0]
 

@@ -57,7 +57,7 @@ def check_pack(folder: str | Path) -> tuple[MediaPack | None, list[str]]:
         problems += check_video(path, driving=name == pack.driving, cropper=cropper)
     if pack.checkpoint is not None:
         problems += check_checkpoint(pack.checkpoint)
-    return pack, problems
+    return pack, [" ".join(problem.split()) for problem in problems]  # one line each, whatever a library said
 
 
 def checked_pack(folder: str | Path) -> MediaPack:
@@ -140,5 +140,5 @@ def check_checkpoint(path: Path) -> list[str]:
     try:
         load_model(path)
     except DataError as exc:
-        return [str(exc).replace("\n", " ")]
+        return [str(exc)]
     return []
