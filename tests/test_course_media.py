@@ -147,7 +147,8 @@ def test_release_with_media_puts_the_pack_in_the_course(good_pack, tmp_path, cap
         for path in pack.files():  # plain files with the linked files' bytes, not links
             assert path.is_file() and not path.is_symlink()
             assert path.read_bytes() == (good_pack / path.relative_to(pack.folder)).read_bytes()
-    assert "media pack:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "media pack:" in out and "note:" not in out  # a few MB: nbgrader's exchange takes it
 
     # releasing again without --media keeps the course's pack in the student release
     assert main(["course", "release", "deepfake-lab", "--course", str(course_dir)]) == 0
@@ -165,6 +166,16 @@ def test_release_refuses_a_broken_pack_and_changes_nothing(good_pack, tmp_path, 
     assert not course_dir.exists()
     assert main(["course", "release", "gan-lab", "--course", str(course_dir), "--media", str(good_pack)]) == 2
     assert "release deepfake-lab with it" in capsys.readouterr().err
+
+
+def test_a_release_too_big_for_nbgraders_exchange_gets_a_note(tmp_path, monkeypatch):
+    from deepfakelab.course import media_pack
+
+    (tmp_path / "a.bin").write_bytes(b"x" * 3000)
+    assert media_pack.exchange_note(tmp_path) is None
+    monkeypatch.setattr(media_pack, "EXCHANGE_LIMIT_KB", 2)
+    note = media_pack.exchange_note(tmp_path)
+    assert note.startswith(f"{tmp_path} is 0 MB") and "max_file_size and max_dir_size" in note
 
 
 def test_release_without_media_adds_no_pack(tmp_path):

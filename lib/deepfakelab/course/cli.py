@@ -20,7 +20,7 @@ def _release(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         return 0
     from .media_check import checked_pack
-    from .media_pack import ASSIGNMENT as MEDIA_ASSIGNMENT, install_course_media, release_media
+    from .media_pack import ASSIGNMENT as MEDIA_ASSIGNMENT, exchange_note, install_course_media, release_media
 
     pack = None
     if args.media:
@@ -34,6 +34,8 @@ def _release(args: argparse.Namespace) -> int:
         print(f"released {name}: {generate_assignment(course, name)}")
         if (copied := release_media(course, name)) is not None:
             print(f"  with the media pack: {copied}")
+            if (note := exchange_note(course.release(name))) is not None:
+                print(f"  note: {note}")
     print(f"Give students the folders under {course.root / 'release'} (or `nbgrader release_assignment`).")
     return 0
 

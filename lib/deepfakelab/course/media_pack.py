@@ -268,6 +268,22 @@ def install_pack(pack: MediaPack, dest: str | Path) -> MediaPack:
     return load_pack(dest)
 
 
+#: nbgrader's exchange copies no file and no folder larger than this (``CourseDirectory.max_file_size``
+#: and ``max_dir_size``, kilobytes, both 100 MB by default), when releasing and when students submit.
+EXCHANGE_LIMIT_KB = 100_000
+
+
+def exchange_note(folder: Path) -> str | None:
+    """A warning when the student release ``folder`` is larger than nbgrader's exchange copies by default."""
+    size_kb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1000
+    if size_kb <= EXCHANGE_LIMIT_KB:
+        return None
+    return (f"{folder} is {size_kb / 1000:.0f} MB with the media pack: nbgrader's exchange copies at most "
+            f"{EXCHANGE_LIMIT_KB // 1000} MB per file and per folder by default, when releasing and when students "
+            "submit; raise c.CourseDirectory.max_file_size and max_dir_size in nbgrader_config.py, or hand the "
+            "checkpoint out another way")
+
+
 def install_course_media(course, pack: MediaPack) -> Path:
     """Copy ``pack`` into the course folder (``course.media(...)``), where the hidden checks read it."""
     return install_pack(pack, course.media(ASSIGNMENT)).folder
