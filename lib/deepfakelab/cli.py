@@ -25,6 +25,8 @@ COMMAND_MODULES = [
     "deepfakelab.detect.cli",
     "deepfakelab.media.cli",
     "deepfakelab.course.cli",
+    "deepfakelab.course.open_lab",
+    "deepfakelab.phone_video",
 ]
 
 

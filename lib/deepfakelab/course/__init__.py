@@ -12,6 +12,8 @@ How grading works, one small step per module:
 - :mod:`.worker` -- grades one submission in a private copy of the course, in its own process.
 - :mod:`.grade` -- the whole cycle: collect, grade in parallel, gradebook, feedback, CSV.
 - :mod:`.gradescope` -- the same grading packed as Gradescope's ``autograder.zip``.
+- :mod:`.media_pack`, :mod:`.media_check` -- Lab 1's optional media pack (the instructor's own photos,
+  videos and FOMM checkpoint): its manifest, its checks before term, its copies in the course.
 - :mod:`.toy` -- a tiny assignment that proves the machinery without the labs' models.
 
 Nothing here is imported by student notebooks except :func:`hidden_check` and the artifact

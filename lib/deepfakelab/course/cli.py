@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import ConfigError
+from .media_cli import register as register_media
+
 
 def _release(args: argparse.Namespace) -> int:
     from .layout import init_course, kit_root
@@ -16,9 +19,23 @@ def _release(args: argparse.Namespace) -> int:
         for path in student_versions(kit / "solutions", kit / "assignments", names, kit / "autograder" / "nbgrader_config.py"):
             print(f"wrote {path}")
         return 0
+    from .media_check import checked_pack
+    from .media_pack import ASSIGNMENT as MEDIA_ASSIGNMENT, exchange_note, install_course_media, release_media
+
+    pack = None
+    if args.media:
+        if args.assignments and MEDIA_ASSIGNMENT not in args.assignments:
+            raise ConfigError(f"--media is Lab 1's media pack: release {MEDIA_ASSIGNMENT} with it")
+        pack = checked_pack(args.media)
     course = init_course(args.course, args.assignments or None)
+    if pack is not None:
+        print(f"media pack: {install_course_media(course, pack)}")
     for name in args.assignments or sorted(p.name for p in (course.root / "source").iterdir() if p.is_dir()):
         print(f"released {name}: {generate_assignment(course, name)}")
+        if (copied := release_media(course, name)) is not None:
+            print(f"  with the media pack: {copied}")
+            if (note := exchange_note(course.release(name))) is not None:
+                print(f"  note: {note}")
     print(f"Give students the folders under {course.root / 'release'} (or `nbgrader release_assignment`).")
     return 0
 
@@ -67,6 +84,9 @@ def register(subparsers) -> None:
                              "the course folder (never overwriting your edits) and run nbgrader generate_assignment.")
     release.add_argument("assignments", nargs="*", help="assignments to release (default: all in solutions/)")
     release.add_argument("--course", default=".", help="the course folder (default: the current folder)")
+    release.add_argument("--media", metavar="DIR",
+                         help="a checked Lab 1 media pack (`course media init`) to use for deepfake-lab instead "
+                         "of the synthetic media; copied into the course and the student release")
     release.add_argument("--kit-assignments", action="store_true",
                          help="regenerate the kit's own assignments/ folder from solutions/ (for kit maintainers)")
     release.set_defaults(func=_release)
@@ -97,5 +117,7 @@ def register(subparsers) -> None:
     gs.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     gs.add_argument("--hidden-checks", help="folder of hidden checks (default: the course's hidden_checks/)")
     gs.set_defaults(func=_gradescope)
+
+    register_media(sub)
 
     parser.set_defaults(func=lambda args: parser.print_help() or 1)

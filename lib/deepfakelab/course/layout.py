@@ -18,6 +18,8 @@ from ..errors import ConfigError, DataError
 
 #: Folder inside a course where the kit keeps its own state (journal, backups, scratch).
 STATE_DIR = ".deepfakelab"
+#: Folder inside a course with each assignment's media pack (``media/deepfake-lab/lab1.yaml``).
+MEDIA_DIR = "media"
 
 
 def kit_root() -> Path:
@@ -65,6 +67,11 @@ class Course:
         if student is None:
             return self.root / "submitted"
         return self.root / "submitted" / student / assignment
+
+    def media(self, assignment: str) -> Path:
+        """The course's media pack for ``assignment`` (see :mod:`.media_pack`); the hidden checks read
+        this copy, never the student's."""
+        return self.root / MEDIA_DIR / assignment
 
     def autograded(self, assignment: str, student: str) -> Path:
         return self.root / "autograded" / student / assignment

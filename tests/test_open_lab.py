@@ -1,0 +1,97 @@
+"""``deepfakelab lab``: the release goes into a working folder, the student's edits survive, and
+JupyterLab (mocked) is started there from the kit's Python with a ``python3`` kernel that is it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deepfakelab.cli import main
+from deepfakelab.course import open_lab
+from deepfakelab.course.layout import kit_root
+
+
+@pytest.fixture
+def launches(monkeypatch):
+    """Record JupyterLab launches instead of starting it; read the kernel spec while it exists."""
+    calls = []
+
+    def fake_run(command, cwd=None, env=None, **kwargs):
+        data_dir = Path(env["JUPYTER_PATH"].split(os.pathsep)[0])
+        spec = json.loads((data_dir / "kernels" / "python3" / "kernel.json").read_text())
+        calls.append({"command": command, "cwd": Path(cwd), "env": env, "spec": spec})
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(open_lab.subprocess, "run", fake_run)
+    return calls
+
+
+def test_fetches_the_kits_release_and_starts_jupyterlab_there(tmp_path, monkeypatch, launches, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JUPYTER_PATH", "/somewhere/else")
+    assert main(["lab", "deepfake-lab", "--no-browser"]) == 0
+    work = tmp_path / "deepfake-lab"
+    release = kit_root() / "assignments" / "deepfake-lab" / "deepfake-lab.ipynb"
+    assert (work / "deepfake-lab.ipynb").read_bytes() == release.read_bytes()
+    (call,) = launches
+    assert call["cwd"] == work
+    assert call["command"][:3] == [sys.executable, "-m", "jupyterlab"]
+    assert "--no-browser" in call["command"] and call["command"][-1] == "deepfake-lab.ipynb"
+    assert call["spec"]["argv"][0] == sys.executable and call["spec"]["argv"][1:3] == ["-m", "ipykernel_launcher"]
+    assert call["env"]["JUPYTER_PATH"].split(os.pathsep)[1] == "/somewhere/else"
+    assert not Path(call["env"]["JUPYTER_PATH"].split(os.pathsep)[0]).exists(), "the session's kernel spec is removed"
+    assert "working folder" in capsys.readouterr().out
+
+
+def test_an_edited_notebook_is_never_overwritten(tmp_path, launches, capsys):
+    work = tmp_path / "mine"
+    assert main(["lab", "deepfake-lab", "--dir", str(work), "--dry-run"]) == 0
+    notebook = work / "deepfake-lab.ipynb"
+    edited = notebook.read_text().replace("def ", "def  ", 1)
+    notebook.write_text(edited)
+    capsys.readouterr()
+    assert main(["lab", "deepfake-lab", "--dir", str(work)]) == 0
+    assert notebook.read_text() == edited
+    assert "kept your deepfake-lab.ipynb" in capsys.readouterr().out
+    assert launches[-1]["cwd"] == work.resolve()
+
+
+def test_a_release_from_the_instructor_with_its_media(tmp_path, launches):
+    release = tmp_path / "release" / "deepfake-lab"
+    (release / "media" / "photos").mkdir(parents=True)
+    (release / "deepfake-lab.ipynb").write_text((kit_root() / "assignments" / "deepfake-lab" / "deepfake-lab.ipynb").read_text())
+    (release / "media" / "lab1.yaml").write_text("photos: {}\n")
+    (release / "media" / "photos" / "a.jpg").write_bytes(b"jpeg")
+    (release / ".ipynb_checkpoints").mkdir()
+    (release / ".ipynb_checkpoints" / "deepfake-lab-checkpoint.ipynb").write_text("{}")
+    work = tmp_path / "work"
+    assert main(["lab", "deepfake-lab", "--from", str(tmp_path / "release"), "--dir", str(work)]) == 0
+    assert (work / "media" / "photos" / "a.jpg").read_bytes() == b"jpeg"
+    assert not (work / ".ipynb_checkpoints").exists()
+    assert launches[-1]["command"][-1] == "deepfake-lab.ipynb"
+
+
+def test_dry_run_prints_the_command_and_starts_nothing(tmp_path, launches, capsys):
+    assert main(["lab", "gan-lab", "--dir", str(tmp_path / "g"), "--dry-run", "--port", "8999"]) == 0
+    out = capsys.readouterr().out
+    assert "-m jupyterlab" in out and "--port=8999" in out and "gan-lab.ipynb" in out
+    assert launches == [] and (tmp_path / "g" / "gan-lab.ipynb").is_file()
+
+
+def test_without_an_assignment_it_opens_the_folder(tmp_path, launches):
+    assert main(["lab", "--dir", str(tmp_path)]) == 0
+    assert launches[-1]["cwd"] == tmp_path.resolve()
+    assert not any(arg.endswith(".ipynb") for arg in launches[-1]["command"])
+
+
+def test_bad_input_is_one_line(tmp_path, capsys):
+    assert main(["lab", "no-such-lab", "--dir", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no lab called 'no-such-lab'" in err and "deepfake-lab" in err
+    assert main(["lab", "deepfake-lab", "--from", str(tmp_path), "--dir", str(tmp_path / "y")]) == 2
+    assert "no notebook of deepfake-lab" in capsys.readouterr().err
