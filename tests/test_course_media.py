@@ -51,8 +51,8 @@ def test_check_passes_on_real_media(good_pack, capsys):
 
 
 def test_broken_pack_gets_one_line_per_problem(good_pack, real_data, tmp_path, capsys):
-    from deepfakelab.detect.video import iter_frames
-    from deepfakelab.reenact.media import write_video
+    from deepfakelab.media.video import iter_frames
+    from deepfakelab.media.writer import write_video
 
     broken = tmp_path / "broken"
     shutil.copytree(good_pack, broken, symlinks=True)
@@ -85,8 +85,8 @@ def test_broken_pack_gets_one_line_per_problem(good_pack, real_data, tmp_path, c
 def test_driving_video_must_cover_the_fakes(good_pack, real_data, tmp_path):
     """A video long enough to be scored can still be too short to drive 50-frame fakes."""
     from deepfakelab import lab1
-    from deepfakelab.detect.video import iter_frames
-    from deepfakelab.reenact.media import write_video
+    from deepfakelab.media.video import iter_frames
+    from deepfakelab.media.writer import write_video
 
     assert frames_needed(True) == lab1.DRIVING_FRAMES > frames_needed(False)
     clip = tmp_path / "clip.mp4"
@@ -190,14 +190,14 @@ def test_release_without_media_adds_no_pack(tmp_path):
 
 def test_init_fit_makes_a_rotated_60fps_phone_clip_usable(good_pack, real_data, tmp_path, capsys):
     """A phone held upright: landscape 1280x720 frames at 60 fps, a display rotation of 90 degrees
-    (1080p is tested in test_phone_video.py; 720p keeps this test quick)."""
+    (1080p is tested in test_media_phone.py; 720p keeps this test quick)."""
     import subprocess
 
     import cv2
     import imageio_ffmpeg
     import numpy as np
 
-    from deepfakelab.detect.video import iter_frames, probe_video
+    from deepfakelab.media.video import iter_frames, probe_video
 
     coded = tmp_path / "coded.mp4"
     writer = imageio_ffmpeg.write_frames(str(coded), (1280, 720), fps=60, codec="libx264", macro_block_size=1,

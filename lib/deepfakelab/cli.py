@@ -26,7 +26,7 @@ COMMAND_MODULES = [
     "deepfakelab.media.cli",
     "deepfakelab.course.cli",
     "deepfakelab.course.open_lab",
-    "deepfakelab.phone_video",
+    "deepfakelab.media.phone",
 ]
 
 

@@ -19,19 +19,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import lab1
-from ..detect.faces import FaceCropper
-from ..detect.video import iter_frames, probe_video
 from ..errors import DataError
+from ..faces.cropper import FaceCropper
+from ..faces.detection import detect_faces
+from ..media.photo import read_photo
+from ..media.video import iter_frames, probe_video
 from ..reenact.checkpoint import load_model
-from ..reenact.faces import detect_faces
-from ..reenact.media import read_photo
 from .media_pack import MediaPack, MediaPackError, read_manifest
 
 #: The smallest face (MTCNN box width, pixels) a photo may hold: the reenactment crops about
 #: twice the face and resizes it to the model's side, so smaller faces are mostly upsampled blur.
 MIN_FACE_PIXELS = 64
 #: Frames per second a pack video may have: slower is a slideshow, faster (60 fps phone clips)
-#: doubles the decoding for the same seconds of speech (fit it first: :mod:`deepfakelab.phone_video`).
+#: doubles the decoding for the same seconds of speech (fit it first: :mod:`deepfakelab.media.phone`).
 FPS_RANGE = (10.0, 60.0)
 #: Video sides, pixels: the shorter one at least (the detector crops 128-pixel faces), the longer
 #: at most (a 4K clip takes minutes to decode in the notebook).

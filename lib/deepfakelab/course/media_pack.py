@@ -30,7 +30,7 @@ from typing import Callable
 import yaml
 
 from ..errors import DataError
-from ..phone_video import fit_video, needs_fitting
+from ..media.phone import fit_video, needs_fitting
 
 #: The manifest's file name inside a pack folder.
 MANIFEST = "lab1.yaml"
@@ -175,7 +175,7 @@ def init_pack(folder: str | Path, photos: list[str | Path], videos: list[str | P
     Links point at the files' absolute paths, so the pack can be checked in place; copying it into
     a course (:func:`install_pack`) copies what they point at. ``fit`` writes each video that is
     rotated, larger or faster than the lab needs as an upright, smaller mp4 instead
-    (:func:`deepfakelab.phone_video.fit_video`: phone clips), passing each one-line note to
+    (:func:`deepfakelab.media.phone.fit_video`: phone clips), passing each one-line note to
     ``note``. A folder that already holds a pack is left alone (an error): remove it or choose
     another folder.
     """

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from deepfakelab.cli import main
-from deepfakelab.detect.video import iter_frames, probe_video
+from deepfakelab.media.video import iter_frames, probe_video
 from deepfakelab.errors import DataError
-from deepfakelab.phone_video import fit_video, rotation_degrees
+from deepfakelab.media.phone import fit_video, rotation_degrees
 
 
 def _corners(frame: np.ndarray) -> dict[str, float]:

@@ -10,7 +10,7 @@ The kit decodes with the ffmpeg binary of imageio-ffmpeg, which applies the rota
 upright size. :func:`fit_video` uses the same ffmpeg to write a small upright copy -- rotation
 applied and dropped from the metadata, longer side at most ``max_side``, frame rate at most
 ``max_fps`` (by dropping frames), the first ``max_seconds`` -- and says in one line what it did.
-The copy is an ordinary video for everything else in the kit (:mod:`deepfakelab.detect.video`).
+The copy is an ordinary video for everything else in the kit (:mod:`deepfakelab.media.video`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from .detect.video import probe_video
-from .errors import DataError
+from ..errors import DataError
+from .video import probe_video
 
 #: Defaults: the longer side after fitting (pixels), the highest frame rate kept, the length kept (s).
 MAX_SIDE = 640
