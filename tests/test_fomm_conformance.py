@@ -16,6 +16,12 @@ from deepfakelab.reenact.motion_transfer import transfer_motion
 
 KP_TOL = 1e-5
 IMAGE_TOL = 1e-4
+#: The relative Jacobians go through the inverse of driving frame 0's Jacobians, whose condition
+#: number here is 436: float32 rounding alone moves them by ~1e-4 (the reference's own keypoints,
+#: re-transferred with this torch, differ from its stored result by 7.9e-5, and by 9.0e-5 in
+#: float64), so 1e-5 would test the LAPACK build, not the kit. Measured in
+#: test_relative_jacobian_tolerance_is_rounding below.
+RELATIVE_JACOBIAN_TOL = 2e-4
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +73,16 @@ def test_keypoints_and_jacobians_match(tiny_model, vectors):
     assert max_diff(kp_driving.jacobian, vectors["kp_driving_jacobian"]) < KP_TOL
 
 
+def test_relative_jacobian_tolerance_is_rounding(vectors):
+    """The reference's own Jacobians, transferred in float32 and in float64, differ by what
+    RELATIVE_JACOBIAN_TOL allows: the looser tolerance is the inversion's rounding, nothing more."""
+    driving, source = vectors["kp_driving_jacobian"], vectors["kp_source_jacobian"]
+    assert torch.linalg.cond(driving[0]).max() > 100  # ill-conditioned: why the tolerance is looser
+    single = driving @ torch.inverse(driving[:1]) @ source
+    double = driving.double() @ torch.inverse(driving[:1].double()) @ source.double()
+    assert KP_TOL < max_diff(single.double(), double) < RELATIVE_JACOBIAN_TOL
+
+
 def test_relative_motion_with_adapted_scale_matches(tiny_model, vectors):
     with torch.inference_mode():
         kp_source = tiny_model.kp_detector(vectors["source"])
@@ -74,7 +90,7 @@ def test_relative_motion_with_adapted_scale_matches(tiny_model, vectors):
         kp_norm = transfer_motion(kp_source, kp_driving, kp_driving.take(0), relative=True, adapt_movement_scale=True)
         generated = tiny_model.generator(vectors["source"], kp_driving=kp_norm, kp_source=kp_source)
     assert max_diff(kp_norm.value, vectors["relative_kp_value"]) < KP_TOL
-    assert max_diff(kp_norm.jacobian, vectors["relative_kp_jacobian"]) < KP_TOL
+    assert max_diff(kp_norm.jacobian, vectors["relative_kp_jacobian"]) < RELATIVE_JACOBIAN_TOL
     assert max_diff(generated.prediction, vectors["relative_prediction"]) < IMAGE_TOL
     assert max_diff(generated.occlusion_map, vectors["relative_occlusion_map"]) < IMAGE_TOL
 
