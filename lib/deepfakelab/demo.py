@@ -23,7 +23,7 @@ import torch
 
 from .gan.config import default_config
 from .gan.train import DCGANTrainer
-from .threads import choose_threads, passive_waiting
+from .threads import busy_cores, choose_threads, passive_waiting
 
 #: (title, module) of each demo part, in the order the course teaches them.
 DEMO_PARTS = [
@@ -55,9 +55,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
-def prepare_part(key: str, available_threads: int) -> dict:
-    """Set torch's threads for the next part; print and return its expected time (CPU only)."""
-    threads = choose_threads(available_threads)
+def prepare_part(key: str, available_threads: int, busy: float | None = None) -> dict:
+    """Set torch's threads for the next part; print and return its expected time (CPU only).
+
+    ``busy``: cores kept busy by other work, measured before the demo started (later, the load
+    average would count the demo's own threads).
+    """
+    threads = choose_threads(available_threads, busy=busy)
     torch.set_num_threads(threads)
     plan = {"threads": threads, "passive_waiting": passive_waiting()}
     if torch.cuda.is_available() or key not in PART_WORK:
@@ -76,7 +80,7 @@ def run_demo(out_dir: Path, quick: bool = False, parts: list[str] | None = None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary: dict = {}
-    available_threads = torch.get_num_threads()
+    available_threads, busy = torch.get_num_threads(), busy_cores()
     for title, module_name in DEMO_PARTS:
         key = module_name.split(".")[1]
         if parts and key not in parts:
@@ -88,7 +92,7 @@ def run_demo(out_dir: Path, quick: bool = False, parts: list[str] | None = None)
                 continue
             raise
         print(f"\n=== {title} ===", flush=True)
-        plan = {} if quick else prepare_part(key, available_threads)
+        plan = {} if quick else prepare_part(key, available_threads, busy)
         start = time.perf_counter()
         result = module.run(out_dir / key, quick=quick)
         result["seconds"] = round(time.perf_counter() - start, 1)

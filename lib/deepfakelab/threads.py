@@ -2,10 +2,11 @@
 
 torch's OpenMP worker threads spin while they wait for each other. When another CPU-bound job
 takes one of the cores, the worker on it is descheduled and its partner spins away its own time
-slice: on the 2-core development machine beside one other busy process, the demo's GAN fell
-from 6.7 to 1.0 steps/s with 2 threads. With ``OMP_WAIT_POLICY=PASSIVE`` (waiting threads
-sleep) the same run kept 3.3 steps/s, and idle it lost nothing (6.8 steps/s); 1 thread got
-1.9-3.8 steps/s busy and 5.6 idle (``bench/threads.py``, README "Benchmarks").
+slice: on the 2-core development machine beside one or two other busy processes, the demo's
+GAN fell from 6.7 to 0.7-1.0 steps/s with 2 threads. With ``OMP_WAIT_POLICY=PASSIVE`` (waiting
+threads sleep) 2 threads kept 2.8-3.4 steps/s, and idle they lost nothing (6.8 steps/s); 1
+thread got 1.9-3.8 steps/s beside the busy processes and 5.6 idle (``bench/threads.py``, README
+"Benchmarks"; noisy, as the machine was shared).
 
 OpenMP reads the policy once, when torch loads its runtime, so :func:`prefer_passive_waiting`
 runs when ``deepfakelab`` is imported and has an effect only if torch was not imported before.
@@ -46,8 +47,9 @@ def choose_threads(available: int, busy: float | None = None, passive: bool | No
     """torch threads for CPU work: all ``available`` (torch's default), or 1 when spinning
     threads would share busy cores.
 
-    With passive waiting, 2 threads were as fast as 1 or faster in every measured case (0, 1 and
-    2 other CPU-bound jobs on 2 cores), so they are kept. Without it (torch was loaded before
+    With passive waiting, 2 threads were about as fast as 1 beside busy cores (2.8-3.4 against
+    1.9-3.8 steps/s with 1 or 2 other CPU-bound jobs on 2 cores) and faster idle (6.8 against
+    5.6), so they are kept. Without it (torch was loaded before
     ``deepfakelab``, or the user set another policy), 2 spinning threads beside one busy core
     were 2-4x slower than 1 thread, so 1 thread is used once about a core's worth of other work
     shows in the load average. (In a container the load average is the host's: an
