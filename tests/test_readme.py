@@ -70,3 +70,13 @@ def test_every_bench_script_in_the_readme_takes_the_flags_shown(script):
                                text=True, cwd=ROOT, timeout=120).stdout
     missing = sorted(flag for flag in shown if flag not in help_text)
     assert not missing, f"{script} has no {', '.join(missing)} (README shows them)"
+
+
+def test_every_file_of_the_kit_a_readme_command_names_exists():
+    tracked = ("lib/", "tests/", "site/", "bench/", "scripts/", "autograder/", "solutions/", ".ci/")
+    named = {token for c in COMMANDS + [line for block in re.findall(r"^ *```bash\n(.*?)^ *```", README, flags=re.S | re.M)
+                                        for line in block.splitlines()]
+             for token in shlex.split(c, comments=True) if token.startswith(tracked)}
+    assert named, "no paths found: the test's patterns are out of date"
+    missing = sorted(path for path in named if not (ROOT / path).exists())
+    assert not missing, f"README commands name missing files: {missing}"
