@@ -54,3 +54,11 @@ def test_each_part_prints_its_expected_time_from_the_probe(monkeypatch, capsys):
 def test_the_probe_measures_a_positive_speed_within_seconds():
     rate = demo.probe_speed(seconds=0.2)
     assert 0 < rate < 1000
+
+
+def test_a_quick_demo_part_runs_without_the_probe_and_records_its_time(tmp_path, capsys):
+    summary = demo.run_demo(tmp_path, quick=True, parts=["gan"])
+    assert set(summary) == {"gan"} and summary["gan"]["seconds"] > 0
+    assert "expected_seconds" not in summary["gan"]  # --quick stays a seconds-long smoke run
+    assert "expected: about" not in capsys.readouterr().out
+    assert (tmp_path / "summary.json").is_file() and (tmp_path / "gan" / "quality.md").is_file()
