@@ -13,11 +13,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
+	@echo "installed into $(VENV) ($$(du -sh $(VENV) | cut -f1)); to run the README's commands: source $(VENV)/bin/activate"
 
 system-deps:
 	@bash scripts/system-deps.sh
 
-# The website's browser test drives Debian's chromium (never a downloaded browser build).
+# The website's browser test drives Debian's chromium (never a downloaded browser build), installed
+# without recommended packages; scripts/system-deps.sh prints the list before installing.
 browser-deps:
 	@DEEPFAKELAB_EXTRA_DEBS=chromium bash scripts/system-deps.sh
 

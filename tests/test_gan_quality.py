@@ -10,7 +10,7 @@ from deepfakelab.gan.classifier import classifier_info, load_classifier
 from deepfakelab.gan.config import classic28
 from deepfakelab.gan.data import load_bags
 from deepfakelab.gan.models import build_models
-from deepfakelab.gan.quality import BagQuality, frechet_distance, kernel_distance, quality_table
+from deepfakelab.gan.quality import BagQuality, coverage, frechet_distance, kernel_distance, knn_radii, quality_table
 from deepfakelab.gan.train import generate
 
 
@@ -39,6 +39,21 @@ def test_kernel_distance_is_near_zero_for_one_distribution_and_grows_with_a_shif
     assert shifted > 10 * max(abs(same), 1e-3)
 
 
+def test_coverage_is_one_for_the_real_set_and_low_for_a_collapsed_or_distant_one():
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(400, 8))
+    assert coverage(real, real) == 1.0
+    assert coverage(real, rng.normal(size=(400, 8))) > 0.8  # a fresh sample of the same distribution
+    assert coverage(real, real[:1].repeat(400, 0)) < 0.05  # mode collapse: one image, however real
+    assert coverage(real, real + 10.0) == 0.0  # far from every real sample
+
+
+def test_knn_radii_skip_the_point_itself():
+    points = np.array([[0.0], [1.0], [3.0], [7.0]])
+    assert knn_radii(points, k=1).tolist() == [1.0, 1.0, 2.0, 4.0]
+    assert knn_radii(points, k=2).tolist() == [3.0, 2.0, 3.0, 6.0]
+
+
 def test_shipped_classifier_is_accurate():
     info = classifier_info()
     assert info["test_accuracy"] >= 0.88
@@ -58,8 +73,9 @@ def test_calibration_order_floor_then_blur_then_noise(quality):
     floor, blurred, noise = scorer.calibration()
     assert floor.fd < blurred.fd < noise.fd
     assert floor.kid < blurred.kid < noise.kid
-    if bags.source == "fashion-mnist":
-        assert floor.bag_share > 0.9  # (noise may be called anything: it is far outside the classifier's data)
+    # coverage ranks noise last too (the classifier's "Bag" share it replaces called noise 100 % bag)
+    assert floor.coverage > blurred.coverage > noise.coverage
+    assert floor.coverage > 0.9 and noise.coverage < 0.1
     table = quality_table([floor, blurred, noise])
     assert "(floor)" in table and "(ceiling)" in table and table.count("\n") == 4
 

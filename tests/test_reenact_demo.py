@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from deepfakelab.media import read_metadata, read_video
@@ -23,3 +24,6 @@ def test_demo_part_writes_labelled_videos_and_strip(tmp_path):
         fomm = read_video(files["synthetic head reenacted (FOMM)"])
         assert fomm.frames.shape == (16, 256, 256, 3)
         assert "SYNTHETIC" in read_metadata(files["synthetic head reenacted (FOMM)"])["comment"]
+        # The clip must visibly move: with Lab 1's "talking" driver it changed 0.002 from frame 0.
+        frames = fomm.frames.astype(np.float32) / 255
+        assert np.abs(frames[1:] - frames[:1]).mean() > 0.004  # 0.0016 then, 0.0057 now (16 frames)

@@ -15,3 +15,9 @@ package, or given as a path by the user.
 """
 
 __version__ = "0.1.0"
+
+# Before anything imports torch: OpenMP threads that sleep while waiting keep the kit usable on
+# a machine shared with other jobs (measurements in deepfakelab/threads.py).
+from .threads import prefer_passive_waiting as _prefer_passive_waiting  # noqa: E402
+
+_prefer_passive_waiting()

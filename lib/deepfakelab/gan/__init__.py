@@ -8,7 +8,7 @@ Public API:
 - :func:`load_bags` -- Fashion-MNIST bags, a folder of photos, or procedural bags.
 - :func:`train` -- a resumable training run that writes history, curves, samples, checkpoints.
 - :func:`run_sweep` -- several runs compared in one table and figure.
-- :class:`BagQuality` -- the offline quality score (domain FD, KID, bag share, copy check).
+- :class:`BagQuality` -- the offline quality score (domain FD, KID, coverage, copy check).
 """
 
 from .config import BlockSpec, GANConfig, LayerSpec, classic28, classic64, default_config

@@ -237,7 +237,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=_sample)
 
     p = commands.add_parser("evaluate", help="score a trained generator with the offline quality metric",
-                            description="Domain FD, KID, share classified 'Bag' and near-copies, calibrated against "
+                            description="Domain FD, KID, coverage of the real bags and near-copies, calibrated against "
                             "real bags (floor), blurred real bags (ceiling) and noise.")
     p.add_argument("run", help="run folder or checkpoint file")
     add_data_options(p)

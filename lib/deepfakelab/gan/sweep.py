@@ -54,7 +54,7 @@ class RunRecord:
             "final_d_fake": round(last["d_fake"], 3),
             "domain_fd": round(self.scores.fd, 3),
             "kid_x1000": round(self.scores.kid, 3),
-            "bag_share": round(self.scores.bag_share, 3),
+            "coverage": round(self.scores.coverage, 3),
             "near_copies": round(self.scores.copy_share, 3),
             "seconds": round(self.result.seconds, 1),
             "run_dir": str(self.result.run_dir),
@@ -127,13 +127,13 @@ def write_report(records: list[RunRecord], quality: BagQuality, out_dir: Path) -
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    header = "| Run No. | changed parameters | epochs | final D loss | final G loss | D(x) | D(G(z)) | domain FD | KID x1000 | 'Bag' | time (s) |"
+    header = "| Run No. | changed parameters | epochs | final D loss | final G loss | D(x) | D(G(z)) | domain FD | KID x1000 | coverage | time (s) |"
     lines = ["# GAN experiments", "", header, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
             f"| {r['run']} | {r['changes']} | {r['epochs']} | {r['final_d_loss']:.3f} | {r['final_g_loss']:.3f} | "
             f"{r['final_d_real']:.2f} | {r['final_d_fake']:.2f} | {r['domain_fd']:.2f} | {r['kid_x1000']:.2f} | "
-            f"{100 * r['bag_share']:.0f} % | {r['seconds']:.0f} |"
+            f"{100 * r['coverage']:.0f} % | {r['seconds']:.0f} |"
         )
     lines += ["", "Calibration of the quality score on the same held-out bags (lower FD is better):", "",
               quality_table(quality.calibration()), ""]

@@ -28,8 +28,12 @@ def register(subparsers) -> None:
     parser.add_argument("source", help="photo with a face (jpg/png; grayscale and RGBA are converted)")
     parser.add_argument("driving", help="driving video (mp4, ...) with a face")
     parser.add_argument("-o", "--out", default="outputs/reenact/result.mp4", help="output mp4 (default: %(default)s)")
-    parser.add_argument("--checkpoint", help="FOMM checkpoint (.pth.tar: a dict with 'generator' and 'kp_detector'); "
-                        "loaded with weights_only=True")
+    parser.add_argument("--checkpoint", help="FOMM checkpoint (.pth.tar: a dict with 'generator' and 'kp_detector'; "
+                        "loaded with weights_only=True). The kit ships none for real faces: vox-cpk.pth.tar "
+                        "(VoxCeleb, 256 px) is the published checkpoint from the FOMM authors' release (Siarohin "
+                        "et al., first-order-model), fetched by you. Without it: no --checkpoint animates with the "
+                        "training-free landmark warp, and lib/deepfakelab/assets/fomm-small-64.pth.tar with --size 64 "
+                        "--crop-scale 2 is the kit's small FOMM, trained on synthetic heads (blurry faces)")
     parser.add_argument("--config", help="FOMM YAML config or built-in name (default: the one stored in a kit "
                         "checkpoint, else vox-256)")
     parser.add_argument("--size", type=int, default=256, help="face crop side in pixels; 256 for vox-256 (default: %(default)s)")

@@ -1,0 +1,98 @@
+"""How fast the demo's GAN trains with 1 or 2 torch threads and each OpenMP wait policy, idle and busy.
+
+    .venv/bin/python bench/threads.py [--steps 40] [--competitors 0 1] [--threads 1 2] [--policies default PASSIVE]
+
+Why: on a 2-core machine shared with another CPU-bound job, the demo's GAN fell from about 11
+steps/s to 1-2 s a step. torch's OpenMP threads spin while they wait for each other; when one of
+them is descheduled by the other job, its partner burns its time slice spinning. This script
+measures, rather than guesses, which setting degrades gracefully, and
+:func:`deepfakelab.demo.choose_threads` follows its result.
+
+Each setting runs in a fresh process (``OMP_WAIT_POLICY`` is read once, when torch loads its
+OpenMP runtime): the demo's GAN config (:func:`deepfakelab.gan.config.default_config`) trains on
+procedural bags for ``--steps`` timed steps after 3 warm-up steps, while ``--competitors``
+processes each spin one core in a pure-Python loop (one other CPU-bound job). Prints steps/s per
+setting, and the machine's load average before the run: on a shared machine the "idle" rows are
+only as idle as the machine was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+
+#: One CPU-bound job: a pure-Python loop (one core, no OpenMP of its own).
+SPIN = "while True: pass"
+
+#: Runs in the child process, after OMP_WAIT_POLICY is set in its environment.
+TRAIN = """
+import json, sys, time
+import torch
+torch.set_num_threads(int(sys.argv[1]))
+from deepfakelab.gan.config import default_config
+from deepfakelab.gan.data import procedural_bags
+from deepfakelab.gan.train import DCGANTrainer
+steps = int(sys.argv[2])
+images = procedural_bags(2000, size=28, channels=1, seed=0)
+trainer = DCGANTrainer(default_config(28, 1).replace(**{"train.device": "cpu"}), images)
+batches = iter(())
+def step():
+    global batches
+    real = next(batches, None)
+    if real is None:
+        batches = iter(trainer.epoch_batches())
+        real = next(batches)
+    trainer.train_step(real)
+for _ in range(3):
+    step()
+started = time.perf_counter()
+for _ in range(steps):
+    step()
+print(json.dumps({"steps_per_second": steps / (time.perf_counter() - started)}))
+"""
+
+
+def measure(threads: int, policy: str | None, competitors: int, steps: int) -> float:
+    env = dict(os.environ)
+    env.pop("OMP_NUM_THREADS", None)
+    env.pop("OMP_WAIT_POLICY", None)
+    if policy:
+        env["OMP_WAIT_POLICY"] = policy
+    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(competitors)]
+    try:
+        out = subprocess.run([sys.executable, "-c", TRAIN, str(threads), str(steps)], env=env,
+                             check=True, capture_output=True, text=True).stdout
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
+    return json.loads(out.strip().splitlines()[-1])["steps_per_second"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=40, help="timed steps per setting (default: %(default)s)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch threads (default: 1 2)")
+    parser.add_argument("--competitors", type=int, nargs="+", default=[0, 1],
+                        help="CPU-bound processes running beside it (default: 0 1)")
+    parser.add_argument("--policies", nargs="+", default=["default", "PASSIVE"],
+                        help="OMP_WAIT_POLICY values; 'default' leaves it unset (default: default PASSIVE)")
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} CPUs; load average before the run: {os.getloadavg()[0]:.2f}")
+    print("| other CPU-bound jobs | torch threads | OMP_WAIT_POLICY | GAN steps/s |")
+    print("|---:|---:|---|---:|")
+    for competitors, threads, policy in itertools.product(args.competitors, args.threads, args.policies):
+        policy = None if policy == "default" else policy
+        rate = measure(threads, policy, competitors, args.steps)
+        print(f"| {competitors} | {threads} | {policy or 'default'} | {rate:.2f} |", flush=True)
+        time.sleep(1)
+    print(f"load average after the run: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
