@@ -23,11 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
+def _block_lines() -> list[str]:
+    """Lines of the README's bash blocks, a command continued with a backslash as one line."""
+    return [line for block in re.findall(r"^ *```bash\n(.*?)^ *```", README, flags=re.S | re.M)
+            for line in block.replace("\\\n", " ").splitlines()]
+
+
 def _commands() -> list[str]:
-    lines = []
-    for block in re.findall(r"^ *```bash\n(.*?)^ *```", README, flags=re.S | re.M):
-        lines += block.splitlines()
-    lines += re.findall(r"`((?:deepfakelab|(?:\.venv/bin/)?python) [^`]+)`", README)
+    lines = _block_lines()
+    # Inline commands in the prose; a bare command name ("`deepfakelab reenact`") names it, it is no command.
+    lines += [c for c in re.findall(r"`((?:deepfakelab|(?:\.venv/bin/)?python) [^`]+)`", README)
+              if not re.fullmatch(r"deepfakelab [a-z-]+", c)]
     commands = []
     for line in lines:
         for part in re.split(r"\s*&&\s*", line):
@@ -74,8 +80,7 @@ def test_every_bench_script_in_the_readme_takes_the_flags_shown(script):
 
 def test_every_file_of_the_kit_a_readme_command_names_exists():
     tracked = ("lib/", "tests/", "site/", "bench/", "scripts/", "autograder/", "solutions/", ".ci/")
-    named = {token for c in COMMANDS + [line for block in re.findall(r"^ *```bash\n(.*?)^ *```", README, flags=re.S | re.M)
-                                        for line in block.splitlines()]
+    named = {token for c in COMMANDS + _block_lines()
              for token in shlex.split(c, comments=True) if token.startswith(tracked)}
     assert named, "no paths found: the test's patterns are out of date"
     missing = sorted(path for path in named if not (ROOT / path).exists())
