@@ -150,20 +150,27 @@ def test_rerun_skips_finished_submissions(graded):
     assert again.graded == {} and sorted(again.skipped) == sorted(set(toy.KINDS) | {COLLECTED_FROM_ZIP})
 
 
-def test_writing_into_the_gradebook_is_undone_and_manual_grades_survive(graded):
+@pytest.mark.parametrize("sandbox", [True, False])
+def test_writing_into_the_gradebook_is_undone_and_manual_grades_survive(graded, sandbox):
     from nbgrader.api import Gradebook
+
+    from deepfakelab.course.grade import gradebook_digest
 
     course, _ = graded
     with Gradebook(f"sqlite:///{course.gradebook}", course_id="deepfakelab") as gb:
         gb.find_grade("explain_verdict", "toy", toy.ASSIGNMENT, "correct").manual_score = 2.5
         gb.db.commit()
-    # The tampering submission now finds rows to overwrite with 99 points.
-    report = grade_assignment(course, toy.ASSIGNMENT,
-                              GradeOptions(jobs=1, progress=False, feedback=False, force=True, students=["tamper"]))
-    assert report.tampered is not None and report.tampered.is_file()
+    # The tampering submission now finds rows to overwrite with 99 points -- if it can see the gradebook.
+    report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False, force=True,
+                                                                   students=["tamper"], sandbox=sandbox))
+    if sandbox:  # the sandbox has no course folder in it: nothing to undo
+        assert report.tampered is None and report.sandboxed
+    else:  # same-user limits only: the write happens, and is found and undone
+        assert report.tampered is not None and report.tampered.is_file() and not report.sandboxed
     assert _gradebook(course, "correct")["explain_verdict"] == (None, 2.5)
     assert _gradebook(course, "correct")["check_verdict"] == (1.0, None)
     assert _gradebook(course, "tamper")["check_pick_frames"] == (0.0, None)
+    assert gradebook_digest(course.gradebook)  # still a readable database
 
 
 @pytest.mark.slow  # a real kill; test_rerun_skips_finished_submissions proves the journal by default

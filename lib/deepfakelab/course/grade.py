@@ -55,6 +55,7 @@ class GradeOptions:
     feedback: bool = True
     export: bool = True
     progress: bool = True
+    sandbox: bool = True  # each submission's code in bubblewrap; False: same-user limits only
 
 
 @dataclass
@@ -67,6 +68,7 @@ class GradeReport:
     tampered: Path | None = None  # where a gradebook changed by someone else during the run was set aside
     csv: Path | None = None
     seconds: float = 0.0
+    sandboxed: bool = True
 
 
 def _digest(paths: list[Path], base: Path) -> str:
@@ -301,6 +303,22 @@ def _zero_result(course: Course, course_id: str, assignment: str, why: str) -> d
             "max_score": sum(r["max_points"] for n in notebooks.values() for r in n["cells"]), "error": why}
 
 
+def snapshot_hidden_checks(course: Course, assignment: str) -> Path:
+    """A copy of the assignment's hidden checks, taken as the run starts; the run grades with it.
+
+    Returns the folder that holds ``<assignment>/``. Nothing a submission does later to the
+    course's ``hidden_checks/`` reaches this run (and no sandbox can reach the course at all).
+    """
+    root = course.state / "snapshot"
+    if (root / assignment).exists():
+        shutil.rmtree(root / assignment)
+    root.mkdir(parents=True, exist_ok=True)
+    source = course.hidden_checks / assignment
+    if source.is_dir():
+        shutil.copytree(source, root / assignment, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "conftest.py"))
+    return root
+
+
 def grade_assignment(course: Course, assignment: str, options: GradeOptions | None = None,
                      zip_path: Path | None = None) -> GradeReport:
     """Run the whole grading cycle of ``assignment`` in ``course`` (see the module doc)."""
@@ -309,6 +327,12 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
         raise ConfigError(f"jobs={options.jobs}: grade with at least one worker")
     start = time.perf_counter()
     course.check_assignment(assignment)
+    if options.sandbox:
+        from .bubblewrap import SandboxUnavailable, availability
+
+        why = availability()
+        if why is not None:
+            raise SandboxUnavailable(f"not grading: {why}")
     warm_up_workers()
     api = nbgrader_api(course.root)
     course_id = api.coursedir.course_id
@@ -320,10 +344,11 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
     # Everything the run trusts is read now, before any student code runs.
     backup = backup_gradebook(course)
     digest_at_start = gradebook_digest(course.gradebook)
-    report = GradeReport(assignment)
+    report = GradeReport(assignment, sandboxed=options.sandbox)
     template = build_template(course, assignment, course.state / "template" / assignment)
-    fingerprint_base = _tree_digest(course.source(assignment)) + _tree_digest(course.hidden_checks / assignment) \
-        + hashlib.sha256(course.config.read_bytes()).hexdigest()
+    hidden_checks = snapshot_hidden_checks(course, assignment)
+    fingerprint_base = _tree_digest(course.source(assignment)) + _tree_digest(hidden_checks / assignment) \
+        + hashlib.sha256(course.config.read_bytes()).hexdigest() + ("" if options.sandbox else "unsandboxed")
     journal_dir = course.state / "journal" / assignment
     journal: dict[str, dict] = {}
     for entry in sorted(journal_dir.glob("*.json")) if journal_dir.is_dir() else []:
@@ -353,7 +378,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
 
     def job_for(student: str, folder: Path) -> dict:
         return {"assignment": assignment, "student": student, "template": str(template), "submission": str(folder),
-                "hidden_checks": str(course.hidden_checks),
+                "hidden_checks": str(hidden_checks), "sandbox": options.sandbox,
                 "staging": str(staging_root / f"{student}-{secrets.token_hex(6)}"),
                 "cell_timeout": options.cell_timeout, "notebook_timeout": options.notebook_timeout,
                 "memory_mb": options.memory_mb, "hidden_timeout": options.hidden_timeout}
@@ -376,7 +401,8 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
             else:
                 report.graded[student] = result
             move_graded(course, assignment, student, staging)
-            journal[student] = {"fingerprint": fingerprint, "graded_at": datetime.now(timezone.utc).isoformat(), **result}
+            journal[student] = {"fingerprint": fingerprint, "graded_at": datetime.now(timezone.utc).isoformat(),
+                                "sandboxed": options.sandbox, **result}
             _write_atomic(journal_dir / f"{student}.json", json.dumps(journal[student], indent=1))
             bar.update(1)
             bar.set_postfix_str(f"{student}: {result['score']:g}/{result['max_score']:g}")

@@ -62,20 +62,26 @@ def _error(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-def write_kernelspec(jupyter_path: Path, memory_mb: int, name: str = "python3") -> Path:
+def write_kernelspec(jupyter_path: Path, memory_mb: int, name: str = "python3", jail: list[str] | None = None) -> Path:
     """Write a kernelspec ``name`` that starts the memory-limited kernel; return its folder.
 
     Put ``jupyter_path`` first on ``JUPYTER_PATH``: it then shadows the normal ``python3``
-    kernel for this process only, without touching the instructor's Jupyter set-up.
+    kernel for this process only, without touching the instructor's Jupyter set-up. ``jail``
+    is the command that starts a process in the submission's sandbox
+    (:meth:`.bubblewrap.Sandbox.command` without its program); the kernel then runs inside it
+    and is interrupted by a message, since a signal to ``bwrap`` would not reach it.
     """
     folder = Path(jupyter_path) / "kernels" / name
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-m", "deepfakelab.course.kernel_launcher", "--memory-mb", str(int(memory_mb)),
-                 "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"],
+        "argv": [*(jail or []), sys.executable, "-m", "deepfakelab.course.kernel_launcher", "--memory-mb",
+                 str(int(memory_mb)), "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"],
         "display_name": "Python 3 (graded, limited)",
         "language": "python",
         "env": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"},
     }
+    if jail:  # its banner would go to the grader's terminal: it has no parent pid to detect a client by
+        spec["interrupt_mode"] = "message"
+        spec["argv"][-1] = "--IPKernelApp.log_level=CRITICAL"
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
     return folder
