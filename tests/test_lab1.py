@@ -81,13 +81,14 @@ RIGHT = dict(relative_keypoints=relative_keypoints, relative_jacobians=relative_
 
 
 def student(**changes):
+    """The answers as a local namespace (the grader passes a RemoteStudent with the same interface)."""
     return types.SimpleNamespace(**{**RIGHT, **changes})
 
 
 def test_right_answers_pass_every_function_check(checks, tmp_path):
     answers = student()
     assert failure(checks.test_relative_motion, answers) == ""
-    assert failure(checks.test_extract_frame, answers, tmp_path) == ""
+    assert failure(checks.test_extract_frame, student(exchange=tmp_path)) == ""
     assert failure(checks.test_scores_functions, answers) == ""
     assert failure(checks.test_overlay, answers) == ""
 
@@ -108,13 +109,13 @@ def test_off_by_one_frame_index_is_named(checks, tmp_path):
                 return frame
         raise IndexError(index)
 
-    message = failure(checks.test_extract_frame, student(extract_frame=one_based), tmp_path)
+    message = failure(checks.test_extract_frame, student(extract_frame=one_based, exchange=tmp_path))
     assert "one too early" in message and "counted from 0" in message
 
     def stops_early(video_path, index):  # never reaches the last frame
         return extract_frame(video_path, index) if index < 8 else extract_frame(video_path, 99)
 
-    assert "IndexError" in failure(checks.test_extract_frame, student(extract_frame=stops_early), tmp_path)
+    assert "IndexError" in failure(checks.test_extract_frame, student(extract_frame=stops_early, exchange=tmp_path))
 
 
 def test_swapped_real_and_fake_logits_are_named(checks):

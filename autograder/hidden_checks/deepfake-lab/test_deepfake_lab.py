@@ -1,7 +1,8 @@
 """Hidden checks of Lab 1 (deepfake-lab). Never given to students.
 
 Each check decides one graded cell (``@pytest.mark.grade``). Function checks call the student's
-definitions on inputs the visible checks do not use. Artifact checks recompute what a correct
+definitions on inputs the visible checks do not use (in the sandbox; arguments and results cross
+as data). Artifact checks recompute what a correct
 notebook produces from the same offline inputs (:mod:`deepfakelab.lab1` draws them from fixed
 seeds) with the kit's own code -- the FOMM animation, the decoder, the shipped detector,
 Grad-CAM -- and compare within tolerances. Assertion messages are what the student reads.
@@ -155,9 +156,9 @@ def test_my_photo(artifacts):
 
 
 @pytest.mark.grade("check_extract_frame")
-def test_extract_frame(student, tmp_path):
+def test_extract_frame(student):
     extract_frame = student_function(student, "extract_frame")
-    video = lab1.counter_video(tmp_path / "counter9.mp4", frames=9)
+    video = lab1.counter_video(student.exchange / "counter9.mp4", frames=9)  # a folder the sandbox sees
     for index in (8, 4, 0, 1):
         try:
             got = lab1.counter_value(extract_frame(str(video), index))

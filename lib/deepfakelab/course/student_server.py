@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import traceback
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,9 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(exc, (SystemExit, KeyboardInterrupt)):
                 payload = {"error": {"type": type(exc).__name__, "message": "the function tried to exit"}}
             else:
-                where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-                line = f" (line {where[0].lineno})" if where and where[0].filename == argv[0] else ""
-                payload = {"error": {"type": type(exc).__name__, "message": f"{exc}"[:2000] + line}}
+                payload = {"error": {"type": type(exc).__name__, "message": f"{exc}"[:2000]}}
         wire.send(answers, payload)
 
 
