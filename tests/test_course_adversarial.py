@@ -255,3 +255,88 @@ def test_planted_symlinks_are_not_followed(attacked):
     assert not any(p.is_symlink() for p in graded.rglob("*"))
     assert not (graded / "artifacts" / "stolen.ipynb").exists() and not (graded / "artifacts" / "etc").exists()
     assert (graded / "toy.ipynb").is_file()
+
+
+# --- the notebook's structure and the kernel's end ----------------------------------------------
+
+def _structural(course, student: str, how: str) -> None:
+    """A correct submission whose notebook was changed in one way that must not cost points."""
+    nb = nbformat.read(str(course.release(toy.ASSIGNMENT) / f"{toy.NOTEBOOK}.ipynb"), as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in toy.RIGHT:
+            cell.source = toy.RIGHT[grade_id]
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    if how == "deleted-tests":
+        nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")
+                    or c.metadata["nbgrader"].get("solution")]
+    elif how == "renamed-test":
+        nb.cells[ids.index("check_verdict")].metadata["nbgrader"]["grade_id"] = "check_verdict_mine"
+    elif how == "duplicated-cells":
+        nb.cells.insert(ids.index("check_verdict") + 1, nbformat.from_dict(nb.cells[ids.index("check_verdict")]))
+        nb.cells.insert(ids.index("verdict_answer") + 1, nbformat.v4.new_code_cell(toy.RIGHT["verdict_answer"],
+                        metadata=dict(nb.cells[ids.index("verdict_answer")].metadata)))
+    elif how == "edited-metadata":
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                meta["points"] = 100
+                meta["locked"] = False
+                cell.source = "pass"
+        nb.metadata["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
+    elif how == "added-cells":
+        nb.cells.insert(0, nbformat.v4.new_code_cell("raise SystemExit('stop grading')"))
+        nb.cells.append(nbformat.v4.new_code_cell("print('extra')", metadata={"nbgrader": {
+            "grade": True, "grade_id": "bonus", "points": 50, "locked": True, "solution": False, "schema_version": 3}}))
+    elif how == "missing-answer":
+        nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "pick_frames_answer"]
+    elif how == "exit-last-cell":  # the kernel ends itself two cells after the last answer
+        nb.cells[ids.index("verdict_answer")].source = toy.RIGHT["verdict_answer"] + (
+            "\nimport os\n_runs = []\n"
+            "def _die(*args):\n    _runs.append(1)\n    if len(_runs) >= 2:\n        os._exit(0)\n"
+            "get_ipython().events.register('pre_run_cell', _die)")
+    elif how == "unkillable":
+        nb.cells[ids.index("verdict_answer")].source = toy.RIGHT["verdict_answer"] + \
+            "\nimport time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
+    folder = course.submitted(toy.ASSIGNMENT, student)
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(folder / f"{toy.NOTEBOOK}.ipynb"))
+
+
+#: how the notebook was changed -> (autograded points out of 5, text the messages must hold)
+STRUCTURAL = {
+    "deleted-tests": (5.0, ""),
+    "renamed-test": (5.0, ""),
+    "duplicated-cells": (5.0, "appears 2 times"),
+    "edited-metadata": (5.0, ""),
+    "added-cells": (5.0, ""),
+    "missing-answer": (1.0, "'pick_frames_answer' is not in your notebook"),
+    "exit-last-cell": (3.0, "KernelLost"),
+    "unkillable": (2.0, "could not be stopped"),
+}
+
+
+@pytest.fixture(scope="module")
+def restructured(tmp_path_factory):
+    course = toy.build_toy_course(tmp_path_factory.mktemp("course"), cell_timeout=3, notebook_timeout=30)
+    generate_assignment(course, toy.ASSIGNMENT)
+    for how in STRUCTURAL:
+        _structural(course, how, how)
+    before = {name: _tree_hashes(course.root / name) for name in ("source", "hidden_checks", "submitted")}
+    report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=2, progress=False, feedback=False))
+    return course, report, before
+
+
+@pytest.mark.parametrize("how", list(STRUCTURAL))
+def test_structure_of_the_notebook_does_not_change_the_grade(restructured, how):
+    course, report, before = restructured
+    assert report.failed == {}, report.failed
+    result = report.graded[how]
+    points, text = STRUCTURAL[how]
+    messages = " ".join(r["message"] for nb in result["notebooks"].values() for r in nb["cells"])
+    assert _points(result) == points, result["notebooks"]
+    assert text in messages
+    assert {r["grade_id"] for nb in result["notebooks"].values() for r in nb["cells"]} == \
+        set(toy.AUTOGRADED_POINTS) | set(toy.MANUAL_POINTS)
+    for name, hashes in before.items():
+        assert _tree_hashes(course.root / name) == hashes

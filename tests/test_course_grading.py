@@ -123,7 +123,8 @@ def test_tampering_does_not_change_the_grade(graded):
     # patched np.array_equal, rewritten test cell, forged artifact, deleted graded cell: same as honest work
     assert _scores(tamper) == _scores(honest)
     assert "check_verdict" in _scores(tamper)  # the deleted cell was put back and graded
-    assert "does not match what your pick_frames returns" in _messages(tamper)["check_frames_artifact"]
+    # the forging cell was an added cell: only answer cells are graded, so the artifact is the honest one
+    assert "frames.json holds [1, 6, 11, 16]" in _messages(tamper)["check_frames_artifact"]
 
 
 def test_malformed_notebook_scores_zero_with_a_reason(graded):

@@ -14,12 +14,15 @@ import sys
 import time
 from pathlib import Path
 
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, LimitOutput
 from traitlets import Float, Integer
 
 #: Name of the error a skipped or interrupted cell shows in the graded notebook.
 TIME_LIMIT_ERROR = "NotebookTimeLimit"
+#: Name of the error of a cell that ended the kernel, or that could not be stopped, and of the cells after it.
+KERNEL_LOST_ERROR = "KernelLost"
 
 
 class LimitedExecute(Execute):
@@ -31,6 +34,7 @@ class LimitedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.notebook_timeout
         self._cell_timeout = self.timeout
+        self._lost = ""  # why the kernel is gone, once it is (the cells after it are not run)
         try:
             return super().preprocess(nb, resources, km=km)
         finally:
@@ -39,6 +43,9 @@ class LimitedExecute(Execute):
     def preprocess_cell(self, cell: NotebookNode, resources, index: int):
         if cell.cell_type != "code" or not cell.source.strip():
             return super().preprocess_cell(cell, resources, index)
+        if self._lost:
+            cell.outputs = [_error(KERNEL_LOST_ERROR, f"not run: {self._lost}")]
+            return cell, resources
         remaining = self._deadline - time.monotonic()
         if remaining < 1:  # cell timeouts are whole seconds; less than one left means none
             cell.outputs = [_error(
@@ -55,7 +62,69 @@ class LimitedExecute(Execute):
                           "limit of one cell, or what was left of the notebook's). Look for a loop "
                           "that never ends or work that is far too large."],
         }
-        return super().preprocess_cell(cell, resources, index)
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except (DeadKernelError, CellTimeoutError) as exc:
+            # The cells before keep their outputs (and their points); this one and the rest score 0.
+            where = _cell_name(cell, index)
+            if isinstance(exc, DeadKernelError):
+                what = f"the kernel ended in {where} (os._exit, a crash, or a limit of the sandbox killed it)"
+            else:
+                what = f"{where} could not be stopped at its time limit (it ignored the interrupt)"
+            self._lost = what
+            cell.outputs = [*cell.get("outputs", []), _error(KERNEL_LOST_ERROR, what)]
+            return cell, resources
+
+
+class LimitedOutput(LimitOutput):
+    """nbgrader's LimitOutput (lines), plus a limit in bytes of each cell's outputs.
+
+    A 200 MB print on one line passes a line limit; this keeps the graded notebook and its
+    feedback small whatever the shape of the output. Text is cut, a larger image or other
+    display is replaced by a note, and errors keep their name (the score depends on it).
+    """
+
+    max_bytes = Integer(1_000_000, help="Bytes of output kept per cell (-1: no limit).").tag(config=True)
+
+    def preprocess_cell(self, cell: NotebookNode, resources, cell_index: int):
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if self.max_bytes < 0 or cell.cell_type != "code":
+            return cell, resources
+        budget, kept, dropped = self.max_bytes, [], 0
+        for output in cell.outputs:
+            size = _output_bytes(output)
+            if size <= budget:
+                budget -= size
+                kept.append(output)
+                continue
+            dropped += size
+            if output.output_type == "stream":
+                text = output.text.encode()[:max(0, budget)].decode(errors="ignore")
+                output.text = f"{text}\n... Output truncated ({size:,} bytes, {self.max_bytes:,} kept per cell) ...\n"
+                kept.append(output)
+            elif output.output_type == "error":
+                output.evalue = output.evalue.encode()[:2000].decode(errors="ignore")
+                output.traceback = [t.encode()[:2000].decode(errors="ignore") for t in output.traceback[:20]]
+                kept.append(output)
+            budget = 0
+        if dropped and not any(o.output_type == "stream" and "Output truncated" in o.get("text", "") for o in kept):
+            kept.append(NotebookNode(output_type="stream", name="stdout",
+                                     text=f"... {dropped:,} bytes of output left out ({self.max_bytes:,} kept per cell) ...\n"))
+        cell.outputs = kept
+        return cell, resources
+
+
+def _output_bytes(output: NotebookNode) -> int:
+    if output.output_type == "stream":
+        return len(output.get("text", "").encode())
+    if output.output_type == "error":
+        return len(output.get("evalue", "").encode()) + sum(len(t.encode()) for t in output.get("traceback", []))
+    return sum(len(v.encode()) if isinstance(v, str) else len(json.dumps(v)) for v in output.get("data", {}).values())
+
+
+def _cell_name(cell: NotebookNode, index: int) -> str:
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell {grade_id!r}" if grade_id else f"cell {index + 1}"
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:

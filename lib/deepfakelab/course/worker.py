@@ -37,14 +37,18 @@ from pathlib import Path
 
 import nbformat
 
+from .answers import graded_notebook, missing_message
+
 #: Name of the error a failed hidden check adds to its cell in the graded notebook.
 HIDDEN_ERROR = "HiddenCheckFailed"
 #: Errors that mean a limit stopped a cell; later failures mention them as the likely cause.
-LIMIT_ERRORS = {"NotebookTimeLimit", "CellTimeoutError", "MemoryError", "DeadKernelError"}
+LIMIT_ERRORS = {"NotebookTimeLimit", "CellTimeoutError", "MemoryError", "DeadKernelError", "KernelLost"}
 #: Processes (threads included) one submission's sandbox may run at a time; torch starts a few dozen.
 SANDBOX_PROCESSES = 512
 #: Largest file (MiB) a sandboxed process may write: the labs' artifacts are a few MiB.
 SANDBOX_FILE_MB = 512
+#: Largest submission folder (bytes) copied for grading; the rest is left out.
+SUBMISSION_MAX_BYTES = 512 * 2**20
 
 
 def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
@@ -235,6 +239,19 @@ def score_notebook(nb, grade_cells: list[dict], hidden: list[dict], hidden_probl
     return results
 
 
+def _mention_missing(rows: list[dict], missing: list[str], notes: str | None) -> None:
+    """Add to the message of every cell that scored 0 which answer cells were not submitted."""
+    for row in rows:
+        if notes:
+            row["message"] = f"{row['message']} [note: {notes}]".strip()
+        if row["points"] != 0:
+            continue
+        if row["grade_id"] in missing:  # a written answer that is not there
+            row["message"] = missing_message([row["grade_id"]])
+        elif missing:
+            row["message"] = f"{row['message']} ({missing_message(missing)})".strip()
+
+
 def _calls_hidden(cell) -> bool:
     return "hidden_check(" in cell.get("source", "")
 
@@ -252,18 +269,27 @@ def grade_submission(job: dict) -> dict:
         shutil.copy2(template / "nbgrader_config.py", private / "nbgrader_config.py")
         grade_cells = _grade_cells(private / "gradebook.db", assignment)
         submitted = private / "submitted" / student / assignment
-        shutil.copytree(job["submission"], submitted,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"))
-        problems = {}
+        # Plain files only: a symlink in the submission must not pull the instructor's files in.
+        copy_plain_files(Path(job["submission"]), submitted, max_bytes=SUBMISSION_MAX_BYTES)
+        for junk in (".ipynb_checkpoints", "artifacts", "__pycache__"):
+            shutil.rmtree(submitted / junk, ignore_errors=True)
+        problems, missing = {}, {}
         for name in grade_cells:
             path = submitted / f"{name}.ipynb"
             if not path.exists():
                 problems[name] = f"{name}.ipynb was not submitted"
                 continue
-            _, problem = _read_notebook(path)
+            nb, problem = _read_notebook(path)
             if problem:
                 problems[name] = problem
                 path.unlink()
+                continue
+            # Only the answers are taken from the submission (see .answers).
+            release = nbformat.read(str(template / "release" / assignment / f"{name}.ipynb"), as_version=4)
+            graded_nb, missing[name], notes = graded_notebook(release, nb)
+            nbformat.write(graded_nb, str(path))
+            if notes:
+                problems.setdefault(f"{name}:notes", "; ".join(notes))
         timings["prepare"] = time.perf_counter() - clock
         log, memory_mb = _autograde(private, assignment, student, job)
         timings["autograde"] = time.perf_counter() - clock - timings["prepare"]
@@ -284,6 +310,7 @@ def grade_submission(job: dict) -> dict:
                     checks, graded, graded.parent / "artifacts", float(job.get("hidden_timeout") or 300), memory_mb,
                     sandbox=job.get("sandbox", True))
                 rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
+                _mention_missing(rows, missing.get(name, []), problems.get(f"{name}:notes"))
                 nbformat.write(nb, str(graded))
             notebooks[name] = {"problem": problem, "cells": rows}
             total += sum(r["points"] or 0.0 for r in rows)
@@ -309,7 +336,7 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
     from traitlets.config.loader import PyFileConfigLoader
 
     from .layout import ensure_tools_on_path
-    from .sandbox import LimitedExecute, write_kernelspec
+    from .sandbox import LimitedExecute, LimitedOutput, write_kernelspec
 
     ensure_tools_on_path()
 
@@ -322,8 +349,11 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
             config[section][name] = job[key]
     # LimitedExecute reads Execute's settings too (it is a subclass), plus its own.
     from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import LimitOutput
+
+    replace = {Execute: LimitedExecute, LimitOutput: LimitedOutput}
     config.Autograde.autograde_preprocessors = [
-        LimitedExecute if pp is Execute else pp for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
+        replace.get(pp, pp) for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
     memory_mb = int(config.LimitedExecute.get("memory_mb", 8192))
     notebook_timeout = float(config.LimitedExecute.get("notebook_timeout", 900.0))
     with contextlib.ExitStack() as stack:
