@@ -130,6 +130,22 @@ for link, target in (("artifacts/stolen.ipynb", "COURSE/submitted/honest-1/toy/t
         pass
 '''
 
+KILL_GRADER = toy.RIGHT["verdict_answer"] + '''
+import os, signal
+for pid in sorted((int(p) for p in os.listdir("/proc") if p.isdigit()), reverse=True):
+    if pid != os.getpid():
+        for sig in (signal.SIGKILL, signal.SIGTERM):
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+for group in (0, os.getpgid(os.getppid())):
+    try:
+        os.killpg(group, 0)
+    except OSError:
+        pass
+'''
+
 #: attacker -> (answers replaced, autograded points it must get out of 5)
 ATTACKS = {
     "results-file": ({"pick_frames_answer": RESULTS_FILE}, 1.0),
@@ -139,6 +155,7 @@ ATTACKS = {
     "daemon": ({"verdict_answer": DAEMON}, 5.0),
     "network": ({"verdict_answer": NETWORK}, 5.0),
     "symlinks": ({"verdict_answer": SYMLINKS}, 5.0),
+    "kill-grader": ({"verdict_answer": KILL_GRADER}, 5.0),
 }
 HONEST = {"honest-1": 5.0, "honest-2": 1.0}  # a correct and an off-by-one classmate
 
@@ -295,6 +312,8 @@ def _structural(course, student: str, how: str) -> None:
             "\nimport os\n_runs = []\n"
             "def _die(*args):\n    _runs.append(1)\n    if len(_runs) >= 2:\n        os._exit(0)\n"
             "get_ipython().events.register('pre_run_cell', _die)")
+    elif how == "huge-print":  # 20 MB on one line: a line limit alone keeps it whole
+        nb.cells[ids.index("verdict_answer")].source = toy.RIGHT["verdict_answer"] + "\nprint('x' * 20_000_000)"
     elif how == "unkillable":
         nb.cells[ids.index("verdict_answer")].source = toy.RIGHT["verdict_answer"] + \
             "\nimport time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
@@ -313,6 +332,7 @@ STRUCTURAL = {
     "missing-answer": (1.0, "'pick_frames_answer' is not in your notebook"),
     "exit-last-cell": (3.0, "KernelLost"),
     "unkillable": (2.0, "could not be stopped"),
+    "huge-print": (5.0, ""),
 }
 
 
@@ -340,3 +360,9 @@ def test_structure_of_the_notebook_does_not_change_the_grade(restructured, how):
         set(toy.AUTOGRADED_POINTS) | set(toy.MANUAL_POINTS)
     for name, hashes in before.items():
         assert _tree_hashes(course.root / name) == hashes
+
+
+def test_output_is_limited_in_bytes(restructured):
+    course, *_ = restructured
+    graded = course.autograded(toy.ASSIGNMENT, "huge-print") / "toy.ipynb"
+    assert graded.stat().st_size < 2_000_000 and "Output truncated" in graded.read_text()

@@ -151,6 +151,36 @@ def test_rerun_skips_finished_submissions(graded):
     assert again.graded == {} and sorted(again.skipped) == sorted(set(toy.KINDS) | {COLLECTED_FROM_ZIP})
 
 
+def test_feedback_missing_after_a_killed_run_is_written_by_the_next(graded):
+    import shutil
+
+    course, _ = graded
+    shutil.rmtree(course.root / "feedback" / "off_by_one")  # as if the run was killed before its feedback
+    again = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, students=["off_by_one"]))
+    assert again.skipped == ["off_by_one"] and again.graded == {}
+    assert (course.root / "feedback" / "off_by_one" / toy.ASSIGNMENT / "toy.html").is_file()
+
+
+def test_a_deleted_gradebook_or_backups_are_put_back(graded):
+    import shutil
+
+    from deepfakelab.course.grade import GradebookGuard
+
+    course, _ = graded
+    before = _gradebook(course, "correct")
+    guard = GradebookGuard(course)
+    shutil.rmtree(course.state / "backups", ignore_errors=True)
+    course.gradebook.unlink()
+    assert guard.changed()
+    guard.restore()
+    assert _gradebook(course, "correct") == before and not guard.changed()
+    # a whole run without the backups folder, the gradebook deleted again first
+    course.gradebook.unlink()
+    report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False,
+                                                                   students=["correct"], force=True))
+    assert report.failed == {} and _gradebook(course, "correct")["check_pick_frames"] == (2.0, None)
+
+
 @pytest.mark.parametrize("sandbox", [True, False])
 def test_writing_into_the_gradebook_is_undone_and_manual_grades_survive(graded, sandbox):
     from nbgrader.api import Gradebook
@@ -190,6 +220,10 @@ def test_killed_run_loses_nothing(graded, tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     first = "late-1" if (journal / "late-1.json").exists() else "late-2"
+    # written as it finished, before the kill: its gradebook rows and its line in both CSVs
+    assert _gradebook(course, first)["check_frames_artifact"] == (2.0, None)
+    assert f"{first},toy,check_frames_artifact,2.0" in (course.root / "grades-toy.csv").read_text()
+    assert first in (course.root / "grades.csv").read_text()
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False,
                                                                    students=["late-1", "late-2"]))
     assert report.skipped == [first] and list(report.graded) == [s for s in ("late-1", "late-2") if s != first]
