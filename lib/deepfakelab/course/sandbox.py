@@ -1,10 +1,13 @@
-"""Time and memory limits for a graded notebook, as an nbgrader execute preprocessor.
+"""Time, memory and output limits for a graded notebook, as nbgrader preprocessors.
 
 nbgrader already interrupts one cell after ``Execute.timeout`` seconds. :class:`LimitedExecute`
 adds what a course needs on a shared machine: a budget for the whole notebook (cells after it
-is spent are skipped with a message, so the student keeps the points of the cells that ran) and
-a kernel whose address space is capped (``memory_mb``), started through
-:mod:`deepfakelab.course.kernel_launcher` by a kernelspec written into a private Jupyter path.
+is spent are skipped with a message, so the student keeps the points of the cells that ran), a
+kernel that dies or cannot be interrupted costing only its cell and the ones after it, and a
+kernel whose address space is capped (``memory_mb``), started through
+:mod:`deepfakelab.course.kernel_launcher` by a kernelspec written into a private Jupyter path --
+inside the submission's bubblewrap sandbox when grading (:mod:`.bubblewrap`).
+:class:`LimitedOutput` caps each cell's output in bytes as well as lines.
 """
 
 from __future__ import annotations

@@ -9,14 +9,19 @@ debugging one submission; the result is framed by a random token.)
 The steps, each an ordinary nbgrader or pytest run:
 
 1. copy the instructor's source, a gradebook holding only this assignment, and this one
-   submission into a fresh temporary course; notebooks that are not valid JSON/nbformat are
-   set aside with a message (their cells score 0), the others are still graded;
+   submission (plain files only) into a fresh temporary course; notebooks that are not valid
+   JSON/nbformat are set aside with a message (their cells score 0); of the others only the
+   answer cells are kept, written into the instructor's release (:mod:`.answers`);
 2. ``nbgrader autograde`` there, with :class:`~.sandbox.LimitedExecute` (cell and notebook
-   time limits, memory-capped kernel); nbgrader restores graded and locked cells from the
-   source by ``grade_id`` and puts deleted ones back (``add_missing_cells``);
-3. the hidden checks, in a separate pytest process, over the notebook's saved artifacts;
+   time limits; a dead or unstoppable kernel keeps the cells before it) and
+   :class:`~.sandbox.LimitedOutput` (lines and bytes); the kernel runs in the submission's
+   bubblewrap sandbox (:mod:`.bubblewrap`), in a folder of its own that is copied out as plain
+   files afterwards;
+3. the hidden checks, in a separate pytest process that holds no student code: the student's
+   functions are called in the sandbox and return data (:mod:`.remote_student`);
 4. the score of every graded cell: its test ran without error *and* every hidden check with
-   its ``grade_id`` passed; written answers are left for the instructor.
+   its ``grade_id`` (read from the checks' source) reported passed; written answers are left
+   for the instructor.
 
 Nothing here writes to the instructor's course: the parent process stores the result.
 """
