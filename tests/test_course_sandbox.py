@@ -208,3 +208,25 @@ def test_remote_student_calls_errors_timeouts_and_exits(tmp_path, sandbox):
             student.module()
         assert student.chatty() == 7  # its prints do not corrupt the answers
         assert student.function("undefined") is None
+
+
+@needs_bwrap
+def test_the_graded_kernel_knows_it_is_graded(tmp_path):
+    """Notebooks shorten their training under nbgrader (NBGRADER_EXECUTION), through the sandbox's empty env."""
+    pytest.importorskip("nbgrader")
+    import nbformat
+
+    from deepfakelab.course import toy
+    from deepfakelab.course.grade import GradeOptions, grade_assignment
+    from deepfakelab.course.release import generate_assignment
+
+    course = toy.build_toy_course(tmp_path)
+    generate_assignment(course, toy.ASSIGNMENT)
+    path = toy.make_submission(course, "env", "correct")
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "verdict_answer":
+            cell.source += "\nimport os\nassert os.environ.get('NBGRADER_EXECUTION') == 'autograde'"
+    nbformat.write(nb, str(path))
+    report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False))
+    assert report.graded["env"]["score"] == 5.0, report.graded["env"]["notebooks"]

@@ -85,8 +85,8 @@ class RemoteStudent:
 
         limits = Limits(memory_mb=self._memory_mb, processes=256, file_mb=256)
         self._group = ProcessGroup(limits.processes)
-        return Sandbox(writable=(self._scratch,), limits=limits).command(argv, cwd=self._scratch / "work",
-                                                                           cgroup=self._group.path)
+        return Sandbox(writable=(self._scratch,), limits=limits, env=(("NBGRADER_EXECUTION", "autograde"),)).command(
+            argv, cwd=self._scratch / "work", cgroup=self._group.path)
 
     def _start(self) -> None:
         memory = self._memory_mb

@@ -403,8 +403,9 @@ def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, n
     limits = Limits(memory_mb=memory_mb, cpu_seconds=int(notebook_timeout) + 60, processes=SANDBOX_PROCESSES,
                     file_mb=SANDBOX_FILE_MB)
     group = stack.enter_context(ProcessGroup(limits.processes))
-    return Sandbox(writable=(runtime,), mapped=((kernel_cwd, workdir),), limits=limits).command(
-        [], cwd=workdir, cgroup=group.path)
+    # The sandbox starts with an empty environment; notebooks may shorten work when graded (nbgrader's flag).
+    return Sandbox(writable=(runtime,), mapped=((kernel_cwd, workdir),), limits=limits,
+                   env=(("NBGRADER_EXECUTION", "autograde"),)).command([], cwd=workdir, cgroup=group.path)
 
 
 #: Modules the fork server imports once, so that each forked worker starts with them loaded.
