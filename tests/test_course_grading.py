@@ -202,6 +202,9 @@ def test_writing_into_the_gradebook_is_undone_and_manual_grades_survive(graded, 
     assert _gradebook(course, "correct")["check_verdict"] == (1.0, None)
     assert _gradebook(course, "tamper")["check_pick_frames"] == (0.0, None)
     assert gradebook_digest(course.gradebook)  # still a readable database
+    marker = "yes" if sandbox else "NO (--no-sandbox)"  # every row of the export says how it was graded
+    rows = [line for line in (course.root / "grades-toy.csv").read_text().splitlines() if line.startswith("tamper,")]
+    assert rows and all(line.endswith(marker) for line in rows)
 
 
 @pytest.mark.slow  # a real kill; test_rerun_skips_finished_submissions proves the journal by default

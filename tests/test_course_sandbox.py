@@ -230,3 +230,18 @@ def test_the_graded_kernel_knows_it_is_graded(tmp_path):
     nbformat.write(nb, str(path))
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False))
     assert report.graded["env"]["score"] == 5.0, report.graded["env"]["notebooks"]
+
+
+@needs_bwrap
+def test_a_hidden_folder_inside_a_mounted_one_is_masked(tmp_path):
+    """The course folder stays out even when it lies inside something mounted (here: a readable folder)."""
+    course = tmp_path / "shared" / "course"
+    (course / "source").mkdir(parents=True)
+    (course / "source" / "lab.ipynb").write_text("BEGIN SOLUTION")
+    work = tmp_path / "shared" / "course" / "private"  # a writable folder inside the hidden one still works
+    work.mkdir()
+    cmd = Sandbox(writable=(work,), readable=(tmp_path / "shared",), hidden=(course,)).command(
+        [sys.executable, "-c", f"import os; print(os.path.exists({str(course / 'source')!r})); open('x', 'w')"], cwd=work)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "False", proc.stderr
+    assert (work / "x").exists()

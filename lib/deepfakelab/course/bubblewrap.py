@@ -65,7 +65,8 @@ class Sandbox:
     """What the processes of one submission may see and use.
 
     ``writable`` folders are mounted read-write at their own paths, ``readable`` ones read-only;
-    ``hidden`` paths are covered by an empty tmpfs if they happen to lie inside a mounted folder.
+    ``hidden`` paths (the course folder) are covered by an empty tmpfs if they happen to lie
+    inside a mounted folder, as the kit's own ``solutions/`` and ``autograder/`` always are.
     """
 
     writable: tuple[Path, ...]
@@ -88,16 +89,15 @@ class Sandbox:
             if path.exists() and not any(_inside(path, m) for m in mounted):
                 args += ["--ro-bind", str(path), str(path)]
                 mounted.append(path)
+        # Masks go over the read-only mounts, before the writable ones (which may lie inside a mask).
+        for path in [*_kit_secrets(), *map(Path, self.hidden)]:
+            if any(_inside(path, m) for m in mounted):
+                args += ["--tmpfs", str(path)] if path.is_dir() or not path.exists() \
+                    else ["--ro-bind", "/dev/null", str(path)]
         for path in self.writable:
             args += ["--bind", str(path), str(path)]
-            mounted.append(Path(path))
         for source, target in self.mapped:
             args += ["--bind", str(source), str(target)]
-            mounted.append(Path(target))
-        for path in [*_kit_secrets(), *self.hidden]:
-            if any(_inside(path, m) and path != m for m in mounted):
-                args += ["--tmpfs", str(path)] if Path(path).is_dir() or not Path(path).exists() \
-                    else ["--ro-bind", "/dev/null", str(path)]
         args += ["--clearenv"]
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(cwd or "/tmp"),
                "PYTHONPATH": os.pathsep.join(str(p) for p in _kit_paths()), "PYTHONDONTWRITEBYTECODE": "1",

@@ -418,7 +418,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
 
     def job_for(student: str, folder: Path) -> dict:
         return {"assignment": assignment, "student": student, "template": str(template), "submission": str(folder),
-                "hidden_checks": str(hidden_checks), "sandbox": options.sandbox,
+                "hidden_checks": str(hidden_checks), "sandbox": options.sandbox, "hide": [str(course.root)],
                 "staging": str(staging_root / f"{student}-{secrets.token_hex(6)}"),
                 "cell_timeout": options.cell_timeout, "notebook_timeout": options.notebook_timeout,
                 "memory_mb": options.memory_mb, "hidden_timeout": options.hidden_timeout}
@@ -514,10 +514,12 @@ def export_grades(course: Course, course_id: str, assignment: str) -> Path:
             for cell in info["cells"]:
                 rows.append({"student": entry.stem, "notebook": notebook, "grade_id": cell["grade_id"],
                              "points": "" if cell["points"] is None else cell["points"],
-                             "max_points": cell["max_points"], "message": cell["message"]})
+                             "max_points": cell["max_points"], "message": cell["message"],
+                             "sandboxed": "yes" if result.get("sandboxed", True) else "NO (--no-sandbox)"})
     path = course.root / f"grades-{assignment}.csv"
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["student", "notebook", "grade_id", "points", "max_points", "message"])
+    writer = csv.DictWriter(buffer, fieldnames=["student", "notebook", "grade_id", "points", "max_points", "message",
+                                                "sandboxed"])
     writer.writeheader()
     writer.writerows(rows)
     _write_atomic(path, buffer.getvalue())

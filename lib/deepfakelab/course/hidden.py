@@ -39,6 +39,7 @@ def pytest_addoption(parser):
     group.addoption("--dfl-probes", help="the instructor's probes.py, loaded beside the student's code")
     group.addoption("--dfl-no-sandbox", action="store_true", help="run the student's code without bubblewrap")
     group.addoption("--dfl-memory-mb", type=int, default=8192, help="address-space limit of the student's code")
+    group.addoption("--dfl-hide", action="append", default=[], help="a folder the sandbox must not show (the course)")
     group.addoption("--dfl-call-timeout", type=float, default=120.0, help="seconds one call of a student function may run")
 
 
@@ -62,7 +63,8 @@ def student(pytestconfig, notebook_path):
     with RemoteStudent(notebook_path, Path(probes) if probes else None,
                        sandbox=not pytestconfig.getoption("--dfl-no-sandbox"),
                        memory_mb=pytestconfig.getoption("--dfl-memory-mb"),
-                       call_timeout=pytestconfig.getoption("--dfl-call-timeout")) as remote:
+                       call_timeout=pytestconfig.getoption("--dfl-call-timeout"),
+                       hide=[Path(p) for p in pytestconfig.getoption("--dfl-hide")]) as remote:
         yield remote
 
 

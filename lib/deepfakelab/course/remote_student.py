@@ -55,7 +55,8 @@ class RemoteStudent:
     """
 
     def __init__(self, notebook: Path, probes: Path | None = None, *, sandbox: bool = True, memory_mb: int = 8192,
-                 call_timeout: float = 120.0):
+                 call_timeout: float = 120.0, hide: list[Path] = ()):
+        self._hide = tuple(hide)
         self._scratch = Path(tempfile.mkdtemp(prefix="dfl-student-"))
         (self._scratch / "in").mkdir()
         self.exchange = self._scratch / "exchange"
@@ -85,8 +86,9 @@ class RemoteStudent:
 
         limits = Limits(memory_mb=self._memory_mb, processes=256, file_mb=256)
         self._group = ProcessGroup(limits.processes)
-        return Sandbox(writable=(self._scratch,), limits=limits, env=(("NBGRADER_EXECUTION", "autograde"),)).command(
-            argv, cwd=self._scratch / "work", cgroup=self._group.path)
+        return Sandbox(writable=(self._scratch,), limits=limits, hidden=self._hide,
+                       env=(("NBGRADER_EXECUTION", "autograde"),)).command(argv, cwd=self._scratch / "work",
+                                                                           cgroup=self._group.path)
 
     def _start(self) -> None:
         memory = self._memory_mb

@@ -121,7 +121,7 @@ def expected_checks(checks: Path) -> dict[str, set[str]]:
 
 
 def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: float, memory_mb: int,
-                      sandbox: bool = True) -> tuple[list[dict], str | None]:
+                      sandbox: bool = True, hide: list[str] = ()) -> tuple[list[dict], str | None]:
     """Run the hidden checks for one notebook; return their results and a problem, if any.
 
     pytest runs the instructor's checks in a process of its own that holds no student code; the
@@ -140,10 +140,12 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
             cmd += ["--dfl-probes", str(checks / "probes.py")]
         if not sandbox:
             cmd.append("--dfl-no-sandbox")
+        for path in hide:
+            cmd += ["--dfl-hide", str(path)]
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
         try:
             proc = subprocess.run(cmd, cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout,
-                                  preexec_fn=_limit_child(0))
+                                  preexec_fn=_limit_child(memory_mb))
         except subprocess.TimeoutExpired:
             return [], f"the hidden checks did not finish within {timeout:.0f} s"
         if not out.is_file():
@@ -278,7 +280,7 @@ def grade_submission(job: dict) -> dict:
         copy_plain_files(Path(job["submission"]), submitted, max_bytes=SUBMISSION_MAX_BYTES)
         for junk in (".ipynb_checkpoints", "artifacts", "__pycache__"):
             shutil.rmtree(submitted / junk, ignore_errors=True)
-        problems, missing = {}, {}
+        problems, missing, notes = {}, {}, {}
         for name in grade_cells:
             path = submitted / f"{name}.ipynb"
             if not path.exists():
@@ -291,10 +293,8 @@ def grade_submission(job: dict) -> dict:
                 continue
             # Only the answers are taken from the submission (see .answers).
             release = nbformat.read(str(template / "release" / assignment / f"{name}.ipynb"), as_version=4)
-            graded_nb, missing[name], notes = graded_notebook(release, nb)
+            graded_nb, missing[name], notes[name] = graded_notebook(release, nb)
             nbformat.write(graded_nb, str(path))
-            if notes:
-                problems.setdefault(f"{name}:notes", "; ".join(notes))
         timings["prepare"] = time.perf_counter() - clock
         log, memory_mb = _autograde(private, assignment, student, job)
         timings["autograde"] = time.perf_counter() - clock - timings["prepare"]
@@ -313,9 +313,9 @@ def grade_submission(job: dict) -> dict:
                 checks = Path(job["hidden_checks"]) / assignment
                 hidden, hidden_problem = run_hidden_checks(
                     checks, graded, graded.parent / "artifacts", float(job.get("hidden_timeout") or 300), memory_mb,
-                    sandbox=job.get("sandbox", True))
+                    sandbox=job.get("sandbox", True), hide=job.get("hide", []))
                 rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
-                _mention_missing(rows, missing.get(name, []), problems.get(f"{name}:notes"))
+                _mention_missing(rows, missing.get(name, []), "; ".join(notes.get(name, [])))
                 nbformat.write(nb, str(graded))
             notebooks[name] = {"problem": problem, "cells": rows}
             total += sum(r["points"] or 0.0 for r in rows)
@@ -364,7 +364,7 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
     with contextlib.ExitStack() as stack:
         jail = None
         if job.get("sandbox", True):
-            jail = _kernel_jail(private, student, assignment, memory_mb, notebook_timeout, stack)
+            jail = _kernel_jail(private, student, assignment, memory_mb, notebook_timeout, stack, job.get("hide", []))
             # The kernel's sockets are files in a folder the sandbox shares: it has no network.
             config.KernelManager.transport = "ipc"
             config.KernelManager.ip = str(private / "runtime" / "kernel")
@@ -383,7 +383,7 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
 
 
 def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, notebook_timeout: float,
-                 stack: contextlib.ExitStack) -> list[str]:
+                 stack: contextlib.ExitStack, hide: list[str]) -> list[str]:
     """The command prefix that starts the kernel in this submission's sandbox.
 
     The sandbox sees the folder the notebook runs in and the folder of the kernel's connection
@@ -404,7 +404,7 @@ def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, n
                     file_mb=SANDBOX_FILE_MB)
     group = stack.enter_context(ProcessGroup(limits.processes))
     # The sandbox starts with an empty environment; notebooks may shorten work when graded (nbgrader's flag).
-    return Sandbox(writable=(runtime,), mapped=((kernel_cwd, workdir),), limits=limits,
+    return Sandbox(writable=(runtime,), mapped=((kernel_cwd, workdir),), limits=limits, hidden=tuple(map(Path, hide)),
                    env=(("NBGRADER_EXECUTION", "autograde"),)).command([], cwd=workdir, cgroup=group.path)
 
 
