@@ -9,6 +9,9 @@ argument is the student's namespace.
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -72,3 +75,60 @@ def plot_losses(student, history: list[dict]) -> dict:
     ax = axes[0]
     return {"has_axes": True, "xlabel": str(ax.get_xlabel()), "ylabel": str(ax.get_ylabel()),
             "lines": {str(line.get_label()): [float(y) for y in line.get_ydata()] for line in ax.get_lines()}}
+
+
+@functools.cache
+def _real_images():
+    """The training images exactly as the locked ``setup`` cell makes them."""
+    from deepfakelab.gan import load_bags
+    from deepfakelab.runtime import seed_everything
+
+    seed_everything(0)
+    return load_bags(source="auto", procedural_count=3000).train * 2 - 1
+
+
+_MAIN_RUNS: dict[int, dict] = {}
+
+
+def main_run(student, steps: int) -> dict:
+    """The notebook's main training run, redone with the student's code: its history and samples.
+
+    The same data, seeds and calls as the locked ``setup`` and ``train_main`` cells, so the result
+    is what history.csv and samples.npy must hold (CPU, one thread: the same bits); files written
+    by other means do not match. Done once per submission, for both checks that need it.
+    """
+    if steps in _MAIN_RUNS:
+        return _MAIN_RUNS[steps]
+    real_images = _real_images()
+    generator, discriminator, opt_g, opt_d = student.make_gan(lr=2e-4, seed=0)
+    g_before = [p.detach().clone() for p in generator.parameters()]
+    d_before = [p.detach().clone() for p in discriminator.parameters()]
+    batches = torch.Generator().manual_seed(0)
+    history = []
+    for _ in range(steps):
+        batch = real_images[torch.randint(len(real_images), (64,), generator=batches)]
+        stats = student.train_step(generator, discriminator, opt_g, opt_d, batch)
+        history.append({k: float(stats[k]) for k in ("d_loss", "g_loss", "d_real", "d_fake")})
+    generator.eval()
+    with torch.no_grad():
+        samples = (generator(_randn(64, 64, generator=torch.Generator().manual_seed(1))) + 1) / 2
+    _MAIN_RUNS[steps] = {"history": history, "samples": samples.numpy(),
+                         "d_changed": any(not _equal(a, b) for a, b in zip(d_before, discriminator.parameters())),
+                         "g_changed": any(not _equal(a, b) for a, b in zip(g_before, generator.parameters()))}
+    return _MAIN_RUNS[steps]
+
+
+def experiment_run(student, number: int, lr: float, batch_size: int, z_dim: int, steps: int) -> dict:
+    """Run ``number`` of the locked ``run_experiments`` cell, redone: its final losses as runs.csv rounds them."""
+    real_images = _real_images()
+    generator, discriminator, opt_g, opt_d = student.make_gan(lr=lr, z_dim=z_dim, seed=number)
+    d_before = [p.detach().clone() for p in discriminator.parameters()]
+    batches = torch.Generator().manual_seed(number)
+    log = []
+    for _ in range(steps):
+        batch = real_images[torch.randint(len(real_images), (batch_size,), generator=batches)]
+        log.append(student.train_step(generator, discriminator, opt_g, opt_d, batch, z_dim=z_dim))
+    last = log[-max(1, len(log) // 5):]
+    return {"final_d_loss": round(float(np.mean([float(h["d_loss"]) for h in last])), 4),
+            "final_g_loss": round(float(np.mean([float(h["g_loss"]) for h in last])), 4),
+            "trained": any(not _equal(a, b) for a, b in zip(d_before, discriminator.parameters()))}

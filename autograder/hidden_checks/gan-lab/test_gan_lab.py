@@ -2,8 +2,10 @@
 
 Each check decides one graded cell (``@pytest.mark.grade``). Function checks call the student's
 definitions on inputs the visible checks do not use (in the sandbox; what they return crosses as
-data, and ``probes.py`` reduces modules, a training step and a figure to data there); artifact
-checks read what the notebook saved. Thresholds are tolerances on behaviour that holds for any seed, never values that
+data, and ``probes.py`` reduces modules, a training step and a figure to data there). Artifact
+checks read what the notebook saved and compare it with the same work redone with the
+student's own ``train_step`` from the notebook's seeds (the main run, the first experiment), so
+files written any other way score nothing. Thresholds are tolerances on behaviour that holds for any seed, never values that
 depend on one random initialisation. Assertion messages are what the student reads.
 """
 
@@ -91,13 +93,38 @@ def test_train_step_updates_both_networks(student):
     assert got["g_changed"], "the generator's weights did not change: call opt_g.step() after g_loss.backward()"
 
 
+#: Longest main run a history may claim (the graded notebook runs 200 steps).
+MAX_MAIN_STEPS = 600
+
+
+def _main_run(student, steps: int) -> dict:
+    """The notebook's main run redone with the student's train_step in the sandbox (probes.py)."""
+    student_function(student, "train_step")
+    if not 1 <= steps <= MAX_MAIN_STEPS:
+        raise ArtifactError(f"history.csv has {steps} steps; the main run has at most {MAX_MAIN_STEPS}")
+    return student.probe("main_run", steps)
+
+
+def _same_as_redone(rows, student) -> None:
+    """history.csv is what the training cell writes with this train_step, and that train_step trains."""
+    redone = _main_run(student, len(rows))
+    assert redone["d_changed"] and redone["g_changed"], \
+        "your train_step does not change the networks' weights, so this history is not a training run"
+    for step, (row, again) in enumerate(zip(rows, redone["history"])):
+        for key, value in again.items():
+            if abs(row[key] - value) > 1e-6 * max(1.0, abs(value)):
+                raise ArtifactError(
+                    f"history.csv step {step}: {key} is {row[key]:.4f}, but the training cell gives {value:.4f} with "
+                    "your train_step and the same seeds: save the history with the cell provided")
+
+
 def _history(artifacts):
     return load_csv(artifacts / "history.csv", ["step", "d_loss", "g_loss", "d_real", "d_fake"],
                     numeric=["step", "d_loss", "g_loss", "d_real", "d_fake"])
 
 
 @pytest.mark.grade("check_training_history")
-def test_training_history_is_healthy(artifacts):
+def test_training_history_is_healthy(artifacts, student):
     rows = _history(artifacts)
     assert len(rows) >= 20, f"history.csv has {len(rows)} steps; the training cell saves one row per step"
     assert [r["step"] for r in rows] == list(range(len(rows))), "history.csv: steps must run 0, 1, 2, ... without gaps"
@@ -118,13 +145,19 @@ def test_training_history_is_healthy(artifacts):
     assert 0.05 < g_late < 15, f"the generator's loss ended at {g_late:.3f}, outside any healthy range"
     g = np.array([r["g_loss"] for r in rows])
     assert g.std() > 1e-4, "the generator's loss never changed: is G being trained?"
+    _same_as_redone(rows, student)  # last: a healthy-looking history must also be the one your code makes
 
 
 @pytest.mark.grade("check_samples")
-def test_samples(artifacts):
+def test_samples(artifacts, student):
     samples = load_array(artifacts / "samples.npy", ndim=4)
     assert samples.shape[1:] == (1, 28, 28) and samples.shape[0] >= 16, \
         f"samples.npy: expected (64, 1, 28, 28) images, found {samples.shape}"
+    # The samples of the main run redone with your train_step (same seeds): images made otherwise differ.
+    redone = np.asarray(_main_run(student, len(_history(artifacts)))["samples"])
+    if samples.shape != redone.shape or np.abs(samples - redone).max() > 1e-5:
+        raise ArtifactError("samples.npy is not what the generator of the training cell makes with your train_step "
+                            "and the same seeds: save the samples with the cell provided")
     assert samples.min() >= -1e-4 and samples.max() <= 1 + 1e-4, \
         f"samples.npy: values must be in [0, 1] (found {samples.min():.3f}..{samples.max():.3f}); map tanh's [-1, 1] with (x + 1) / 2"
     # After the short graded run the images are still close to grey: only a broken pipeline
@@ -154,7 +187,7 @@ def test_plot_losses(student, artifacts):
 
 
 @pytest.mark.grade("check_run_table")
-def test_run_table(artifacts):
+def test_run_table(artifacts, student):
     columns = ["Run No.", "lr", "batch_size", "z_dim", "steps", "final_d_loss", "final_g_loss"]
     rows = load_csv(artifacts / "runs.csv", columns, numeric=columns)
     assert len(rows) >= 2, f"runs.csv has {len(rows)} run(s); compare at least two settings"
@@ -166,3 +199,15 @@ def test_run_table(artifacts):
             f"runs.csv run {int(r['Run No.'])}: settings out of range (lr in (0, 1), batch_size and z_dim 1..1024)"
         assert r["steps"] >= 10 and r["final_d_loss"] >= 0 and r["final_g_loss"] >= 0, \
             f"runs.csv run {int(r['Run No.'])}: needs at least 10 steps and non-negative losses"
+    # Run 1 again with your train_step, as the experiments cell runs it: a table written any other way differs.
+    first = rows[0]
+    if first["steps"] > 60:
+        raise ArtifactError(f"runs.csv run 1: {int(first['steps'])} steps; the graded experiments run 30")
+    student_function(student, "train_step")
+    redone = student.probe("experiment_run", 1, first["lr"], int(first["batch_size"]), int(first["z_dim"]),
+                           int(first["steps"]))
+    assert redone["trained"], "your train_step does not change the networks' weights: these runs trained nothing"
+    for key in ("final_d_loss", "final_g_loss"):
+        assert abs(first[key] - redone[key]) <= 2e-4, (
+            f"runs.csv run 1: {key} is {first[key]}, but the experiments cell gives {redone[key]} with your "
+            "train_step and these settings: save the table with the cell provided")

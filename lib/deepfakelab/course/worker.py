@@ -135,7 +135,7 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
         cmd = [sys.executable, "-m", "pytest", str(checks), "-q", "--assert=plain", "-p", "no:cacheprovider",
                "-p", "deepfakelab.course.hidden", "--rootdir", str(checks), "-c", os.devnull, "--noconftest",
                "--dfl-artifacts", str(artifacts), "--dfl-notebook", str(notebook), "--dfl-results", str(out),
-               "--dfl-memory-mb", str(memory_mb), "--dfl-call-timeout", str(max(10.0, timeout / 3))]
+               "--dfl-memory-mb", str(memory_mb), "--dfl-call-timeout", str(max(10.0, timeout * 0.6))]
         if (checks / "probes.py").is_file():
             cmd += ["--dfl-probes", str(checks / "probes.py")]
         if not sandbox:
