@@ -54,18 +54,18 @@ def main() -> int:
             print(proc.stderr[-2000:])
             return 1
 
-        seconds = {}
+        timed = {}
         for name, root, sandbox in (("sandbox", kit_root_, True), ("no-sandbox", bare_root, False)):
             start = time.perf_counter()
             report = grade_assignment(open_course(root), toy.ASSIGNMENT,
                                       GradeOptions(jobs=args.jobs, feedback=False, progress=False, sandbox=sandbox))
-            seconds[name] = time.perf_counter() - start
+            timed[name] = time.perf_counter() - start
             if report.failed:
                 print("failed:", report.failed)
                 return 1
             if name == "sandbox":
                 sandboxed_report = report
-        report, kit_s = sandboxed_report, seconds["sandbox"]
+        report, kit_s = sandboxed_report, timed["sandbox"]
 
     phases = {}
     for result in report.graded.values():
@@ -76,7 +76,7 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} CPUs; {n} toy submissions ({', '.join(KINDS)} in turn)")
     print(f"nbgrader autograde (one at a time)     : {plain_s:6.1f} s  {plain_rate:5.1f} submissions/min  "
           f"({plain_s / n:.1f} s each)")
-    bare_s = seconds["no-sandbox"]
+    bare_s = timed["no-sandbox"]
     print(f"deepfakelab course grade --jobs {args.jobs}      : {kit_s:6.1f} s  {kit_rate:5.1f} submissions/min  "
           f"(bubblewrap sandbox, hidden checks, limits)")
     print(f"  ... --no-sandbox                     : {bare_s:6.1f} s  {60 * n / bare_s:5.1f} submissions/min")
