@@ -152,3 +152,20 @@ def test_grading_an_unknown_assignment_names_the_known_ones(tmp_path, capsys):
     assert main(["course", "grade", "lab9", "--course", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "lab9" in err and "gan-lab" in err and "Traceback" not in err
+
+
+def test_output_without_end_is_dropped_as_it_arrives(tmp_path):
+    """A cell printing 60 MB keeps only what the limits allow, in the grader's memory and in the notebook."""
+    pytest.importorskip("nbgrader")
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from deepfakelab.course.sandbox import LimitedExecute, LimitedOutput
+
+    nb = new_notebook(cells=[new_code_cell("for _ in range(60):\n    print('x' * 1_000_000)"), new_code_cell("y = 2")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    LimitedExecute(timeout=120, notebook_timeout=120, kernel_name="python3", max_output_bytes=5_000_000).preprocess(
+        nb, {"metadata": {"path": str(tmp_path)}})
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    assert 4_000_000 < len(text) < 6_100_000 and "Output truncated: more than 5,000,000 bytes" in text
+    LimitedOutput(max_bytes=100_000, max_lines=1000).preprocess(nb, {})
+    assert sum(len(o.get("text", "")) for o in nb.cells[0].outputs) < 101_000

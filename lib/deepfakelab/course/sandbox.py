@@ -33,11 +33,33 @@ class LimitedExecute(Execute):
 
     notebook_timeout = Float(900.0, help="Seconds the whole notebook may run; later cells are skipped.").tag(config=True)
     memory_mb = Integer(8192, help="Address-space limit of the kernel, in MiB (0: none).").tag(config=True)
+    max_output_bytes = Integer(
+        8_000_000, help="Bytes of output received per cell while it runs; the rest is dropped as it arrives, so "
+        "a cell printing without end cannot fill the grader's memory (LimitedOutput trims further).").tag(config=True)
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values())
+        before = self._received.get(cell_index, 0)
+        self._received[cell_index] = before + size
+        if before + size <= self.max_output_bytes or msg.get("msg_type") == "error":
+            return super().output(outs, msg, display_id, cell_index)
+        out = None
+        left = self.max_output_bytes - before
+        if msg.get("msg_type") == "stream" and left > 0:  # keep the part of the text that still fits
+            out = super().output(outs, {**msg, "content": {**content, "text": str(content["text"])[:left]}},
+                                 display_id, cell_index)
+        if not self._dropped.get(cell_index):
+            self._dropped[cell_index] = True
+            outs.append(NotebookNode(output_type="stream", name="stdout", text=(
+                f"\n... Output truncated: more than {self.max_output_bytes:,} bytes while the cell ran ...\n")))
+        return out
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.notebook_timeout
         self._cell_timeout = self.timeout
         self._lost = ""  # why the kernel is gone, once it is (the cells after it are not run)
+        self._received, self._dropped = {}, {}  # output bytes per cell index, and whether some were dropped
         try:
             return super().preprocess(nb, resources, km=km)
         finally:
