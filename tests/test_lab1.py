@@ -178,17 +178,17 @@ def test_malformed_or_forged_frame_listings_score_zero_with_a_message(checks, tm
     artifacts.mkdir()
     (artifacts / "frames.json").write_text("{not json")
     with pytest.raises(ArtifactError, match="frames.json: not valid JSON"):
-        checks.test_frames(artifacts)
+        checks.test_frames(artifacts, student(exchange=tmp_path))
     (artifacts / "frames.json").write_text(json.dumps({"dark_glasses": {}}))
     with pytest.raises(ArtifactError, match="no frames of"):
-        checks.test_frames(artifacts)
+        checks.test_frames(artifacts, student(exchange=tmp_path))
     short = {name: {"video": "v.mp4", "indices": [3, 9], "files": ["a.png"]} for name in checks.VIDEOS}
     (artifacts / "frames.json").write_text(json.dumps(short))
     with pytest.raises(ArtifactError, match="not what the extraction cell writes"):
-        checks.test_frames(artifacts)
+        checks.test_frames(artifacts, student(exchange=tmp_path))
     files = [f"frames/x_{i:04d}.png" for i in lab1.SCORE_INDICES]
     elsewhere = {name: {"video": "/etc/hostname", "indices": list(lab1.SCORE_INDICES), "files": files}
                  for name in checks.VIDEOS}
     (artifacts / "frames.json").write_text(json.dumps(elsewhere))
     with pytest.raises(ArtifactError, match="outside the notebook's folder"):
-        checks.test_frames(artifacts)
+        checks.test_frames(artifacts, student(exchange=tmp_path))
