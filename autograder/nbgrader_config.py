@@ -41,6 +41,8 @@ c.OverwriteCells.add_missing_cells = True
 # Outputs are cut to these sizes in the graded notebook and the feedback.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+# ... and to this many bytes per cell (a 200 MB print on one line is one line).
+c.LimitedOutput.max_bytes = 1_000_000
 
 # --- collecting an LMS download (`deepfakelab course grade LAB --zip download.zip`) ----------
 # File names in the LMS zip look like `<student id>_<anything>_<notebook>.ipynb`; adapt the

@@ -1,10 +1,11 @@
 """Graded submissions per minute: ``deepfakelab course grade`` against plain ``nbgrader autograde``.
 
-Both grade the same toy-course submissions in the same run, each in its own fresh copy of the
+All grade the same toy-course submissions in the same run, each in its own fresh copy of the
 course. nbgrader grades one submission after another in one process; the kit grades
 ``--jobs`` submissions at a time, each in its own process, and does more per submission (a
-private course copy, the memory-capped kernel, the hidden checks in a separate pytest process).
-Feedback is off for both (nbgrader autograde does not make it).
+private course copy, the memory-capped kernel in a bubblewrap sandbox, the hidden checks in a
+separate pytest process calling the student's functions in a second sandbox); it is timed with
+the sandbox and with ``--no-sandbox``. Feedback is off for all (nbgrader autograde does not make it).
 
     python bench/grade.py [--submissions 8] [--jobs 2]
 """
@@ -41,9 +42,9 @@ def main() -> int:
         generate_assignment(base, toy.ASSIGNMENT)
         for i in range(args.submissions):
             toy.make_submission(base, f"student{i:03d}", KINDS[i % len(KINDS)])
-        plain_root, kit_root_ = Path(tmp) / "plain", Path(tmp) / "kit"
-        shutil.copytree(base.root, plain_root)
-        shutil.copytree(base.root, kit_root_)
+        plain_root, kit_root_, bare_root = Path(tmp) / "plain", Path(tmp) / "kit", Path(tmp) / "bare"
+        for root in (plain_root, kit_root_, bare_root):
+            shutil.copytree(base.root, root)
 
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", toy.ASSIGNMENT, "--force"],
@@ -53,14 +54,18 @@ def main() -> int:
             print(proc.stderr[-2000:])
             return 1
 
-        course = open_course(kit_root_)
-        start = time.perf_counter()
-        report = grade_assignment(course, toy.ASSIGNMENT,
-                                  GradeOptions(jobs=args.jobs, feedback=False, progress=False))
-        kit_s = time.perf_counter() - start
-        if report.failed:
-            print("failed:", report.failed)
-            return 1
+        timed = {}
+        for name, root, sandbox in (("sandbox", kit_root_, True), ("no-sandbox", bare_root, False)):
+            start = time.perf_counter()
+            report = grade_assignment(open_course(root), toy.ASSIGNMENT,
+                                      GradeOptions(jobs=args.jobs, feedback=False, progress=False, sandbox=sandbox))
+            timed[name] = time.perf_counter() - start
+            if report.failed:
+                print("failed:", report.failed)
+                return 1
+            if name == "sandbox":
+                sandboxed_report = report
+        report, kit_s = sandboxed_report, timed["sandbox"]
 
     phases = {}
     for result in report.graded.values():
@@ -71,9 +76,12 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} CPUs; {n} toy submissions ({', '.join(KINDS)} in turn)")
     print(f"nbgrader autograde (one at a time)     : {plain_s:6.1f} s  {plain_rate:5.1f} submissions/min  "
           f"({plain_s / n:.1f} s each)")
+    bare_s = timed["no-sandbox"]
     print(f"deepfakelab course grade --jobs {args.jobs}      : {kit_s:6.1f} s  {kit_rate:5.1f} submissions/min  "
-          f"(with hidden checks and limits)")
-    print(f"ratio (kit / nbgrader)                 : {kit_rate / plain_rate:.2f}x")
+          f"(bubblewrap sandbox, hidden checks, limits)")
+    print(f"  ... --no-sandbox                     : {bare_s:6.1f} s  {60 * n / bare_s:5.1f} submissions/min")
+    print(f"ratio (kit / nbgrader)                 : {kit_rate / plain_rate:.2f}x "
+          f"(sandbox costs {kit_s / bare_s:.2f}x the time of --no-sandbox)")
     print("kit, mean seconds per submission and phase: "
           + ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in phases.items()))
     return 0

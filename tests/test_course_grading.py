@@ -123,7 +123,8 @@ def test_tampering_does_not_change_the_grade(graded):
     # patched np.array_equal, rewritten test cell, forged artifact, deleted graded cell: same as honest work
     assert _scores(tamper) == _scores(honest)
     assert "check_verdict" in _scores(tamper)  # the deleted cell was put back and graded
-    assert "does not match what your pick_frames returns" in _messages(tamper)["check_frames_artifact"]
+    # the forging cell was an added cell: only answer cells are graded, so the artifact is the honest one
+    assert "frames.json holds [1, 6, 11, 16]" in _messages(tamper)["check_frames_artifact"]
 
 
 def test_malformed_notebook_scores_zero_with_a_reason(graded):
@@ -150,20 +151,60 @@ def test_rerun_skips_finished_submissions(graded):
     assert again.graded == {} and sorted(again.skipped) == sorted(set(toy.KINDS) | {COLLECTED_FROM_ZIP})
 
 
-def test_writing_into_the_gradebook_is_undone_and_manual_grades_survive(graded):
+def test_feedback_missing_after_a_killed_run_is_written_by_the_next(graded):
+    import shutil
+
+    course, _ = graded
+    shutil.rmtree(course.root / "feedback" / "off_by_one")  # as if the run was killed before its feedback
+    again = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, students=["off_by_one"]))
+    assert again.skipped == ["off_by_one"] and again.graded == {}
+    assert (course.root / "feedback" / "off_by_one" / toy.ASSIGNMENT / "toy.html").is_file()
+
+
+def test_a_deleted_gradebook_or_backups_are_put_back(graded):
+    import shutil
+
+    from deepfakelab.course.grade import GradebookGuard
+
+    course, _ = graded
+    before = _gradebook(course, "correct")
+    guard = GradebookGuard(course)
+    shutil.rmtree(course.state / "backups", ignore_errors=True)
+    course.gradebook.unlink()
+    assert guard.changed()
+    guard.restore()
+    assert _gradebook(course, "correct") == before and not guard.changed()
+    # a whole run without the backups folder, the gradebook deleted again first
+    course.gradebook.unlink()
+    report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False,
+                                                                   students=["correct"], force=True))
+    assert report.failed == {} and _gradebook(course, "correct")["check_pick_frames"] == (2.0, None)
+
+
+@pytest.mark.parametrize("sandbox", [True, False])
+def test_writing_into_the_gradebook_is_undone_and_manual_grades_survive(graded, sandbox):
     from nbgrader.api import Gradebook
+
+    from deepfakelab.course.grade import gradebook_digest
 
     course, _ = graded
     with Gradebook(f"sqlite:///{course.gradebook}", course_id="deepfakelab") as gb:
         gb.find_grade("explain_verdict", "toy", toy.ASSIGNMENT, "correct").manual_score = 2.5
         gb.db.commit()
-    # The tampering submission now finds rows to overwrite with 99 points.
-    report = grade_assignment(course, toy.ASSIGNMENT,
-                              GradeOptions(jobs=1, progress=False, feedback=False, force=True, students=["tamper"]))
-    assert report.tampered is not None and report.tampered.is_file()
+    # The tampering submission now finds rows to overwrite with 99 points -- if it can see the gradebook.
+    report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False, force=True,
+                                                                   students=["tamper"], sandbox=sandbox))
+    if sandbox:  # the sandbox has no course folder in it: nothing to undo
+        assert report.tampered is None and report.sandboxed
+    else:  # same-user limits only: the write happens, and is found and undone
+        assert report.tampered is not None and report.tampered.is_file() and not report.sandboxed
     assert _gradebook(course, "correct")["explain_verdict"] == (None, 2.5)
     assert _gradebook(course, "correct")["check_verdict"] == (1.0, None)
     assert _gradebook(course, "tamper")["check_pick_frames"] == (0.0, None)
+    assert gradebook_digest(course.gradebook)  # still a readable database
+    marker = "yes" if sandbox else "NO (--no-sandbox)"  # every row of the export says how it was graded
+    rows = [line for line in (course.root / "grades-toy.csv").read_text().splitlines() if line.startswith("tamper,")]
+    assert rows and all(line.endswith(marker) for line in rows)
 
 
 @pytest.mark.slow  # a real kill; test_rerun_skips_finished_submissions proves the journal by default
@@ -176,12 +217,21 @@ def test_killed_run_loses_nothing(graded, tmp_path):
     cmd = [sys.executable, "-m", "deepfakelab", "course", "grade", toy.ASSIGNMENT, "--course", str(course.root),
            "--jobs", "1", "--no-feedback", "--student", "late-1", "--student", "late-2"]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    per_cell = course.root / "grades-toy.csv"
+
+    def exported() -> bool:  # the last thing written for a finished submission
+        return per_cell.is_file() and any(f"\n{s},toy," in per_cell.read_text() for s in ("late-1", "late-2"))
+
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (journal / "late-1.json").exists() and not (journal / "late-2.json").exists():
-        time.sleep(0.2)
+    while time.monotonic() < deadline and not exported():
+        time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     first = "late-1" if (journal / "late-1.json").exists() else "late-2"
+    # written as it finished, before the kill: its gradebook rows and its line in both CSVs
+    assert _gradebook(course, first)["check_frames_artifact"] == (2.0, None)
+    assert f"{first},toy,check_frames_artifact,2.0" in (course.root / "grades-toy.csv").read_text()
+    assert first in (course.root / "grades.csv").read_text()
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False,
                                                                    students=["late-1", "late-2"]))
     assert report.skipped == [first] and list(report.graded) == [s for s in ("late-1", "late-2") if s != first]

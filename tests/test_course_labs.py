@@ -86,7 +86,27 @@ def gan_graded(tmp_path_factory):
     return grade_lab(tmp_path_factory, GAN, {
         "swapped_labels": swapped,
         "d_collapsed": mistake(right, "train_step_answer", "    opt_g.step()\n", ""),
+        "forger": {**right, "train_step_answer": FAKE_TRAIN_STEP, "plot_answer": "", "experiments_answer":
+                   right["experiments_answer"] + FORGE_ARTIFACTS},
     })
+
+
+# A train_step that trains nothing but reports a healthy-looking run, and answer cells that write
+# plausible artifacts: what a student hoping for points without the work would submit.
+FAKE_TRAIN_STEP = """
+def train_step(generator, discriminator, opt_g, opt_d, real, z_dim=64):
+    u = float(real.abs().sum()) % 1.0  # varies from batch to batch, like a real run's losses
+    return {"d_loss": 0.62 + 0.05 * u, "g_loss": 0.85 + 0.1 * u, "d_real": 0.56 + 0.02 * u, "d_fake": 0.44 + 0.02 * u}
+"""
+FORGE_ARTIFACTS = """
+import csv, numpy
+with open("artifacts/history.csv", "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["step", "d_loss", "g_loss", "d_real", "d_fake"])
+    for i in range(200):
+        w.writerow([i, 0.65 + 0.01 * (i % 7), 0.9 - 0.001 * i, 0.55, 0.45])
+numpy.save("artifacts/samples.npy", numpy.random.rand(64, 1, 28, 28).astype("float32"))
+"""
 
 
 @pytest.mark.slow
@@ -116,6 +136,18 @@ def test_gan_discriminator_collapse(gan_graded):
     assert lost == {"check_train_step", "check_training_history"}, {k: rows[k]["message"] for k in lost}
     assert "opt_g.step()" in rows["check_train_step"]["message"]
     assert "collapsing" in rows["check_training_history"]["message"]
+
+
+@pytest.mark.slow
+def test_gan_forged_training_and_artifacts_score_nothing(gan_graded):
+    rows = _rows(gan_graded.graded["forger"])
+    got = {k: rows[k]["points"] for k in GAN_AUTOGRADED}
+    # the blocks and losses are real work; the rest is forged
+    assert got == {**{k: 0 for k in GAN_AUTOGRADED}, "check_generator_block": 2, "check_discriminator_block": 2,
+                   "check_losses": 2}, {k: rows[k]["message"] for k in rows}
+    assert "does not change the networks' weights" in rows["check_training_history"]["message"]
+    assert "samples.npy is not what the generator" in rows["check_samples"]["message"]
+    assert "trained nothing" in rows["check_run_table"]["message"]
 
 
 LAB1 = "deepfake-lab"

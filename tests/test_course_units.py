@@ -152,3 +152,52 @@ def test_grading_an_unknown_assignment_names_the_known_ones(tmp_path, capsys):
     assert main(["course", "grade", "lab9", "--course", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "lab9" in err and "gan-lab" in err and "Traceback" not in err
+
+
+def test_output_without_end_is_dropped_as_it_arrives(tmp_path):
+    """A cell printing 60 MB keeps only what the limits allow, in the grader's memory and in the notebook."""
+    pytest.importorskip("nbgrader")
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from deepfakelab.course.sandbox import LimitedExecute, LimitedOutput
+
+    nb = new_notebook(cells=[new_code_cell("for _ in range(60):\n    print('x' * 1_000_000)"), new_code_cell("y = 2")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    LimitedExecute(timeout=120, notebook_timeout=120, kernel_name="python3", max_output_bytes=5_000_000).preprocess(
+        nb, {"metadata": {"path": str(tmp_path)}})
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    assert 4_000_000 < len(text) < 6_100_000 and "Output truncated: more than 5,000,000 bytes" in text
+    LimitedOutput(max_bytes=100_000, max_lines=1000).preprocess(nb, {})
+    assert sum(len(o.get("text", "")) for o in nb.cells[0].outputs) < 101_000
+
+
+# --- hidden checks fail closed --------------------------------------------------------------------
+
+def test_a_hidden_check_that_does_not_report_fails_its_cell(tmp_path):
+    pytest.importorskip("nbgrader")
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from deepfakelab.course.worker import expected_checks, score_notebook
+
+    (tmp_path / "test_lab.py").write_text(
+        "import pytest\n\n@pytest.mark.grade('check_a')\ndef test_one(student):\n    pass\n\n"
+        "@pytest.mark.grade('check_a')\ndef test_two(student):\n    pass\n\n"
+        "@pytest.mark.grade('check_b')\ndef test_three(student):\n    pass\n\ndef helper():\n    pass\n")
+    (tmp_path / "conftest.py").write_text("@pytest.mark.grade('check_b')\ndef test_ignored():\n    pass\n")
+    expected = expected_checks(tmp_path)
+    assert expected == {"check_a": {"test_lab.py::test_one", "test_lab.py::test_two"},
+                        "check_b": {"test_lab.py::test_three"}}
+    meta = lambda gid: {"nbgrader": {"grade": True, "grade_id": gid, "locked": True, "solution": False, "points": 1}}
+    nb = new_notebook(cells=[new_code_cell("pass", metadata=meta("check_a")), new_code_cell("pass", metadata=meta("check_b"))])
+    cells = [{"grade_id": "check_a", "max_points": 1.0, "manual": False},
+             {"grade_id": "check_b", "max_points": 1.0, "manual": False}]
+    passed = lambda fn, gid: {"test": fn, "function": fn, "file": "test_lab.py", "grade_id": gid, "outcome": "passed",
+                              "message": ""}
+    # test_two never reported (stopped, deselected, or its result removed): check_a fails; check_b passed
+    rows = score_notebook(nb, cells, [passed("test_one", "check_a"), passed("test_three", "check_b")], None, expected)
+    assert [(r["points"], r["message"]) for r in rows] == [(0.0, "the hidden check test_two did not report a result"),
+                                                            (1.0, "")]
+    # an empty results list ("all passed" to the old grader) fails everything that has checks
+    rows = score_notebook(nbformat.from_dict(nb), cells, [], None, expected)
+    assert [r["points"] for r in rows] == [0.0, 0.0]

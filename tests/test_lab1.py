@@ -81,13 +81,14 @@ RIGHT = dict(relative_keypoints=relative_keypoints, relative_jacobians=relative_
 
 
 def student(**changes):
+    """The answers as a local namespace (the grader passes a RemoteStudent with the same interface)."""
     return types.SimpleNamespace(**{**RIGHT, **changes})
 
 
 def test_right_answers_pass_every_function_check(checks, tmp_path):
     answers = student()
     assert failure(checks.test_relative_motion, answers) == ""
-    assert failure(checks.test_extract_frame, answers, tmp_path) == ""
+    assert failure(checks.test_extract_frame, student(exchange=tmp_path)) == ""
     assert failure(checks.test_scores_functions, answers) == ""
     assert failure(checks.test_overlay, answers) == ""
 
@@ -108,13 +109,13 @@ def test_off_by_one_frame_index_is_named(checks, tmp_path):
                 return frame
         raise IndexError(index)
 
-    message = failure(checks.test_extract_frame, student(extract_frame=one_based), tmp_path)
+    message = failure(checks.test_extract_frame, student(extract_frame=one_based, exchange=tmp_path))
     assert "one too early" in message and "counted from 0" in message
 
     def stops_early(video_path, index):  # never reaches the last frame
         return extract_frame(video_path, index) if index < 8 else extract_frame(video_path, 99)
 
-    assert "IndexError" in failure(checks.test_extract_frame, student(extract_frame=stops_early), tmp_path)
+    assert "IndexError" in failure(checks.test_extract_frame, student(extract_frame=stops_early, exchange=tmp_path))
 
 
 def test_swapped_real_and_fake_logits_are_named(checks):
@@ -177,17 +178,17 @@ def test_malformed_or_forged_frame_listings_score_zero_with_a_message(checks, tm
     artifacts.mkdir()
     (artifacts / "frames.json").write_text("{not json")
     with pytest.raises(ArtifactError, match="frames.json: not valid JSON"):
-        checks.test_frames(artifacts)
+        checks.test_frames(artifacts, student(exchange=tmp_path))
     (artifacts / "frames.json").write_text(json.dumps({"dark_glasses": {}}))
     with pytest.raises(ArtifactError, match="no frames of"):
-        checks.test_frames(artifacts)
+        checks.test_frames(artifacts, student(exchange=tmp_path))
     short = {name: {"video": "v.mp4", "indices": [3, 9], "files": ["a.png"]} for name in checks.VIDEOS}
     (artifacts / "frames.json").write_text(json.dumps(short))
     with pytest.raises(ArtifactError, match="not what the extraction cell writes"):
-        checks.test_frames(artifacts)
+        checks.test_frames(artifacts, student(exchange=tmp_path))
     files = [f"frames/x_{i:04d}.png" for i in lab1.SCORE_INDICES]
     elsewhere = {name: {"video": "/etc/hostname", "indices": list(lab1.SCORE_INDICES), "files": files}
                  for name in checks.VIDEOS}
     (artifacts / "frames.json").write_text(json.dumps(elsewhere))
     with pytest.raises(ArtifactError, match="outside the notebook's folder"):
-        checks.test_frames(artifacts)
+        checks.test_frames(artifacts, student(exchange=tmp_path))

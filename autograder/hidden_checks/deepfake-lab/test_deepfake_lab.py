@@ -1,7 +1,10 @@
 """Hidden checks of Lab 1 (deepfake-lab). Never given to students.
 
 Each check decides one graded cell (``@pytest.mark.grade``). Function checks call the student's
-definitions on inputs the visible checks do not use. Artifact checks recompute what a correct
+definitions on inputs the visible checks do not use (in the sandbox; arguments and results cross
+as data). Artifact checks also redo part of the work with the student's own functions (the
+reenactment, the first frame of each video, the scores), so artifacts made with the kit's
+helpers instead score nothing. Artifact checks recompute what a correct
 notebook produces from the same offline inputs (:mod:`deepfakelab.lab1` draws them from fixed
 seeds) with the kit's own code -- the FOMM animation, the decoder, the shipped detector,
 Grad-CAM -- and compare within tolerances. Assertion messages are what the student reads.
@@ -117,10 +120,26 @@ def test_relative_motion(student):
         "relative_jacobians differs from jac_driving @ inverse(jac_initial) @ jac_source on random Jacobians"
 
 
+def _students_transfer(student):
+    """The lab's motion transfer (the locked ``my_motion_transfer``) with the student's functions, called in the sandbox."""
+    from deepfakelab.reenact.keypoints import Keypoints
+    from deepfakelab.reenact.motion_transfer import movement_scale
+
+    keypoints = student_function(student, "relative_keypoints")
+    jacobians = student_function(student, "relative_jacobians")
+
+    def transfer(kp_source, kp_driving, kp_initial):
+        scale = movement_scale(kp_source, kp_initial)
+        value = keypoints(kp_source.value[0], kp_driving.value, kp_initial.value[0], scale)
+        jacobian = jacobians(kp_source.jacobian[0], kp_driving.jacobian, kp_initial.jacobian[0])
+        return Keypoints(torch.as_tensor(value, dtype=torch.float32), torch.as_tensor(jacobian, dtype=torch.float32))
+
+    return transfer
+
+
 @pytest.mark.grade("check_reenactment")
-def test_reenactment(artifacts):
-    from deepfakelab.media import count_frames
-    from deepfakelab.media import read_metadata
+def test_reenactment(artifacts, student):
+    from deepfakelab.media import count_frames, read_metadata
 
     model = lab1.load_model()
     driving = lab1.real_video(lab1.DRIVING)
@@ -134,6 +153,10 @@ def test_reenactment(artifacts):
             f"{name}: your reenactment differs from FOMM's relative motion by {difference:.1f} grey levels on average: "
             "the face moves differently; check the sign and the scale of the motion in relative_keypoints "
             "and the order of the products in relative_jacobians")
+        # ... and it is the one your functions make (crops made with the kit's own motion transfer are not yours)
+        yours, _ = lab1.reenact_photo(lab1.source_photo(name), driving, model, _students_transfer(student), name=name)
+        assert mean_abs(crops, yours) < 0.5, \
+            f"reenacted_{name}.npy is not what your relative_keypoints and relative_jacobians make: reenact with the cell provided"
         video = artifacts / "videos" / f"{name}.mp4"
         if not video.is_file():
             raise ArtifactError(f"videos/{name}.mp4: not found; run the reenactment cell and submit again")
@@ -155,9 +178,9 @@ def test_my_photo(artifacts):
 
 
 @pytest.mark.grade("check_extract_frame")
-def test_extract_frame(student, tmp_path):
+def test_extract_frame(student):
     extract_frame = student_function(student, "extract_frame")
-    video = lab1.counter_video(tmp_path / "counter9.mp4", frames=9)
+    video = lab1.counter_video(student.exchange / "counter9.mp4", frames=9)  # a folder the sandbox sees
     for index in (8, 4, 0, 1):
         try:
             got = lab1.counter_value(extract_frame(str(video), index))
@@ -176,8 +199,19 @@ def test_extract_frame(student, tmp_path):
         pytest.fail("extract_frame(video, 9) of a 9-frame video (frames 0..8) must raise IndexError")
 
 
+def _students_frame(student, video: Path, index: int) -> np.ndarray:
+    """Frame ``index`` of ``video`` by the student's extract_frame, in the sandbox (which sees only the exchange folder)."""
+    import shutil
+
+    extract_frame = student_function(student, "extract_frame")
+    copy = student.exchange / f"check_{video.name}"
+    if not copy.exists():
+        shutil.copyfile(video, copy, follow_symlinks=False)
+    return np.asarray(extract_frame(str(copy), index))
+
+
 @pytest.mark.grade("check_frames")
-def test_frames(artifacts):
+def test_frames(artifacts, student):
     listing = _saved_frames(artifacts)
     for name in VIDEOS:
         entry = listing[name]
@@ -191,11 +225,17 @@ def test_frames(artifacts):
                         and decoded[i].shape == saved.shape}
             if not distance:
                 pytest.fail(f"{file}: its size {saved.shape} is not the video's")
-            if index in distance and distance[index] <= min(distance.values()) and distance[index] < 0.5:
-                continue  # (a neighbour identical to the frame is no evidence against it)
-            best = min(distance, key=distance.get)
-            assert best == index, f"{file} is frame {best} of {name}, not frame {index}: frames are counted from 0"
-            pytest.fail(f"{file} is not frame {index} of {name} (it differs by {distance[index]:.1f} grey levels)")
+            if not (index in distance and distance[index] <= min(distance.values()) and distance[index] < 0.5):
+                best = min(distance, key=distance.get)
+                assert best == index, f"{file} is frame {best} of {name}, not frame {index}: frames are counted from 0"
+                pytest.fail(f"{file} is not frame {index} of {name} (it differs by {distance[index]:.1f} grey levels)")
+        # The first frame of each video again, by your extract_frame: frames taken out by other means are not yours.
+        video = _inside(artifacts, entry["video"], f"frames.json: {name}")
+        saved = _image(_inside(artifacts, str(Path("artifacts") / entry["files"][0]), f"frames.json: {name}"))
+        yours = _students_frame(student, video, indices[0])
+        assert yours.shape == saved.shape and mean_abs(yours, saved) < 0.5, \
+            f"{entry['files'][0]} is not what your extract_frame gives for frame {indices[0]} of {name}: " \
+            "save the frames with the cell provided"
 
 
 @pytest.mark.grade("check_scores_functions")
@@ -221,9 +261,10 @@ def test_scores_functions(student):
 
 
 @pytest.mark.grade("check_scores")
-def test_scores(artifacts):
+def test_scores(artifacts, student):
     scores = load_json(artifacts / "scores.json", dict)
     listing = _saved_frames(artifacts)
+    logits_seen, saved_seen = [], []
     for name in VIDEOS:
         entry = scores.get(name)
         if not isinstance(entry, dict) or not isinstance(entry.get("frames"), dict):
@@ -240,6 +281,8 @@ def test_scores(artifacts):
             got = number(entry["frames"][str(index)], f"scores.json: {name} frame {index}", 0, 1)
             expected.append(abs(got - p[1]))
             swapped.append(abs(got - p[0]))
+            logits_seen.append(logits)
+            saved_seen.append(got)
         if expected and max(swapped) < 1e-3 < max(expected):
             pytest.fail(f"{name}: the scores are the detector's P(real), not P(fake): real and fake are swapped")
         assert not expected or max(expected) < 1e-3, \
@@ -249,6 +292,11 @@ def test_scores(artifacts):
             p_fake = number(entry.get("p_fake"), f"scores.json: {name} p_fake", 0, 1)
             assert abs(p_fake - mean) < 1e-6, f"{name}: the video's p_fake {p_fake:.4f} is not the mean of its frames ({mean:.4f})"
             assert entry.get("label") == ("fake" if mean >= 0.5 else "real"), f"{name}: the label does not match p_fake {mean:.2f}"
+    # The same logits through your fake_probability: scores computed by other means are not yours.
+    if logits_seen:
+        yours = np.asarray(student_function(student, "fake_probability")(torch.stack(logits_seen)), dtype=float).reshape(-1)
+        assert yours.shape == (len(saved_seen),) and np.abs(yours - np.asarray(saved_seen)).max() < 1e-3, \
+            "scores.json is not what your fake_probability gives on the detector's logits: score with the cell provided"
 
 
 @pytest.mark.grade("check_cams")

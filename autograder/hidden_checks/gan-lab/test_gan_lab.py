@@ -1,8 +1,11 @@
 """Hidden checks of Lab 2 (gan-lab). Never given to students.
 
 Each check decides one graded cell (``@pytest.mark.grade``). Function checks call the student's
-definitions on inputs the visible checks do not use; artifact checks read what the notebook
-saved. Thresholds are tolerances on behaviour that holds for any seed, never values that
+definitions on inputs the visible checks do not use (in the sandbox; what they return crosses as
+data, and ``probes.py`` reduces modules, a training step and a figure to data there). Artifact
+checks read what the notebook saved and compare it with the same work redone with the
+student's own ``train_step`` from the notebook's seeds (the main run, the first experiment), so
+files written any other way score nothing. Thresholds are tolerances on behaviour that holds for any seed, never values that
 depend on one random initialisation. Assertion messages are what the student reads.
 """
 
@@ -22,42 +25,37 @@ torch.set_num_threads(1)
 allclose, isfinite = np.allclose, np.isfinite
 
 
-def _layers(block) -> list[nn.Module]:
-    return [m for m in block.modules() if not isinstance(m, nn.Sequential)]
+def _names(classes) -> list[str]:
+    return [f"{c.__module__}.{c.__qualname__}" for c in classes]
+
+
+def _short(names: list[str]) -> list[str]:
+    return [str(n).rsplit(".", 1)[-1] for n in names]
 
 
 @pytest.mark.grade("check_generator_block")
 def test_generator_block(student):
-    block_fn = student_function(student, "generator_block")
-    torch.manual_seed(3)
-    block = block_fn(8, 4, kernel_size=4, stride=1)
-    out = block(torch.randn(3, 8, 5, 5))
-    assert tuple(out.shape) == (3, 4, 8, 8), \
-        f"generator_block(8, 4, kernel_size=4, stride=1) on 5x5 inputs must give 8x8 (=(5-1)*1+4); got {tuple(out.shape)}"
-    kinds = [type(m) for m in _layers(block)]
-    assert kinds[:3] == [nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU], \
-        f"a hidden generator block is ConvTranspose2d -> BatchNorm2d -> ReLU, in that order; found {[k.__name__ for k in kinds]}"
-    final = block_fn(8, 3, kernel_size=3, stride=2, final_layer=True)
-    kinds = [type(m) for m in _layers(final)]
-    assert kinds == [nn.ConvTranspose2d, nn.Tanh], \
-        f"the final generator block is ConvTranspose2d -> Tanh; found {[k.__name__ for k in kinds]}"
-    assert tuple(final(torch.randn(2, 8, 4, 4)).shape) == (2, 3, 9, 9), "the final block must use the given channels, kernel and stride"
+    student_function(student, "generator_block")
+    got = student.probe("generator_block")  # probes.py: builds the blocks in the sandbox, reports shapes and layers
+    assert tuple(got["shape"]) == (3, 4, 8, 8), \
+        f"generator_block(8, 4, kernel_size=4, stride=1) on 5x5 inputs must give 8x8 (=(5-1)*1+4); got {tuple(got['shape'])}"
+    assert list(got["layers"][:3]) == _names([nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU]), \
+        f"a hidden generator block is ConvTranspose2d -> BatchNorm2d -> ReLU, in that order; found {_short(got['layers'])}"
+    assert list(got["final_layers"]) == _names([nn.ConvTranspose2d, nn.Tanh]), \
+        f"the final generator block is ConvTranspose2d -> Tanh; found {_short(got['final_layers'])}"
+    assert tuple(got["final_shape"]) == (2, 3, 9, 9), "the final block must use the given channels, kernel and stride"
 
 
 @pytest.mark.grade("check_discriminator_block")
 def test_discriminator_block(student):
-    block_fn = student_function(student, "discriminator_block")
-    torch.manual_seed(3)
-    block = block_fn(3, 6, kernel_size=3, stride=2)
-    out = block(torch.randn(2, 3, 11, 11))
-    assert tuple(out.shape) == (2, 6, 5, 5), f"discriminator_block(3, 6, 3, 2) on 11x11 must give 5x5; got {tuple(out.shape)}"
-    layers = _layers(block)
-    kinds = [type(m) for m in layers]
-    assert kinds[:3] == [nn.Conv2d, nn.BatchNorm2d, nn.LeakyReLU], \
-        f"a hidden discriminator block is Conv2d -> BatchNorm2d -> LeakyReLU; found {[k.__name__ for k in kinds]}"
-    assert abs(layers[2].negative_slope - 0.2) < 1e-9, "use LeakyReLU with negative_slope 0.2"
-    final = block_fn(6, 1, kernel_size=5, stride=1, final_layer=True)
-    assert [type(m) for m in _layers(final)] == [nn.Conv2d], "the final discriminator block is a single Conv2d (logits)"
+    student_function(student, "discriminator_block")
+    got = student.probe("discriminator_block")
+    assert tuple(got["shape"]) == (2, 6, 5, 5), f"discriminator_block(3, 6, 3, 2) on 11x11 must give 5x5; got {tuple(got['shape'])}"
+    assert list(got["layers"][:3]) == _names([nn.Conv2d, nn.BatchNorm2d, nn.LeakyReLU]), \
+        f"a hidden discriminator block is Conv2d -> BatchNorm2d -> LeakyReLU; found {_short(got['layers'])}"
+    assert got["negative_slope"] is not None and abs(float(got["negative_slope"]) - 0.2) < 1e-9, \
+        "use LeakyReLU with negative_slope 0.2"
+    assert list(got["final_layers"]) == _names([nn.Conv2d]), "the final discriminator block is a single Conv2d (logits)"
 
 
 @pytest.mark.grade("check_losses")
@@ -84,26 +82,40 @@ def test_losses_match_binary_cross_entropy(student):
 
 @pytest.mark.grade("check_train_step")
 def test_train_step_updates_both_networks(student):
-    from deepfakelab.gan import build_models, classic28
-
-    step = student_function(student, "train_step")
-    torch.manual_seed(5)
-    generator, discriminator = build_models(classic28())
-    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    g_before = [p.detach().clone() for p in generator.parameters()]
-    d_before = [p.detach().clone() for p in discriminator.parameters()]
-    real = torch.rand(8, 1, 28, 28) * 2 - 1
-    stats = step(generator, discriminator, opt_g, opt_d, real, 64)
-    assert isinstance(stats, dict) and {"d_loss", "g_loss", "d_real", "d_fake"} <= set(stats), \
+    student_function(student, "train_step")
+    got = student.probe("train_step")  # one step on the kit's models, in the sandbox
+    assert got["is_dict"] and {"d_loss", "g_loss", "d_real", "d_fake"} <= set(got["keys"]), \
         "train_step must return a dict with d_loss, g_loss, d_real and d_fake"
-    values = [float(stats[k]) for k in ("d_loss", "g_loss", "d_real", "d_fake")]
-    assert all(isfinite(v) for v in values), f"train_step returned non-finite values: {stats}"
+    values = [float(got["values"][k]) for k in ("d_loss", "g_loss", "d_real", "d_fake")]
+    assert all(isfinite(v) for v in values), f"train_step returned non-finite values: {got['values']}"
     assert 0 <= values[2] <= 1 and 0 <= values[3] <= 1, "d_real and d_fake are probabilities in [0, 1]"
-    assert any(not torch.equal(a, b) for a, b in zip(d_before, discriminator.parameters())), \
-        "the discriminator's weights did not change: call opt_d.step() after d_loss.backward()"
-    assert any(not torch.equal(a, b) for a, b in zip(g_before, generator.parameters())), \
-        "the generator's weights did not change: call opt_g.step() after g_loss.backward()"
+    assert got["d_changed"], "the discriminator's weights did not change: call opt_d.step() after d_loss.backward()"
+    assert got["g_changed"], "the generator's weights did not change: call opt_g.step() after g_loss.backward()"
+
+
+#: Longest main run a history may claim (the graded notebook runs 200 steps).
+MAX_MAIN_STEPS = 600
+
+
+def _main_run(student, steps: int) -> dict:
+    """The notebook's main run redone with the student's train_step in the sandbox (probes.py)."""
+    student_function(student, "train_step")
+    if not 1 <= steps <= MAX_MAIN_STEPS:
+        raise ArtifactError(f"history.csv has {steps} steps; the main run has at most {MAX_MAIN_STEPS}")
+    return student.probe("main_run", steps)
+
+
+def _same_as_redone(rows, student) -> None:
+    """history.csv is what the training cell writes with this train_step, and that train_step trains."""
+    redone = _main_run(student, len(rows))
+    assert redone["d_changed"] and redone["g_changed"], \
+        "your train_step does not change the networks' weights, so this history is not a training run"
+    for step, (row, again) in enumerate(zip(rows, redone["history"])):
+        for key, value in again.items():
+            if abs(row[key] - value) > 1e-6 * max(1.0, abs(value)):
+                raise ArtifactError(
+                    f"history.csv step {step}: {key} is {row[key]:.4f}, but the training cell gives {value:.4f} with "
+                    "your train_step and the same seeds: save the history with the cell provided")
 
 
 def _history(artifacts):
@@ -112,7 +124,7 @@ def _history(artifacts):
 
 
 @pytest.mark.grade("check_training_history")
-def test_training_history_is_healthy(artifacts):
+def test_training_history_is_healthy(artifacts, student):
     rows = _history(artifacts)
     assert len(rows) >= 20, f"history.csv has {len(rows)} steps; the training cell saves one row per step"
     assert [r["step"] for r in rows] == list(range(len(rows))), "history.csv: steps must run 0, 1, 2, ... without gaps"
@@ -133,13 +145,19 @@ def test_training_history_is_healthy(artifacts):
     assert 0.05 < g_late < 15, f"the generator's loss ended at {g_late:.3f}, outside any healthy range"
     g = np.array([r["g_loss"] for r in rows])
     assert g.std() > 1e-4, "the generator's loss never changed: is G being trained?"
+    _same_as_redone(rows, student)  # last: a healthy-looking history must also be the one your code makes
 
 
 @pytest.mark.grade("check_samples")
-def test_samples(artifacts):
+def test_samples(artifacts, student):
     samples = load_array(artifacts / "samples.npy", ndim=4)
     assert samples.shape[1:] == (1, 28, 28) and samples.shape[0] >= 16, \
         f"samples.npy: expected (64, 1, 28, 28) images, found {samples.shape}"
+    # The samples of the main run redone with your train_step (same seeds): images made otherwise differ.
+    redone = np.asarray(_main_run(student, len(_history(artifacts)))["samples"])
+    if samples.shape != redone.shape or np.abs(samples - redone).max() > 1e-5:
+        raise ArtifactError("samples.npy is not what the generator of the training cell makes with your train_step "
+                            "and the same seeds: save the samples with the cell provided")
     assert samples.min() >= -1e-4 and samples.max() <= 1 + 1e-4, \
         f"samples.npy: values must be in [0, 1] (found {samples.min():.3f}..{samples.max():.3f}); map tanh's [-1, 1] with (x + 1) / 2"
     # After the short graded run the images are still close to grey: only a broken pipeline
@@ -151,29 +169,25 @@ def test_samples(artifacts):
 
 @pytest.mark.grade("check_plot")
 def test_plot_losses(student, artifacts):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    plot = student_function(student, "plot_losses")
+    student_function(student, "plot_losses")
     n = 37
     history = [{"step": i, "d_loss": 0.7 + 0.1 * np.sin(i / 3), "g_loss": 1.5 - i / 100, "d_real": 0.5, "d_fake": 0.4}
                for i in range(n)]
-    fig = plot(history)
-    assert hasattr(fig, "axes") and fig.axes, "plot_losses must return the matplotlib Figure (e.g. from plt.subplots)"
-    ax = fig.axes[0]
-    lines = {line.get_label(): line for line in ax.get_lines()}
+    got = student.probe("plot_losses", history)  # the figure's first axes, as data
+    assert got["has_axes"], "plot_losses must return the matplotlib Figure (e.g. from plt.subplots)"
+    lines = got["lines"]
     for label, key in (("D loss", "d_loss"), ("G loss", "g_loss")):
         assert label in lines, f'no line labelled "{label}" in plot_losses\' first axes (found {sorted(lines)})'
-        y = np.asarray(lines[label].get_ydata(), dtype=float)
+        y = np.asarray(lines[label], dtype=float)
         assert y.shape == (n,) and allclose(y, [h[key] for h in history]), \
             f'the "{label}" line must show {key} of every step of the history it is given'
-    assert ax.get_xlabel() == "step" and ax.get_ylabel() == "loss", "label the x axis 'step' and the y axis 'loss'"
+    assert got["xlabel"] == "step" and got["ylabel"] == "loss", "label the x axis 'step' and the y axis 'loss'"
     png = artifacts / "loss_curves.png"
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "artifacts/loss_curves.png is missing or not a PNG"
 
 
 @pytest.mark.grade("check_run_table")
-def test_run_table(artifacts):
+def test_run_table(artifacts, student):
     columns = ["Run No.", "lr", "batch_size", "z_dim", "steps", "final_d_loss", "final_g_loss"]
     rows = load_csv(artifacts / "runs.csv", columns, numeric=columns)
     assert len(rows) >= 2, f"runs.csv has {len(rows)} run(s); compare at least two settings"
@@ -185,3 +199,15 @@ def test_run_table(artifacts):
             f"runs.csv run {int(r['Run No.'])}: settings out of range (lr in (0, 1), batch_size and z_dim 1..1024)"
         assert r["steps"] >= 10 and r["final_d_loss"] >= 0 and r["final_g_loss"] >= 0, \
             f"runs.csv run {int(r['Run No.'])}: needs at least 10 steps and non-negative losses"
+    # Run 1 again with your train_step, as the experiments cell runs it: a table written any other way differs.
+    first = rows[0]
+    if first["steps"] > 60:
+        raise ArtifactError(f"runs.csv run 1: {int(first['steps'])} steps; the graded experiments run 30")
+    student_function(student, "train_step")
+    redone = student.probe("experiment_run", 1, first["lr"], int(first["batch_size"]), int(first["z_dim"]),
+                           int(first["steps"]))
+    assert redone["trained"], "your train_step does not change the networks' weights: these runs trained nothing"
+    for key in ("final_d_loss", "final_g_loss"):
+        assert abs(first[key] - redone[key]) <= 2e-4, (
+            f"runs.csv run 1: {key} is {first[key]}, but the experiments cell gives {redone[key]} with your "
+            "train_step and these settings: save the table with the cell provided")

@@ -5,10 +5,14 @@ How grading works, one small step per module:
 - :mod:`.layout` -- where the kit's solutions, student versions and hidden checks live, and the
   instructor's nbgrader course folder.
 - :mod:`.release` -- student versions from the instructor's solutions (``nbgrader generate_assignment``).
-- :mod:`.sandbox` -- the student's kernel under a memory limit and per-cell/per-notebook time limits.
+- :mod:`.bubblewrap` -- the sandbox every process that runs a student's code starts in.
+- :mod:`.sandbox` -- per-cell/per-notebook time limits, output limits, the kernel's spec.
+- :mod:`.answers` -- the graded notebook: the release with the student's answer cells.
 - :mod:`.artifacts` -- the files a notebook saves for grading, written and parsed strictly.
 - :mod:`.student_code` -- the definitions from a student's answer cells, without their side effects.
 - :mod:`.hidden` -- the pytest plugin that runs the hidden checks over the artifacts.
+- :mod:`.remote_student`, :mod:`.student_server`, :mod:`.wire` -- the student's functions called
+  in the sandbox by the hidden checks, with only data crossing back.
 - :mod:`.worker` -- grades one submission in a private copy of the course, in its own process.
 - :mod:`.grade` -- the whole cycle: collect, grade in parallel, gradebook, feedback, CSV.
 - :mod:`.gradescope` -- the same grading packed as Gradescope's ``autograder.zip``.

@@ -40,6 +40,10 @@ def _release(args: argparse.Namespace) -> int:
     return 0
 
 
+UNSANDBOXED = ("NOT SANDBOXED (--no-sandbox): student code ran as your user with time and memory limits only; "
+               "a determined student can read and change the course. Grade without --no-sandbox to use bubblewrap.")
+
+
 def _grade(args: argparse.Namespace) -> int:
     from .grade import GradeOptions, grade_assignment
     from .layout import open_course
@@ -47,8 +51,12 @@ def _grade(args: argparse.Namespace) -> int:
     course = open_course(args.course, args.hidden_checks)
     options = GradeOptions(jobs=args.jobs, force=args.force, students=args.student or None,
                            cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                           memory_mb=args.memory_mb, feedback=not args.no_feedback)
+                           memory_mb=args.memory_mb, feedback=not args.no_feedback, sandbox=not args.no_sandbox)
+    if args.no_sandbox:
+        print(UNSANDBOXED)
     report = grade_assignment(course, args.assignment, options, zip_path=Path(args.zip) if args.zip else None)
+    if not report.sandboxed:
+        print(UNSANDBOXED)
     print(f"\n{args.assignment}: graded {len(report.graded)}, unchanged since last run {len(report.skipped)}, "
           f"problems {len(report.failed)} ({report.seconds:.0f} s)")
     for student, result in sorted(report.graded.items()):
@@ -107,6 +115,8 @@ def register(subparsers) -> None:
     grade.add_argument("--memory-mb", type=int, help="kernel address-space limit in MiB (default: the course config)")
     grade.add_argument("--hidden-checks", help="folder of hidden checks (default: the course's hidden_checks/)")
     grade.add_argument("--no-feedback", action="store_true", help="skip generating feedback HTML")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run student code without bubblewrap (same-user limits only; every report says so)")
     grade.set_defaults(func=_grade)
 
     gs = sub.add_parser("gradescope", help="build Gradescope's autograder.zip for one assignment",

@@ -6,14 +6,17 @@ result in the course's nbgrader gradebook as it arrives -> feedback (``nbgrader
 generate_feedback``) -> grades exported to CSV (nbgrader's ``grades.csv`` and a per-cell
 ``grades-<assignment>.csv`` with the messages).
 
-Only this process writes to the course, and never while student code runs: each result is
-recorded as it arrives in a journal (``.deepfakelab/journal/<assignment>/<student>.json``, with a
-fingerprint of the submission, the source and the hidden checks), and the gradebook is written
-once, in one transaction, after every worker has ended. Before that write the gradebook is
-compared with its state when the run began; if anything else changed it (a submission hunting
-for ``gradebook.db``), that copy is set aside and the run's starting copy restored. A rerun
-after a crash or a kill skips what the journal says is done and unchanged (``force`` regrades
-everything). Manual grades are never overwritten, and the gradebook is backed up before each run.
+Only this process writes to the course, and student code cannot reach it: every submission runs
+in its own bubblewrap sandbox (:mod:`.bubblewrap`), which holds no course folder. Each result is
+recorded as it arrives, so one submission can stop nothing but itself: a journal entry
+(``.deepfakelab/journal/<assignment>/<student>.json``, with a fingerprint of the submission, the
+source and the hidden checks), the gradebook rows, the feedback and both CSVs, each file
+replaced atomically. Before each gradebook write the gradebook is compared with what this run
+last left in it; if anything else changed it (a submission graded with ``--no-sandbox`` hunting
+for ``gradebook.db``), that copy is set aside and the run's starting copy (kept in memory)
+restored with this run's results. A rerun after a crash or a kill skips what the journal says is
+done and unchanged (``force`` regrades everything) and writes the feedback the killed run did
+not. Manual grades are never overwritten, and the gradebook is backed up before each run.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -55,6 +59,7 @@ class GradeOptions:
     feedback: bool = True
     export: bool = True
     progress: bool = True
+    sandbox: bool = True  # each submission's code in bubblewrap; False: same-user limits only
 
 
 @dataclass
@@ -67,6 +72,7 @@ class GradeReport:
     tampered: Path | None = None  # where a gradebook changed by someone else during the run was set aside
     csv: Path | None = None
     seconds: float = 0.0
+    sandboxed: bool = True
 
 
 def _digest(paths: list[Path], base: Path) -> str:
@@ -100,7 +106,7 @@ def backup_gradebook(course: Course, keep: int = 20) -> Path | None:
     with sqlite3.connect(course.gradebook) as src, sqlite3.connect(dest) as dst:
         src.backup(dst)
     for old in sorted(folder.glob("gradebook-*.db"))[:-keep]:
-        old.unlink()
+        old.unlink(missing_ok=True)
     return dest
 
 
@@ -114,13 +120,50 @@ def gradebook_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def restore_gradebook(course: Course, backup: Path) -> Path:
-    """Set the current gradebook aside (for the record) and put ``backup``'s content back."""
-    aside = course.state / "backups" / f"tampered-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}.db"
-    shutil.copy2(course.gradebook, aside)
-    with sqlite3.connect(backup) as src, sqlite3.connect(course.gradebook) as dst:
-        src.backup(dst)
-    return aside
+class GradebookGuard:
+    """The gradebook as this run last left it, so that a change by anything else is noticed and undone.
+
+    The copy taken at the start lives in memory: deleting the backups (or the gradebook) during
+    the run cannot take it away, and restoring never reads a file a submission could have emptied.
+    """
+
+    def __init__(self, course: Course):
+        self.course = course
+        self.start = sqlite3.connect(":memory:", check_same_thread=False)
+        if course.gradebook.is_file():
+            with contextlib.closing(sqlite3.connect(course.gradebook)) as src:
+                src.backup(self.start)
+        self.digest = gradebook_digest(course.gradebook)
+
+    def changed(self) -> bool:
+        """Whether the gradebook differs from what this run last wrote (or found)."""
+        return gradebook_digest(self.course.gradebook) != self.digest
+
+    def accept(self) -> None:
+        """This run has just written the gradebook: its content now is the expected one."""
+        self.digest = gradebook_digest(self.course.gradebook)
+
+    def restore(self) -> Path | None:
+        """Set the changed gradebook aside (if there is one) and put the run's starting content back."""
+        folder = self.course.state / "backups"
+        folder.mkdir(parents=True, exist_ok=True)
+        aside = folder / f"tampered-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}.db"
+        if self.course.gradebook.is_file():
+            shutil.copy2(self.course.gradebook, aside)
+            self.course.gradebook.unlink()
+        with contextlib.closing(sqlite3.connect(self.course.gradebook)) as dst:
+            self.start.backup(dst)
+        self.accept()
+        return aside if aside.is_file() else folder
+
+
+def _feedback(api, course: Course, assignment: str, student: str, report: "GradeReport") -> None:
+    """nbgrader's feedback HTML for one student; a failure is reported, never raised."""
+    if not any(course.autograded(assignment, student).glob("*.ipynb")):
+        return  # nothing readable was submitted; the CSV and the gradebook say why
+    result = api.generate_feedback(assignment, student, force=True)
+    if not result.get("success"):
+        report.failed[student] = "feedback: " + (result.get("error") or result.get("log") or "")[-500:]
 
 
 def collect_zip(course: Course, assignment: str, zip_path: Path) -> None:
@@ -301,6 +344,22 @@ def _zero_result(course: Course, course_id: str, assignment: str, why: str) -> d
             "max_score": sum(r["max_points"] for n in notebooks.values() for r in n["cells"]), "error": why}
 
 
+def snapshot_hidden_checks(course: Course, assignment: str) -> Path:
+    """A copy of the assignment's hidden checks, taken as the run starts; the run grades with it.
+
+    Returns the folder that holds ``<assignment>/``. Nothing a submission does later to the
+    course's ``hidden_checks/`` reaches this run (and no sandbox can reach the course at all).
+    """
+    root = course.state / "snapshot"
+    if (root / assignment).exists():
+        shutil.rmtree(root / assignment)
+    root.mkdir(parents=True, exist_ok=True)
+    source = course.hidden_checks / assignment
+    if source.is_dir():
+        shutil.copytree(source, root / assignment, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "conftest.py"))
+    return root
+
+
 def grade_assignment(course: Course, assignment: str, options: GradeOptions | None = None,
                      zip_path: Path | None = None) -> GradeReport:
     """Run the whole grading cycle of ``assignment`` in ``course`` (see the module doc)."""
@@ -309,6 +368,12 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
         raise ConfigError(f"jobs={options.jobs}: grade with at least one worker")
     start = time.perf_counter()
     course.check_assignment(assignment)
+    if options.sandbox:
+        from .bubblewrap import SandboxUnavailable, availability
+
+        why = availability()
+        if why is not None:
+            raise SandboxUnavailable(f"not grading: {why}")
     warm_up_workers()
     api = nbgrader_api(course.root)
     course_id = api.coursedir.course_id
@@ -318,12 +383,12 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
         collect_zip(course, assignment, zip_path)
 
     # Everything the run trusts is read now, before any student code runs.
-    backup = backup_gradebook(course)
-    digest_at_start = gradebook_digest(course.gradebook)
-    report = GradeReport(assignment)
+    backup_gradebook(course)
+    report = GradeReport(assignment, sandboxed=options.sandbox)
     template = build_template(course, assignment, course.state / "template" / assignment)
-    fingerprint_base = _tree_digest(course.source(assignment)) + _tree_digest(course.hidden_checks / assignment) \
-        + hashlib.sha256(course.config.read_bytes()).hexdigest()
+    hidden_checks = snapshot_hidden_checks(course, assignment)
+    fingerprint_base = _tree_digest(course.source(assignment)) + _tree_digest(hidden_checks / assignment) \
+        + hashlib.sha256(course.config.read_bytes()).hexdigest() + ("" if options.sandbox else "unsandboxed")
     journal_dir = course.state / "journal" / assignment
     journal: dict[str, dict] = {}
     for entry in sorted(journal_dir.glob("*.json")) if journal_dir.is_dir() else []:
@@ -353,12 +418,33 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
 
     def job_for(student: str, folder: Path) -> dict:
         return {"assignment": assignment, "student": student, "template": str(template), "submission": str(folder),
-                "hidden_checks": str(course.hidden_checks),
+                "hidden_checks": str(hidden_checks), "sandbox": options.sandbox, "hide": [str(course.root)],
                 "staging": str(staging_root / f"{student}-{secrets.token_hex(6)}"),
                 "cell_timeout": options.cell_timeout, "notebook_timeout": options.notebook_timeout,
                 "memory_mb": options.memory_mb, "hidden_timeout": options.hidden_timeout}
 
     from tqdm.auto import tqdm
+
+    guard = GradebookGuard(course)
+    done: dict[str, dict] = {}  # this run's results, as they arrive
+
+    def record(student: str) -> None:
+        """Everything one finished submission produces, at once: gradebook row, feedback, CSVs."""
+        if guard.changed():
+            report.tampered = guard.restore()
+            write_gradebook(course, course_id, assignment, done)
+        else:
+            write_gradebook(course, course_id, assignment, {student: done[student]})
+        guard.accept()
+        if options.feedback:
+            _feedback(api, course, assignment, student, report)
+        if options.export:
+            report.csv = export_grades(course, course_id, assignment)
+
+    # Students a killed run graded but never gave feedback to get it now.
+    for student in report.skipped if options.feedback else []:
+        if not (course.root / "feedback" / student / assignment).is_dir():
+            _feedback(api, course, assignment, student, report)
 
     with ThreadPoolExecutor(max_workers=options.jobs) as pool, \
             tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", disable=not options.progress) as bar:
@@ -376,26 +462,21 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
             else:
                 report.graded[student] = result
             move_graded(course, assignment, student, staging)
-            journal[student] = {"fingerprint": fingerprint, "graded_at": datetime.now(timezone.utc).isoformat(), **result}
+            journal[student] = {"fingerprint": fingerprint, "graded_at": datetime.now(timezone.utc).isoformat(),
+                                "sandboxed": options.sandbox, **result}
             _write_atomic(journal_dir / f"{student}.json", json.dumps(journal[student], indent=1))
+            if course.submitted(assignment, student).is_dir():
+                done[student] = journal[student]
+                record(student)
             bar.update(1)
             bar.set_postfix_str(f"{student}: {result['score']:g}/{result['max_score']:g}")
 
-    # Every worker (and its kernel) has ended: check, then write the gradebook and the journal.
-    if backup is not None and gradebook_digest(course.gradebook) != digest_at_start:
-        report.tampered = restore_gradebook(course, backup)
-    for student, entry in journal.items():
-        _write_atomic(journal_dir / f"{student}.json", json.dumps(entry, indent=1))
+    # Every worker (and its kernel) has ended: a last check, and every journaled result in the gradebook
+    # (a gradebook deleted or replaced during the run gets them all back).
+    if guard.changed():
+        report.tampered = guard.restore()
     write_gradebook(course, course_id, assignment,
                     {s: e for s, e in journal.items() if course.submitted(assignment, s).is_dir()})
-
-    if options.feedback:
-        for student in sorted(report.graded):
-            if not any(course.autograded(assignment, student).glob("*.ipynb")):
-                continue  # nothing readable was submitted; the CSV and the gradebook say why
-            result = api.generate_feedback(assignment, student, force=True)
-            if not result.get("success"):
-                report.failed[student] = "feedback: " + (result.get("error") or result.get("log") or "")[-500:]
     if options.export:
         report.csv = export_grades(course, course_id, assignment)
     report.seconds = time.perf_counter() - start
@@ -421,8 +502,11 @@ def export_grades(course: Course, course_id: str, assignment: str) -> Path:
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
 
+    everyone = course.root / "grades.csv"
+    tmp = everyone.with_name(f".grades.csv.{secrets.token_hex(4)}.tmp")
     with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
-        CsvExportPlugin(to=str(course.root / "grades.csv")).export(gb)
+        CsvExportPlugin(to=str(tmp)).export(gb)
+    os.replace(tmp, everyone)
     rows = []
     for entry in sorted((course.state / "journal" / assignment).glob("*.json")):
         result = json.loads(entry.read_text())
@@ -430,10 +514,13 @@ def export_grades(course: Course, course_id: str, assignment: str) -> Path:
             for cell in info["cells"]:
                 rows.append({"student": entry.stem, "notebook": notebook, "grade_id": cell["grade_id"],
                              "points": "" if cell["points"] is None else cell["points"],
-                             "max_points": cell["max_points"], "message": cell["message"]})
+                             "max_points": cell["max_points"], "message": cell["message"],
+                             "sandboxed": "yes" if result.get("sandboxed", True) else "NO (--no-sandbox)"})
     path = course.root / f"grades-{assignment}.csv"
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["student", "notebook", "grade_id", "points", "max_points", "message"])
-        writer.writeheader()
-        writer.writerows(rows)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["student", "notebook", "grade_id", "points", "max_points", "message",
+                                                "sandboxed"])
+    writer.writeheader()
+    writer.writerows(rows)
+    _write_atomic(path, buffer.getvalue())
     return path

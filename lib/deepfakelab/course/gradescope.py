@@ -27,7 +27,7 @@ SETUP_SH = """#!/usr/bin/env bash
 # Runs once when Gradescope builds the autograder image (Ubuntu): Python, a venv and the kit.
 set -euo pipefail
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv python3-pip bubblewrap >/dev/null
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install -q --upgrade pip
 /autograder/venv/bin/pip install -q "/autograder/source/kit[dev]"
@@ -104,8 +104,12 @@ def grade_gradescope(root: Path, assignment: str) -> dict:
                 missing.append(nb.name)
             else:
                 shutil.copy2(found, upload / nb.name)
+        from .bubblewrap import availability
+
+        # One submission per container already; bubblewrap adds the sandbox where the image allows it.
         job = {"assignment": assignment, "student": "student", "template": str(template), "submission": str(upload),
-               "hidden_checks": str(course.hidden_checks), "staging": str(work / "graded")}
+               "hidden_checks": str(course.hidden_checks), "staging": str(work / "graded"),
+               "sandbox": availability() is None}
         result = run_worker(job, wall_timeout=3600)
     tests, output = [], []
     if "error" in result:

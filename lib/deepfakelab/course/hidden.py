@@ -3,13 +3,20 @@
 The worker runs, in a separate process from the student's kernel::
 
     python -m pytest HIDDEN_CHECKS/ASSIGNMENT -p deepfakelab.course.hidden \\
-        --dfl-artifacts DIR --dfl-notebook NB --dfl-results OUT.json
+        --dfl-artifacts DIR --dfl-notebook NB --dfl-results OUT.json [--dfl-no-sandbox]
+
+No student code runs in this process: the ``student`` fixture is a
+:class:`~.remote_student.RemoteStudent`, whose calls run in the submission's sandbox and
+return data, so the checks, their verdicts and the results file stay out of the student's reach.
 
 Each check is a test marked ``@pytest.mark.grade("grade_id")`` naming the notebook's graded
 cell it decides. A check says what to fix with its assertion message
 (``assert ok, "frames.json: index 12 was asked for, found 13"``); only that message -- never the
 assertion's code -- reaches the student. Fixtures: ``artifacts`` (the artifact folder),
-``notebook_path`` and ``student`` (the student's definitions, see :mod:`.student_code`).
+``notebook_path`` and ``student`` (the student's definitions, see :mod:`.student_code`, called
+remotely; ``student.probe(name, ...)`` runs ``probes.py``'s ``name(student, ...)`` beside them, for
+checks of what cannot cross as data, such as a ``torch.nn.Module``; ``student.exchange`` is a
+folder both sides see, for input files).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from .student_code import load_student_namespace
+from .remote_student import RemoteStudent
 
 _RESULTS: list[dict] = []
 
@@ -29,6 +36,11 @@ def pytest_addoption(parser):
     group.addoption("--dfl-artifacts", help="folder of the artifacts the notebook saved")
     group.addoption("--dfl-notebook", help="the executed (autograded) notebook")
     group.addoption("--dfl-results", help="JSON file to write the per-check results to")
+    group.addoption("--dfl-probes", help="the instructor's probes.py, loaded beside the student's code")
+    group.addoption("--dfl-no-sandbox", action="store_true", help="run the student's code without bubblewrap")
+    group.addoption("--dfl-memory-mb", type=int, default=8192, help="address-space limit of the student's code")
+    group.addoption("--dfl-hide", action="append", default=[], help="a folder the sandbox must not show (the course)")
+    group.addoption("--dfl-call-timeout", type=float, default=120.0, help="seconds one call of a student function may run")
 
 
 def pytest_configure(config):
@@ -46,14 +58,20 @@ def notebook_path(pytestconfig) -> Path:
 
 
 @pytest.fixture(scope="session")
-def student(notebook_path):
-    namespace, _problems = load_student_namespace(notebook_path)
-    return namespace
+def student(pytestconfig, notebook_path):
+    probes = pytestconfig.getoption("--dfl-probes")
+    with RemoteStudent(notebook_path, Path(probes) if probes else None,
+                       sandbox=not pytestconfig.getoption("--dfl-no-sandbox"),
+                       memory_mb=pytestconfig.getoption("--dfl-memory-mb"),
+                       call_timeout=pytestconfig.getoption("--dfl-call-timeout"),
+                       hide=[Path(p) for p in pytestconfig.getoption("--dfl-hide")]) as remote:
+        yield remote
 
 
 def student_function(student, name: str):
-    """The student's function ``name``, or a failure that says which cell to complete."""
-    fn = getattr(student, name, None)
+    """The student's function ``name`` (called in the sandbox), or a failure naming the cell to complete."""
+    # A RemoteStudent when grading; a plain namespace of functions when a test calls a check directly.
+    fn = student.function(name) if hasattr(student, "function") else getattr(student, name, None)
     if not callable(fn):
         pytest.fail(f"`{name}` is not defined in your answer cells; write it in the cell that asks for it")
     return fn
@@ -68,7 +86,7 @@ def _message(excinfo) -> str:
         return str(exc.msg if hasattr(exc, "msg") else exc)
     name = type(exc).__name__
     text = str(exc).strip()
-    if name == "ArtifactError":
+    if name in ("ArtifactError", "StudentError"):
         return text
     return f"{name}: {text}" if text else name
 
@@ -83,7 +101,9 @@ def pytest_runtest_makereport(item, call):
         marker = item.get_closest_marker("grade")
         grade_id = marker.args[0] if marker and marker.args else None
         message = _message(call.excinfo) if call.excinfo is not None and report.failed else ""
-        _RESULTS.append({"test": item.name, "grade_id": grade_id, "outcome": report.outcome, "message": message})
+        _RESULTS.append({"test": item.name, "function": getattr(item, "originalname", item.name),
+                         "file": Path(str(item.fspath)).name, "grade_id": grade_id, "outcome": report.outcome,
+                         "message": message})
 
 
 def pytest_sessionfinish(session, exitstatus):

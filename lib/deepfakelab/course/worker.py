@@ -9,20 +9,27 @@ debugging one submission; the result is framed by a random token.)
 The steps, each an ordinary nbgrader or pytest run:
 
 1. copy the instructor's source, a gradebook holding only this assignment, and this one
-   submission into a fresh temporary course; notebooks that are not valid JSON/nbformat are
-   set aside with a message (their cells score 0), the others are still graded;
+   submission (plain files only) into a fresh temporary course; notebooks that are not valid
+   JSON/nbformat are set aside with a message (their cells score 0); of the others only the
+   answer cells are kept, written into the instructor's release (:mod:`.answers`);
 2. ``nbgrader autograde`` there, with :class:`~.sandbox.LimitedExecute` (cell and notebook
-   time limits, memory-capped kernel); nbgrader restores graded and locked cells from the
-   source by ``grade_id`` and puts deleted ones back (``add_missing_cells``);
-3. the hidden checks, in a separate pytest process, over the notebook's saved artifacts;
+   time limits; a dead or unstoppable kernel keeps the cells before it) and
+   :class:`~.sandbox.LimitedOutput` (lines and bytes); the kernel runs in the submission's
+   bubblewrap sandbox (:mod:`.bubblewrap`), in a folder of its own that is copied out as plain
+   files afterwards;
+3. the hidden checks, in a separate pytest process that holds no student code: the student's
+   functions are called in the sandbox and return data (:mod:`.remote_student`);
 4. the score of every graded cell: its test ran without error *and* every hidden check with
-   its ``grade_id`` passed; written answers are left for the instructor.
+   its ``grade_id`` (read from the checks' source) reported passed; written answers are left
+   for the instructor.
 
 Nothing here writes to the instructor's course: the parent process stores the result.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import json
 import os
 import resource
@@ -35,10 +42,18 @@ from pathlib import Path
 
 import nbformat
 
+from .answers import graded_notebook, missing_message
+
 #: Name of the error a failed hidden check adds to its cell in the graded notebook.
 HIDDEN_ERROR = "HiddenCheckFailed"
 #: Errors that mean a limit stopped a cell; later failures mention them as the likely cause.
-LIMIT_ERRORS = {"NotebookTimeLimit", "CellTimeoutError", "MemoryError", "DeadKernelError"}
+LIMIT_ERRORS = {"NotebookTimeLimit", "CellTimeoutError", "MemoryError", "DeadKernelError", "KernelLost"}
+#: Processes (threads included) one submission's sandbox may run at a time; torch starts a few dozen.
+SANDBOX_PROCESSES = 512
+#: Largest file (MiB) a sandboxed process may write: the labs' artifacts are a few MiB.
+SANDBOX_FILE_MB = 512
+#: Largest submission folder (bytes) copied for grading; the rest is left out.
+SUBMISSION_MAX_BYTES = 512 * 2**20
 
 
 def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
@@ -86,15 +101,47 @@ def _limit_child(memory_mb: int):
     return apply
 
 
-def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: float, memory_mb: int) -> tuple[list[dict], str | None]:
-    """Run the hidden checks for one notebook; return their results and a problem, if any."""
+def expected_checks(checks: Path) -> dict[str, set[str]]:
+    """{grade_id: names of the test functions that decide it}, read from the check files' source.
+
+    Read with :mod:`ast`, never imported: this is what a run must hear back from, so a check that
+    is missing from the results (stopped, deselected, emptied by a ``conftest.py``) fails its cell.
+    """
+    expected: dict[str, set[str]] = {}
+    for path in sorted(checks.glob("test_*.py")) if checks.is_dir() else []:
+        for node in ast.parse(path.read_text(), str(path)).body:
+            if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test"):
+                continue
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute) \
+                        and decorator.func.attr == "grade" and decorator.args \
+                        and isinstance(decorator.args[0], ast.Constant):
+                    expected.setdefault(str(decorator.args[0].value), set()).add(f"{path.name}::{node.name}")
+    return expected
+
+
+def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: float, memory_mb: int,
+                      sandbox: bool = True, hide: list[str] = ()) -> tuple[list[dict], str | None]:
+    """Run the hidden checks for one notebook; return their results and a problem, if any.
+
+    pytest runs the instructor's checks in a process of its own that holds no student code; the
+    student's functions are called in the sandbox (:mod:`.remote_student`). The results file is
+    in a folder that no sandbox sees.
+    """
     if not checks.is_dir():
         return [], None
     with tempfile.TemporaryDirectory(prefix="dfl-hidden-") as scratch:
         out = Path(scratch) / "results.json"
         cmd = [sys.executable, "-m", "pytest", str(checks), "-q", "--assert=plain", "-p", "no:cacheprovider",
-               "-p", "deepfakelab.course.hidden", "--rootdir", str(checks), "-c", os.devnull,
-               "--dfl-artifacts", str(artifacts), "--dfl-notebook", str(notebook), "--dfl-results", str(out)]
+               "-p", "deepfakelab.course.hidden", "--rootdir", str(checks), "-c", os.devnull, "--noconftest",
+               "--dfl-artifacts", str(artifacts), "--dfl-notebook", str(notebook), "--dfl-results", str(out),
+               "--dfl-memory-mb", str(memory_mb), "--dfl-call-timeout", str(max(10.0, timeout * 0.6))]
+        if (checks / "probes.py").is_file():
+            cmd += ["--dfl-probes", str(checks / "probes.py")]
+        if not sandbox:
+            cmd.append("--dfl-no-sandbox")
+        for path in hide:
+            cmd += ["--dfl-hide", str(path)]
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
         try:
             proc = subprocess.run(cmd, cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout,
@@ -107,6 +154,28 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
         return json.loads(out.read_text()), None
 
 
+def copy_plain_files(source: Path, target: Path, skip_suffixes: tuple[str, ...] = (), max_bytes: int = 2**30) -> None:
+    """Copy the regular files under ``source`` into ``target``: never a link, device or fifo.
+
+    What a sandbox wrote is copied out this way, so a symlink it planted (to the gradebook, to
+    ``/etc``) is never followed by the grader.
+    """
+    total = 0
+    for root, dirs, files in os.walk(source, followlinks=False):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
+        for name in files:
+            path = here / name
+            if path.is_symlink() or not path.is_file() or path.suffix in skip_suffixes:
+                continue
+            total += path.stat().st_size
+            if total > max_bytes:
+                return
+            dest = target / path.relative_to(source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest, follow_symlinks=False)
+
+
 def _cell_outcome(cell) -> tuple[bool, str]:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
@@ -114,8 +183,14 @@ def _cell_outcome(cell) -> tuple[bool, str]:
     return True, ""
 
 
-def score_notebook(nb, grade_cells: list[dict], hidden: list[dict], hidden_problem: str | None) -> list[dict]:
-    """Score each graded cell of an executed notebook, and mark hidden failures in its outputs."""
+def score_notebook(nb, grade_cells: list[dict], hidden: list[dict], hidden_problem: str | None,
+                   expected: dict[str, set[str]] | None = None) -> list[dict]:
+    """Score each graded cell of an executed notebook, and mark hidden failures in its outputs.
+
+    A cell with hidden checks (``expected``: {grade_id: {"file::function"}}) scores only when
+    every one of them reported *passed*; a check that did not report at all fails the cell.
+    """
+    expected = expected or {}
     from nbgrader.utils import determine_grade
 
     by_id = {}
@@ -148,11 +223,16 @@ def score_notebook(nb, grade_cells: list[dict], hidden: list[dict], hidden_probl
             kernel_ok, message = _cell_outcome(cell)
             checks = [h for h in hidden if h.get("grade_id") == grade_id]
             failed = [h for h in checks if h.get("outcome") != "passed"]
+            reported = {f"{h.get('file')}::{h.get('function')}" for h in checks if h.get("outcome") == "passed"}
+            silent = sorted(expected.get(grade_id, set()) - reported - {f"{h.get('file')}::{h.get('function')}"
+                                                                           for h in failed})
             hidden_message = ""
-            if hidden_problem and _calls_hidden(cell):
+            if hidden_problem and (grade_id in expected or _calls_hidden(cell)):
                 hidden_message = hidden_problem
             elif failed:
                 hidden_message = "; ".join(dict.fromkeys(h.get("message") or h["test"] for h in failed))
+            elif silent:
+                hidden_message = f"the hidden check {silent[0].split('::')[-1]} did not report a result"
             ok = kernel_ok and not hidden_message
             if kernel_ok and hidden_message:
                 message = hidden_message
@@ -164,6 +244,19 @@ def score_notebook(nb, grade_cells: list[dict], hidden: list[dict], hidden_probl
             row["message"] = "" if ok else message
         results.append(row)
     return results
+
+
+def _mention_missing(rows: list[dict], missing: list[str], notes: str | None) -> None:
+    """Add to the message of every cell that scored 0 which answer cells were not submitted."""
+    for row in rows:
+        if notes:
+            row["message"] = f"{row['message']} [note: {notes}]".strip()
+        if row["points"] != 0:
+            continue
+        if row["grade_id"] in missing:  # a written answer that is not there
+            row["message"] = missing_message([row["grade_id"]])
+        elif missing:
+            row["message"] = f"{row['message']} ({missing_message(missing)})".strip()
 
 
 def _calls_hidden(cell) -> bool:
@@ -183,18 +276,25 @@ def grade_submission(job: dict) -> dict:
         shutil.copy2(template / "nbgrader_config.py", private / "nbgrader_config.py")
         grade_cells = _grade_cells(private / "gradebook.db", assignment)
         submitted = private / "submitted" / student / assignment
-        shutil.copytree(job["submission"], submitted,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"))
-        problems = {}
+        # Plain files only: a symlink in the submission must not pull the instructor's files in.
+        copy_plain_files(Path(job["submission"]), submitted, max_bytes=SUBMISSION_MAX_BYTES)
+        for junk in (".ipynb_checkpoints", "artifacts", "__pycache__"):
+            shutil.rmtree(submitted / junk, ignore_errors=True)
+        problems, missing, notes = {}, {}, {}
         for name in grade_cells:
             path = submitted / f"{name}.ipynb"
             if not path.exists():
                 problems[name] = f"{name}.ipynb was not submitted"
                 continue
-            _, problem = _read_notebook(path)
+            nb, problem = _read_notebook(path)
             if problem:
                 problems[name] = problem
                 path.unlink()
+                continue
+            # Only the answers are taken from the submission (see .answers).
+            release = nbformat.read(str(template / "release" / assignment / f"{name}.ipynb"), as_version=4)
+            graded_nb, missing[name], notes[name] = graded_notebook(release, nb)
+            nbformat.write(graded_nb, str(path))
         timings["prepare"] = time.perf_counter() - clock
         log, memory_mb = _autograde(private, assignment, student, job)
         timings["autograde"] = time.perf_counter() - clock - timings["prepare"]
@@ -210,10 +310,12 @@ def grade_submission(job: dict) -> dict:
                          "points": 0.0, "message": problem} for c in cells]
             else:
                 nb = nbformat.read(str(graded), as_version=4)
+                checks = Path(job["hidden_checks"]) / assignment
                 hidden, hidden_problem = run_hidden_checks(
-                    Path(job["hidden_checks"]) / assignment, graded, graded.parent / "artifacts",
-                    float(job.get("hidden_timeout") or 300), memory_mb)
-                rows = score_notebook(nb, cells, hidden, hidden_problem)
+                    checks, graded, graded.parent / "artifacts", float(job.get("hidden_timeout") or 300), memory_mb,
+                    sandbox=job.get("sandbox", True), hide=job.get("hide", []))
+                rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
+                _mention_missing(rows, missing.get(name, []), "; ".join(notes.get(name, [])))
                 nbformat.write(nb, str(graded))
             notebooks[name] = {"problem": problem, "cells": rows}
             total += sum(r["points"] or 0.0 for r in rows)
@@ -221,10 +323,9 @@ def grade_submission(job: dict) -> dict:
         timings["hidden_checks"] = time.perf_counter() - clock - timings["prepare"] - timings["autograde"]
         staging = Path(job["staging"])
         autograded = private / "autograded" / student / assignment
+        staging.mkdir(parents=True, exist_ok=True)
         if autograded.is_dir():
-            shutil.copytree(autograded, staging, symlinks=False, ignore_dangling_symlinks=True)
-        else:
-            staging.mkdir(parents=True, exist_ok=True)
+            copy_plain_files(autograded, staging)
         return {"student": student, "assignment": assignment, "score": total, "max_score": max_total,
                 "notebooks": notebooks, "log": log[-4000:],
                 "seconds": {k: round(v, 2) for k, v in timings.items()}}
@@ -240,7 +341,7 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
     from traitlets.config.loader import PyFileConfigLoader
 
     from .layout import ensure_tools_on_path
-    from .sandbox import LimitedExecute, write_kernelspec
+    from .sandbox import LimitedExecute, LimitedOutput, write_kernelspec
 
     ensure_tools_on_path()
 
@@ -253,16 +354,58 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
             config[section][name] = job[key]
     # LimitedExecute reads Execute's settings too (it is a subclass), plus its own.
     from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import LimitOutput
+
+    replace = {Execute: LimitedExecute, LimitOutput: LimitedOutput}
     config.Autograde.autograde_preprocessors = [
-        LimitedExecute if pp is Execute else pp for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
+        replace.get(pp, pp) for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
     memory_mb = int(config.LimitedExecute.get("memory_mb", 8192))
-    write_kernelspec(private / "jupyter", memory_mb)
-    os.environ["JUPYTER_PATH"] = os.pathsep.join([str(private / "jupyter"), os.environ.get("JUPYTER_PATH", "")])
-    os.chdir(private)
-    coursedir = CourseDirectory(config=config)
-    api = NbGraderAPI(coursedir=coursedir, config=config)
-    result = api.autograde(assignment, student, force=True, create=True)
+    notebook_timeout = float(config.LimitedExecute.get("notebook_timeout", 900.0))
+    with contextlib.ExitStack() as stack:
+        jail = None
+        if job.get("sandbox", True):
+            jail = _kernel_jail(private, student, assignment, memory_mb, notebook_timeout, stack, job.get("hide", []))
+            # The kernel's sockets are files in a folder the sandbox shares: it has no network.
+            config.KernelManager.transport = "ipc"
+            config.KernelManager.ip = str(private / "runtime" / "kernel")
+            config.KernelManager.connection_file = str(private / "runtime" / "kernel.json")
+        write_kernelspec(private / "jupyter", memory_mb, jail=jail)
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([str(private / "jupyter"), os.environ.get("JUPYTER_PATH", "")])
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(private / "runtime")
+        os.chdir(private)
+        coursedir = CourseDirectory(config=config)
+        api = NbGraderAPI(coursedir=coursedir, config=config)
+        result = api.autograde(assignment, student, force=True, create=True)
+        if jail is not None:  # what the notebook wrote, as plain files, beside the graded notebook
+            copy_plain_files(private / "kernel-cwd", private / "autograded" / student / assignment,
+                             skip_suffixes=(".ipynb",))
     return (result.get("log") or "") + (result.get("error") or ""), memory_mb
+
+
+def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, notebook_timeout: float,
+                 stack: contextlib.ExitStack, hide: list[str]) -> list[str]:
+    """The command prefix that starts the kernel in this submission's sandbox.
+
+    The sandbox sees the folder the notebook runs in and the folder of the kernel's connection
+    file and sockets, nothing else. The notebook's folder inside is ``kernel-cwd`` outside, a
+    copy of the submission's other files mounted where nbgrader's autograded copy is: the
+    kernel never writes where nbgrader later writes the graded notebook (a planted symlink
+    there would redirect that write).
+    """
+    from .bubblewrap import Limits, ProcessGroup, Sandbox
+
+    runtime = private / "runtime"
+    runtime.mkdir(exist_ok=True)
+    workdir = private / "autograded" / student / assignment
+    kernel_cwd = private / "kernel-cwd"
+    copy_plain_files(private / "submitted" / student / assignment, kernel_cwd, skip_suffixes=(".ipynb",))
+    kernel_cwd.mkdir(exist_ok=True)
+    limits = Limits(memory_mb=memory_mb, cpu_seconds=int(notebook_timeout) + 60, processes=SANDBOX_PROCESSES,
+                    file_mb=SANDBOX_FILE_MB)
+    group = stack.enter_context(ProcessGroup(limits.processes))
+    # The sandbox starts with an empty environment; notebooks may shorten work when graded (nbgrader's flag).
+    return Sandbox(writable=(runtime,), mapped=((kernel_cwd, workdir),), limits=limits, hidden=tuple(map(Path, hide)),
+                   env=(("NBGRADER_EXECUTION", "autograde"),)).command([], cwd=workdir, cgroup=group.path)
 
 
 #: Modules the fork server imports once, so that each forked worker starts with them loaded.

@@ -5,7 +5,7 @@ re-encoding the unchanged source every time. Here the source is encoded once (it
 feature map and down-sampled copy are cached in :class:`EncodedSource`) and the driving frames go
 through the networks in batches, under ``torch.inference_mode``, with channels-last weights and
 activations (oneDNN's faster layout on CPUs). Up-sampling followed by a 3x3
-convolution runs as one transposed convolution (:class:`~deepfakelab.reenact.blocks.fast_upsampling`), and
+convolution runs as one transposed convolution (:class:`~deepfakelab.reenact.modules.blocks.fast_upsampling`), and
 on the CPU the wide 3x3 convolutions use Winograd's algorithm
 (:mod:`~deepfakelab.reenact.winograd`), 4x fewer multiplications. The numbers are the same as the
 per-frame loop's up to float rounding (``bench/reenact.py`` measures the agreement and the

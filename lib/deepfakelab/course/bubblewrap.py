@@ -1,0 +1,256 @@
+"""The sandbox every process that runs a student's code starts in: bubblewrap, one per submission.
+
+A submission's kernel (and the process that calls its functions for the hidden checks) runs as
+``bwrap ... -- python ...`` with new mount, PID, IPC, UTS and network namespaces (the same idea
+as Otter's or Gradescope's container per submission, with Debian's ``bubblewrap``):
+
+- the system (``/usr`` and the ``/bin``, ``/lib`` links), the Python installation, the venv and
+  the kit's package are mounted read-only, and only what a notebook needs of ``/etc``;
+- one private writable folder holds the submission's working copy (plus whatever else the
+  caller names); everything else -- the course folder, the instructor's source, other
+  submissions, the hidden checks, the kit's ``solutions/`` and ``autograder/`` -- is not there;
+- ``/proc`` is the sandbox's own (the grader's processes and their working folders are not in
+  it), there is no network but loopback, and ``/tmp`` is a private tmpfs;
+- ``--die-with-parent`` and the PID namespace end every process started inside (a ``setsid``
+  daemon included) when the sandbox ends; ``--new-session`` keeps it off the grader's terminal;
+- resource limits are applied with ``prlimit`` before ``bwrap`` starts, so everything inside
+  inherits them: address space, CPU seconds, size of a written file, no core dumps; the number
+  of processes is capped by a ``pids`` cgroup when this user may make one, else by
+  ``RLIMIT_NPROC`` (which Linux does not apply to root).
+
+:func:`availability` says whether bubblewrap can run here and, when not, why and how to fix it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+
+#: Files of ``/etc`` that Python, NumPy, matplotlib and ffmpeg read; nothing else of it is mounted.
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "mime.types",
+             "matplotlibrc", "ssl/openssl.cnf")
+#: Where the pids cgroup (cgroup v1 or v2) of one sandbox is made, when this user may.
+CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+#: How to make bubblewrap work, in the message of a refusal.
+HOW_TO_ENABLE = ("install it (`sudo apt-get install --no-install-recommends bubblewrap`, or `make system-deps`) "
+                 "and allow user namespaces (`sudo sysctl -w kernel.unprivileged_userns_clone=1`; on Ubuntu 24.04 "
+                 "also `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`), or grade with --no-sandbox "
+                 "(same-user limits only, not safe against a determined student)")
+
+
+class SandboxUnavailable(ConfigError):
+    """bubblewrap cannot run on this machine; the message says why and how to enable it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandbox (0 or None: no limit)."""
+
+    memory_mb: int = 8192  # address space of each process
+    cpu_seconds: int | None = None  # CPU time of each process
+    processes: int = 256  # processes and threads in the whole sandbox
+    file_mb: int = 1024  # largest file a process may write
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """What the processes of one submission may see and use.
+
+    ``writable`` folders are mounted read-write at their own paths, ``readable`` ones read-only;
+    ``hidden`` paths (the course folder) are covered by an empty tmpfs if they happen to lie
+    inside a mounted folder, as the kit's own ``solutions/`` and ``autograder/`` always are.
+    """
+
+    writable: tuple[Path, ...]
+    readable: tuple[Path, ...] = ()
+    hidden: tuple[Path, ...] = ()
+    mapped: tuple[tuple[Path, Path], ...] = ()  # (folder here, path inside), read-write
+    limits: Limits = field(default_factory=Limits)
+    env: tuple[tuple[str, str], ...] = ()
+
+    def command(self, argv: list[str], cwd: Path | None = None, cgroup: Path | None = None) -> list[str]:
+        """``argv`` run inside this sandbox (``cwd`` inside it), with the limits applied."""
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed; {HOW_TO_ENABLE}")
+        args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                "--hostname", "grading", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args += _system_mounts()
+        mounted: list[Path] = []
+        for path in _python_paths() + [Path(p) for p in self.readable]:
+            if path.exists() and not any(_inside(path, m) for m in mounted):
+                args += ["--ro-bind", str(path), str(path)]
+                mounted.append(path)
+        # Masks go over the read-only mounts, before the writable ones (which may lie inside a mask).
+        for path in [*_kit_secrets(), *map(Path, self.hidden)]:
+            if any(_inside(path, m) for m in mounted):
+                args += ["--tmpfs", str(path)] if path.is_dir() or not path.exists() \
+                    else ["--ro-bind", "/dev/null", str(path)]
+        for path in self.writable:
+            args += ["--bind", str(path), str(path)]
+        for source, target in self.mapped:
+            args += ["--bind", str(source), str(target)]
+        args += ["--clearenv"]
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(cwd or "/tmp"),
+               "PYTHONPATH": os.pathsep.join(str(p) for p in _kit_paths()), "PYTHONDONTWRITEBYTECODE": "1",
+               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
+               "MPLCONFIGDIR": "/tmp/matplotlib", **dict(self.env)}
+        for key, value in env.items():
+            args += ["--setenv", key, value]
+        if cwd is not None:
+            args += ["--chdir", str(cwd)]
+        return [*_limits_prefix(self.limits, cgroup), *args, "--", *argv]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = Path(path), Path(folder)
+    return path == folder or folder in path.parents
+
+
+def _system_mounts() -> list[str]:
+    """``/usr`` read-only, the merged-``/usr`` links (or folders) beside it, a few ``/etc`` files."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in ETC_FILES:
+        path = Path("/etc") / name
+        if path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+@functools.cache
+def _kit_paths() -> tuple[Path, ...]:
+    """The folder the ``deepfakelab`` package is imported from (a repo's ``lib/`` or site-packages)."""
+    import deepfakelab
+
+    return (Path(deepfakelab.__file__).resolve().parent.parent,)
+
+
+@functools.cache
+def _python_paths() -> list[Path]:
+    """The interpreter, the standard library, the venv and every folder on ``sys.path``."""
+    paths = [Path(sys.base_prefix), Path(sys.base_exec_prefix), Path(sys.prefix), Path(sys.exec_prefix),
+             Path(sys.executable).resolve().parent, *_kit_paths()]
+    paths += [Path(p) for p in sys.path if p and Path(p).is_dir() and Path(p).is_absolute()]
+    unique = []
+    for path in sorted({p.resolve() for p in paths}, key=lambda p: len(p.parts)):
+        if path != Path("/") and not any(_inside(path, u) for u in unique):
+            unique.append(path)
+    return unique
+
+
+@functools.cache
+def _kit_secrets() -> tuple[Path, ...]:
+    """The kit's instructor material, masked wherever a mounted folder would show it."""
+    try:
+        from .layout import kit_root
+
+        root = kit_root()
+    except Exception:  # an installed kit without its repository: nothing to mask
+        return ()
+    return tuple(root / name for name in ("solutions", "autograder", "tests", ".git"))
+
+
+def _limits_prefix(limits: Limits, cgroup: Path | None) -> list[str]:
+    """``sh`` joins the cgroup, ``prlimit`` sets the rlimits, then bwrap starts (inheriting both)."""
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        raise SandboxUnavailable("prlimit (util-linux) is not installed; it sets the sandbox's resource limits")
+    args = [prlimit, "--core=0"]
+    if limits.memory_mb:
+        args.append(f"--as={int(limits.memory_mb) * 1024 * 1024}")
+    if limits.cpu_seconds:
+        args.append(f"--cpu={int(limits.cpu_seconds)}")
+    if limits.file_mb:
+        args.append(f"--fsize={int(limits.file_mb) * 1024 * 1024}")
+    if limits.processes and cgroup is None and os.getuid() != 0:
+        args.append(f"--nproc={_processes_of_this_user() + int(limits.processes)}")
+    args.append("--")
+    if cgroup is None:
+        return args
+    return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup / "cgroup.procs"), *args]
+
+
+def _processes_of_this_user() -> int:
+    """RLIMIT_NPROC counts every process of the user, so the cap is added to today's count."""
+    import psutil
+
+    uid = os.getuid()
+    return sum(1 for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == uid)
+
+
+class ProcessGroup:
+    """A ``pids`` cgroup for one sandbox; ``path`` is None where this user may not make one.
+
+    Use as a context manager: the cgroup is removed at the end (its processes are gone by then,
+    since the sandbox kills them when it ends).
+    """
+
+    def __init__(self, processes: int):
+        self.path: Path | None = None
+        if processes <= 0:
+            return
+        for root in CGROUP_ROOTS:
+            if not os.access(root, os.W_OK):
+                continue
+            path = root / f"deepfakelab-{os.getpid()}-{secrets.token_hex(4)}"
+            try:
+                path.mkdir()
+            except OSError:
+                continue
+            try:
+                (path / "pids.max").write_text(str(int(processes)))
+            except OSError:  # no pids controller here
+                path.rmdir()
+                continue
+            self.path = path
+            return
+
+    def __enter__(self) -> "ProcessGroup":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        import time
+
+        for _ in range(50):  # the kernel needs a moment to reap the last processes
+            if self.path is None:
+                return
+            try:
+                self.path.rmdir()
+                self.path = None
+            except FileNotFoundError:
+                self.path = None
+            except OSError:
+                time.sleep(0.1)
+
+
+@functools.cache
+def availability() -> str | None:
+    """``None`` when bubblewrap can make a sandbox here, else one line saying why not and how to fix it."""
+    try:
+        cmd = Sandbox(writable=()).command([sys.executable, "-c", "import deepfakelab"], cwd=Path("/tmp"))
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except SandboxUnavailable as exc:
+        return str(exc)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap could not start ({exc}); {HOW_TO_ENABLE}"
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        return f"bubblewrap cannot make a sandbox here ({why}); {HOW_TO_ENABLE}"
+    return None
