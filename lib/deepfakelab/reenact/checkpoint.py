@@ -106,6 +106,7 @@ def load_model(checkpoint_path: str | Path, config: ModelConfig | str | Path | N
     from .model import build_model
 
     model = build_model(config)
+    model.checkpoint_path = Path(checkpoint_path)
     return load_weights(model, checkpoint, source=str(checkpoint_path)).eval()
 
 
