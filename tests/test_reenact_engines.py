@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 
 import pytest
 import torch
@@ -16,11 +15,12 @@ from deepfakelab.reenact.config import model_config_from_dict
 from deepfakelab.reenact.engines import EngineError
 from deepfakelab.reenact.model import build_model, calibrate_batchnorm
 
+INSTALLED = engines.installed_engines()
 GRAPH_ENGINES = [
-    pytest.param(name, marks=pytest.mark.skipif(importlib.util.find_spec(name) is None, reason=f"{name} not installed"))
+    pytest.param(name, marks=pytest.mark.skipif(name not in INSTALLED, reason=f"{name} (or onnx) not installed"))
     for name in ("onnxruntime", "openvino")
 ]
-ANY_GRAPH_ENGINE = next((name for name in ("onnxruntime", "openvino") if importlib.util.find_spec(name)), None)
+ANY_GRAPH_ENGINE = next((name for name in ("onnxruntime", "openvino") if name in INSTALLED), None)
 needs_graph_engine = pytest.mark.skipif(ANY_GRAPH_ENGINE is None, reason="neither onnxruntime nor openvino installed")
 
 
@@ -62,16 +62,11 @@ def test_engine_reproduces_the_published_outputs(model, vectors, engine):
     assert not model.training and all(p.is_contiguous() for p in model.parameters())
 
 
-@pytest.mark.parametrize("engine", ["torch", *GRAPH_ENGINES])
-def test_vox256_with_calibrated_batchnorm_is_as_exact_as_the_published_loop(engine):
+@pytest.fixture(scope="module")
+def vox256():
     """The published vox-256 architecture at 128 px, random weights with BatchNorm statistics taken
-    from the frames (a picture, not a flat grey), as in ``bench/reenact.py``.
-
-    This random network's small-variance BatchNorm channels amplify float32 rounding: the float32
-    loop itself is about 2e-4 from the loop computed in float64, so two float32 computations in a
-    different order can differ by more than 1e-4. The criterion is the bench's: within 1e-4 of
-    the loop, or no further from the float64 result than twice the loop's own error.
-    """
+    from the frames (a picture, not a flat grey), as in ``bench/reenact.py``; the loop's frames in
+    float32 and in float64."""
     torch.manual_seed(0)
     model = build_model("vox-256")
     generator = torch.Generator().manual_seed(1)
@@ -80,8 +75,19 @@ def test_vox256_with_calibrated_batchnorm_is_as_exact_as_the_published_loop(engi
     calibrate_batchnorm(model, source, driving)
     reference = animate_per_frame(source, driving, model)
     exact = animate_per_frame(source, driving, copy.deepcopy(model).double())
-    ours = animate(source, driving, model, batch_size=2, progress=False, engine=engine)
     assert reference.std().item() > 0.05  # a picture
+    return model, source, driving, reference, exact
+
+
+@pytest.mark.parametrize("engine", ["torch", *GRAPH_ENGINES])
+def test_vox256_with_calibrated_batchnorm_is_as_exact_as_the_published_loop(vox256, engine):
+    """This random network's small-variance BatchNorm channels amplify float32 rounding: the float32
+    loop itself is about 2e-4 from the loop computed in float64, so two float32 computations in a
+    different order can differ by more than 1e-4. The criterion is the bench's: within 1e-4 of
+    the loop, or no further from the float64 result than twice the loop's own error.
+    """
+    model, source, driving, reference, exact = vox256
+    ours = animate(source, driving, model, batch_size=2, progress=False, engine=engine)
     loop_error = (reference.double() - exact).abs().max().item()
     our_error = (ours.double() - exact).abs().max().item()
     assert (reference - ours).abs().max().item() < 1e-4 or our_error <= max(1e-4, 2 * loop_error), (our_error, loop_error)
@@ -155,3 +161,18 @@ def test_export_goes_to_the_user_cache_when_the_checkpoint_folder_is_not_writabl
     finally:
         model.checkpoint_path = None
     assert graphs.kp_detector.is_file() and graphs.kp_detector.is_relative_to(user_cache)
+
+
+@needs_graph_engine
+def test_cli_runs_an_engine_and_caches_the_export_beside_the_checkpoint(model, real_data, tmp_path, capsys, monkeypatch):
+    from deepfakelab.cli import main
+
+    checkpoint = save_checkpoint(tmp_path / "tiny.pth.tar", model)
+    args = ["reenact", str(real_data / "d8.jpg"), str(real_data / "d0.mp4"), "-o", str(tmp_path / "fomm.mp4"),
+            "--checkpoint", str(checkpoint), "--size", "128", "--max-frames", "3"]
+    assert main([*args, "--engine", ANY_GRAPH_ENGINE]) == 0
+    assert len(list((tmp_path / "tiny.pth.tar.engines").glob("*/generator.onnx"))) == 1
+    monkeypatch.setattr(engines, "installed_engines", lambda: ["torch"])
+    capsys.readouterr()
+    assert main([*args, "--engine", "openvino"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith("(installed: torch)")

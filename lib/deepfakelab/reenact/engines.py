@@ -128,7 +128,10 @@ def _array(tensor: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def installed_engines() -> list[str]:
-    """The engines that can run here: torch and every graph engine whose package is installed."""
+    """The engines that can run here: torch, and every graph engine whose package is installed with ``onnx``
+    (which torch's exporter needs to write the graphs)."""
+    if importlib.util.find_spec("onnx") is None:
+        return ["torch"]
     return ["torch"] + [name for name in _GRAPH_ENGINES if importlib.util.find_spec(name) is not None]
 
 

@@ -132,7 +132,7 @@ def _remove_stale_exports(folder: Path, keep: str) -> None:
     """Next to a checkpoint, exports of other weights or kit versions (same size and batch) are stale."""
     shapes = keep.split("-", 2)[2]
     for entry in folder.iterdir():
-        if entry.is_dir() and entry.name != keep and entry.name.endswith(shapes) and not entry.name.startswith("."):
+        if entry.is_dir() and entry.name != keep and entry.name.endswith(f"-{shapes}") and not entry.name.startswith("."):
             shutil.rmtree(entry, ignore_errors=True)
 
 
