@@ -74,8 +74,12 @@ class GraphEngine(Engine):
 
     The graphs have a fixed batch (see :mod:`~deepfakelab.reenact.onnx_export`); a shorter last
     batch is padded with copies of its last frame and the padding dropped from the outputs.
-    A subclass says how to load a graph and run it on named float32 arrays.
+    A subclass says how to load a graph and run it on named float32 arrays, and which form of
+    up-sampling its graphs should have.
     """
+
+    #: Export up-sampling plus convolution as one transposed convolution (see ``export_graphs``).
+    transposed_upsampling = False
 
     def __init__(self, graphs: ExportedGraphs, threads: int):
         self.batch_size = graphs.batch_size
@@ -168,7 +172,8 @@ def get_engine(name: str, model: FirstOrderModel, size: int, batch_size: int) ->
         for stale in [k for k in loaded if k[0] == name and k[1] != digest]:
             del loaded[stale]  # the weights changed: free the old session
         module = importlib.import_module(_GRAPH_ENGINES[name], __package__)
-        loaded[key] = module.ENGINE(export_graphs(model, size, batch_size, digest), threads)
+        graphs = export_graphs(model, size, batch_size, digest, module.ENGINE.transposed_upsampling)
+        loaded[key] = module.ENGINE(graphs, threads)
     return loaded[key]
 
 

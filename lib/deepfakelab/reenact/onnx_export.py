@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from .. import __version__
+from ..errors import DeepfakeLabError
 from .blocks import fast_upsampling
 from .generator import SourceEncoding
 from .keypoints import Keypoints
@@ -79,28 +80,32 @@ def user_cache_dir() -> Path:
     return Path(base) / "deepfakelab"
 
 
-def export_key(digest: str, size: int, batch_size: int) -> str:
-    """The cache entry's folder name: weights, kit version, frame size, batch."""
-    return f"{digest[:16]}-kit{__version__}-{size}px-batch{batch_size}"
+def export_key(digest: str, size: int, batch_size: int, transposed_upsampling: bool = False) -> str:
+    """The cache entry's folder name: weights, kit version, frame size, batch (and the up-sampling's form)."""
+    return f"{digest[:16]}-kit{__version__}-{size}px-batch{batch_size}" + ("-tconv" if transposed_upsampling else "")
 
 
-def export_graphs(model: FirstOrderModel, size: int, batch_size: int, digest: str | None = None) -> ExportedGraphs:
+def export_graphs(model: FirstOrderModel, size: int, batch_size: int, digest: str | None = None,
+                  transposed_upsampling: bool = False) -> ExportedGraphs:
     """The model's two graphs for ``size`` x ``size`` frames in batches of ``batch_size``: cached, or exported now.
 
-    Exporting vox-256 takes about 10 s; a cached export is found in microseconds.
+    ``transposed_upsampling`` traces up-sampling plus convolution as one transposed convolution
+    (:class:`~deepfakelab.reenact.blocks.fast_upsampling`), which some engines run faster.
+    Exporting vox-256 takes about 8 s; a cached export is found in microseconds.
     """
     digest = digest or weights_digest(model)
-    key = export_key(digest, size, batch_size)
+    key = export_key(digest, size, batch_size, transposed_upsampling)
     folder = _writable_folder(_checkpoint_folder(model)) or _writable_folder(user_cache_dir() / "engines")
     if folder is None:
-        raise OSError(f"no writable folder for the ONNX export: tried next to the checkpoint and {user_cache_dir()}")
+        raise DeepfakeLabError(f"no writable folder for the ONNX export (tried next to the checkpoint and "
+                               f"{user_cache_dir()}): set {CACHE_ENV} to one")
     graphs = ExportedGraphs(folder / key / "kp_detector.onnx", folder / key / "generator.onnx", size, batch_size)
     if graphs.kp_detector.is_file() and graphs.generator.is_file():
         return graphs
     entry = graphs.kp_detector.parent
     staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".{key}."))
     try:
-        _export(model, size, batch_size, staging / "kp_detector.onnx", staging / "generator.onnx")
+        _export(model, size, batch_size, staging / "kp_detector.onnx", staging / "generator.onnx", transposed_upsampling)
         if entry.exists():  # a half-written entry from an interrupted run
             shutil.rmtree(entry)
         os.replace(staging, entry)
@@ -129,7 +134,7 @@ def _writable_folder(folder: Path | None) -> Path | None:
 
 
 def _remove_stale_exports(folder: Path, keep: str) -> None:
-    """Next to a checkpoint, exports of other weights or kit versions (same size and batch) are stale."""
+    """Next to a checkpoint, exports of other weights or kit versions (same shapes and form) are stale."""
     shapes = keep.split("-", 2)[2]
     for entry in folder.iterdir():
         if entry.is_dir() and entry.name != keep and entry.name.endswith(f"-{shapes}") and not entry.name.startswith("."):
@@ -184,15 +189,15 @@ def _example_inputs(model: FirstOrderModel, size: int, batch_size: int):
     return image, keypoints.jacobian is not None, named
 
 
-def _export(model: FirstOrderModel, size: int, batch_size: int, kp_path: Path, generator_path: Path) -> None:
+def _export(model: FirstOrderModel, size: int, batch_size: int, kp_path: Path, generator_path: Path,
+            transposed_upsampling: bool = False) -> None:
     training = [module.training for module in model.modules()]
     try:
         model.eval()
         image, has_jacobian, named = _example_inputs(model, size, batch_size)
         kp_outputs = ["value", "jacobian"] if has_jacobian else ["value"]
         names = list(named)
-        # The published computation (up-sampling, then convolution): the engines fuse it themselves.
-        with _tracing(), fast_upsampling(model, enabled=False):
+        with _tracing(), fast_upsampling(model, enabled=transposed_upsampling):
             torch.onnx.export(_KeypointGraph(model.kp_detector).eval(), (image,), str(kp_path), dynamo=False,
                               opset_version=OPSET, input_names=["image"], output_names=kp_outputs)
             torch.onnx.export(_DecoderGraph(model.generator, names).eval(), tuple(named.values()), str(generator_path),
