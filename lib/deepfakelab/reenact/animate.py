@@ -20,7 +20,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .blocks import fast_upsampling
-from .engines import Engine, EngineError, fastest_engine, get_engine
+from .engine_base import Engine
+from .engines import EngineError, fastest_engine, get_engine
 from .generator import SourceEncoding
 from .keypoints import Keypoints
 from .model import FirstOrderModel

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime
 
-from .engines import GraphEngine
+from .engine_base import GraphEngine
 
 
 class OnnxRuntimeEngine(GraphEngine):

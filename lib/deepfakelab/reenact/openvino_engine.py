@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import openvino
 
-from .engines import GraphEngine
+from .engine_base import GraphEngine
 
 
 class OpenVinoEngine(GraphEngine):
