@@ -3,13 +3,11 @@
 The published demo calls the keypoint detector and the whole generator once per driving frame,
 re-encoding the unchanged source every time. Here the source is encoded once (its keypoints,
 feature map and down-sampled copy are cached in :class:`EncodedSource`) and the driving frames go
-through the networks in batches, under ``torch.inference_mode``, with channels-last weights and
-activations (oneDNN's faster layout on CPUs). Up-sampling followed by a 3x3
-convolution runs as one transposed convolution (:class:`~deepfakelab.reenact.modules.blocks.fast_upsampling`), and
-on the CPU the wide 3x3 convolutions use Winograd's algorithm
-(:mod:`~deepfakelab.reenact.winograd`), 4x fewer multiplications. The numbers are the same as the
-per-frame loop's up to float rounding (``bench/reenact.py`` measures the agreement and the
-speed-up).
+through the networks in batches, on an :mod:`engine <deepfakelab.reenact.engines>`: torch (under
+``torch.inference_mode``, channels-last weights and activations, up-sampling plus 3x3 convolution
+as one transposed convolution, :class:`~deepfakelab.reenact.modules.blocks.fast_upsampling`), or an
+inference engine running the exported graphs. The numbers are the same as the per-frame loop's
+up to float rounding (``bench/reenact.py`` measures the agreement and the speed-up).
 """
 
 from __future__ import annotations
@@ -21,12 +19,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .modules.blocks import fast_upsampling
-from .modules.generator import SourceEncoding
+from .engine_base import Engine
+from .engines import EngineError, fastest_engine, get_engine
 from .keypoints import Keypoints
 from .model import FirstOrderModel
+from .modules.blocks import fast_upsampling
+from .modules.generator import SourceEncoding
 from .motion_transfer import transfer_motion
-from .winograd import winograd_convolutions
 
 #: ``transfer(kp_source, kp_driving, kp_initial) -> Keypoints``: how driving motion reaches the source.
 MotionTransfer = Callable[[Keypoints, Keypoints, Keypoints], Keypoints]
@@ -87,13 +86,6 @@ def encode_source(model: FirstOrderModel, source_image: torch.Tensor) -> Encoded
     return EncodedSource(model.kp_detector(source_image), model.generator.encode(source_image))
 
 
-@torch.inference_mode()
-def detect_keypoints(model: FirstOrderModel, frames: torch.Tensor, batch_size: int = 16) -> Keypoints:
-    """Keypoints of ``(N, 3, H, W)`` frames, computed in batches."""
-    device = _device(model)
-    return Keypoints.cat([model.kp_detector(batch.to(device)) for batch in frames.split(batch_size)])
-
-
 def animate(
     source_image,
     driving_frames,
@@ -104,7 +96,7 @@ def animate(
     batch_size: int = 4,
     progress: bool = True,
     transfer: MotionTransfer | None = None,
-    winograd: bool = True,
+    engine: str = "torch",
 ) -> torch.Tensor:
     """Animate ``source_image`` with the motion of ``driving_frames``.
 
@@ -124,14 +116,16 @@ def animate(
     transfer: replaces :func:`~deepfakelab.reenact.motion_transfer.transfer_motion`, called as
     ``transfer(kp_source, kp_driving_batch, kp_initial)``; Lab 1 plugs the student's own relative
     motion in here (``relative`` and ``adapt_movement_scale`` are then the callable's business).
-    winograd: on the CPU, run the wide 3x3 convolutions with Winograd's algorithm (faster; outputs
-    differ from direct convolution by about 1e-5). False keeps oneDNN's direct convolution.
+    engine: where the networks run (:mod:`~deepfakelab.reenact.engines`): ``"torch"`` (the
+    default), ``"onnxruntime"`` or ``"openvino"`` (optional extras, CPU only; the first call with
+    a checkpoint and frame size exports it to ONNX, about 10 s for vox-256, cached next to the
+    checkpoint), or ``"auto"``: the fastest installed one, timed on the first batch (torch on CUDA).
 
     Returns ``(N, 3, H, W)`` float32 in [0, 1] on the CPU.
     """
     return animate_with_keypoints(
         source_image, driving_frames, model, relative, adapt_movement_scale, best_frame, batch_size, progress, transfer,
-        winograd,
+        engine,
     ).frames
 
 
@@ -145,7 +139,7 @@ def animate_with_keypoints(
     batch_size: int = 4,
     progress: bool = True,
     transfer: MotionTransfer | None = None,
-    winograd: bool = True,
+    engine: str = "torch",
 ) -> Animation:
     """Like :func:`animate`, also returning the keypoints (for drawing them): an :class:`Animation`."""
     source = to_image_tensor(source_image, "source image")
@@ -156,20 +150,20 @@ def animate_with_keypoints(
 
     model.eval()
     outputs, transferred = [], []
-    with torch.inference_mode(), channels_last(model), fast_upsampling(model), winograd_convolutions(model, winograd):
+    with torch.inference_mode(), channels_last(model), fast_upsampling(model):
         encoded = encode_source(model, source.contiguous(memory_format=torch.channels_last))
         frames = frames.contiguous(memory_format=torch.channels_last)
-        kp_driving = detect_keypoints(model, frames, batch_size=max(batch_size, 8))
+        runner = choose_engine(engine, model, encoded, frames, batch_size)
+        kp_driving = runner.keypoints(frames)
         kp_initial = kp_driving.take(initial_index)
         starts = range(0, len(frames), batch_size)
-        for start in tqdm(starts, desc="animating", unit="batch", disable=not progress):
+        for start in tqdm(starts, desc=f"animating ({runner.name})", unit="batch", disable=not progress):
             kp_batch = kp_driving.take(slice(start, start + batch_size))
             if transfer is None:
                 kp_norm = transfer_motion(encoded.keypoints, kp_batch, kp_initial, relative, adapt_movement_scale)
             else:
                 kp_norm = transfer(encoded.keypoints, kp_batch, kp_initial)
-            generated = model.generator.decode(encoded.encoding, kp_driving=kp_norm, kp_source=encoded.keypoints)
-            outputs.append(generated.prediction.cpu())
+            outputs.append(runner.decode(encoded.encoding, encoded.keypoints, kp_norm).cpu())
             transferred.append(kp_norm.value.cpu())
     return Animation(
         frames=torch.cat(outputs),
@@ -178,6 +172,22 @@ def animate_with_keypoints(
         kp_transferred=torch.cat(transferred),
         initial_frame=initial_index,
     )
+
+
+def choose_engine(name: str, model: FirstOrderModel, encoded: EncodedSource, frames: torch.Tensor, batch_size: int) -> Engine:
+    """The engine ``name`` (see :func:`animate`); ``"auto"`` times the installed ones on the first batch."""
+    height, size = frames.shape[-2:]
+    if height != size and name != "torch":
+        if name == "auto":
+            return get_engine("torch", model, size, batch_size)
+        raise EngineError(f"engine={name!r} runs square frames (the exported graphs' size), got {height} x {size}")
+    if name != "auto":
+        return get_engine(name, model, size, batch_size)
+
+    def first_batch(engine: Engine):  # absolute motion: the trial's outputs are thrown away
+        return engine.decode(encoded.encoding, encoded.keypoints, engine.keypoints(frames[:batch_size]))
+
+    return fastest_engine(model, size, batch_size, first_batch)
 
 
 class channels_last:  # noqa: N801 (used like a function: ``with channels_last(model):``)

@@ -107,6 +107,7 @@ def load_model(checkpoint_path: str | Path, config: ModelConfig | str | Path | N
     if config is None:
         config = model_config_from_dict(checkpoint["config"], f"{checkpoint_path}: config") if "config" in checkpoint else "vox-256"
     model = build_model(config)
+    model.checkpoint_path = Path(checkpoint_path)
     return load_weights(model, checkpoint, source=str(checkpoint_path)).eval()
 
 

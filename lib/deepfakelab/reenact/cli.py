@@ -49,6 +49,9 @@ def register(subparsers) -> None:
     parser.add_argument("--max-frames", type=int, help="use only the first N driving frames")
     parser.add_argument("--crop-scale", type=float, default=1.8, help="crop side / face box side (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=4, help="driving frames per FOMM batch (default: %(default)s)")
+    parser.add_argument("--engine", default="torch", choices=["torch", "onnxruntime", "openvino", "auto"],
+                        help="where the FOMM runs: torch, an installed inference engine (CPU; the checkpoint is "
+                        "exported to ONNX once, beside it), or auto, the fastest installed one (default: %(default)s)")
     parser.set_defaults(func=_command)
 
     from .train_args import add_training_arguments
@@ -103,6 +106,7 @@ def _command(args: argparse.Namespace) -> int:
         max_frames=args.max_frames,
         crop_scale=args.crop_scale,
         batch_size=args.batch_size,
+        engine=args.engine,
     )
     result = reenact_files(args.source, args.driving, args.out, options)
     for note in result.notes:

@@ -24,6 +24,8 @@ class FirstOrderModel(nn.Module):
         self.config = config
         self.kp_detector = KPDetector(**config.kp_detector_kwargs())
         self.generator = OcclusionAwareGenerator(**config.generator_kwargs())
+        #: The file the weights were loaded from (set by ``load_model``): engine exports are cached beside it.
+        self.checkpoint_path: Path | None = None
 
     def forward(self, source: torch.Tensor, driving: torch.Tensor) -> Generated:
         kp_source = self.kp_detector(source)

@@ -43,6 +43,7 @@ class ReenactOptions:
     crop_scale: float = face_tools.DEFAULT_CROP_SCALE
     batch_size: int = 4
     progress: bool = True
+    engine: str = "torch"
 
 
 @dataclass
@@ -149,7 +150,7 @@ def reenact_faces(source: SourceFace, driving: DrivingFaces, options: ReenactOpt
 
     animation = animate_with_keypoints(
         source.crop, driving.crops, model, relative=options.relative, adapt_movement_scale=options.adapt_movement_scale,
-        best_frame=initial, batch_size=options.batch_size, progress=options.progress,
+        best_frame=initial, batch_size=options.batch_size, progress=options.progress, engine=options.engine,
     )
     size = source.crop.shape[0]
     return (
