@@ -19,9 +19,10 @@ def register(subparsers) -> None:
         "reenact",
         help="animate a face photo with the motion of a driving video (writes a labelled mp4)",
         description="Find the face in SOURCE (a photo) and in DRIVING (a video), animate the photo with "
-        "the video's motion and write OUT.mp4 at the video's frame rate, with its audio. With --checkpoint "
-        "(a published FOMM checkpoint such as vox-cpk.pth.tar) the First Order Motion Model animates; "
-        "without, a training-free landmark warp does. Every video written is labelled as synthetic in its "
+        "the video's motion and write OUT.mp4 at the video's frame rate, every frame, with its audio. With "
+        "--checkpoint (a published FOMM checkpoint such as vox-cpk.pth.tar) the First Order Motion Model "
+        "animates; without, the training-free mesh warp does (468-point face mesh: head pose, blinks, mouth); "
+        "--method landmark-warp is the 5-point baseline. Every video written is labelled as synthetic in its "
         "metadata (see it with 'deepfakelab info OUT.mp4'); --mark also adds a visible label in a band below the "
         "picture.",
     )
@@ -30,6 +31,9 @@ def register(subparsers) -> None:
     parser.add_argument("-o", "--out", default="outputs/reenact/result.mp4", help="output mp4 (default: %(default)s)")
     parser.add_argument("--checkpoint", help="FOMM checkpoint (.pth.tar: a dict with 'generator' and 'kp_detector'); "
                         "loaded with weights_only=True")
+    parser.add_argument("--method", choices=("mesh-warp", "landmark-warp", "fomm"),
+                        help="how to animate (default: fomm with --checkpoint, else mesh-warp; landmark-warp is the "
+                        "5-point baseline)")
     parser.add_argument("--config", help="FOMM YAML config or built-in name (default: the one stored in a kit "
                         "checkpoint, else vox-256)")
     parser.add_argument("--size", type=int, default=256, help="face crop side in pixels; 256 for vox-256 (default: %(default)s)")
@@ -40,7 +44,8 @@ def register(subparsers) -> None:
                         help="initial driving frame: N, or 'auto' for the frame whose pose is closest to the source's "
                         "(default: frame 0)")
     parser.add_argument("--paste-back", action="store_true", help="paste the animated face back into the full source photo")
-    parser.add_argument("--side-by-side", action="store_true", help="write source | driving | result, keypoints drawn")
+    parser.add_argument("--side-by-side", action="store_true", help="write source | driving | result, keypoints drawn "
+                        "(the face mesh for mesh-warp)")
     parser.add_argument("--mark", action="store_true", help="add a visible 'SYNTHETIC' label in a band below every frame (the picture is not covered)")
     parser.add_argument("--max-frames", type=int, help="use only the first N driving frames")
     parser.add_argument("--crop-scale", type=float, default=1.8, help="crop side / face box side (default: %(default)s)")
@@ -88,6 +93,7 @@ def _command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--size {args.size}: use a multiple of 64 (256 for vox-256)")
     options = ReenactOptions(
         checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+        method=args.method,
         config=args.config,
         size=args.size,
         relative=not args.absolute,
@@ -100,7 +106,8 @@ def _command(args: argparse.Namespace) -> int:
         crop_scale=args.crop_scale,
         batch_size=args.batch_size,
     )
-    result = reenact_files(args.source, args.driving, args.out, options)
+    result = reenact_files(args.source, args.driving, args.out, options,
+                           announce=lambda line: print(f"warning: {line}", flush=True))
     for note in result.notes:
         print(f"note: {note}")
     print(f"wrote {result.output} ({result.frames} frames at {result.fps:g} fps, {result.method}; labelled synthetic)")
