@@ -66,10 +66,12 @@ def register(subparsers) -> None:
 
     eval_parser = subparsers.add_parser(
         "reenact-eval",
-        help="score reenactment on held-out synthetic heads (L1, keypoint distance) against two baselines",
+        help="score reenactment on held-out synthetic heads, or on real videos (--real-videos DIR), against baselines",
         description="The reconstruction protocol: frame 0 of each held-out synthetic video is the source and every "
         "frame drives it. Reports L1 and the distance of the ground-truth landmarks for FOMM (with --checkpoint), "
-        "zero motion and the landmark warp.",
+        "zero motion and the landmark warp. With --real-videos DIR the same protocol runs on real videos: L1, AKD "
+        "and AED for zero motion, landmark warp, mesh warp and FOMM (with --checkpoint), and the identity distances "
+        "of real pairs of frames of one person and of different persons.",
     )
     eval_parser.add_argument("--checkpoint", help="FOMM checkpoint to score (a kit checkpoint with its config)")
     eval_parser.add_argument("--config", help="model config, if the checkpoint does not hold one")
