@@ -283,6 +283,9 @@ def mesh_warp_faces(source: SourceFace, video: Video, name: str, options: Reenac
     if face_tools.leaves_image(box, shape):
         notes.append(f"{name}: the frames are too small around the face for a {options.crop_scale:g}x crop; "
                      "the crops were padded by mirroring the frames at their edges")
+    faces = np.concatenate([xy.min(axis=1), xy.max(axis=1)], axis=1)  # (N, 4) box of each frame's mesh
+    small = face_tools.face_size_note(np.median(faces, axis=0), name)
+    notes += [small] if small else []
     crops = np.stack([face_tools.crop(frame, box, options.size) for frame in video.frames])
     driving_points = np.stack([face_tools.to_crop_coordinates(points, box, options.size) for points in xy])
     return MeshWarpResult(done.frames, crops, done.source_points, driving_points, done.moved_points, done.initial, notes)
