@@ -19,9 +19,10 @@ def register(subparsers) -> None:
         "reenact",
         help="animate a face photo with the motion of a driving video (writes a labelled mp4)",
         description="Find the face in SOURCE (a photo) and in DRIVING (a video), animate the photo with "
-        "the video's motion and write OUT.mp4 at the video's frame rate, with its audio. With --checkpoint "
-        "(a published FOMM checkpoint such as vox-cpk.pth.tar) the First Order Motion Model animates; "
-        "without, a training-free landmark warp does. Every video written is labelled as synthetic in its "
+        "the video's motion and write OUT.mp4 at the video's frame rate, every frame, with its audio. With "
+        "--checkpoint (a published FOMM checkpoint such as vox-cpk.pth.tar) the First Order Motion Model "
+        "animates; without, the training-free mesh warp does (468-point face mesh: head pose, blinks, mouth); "
+        "--method landmark-warp is the 5-point baseline. Every video written is labelled as synthetic in its "
         "metadata (see it with 'deepfakelab info OUT.mp4'); --mark also adds a visible label in a band below the "
         "picture.",
     )
@@ -32,8 +33,11 @@ def register(subparsers) -> None:
                         "loaded with weights_only=True). The kit ships none for real faces: vox-cpk.pth.tar "
                         "(VoxCeleb, 256 px) is the published checkpoint from the FOMM authors' release (Siarohin "
                         "et al., first-order-model), fetched by you. Without it: no --checkpoint animates with the "
-                        "training-free landmark warp, and lib/deepfakelab/assets/fomm-small-64.pth.tar with --size 64 "
+                        "training-free mesh warp, and lib/deepfakelab/assets/fomm-small-64.pth.tar with --size 64 "
                         "--crop-scale 2 is the kit's small FOMM, trained on synthetic heads (blurry faces)")
+    parser.add_argument("--method", choices=("mesh-warp", "landmark-warp", "fomm"),
+                        help="how to animate (default: fomm with --checkpoint, else mesh-warp; landmark-warp is the "
+                        "5-point baseline)")
     parser.add_argument("--config", help="FOMM YAML config or built-in name (default: the one stored in a kit "
                         "checkpoint, else vox-256)")
     parser.add_argument("--size", type=int, default=256, help="face crop side in pixels; 256 for vox-256 (default: %(default)s)")
@@ -44,7 +48,8 @@ def register(subparsers) -> None:
                         help="initial driving frame: N, or 'auto' for the frame whose pose is closest to the source's "
                         "(default: frame 0)")
     parser.add_argument("--paste-back", action="store_true", help="paste the animated face back into the full source photo")
-    parser.add_argument("--side-by-side", action="store_true", help="write source | driving | result, keypoints drawn")
+    parser.add_argument("--side-by-side", action="store_true", help="write source | driving | result, keypoints drawn "
+                        "(the face mesh for mesh-warp)")
     parser.add_argument("--mark", action="store_true", help="add a visible 'SYNTHETIC' label in a band below every frame (the picture is not covered)")
     parser.add_argument("--max-frames", type=int, help="use only the first N driving frames")
     parser.add_argument("--crop-scale", type=float, default=1.8, help="crop side / face box side (default: %(default)s)")
@@ -68,10 +73,12 @@ def register(subparsers) -> None:
 
     eval_parser = subparsers.add_parser(
         "reenact-eval",
-        help="score reenactment on held-out synthetic heads (L1, keypoint distance) against two baselines",
+        help="score reenactment on held-out synthetic heads, or on real videos (--real-videos DIR), against baselines",
         description="The reconstruction protocol: frame 0 of each held-out synthetic video is the source and every "
         "frame drives it. Reports L1 and the distance of the ground-truth landmarks for FOMM (with --checkpoint), "
-        "zero motion and the landmark warp.",
+        "zero motion and the landmark warp. With --real-videos DIR the same protocol runs on real videos: L1, AKD "
+        "and AED for zero motion, landmark warp, mesh warp and FOMM (with --checkpoint), and the identity distances "
+        "of real pairs of frames of one person and of different persons.",
     )
     eval_parser.add_argument("--checkpoint", help="FOMM checkpoint to score (a kit checkpoint with its config)")
     eval_parser.add_argument("--config", help="model config, if the checkpoint does not hold one")
@@ -81,6 +88,14 @@ def register(subparsers) -> None:
     eval_parser.add_argument("--identities", type=int, default=400,
                              help="identities of the dataset the test split is taken from (default: %(default)s)")
     eval_parser.add_argument("--seed", type=int, default=0, help="dataset seed (default: %(default)s)")
+    eval_parser.add_argument("--real-videos", metavar="DIR",
+                             help="score on the real videos (.mp4) in DIR instead: frame 0 of each is the source photo, "
+                             "the same video drives it; L1, AKD (468 mesh points, px at 256) and AED (identity distance "
+                             "to the source, with the 'identity' extra) for zero motion, landmark warp, mesh warp and "
+                             "FOMM (with --checkpoint; run at --size, 256 for vox-256)")
+    eval_parser.add_argument("--same-person", action="append", default=[], metavar="A.mp4,B.mp4",
+                             help="with --real-videos: clips that show one person (repeatable); every other pair of "
+                             "clips counts as different persons in the identity ranges")
     eval_parser.add_argument("--json", help="also write the scores to this JSON file")
     eval_parser.set_defaults(func=_eval_command)
 
@@ -95,6 +110,7 @@ def _command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--size {args.size}: use a multiple of 64 (256 for vox-256)")
     options = ReenactOptions(
         checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+        method=args.method,
         config=args.config,
         size=args.size,
         relative=not args.absolute,
@@ -108,7 +124,8 @@ def _command(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         engine=args.engine,
     )
-    result = reenact_files(args.source, args.driving, args.out, options)
+    result = reenact_files(args.source, args.driving, args.out, options,
+                           announce=lambda line: print(f"warning: {line}", flush=True))
     for note in result.notes:
         print(f"note: {note}")
     print(f"wrote {result.output} ({result.frames} frames at {result.fps:g} fps, {result.method}; labelled synthetic)")
@@ -139,6 +156,8 @@ def _eval_command(args: argparse.Namespace) -> int:
         from .checkpoint import load_model
 
         model = load_model(check_input_file(args.checkpoint, "FOMM checkpoint (.pth.tar)"), args.config)
+    if args.real_videos:
+        return _real_eval(args, model)
     test = split_identities(args.identities, seed=args.seed)["test"]
     config = HeadsConfig(size=args.size, frames=args.frames, accessory_rate=0.3, motion="mixed", seed=args.seed)
     methods = ("zero-motion", "blurred-truth", "landmark-warp", "fomm")
@@ -154,4 +173,45 @@ def _eval_command(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(scores, indent=2))
+    return 0
+
+
+def _real_eval(args: argparse.Namespace, model) -> int:
+    """``reenact-eval --real-videos DIR``: the reconstruction protocol on real videos (see
+    :mod:`deepfakelab.reenact.real_evaluation`)."""
+    import json
+    from pathlib import Path
+
+    from ..errors import ConfigError
+    from ..faces.identity import INSTALL_HINT, FaceIdentity, identity_available
+    from ..media.files import check_input_folder
+    from .real_evaluation import evaluate_real_videos, identity_ranges, real_videos, summarize
+
+    paths = real_videos(check_input_folder(args.real_videos, "folder of real videos"))
+    if not paths:
+        raise ConfigError(f"{args.real_videos}: no .mp4 videos in this folder")
+    identity = FaceIdentity() if identity_available() else None
+    clips, notes = evaluate_real_videos(paths, frames=args.frames, model=model, fomm_size=args.size, identity=identity)
+    if not clips:
+        raise ConfigError(f"{args.real_videos}: no video with a face in most of its first {args.frames} frames")
+    summary = summarize(clips)
+    groups = [[name.strip() for name in group.split(",") if name.strip()] for group in args.same_person]
+    ranges = identity_ranges(clips, groups) if identity is not None else {}
+    for note in notes:
+        print(f"note: {note}")
+    print(f"{len(clips)} real videos, first {args.frames} frames each; face region of 256-px crops")
+    print(f"{'method':<15}{'L1':>8}{'AKD px':>9}{'AED':>8}{'videos':>8}")
+    for name, score in summary.items():
+        aed = f"{score['aed']:>8.3f}" if score["aed"] is not None else f"{'-':>8}"
+        print(f"{name:<15}{score['l1']:>8.4f}{score['akd_px']:>9.2f}{aed}{score['videos']:>8}")
+    if identity is None:
+        print(f"note: AED skipped: {INSTALL_HINT}")
+    for kind, spread in ranges.items():
+        print(f"identity distance, {kind}: {spread['min']:.3f}-{spread['max']:.3f} "
+              f"(median {spread['median']:.3f}, {spread['pairs']} pairs)")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        per_video = {clip.name: clip.methods for clip in clips}
+        Path(args.json).write_text(json.dumps({"methods": summary, "identity_ranges": ranges,
+                                               "videos": per_video, "notes": notes}, indent=2))
     return 0

@@ -2,8 +2,8 @@
 
 The source is scikit-image's astronaut (a real photo that ships with a dependency). The driving
 video is a synthetic talking head (:mod:`deepfakelab.heads`) looking around and talking. No published FOMM checkpoint
-can ship with the kit, so the real photo is animated by the training-free landmark warp (the
-output says so). When the kit ships trained small-FOMM weights
+can ship with the kit, so the real photo is animated by the training-free mesh warp (468-point
+face mesh; the output says so), as ``deepfakelab reenact`` does without a checkpoint. When the kit ships trained small-FOMM weights
 (``deepfakelab/assets/fomm-small-64.pth.tar``), Lab 1's synthetic photo with dark glasses is also
 reenacted by FOMM.
 Every video is labelled synthetic in its metadata and carries a visible mark.
@@ -22,7 +22,8 @@ from ..media.photo import astronaut
 from ..media.video import Video
 from ..media.writer import write_video
 from .checkpoint import SHIPPED_WEIGHTS, shipped_model
-from .pipeline import ReenactOptions, prepare_driving, prepare_source, reenact_faces
+from ..faces.drawing import draw_mesh
+from .pipeline import ReenactOptions, mesh_warp_faces, prepare_source
 from .views import save_strip, side_by_side
 
 def driving_video(frames: int, size: int = 256, fps: float = 25.0) -> tuple[np.ndarray, str]:
@@ -42,26 +43,27 @@ def run(out_dir: Path, quick: bool = False) -> dict:
     frames, description = driving_video(count, fps=fps)
     options = ReenactOptions(best_frame="auto", progress=False)
     source = prepare_source(astronaut(), "astronaut (scikit-image)", options.size, options.crop_scale)
-    driving = prepare_driving(Video(frames, fps), "driving video", options.size, options.crop_scale)
-    result, source_points, driving_points, result_points, initial = reenact_faces(source, driving, options)
+    warped = mesh_warp_faces(source, Video(frames, fps), "driving video", options)
+    result, initial = warped.frames, warped.initial
 
     files = {
-        "astronaut reenacted (landmark warp)": write_video(out_dir / "astronaut_warp.mp4", result, fps, visible_mark=True),
+        "astronaut reenacted (mesh warp)": write_video(out_dir / "astronaut_warp.mp4", result, fps, visible_mark=True),
         "side by side": write_video(
             out_dir / "astronaut_side_by_side.mp4",
-            side_by_side(source.crop, driving.crops, result, source_points, driving_points, result_points),
+            side_by_side(source.crop, warped.driving_crops, result, warped.source_points, warped.driving_points,
+                         warped.moved_points, draw_mesh),
             fps, visible_mark=True),
-        "strip": save_strip(out_dir / "astronaut_strip.png", source.crop, driving.crops, result,
-                            title="Astronaut animated by the landmark warp (synthetic)"),
+        "strip": save_strip(out_dir / "astronaut_strip.png", source.crop, warped.driving_crops, result,
+                            title="Astronaut animated by the mesh warp (synthetic)"),
     }
     summary = {
         "files": {label: str(path) for label, path in files.items()},
-        "method": "landmark-warp (no published FOMM checkpoint ships with the kit)",
+        "method": "mesh-warp (no published FOMM checkpoint ships with the kit)",
         "driving": description,
         "frames": len(result),
         "fps": fps,
         "best_frame": initial,
-        "notes": source.notes + driving.notes,
+        "notes": source.notes + warped.notes,
     }
 
     model = shipped_model()

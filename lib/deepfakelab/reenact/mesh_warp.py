@@ -345,14 +345,30 @@ class MeshReenactment:
     notes: list[str]
 
 
+def best_frame_by_mesh(source_points: np.ndarray, driving_points: np.ndarray, found) -> int:
+    """The driving frame (with a face) whose mesh, brought onto the source's by a similarity, is
+    closest to it: the pose and expression most like the photo's (FOMM's ``--find_best_frame``)."""
+    source = np.asarray(source_points, np.float64)[:, :2]
+    distances = []
+    for frame, has_face in zip(np.asarray(driving_points, np.float64)[..., :2], found):
+        if not has_face:
+            distances.append(np.inf)
+            continue
+        aligned = _apply(similarity_fit(frame, source), frame)
+        distances.append(float(np.linalg.norm(aligned - source, axis=1).mean()))
+    return int(np.argmin(distances))
+
+
 def reenact_photo(photo: np.ndarray, driving_frames, fps: float = 25.0, face_mesh: FaceMesh | None = None,
-                  name: str = "photo", driving_name: str = "driving video", fill_mouth: bool = True) -> MeshReenactment:
+                  name: str = "photo", driving_name: str = "driving video", fill_mouth: bool = True,
+                  best_frame: int | str | None = None) -> MeshReenactment:
     """Animate the largest face of ``photo (H, W, 3)`` uint8 RGB with the face of ``driving_frames``.
 
     The photo's mesh comes from :meth:`FaceMesh.detect`, the driving meshes from
-    :meth:`FaceMesh.track` (smoothed); the first driving frame with a face is the initial one.
-    Frames without a face get meshes interpolated from their neighbours, and a note says how
-    many. No face in the photo, or in no driving frame, is a
+    :meth:`FaceMesh.track` (smoothed). The initial driving frame (the reference of the relative
+    motion) is ``best_frame``: ``None`` for the first frame with a face, a frame number, or
+    ``"auto"`` for :func:`best_frame_by_mesh`. Frames without a face get meshes interpolated from
+    their neighbours, and a note says how many. No face in the photo, or in no driving frame, is a
     :class:`~deepfakelab.faces.detection.NoFaceError` naming the file.
     """
     face_mesh = face_mesh or FaceMesh()
@@ -366,6 +382,11 @@ def reenact_photo(photo: np.ndarray, driving_frames, fps: float = 25.0, face_mes
         notes.append(f"{driving_name}: no face in {found.count(False)} of {len(found)} frames; "
                      "the mesh was interpolated there")
     driving = fill_missing([mesh.points if mesh is not None else None for mesh in tracked])
-    initial = found.index(True)
+    if best_frame == "auto":
+        initial = best_frame_by_mesh(source.points, driving, found)
+    elif best_frame is None:
+        initial = found.index(True)
+    else:
+        initial = int(best_frame)
     frames, moved = mesh_reenact(photo, source.points, driving, initial=initial, fill_mouth=fill_mouth)
     return MeshReenactment(frames, source.points, driving, moved, initial, notes)

@@ -1,7 +1,16 @@
 """From files to a labelled reenactment video: what ``deepfakelab reenact`` runs.
 
-photo + video -> faces found and cropped -> FOMM (with a checkpoint) or the landmark warp
-(without) -> optional paste-back and side-by-side view -> mp4 labelled as synthetic.
+photo + video -> faces found and cropped -> a method -> optional paste-back and side-by-side view
+-> mp4 labelled as synthetic, at the driving video's frame rate, every frame, with its audio.
+
+The method (:func:`choose_method`): the FOMM when a checkpoint is given; otherwise the mesh warp
+(:mod:`.mesh_warp`, 468 points: moves the head, blinks, opens the mouth); the 5-point landmark
+warp (:mod:`.landmark_warp`) stays as a baseline, ``method="landmark-warp"``.
+
+Blending: both warps look every output pixel up in the source crop and pin the crop's border, so
+the face keeps the photo's own colours and pasting the crop back (``paste_back``) leaves no seam
+and no colour step; only the mouth cavity the mesh warp paints is new, tinted from the photo's
+own lips (see :mod:`.mesh_warp`). The FOMM's generated crop is blended with a feathered square.
 """
 
 from __future__ import annotations
@@ -13,17 +22,28 @@ import numpy as np
 
 from .. import faces as face_tools
 from ..errors import ConfigError
+from ..faces.drawing import draw_mesh
+from ..faces.mesh import FaceMesh
+from ..heads.writer import HEADS_LABEL
 from ..media.files import VIDEO_OUTPUT_SUFFIXES, check_input_file, check_output_file, is_image_path
 from ..media.photo import read_photo
 from ..media.video import Video, count_frames, read_header, read_video
-from ..media.writer import write_video
+from ..media.writer import read_metadata, write_video
 from .animate import animate_with_keypoints, to_uint8_frames
-from .checkpoint import load_model
+from .checkpoint import SHIPPED_WEIGHTS, load_model
 from .landmark_warp import fill_missing, landmark_reenact
-from .views import keypoints_to_pixels, save_strip, side_by_side
+from .mesh_warp import reenact_photo
+from .views import draw_points, keypoints_to_pixels, save_strip, side_by_side
 
-WARP_NOTE = ("no FOMM checkpoint given: using the training-free landmark warp (MTCNN's 5 points, thin-plate "
-             "spline), not the First Order Motion Model; pass --checkpoint vox-cpk.pth.tar for FOMM")
+#: The methods of ``deepfakelab reenact --method``.
+METHODS = ("mesh-warp", "landmark-warp", "fomm")
+WARP_NOTE = ("no FOMM checkpoint given: using the training-free mesh warp (468-point face mesh, piecewise-affine), "
+             "not the First Order Motion Model; pass --checkpoint vox-cpk.pth.tar for FOMM")
+LANDMARK_WARP_NOTE = ("landmark warp: the 5-point baseline (MTCNN's five points, thin-plate spline), not the First "
+                      "Order Motion Model; it cannot close an eye or open a mouth (the default mesh warp can)")
+SMALL_FOMM_WARNING = ("the shipped small FOMM ({name}) was trained on synthetic heads only and breaks a real face "
+                      "into blotches: for a real photo use the default mesh warp (drop --checkpoint) or a published "
+                      "vox-256 checkpoint (--checkpoint vox-cpk.pth.tar)")
 
 
 @dataclass
@@ -31,6 +51,7 @@ class ReenactOptions:
     """Settings of one reenactment; the CLI flags map onto these one to one."""
 
     checkpoint: Path | None = None
+    method: str | None = None  # None: "fomm" with a checkpoint, else "mesh-warp"
     config: str | Path | None = None
     size: int = 256
     relative: bool = True
@@ -57,6 +78,7 @@ class SourceFace:
     landmarks: np.ndarray
     notes: list[str] = field(default_factory=list)
     face_box: np.ndarray | None = None
+    photo_name: str = "photo"
 
 
 @dataclass
@@ -99,7 +121,7 @@ def prepare_source(photo: np.ndarray, name: str, size: int, crop_scale: float) -
     notes += [small] if small else []
     crop = face_tools.crop(photo, box, size)
     landmarks = face_tools.to_crop_coordinates(face.landmarks, box, size)
-    return SourceFace(photo, crop, box, landmarks, notes, np.asarray(face.box))
+    return SourceFace(photo, crop, box, landmarks, notes, np.asarray(face.box), name)
 
 
 def prepare_driving(video: Video, name: str, size: int, crop_scale: float, progress: bool = False) -> DrivingFaces:
@@ -162,6 +184,45 @@ def reenact_faces(source: SourceFace, driving: DrivingFaces, options: ReenactOpt
     )
 
 
+def choose_method(options: ReenactOptions) -> str:
+    """``options.method``, or the default: the FOMM with a checkpoint, the mesh warp without.
+
+    A method that cannot use what was given is a :class:`~deepfakelab.errors.ConfigError`.
+    """
+    method = options.method or ("fomm" if options.checkpoint is not None else "mesh-warp")
+    if method not in METHODS:
+        raise ConfigError(f"--method {method}: use one of {', '.join(METHODS)}")
+    if method == "fomm" and options.checkpoint is None:
+        raise ConfigError("--method fomm needs --checkpoint (a FOMM .pth.tar such as vox-cpk.pth.tar)")
+    if method != "fomm" and options.checkpoint is not None:
+        raise ConfigError(f"--method {method} uses no checkpoint: drop --checkpoint, or use --method fomm")
+    return method
+
+
+def is_shipped_small_fomm(checkpoint: str | Path) -> bool:
+    """Whether ``checkpoint`` is the kit's shipped small FOMM (that file, or a byte-for-byte copy)."""
+    shipped = Path(__file__).resolve().parents[1] / SHIPPED_WEIGHTS
+    path = Path(checkpoint)
+    if not (shipped.is_file() and path.is_file()):
+        return False
+    if path.resolve() == shipped or path.samefile(shipped):
+        return True
+    return path.stat().st_size == shipped.stat().st_size and path.read_bytes() == shipped.read_bytes()
+
+
+def is_synthetic_head(path: str | Path) -> bool:
+    """Whether the file carries the label of :mod:`deepfakelab.heads` (its videos do): the one
+    source the shipped small FOMM was trained for. Any other photo counts as real."""
+    return read_metadata(path).get("comment", "").startswith(HEADS_LABEL)
+
+
+def small_fomm_warning(source_path: str | Path, options: ReenactOptions) -> str | None:
+    """The one-line warning for the shipped small FOMM on a real photo, or None."""
+    if options.checkpoint is None or not is_shipped_small_fomm(options.checkpoint) or is_synthetic_head(source_path):
+        return None
+    return SMALL_FOMM_WARNING.format(name=Path(options.checkpoint).name)
+
+
 def check_inputs(source_path: str | Path, driving_path: str | Path, output: str | Path,
                  options: ReenactOptions) -> tuple[Path, Path, Path]:
     """Every path of a reenactment checked before any work: one clear error per problem.
@@ -178,6 +239,7 @@ def check_inputs(source_path: str | Path, driving_path: str | Path, output: str 
         check_input_file(options.checkpoint, "FOMM checkpoint (.pth.tar)")
     if options.max_frames is not None and options.max_frames < 1:
         raise ConfigError(f"--max-frames {options.max_frames}: use at least 1 frame")
+    choose_method(options)
     if is_image_path(driving_path):
         image, _ = read_photo(driving_path)
         height, width = image.shape[:2]
@@ -187,41 +249,102 @@ def check_inputs(source_path: str | Path, driving_path: str | Path, output: str 
     return source_path, driving_path, output
 
 
+@dataclass
+class MeshWarpResult:
+    """The mesh warp of a source crop: ``frames (N, S, S, 3)`` uint8, the driving crops ``(N, S, S, 3)``
+    (one box from the driving meshes, for the views), and meshes in crop pixels: the source's
+    ``(468, 3)``, the driving ones ``(N, 468, 2)``, where the source's points went ``(N, 468, 2)``."""
+
+    frames: np.ndarray
+    driving_crops: np.ndarray
+    source_points: np.ndarray
+    driving_points: np.ndarray
+    moved_points: np.ndarray
+    initial: int
+    notes: list[str]
+
+
+def mesh_warp_faces(source: SourceFace, video: Video, name: str, options: ReenactOptions,
+                    face_mesh: FaceMesh | None = None) -> MeshWarpResult:
+    """Animate the source crop with :func:`~deepfakelab.reenact.mesh_warp.reenact_photo`.
+
+    The driving meshes are tracked on the whole frames (MTCNN only where the face is lost), so no
+    per-frame detector runs; the driving crops shown beside the result come from one box around
+    every driving mesh, kept inside the frame like the source's.
+    """
+    if options.best_frame not in (None, "auto") and not 0 <= int(options.best_frame) < len(video.frames):
+        raise ConfigError(f"--best-frame {options.best_frame}: the driving video has frames 0..{len(video.frames) - 1}")
+    done = reenact_photo(source.crop, video.frames, video.fps, face_mesh, name=f"{source.photo_name} (face crop)",
+                         driving_name=name, best_frame=options.best_frame)
+    xy = done.driving_points[..., :2]
+    extent = np.concatenate([xy.reshape(-1, 2).min(axis=0), xy.reshape(-1, 2).max(axis=0)])
+    shape = video.frames.shape[1:]
+    box = face_tools.crop_box(face_tools.square_box(extent, options.crop_scale), shape, keep=extent)
+    notes = list(done.notes)
+    if face_tools.leaves_image(box, shape):
+        notes.append(f"{name}: the frames are too small around the face for a {options.crop_scale:g}x crop; "
+                     "the crops were padded by mirroring the frames at their edges")
+    faces = np.concatenate([xy.min(axis=1), xy.max(axis=1)], axis=1)  # (N, 4) box of each frame's mesh
+    small = face_tools.face_size_note(np.median(faces, axis=0), name)
+    notes += [small] if small else []
+    crops = np.stack([face_tools.crop(frame, box, options.size) for frame in video.frames])
+    driving_points = np.stack([face_tools.to_crop_coordinates(points, box, options.size) for points in xy])
+    return MeshWarpResult(done.frames, crops, done.source_points, driving_points, done.moved_points, done.initial, notes)
+
+
 def reenact_files(source_path: str | Path, driving_path: str | Path, output: str | Path,
-                  options: ReenactOptions | None = None) -> ReenactResult:
+                  options: ReenactOptions | None = None, announce=None) -> ReenactResult:
     """Reenact the face in ``source_path`` with ``driving_path``'s motion; write ``output`` (mp4).
 
     Also writes ``<output>.png``, a strip of driving frames and results. Returns what was done,
     with notes for the user (conversions, several faces, which method ran, a truncated driving
     video, a small face). Inputs are checked, and the checkpoint loaded, before faces are searched.
+    A warning that concerns the whole run (the shipped small FOMM given a real photo) goes to
+    ``announce(line)`` before any work when given (the CLI prints it), else to the notes.
     ``ReenactResult.frames`` is the number of frames in the written file, counted by decoding it.
     """
     options = options or ReenactOptions()
     source_path, driving_path, output = check_inputs(source_path, driving_path, output, options)
-    photo, notes = read_photo(source_path)
+    method = choose_method(options)
+    notes: list[str] = []
+    warning = small_fomm_warning(source_path, options)
+    if warning and announce is not None:
+        announce(warning)
+    elif warning:
+        notes.append(warning)
+    photo, photo_notes = read_photo(source_path)
+    notes += photo_notes
     face_tools.check_image_size(photo.shape[1], photo.shape[0], str(source_path))
     video = read_video(driving_path, max_frames=options.max_frames)
     notes += video.notes
 
     model = None
-    if options.checkpoint is not None:
+    if method == "fomm":
         model = load_model(options.checkpoint, options.config)
-        method = "fomm"
-    else:
-        method = "landmark-warp"
+    elif method == "mesh-warp":
         notes.append(WARP_NOTE)
+    else:
+        notes.append(LANDMARK_WARP_NOTE)
 
     source = prepare_source(photo, str(source_path), options.size, options.crop_scale)
     notes += source.notes
-    driving = prepare_driving(video, str(driving_path), options.size, options.crop_scale, options.progress)
-    notes += driving.notes
-
-    frames, source_points, driving_points, result_points, initial = reenact_faces(source, driving, options, model)
+    draw = draw_points
+    if method == "mesh-warp":
+        warped = mesh_warp_faces(source, video, str(driving_path), options)
+        notes += warped.notes
+        frames, driving_crops, initial = warped.frames, warped.driving_crops, warped.initial
+        source_points, driving_points, result_points = warped.source_points, warped.driving_points, warped.moved_points
+        draw = draw_mesh
+    else:
+        driving = prepare_driving(video, str(driving_path), options.size, options.crop_scale, options.progress)
+        notes += driving.notes
+        driving_crops = driving.crops
+        frames, source_points, driving_points, result_points, initial = reenact_faces(source, driving, options, model)
     if options.best_frame == "auto":
         notes.append(f"best frame: driving frame {initial} is the closest in pose to the source")
 
     if options.side_by_side:
-        written = side_by_side(source.crop, driving.crops, frames, source_points, driving_points, result_points)
+        written = side_by_side(source.crop, driving_crops, frames, source_points, driving_points, result_points, draw)
     elif options.paste_back:
         written = np.stack([face_tools.paste_back(source.photo, frame, source.box) for frame in frames])
     else:
@@ -230,6 +353,6 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
     in_file = count_frames(output)
     if in_file != len(written):  # never claim frames the file does not hold
         notes.append(f"{output}: {len(written)} frames were sent to the encoder but the file holds {in_file}")
-    strip = save_strip(output.with_suffix(".png"), source.crop, driving.crops, frames,
+    strip = save_strip(output.with_suffix(".png"), source.crop, driving_crops, frames,
                        title=f"Reenactment by {method} (synthetic)")
     return ReenactResult(output, method, in_file, video.fps, initial, strip, notes)

@@ -41,22 +41,24 @@ def _label(image: np.ndarray, text: str) -> np.ndarray:
 
 def side_by_side(source: np.ndarray, driving: np.ndarray, result: np.ndarray,
                  source_points: np.ndarray | None = None, driving_points: np.ndarray | None = None,
-                 result_points: np.ndarray | None = None) -> np.ndarray:
+                 result_points: np.ndarray | None = None, draw=draw_points) -> np.ndarray:
     """``source | driving | result`` frames, keypoints drawn: ``(N, S, 3S, 3)`` uint8.
 
     source: ``(S, S, 3)``; driving and result: ``(N, S, S, 3)`` uint8, resized to ``S`` if needed.
-    Points are pixels: ``(K, 2)`` for the source and ``(N, K, 2)`` for the others.
+    Points are pixels: ``(K, 2)`` for the source and ``(N, K, 2)`` for the others. ``draw(image,
+    points)`` draws them: coloured dots by default (5 landmarks, 10 FOMM keypoints), or
+    :func:`~deepfakelab.faces.drawing.draw_mesh` for the 468-point mesh.
     """
     size = source.shape[0]
 
     def fit(image):
         return image if image.shape[:2] == (size, size) else cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
-    left = _label(draw_points(fit(source), source_points), "source")
+    left = _label(draw(fit(source), source_points), "source")
     frames = []
     for index, (drv, res) in enumerate(zip(driving, result)):
-        middle = _label(draw_points(fit(drv), None if driving_points is None else driving_points[index]), "driving")
-        right = _label(draw_points(fit(res), None if result_points is None else result_points[index]), "result (synthetic)")
+        middle = _label(draw(fit(drv), None if driving_points is None else driving_points[index]), "driving")
+        right = _label(draw(fit(res), None if result_points is None else result_points[index]), "result (synthetic)")
         frames.append(np.concatenate([left, middle, right], axis=1))
     return np.stack(frames)
 

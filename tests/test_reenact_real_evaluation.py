@@ -1,0 +1,77 @@
+"""``reenact-eval --real-videos``: the FOMM paper's reconstruction protocol on real videos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepfakelab.cli import main
+from deepfakelab.faces.identity import identity_available
+from deepfakelab.reenact.checkpoint import SHIPPED_WEIGHTS
+from deepfakelab.reenact.pipeline import __file__ as pipeline_file
+from deepfakelab.reenact.real_evaluation import ClipScores, identity_ranges, summarize
+
+SHIPPED = Path(pipeline_file).resolve().parents[1] / SHIPPED_WEIGHTS
+
+
+@pytest.fixture()
+def two_real_videos(real_data, tmp_path):
+    """A folder with two short real clips of two persons (links to the shared files, no copies)."""
+    folder = tmp_path / "real"
+    folder.mkdir()
+    for name in ("vox_dpe_s.mp4", "d18.mp4"):
+        (folder / name).symlink_to(real_data / name)
+    return folder
+
+
+def test_every_row_on_two_real_videos(two_real_videos, tmp_path, capsys):
+    out = tmp_path / "scores.json"
+    assert main(["reenact-eval", "--real-videos", str(two_real_videos), "--frames", "6",
+                 "--checkpoint", str(SHIPPED), "--size", "64", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    scores = json.loads(out.read_text())
+    methods = scores["methods"]
+    assert list(methods) == ["zero-motion", "landmark-warp", "mesh-warp", "fomm"]
+    assert all(row["videos"] == 2 for row in methods.values())
+    assert set(scores["videos"]) == {"vox_dpe_s.mp4", "d18.mp4"}
+    # the mesh warp reproduces the true frames better than leaving the source still
+    assert methods["mesh-warp"]["akd_px"] < methods["zero-motion"]["akd_px"]
+    assert methods["mesh-warp"]["l1"] < methods["zero-motion"]["l1"]
+    for name in methods:
+        assert name in printed
+    if identity_available():
+        assert all(row["aed"] is not None for row in methods.values())
+        ranges = scores["identity_ranges"]
+        assert ranges["same clip"]["pairs"] == 2 * 5 and ranges["different persons"]["pairs"] == 1
+        # two persons lie farther apart than frames of one clip
+        assert ranges["different persons"]["min"] > ranges["same clip"]["max"]
+    else:
+        assert all(row["aed"] is None for row in methods.values())
+        assert "AED skipped" in printed
+
+
+def test_identity_ranges_split_pairs_by_person():
+    def clip(name, vector, same):
+        return ClipScores(name, 3, {}, same, np.asarray(vector, float))
+
+    clips = [clip("a.mp4", [0, 0], [0.1, 0.2]), clip("b.mp4", [0.3, 0], [0.05]), clip("c.mp4", [0, 1], [])]
+    ranges = identity_ranges(clips, same_person=[["a.mp4", "b.mp4"]])
+    assert ranges["same clip"] == {"min": 0.05, "median": 0.1, "max": 0.2, "pairs": 3}
+    assert ranges["same person, other clip"]["max"] == pytest.approx(0.3)
+    assert ranges["different persons"]["pairs"] == 2
+    assert ranges["different persons"]["min"] == pytest.approx(1.0)
+
+
+def test_summary_averages_videos_alike():
+    clips = [ClipScores("a", 10, {"mesh-warp": {"l1": 0.1, "akd_px": 1.0, "aed": None}}),
+             ClipScores("b", 30, {"mesh-warp": {"l1": 0.3, "akd_px": 3.0, "aed": None}})]
+    assert summarize(clips)["mesh-warp"] == {"l1": pytest.approx(0.2), "akd_px": pytest.approx(2.0), "aed": None,
+                                             "videos": 2}
+
+
+def test_a_folder_without_videos_is_one_line(tmp_path, capsys):
+    assert main(["reenact-eval", "--real-videos", str(tmp_path)]) == 2
+    assert "no .mp4 videos in this folder" in capsys.readouterr().err
