@@ -31,3 +31,25 @@ def real_data(shared_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} not found")
     return path
+
+
+@pytest.fixture(scope="session")
+def conformance_vectors(shared_dir: Path) -> dict:
+    """The published FOMM code's tiny model, inputs and outputs (``../shared/conformance/fomm``)."""
+    import torch
+
+    path = shared_dir / "conformance" / "fomm" / "fomm_tiny_conformance.pt"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return torch.load(path, weights_only=True)
+
+
+def conformance_model(vectors: dict):
+    """A fresh kit FOMM holding the conformance model's weights (tests may change or move it)."""
+    from deepfakelab.reenact.config import model_config_from_dict
+    from deepfakelab.reenact.model import build_model
+
+    model = build_model(model_config_from_dict(vectors["config"]))
+    model.generator.load_state_dict(vectors["generator"])
+    model.kp_detector.load_state_dict(vectors["kp_detector"])
+    return model

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import conformance_model
 from deepfakelab.reenact.animate import animate, animate_per_frame, animate_with_keypoints
-from deepfakelab.reenact.modules.blocks import UpBlock2d, fast_upsampling, upsample_nearest2x_conv3x3
-from deepfakelab.reenact.config import model_config_from_dict
 from deepfakelab.reenact.keypoints import Keypoints
-from deepfakelab.reenact.model import build_model
+from deepfakelab.reenact.modules.blocks import UpBlock2d, fast_upsampling, upsample_nearest2x_conv3x3
 from deepfakelab.reenact.motion_transfer import movement_scale, transfer_motion
 
 def perturb(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -26,20 +25,14 @@ def perturb(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 
 @pytest.fixture(scope="module")
-def vectors(shared_dir):
-    path = shared_dir / "conformance" / "fomm" / "fomm_tiny_conformance.pt"
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    return torch.load(path, weights_only=True)
+def vectors(conformance_vectors):
+    return conformance_vectors
 
 
 @pytest.fixture(scope="module")
 def model(vectors):
     """The conformance model: its weights make the output depend visibly on the motion."""
-    model = build_model(model_config_from_dict(vectors["config"]))
-    model.generator.load_state_dict(vectors["generator"])
-    model.kp_detector.load_state_dict(vectors["kp_detector"])
-    return model
+    return conformance_model(vectors)
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import conformance_model
 from deepfakelab.reenact import engines, onnx_export
 from deepfakelab.reenact.animate import animate, animate_per_frame
 from deepfakelab.reenact.checkpoint import load_model, save_checkpoint
-from deepfakelab.reenact.config import model_config_from_dict
 from deepfakelab.reenact.engines import EngineError
 from deepfakelab.reenact.model import build_model, calibrate_batchnorm
 
@@ -33,20 +33,14 @@ def user_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def vectors(shared_dir):
-    path = shared_dir / "conformance" / "fomm" / "fomm_tiny_conformance.pt"
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    return torch.load(path, weights_only=True)
+def vectors(conformance_vectors):
+    return conformance_vectors
 
 
 @pytest.fixture(scope="module")
 def model(vectors):
     """The conformance model: the published code's weights and outputs."""
-    model = build_model(model_config_from_dict(vectors["config"]))
-    model.generator.load_state_dict(vectors["generator"])
-    model.kp_detector.load_state_dict(vectors["kp_detector"])
-    return model
+    return conformance_model(vectors)
 
 
 @pytest.mark.parametrize("engine", GRAPH_ENGINES)
