@@ -197,6 +197,10 @@ def test_the_checks_recompute_the_notebook_on_the_course_pack(checks, pack, real
         assert failure(check, artifacts, student, course) == "", check.__name__
     assert failure(checks.test_my_photo, artifacts) == ""
 
+    # The mesh warp runs no student code, so the check runs relative_keypoints on the photo's mesh points.
+    flipped = types.SimpleNamespace(**{**RIGHT, "relative_keypoints": lambda s, d, i, scale=1.0: s - scale * (d - i)},
+                                    exchange=tmp_path)
+    assert "468 mesh points" in failure(checks.test_reenactment, artifacts, flipped, course)
     # A fake made from other media than the course's is caught ...
     np.save(artifacts / "reenacted_d8.npy", np.load(artifacts / "reenacted_d19.npy"))
     message = failure(checks.test_reenactment, artifacts, student, course)

@@ -11,6 +11,10 @@ The reenactment uses the kit's small FOMM (:func:`deepfakelab.reenact.checkpoint
 was trained on 64-pixel frames of these heads; :func:`reenact_photo` crops the face the way those
 frames are framed, animates it with a motion transfer the caller supplies (the student's), and
 pastes the result back into the photo.
+
+These are the lab's default media. An instructor's media pack of real photos and videos, the
+student's own additions, and which reenactment animates which photo are
+:mod:`deepfakelab.lab1_media`'s.
 """
 
 from __future__ import annotations

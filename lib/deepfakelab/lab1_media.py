@@ -40,6 +40,7 @@ from .media.phone import fit_video
 from .media.photo import astronaut
 from .reenact.animate import animate
 from .reenact.checkpoint import load_model
+from .reenact.mesh_warp import MeshReenactment
 from .reenact.mesh_warp import reenact_photo as mesh_reenact_photo
 
 #: The three reenactments (see the module docstring).
@@ -224,12 +225,14 @@ def measured_speed(model, frames: int = 2) -> float:
 class Fake:
     """A reenacted photo: ``motion`` is what the checks compare -- FOMM's animated face crops
     ``(N, S, S, 3)`` uint8, or for the mesh warp where the source's mesh points went ``(N, 468, 2)``
-    float32 pixels -- and ``frames (N, H, W, 3)`` uint8 the photo with the animated face."""
+    float32 pixels -- and ``frames (N, H, W, 3)`` uint8 the photo with the animated face; ``mesh``
+    is the mesh warp's whole result (its source and driving meshes), None for FOMM."""
 
     name: str
     method: str
     motion: np.ndarray
     frames: np.ndarray
+    mesh: MeshReenactment | None = None
 
 
 def reenact(media: Lab1Media, name: str, driving: np.ndarray, model=None, transfer=None) -> Fake:
@@ -242,7 +245,7 @@ def reenact(media: Lab1Media, name: str, driving: np.ndarray, model=None, transf
     photo = media.photo(name)
     if method == MESH_WARP:
         result = mesh_reenact_photo(photo, driving, media.fps, name=name, driving_name=media.driving)
-        return Fake(name, method, result.moved_points.astype(np.float32), result.frames)
+        return Fake(name, method, result.moved_points.astype(np.float32), result.frames, result)
     if model is None:
         raise DataError(f"{name}: {method} needs a FOMM model (lab1_media.load_fomm)")
     if method == FOMM_SMALL:

@@ -177,10 +177,19 @@ def test_reenactment(artifacts, student, media):
             f"reenacted_{name}.npy: expected {reference.motion.shape} ({method}), found {motion.shape}"
         difference = mean_abs(motion, reference.motion)
         if method == lab1_media.MESH_WARP:
-            # No student function is in the mesh warp (the relative motion check grades them): the
-            # fake must be the one this media gives.
             assert difference < 0.05, (f"{name}: the mesh points moved differently from the mesh warp of the course's "
                                        f"media (by {difference:.2f} pixels on average): reenact with the cell provided")
+            # The mesh warp moves each mesh point by the driving face's motion since the initial frame:
+            # your relative_keypoints must do that to the 468 points of this photo's mesh.
+            mesh = reference.mesh
+            source, moving = mesh.source_points[:, :2], mesh.driving_points[..., :2]
+            initial = moving[mesh.initial]
+            got = np.asarray(student_function(student, "relative_keypoints")(
+                torch.as_tensor(source, dtype=torch.float64), torch.as_tensor(moving, dtype=torch.float64),
+                torch.as_tensor(initial, dtype=torch.float64), 1.0), dtype=float)
+            assert got.shape == moving.shape and allclose(got, source + (moving - initial), atol=1e-3), (
+                f"{name}: your relative_keypoints does not move the photo's 468 mesh points by the driving face's "
+                f"motion since frame {mesh.initial}: check the sign of (kp_driving - kp_initial)")
         else:
             assert difference < 0.5, (
                 f"{name}: your reenactment differs from FOMM's relative motion by {difference:.1f} grey levels on average: "
