@@ -200,3 +200,45 @@ def test_lab1_swapped_real_fake_logits(lab1_graded):
     lost, messages = _lost(lab1_graded, "swapped_logits", LAB1_AUTOGRADED)
     assert lost == {"check_scores_functions", "check_scores"}, messages
     assert "swapped" in messages["check_scores_functions"] and "swapped" in messages["check_scores"]
+
+
+@pytest.fixture(scope="module")
+def lab1_pack_graded(tmp_path_factory, shared_dir):
+    """Lab 1 released with a media pack of real photos and videos (``course release --media``): the
+    solution and the blank release submitted with the release's folder (as ``nbgrader submit`` copies
+    it, ``media/`` included) and graded by ``deepfakelab course grade``; the per-cell CSV, by student."""
+    import csv
+    import shutil
+
+    from deepfakelab.cli import main
+    from deepfakelab.course.layout import open_course
+    from deepfakelab.course.media_pack import init_pack
+
+    real = shared_dir / "data" / "real"
+    if not real.is_dir():
+        pytest.skip(f"{real} not found")
+    root = tmp_path_factory.mktemp("lab1-pack")
+    pack = root / "lab1_media"
+    init_pack(pack, [real / p for p in ("d8.jpg", "d19.jpg", "s1.jpg", "s12.jpg")],
+              [real / v for v in ("d18.mp4", "d10.mp4", "vox_dpe_d.mp4")], driving=real / "d18.mp4", link=True)
+    course_root = root / "course"
+    assert main(["course", "release", LAB1, "--course", str(course_root), "--media", str(pack)]) == 0
+    course = open_course(course_root)
+    assert (course.release(LAB1) / "media" / "lab1.yaml").is_file()
+    for student, answers in (("solution", solution_answers(LAB1)), ("blank", {})):
+        submit(course, LAB1, student, answers)
+        shutil.copytree(course.release(LAB1) / "media", course.submitted(LAB1, student) / "media")
+    assert main(["course", "grade", LAB1, "--course", str(course_root), "--no-feedback"]) == 0
+    rows = {}
+    with open(course_root / f"grades-{LAB1}.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            rows.setdefault(row["student"], {})[row["grade_id"]] = row
+    return rows
+
+
+@pytest.mark.slow
+def test_lab1_on_a_media_pack_solution_full_marks_blank_zero(lab1_pack_graded):
+    solution, blank = lab1_pack_graded["solution"], lab1_pack_graded["blank"]
+    assert {k: float(solution[k]["points"]) for k in LAB1_AUTOGRADED} == LAB1_AUTOGRADED, \
+        {k: solution[k]["message"] for k in LAB1_AUTOGRADED}
+    assert all(float(blank[k]["points"] or 0) == 0 for k in blank)

@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 import torch
 
-from deepfakelab import lab1
+from deepfakelab import lab1, lab1_media
 from deepfakelab.course.layout import kit_root
 from deepfakelab.errors import DataError
 
 CHECKS = kit_root() / "autograder" / "hidden_checks" / "deepfake-lab" / "test_deepfake_lab.py"
+SYNTHETIC = lab1_media.synthetic_media()
 
 
 @pytest.fixture(scope="module")
@@ -178,17 +179,17 @@ def test_malformed_or_forged_frame_listings_score_zero_with_a_message(checks, tm
     artifacts.mkdir()
     (artifacts / "frames.json").write_text("{not json")
     with pytest.raises(ArtifactError, match="frames.json: not valid JSON"):
-        checks.test_frames(artifacts, student(exchange=tmp_path))
+        checks.test_frames(artifacts, student(exchange=tmp_path), SYNTHETIC)
     (artifacts / "frames.json").write_text(json.dumps({"dark_glasses": {}}))
     with pytest.raises(ArtifactError, match="no frames of"):
-        checks.test_frames(artifacts, student(exchange=tmp_path))
-    short = {name: {"video": "v.mp4", "indices": [3, 9], "files": ["a.png"]} for name in checks.VIDEOS}
+        checks.test_frames(artifacts, student(exchange=tmp_path), SYNTHETIC)
+    short = {name: {"video": "v.mp4", "indices": [3, 9], "files": ["a.png"]} for name in checks.expected_videos(SYNTHETIC)}
     (artifacts / "frames.json").write_text(json.dumps(short))
     with pytest.raises(ArtifactError, match="not what the extraction cell writes"):
-        checks.test_frames(artifacts, student(exchange=tmp_path))
+        checks.test_frames(artifacts, student(exchange=tmp_path), SYNTHETIC)
     files = [f"frames/x_{i:04d}.png" for i in lab1.SCORE_INDICES]
     elsewhere = {name: {"video": "/etc/hostname", "indices": list(lab1.SCORE_INDICES), "files": files}
-                 for name in checks.VIDEOS}
+                 for name in checks.expected_videos(SYNTHETIC)}
     (artifacts / "frames.json").write_text(json.dumps(elsewhere))
     with pytest.raises(ArtifactError, match="outside the notebook's folder"):
-        checks.test_frames(artifacts, student(exchange=tmp_path))
+        checks.test_frames(artifacts, student(exchange=tmp_path), SYNTHETIC)

@@ -11,6 +11,10 @@ The reenactment uses the kit's small FOMM (:func:`deepfakelab.reenact.checkpoint
 was trained on 64-pixel frames of these heads; :func:`reenact_photo` crops the face the way those
 frames are framed, animates it with a motion transfer the caller supplies (the student's), and
 pastes the result back into the photo.
+
+These are the lab's default media. An instructor's media pack of real photos and videos, the
+student's own additions, and which reenactment animates which photo are
+:mod:`deepfakelab.lab1_media`'s.
 """
 
 from __future__ import annotations
@@ -121,21 +125,23 @@ def write_media(folder: str | Path = "lab1_media") -> LabMedia:
     return LabMedia(folder, photos, videos)
 
 
-def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, name: str = "photo"):
-    """Animate ``photo`` with the motion of ``driving`` frames using the small FOMM ``model``.
+def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, name: str = "photo",
+                  side: int = MODEL_SIDE, crop_scale: float = CROP_SCALE):
+    """Animate ``photo`` with the motion of ``driving`` frames using the FOMM ``model``.
 
     The source face and one stable driving box are found with MTCNN and cropped at
-    :data:`CROP_SCALE` to :data:`MODEL_SIDE` pixels; frame 0 of the driving video is the initial
+    ``crop_scale`` to ``side`` pixels (the small FOMM's :data:`CROP_SCALE` and :data:`MODEL_SIDE`
+    by default; a published checkpoint runs at 256 px, see :mod:`deepfakelab.lab1_media`); frame 0 of the driving video is the initial
     frame of the relative motion. ``transfer`` (see :func:`deepfakelab.reenact.animate.animate`)
     replaces the kit's relative motion. Returns ``(crops (N, S, S, 3), pasted (N, H, W, 3))``, both
     uint8: the animated face crops, and the photo with the face (a soft ellipse over MTCNN's face
     box) replaced by theirs, as a face-reenactment deepfake is made.
     """
-    source = prepare_source(np.asarray(photo), name, MODEL_SIDE, CROP_SCALE)
-    faces = prepare_driving(Video(np.asarray(driving), FPS), "driving video", MODEL_SIDE, CROP_SCALE)
+    source = prepare_source(np.asarray(photo), name, side, crop_scale)
+    faces = prepare_driving(Video(np.asarray(driving), FPS), "driving video", side, crop_scale)
     frames = animate(source.crop, faces.crops, model, best_frame=0, progress=False, transfer=transfer)
     crops = to_uint8_frames(frames)
-    mask = face_tools.face_ellipse(source.face_box, source.box, MODEL_SIDE)
+    mask = face_tools.face_ellipse(source.face_box, source.box, side)
     pasted = np.stack([face_tools.paste_back(source.photo, crop, source.box, mask=mask) for crop in crops])
     return crops, pasted
 
@@ -174,19 +180,19 @@ def source_face_box(name: str) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in face.box)
 
 
-def detector_crop(cropper, frame: np.ndarray, video: str) -> tuple[np.ndarray | None, str]:
-    """The detector's face crop of ``frame`` of lab video ``video``, and how the face was found.
+def detector_crop(cropper, frame: np.ndarray, pasted_box=None) -> tuple[np.ndarray | None, str]:
+    """The detector's face crop of ``frame``, and how the face was found.
 
     MTCNN first (``cropper``, a :class:`deepfakelab.faces.cropper.FaceCropper`), as for any video.
     The small FOMM's faces are often too blurry for MTCNN -- a tell in itself -- so for the fakes
-    of the hard cases the crop falls back to where their face was pasted (the face box in the
-    source photo, which this lab knows because it made them). Returns ``(crop or None, "mtcnn" |
-    "pasted face box" | "no face")``.
+    of the hard cases the crop falls back to ``pasted_box``, where their face was pasted (the face
+    box in the source photo, which this lab knows because it made them: ``Lab1Media.face_box``).
+    Returns ``(crop or None, "mtcnn" | "pasted face box" | "no face")``.
     """
     face = cropper.crop(frame)
     if face is not None:
         return face.image, "mtcnn"
-    if video in HARD_CASES:
-        box = margin_box(source_face_box(video), frame.shape, cropper.margin)
+    if pasted_box is not None:
+        box = margin_box(pasted_box, frame.shape, cropper.margin)
         return crop(frame, box, cropper.size), "pasted face box"
     return None, "no face"

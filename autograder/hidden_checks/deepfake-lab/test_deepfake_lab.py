@@ -5,9 +5,14 @@ definitions on inputs the visible checks do not use (in the sandbox; arguments a
 as data). Artifact checks also redo part of the work with the student's own functions (the
 reenactment, the first frame of each video, the scores), so artifacts made with the kit's
 helpers instead score nothing. Artifact checks recompute what a correct
-notebook produces from the same offline inputs (:mod:`deepfakelab.lab1` draws them from fixed
-seeds) with the kit's own code -- the FOMM animation, the decoder, the shipped detector,
-Grad-CAM -- and compare within tolerances. Assertion messages are what the student reads.
+notebook produces from the same inputs with the kit's own code -- the reenactment (FOMM or the
+mesh warp, chosen as the notebook chooses: :func:`deepfakelab.lab1_media.choose_reenactment`),
+the decoder, the shipped detector, Grad-CAM -- and compare within tolerances. The inputs are the
+course's media pack (``<course>/media/deepfake-lab/``, found from the course folder the grader
+names with ``--dfl-hide``: the folder the sandbox hides), never the student's copy; without a
+pack, the synthetic media :mod:`deepfakelab.lab1` draws from fixed seeds. The student's own
+photos and video are checked like the others, so no check counts videos. Assertion messages are
+what the student reads.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepfakelab import lab1
+from deepfakelab import lab1, lab1_media
 from deepfakelab.course.artifacts import ArtifactError, load_array, load_json, number
 from deepfakelab.course.hidden import student_function
 
@@ -27,8 +32,25 @@ torch.set_num_threads(1)
 # Captured before any student code is loaded, so a patched numpy or torch function cannot help.
 allclose, mean_abs = np.allclose, (lambda a, b: float(np.abs(np.asarray(a, float) - np.asarray(b, float)).mean()))
 
-FAKES = tuple(lab1.HARD_CASES)
-VIDEOS = (*FAKES, "my_photo", *(f"real_{name}" for name in lab1.REAL_VIDEOS))
+
+
+@pytest.fixture(scope="session")
+def media(pytestconfig) -> lab1_media.Lab1Media:
+    """The course's media (its pack, else the synthetic media): what the notebook was released with."""
+    roots = pytestconfig.getoption("--dfl-hide") or [None]  # the grader hides the course folder, and names it first
+    return lab1_media.course_media(roots[0])
+
+
+def expected_videos(media) -> list[str]:
+    """The videos every notebook of this course lists: the fakes of the hard cases and of the first own
+    photo, and the course's real videos (a student's further photos and own video come on top)."""
+    return [*media.photos, lab1_media.OWN_PHOTO, *(f"real_{name}" for name in media.videos)]
+
+
+def _own(name: str) -> bool:
+    """A video of the student's own media (``my_photo_2``..., ``real_my_video``), checked like the rest."""
+    own_photo = name.startswith(lab1_media.OWN_PHOTO + "_") and name[len(lab1_media.OWN_PHOTO) + 1:].isdigit()
+    return own_photo or name == f"real_{lab1_media.OWN_VIDEO}"
 
 
 def _inside(artifacts: Path, relative: str, what: str) -> Path:
@@ -65,13 +87,17 @@ def _detector():
     return model, FaceCropper(size=config.size)
 
 
-def _saved_frames(artifacts: Path) -> dict[str, dict]:
-    """frames.json, checked to be what the extraction cell writes: per video its path, indices, files."""
+def _saved_frames(artifacts: Path, media) -> dict[str, dict]:
+    """frames.json, checked to be what the extraction cell writes: per video its path, indices, files.
+
+    Every video of the course must be there; the student's own come on top; nothing else counts.
+    """
     listing = load_json(artifacts / "frames.json", dict)
-    missing = [name for name in VIDEOS if name not in listing]
+    missing = [name for name in expected_videos(media) if name not in listing]
     if missing:
         raise ArtifactError(f"frames.json: no frames of {missing}; run the frame extraction cell for every video")
-    for name in VIDEOS:
+    listing = {name: entry for name, entry in listing.items() if name in expected_videos(media) or _own(name)}
+    for name in listing:
         entry = listing[name]
         if not (isinstance(entry, dict) and isinstance(entry.get("video"), str) and isinstance(entry.get("files"), list)
                 and isinstance(entry.get("indices"), list) and len(entry["files"]) == len(entry["indices"])
@@ -81,12 +107,12 @@ def _saved_frames(artifacts: Path) -> dict[str, dict]:
     return listing
 
 
-def _crop_and_score(frame: np.ndarray, video: str):
+def _crop_and_score(frame: np.ndarray, video: str, media):
     """The lab's face crop of ``frame`` and the shipped detector's logits on it (None without a face)."""
     from deepfakelab.detect.model import to_tensor
 
     model, cropper = _detector()
-    crop, _ = lab1.detector_crop(cropper, frame, video)
+    crop, _ = lab1.detector_crop(cropper, frame, media.face_box(video))
     if crop is None:
         return None, None
     with torch.no_grad():
@@ -138,25 +164,41 @@ def _students_transfer(student):
 
 
 @pytest.mark.grade("check_reenactment")
-def test_reenactment(artifacts, student):
+def test_reenactment(artifacts, student, media):
     from deepfakelab.media import count_frames, read_metadata
 
-    model = lab1.load_model()
-    driving = lab1.real_video(lab1.DRIVING)
-    for name in FAKES:
-        crops = load_array(artifacts / f"reenacted_{name}.npy", ndim=4)
-        assert crops.shape == (len(driving), lab1.MODEL_SIDE, lab1.MODEL_SIDE, 3), \
-            f"reenacted_{name}.npy: expected {len(driving)} crops of 64x64x3, found {crops.shape}"
-        reference, _ = lab1.reenact_photo(lab1.source_photo(name), driving, model, name=name)
-        difference = mean_abs(crops, reference)
-        assert difference < 0.5, (
-            f"{name}: your reenactment differs from FOMM's relative motion by {difference:.1f} grey levels on average: "
-            "the face moves differently; check the sign and the scale of the motion in relative_keypoints "
-            "and the order of the products in relative_jacobians")
-        # ... and it is the one your functions make (crops made with the kit's own motion transfer are not yours)
-        yours, _ = lab1.reenact_photo(lab1.source_photo(name), driving, model, _students_transfer(student), name=name)
-        assert mean_abs(crops, yours) < 0.5, \
-            f"reenacted_{name}.npy is not what your relative_keypoints and relative_jacobians make: reenact with the cell provided"
+    model = lab1_media.load_fomm(media)
+    driving = media.driving_frames()
+    for name in media.photos:
+        method = lab1_media.choose_reenactment(media, name).method
+        motion = load_array(artifacts / f"reenacted_{name}.npy", ndim=3 if method == lab1_media.MESH_WARP else 4)
+        reference = lab1_media.reenact(media, name, driving, model)
+        assert motion.shape == reference.motion.shape, \
+            f"reenacted_{name}.npy: expected {reference.motion.shape} ({method}), found {motion.shape}"
+        difference = mean_abs(motion, reference.motion)
+        if method == lab1_media.MESH_WARP:
+            assert difference < 0.05, (f"{name}: the mesh points moved differently from the mesh warp of the course's "
+                                       f"media (by {difference:.2f} pixels on average): reenact with the cell provided")
+            # The mesh warp moves each mesh point by the driving face's motion since the initial frame:
+            # your relative_keypoints must do that to the 468 points of this photo's mesh.
+            mesh = reference.mesh
+            source, moving = mesh.source_points[:, :2], mesh.driving_points[..., :2]
+            initial = moving[mesh.initial]
+            got = np.asarray(student_function(student, "relative_keypoints")(
+                torch.as_tensor(source, dtype=torch.float64), torch.as_tensor(moving, dtype=torch.float64),
+                torch.as_tensor(initial, dtype=torch.float64), 1.0), dtype=float)
+            assert got.shape == moving.shape and allclose(got, source + (moving - initial), atol=1e-3), (
+                f"{name}: your relative_keypoints does not move the photo's 468 mesh points by the driving face's "
+                f"motion since frame {mesh.initial}: check the sign of (kp_driving - kp_initial)")
+        else:
+            assert difference < 0.5, (
+                f"{name}: your reenactment differs from FOMM's relative motion by {difference:.1f} grey levels on average: "
+                "the face moves differently; check the sign and the scale of the motion in relative_keypoints "
+                "and the order of the products in relative_jacobians")
+            # ... and it is the one your functions make (crops made with the kit's own motion transfer are not yours)
+            yours = lab1_media.reenact(media, name, driving, model, _students_transfer(student))
+            assert mean_abs(motion, yours.motion) < 0.5, \
+                f"reenacted_{name}.npy is not what your relative_keypoints and relative_jacobians make: reenact with the cell provided"
         video = artifacts / "videos" / f"{name}.mp4"
         if not video.is_file():
             raise ArtifactError(f"videos/{name}.mp4: not found; run the reenactment cell and submit again")
@@ -210,15 +252,22 @@ def _students_frame(student, video: Path, index: int) -> np.ndarray:
     return np.asarray(extract_frame(str(copy), index))
 
 
+def _video_of(artifacts: Path, media, name: str, entry: dict) -> Path:
+    """The file video ``name`` was taken from: the course's own copy for a real video of the pack."""
+    real = name[len("real_"):] if name.startswith("real_") else None
+    if not media.synthetic and real in media.videos and real != lab1_media.OWN_VIDEO:
+        return media.videos[real]
+    return _inside(artifacts, entry["video"], f"frames.json: {name}")
+
+
 @pytest.mark.grade("check_frames")
-def test_frames(artifacts, student):
-    listing = _saved_frames(artifacts)
-    for name in VIDEOS:
-        entry = listing[name]
+def test_frames(artifacts, student, media):
+    listing = _saved_frames(artifacts, media)
+    for name, entry in listing.items():
         indices = entry["indices"]
         assert indices == list(lab1.SCORE_INDICES), f"{name}: frames {indices} were saved, the lab asks for {list(lab1.SCORE_INDICES)}"
-        decoded = _video_frames(_inside(artifacts, entry["video"], f"frames.json: {name}"),
-                                range(max(indices) + 2))
+        video = _video_of(artifacts, media, name, entry)
+        decoded = _video_frames(video, range(max(indices) + 2))
         for index, file in zip(indices, entry["files"]):
             saved = _image(_inside(artifacts, str(Path("artifacts") / file), f"frames.json: {name}"))
             distance = {i: mean_abs(saved, decoded[i]) for i in (index - 1, index, index + 1) if i in decoded
@@ -230,7 +279,6 @@ def test_frames(artifacts, student):
                 assert best == index, f"{file} is frame {best} of {name}, not frame {index}: frames are counted from 0"
                 pytest.fail(f"{file} is not frame {index} of {name} (it differs by {distance[index]:.1f} grey levels)")
         # The first frame of each video again, by your extract_frame: frames taken out by other means are not yours.
-        video = _inside(artifacts, entry["video"], f"frames.json: {name}")
         saved = _image(_inside(artifacts, str(Path("artifacts") / entry["files"][0]), f"frames.json: {name}"))
         yours = _students_frame(student, video, indices[0])
         assert yours.shape == saved.shape and mean_abs(yours, saved) < 0.5, \
@@ -261,17 +309,17 @@ def test_scores_functions(student):
 
 
 @pytest.mark.grade("check_scores")
-def test_scores(artifacts, student):
+def test_scores(artifacts, student, media):
     scores = load_json(artifacts / "scores.json", dict)
-    listing = _saved_frames(artifacts)
+    listing = _saved_frames(artifacts, media)
     logits_seen, saved_seen = [], []
-    for name in VIDEOS:
+    for name in listing:
         entry = scores.get(name)
         if not isinstance(entry, dict) or not isinstance(entry.get("frames"), dict):
             raise ArtifactError(f"scores.json: no scores for {name}; run the scoring cell and submit again")
         expected, swapped = [], []
         for index, file in zip(listing[name]["indices"], listing[name]["files"]):
-            _, logits = _crop_and_score(_image(_inside(artifacts, str(Path("artifacts") / file), "frames.json")), name)
+            _, logits = _crop_and_score(_image(_inside(artifacts, str(Path("artifacts") / file), "frames.json")), name, media)
             if logits is None:
                 assert str(index) not in entry["frames"], f"{name}: frame {index} has no face, yet it has a score"
                 continue
@@ -300,7 +348,7 @@ def test_scores(artifacts, student):
 
 
 @pytest.mark.grade("check_cams")
-def test_cams(artifacts):
+def test_cams(artifacts, media):
     from deepfakelab.detect.explain import fake_maps
     from deepfakelab.detect.model import to_tensor
 
@@ -312,13 +360,13 @@ def test_cams(artifacts):
     cams = load_array(artifacts / "cams.npy", ndim=3)
     assert len(cams) == len(shown), f"cams.npy has {len(cams)} maps for {len(shown)} videos"
     assert cams.min() >= 0 and cams.max() <= 1, "Grad-CAM maps are in [0, 1]"
-    listing = _saved_frames(artifacts)
+    listing = _saved_frames(artifacts, media)
     crops = []
     for name in shown:
         if name not in listing or lab1.FRAME_INDEX not in listing[name]["indices"]:
             raise ArtifactError(f"cams.json: {name} has no saved frame {lab1.FRAME_INDEX}")
         file = listing[name]["files"][listing[name]["indices"].index(lab1.FRAME_INDEX)]
-        crop, _ = _crop_and_score(_image(_inside(artifacts, str(Path("artifacts") / file), "frames.json")), name)
+        crop, _ = _crop_and_score(_image(_inside(artifacts, str(Path("artifacts") / file), "frames.json")), name, media)
         assert crop is not None, f"{name}: frame {lab1.FRAME_INDEX} has no face, so it cannot have a map"
         crops.append(crop)
     model, _ = _detector()
