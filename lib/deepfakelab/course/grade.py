@@ -257,8 +257,12 @@ def warm_up_workers() -> None:
 
 
 def run_worker(job: dict, wall_timeout: float) -> dict:
-    """Grade ``job`` in a fresh process; kill it (and its kernel) after ``wall_timeout`` s."""
-    from .worker import process_main
+    """Grade ``job`` in a fresh process; kill it (and its kernel) after ``wall_timeout`` s.
+
+    A worker that ends without a result (killed, out of memory, past ``wall_timeout``) keeps the
+    points of the cells it had finished (:func:`.worker.partial_result`).
+    """
+    from .worker import partial_result, process_main, progress_dir
 
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
@@ -266,6 +270,7 @@ def run_worker(job: dict, wall_timeout: float) -> dict:
     with _main_module_hidden():
         proc.start()
     send.close()
+    why = None
     try:
         if receive.poll(wall_timeout):
             try:
@@ -273,13 +278,22 @@ def run_worker(job: dict, wall_timeout: float) -> dict:
             except EOFError:
                 pass
             proc.join(5)
-            return {"error": f"the grading worker ended without a result (exit {proc.exitcode})"}
-        return {"error": f"grading did not finish within {wall_timeout:.0f} s and was stopped"}
+            why = f"the grading worker was killed (exit {proc.exitcode})"
+        else:
+            why = f"the grading worker did not finish within {wall_timeout:.0f} s and was stopped"
     finally:
         receive.close()
         proc.join(5)
         if proc.is_alive():
             _kill_tree(proc.pid)
+        if why is None:
+            shutil.rmtree(progress_dir(job), ignore_errors=True)
+    try:
+        partial = partial_result(job, why)
+    except Exception as exc:  # the progress could not be read: the submission scores 0 with why
+        partial = None
+        why += f" (its progress could not be read: {type(exc).__name__}: {exc})"
+    return partial or {"error": why}
 
 
 def move_graded(course: Course, assignment: str, student: str, staging: Path) -> None:
@@ -405,6 +419,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
         fingerprint = hashlib.sha256((fingerprint_base + _tree_digest(folder)).encode()).hexdigest()
         done = journal.get(student, {})
         if not options.force and done.get("fingerprint") == fingerprint and not done.get("error") \
+                and not done.get("stopped") \
                 and course.autograded(assignment, student).is_dir():
             report.skipped.append(student)
             continue
@@ -461,6 +476,8 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
                 result = _zero_result(course, course_id, assignment, f"could not be graded: {result['error']}")
             else:
                 report.graded[student] = result
+                if result.get("stopped"):  # the worker was killed; the cells it had finished kept their points
+                    report.failed[student] = result["stopped"]
             move_graded(course, assignment, student, staging)
             journal[student] = {"fingerprint": fingerprint, "graded_at": datetime.now(timezone.utc).isoformat(),
                                 "sandboxed": options.sandbox, **result}

@@ -114,6 +114,8 @@ def grade_gradescope(root: Path, assignment: str) -> dict:
     tests, output = [], []
     if "error" in result:
         output.append(f"Your submission could not be graded: {result['error']}")
+    elif result.get("stopped"):
+        output.append(f"Grading was stopped: {result['stopped']}.")
     for notebook, info in result.get("notebooks", {}).items():
         for row in info["cells"]:
             if row["manual"]:

@@ -13,6 +13,7 @@ inside the submission's bubblewrap sandbox when grading (:mod:`.bubblewrap`).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, LimitOutput
-from traitlets import Float, Integer
+from traitlets import Float, Integer, Unicode
 
 #: Name of the error a skipped or interrupted cell shows in the graded notebook.
 TIME_LIMIT_ERROR = "NotebookTimeLimit"
@@ -36,6 +37,22 @@ class LimitedExecute(Execute):
     max_output_bytes = Integer(
         8_000_000, help="Bytes of output received per cell while it runs; the rest is dropped as it arrives, so "
         "a cell printing without end cannot fill the grader's memory (LimitedOutput trims further).").tag(config=True)
+    progress_dir = Unicode("", help="Folder (outside the sandbox) where the notebook as executed so far is written "
+                           "before each cell, atomically: if the grading worker is killed, the cells that had "
+                           "finished keep their points (see .worker.partial_result). Empty: not written.").tag(config=True)
+
+    def _save_progress(self, running: int | None) -> None:
+        if not self.progress_dir:
+            return
+        folder = Path(self.progress_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self._progress_name}.json"
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w") as f:
+            json.dump({"running": running, "notebook": self.nb}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
@@ -60,8 +77,11 @@ class LimitedExecute(Execute):
         self._cell_timeout = self.timeout
         self._lost = ""  # why the kernel is gone, once it is (the cells after it are not run)
         self._received, self._dropped = {}, {}  # output bytes per cell index, and whether some were dropped
+        self._progress_name = str((resources or {}).get("unique_key") or "notebook")
         try:
-            return super().preprocess(nb, resources, km=km)
+            result = super().preprocess(nb, resources, km=km)
+            self._save_progress(None)
+            return result
         finally:
             self.timeout = self._cell_timeout
 
@@ -71,6 +91,7 @@ class LimitedExecute(Execute):
         if self._lost:
             cell.outputs = [_error(KERNEL_LOST_ERROR, f"not run: {self._lost}")]
             return cell, resources
+        self._save_progress(index)
         remaining = self._deadline - time.monotonic()
         if remaining < 1:  # cell timeouts are whole seconds; less than one left means none
             cell.outputs = [_error(

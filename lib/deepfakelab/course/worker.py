@@ -361,6 +361,11 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
         replace.get(pp, pp) for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
     memory_mb = int(config.LimitedExecute.get("memory_mb", 8192))
     notebook_timeout = float(config.LimitedExecute.get("notebook_timeout", 900.0))
+    if job.get("staging"):  # progress as each cell starts, for a worker that gets killed (partial_result)
+        progress = progress_dir(job)
+        progress.mkdir(parents=True, exist_ok=True)
+        _write_json_atomic(progress / "state.json", {"private": str(private), "memory_mb": memory_mb})
+        config.LimitedExecute.progress_dir = str(progress)
     with contextlib.ExitStack() as stack:
         jail = None
         if job.get("sandbox", True):
@@ -408,6 +413,83 @@ def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, n
                    env=(("NBGRADER_EXECUTION", "autograde"),)).command([], cwd=workdir, cgroup=group.path)
 
 
+def progress_dir(job: dict) -> Path:
+    """Where the worker of ``job`` records its progress: beside its staging folder, which no sandbox sees."""
+    return Path(f"{job['staging']}.progress")
+
+
+def _write_json_atomic(path: Path, data) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def partial_result(job: dict, why: str) -> dict | None:
+    """The result of a worker that was killed (``why``), from the progress it recorded; None if none.
+
+    Run by the parent once the worker and its kernel are gone. The cells that had finished keep
+    their points (their hidden checks are run now, as the worker would have); the cell that was
+    running and every cell after it score 0, with a message naming that cell. A notebook the
+    worker had not started scores 0. The graded notebooks go to the job's staging folder.
+    """
+    progress = progress_dir(job)
+    try:
+        state = json.loads((progress / "state.json").read_text())
+    except (OSError, ValueError):
+        shutil.rmtree(progress, ignore_errors=True)
+        return None
+    from .sandbox import KERNEL_LOST_ERROR, _cell_name, _error
+
+    assignment, student = job["assignment"], job["student"]
+    private = Path(state["private"])
+    staging = Path(job["staging"])
+    try:
+        grade_cells = _grade_cells(Path(job["template"]) / "gradebook.db", assignment)
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True, exist_ok=True)
+        if (private / "kernel-cwd").is_dir():  # what the notebook wrote, as the worker would have copied it
+            copy_plain_files(private / "kernel-cwd", staging, skip_suffixes=(".ipynb",))
+        checks = Path(job["hidden_checks"]) / assignment
+        notebooks, total, max_total = {}, 0.0, 0.0
+        for name, cells in grade_cells.items():
+            try:
+                saved = json.loads((progress / f"{name}.json").read_text())
+                nb = nbformat.from_dict(saved["notebook"])
+            except (OSError, ValueError, KeyError):
+                nb = None
+            if nb is None:
+                problem = f"{why}; this notebook had not been run yet"
+                rows = [{"grade_id": c["grade_id"], "max_points": c["max_points"], "manual": c["manual"],
+                         "points": 0.0, "message": problem} for c in cells]
+            else:
+                problem = None
+                running = saved.get("running")
+                if running is not None:
+                    where = _cell_name(nb.cells[running], running)
+                    what = f"{why} while {where} ran; the cells before it keep their points"
+                    for index, cell in enumerate(nb.cells[running:], start=running):
+                        if cell.cell_type == "code" and cell.source.strip():
+                            cell.outputs = [_error(KERNEL_LOST_ERROR, what if index == running else f"not run: {what}")]
+                graded = staging / f"{name}.ipynb"
+                nbformat.write(nb, str(graded))
+                hidden, hidden_problem = run_hidden_checks(
+                    checks, graded, staging / "artifacts", float(job.get("hidden_timeout") or 300),
+                    int(state.get("memory_mb") or 8192), sandbox=job.get("sandbox", True), hide=job.get("hide", []))
+                rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
+                nbformat.write(nb, str(graded))
+            notebooks[name] = {"problem": problem, "cells": rows}
+            total += sum(r["points"] or 0.0 for r in rows)
+            max_total += sum(r["max_points"] for r in rows)
+        return {"student": student, "assignment": assignment, "score": total, "max_score": max_total,
+                "notebooks": notebooks, "log": why, "stopped": why}
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+        shutil.rmtree(progress, ignore_errors=True)
+
+
 #: Modules the fork server imports once, so that each forked worker starts with them loaded.
 PRELOAD = ["deepfakelab.course.worker", "deepfakelab.course.release", "deepfakelab.course.sandbox",
            "nbgrader.apps.api", "nbgrader.converters", "nbgrader.preprocessors", "nbgrader.api",
@@ -418,6 +500,7 @@ def process_main(job: dict, conn) -> None:
     """Entry point of a forked worker: grade ``job``, send the result on ``conn``."""
     try:
         result = grade_submission(job)
+        shutil.rmtree(progress_dir(job), ignore_errors=True)
     except Exception as exc:  # reported to the parent, which scores the submission 0 with this message
         import traceback
 

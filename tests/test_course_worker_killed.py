@@ -1,0 +1,64 @@
+"""A grading worker that is killed mid-notebook keeps the points of the cells it had finished.
+
+The worker records the notebook as executed so far before each cell (outside the sandbox); when
+it ends without a result -- here stopped at its wall time limit while an answer cell sleeps --
+the parent grades from that record: the cells before keep their points (their hidden checks run
+then), the cell that was running and the ones after score 0 with a message naming it.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+pytest.importorskip("nbgrader")
+
+from deepfakelab.course import grade, toy  # noqa: E402
+from deepfakelab.course.bubblewrap import availability  # noqa: E402
+from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.release import generate_assignment  # noqa: E402
+
+pytestmark = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")
+
+WALL = 40  # seconds the worker may run: ample for the cells before the sleeping one, even on a loaded machine
+
+
+def _submit(course, student: str, answers: dict[str, str]) -> None:
+    nb = nbformat.read(str(course.release(toy.ASSIGNMENT) / f"{toy.NOTEBOOK}.ipynb"), as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    folder = course.submitted(toy.ASSIGNMENT, student)
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(folder / f"{toy.NOTEBOOK}.ipynb"))
+
+
+def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch):
+    # Cell and notebook limits far above the worker's wall limit: only the worker's end stops the sleep.
+    course = toy.build_toy_course(tmp_path / "course", cell_timeout=900, notebook_timeout=900)
+    generate_assignment(course, toy.ASSIGNMENT)
+    _submit(course, "sleeper", {**toy.RIGHT, "verdict_answer": toy.RIGHT["verdict_answer"] + "\nimport time\ntime.sleep(3600)"})
+    real = grade.run_worker
+    monkeypatch.setattr(grade, "run_worker", lambda job, wall: real(job, WALL))
+    report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False))
+
+    assert "sleeper" in report.graded and "did not finish within 40 s" in report.failed["sleeper"]
+    rows = {r["grade_id"]: r for r in report.graded["sleeper"]["notebooks"][toy.NOTEBOOK]["cells"]}
+    # check_pick_frames ran before the sleeping cell (its hidden check passed); the rest did not run.
+    assert {g: r["points"] for g, r in rows.items() if not r["manual"]} == \
+        {"check_pick_frames": 2.0, "check_verdict": 0.0, "check_frames_artifact": 0.0}
+    for grade_id in ("check_verdict", "check_frames_artifact"):
+        message = rows[grade_id]["message"]
+        assert "did not finish within 40 s" in message and "cell 'verdict_answer'" in message, message
+    assert rows["check_pick_frames"]["message"] == ""
+    # The partial graded notebook is where the instructor looks, and the gradebook holds the points.
+    graded = course.autograded(toy.ASSIGNMENT, "sleeper") / f"{toy.NOTEBOOK}.ipynb"
+    assert "KernelLost" in graded.read_text()
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course.gradebook}") as gb:
+        assert gb.find_submission(toy.ASSIGNMENT, "sleeper").score == 2.0
+    # Nothing the worker recorded or copied is left behind.
+    staging = course.state / "staging" / toy.ASSIGNMENT
+    assert not list(staging.glob("*.progress")) and not list(staging.iterdir())
