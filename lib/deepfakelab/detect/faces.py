@@ -97,11 +97,17 @@ class FaceCropper:
                             min_face_size=max(12, int(min_face * detect_side)))
 
     def detect(self, frame: np.ndarray) -> tuple[tuple[float, float, float, float], float] | None:
-        """Best face box ``(x0, y0, x1, y1)`` in frame pixels and its confidence, or ``None``."""
+        """Best face box ``(x0, y0, x1, y1)`` in frame pixels and its confidence, or ``None``.
+
+        A frame smaller than the smallest face searched for has no face: MTCNN's image pyramid
+        would be empty there (facenet-pytorch then fails in ``torch.cat``), so it is not run.
+        """
         scale = min(1.0, self.detect_side / max(frame.shape[:2]))
         small = frame if scale == 1.0 else cv2.resize(
-            frame, (round(frame.shape[1] * scale), round(frame.shape[0] * scale)),
+            frame, (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale))),
             interpolation=cv2.INTER_AREA)
+        if min(small.shape[:2]) < self._mtcnn.min_face_size:
+            return None
         boxes, probs = self._mtcnn.detect(np.ascontiguousarray(small))
         if boxes is None or probs[0] is None or probs[0] < self.min_confidence:
             return None

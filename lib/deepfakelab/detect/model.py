@@ -1,7 +1,10 @@
-"""The deepfake detector: a CNN with two logits, ``(real, fake)``, trained from scratch.
+"""The deepfake detectors: CNNs with two logits, ``(real, fake)``.
 
-No ImageNet weights can be downloaded, so the network must learn from the kit's own data in
-minutes on a CPU. The default, :class:`FaceForensicNet`, is a small plain CNN (0.15 M
+Two families. :class:`MobileNetDetector` (``arch="mobilenet_v2"``, the shipped default) is
+torchvision's MobileNetV2 fine-tuned from ImageNet weights read offline
+(:mod:`.backbone`): pretrained features are what lets a detector trained on a few hundred
+real faces hold on real footage. :class:`FaceForensicNet` (``kitnet``), the network students
+train, learns from scratch on the kit's own data in minutes on a CPU: a small plain CNN (0.15 M
 parameters at the default width 16). It keeps a 16 x 16 feature map at its last convolution, the layer Grad-CAM reads,
 so maps are four times finer than a ResNet's 4 x 4 at the same 128-pixel input: blending
 boundaries and warped mouths are a few pixels wide. Torchvision architectures (always with
@@ -17,12 +20,15 @@ from torch import nn
 
 from ..errors import ConfigError
 
-ARCHITECTURES = ("kitnet", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
+ARCHITECTURES = ("kitnet", "mobilenet_v2", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
 
-#: Per-channel mean/std used to normalise crops; fixed (not ImageNet's) so that nothing
-#: depends on a pretrained model's statistics.
+#: Per-channel mean/std used to normalise crops; fixed (not ImageNet's) so that every network
+#: takes the same tensors; a pretrained one converts to its own statistics inside (see
+#: :class:`MobileNetDetector`).
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.25, 0.25, 0.25)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass
@@ -32,6 +38,8 @@ class DetectorConfig:
     arch: str = "kitnet"
     size: int = 128  # input side in pixels (square face crops)
     width: int = 16  # channels of the first block (kitnet only); 16 learnt faster than 32 per CPU minute
+    #: logits are divided by this (temperature scaling, fitted on a validation split after training)
+    temperature: float = 1.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -53,8 +61,9 @@ class FaceForensicNet(nn.Module):
     in training also -> change-mask logits ``(N, 1, 16, 16)``.
     """
 
-    def __init__(self, width: int = 32):
+    def __init__(self, width: int = 32, temperature: float = 1.0):
         super().__init__()
+        self.temperature = temperature  # a plain attribute, so old checkpoints load unchanged
         w = width
         self.features = nn.Sequential(
             _block(3, w, 2),          # (w) x 64 x 64
@@ -70,7 +79,7 @@ class FaceForensicNet(nn.Module):
         self.mask_head = nn.Conv2d(4 * w, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        return self.head(self.features(x)) / self.temperature
 
     def forward_with_mask(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits ``(N, 2)`` and change-mask logits ``(N, 1, S/8, S/8)``."""
@@ -82,12 +91,60 @@ class FaceForensicNet(nn.Module):
         return self.features[-1]
 
 
+class MobileNetDetector(nn.Module):
+    """torchvision's MobileNetV2 features, a two-logit head and a change-mask head.
+
+    Shapes for ``size=128``: input ``(N, 3, 128, 128)`` in the kit's normalisation, converted to
+    ImageNet's -> features ``(N, 1280, 4, 4)`` (Grad-CAM's layer; 5 x 5 at 160 px) -> pooled
+    ``(N, 1280)`` -> logits ``(N, 2)`` divided by ``temperature``; in training also change-mask
+    logits ``(N, 1, 4, 4)``, the same Face X-ray-style auxiliary loss as kitnet's.
+    """
+
+    def __init__(self, temperature: float = 1.0):
+        super().__init__()
+        import torchvision.models as tvm
+
+        self.temperature = temperature
+        self.features = tvm.mobilenet_v2(weights=None).features
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(1280, 2))
+        self.mask_head = nn.Conv2d(1280, 1, 1)
+        # kit normalisation (x - m) / s  ->  ImageNet's (x - M) / S:  x' = x * s / S + (m - M) / S
+        scale = torch.tensor(STD) / torch.tensor(IMAGENET_STD)
+        shift = (torch.tensor(MEAN) - torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)
+        self.register_buffer("_scale", scale.view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("_shift", shift.view(1, 3, 1, 1), persistent=False)
+
+    def load_imagenet(self, state: dict[str, torch.Tensor]) -> "MobileNetDetector":
+        """Copy torchvision's ImageNet ``features.*`` weights in (the classifier is not used)."""
+        features = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+        self.features.load_state_dict(features)
+        return self
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features ``(N, 1280)``: what the head sees (used to tell inputs unlike the training data)."""
+        return self.features(x * self._scale + self._shift).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x * self._scale + self._shift)) / self.temperature
+
+    def forward_with_mask(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.features(x * self._scale + self._shift)
+        return self.head(features), self.mask_head(features)
+
+    @property
+    def cam_layer(self) -> nn.Module:
+        return self.features[-1]
+
+
 def build_detector(config: DetectorConfig) -> nn.Module:
-    """A freshly initialised detector for ``config`` (never downloads weights)."""
+    """A freshly initialised detector for ``config`` (never downloads weights; MobileNetV2's
+    ImageNet start is loaded by training, see :meth:`MobileNetDetector.load_imagenet`)."""
     import torchvision.models as tvm
 
     if config.arch == "kitnet":
-        return FaceForensicNet(config.width)
+        return FaceForensicNet(config.width, config.temperature)
+    if config.arch == "mobilenet_v2":
+        return MobileNetDetector(config.temperature)
     if config.arch == "resnet18":
         return tvm.resnet18(weights=None, num_classes=2)
     if config.arch == "mobilenet_v3_small":
@@ -99,7 +156,7 @@ def build_detector(config: DetectorConfig) -> nn.Module:
 
 def cam_layer(model: nn.Module) -> nn.Module:
     """The last convolutional stage, where Grad-CAM reads activations and gradients."""
-    if isinstance(model, FaceForensicNet):
+    if isinstance(model, (FaceForensicNet, MobileNetDetector)):
         return model.cam_layer
     for name in ("layer4", "features"):  # resnet / mobilenet and efficientnet
         if hasattr(model, name):
