@@ -95,10 +95,20 @@ class MobileNetDetector(nn.Module):
     """torchvision's MobileNetV2 features, a two-logit head and a change-mask head.
 
     Shapes for ``size=128``: input ``(N, 3, 128, 128)`` in the kit's normalisation, converted to
-    ImageNet's -> features ``(N, 1280, 4, 4)`` (Grad-CAM's layer; 5 x 5 at 160 px) -> pooled
-    ``(N, 1280)`` -> logits ``(N, 2)`` divided by ``temperature``; in training also change-mask
-    logits ``(N, 1, 4, 4)``, the same Face X-ray-style auxiliary loss as kitnet's.
+    ImageNet's -> ``features[:14]`` ``(N, 96, 8, 8)`` -> block 14's expansion (1x1 conv, ReLU6)
+    ``(N, 576, 8, 8)``: Grad-CAM's layer, and where the change-mask head reads -> the rest of
+    the network ``(N, 1280, 4, 4)`` -> pooled ``(N, 1280)`` -> logits ``(N, 2)`` divided by
+    ``temperature``; in training also change-mask logits ``(N, 1, 8, 8)``, the Face X-ray-style
+    auxiliary loss kitnet has too.
+
+    Why that layer: a 4 x 4 grid (the last stage) over a 128 px crop cannot point at a blending
+    boundary, its cells being a quarter of the face wide; and the stride-16 blocks' own outputs
+    are linear bottlenecks, signed, which CAMs (built for post-ReLU activations) misread. The
+    expansion is the last stride-16, non-negative activation.
     """
+
+    #: ``features[CAM_BLOCK]`` is the first stride-32 block; its expansion still runs at stride 16
+    CAM_BLOCK = 14
 
     def __init__(self, temperature: float = 1.0):
         super().__init__()
@@ -107,7 +117,7 @@ class MobileNetDetector(nn.Module):
         self.temperature = temperature
         self.features = tvm.mobilenet_v2(weights=None).features
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(1280, 2))
-        self.mask_head = nn.Conv2d(1280, 1, 1)
+        self.mask_head = nn.Conv2d(576, 1, 1)
         # kit normalisation (x - m) / s  ->  ImageNet's (x - M) / S:  x' = x * s / S + (m - M) / S
         scale = torch.tensor(STD) / torch.tensor(IMAGENET_STD)
         shift = (torch.tensor(MEAN) - torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)
@@ -120,20 +130,26 @@ class MobileNetDetector(nn.Module):
         self.features.load_state_dict(features)
         return self
 
+    def _stages(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(expansion (N, 576, S/16, S/16), last stage (N, 1280, S/32, S/32))``."""
+        block = self.features[self.CAM_BLOCK]  # stride 2: no residual connection to skip
+        expansion = block.conv[0](self.features[:self.CAM_BLOCK](x * self._scale + self._shift))
+        return expansion, self.features[self.CAM_BLOCK + 1:](block.conv[1:](expansion))
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features ``(N, 1280)``: what the head sees (used to tell inputs unlike the training data)."""
-        return self.features(x * self._scale + self._shift).mean(dim=(2, 3))
+        return self._stages(x)[1].mean(dim=(2, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x * self._scale + self._shift)) / self.temperature
+        return self.head(self._stages(x)[1]) / self.temperature
 
     def forward_with_mask(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.features(x * self._scale + self._shift)
-        return self.head(features), self.mask_head(features)
+        middle, last = self._stages(x)
+        return self.head(last), self.mask_head(middle)
 
     @property
     def cam_layer(self) -> nn.Module:
-        return self.features[-1]
+        return self.features[self.CAM_BLOCK].conv[0]
 
 
 def build_detector(config: DetectorConfig) -> nn.Module:
