@@ -81,7 +81,7 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
                        hold_out: str | None = None, device: str = "auto", seed: int = 0, threads: int = 0,
                        progress: bool = True, methods=CAM_METHODS, mask_weight: float = 4.0,
                        workers: int = 0, backbone_weights: str | None = None, calibrate: bool = True,
-                       freeze_blocks: int = 0) -> dict:
+                       freeze_blocks: int = 0, name: str | None = None) -> dict:
     """Split, train, calibrate, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it."""
     if threads:
         torch.set_num_threads(threads)
@@ -111,7 +111,7 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
     model, _ = load_detector(result["weights"], dev)
     test = faces.subset(splits["test"])
     val = faces.subset(val_mask)
-    calibration = finish_weights(model, faces.subset(train_mask), val, result["weights"], dev, calibrate)
+    calibration = finish_weights(model, faces.subset(train_mask), val, result["weights"], dev, calibrate, name)
     model, _ = load_detector(result["weights"], dev)
     summary = {
         "calibration": calibration,
@@ -132,9 +132,10 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
 
 
 def finish_weights(model: torch.nn.Module, train: FaceSet, val: FaceSet, weights: str | Path, device="cpu",
-                   calibrate: bool = True) -> dict:
+                   calibrate: bool = True, name: str | None = None) -> dict:
     """Fit the temperature on ``val`` (people never trained on) and store it, the training
-    domain's description and feature statistics in ``weights``. Returns the calibration numbers."""
+    domain's description and feature statistics (and ``name``, the detector's name in verdicts)
+    in ``weights``. Returns the calibration numbers."""
     saved = torch.load(weights, map_location="cpu", weights_only=True)
     out: dict = {"temperature": 1.0}
     if calibrate and len(val) and len(set(val.labels.tolist())) == 2:
@@ -147,6 +148,7 @@ def finish_weights(model: torch.nn.Module, train: FaceSet, val: FaceSet, weights
 
     config = DetectorConfig(**{**saved["config"], "temperature": out["temperature"]})
     model.temperature = out["temperature"]
-    info = {**saved["info"], "calibration": out, "domain": domain_stats(model, train, val, device)}
+    info = {**saved["info"], "calibration": out, "domain": domain_stats(model, train, val, device),
+            **({"name": name} if name else {})}
     torch.save({"config": config.as_dict(), "state_dict": saved["state_dict"], "info": info}, weights)
     return out
