@@ -34,6 +34,7 @@ def _detect(args: argparse.Namespace) -> int:
     detector = DeepfakeDetector(args.weights, methods=args.methods, device=device)
     from tqdm.auto import tqdm
 
+    print(f"detector: {detector.card.name}, trained on {detector.card.trained_on}")
     results = []
     for video in tqdm(args.videos, desc="videos", unit="video"):
         result = detector.analyse(video, count=args.count, indices=args.index)
