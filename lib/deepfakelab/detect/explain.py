@@ -20,6 +20,7 @@ whose maps survive randomisation is showing edges of the input, not the model's 
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -43,6 +44,27 @@ def _cam_class(method: str):
     return classes[method]
 
 
+@contextmanager
+def gradients_from(model: nn.Module, layer: nn.Module):
+    """Within the block, only ``layer``'s parameters require gradients.
+
+    A CAM needs the gradient of the fake logit at ``layer``'s output, nothing before it; with
+    every earlier parameter frozen, the backward pass stops at ``layer`` instead of running
+    through the whole network (for MobileNetV2 at 128 px about a third of the cost of a map).
+    The maps are the same. A layer without parameters leaves everything as it is.
+    """
+    keep = {id(p) for p in layer.parameters()}
+    saved = [(p, p.requires_grad) for p in model.parameters()]
+    if keep:
+        for p, _ in saved:
+            p.requires_grad_(id(p) in keep)
+    try:
+        yield
+    finally:
+        for p, flag in saved:
+            p.requires_grad_(flag)
+
+
 def fake_maps(model: nn.Module, inputs: torch.Tensor, method: str = DEFAULT_METHOD
               ) -> tuple[np.ndarray, np.ndarray]:
     """Maps for the fake logit and the fake probabilities, from one forward/backward pass.
@@ -53,7 +75,8 @@ def fake_maps(model: nn.Module, inputs: torch.Tensor, method: str = DEFAULT_METH
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
     model.eval()
-    with _cam_class(method)(model=model, target_layers=[cam_layer(model)]) as cam:
+    layer = cam_layer(model)
+    with gradients_from(model, layer), _cam_class(method)(model=model, target_layers=[layer]) as cam:
         maps = cam(input_tensor=inputs, targets=[ClassifierOutputTarget(1)] * len(inputs))
         p_fake = torch.softmax(cam.outputs.detach(), dim=1)[:, 1].cpu().numpy()
     return maps.astype(np.float32), p_fake

@@ -136,7 +136,9 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tu
     """What a real pipeline does to a face before the detector sees it.
 
     Horizontal flip (p 0.5, mask flipped too), colour jitter (brightness, contrast, saturation),
-    Gaussian blur (p 0.2, sigma 0.3-1.5) and JPEG re-compression at quality 40-100 (p 0.5).
+    a shrink and re-enlarge to 35-100 % of the side (p 0.3: a small face in a big frame),
+    Gaussian blur (p 0.2, sigma 0.3-1.5), sensor noise (p 0.2, sigma 2-8 levels) and JPEG
+    re-compression at quality 30-95 (p 0.5).
     """
     if rng.random() < 0.5:
         image, mask = image[:, ::-1], mask[:, ::-1]
@@ -145,10 +147,18 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tu
     grey = out.mean(axis=-1, keepdims=True)
     out = grey + (out - grey) * rng.uniform(0.7, 1.3)
     out = np.clip(out, 0, 255).astype(np.uint8)
+    if rng.random() < 0.3:
+        side = out.shape[0]
+        small = max(8, int(round(side * rng.uniform(0.35, 1.0))))
+        out = cv2.resize(cv2.resize(out, (small, small), interpolation=cv2.INTER_AREA), (side, side),
+                         interpolation=cv2.INTER_LINEAR)
     if rng.random() < 0.2:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.5))
+    if rng.random() < 0.2:
+        noisy = out.astype(np.float32) + rng.normal(0, rng.uniform(2, 8), out.shape)
+        out = np.clip(noisy, 0, 255).astype(np.uint8)
     if rng.random() < 0.5:
-        out = jpeg(out, int(rng.integers(40, 101)))
+        out = jpeg(out, int(rng.integers(30, 96)))
     return np.ascontiguousarray(out), np.ascontiguousarray(mask)
 
 

@@ -22,8 +22,11 @@ from ..faces.detection import check_image_size
 from ..media.frames import extract_frames
 from ..media.video import VideoInfo, probe_video, short_video_note
 
-#: Where the shipped weights live inside the package.
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "detector.pt"
+#: Where the shipped weights live inside the package: the real-face MobileNetV2 (the default)
+#: and kitnet, the small network trained on synthetic heads only that students retrain.
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "detector.pt"
+KITNET_WEIGHTS = WEIGHTS_DIR / "kitnet.pt"
 TRAIN_HINT = "deepfakelab detect-train --out runs/detector (see the README, 'Detection')"
 
 
@@ -43,6 +46,28 @@ def load_detector(path: str | Path | None = None, device: str | torch.device = "
     except (KeyError, RuntimeError, TypeError, OSError) as exc:
         raise DataError(f"{path}: not a deepfakelab detector checkpoint ({exc})") from exc
     return model.to(device).eval(), config
+
+
+@dataclass
+class DetectorCard:
+    """Who gives the verdict: ``name``, one line on its training data, and the feature
+    statistics of that data (None for weights made before they were stored: then every input
+    counts as possibly unlike the training data)."""
+
+    name: str
+    trained_on: str
+    domain: dict | None = None
+
+
+def read_card(path: str | Path | None = None) -> DetectorCard:
+    """The :class:`DetectorCard` of a weights file (default: the shipped detector)."""
+    path = Path(path) if path else DEFAULT_WEIGHTS
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    info, arch = saved.get("info", {}), saved["config"].get("arch", "kitnet")
+    domain = info.get("domain") or {}
+    name = info.get("name") or f"{arch} ({path.name})"
+    trained_on = domain.get("trained_on") or info.get("trained_on") or "unknown data (no description in the weights)"
+    return DetectorCard(name, trained_on, domain if "feature_mean" in domain else None)
 
 
 @dataclass
@@ -67,6 +92,10 @@ class VideoResult:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     frame_images: dict[int, np.ndarray] = field(default_factory=dict)
+    #: whether the scored faces look unlike the detector's training data (None: not known)
+    unlike_training: bool | None = None
+    #: their median feature distance to the training data (see :mod:`.domain`), or None
+    domain_distance: float | None = None
 
     @property
     def p_fake(self) -> float | None:
@@ -88,6 +117,7 @@ class DeepfakeDetector:
     def __init__(self, weights: str | Path | None = None, methods=(DEFAULT_METHOD,),
                  device: str = "cpu", detect_side: int = 256):
         self.model, self.config = load_detector(weights, device)
+        self.card = read_card(weights)
         self.device = device
         self.methods = tuple(methods)
         self.cropper = FaceCropper(size=self.config.size, detect_side=detect_side, device=device)
@@ -138,6 +168,12 @@ class DeepfakeDetector:
             pending.append((index, crop))
             if keep_frames:
                 result.frame_images[index] = frames[index]
+        if pending and self.card.domain is not None:
+            from .domain import unlike_training
+
+            sample = [c.image for _, c in pending[:: max(1, len(pending) // batch)]][:batch]
+            result.unlike_training, result.domain_distance = unlike_training(
+                self.model, to_tensor(sample).to(self.device), self.card.domain)
         for start in range(0, len(pending), batch):
             chunk = pending[start:start + batch]
             p_fake, maps = self.score_crops([c.image for _, c in chunk])

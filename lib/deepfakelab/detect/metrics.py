@@ -90,3 +90,26 @@ def evaluate(video_ids, labels, scores) -> DetectionMetrics:
         frames=len(scores),
         videos=len(vscores),
     )
+
+
+def expected_calibration_error(labels, scores, bins: int = 15) -> float:
+    """ECE (Guo et al., 2017) of P(fake) as a binary forecast: sum over equal-width confidence bins
+    of (share of crops in the bin) x |accuracy - mean confidence| in that bin.
+
+    Confidence is max(p, 1 - p), the probability of the predicted class; 0 is perfectly
+    calibrated, and a detector that says "fake 100 %" on reals scores near 1.
+    """
+    labels = np.asarray(labels, dtype=int).ravel()
+    scores = np.asarray(scores, dtype=float).ravel()
+    if labels.shape != scores.shape or labels.size == 0:
+        raise ValueError(f"{labels.size} labels but {scores.size} scores")
+    confidence = np.maximum(scores, 1.0 - scores)
+    correct = ((scores >= 0.5).astype(int) == labels).astype(float)
+    edges = np.linspace(0.5, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            total += sel.mean() * abs(correct[sel].mean() - confidence[sel].mean())
+    return float(total)

@@ -1,7 +1,10 @@
-"""The deepfake detector: a CNN with two logits, ``(real, fake)``, trained from scratch.
+"""The deepfake detectors: CNNs with two logits, ``(real, fake)``.
 
-No ImageNet weights can be downloaded, so the network must learn from the kit's own data in
-minutes on a CPU. The default, :class:`FaceForensicNet`, is a small plain CNN (0.15 M
+Two families. :class:`MobileNetDetector` (``arch="mobilenet_v2"``, the shipped default) is
+torchvision's MobileNetV2 fine-tuned from ImageNet weights read offline
+(:mod:`.backbone`): pretrained features are what lets a detector trained on a few hundred
+real faces hold on real footage. :class:`FaceForensicNet` (``kitnet``), the network students
+train, learns from scratch on the kit's own data in minutes on a CPU: a small plain CNN (0.15 M
 parameters at the default width 16). It keeps a 16 x 16 feature map at its last convolution, the layer Grad-CAM reads,
 so maps are four times finer than a ResNet's 4 x 4 at the same 128-pixel input: blending
 boundaries and warped mouths are a few pixels wide. Torchvision architectures (always with
@@ -18,12 +21,15 @@ from torch import nn
 
 from ..errors import ConfigError
 
-ARCHITECTURES = ("kitnet", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
+ARCHITECTURES = ("kitnet", "mobilenet_v2", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
 
-#: Per-channel mean/std used to normalise crops; fixed (not ImageNet's) so that nothing
-#: depends on a pretrained model's statistics.
+#: Per-channel mean/std used to normalise crops; fixed (not ImageNet's) so that every network
+#: takes the same tensors; a pretrained one converts to its own statistics inside (see
+#: :class:`MobileNetDetector`).
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.25, 0.25, 0.25)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass
@@ -33,6 +39,8 @@ class DetectorConfig:
     arch: str = "kitnet"
     size: int = 128  # input side in pixels (square face crops)
     width: int = 16  # channels of the first block (kitnet only); 16 learnt faster than 32 per CPU minute
+    #: logits are divided by this (temperature scaling, fitted on a validation split after training)
+    temperature: float = 1.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -54,8 +62,9 @@ class FaceForensicNet(nn.Module):
     in training also -> change-mask logits ``(N, 1, 16, 16)``.
     """
 
-    def __init__(self, width: int = 32):
+    def __init__(self, width: int = 32, temperature: float = 1.0):
         super().__init__()
+        self.temperature = temperature  # a plain attribute, so old checkpoints load unchanged
         w = width
         self.features = nn.Sequential(
             _block(3, w, 2),          # (w) x 64 x 64
@@ -71,7 +80,7 @@ class FaceForensicNet(nn.Module):
         self.mask_head = nn.Conv2d(4 * w, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        return self.head(self.features(x)) / self.temperature
 
     def forward_with_mask(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits ``(N, 2)`` and change-mask logits ``(N, 1, S/8, S/8)``."""
@@ -83,12 +92,78 @@ class FaceForensicNet(nn.Module):
         return self.features[-1]
 
 
+class MobileNetDetector(nn.Module):
+    """torchvision's MobileNetV2 features, a two-logit head and a change-mask head.
+
+    Shapes for ``size=128``: input ``(N, 3, 128, 128)`` in the kit's normalisation, converted to
+    ImageNet's -> ``features[:14]`` ``(N, 96, 8, 8)`` (where the change-mask head reads) ->
+    block 14's expansion (1x1 conv, ReLU6) ``(N, 576, 8, 8)`` (the CAM layer) -> the rest of the
+    network ``(N, 1280, 4, 4)`` -> pooled ``(N, 1280)`` -> logits ``(N, 2)`` divided by
+    ``temperature``; in training also change-mask logits ``(N, 1, 8, 8)``, the Face X-ray-style
+    auxiliary loss kitnet has too.
+
+    Why these layers: a 4 x 4 grid (the last stage) over a 128 px crop cannot point at a blending
+    boundary, its cells being a quarter of the face wide; and the stride-16 blocks' own outputs
+    are linear bottlenecks, signed, which CAMs (built for post-ReLU activations) misread. The
+    expansion is the last stride-16, non-negative activation. In two-epoch trial runs, the mask
+    head on the expansion itself made every CAM point outside the changed region; on the block
+    before it, LayerCAM pointed inside for 0.76 of self-blends (Grad-CAM 0.17).
+    """
+
+    #: ``features[CAM_BLOCK]`` is the first stride-32 block; its expansion (the CAM layer) still
+    #: runs at stride 16
+    CAM_BLOCK = 14
+
+    def __init__(self, temperature: float = 1.0):
+        super().__init__()
+        import torchvision.models as tvm
+
+        self.temperature = temperature
+        self.features = tvm.mobilenet_v2(weights=None).features
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(1280, 2))
+        self.mask_head = nn.Conv2d(96, 1, 1)
+        # kit normalisation (x - m) / s  ->  ImageNet's (x - M) / S:  x' = x * s / S + (m - M) / S
+        scale = torch.tensor(STD) / torch.tensor(IMAGENET_STD)
+        shift = (torch.tensor(MEAN) - torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)
+        self.register_buffer("_scale", scale.view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("_shift", shift.view(1, 3, 1, 1), persistent=False)
+
+    def load_imagenet(self, state: dict[str, torch.Tensor]) -> "MobileNetDetector":
+        """Copy torchvision's ImageNet ``features.*`` weights in (the classifier is not used)."""
+        features = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+        self.features.load_state_dict(features)
+        return self
+
+    def _stages(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(stride-16 features (N, 96, S/16, S/16), last stage (N, 1280, S/32, S/32))``."""
+        middle = self.features[:self.CAM_BLOCK](x * self._scale + self._shift)
+        return middle, self.features[self.CAM_BLOCK:](middle)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features ``(N, 1280)``: what the head sees (used to tell inputs unlike the training data)."""
+        return self._stages(x)[1].mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self._stages(x)[1]) / self.temperature
+
+    def forward_with_mask(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        middle, last = self._stages(x)
+        return self.head(last), self.mask_head(middle)
+
+    @property
+    def cam_layer(self) -> nn.Module:
+        return self.features[self.CAM_BLOCK].conv[0]
+
+
 def build_detector(config: DetectorConfig) -> nn.Module:
-    """A freshly initialised detector for ``config`` (never downloads weights)."""
+    """A freshly initialised detector for ``config`` (never downloads weights; MobileNetV2's
+    ImageNet start is loaded by training, see :meth:`MobileNetDetector.load_imagenet`)."""
     import torchvision.models as tvm
 
     if config.arch == "kitnet":
-        return FaceForensicNet(config.width)
+        return FaceForensicNet(config.width, config.temperature)
+    if config.arch == "mobilenet_v2":
+        return MobileNetDetector(config.temperature)
     if config.arch == "resnet18":
         return tvm.resnet18(weights=None, num_classes=2)
     if config.arch == "mobilenet_v3_small":
@@ -100,7 +175,7 @@ def build_detector(config: DetectorConfig) -> nn.Module:
 
 def cam_layer(model: nn.Module) -> nn.Module:
     """The last convolutional stage, where Grad-CAM reads activations and gradients."""
-    if isinstance(model, FaceForensicNet):
+    if isinstance(model, (FaceForensicNet, MobileNetDetector)):
         return model.cam_layer
     for name in ("layer4", "features"):  # resnet / mobilenet and efficientnet
         if hasattr(model, name):

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..faces.boxes import uncrop
 from .explain import overlay
-from .inference import VideoResult
+from .inference import DetectorCard, VideoResult
 
 #: Frames drawn whole in the report are shrunk to at most this many pixels on their longer side:
 #: drawn at full size, one 6000 x 6000 photo kept the report busy 43 s (2 loaded CPU cores) for a
@@ -25,10 +25,14 @@ from .inference import VideoResult
 SHOWN_FRAME_SIDE = 768
 
 
-#: Shown with the shipped weights: a verdict outside the training domain is not evidence.
-DOMAIN_NOTE = ("The shipped detector learnt from the kit's synthetic heads only; on real footage it is "
-               "outside its training domain and its verdicts are not evidence. Train it on real videos "
-               "with 'deepfakelab detect-data --videos DIR' and 'deepfakelab detect-train'.")
+def domain_line(card: DetectorCard, result: VideoResult) -> str | None:
+    """One line naming the detector and its training domain when ``result``'s faces look unlike
+    that domain (or when the weights cannot tell); None when they look like it or nothing was scored."""
+    if not result.frames or result.unlike_training is False:
+        return None
+    why = ("these faces are unlike its training data" if result.unlike_training
+           else "its weights cannot tell whether these faces are like its training data")
+    return f"{card.name} was trained on {card.trained_on}; {why}, so the verdict is a guess, not evidence"
 
 
 def verdict(p_fake: float | None) -> str:
@@ -168,6 +172,8 @@ def result_numbers(result: VideoResult) -> dict:
         "error": result.error,
         "notes": result.notes,
         "no_face_frames": result.no_face,
+        "unlike_training": result.unlike_training,
+        "domain_distance": result.domain_distance,
         "frames": [{"index": f.index, "p_fake": f.p_fake, "face_box": [round(v, 1) for v in f.crop.box],
                     "crop_box": list(f.crop.crop_box), "face_confidence": f.crop.confidence}
                    for f in result.frames],
@@ -175,8 +181,12 @@ def result_numbers(result: VideoResult) -> dict:
 
 
 def write_report(results: list[VideoResult], out_dir: str | Path, methods: list[str],
-                 info: dict | None = None, shown_frames: int = 4) -> dict[str, Path]:
-    """Write ``report.html``, ``report.json`` and the PNGs into ``out_dir``; return their paths."""
+                 info: dict | None = None, shown_frames: int = 4,
+                 card: DetectorCard | None = None) -> dict[str, Path]:
+    """Write ``report.html``, ``report.json`` and the PNGs into ``out_dir``; return their paths.
+
+    ``card`` (the detector's name and training domain) adds a line to every input whose faces
+    are unlike that domain."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {"summary": plot_summary(results, out_dir / "summary.png")}
@@ -192,6 +202,9 @@ def write_report(results: list[VideoResult], out_dir: str | Path, methods: list[
             parts.append(f'<p class="verdict">{html.escape(verdict(result.p_fake))}</p>'
                          f"<p>{html.escape(scored_summary(result))}.</p>")
             parts += [f'<p class="warn">{html.escape(note)}</p>' for note in result.notes]
+            note = domain_line(card, result) if card else None
+            if note:
+                parts.append(f'<p class="warn">{html.escape(note)}</p>')
             if result.no_face:
                 parts.append(f'<p class="warn">No face found in frames {result.no_face} '
                              "(not scored).</p>")
@@ -203,7 +216,8 @@ def write_report(results: list[VideoResult], out_dir: str | Path, methods: list[
         parts.append("</section>")
         sections.append("".join(parts))
 
-    numbers = {"methods": methods, "detector": info or {}, "videos": [result_numbers(r) for r in results]}
+    detector = {**(info or {}), **({"name": card.name, "trained_on": card.trained_on} if card else {})}
+    numbers = {"methods": methods, "detector": detector, "videos": [result_numbers(r) for r in results]}
     files["json"] = out_dir / "report.json"
     files["json"].write_text(json.dumps(numbers, indent=2))
     rows = "".join(
@@ -221,7 +235,7 @@ img {{ max-width: 100%; }} section {{ border-top: 1px solid #ddd; margin-top: 1.
 <h1>Deepfake detection report</h1>
 <p>Each video's verdict is the mean of its frames' probabilities of "fake". Maps show which
 pixels pushed the detector towards "fake" (target: the fake logit), with {html.escape(', '.join(methods))}.</p>
-<p class="warn">{html.escape(DOMAIN_NOTE if (info or {}).get("weights") == "shipped" else "")}</p>
+<p>{html.escape(f"Detector: {card.name}, trained on {card.trained_on}." if card else "")}</p>
 <table><tr><th>input</th><th>verdict</th><th>frames scored</th><th>frames without a face</th><th>problem</th></tr>
 {rows}</table>
 {_img(files["summary"])}

