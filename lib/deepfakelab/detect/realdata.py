@@ -17,7 +17,7 @@ test    hdtf_kh (L), retalk_1 (M), retalk_4 (O), retalk_5 (P), vox_dpe_s (R)
 ======  ==============================================================================
 
 Every real frame is cropped as the deployed detector crops it (MTCNN box, 30 % margin,
-:class:`~.faces.FaceCropper`), at a working size of 256 px where its face mesh is read and the
+:class:`~deepfakelab.faces.cropper.FaceCropper`), at a working size of 256 px where its face mesh is read and the
 fakes are made (:mod:`.realfakes`); crops and change masks are then shrunk to the detector's
 size, so the resize softens the traces as it does at inference time.
 """
@@ -31,7 +31,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError, DeepfakeLabError
-from .faces import FaceCropper, crop_square, square_crop_box
+from ..faces.boxes import crop
+from ..faces.cropper import FaceCropper, margin_box
+from ..media.files import IMAGE_SUFFIXES
+from ..media.frames import extract_frames
+from ..media.video import probe_video
 from .faceset import FaceSet
 from .realfakes import MeshFace, mesh_face_swap, mesh_reenact, mesh_self_blend
 
@@ -90,7 +94,7 @@ class FaceReader:
         found = self.cropper.detect(frame)
         if found is None:
             return None
-        image = crop_square(frame, square_crop_box(found[0]), WORK_SIZE)
+        image = crop(frame, margin_box(found[0], frame.shape), WORK_SIZE)
         roi = Roi((WORK_SIZE / 2, WORK_SIZE / 2), ROI_SCALE * WORK_SIZE / 1.6, 0.0)
         for _ in range(3):
             mesh = self.mesh.mesh_in(image, roi)
@@ -104,8 +108,6 @@ def read_real_faces(root: str | Path, files: list[str], frames_per_video: int, r
                     progress: bool = True) -> tuple[list[RealFace], list[str]]:
     """Faces of ``frames_per_video`` evenly spread frames of each file (one for a photo), and
     the problems met (missing files, frames without a face), one line each."""
-    from .video import IMAGE_SUFFIXES, extract_frames, probe_video
-
     root, faces, problems = Path(root), [], []
     for name in tqdm(files, desc="reading real faces", unit="file", disable=not progress):
         path = root / name
