@@ -203,7 +203,10 @@ def make_submission(course: Course, student: str, kind: str) -> Path:
     elif kind == "loop":
         answers["verdict_answer"] = "while True:\n    pass\n" + RIGHT["verdict_answer"]
     elif kind == "memory_hog":
-        answers["verdict_answer"] = "hog = [bytearray(2**28) for _ in range(64)]\n" + RIGHT["verdict_answer"]
+        # 2 GiB at a time: past the toy's 1.5 GiB limit at the first one, so the MemoryError comes at
+        # once (256 MiB pieces were zero-filled one by one and, on a loaded machine, ran into the
+        # 5 s cell limit first); without a limit the 16 GiB would take far longer than that.
+        answers["verdict_answer"] = "hog = [bytearray(2**31) for _ in range(8)]\n" + RIGHT["verdict_answer"]
     elif kind == "tamper":
         # Wrong pick_frames, plus every trick: patch the checker, rewrite the check, forge the
         # artifact, delete a graded cell, and write 99 points into any gradebook it can find.
