@@ -26,7 +26,6 @@ COMMAND_MODULES = [
     "deepfakelab.media.cli",
     "deepfakelab.course.cli",
     "deepfakelab.course.open_lab",
-    "deepfakelab.media.phone",
 ]
 
 

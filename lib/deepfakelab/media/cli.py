@@ -1,4 +1,5 @@
-"""``deepfakelab info FILE``: what a photo or video is, and whether it says it is synthetic.
+"""The media commands: ``deepfakelab info FILE`` (what a photo or video is, and whether it says it is
+synthetic) and ``deepfakelab fit-video`` (a phone clip made fit for Lab 1, :mod:`.phone`).
 
 The kit's videos carry their synthetic label in the container metadata; ``ffprobe`` would show
 it but is not installed with the kit, so this command reads it with the bundled ffmpeg.
@@ -55,3 +56,28 @@ def register(subparsers) -> None:
         "synthetic there); for a photo its size and any conversion the kit would make.")
     p.add_argument("file", help="photo or video")
     p.set_defaults(func=_info)
+    _register_fit(subparsers)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from .phone import fit_video
+
+    fitted = fit_video(args.video, args.output, args.max_side, args.max_fps, args.seconds or None)
+    print(fitted.note)
+    return 0
+
+
+def _register_fit(subparsers) -> None:
+    from .phone import MAX_FPS, MAX_SECONDS, MAX_SIDE
+
+    parser = subparsers.add_parser(
+        "fit-video", help="make a phone or webcam video fit for Lab 1 (upright, smaller, <= 30 fps)",
+        description="Write an upright, smaller copy of a video: its rotation metadata applied, the longer side "
+        "at most --max-side, the frame rate at most --max-fps, the first --seconds. Prints what changed.")
+    parser.add_argument("video", help="the video to fit (mp4, mov, webm, ...)")
+    parser.add_argument("-o", "--output", required=True, help="the mp4 to write")
+    parser.add_argument("--max-side", type=int, default=MAX_SIDE, help="longer side in pixels (default: %(default)s)")
+    parser.add_argument("--max-fps", type=float, default=MAX_FPS, help="highest frame rate (default: %(default)s)")
+    parser.add_argument("--seconds", type=float, default=MAX_SECONDS,
+                        help="keep the first this many seconds; 0 keeps all (default: %(default)s)")
+    parser.set_defaults(func=_fit)

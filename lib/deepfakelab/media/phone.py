@@ -15,7 +15,6 @@ The copy is an ordinary video for everything else in the kit (:mod:`deepfakelab.
 
 from __future__ import annotations
 
-import argparse
 import re
 import subprocess
 from dataclasses import dataclass
@@ -106,22 +105,3 @@ def fit_video(source: str | Path, out: str | Path, max_side: int = MAX_SIDE, max
     return FittedVideo(out, source, rotation, (before.width, before.height), before.fps,
                        (after.width, after.height), after.fps, after.frame_count, note)
 
-
-def _fit(args: argparse.Namespace) -> int:
-    fitted = fit_video(args.video, args.output, args.max_side, args.max_fps, args.seconds or None)
-    print(fitted.note)
-    return 0
-
-
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "fit-video", help="make a phone or webcam video fit for Lab 1 (upright, smaller, <= 30 fps)",
-        description="Write an upright, smaller copy of a video: its rotation metadata applied, the longer side "
-        "at most --max-side, the frame rate at most --max-fps, the first --seconds. Prints what changed.")
-    parser.add_argument("video", help="the video to fit (mp4, mov, webm, ...)")
-    parser.add_argument("-o", "--output", required=True, help="the mp4 to write")
-    parser.add_argument("--max-side", type=int, default=MAX_SIDE, help="longer side in pixels (default: %(default)s)")
-    parser.add_argument("--max-fps", type=float, default=MAX_FPS, help="highest frame rate (default: %(default)s)")
-    parser.add_argument("--seconds", type=float, default=MAX_SECONDS,
-                        help="keep the first this many seconds; 0 keeps all (default: %(default)s)")
-    parser.set_defaults(func=_fit)
