@@ -4,11 +4,14 @@ Each bad input must end the command with exit code 2 and one line, ``deepfakelab
 problem``, naming the file once; no traceback; nothing written that looks like a result. Inputs
 that are odd but usable (grayscale, transparent or huge photos, a one-frame video, a truncated
 video that still decodes in part) exit 0 and say what was done about them in a note. The corpus
-is synthetic heads, so this runs without ``../shared``.
+is synthetic heads, so this runs without ``../shared``. ``gan`` and ``course`` get their own
+small corpus (configs, checkpoints, run folders, course folders, notebooks, zips, media packs),
+and each of their checks must come before the work: loading bags, training, running nbgrader.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -344,3 +347,183 @@ def test_training_and_data_commands_refuse_bad_paths(corpus, tmp_path, capsys):
         _assert_refused(*_run(capsys, *argv, corpus["not_a_folder"] / "sub"), corpus["not_a_folder"] / "sub",
                         "is a file, not a folder")
     _nothing_written(tmp_path / "f.npz", tmp_path / "run", tmp_path / "scores")
+
+
+# --------------------------------------------------------------------------- gan and course
+@pytest.fixture(scope="module")
+def lab_files(tmp_path_factory) -> dict[str, Path]:
+    """Bad configs, checkpoints, run folders, course folders and notebooks for ``gan`` and ``course``."""
+    root = tmp_path_factory.mktemp("lab_files")
+    files = {"folder": root / "a_folder", "not_a_folder": root / "not_a_folder"}
+    files["folder"].mkdir()
+    files["not_a_folder"].write_text("a plain file")
+    for name, text in [("empty.yaml", ""), ("bad.yaml", "train: [unclosed\n"), ("list.yaml", "- 1\n- 2\n"),
+                       ("text.pt", "not a checkpoint\n" * 20), ("empty.pt", ""), ("text.zip", "not a zip\n" * 20)]:
+        files[name] = root / name
+        files[name].write_text(text)
+    # a run folder whose newest checkpoint is cut short (a kill during a copy), and one whose config.json is
+    files["bad_resume"] = root / "bad_resume"
+    (files["bad_resume"] / "checkpoints").mkdir(parents=True)
+    (files["bad_resume"] / "config.json").write_text("{}")
+    files["cut.pt"] = files["bad_resume"] / "checkpoints" / "epoch_0002.pt"
+    files["cut.pt"].write_bytes(b"PK\x03\x04" + b"\0" * 200)
+    files["bad_config_run"] = root / "bad_config_run"
+    (files["bad_config_run"] / "checkpoints").mkdir(parents=True)
+    (files["bad_config_run"] / "checkpoints" / "epoch_0001.pt").write_bytes(b"\0" * 200)
+    files["run_config"] = files["bad_config_run"] / "config.json"
+    files["run_config"].write_text('{"train": ')
+    # course folders: not a course, a course whose notebook is not JSON, one whose JSON is not a notebook, a good one
+    files["not_a_course"] = root / "not_a_course"
+    files["not_a_course"].mkdir()
+    kit_config = Path(__file__).resolve().parents[1] / "autograder" / "nbgrader_config.py"
+    for name, notebook in [("course_text_nb", "{not json"), ("course_list_nb", "[1, 2]"),
+                           ("course", json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))]:
+        files[name] = root / name
+        (files[name] / "source" / "lab").mkdir(parents=True)
+        shutil.copy2(kit_config, files[name] / "nbgrader_config.py")
+        files[f"{name}.ipynb"] = files[name] / "source" / "lab" / "lab.ipynb"
+        files[f"{name}.ipynb"].write_text(notebook)
+    return files
+
+
+@pytest.fixture
+def no_bag_data(monkeypatch):
+    """Loading bags (seconds, then minutes of training) must come after every check."""
+    from deepfakelab.gan import data
+
+    monkeypatch.setattr(data, "load_bags", lambda *a, **k: pytest.fail("bags were loaded before the check"))
+
+
+def _bad_config_files(f):
+    return [
+        (f["folder"] / "missing.yaml", "no such file"),
+        (f["folder"], "is a folder"),
+        (f["empty.yaml"], "the file is empty"),
+        (f["bad.yaml"], "not valid YAML/JSON (line 2, column 1"),
+    ]
+
+
+def test_gan_train_refuses_bad_configs_data_and_run_folders_before_loading_bags(lab_files, locked, tmp_path, capsys,
+                                                                                no_bag_data):
+    f, out = lab_files, tmp_path / "run"
+    cases = [(["--config", path], path, problem) for path, problem in _bad_config_files(f)] + [
+        (["--config", f["list.yaml"]], f["list.yaml"], "must hold a mapping of config fields"),
+        (["--data", f["folder"] / "missing"], f["folder"] / "missing", "no such folder"),
+        (["--data", f["not_a_folder"]], f["not_a_folder"], "is a file, expected a folder of bag photos"),
+    ]
+    for argv, culprit, problem in cases:
+        _assert_refused(*_run(capsys, "gan", "train", *argv, "--out", out), culprit, problem)
+    _nothing_written(out)
+    for run, problem in [(f["not_a_folder"], "is a file, expected an output folder"),
+                         (f["not_a_folder"] / "run", "is a file, not a folder"), (locked / "run", "cannot write in"),
+                         (f["bad_resume"], None), (f["bad_config_run"], None)]:
+        culprit = {f["bad_resume"]: f["cut.pt"], f["bad_config_run"]: f["run_config"]}.get(run, run)
+        problem = problem or ("not a readable deepfakelab GAN checkpoint" if run == f["bad_resume"]
+                              else "not valid JSON")
+        _assert_refused(*_run(capsys, "gan", "train", "--source", "procedural", "--out", run), culprit, problem)
+    assert sorted(p.name for p in f["bad_resume"].rglob("*")) == ["checkpoints", "config.json", "epoch_0002.pt"]
+
+
+def test_gan_sweep_refuses_bad_run_lists_and_outputs_before_loading_bags(lab_files, locked, tmp_path, capsys,
+                                                                         no_bag_data):
+    f, out = lab_files, tmp_path / "sweep"
+    for path, problem in _bad_config_files(f) + [(f["list.yaml"], "must hold a list of mappings")]:
+        if path != f["list.yaml"]:
+            _assert_refused(*_run(capsys, "gan", "sweep", "--config", path, "--out", out), path, problem)
+        _assert_refused(*_run(capsys, "gan", "sweep", "--runs", path, "--out", out), path, problem)
+    for bad, problem in [(f["not_a_folder"], "is a file, expected an output folder"),
+                         (f["not_a_folder"] / "sweep", "is a file, not a folder"), (locked / "sweep", "cannot write in")]:
+        _assert_refused(*_run(capsys, "gan", "sweep", "--out", bad), bad, problem)
+    _nothing_written(out)
+
+
+def test_gan_sample_and_evaluate_refuse_bad_checkpoints_and_outputs(lab_files, locked, tmp_path, capsys, no_bag_data):
+    f, out = lab_files, tmp_path / "samples.png"
+    bad_runs = [(f["folder"] / "missing.pt", "no such file"), (f["empty.pt"], "the file is empty"),
+                (f["text.pt"], "not a readable deepfakelab GAN checkpoint"), (f["cut.pt"], "truncated"),
+                (f["folder"], "no checkpoint found in this run folder")]
+    for run, problem in bad_runs:
+        _assert_refused(*_run(capsys, "gan", "sample", run, "-o", out), run, problem)
+        _assert_refused(*_run(capsys, "gan", "evaluate", run), run, problem)
+    for bad, problem in [(f["folder"], "is a folder"), (tmp_path / "samples", "has no extension"),
+                         (tmp_path / "samples.gif", "has the extension .gif"),
+                         (f["not_a_folder"] / "s.png", "is a file, not a folder"), (locked / "s.png", "cannot write in")]:
+        _assert_refused(*_run(capsys, "gan", "sample", f["text.pt"], "-o", bad), bad, problem)
+        _assert_refused(*_run(capsys, "gan", "data", "-o", bad), bad, problem)
+    _nothing_written(out)
+
+
+def test_gan_classifier_refuses_bad_outputs_and_data_before_training(lab_files, locked, tmp_path, capsys,
+                                                                      monkeypatch):
+    from deepfakelab.gan import classifier
+
+    real_train = classifier.train_classifier
+    monkeypatch.setattr(classifier, "train_classifier",
+                        lambda data, **k: real_train(data, **k) if data else pytest.fail("training before the check"))
+    f = lab_files
+    for bad, problem in [(f["folder"], "is a folder"), (tmp_path / "model.pth", "has the extension .pth"),
+                         (f["not_a_folder"] / "c.pt", "is a file, not a folder"), (locked / "c.pt", "cannot write in")]:
+        _assert_refused(*_run(capsys, "gan", "classifier", "--out", bad), bad, problem)
+    out = tmp_path / "c.pt"
+    _assert_refused(*_run(capsys, "gan", "classifier", "--data", f["folder"], "--out", out), f["folder"],
+                    "no Fashion-MNIST IDX files")
+    _assert_refused(*_run(capsys, "gan", "classifier", "--data", f["folder"] / "nowhere", "--out", out),
+                    f["folder"] / "nowhere", "no Fashion-MNIST IDX files")
+    _nothing_written(out)
+
+
+def test_course_commands_refuse_what_is_not_a_course_before_nbgrader_runs(lab_files, locked, tmp_path, capsys,
+                                                                          monkeypatch):
+    from deepfakelab.course import grade, release
+
+    monkeypatch.setattr(release, "generate_assignment", lambda *a: pytest.fail("nbgrader ran before the check"))
+    monkeypatch.setattr(grade, "nbgrader_api", lambda *a: pytest.fail("nbgrader ran before the check"))
+    f = lab_files
+    not_courses = [(f["not_a_course"], "not a course folder (no nbgrader_config.py)"),
+                   (f["folder"] / "missing", "no such folder"), (f["not_a_folder"], "is a file, expected a course")]
+    for course, problem in not_courses:
+        _assert_refused(*_run(capsys, "course", "grade", "lab", "--course", course), course, problem)
+        _assert_refused(*_run(capsys, "course", "gradescope", "lab", "--course", course, "-o", tmp_path / "a.zip"),
+                        course, problem)
+    for name, problem in [("course_text_nb", "not valid JSON (expected a Jupyter notebook"),
+                          ("course_list_nb", "JSON but not a Jupyter notebook")]:
+        notebook = f[f"{name}.ipynb"]
+        for argv in (["grade", "lab"], ["gradescope", "lab", "-o", tmp_path / "a.zip"], ["release", "lab"]):
+            _assert_refused(*_run(capsys, "course", *argv, "--course", f[name]), notebook, problem)
+    _assert_refused(*_run(capsys, "course", "grade", "nolab", "--course", f["course"]),
+                    f["course"] / "source" / "nolab", "no notebooks here; assignments in this course: ['lab']")
+    _assert_refused(*_run(capsys, "course", "grade", "lab", "--course", f["course"], "--hidden-checks",
+                          f["folder"] / "missing"), f["folder"] / "missing", "no such folder")
+    for bad, problem in [(f["folder"] / "missing.zip", "no such file"), (f["folder"], "is a folder"),
+                         (f["text.zip"], "not a zip archive")]:
+        _assert_refused(*_run(capsys, "course", "grade", "lab", "--course", f["course"], "--zip", bad), bad, problem)
+    for bad, problem in [(f["folder"], "is a folder"), (tmp_path / "autograder.tar", "has the extension .tar"),
+                         (f["not_a_folder"] / "a.zip", "is a file, not a folder"), (locked / "a.zip", "cannot write in")]:
+        _assert_refused(*_run(capsys, "course", "gradescope", "lab", "--course", f["course"], "-o", bad), bad, problem)
+    _nothing_written(tmp_path / "a.zip", f["course"] / "release", f["course"] / "downloaded")
+
+
+def test_course_release_and_media_refuse_bad_folders_and_files_before_writing(lab_files, locked, tmp_path, capsys):
+    f, course = lab_files, tmp_path / "course"
+    for bad, problem in [(f["not_a_folder"], "is a file, expected an output folder"),
+                         (f["not_a_folder"] / "course", "is a file, not a folder"),
+                         (locked / "course", "cannot write in")]:
+        _assert_refused(*_run(capsys, "course", "release", "--course", bad), bad, problem)
+    _assert_refused(*_run(capsys, "course", "release", "no-such-lab", "--course", course), "no-such-lab",
+                    "no such assignment in the kit's solutions/")
+    for pack, culprit, problem in [(f["folder"] / "missing", f["folder"] / "missing", "no such folder"),
+                                   (f["not_a_folder"], f["not_a_folder"], "is a file, expected a Lab 1 media pack"),
+                                   (f["folder"], f["folder"] / "lab1.yaml", "no manifest")]:
+        _assert_refused(*_run(capsys, "course", "release", "--course", course, "--media", pack), culprit, problem)
+        _assert_refused(*_run(capsys, "course", "media", "check", pack), culprit, problem)
+    _nothing_written(course)
+    pack = tmp_path / "pack"
+    good = [f["text.pt"]] * 4  # only their paths are looked at before the bad one is found
+    for photos, bad, problem in [([f["folder"] / "missing.jpg"], f["folder"] / "missing.jpg", "no such file"),
+                                 ([f["folder"]], f["folder"], "is a folder, expected a photo file"),
+                                 ([f["empty.pt"]], f["empty.pt"], "the file is empty")]:
+        _assert_refused(*_run(capsys, "course", "media", "init", pack, "--photos", *photos, "--videos", *good),
+                        bad, problem)
+    for bad, problem in [(f["not_a_folder"], "is a file, expected an output folder"), (locked / "pack", "cannot write in")]:
+        _assert_refused(*_run(capsys, "course", "media", "init", bad, "--photos", *good, "--videos", *good), bad, problem)
+    _nothing_written(pack)

@@ -69,4 +69,4 @@ def test_missing_or_malformed_files_are_named(tmp_path, flag):
     assert result.returncode == 2 and "missing.yaml" in result.stderr and "Traceback" not in result.stderr
     (tmp_path / "bad.yaml").write_text("train: [unclosed")
     result = run_cli("gan", command, *TINY, "--out", str(tmp_path / "o"), flag, str(tmp_path / "bad.yaml"))
-    assert result.returncode == 2 and "bad.yaml is not valid YAML" in result.stderr
+    assert result.returncode == 2 and "bad.yaml: not valid YAML" in result.stderr

@@ -42,7 +42,7 @@ def test_idx_reader_and_torchvision_root(tmp_path):
 
 def test_corrupt_idx_file_is_a_clear_error(tmp_path):
     (tmp_path / "bad.gz").write_bytes(b"not gzip at all")
-    with pytest.raises(DataError, match="bad.gz is not a readable IDX file"):
+    with pytest.raises(DataError, match="bad.gz: not a readable IDX file"):
         read_idx(tmp_path / "bad.gz")
 
 

@@ -30,7 +30,10 @@ def _release(args: argparse.Namespace) -> int:
     course = init_course(args.course, args.assignments or None)
     if pack is not None:
         print(f"media pack: {install_course_media(course, pack)}")
-    for name in args.assignments or sorted(p.name for p in (course.root / "source").iterdir() if p.is_dir()):
+    names = args.assignments or sorted(p.name for p in (course.root / "source").iterdir() if p.is_dir())
+    for name in names:  # a broken notebook in any of them stops the release before nbgrader runs
+        course.check_assignment(name)
+    for name in names:
         print(f"released {name}: {generate_assignment(course, name)}")
         if (copied := release_media(course, name)) is not None:
             print(f"  with the media pack: {copied}")

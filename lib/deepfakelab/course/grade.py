@@ -166,11 +166,21 @@ def _feedback(api, course: Course, assignment: str, student: str, report: "Grade
         report.failed[student] = "feedback: " + (result.get("error") or result.get("log") or "")[-500:]
 
 
+def check_zip(zip_path: str | Path) -> Path:
+    """``zip_path`` if it is a readable zip archive; a one-line DataError naming it otherwise."""
+    import zipfile
+
+    from ..media.files import check_input_file
+
+    zip_path = check_input_file(zip_path, "zip")
+    if not zipfile.is_zipfile(zip_path):
+        raise DataError(f"{zip_path}: not a zip archive (expected an LMS download of the notebooks)")
+    return zip_path
+
+
 def collect_zip(course: Course, assignment: str, zip_path: Path) -> None:
     """Put an LMS download into ``submitted/`` with ``nbgrader zip_collect``."""
-    zip_path = Path(zip_path)
-    if not zip_path.is_file():
-        raise DataError(f"{zip_path}: no such zip file")
+    zip_path = check_zip(zip_path)
     archive = course.root / "downloaded" / assignment / "archive"
     archive.mkdir(parents=True, exist_ok=True)
     shutil.copy2(zip_path, archive / zip_path.name)
@@ -382,6 +392,8 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
         raise ConfigError(f"jobs={options.jobs}: grade with at least one worker")
     start = time.perf_counter()
     course.check_assignment(assignment)
+    if zip_path is not None:
+        check_zip(zip_path)
     if options.sandbox:
         from .bubblewrap import SandboxUnavailable, availability
 

@@ -48,9 +48,11 @@ def _ignore(*extra):
 
 def build_autograder_zip(course: Course, assignment: str, output: Path) -> Path:
     """Write Gradescope's ``autograder.zip`` for ``assignment`` to ``output``; return it."""
+    from ..media.files import check_output_file
+
+    output = check_output_file(output, {".zip"}, "Gradescope autograder").resolve()
     course.check_assignment(assignment)
     kit = kit_root()
-    output = Path(output).resolve()
     with tempfile.TemporaryDirectory(prefix="dfl-gradescope-") as tmp:
         root = Path(tmp)
         shutil.copytree(course.source(assignment), root / "source" / assignment, ignore=_ignore())

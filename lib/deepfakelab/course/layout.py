@@ -77,10 +77,19 @@ class Course:
         return self.root / "autograded" / student / assignment
 
     def check_assignment(self, assignment: str) -> None:
+        """Refuse, before nbgrader runs, an assignment with no notebooks or one that is not a notebook
+        (nbgrader's own error is a traceback, and a Gradescope zip would carry the broken file)."""
+        from ..datafiles import read_json_file
+
         source = self.source(assignment)
-        if not any(source.glob("*.ipynb")):
+        notebooks = sorted(source.glob("*.ipynb"))
+        if not notebooks:
             known = sorted(p.name for p in (self.root / "source").glob("*") if p.is_dir())
-            raise DataError(f"no notebooks in {source}; assignments in this course: {known or 'none'}")
+            raise DataError(f"{source}: no notebooks here; assignments in this course: {known or 'none'}")
+        for notebook in notebooks:
+            content = read_json_file(notebook, "Jupyter notebook")
+            if not isinstance(content, dict) or not isinstance(content.get("cells"), list):
+                raise DataError(f"{notebook}: JSON but not a Jupyter notebook (no list of 'cells')")
 
     def students(self, assignment: str) -> list[str]:
         """Students with a submitted folder for ``assignment``, sorted."""
@@ -92,13 +101,18 @@ class Course:
 
 def open_course(root: str | Path, hidden_checks: str | Path | None = None) -> Course:
     """The course in ``root``; it must have an ``nbgrader_config.py`` (see :func:`init_course`)."""
-    root = Path(root).resolve()
+    from ..media.files import check_input_folder
+
+    root = check_input_folder(Path(root).resolve(), "course folder")
     if not (root / "nbgrader_config.py").is_file():
         raise ConfigError(
-            f"{root} is not a course folder (no nbgrader_config.py); "
+            f"{root}: not a course folder (no nbgrader_config.py); "
             "create one with `deepfakelab course release ASSIGNMENT --course DIR`"
         )
-    hidden = Path(hidden_checks) if hidden_checks else _default_hidden(root)
+    if hidden_checks:
+        hidden = check_input_folder(Path(hidden_checks), "folder of hidden checks")
+    else:
+        hidden = _default_hidden(root)
     return Course(root=root, hidden_checks=hidden.resolve())
 
 
@@ -111,23 +125,30 @@ def init_course(root: str | Path, assignments: list[str] | None = None, kit: Pat
     """Make (or top up) a course folder from the kit, never overwriting the instructor's files.
 
     Copies the nbgrader config template, the hidden checks and the instructor sources of
-    ``assignments`` (all of them by default) into ``root``.
+    ``assignments`` (all of them by default) into ``root``; an assignment found only in the
+    course's ``source/`` is the instructor's own and is released as it is. Every name and the
+    folder are checked before anything is written.
     """
+    from ..media.files import check_output_folder
+
     kit = kit or kit_root()
-    root = Path(root).resolve()
+    root = check_output_folder(Path(root).resolve())
+    names = assignments or sorted(p.name for p in (kit / "solutions").iterdir() if p.is_dir())
+    for name in names:  # every name is checked before anything is written
+        if not (kit / "solutions" / name).is_dir() and not (root / "source" / name).is_dir():
+            known = sorted(p.name for p in (kit / "solutions").iterdir() if p.is_dir())
+            raise DataError(f"{name}: no such assignment in the kit's solutions/ ({', '.join(known)}) "
+                            f"nor in this course's source/")
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "nbgrader_config.py").exists():
         shutil.copy2(kit / "autograder" / "nbgrader_config.py", root / "nbgrader_config.py")
     if not (root / "hidden_checks").exists():
         shutil.copytree(kit / "autograder" / "hidden_checks", root / "hidden_checks",
                         ignore=shutil.ignore_patterns("__pycache__"))
-    names = assignments or sorted(p.name for p in (kit / "solutions").iterdir() if p.is_dir())
     for name in names:
         src = kit / "solutions" / name
-        if not src.is_dir():
-            raise DataError(f"no assignment {name!r} in {kit / 'solutions'}")
         dest = root / "source" / name
-        if not dest.exists():
+        if not dest.exists() and src.is_dir():  # the instructor's own assignments are left as they are
             shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"))
     return open_course(root)
 

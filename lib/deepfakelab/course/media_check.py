@@ -63,6 +63,8 @@ def check_pack(folder: str | Path) -> tuple[MediaPack | None, list[str]]:
 def checked_pack(folder: str | Path) -> MediaPack:
     """The pack in ``folder`` if it passes :func:`check_pack`; :class:`MediaPackError` listing its problems."""
     pack, problems = check_pack(folder)
+    if len(problems) == 1:  # one line, naming the file: "PATH: problem"
+        raise MediaPackError(f"{problems[0]}; nothing was released")
     if problems:
         raise MediaPackError(f"the media pack {folder} has {len(problems)} problem(s); nothing was released:\n"
                              + "\n".join(problems))

@@ -23,10 +23,11 @@ def _check(args: argparse.Namespace) -> int:
 
     pack, problems = check_pack(args.folder)
     for line in problems:
-        print(line, file=sys.stderr)
-    if problems:
+        print(f"deepfakelab: error: {line}", file=sys.stderr)
+    if len(problems) > 1:  # one problem is its own one line; several get a count
         print(f"{args.folder}: {len(problems)} problem(s); Lab 1 cannot use this pack until they are fixed",
               file=sys.stderr)
+    if problems:
         return 2
     print(f"{pack.folder}: ready for Lab 1: {len(pack.photos)} photos ({', '.join(pack.photos)}), "
           f"{len(pack.videos)} videos ({', '.join(pack.videos)}; driving: {pack.driving}), "

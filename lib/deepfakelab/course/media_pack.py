@@ -30,6 +30,7 @@ from typing import Callable
 import yaml
 
 from ..errors import DataError
+from ..media.files import check_input_file, check_input_folder, check_output_folder
 from ..media.phone import fit_video, needs_fitting
 
 #: The manifest's file name inside a pack folder.
@@ -84,8 +85,10 @@ def read_manifest(folder: str | Path) -> tuple[MediaPack | None, list[str]]:
     """
     folder = Path(folder)
     manifest = folder / MANIFEST
-    if not folder.is_dir():
-        return None, [f"{folder}: no such folder (expected a Lab 1 media pack with {MANIFEST})"]
+    try:
+        check_input_folder(folder, f"Lab 1 media pack folder with {MANIFEST}")
+    except DataError as exc:
+        return None, [str(exc)]
     if not manifest.is_file():
         return None, [f"{manifest}: no manifest; make a pack with `deepfakelab course media init {folder} ...`"]
     try:
@@ -184,8 +187,15 @@ def init_pack(folder: str | Path, photos: list[str | Path], videos: list[str | P
         raise MediaPackError(f"{folder / MANIFEST}: a pack is already there; remove it or choose another folder")
     if fit and link:
         raise MediaPackError("fitting videos writes new files: give --fit or --link, not both")
+    check_output_folder(folder)
+    kinds = [*(["photo"] * len(photos)), *(["video"] * len(videos)), *(["checkpoint"] if checkpoint else [])]
     sources = [Path(p) for p in [*photos, *videos, *([checkpoint] if checkpoint else [])]]
-    missing = [f"{p}: no such file" for p in sources if not p.is_file()]
+    missing = []
+    for source, kind in zip(sources, kinds):
+        try:
+            check_input_file(source, kind)
+        except DataError as exc:
+            missing.append(str(exc))
     if missing:
         raise MediaPackError("\n".join(missing))
     photo_names = _names(photos, "photo")

@@ -17,15 +17,21 @@ def _parse_value(text: str) -> Any:
 
 
 def _read_yaml(path: str, what: str) -> Any:
-    """A YAML (or JSON) file's content, or a ConfigError that names the file and the problem."""
-    import yaml
+    """A YAML (or JSON) file's content, or one error line that names the file and the problem."""
+    from ..datafiles import read_yaml_file
 
-    try:
-        return yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"the {what} {path} is not valid YAML/JSON: {exc}") from None
+    return read_yaml_file(path, what)
+
+
+def _config_file(args: argparse.Namespace) -> dict | None:
+    """The --config file's mapping (None without --config), read before any data or training."""
+    if not getattr(args, "config", None):
+        return None
+    data = _read_yaml(args.config, "config")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{args.config}: must hold a mapping of config fields (as a run's config.json does), "
+                          f"found {type(data).__name__}")
+    return data
 
 
 def _parse_assignment(text: str) -> tuple[str, Any]:
@@ -64,15 +70,17 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
                        help="any scalar config field by dotted name, e.g. --set train.keep_checkpoints=5; repeatable")
 
 
-def build_config(args: argparse.Namespace, image_size: int, channels: int):
-    """The config from the preset for the data, a --config file, then the command-line changes."""
+def build_config(args: argparse.Namespace, image_size: int, channels: int, loaded: dict | None = None):
+    """The config from the preset for the data, a --config file (``loaded``: already read by
+    :func:`_config_file`), then the command-line changes."""
     from .config import GANConfig, default_config
 
-    if args.config:
-        data = _read_yaml(args.config, "config file")
-        if not isinstance(data, dict):
-            raise ConfigError(f"the config file {args.config} must hold a mapping (as a run's config.json does)")
-        config = GANConfig.from_dict(data)
+    loaded = loaded if loaded is not None else _config_file(args)
+    if loaded is not None:
+        try:
+            config = GANConfig.from_dict(loaded)
+        except ConfigError as exc:
+            raise ConfigError(f"{args.config}: {exc}") from None
     else:
         config = default_config(image_size, channels)
     changes: dict[str, Any] = {}
@@ -103,11 +111,26 @@ def _load_data(args: argparse.Namespace):
     return data
 
 
-def _train(args: argparse.Namespace) -> int:
-    from .train import train
+#: Picture files the sample and preview grids are written as (torchvision's save_image, via PIL).
+PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
+
+def _check_picture(path: str) -> Path:
+    from ..media.files import check_output_file
+
+    return check_output_file(path, PICTURE_SUFFIXES, "picture")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .train import check_run_folder, train
+
+    from .data import check_data_path
+
+    loaded = _config_file(args)  # every input and the run folder are checked before the data is loaded
+    check_data_path(args.data)
+    check_run_folder(args.out, resume=not args.fresh)
     data = _load_data(args)
-    config = build_config(args, data.image_size, data.channels)
+    config = build_config(args, data.image_size, data.channels, loaded)
     result = train(config, data.train, args.out, resume=not args.fresh)
     last = result.epochs[-1]
     print(f"\nfinished {last['epoch']} epochs in {result.seconds:.0f} s ({result.images_per_second:.0f} images/s); "
@@ -119,22 +142,36 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_quality(run_dir: Path, data) -> None:
+def _quality_file(run: Path) -> Path:
+    """Where ``evaluate`` writes its table: quality.md in a run folder, NAME.quality.md beside a checkpoint."""
+    return run / "quality.md" if run.is_dir() else run.with_name(f"{run.stem}.quality.md")
+
+
+def _print_quality(run: Path, data) -> None:
     from .quality import BagQuality, quality_table
     from .sweep import generate_for_scoring
     from .train import TrainResult, load_run
 
-    _, config = load_run(run_dir)
+    _, config = load_run(run)
     quality = BagQuality(data.train, data.test)
-    generated = generate_for_scoring(TrainResult(Path(run_dir), [], []), config)
-    table = quality_table(quality.calibration() + [quality.score(f"generated ({Path(run_dir).name})", generated)])
-    (Path(run_dir) / "quality.md").write_text(table + "\n")
+    generated = generate_for_scoring(TrainResult(Path(run), [], []), config)
+    table = quality_table(quality.calibration() + [quality.score(f"generated ({Path(run).name})", generated)])
+    _quality_file(Path(run)).write_text(table + "\n")
     print(table)
-    print(f"  written to {Path(run_dir) / 'quality.md'}")
+    print(f"  written to {_quality_file(Path(run))}")
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    _print_quality(Path(args.run), _load_data(args))
+    from ..media.files import check_output_file
+    from .train import load_run
+
+    from .data import check_data_path
+
+    run = Path(args.run)
+    load_run(run)  # a missing or corrupt checkpoint is named before the data and the scoring
+    check_data_path(args.data)
+    check_output_file(_quality_file(run), {".md"}, "quality table")
+    _print_quality(run, _load_data(args))
     return 0
 
 
@@ -144,33 +181,50 @@ def _sample(args: argparse.Namespace) -> int:
 
     from .train import generate, load_run
 
+    out = _check_picture(args.output)
     generator, config = load_run(args.run, device=args.device)
     noise = torch.randn(args.n, config.generator.z_dim, generator=torch.Generator().manual_seed(args.seed))
     images = generate(generator, noise.to(next(generator.parameters()).device), config)
-    out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_image(images, out, nrow=args.nrow or max(1, int(args.n**0.5)), padding=2, pad_value=1.0)
     print(f"{args.n} samples written to {out}")
     return 0
 
 
-def _sweep(args: argparse.Namespace) -> int:
-    from .sweep import DEFAULT_VARIANTS, grid, run_sweep
+def _variants(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The sweep's variants from --runs, --vary or the default set (read before any data)."""
+    from .sweep import DEFAULT_VARIANTS, grid
 
-    data = _load_data(args)
-    base = build_config(args, data.image_size, data.channels)
     if args.runs:
         variants = _read_yaml(args.runs, "list of runs")
         if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
-            raise ConfigError(f"{args.runs} must hold a list of mappings of dotted config names to values")
-    elif args.vary:
+            raise ConfigError(f"{args.runs}: must hold a list of mappings of dotted config names to values, "
+                              "e.g. [{train.lr: 0.001}, {generator.z_dim: 16}]")
+        return variants
+    if args.vary:
         axes: dict[str, list[Any]] = {}
         for text in args.vary:
             key, values = _parse_assignment(text)
             axes[key] = values if isinstance(values, list) else [values]
-        variants = grid(axes)
-    else:
-        variants = DEFAULT_VARIANTS
+        return grid(axes)
+    return DEFAULT_VARIANTS
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from ..media.files import check_output_folder
+    from .sweep import run_folder, run_sweep
+    from .train import check_run_folder
+
+    from .data import check_data_path
+
+    loaded = _config_file(args)
+    variants = _variants(args)
+    check_data_path(args.data)
+    check_output_folder(args.out)
+    for number in range(1, len(variants) + 1):  # a run to resume must be resumable before any training
+        check_run_folder(run_folder(args.out, number))
+    data = _load_data(args)
+    base = build_config(args, data.image_size, data.channels, loaded)
     for changes in variants:  # fail on a bad variant before training anything
         base.replace(**changes).validate()
     records = run_sweep(base, variants, data, args.out)
@@ -180,22 +234,27 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _classifier(args: argparse.Namespace) -> int:
+    from ..media.files import check_output_file
     from .classifier import save_classifier, train_classifier
 
+    out = check_output_file(args.out, {".pt"}, "classifier")  # before the minutes of training
     model, info = train_classifier(args.data, epochs=args.epochs, seed=args.seed)
     info["command"] = f"deepfakelab gan classifier --epochs {args.epochs} --seed {args.seed} --out {args.out}"
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    save_classifier(model, info, args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_classifier(model, info, out)
     print(json.dumps(info, indent=2))
-    print(f"classifier written to {args.out}")
+    print(f"classifier written to {out}")
     return 0
 
 
 def _data(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
+    from .data import check_data_path
+
+    check_data_path(args.data)
+    out = _check_picture(args.output)
     data = _load_data(args)
-    out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_image(data.train[:64], out, nrow=8, padding=2, pad_value=1.0)
     print(f"{len(data.train)} training images of shape {tuple(data.train.shape[1:])}; preview: {out}")

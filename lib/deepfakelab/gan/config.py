@@ -229,7 +229,7 @@ class GANConfig:
                 discriminator=dataclasses.replace(base.discriminator, **d),
                 train=dataclasses.replace(base.train, **data.get("train", {})),
             )
-        except TypeError as exc:
+        except (TypeError, ValueError, AttributeError) as exc:  # a section that is not a mapping, an unknown key
             raise ConfigError(f"unknown or malformed config field: {exc}") from None
 
     def replace(self, **changes: Any) -> "GANConfig":

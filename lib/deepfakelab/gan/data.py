@@ -74,7 +74,7 @@ def read_idx(path: Path) -> np.ndarray:
         array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
         return array.reshape(shape)
     except (OSError, ValueError, EOFError, struct.error) as exc:
-        raise DataError(f"{path} is not a readable IDX file ({exc}); reinstall the data set") from None
+        raise DataError(f"{path}: not a readable IDX file ({exc}); reinstall the data set") from None
 
 
 def find_fashion_mnist(path: str | os.PathLike | None = None) -> Path | None:
@@ -92,8 +92,8 @@ def find_fashion_mnist(path: str | os.PathLike | None = None) -> Path | None:
             return folder
     if path is not None:
         raise DataError(
-            f"no Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz] ...) in {path} "
-            "or its FashionMNIST/raw subfolder"
+            f"{path}: no Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz] ...) here "
+            "or in its FashionMNIST/raw subfolder"
         )
     return None
 
@@ -133,7 +133,7 @@ def load_image_folder(folder: str | os.PathLike, size: int = 64, channels: int =
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError(f"{folder} is not a folder of images")
+        raise DataError(f"{folder}: not a folder of images")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     images, skipped = [], []
     for file in files:
@@ -154,7 +154,7 @@ def load_image_folder(folder: str | os.PathLike, size: int = 64, channels: int =
         )
     if not images:
         raise DataError(
-            f"no readable images in {folder} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+            f"{folder}: no readable images in this folder (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
         )
     array = np.stack(images).astype(np.float32) / 255.0
     if channels == 1:
@@ -257,6 +257,14 @@ def _draw_bag(rng: np.random.Generator, size: int, channels: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- one entry point
+def check_data_path(path: str | os.PathLike | None) -> None:
+    """Refuse a ``--data`` that is missing or a file, before anything is loaded or any output made."""
+    if path is not None:
+        from ..media.files import check_input_folder
+
+        check_input_folder(path, "folder of bag photos or of Fashion-MNIST's IDX files")
+
+
 def load_bags(
     source: str = "auto",
     path: str | os.PathLike | None = None,
@@ -271,6 +279,7 @@ def load_bags(
     folder of images means ``"folder"``), ``"fashion-mnist"``, ``"folder"`` or ``"procedural"``.
     Folder images default to 64 px colour, Fashion-MNIST and procedural bags to 28 px grey.
     """
+    check_data_path(path)
     if source == "auto":
         if path is not None:
             source = "fashion-mnist" if _looks_like_fashion_mnist(Path(path)) else "folder"

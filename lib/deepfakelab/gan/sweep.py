@@ -84,6 +84,11 @@ def best_samples(result: TrainResult, config: GANConfig, quality: BagQuality, co
     return images[order[:count]]
 
 
+def run_folder(out_dir: str | os.PathLike, number: int) -> Path:
+    """The folder of a sweep's run ``number`` (1-based): a rerun resumes it."""
+    return Path(out_dir) / f"run_{number:02d}"
+
+
 def run_sweep(
     base: GANConfig,
     variants: list[dict[str, Any]],
@@ -103,7 +108,7 @@ def run_sweep(
         if progress:
             print(f"run {number}/{len(variants)}: {describe_changes(changes)}")
         started = time.perf_counter()
-        result = train(config, data.train, out_dir / f"run_{number:02d}", progress=progress)
+        result = train(config, data.train, run_folder(out_dir, number), progress=progress)
         result.seconds = result.seconds or time.perf_counter() - started
         samples = generate_for_scoring(result, config)
         scores = quality.score(f"run {number}", samples)

@@ -31,7 +31,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..datafiles import read_json_file
 from ..errors import ConfigError, TrainingDiverged
+from ..media.files import check_input_file, check_output_folder
 from ..runtime import resolve_device, seed_everything
 from .config import GANConfig
 from .models import Discriminator, Generator, build_models
@@ -197,7 +199,7 @@ def train(
     continues from the newest; its epoch count may be raised to train longer.
     ``on_epoch_end(epoch, summary)`` is called after each epoch's checkpoint is on disk.
     """
-    run_dir = Path(run_dir)
+    run_dir = check_run_folder(run_dir, resume)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "samples").mkdir(exist_ok=True)
     (run_dir / "checkpoints").mkdir(exist_ok=True)
@@ -318,13 +320,37 @@ def _save_checkpoint(state: dict, run_dir: Path, epoch: int, keep: int) -> Path:
 
 
 def _load(path: Path) -> dict:
+    path = check_input_file(path, "GAN checkpoint")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise ConfigError(f"{path} is not a readable deepfakelab GAN checkpoint ({type(exc).__name__}: {exc})") from None
+        # torch's own message can be a page long (the weights_only advice): its first line is enough
+        detail = (str(exc).strip().splitlines() or [""])[0].split(". ")[0][:160]
+        raise ConfigError(f"{path}: not a readable deepfakelab GAN checkpoint, truncated or another kind of file "
+                          f"({type(exc).__name__}: {detail})") from None
     if not isinstance(state, dict) or state.get("format") != "deepfakelab.gan/1":
-        raise ConfigError(f"{path} is not a deepfakelab GAN checkpoint (no 'format': 'deepfakelab.gan/1' entry)")
+        raise ConfigError(f"{path}: not a deepfakelab GAN checkpoint (no 'format': 'deepfakelab.gan/1' entry)")
     return state
+
+
+def check_run_folder(run_dir: str | os.PathLike, resume: bool = True) -> Path:
+    """Refuse, before any data is loaded or step taken, a run folder that cannot be written or resumed.
+
+    The folder must be (or be creatable as) a writable folder; when resuming, its config.json
+    and newest checkpoint must be readable, since :func:`train` would otherwise find out after
+    building the networks, and an epoch's work would be lost if the folder could not take it.
+    """
+    run_dir = check_output_folder(run_dir)
+    if not resume or latest_checkpoint(run_dir) is None:
+        return run_dir
+    if (run_dir / "config.json").exists():
+        read_json_file(run_dir / "config.json", "run config (config.json)")
+    newest = latest_checkpoint(run_dir)
+    try:
+        _load(newest)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; delete it to resume from the checkpoint before, or start over with --fresh") from None
+    return run_dir
 
 
 def _check_same_run(run_dir: Path, config: GANConfig, resume: bool) -> None:
@@ -335,7 +361,7 @@ def _check_same_run(run_dir: Path, config: GANConfig, resume: bool) -> None:
             for old in (run_dir / "checkpoints").glob("epoch_*.pt"):
                 old.unlink()
         return
-    previous = json.loads(saved.read_text())
+    previous = read_json_file(saved, "run config (config.json)")
     current = config.to_dict()
     previous["train"].pop("epochs", None)
     current["train"].pop("epochs", None)
@@ -349,9 +375,12 @@ def _check_same_run(run_dir: Path, config: GANConfig, resume: bool) -> None:
 def load_run(path: str | os.PathLike, device: str | None = "cpu") -> tuple[Generator, GANConfig]:
     """The trained generator and its config, from a run folder or a checkpoint file."""
     path = Path(path)
-    checkpoint = latest_checkpoint(path) if path.is_dir() else path
-    if checkpoint is None or not checkpoint.exists():
-        raise ConfigError(f"no checkpoint found in {path} (expected checkpoints/epoch_*.pt)")
+    if path.is_dir():
+        checkpoint = latest_checkpoint(path)
+        if checkpoint is None:
+            raise ConfigError(f"{path}: no checkpoint found in this run folder (expected checkpoints/epoch_*.pt)")
+    else:
+        checkpoint = check_input_file(path, "GAN checkpoint (.pt) or run folder")
     state = _load(checkpoint)
     config = GANConfig.from_dict(state["config"])
     generator = Generator(config)
