@@ -527,3 +527,22 @@ def test_course_release_and_media_refuse_bad_folders_and_files_before_writing(la
     for bad, problem in [(f["not_a_folder"], "is a file, expected an output folder"), (locked / "pack", "cannot write in")]:
         _assert_refused(*_run(capsys, "course", "media", "init", bad, "--photos", *good, "--videos", *good), bad, problem)
     _nothing_written(pack)
+
+
+def test_demo_refuses_an_output_it_cannot_write_before_any_part(lab_files, locked, tmp_path, capsys, monkeypatch):
+    from deepfakelab import demo
+    from deepfakelab.gan import demo as gan_demo
+
+    monkeypatch.setattr(demo, "prepare_part", lambda *a, **k: pytest.fail("a part was prepared before the check"))
+    monkeypatch.setattr(gan_demo, "run", lambda *a, **k: pytest.fail("a part ran before the check"))
+    f = lab_files
+    blocked = tmp_path / "blocked"
+    (blocked).mkdir()
+    (blocked / "gan").write_text("a file where the GAN part's folder goes")
+    for out, culprit, problem in [(f["not_a_folder"], f["not_a_folder"], "is a file, expected an output folder"),
+                                  (f["not_a_folder"] / "demo", f["not_a_folder"] / "demo", "is a file, not a folder"),
+                                  (locked / "demo", locked / "demo", "cannot write in"),
+                                  (blocked, blocked / "gan", "is a file, expected an output folder")]:
+        for quick in ([], ["--quick"]):
+            _assert_refused(*_run(capsys, "demo", "--out", out, "--parts", "gan", *quick), culprit, problem)
+    assert sorted(p.name for p in blocked.iterdir()) == ["gan"]

@@ -79,15 +79,22 @@ def prepare_part(key: str, available_threads: int, busy: float | None = None) ->
 
 
 def run_demo(out_dir: Path, quick: bool = False, parts: list[str] | None = None) -> dict:
-    """Run the demo parts, write ``summary.json`` into ``out_dir`` and return the summary."""
-    out_dir = Path(out_dir)
+    """Run the demo parts, write ``summary.json`` into ``out_dir`` and return the summary.
+
+    The folder and each part's sub-folder are checked first: a folder that cannot take the
+    results would otherwise be found after the GAN's minutes of training.
+    """
+    from .media.files import check_output_folder
+
+    out_dir = check_output_folder(out_dir)
+    chosen = [(title, name) for title, name in DEMO_PARTS if not parts or name.split(".")[1] in parts]
+    for _, module_name in chosen:
+        check_output_folder(out_dir / module_name.split(".")[1])
     out_dir.mkdir(parents=True, exist_ok=True)
     summary: dict = {}
     available_threads, busy = torch.get_num_threads(), busy_cores()
-    for title, module_name in DEMO_PARTS:
+    for title, module_name in chosen:
         key = module_name.split(".")[1]
-        if parts and key not in parts:
-            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
