@@ -16,6 +16,8 @@ naive pipeline (MTCNN on the full-size frame, one frame per forward pass).
 
 from __future__ import annotations
 
+import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+
 import argparse
 import json
 import os
@@ -25,7 +27,6 @@ from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "lib"))
 
 HOLD_OUT = "face_swap"
 EPOCHS = 80  # as the shipped weights (lib/deepfakelab/detect/weights/README.md)

@@ -22,6 +22,8 @@ self-blend masks, synthetic video AUC >= 0.99, crop + score + Grad-CAM >= 20 fra
 
 from __future__ import annotations
 
+import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+
 import argparse
 import json
 import os
@@ -31,7 +33,6 @@ from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "lib"))
 
 import numpy as np  # noqa: E402
 

@@ -11,15 +11,15 @@ re-detecting each frame would cost instead of tracking).
 
 from __future__ import annotations
 
+import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "lib"))
 
 from deepfakelab.media.video import iter_frames  # noqa: E402
 from deepfakelab.faces.mesh import FaceMesh  # noqa: E402

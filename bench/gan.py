@@ -11,6 +11,8 @@ procedural colour bags at 64 px.
 
 from __future__ import annotations
 
+import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+
 import argparse
 import sys
 import time

@@ -11,6 +11,8 @@ curves and sample grids; rerunning resumes it.
 
 from __future__ import annotations
 
+import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+
 import argparse
 import time
 

@@ -12,6 +12,8 @@ the sandbox and with ``--no-sandbox``. Feedback is off for all (nbgrader autogra
 
 from __future__ import annotations
 
+import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+
 import argparse
 import os
 import shutil

@@ -15,6 +15,8 @@ accessory-free frames.
 
 from __future__ import annotations
 
+import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+
 import argparse
 import os
 import time

@@ -28,6 +28,8 @@ printed apart and not counted in the frames per second.
 
 from __future__ import annotations
 
+import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+
 import argparse
 import copy
 import sys

@@ -16,18 +16,15 @@ the best run is the least disturbed). The ratio of the two methods is measured i
 
 from __future__ import annotations
 
+import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "lib"))
 
-# deepfakelab before torch, as the command does: importing it first sets torch's threads to sleep
-# while they wait (deepfakelab.threads). With torch imported first they spin, and on the shared
-# machine 2 threads then cost 4-5x the CPU (mesh warp 8.3 instead of 34.5 frames/s, same load).
 from deepfakelab.reenact.pipeline import ReenactOptions, reenact_files  # noqa: E402
 
 import cv2  # noqa: E402
