@@ -2,6 +2,7 @@
 
     python bench/detect_real.py                       # table for the shipped detector, kitnet, the probe
     python bench/detect_real.py --weights runs/real-mnv2/detector.pt
+    python bench/detect_real.py --json site/data/detect_real.json  # the site's table (commit it)
 
 Test set: the persons :mod:`deepfakelab.detect.realdata` holds out (L, M, O, P, R: five real
 videos, one each) and the fakes the kit made from them (self-blends, face swaps and landmark
@@ -87,6 +88,12 @@ def probe_weights(faces, splits, path: Path) -> Path:
     return path
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it: the JSON is committed for the site."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
 def throughput(weights, video: Path, frames: int) -> float:
     """Frames per second of ``analyse`` (decode, MTCNN crop, score, Grad-CAM) on ``frames`` frames."""
     from deepfakelab.detect.inference import DeepfakeDetector
@@ -114,7 +121,8 @@ def main() -> int:
                         help="a test person's video for the throughput (default: retalk_1.mp4)")
     parser.add_argument("--frames", type=int, default=48, help="frames for the throughput")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
-    parser.add_argument("--json", help="also write every number here")
+    parser.add_argument("--json", help="also write every number here (aggregates only: site/data/detect_real.json "
+                        "is what the site's detection page shows)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -127,7 +135,7 @@ def main() -> int:
     for name, path in detectors.items():
         model, _ = load_detector(path)
         start = time.perf_counter()
-        results[name] = {"weights": str(path), **rows_for(model, test)}
+        results[name] = {"weights": _shown(path), **rows_for(model, test)}
         print(f"{name}: scored in {time.perf_counter() - start:.0f} s", flush=True)
 
     r0 = next(iter(results.values()))["real"]
@@ -162,7 +170,12 @@ def main() -> int:
     for name, ok in checks.items():
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"results": results, "fps": fps, "checks": checks}, indent=2))
+        from deepfakelab.detect.realdata import TEST_PERSONS
+
+        measured = (f"{args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
+                    f"{time.strftime('%Y-%m-%d')}")
+        Path(args.json).write_text(json.dumps({"results": results, "fps": fps, "checks": checks,
+                                               "test_persons": len(TEST_PERSONS), "measured": measured}, indent=2))
     return 0
 
 

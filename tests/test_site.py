@@ -332,3 +332,68 @@ def test_detector_maps_figure_follows_the_detect_api(tmp_path):
     # one pointing-game verdict per fake and method: the figure shows what it claims
     assert set(figure.numbers) == set(fig_detect.MAP_METHODS)
     assert all(len(v) == 2 for v in figure.numbers.values())
+
+
+def _table_module():
+    sys.path.insert(0, str(SITE))
+    try:
+        from sitegen import table_detect_real
+    finally:
+        sys.path.remove(str(SITE))
+    return table_detect_real
+
+
+def test_real_face_table_shows_every_detector_and_column_of_the_bench_json(tmp_path, monkeypatch):
+    """The detection page's table is the bench's JSON, row for row: numbers from a made-up JSON
+    reach the table, the share of reals called fake is shown as a count, and a missing file is a
+    note, not a broken build."""
+    table = _table_module()
+    rng = __import__("numpy").random.default_rng(0)
+    keys = [k for _, k in table.COLUMNS]
+
+    def row():
+        real = {k: float(rng.random()) for k in keys if not k.startswith("synthetic:")}
+        real.update(real_videos=5, fake_videos=15, frames=700, reals_called_fake=0.6)
+        return {"real": real, "synthetic": {"video_auc": float(rng.random())}}
+
+    data = {"results": {"shipped/given": row(), "kitnet (synthetic only)": row()}, "test_persons": 5}
+    path = tmp_path / "detect_real.json"
+    path.write_text(json.dumps(data))
+    monkeypatch.setattr(table, "write_snippet", lambda name, text: (tmp_path / f"{name}.md").write_text(text))
+    assert table.write_detect_real_table(path) == "made"
+    text = (tmp_path / "table_detect_real.md").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(lines) == 1 + len(data["results"])
+    for line, (name, r) in zip(lines[1:], data["results"].items()):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[0] == table.NAMES.get(name, name) and len(cells) == 1 + len(table.COLUMNS)
+        assert cells[1 + keys.index("frame_auc")] == f"{r['real']['frame_auc']:.3f}"
+        assert cells[1 + keys.index("reals_called_fake")] == "3 of 5"
+        assert cells[-1] == f"{r['synthetic']['video_auc']:.3f}"
+    assert "5 held-out people" in text and table.COMMAND in text
+    assert table.write_detect_real_table(tmp_path / "missing.json") == "missing"
+    assert "Table not in this build" in (tmp_path / "table_detect_real.md").read_text()
+
+
+def test_committed_real_face_numbers_are_aggregates_for_every_detector():
+    """site/data/detect_real.json: the three rows the issue asks for, every column there, and
+    nothing per video or per person (no file names of the shared videos)."""
+    table = _table_module()
+    text = table.DATA.read_text()
+    data = json.loads(text)
+    assert len(data["results"]) == 3
+    for row in data["results"].values():
+        for _, key in table.COLUMNS:
+            part, k = ("synthetic", key.split(":")[1]) if ":" in key else ("real", key)
+            assert isinstance(row[part][k], float), (part, k)
+    from deepfakelab.detect.realdata import PERSONS
+
+    assert not [f for f in PERSONS if f in text]
+
+
+def test_detection_page_shows_the_real_face_table(built_site):
+    out, summary = built_site
+    assert summary["detect_real_table"] == "made"
+    page = (out / "theory" / "detection" / "index.html").read_text()
+    assert "held-out people" in page and "video AUC after JPEG 50" in page
+    assert page.count("<tr>") >= 4  # a header and the three detectors

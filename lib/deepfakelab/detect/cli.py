@@ -1,4 +1,4 @@
-"""Sub-commands of the detection lab: ``frames``, ``detect``, ``detect-data`` and ``detect-train``."""
+"""Sub-commands of the detection lab: ``frames``, ``detect``, ``detect-data``, ``detect-train`` and ``detect-domain``."""
 
 from __future__ import annotations
 
@@ -127,6 +127,19 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _domain(args: argparse.Namespace) -> int:
+    from ..media.files import check_input_file
+    from .domain import refresh_domain_stats
+    from .faceset import FaceSet
+
+    weights = check_input_file(args.weights, "detector weights file")
+    faces = FaceSet.load(check_input_file(args.data, "face set (.npz, made by 'deepfakelab detect-data')"))
+    stats = refresh_domain_stats(weights, faces, device=args.device)
+    print(f"{weights}: {len(stats['prototypes'])} prototypes, threshold {stats['threshold']:.4f} "
+          f"(the {stats['null_percentile']:g}th percentile of held-out faces); trained on {stats['trained_on']}")
+    return 0
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "frames", help="extract frames from a video, frame-exact, with a JSON sidecar",
@@ -210,3 +223,14 @@ def register(subparsers) -> None:
     t.add_argument("--workers", type=int, default=0,
                    help="data-loading processes for augmentation (default: %(default)s, in the main process)")
     t.set_defaults(func=_train)
+
+    m = subparsers.add_parser(
+        "detect-domain", help="recompute the training-domain check stored in a detector's weights",
+        description="Store in WEIGHTS a description of its training data, prototypes of its training crops' "
+        "features and the distance beyond which an input is unlike them (what 'detect' notes), computed on "
+        "DATA, the face set it was trained on, split by person as detect-train splits it. detect-train does "
+        "this itself; use this for weights trained before, or to refresh the shipped ones.")
+    m.add_argument("weights", help="detector weights (.pt) to update in place")
+    m.add_argument("data", help="the face set the detector was trained on (made by 'deepfakelab detect-data')")
+    m.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    m.set_defaults(func=_domain)

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..errors import DataError, DeepfakeLabError
 from .explain import DEFAULT_METHOD, fake_maps
+from .domain import has_stats
 from ..faces.cropper import FaceCrop, FaceCropper
 from .model import DetectorConfig, build_detector, to_tensor
 from ..faces.detection import check_image_size
@@ -50,9 +51,9 @@ def load_detector(path: str | Path | None = None, device: str | torch.device = "
 
 @dataclass
 class DetectorCard:
-    """Who gives the verdict: ``name``, one line on its training data, and the feature
-    statistics of that data (None for weights made before they were stored: then every input
-    counts as possibly unlike the training data)."""
+    """Who gives the verdict: ``name``, one line on its training data, and the statistics that
+    tell an input unlike that data (:func:`.domain.domain_stats`; None for weights made before
+    they were stored: then every input counts as possibly unlike the training data)."""
 
     name: str
     trained_on: str
@@ -67,7 +68,7 @@ def read_card(path: str | Path | None = None) -> DetectorCard:
     domain = info.get("domain") or {}
     name = info.get("name") or f"{arch} ({path.name})"
     trained_on = domain.get("trained_on") or info.get("trained_on") or "unknown data (no description in the weights)"
-    return DetectorCard(name, trained_on, domain if "feature_mean" in domain else None)
+    return DetectorCard(name, trained_on, domain if has_stats(domain) else None)
 
 
 @dataclass

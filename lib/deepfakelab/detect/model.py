@@ -87,6 +87,14 @@ class FaceForensicNet(nn.Module):
         features = self.features(x)
         return self.head(features), self.mask_head(features)
 
+    def depth_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled outputs of the four blocks ``(N, w + 2w + 4w + 4w)`` (see :mod:`.domain`)."""
+        out = []
+        for block in self.features:
+            x = block(x)
+            out.append(x.mean(dim=(2, 3)))
+        return torch.cat(out, dim=1)
+
     @property
     def cam_layer(self) -> nn.Module:
         return self.features[-1]
@@ -139,9 +147,24 @@ class MobileNetDetector(nn.Module):
         middle = self.features[:self.CAM_BLOCK](x * self._scale + self._shift)
         return middle, self.features[self.CAM_BLOCK:](middle)
 
+    #: ``features[:n]`` for these ``n``: the depths whose pooled outputs :meth:`depth_features` joins
+    DOMAIN_CUTS = (4, 7, 14)
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled features ``(N, 1280)``: what the head sees (used to tell inputs unlike the training data)."""
+        """Pooled features ``(N, 1280)``: what the head sees (the linear probe reads them)."""
         return self._stages(x)[1].mean(dim=(2, 3))
+
+    def depth_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled outputs of blocks 4, 7 and 14 (strides 4, 8, 16), ``(N, 24 + 32 + 96)``: the
+        texture and colour of a crop more than its verdict, which is what tells a painting from
+        footage (see :mod:`.domain`: the last stage, trained to see blending traces, put the
+        Mona Lisa nearer the training faces than real test videos)."""
+        h, start, out = x * self._scale + self._shift, 0, []
+        for cut in self.DOMAIN_CUTS:
+            h = self.features[start:cut](h)
+            out.append(h.mean(dim=(2, 3)))
+            start = cut
+        return torch.cat(out, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self._stages(x)[1]) / self.temperature

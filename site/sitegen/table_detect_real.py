@@ -1,0 +1,78 @@
+"""The detection page's table of the detectors on held-out real people, from measured numbers.
+
+The numbers come from ``bench/detect_real.py --json site/data/detect_real.json`` (minutes on a
+CPU: it scores three detectors on every test crop), committed, not measured during the site
+build. The file holds aggregates only (AUCs, rates, counts): the shared real videos' people
+agreed to no publication, so no face of theirs, nor any per-video score, reaches the site. A
+missing file becomes a note on the page, so the site still builds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .snippets import SITE, write_snippet
+
+DATA = SITE / "data" / "detect_real.json"
+COMMAND = "python bench/detect_real.py --json site/data/detect_real.json"
+
+#: (column heading, key in a row's "real" part, or "synthetic:" + key in its "synthetic" part)
+COLUMNS = (
+    ("frame AUC", "frame_auc"),
+    ("video AUC", "video_auc"),
+    ("EER", "eer"),
+    ("AP", "ap"),
+    ("real videos called fake at 0.5", "reals_called_fake"),
+    ("ECE", "ece"),
+    ("video AUC after JPEG 50", "video_auc_jpeg50"),
+    ("pointing game (Grad-CAM)", "pointing_game"),
+    ("synthetic video AUC", "synthetic:video_auc"),
+)
+
+
+#: Row names on the page for the bench's keys (``shipped/given`` is ``--weights``, by default the shipped file).
+NAMES = {"shipped/given": "shipped detector (MobileNetV2, fine-tuned)"}
+
+
+def _cell(row: dict, key: str) -> str:
+    part, key = ("synthetic", key.split(":", 1)[1]) if key.startswith("synthetic:") else ("real", key)
+    value = row.get(part, {}).get(key)
+    if value is None:
+        return "-"
+    if key == "reals_called_fake":
+        n = row["real"].get("real_videos")
+        return f"{round(value * n)} of {n}" if n else f"{value:.0%}"
+    return f"{value:.3f}"
+
+
+def table_markdown(data: dict) -> str:
+    """The Markdown table, the sentence on where the numbers come from, and the command."""
+    results = data["results"]
+    first = next(iter(results.values()))["real"]
+    people = data.get("test_persons", 5)
+    head = "| detector | " + " | ".join(name for name, _ in COLUMNS) + " |"
+    rule = "| --- |" + " ---: |" * len(COLUMNS)
+    rows = [f"| {NAMES.get(name, name)} | " + " | ".join(_cell(row, key) for _, key in COLUMNS) + " |"
+            for name, row in results.items()]
+    return "\n".join([
+        f"The numbers come from {people} held-out people, never trained on: one real video each "
+        f"({first['real_videos']} real videos) against the {first['fake_videos']} fake videos the kit made "
+        f"from them (self-blends, face swaps, reenactments; {first['frames']} frames in all), so each video "
+        "AUC rests on a handful of real videos. The synthetic column is the synthetic-heads test split. "
+        "Aggregates only: no face of these people is shown on this site.",
+        "",
+        head, rule, *rows,
+        "",
+        f"Measured by `{COMMAND}`" + (f" ({data['measured']})" if data.get("measured") else "") + ".",
+    ])
+
+
+def write_detect_real_table(path: Path = DATA) -> str:
+    """Write the snippet ``table_detect_real.md``; return ``"made"`` or ``"missing"``."""
+    if not path.is_file():
+        write_snippet("table_detect_real", f'!!! note "Table not in this build"\n    `{path.name}` is missing; '
+                      f"`{COMMAND}` measures it.\n")
+        return "missing"
+    write_snippet("table_detect_real", table_markdown(json.loads(path.read_text())))
+    return "made"
