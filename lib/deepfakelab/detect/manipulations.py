@@ -88,7 +88,7 @@ def _blend(source: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndar
     return np.clip(source.astype(np.float32) * a + target.astype(np.float32) * (1 - a), 0, 255).astype(np.uint8)
 
 
-def _change_mask(fake: np.ndarray, real: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def change_mask(fake: np.ndarray, real: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Binary (0/1) region the manipulation changed: blended in (alpha > 0.1) and visibly
     different (some channel moved by 3 levels or more), with pinholes closed where a flat area
     happened to keep its colour."""
@@ -111,7 +111,7 @@ def self_blend(image: np.ndarray, face_mask: np.ndarray, rng: np.random.Generato
     source = cv2.warpAffine(source, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
     alpha = _deformed_mask(face_mask, rng)
     fake = _blend(source, image, alpha)
-    return Fake(fake, _change_mask(fake, image, alpha), "self_blend")
+    return Fake(fake, change_mask(fake, image, alpha), "self_blend")
 
 
 def _align(donor_points: np.ndarray, target_points: np.ndarray) -> np.ndarray:
@@ -159,11 +159,11 @@ def face_swap(target: np.ndarray, target_mask: np.ndarray, donor: np.ndarray, do
         try:
             fake = cv2.seamlessClone(warped, target, ((alpha > 0.5) * 255).astype(np.uint8),
                                      centre, cv2.NORMAL_CLONE)
-            return Fake(fake, _change_mask(fake, target, (alpha > 0.5).astype(np.float32)), "face_swap")
+            return Fake(fake, change_mask(fake, target, (alpha > 0.5).astype(np.float32)), "face_swap")
         except cv2.error:
             pass  # mask touching the border: fall back to alpha blending
     fake = _blend(warped, target, alpha)
-    return Fake(fake, _change_mask(fake, target, alpha), "face_swap")
+    return Fake(fake, change_mask(fake, target, alpha), "face_swap")
 
 
 def _upsample_grid(coarse: np.ndarray, step: int) -> np.ndarray:
@@ -190,7 +190,7 @@ def landmark_warp(image: np.ndarray, face_mask: np.ndarray, points: np.ndarray,
         return self_blend(image, face_mask, rng)
     alpha = _deformed_mask(face_mask, rng)  # the warp is only kept inside the face
     fake = _blend(warped, image, alpha)
-    return Fake(fake, _change_mask(fake, image, alpha), "landmark_warp")
+    return Fake(fake, change_mask(fake, image, alpha), "landmark_warp")
 
 
 def _kit_warp(image: np.ndarray, points: np.ndarray, driving_points: np.ndarray) -> np.ndarray | None:

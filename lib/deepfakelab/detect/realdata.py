@@ -36,8 +36,8 @@ from ..faces.cropper import FaceCropper, margin_box
 from ..media.files import IMAGE_SUFFIXES
 from ..media.frames import extract_frames
 from ..media.video import probe_video
-from .faceset import FaceSet
-from .realfakes import MeshFace, mesh_face_swap, mesh_reenact, mesh_self_blend
+from .faceset import MESH_POINTS, FaceSet
+from .realfakes import MeshFace, mesh_face_swap, mesh_reenact, mesh_self_blend, mesh_warp_fake
 
 #: file -> person, for every file used (paintings, statue and animals are not used).
 PERSONS = {
@@ -135,20 +135,26 @@ def _shrink(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
 
-def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, blends: int = 2,
+def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, blends: int = 1,
                        swaps: int = 1, reenactments: int = 1, photo_repeats: int = 4,
                        progress: bool = True) -> FaceSet:
     """Real crops and, per real crop, ``blends`` self-blends, ``swaps`` face swaps and
-    ``reenactments`` landmark reenactments (photos get ``photo_repeats`` times as many).
+    ``reenactments`` landmark reenactments and as many mesh-warp reenactments (photos get
+    ``photo_repeats`` times as many). Real rows keep their mesh points for training-time blends.
 
     Swap donors and reenactment drivers are other people of the same split only, so no
     test person's face appears in a training fake. Each fake kind of each file is its own
     "video" (``<file>/<kind>``), as FaceForensics++ gives each method its own videos.
     """
     rng = np.random.default_rng(seed)
-    rows: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group", "source")}
+    rows: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group",
+                                             "source", "points")}
+    no_points = np.full((MESH_POINTS, 2), np.nan, np.float16)
 
     def add(image, mask, label, kind, video, real: RealFace):
+        # a real crop keeps its mesh (scaled to the crop's size) for training-time self-blends
+        rows["points"].append((real.face.points * (size / WORK_SIZE)).astype(np.float16) if label == 0
+                              else no_points)
         rows["images"].append(_shrink(image, size))
         rows["masks"].append(_shrink(mask, size))
         rows["labels"].append(label)
@@ -167,7 +173,7 @@ def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, bl
                   and not f.person.startswith("photo")]
         add(real.face.image, np.zeros((WORK_SIZE, WORK_SIZE), np.uint8), 0, "real", real.file, real)
         k = photo_repeats if real.person.startswith("photo") else 1
-        jobs = ["self_blend"] * (blends * k) + (["face_swap"] * (swaps * k) + ["reenact"] * (reenactments * k)
+        jobs = ["self_blend"] * (blends * k) + (["face_swap"] * (swaps * k) + ["reenact", "mesh_warp"] * (reenactments * k)
                                                 if others else [])
         for kind in jobs:
             if kind == "self_blend":
@@ -179,7 +185,8 @@ def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, bl
                 else:
                     same = [f for f in others if f.file == other.file]
                     start = same[rng.integers(len(same))]
-                    fake = mesh_reenact(real.face, start.face.points, other.face.points, rng)
+                    reenact = mesh_reenact if kind == "reenact" else mesh_warp_fake
+                    fake = reenact(real.face, start.face.points, other.face.points, rng)
             mask = (fake.mask * 255).astype(np.uint8)
             if _shrink(mask, size).max() < 128:  # nothing visible changed: not a fake
                 unchanged += 1
@@ -193,7 +200,7 @@ def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, bl
         images=np.stack(rows["images"]), labels=np.array(rows["labels"], np.int64),
         masks=np.stack(rows["masks"]).astype(np.uint8), has_mask=np.array(rows["has_mask"]),
         kind=np.array(rows["kind"]), video=np.array(rows["video"]), group=np.array(rows["group"]),
-        source=np.array(rows["source"]))
+        source=np.array(rows["source"]), points=np.stack(rows["points"]))
 
 
 def build_real(root: str | Path, out: str | Path, size: int = 128, frames: dict[str, int] | None = None,
@@ -202,9 +209,9 @@ def build_real(root: str | Path, out: str | Path, size: int = 128, frames: dict[
     """The whole real face set (train, val and test persons) saved to ``out``, optionally
     concatenated with a synthetic-heads face set (``detect-data`` without ``--real``).
 
-    ``frames``: frames per video by split (default train 48, val 24, test 32).
+    ``frames``: frames per video by split (default train 96, val 24, test 32).
     """
-    frames = {"train": 48, "val": 24, "test": 32, **(frames or {})}
+    frames = {"train": 96, "val": 24, "test": 32, **(frames or {})}
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: no such folder (expected the real videos and photos, see its README)")

@@ -16,6 +16,9 @@ and landmarks from the mesh instead of a renderer's.
 - :func:`mesh_reenact`: the kit's training-free reenactment (the thin-plate landmark warp of
   :mod:`deepfakelab.reenact.landmark_warp`) driven by another person's expression change, with
   the five MTCNN-like points or a denser set of mesh points, pasted back inside the face.
+- :func:`mesh_warp_fake`: the kit's default reenactment of real photos
+  (:mod:`deepfakelab.reenact.mesh_warp`), driven the same way, so the detector Lab 1 uses has
+  seen the fakes Lab 1 makes.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import cv2
 import numpy as np
 
 from ..faces.regions import REGIONS, region_mask
-from .manipulations import Fake, face_swap, landmark_warp, self_blend
+from .manipulations import Fake, change_mask, face_swap, landmark_warp, self_blend
 
 #: Mesh points standing in for MTCNN's five (eye centres are the eye loops' means).
 NOSE_TIP, MOUTH_CORNERS = 1, (61, 291)
@@ -104,3 +107,20 @@ def mesh_reenact(face: MeshFace, driving_from: np.ndarray, driving_to: np.ndarra
         src, dst = face.points[list(DENSE_POINTS), :2], moved[list(DENSE_POINTS)]
     fake = landmark_warp(face.image, oval_mask(face), src, dst, rng)
     return Fake(fake.image, fake.mask, "reenact" if fake.kind == "landmark_warp" else fake.kind)
+
+
+def mesh_warp_fake(face: MeshFace, driving_from: np.ndarray, driving_to: np.ndarray,
+                   rng: np.random.Generator) -> Fake:
+    """``face`` reenacted by the kit's mesh warp with another face's change of expression and
+    pose ``driving_from -> driving_to`` (468, 2), amplified 1-2.5x as in :func:`mesh_reenact`.
+
+    The mask is every pixel the warp moved visibly (the face, and the hair and neck the rings
+    around it drag along).
+    """
+    from ..reenact.mesh_warp import mesh_reenact as kit_mesh_reenact
+
+    start = np.asarray(driving_from, np.float64)[:, :2]
+    end = start + rng.uniform(1.0, 2.5) * (np.asarray(driving_to, np.float64)[:, :2] - start)
+    frames, _ = kit_mesh_reenact(face.image, face.points[:, :2], np.stack([start, end]))
+    fake = frames[1]
+    return Fake(fake, change_mask(fake, face.image, np.ones(fake.shape[:2], np.float32)), "mesh_warp")

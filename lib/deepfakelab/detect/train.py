@@ -55,6 +55,9 @@ class TrainConfig:
     #: (with three validation videos of real people the best-AUC epoch is a noisy pick: in the
     #: shipped run it was epoch 2 of 8, at a frame AUC 0.03 below the last epoch's)
     keep: str = "best"
+    #: a fresh self-blend of every real crop with mesh points, each epoch (see
+    #: :class:`~.faceset.FaceTensors`); real face sets carry the points
+    online_blends: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -113,10 +116,11 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
             parameter.requires_grad_(False)
     optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
                                   weight_decay=config.weight_decay)
-    steps_per_epoch = math.ceil(len(train) / config.batch_size)  # an upper bound for PairedBatches
+    dataset = FaceTensors(train, train=True, seed=config.seed, online_blends=config.online_blends)
+    steps_per_epoch = math.ceil(len(dataset) / config.batch_size)  # an upper bound for PairedBatches
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr,
                                                     total_steps=max(1, config.epochs * steps_per_epoch))
-    loss_fn = nn.CrossEntropyLoss(weight=_class_balanced_weights(train.labels).to(device))
+    loss_fn = nn.CrossEntropyLoss(weight=_class_balanced_weights(dataset.labels).to(device))
     use_masks = config.mask_weight > 0 and hasattr(model, "forward_with_mask") and bool(train.has_mask.any())
     state = {"epoch": 0, "best": -1.0, "history": []}
 
@@ -135,10 +139,9 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
         if progress:
             print(f"resuming from {checkpoint} after epoch {state['epoch']}", flush=True)
 
-    dataset = FaceTensors(train, train=True, seed=config.seed)
     for epoch in range(state["epoch"], config.epochs):
         dataset.epoch = epoch
-        loader = DataLoader(dataset, batch_sampler=PairedBatches(train.source, config.batch_size, generator),
+        loader = DataLoader(dataset, batch_sampler=PairedBatches(dataset.sources, config.batch_size, generator),
                             num_workers=config.workers)
         model.train()
         total, seen = 0.0, 0

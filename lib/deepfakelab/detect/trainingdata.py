@@ -34,7 +34,7 @@ from ..reenact.animate import animate, to_uint8_frames
 from ..reenact.checkpoint import shipped_model
 from ..runtime import resolve_device
 from .faceset import FaceSet
-from .manipulations import Fake, _blend, _change_mask, _deformed_mask, face_swap, landmark_warp, self_blend
+from .manipulations import Fake, _blend, _deformed_mask, change_mask, face_swap, landmark_warp, self_blend
 
 #: ``reenact(source_frame, driving_frame) -> frame``: any reenactment model (FOMM, a warp).
 Reenactor = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -68,7 +68,7 @@ def reenactment_fake(reenact: Reenactor, target: np.ndarray, target_mask: np.nda
         generated = cv2.resize(generated, (target.shape[1], target.shape[0]))
     alpha = _deformed_mask(target_mask, rng)
     fake = _blend(generated, target, alpha)
-    return Fake(fake, _change_mask(fake, target, alpha), kind)
+    return Fake(fake, change_mask(fake, target, alpha), kind)
 
 
 def _aligned_points(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
