@@ -20,11 +20,10 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
-from . import wire
+from . import leftovers, wire
 
 #: Built-in exceptions a student's error is re-raised as; any other becomes a StudentError.
 RERAISED = (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError, NotImplementedError, AttributeError,
@@ -59,7 +58,7 @@ class RemoteStudent:
     def __init__(self, notebook: Path | None, probes: Path | None = None, *, sandbox: bool = True, memory_mb: int = 8192,
                  call_timeout: float = 120.0, hide: list[Path] = ()):
         self._hide = tuple(hide)
-        self._scratch = Path(tempfile.mkdtemp(prefix="dfl-student-"))
+        self._scratch = leftovers.private_folder("dfl-student-")
         (self._scratch / "in").mkdir()
         self.exchange = self._scratch / "exchange"
         self.exchange.mkdir()

@@ -48,7 +48,9 @@ def decode(kind: str, data: np.ndarray, name: str, *args) -> Any:
     """
     if kind not in KINDS:
         raise ValueError(f"no decoder {kind!r}")
-    with tempfile.TemporaryDirectory(prefix="dfl-decode-") as folder:
+    from .leftovers import prefix
+
+    with tempfile.TemporaryDirectory(prefix=prefix("dfl-decode-")) as folder:
         path = Path(folder) / Path(str(name)).name
         path.write_bytes(np.asarray(data, dtype=np.uint8).tobytes())
         try:

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import leftovers
 from .answers import graded_notebook, missing_message
 
 #: Name of the error a failed hidden check adds to its cell in the graded notebook.
@@ -130,7 +131,7 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
     """
     if not checks.is_dir():
         return [], None
-    with tempfile.TemporaryDirectory(prefix="dfl-hidden-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=leftovers.prefix("dfl-hidden-")) as scratch:
         out = Path(scratch) / "results.json"
         cmd = [sys.executable, "-m", "pytest", str(checks), "-q", "--assert=plain", "-p", "no:cacheprovider",
                "-p", "deepfakelab.course.hidden", "--rootdir", str(checks), "-c", os.devnull, "--noconftest",
@@ -267,7 +268,7 @@ def grade_submission(job: dict) -> dict:
     """Grade ``job['submission']`` (a folder of notebooks) and return the scores (see module doc)."""
     assignment, student = job["assignment"], job["student"]
     template = Path(job["template"])
-    private = Path(tempfile.mkdtemp(prefix="dfl-grade-"))
+    private = leftovers.private_folder("dfl-grade-")
     clock = time.perf_counter()
     timings = {}
     try:
