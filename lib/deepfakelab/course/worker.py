@@ -442,7 +442,7 @@ def partial_result(job: dict, why: str) -> dict | None:
     except (OSError, ValueError):
         shutil.rmtree(progress, ignore_errors=True)
         return None
-    from .sandbox import KERNEL_LOST_ERROR, _cell_name, _error
+    from .sandbox import KERNEL_LOST_ERROR, _cell_name, _error, limit_outputs
 
     assignment, student = job["assignment"], job["student"]
     private = Path(state["private"])
@@ -474,6 +474,7 @@ def partial_result(job: dict, why: str) -> dict | None:
                     for index, cell in enumerate(nb.cells[running:], start=running):
                         if cell.cell_type == "code" and cell.source.strip():
                             cell.outputs = [_error(KERNEL_LOST_ERROR, what if index == running else f"not run: {what}")]
+                nb = limit_outputs(nb, Path(job["template"]))  # in lines and bytes, as nbgrader trims a finished one
                 graded = staging / f"{name}.ipynb"
                 nbformat.write(nb, str(graded))
                 hidden, hidden_problem = run_hidden_checks(
