@@ -331,6 +331,12 @@ def test_lab1_attacker_gets_exactly_the_points_of_its_own_work(lab1_attacked):
     assert "your relative_keypoints" in messages["check_reenactment"]
     assert "not what your fake_probability gives" in messages["check_scores"]
     assert all(r["points"] == 0 for r in _rows(report.graded["blank"]).values())
+    # The attacks did run: their cells ended without error, and the stripped visible asserts did not fail.
+    nb = nbformat.read(str(course.autograded(LAB1, "attacker") / f"{LAB1}.ipynb"), as_version=4)
+    errors = {c.metadata.get("nbgrader", {}).get("grade_id"): [o.ename for o in c.get("outputs", [])
+                                                               if o.output_type == "error"] for c in nb.cells}
+    assert all(errors[g] == [] for g in ("relative_motion_answer", "my_photo_answer", "overlay_answer")), errors
+    assert errors["check_relative_motion"] == ["HiddenCheckFailed"] and errors["check_scores"] == ["HiddenCheckFailed"]
 
 
 @pytest.mark.slow
