@@ -50,7 +50,8 @@ def pytest_configure(config):
 
     sandboxed_media.configure(sandbox=not config.getoption("--dfl-no-sandbox"),
                               memory_mb=config.getoption("--dfl-memory-mb"),
-                              timeout=config.getoption("--dfl-call-timeout"))
+                              timeout=config.getoption("--dfl-call-timeout"),
+                              hide=tuple(Path(p) for p in config.getoption("--dfl-hide")))
 
 
 def pytest_unconfigure(config):

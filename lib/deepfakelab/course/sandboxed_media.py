@@ -103,12 +103,13 @@ def _check_pixels(path: Path, width: int, height: int) -> None:
 class SandboxedMedia:
     """Decodes media files in a sandboxed decoder process, started on first use."""
 
-    def __init__(self, sandbox: bool | None = None, memory_mb: int = 8192, timeout: float = 120.0):
+    def __init__(self, sandbox: bool | None = None, memory_mb: int = 8192, timeout: float = 120.0,
+                 hide: tuple[Path, ...] = ()):
         if sandbox is None:
             from .bubblewrap import availability
 
             sandbox = availability() is None
-        self.sandbox, self.memory_mb, self.timeout = sandbox, memory_mb, timeout
+        self.sandbox, self.memory_mb, self.timeout, self.hide = sandbox, memory_mb, timeout, tuple(hide)
         self._server = None
         self._images: dict[tuple, np.ndarray] = {}
 
@@ -123,7 +124,7 @@ class SandboxedMedia:
             from .remote_student import RemoteStudent
 
             self._server = RemoteStudent(None, sandbox=self.sandbox, memory_mb=self.memory_mb,
-                                         call_timeout=self.timeout)
+                                         call_timeout=self.timeout, hide=list(self.hide))
         answer = self._server.decode(kind, np.frombuffer(data, dtype=np.uint8), Path(path).name, *args)
         error = answer.get("error")
         if error:
@@ -203,7 +204,7 @@ _OPTIONS: dict = {}
 
 
 def configure(**options) -> None:
-    """How :func:`media_files` starts its decoder (``sandbox``, ``memory_mb``, ``timeout``)."""
+    """How :func:`media_files` starts its decoder (``sandbox``, ``memory_mb``, ``timeout``, ``hide``)."""
     global _SHARED
     if _SHARED is not None:
         _SHARED.close()
