@@ -5,8 +5,8 @@ their ``pids`` cgroups. A SIGKILL (of the grade command, or of a worker at its w
 them: empty cgroup folders under ``/sys/fs/cgroup``, folders of student code and instructor
 source under the temporary folder. Every such folder is named ``<kind><pid>-<random>`` after the
 process that made it, so the next run can tell its own leftovers from a live run's: a folder is
-stale when no process of that pid runs, or the one that does started after the folder was made
-(a reused pid). :func:`sweep` removes the stale ones this user owns -- cgroups with ``rmdir``,
+stale when no process of that pid runs (or only its zombie), or the one that does started after
+the folder was made (a reused pid). :func:`sweep` removes the stale ones this user owns -- cgroups with ``rmdir``,
 which the kernel refuses while a process is still in one.
 """
 
@@ -48,7 +48,10 @@ def _stale(path: Path, kinds: tuple[str, ...]) -> bool:
     import psutil
 
     try:
-        started = psutil.Process(int(match["pid"])).create_time()
+        owner = psutil.Process(int(match["pid"]))
+        if owner.status() == psutil.STATUS_ZOMBIE:  # killed, not yet reaped (its parent was killed too)
+            return True
+        started = owner.create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
         return True
     return started > info.st_mtime + 1  # the pid was reused by a process younger than the folder
