@@ -1,7 +1,8 @@
-"""Shared fixtures: the read-only ../shared folder and a headless matplotlib."""
+"""Shared fixtures: the read-only ../shared folder and a headless matplotlib; a folder's file hashes."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -42,6 +43,12 @@ def conformance_vectors(shared_dir: Path) -> dict:
     if not path.is_file():
         pytest.skip(f"{path} not found")
     return torch.load(path, weights_only=True)
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    """{relative path: sha256} of every file under ``folder``: what a grading run must leave unchanged."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(folder).rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
 
 
 def conformance_model(vectors: dict):

@@ -10,13 +10,11 @@ exact score and that nothing outside the attacker's own graded folder changed.
 
 from __future__ import annotations
 
-import hashlib
 import socket
 import time
-from pathlib import Path
-
 import nbformat
 import pytest
+from conftest import tree_hashes
 
 pytest.importorskip("nbgrader")
 
@@ -172,11 +170,6 @@ def _submit(course, student: str, answers: dict[str, str], port: int) -> None:
     nbformat.write(nb, str(folder / f"{toy.NOTEBOOK}.ipynb"))
 
 
-def _tree_hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
-
-
 def _points(result: dict) -> float:
     return sum(r["points"] or 0.0 for nb in result["notebooks"].values() for r in nb["cells"] if not r["manual"])
 
@@ -208,7 +201,7 @@ def attacked(tmp_path_factory):
     _submit(course, "honest-2", {**toy.RIGHT, "pick_frames_answer": OFF_BY_ONE}, port)
     for student, (changes, _) in ATTACKS.items():
         _submit(course, student, {**toy.RIGHT, **changes}, port)
-    before = {name: _tree_hashes(course.root / name) for name in ("source", "hidden_checks", "submitted")}
+    before = {name: tree_hashes(course.root / name) for name in ("source", "hidden_checks", "submitted")}
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=2, progress=False))
     exports = {name: (course.root / name).read_bytes() for name in ("grades.csv", "grades-toy.csv")}
     gradebook = gradebook_digest(course.gradebook)
@@ -237,7 +230,7 @@ def test_each_submission_gets_exactly_its_points(attacked, student):
 def test_nothing_outside_the_graded_folders_changed(attacked):
     course, report, before, exports, gradebook, _ = attacked
     for name, hashes in before.items():
-        assert _tree_hashes(course.root / name) == hashes, f"{name}/ changed during or after grading"
+        assert tree_hashes(course.root / name) == hashes, f"{name}/ changed during or after grading"
     for name, content in exports.items():
         assert (course.root / name).read_bytes() == content, f"{name} changed after the run"
     assert gradebook_digest(course.gradebook) == gradebook and report.tampered is None
@@ -342,7 +335,7 @@ def restructured(tmp_path_factory):
     generate_assignment(course, toy.ASSIGNMENT)
     for how in STRUCTURAL:
         _structural(course, how, how)
-    before = {name: _tree_hashes(course.root / name) for name in ("source", "hidden_checks", "submitted")}
+    before = {name: tree_hashes(course.root / name) for name in ("source", "hidden_checks", "submitted")}
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=2, progress=False, feedback=False))
     return course, report, before
 
@@ -359,7 +352,7 @@ def test_structure_of_the_notebook_does_not_change_the_grade(restructured, how):
     assert {r["grade_id"] for nb in result["notebooks"].values() for r in nb["cells"]} == \
         set(toy.AUTOGRADED_POINTS) | set(toy.MANUAL_POINTS)
     for name, hashes in before.items():
-        assert _tree_hashes(course.root / name) == hashes
+        assert tree_hashes(course.root / name) == hashes
 
 
 def test_output_is_limited_in_bytes(restructured):

@@ -225,6 +225,9 @@ def test_killed_run_loses_nothing(graded, tmp_path):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not exported():
         time.sleep(0.1)
+    import psutil
+
+    killed = {proc.pid, *(c.pid for c in psutil.Process(proc.pid).children(recursive=True))}
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     first = "late-1" if (journal / "late-1.json").exists() else "late-2"
@@ -238,6 +241,14 @@ def test_killed_run_loses_nothing(graded, tmp_path):
     for student in ("late-1", "late-2"):
         assert _gradebook(course, student)["check_frames_artifact"] == (2.0, None)
     assert _gradebook(course, "correct")["explain_verdict"][1] == 2.5  # the instructor's grade is still there
+    # The killed run's cgroups and temporary folders (named after its processes) were swept by the rerun.
+    import tempfile
+
+    from deepfakelab.course.bubblewrap import CGROUP_ROOTS
+
+    left = [p for root in (Path(tempfile.gettempdir()), *CGROUP_ROOTS) if root.is_dir() for p in root.iterdir()
+            if p.name.startswith(("dfl-", "deepfakelab-")) and any(f"-{pid}-" in p.name for pid in killed)]
+    assert left == []
 
 
 def test_gradescope_autograder_zip(graded, tmp_path):

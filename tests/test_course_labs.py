@@ -202,6 +202,156 @@ def test_lab1_swapped_real_fake_logits(lab1_graded):
     assert "swapped" in messages["check_scores_functions"] and "swapped" in messages["check_scores"]
 
 
+# --- a determined student of Lab 1 ----------------------------------------------------------------
+# Two wrong functions (the motion's sign, the logits' columns) hidden behind every attack a student
+# could try on this lab: the visible asserts stripped by an AST transformer, artifacts remade with the
+# kit's own helpers (the fakes and the scores), a student function that the hidden checks call hunting
+# for the results file through /proc, a cell that hunts for the course through /proc/*/cwd (conftest,
+# source, a classmate's submission, the exports) and a setsid daemon that strikes after the run.
+STRIP_ASSERTS = """
+import ast
+class _NoAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+get_ipython().ast_transformers.append(_NoAsserts())
+"""
+FORGE_FAKES_AND_HUNT = """
+import glob, os, pathlib, shutil, subprocess, sys
+for _name in media.photos:  # the fakes again, by the kit's own motion transfer instead of mine
+    _fake = lab1_media.reenact(media, _name, driving, fomm)
+    save_array(_fake.motion, f"reenacted_{_name}.npy")
+    fakes[_name] = write_video(f"artifacts/videos/{_name}.mp4", _fake.frames, media.fps)
+_found = {"COURSE"}
+for _link in glob.glob("/proc/*/cwd"):
+    try:
+        _here = os.readlink(_link)
+    except OSError:
+        continue
+    for _up in [_here, *map(str, pathlib.Path(_here).parents)]:
+        if os.path.isfile(os.path.join(_up, "nbgrader_config.py")) and os.path.isdir(os.path.join(_up, "source")):
+            _found.add(_up)
+for _course in _found:
+    for _action in (
+        lambda: open(os.path.join(_course, "hidden_checks", "deepfake-lab", "conftest.py"), "w").write(
+            "def pytest_collection_modifyitems(items):\\n    items.clear()\\n"),
+        lambda: open(os.path.join(_course, ".deepfakelab", "snapshot", "deepfake-lab", "conftest.py"), "w").write(
+            "collect_ignore_glob = ['*']\\n"),
+        lambda: open(os.path.join(_course, "source", "deepfake-lab", "deepfake-lab.ipynb"), "a").write(" "),
+        lambda: open(os.path.join(_course, "submitted", "blank", "deepfake-lab", "deepfake-lab.ipynb"), "w").write("{}"),
+        lambda: shutil.rmtree(os.path.join(_course, "submitted", "blank")),
+        lambda: open(os.path.join(_course, "grades.csv"), "w").write("pwned"),
+    ):
+        try:
+            _action()
+        except OSError:
+            pass
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(4); open('COURSE/grades.csv', 'w').write('pwned')"],
+                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+"""
+FORGE_SCORES = """
+_forged = {}
+for _name in videos:  # the detector's P(fake), computed without my fake_probability
+    _kept = [i for i in lab1.SCORE_INDICES if (_name, i) in faces]
+    with torch.no_grad():
+        _logits = detector(to_tensor([faces[_name, i] for i in _kept])) if _kept else torch.zeros(0, 2)
+    _p = torch.softmax(_logits, dim=1)[:, 1].numpy()
+    _forged[_name] = {"frames": {str(i): float(v) for i, v in zip(_kept, _p)}, "mtcnn_missed": scores[_name]["mtcnn_missed"]}
+    if len(_p):
+        _forged[_name].update(video_verdict(_p))
+save_json(_forged, "scores.json")
+"""
+RESULTS_FILE = """
+def _rewrite_the_results():
+    import glob, json, os
+    for cmdline in glob.glob("/proc/*/cmdline"):
+        try:
+            parts = open(cmdline, "rb").read().split(b"\\\\0")
+        except OSError:
+            continue
+        if b"--dfl-results" in parts:
+            json.dump([], open(parts[parts.index(b"--dfl-results") + 1].decode(), "w"))
+            os._exit(0)
+"""
+
+
+def lab1_attack(right: dict[str, str]) -> dict[str, str]:
+    """The answers of the Lab 1 attacker (see above): 9 of the 19 autograded points are its own work."""
+    answers = mistake(right, "relative_motion_answer", "kp_source + scale *", "kp_source - scale *")
+    answers = mistake(answers, "scores_answer", "[:, 1]", "[:, 0]")
+    answers["relative_motion_answer"] += STRIP_ASSERTS
+    answers["my_photo_answer"] += FORGE_FAKES_AND_HUNT
+    overlay = answers["overlay_answer"].replace('"""\n', '"""\n    _rewrite_the_results()\n', 1)
+    assert overlay != answers["overlay_answer"]
+    answers["overlay_answer"] = RESULTS_FILE + overlay + FORGE_SCORES
+    return answers
+
+
+LAB1_ATTACK_LOST = {"check_relative_motion", "check_reenactment", "check_scores_functions", "check_scores"}
+
+
+@pytest.fixture(scope="module")
+def lab1_attacked(tmp_path_factory):
+    """One grading of the Lab 1 attacker beside a blank classmate; the course's files before and after."""
+    import time
+
+    from conftest import tree_hashes
+
+    from deepfakelab.course.bubblewrap import availability
+    from deepfakelab.course.grade import gradebook_digest
+    from deepfakelab.reenact.checkpoint import shipped_model
+
+    if shipped_model() is None:
+        pytest.skip("Lab 1 needs the kit's trained FOMM weights")
+    if availability() is not None:
+        pytest.skip(f"no sandbox here: {availability()}")
+    course = init_course(tmp_path_factory.mktemp("lab1-attack"), [LAB1])
+    generate_assignment(course, LAB1)
+    attack = {k: v.replace("COURSE", str(course.root)) for k, v in lab1_attack(solution_answers(LAB1)).items()}
+    submit(course, LAB1, "attacker", attack)
+    submit(course, LAB1, "blank", {})
+    folders = [course.root / n for n in ("source", "hidden_checks", "submitted")] + \
+        [kit_root() / "autograder" / "hidden_checks", kit_root() / "solutions"]
+    before = {str(f): tree_hashes(f) for f in folders}
+    report = grade_assignment(course, LAB1, GradeOptions(jobs=2, progress=False, feedback=False))
+    exports = {n: (course.root / n).read_bytes() for n in ("grades.csv", f"grades-{LAB1}.csv")}
+    gradebook = gradebook_digest(course.gradebook)
+    time.sleep(6)  # longer than the daemon waits before it strikes
+    after = {str(f): tree_hashes(f) for f in folders}
+    return course, report, before, after, exports, gradebook
+
+
+@pytest.mark.slow
+def test_lab1_attacker_gets_exactly_the_points_of_its_own_work(lab1_attacked):
+    course, report, before, after, exports, gradebook = lab1_attacked
+    assert report.failed == {} and set(report.graded) == {"attacker", "blank"}, report.failed
+    lost, messages = _lost(report, "attacker", LAB1_AUTOGRADED)
+    assert lost == LAB1_ATTACK_LOST, messages
+    points = sum(r["points"] for r in _rows(report.graded["attacker"]).values() if r["grade_id"] in LAB1_AUTOGRADED)
+    assert points == 9.0
+    assert "your relative_keypoints" in messages["check_reenactment"]
+    assert "not what your fake_probability gives" in messages["check_scores"]
+    assert all(r["points"] == 0 for r in _rows(report.graded["blank"]).values())
+    # The attacks did run: their cells ended without error, and the stripped visible asserts did not fail.
+    nb = nbformat.read(str(course.autograded(LAB1, "attacker") / f"{LAB1}.ipynb"), as_version=4)
+    errors = {c.metadata.get("nbgrader", {}).get("grade_id"): [o.ename for o in c.get("outputs", [])
+                                                               if o.output_type == "error"] for c in nb.cells}
+    assert all(errors[g] == [] for g in ("relative_motion_answer", "my_photo_answer", "overlay_answer")), errors
+    assert errors["check_relative_motion"] == ["HiddenCheckFailed"] and errors["check_scores"] == ["HiddenCheckFailed"]
+
+
+@pytest.mark.slow
+def test_lab1_attacker_changes_nothing_outside_its_graded_folder(lab1_attacked):
+    from deepfakelab.course.grade import gradebook_digest
+
+    course, report, before, after, exports, gradebook = lab1_attacked
+    for folder, hashes in before.items():
+        assert after[folder] == hashes, f"{folder} changed during or after grading"
+    for name, content in exports.items():
+        assert (course.root / name).read_bytes() == content and b"pwned" not in content, f"{name} changed"
+    assert gradebook_digest(course.gradebook) == gradebook and report.tampered is None
+    assert not (course.root / "hidden_checks" / LAB1 / "conftest.py").exists()
+
+
 @pytest.fixture(scope="module")
 def lab1_pack_graded(tmp_path_factory, shared_dir):
     """Lab 1 released with a media pack of real photos and videos (``course release --media``): the

@@ -20,6 +20,7 @@ from deepfakelab.course.release import generate_assignment  # noqa: E402
 
 pytestmark = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")
 
+LOUD = "\nprint('x' * 3_000_000)\nfor _i in range(3000):\n    print(f'line {_i}')\n"
 WALL = 40  # seconds the worker may run: ample for the cells before the sleeping one, even on a loaded machine
 
 
@@ -38,7 +39,9 @@ def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch)
     # Cell and notebook limits far above the worker's wall limit: only the worker's end stops the sleep.
     course = toy.build_toy_course(tmp_path / "course", cell_timeout=900, notebook_timeout=900)
     generate_assignment(course, toy.ASSIGNMENT)
-    _submit(course, "sleeper", {**toy.RIGHT, "verdict_answer": toy.RIGHT["verdict_answer"] + "\nimport time\ntime.sleep(3600)"})
+    # A finished cell printed 3 MB on one line and 3000 lines: the partial notebook is trimmed like a finished one.
+    _submit(course, "sleeper", {**toy.RIGHT, "verdict_answer": toy.RIGHT["verdict_answer"] + "\nimport time\ntime.sleep(3600)",
+                                "pick_frames_answer": toy.RIGHT["pick_frames_answer"] + LOUD})
     real = grade.run_worker
     monkeypatch.setattr(grade, "run_worker", lambda job, wall: real(job, WALL))
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False))
@@ -55,6 +58,9 @@ def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch)
     # The partial graded notebook is where the instructor looks, and the gradebook holds the points.
     graded = course.autograded(toy.ASSIGNMENT, "sleeper") / f"{toy.NOTEBOOK}.ipynb"
     assert "KernelLost" in graded.read_text()
+    assert graded.stat().st_size < 1_500_000, graded.stat().st_size
+    text = graded.read_text()
+    assert "Output truncated" in text and "line 2999" not in text
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course.gradebook}") as gb:

@@ -193,3 +193,28 @@ def test_malformed_or_forged_frame_listings_score_zero_with_a_message(checks, tm
     (artifacts / "frames.json").write_text(json.dumps(elsewhere))
     with pytest.raises(ArtifactError, match="outside the notebook's folder"):
         checks.test_frames(artifacts, student(exchange=tmp_path), SYNTHETIC)
+
+
+def test_a_hostile_video_fails_its_check_and_is_never_decoded_here(checks, tmp_path, monkeypatch):
+    """Text named .mp4 in frames.json: check_frames fails with one line naming it; no decoder runs here."""
+    import json
+
+    import imageio_ffmpeg
+
+    from deepfakelab.course.artifacts import ArtifactError
+    from deepfakelab.media import video
+
+    def forbid(*args, **kwargs):
+        raise AssertionError("the student's video was decoded in the grading process")
+
+    monkeypatch.setattr(video, "iter_frames", forbid)
+    monkeypatch.setattr(imageio_ffmpeg, "read_frames", forbid)
+    artifacts = tmp_path / "artifacts"
+    (artifacts / "videos").mkdir(parents=True)
+    (artifacts / "videos" / "fake.mp4").write_text("#!/bin/sh\necho not a video\n")
+    files = [f"frames/x_{i:04d}.png" for i in lab1.SCORE_INDICES]
+    listing = {name: {"video": "artifacts/videos/fake.mp4", "indices": list(lab1.SCORE_INDICES), "files": files}
+               for name in checks.expected_videos(SYNTHETIC)}
+    (artifacts / "frames.json").write_text(json.dumps(listing))
+    with pytest.raises(ArtifactError, match=r"^fake\.mp4: not a readable video"):
+        checks.test_frames(artifacts, student(exchange=tmp_path), SYNTHETIC)

@@ -11,8 +11,9 @@ the decoder, the shipped detector, Grad-CAM -- and compare within tolerances. Th
 course's media pack (``<course>/media/deepfake-lab/``, found from the course folder the grader
 names with ``--dfl-hide``: the folder the sandbox hides), never the student's copy; without a
 pack, the synthetic media :mod:`deepfakelab.lab1` draws from fixed seeds. The student's own
-photos and video are checked like the others, so no check counts videos. Assertion messages are
-what the student reads.
+photos and video are checked like the others, so no check counts videos. The videos and images a
+notebook wrote are decoded in a sandbox (:func:`~deepfakelab.course.sandboxed_media.media_files`),
+never by this process. Assertion messages are what the student reads.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 from deepfakelab import lab1, lab1_media
 from deepfakelab.course.artifacts import ArtifactError, load_array, load_json, number
 from deepfakelab.course.hidden import student_function
+from deepfakelab.course.sandboxed_media import media_files
 
 torch.set_num_threads(1)
 # Captured before any student code is loaded, so a patched numpy or torch function cannot help.
@@ -63,19 +65,15 @@ def _inside(artifacts: Path, relative: str, what: str) -> Path:
 
 
 def _video_frames(path: Path, indices=None) -> dict[int, np.ndarray]:
-    from deepfakelab.media import iter_frames
-
     if not path.is_file():
         raise ArtifactError(f"{path.name}: not found; run the cell that writes it and submit again")
-    return dict(iter_frames(path, set(indices) if indices else None))
+    return media_files().frames(path, set(indices) if indices else None)
 
 
 def _image(path: Path) -> np.ndarray:
-    from deepfakelab.media import read_image
-
     if not path.is_file():
         raise ArtifactError(f"{path.name}: not found; run the cell that saves the frames and submit again")
-    return read_image(path)
+    return media_files().image(path)
 
 
 @lru_cache(maxsize=1)
@@ -165,8 +163,6 @@ def _students_transfer(student):
 
 @pytest.mark.grade("check_reenactment")
 def test_reenactment(artifacts, student, media):
-    from deepfakelab.media import count_frames, read_metadata
-
     model = lab1_media.load_fomm(media)
     driving = media.driving_frames()
     for name in media.photos:
@@ -202,21 +198,20 @@ def test_reenactment(artifacts, student, media):
         video = artifacts / "videos" / f"{name}.mp4"
         if not video.is_file():
             raise ArtifactError(f"videos/{name}.mp4: not found; run the reenactment cell and submit again")
-        assert count_frames(video) == len(driving), f"videos/{name}.mp4 should have {len(driving)} frames"
-        assert "synthetic" in " ".join(read_metadata(video).values()).lower(), \
+        assert media_files().frame_count(video) == len(driving), f"videos/{name}.mp4 should have {len(driving)} frames"
+        assert "synthetic" in " ".join(media_files().metadata(video).values()).lower(), \
             f"videos/{name}.mp4 lost its 'synthetic' label: write videos with the kit's write_video"
 
 
 @pytest.mark.grade("check_my_photo")
 def test_my_photo(artifacts):
-    from deepfakelab.media import count_frames
-    from deepfakelab.media import read_metadata
-
     video = artifacts / "videos" / "my_photo.mp4"
     if not video.is_file():
         raise ArtifactError("videos/my_photo.mp4: not found; set MY_PHOTO to a face photo and run the cell after it")
-    assert count_frames(video) == lab1.DRIVING_FRAMES, f"videos/my_photo.mp4 should have {lab1.DRIVING_FRAMES} frames"
-    assert "synthetic" in " ".join(read_metadata(video).values()).lower(), "videos/my_photo.mp4 lost its 'synthetic' label"
+    assert media_files().frame_count(video) == lab1.DRIVING_FRAMES, \
+        f"videos/my_photo.mp4 should have {lab1.DRIVING_FRAMES} frames"
+    assert "synthetic" in " ".join(media_files().metadata(video).values()).lower(), \
+        "videos/my_photo.mp4 lost its 'synthetic' label"
 
 
 @pytest.mark.grade("check_extract_frame")
@@ -256,7 +251,7 @@ def _video_of(artifacts: Path, media, name: str, entry: dict) -> Path:
     """The file video ``name`` was taken from: the course's own copy for a real video of the pack."""
     real = name[len("real_"):] if name.startswith("real_") else None
     if not media.synthetic and real in media.videos and real != lab1_media.OWN_VIDEO:
-        return media.videos[real]
+        return Path(media.videos[real]).resolve()  # the course's own file, which a pack may link to
     return _inside(artifacts, entry["video"], f"frames.json: {name}")
 
 
@@ -267,7 +262,7 @@ def test_frames(artifacts, student, media):
         indices = entry["indices"]
         assert indices == list(lab1.SCORE_INDICES), f"{name}: frames {indices} were saved, the lab asks for {list(lab1.SCORE_INDICES)}"
         video = _video_of(artifacts, media, name, entry)
-        decoded = _video_frames(video, range(max(indices) + 2))
+        decoded = _video_frames(video, {i + d for i in indices for d in (-1, 0, 1) if i + d >= 0})
         for index, file in zip(indices, entry["files"]):
             saved = _image(_inside(artifacts, str(Path("artifacts") / file), f"frames.json: {name}"))
             distance = {i: mean_abs(saved, decoded[i]) for i in (index - 1, index, index + 1) if i in decoded

@@ -13,6 +13,7 @@ How grading works, one small step per module:
 - :mod:`.hidden` -- the pytest plugin that runs the hidden checks over the artifacts.
 - :mod:`.remote_student`, :mod:`.student_server`, :mod:`.wire` -- the student's functions called
   in the sandbox by the hidden checks, with only data crossing back.
+- :mod:`.sandboxed_media` -- the videos and images a notebook wrote, decoded in a sandbox for the checks.
 - :mod:`.worker` -- grades one submission in a private copy of the course, in its own process.
 - :mod:`.grade` -- the whole cycle: collect, grade in parallel, gradebook, feedback, CSV.
 - :mod:`.gradescope` -- the same grading packed as Gradescope's ``autograder.zip``.

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from . import leftovers
 
 #: Files of ``/etc`` that Python, NumPy, matplotlib and ffmpeg read; nothing else of it is mounted.
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "mime.types",
@@ -196,7 +197,8 @@ class ProcessGroup:
     """A ``pids`` cgroup for one sandbox; ``path`` is None where this user may not make one.
 
     Use as a context manager: the cgroup is removed at the end (its processes are gone by then,
-    since the sandbox kills them when it ends).
+    since the sandbox kills them when it ends). Its name carries this process's pid, so the
+    next run removes it if this one is killed first (:func:`.leftovers.sweep`).
     """
 
     def __init__(self, processes: int):
@@ -206,7 +208,7 @@ class ProcessGroup:
         for root in CGROUP_ROOTS:
             if not os.access(root, os.W_OK):
                 continue
-            path = root / f"deepfakelab-{os.getpid()}-{secrets.token_hex(4)}"
+            path = root / f"{leftovers.prefix(leftovers.CGROUP_KIND)}{secrets.token_hex(4)}"
             try:
                 path.mkdir()
             except OSError:

@@ -400,6 +400,9 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
         why = availability()
         if why is not None:
             raise SandboxUnavailable(f"not grading: {why}")
+    from .leftovers import sweep
+
+    sweep()  # the empty cgroups and temporary folders of killed runs (never a live run's)
     warm_up_workers()
     api = nbgrader_api(course.root)
     course_id = api.coursedir.course_id

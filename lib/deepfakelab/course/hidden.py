@@ -16,7 +16,8 @@ assertion's code -- reaches the student. Fixtures: ``artifacts`` (the artifact f
 ``notebook_path`` and ``student`` (the student's definitions, see :mod:`.student_code`, called
 remotely; ``student.probe(name, ...)`` runs ``probes.py``'s ``name(student, ...)`` beside them, for
 checks of what cannot cross as data, such as a ``torch.nn.Module``; ``student.exchange`` is a
-folder both sides see, for input files).
+folder both sides see, for input files). Videos and images the notebook wrote are decoded by
+:func:`.sandboxed_media.media_files`, in a sandbox of their own: never in this process.
 """
 
 from __future__ import annotations
@@ -45,6 +46,18 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "grade(grade_id): the graded notebook cell this check decides")
+    from . import sandboxed_media
+
+    sandboxed_media.configure(sandbox=not config.getoption("--dfl-no-sandbox"),
+                              memory_mb=config.getoption("--dfl-memory-mb"),
+                              timeout=config.getoption("--dfl-call-timeout"),
+                              hide=tuple(Path(p) for p in config.getoption("--dfl-hide")))
+
+
+def pytest_unconfigure(config):
+    from . import sandboxed_media
+
+    sandboxed_media.configure()  # ends the decoder
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@ data (:mod:`.wire`); an exception in the student's code comes back as its type a
 is raised here as the same built-in exception (``IndexError`` stays ``IndexError``, so a check
 can expect one) or as :class:`StudentError`. A call that runs past its time limit, or that
 ends the server (``os._exit``, a memory bomb), fails only that call; the next one starts a
-fresh server.
+fresh server. Started without a notebook, the same server holds no student code and decodes
+media files instead (:mod:`.sandboxed_media`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
-from . import wire
+from . import leftovers, wire
 
 #: Built-in exceptions a student's error is re-raised as; any other becomes a StudentError.
 RERAISED = (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError, NotImplementedError, AttributeError,
@@ -51,19 +51,22 @@ class RemoteStudent:
     """The student's definitions of one graded notebook, in a sandboxed server process.
 
     ``exchange`` is a folder both sides see (at the same path): a check writes input files
-    there (a test video) and passes their paths.
+    there (a test video) and passes their paths. ``notebook=None`` starts a decoder that loads
+    no student code (see :meth:`decode`).
     """
 
-    def __init__(self, notebook: Path, probes: Path | None = None, *, sandbox: bool = True, memory_mb: int = 8192,
+    def __init__(self, notebook: Path | None, probes: Path | None = None, *, sandbox: bool = True, memory_mb: int = 8192,
                  call_timeout: float = 120.0, hide: list[Path] = ()):
         self._hide = tuple(hide)
-        self._scratch = Path(tempfile.mkdtemp(prefix="dfl-student-"))
+        self._scratch = leftovers.private_folder("dfl-student-")
         (self._scratch / "in").mkdir()
         self.exchange = self._scratch / "exchange"
         self.exchange.mkdir()
         (self._scratch / "work").mkdir()
-        self._notebook = self._scratch / "in" / "notebook.ipynb"
-        shutil.copyfile(notebook, self._notebook)
+        self._notebook = None
+        if notebook is not None:
+            self._notebook = self._scratch / "in" / "notebook.ipynb"
+            shutil.copyfile(notebook, self._notebook)
         self._probes = None
         if probes is not None and Path(probes).is_file():
             self._probes = self._scratch / "in" / "probes.py"
@@ -77,7 +80,8 @@ class RemoteStudent:
 
     # --- the server --------------------------------------------------------------------------
     def _command(self) -> list[str]:
-        argv = [sys.executable, "-m", "deepfakelab.course.student_server", str(self._notebook)]
+        argv = [sys.executable, "-m", "deepfakelab.course.student_server",
+                str(self._notebook) if self._notebook is not None else "--decode"]
         if self._probes is not None:
             argv.append(str(self._probes))
         if not self._sandboxed:
@@ -161,11 +165,14 @@ class RemoteStudent:
             timer.cancel()
 
     # --- calls -------------------------------------------------------------------------------
-    def _request(self, op: str, name: str, args: tuple, kwargs: dict):
+    def _answer(self, op: str, name: str, args: tuple, kwargs: dict) -> dict:
         if self._proc is None or self._proc.poll() is not None:
             self._stop()
             self._start()
-        answer = self._exchange({"op": op, "name": name, "args": list(args), "kwargs": kwargs}, self.call_timeout)
+        return self._exchange({"op": op, "name": name, "args": list(args), "kwargs": kwargs}, self.call_timeout)
+
+    def _request(self, op: str, name: str, args: tuple, kwargs: dict):
+        answer = self._answer(op, name, args, kwargs)
         if "error" in answer:
             kind, message = str(answer["error"].get("type")), str(answer["error"].get("message"))
             cls = getattr(builtins, kind, None)
@@ -184,6 +191,12 @@ class RemoteStudent:
     def probe(self, name: str, *args, **kwargs):
         """The instructor's probe ``name(student, *args, **kwargs)`` (see :mod:`.student_server`)."""
         return self._request("probe", name, args, kwargs)
+
+    def decode(self, kind: str, *args) -> dict:
+        """The answer (``{"value": ...}`` or ``{"error": ...}``) of the decoder started without a notebook."""
+        if self._notebook is not None:
+            raise ValueError("media are decoded by a server without student code (RemoteStudent(None))")
+        return self._answer("decode", kind, args, {})
 
     def function(self, name: str) -> RemoteFunction | None:
         return RemoteFunction(self, name) if name in self.callables else None

@@ -160,6 +160,22 @@ class LimitedOutput(LimitOutput):
         return cell, resources
 
 
+def limit_outputs(nb: NotebookNode, config_folder: Path) -> NotebookNode:
+    """``nb`` with :class:`LimitedOutput`'s limits, as ``config_folder/nbgrader_config.py`` sets them.
+
+    For a notebook that nbgrader never finished -- the one a killed or timed-out worker saved
+    (:func:`.worker.partial_result`) -- so it is trimmed in lines and bytes like a finished one.
+    """
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    if (Path(config_folder) / "nbgrader_config.py").is_file():
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(config_folder)).load_config()
+    nb, _ = LimitedOutput(config=config).preprocess(nb, {})
+    return nb
+
+
 def _output_bytes(output: NotebookNode) -> int:
     if output.output_type == "stream":
         return len(output.get("text", "").encode())

@@ -9,6 +9,11 @@ theirs), then answers requests on stdin with results on stdout, as :mod:`.wire` 
   function of the instructor's that uses what a student returns (a module, an optimiser step, a
   figure) and reduces it to data, for checks that cannot receive objects.
 
+``python -m deepfakelab.course.student_server --decode`` loads no student code and answers only
+``{"op": "decode", "name": KIND, "args": [BYTES, FILENAME, ...]}``: a media file decoded by the kit
+(:func:`.sandboxed_media.decode`), so that the grading process never parses one. The other server
+refuses to decode: what a process holding student code says a file contains proves nothing.
+
 Each answer is ``{"value": ...}`` or ``{"error": {"type": ..., "message": ...}}``. The checks
 themselves -- what is right, what scores -- never run here: this process holds student code,
 so whatever it says is only data for the checks outside to judge. Anything the student's code
@@ -33,13 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     from . import wire
     from .student_code import load_student_namespace
 
-    student, problems = load_student_namespace(argv[0])
+    decoder = argv[0] == "--decode"
+    student, problems = (None, []) if decoder else load_student_namespace(argv[0])
     probes = None
-    if len(argv) > 1:
+    if len(argv) > 1 and not decoder:
         spec = importlib.util.spec_from_file_location("dfl_probes", argv[1])
         probes = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(probes)
-    names = sorted(n for n, v in vars(student).items() if callable(v) and not n.startswith("_"))
+    names = [] if decoder else sorted(n for n, v in vars(student).items() if callable(v) and not n.startswith("_"))
     wire.send(answers, {"ready": True, "callables": names, "problems": problems})
     while True:
         try:
@@ -47,7 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         except EOFError:
             return 0
         try:
-            if request.get("op") == "probe" and probes is not None:
+            if decoder or request.get("op") == "decode":
+                if not decoder:
+                    raise PermissionError("this server holds student code; media are decoded by another")
+                from .sandboxed_media import decode
+
+                value = decode(str(request["name"]), *request.get("args", []))
+            elif request.get("op") == "probe" and probes is not None:
                 fn = getattr(probes, str(request["name"]))
                 value = fn(student, *request.get("args", []), **request.get("kwargs", {}))
             else:

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import leftovers
 from .answers import graded_notebook, missing_message
 
 #: Name of the error a failed hidden check adds to its cell in the graded notebook.
@@ -130,7 +131,7 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
     """
     if not checks.is_dir():
         return [], None
-    with tempfile.TemporaryDirectory(prefix="dfl-hidden-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=leftovers.prefix("dfl-hidden-")) as scratch:
         out = Path(scratch) / "results.json"
         cmd = [sys.executable, "-m", "pytest", str(checks), "-q", "--assert=plain", "-p", "no:cacheprovider",
                "-p", "deepfakelab.course.hidden", "--rootdir", str(checks), "-c", os.devnull, "--noconftest",
@@ -267,7 +268,7 @@ def grade_submission(job: dict) -> dict:
     """Grade ``job['submission']`` (a folder of notebooks) and return the scores (see module doc)."""
     assignment, student = job["assignment"], job["student"]
     template = Path(job["template"])
-    private = Path(tempfile.mkdtemp(prefix="dfl-grade-"))
+    private = leftovers.private_folder("dfl-grade-")
     clock = time.perf_counter()
     timings = {}
     try:
@@ -441,7 +442,7 @@ def partial_result(job: dict, why: str) -> dict | None:
     except (OSError, ValueError):
         shutil.rmtree(progress, ignore_errors=True)
         return None
-    from .sandbox import KERNEL_LOST_ERROR, _cell_name, _error
+    from .sandbox import KERNEL_LOST_ERROR, _cell_name, _error, limit_outputs
 
     assignment, student = job["assignment"], job["student"]
     private = Path(state["private"])
@@ -473,6 +474,7 @@ def partial_result(job: dict, why: str) -> dict | None:
                     for index, cell in enumerate(nb.cells[running:], start=running):
                         if cell.cell_type == "code" and cell.source.strip():
                             cell.outputs = [_error(KERNEL_LOST_ERROR, what if index == running else f"not run: {what}")]
+                nb = limit_outputs(nb, Path(job["template"]))  # in lines and bytes, as nbgrader trims a finished one
                 graded = staging / f"{name}.ipynb"
                 nbformat.write(nb, str(graded))
                 hidden, hidden_problem = run_hidden_checks(
