@@ -133,9 +133,10 @@ def main() -> int:
                  "linear probe (frozen)": probe_weights(faces, splits, Path(args.probe))}
     results = {}
     for name, path in detectors.items():
-        model, _ = load_detector(path)
+        model, config = load_detector(path)
         start = time.perf_counter()
-        results[name] = {"weights": _shown(path), **rows_for(model, test)}
+        # each network sees the test faces at its own input size (kitnet 128 px, the default 192 px)
+        results[name] = {"weights": _shown(path), **rows_for(model, test.resized(config.size))}
         print(f"{name}: scored in {time.perf_counter() - start:.0f} s", flush=True)
 
     r0 = next(iter(results.values()))["real"]

@@ -106,6 +106,10 @@ def test_real_face_sets_keep_the_mesh_and_blend_afresh_each_epoch(real_faces, tm
     faces = build_real_faceset(real_faces, size=64, blends=0, swaps=0, reenactments=0, progress=False)
     assert (faces.labels == 0).all() and not np.isnan(faces.points.astype(np.float32)).any()
     assert faces.points.max() < 64 and faces.points.min() > 0             # scaled to the crop's size
+    half = faces.resized(32)  # a detector of another input size is measured on the same faces
+    assert half.images.shape[1:3] == (32, 32) and half.masks.shape[1:] == (32, 32)
+    assert np.allclose(half.points.astype(np.float32), faces.points.astype(np.float32) / 2, atol=0.05)
+    assert faces.resized(64) is faces
     loaded = FaceSet.load(faces.save(tmp_path / "f.npz"))
     assert np.array_equal(loaded.points, faces.points)
     old = tmp_path / "old.npz"  # a face set saved before the points existed
