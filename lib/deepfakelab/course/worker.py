@@ -511,7 +511,11 @@ def partial_result(job: dict, why: str) -> dict | None:
 #: Modules the fork server imports once, so that each forked worker starts with them loaded.
 PRELOAD = ["deepfakelab.course.worker", "deepfakelab.course.release", "deepfakelab.course.sandbox",
            "nbgrader.apps.api", "nbgrader.converters", "nbgrader.preprocessors", "nbgrader.api",
-           "nbclient", "jupyter_client", "pytest", "deepfakelab.course.hidden"]
+           "nbclient", "jupyter_client", "pytest", "deepfakelab.course.hidden",
+           # imported by every worker otherwise: by nbconvert, the kernelspec, the gradebook, the kit
+           "IPython", "ipykernel.kernelspec", "sqlalchemy.dialects.sqlite", "deepfakelab.course.bubblewrap",
+           "deepfakelab.course.prompt_kernel", "deepfakelab.course.forked_checks",
+           "deepfakelab.course.warm_caches"]
 
 
 def process_main(job: dict, conn) -> None:
