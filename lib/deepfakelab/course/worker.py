@@ -17,8 +17,9 @@ The steps, each an ordinary nbgrader or pytest run:
    :class:`~.sandbox.LimitedOutput` (lines and bytes); the kernel runs in the submission's
    bubblewrap sandbox (:mod:`.bubblewrap`), in a folder of its own that is copied out as plain
    files afterwards;
-3. the hidden checks, in a separate pytest process that holds no student code: the student's
-   functions are called in the sandbox and return data (:mod:`.remote_student`);
+3. the hidden checks, in a separate pytest process that holds no student code (a fork of this
+   worker, :mod:`.forked_checks`): the student's functions are called in the sandbox and
+   return data (:mod:`.remote_student`);
 4. the score of every graded cell: its test ran without error *and* every hidden check with
    its ``grade_id`` (read from the checks' source) reported passed; written answers are left
    for the instructor.
