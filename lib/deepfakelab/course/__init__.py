@@ -7,14 +7,17 @@ How grading works, one small step per module:
 - :mod:`.release` -- student versions from the instructor's solutions (``nbgrader generate_assignment``).
 - :mod:`.bubblewrap` -- the sandbox every process that runs a student's code starts in.
 - :mod:`.sandbox` -- per-cell/per-notebook time limits, output limits, the kernel's spec.
+- :mod:`.prompt_kernel` -- the kernel's client, ready when the kernel has answered (no fixed wait).
 - :mod:`.answers` -- the graded notebook: the release with the student's answer cells.
 - :mod:`.artifacts` -- the files a notebook saves for grading, written and parsed strictly.
 - :mod:`.student_code` -- the definitions from a student's answer cells, without their side effects.
-- :mod:`.hidden` -- the pytest plugin that runs the hidden checks over the artifacts.
+- :mod:`.hidden` -- the pytest plugin that runs the hidden checks over the artifacts;
+  :mod:`.forked_checks` runs it in a fork of the grading worker.
 - :mod:`.remote_student`, :mod:`.student_server`, :mod:`.wire` -- the student's functions called
   in the sandbox by the hidden checks, with only data crossing back.
 - :mod:`.sandboxed_media` -- the videos and images a notebook wrote, decoded in a sandbox for the checks.
-- :mod:`.worker` -- grades one submission in a private copy of the course, in its own process.
+- :mod:`.worker` -- grades one submission in a private copy of the course, in its own process
+  (forked from a server that has imported the libraries and, :mod:`.warm_caches`, built their caches).
 - :mod:`.grade` -- the whole cycle: collect, grade in parallel, gradebook, feedback, CSV.
 - :mod:`.gradescope` -- the same grading packed as Gradescope's ``autograder.zip``.
 - :mod:`.media_pack`, :mod:`.media_check` -- Lab 1's optional media pack (the instructor's own photos,

@@ -228,18 +228,26 @@ class ProcessGroup:
         self.close()
 
     def close(self) -> None:
+        """Remove the cgroup, waiting up to 5 s for the kernel to reap its last processes.
+
+        They are usually gone within milliseconds of the sandbox's end, so the first waits are
+        short (a fixed 0.1 s cost every sandbox that long); a cgroup still busy after 5 s is left
+        to the next run's sweep.
+        """
         import time
 
-        for _ in range(50):  # the kernel needs a moment to reap the last processes
-            if self.path is None:
-                return
+        deadline, pause = time.monotonic() + 5.0, 0.002
+        while self.path is not None:
             try:
                 self.path.rmdir()
                 self.path = None
             except FileNotFoundError:
                 self.path = None
             except OSError:
-                time.sleep(0.1)
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
 
 
 @functools.cache

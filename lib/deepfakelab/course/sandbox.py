@@ -4,7 +4,8 @@ nbgrader already interrupts one cell after ``Execute.timeout`` seconds. :class:`
 adds what a course needs on a shared machine: a budget for the whole notebook (cells after it
 is spent are skipped with a message, so the student keeps the points of the cells that ran), a
 kernel that dies or cannot be interrupted costing only its cell and the ones after it, and a
-kernel whose address space is capped (``memory_mb``), started through
+kernel whose address space is capped (``memory_mb``), managed without jupyter_client's fixed
+waits (:mod:`.prompt_kernel`), started through
 :mod:`deepfakelab.course.kernel_launcher` by a kernelspec written into a private Jupyter path --
 inside the submission's bubblewrap sandbox when grading (:mod:`.bubblewrap`).
 :class:`LimitedOutput` caps each cell's output in bytes as well as lines.
@@ -40,6 +41,13 @@ class LimitedExecute(Execute):
     progress_dir = Unicode("", help="Folder (outside the sandbox) where the notebook as executed so far is written "
                            "before each cell, atomically: if the grading worker is killed, the cells that had "
                            "finished keep their points (see .worker.partial_result). Empty: not written.").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        # nbgrader sets its kernel manager the same way (a keyword, ahead of any config).
+        from .prompt_kernel import PromptKernelManager
+
+        kwargs.setdefault("kernel_manager_class", PromptKernelManager)
+        super().__init__(*args, **kwargs)
 
     def _save_progress(self, running: int | None) -> None:
         if not self.progress_dir:

@@ -17,8 +17,9 @@ The steps, each an ordinary nbgrader or pytest run:
    :class:`~.sandbox.LimitedOutput` (lines and bytes); the kernel runs in the submission's
    bubblewrap sandbox (:mod:`.bubblewrap`), in a folder of its own that is copied out as plain
    files afterwards;
-3. the hidden checks, in a separate pytest process that holds no student code: the student's
-   functions are called in the sandbox and return data (:mod:`.remote_student`);
+3. the hidden checks, in a separate pytest process that holds no student code (a fork of this
+   worker, :mod:`.forked_checks`): the student's functions are called in the sandbox and
+   return data (:mod:`.remote_student`);
 4. the score of every graded cell: its test ran without error *and* every hidden check with
    its ``grade_id`` (read from the checks' source) reported passed; written answers are left
    for the instructor.
@@ -122,36 +123,52 @@ def expected_checks(checks: Path) -> dict[str, set[str]]:
 
 
 def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: float, memory_mb: int,
-                      sandbox: bool = True, hide: list[str] = ()) -> tuple[list[dict], str | None]:
+                      sandbox: bool = True, hide: list[str] = (), fork: bool = False) -> tuple[list[dict], str | None]:
     """Run the hidden checks for one notebook; return their results and a problem, if any.
 
     pytest runs the instructor's checks in a process of its own that holds no student code; the
     student's functions are called in the sandbox (:mod:`.remote_student`). The results file is
-    in a folder that no sandbox sees.
+    in a folder that no sandbox sees. ``fork``: the process is a fork of this one when it is
+    single-threaded (:mod:`.forked_checks`; the worker, which has pytest imported), else a new
+    ``python -m pytest``.
     """
     if not checks.is_dir():
         return [], None
     with tempfile.TemporaryDirectory(prefix=leftovers.prefix("dfl-hidden-")) as scratch:
         out = Path(scratch) / "results.json"
-        cmd = [sys.executable, "-m", "pytest", str(checks), "-q", "--assert=plain", "-p", "no:cacheprovider",
-               "-p", "deepfakelab.course.hidden", "--rootdir", str(checks), "-c", os.devnull, "--noconftest",
-               "--dfl-artifacts", str(artifacts), "--dfl-notebook", str(notebook), "--dfl-results", str(out),
-               "--dfl-memory-mb", str(memory_mb), "--dfl-call-timeout", str(max(10.0, timeout * 0.6))]
+        args = [str(checks), "-q", "--assert=plain", "-p", "no:cacheprovider",
+                "-p", "deepfakelab.course.hidden", "--rootdir", str(checks), "-c", os.devnull, "--noconftest",
+                # Collection starts at the checks (else at the folder above them, listing all of it: /tmp).
+                "--confcutdir", str(checks),
+                "--dfl-artifacts", str(artifacts), "--dfl-notebook", str(notebook), "--dfl-results", str(out),
+                "--dfl-memory-mb", str(memory_mb), "--dfl-call-timeout", str(max(10.0, timeout * 0.6))]
         if (checks / "probes.py").is_file():
-            cmd += ["--dfl-probes", str(checks / "probes.py")]
+            args += ["--dfl-probes", str(checks / "probes.py")]
         if not sandbox:
-            cmd.append("--dfl-no-sandbox")
+            args.append("--dfl-no-sandbox")
         for path in hide:
-            cmd += ["--dfl-hide", str(path)]
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
-        try:
-            proc = subprocess.run(cmd, cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout,
-                                  preexec_fn=_limit_child(memory_mb))
-        except subprocess.TimeoutExpired:
-            return [], f"the hidden checks did not finish within {timeout:.0f} s"
+            args += ["--dfl-hide", str(path)]
+        env = {"OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+        code = None
+        if fork:
+            from .forked_checks import run_pytest
+
+            log = Path(scratch) / "pytest.log"
+            try:
+                code = run_pytest(args, Path(scratch), env, memory_mb, timeout, log)
+            except TimeoutError:
+                return [], f"the hidden checks did not finish within {timeout:.0f} s"
+            tail = log.read_text(errors="replace")[-1500:] if code is not None and log.is_file() else ""
+        if code is None:
+            try:
+                proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=scratch, env={**os.environ, **env},
+                                      capture_output=True, text=True, timeout=timeout,
+                                      preexec_fn=_limit_child(memory_mb))
+            except subprocess.TimeoutExpired:
+                return [], f"the hidden checks did not finish within {timeout:.0f} s"
+            code, tail = proc.returncode, (proc.stdout + proc.stderr)[-1500:]
         if not out.is_file():
-            tail = (proc.stdout + proc.stderr)[-1500:]
-            return [], f"the hidden checks could not run (exit {proc.returncode}): {tail}"
+            return [], f"the hidden checks could not run (exit {code}): {tail}"
         return json.loads(out.read_text()), None
 
 
@@ -314,7 +331,7 @@ def grade_submission(job: dict) -> dict:
                 checks = Path(job["hidden_checks"]) / assignment
                 hidden, hidden_problem = run_hidden_checks(
                     checks, graded, graded.parent / "artifacts", float(job.get("hidden_timeout") or 300), memory_mb,
-                    sandbox=job.get("sandbox", True), hide=job.get("hide", []))
+                    sandbox=job.get("sandbox", True), hide=job.get("hide", []), fork=True)
                 rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
                 _mention_missing(rows, missing.get(name, []), "; ".join(notes.get(name, [])))
                 nbformat.write(nb, str(graded))
@@ -495,7 +512,11 @@ def partial_result(job: dict, why: str) -> dict | None:
 #: Modules the fork server imports once, so that each forked worker starts with them loaded.
 PRELOAD = ["deepfakelab.course.worker", "deepfakelab.course.release", "deepfakelab.course.sandbox",
            "nbgrader.apps.api", "nbgrader.converters", "nbgrader.preprocessors", "nbgrader.api",
-           "nbclient", "jupyter_client"]
+           "nbclient", "jupyter_client", "pytest", "deepfakelab.course.hidden",
+           # imported by every worker otherwise: by nbconvert, the kernelspec, the gradebook, the kit
+           "IPython", "ipykernel.kernelspec", "sqlalchemy.dialects.sqlite", "deepfakelab.course.bubblewrap",
+           "deepfakelab.course.prompt_kernel", "deepfakelab.course.forked_checks",
+           "deepfakelab.course.warm_caches"]
 
 
 def process_main(job: dict, conn) -> None:
