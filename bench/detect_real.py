@@ -113,7 +113,7 @@ def main() -> int:
     from deepfakelab.detect.realdata import person_splits
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(REPO / "runs/real/faces.npz"), help="face set (detect-data --real)")
+    parser.add_argument("--data", default=str(REPO / "runs/real-128/faces.npz"), help="face set (detect-data --real)")
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="the detector of the first row")
     parser.add_argument("--kitnet", default=str(KITNET_WEIGHTS), help="kitnet's weights")
     parser.add_argument("--probe", default=str(REPO / "runs/real-probe/detector.pt"), help="linear probe (made if missing)")

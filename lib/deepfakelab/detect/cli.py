@@ -135,7 +135,13 @@ def _domain(args: argparse.Namespace) -> int:
 
     weights = check_input_file(args.weights, "detector weights file")
     faces = FaceSet.load(check_input_file(args.data, "face set (.npz, made by 'deepfakelab detect-data')"))
-    stats = refresh_domain_stats(weights, faces, device=args.device)
+    from ..errors import ConfigError
+    from .domain import NULL_PERCENTILE
+
+    percentile = NULL_PERCENTILE if args.percentile is None else args.percentile
+    if not 0 < percentile <= 100:
+        raise ConfigError(f"--percentile {percentile:g}: must be in (0, 100]")
+    stats = refresh_domain_stats(weights, faces, device=args.device, percentile=percentile)
     print(f"{weights}: {len(stats['prototypes'])} prototypes, threshold {stats['threshold']:.4f} "
           f"(the {stats['null_percentile']:g}th percentile of held-out faces); trained on {stats['trained_on']}")
     return 0
@@ -238,4 +244,7 @@ def register(subparsers) -> None:
     m.add_argument("weights", help="detector weights (.pt) to update in place")
     m.add_argument("data", help="the face set the detector was trained on (made by 'deepfakelab detect-data')")
     m.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    m.add_argument("--percentile", type=float,
+                   help="threshold: this percentile of held-out people's distances (default: 99; "
+                        "weights/README.md says what the shipped file uses and why)")
     m.set_defaults(func=_domain)
