@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from deepfakelab.detect.domain import (choose_prototypes, distances, domain_stats, has_stats, held_out_null,
-                                       refresh_domain_stats, unlike_training)
+                                       unlike_training)
+from deepfakelab.detect.evaluation import refresh_domain_stats
 from deepfakelab.detect.faceset import FaceSet
 from deepfakelab.detect.model import DetectorConfig, FaceForensicNet, to_tensor
 

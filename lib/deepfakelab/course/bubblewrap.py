@@ -38,8 +38,7 @@ from . import leftovers
 #: Files of ``/etc`` that Python, NumPy, matplotlib and ffmpeg read; nothing else of it is mounted.
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "mime.types",
              "matplotlibrc", "ssl/openssl.cnf")
-#: Where the pids cgroup (cgroup v1 or v2) of one sandbox is made, when this user may.
-CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+CGROUP_ROOTS = leftovers.CGROUP_ROOTS  # where a sandbox's pids cgroup is made (kept in .leftovers)
 #: How to make bubblewrap work, in the message of a refusal.
 HOW_TO_ENABLE = ("install it (`sudo apt-get install --no-install-recommends bubblewrap`, or `make system-deps`) "
                  "and allow user namespaces (`sudo sysctl -w kernel.unprivileged_userns_clone=1`; on Ubuntu 24.04 "

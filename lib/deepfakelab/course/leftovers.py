@@ -18,6 +18,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+#: Where the pids cgroup (cgroup v1 or v2) of one sandbox is made, when this user may (here, below
+#: the sandbox, because the sweep must find them too).
+CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+
 #: Kinds of temporary folder a grading run makes (see :func:`private_folder`).
 TEMP_KINDS = ("dfl-grade-", "dfl-student-", "dfl-hidden-", "dfl-decode-")
 #: Kind of the ``pids`` cgroup of one sandbox (see :class:`.bubblewrap.ProcessGroup`).
@@ -59,8 +63,6 @@ def _stale(path: Path, kinds: tuple[str, ...]) -> bool:
 
 def sweep(temp_root: Path | None = None, cgroup_roots: tuple[Path, ...] | None = None) -> list[Path]:
     """Remove the stale leftovers of killed runs of this user; return what was removed."""
-    from .bubblewrap import CGROUP_ROOTS
-
     removed = []
     temp_root = Path(temp_root or tempfile.gettempdir())
     for path in _entries(temp_root):

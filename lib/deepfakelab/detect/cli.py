@@ -130,7 +130,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _domain(args: argparse.Namespace) -> int:
     from ..media.files import check_input_file
-    from .domain import refresh_domain_stats
+    from .evaluation import refresh_domain_stats
     from .faceset import FaceSet
 
     weights = check_input_file(args.weights, "detector weights file")

@@ -161,21 +161,3 @@ def unlike_training(model: nn.Module, inputs: torch.Tensor, stats: dict) -> tupl
         features = domain_features(model.eval(), inputs).cpu().numpy()
     d = float(np.median(distances(features, np.asarray(stats["prototypes"], np.float32))))
     return d > stats["threshold"], d
-
-
-def refresh_domain_stats(weights: str | Path, faces: FaceSet, device="cpu",
-                         percentile: float = NULL_PERCENTILE) -> dict:
-    """Recompute the domain entry of an existing weights file from the face set it was trained
-    on (split by person as training splits it), keeping everything else; returns the new entry."""
-    from .inference import load_detector
-    from .realdata import person_splits
-
-    weights = Path(weights)
-    saved = torch.load(weights, map_location="cpu", weights_only=True)
-    model, _ = load_detector(weights, device)
-    splits = person_splits(faces.group)
-    stats = domain_stats(model, faces.subset(splits["train"]), faces.subset(splits["val"]), device,
-                         percentile=percentile)
-    saved["info"] = {**saved.get("info", {}), "domain": stats}
-    torch.save(saved, weights)
-    return stats

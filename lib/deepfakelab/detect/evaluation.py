@@ -25,6 +25,7 @@ import torch
 from ..errors import ConfigError
 from ..runtime import resolve_device
 from .calibration import fit_temperature, scaled_probabilities
+from .domain import NULL_PERCENTILE, domain_stats
 from .explain import CAM_METHODS, energy_in_mask, fake_maps, pointing_hits, randomised_copy, rank_correlation
 from .faceset import FaceSet, FaceTensors
 from .inference import load_detector
@@ -143,11 +144,24 @@ def finish_weights(model: torch.nn.Module, train: FaceSet, val: FaceSet, weights
         out = {"temperature": temperature,
                "val_ece_before": expected_calibration_error(val.labels, scaled_probabilities(logits, 1.0)),
                "val_ece_after": expected_calibration_error(val.labels, scaled_probabilities(logits, temperature))}
-    from .domain import domain_stats
-
     config = DetectorConfig(**{**saved["config"], "temperature": out["temperature"]})
     model.temperature = out["temperature"]
     info = {**saved["info"], "calibration": out, "domain": domain_stats(model, train, val, device),
             **({"name": name} if name else {})}
     torch.save({"config": config.as_dict(), "state_dict": saved["state_dict"], "info": info}, weights)
     return out
+
+
+def refresh_domain_stats(weights: str | Path, faces: FaceSet, device="cpu",
+                         percentile: float = NULL_PERCENTILE) -> dict:
+    """Recompute the domain entry of an existing weights file from the face set it was trained
+    on (split by person as training splits it), keeping everything else; returns the new entry."""
+    weights = Path(weights)
+    saved = torch.load(weights, map_location="cpu", weights_only=True)
+    model, _ = load_detector(weights, device)
+    splits = person_splits(faces.group)
+    stats = domain_stats(model, faces.subset(splits["train"]), faces.subset(splits["val"]), device,
+                         percentile=percentile)
+    saved["info"] = {**saved.get("info", {}), "domain": stats}
+    torch.save(saved, weights)
+    return stats
