@@ -21,17 +21,24 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def read_yaml_file(path: str | Path, kind: str = "YAML or JSON") -> Any:
-    """The content of the YAML (or JSON, a subset of YAML) file at ``path``, or a one-line DataError."""
-    import yaml
-
+def _read_text(path: str | Path, kind: str) -> tuple[Path, str]:
+    """``path`` checked and read as text, or a one-line DataError (not text, unreadable)."""
     path = check_input_file(path, kind)
     try:
-        return yaml.safe_load(path.read_text())
+        return path, path.read_text()
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text file (expected a {kind})") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+
+def read_yaml_file(path: str | Path, kind: str = "YAML or JSON") -> Any:
+    """The content of the YAML (or JSON, a subset of YAML) file at ``path``, or a one-line DataError."""
+    import yaml
+
+    path, text = _read_text(path, kind)
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
@@ -41,12 +48,8 @@ def read_yaml_file(path: str | Path, kind: str = "YAML or JSON") -> Any:
 
 def read_json_file(path: str | Path, kind: str = "JSON") -> Any:
     """The content of the JSON file at ``path`` (a notebook, a run's config.json), or a one-line DataError."""
-    path = check_input_file(path, kind)
+    path, text = _read_text(path, kind)
     try:
-        return json.loads(path.read_text())
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file (expected a {kind})") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+        return json.loads(text)
     except ValueError as exc:
         raise DataError(f"{path}: not valid JSON (expected a {kind}; {_one_line(exc)})") from None
