@@ -36,7 +36,7 @@ from ..faces.cropper import FaceCropper, margin_box
 from ..media.files import IMAGE_SUFFIXES
 from ..media.frames import extract_frames
 from ..media.video import probe_video
-from .faceset import MESH_POINTS, FaceSet
+from .faceset import FaceSet, no_points
 from .realfakes import MeshFace, mesh_face_swap, mesh_reenact, mesh_self_blend, mesh_warp_fake
 
 #: file -> person, for every file used (paintings, statue and animals are not used).
@@ -149,12 +149,12 @@ def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, bl
     rng = np.random.default_rng(seed)
     rows: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group",
                                              "source", "points")}
-    no_points = np.full((MESH_POINTS, 2), np.nan, np.float16)
+    unknown = no_points(1)[0]
 
     def add(image, mask, label, kind, video, real: RealFace):
         # a real crop keeps its mesh (scaled to the crop's size) for training-time self-blends
         rows["points"].append((real.face.points * (size / WORK_SIZE)).astype(np.float16) if label == 0
-                              else no_points)
+                              else unknown)
         rows["images"].append(_shrink(image, size))
         rows["masks"].append(_shrink(mask, size))
         rows["labels"].append(label)
