@@ -129,18 +129,18 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _domain(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
     from ..media.files import check_input_file
+    from .domain import NULL_PERCENTILE
     from .evaluation import refresh_domain_stats
     from .faceset import FaceSet
-
-    weights = check_input_file(args.weights, "detector weights file")
-    faces = FaceSet.load(check_input_file(args.data, "face set (.npz, made by 'deepfakelab detect-data')"))
-    from ..errors import ConfigError
-    from .domain import NULL_PERCENTILE
 
     percentile = NULL_PERCENTILE if args.percentile is None else args.percentile
     if not 0 < percentile <= 100:
         raise ConfigError(f"--percentile {percentile:g}: must be in (0, 100]")
+
+    weights = check_input_file(args.weights, "detector weights file")
+    faces = FaceSet.load(check_input_file(args.data, "face set (.npz, made by 'deepfakelab detect-data')"))
     stats = refresh_domain_stats(weights, faces, device=args.device, percentile=percentile)
     print(f"{weights}: {len(stats['prototypes'])} prototypes, threshold {stats['threshold']:.4f} "
           f"(the {stats['null_percentile']:g}th percentile of held-out faces); trained on {stats['trained_on']}")
