@@ -25,3 +25,23 @@ if str(REPO / "lib") not in sys.path:
     sys.path.insert(0, str(REPO / "lib"))
 
 import deepfakelab  # noqa: E402,F401 -- sets OMP_WAIT_POLICY=PASSIVE before anything loads torch
+
+
+def shown(path) -> str:
+    """``path`` relative to the repository when inside it (committed JSON names no one's home)."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def check_outputs(parser, **files) -> None:
+    """Before the long work: each ``--NAME FILE`` (``NAME=(path or None, suffix)``) must be a
+    writable file with that suffix, or the bench stops with the kit's one-line reason."""
+    from deepfakelab.errors import DataError
+    from deepfakelab.media.files import check_output_file
+
+    for name, (path, suffix) in files.items():
+        if path:
+            try:
+                check_output_file(path, {suffix}, kind=f"--{name} output")
+            except DataError as exc:
+                parser.error(str(exc))

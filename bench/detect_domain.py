@@ -209,10 +209,6 @@ def summary_line(counts: dict) -> str:
             + (f"; {unknown} rows without a verdict" if unknown else ""))
 
 
-def _shown(path: Path) -> str:
-    path = Path(path).resolve()
-    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
-
 
 def main(argv=None) -> int:
     from deepfakelab.detect.inference import DEFAULT_WEIGHTS
@@ -232,6 +228,7 @@ def main(argv=None) -> int:
     real = Path(args.real)
     if not real.is_dir():
         parser.error(f"--real {real}: no such folder (the shared real faces, ../shared/data/real)")
+    _kit.check_outputs(parser, markdown=(args.markdown, ".md"), json=(args.json, ".json"))
 
     import torch
 
@@ -257,7 +254,7 @@ def main(argv=None) -> int:
         Path(args.markdown).write_text(markdown(rows))
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "weights": _shown(Path(args.weights)), "frames": args.frames, "fake_frames": FAKE_FRAMES,
+            "weights": _kit.shown(Path(args.weights)), "frames": args.frames, "fake_frames": FAKE_FRAMES,
             "fake_paste_back": PASTE_BACK,
             "threshold": None if domain is None else float(domain["threshold"]),
             "null_percentile": None if domain is None else domain.get("null_percentile"),

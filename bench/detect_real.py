@@ -88,11 +88,6 @@ def probe_weights(faces, splits, path: Path) -> Path:
     return path
 
 
-def _shown(path: Path) -> str:
-    """``path`` relative to the repository when inside it: the JSON is committed for the site."""
-    path = Path(path).resolve()
-    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
-
 
 def throughput(weights, video: Path, frames: int) -> float:
     """Frames per second of ``analyse`` (decode, MTCNN crop, score, Grad-CAM) on ``frames`` frames."""
@@ -124,6 +119,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write every number here (aggregates only: site/data/detect_real.json "
                         "is what the site's detection page shows)")
     args = parser.parse_args()
+    _kit.check_outputs(parser, json=(args.json, ".json"))
     torch.set_num_threads(args.threads)
 
     faces = FaceSet.load(args.data)
@@ -136,7 +132,7 @@ def main() -> int:
         model, config = load_detector(path)
         start = time.perf_counter()
         # each network sees the test faces at its own input size (kitnet 128 px, the default 192 px)
-        results[name] = {"weights": _shown(path), **rows_for(model, test.resized(config.size))}
+        results[name] = {"weights": _kit.shown(path), **rows_for(model, test.resized(config.size))}
         print(f"{name}: scored in {time.perf_counter() - start:.0f} s", flush=True)
 
     r0 = next(iter(results.values()))["real"]
