@@ -37,6 +37,24 @@ def test_stale_temporary_folders_go_and_live_ones_stay(tmp_path):
     assert made.name.startswith(f"dfl-student-{os.getpid()}-")
 
 
+def test_stale_staging_folders_go_and_a_live_runs_stay(tmp_path):
+    """A grade run SIGKILLed mid-way leaves its graded copies and progress records in the course's
+    staging folder; the next sweep removes them (never journaled, those submissions are graded again)."""
+    dead = _dead_pid()
+    staging = tmp_path / "staging" / "lab1"
+    stale = [staging / f"{leftovers.STAGING_KIND}{dead}-ada-1f2e", staging / f"{leftovers.STAGING_KIND}{dead}-ada-1f2e.progress"]
+    for folder in stale:
+        (folder / "x").mkdir(parents=True)
+    live = staging / f"{leftovers.prefix(leftovers.STAGING_KIND)}bob-99aa"
+    (live / "graded").mkdir(parents=True)
+    other = staging / "notes"  # not a name a grading run makes
+    other.mkdir()
+    removed = leftovers.sweep(temp_root=tmp_path / "none", cgroup_roots=(), staging_roots=(staging,))
+    assert sorted(removed) == sorted(stale) and not any(f.exists() for f in stale)
+    assert live.is_dir() and other.is_dir()
+    assert leftovers.sweep(temp_root=tmp_path / "none", cgroup_roots=()) == []  # only the roots it is given
+
+
 def test_a_reused_pid_does_not_keep_a_leftover(tmp_path):
     folder = tmp_path / f"dfl-hidden-{os.getpid()}-abc"
     folder.mkdir()

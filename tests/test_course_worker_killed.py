@@ -42,6 +42,13 @@ def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch)
     # A finished cell printed 3 MB on one line and 3000 lines: the partial notebook is trimmed like a finished one.
     _submit(course, "sleeper", {**toy.RIGHT, "verdict_answer": toy.RIGHT["verdict_answer"] + "\nimport time\ntime.sleep(3600)",
                                 "pick_frames_answer": toy.RIGHT["pick_frames_answer"] + LOUD})
+    # What an earlier grade run, SIGKILLed mid-way, left in the staging folder: swept at the start.
+    from deepfakelab.course import leftovers
+
+    proc = __import__("subprocess").Popen(["true"])
+    proc.wait()
+    for left in (f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa", f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa.progress"):
+        (course.state / "staging" / toy.ASSIGNMENT / left / "x").mkdir(parents=True)
     real = grade.run_worker
     monkeypatch.setattr(grade, "run_worker", lambda job, wall: real(job, WALL))
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False))
@@ -65,6 +72,6 @@ def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch)
 
     with Gradebook(f"sqlite:///{course.gradebook}") as gb:
         assert gb.find_submission(toy.ASSIGNMENT, "sleeper").score == 2.0
-    # Nothing the worker recorded or copied is left behind.
+    # Nothing the worker recorded or copied is left behind, nor what the killed run had left.
     staging = course.state / "staging" / toy.ASSIGNMENT
     assert not list(staging.glob("*.progress")) and not list(staging.iterdir())

@@ -400,9 +400,11 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
         why = availability()
         if why is not None:
             raise SandboxUnavailable(f"not grading: {why}")
-    from .leftovers import sweep
+    from .leftovers import STAGING_KIND, prefix, sweep
 
-    sweep()  # the empty cgroups and temporary folders of killed runs (never a live run's)
+    staging_parent = course.state / "staging"
+    # the empty cgroups, temporary folders and staging folders of killed runs (never a live run's)
+    sweep(staging_roots=tuple(p for p in staging_parent.iterdir() if p.is_dir()) if staging_parent.is_dir() else ())
     warm_up_workers()
     api = nbgrader_api(course.root)
     course_id = api.coursedir.course_id
@@ -449,7 +451,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
     def job_for(student: str, folder: Path) -> dict:
         return {"assignment": assignment, "student": student, "template": str(template), "submission": str(folder),
                 "hidden_checks": str(hidden_checks), "sandbox": options.sandbox, "hide": [str(course.root)],
-                "staging": str(staging_root / f"{student}-{secrets.token_hex(6)}"),
+                "staging": str(staging_root / f"{prefix(STAGING_KIND)}{student}-{secrets.token_hex(6)}"),
                 "cell_timeout": options.cell_timeout, "notebook_timeout": options.notebook_timeout,
                 "memory_mb": options.memory_mb, "hidden_timeout": options.hidden_timeout}
 

@@ -3,7 +3,8 @@
 A run that ends normally removes its private course copies, the sandboxes' scratch folders and
 their ``pids`` cgroups. A SIGKILL (of the grade command, or of a worker at its wall limit) leaves
 them: empty cgroup folders under ``/sys/fs/cgroup``, folders of student code and instructor
-source under the temporary folder. Every such folder is named ``<kind><pid>-<random>`` after the
+source under the temporary folder, and half-written graded copies (with their progress records)
+in the course's ``.deepfakelab/staging/<assignment>/``. Every such folder is named ``<kind><pid>-<random>`` after the
 process that made it, so the next run can tell its own leftovers from a live run's: a folder is
 stale when no process of that pid runs (or only its zombie), or the one that does started after
 the folder was made (a reused pid). :func:`sweep` removes the stale ones this user owns -- cgroups with ``rmdir``,
@@ -24,6 +25,9 @@ CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 
 #: Kinds of temporary folder a grading run makes (see :func:`private_folder`).
 TEMP_KINDS = ("dfl-grade-", "dfl-student-", "dfl-hidden-", "dfl-decode-")
+#: Kind of the folder one worker writes a student's graded notebooks to (and of its ``.progress``
+#: record beside it), in the course's staging folder, until they replace ``autograded/``.
+STAGING_KIND = "dfl-staging-"
 #: Kind of the ``pids`` cgroup of one sandbox (see :class:`.bubblewrap.ProcessGroup`).
 CGROUP_KIND = "deepfakelab-"
 _NAME = re.compile(r"^(?P<kind>[a-z-]+-)(?P<pid>\d+)-")
@@ -61,15 +65,22 @@ def _stale(path: Path, kinds: tuple[str, ...]) -> bool:
     return started > info.st_mtime + 1  # the pid was reused by a process younger than the folder
 
 
-def sweep(temp_root: Path | None = None, cgroup_roots: tuple[Path, ...] | None = None) -> list[Path]:
-    """Remove the stale leftovers of killed runs of this user; return what was removed."""
+def sweep(temp_root: Path | None = None, cgroup_roots: tuple[Path, ...] | None = None,
+          staging_roots: tuple[Path, ...] = ()) -> list[Path]:
+    """Remove the stale leftovers of killed runs of this user; return what was removed.
+
+    ``staging_roots``: folders holding the staging folders of grading runs (one per assignment);
+    a killed run's graded copies there were never journaled, so the next run grades those
+    submissions again and nothing is lost by removing them.
+    """
     removed = []
     temp_root = Path(temp_root or tempfile.gettempdir())
-    for path in _entries(temp_root):
-        if _stale(path, TEMP_KINDS):
-            shutil.rmtree(path, ignore_errors=True)
-            if not path.exists():
-                removed.append(path)
+    for root, kinds in [(temp_root, TEMP_KINDS)] + [(Path(r), (STAGING_KIND,)) for r in staging_roots]:
+        for path in _entries(root):
+            if _stale(path, kinds):
+                shutil.rmtree(path, ignore_errors=True)
+                if not path.exists():
+                    removed.append(path)
     for root in CGROUP_ROOTS if cgroup_roots is None else cgroup_roots:
         for path in _entries(root):
             if _stale(path, (CGROUP_KIND,)):
