@@ -162,6 +162,24 @@ def test_reenact_refuses_a_bad_driving_video_before_any_face_detection(corpus, t
     _nothing_written(out, out.with_suffix(".png"))
 
 
+def test_reenact_refuses_a_bad_fomm_config_before_any_face_detection(corpus, lab_files, tmp_path, capsys,
+                                                                     monkeypatch):
+    from deepfakelab.faces import detection
+
+    monkeypatch.setattr(detection, "mtcnn", lambda *a, **k: pytest.fail("faces were searched before the check"))
+    out = tmp_path / "out.mp4"
+    small = Path(__file__).resolve().parents[1] / "lib" / "deepfakelab" / "assets" / "fomm-small-64.pth.tar"
+    cases = _bad_config_files(lab_files)[1:] + [(lab_files["list.yaml"], "needs a top-level 'model_params' section")]
+    for config, problem in cases:
+        result = _run(capsys, "reenact", corpus["photo"], corpus["driving"], "-o", out, "--checkpoint", small,
+                      "--size", "64", "--config", config)
+        _assert_refused(*result, config, problem)
+        _nothing_written(out, out.with_suffix(".png"))
+    code, _, err = _run(capsys, "reenact", corpus["photo"], corpus["driving"], "-o", out, "--checkpoint", small,
+                        "--config", lab_files["folder"] / "missing.yaml")
+    assert code == 2 and "missing.yaml not found; give a YAML file or one of" in err and len(err.splitlines()) == 1
+
+
 def _bad_outputs(corpus, locked, tmp_path):
     existing = tmp_path / "existing_folder.mp4"
     existing.mkdir()

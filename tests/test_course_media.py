@@ -115,7 +115,9 @@ def test_manifest_problems_are_listed_together(tmp_path):
     with pytest.raises(MediaPackError):
         load_pack(tmp_path)
     (tmp_path / MANIFEST).write_text("photos: [unclosed")
-    assert "not readable YAML" in read_manifest(tmp_path)[1][0]
+    assert read_manifest(tmp_path)[1] == [f"{tmp_path / MANIFEST}: not valid YAML/JSON (line 1, column 18: expected ',' or ']', but got '<stream end>')"]
+    (tmp_path / MANIFEST).write_bytes(b"\xff\xfe\x00photos")
+    assert read_manifest(tmp_path)[1] == [f"{tmp_path / MANIFEST}: not a text file (expected a Lab 1 media manifest ({MANIFEST}))"]
 
 
 def test_init_refuses_missing_files_clashing_names_and_an_existing_pack(good_pack, real_data, tmp_path, capsys):

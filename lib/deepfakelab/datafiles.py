@@ -21,7 +21,7 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def _read_text(path: str | Path, kind: str) -> tuple[Path, str]:
+def read_text_file(path: str | Path, kind: str) -> tuple[Path, str]:
     """``path`` checked and read as text, or a one-line DataError (not text, unreadable)."""
     path = check_input_file(path, kind)
     try:
@@ -34,21 +34,26 @@ def _read_text(path: str | Path, kind: str) -> tuple[Path, str]:
 
 def read_yaml_file(path: str | Path, kind: str = "YAML or JSON") -> Any:
     """The content of the YAML (or JSON, a subset of YAML) file at ``path``, or a one-line DataError."""
+    path, text = read_text_file(path, kind)
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, source: str | Path) -> Any:
+    """``text`` parsed as YAML, or a one-line DataError naming ``source`` and the line and column."""
     import yaml
 
-    path, text = _read_text(path, kind)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or exc
-        raise DataError(f"{path}: not valid YAML/JSON ({where}{_one_line(problem)})") from None
+        raise DataError(f"{source}: not valid YAML/JSON ({where}{_one_line(problem)})") from None
 
 
 def read_json_file(path: str | Path, kind: str = "JSON") -> Any:
     """The content of the JSON file at ``path`` (a notebook, a run's config.json), or a one-line DataError."""
-    path, text = _read_text(path, kind)
+    path, text = read_text_file(path, kind)
     try:
         return json.loads(text)
     except ValueError as exc:

@@ -30,6 +30,7 @@ from typing import Callable
 import yaml
 
 from ..errors import DataError
+from ..datafiles import read_yaml_file
 from ..media.files import check_input_file, check_input_folder, check_output_folder
 from ..media.phone import fit_video, needs_fitting
 
@@ -92,10 +93,9 @@ def read_manifest(folder: str | Path) -> tuple[MediaPack | None, list[str]]:
     if not manifest.is_file():
         return None, [f"{manifest}: no manifest; make a pack with `deepfakelab course media init {folder} ...`"]
     try:
-        data = yaml.safe_load(manifest.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        detail = str(exc).replace("\n", " ")
-        return None, [f"{manifest}: not readable YAML ({detail})"]
+        data = read_yaml_file(manifest, f"Lab 1 media manifest ({MANIFEST})")
+    except DataError as exc:
+        return None, [str(exc)]
     if not isinstance(data, dict):
         return None, [f"{manifest}: expected a mapping with photos, videos and driving, found {type(data).__name__}"]
     problems: list[str] = []

@@ -22,8 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..datafiles import parse_yaml, read_text_file
 from ..errors import ConfigError
 
 #: Configs shipped with the kit, by name (``deepfakelab/configs/<name>.yaml``).
@@ -134,11 +133,7 @@ def _check(config: ModelConfig, where: str) -> None:
 
 def read_yaml(path: str | Path) -> dict:
     """Read a FOMM-style YAML file (``path`` or the name of a built-in config) into a dict."""
-    text = _config_text(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    data = parse_yaml(_config_text(path), path)
     if not isinstance(data, dict) or "model_params" not in data:
         raise ConfigError(f"{path}: a FOMM config needs a top-level 'model_params' section")
     return data
@@ -153,6 +148,6 @@ def _config_text(path: str | Path) -> str:
     if str(path) in BUILTIN_CONFIGS:
         return resources.files("deepfakelab").joinpath("configs", f"{path}.yaml").read_text()
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"config {path} not found; give a YAML file or one of {list(BUILTIN_CONFIGS)}")
-    return path.read_text()
+    return read_text_file(path, "FOMM config (YAML)")[1]
