@@ -74,6 +74,31 @@ def rows_for(model, test, device="cpu") -> dict:
     return out
 
 
+def real_scores_by_split(model, faces, splits, per_video: int = 24) -> dict[str, float]:
+    """Mean P(fake) of the real videos (and photos) of the training, validation and test persons.
+
+    Why reals are called fake: a gap between the training persons' real faces and new persons'
+    says the network still recognises the faces it was trained on rather than only blending
+    traces (every new person's real face then sits high on its scale). ``per_video`` evenly
+    spaced crops of each video keep this to seconds.
+    """
+    from deepfakelab.detect.realdata import PERSONS
+    from deepfakelab.detect.train import predict
+
+    out = {}
+    for name in ("train", "val", "test"):
+        part = faces.subset(splits[name] & (faces.labels == 0) & np.isin(faces.group, list(set(PERSONS.values()))))
+        keep = np.zeros(len(part), bool)
+        for video in np.unique(part.video):
+            rows = np.flatnonzero(part.video == video)
+            keep[rows[np.linspace(0, len(rows) - 1, min(per_video, len(rows))).astype(int)]] = True
+        part = part.subset(keep)
+        if len(part):
+            scores = predict(model, part)
+            out[name] = float(np.mean([scores[part.video == v].mean() for v in np.unique(part.video)]))
+    return out
+
+
 def probe_weights(faces, splits, path: Path) -> Path:
     from deepfakelab.detect.backbone import load_backbone_state
     from deepfakelab.detect.evaluation import finish_weights
@@ -133,6 +158,8 @@ def main() -> int:
         start = time.perf_counter()
         # each network sees the test faces at its own input size (kitnet 128 px, the default 192 px)
         results[name] = {"weights": _kit.shown(path), **rows_for(model, test.resized(config.size))}
+        if name == "shipped/given":
+            results[name]["real"]["real_score_by_split"] = real_scores_by_split(model, faces.resized(config.size), splits)
         print(f"{name}: scored in {time.perf_counter() - start:.0f} s", flush=True)
 
     r0 = next(iter(results.values()))["real"]
@@ -147,6 +174,10 @@ def main() -> int:
               f"{m['reals_called_fake']:8.2f} {m['ece']:6.3f} {m['video_auc_jpeg50']:8.3f} "
               f"{m['pointing_game']:6.3f} {m['layercam_pointing_game']:7.3f} {m['rank_corr_with_random_model']:7.3f} | "
               f"{s.get('video_auc', float('nan')):10.3f} {s.get('frame_auc', float('nan')):10.3f}")
+    by_split = r0.get("real_score_by_split", {})
+    print("\nreal videos' mean P(fake), shipped/given: " + ", ".join(
+        f"{name} persons {value:.2f}" for name, value in by_split.items())
+        + " (a gap between training and new persons: it still knows its training faces)")
     print("\nvideo AUC per fake kind (real test videos vs that kind's):")
     for name, r in results.items():
         print(f"  {name:<26} " + ", ".join(f"{k} {v:.3f}" for k, v in r["real"]["per_kind_video_auc"].items()))
