@@ -5,8 +5,8 @@
 # 2. a synthetic-heads face set (32 identities, every manipulation, FOMM included);
 # 3. the real face set: ../shared/data/real split by person, with the fakes made from it;
 # 4. fine-tuning (first seven blocks frozen, change-mask loss weight 16, a fresh self-blend of
-#    every real crop each epoch, 4 epochs), temperature scaling on the validation persons,
-#    evaluation.json.
+#    every real crop each epoch, an identity adversary of weight 1, 4 epochs), temperature
+#    scaling on the validation persons, evaluation.json.
 # Then: cp RUN_DIR/detector.pt lib/deepfakelab/detect/weights/detector.pt
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,5 +22,5 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 [ -f "$here/runs/real-128/faces.npz" ] || "$bin/deepfakelab" detect-data --real "$real" \
   --synthetic "$here/runs/synth-128/faces.npz" --out "$here/runs/real-128/faces.npz" --device cpu
 "$bin/deepfakelab" detect-train "$here/runs/real-128/faces.npz" --out "$run" --arch mobilenet_v2 \
-  --epochs 4 --keep last --batch-size 32 --lr 1e-3 --freeze-blocks 7 --mask-weight 16 --online-blends --threads "$OMP_NUM_THREADS" \
+  --epochs 4 --keep last --batch-size 32 --lr 1e-3 --freeze-blocks 7 --mask-weight 16 --online-blends --identity-adversary 1 --threads "$OMP_NUM_THREADS" \
   --name "deepfakelab real-face detector (MobileNetV2, 128 px)"

@@ -183,6 +183,56 @@ def test_tiny_training_run_on_real_frames(real_faces, tmp_path, monkeypatch):
     assert torch.isfinite(model(torch.zeros(1, 3, 64, 64))).all()
 
 
+def test_the_identity_adversary_reverses_its_gradient_and_ramps_up():
+    from deepfakelab.detect.train import _ReverseGradient, adversary_weight
+
+    x = torch.ones(3, requires_grad=True)
+    (_ReverseGradient.apply(x, 0.5) * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert torch.equal(x.grad, torch.tensor([-0.5, -1.0, -1.5]))  # forward unchanged, backward reversed
+    assert adversary_weight(2.0, 0.0) == 0.0 and adversary_weight(2.0, 1.0) == pytest.approx(2.0, abs=1e-3)
+    assert adversary_weight(2.0, 0.1) < adversary_weight(2.0, 0.3) < adversary_weight(2.0, 0.6)
+
+
+def test_identity_adversary_training_resumes_and_refuses_kitnet(real_faces, tmp_path, monkeypatch):
+    """The adversary guesses the person of every crop (an online blend: its real crop's person);
+    it lives in the checkpoint, never in detector.pt, and a killed run resumes with it."""
+    from deepfakelab.detect.model import DetectorConfig
+    from deepfakelab.detect.realdata import build_real_faceset
+    from deepfakelab.detect.train import TrainConfig, train_detector
+    from deepfakelab.errors import ConfigError
+    import deepfakelab.detect.train as train_module
+
+    faces = build_real_faceset(real_faces, size=64, blends=1, swaps=0, reenactments=0, photo_repeats=1,
+                               progress=False)
+    assert len(set(faces.group.tolist())) >= 3
+    monkeypatch.setattr(train_module, "initial_model", lambda config: train_module.build_detector(config.detector))
+    seen = []
+    real_cross_entropy = torch.nn.functional.cross_entropy
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy",
+                        lambda logits, target, *a, **k: seen.append((logits.shape, target.clone())) or
+                        real_cross_entropy(logits, target, *a, **k))
+    cfg = TrainConfig(detector=DetectorConfig(arch="mobilenet_v2", size=64), epochs=1, batch_size=8, lr=1e-3,
+                      device="cpu", online_blends=True, identity_adversary=1.0)
+    result = train_detector(faces, faces, tmp_path, cfg, progress=False)
+    assert np.isfinite(result["history"][0]["loss"])
+    groups = sorted(set(faces.group.tolist()))
+    guesses = [t for shape, t in seen if shape[1] == len(groups)]  # one logit per training person
+    targets = torch.cat(guesses).tolist()
+    reals = faces.group[faces.labels == 0].tolist()
+    assert len(targets) == len(faces) + len(reals)  # every crop, and an online blend of every real one
+    assert sorted(targets) == sorted(groups.index(g) for g in faces.group.tolist() + reals)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert "adversary" in saved
+    assert not any("adversary" in k for k in torch.load(result["weights"], weights_only=True)["state_dict"])
+    cfg.epochs = 2  # resuming needs the same settings: a new folder for a longer run
+    with pytest.raises(ConfigError, match="other settings"):
+        train_detector(faces, faces, tmp_path, cfg, progress=False)
+    with pytest.raises(ConfigError, match="mobilenet_v2 only"):
+        train_detector(faces, faces, tmp_path / "k", TrainConfig(detector=DetectorConfig(arch="kitnet", size=64),
+                                                                 epochs=1, device="cpu", identity_adversary=1.0),
+                       progress=False)
+
+
 @pytest.mark.parametrize("side", [1, 5, 12, 16, 20])
 def test_images_too_small_for_a_face_are_one_clear_error(side, tmp_path):
     """Too small for MTCNN: the input's own error (one line naming it), not a crash in torch.cat."""

@@ -123,7 +123,8 @@ def _train(args: argparse.Namespace) -> int:
                                  device=args.device, seed=args.seed, threads=args.threads,
                                  mask_weight=args.mask_weight, workers=args.workers,
                                  backbone_weights=args.backbone_weights, freeze_blocks=args.freeze_blocks,
-                                 name=args.name, keep=args.keep, online_blends=args.online_blends)
+                                 name=args.name, keep=args.keep, online_blends=args.online_blends,
+                                 identity_adversary=args.identity_adversary)
     print(f"weights: {summary['weights']}")
     return 0
 
@@ -220,6 +221,10 @@ def register(subparsers) -> None:
     t.add_argument("--online-blends", action="store_true",
                    help="also train on a fresh self-blend of every real crop each epoch (face sets made "
                         "with --real carry the face-mesh points it needs)")
+    t.add_argument("--identity-adversary", type=float, default=0.0, metavar="W",
+                   help="mobilenet_v2: weight of a gradient-reversed head that guesses the training person of "
+                        "each crop, so the net forgets whose face it sees and reads the manipulation instead "
+                        "(0: off; default: %(default)s)")
     t.add_argument("--width", type=int, help="channels of kitnet's first block (default: the config's)")
     t.add_argument("--epochs", type=int, default=20, help="epochs (default: %(default)s)")
     t.add_argument("--batch-size", type=int, default=16, help="batch size (default: %(default)s)")

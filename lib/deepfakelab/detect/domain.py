@@ -46,8 +46,9 @@ PROTOTYPES = 256
 #: previous shipped detector's table (weights README; chosen on those same files, so expect less
 #: on new ones), where it flagged the Mona Lisa (s9), the painting s4 and the statue s6 and no
 #: held-out real video, mesh-warp fake or validation video. Kept, not chosen again, for the
-#: current detector (``python bench/detect_domain.py``): at 99 it flags only s9; at 97 s9, s4
-#: and s8 with a held-out real video (retalk_5) 0.0006 below the threshold; at 95 retalk_5 too.
+#: detectors since (``python bench/detect_domain.py``): at 99 the current one flags only s9 and
+#: none of the real videos or fakes; the previous one, at 97, flagged s9, s4 and s8 with a
+#: held-out real video (retalk_5) 0.0006 below the threshold.
 NULL_PERCENTILE = 99.0
 
 

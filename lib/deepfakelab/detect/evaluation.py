@@ -86,7 +86,7 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
                        progress: bool = True, methods=CAM_METHODS, mask_weight: float = 4.0,
                        workers: int = 0, backbone_weights: str | None = None, calibrate: bool = True,
                        freeze_blocks: int = 0, name: str | None = None, keep: str = "best",
-                       online_blends: bool = False) -> dict:
+                       online_blends: bool = False, identity_adversary: float = 0.0) -> dict:
     """Split, train, calibrate, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it."""
     if threads:
         torch.set_num_threads(threads)
@@ -104,7 +104,8 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
     config = TrainConfig(detector=detector, epochs=epochs, batch_size=batch_size,
                          lr=lr, seed=seed, device=device, hold_out=hold_out, mask_weight=mask_weight,
                          workers=workers, backbone_weights=backbone_weights,
-                         freeze_blocks=freeze_blocks, keep=keep, online_blends=online_blends)
+                         freeze_blocks=freeze_blocks, keep=keep, online_blends=online_blends,
+                         identity_adversary=identity_adversary)
     result = train_detector(faces.subset(train_mask), faces.subset(val_mask), out, config, progress)
 
     dev = resolve_device(device)

@@ -173,6 +173,15 @@ class MobileNetDetector(nn.Module):
         middle, last = self._stages(x)
         return self.head(last), self.mask_head(middle)
 
+    #: width of :meth:`embed`'s pooled features
+    EMBEDDING = 1280
+
+    def forward_with_mask_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Training's view: logits, change-mask logits and the pooled features (what the identity
+        adversary of :mod:`.train` reads), from one pass."""
+        middle, last = self._stages(x)
+        return self.head(last), self.mask_head(middle), last.mean(dim=(2, 3))
+
     @property
     def cam_layer(self) -> nn.Module:
         return self.features[self.CAM_BLOCK].conv[0]

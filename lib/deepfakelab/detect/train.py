@@ -58,9 +58,53 @@ class TrainConfig:
     #: a fresh self-blend of every real crop with mesh points, each epoch (see
     #: :class:`~.faceset.FaceTensors`); real face sets carry the points
     online_blends: bool = False
+    #: weight of an identity adversary on the pooled features (0: none): a small head learns which
+    #: training person (or synthetic identity) a crop shows, and its gradient reaches the network
+    #: reversed (Ganin and Lempitsky's gradient reversal, the weight ramped up over training), so
+    #: the network is pushed to forget whose face it sees. Why: with ten real people the network
+    #: also learns those people (their real faces score far lower than new people's; see
+    #: ``bench/detect_real.py``'s real scores by split); Dong et al. (CVPR 2023) call this
+    #: implicit identity leakage
+    identity_adversary: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+class _ReverseGradient(torch.autograd.Function):
+    """The identity forward; the gradient times ``-weight`` backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: float) -> torch.Tensor:
+        ctx.weight = weight
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return -ctx.weight * grad, None
+
+
+def identity_adversary(features: int, identities: int) -> nn.Module:
+    """The head that guesses a crop's person from the pooled features (training only, never shipped)."""
+    return nn.Sequential(nn.Linear(features, 256), nn.ReLU(), nn.Linear(256, identities))
+
+
+def adversary_weight(weight: float, progress: float) -> float:
+    """Ganin and Lempitsky's ramp: 0 at the start of training, ``weight`` at its end (``progress`` in [0, 1])."""
+    return weight * (2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0)
+
+
+class _Indexed(torch.utils.data.Dataset):
+    """``dataset``'s items with their index appended (what the identity adversary's labels are looked up by)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int):
+        return (*self.dataset[i], i)
 
 
 def _class_balanced_weights(labels: np.ndarray) -> torch.Tensor:
@@ -114,9 +158,20 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
             raise ConfigError("freeze_blocks is for the pretrained mobilenet_v2 only")
         for parameter in model.features[:config.freeze_blocks].parameters():
             parameter.requires_grad_(False)
-    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
-                                  weight_decay=config.weight_decay)
+    adversary, identity_of = None, None
+    if config.identity_adversary:
+        if not hasattr(model, "forward_with_mask_and_embedding"):
+            raise ConfigError("identity_adversary is for the pretrained mobilenet_v2 only")
+        identities = sorted(set(train.group.tolist()))
+        adversary = identity_adversary(model.EMBEDDING, len(identities)).to(device)
+    parameters = [p for p in model.parameters() if p.requires_grad] + \
+        (list(adversary.parameters()) if adversary is not None else [])
+    optimiser = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
     dataset = FaceTensors(train, train=True, seed=config.seed, online_blends=config.online_blends)
+    if adversary is not None:  # every item's person: a real crop's own, an online blend's its real crop's
+        index = {g: i for i, g in enumerate(identities)}
+        identity_of = torch.tensor([index[g] for g in np.concatenate(
+            [train.group, train.group[dataset.blendable]]).tolist()], device=device)
     steps_per_epoch = math.ceil(len(dataset) / config.batch_size)  # an upper bound for PairedBatches
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr,
                                                     total_steps=max(1, config.epochs * steps_per_epoch))
@@ -127,10 +182,13 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
     checkpoint = out_dir / "checkpoint.pt"
     if checkpoint.exists():
         saved = torch.load(checkpoint, map_location=device, weights_only=False)
-        if {**saved["config"], "keep": config.keep} != config.as_dict():  # keep may change on resume
+        # keep may change on resume; a checkpoint from before the identity adversary had none
+        if {"identity_adversary": 0.0, **saved["config"], "keep": config.keep} != config.as_dict():
             raise ConfigError(f"{checkpoint} was made with other settings; use a new output folder "
                               "or delete the checkpoint to start again")
         model.load_state_dict(saved["model"])
+        if adversary is not None:
+            adversary.load_state_dict(saved["adversary"])
         optimiser.load_state_dict(saved["optimiser"])
         scheduler.load_state_dict(saved["scheduler"])
         generator.set_state(saved["generator"])
@@ -141,24 +199,33 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
 
     for epoch in range(state["epoch"], config.epochs):
         dataset.epoch = epoch
-        loader = DataLoader(dataset, batch_sampler=PairedBatches(dataset.sources, config.batch_size, generator),
+        loader = DataLoader(_Indexed(dataset), batch_sampler=PairedBatches(dataset.sources, config.batch_size, generator),
                             num_workers=config.workers)
         model.train()
         total, seen = 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
-        for images, labels, masks, known in bar:
+        for step, (images, labels, masks, known, items) in enumerate(bar):
             images, labels = images.to(device), labels.to(device)
+            adversary_loss = 0.0
+            if adversary is not None:
+                logits, mask_logits, embedding = model.forward_with_mask_and_embedding(images)
+                weight = adversary_weight(config.identity_adversary,
+                                          (epoch * steps_per_epoch + step) / (config.epochs * steps_per_epoch))
+                adversary_loss = nn.functional.cross_entropy(
+                    adversary(_ReverseGradient.apply(embedding, weight)), identity_of[items.to(device)])
+            elif use_masks:
+                logits, mask_logits = model.forward_with_mask(images)
             if use_masks:
                 # loss = CE(logits, label) + w * BCE(mask logits, change mask at feature resolution),
-                # the second term only where the mask is known
-                logits, mask_logits = model.forward_with_mask(images)
+                # the second term only where the mask is known (+ the identity adversary's CE)
                 target = nn.functional.adaptive_avg_pool2d(masks.to(device)[:, None], mask_logits.shape[-2:])
                 per_crop = nn.functional.binary_cross_entropy_with_logits(
                     mask_logits, target, reduction="none").mean(dim=(1, 2, 3))
                 known = known.to(device).float()
                 loss = loss_fn(logits, labels) + config.mask_weight * (per_crop * known).sum() / known.sum().clamp(min=1)
             else:
-                loss = loss_fn(model(images), labels)
+                loss = loss_fn(logits if adversary is not None else model(images), labels)
+            loss = loss + adversary_loss
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"loss became {loss.item()} in epoch {epoch + 1}; the last good "
                                        f"checkpoint is {checkpoint}; try a lower --lr")
@@ -185,6 +252,7 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
             shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
             print(f"epoch {epoch + 1}/{config.epochs}: {shown}", flush=True)
         torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                    **({"adversary": adversary.state_dict()} if adversary is not None else {}),
                     "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
                     "torch_rng": torch.get_rng_state(),
                     "state": state, "config": config.as_dict()}, checkpoint)
