@@ -55,6 +55,13 @@ def table_markdown(data: dict) -> str:
     rule = "| --- |" + " ---: |" * len(COLUMNS)
     rows = [f"| {NAMES.get(name, name)} | " + " | ".join(_cell(row, key) for _, key in COLUMNS) + " |"
             for name, row in results.items()]
+    gap = first.get("real_score_by_split", {})
+    why = [] if not {"train", "test"} <= gap.keys() else [
+        "", f"Why the real videos are called fake: the shipped detector's mean fake probability on real "
+        f"videos is {gap['train']:.2f} for the people it was trained on"
+        + (f", {gap['val']:.2f} for the validation people" if "val" in gap else "")
+        + f" and {gap['test']:.2f} for the test people. It still partly recognises the faces it was "
+        "trained on, so every new face, real or fake, starts higher on its scale."]
     return "\n".join([
         f"The numbers come from {people} held-out people, never trained on: one real video each "
         f"({first['real_videos']} real videos) against the {first['fake_videos']} fake videos the kit made "
@@ -63,6 +70,7 @@ def table_markdown(data: dict) -> str:
         "Aggregates only: no face of these people is shown on this site.",
         "",
         head, rule, *rows,
+        *why,
         "",
         f"Measured by `{COMMAND}`" + (f" ({data['measured']})" if data.get("measured") else "") + ".",
     ])
