@@ -227,6 +227,10 @@ def test_identity_adversary_training_resumes_and_refuses_kitnet(real_faces, tmp_
     cfg.epochs = 2  # resuming needs the same settings: a new folder for a longer run
     with pytest.raises(ConfigError, match="other settings"):
         train_detector(faces, faces, tmp_path, cfg, progress=False)
+    with pytest.raises(ConfigError, match="give a weight >= 0"):
+        train_detector(faces, faces, tmp_path / "n", TrainConfig(detector=DetectorConfig(arch="mobilenet_v2", size=64),
+                                                                 epochs=1, device="cpu", identity_adversary=-1.0),
+                       progress=False)
     with pytest.raises(ConfigError, match="mobilenet_v2 only"):
         train_detector(faces, faces, tmp_path / "k", TrainConfig(detector=DetectorConfig(arch="kitnet", size=64),
                                                                  epochs=1, device="cpu", identity_adversary=1.0),

@@ -146,6 +146,9 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
     Returns the history: one dict per epoch with ``loss``, ``val_frame_auc``, ``val_video_auc``.
     """
     config = config or TrainConfig()
+    if config.identity_adversary < 0 or not math.isfinite(config.identity_adversary):
+        raise ConfigError(f"identity_adversary={config.identity_adversary}: give a weight >= 0 (0 turns it off; "
+                          "a negative one would teach the network the training people instead)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if len(train) == 0 or len(set(train.labels.tolist())) < 2:
