@@ -74,14 +74,15 @@ def rows_for(model, test, device="cpu") -> dict:
     return out
 
 
-def real_scores_by_split(model, faces, splits, per_video: int = 24) -> dict[str, float]:
+def real_scores_by_split(model, faces, splits, size: int, per_video: int = 24) -> dict[str, float]:
     """Mean P(fake) of the real videos (and photos) of the training, validation and test persons.
 
     Why reals are called fake: a gap between the training persons' real faces and new persons'
     says the network still recognises the faces it was trained on rather than only blending
     traces (every new person's real face then sits high on its scale). ``per_video`` evenly
-    spaced crops of each video keep this to seconds.
+    spaced crops of each video, at the network's input ``size``, keep this to seconds.
     """
+    from deepfakelab.detect.metrics import video_scores
     from deepfakelab.detect.realdata import PERSONS
     from deepfakelab.detect.train import predict
 
@@ -92,10 +93,9 @@ def real_scores_by_split(model, faces, splits, per_video: int = 24) -> dict[str,
         for video in np.unique(part.video):
             rows = np.flatnonzero(part.video == video)
             keep[rows[np.linspace(0, len(rows) - 1, min(per_video, len(rows))).astype(int)]] = True
-        part = part.subset(keep)
+        part = part.subset(keep).resized(size)
         if len(part):
-            scores = predict(model, part)
-            out[name] = float(np.mean([scores[part.video == v].mean() for v in np.unique(part.video)]))
+            out[name] = float(video_scores(part.video, part.labels, predict(model, part))[2].mean())
     return out
 
 
@@ -159,7 +159,7 @@ def main() -> int:
         # each network sees the test faces at its own input size (kitnet 128 px, the default 192 px)
         results[name] = {"weights": _kit.shown(path), **rows_for(model, test.resized(config.size))}
         if name == "shipped/given":
-            results[name]["real"]["real_score_by_split"] = real_scores_by_split(model, faces.resized(config.size), splits)
+            results[name]["real"]["real_score_by_split"] = real_scores_by_split(model, faces, splits, config.size)
         print(f"{name}: scored in {time.perf_counter() - start:.0f} s", flush=True)
 
     r0 = next(iter(results.values()))["real"]

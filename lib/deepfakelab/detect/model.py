@@ -170,8 +170,7 @@ class MobileNetDetector(nn.Module):
         return self.head(self._stages(x)[1]) / self.temperature
 
     def forward_with_mask(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        middle, last = self._stages(x)
-        return self.head(last), self.mask_head(middle)
+        return self.forward_with_mask_and_embedding(x)[:2]
 
     #: width of :meth:`embed`'s pooled features
     EMBEDDING = 1280

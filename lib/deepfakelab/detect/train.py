@@ -209,26 +209,26 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
         for step, (images, labels, masks, known, items) in enumerate(bar):
             images, labels = images.to(device), labels.to(device)
-            adversary_loss = 0.0
             if adversary is not None:
                 logits, mask_logits, embedding = model.forward_with_mask_and_embedding(images)
-                weight = adversary_weight(config.identity_adversary,
-                                          (epoch * steps_per_epoch + step) / (config.epochs * steps_per_epoch))
-                adversary_loss = nn.functional.cross_entropy(
-                    adversary(_ReverseGradient.apply(embedding, weight)), identity_of[items.to(device)])
             elif use_masks:
                 logits, mask_logits = model.forward_with_mask(images)
+            else:
+                logits = model(images)
+            loss = loss_fn(logits, labels)
             if use_masks:
-                # loss = CE(logits, label) + w * BCE(mask logits, change mask at feature resolution),
-                # the second term only where the mask is known (+ the identity adversary's CE)
+                # + w * BCE(mask logits, change mask at feature resolution), only where the mask is known
                 target = nn.functional.adaptive_avg_pool2d(masks.to(device)[:, None], mask_logits.shape[-2:])
                 per_crop = nn.functional.binary_cross_entropy_with_logits(
                     mask_logits, target, reduction="none").mean(dim=(1, 2, 3))
                 known = known.to(device).float()
-                loss = loss_fn(logits, labels) + config.mask_weight * (per_crop * known).sum() / known.sum().clamp(min=1)
-            else:
-                loss = loss_fn(logits if adversary is not None else model(images), labels)
-            loss = loss + adversary_loss
+                loss = loss + config.mask_weight * (per_crop * known).sum() / known.sum().clamp(min=1)
+            if adversary is not None:
+                # + the adversary's CE at guessing each crop's person; its gradient reaches the net reversed
+                weight = adversary_weight(config.identity_adversary,
+                                          (epoch * steps_per_epoch + step) / (config.epochs * steps_per_epoch))
+                loss = loss + nn.functional.cross_entropy(
+                    adversary(_ReverseGradient.apply(embedding, weight)), identity_of[items.to(device)])
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"loss became {loss.item()} in epoch {epoch + 1}; the last good "
                                        f"checkpoint is {checkpoint}; try a lower --lr")
