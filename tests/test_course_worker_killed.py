@@ -8,12 +8,14 @@ then), the cell that was running and the ones after score 0 with a message namin
 
 from __future__ import annotations
 
+import subprocess
+
 import nbformat
 import pytest
 
 pytest.importorskip("nbgrader")
 
-from deepfakelab.course import grade, toy  # noqa: E402
+from deepfakelab.course import grade, leftovers, toy  # noqa: E402
 from deepfakelab.course.bubblewrap import availability  # noqa: E402
 from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
@@ -43,9 +45,7 @@ def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch)
     _submit(course, "sleeper", {**toy.RIGHT, "verdict_answer": toy.RIGHT["verdict_answer"] + "\nimport time\ntime.sleep(3600)",
                                 "pick_frames_answer": toy.RIGHT["pick_frames_answer"] + LOUD})
     # What an earlier grade run, SIGKILLed mid-way, left in the staging folder: swept at the start.
-    from deepfakelab.course import leftovers
-
-    proc = __import__("subprocess").Popen(["true"])
+    proc = subprocess.Popen(["true"])
     proc.wait()
     for left in (f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa", f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa.progress"):
         (course.state / "staging" / toy.ASSIGNMENT / left / "x").mkdir(parents=True)

@@ -402,9 +402,8 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
             raise SandboxUnavailable(f"not grading: {why}")
     from .leftovers import STAGING_KIND, prefix, sweep
 
-    staging_parent = course.state / "staging"
     # the empty cgroups, temporary folders and staging folders of killed runs (never a live run's)
-    sweep(staging_roots=tuple(p for p in staging_parent.iterdir() if p.is_dir()) if staging_parent.is_dir() else ())
+    sweep(staging_roots=tuple((course.state / "staging").glob("*/")))
     warm_up_workers()
     api = nbgrader_api(course.root)
     course_id = api.coursedir.course_id

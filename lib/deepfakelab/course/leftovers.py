@@ -4,11 +4,12 @@ A run that ends normally removes its private course copies, the sandboxes' scrat
 their ``pids`` cgroups. A SIGKILL (of the grade command, or of a worker at its wall limit) leaves
 them: empty cgroup folders under ``/sys/fs/cgroup``, folders of student code and instructor
 source under the temporary folder, and half-written graded copies (with their progress records)
-in the course's ``.deepfakelab/staging/<assignment>/``. Every such folder is named ``<kind><pid>-<random>`` after the
-process that made it, so the next run can tell its own leftovers from a live run's: a folder is
-stale when no process of that pid runs (or only its zombie), or the one that does started after
-the folder was made (a reused pid). :func:`sweep` removes the stale ones this user owns -- cgroups with ``rmdir``,
-which the kernel refuses while a process is still in one.
+in the course's ``.deepfakelab/staging/<assignment>/``. Every such folder is named
+``<kind><pid>-<random>`` after the process that made it, so the next run can tell its own
+leftovers from a live run's: a folder is stale when no process of that pid runs (or only its
+zombie), or the one that does started after the folder was made (a reused pid). :func:`sweep`
+removes the stale ones this user owns -- cgroups with ``rmdir``, which the kernel refuses while
+a process is still in one.
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ from typing import Callable
 
 import yaml
 
-from ..errors import DataError
 from ..datafiles import read_yaml_file
+from ..errors import DataError
 from ..media.files import check_input_file, check_input_folder, check_output_folder
 from ..media.phone import fit_video, needs_fitting
 
