@@ -235,6 +235,7 @@ def test_identity_adversary_training_resumes_and_refuses_kitnet(real_faces, tmp_
         train_detector(faces, faces, tmp_path / "k", TrainConfig(detector=DetectorConfig(arch="kitnet", size=64),
                                                                  epochs=1, device="cpu", identity_adversary=1.0),
                        progress=False)
+    assert not (tmp_path / "k").exists() and not (tmp_path / "n").exists()  # refused before anything is written
 
 
 @pytest.mark.parametrize("side", [1, 5, 12, 16, 20])

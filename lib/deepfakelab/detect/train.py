@@ -149,6 +149,8 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
     if config.identity_adversary < 0 or not math.isfinite(config.identity_adversary):
         raise ConfigError(f"identity_adversary={config.identity_adversary}: give a weight >= 0 (0 turns it off; "
                           "a negative one would teach the network the training people instead)")
+    if config.identity_adversary and config.detector.arch != "mobilenet_v2":
+        raise ConfigError("identity_adversary is for the pretrained mobilenet_v2 only")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if len(train) == 0 or len(set(train.labels.tolist())) < 2:
@@ -163,8 +165,6 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
             parameter.requires_grad_(False)
     adversary, identity_of = None, None
     if config.identity_adversary:
-        if not hasattr(model, "forward_with_mask_and_embedding"):
-            raise ConfigError("identity_adversary is for the pretrained mobilenet_v2 only")
         identities = sorted(set(train.group.tolist()))
         adversary = identity_adversary(model.EMBEDDING, len(identities)).to(device)
     parameters = [p for p in model.parameters() if p.requires_grad] + \
