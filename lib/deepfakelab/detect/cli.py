@@ -232,7 +232,9 @@ def register(subparsers) -> None:
     t.add_argument("--hold-out", help="manipulation left out of training, for the cross-manipulation test")
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
-    t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    t.add_argument("--seed", type=int, default=0,
+                   help="random seed of the training (head, batches, augmentation); the split by person "
+                        "stays the same for every seed (default: %(default)s)")
     t.add_argument("--mask-weight", type=float, default=4.0,
                    help="weight of the change-mask loss, which teaches the net where a fake was changed "
                         "(0 turns it off; default: %(default)s)")

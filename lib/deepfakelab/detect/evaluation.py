@@ -87,12 +87,18 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
                        workers: int = 0, backbone_weights: str | None = None, calibrate: bool = True,
                        freeze_blocks: int = 0, name: str | None = None, keep: str = "best",
                        online_blends: bool = False, identity_adversary: float = 0.0) -> dict:
-    """Split, train, calibrate, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it."""
+    """Split, train, calibrate, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it.
+
+    The split by person does not follow ``seed`` (which draws the initial head, the batches, the
+    augmentation and the blends): every run on a face set holds out the same people and synthetic
+    identities, so runs of several seeds are evaluated on the same faces, and their weights can be
+    averaged without one member having trained on another's test faces.
+    """
     if threads:
         torch.set_num_threads(threads)
     faces = data if isinstance(data, FaceSet) else FaceSet.load(data)
     size = size or faces.images.shape[1]
-    splits = person_splits(faces.group, seed=seed)
+    splits = person_splits(faces.group)
     train_mask, val_mask = splits["train"], splits["val"]
     if hold_out:
         if hold_out not in set(faces.kind.tolist()):
