@@ -123,8 +123,11 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
     summary = {
         "calibration": calibration,
         "config": config.as_dict(),
-        "counts": {name: int(m.sum()) for name, m in (("train", train_mask), ("val", val_mask),
+        "counts": {part: int(m.sum()) for part, m in (("train", train_mask), ("val", val_mask),
                                                        ("test", splits["test"]))},
+        # which people and synthetic identities each evaluation rests on
+        "held_out": {part: sorted(set(faces.group[m].tolist())) for part, m in (("val", val_mask),
+                                                                              ("test", splits["test"]))},
         "history": result["history"],
         "weights": result["weights"],
     }
