@@ -91,8 +91,8 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
 
     The split by person does not follow ``seed`` (which draws the initial head, the batches, the
     augmentation and the blends): every run on a face set holds out the same people and synthetic
-    identities, so runs of several seeds are evaluated on the same faces, and their weights can be
-    averaged without one member having trained on another's test faces.
+    identities, so runs of several seeds are evaluated on the same faces, and no seed trains on
+    faces another seed is tested on.
     """
     if threads:
         torch.set_num_threads(threads)
