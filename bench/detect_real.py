@@ -156,7 +156,7 @@ def main() -> int:
     for name, path in detectors.items():
         model, config = load_detector(path)
         start = time.perf_counter()
-        # each network sees the test faces at its own input size (kitnet 128 px, the default 192 px)
+        # each network sees the test faces at its own input size (both shipped ones: 128 px)
         results[name] = {"weights": _kit.shown(path), **rows_for(model, test.resized(config.size))}
         if name == "shipped/given":
             results[name]["real"]["real_score_by_split"] = real_scores_by_split(model, faces, splits, config.size)

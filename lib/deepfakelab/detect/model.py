@@ -152,7 +152,11 @@ class MobileNetDetector(nn.Module):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features ``(N, 1280)``: what the head sees (the linear probe reads them)."""
-        return self._stages(x)[1].mean(dim=(2, 3))
+        return self._pooled(self._stages(x)[1])
+
+    @staticmethod
+    def _pooled(last: torch.Tensor) -> torch.Tensor:
+        return last.mean(dim=(2, 3))
 
     def depth_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled outputs of blocks 4, 7 and 14 (strides 4, 8, 16), ``(N, 24 + 32 + 96)``: the
@@ -179,7 +183,7 @@ class MobileNetDetector(nn.Module):
         """Training's view: logits, change-mask logits and the pooled features (what the identity
         adversary of :mod:`.train` reads), from one pass."""
         middle, last = self._stages(x)
-        return self.head(last), self.mask_head(middle), last.mean(dim=(2, 3))
+        return self.head(last), self.mask_head(middle), self._pooled(last)
 
     @property
     def cam_layer(self) -> nn.Module:
