@@ -85,6 +85,7 @@ def real_scores_by_split(model, faces, splits, size: int, per_video: int = 24) -
     from deepfakelab.detect.metrics import video_scores
     from deepfakelab.detect.realdata import PERSONS
     from deepfakelab.detect.train import predict
+    from deepfakelab.media.frames import evenly_spaced
 
     out = {}
     for name in ("train", "val", "test"):
@@ -92,7 +93,7 @@ def real_scores_by_split(model, faces, splits, size: int, per_video: int = 24) -
         keep = np.zeros(len(part), bool)
         for video in np.unique(part.video):
             rows = np.flatnonzero(part.video == video)
-            keep[rows[np.linspace(0, len(rows) - 1, min(per_video, len(rows))).astype(int)]] = True
+            keep[rows[evenly_spaced(len(rows), per_video)]] = True
         part = part.subset(keep).resized(size)
         if len(part):
             out[name] = float(video_scores(part.video, part.labels, predict(model, part))[2].mean())

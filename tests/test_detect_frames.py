@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from deepfakelab.media import extract_frames, probe_video, save_frames, select_indices
+from deepfakelab.media.frames import evenly_spaced
 from deepfakelab.errors import ConfigError, DataError
 
 
@@ -49,6 +50,13 @@ def test_select_indices_modes():
         select_indices(10, every=2, count=3)
     with pytest.raises(ConfigError):
         select_indices(10, every=0)
+
+
+def test_evenly_spaced_is_the_one_rule_for_a_few_frames():
+    assert evenly_spaced(10, 3) == [0, 4, 9]
+    assert evenly_spaced(5, 8) == [0, 1, 2, 3, 4]  # never more than there are, never a repeat
+    assert evenly_spaced(0, 4) == [] and evenly_spaced(7, 0) == []
+    assert select_indices(97, count=6) == evenly_spaced(97, 6)
 
 
 def test_sidecar_names_files_by_index(numbered_video, tmp_path):

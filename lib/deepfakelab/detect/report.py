@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from ..faces.boxes import uncrop
+from ..media.frames import evenly_spaced
 from .explain import overlay
 from .inference import DetectorCard, VideoResult
 
@@ -57,7 +58,7 @@ def choose_frames(result: VideoResult, n: int = 4) -> list:
     ranked = sorted(result.frames, key=lambda f: f.p_fake)
     if len(ranked) <= n:
         return sorted(ranked, key=lambda f: f.index)
-    picks = np.linspace(0, len(ranked) - 1, n).round().astype(int)
+    picks = evenly_spaced(len(ranked), n)
     return sorted({ranked[i].index: ranked[i] for i in picks}.values(), key=lambda f: f.index)
 
 

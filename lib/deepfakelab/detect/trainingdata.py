@@ -29,7 +29,7 @@ from ..heads.effects import CameraEffects
 from ..heads.identity import Identity
 from ..heads.motion import random_trajectory
 from ..heads.render import render_video
-from ..media.frames import extract_frames
+from ..media.frames import evenly_spaced, extract_frames
 from ..reenact.animate import animate, to_uint8_frames
 from ..reenact.checkpoint import shipped_model
 from ..runtime import resolve_device
@@ -173,7 +173,7 @@ def heads_sources(identities: int, videos_per_identity: int, frames_per_video: i
         identity = Identity.sample(seed * 100_003 + i)
         video_seed = (seed * 100_003 + i) * 31 + v
         states = random_trajectory(video_seed, 100)
-        picks = np.linspace(0, len(states) - 1, frames_per_video).round().astype(int)
+        picks = evenly_spaced(len(states), frames_per_video)
         frames = render_video(identity, [states[k] for k in picks], size=image_size,
                               effects=CameraEffects.sample(video_seed))
         masks = []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..media.frames import evenly_spaced
 from .identity import ACCESSORY_KINDS, Identity
 from .motion import random_trajectory, talk
 from .render import RenderedFrame, render_frame, render_video
@@ -70,7 +71,7 @@ def talking_strip(path: Path, seed: int = 0, size: int = 128, frames: int = 50, 
     """PNG of ``shown`` evenly spaced frames of a talking video, with landmarks underneath."""
     identity = Identity.sample(seed, accessory_rate=0.0)
     video = render_video(identity, talk(frames, seed=seed), size)
-    picks = np.linspace(0, frames - 1, shown).round().astype(int)
+    picks = evenly_spaced(frames, shown)
     plt, fig, axes = _figure(2, shown, 1.3)
     for ax_top, ax_bottom, k in zip(axes[0], axes[1], picks):
         _show(ax_top, video[k], f"frame {k}", landmarks=False)

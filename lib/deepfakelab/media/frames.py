@@ -20,6 +20,17 @@ from .photo import read_photo
 from .video import VideoInfo, iter_frames, probe_video
 
 
+def evenly_spaced(total: int, count: int) -> list[int]:
+    """``min(count, total)`` indices spread evenly over ``range(total)``, the first and last included.
+
+    The one rule for "a few frames of this video" across the kit (frames to extract, frames to
+    show in a figure or a report, frames a bench scores), so that they all pick the same ones.
+    """
+    if total < 1 or count < 1:
+        return []
+    return np.linspace(0, total - 1, min(count, total)).round().astype(int).tolist()
+
+
 def select_indices(frame_count: int, indices=None, every: int | None = None,
                    count: int | None = None, source: str = "video") -> list[int]:
     """Resolve exactly one of ``indices`` / ``every`` / ``count`` into sorted frame indices.
@@ -52,7 +63,7 @@ def select_indices(frame_count: int, indices=None, every: int | None = None,
     if count > frame_count:
         raise DataError(f"{source}: {count} frames were asked for but the video has only "
                         f"{frame_count}")
-    return np.linspace(0, frame_count - 1, count).round().astype(int).tolist()
+    return evenly_spaced(frame_count, count)
 
 
 def extract_frames(video: str | Path, indices=None, every: int | None = None,

@@ -7,6 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..media.frames import evenly_spaced
+
 
 def keypoints_to_pixels(points: np.ndarray, size: int) -> np.ndarray:
     """``(..., 2)`` coordinates in [-1, 1] (-1/1 = first/last pixel centre) -> pixels in a ``size`` image."""
@@ -73,7 +75,7 @@ def save_strip(path: str | Path, source: np.ndarray, driving: np.ndarray, result
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    picks = np.linspace(0, len(result) - 1, min(columns, len(result))).round().astype(int)
+    picks = evenly_spaced(len(result), columns)
     fig, axes = plt.subplots(2, len(picks) + 1, figsize=(1.9 * (len(picks) + 1), 4.0), squeeze=False)
     axes[0, 0].imshow(source)
     axes[0, 0].set_title("source", fontsize=9)
