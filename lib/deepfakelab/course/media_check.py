@@ -126,7 +126,9 @@ def check_video(path: Path, driving: bool = False, cropper=None) -> list[str]:
     if info.frame_count < needed or cropper is None:
         return problems
     try:
-        missed = [index for index, frame in iter_frames(path, set(lab1.SCORE_INDICES)) if cropper.detect(frame) is None]
+        scored = list(iter_frames(path, set(lab1.SCORE_INDICES)))
+        found = cropper.detect_many([frame for _, frame in scored], str(path))
+        missed = [index for (index, _), box in zip(scored, found) if box is None]
     except DataError as exc:
         return problems + [str(exc)]
     if missed:

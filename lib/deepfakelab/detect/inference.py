@@ -161,8 +161,8 @@ class DeepfakeDetector:
             return result
         result.fps, result.frame_count = info.fps, info.frame_count
         pending: list[tuple[int, FaceCrop]] = []
-        for index in sorted(frames):
-            crop = self.cropper.crop(frames[index])
+        order = sorted(frames)
+        for index, crop in zip(order, self.cropper.crop_many([frames[i] for i in order], str(video))):
             if crop is None:
                 result.no_face.append(index)
                 continue

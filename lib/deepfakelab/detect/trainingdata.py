@@ -246,12 +246,13 @@ def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video
     for label, path in tqdm(jobs, desc="videos", unit="video"):
         try:
             _, frames = extract_frames(path, count=frames_per_video)
+            order = sorted(frames)
+            crops = cropper.crop_many([frames[i] for i in order], str(path))  # a picture too small: one line
         except DeepfakeLabError as exc:
             problems.append(str(exc))
             continue
         missing = 0
-        for index in sorted(frames):
-            crop = cropper.crop(frames[index])
+        for index, crop in zip(order, crops):
             if crop is None:
                 missing += 1
                 continue
