@@ -130,6 +130,34 @@ def test_auto_times_the_installed_engines_and_remembers_its_choice(model, vector
 
 
 @needs_graph_engine
+def test_auto_passes_over_an_engine_that_does_not_agree_with_torch(model, vectors, monkeypatch):
+    """A graph engine that is fastest but off by 0.01 (as lower-precision kernels would be) is not chosen."""
+    monkeypatch.setattr(engines, "installed_engines", lambda: ["torch", ANY_GRAPH_ENGINE])
+    engines._CHOSEN.pop(model, None)
+    graph_engine = engines.get_engine(ANY_GRAPH_ENGINE, model, 128, 3)
+    decode = type(graph_engine).decode
+    monkeypatch.setattr(type(graph_engine), "decode", lambda self, *a: (decode(self, *a) + 0.01).clamp(0, 1))
+    monkeypatch.setattr(engines.TorchEngine, "decode", _slowed(engines.TorchEngine.decode))
+    with pytest.warns(UserWarning, match=f"passed over {ANY_GRAPH_ENGINE}: its frames differ from torch's by 1.0e-02"):
+        ours = animate(vectors["source"], vectors["driving"], model, batch_size=3, progress=False, engine="auto")
+    assert list(engines._CHOSEN[model].values()) == ["torch"]
+    engines._CHOSEN.pop(model, None)
+    monkeypatch.undo()
+    reference = animate(vectors["source"], vectors["driving"], model, batch_size=3, progress=False)
+    assert (ours - reference).abs().max().item() == 0
+
+
+def _slowed(function):
+    """``function`` 0.2 s slower, so the engine it belongs to would lose the timing."""
+    import time
+
+    def slowed(*args):
+        time.sleep(0.2)
+        return function(*args)
+    return slowed
+
+
+@needs_graph_engine
 def test_export_is_cached_next_to_the_checkpoint_and_rebuilt_when_weights_or_kit_change(model, tmp_path, monkeypatch):
     checkpoint = save_checkpoint(tmp_path / "tiny.pth", model)
     loaded = load_model(checkpoint)

@@ -119,7 +119,8 @@ def animate(
     engine: where the networks run (:mod:`~deepfakelab.reenact.engines`): ``"torch"`` (the
     default), ``"onnxruntime"`` or ``"openvino"`` (optional extras, CPU only; the first call with
     a checkpoint and frame size exports it to ONNX, about 10 s for vox-256, cached next to the
-    checkpoint), or ``"auto"``: the fastest installed one, timed on the first batch (torch on CUDA).
+    checkpoint), or ``"auto"``: the fastest installed one whose first batch agrees with torch's
+    (:data:`~.engines.AUTO_AGREEMENT`), timed on that batch (torch on CUDA).
 
     Returns ``(N, 3, H, W)`` float32 in [0, 1] on the CPU.
     """
