@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import json
 import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -357,7 +358,10 @@ def run_from_args(args: argparse.Namespace) -> dict:
     summary = train((model_config, params), args.out, vgg_weights=args.vgg_weights, device=args.device)
     if getattr(args, "export", None) and summary["rank"] == 0:
         summary["exported"] = str(export_weights(summary["checkpoint"], args.export))
-    print(json.dumps(summary), flush=True)  # one line per process: ranks agree on the weights
+    # One line per process (ranks agree on the weights), in one write: print() writes the text and
+    # the newline separately, and two ranks sharing a pipe once glued their lines together.
+    sys.stdout.write(json.dumps(summary) + "\n")
+    sys.stdout.flush()
     return summary
 
 
