@@ -56,14 +56,15 @@ def test_no_face_is_reported_as_none(real_data, cropper):
 
 
 def test_batched_detection_finds_what_one_by_one_finds(real_data, cropper):
-    """A real video's frames, a photo of another size and a dog in one call: the batches split
-    where the size changes, the boxes match frame-by-frame detection, the dog has none."""
+    """A real video's 18 frames (more than one batch), a photo of another size and a dog in one
+    call: the batches split where the size changes, the boxes match frame-by-frame detection,
+    the dog has none."""
     from deepfakelab.media import extract_frames
 
     _, frames = extract_frames(real_data / "retalk_1.mp4", count=20)
     pictures = [frames[i] for i in sorted(frames)][:18] + [read_image(real_data / "d8.jpg"),
                                                           read_image(real_data / "s33.jpg")]
-    together = cropper.detect_many(pictures, batch=8)
+    together = cropper.detect_many(pictures)
     alone = [cropper.detect(p) for p in pictures]
     assert together[-1] is None and alone[-1] is None
     for a, b in zip(alone[:-1], together[:-1]):

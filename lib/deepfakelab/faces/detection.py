@@ -97,7 +97,8 @@ def _scaled(face: Face, factor: float) -> Face:
     return face if factor == 1.0 else replace(face, box=face.box * factor, landmarks=face.landmarks * factor)
 
 
-def _shrunk(images: np.ndarray, scale: float) -> np.ndarray:
+def shrunk(images: np.ndarray, scale: float) -> np.ndarray:
+    """``(..., H, W, 3)`` pictures resized by ``scale`` (area averaging), as MTCNN searches them."""
     if scale == 1.0:
         return np.ascontiguousarray(images)
     height, width = images.shape[-3:-1]
@@ -114,7 +115,7 @@ def detect_faces(image: np.ndarray, name: str = "image") -> list[Face]:
     height, width = image.shape[:2]
     check_image_size(width, height, name)
     scale = detection_scale(width, height)
-    boxes, probs, landmarks = mtcnn().detect(_shrunk(image, scale), landmarks=True)
+    boxes, probs, landmarks = mtcnn().detect(shrunk(image, scale), landmarks=True)
     return [_scaled(face, 1 / scale) for face in _faces_from(boxes, probs, landmarks)]
 
 
@@ -131,7 +132,7 @@ def detect_faces_in_frames(frames: Sequence[np.ndarray], progress: bool = False,
     results: list[list[Face]] = []
     starts = range(0, len(frames), DETECT_BATCH)
     for start in tqdm(starts, desc="finding faces", unit="batch", disable=not progress):
-        batch = _shrunk(np.stack(frames[start : start + DETECT_BATCH]), scale)
+        batch = shrunk(np.stack(frames[start : start + DETECT_BATCH]), scale)
         boxes, probs, landmarks = mtcnn().detect(batch, landmarks=True)
         results.extend([_scaled(f, 1 / scale) for f in _faces_from(b, p, l)] for b, p, l in zip(boxes, probs, landmarks))
     return results

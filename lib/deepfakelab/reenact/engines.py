@@ -6,7 +6,8 @@ the kit's modules; ``onnxruntime`` (PyPI ``onnxruntime``, its MLAS kernels) and 
 (PyPI ``openvino``, its CPU plugin) run the graphs of :mod:`~deepfakelab.reenact.onnx_export`.
 The engines are optional extras (``pip install 'deepfakelab[onnxruntime]'``); ``auto`` times
 every installed one on the first batch and keeps the fastest of those that agree with torch
-there, so no CPU-specific tuning lives in the kit and no CPU's lower-precision kernels slip in. Engines compute in float32 on the CPU; a model on CUDA stays on torch.
+there, so no CPU-specific tuning lives in the kit and no CPU's lower-precision kernels slip in.
+Engines compute in float32 on the CPU; a model on CUDA stays on torch.
 """
 
 from __future__ import annotations
