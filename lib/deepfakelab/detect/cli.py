@@ -92,6 +92,10 @@ def _data(args: argparse.Namespace) -> int:
     from .trainingdata import build_from_folders, build_synthetic
 
     check_output_file(args.out, {".npz"}, "face set")
+    if args.persons and not args.real:
+        from ..errors import ConfigError
+
+        raise ConfigError("--persons names the people of --real DIR's files: give --real DIR too")
     if args.real:
         check_input_folder(args.real, "folder of real videos and photos")
         from ..runtime import resolve_device
@@ -99,7 +103,7 @@ def _data(args: argparse.Namespace) -> int:
 
         path = build_real(args.real, args.out, size=args.size, seed=args.seed, synthetic=args.synthetic,
                           device=str(resolve_device(args.device)),
-                          frames={"train": args.frames} if args.frames else None)
+                          frames={"train": args.frames} if args.frames else None, roster=args.persons)
     elif args.videos:
         check_input_folder(args.videos, "folder with real/ and fake/ sub-folders")
         path = build_from_folders(args.videos, args.out, frames_per_video=args.frames or 32, size=args.size,
@@ -185,8 +189,12 @@ def register(subparsers) -> None:
     b.add_argument("--out", default="runs/detector/faces.npz", help="face set file (default: %(default)s)")
     b.add_argument("--videos", help="folder with real/ and fake/ sub-folders of videos")
     b.add_argument("--real", metavar="DIR",
-                   help="the shared real videos and photos (../shared/data/real): their faces split by person "
-                        "and fakes the kit makes from them (self-blends, face swaps, reenactments)")
+                   help="real videos and photos (../shared/data/real, or your own with DIR/persons.csv): their "
+                        "faces split by person and fakes the kit makes from them (self-blends, face swaps, "
+                        "reenactments)")
+    b.add_argument("--persons", metavar="CSV",
+                   help="with --real: the roster, rows 'file,person,split' (default: DIR/persons.csv, else the "
+                        "kit's table of ../shared/data/real)")
     b.add_argument("--synthetic", metavar="FILE",
                    help="with --real: a synthetic-heads face set (detect-data without --real) to add")
     b.add_argument("--frames", type=int, help="frames per video (default: 8 synthetic, 32 with --videos; "

@@ -54,12 +54,15 @@ NULL_PERCENTILE = 99.0
 
 def describe(train: FaceSet) -> str:
     """One line about a training face set: how many people or identities, which fakes."""
-    from .realdata import PERSONS
+    from ..media.files import is_image_path
+    from .realdata import real_rows
 
     groups = set(train.group.tolist())
-    people = sorted(g for g in groups if g in set(PERSONS.values()) and not g.startswith("photo"))
-    photos = sorted(g for g in groups if g.startswith("photo"))
-    heads = len(groups) - len(people) - len(photos)
+    real = real_rows(train) & (train.labels == 0)
+    filmed = {g for g, v in zip(train.group[real], train.video[real]) if not is_image_path(v)}
+    people = sorted(filmed)
+    photos = sorted(set(train.group[real].tolist()) - filmed)
+    heads = len(groups) - len(set(train.group[real_rows(train)].tolist()))
     kinds = ", ".join(k for k, _ in Counter(train.kind[train.labels == 1].tolist()).most_common())
     parts = []
     if people:

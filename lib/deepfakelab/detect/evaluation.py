@@ -98,7 +98,7 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
         torch.set_num_threads(threads)
     faces = data if isinstance(data, FaceSet) else FaceSet.load(data)
     size = size or faces.images.shape[1]
-    splits = person_splits(faces.group)
+    splits = person_splits(faces.group, split=faces.split)
     train_mask, val_mask = splits["train"], splits["val"]
     if hold_out:
         if hold_out not in set(faces.kind.tolist()):
@@ -169,7 +169,7 @@ def refresh_domain_stats(weights: str | Path, faces: FaceSet, device="cpu",
     weights = Path(weights)
     saved = torch.load(weights, map_location="cpu", weights_only=True)
     model, _ = load_detector(weights, device)
-    splits = person_splits(faces.group)
+    splits = person_splits(faces.group, split=faces.split)
     stats = domain_stats(model, faces.subset(splits["train"]), faces.subset(splits["val"]), device,
                          percentile=percentile)
     saved["info"] = {**saved.get("info", {}), "domain": stats}

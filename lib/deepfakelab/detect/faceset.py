@@ -17,9 +17,15 @@ array                 shape, dtype           meaning
 ``source``            (N,) str               the real frame a crop shows or was made from
 ``points``            (N, 468, 2) float16    a real crop's face-mesh points in its pixels (NaN:
                                              none), for self-blends made afresh each epoch
+``split``             (N,) str               a real person's split from the roster the set was
+                                             built with (``train``, ``val``, ``test``); empty
+                                             where the split is drawn by group (synthetic heads,
+                                             users' ``real/`` and ``fake/`` folders)
 ====================  =====================  =============================================
 
-Face sets saved before ``points`` existed load with every point NaN.
+Face sets saved before ``points`` existed load with every point NaN; those saved before
+``split`` with every split empty (:func:`~.realdata.person_splits` then knows the shared real
+people by the kit's own table).
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from torch.utils.data import Dataset
 from ..errors import DataError
 from .model import to_tensor
 
-FIELDS = ("images", "labels", "masks", "has_mask", "kind", "video", "group", "source", "points")
+FIELDS = ("images", "labels", "masks", "has_mask", "kind", "video", "group", "source", "points", "split")
+#: Fields a face set made by an earlier version may lack, and what they load as.
+OPTIONAL = ("points", "split")
 #: Points per face in ``points``: MediaPipe's face mesh (:mod:`deepfakelab.faces.mesh_model`).
 MESH_POINTS = 468
 
@@ -43,6 +51,11 @@ MESH_POINTS = 468
 def no_points(n: int) -> np.ndarray:
     """``(n, 468, 2)`` NaN: crops whose mesh is unknown (fakes, synthetic heads, users' videos)."""
     return np.full((n, MESH_POINTS, 2), np.nan, np.float16)
+
+
+def no_split(n: int) -> np.ndarray:
+    """``(n,)`` empty strings: crops whose split is drawn by group, not given by a roster."""
+    return np.full(n, "", dtype="<U5")
 
 
 @dataclass
@@ -58,10 +71,13 @@ class FaceSet:
     group: np.ndarray
     source: np.ndarray
     points: np.ndarray | None = None
+    split: np.ndarray | None = None
 
     def __post_init__(self):
         if self.points is None:
             self.points = no_points(len(self.labels))
+        if self.split is None:
+            self.split = no_split(len(self.labels))
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -80,7 +96,7 @@ class FaceSet:
         masks = np.stack([cv2.resize(m, (size, size), interpolation=how) for m in self.masks])
         points = (self.points.astype(np.float32) * (size / side)).astype(np.float16)
         return FaceSet(images, self.labels, masks, self.has_mask, self.kind, self.video, self.group,
-                       self.source, points)
+                       self.source, points, self.split)
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -95,8 +111,8 @@ class FaceSet:
             raise DataError(f"{path}: no such face set (build one with 'deepfakelab detect-data')")
         try:
             with np.load(path, allow_pickle=False) as data:
-                return cls(*(data[f] for f in FIELDS if f != "points"),
-                           points=data["points"] if "points" in data.files else None)
+                return cls(*(data[f] for f in FIELDS if f not in OPTIONAL),
+                           **{f: data[f] if f in data.files else None for f in OPTIONAL})
         except KeyError as exc:
             raise DataError(f"{path}: not a deepfakelab face set (no field {exc})") from None
         except (ValueError, OSError, EOFError):  # numpy's own text would advise loading pickles
