@@ -374,6 +374,9 @@ def test_real_face_table_shows_every_detector_and_column_of_the_bench_json(tmp_p
     assert "Why the real videos" not in text  # a file from before the gap was measured: no sentence
     data["results"]["shipped/given"]["real"]["real_score_by_split"] = {"train": 0.4412, "val": 0.7775, "test": 0.6961}
     assert "trained on, 0.78 for the validation people and 0.70 for the test people" in table.table_markdown(data)
+    first = data["results"]["shipped/given"]["real"]
+    assert f"within each person {first['video_auc_within_person']:.3f} against {first['video_auc']:.3f}" \
+        in table.table_markdown(data)
     assert table.write_detect_real_table(tmp_path / "missing.json") == "missing"
     assert "Table not in this build" in (tmp_path / "table_detect_real.md").read_text()
 
