@@ -100,3 +100,13 @@ def test_shipped_detector_flags_the_mona_lisa_not_a_held_out_person(real_data, n
 
     result = DeepfakeDetector(methods=()).analyse(real_data / name, count=8, keep_frames=False)
     assert result.frames and result.unlike_training is unlike, (name, result.domain_distance)
+
+
+def test_both_shipped_networks_say_what_they_were_trained_on():
+    """``detect`` prints the card first: kitnet's once said "unknown data"."""
+    from deepfakelab.detect.inference import DEFAULT_WEIGHTS, KITNET_WEIGHTS, read_card
+
+    kitnet, default = read_card(KITNET_WEIGHTS), read_card(DEFAULT_WEIGHTS)
+    assert "synthetic talking heads only" in kitnet.trained_on and kitnet.name.startswith("kitnet (synthetic")
+    assert "real talking-head videos of 10 people" in default.trained_on
+    assert kitnet.domain is None and default.domain is not None  # kitnet's notes say it cannot tell
