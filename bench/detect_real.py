@@ -220,8 +220,9 @@ def main() -> int:
 
         measured = (f"{args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
                     f"{time.strftime('%Y-%m-%d')}")
+        people = len(set(test.group[real_rows(test)].tolist()))
         Path(args.json).write_text(json.dumps({"results": results, "fps": fps, "checks": checks,
-                                               "test_persons": len(set(test.group[real_rows(test)].tolist())), "measured": measured}, indent=2))
+                                               "test_persons": people, "measured": measured}, indent=2))
     return 0
 
 

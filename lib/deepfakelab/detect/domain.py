@@ -57,12 +57,12 @@ def describe(train: FaceSet) -> str:
     from ..media.files import is_image_path
     from .realdata import real_rows
 
-    groups = set(train.group.tolist())
-    real = real_rows(train) & (train.labels == 0)
+    is_real = real_rows(train)
+    real = is_real & (train.labels == 0)
     filmed = {g for g, v in zip(train.group[real], train.video[real]) if not is_image_path(v)}
     people = sorted(filmed)
     photos = sorted(set(train.group[real].tolist()) - filmed)
-    heads = len(groups) - len(set(train.group[real_rows(train)].tolist()))
+    heads = len(set(train.group[~is_real].tolist()))
     kinds = ", ".join(k for k, _ in Counter(train.kind[train.labels == 1].tolist()).most_common())
     parts = []
     if people:

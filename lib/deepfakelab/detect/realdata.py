@@ -121,7 +121,7 @@ class Roster:
                 raise DataError(f"{path}, row {line}: person {person!r} is in both {splits[person]} and {split}; "
                                 "a person's files all go in one split")
             persons[file] = person
-        missing = [s for s in ("train", "val", "test") if s not in splits.values()]
+        missing = [s for s in SPLITS if s not in splits.values()]
         if missing:
             raise DataError(f"{path}: no person in {' or '.join(missing)}: training needs train persons, "
                             "calibration val persons and the evaluation test persons")
@@ -325,10 +325,15 @@ def build_real(root: str | Path, out: str | Path, size: int = 128, frames: dict[
     return FaceSet.concatenate(parts).save(out)
 
 
+def _shared_people(groups: np.ndarray, split: np.ndarray) -> np.ndarray:
+    """Rows of the shared table's people with no split of their own: a face set saved before rosters."""
+    return (split == "") & np.isin(groups, list(set(PERSONS.values())))
+
+
 def real_rows(faces: FaceSet) -> np.ndarray:
     """Which rows show real people (of a roster, or of the shared table in a face set saved
     before rosters), as against synthetic heads: bool ``(N,)``."""
-    return (faces.split != "") | np.isin(faces.group, list(set(PERSONS.values())))
+    return (faces.split != "") | _shared_people(faces.group, faces.split)
 
 
 def person_splits(groups, seed: int = 0, split=None) -> dict[str, np.ndarray]:
@@ -344,7 +349,7 @@ def person_splits(groups, seed: int = 0, split=None) -> dict[str, np.ndarray]:
     groups = np.asarray(groups)
     split = no_split(len(groups)) if split is None else np.asarray(split)
     given = split != ""
-    shared = ~given & np.isin(groups, list(set(PERSONS.values())))
+    shared = _shared_people(groups, split)
     is_real = given | shared
     out = {name: np.zeros(len(groups), bool) for name in SPLITS}
     for name in out:
