@@ -106,6 +106,61 @@ def test_limits_hold_inside(tmp_path):
 
 
 @needs_bwrap
+def test_pid_1_shows_neither_the_graders_environment_nor_its_mounts(tmp_path, monkeypatch):
+    """bwrap's reaper is the sandbox's PID 1: it must not carry the grader's environment or mount list."""
+    monkeypatch.setenv("INSTRUCTOR_TOKEN", "token-of-the-instructor-5521")
+    proc, _ = _run_inside(tmp_path, """
+        import json, os
+        print(json.dumps({"environ": open("/proc/1/environ", "rb").read().decode(errors="replace"),
+                          "cmdline": open("/proc/1/cmdline", "rb").read().decode(errors="replace"),
+                          "mine": dict(os.environ)}))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    assert seen["environ"] == ""
+    assert seen["cmdline"].split("\0")[:4] == ["bwrap", "--args", "3", "--"]
+    for host_detail in ("--ro-bind", "--bind", "--setenv", str(tmp_path), "/etc/ld.so.cache"):
+        assert host_detail not in seen["cmdline"]
+    assert "INSTRUCTOR_TOKEN" not in seen["mine"] and "token-of-the-instructor" not in proc.stdout
+
+
+@needs_bwrap
+def test_memory_filesystems_are_sized_and_dev_is_read_only(tmp_path):
+    """/tmp and /dev/shm hold at most their sizes (bwrap's default is half the host's RAM); /dev takes no files."""
+    limits = Limits(memory_mb=1024, tmp_mb=8, shm_mb=4)
+    proc, _ = _run_inside(tmp_path, """
+        import errno, json
+        written = {}
+        for folder in ("/tmp", "/dev/shm", "/dev"):
+            written[folder] = [0, None]
+            try:
+                with open(folder + "/fill", "wb") as f:
+                    for _ in range(64):
+                        f.write(b"x" * 2**20)
+                        f.flush()
+                        written[folder][0] += 1
+            except OSError as exc:
+                written[folder][1] = errno.errorcode[exc.errno]
+        print(json.dumps(written))
+    """, limits=limits)
+    written = json.loads(proc.stdout)
+    assert written["/tmp"] == [8, "ENOSPC"] and written["/dev/shm"] == [4, "ENOSPC"], written
+    assert written["/dev"] == [0, "EROFS"]
+    assert limits.total_mb() == 1024 + 8 + 4
+
+
+def test_the_memory_cgroup_caps_the_whole_sandbox_where_it_can_be_made():
+    """Where a memory cgroup can be made, its limit is the address space plus both tmpfs sizes."""
+    limits = Limits(memory_mb=512, tmp_mb=16, shm_mb=8)
+    with ProcessGroup(limits.processes, limits.total_mb()) as group:
+        settings = [p / name for p in group.paths for name in ("memory.max", "memory.limit_in_bytes")
+                    if (p / name).is_file()]
+        if not settings:
+            pytest.skip("no memory cgroup can be made here (the sized tmpfs mounts still hold)")
+        assert int(settings[0].read_text()) == (512 + 16 + 8) * 2**20
+
+
+@needs_bwrap
 def test_a_daemon_dies_with_the_sandbox(tmp_path):
     import psutil
 

@@ -10,13 +10,20 @@ as Otter's or Gradescope's container per submission, with Debian's ``bubblewrap`
   caller names); everything else -- the course folder, the instructor's source, other
   submissions, the hidden checks, the kit's ``solutions/`` and ``autograder/`` -- is not there;
 - ``/proc`` is the sandbox's own (the grader's processes and their working folders are not in
-  it), there is no network but loopback, and ``/tmp`` is a private tmpfs;
+  it), there is no network but loopback; ``/tmp`` and ``/dev/shm`` are private tmpfs mounts of a
+  fixed size (:attr:`Limits.tmp_mb`, :attr:`Limits.shm_mb`) and the rest of ``/dev`` is
+  read-only, so files kept in memory cannot grow past what the submission was given;
+- bwrap itself starts with an empty environment and its options on a pipe
+  (:mod:`.bwrap_exec`): the sandbox's PID 1, a fork of bwrap, shows neither the grader's
+  environment nor the host paths it mounts;
 - ``--die-with-parent`` and the PID namespace end every process started inside (a ``setsid``
   daemon included) when the sandbox ends; ``--new-session`` keeps it off the grader's terminal;
 - resource limits are applied with ``prlimit`` before ``bwrap`` starts, so everything inside
   inherits them: address space, CPU seconds, size of a written file, no core dumps; the number
   of processes is capped by a ``pids`` cgroup when this user may make one, else by
-  ``RLIMIT_NPROC`` (which Linux does not apply to root).
+  ``RLIMIT_NPROC`` (which Linux does not apply to root). Where this user may make a ``memory``
+  cgroup, the whole sandbox's memory -- every process and the tmpfs files -- is capped too, at
+  the address-space limit plus the two tmpfs sizes (:meth:`Limits.total_mb`).
 
 :func:`availability` says whether bubblewrap can run here and, when not, why and how to fix it.
 """
@@ -29,6 +36,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +66,12 @@ class Limits:
     cpu_seconds: int | None = None  # CPU time of each process
     processes: int = 256  # processes and threads in the whole sandbox
     file_mb: int = 1024  # largest file a process may write
+    tmp_mb: int = 256  # size of the private /tmp (kept in memory)
+    shm_mb: int = 64  # size of /dev/shm (kept in memory)
+
+    def total_mb(self) -> int:
+        """What the whole sandbox may hold in memory: one process's address space plus both tmpfs mounts."""
+        return int(self.memory_mb) + int(self.tmp_mb) + int(self.shm_mb) if self.memory_mb else 0
 
 
 @dataclass(frozen=True)
@@ -76,13 +90,19 @@ class Sandbox:
     limits: Limits = field(default_factory=Limits)
     env: tuple[tuple[str, str], ...] = ()
 
-    def command(self, argv: list[str], cwd: Path | None = None, cgroup: Path | None = None) -> list[str]:
-        """``argv`` run inside this sandbox (``cwd`` inside it), with the limits applied."""
+    def command(self, argv: list[str], cwd: Path | None = None,
+                cgroup: Path | list[Path] | tuple[Path, ...] | None = None) -> list[str]:
+        """``argv`` run inside this sandbox (``cwd`` inside it), with the limits applied.
+
+        ``cgroup``: the cgroup(s) the sandbox joins (:attr:`ProcessGroup.paths`).
+        """
         bwrap = shutil.which("bwrap")
         if bwrap is None:
             raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed; {HOW_TO_ENABLE}")
-        args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                "--hostname", "grading", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                "--hostname", "grading", "--proc", "/proc", "--dev", "/dev",
+                *_sized_tmpfs(self.limits.shm_mb, "/dev/shm"), "--remount-ro", "/dev",
+                *_sized_tmpfs(self.limits.tmp_mb, "/tmp")]
         args += _system_mounts()
         mounted: list[Path] = []
         for path in _python_paths() + [Path(p) for p in self.readable]:
@@ -107,7 +127,13 @@ class Sandbox:
             args += ["--setenv", key, value]
         if cwd is not None:
             args += ["--chdir", str(cwd)]
-        return [*_limits_prefix(self.limits, cgroup), *args, "--", *argv]
+        launcher = [sys.executable, "-I", "-S", str(Path(__file__).with_name("bwrap_exec.py")), bwrap]
+        return [*_limits_prefix(self.limits, cgroup), *launcher, *args, "--", *argv]
+
+
+def _sized_tmpfs(size_mb: int, path: str) -> list[str]:
+    """A tmpfs at ``path`` of ``size_mb`` MiB (bwrap's default, half the host's memory, is never used)."""
+    return ["--size", str(max(1, int(size_mb)) * 2**20), "--tmpfs", path]
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -164,8 +190,8 @@ def _kit_secrets() -> tuple[Path, ...]:
     return tuple(root / name for name in ("solutions", "autograder", "tests", ".git"))
 
 
-def _limits_prefix(limits: Limits, cgroup: Path | None) -> list[str]:
-    """``sh`` joins the cgroup, ``prlimit`` sets the rlimits, then bwrap starts (inheriting both)."""
+def _limits_prefix(limits: Limits, cgroup: Path | list[Path] | tuple[Path, ...] | None) -> list[str]:
+    """``sh`` joins the cgroups, ``prlimit`` sets the rlimits, then bwrap starts (inheriting both)."""
     prlimit = shutil.which("prlimit")
     if prlimit is None:
         raise SandboxUnavailable("prlimit (util-linux) is not installed; it sets the sandbox's resource limits")
@@ -176,12 +202,18 @@ def _limits_prefix(limits: Limits, cgroup: Path | None) -> list[str]:
         args.append(f"--cpu={int(limits.cpu_seconds)}")
     if limits.file_mb:
         args.append(f"--fsize={int(limits.file_mb) * 1024 * 1024}")
-    if limits.processes and cgroup is None and os.getuid() != 0:
+    if limits.processes and not _cgroups(cgroup) and os.getuid() != 0:
         args.append(f"--nproc={_processes_of_this_user() + int(limits.processes)}")
     args.append("--")
+    for path in reversed(_cgroups(cgroup)):  # each sh joins one and execs the next: the same process
+        args = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(path / "cgroup.procs"), *args]
+    return args
+
+
+def _cgroups(cgroup: Path | list[Path] | tuple[Path, ...] | None) -> list[Path]:
     if cgroup is None:
-        return args
-    return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup / "cgroup.procs"), *args]
+        return []
+    return [Path(cgroup)] if isinstance(cgroup, (str, Path)) else [Path(p) for p in cgroup]
 
 
 def _processes_of_this_user() -> int:
@@ -193,32 +225,31 @@ def _processes_of_this_user() -> int:
 
 
 class ProcessGroup:
-    """A ``pids`` cgroup for one sandbox; ``path`` is None where this user may not make one.
+    """The cgroups of one sandbox: ``pids`` (always tried) and ``memory`` (with ``memory_mb``).
 
-    Use as a context manager: the cgroup is removed at the end (its processes are gone by then,
-    since the sandbox kills them when it ends). Its name carries this process's pid, so the
-    next run removes it if this one is killed first (:func:`.leftovers.sweep`).
+    ``path`` is the pids cgroup, None where this user may not make one; ``paths`` lists every
+    cgroup made (the sandbox joins them all). The memory cgroup caps what the whole sandbox
+    holds, tmpfs files included, which no per-process limit counts: on cgroup v2 it is the
+    same cgroup (``memory.max``), on v1 one of its own under ``/sys/fs/cgroup/memory``. Where
+    it cannot be made, the per-process address-space limit and the sized tmpfs mounts still hold.
+
+    Use as a context manager: the cgroups are removed at the end (their processes are gone by
+    then, since the sandbox kills them when it ends). Their names carry this process's pid, so
+    the next run removes them if this one is killed first (:func:`.leftovers.sweep`).
     """
 
-    def __init__(self, processes: int):
+    def __init__(self, processes: int, memory_mb: int = 0):
         self.path: Path | None = None
-        if processes <= 0:
-            return
-        for root in CGROUP_ROOTS:
-            if not os.access(root, os.W_OK):
-                continue
-            path = root / f"{leftovers.prefix(leftovers.CGROUP_KIND)}{secrets.token_hex(4)}"
-            try:
-                path.mkdir()
-            except OSError:
-                continue
-            try:
-                (path / "pids.max").write_text(str(int(processes)))
-            except OSError:  # no pids controller here
-                path.rmdir()
-                continue
-            self.path = path
-            return
+        self.paths: list[Path] = []
+        if processes > 0:
+            self.path = _make_cgroup(CGROUP_ROOTS, "pids.max", str(int(processes)))
+            self.paths += [self.path] if self.path else []
+        if memory_mb > 0:
+            limit = str(int(memory_mb) * 2**20)
+            if self.path is not None and _write_setting(self.path / "memory.max", limit):
+                return  # cgroup v2: one cgroup holds both limits
+            memory = _make_cgroup(leftovers.MEMORY_CGROUP_ROOTS, "memory.limit_in_bytes", limit)
+            self.paths += [memory] if memory else []
 
     def __enter__(self) -> "ProcessGroup":
         return self
@@ -227,26 +258,51 @@ class ProcessGroup:
         self.close()
 
     def close(self) -> None:
-        """Remove the cgroup, waiting up to 5 s for the kernel to reap its last processes.
+        """Remove the cgroups, waiting up to 5 s for the kernel to reap their last processes.
 
         They are usually gone within milliseconds of the sandbox's end, so the first waits are
         short (a fixed 0.1 s cost every sandbox that long); a cgroup still busy after 5 s is left
         to the next run's sweep.
         """
-        import time
+        deadline = time.monotonic() + 5.0
+        for path in self.paths:
+            pause = 0.002
+            while True:
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.1)
+        self.path, self.paths = None, []
 
-        deadline, pause = time.monotonic() + 5.0, 0.002
-        while self.path is not None:
-            try:
-                self.path.rmdir()
-                self.path = None
-            except FileNotFoundError:
-                self.path = None
-            except OSError:
-                if time.monotonic() > deadline:
-                    return
-                time.sleep(pause)
-                pause = min(pause * 2, 0.1)
+
+def _write_setting(path: Path, value: str) -> bool:
+    try:
+        path.write_text(value)
+        return True
+    except OSError:
+        return False
+
+
+def _make_cgroup(roots: tuple[Path, ...], setting: str, value: str) -> Path | None:
+    """A new cgroup under the first of ``roots`` where it can be made with ``setting`` = ``value``."""
+    for root in roots:
+        if not os.access(root, os.W_OK):
+            continue
+        path = root / f"{leftovers.prefix(leftovers.CGROUP_KIND)}{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+        except OSError:
+            continue
+        if _write_setting(path / setting, value):
+            return path
+        path.rmdir()  # no such controller here
+    return None
 
 
 @functools.cache

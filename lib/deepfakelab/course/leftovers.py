@@ -23,6 +23,8 @@ from pathlib import Path
 #: Where the pids cgroup (cgroup v1 or v2) of one sandbox is made, when this user may (here, below
 #: the sandbox, because the sweep must find them too).
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+#: Where the memory cgroup of one sandbox is made on cgroup v1 (on v2 it is the pids cgroup).
+MEMORY_CGROUP_ROOTS = (Path("/sys/fs/cgroup/memory"),)
 
 #: Kinds of temporary folder a grading run makes (see :func:`private_folder`).
 TEMP_KINDS = ("dfl-grade-", "dfl-student-", "dfl-hidden-", "dfl-decode-")
@@ -82,7 +84,7 @@ def sweep(temp_root: Path | None = None, cgroup_roots: tuple[Path, ...] | None =
                 shutil.rmtree(path, ignore_errors=True)
                 if not path.exists():
                     removed.append(path)
-    for root in CGROUP_ROOTS if cgroup_roots is None else cgroup_roots:
+    for root in CGROUP_ROOTS + MEMORY_CGROUP_ROOTS if cgroup_roots is None else cgroup_roots:
         for path in _entries(root):
             if _stale(path, (CGROUP_KIND,)):
                 try:

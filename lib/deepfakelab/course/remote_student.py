@@ -89,10 +89,10 @@ class RemoteStudent:
         from .bubblewrap import Limits, ProcessGroup, Sandbox
 
         limits = Limits(memory_mb=self._memory_mb, processes=256, file_mb=256)
-        self._group = ProcessGroup(limits.processes)
+        self._group = ProcessGroup(limits.processes, limits.total_mb())
         return Sandbox(writable=(self._scratch,), limits=limits, hidden=self._hide,
                        env=(("NBGRADER_EXECUTION", "autograde"),)).command(argv, cwd=self._scratch / "work",
-                                                                           cgroup=self._group.path)
+                                                                           cgroup=self._group.paths)
 
     def _start(self) -> None:
         memory = self._memory_mb

@@ -425,10 +425,10 @@ def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, n
     kernel_cwd.mkdir(exist_ok=True)
     limits = Limits(memory_mb=memory_mb, cpu_seconds=int(notebook_timeout) + 60, processes=SANDBOX_PROCESSES,
                     file_mb=SANDBOX_FILE_MB)
-    group = stack.enter_context(ProcessGroup(limits.processes))
+    group = stack.enter_context(ProcessGroup(limits.processes, limits.total_mb()))
     # The sandbox starts with an empty environment; notebooks may shorten work when graded (nbgrader's flag).
     return Sandbox(writable=(runtime,), mapped=((kernel_cwd, workdir),), limits=limits, hidden=tuple(map(Path, hide)),
-                   env=(("NBGRADER_EXECUTION", "autograde"),)).command([], cwd=workdir, cgroup=group.path)
+                   env=(("NBGRADER_EXECUTION", "autograde"),)).command([], cwd=workdir, cgroup=group.paths)
 
 
 def progress_dir(job: dict) -> Path:
