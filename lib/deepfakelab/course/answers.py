@@ -15,6 +15,8 @@ import copy
 
 import nbformat
 
+from .sanitize import sanitize_markdown
+
 
 def _grade_id(cell) -> str | None:
     nbgrader = cell.get("metadata", {}).get("nbgrader", {})
@@ -49,7 +51,9 @@ def graded_notebook(release: nbformat.NotebookNode, submitted: nbformat.Notebook
             continue
         if len(matches) > 1:
             notes.append(f"answer cell {grade_id!r} appears {len(matches)} times; the first one was graded")
-        cell.source = _source(matches[0])
+        source = _source(matches[0])
+        # issue 32: a written answer is rendered for the instructor (formgrader): no student HTML may run there
+        cell.source = sanitize_markdown(source) if cell.cell_type == "markdown" else source
     for cell in graded.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

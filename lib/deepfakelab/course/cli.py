@@ -73,6 +73,19 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _formgrader(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from .formgrader_csp import formgrader_command
+    from .layout import open_course
+
+    course = open_course(args.course)
+    extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
+    print(f"JupyterLab in {course.root}, formgrader pages with a Content-Security-Policy: Nbgrader > Formgrader. "
+          "Grade first (`deepfakelab course grade`): formgrader shows the sanitised graded notebooks.")
+    return subprocess.call(formgrader_command(course.root, extra), cwd=course.root)
+
+
 def _gradescope(args: argparse.Namespace) -> int:
     from .gradescope import build_autograder_zip
     from .layout import open_course
@@ -121,6 +134,14 @@ def register(subparsers) -> None:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without bubblewrap (same-user limits only; every report says so)")
     grade.set_defaults(func=_grade)
+
+    fg = sub.add_parser("formgrader", help="JupyterLab in the course folder, formgrader with a Content-Security-Policy",
+                        description="Start JupyterLab in the course folder with its jupyter_server_config.py, whose "
+                        "extension lets only formgrader's own scripts run on formgrader's pages. Arguments after "
+                        "-- go to JupyterLab (e.g. -- --port 8890 --no-browser).")
+    fg.add_argument("--course", default=".", help="the course folder (default: the current folder)")
+    fg.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="arguments for jupyter lab, after --")
+    fg.set_defaults(func=_formgrader)
 
     gs = sub.add_parser("gradescope", help="build Gradescope's autograder.zip for one assignment",
                         description="Pack the instructor source, hidden checks, config and the kit into "

@@ -43,6 +43,7 @@ from pathlib import Path
 from ..errors import ConfigError, DataError
 from .layout import Course
 from .release import build_template, generate_assignment, nbgrader_api
+from .sanitize import add_feedback_csp
 
 
 @dataclass
@@ -162,6 +163,8 @@ def _feedback(api, course: Course, assignment: str, student: str, report: "Grade
     if not any(course.autograded(assignment, student).glob("*.ipynb")):
         return  # nothing readable was submitted; the CSV and the gradebook say why
     result = api.generate_feedback(assignment, student, force=True)
+    if result.get("success"):  # issue 32: the pages forbid script (sanitize.add_feedback_csp)
+        add_feedback_csp(course.root / "feedback" / student / assignment)
     if not result.get("success"):
         report.failed[student] = "feedback: " + (result.get("error") or result.get("log") or "")[-500:]
 

@@ -20,6 +20,8 @@ from ..errors import ConfigError, DataError
 STATE_DIR = ".deepfakelab"
 #: Folder inside a course with each assignment's media pack (``media/deepfake-lab/lab1.yaml``).
 MEDIA_DIR = "media"
+#: The Jupyter server config ``deepfakelab course formgrader`` starts JupyterLab with (:mod:`.formgrader_csp`).
+SERVER_CONFIG = "jupyter_server_config.py"
 
 
 def kit_root() -> Path:
@@ -142,6 +144,8 @@ def init_course(root: str | Path, assignments: list[str] | None = None, kit: Pat
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "nbgrader_config.py").exists():
         shutil.copy2(kit / "autograder" / "nbgrader_config.py", root / "nbgrader_config.py")
+    if not (root / SERVER_CONFIG).exists():  # formgrader's Content-Security-Policy (issue 32)
+        shutil.copy2(kit / "autograder" / SERVER_CONFIG, root / SERVER_CONFIG)
     if not (root / "hidden_checks").exists():
         shutil.copytree(kit / "autograder" / "hidden_checks", root / "hidden_checks",
                         ignore=shutil.ignore_patterns("__pycache__"))

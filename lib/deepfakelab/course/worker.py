@@ -45,6 +45,7 @@ import nbformat
 
 from . import leftovers
 from .answers import graded_notebook, missing_message
+from .sanitize import sanitize_notebook
 
 #: Name of the error a failed hidden check adds to its cell in the graded notebook.
 HIDDEN_ERROR = "HiddenCheckFailed"
@@ -334,6 +335,7 @@ def grade_submission(job: dict) -> dict:
                     sandbox=job.get("sandbox", True), hide=job.get("hide", []), fork=True)
                 rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
                 _mention_missing(rows, missing.get(name, []), "; ".join(notes.get(name, [])))
+                nb = sanitize_notebook(nb)  # issue 32: formgrader and the feedback render it for the instructor
                 nbformat.write(nb, str(graded))
             notebooks[name] = {"problem": problem, "cells": rows}
             total += sum(r["points"] or 0.0 for r in rows)
@@ -498,6 +500,7 @@ def partial_result(job: dict, why: str) -> dict | None:
                     checks, graded, staging / "artifacts", float(job.get("hidden_timeout") or 300),
                     int(state.get("memory_mb") or 8192), sandbox=job.get("sandbox", True), hide=job.get("hide", []))
                 rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
+                nb = sanitize_notebook(nb)  # issue 32: formgrader and the feedback render it for the instructor
                 nbformat.write(nb, str(graded))
             notebooks[name] = {"problem": problem, "cells": rows}
             total += sum(r["points"] or 0.0 for r in rows)
