@@ -66,6 +66,10 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"  {student:20s} {result['score']:g} / {result['max_score']:g} (autograded part; written answers wait for you)")
     for student, why in sorted(report.failed.items()):
         print(f"  {student:20s} PROBLEM: {why[:300]}")
+    if report.collection:
+        print(f"  {len(report.collection)} upload(s) of {args.zip} not collected (the rest were):")
+    for line in report.collection:
+        print(f"  NOT COLLECTED: {line}")
     if report.tampered:
         print(f"  WARNING: the gradebook was changed by another process during grading; that copy was set aside "
               f"as {report.tampered} and the gradebook restored to its state before the run.")
@@ -121,7 +125,8 @@ def register(subparsers) -> None:
                            "write feedback/ and grades CSVs. Rerunning skips unchanged, finished submissions.")
     grade.add_argument("assignment", help="assignment name, e.g. gan-lab")
     grade.add_argument("--course", default=".", help="the course folder (default: the current folder)")
-    grade.add_argument("--zip", help="an LMS download (zip of notebooks) to collect first with nbgrader zip_collect")
+    grade.add_argument("--zip", help="an LMS download (zip of notebooks) to collect first: archives inside it, unsafe "
+                       "names, duplicates and oversized files are refused and listed, the rest collected")
     grade.add_argument("--jobs", type=int, default=2, help="submissions graded at the same time (default: %(default)s)")
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")

@@ -30,7 +30,6 @@ import os
 import secrets
 import shutil
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -40,8 +39,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import ConfigError, DataError
-from .layout import Course
+from ..errors import ConfigError
+from .collect import check_zip, collect_lms_zip
+from .layout import Course, check_student_id
 from .release import build_template, generate_assignment, nbgrader_api
 from .sanitize import add_feedback_csp
 
@@ -69,6 +69,7 @@ class GradeReport:
     graded: dict[str, dict] = field(default_factory=dict)  # student -> result
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # student -> why
+    collection: list[str] = field(default_factory=list)  # one line per upload of the LMS zip not collected
     tracebacks: dict[str, str] = field(default_factory=dict)  # student -> where the grader failed
     tampered: Path | None = None  # where a gradebook changed by someone else during the run was set aside
     csv: Path | None = None
@@ -169,28 +170,9 @@ def _feedback(api, course: Course, assignment: str, student: str, report: "Grade
         report.failed[student] = "feedback: " + (result.get("error") or result.get("log") or "")[-500:]
 
 
-def check_zip(zip_path: str | Path) -> Path:
-    """``zip_path`` if it is a readable zip archive; a one-line DataError naming it otherwise."""
-    import zipfile
-
-    from ..media.files import check_input_file
-
-    zip_path = check_input_file(zip_path, "zip")
-    if not zipfile.is_zipfile(zip_path):
-        raise DataError(f"{zip_path}: not a zip archive (expected an LMS download of the notebooks)")
-    return zip_path
-
-
-def collect_zip(course: Course, assignment: str, zip_path: Path) -> None:
-    """Put an LMS download into ``submitted/`` with ``nbgrader zip_collect``."""
-    zip_path = check_zip(zip_path)
-    archive = course.root / "downloaded" / assignment / "archive"
-    archive.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(zip_path, archive / zip_path.name)
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", assignment, "--force"],
-                          cwd=course.root, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise DataError(f"nbgrader zip_collect {assignment} failed on {zip_path}:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}")
+def collect_zip(course: Course, assignment: str, zip_path: Path) -> list[str]:
+    """Put the safe notebooks of an LMS download into ``submitted/`` (:mod:`.collect`); a line per upload refused."""
+    return collect_lms_zip(course, assignment, zip_path)
 
 
 def _kill_tree(pid: int) -> None:
@@ -394,6 +376,8 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
     if options.jobs < 1:
         raise ConfigError(f"jobs={options.jobs}: grade with at least one worker")
     start = time.perf_counter()
+    for student in options.students or []:
+        check_student_id(student)
     course.check_assignment(assignment)
     if zip_path is not None:
         check_zip(zip_path)
@@ -412,12 +396,11 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
     course_id = api.coursedir.course_id
     if not course.release(assignment).is_dir() or assignment not in _assignments_in_gradebook(course, course_id):
         generate_assignment(course, assignment)
-    if zip_path is not None:
-        collect_zip(course, assignment, zip_path)
+    collection = collect_zip(course, assignment, zip_path) if zip_path is not None else []
 
     # Everything the run trusts is read now, before any student code runs.
     backup_gradebook(course)
-    report = GradeReport(assignment, sandboxed=options.sandbox)
+    report = GradeReport(assignment, sandboxed=options.sandbox, collection=collection)
     template = build_template(course, assignment, course.state / "template" / assignment)
     hidden_checks = snapshot_hidden_checks(course, assignment)
     fingerprint_base = _tree_digest(course.source(assignment)) + _tree_digest(hidden_checks / assignment) \

@@ -10,6 +10,7 @@ made from the kit by :func:`init_course`, so every ``nbgrader`` command works in
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,22 @@ from ..errors import ConfigError, DataError
 STATE_DIR = ".deepfakelab"
 #: Folder inside a course with each assignment's media pack (``media/deepfake-lab/lab1.yaml``).
 MEDIA_DIR = "media"
+#: A student id: it names a folder under submitted/, autograded/ and feedback/, so letters, digits,
+#: ``_ . @ + -`` only, never starting with ``.`` or ``-`` (no ``..``, no hidden folder, no option).
+STUDENT_ID = re.compile(r"\w[\w.@+-]{0,99}")
+
+
+def check_student_id(student: str) -> str:
+    """``student`` if it is safe as a folder name; a one-line DataError naming it otherwise.
+
+    Ids come from the instructor (``--student``), from folder names and from the file names of an
+    LMS download, which students choose in part; an id of ``..`` or with a ``/`` would put a
+    submission (and its grading output) outside the course's folders.
+    """
+    if not isinstance(student, str) or not STUDENT_ID.fullmatch(student):
+        raise DataError(f"{student!r}: not a safe student id (at most 100 letters, digits and _ . @ + -, "
+                        "starting with a letter, digit or _)")
+    return student
 #: The Jupyter server config ``deepfakelab course formgrader`` starts JupyterLab with (:mod:`.formgrader_csp`).
 SERVER_CONFIG = "jupyter_server_config.py"
 
@@ -68,7 +85,7 @@ class Course:
     def submitted(self, assignment: str, student: str | None = None) -> Path:
         if student is None:
             return self.root / "submitted"
-        return self.root / "submitted" / student / assignment
+        return self.root / "submitted" / check_student_id(student) / assignment
 
     def media(self, assignment: str) -> Path:
         """The course's media pack for ``assignment`` (see :mod:`.media_pack`); the hidden checks read
@@ -76,7 +93,7 @@ class Course:
         return self.root / MEDIA_DIR / assignment
 
     def autograded(self, assignment: str, student: str) -> Path:
-        return self.root / "autograded" / student / assignment
+        return self.root / "autograded" / check_student_id(student) / assignment
 
     def check_assignment(self, assignment: str) -> None:
         """Refuse, before nbgrader runs, an assignment with no notebooks or one that is not a notebook
