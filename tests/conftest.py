@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,23 @@ def conformance_vectors(shared_dir: Path) -> dict:
 
 
 def tree_hashes(folder: Path) -> dict[str, str]:
-    """{relative path: sha256} of every file under ``folder``: what a grading run must leave unchanged."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(folder).rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    """{relative path: sha256} of every file under ``folder``: what a grading run must leave unchanged.
+
+    Looked at with ``lstat``: a link counts by its target's name, a FIFO or device by its kind
+    (a submission may hold a link to ``/proc/self/mem`` or a FIFO; neither is ever read).
+    """
+    hashes = {}
+    for path in sorted(Path(folder).rglob("*")):
+        if "__pycache__" in path.parts:
+            continue
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            hashes[str(path.relative_to(folder))] = "link -> " + os.readlink(path)
+        elif stat.S_ISREG(mode):
+            hashes[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif not stat.S_ISDIR(mode):
+            hashes[str(path.relative_to(folder))] = f"special {stat.S_IFMT(mode):o}"
+    return hashes
 
 
 def conformance_model(vectors: dict):

@@ -37,18 +37,41 @@ def test_exit_status_log_cwd_and_environment(tmp_path):
 
 
 @needs_one_thread
-def test_the_worker_descriptors_are_closed_in_the_child(tmp_path):
+def test_the_worker_descriptors_are_released_in_the_child(tmp_path):
+    """The worker's pipe is not held by the child: its number points at /dev/null there."""
     read, write = os.pipe()
     try:
-        args, work = _checks(tmp_path, "import os, pytest\n"
-                                       "def test_closed():\n"
-                                       "    with pytest.raises(OSError):\n"
-                                       "        os.fstat(int(os.environ['THE_FD']))\n")
+        args, work = _checks(tmp_path, "import os\n"
+                                       "def test_released():\n"
+                                       "    assert os.readlink(f\"/proc/self/fd/{os.environ['THE_FD']}\") == '/dev/null'\n")
         assert run_pytest(args, work, {"THE_FD": str(write)}, 0, 60, tmp_path / "log") == 0, \
             (tmp_path / "log").read_text()
     finally:
         os.close(read)
         os.close(write)
+
+
+@needs_one_thread
+def test_an_inherited_object_closing_its_old_descriptor_breaks_nothing(tmp_path):
+    """The Bad-file-descriptor race (issue 32): a worker object finalised in the child closes its old fd number.
+
+    Had the child freed the numbers (closerange), its new pipes -- to the sandboxed student server,
+    to the media decoder -- would reuse them, and that close would cut one of them mid-check.
+    """
+    inherited = open(os.devnull)  # stands for a worker's pipe, socket or selector
+    try:
+        args, work = _checks(tmp_path, "import os\n"
+                                       "def test_new_pipe_survives():\n"
+                                       "    old = int(os.environ['THE_FD'])\n"
+                                       "    r, w = os.pipe()\n"
+                                       "    assert old not in (r, w)\n"
+                                       "    os.close(old)  # what the inherited object's finaliser does\n"
+                                       "    os.write(w, b'x')\n"
+                                       "    assert os.read(r, 1) == b'x'\n")
+        assert run_pytest(args, work, {"THE_FD": str(inherited.fileno())}, 0, 60, tmp_path / "log") == 0, \
+            (tmp_path / "log").read_text()
+    finally:
+        inherited.close()
 
 
 @needs_one_thread

@@ -50,7 +50,7 @@ def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch)
     for left in (f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa", f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa.progress"):
         (course.state / "staging" / toy.ASSIGNMENT / left / "x").mkdir(parents=True)
     real = grade.run_worker
-    monkeypatch.setattr(grade, "run_worker", lambda job, wall: real(job, WALL))
+    monkeypatch.setattr(grade, "run_worker", lambda job, wall, stop=None: real(job, WALL, stop))
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False))
 
     assert "sleeper" in report.graded and "did not finish within 40 s" in report.failed["sleeper"]

@@ -18,6 +18,12 @@ import nbformat
 from .sanitize import sanitize_markdown
 
 
+#: Longest written answer kept (characters, about 1,500 words). Rendering markdown is not linear in
+#: its length for every text (nbconvert's maths patterns: 36,000 characters of ``\begin{a}`` take 4 s,
+#: 180,000 about 100 s), and feedback and formgrader render each answer.
+MAX_ANSWER_CHARS = 10_000
+
+
 def _grade_id(cell) -> str | None:
     nbgrader = cell.get("metadata", {}).get("nbgrader", {})
     return nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
@@ -52,6 +58,10 @@ def graded_notebook(release: nbformat.NotebookNode, submitted: nbformat.Notebook
         if len(matches) > 1:
             notes.append(f"answer cell {grade_id!r} appears {len(matches)} times; the first one was graded")
         source = _source(matches[0])
+        if cell.cell_type == "markdown" and len(source) > MAX_ANSWER_CHARS:
+            notes.append(f"written answer {grade_id!r} has {len(source):,} characters; the first "
+                         f"{MAX_ANSWER_CHARS:,} were kept")
+            source = source[:MAX_ANSWER_CHARS] + f"\n\n[cut at {MAX_ANSWER_CHARS:,} characters by the grader]"
         # issue 32: a written answer is rendered for the instructor (formgrader): no student HTML may run there
         cell.source = sanitize_markdown(source) if cell.cell_type == "markdown" else source
     for cell in graded.cells:

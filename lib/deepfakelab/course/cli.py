@@ -66,6 +66,8 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"  {student:20s} {result['score']:g} / {result['max_score']:g} (autograded part; written answers wait for you)")
     for student, why in sorted(report.failed.items()):
         print(f"  {student:20s} PROBLEM: {why[:300]}")
+    for student, note in sorted(report.notes.items()):
+        print(f"  {student:20s} note: {note[:300]}")
     if report.collection:
         print(f"  {len(report.collection)} upload(s) of {args.zip} not collected (the rest were):")
     for line in report.collection:
@@ -74,6 +76,11 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"  WARNING: the gradebook was changed by another process during grading; that copy was set aside "
               f"as {report.tampered} and the gradebook restored to its state before the run.")
     print(f"Grades: {course.root / 'grades.csv'} and {report.csv}; feedback: {course.root / 'feedback'}")
+    if report.interrupted:
+        print(f"Stopped: every result above is recorded; {len(report.left)} submission(s) not graded yet "
+              f"({', '.join(report.left[:10])}{' ...' if len(report.left) > 10 else ''}): run the same command again "
+              "to go on.")
+        return 130
     return 0
 
 
@@ -85,9 +92,10 @@ def _formgrader(args: argparse.Namespace) -> int:
 
     course = open_course(args.course)
     extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
+    command = formgrader_command(course.root, extra)
     print(f"JupyterLab in {course.root}, formgrader pages with a Content-Security-Policy: Nbgrader > Formgrader. "
           "Grade first (`deepfakelab course grade`): formgrader shows the sanitised graded notebooks.")
-    return subprocess.call(formgrader_command(course.root, extra), cwd=course.root)
+    return subprocess.call(command, cwd=course.root)
 
 
 def _gradescope(args: argparse.Namespace) -> int:

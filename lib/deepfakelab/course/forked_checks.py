@@ -62,7 +62,11 @@ def run_pytest(args: list[str], cwd: Path, env: dict[str, str], memory_mb: int, 
             os.dup2(devnull, 0)
             # Nothing of the worker's stays open here: not its result pipe (the parent must see the
             # worker's end as soon as the worker ends), its gradebook or the kernel's sockets.
-            os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+            _release_inherited_fds(devnull)
+            # The parent's sys.stdout/stderr may wrap descriptors just released (a test's capture):
+            # write to the log through fds 1 and 2 themselves.
+            sys.stdout = open(1, "w", closefd=False, buffering=1, errors="replace")
+            sys.stderr = open(2, "w", closefd=False, buffering=1, errors="replace")
             os.chdir(cwd)
             os.environ.update(env)
             sys.dont_write_bytecode = True
@@ -86,6 +90,32 @@ def run_pytest(args: list[str], cwd: Path, env: dict[str, str], memory_mb: int, 
             finally:
                 os._exit(code)  # no atexit handlers or finalizers of the parent's objects
     return _wait(pid, timeout)
+
+
+def _release_inherited_fds(devnull: int) -> None:
+    """Let go of every descriptor the fork inherited, keeping their numbers taken (by ``/dev/null``).
+
+    Closing them (``closerange``) would free their numbers while the worker's Python objects that
+    own them (a pipe, a socket, a selector of jupyter_client's) live on in this child: the pipes
+    to the sandboxed student server and decoder would then get those numbers, and the first such
+    object to be finalised here would close one of them -- ``OSError: [Errno 9] Bad file
+    descriptor`` in the middle of a hidden check, at random, more often under load. Pointing each
+    number at ``/dev/null`` drops the worker's pipes and sockets all the same, and a later close
+    of an old number closes only that.
+    """
+    for fd in _open_fds():
+        if fd > 2 and fd != devnull:
+            try:
+                os.dup2(devnull, fd, inheritable=False)
+            except OSError:  # closed meanwhile
+                pass
+
+
+def _open_fds() -> list[int]:
+    try:
+        return [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: every number up to the limit
+        return list(range(3, min(os.sysconf("SC_OPEN_MAX"), 65536)))
 
 
 def _wait(pid: int, timeout: float) -> int:

@@ -29,7 +29,9 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import sqlite3
+import stat
 import sys
 import threading
 import time
@@ -39,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from .collect import check_zip, collect_lms_zip
 from .layout import Course, check_student_id
 from .release import build_template, generate_assignment, nbgrader_api
@@ -75,20 +77,42 @@ class GradeReport:
     csv: Path | None = None
     seconds: float = 0.0
     sandboxed: bool = True
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM; what had finished is recorded
+    left: list[str] = field(default_factory=list)  # students an interrupted run did not get to
+    notes: dict[str, str] = field(default_factory=dict)  # student -> what of the submission was not kept
 
 
-def _digest(paths: list[Path], base: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(paths):
-        if path.is_file() and "artifacts" not in path.relative_to(base).parts and ".ipynb_checkpoints" not in path.parts \
-                and "__pycache__" not in path.parts:
-            h.update(str(path.relative_to(base)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
+#: Folders of a submission that never change its grade (the notebook's outputs, caches).
+_UNGRADED_PARTS = {"artifacts", ".ipynb_checkpoints", "__pycache__"}
 
 
 def _tree_digest(folder: Path) -> str:
-    return _digest(list(folder.rglob("*")), folder) if folder.is_dir() else "none"
+    """A digest of the regular files under ``folder``, by name and content: links and special files are skipped.
+
+    Every entry is looked at with ``lstat`` and never followed, so a link to ``/proc/self/mem`` or
+    a FIFO in a submission is simply not part of it (grading copies plain files only, too).
+    """
+    if not folder.is_dir() or folder.is_symlink():
+        return "none"
+    h = hashlib.sha256()
+    for path in sorted(_regular_files(folder)):
+        relative = path.relative_to(folder)
+        if _UNGRADED_PARTS.intersection(relative.parts):
+            continue
+        h.update(str(relative).encode())
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NOFOLLOW)) as f:
+            h.update(hashlib.file_digest(f, "sha256").digest())
+    return h.hexdigest()
+
+
+def _regular_files(folder: Path) -> list[Path]:
+    """The regular files under ``folder`` (``os.walk`` without following links; its entries by ``lstat``)."""
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if stat.S_ISDIR((here / d).lstat().st_mode)]
+        found += [here / name for name in files if stat.S_ISREG((here / name).lstat().st_mode)]
+    return found
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -159,15 +183,67 @@ class GradebookGuard:
         return aside if aside.is_file() else folder
 
 
-def _feedback(api, course: Course, assignment: str, student: str, report: "GradeReport") -> None:
-    """nbgrader's feedback HTML for one student; a failure is reported, never raised."""
+#: Seconds nbgrader may take to write one student's feedback before it is stopped.
+FEEDBACK_TIMEOUT = 120.0
+
+
+def _feedback_main(root: str, assignment: str, student: str, conn) -> None:
+    """Entry point of the process that writes one student's feedback (see :func:`_feedback`)."""
+    try:
+        result = nbgrader_api(Path(root)).generate_feedback(assignment, student, force=True)
+        if result.get("success"):  # issue 32: the pages forbid script (sanitize.add_feedback_csp)
+            add_feedback_csp(Path(root) / "feedback" / student / assignment)
+        result = {"success": bool(result.get("success")), "error": str(result.get("error") or ""),
+                  "log": str(result.get("log") or "")[-2000:]}
+    except Exception as exc:  # reported to the grading process as this student's problem
+        result = {"success": False, "error": f"{type(exc).__name__}: {exc}", "log": ""}
+    conn.send(result)
+    conn.close()
+
+
+def _feedback(course: Course, assignment: str, student: str, report: "GradeReport",
+              timeout: float = FEEDBACK_TIMEOUT, stop: threading.Event | None = None) -> None:
+    """nbgrader's feedback HTML for one student, in a process of its own stopped after ``timeout`` s.
+
+    Feedback renders what the student wrote (nbconvert's markdown and maths patterns, a walk of
+    every file beside the notebook), so a hostile submission can make it slow; run in the
+    grading process it would hold up every result behind it. A failure or a time-out is one
+    line in the report, never raised: the grade is already recorded.
+    """
     if not any(course.autograded(assignment, student).glob("*.ipynb")):
         return  # nothing readable was submitted; the CSV and the gradebook say why
-    result = api.generate_feedback(assignment, student, force=True)
-    if result.get("success"):  # issue 32: the pages forbid script (sanitize.add_feedback_csp)
-        add_feedback_csp(course.root / "feedback" / student / assignment)
-    if not result.get("success"):
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_feedback_main, args=(str(course.root), assignment, student, send), daemon=False)
+    with _main_module_hidden():
+        proc.start()
+    send.close()
+    try:
+        result = _receive(receive, timeout, stop)
+    finally:
+        receive.close()
+        proc.join(1)
+        if proc.is_alive():
+            _kill_tree(proc.pid)
+    if result is None:
+        why = "stopped with the run" if stop is not None and stop.is_set() else f"did not finish within {timeout:.0f} s"
+        report.failed[student] = f"feedback: {why}; its grade is recorded (rerun `grade` to write it)"
+    elif not result.get("success"):
         report.failed[student] = "feedback: " + (result.get("error") or result.get("log") or "")[-500:]
+
+
+def _receive(conn, timeout: float, stop: threading.Event | None):
+    """What arrives on ``conn`` within ``timeout`` s, or None (also when ``stop`` is set or the sender died)."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        if stop is not None and stop.is_set():
+            return None
+        if conn.poll(min(left, 0.25)):
+            try:
+                return conn.recv()
+            except EOFError:
+                return None
+    return None
 
 
 def collect_zip(course: Course, assignment: str, zip_path: Path) -> list[str]:
@@ -251,11 +327,13 @@ def warm_up_workers() -> None:
     threading.Thread(target=start, daemon=True, name="dfl-warm-up").start()
 
 
-def run_worker(job: dict, wall_timeout: float) -> dict:
+def run_worker(job: dict, wall_timeout: float, stop: threading.Event | None = None) -> dict:
     """Grade ``job`` in a fresh process; kill it (and its kernel) after ``wall_timeout`` s.
 
     A worker that ends without a result (killed, out of memory, past ``wall_timeout``) keeps the
-    points of the cells it had finished (:func:`.worker.partial_result`).
+    points of the cells it had finished (:func:`.worker.partial_result`). When ``stop`` is set
+    (the instructor stopped the run) the worker is killed and the result says ``interrupted``:
+    nothing of it is recorded, so the next run grades that submission again.
     """
     from .worker import partial_result, process_main, progress_dir
 
@@ -266,19 +344,28 @@ def run_worker(job: dict, wall_timeout: float) -> dict:
         proc.start()
     send.close()
     why = None
+    deadline = time.monotonic() + wall_timeout
     try:
-        if receive.poll(wall_timeout):
-            try:
-                return receive.recv()
-            except EOFError:
-                pass
-            proc.join(5)
-            why = f"the grading worker was killed (exit {proc.exitcode})"
-        else:
-            why = f"the grading worker did not finish within {wall_timeout:.0f} s and was stopped"
+        while True:
+            if stop is not None and stop.is_set():
+                _kill_tree(proc.pid)
+                shutil.rmtree(progress_dir(job), ignore_errors=True)
+                return {"error": "stopped with the run before it finished", "interrupted": True}
+            left = deadline - time.monotonic()
+            if left <= 0:
+                why = f"the grading worker did not finish within {wall_timeout:.0f} s and was stopped"
+                break
+            if receive.poll(min(left, 0.25)):
+                try:
+                    return receive.recv()
+                except EOFError:
+                    pass
+                proc.join(5)
+                why = f"the grading worker was killed (exit {proc.exitcode})"
+                break
     finally:
         receive.close()
-        proc.join(5)
+        proc.join(0 if why is None else 5)
         if proc.is_alive():
             _kill_tree(proc.pid)
         if why is None:
@@ -317,11 +404,11 @@ def write_gradebook(course: Course, course_id: str, assignment: str, results: di
 
 
 def _write_student(gb, course: Course, assignment: str, student: str, result: dict, parse_utc) -> None:
-    stamp_file = course.submitted(assignment, student) / "timestamp.txt"
     timestamp = None
-    if stamp_file.is_file():
+    text = _small_text_file(course.submitted(assignment, student) / "timestamp.txt")
+    if text:
         try:
-            timestamp = parse_utc(stamp_file.read_text().strip())
+            timestamp = parse_utc(text.strip())
         except ValueError:
             timestamp = None
     gb.update_or_create_student(student)
@@ -336,6 +423,18 @@ def _write_student(gb, course: Course, assignment: str, student: str, result: di
             else:
                 grade.auto_score = row["points"]
                 grade.needs_manual_grade = False
+
+
+def _small_text_file(path: Path, limit: int = 4096) -> str | None:
+    """The text of ``path`` if it is a regular file (never a link, FIFO or device) of at most ``limit`` bytes."""
+    try:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK)) as f:
+            return f.read(limit).decode("utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _zero_result(course: Course, course_id: str, assignment: str, why: str) -> dict:
@@ -367,6 +466,23 @@ def snapshot_hidden_checks(course: Course, assignment: str) -> Path:
     if source.is_dir():
         shutil.copytree(source, root / assignment, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "conftest.py"))
     return root
+
+
+@contextlib.contextmanager
+def _stopped_by_signals():
+    """SIGTERM stops the run as Ctrl-C does (a KeyboardInterrupt in the main thread), so it loses nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def grade_assignment(course: Course, assignment: str, options: GradeOptions | None = None,
@@ -414,14 +530,22 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
             continue
     todo = []
     for student in options.students or course.students(assignment):
-        folder = course.submitted(assignment, student)
+        try:
+            folder = course.submitted(assignment, student)
+        except DataError as exc:  # a folder in submitted/ whose name is no student id: that one only
+            report.failed[student] = str(exc)
+            continue
         if not folder.is_dir():
             report.failed[student] = f"no submission in {folder}"
             continue
-        fingerprint = hashlib.sha256((fingerprint_base + _tree_digest(folder)).encode()).hexdigest()
+        try:
+            fingerprint = hashlib.sha256((fingerprint_base + _tree_digest(folder)).encode()).hexdigest()
+        except OSError as exc:  # unreadable, or changed while it was read: this student only
+            report.failed[student] = f"{student}: the submission folder could not be read ({exc.strerror or exc})"
+            continue
         done = journal.get(student, {})
         if not options.force and done.get("fingerprint") == fingerprint and not done.get("error") \
-                and not done.get("stopped") \
+                and not done.get("stopped") and not done.get("grader_fault") \
                 and course.autograded(assignment, student).is_dir():
             report.skipped.append(student)
             continue
@@ -445,50 +569,78 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
     guard = GradebookGuard(course)
     done: dict[str, dict] = {}  # this run's results, as they arrive
 
-    def record(student: str) -> None:
-        """Everything one finished submission produces, at once: gradebook row, feedback, CSVs."""
+    stop = threading.Event()  # set when the instructor stops the run (Ctrl-C, SIGTERM)
+    recorded: set[str] = set()  # students whose result this run has journaled
+
+    def record(student: str, fingerprint: str, staging: Path, result: dict) -> None:
+        """One finished submission, kept at once: journal, graded copy, gradebook rows and CSVs.
+
+        Everything cheap comes first, so a slow step after it (the feedback, the next result)
+        cannot lose it; the feedback is written last, in a time-limited process.
+        """
+        if "error" in result:
+            report.failed[student] = result["error"]
+            report.tracebacks[student] = result.get("traceback", "")
+            result = _zero_result(course, course_id, assignment, f"could not be graded: {result['error']}")
+        else:
+            report.graded[student] = result
+            if result.get("stopped"):  # the worker was killed; the cells it had finished kept their points
+                report.failed[student] = result["stopped"]
+            if result.get("left_out"):
+                report.notes[student] = result["left_out"]
+            if result.get("grader_fault"):  # scored as far as it could be; regraded by the next run
+                report.failed[student] = (f"the grader failed, not the submission ({result['grader_fault']}); "
+                                          "its checks were run twice; run `grade` again to regrade it")
+        move_graded(course, assignment, student, staging)
+        journal[student] = {"fingerprint": fingerprint, "graded_at": datetime.now(timezone.utc).isoformat(),
+                            "sandboxed": options.sandbox, **result}
+        _write_atomic(journal_dir / f"{student}.json", json.dumps(journal[student], indent=1))
+        recorded.add(student)
+        if not course.submitted(assignment, student).is_dir():
+            return
+        done[student] = journal[student]
         if guard.changed():
             report.tampered = guard.restore()
             write_gradebook(course, course_id, assignment, done)
         else:
             write_gradebook(course, course_id, assignment, {student: done[student]})
         guard.accept()
-        if options.feedback:
-            _feedback(api, course, assignment, student, report)
         if options.export:
             report.csv = export_grades(course, course_id, assignment)
+        if options.feedback and not stop.is_set():
+            _feedback(course, assignment, student, report, stop=stop)
 
-    # Students a killed run graded but never gave feedback to get it now.
-    for student in report.skipped if options.feedback else []:
-        if not (course.root / "feedback" / student / assignment).is_dir():
-            _feedback(api, course, assignment, student, report)
-
-    with ThreadPoolExecutor(max_workers=options.jobs) as pool, \
+    with _stopped_by_signals(), ThreadPoolExecutor(max_workers=options.jobs) as pool, \
             tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", disable=not options.progress) as bar:
         futures = {}
         for student, folder, fingerprint in todo:
             job = job_for(student, folder)
-            futures[pool.submit(run_worker, job, wall)] = (student, fingerprint, Path(job["staging"]))
-        for future in as_completed(futures):
-            student, fingerprint, staging = futures[future]
-            result = future.result()
-            if "error" in result:
-                report.failed[student] = result["error"]
-                report.tracebacks[student] = result.get("traceback", "")
-                result = _zero_result(course, course_id, assignment, f"could not be graded: {result['error']}")
-            else:
-                report.graded[student] = result
-                if result.get("stopped"):  # the worker was killed; the cells it had finished kept their points
-                    report.failed[student] = result["stopped"]
-            move_graded(course, assignment, student, staging)
-            journal[student] = {"fingerprint": fingerprint, "graded_at": datetime.now(timezone.utc).isoformat(),
-                                "sandboxed": options.sandbox, **result}
-            _write_atomic(journal_dir / f"{student}.json", json.dumps(journal[student], indent=1))
-            if course.submitted(assignment, student).is_dir():
-                done[student] = journal[student]
-                record(student)
-            bar.update(1)
-            bar.set_postfix_str(f"{student}: {result['score']:g}/{result['max_score']:g}")
+            futures[pool.submit(run_worker, job, wall, stop)] = (student, fingerprint, Path(job["staging"]))
+        finished = set()
+        try:
+            for future in as_completed(futures):
+                finished.add(future)
+                result = future.result()
+                record(*futures[future], result)
+                bar.update(1)
+                bar.set_postfix_str(f"{futures[future][0]}: {result.get('score', 0):g}/{result.get('max_score', 0):g}")
+        except KeyboardInterrupt:
+            report.interrupted = True
+            stop.set()
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=True)  # each running worker sees the stop within a quarter of a second
+            for future in futures:  # results that arrived as the run stopped are kept too
+                if future not in finished and future.done() and not future.cancelled() \
+                        and not future.result().get("interrupted"):
+                    record(*futures[future], future.result())
+            report.left = sorted(student for student, *_ in futures.values() if student not in recorded)
+
+    # Students graded before (by a killed run, or by this one) without feedback get it now.
+    for student in sorted(set(report.skipped) | set(done)) if options.feedback and not stop.is_set() else []:
+        if course.autograded(assignment, student).is_dir() \
+                and not (course.root / "feedback" / student / assignment).is_dir():
+            _feedback(course, assignment, student, report, stop=stop)
 
     # Every worker (and its kernel) has ended: a last check, and every journaled result in the gradebook
     # (a gradebook deleted or replaced during the run gets them all back).
@@ -525,6 +677,7 @@ def export_grades(course: Course, course_id: str, assignment: str) -> Path:
     tmp = everyone.with_name(f".grades.csv.{secrets.token_hex(4)}.tmp")
     with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
         CsvExportPlugin(to=str(tmp)).export(gb)
+    _neutralise_csv(tmp)  # names and ids come from the roster and the LMS: text a student may choose
     os.replace(tmp, everyone)
     rows = []
     for entry in sorted((course.state / "journal" / assignment).glob("*.json")):
@@ -540,6 +693,35 @@ def export_grades(course: Course, course_id: str, assignment: str) -> Path:
     writer = csv.DictWriter(buffer, fieldnames=["student", "notebook", "grade_id", "points", "max_points", "message",
                                                 "sandboxed"])
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows([{key: csv_safe(value) for key, value in row.items()} for row in rows])
     _write_atomic(path, buffer.getvalue())
     return path
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """``value`` as a spreadsheet shows it as text: a string starting like a formula gets a leading ``'``.
+
+    Messages in the grade CSVs quote student code (an exception the student named
+    ``=HYPERLINK(...)``); Excel and LibreOffice would run it as a formula reading other rows.
+    Numbers are left alone, so ``-0.5`` stays a number.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
+def _neutralise_csv(path: Path) -> None:
+    """Rewrite the CSV at ``path`` with every cell passed through :func:`csv_safe`."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([[csv_safe(cell) for cell in row] for row in rows])
+    _write_atomic(path, buffer.getvalue())

@@ -21,6 +21,8 @@ from ..errors import ConfigError, DataError
 STATE_DIR = ".deepfakelab"
 #: Folder inside a course with each assignment's media pack (``media/deepfake-lab/lab1.yaml``).
 MEDIA_DIR = "media"
+#: The Jupyter server config ``deepfakelab course formgrader`` starts JupyterLab with (:mod:`.formgrader_csp`).
+SERVER_CONFIG = "jupyter_server_config.py"
 #: A student id: it names a folder under submitted/, autograded/ and feedback/, so letters, digits,
 #: ``_ . @ + -`` only, never starting with ``.`` or ``-`` (no ``..``, no hidden folder, no option).
 STUDENT_ID = re.compile(r"\w[\w.@+-]{0,99}")
@@ -37,8 +39,6 @@ def check_student_id(student: str) -> str:
         raise DataError(f"{student!r}: not a safe student id (at most 100 letters, digits and _ . @ + -, "
                         "starting with a letter, digit or _)")
     return student
-#: The Jupyter server config ``deepfakelab course formgrader`` starts JupyterLab with (:mod:`.formgrader_csp`).
-SERVER_CONFIG = "jupyter_server_config.py"
 
 
 def kit_root() -> Path:
@@ -115,7 +115,12 @@ class Course:
         base = self.root / "submitted"
         if not base.is_dir():
             return []
-        return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir())
+        return sorted(p.name for p in base.iterdir() if _real_folder(p) and _real_folder(p / assignment))
+
+
+def _real_folder(path: Path) -> bool:
+    """A folder that is not a link: a submission linked in from elsewhere is not graded."""
+    return path.is_dir() and not path.is_symlink()
 
 
 def open_course(root: str | Path, hidden_checks: str | Path | None = None) -> Course:
