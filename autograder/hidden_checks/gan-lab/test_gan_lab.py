@@ -2,11 +2,15 @@
 
 Each check decides one graded cell (``@pytest.mark.grade``). Function checks call the student's
 definitions on inputs the visible checks do not use (in the sandbox; what they return crosses as
-data, and ``probes.py`` reduces modules, a training step and a figure to data there). Artifact
-checks read what the notebook saved and compare it with the same work redone with the
+data, and the kit's public probes, :mod:`deepfakelab.course.probes.gan_lab`, reduce modules, a
+training step and a figure to data there). The training step is checked against the update it
+must make, computed here: two steps on small networks whose right update is known (a generator
+that ignores its noise, a linear discriminator), so a step that only looks like training fails.
+Artifact checks read what the notebook saved and compare it with the same work redone with the
 student's own ``train_step`` from the notebook's seeds (the main run, the first experiment), so
-files written any other way score nothing. Thresholds are tolerances on behaviour that holds for any seed, never values that
-depend on one random initialisation. Assertion messages are what the student reads.
+files written any other way score nothing; they count only once that ``train_step`` passed its
+check. Thresholds are tolerances on behaviour that holds for any seed, never values that depend
+on one random initialisation. Assertion messages are what the student reads.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ from torch import nn
 
 from deepfakelab.course.artifacts import ArtifactError, load_array, load_csv
 from deepfakelab.course.hidden import student_function
+from deepfakelab.course.probes.gan_lab import small_batches, small_gan
+
+#: The probes these checks call (public, in the kit; read by the worker with ast, never imported from here).
+PROBES = "deepfakelab.course.probes.gan_lab"
 
 torch.set_num_threads(1)
 # Captured before any student code is loaded, so a patched np.allclose cannot help.
@@ -36,7 +44,7 @@ def _short(names: list[str]) -> list[str]:
 @pytest.mark.grade("check_generator_block")
 def test_generator_block(student):
     student_function(student, "generator_block")
-    got = student.probe("generator_block")  # probes.py: builds the blocks in the sandbox, reports shapes and layers
+    got = student.probe("generator_block")  # builds the blocks in the sandbox, reports shapes and layers
     assert tuple(got["shape"]) == (3, 4, 8, 8), \
         f"generator_block(8, 4, kernel_size=4, stride=1) on 5x5 inputs must give 8x8 (=(5-1)*1+4); got {tuple(got['shape'])}"
     assert list(got["layers"][:3]) == _names([nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU]), \
@@ -80,17 +88,176 @@ def test_losses_match_binary_cross_entropy(student):
         f"generator_loss gave {got_g:.5f}, expected {float(expected_g):.5f}: BCE(fake logits, 1), the non-saturating loss"
 
 
+#: The training step's check: its seed, two steps (the second shows stale gradients), a learning rate
+#: large enough that a wrong update differs by far more than the tolerances.
+STEP_SEED, STEP_COUNT, STEP_LR = 7, 2, 0.01
+#: Tolerances of the comparison: float32 sums in another order differ by ~1e-7.
+WEIGHTS_ATOL, STATS_RTOL = 1e-5, 1e-4
+_VERIFIED: dict[int, tuple] = {}
+
+
+def _true_d_loss(logits_real, logits_fake):
+    """The discriminator's loss as the lab defines it: its value and its gradient on each logit."""
+    logits_real, logits_fake = logits_real.clone().requires_grad_(True), logits_fake.clone().requires_grad_(True)
+    loss = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
+            + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))) / 2
+    return float(loss.detach()), list(torch.autograd.grad(loss, (logits_real, logits_fake)))
+
+
+def _true_g_loss(logits_fake):
+    """The generator's (non-saturating) loss: its value and its gradient on each logit."""
+    logits_fake = logits_fake.clone().requires_grad_(True)
+    loss = F.binary_cross_entropy_with_logits(logits_fake, torch.ones_like(logits_fake))
+    return float(loss.detach()), list(torch.autograd.grad(loss, (logits_fake,)))
+
+
+def _own_loss(student, name: str):
+    """The student's loss ``name`` as value and gradients, from the sandbox (probe ``loss_gradients``)."""
+    def loss(*logits):
+        got = student.probe("loss_gradients", name, *[x.detach() for x in logits])
+        return float(got["value"]), [torch.as_tensor(g, dtype=torch.float32) for g in got["grads"]]
+    return loss
+
+
+def _reference_steps(d_loss, g_loss) -> list[dict]:
+    """What ``train_step`` must do to :func:`small_gan`, step by step, with the losses ``d_loss`` and ``g_loss``.
+
+    One Adam step of D on the real batch (label 1) and the generated one, detached (label 0);
+    then one Adam step of G on D's verdict, by the updated D, on the same generated images (label
+    1). A loss enters only through its value and its gradient on the logits, so the student's own
+    losses, evaluated in the sandbox, can stand in for the lab's.
+    """
+    generator, discriminator, opt_g, opt_d = small_gan(STEP_SEED, STEP_LR)
+    steps = []
+    for real in small_batches(STEP_SEED, STEP_COUNT, 8):
+        fake = generator(torch.zeros(len(real), 1))
+        logits_real, logits_fake = discriminator(real), discriminator(fake.detach())
+        d_value, (grad_real, grad_fake) = d_loss(logits_real.detach(), logits_fake.detach())
+        opt_d.zero_grad()
+        ((logits_real * grad_real).sum() + (logits_fake * grad_fake).sum()).backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        logits_again = discriminator(fake)
+        g_value, (grad_again,) = g_loss(logits_again.detach())
+        (logits_again * grad_again).sum().backward()
+        opt_g.step()
+        steps.append({"d_loss": d_value, "g_loss": g_value,
+                      "d_real": float(torch.sigmoid(logits_real.detach()).mean()),
+                      "d_fake": [float(torch.sigmoid(x.detach()).mean()) for x in (logits_fake, logits_again)],
+                      "generator": [p.detach().clone() for p in generator.parameters()],
+                      "discriminator": [p.detach().clone() for p in discriminator.parameters()]})
+    return steps
+
+
+def _same_weights(got, expected) -> bool:
+    got = [torch.as_tensor(g, dtype=torch.float32) for g in got]
+    return len(got) == len(expected) and all(
+        g.shape == e.shape and bool(torch.allclose(g, e, rtol=0, atol=WEIGHTS_ATOL)) for g, e in zip(got, expected))
+
+
+def _same_stats(values: dict, expected: dict) -> bool:
+    def close(key, value):
+        return abs(float(values[key]) - value) <= STATS_RTOL * max(1.0, abs(value))
+    # d_fake: D's verdict on the generated images before its update or after it, either is fine
+    return all(close(k, expected[k]) for k in ("d_loss", "g_loss", "d_real")) \
+        and any(close("d_fake", v) for v in expected["d_fake"])
+
+
+def _update_problem(got: list[dict], expected: list[dict]) -> str | None:
+    """What is wrong in the student's steps against ``expected``, in words a student can act on; None if nothing."""
+    start_g, start_d = (small_gan(STEP_SEED, STEP_LR)[i] for i in (0, 1))
+    for number, (mine, right) in enumerate(zip(got, expected), start=1):
+        d_ok, g_ok = _same_weights(mine["discriminator"], right["discriminator"]), \
+            _same_weights(mine["generator"], right["generator"])
+        stats_ok = _same_stats(mine["values"], right)
+        if d_ok and g_ok and stats_ok:
+            continue
+        if number > 1 and not (d_ok and g_ok):
+            return ("train_step's first step is right but its second is not: gradients left over from the "
+                    "previous step are added in. Call opt_d.zero_grad() before d_loss.backward() and "
+                    "opt_g.zero_grad() before g_loss.backward(), in every step")
+        if not d_ok:
+            unchanged = number == 1 and _same_weights(mine["discriminator"], list(start_d.parameters()))
+            return ("the discriminator's weights did not change: call opt_d.step() after d_loss.backward()"
+                    if unchanged else
+                    "after your train_step the discriminator's weights are not what one Adam step on the "
+                    "discriminator loss gives: call opt_d.zero_grad(), compute d_loss from D's logits on the real "
+                    "batch and on the generated batch with .detach(), then d_loss.backward() and opt_d.step(), "
+                    "before the generator's update") + _stats_too(stats_ok)
+        if not g_ok:
+            unchanged = number == 1 and _same_weights(mine["generator"], list(start_g.parameters()))
+            return ("the generator's weights did not change: call opt_g.step() after g_loss.backward()"
+                    if unchanged else
+                    "the discriminator is updated right, but the generator's weights are not what one Adam step "
+                    "on the generator loss gives: after D's update call opt_g.zero_grad(), compute g_loss from "
+                    "the updated D's logits on the generated images (no .detach() there), then g_loss.backward() "
+                    "and opt_g.step()") + _stats_too(stats_ok)
+        return ("both networks are updated right, but the values train_step returns are not this step's: d_loss "
+                "and g_loss are the two losses (.item()), d_real and d_fake the mean of torch.sigmoid of D's "
+                "logits on the real and on the generated images")
+    return None
+
+
+def _stats_too(stats_ok: bool) -> str:
+    return "" if stats_ok else "; the losses it returns are not this step's either"
+
+
+def _format_problem(got: list[dict]) -> str | None:
+    """What is wrong with what train_step returns, before its numbers are compared; None if nothing."""
+    for step in got:
+        if not (step["is_dict"] and {"d_loss", "g_loss", "d_real", "d_fake"} <= set(step["keys"])):
+            return "train_step must return a dict with d_loss, g_loss, d_real and d_fake"
+        values = [float(step["values"][k]) for k in ("d_loss", "g_loss", "d_real", "d_fake")]
+        if not all(isfinite(v) for v in values):
+            return f"train_step returned non-finite values: {step['values']}"
+        if not (0 <= values[2] <= 1 and 0 <= values[3] <= 1):
+            return "d_real and d_fake are probabilities in [0, 1]: apply torch.sigmoid to D's logits"
+    return None
+
+
+def _step_problem(student) -> str | None:
+    """Why the student's train_step is not a training step, or None: once per student, for every check that needs it.
+
+    It must make the update of :func:`_reference_steps` with the lab's losses, or with the
+    student's own (a wrong loss costs the losses' check, not this one): then, and only then, it
+    trains, so the runs redone with it below mean something.
+    """
+    if id(student) not in _VERIFIED:
+        _VERIFIED[id(student)] = (student, _first_step_problem(student))  # the student is kept: its id stays its own
+    return _VERIFIED[id(student)][1]
+
+
+def _first_step_problem(student) -> str | None:
+    try:
+        got = student.probe("train_step_update", STEP_SEED, STEP_COUNT, STEP_LR)["steps"]
+    except Exception as exc:  # the student's error, or the end of their process
+        return f"train_step failed on a small test GAN: {exc}"
+    problem = _format_problem(got) or _update_problem(got, _reference_steps(_true_d_loss, _true_g_loss))
+    if problem is None or _format_problem(got):
+        return problem
+    try:  # right with the student's own losses? Those are graded by check_losses alone.
+        own = _reference_steps(_own_loss(student, "discriminator_loss"), _own_loss(student, "generator_loss"))
+    except Exception:  # losses missing, or not differentiable: nothing else to compare with
+        return problem
+    start = small_gan(STEP_SEED, STEP_LR)
+    trains = all(not _same_weights(own[0][net], list(start[i].parameters()))
+                 for i, net in enumerate(("generator", "discriminator")))
+    return None if trains and _update_problem(got, own) is None else problem
+
+
+def _require_trained(student) -> None:
+    """A check that redoes a run with the student's train_step counts only if that train_step trains."""
+    student_function(student, "train_step")
+    assert _step_problem(student) is None, \
+        "your train_step did not pass its check (check_train_step), so a run redone with it proves nothing: " \
+        "fix train_step first"
+
+
 @pytest.mark.grade("check_train_step")
 def test_train_step_updates_both_networks(student):
     student_function(student, "train_step")
-    got = student.probe("train_step")  # one step on the kit's models, in the sandbox
-    assert got["is_dict"] and {"d_loss", "g_loss", "d_real", "d_fake"} <= set(got["keys"]), \
-        "train_step must return a dict with d_loss, g_loss, d_real and d_fake"
-    values = [float(got["values"][k]) for k in ("d_loss", "g_loss", "d_real", "d_fake")]
-    assert all(isfinite(v) for v in values), f"train_step returned non-finite values: {got['values']}"
-    assert 0 <= values[2] <= 1 and 0 <= values[3] <= 1, "d_real and d_fake are probabilities in [0, 1]"
-    assert got["d_changed"], "the discriminator's weights did not change: call opt_d.step() after d_loss.backward()"
-    assert got["g_changed"], "the generator's weights did not change: call opt_g.step() after g_loss.backward()"
+    problem = _step_problem(student)
+    assert problem is None, problem
 
 
 #: Longest main run a history may claim (the graded notebook runs 200 steps).
@@ -98,8 +265,8 @@ MAX_MAIN_STEPS = 600
 
 
 def _main_run(student, steps: int) -> dict:
-    """The notebook's main run redone with the student's train_step in the sandbox (probes.py)."""
-    student_function(student, "train_step")
+    """The notebook's main run redone with the student's train_step in the sandbox (probe ``main_run``)."""
+    _require_trained(student)
     if not 1 <= steps <= MAX_MAIN_STEPS:
         raise ArtifactError(f"history.csv has {steps} steps; the main run has at most {MAX_MAIN_STEPS}")
     return student.probe("main_run", steps)
@@ -203,7 +370,7 @@ def test_run_table(artifacts, student):
     first = rows[0]
     if first["steps"] > 60:
         raise ArtifactError(f"runs.csv run 1: {int(first['steps'])} steps; the graded experiments run 30")
-    student_function(student, "train_step")
+    _require_trained(student)
     redone = student.probe("experiment_run", 1, first["lr"], int(first["batch_size"]), int(first["z_dim"]),
                            int(first["steps"]))
     assert redone["trained"], "your train_step does not change the networks' weights: these runs trained nothing"

@@ -14,20 +14,38 @@ cell it decides. A check says what to fix with its assertion message
 (``assert ok, "frames.json: index 12 was asked for, found 13"``); only that message -- never the
 assertion's code -- reaches the student. Fixtures: ``artifacts`` (the artifact folder),
 ``notebook_path`` and ``student`` (the student's definitions, see :mod:`.student_code`, called
-remotely; ``student.probe(name, ...)`` runs ``probes.py``'s ``name(student, ...)`` beside them, for
-checks of what cannot cross as data, such as a ``torch.nn.Module``; ``student.exchange`` is a
-folder both sides see, for input files). Videos and images the notebook wrote are decoded by
-:func:`.sandboxed_media.media_files`, in a sandbox of their own: never in this process.
+remotely; ``student.probe(name, ...)`` runs ``name(student, ...)`` of the kit's probes module
+that the checks name (``PROBES = "deepfakelab.course.probes.gan_lab"``, see :mod:`.probes`)
+beside them, for checks of what cannot cross as data, such as a ``torch.nn.Module``;
+``student.exchange`` is a folder both sides see, for input files). Videos and images the
+notebook wrote are decoded by :func:`.sandboxed_media.media_files`, in a sandbox of their own:
+never in this process.
+
+Nothing of the checks enters a sandbox (their folder is hidden there too), and what a check
+reports is cleaned before it is written (:func:`_message`): a student function that found the
+checks' source anyway could otherwise raise it into its own feedback.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import pytest
 
-from .remote_student import RemoteStudent
+import deepfakelab
+
+from .remote_student import RemoteStudent, without_private_paths
+
+#: Longest message a check reports; assertion messages are a line or two of advice.
+MESSAGE_CHARS = 600
+#: Shortest run of a student's error message that is withheld when the checks' files hold it verbatim.
+SOURCE_RUN = 20
+#: Shortest line of the checks' files that is withheld from any message (shorter ones are ``else:``).
+SOURCE_LINE = 12
+#: Exceptions whose message the checks wrote (as advice); any other's text may be the student's.
+_CHECKS_OWN = ("AssertionError", "Failed", "ArtifactError")
 
 _RESULTS: list[dict] = []
 
@@ -37,7 +55,7 @@ def pytest_addoption(parser):
     group.addoption("--dfl-artifacts", help="folder of the artifacts the notebook saved")
     group.addoption("--dfl-notebook", help="the executed (autograded) notebook")
     group.addoption("--dfl-results", help="JSON file to write the per-check results to")
-    group.addoption("--dfl-probes", help="the instructor's probes.py, loaded beside the student's code")
+    group.addoption("--dfl-probes", help="the kit's probes module (deepfakelab.course.probes.NAME) the checks use")
     group.addoption("--dfl-no-sandbox", action="store_true", help="run the student's code without bubblewrap")
     group.addoption("--dfl-memory-mb", type=int, default=8192, help="address-space limit of the student's code")
     group.addoption("--dfl-hide", action="append", default=[], help="a folder the sandbox must not show (the course)")
@@ -51,7 +69,7 @@ def pytest_configure(config):
     sandboxed_media.configure(sandbox=not config.getoption("--dfl-no-sandbox"),
                               memory_mb=config.getoption("--dfl-memory-mb"),
                               timeout=config.getoption("--dfl-call-timeout"),
-                              hide=tuple(Path(p) for p in config.getoption("--dfl-hide")))
+                              hide=_hidden_folders(config))
 
 
 def pytest_unconfigure(config):
@@ -70,14 +88,26 @@ def notebook_path(pytestconfig) -> Path:
     return Path(pytestconfig.getoption("--dfl-notebook"))
 
 
+def _hidden_folders(config) -> tuple[Path, ...]:
+    """What no sandbox may show: the ``--dfl-hide`` folders and the checks' own.
+
+    pytest puts the checks' folder on ``sys.path``, and the sandbox mounts the folders of
+    ``sys.path``. A folder that holds the kit's package is never hidden (the sandbox imports it).
+    """
+    kit = Path(deepfakelab.__file__).resolve().parent
+    given = (Path(str(arg).split("::")[0]).resolve() for arg in config.args)
+    checks = {path if path.is_dir() else path.parent for path in given}
+    checks = {folder for folder in checks if folder != kit and folder not in kit.parents}
+    return (*(Path(p) for p in config.getoption("--dfl-hide")), *sorted(checks))
+
+
 @pytest.fixture(scope="session")
 def student(pytestconfig, notebook_path):
-    probes = pytestconfig.getoption("--dfl-probes")
-    with RemoteStudent(notebook_path, Path(probes) if probes else None,
+    with RemoteStudent(notebook_path, pytestconfig.getoption("--dfl-probes") or None,
                        sandbox=not pytestconfig.getoption("--dfl-no-sandbox"),
                        memory_mb=pytestconfig.getoption("--dfl-memory-mb"),
                        call_timeout=pytestconfig.getoption("--dfl-call-timeout"),
-                       hide=[Path(p) for p in pytestconfig.getoption("--dfl-hide")]) as remote:
+                       hide=list(_hidden_folders(pytestconfig))) as remote:
         yield remote
 
 
@@ -90,11 +120,10 @@ def student_function(student, name: str):
     return fn
 
 
-def _message(excinfo) -> str:
-    exc = excinfo.value
+def _text(exc) -> str:
+    """What a failed check says, as it was raised."""
     if isinstance(exc, AssertionError):
-        text = str(exc).strip()
-        return text or "a hidden check failed without a message"
+        return str(exc).strip() or "a hidden check failed without a message"
     if isinstance(exc, pytest.fail.Exception):
         return str(exc.msg if hasattr(exc, "msg") else exc)
     name = type(exc).__name__
@@ -102,6 +131,53 @@ def _message(excinfo) -> str:
     if name in ("ArtifactError", "StudentError"):
         return text
     return f"{name}: {text}" if text else name
+
+
+@functools.cache
+def _checks_source(folder: Path) -> tuple[str, frozenset[str]]:
+    """The checks' files in ``folder``: all their text (whitespace collapsed) and their longer lines."""
+    texts = [path.read_text(errors="replace") for path in sorted(folder.glob("*.py")) if path.is_file()]
+    lines = {line.strip() for text in texts for line in text.splitlines() if len(line.strip()) >= SOURCE_LINE}
+    return " ".join(" ".join(texts).split()), frozenset(lines)
+
+
+def _without_runs(text: str, source: str) -> str:
+    """``text`` (whitespace collapsed) with every run of :data:`SOURCE_RUN` or more characters that
+    ``source`` holds verbatim replaced by ``…``."""
+    text, kept, i = " ".join(text.split()), [], 0
+    while i < len(text):
+        end = i + SOURCE_RUN
+        if end <= len(text) and text[i:end] in source:
+            while end < len(text) and text[i:end + 1] in source:
+                end += 1
+            kept.append("…")
+            i = end
+        else:
+            kept.append(text[i])
+            i += 1
+    return "".join(kept)
+
+
+def _message(excinfo, checks: Path | None = None, private: tuple[str, ...] = ()) -> str:
+    """What the student reads of a failed check: its text, cleaned of what the student's code could
+    carry out of its sandbox but never knew (see the module's docstring), and short.
+
+    An error the checks did not write (a ``StudentError``, a built-in exception re-raised from the
+    student's code) is the student's text: any run of it that the checks' files hold is withheld.
+    Any message loses the checks' lines (a check may quote what a student function returned), the
+    grader's private folders and ``private`` (the course's path).
+    """
+    exc = excinfo.value
+    text = without_private_paths(_text(exc), private)
+    if checks is not None and checks.is_dir():
+        source, lines = _checks_source(checks)
+        if type(exc).__name__ not in _CHECKS_OWN:
+            text = _without_runs(text, source)
+        for line in lines:
+            text = text.replace(line, "…")
+    if len(text) > MESSAGE_CHARS:
+        text = text[:MESSAGE_CHARS - 1] + "…"
+    return text.strip() or "a hidden check failed; its message was withheld"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -113,7 +189,9 @@ def pytest_runtest_makereport(item, call):
             return
         marker = item.get_closest_marker("grade")
         grade_id = marker.args[0] if marker and marker.args else None
-        message = _message(call.excinfo) if call.excinfo is not None and report.failed else ""
+        checks = Path(str(item.fspath)).parent
+        private = tuple(item.config.getoption("--dfl-hide") or ())
+        message = _message(call.excinfo, checks, private) if call.excinfo is not None and report.failed else ""
         _RESULTS.append({"test": item.name, "function": getattr(item, "originalname", item.name),
                          "file": Path(str(item.fspath)).name, "grade_id": grade_id, "outcome": report.outcome,
                          "message": message})

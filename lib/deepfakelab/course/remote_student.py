@@ -9,6 +9,11 @@ can expect one) or as :class:`StudentError`. A call that runs past its time limi
 ends the server (``os._exit``, a memory bomb), fails only that call; the next one starts a
 fresh server. Started without a notebook, the same server holds no student code and decodes
 media files instead (:mod:`.sandboxed_media`).
+
+A student's error message is the student's text: it reaches the check (and may reach the
+student's feedback) cut to :data:`MESSAGE_CHARS` and with the grader's private folders named by
+no path (:func:`without_private_paths`), since the student's code could read those paths in its
+sandbox (``/proc/1/cmdline``) but has no business carrying them out.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -24,10 +30,24 @@ import threading
 from pathlib import Path
 
 from . import leftovers, wire
+from .probes import checked_name
+from .student_server import MESSAGE_CHARS
 
 #: Built-in exceptions a student's error is re-raised as; any other becomes a StudentError.
 RERAISED = (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError, NotImplementedError, AttributeError,
             RuntimeError, ArithmeticError, LookupError, MemoryError, RecursionError, OverflowError)
+
+
+#: A path through one of the grader's temporary folders (see :mod:`.leftovers`), up to that folder.
+_PRIVATE = re.compile(r"(?:/[^\s/'\"]+)*/(?:%s)\d+-[^\s/'\"]*" % "|".join(
+    re.escape(kind) for kind in (*leftovers.TEMP_KINDS, leftovers.STAGING_KIND, leftovers.CGROUP_KIND)))
+
+
+def without_private_paths(text: str, folders=()) -> str:
+    """``text`` with the grader's temporary folders and ``folders`` (the course) replaced by ``…``."""
+    for folder in sorted({str(f) for f in folders if str(f) not in ("", "/")}, key=len, reverse=True):
+        text = text.replace(folder, "…")
+    return _PRIVATE.sub("…", text)
 
 
 class StudentError(Exception):
@@ -55,7 +75,7 @@ class RemoteStudent:
     no student code (see :meth:`decode`).
     """
 
-    def __init__(self, notebook: Path | None, probes: Path | None = None, *, sandbox: bool = True, memory_mb: int = 8192,
+    def __init__(self, notebook: Path | None, probes: str | None = None, *, sandbox: bool = True, memory_mb: int = 8192,
                  call_timeout: float = 120.0, hide: list[Path] = ()):
         self._hide = tuple(hide)
         self._scratch = leftovers.private_folder("dfl-student-")
@@ -67,10 +87,8 @@ class RemoteStudent:
         if notebook is not None:
             self._notebook = self._scratch / "in" / "notebook.ipynb"
             shutil.copyfile(notebook, self._notebook)
-        self._probes = None
-        if probes is not None and Path(probes).is_file():
-            self._probes = self._scratch / "in" / "probes.py"
-            shutil.copyfile(probes, self._probes)
+        # A module name of the kit's (see .probes), imported there: no file of the checks is copied in.
+        self._probes = None if probes is None else checked_name(probes)
         self._sandboxed, self._memory_mb, self.call_timeout = sandbox, memory_mb, call_timeout
         self._proc: subprocess.Popen | None = None
         self._group = None
@@ -83,7 +101,7 @@ class RemoteStudent:
         argv = [sys.executable, "-m", "deepfakelab.course.student_server",
                 str(self._notebook) if self._notebook is not None else "--decode"]
         if self._probes is not None:
-            argv.append(str(self._probes))
+            argv.append(self._probes)
         if not self._sandboxed:
             return argv
         from .bubblewrap import Limits, ProcessGroup, Sandbox
@@ -109,7 +127,7 @@ class RemoteStudent:
                                       preexec_fn=None if self._sandboxed else limit)
         hello = self._exchange(None, self.call_timeout)
         if "error" in hello:
-            raise StudentError(hello["error"]["message"])
+            raise StudentError(self._cleaned(hello["error"]["message"]))
         self.callables = [str(n) for n in hello.get("callables", [])]
         self.problems = [str(p) for p in hello.get("problems", [])]
 
@@ -165,6 +183,11 @@ class RemoteStudent:
             timer.cancel()
 
     # --- calls -------------------------------------------------------------------------------
+    def _cleaned(self, message: str) -> str:
+        """A message of the student's code as a check may show it: short, and naming no private folder."""
+        folders = (self._scratch, self._scratch.resolve(), *self._hide)
+        return without_private_paths(str(message), folders)[:MESSAGE_CHARS]
+
     def _answer(self, op: str, name: str, args: tuple, kwargs: dict) -> dict:
         if self._proc is None or self._proc.poll() is not None:
             self._stop()
@@ -174,7 +197,7 @@ class RemoteStudent:
     def _request(self, op: str, name: str, args: tuple, kwargs: dict):
         answer = self._answer(op, name, args, kwargs)
         if "error" in answer:
-            kind, message = str(answer["error"].get("type")), str(answer["error"].get("message"))
+            kind, message = str(answer["error"].get("type"))[:80], self._cleaned(answer["error"].get("message"))
             cls = getattr(builtins, kind, None)
             if isinstance(cls, type) and issubclass(cls, RERAISED):
                 raise cls(message)
@@ -189,7 +212,7 @@ class RemoteStudent:
         return self._request("call", name, args, kwargs)
 
     def probe(self, name: str, *args, **kwargs):
-        """The instructor's probe ``name(student, *args, **kwargs)`` (see :mod:`.student_server`)."""
+        """The probe ``name(student, *args, **kwargs)`` of the kit's probes module (see :mod:`.probes`)."""
         return self._request("probe", name, args, kwargs)
 
     def decode(self, kind: str, *args) -> dict:

@@ -1,13 +1,15 @@
 """The process in the sandbox that calls a student's functions for the hidden checks.
 
-``python -m deepfakelab.course.student_server NOTEBOOK [PROBES.py]`` loads the definitions of
-the notebook's answer cells (:mod:`.student_code`: imports, defs and classes, no other code of
-theirs), then answers requests on stdin with results on stdout, as :mod:`.wire` frames:
+``python -m deepfakelab.course.student_server NOTEBOOK [PROBES]`` imports the kit's probes module
+``PROBES`` by name (a module of :mod:`.probes`: public code that holds no answers, so nothing of
+the hidden checks enters the sandbox), loads the definitions of the notebook's answer cells
+(:mod:`.student_code`: imports, defs and classes, no other code of theirs), then answers
+requests on stdin with results on stdout, as :mod:`.wire` frames:
 
 - ``{"op": "call", "name": ..., "args": [...], "kwargs": {...}}`` calls the student's function;
 - ``{"op": "probe", "name": ..., ...}`` calls ``PROBES.name(student, *args, **kwargs)``: a
-  function of the instructor's that uses what a student returns (a module, an optimiser step, a
-  figure) and reduces it to data, for checks that cannot receive objects.
+  probe that uses what a student returns (a module, an optimiser step, a figure) and reduces
+  it to data, for checks that cannot receive objects.
 
 ``python -m deepfakelab.course.student_server --decode`` loads no student code and answers only
 ``{"op": "decode", "name": KIND, "args": [BYTES, FILENAME, ...]}``: a media file decoded by the kit
@@ -17,14 +19,26 @@ refuses to decode: what a process holding student code says a file contains prov
 Each answer is ``{"value": ...}`` or ``{"error": {"type": ..., "message": ...}}``. The checks
 themselves -- what is right, what scores -- never run here: this process holds student code,
 so whatever it says is only data for the checks outside to judge. Anything the student's code
-prints goes to stderr, which the grader discards, not into the answer stream.
+prints goes to stderr, which the grader discards, not into the answer stream. An error's message
+is the student's text, so it is cut to :data:`MESSAGE_CHARS` here (and cleaned outside, by
+:mod:`.remote_student` and :mod:`.hidden`).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import sys
+
+#: Longest message of a student's exception sent back: enough to say what went wrong, too short to carry files.
+MESSAGE_CHARS = 300
+
+
+def _load_probes(name: str):
+    """The kit's probes module ``name``, imported before any student code is loaded (see :mod:`.probes`)."""
+    from .probes import checked_name
+
+    return importlib.import_module(checked_name(name))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,12 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     from .student_code import load_student_namespace
 
     decoder = argv[0] == "--decode"
+    probes = _load_probes(argv[1]) if len(argv) > 1 and not decoder else None
     student, problems = (None, []) if decoder else load_student_namespace(argv[0])
-    probes = None
-    if len(argv) > 1 and not decoder:
-        spec = importlib.util.spec_from_file_location("dfl_probes", argv[1])
-        probes = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(probes)
     names = [] if decoder else sorted(n for n, v in vars(student).items() if callable(v) and not n.startswith("_"))
     wire.send(answers, {"ready": True, "callables": names, "problems": problems})
     while True:
@@ -71,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(exc, (SystemExit, KeyboardInterrupt)):
                 payload = {"error": {"type": type(exc).__name__, "message": "the function tried to exit"}}
             else:
-                payload = {"error": {"type": type(exc).__name__, "message": f"{exc}"[:2000]}}
+                payload = {"error": {"type": type(exc).__name__, "message": f"{exc}"[:MESSAGE_CHARS]}}
         wire.send(answers, payload)
 
 

@@ -1,7 +1,8 @@
 """A tiny assignment that proves the grading machinery without the labs' models.
 
 ``toy`` has everything a lab has -- answer cells, visible checks, hidden checks over a saved
-artifact, a written answer graded by hand -- in a notebook that runs in a second. The tests and
+artifact and with a probe (:mod:`.probes.toy`), a written answer graded by hand -- in a notebook
+that runs in a second. The tests and
 ``bench/grade.py`` build a course with it and submissions of each kind a term produces:
 correct, blank, wrong in one place, looping, memory-hungry, tampered, malformed.
 
@@ -107,12 +108,17 @@ import pytest
 from deepfakelab.course.artifacts import load_json, number
 from deepfakelab.course.hidden import student_function
 
+PROBES = "deepfakelab.course.probes.toy"
+
 
 @pytest.mark.grade("check_pick_frames")
 def test_pick_frames_other_inputs(student):
     pick_frames = student_function(student, "pick_frames")
     got = pick_frames(7, 2)
     assert list(got) == [0, 2, 4, 6], f"pick_frames(7, 2) gave {list(got)}; frames start at 0 and stop before n_frames"
+    returned = student.probe("returned_type", "pick_frames", 7, 2)  # what crossed as data was a list; was it one?
+    assert returned == {"type": "list", "item_types": ["int"]}, \
+        f"pick_frames must return a list of ints, not a {returned['type']} of {returned['item_types']}"
 
 
 @pytest.mark.grade("check_verdict")

@@ -45,6 +45,7 @@ import nbformat
 
 from . import leftovers
 from .answers import graded_notebook, missing_message
+from .probes import named_by as named_probes
 from .sanitize import sanitize_notebook
 
 #: Name of the error a failed hidden check adds to its cell in the graded notebook.
@@ -143,8 +144,9 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
                 "--confcutdir", str(checks),
                 "--dfl-artifacts", str(artifacts), "--dfl-notebook", str(notebook), "--dfl-results", str(out),
                 "--dfl-memory-mb", str(memory_mb), "--dfl-call-timeout", str(max(10.0, timeout * 0.6))]
-        if (checks / "probes.py").is_file():
-            args += ["--dfl-probes", str(checks / "probes.py")]
+        probes = named_probes(checks)  # a module of the kit's, by name: no file of the checks enters the sandbox
+        if probes is not None:
+            args += ["--dfl-probes", probes]
         if not sandbox:
             args.append("--dfl-no-sandbox")
         for path in hide:

@@ -78,7 +78,8 @@ class LinearDiscriminator(nn.Module):
         return images.reshape(len(images), -1) @ self.weight + self.bias
 
 
-def small_gan(seed: int, lr: float) -> tuple[ConstantGenerator, LinearDiscriminator, torch.optim.Adam, torch.optim.Adam]:
+def small_gan(seed: int, lr: float) -> tuple[ConstantGenerator, LinearDiscriminator, torch.optim.Optimizer,
+                                             torch.optim.Optimizer]:
     """The two small networks of :func:`train_step_update` and their Adam optimisers, as the notebook makes them.
 
     Deterministic in ``seed``: a check builds the same ones outside the sandbox.
