@@ -274,10 +274,11 @@ def test_detect_batch_reports_each_bad_input_and_keeps_the_others(corpus, tmp_pa
     out = tmp_path / "report"
     code, printed, err = _run(capsys, "detect", corpus["driving"], corpus["empty.mp4"], corpus["photo"],
                               corpus["cut_front.mp4"], "-o", out, "--count", "16", "--methods", "gradcam")
-    assert code == 0 and "Traceback" not in printed + err
+    assert code == 1 and "Traceback" not in printed + err  # one input failed: a batch user must notice
     messages = [line for line in err.splitlines() if line.strip() and "it/s" not in line and "video/s" not in line
                 and "s/video" not in line]  # tqdm's progress bar shares stderr
-    assert messages == [f"deepfakelab: error: {corpus['empty.mp4']}: the file is empty (0 bytes)"]
+    assert messages == [f"deepfakelab: error: {corpus['empty.mp4']}: the file is empty (0 bytes)",
+                        "deepfakelab: 1 of 4 inputs could not be scored (see above); the report holds the others"]
     assert f"note: {corpus['driving']}: has only 3 frames; scoring all of them instead of 16" in printed
     assert f"note: {corpus['cut_front.mp4']}: the header announces 40 frames" in printed
     assert "0 fps" not in printed

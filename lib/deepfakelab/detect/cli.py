@@ -84,7 +84,19 @@ def _detect(args: argparse.Namespace) -> int:
                          info={"weights": str(args.weights) if args.weights else "shipped",
                                **detector.config.as_dict()}, card=detector.card)
     print(f"report: {files['html']}")
-    return 0 if any(r.frames for r in results) else 2
+    return _exit_status(results)
+
+
+def _exit_status(results) -> int:
+    """0 when every input was scored, 1 when some could not be (a batch user must notice), 2 when none was.
+
+    The report is written either way, for the inputs that were scored.
+    """
+    failed = [r for r in results if not r.frames]
+    if failed and len(failed) < len(results):
+        print(f"deepfakelab: {len(failed)} of {len(results)} inputs could not be scored (see above); the report holds "
+              "the others", file=sys.stderr)
+    return 0 if not failed else 1 if len(failed) < len(results) else 2
 
 
 def _data(args: argparse.Namespace) -> int:
