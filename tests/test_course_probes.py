@@ -21,7 +21,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from deepfakelab.course import probes, toy
+from deepfakelab.course import probes, toy, wire
 from deepfakelab.course.bubblewrap import availability
 from deepfakelab.course.layout import kit_root
 from deepfakelab.course.probes import gan_lab
@@ -93,6 +93,8 @@ def test_a_check_message_loses_the_checks_source(tmp_path):
     # a check's own advice is kept whole, with the course's and the grader's folders named by no path
     advice = "pick_frames(7, 2) gave [1, 3, 5]; frames start at 0 and stop before n_frames"
     assert message(AssertionError(advice)) == advice
+    advice = "call opt_d.zero_grad(), then d_loss.backward() and opt_d.step()"  # code in Lab 2's checks, too
+    assert _message(types.SimpleNamespace(value=AssertionError(advice)), GAN_CHECKS.parent) == advice
     assert message(AssertionError("/srv/course/x and /tmp/dfl-grade-12-ab/y"), ("/srv/course",)) == "…/x and …/y"
     assert len(message(AssertionError("x" * 5000))) == 600
 
@@ -100,10 +102,13 @@ def test_a_check_message_loses_the_checks_source(tmp_path):
 # --- Lab 2's training step, checked in this process -------------------------------------------
 
 class LocalStudent(types.SimpleNamespace):
-    """A student's functions called in this process; ``probe`` runs the kit's probe as the sandbox would."""
+    """A student's functions called in this process; ``probe`` runs the kit's probe as the sandbox would,
+    its arguments and its answer sent through the wire (a scalar tensor comes back 1-d, say)."""
 
     def probe(self, name: str, *args, **kwargs):
-        return getattr(gan_lab, name)(self, *args, **kwargs)
+        sent = wire.loads(wire.dumps({"args": list(args), "kwargs": kwargs}))
+        value = getattr(gan_lab, name)(self, *sent["args"], **sent["kwargs"])
+        return wire.loads(wire.dumps({"value": value}))["value"]
 
 
 @pytest.fixture(scope="module")

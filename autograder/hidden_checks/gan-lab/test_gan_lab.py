@@ -150,9 +150,11 @@ def _reference_steps(d_loss, g_loss) -> list[dict]:
 
 
 def _same_weights(got, expected) -> bool:
-    got = [torch.as_tensor(g, dtype=torch.float32) for g in got]
+    """The same weights, value by value (shapes as the wire gives them back: a scalar comes back 1-d)."""
+    got = [torch.as_tensor(g, dtype=torch.float32).flatten() for g in got]
     return len(got) == len(expected) and all(
-        g.shape == e.shape and bool(torch.allclose(g, e, rtol=0, atol=WEIGHTS_ATOL)) for g, e in zip(got, expected))
+        g.numel() == e.numel() and bool(torch.allclose(g, e.flatten(), rtol=0, atol=WEIGHTS_ATOL))
+        for g, e in zip(got, expected))
 
 
 def _same_stats(values: dict, expected: dict) -> bool:

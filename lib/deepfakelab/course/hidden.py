@@ -28,6 +28,7 @@ checks' source anyway could otherwise raise it into its own feedback.
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 from pathlib import Path
@@ -135,10 +136,22 @@ def _text(exc) -> str:
 
 @functools.cache
 def _checks_source(folder: Path) -> tuple[str, frozenset[str]]:
-    """The checks' files in ``folder``: all their text (whitespace collapsed) and their longer lines."""
+    """The checks' files in ``folder``: all their text (whitespace collapsed), and their longer lines
+    but those a check's own words hold (``opt_d.step()`` is code there and advice in a message)."""
     texts = [path.read_text(errors="replace") for path in sorted(folder.glob("*.py")) if path.is_file()]
+    words = [literal for text in texts for literal in _literals(text)]
     lines = {line.strip() for text in texts for line in text.splitlines() if len(line.strip()) >= SOURCE_LINE}
-    return " ".join(" ".join(texts).split()), frozenset(lines)
+    secret = frozenset(line for line in lines if not any(line in word for word in words))
+    return " ".join(" ".join(texts).split()), secret
+
+
+def _literals(text: str) -> list[str]:
+    """Every string literal of a check file (of an f-string, its literal parts): its messages' words."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
 
 
 def _without_runs(text: str, source: str) -> str:

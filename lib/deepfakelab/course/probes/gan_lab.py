@@ -87,7 +87,7 @@ def small_gan(seed: int, lr: float) -> tuple[ConstantGenerator, LinearDiscrimina
     numbers = torch.Generator().manual_seed(seed)
     image = torch.rand(1, 28, 28, generator=numbers) - 0.5
     weight = torch.randn(28 * 28, generator=numbers) * 0.02
-    generator, discriminator = ConstantGenerator(image), LinearDiscriminator(weight, torch.zeros(()))
+    generator, discriminator = ConstantGenerator(image), LinearDiscriminator(weight, torch.zeros(1))
     opt_g = _Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = _Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
     return generator, discriminator, opt_g, opt_d
