@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "deepfakelab.reenact.cli",
     "deepfakelab.detect.cli",
     "deepfakelab.media.cli",
+    "deepfakelab.provenance.cli",
     "deepfakelab.course.cli",
     "deepfakelab.course.open_lab",
 ]

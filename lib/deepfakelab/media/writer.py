@@ -6,6 +6,10 @@ Every video the kit writes carries a container metadata label (``comment`` and `
 *below* the picture with :data:`VISIBLE_MARK` in it: the canvas grows, so the label never covers
 a face, a side-by-side panel or the region a detector crops.
 
+A generated video (``provenance``, a :class:`deepfakelab.provenance.marking.Provenance`) also gets
+the kit's machine-readable marks: an invisible watermark in every frame's pixels (added before the
+band) and a signed C2PA manifest in the finished file. Real clips are written without one.
+
 The output keeps the frame rate it is given and, with ``audio_from``, that file's audio track,
 trimmed or padded with silence to the video's length: every frame written is in the file
 (``-shortest`` would drop the last frames whenever the audio ends a little early).
@@ -59,13 +63,14 @@ def _audio_source(audio_from: str | Path | None) -> str | None:
 
 def write_video(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray, fps: float,
                 audio_from: str | Path | None = None, visible_mark: bool = False,
-                label: str = SYNTHETIC_LABEL) -> Path:
+                label: str = SYNTHETIC_LABEL, provenance=None) -> Path:
     """Write ``frames`` (each ``(H, W, 3)`` uint8 RGB) as an H.264 mp4 at ``fps`` frames per second.
 
     The container metadata says what the video is (``label``); ``visible_mark`` adds a band with
     :data:`VISIBLE_MARK` below every frame; ``audio_from`` copies that file's audio track, if any,
     cut or padded to exactly ``len(frames) / fps`` seconds. Odd frame sizes are padded by one
-    pixel (H.264 with 4:2:0 colour needs even sizes).
+    pixel (H.264 with 4:2:0 colour needs even sizes). With ``provenance``, every frame is
+    watermarked and the file is signed (see :mod:`deepfakelab.provenance.marking`).
     """
     path = check_output_file(path, VIDEO_OUTPUT_SUFFIXES, "video")
     frames = list(frames)
@@ -93,6 +98,8 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray, fps
         for frame in frames:
             if frame.shape[:2] != (height, width):
                 raise DataError(f"{path}: frames differ in size ({frame.shape[:2]} vs {(height, width)})")
+            if provenance is not None:
+                frame = provenance.mark_frame(frame, path)
             if visible_mark:
                 frame = add_visible_mark(frame)
             if (even_h, even_w) != frame.shape[:2]:
@@ -104,6 +111,8 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray, fps
         path.unlink(missing_ok=True)  # a half-written file must not look like a result
         raise
     writer.close()
+    if provenance is not None:
+        provenance.sign_file(path)
     return path
 
 

@@ -1,7 +1,8 @@
 """From files to a labelled reenactment video: what ``deepfakelab reenact`` runs.
 
 photo + video -> faces found and cropped -> a method -> optional paste-back and side-by-side view
--> mp4 labelled as synthetic, at the driving video's frame rate, every frame, with its audio.
+-> mp4 labelled as synthetic, at the driving video's frame rate, every frame, with its audio,
+watermarked and signed (:mod:`deepfakelab.provenance`).
 
 The method (:func:`choose_method`): the FOMM when a checkpoint is given; otherwise the mesh warp
 (:mod:`.mesh_warp`, 468 points: moves the head, blinks, opens the mouth); the 5-point landmark
@@ -29,6 +30,7 @@ from ..media.files import VIDEO_OUTPUT_SUFFIXES, check_input_file, check_output_
 from ..media.photo import read_photo
 from ..media.video import Video, count_frames, read_header, read_video
 from ..media.writer import read_metadata, write_video
+from ..provenance.marking import Provenance
 from .animate import animate_with_keypoints, to_uint8_frames
 from .checkpoint import SHIPPED_WEIGHTS, load_model
 from .landmark_warp import fill_missing, landmark_reenact
@@ -349,7 +351,9 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
         written = np.stack([face_tools.paste_back(source.photo, frame, source.box) for frame in frames])
     else:
         written = frames
-    write_video(output, written, video.fps, audio_from=video.path, visible_mark=options.visible_mark)
+    # a generated video: watermark every frame, sign the file with the inputs' hashes (issue 30)
+    write_video(output, written, video.fps, audio_from=video.path, visible_mark=options.visible_mark,
+                provenance=Provenance([source_path, driving_path]))
     in_file = count_frames(output)
     if in_file != len(written):  # never claim frames the file does not hold
         notes.append(f"{output}: {len(written)} frames were sent to the encoder but the file holds {in_file}")

@@ -1,0 +1,251 @@
+"""C2PA Content Credentials on the files the kit generates: sign, and read back.
+
+The library: ``c2pa-python`` 0.38.1 (PyPI, MIT/Apache-2.0), the Content Authenticity
+Initiative's binding to the C2PA reference implementation ``c2pa-rs`` (``sdk_version()`` says
+0.91.3). Inspected from its wheel: a ctypes wrapper (``c2pa/c2pa.py``) around one native library,
+``c2pa/libs/libc2pa_c.so`` (Rust, about 50 MB unpacked), manylinux_2_28 x86_64; it depends on
+``cryptography``, ``requests`` and ``toml`` (all light, pure Python or already present). It ships
+no models. It signs and reads JPEG, PNG, MP4/MOV, WebP and more (``Builder.get_supported_mime_types``).
+
+Signing (``Signer.from_info(C2paSignerInfo(alg, cert_chain_pem, private_key_pem, ta_url))``):
+ES256/384/512, PS256/384/512 and Ed25519. Measured here: ``c2pa-rs`` accepts a certificate chain
+made locally with ``cryptography`` (an end-entity certificate with the digitalSignature key usage
+and the emailProtection extended key usage, issued by a local CA whose certificate follows it in
+the PEM), with no timestamp authority (``ta_url=None``: nothing goes over the network). Its
+reader then says ``Valid`` with ``signingCredential.untrusted``: the signature and the hashes
+check out, but the signer is not on any trust list. That is the truth about a kit-made key, and
+:func:`read_manifest` reports it as ``trusted: False``. Changing one byte of the media makes the
+reader say ``Invalid`` (``assertion.dataHash.mismatch`` / ``assertion.bmffHash.mismatch``).
+
+Which key signs (:func:`signing_identity`):
+
+1. the instructor's, when ``DEEPFAKELAB_SIGNING_KEY`` and ``DEEPFAKELAB_SIGNING_CERTS`` name a
+   PEM private key and a PEM certificate chain (end-entity first): a course can get a certificate
+   from a CA on the C2PA trust list and every student's fakes then verify as trusted elsewhere;
+2. otherwise a kit-made local one: an EC P-256 key and a two-certificate chain (a local CA and
+   the signer it issued, ten years) made once and kept outside the project, in one file
+   ``local-signer.pem`` (readable by its owner only) in ``$DEEPFAKELAB_PROVENANCE_DIR`` or
+   ``${XDG_CONFIG_HOME:-~/.config}/deepfakelab/provenance/``.
+   Other verifiers report such a manifest as signed by an untrusted certificate.
+
+The manifest (:func:`sign_file`): one ``c2pa.created`` action with the IPTC digital source type
+``trainedAlgorithmicMedia``, the kit and its version as the claim generator, and the inputs (the
+source photo and the driving video) as ``inputTo`` ingredients carrying only a title, a format and
+their SHA-256 (``metadata``: ``org.deepfakelab.sha256``): they are added from an empty stream, so
+no pixel, thumbnail or manifest of theirs enters the file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import c2pa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .. import __version__
+from ..errors import ConfigError, DataError
+
+TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+KEY_ENV, CERTS_ENV, DIR_ENV = "DEEPFAKELAB_SIGNING_KEY", "DEEPFAKELAB_SIGNING_CERTS", "DEEPFAKELAB_PROVENANCE_DIR"
+#: Formats the kit signs, by suffix.
+MIME_TYPES = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+SHA256_KEY = "org.deepfakelab.sha256"
+#: The kit-made key and its certificate chain, one PEM file in :func:`provenance_dir`.
+LOCAL_SIGNER = "local-signer.pem"
+
+
+@dataclass(frozen=True)
+class SigningIdentity:
+    """A private key and certificate chain (PEM), where they came from, and the C2PA algorithm."""
+
+    key_pem: bytes
+    chain_pem: bytes
+    alg: c2pa.C2paSigningAlg
+    source: str  # "instructor" or "local"
+
+
+@dataclass(frozen=True)
+class ManifestReport:
+    """What the C2PA reader said about a file."""
+
+    state: str  # "valid", "invalid" or "none"
+    trusted: bool = False
+    signer: str | None = None
+    generator: str | None = None
+    digital_source_type: str | None = None
+    failures: tuple[str, ...] = ()
+
+
+def provenance_dir() -> Path:
+    """Where the kit keeps its local signing key: never inside the project."""
+    if os.environ.get(DIR_ENV):
+        return Path(os.environ[DIR_ENV]).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base).expanduser() / "deepfakelab" / "provenance"
+
+
+def _alg_for(key) -> c2pa.C2paSigningAlg:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return {256: c2pa.C2paSigningAlg.ES256, 384: c2pa.C2paSigningAlg.ES384,
+                521: c2pa.C2paSigningAlg.ES512}.get(key.curve.key_size, c2pa.C2paSigningAlg.ES256)
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return c2pa.C2paSigningAlg.ED25519
+    if isinstance(key, rsa.RSAPrivateKey):
+        return c2pa.C2paSigningAlg.PS256
+    raise ConfigError(f"{KEY_ENV}: a {type(key).__name__} key cannot sign C2PA manifests (use EC, Ed25519 or RSA)")
+
+
+def _make_local_identity(directory: Path) -> None:
+    """A local CA and an end-entity signing certificate (10 years), written to ``directory``."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    valid = dict(not_valid_before=now - datetime.timedelta(days=1), not_valid_after=now + datetime.timedelta(days=3650))
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "deepfakelab local CA (untrusted)"),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "deepfakelab teaching kit")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "deepfakelab local signer (untrusted)"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "deepfakelab teaching kit")])
+    usage = dict(content_commitment=False, key_encipherment=False, data_encipherment=False, key_agreement=False,
+                 encipher_only=False, decipher_only=False)
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(valid["not_valid_before"])
+          .not_valid_after(valid["not_valid_after"])
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=False, key_cert_sign=True, crl_sign=True, **usage), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(valid["not_valid_before"])
+            .not_valid_after(valid["not_valid_after"])
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False, **usage), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    # key and chain in one file, written whole and renamed into place: two processes making it at
+    # once leave one matching pair, never one's key beside the other's certificate
+    pem = (key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+           + cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM))
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".signer-")  # created 0600: the key stays its owner's
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    os.replace(tmp, directory / LOCAL_SIGNER)
+
+
+def _split_pem(pem: bytes) -> tuple[bytes, bytes]:
+    """``(private key PEM, certificate chain PEM)`` from one file holding both."""
+    end = b"-----END PRIVATE KEY-----"
+    if end not in pem:
+        raise ValueError("no PKCS#8 private key in it")
+    cut = pem.index(end) + len(end)
+    return pem[:cut] + b"\n", pem[cut:].lstrip()
+
+
+def signing_identity() -> SigningIdentity:
+    """The instructor's key and chain when configured, else the kit's local one (made on first use)."""
+    key_path, certs_path = os.environ.get(KEY_ENV), os.environ.get(CERTS_ENV)
+    source = "instructor"
+    if bool(key_path) != bool(certs_path):
+        raise ConfigError(f"set both {KEY_ENV} (PEM private key) and {CERTS_ENV} (PEM certificate chain), or neither")
+    try:
+        if key_path:
+            key_pem, chain_pem = Path(key_path).read_bytes(), Path(certs_path).read_bytes()
+        else:
+            source, local = "local", provenance_dir() / LOCAL_SIGNER
+            key_path = certs_path = str(local)
+            if not local.is_file():
+                _make_local_identity(local.parent)
+            key_pem, chain_pem = _split_pem(local.read_bytes())
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"signing key {key_path} or chain {certs_path} cannot be read: {exc}") from None
+    return SigningIdentity(key_pem, chain_pem, _alg_for(key), source)
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _mime(path: Path) -> str:
+    mime = MIME_TYPES.get(path.suffix.lower())
+    if mime is None:
+        raise DataError(f"{path}: the kit signs {', '.join(MIME_TYPES)} files, not {path.suffix or 'this file'}")
+    return mime
+
+
+def manifest_definition(title: str) -> dict:
+    """The manifest the kit signs (without ingredients, which are added from their hashes)."""
+    agent = {"name": "deepfakelab", "version": __version__}
+    return {
+        "claim_generator_info": [agent],
+        "title": title,
+        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": [
+            {"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA, "softwareAgent": agent,
+             "description": "synthetic media generated by deepfakelab, a teaching kit"}]}}],
+    }
+
+
+def sign_file(path: str | Path, ingredients: Sequence[str | Path] = (), identity: SigningIdentity | None = None) -> Path:
+    """Embed a signed C2PA manifest in ``path`` (mp4, png, jpg) in place; ``ingredients`` by hash only."""
+    path = Path(path)
+    mime = _mime(path)
+    identity = identity or signing_identity()
+    builder = c2pa.Builder(manifest_definition(path.name))
+    for item in ingredients:
+        item = Path(item)
+        entry = {"title": item.name, "format": MIME_TYPES.get(item.suffix.lower(), "application/octet-stream"),
+                 "relationship": "inputTo", "metadata": {SHA256_KEY: sha256_file(item)}}
+        builder.add_ingredient_from_stream(json.dumps(entry), "application/octet-stream", io.BytesIO(b""))
+    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(identity.alg, identity.chain_pem, identity.key_pem, None))
+    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        with open(path, "rb") as source, open(tmp, "w+b") as dest:
+            builder.sign(signer, mime, source, dest)
+        os.replace(tmp, path)
+    except c2pa.C2paError as exc:
+        raise DataError(f"{path}: cannot sign a C2PA manifest into it ({exc})") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        signer.close()
+        builder.close()
+    return path
+
+
+def read_manifest(path: str | Path) -> ManifestReport:
+    """What ``c2pa-python``'s own reader says: a manifest that validates, one that does not, or none."""
+    try:
+        with c2pa.Reader(str(path)) as reader:
+            state = reader.get_validation_state() or "Invalid"
+            results = reader.get_validation_results() or {}
+            active = reader.get_active_manifest() or {}
+    except c2pa.C2paError:  # ManifestNotFound, or a format the reader does not know: nothing to check
+        return ManifestReport("none")
+    failures = tuple(item.get("code", "") for item in results.get("activeManifest", {}).get("failure", []))
+    actions = [a for assertion in active.get("assertions", []) if assertion.get("label", "").startswith("c2pa.actions")
+               for a in assertion.get("data", {}).get("actions", [])]
+    generator = ", ".join(f"{g.get('name')} {g.get('version', '')}".strip() for g in active.get("claim_generator_info", []))
+    return ManifestReport(
+        state="valid" if state in ("Valid", "Trusted") else "invalid",
+        trusted=state == "Trusted",
+        signer=active.get("signature_info", {}).get("common_name"),
+        generator=generator or None,
+        digital_source_type=next((a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None),
+        failures=tuple(f for f in failures if f != "signingCredential.untrusted"),
+    )

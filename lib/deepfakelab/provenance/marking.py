@@ -1,0 +1,57 @@
+"""Both marks, applied where the kit writes a *generated* file.
+
+:class:`Provenance` travels with a write: ``write_video(..., provenance=Provenance(inputs))``
+watermarks every frame (before the visible band is added below it, so the band stays crisp) and
+signs the finished mp4; :func:`save_marked_image` does the same for a still. Real clips the kit
+copies or fits (``fit-video``, Lab 1's real videos, the detector's real training clips) are written
+without one: a mark says "generated", and saying it of a real recording would be a lie.
+
+Signing needs the key (:func:`.c2pa_manifest.signing_identity`): made on first use under
+``~/.config/deepfakelab/provenance/`` unless an instructor's is configured.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import c2pa_manifest, watermark
+
+
+@dataclass
+class Provenance:
+    """What to mark a generated file with: its inputs (hashed into the manifest) and a file id."""
+
+    inputs: Sequence[str | Path] = ()
+    file_id: int | None = None
+    sign: bool = True
+    watermark: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def id_for(self, path: str | Path) -> int:
+        """The file id, fixed on first use (the output's name, the time and the process)."""
+        if self.file_id is None:
+            self.file_id = watermark.file_id_for(f"{Path(path).name}:{time.time_ns()}:{os.getpid()}")
+        return self.file_id
+
+    def mark_frame(self, frame: np.ndarray, path: str | Path) -> np.ndarray:
+        return watermark.embed(frame, self.id_for(path)) if self.watermark else frame
+
+    def sign_file(self, path: str | Path) -> Path:
+        return c2pa_manifest.sign_file(path, [p for p in self.inputs if Path(p).is_file()]) if self.sign else Path(path)
+
+
+def save_marked_image(path: str | Path, image: np.ndarray, provenance: Provenance | None = None) -> Path:
+    """Save ``image`` (uint8 RGB) as PNG or JPEG with the watermark and a signed manifest."""
+    from PIL import Image
+
+    provenance = provenance or Provenance()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(provenance.mark_frame(np.ascontiguousarray(image, dtype=np.uint8), path)).save(path)
+    return provenance.sign_file(path)
