@@ -285,3 +285,17 @@ def test_honest_students_keep_full_marks_beside_hostile_ones_every_time(tmp_path
         assert _points(report.graded["hostile-memory_hog"]) == toy.KINDS["memory_hog"]
         assert _points(report.graded["hostile-unkillable"]) == 2.0
         assert _points(report.graded["hostile-killer"]) == 5.0
+
+
+def test_feedback_after_grading_by_hand_keeps_the_policy(attacked, capsys):
+    """`course feedback` rewrites the pages after formgrader (nbgrader's own command would drop the CSP)."""
+    from deepfakelab.cli import main
+
+    course, *_ = attacked
+    page = course.root / "feedback" / "honest-1" / toy.ASSIGNMENT / "toy.html"
+    page.unlink()
+    code = main(["course", "feedback", toy.ASSIGNMENT, "--course", str(course.root), "--student", "honest-1",
+                 "--student", "nobody"])
+    printed = capsys.readouterr().out
+    assert code == 1 and "nobody" in printed and "not graded yet" in printed
+    assert page.is_file() and 'http-equiv="Content-Security-Policy"' in page.read_text()

@@ -98,6 +98,19 @@ def _formgrader(args: argparse.Namespace) -> int:
     return subprocess.call(command, cwd=course.root)
 
 
+def _feedback(args: argparse.Namespace) -> int:
+    from .grade import write_feedback
+    from .layout import open_course
+
+    course = open_course(args.course)
+    report = write_feedback(course, args.assignment, args.student or None)
+    print(f"{args.assignment}: feedback for {len(report.graded) - len(report.failed)} student(s) in "
+          f"{course.root / 'feedback'} ({report.seconds:.0f} s)")
+    for student, why in sorted(report.failed.items()):
+        print(f"  {student:20s} PROBLEM: {why[:300]}")
+    return 1 if report.failed else 0
+
+
 def _gradescope(args: argparse.Namespace) -> int:
     from .gradescope import build_autograder_zip
     from .layout import open_course
@@ -147,6 +160,15 @@ def register(subparsers) -> None:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without bubblewrap (same-user limits only; every report says so)")
     grade.set_defaults(func=_grade)
+
+    fb = sub.add_parser("feedback", help="feedback pages for the graded students, after grading by hand",
+                        description="Write nbgrader's feedback for every graded student of ASSIGNMENT (after the "
+                        "written answers were graded in formgrader), each in a process stopped after "
+                        "two minutes, with the pages' Content-Security-Policy.")
+    fb.add_argument("assignment", help="assignment name, e.g. gan-lab")
+    fb.add_argument("--course", default=".", help="the course folder (default: the current folder)")
+    fb.add_argument("--student", action="append", help="only this student (repeatable)")
+    fb.set_defaults(func=_feedback)
 
     fg = sub.add_parser("formgrader", help="JupyterLab in the course folder, formgrader with a Content-Security-Policy",
                         description="Start JupyterLab in the course folder with its jupyter_server_config.py, whose "

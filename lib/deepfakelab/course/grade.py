@@ -232,6 +232,25 @@ def _feedback(course: Course, assignment: str, student: str, report: "GradeRepor
         report.failed[student] = "feedback: " + (result.get("error") or result.get("log") or "")[-500:]
 
 
+def write_feedback(course: Course, assignment: str, students: list[str] | None = None) -> GradeReport:
+    """Feedback for every graded student (or ``students``), as ``grade`` writes it: time-limited, with its CSP.
+
+    For after the written answers were graded in formgrader: nbgrader's own ``generate_feedback``
+    would write the pages again without the kit's time limit and Content-Security-Policy.
+    """
+    course.check_assignment(assignment)
+    report = GradeReport(assignment)
+    start = time.perf_counter()
+    for student in students or course.students(assignment):
+        if course.autograded(assignment, student).is_dir():
+            _feedback(course, assignment, student, report)
+            report.graded[student] = {}
+        else:
+            report.failed[student] = f"not graded yet: run `deepfakelab course grade {assignment}` first"
+    report.seconds = time.perf_counter() - start
+    return report
+
+
 def _receive(conn, timeout: float, stop: threading.Event | None):
     """What arrives on ``conn`` within ``timeout`` s, or None (also when ``stop`` is set or the sender died)."""
     deadline = time.monotonic() + timeout

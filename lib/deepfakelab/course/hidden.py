@@ -29,6 +29,7 @@ checks' source anyway could otherwise raise it into its own feedback.
 from __future__ import annotations
 
 import ast
+import errno
 import functools
 import json
 from pathlib import Path
@@ -207,7 +208,27 @@ def pytest_runtest_makereport(item, call):
         message = _message(call.excinfo, checks, private) if call.excinfo is not None and report.failed else ""
         _RESULTS.append({"test": item.name, "function": getattr(item, "originalname", item.name),
                          "file": Path(str(item.fspath)).name, "grade_id": grade_id, "outcome": report.outcome,
-                         "message": message})
+                         "message": message,
+                         "grader_fault": _grader_fault(call.excinfo) if call.excinfo is not None and report.failed
+                         else ""})
+
+
+def _grader_fault(excinfo) -> str:
+    """What went wrong in the grader itself, or "" when the failure is the submission's.
+
+    An ``OSError`` raised in this process (a pipe or file of the grader's: the student's own
+    errors arrive as :class:`StudentError` or a re-raised built-in that is never an OSError, and
+    a missing or bad artifact as ``ArtifactError``) says nothing about the student's work: the
+    worker checks again, and if it persists the instructor is told it is the grader's fault.
+    """
+    exc = excinfo.value
+    if isinstance(exc, OSError) and exc.errno in GRADER_ERRNOS:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return ""
+
+
+#: Errors of the grading machine, not of a submission: a descriptor gone, no descriptors or space left.
+GRADER_ERRNOS = {errno.EBADF, errno.EMFILE, errno.ENFILE, errno.EIO, errno.ENOSPC, errno.EAGAIN}
 
 
 def pytest_sessionfinish(session, exitstatus):

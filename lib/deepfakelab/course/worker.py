@@ -58,6 +58,17 @@ SANDBOX_PROCESSES = 512
 SANDBOX_FILE_MB = 512
 #: Largest submission folder (bytes) copied for grading; the rest is left out.
 SUBMISSION_MAX_BYTES = 512 * 2**20
+#: Most files of a submission copied for grading, and most files a graded notebook leaves beside it.
+SUBMISSION_MAX_FILES = 2000
+#: Most bytes a graded notebook leaves beside it (the labs' artifacts and media are tens of MiB).
+OUTPUT_MAX_BYTES = 512 * 2**20
+#: Where the worker notes what a notebook left behind that was not kept (read back by grade_submission).
+LEFT_BEHIND_NOTE = "left-behind.txt"
+#: What a graded notebook's folder keeps of the files the notebook wrote: the types the labs save
+#: and read (artifacts, frames, fakes, the student's own photos and clips, the media manifest).
+OUTPUT_SUFFIXES = frozenset({".json", ".csv", ".txt", ".yaml", ".yml", ".npy", ".npz", ".png", ".jpg", ".jpeg",
+                             ".gif", ".webp", ".bmp", ".mp4", ".webm", ".mov", ".avi", ".mkv", ".m4v"})
+OUTPUT_LIMITS = {"max_files": SUBMISSION_MAX_FILES, "max_bytes": OUTPUT_MAX_BYTES, "keep_suffixes": OUTPUT_SUFFIXES}
 
 
 def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
@@ -170,31 +181,62 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
             except subprocess.TimeoutExpired:
                 return [], f"the hidden checks did not finish within {timeout:.0f} s"
             code, tail = proc.returncode, (proc.stdout + proc.stderr)[-1500:]
-        if not out.is_file():
-            return [], f"the hidden checks could not run (exit {code}): {tail}"
+        if not out.is_file():  # pytest's output may quote the checks: the instructor's log only, never the student
+            print(f"hidden checks of {notebook.name} could not run (exit {code}):\n{tail}", file=sys.stderr)
+            return [], f"the hidden checks could not run (exit {code}); the grader's log says why"
         return json.loads(out.read_text()), None
 
 
-def copy_plain_files(source: Path, target: Path, skip_suffixes: tuple[str, ...] = (), max_bytes: int = 2**30) -> None:
+def copy_plain_files(source: Path, target: Path, skip_suffixes: tuple[str, ...] = (), max_bytes: int = 2**30,
+                     max_files: int | None = None, keep_suffixes: frozenset[str] | None = None) -> str:
     """Copy the regular files under ``source`` into ``target``: never a link, device or fifo.
 
     What a sandbox wrote is copied out this way, so a symlink it planted (to the gradebook, to
-    ``/etc``) is never followed by the grader.
+    ``/etc``) is never followed by the grader. At most ``max_files`` files and ``max_bytes``
+    bytes are copied, and with ``keep_suffixes`` only files of those types and no hidden ones (the
+    kernel's own ``.ipython`` in its home folder): a notebook that
+    leaves 100,000 files behind would otherwise make every later step (nbgrader's feedback
+    walks the folder once per file) take hours. Returns a note of what was left out, or "".
     """
-    total = 0
+    total = copied = 0
+    left_out = {"type": 0, "count": 0, "size": 0}
     for root, dirs, files in os.walk(source, followlinks=False):
         here = Path(root)
-        dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
-        for name in files:
+        dirs[:] = sorted(d for d in dirs if not (here / d).is_symlink()
+                         and not (keep_suffixes is not None and d.startswith(".")))  # the kernel's ~/.ipython
+        for name in sorted(files):
             path = here / name
             if path.is_symlink() or not path.is_file() or path.suffix in skip_suffixes:
                 continue
-            total += path.stat().st_size
-            if total > max_bytes:
-                return
+            if keep_suffixes is not None and name.startswith("."):
+                continue
+            if keep_suffixes is not None and path.suffix.lower() not in keep_suffixes:
+                left_out["type"] += 1
+                continue
+            if max_files is not None and copied >= max_files:
+                left_out["count"] += 1
+                continue
+            size = path.stat().st_size
+            if total + size > max_bytes:
+                left_out["size"] += 1
+                continue
+            total += size
+            copied += 1
             dest = target / path.relative_to(source)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dest, follow_symlinks=False)
+    return _left_out_note(left_out, max_files, max_bytes)
+
+
+def _left_out_note(left_out: dict[str, int], max_files: int | None, max_bytes: int) -> str:
+    parts = []
+    if left_out["type"]:
+        parts.append(f"{left_out['type']:,} file(s) of types the lab does not save")
+    if left_out["count"]:
+        parts.append(f"{left_out['count']:,} file(s) past the limit of {max_files:,} files")
+    if left_out["size"]:
+        parts.append(f"{left_out['size']:,} file(s) past the limit of {max_bytes // 2**20:,} MiB")
+    return "left out of the graded folder: " + ", ".join(parts) if parts else ""
 
 
 def _cell_outcome(cell) -> tuple[bool, str]:
@@ -298,10 +340,12 @@ def grade_submission(job: dict) -> dict:
         grade_cells = _grade_cells(private / "gradebook.db", assignment)
         submitted = private / "submitted" / student / assignment
         # Plain files only: a symlink in the submission must not pull the instructor's files in.
-        copy_plain_files(Path(job["submission"]), submitted, max_bytes=SUBMISSION_MAX_BYTES)
+        left_in = copy_plain_files(Path(job["submission"]), submitted, max_bytes=SUBMISSION_MAX_BYTES,
+                                   max_files=SUBMISSION_MAX_FILES)
         for junk in (".ipynb_checkpoints", "artifacts", "__pycache__"):
             shutil.rmtree(submitted / junk, ignore_errors=True)
         problems, missing, notes = {}, {}, {}
+        grader_faults: list[str] = []  # the grader's own failures, twice in a row: never the student's
         for name in grade_cells:
             path = submitted / f"{name}.ipynb"
             if not path.exists():
@@ -332,9 +376,15 @@ def grade_submission(job: dict) -> dict:
             else:
                 nb = nbformat.read(str(graded), as_version=4)
                 checks = Path(job["hidden_checks"]) / assignment
-                hidden, hidden_problem = run_hidden_checks(
-                    checks, graded, graded.parent / "artifacts", float(job.get("hidden_timeout") or 300), memory_mb,
-                    sandbox=job.get("sandbox", True), hide=job.get("hide", []), fork=True)
+                for _attempt in range(2):  # once more when the grader itself failed (see hidden._grader_fault)
+                    hidden, hidden_problem = run_hidden_checks(
+                        checks, graded, graded.parent / "artifacts", float(job.get("hidden_timeout") or 300),
+                        memory_mb, sandbox=job.get("sandbox", True), hide=job.get("hide", []), fork=True)
+                    faults = [h["grader_fault"] for h in hidden if h.get("grader_fault")]
+                    if not faults:
+                        break
+                if faults:
+                    grader_faults.append(f"{name}: {faults[0]}")
                 rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
                 _mention_missing(rows, missing.get(name, []), "; ".join(notes.get(name, [])))
                 nb = sanitize_notebook(nb)  # issue 32: formgrader and the feedback render it for the instructor
@@ -348,9 +398,16 @@ def grade_submission(job: dict) -> dict:
         staging.mkdir(parents=True, exist_ok=True)
         if autograded.is_dir():
             copy_plain_files(autograded, staging)
-        return {"student": student, "assignment": assignment, "score": total, "max_score": max_total,
-                "notebooks": notebooks, "log": log[-4000:],
-                "seconds": {k: round(v, 2) for k, v in timings.items()}}
+        result = {"student": student, "assignment": assignment, "score": total, "max_score": max_total,
+                  "notebooks": notebooks, "log": log[-4000:],
+                  "seconds": {k: round(v, 2) for k, v in timings.items()}}
+        if grader_faults:
+            result["grader_fault"] = "; ".join(grader_faults)
+        left_behind = (private / LEFT_BEHIND_NOTE).read_text() if (private / LEFT_BEHIND_NOTE).is_file() else ""
+        if left_in or left_behind:  # for the instructor: what of the submission or its outputs was not kept
+            result["left_out"] = "; ".join(filter(None, [left_in and f"submission {left_in}",
+                                                         left_behind and f"outputs {left_behind}"]))
+        return result
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
@@ -404,8 +461,10 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
         api = NbGraderAPI(coursedir=coursedir, config=config)
         result = api.autograde(assignment, student, force=True, create=True)
         if jail is not None:  # what the notebook wrote, as plain files, beside the graded notebook
-            copy_plain_files(private / "kernel-cwd", private / "autograded" / student / assignment,
-                             skip_suffixes=(".ipynb",))
+            left_behind = copy_plain_files(private / "kernel-cwd", private / "autograded" / student / assignment,
+                                           skip_suffixes=(".ipynb",), **OUTPUT_LIMITS)
+            if left_behind:
+                (private / LEFT_BEHIND_NOTE).write_text(left_behind)
     return (result.get("log") or "") + (result.get("error") or ""), memory_mb
 
 
@@ -473,7 +532,7 @@ def partial_result(job: dict, why: str) -> dict | None:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True, exist_ok=True)
         if (private / "kernel-cwd").is_dir():  # what the notebook wrote, as the worker would have copied it
-            copy_plain_files(private / "kernel-cwd", staging, skip_suffixes=(".ipynb",))
+            copy_plain_files(private / "kernel-cwd", staging, skip_suffixes=(".ipynb",), **OUTPUT_LIMITS)
         checks = Path(job["hidden_checks"]) / assignment
         notebooks, total, max_total = {}, 0.0, 0.0
         for name, cells in grade_cells.items():
