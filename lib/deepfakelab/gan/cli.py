@@ -177,17 +177,20 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _sample(args: argparse.Namespace) -> int:
     import torch
-    from torchvision.utils import save_image
+    from torchvision.utils import make_grid
 
+    from ..provenance.marking import save_marked_image
     from .train import generate, load_run
 
     out = _check_picture(args.output)
     generator, config = load_run(args.run, device=args.device)
     noise = torch.randn(args.n, config.generator.z_dim, generator=torch.Generator().manual_seed(args.seed))
     images = generate(generator, noise.to(next(generator.parameters()).device), config)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_image(images, out, nrow=args.nrow or max(1, int(args.n**0.5)), padding=2, pad_value=1.0)
-    print(f"{args.n} samples written to {out}")
+    grid = make_grid(images, nrow=args.nrow or max(1, int(args.n**0.5)), padding=2, pad_value=1.0)
+    # torchvision's save_image conversion, then the kit's marks: generated pictures say so (issue 30)
+    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to("cpu", torch.uint8).numpy()
+    save_marked_image(out, pixels)
+    print(f"{args.n} samples written to {out} (watermarked, C2PA-signed)")
     return 0
 
 
