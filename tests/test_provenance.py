@@ -11,6 +11,7 @@ import io
 import json
 import subprocess
 
+import c2pa
 import cv2
 import numpy as np
 import pytest
@@ -126,8 +127,6 @@ def test_ingredients_are_hashes_only(picture, tmp_path):
     source = tmp_path / "source.png"
     Image.fromarray(picture).save(source)
     path = save_marked_image(tmp_path / "fake.jpg", picture, Provenance([source]))
-    import c2pa
-
     with c2pa.Reader(str(path)) as reader:
         active = reader.get_active_manifest()
     (ingredient,) = active["ingredients"]

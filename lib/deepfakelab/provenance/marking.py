@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from PIL import Image
 
 from . import c2pa_manifest, watermark
 
@@ -48,8 +49,6 @@ class Provenance:
 
 def save_marked_image(path: str | Path, image: np.ndarray, provenance: Provenance | None = None) -> Path:
     """Save ``image`` (uint8 RGB) as PNG or JPEG with the watermark and a signed manifest."""
-    from PIL import Image
-
     provenance = provenance or Provenance()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

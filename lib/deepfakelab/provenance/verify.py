@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from ..errors import DataError
 from ..media.files import check_input_file, is_image_path
 from ..media.photo import read_photo
@@ -74,8 +76,6 @@ def _frames(path: Path):
 
 def _rgb(frame):
     """Grey or RGBA photos as RGB uint8, the detector's input."""
-    import numpy as np
-
     if frame.ndim == 2:
         frame = np.repeat(frame[:, :, None], 3, axis=2)
     return np.ascontiguousarray(frame[:, :, :3], dtype=np.uint8)
