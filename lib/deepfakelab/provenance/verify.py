@@ -24,10 +24,11 @@ import numpy as np
 from ..errors import DataError
 from ..media.files import check_input_file, is_image_path
 from ..media.photo import read_photo
-from ..media.video import read_video
+from ..media.video import iter_frames, read_header
 from . import c2pa_manifest, watermark
 
-#: Frames decoded from a video at most; the watermark detector samples among them.
+#: A video whose header does not say its length is read up to this frame (the detector samples
+#: :data:`~.watermark.MAX_FRAMES` of them).
 MAX_DECODED_FRAMES = 300
 
 
@@ -68,10 +69,19 @@ class FileReport:
         return line + (f" ({self.note})" if self.note else "")
 
 
-def _frames(path: Path):
+def _frames(path: Path) -> list[np.ndarray]:
+    """A photo, or up to :data:`~.watermark.MAX_FRAMES` frames spread over a video (only those
+    are kept: a long 1080p video never sits in memory whole)."""
     if is_image_path(path):
         return [read_photo(path)[0]]
-    return read_video(path, max_frames=MAX_DECODED_FRAMES).frames
+    meta = read_header(path)
+    fps, duration = float(meta.get("fps") or 0), float(meta.get("duration") or 0)
+    announced = int(round(fps * duration)) if fps > 0 and duration > 0 else MAX_DECODED_FRAMES
+    picks = set(np.linspace(0, max(announced - 1, 0), min(announced, watermark.MAX_FRAMES)).round().astype(int).tolist())
+    frames = [frame for _, frame in iter_frames(path, picks)]
+    if not frames:
+        raise DataError(f"{path}: the video contains no decodable frames")
+    return frames
 
 
 def _rgb(frame):
