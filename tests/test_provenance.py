@@ -19,7 +19,7 @@ from PIL import Image
 from skimage import data
 
 from deepfakelab.cli import main
-from deepfakelab.errors import DataError
+from deepfakelab.errors import ConfigError, DataError
 from deepfakelab.media.photo import astronaut
 from deepfakelab.media.video import ffmpeg_exe, read_video
 from deepfakelab.media.writer import read_metadata, write_video
@@ -172,3 +172,19 @@ def test_reenact_writes_a_marked_and_signed_fake(tmp_path):
         hashes = {i["metadata"][c2pa_manifest.SHA256_KEY] for i in reader.get_active_manifest()["ingredients"]}
     assert hashes == {c2pa_manifest.sha256_file(photo), c2pa_manifest.sha256_file(driving)}
     assert not verify_file(driving).watermark  # an input the kit wrote as a plain video stays unmarked
+
+
+def test_an_instructors_key_signs_when_configured(picture, tmp_path, monkeypatch):
+    """Both variables set: their key and chain sign; one without the other: one clear error."""
+    c2pa_manifest._make_local_identity(tmp_path / "made")  # any valid chain stands in for a CA's
+    key, chain = c2pa_manifest._split_pem((tmp_path / "made" / c2pa_manifest.LOCAL_SIGNER).read_bytes())
+    (tmp_path / "key.pem").write_bytes(key)
+    (tmp_path / "chain.pem").write_bytes(chain)
+    monkeypatch.setenv(c2pa_manifest.KEY_ENV, str(tmp_path / "key.pem"))
+    with pytest.raises(ConfigError, match="set both"):
+        c2pa_manifest.signing_identity()
+    monkeypatch.setenv(c2pa_manifest.CERTS_ENV, str(tmp_path / "chain.pem"))
+    identity = c2pa_manifest.signing_identity()
+    assert identity.source == "instructor"
+    path = save_marked_image(tmp_path / "fake.png", picture, Provenance())
+    assert c2pa_manifest.read_manifest(path).state == "valid"
