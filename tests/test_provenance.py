@@ -188,3 +188,11 @@ def test_an_instructors_key_signs_when_configured(picture, tmp_path, monkeypatch
     assert identity.source == "instructor"
     path = save_marked_image(tmp_path / "fake.png", picture, Provenance())
     assert c2pa_manifest.read_manifest(path).state == "valid"
+
+
+def test_signing_keeps_the_files_mode(picture, tmp_path):
+    path = tmp_path / "fake.png"
+    Image.fromarray(picture).save(path)
+    path.chmod(0o644)
+    c2pa_manifest.sign_file(path)
+    assert path.stat().st_mode & 0o777 == 0o644

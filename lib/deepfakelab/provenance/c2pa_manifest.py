@@ -218,6 +218,7 @@ def sign_file(path: str | Path, ingredients: Sequence[str | Path] = (), identity
     try:
         with open(path, "rb") as source, open(tmp, "w+b") as dest:
             builder.sign(signer, mime, source, dest)
+        os.chmod(tmp, path.stat().st_mode & 0o7777)  # mkstemp made it 0600: keep the file's own mode
         os.replace(tmp, path)
     except c2pa.C2paError as exc:
         raise DataError(f"{path}: cannot sign a C2PA manifest into it ({exc})") from None
