@@ -32,7 +32,13 @@ class Provenance:
     file_id: int | None = None
     sign: bool = True
     watermark: bool = True
-    extra: dict = field(default_factory=dict)
+    identity: c2pa_manifest.SigningIdentity | None = field(default=None, repr=False)
+
+    def check(self) -> "Provenance":
+        """Load the signing key now, so a misconfigured one stops a run before its work, not after."""
+        if self.sign and self.identity is None:
+            self.identity = c2pa_manifest.signing_identity()
+        return self
 
     def id_for(self, path: str | Path) -> int:
         """The file id, fixed on first use (the output's name, the time and the process)."""
@@ -44,7 +50,9 @@ class Provenance:
         return watermark.embed(frame, self.id_for(path)) if self.watermark else frame
 
     def sign_file(self, path: str | Path) -> Path:
-        return c2pa_manifest.sign_file(path, [p for p in self.inputs if Path(p).is_file()]) if self.sign else Path(path)
+        if not self.sign:
+            return Path(path)
+        return c2pa_manifest.sign_file(path, [p for p in self.inputs if Path(p).is_file()], self.check().identity)
 
 
 def save_marked_image(path: str | Path, image: np.ndarray, provenance: Provenance | None = None) -> Path:

@@ -307,6 +307,7 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
     """
     options = options or ReenactOptions()
     source_path, driving_path, output = check_inputs(source_path, driving_path, output, options)
+    provenance = Provenance([source_path, driving_path]).check()  # a bad signing key stops the run here
     method = choose_method(options)
     notes: list[str] = []
     warning = small_fomm_warning(source_path, options)
@@ -353,7 +354,7 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
         written = frames
     # a generated video: watermark every frame, sign the file with the inputs' hashes (issue 30)
     write_video(output, written, video.fps, audio_from=video.path, visible_mark=options.visible_mark,
-                provenance=Provenance([source_path, driving_path]))
+                provenance=provenance)
     in_file = count_frames(output)
     if in_file != len(written):  # never claim frames the file does not hold
         notes.append(f"{output}: {len(written)} frames were sent to the encoder but the file holds {in_file}")
