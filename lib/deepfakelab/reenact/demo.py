@@ -6,7 +6,9 @@ can ship with the kit, so the real photo is animated by the training-free mesh w
 face mesh; the output says so), as ``deepfakelab reenact`` does without a checkpoint. When the kit ships trained small-FOMM weights
 (``deepfakelab/assets/fomm-small-64.pth.tar``), Lab 1's synthetic photo with dark glasses is also
 reenacted by FOMM.
-Every video is labelled synthetic in its metadata and carries a visible mark.
+Every video is labelled synthetic in its metadata and carries a visible mark, the kit's invisible
+watermark and a signed C2PA manifest (:mod:`deepfakelab.provenance`; its inputs live in memory,
+so the manifests name no ingredients).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ..heads import Identity, look_around, render_video, talk
 from ..media.photo import astronaut
 from ..media.video import Video
 from ..media.writer import write_video
+from ..provenance.marking import Provenance
 from .checkpoint import SHIPPED_WEIGHTS, shipped_model
 from ..faces.drawing import draw_mesh
 from .pipeline import ReenactOptions, mesh_warp_faces, prepare_source
@@ -47,12 +50,13 @@ def run(out_dir: Path, quick: bool = False) -> dict:
     result, initial = warped.frames, warped.initial
 
     files = {
-        "astronaut reenacted (mesh warp)": write_video(out_dir / "astronaut_warp.mp4", result, fps, visible_mark=True),
+        "astronaut reenacted (mesh warp)": write_video(out_dir / "astronaut_warp.mp4", result, fps, visible_mark=True,
+                                                       provenance=Provenance()),
         "side by side": write_video(
             out_dir / "astronaut_side_by_side.mp4",
             side_by_side(source.crop, warped.driving_crops, result, warped.source_points, warped.driving_points,
                          warped.moved_points, draw_mesh),
-            fps, visible_mark=True),
+            fps, visible_mark=True, provenance=Provenance()),
         "strip": save_strip(out_dir / "astronaut_strip.png", source.crop, warped.driving_crops, result,
                             title="Astronaut animated by the mesh warp (synthetic)"),
     }
@@ -76,7 +80,7 @@ def run(out_dir: Path, quick: bool = False) -> dict:
         # 0.030 in the face crop). The animated face is blended back into the photo, as a
         # face-reenactment deepfake is made.
         _, pasted = lab1.reenact_photo(lab1.source_photo("dark_glasses"), frames, model, name="dark_glasses")
-        path = write_video(out_dir / "heads_fomm.mp4", pasted, fps, visible_mark=True)
+        path = write_video(out_dir / "heads_fomm.mp4", pasted, fps, visible_mark=True, provenance=Provenance())
         summary["files"]["synthetic head reenacted (FOMM)"] = str(path)
         summary["fomm"] = ("the kit's small FOMM (trained on synthetic heads) on Lab 1's dark-glasses photo, "
                            f"driven by {description}")
