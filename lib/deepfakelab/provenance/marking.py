@@ -6,6 +6,13 @@ signs the finished mp4; :func:`save_marked_image` does the same for a still. Rea
 copies or fits (``fit-video``, Lab 1's real videos, the detector's real training clips) are written
 without one: a mark says "generated", and saying it of a real recording would be a lie.
 
+Where the kit marks today: ``reenact``'s output (:mod:`deepfakelab.reenact.pipeline`), the
+reenactment demo's videos, and ``gan sample`` grids. Not yet: the per-epoch sample grids of GAN
+training, the detector's training fakes, strips and side-by-side pictures saved as PNG. A frame
+smaller than one tile (64 px) gets the pattern but cannot be read back; a noise-like picture
+(a barely trained GAN's 242 px grid, measured) has too little room at PSNR 40 dB: its manifest
+says what it is, its watermark is not found.
+
 Signing needs the key (:func:`.c2pa_manifest.signing_identity`): made on first use under
 ``~/.config/deepfakelab/provenance/`` unless an instructor's is configured.
 """
