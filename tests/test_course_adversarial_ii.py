@@ -85,17 +85,6 @@ ATTACKS = {
 HONEST = {"honest-1": 5.0, "honest-2": 1.0}
 
 
-def _submit(course, student: str, answers: dict[str, str]) -> None:
-    nb = nbformat.read(str(course.release(toy.ASSIGNMENT) / f"{toy.NOTEBOOK}.ipynb"), as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-    folder = course.submitted(toy.ASSIGNMENT, student)
-    folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(folder / f"{toy.NOTEBOOK}.ipynb"))
-
-
 def _points(result: dict) -> float:
     return sum(r["points"] or 0.0 for nb in result["notebooks"].values() for r in nb["cells"] if not r["manual"])
 
@@ -111,10 +100,10 @@ def attacked(tmp_path_factory):
         root = tmp_path_factory.mktemp("course")
         course = toy.build_toy_course(root, cell_timeout=60, notebook_timeout=120)
         generate_assignment(course, toy.ASSIGNMENT)
-        _submit(course, "honest-1", dict(toy.RIGHT))
-        _submit(course, "honest-2", {**toy.RIGHT, "pick_frames_answer": toy.OFF_BY_ONE})
+        toy.submit_answers(course, "honest-1", dict(toy.RIGHT))
+        toy.submit_answers(course, "honest-2", {**toy.RIGHT, "pick_frames_answer": toy.OFF_BY_ONE})
         for student, (changes, _) in ATTACKS.items():
-            _submit(course, student, {**toy.RIGHT, **changes})
+            toy.submit_answers(course, student, {**toy.RIGHT, **changes})
         folder = course.submitted(toy.ASSIGNMENT, "proc-mem-link")
         os.symlink("/proc/self/mem", folder / "mem.npy")
         os.mkfifo(folder / "pipe.json")
@@ -221,9 +210,9 @@ def test_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path):
 
     course = toy.build_toy_course(tmp_path / "course", cell_timeout=60, notebook_timeout=120)
     generate_assignment(course, toy.ASSIGNMENT)
-    _submit(course, "a-quick", dict(toy.RIGHT))
-    _submit(course, "b-slow", {**toy.RIGHT, "verdict_answer": RIGHT + "\nimport time\ntime.sleep(25)"})
-    _submit(course, "c-later", dict(toy.RIGHT))
+    toy.submit_answers(course, "a-quick", dict(toy.RIGHT))
+    toy.submit_answers(course, "b-slow", {**toy.RIGHT, "verdict_answer": RIGHT + "\nimport time\ntime.sleep(25)"})
+    toy.submit_answers(course, "c-later", dict(toy.RIGHT))
     command = [sys.executable, "-m", "deepfakelab", "course", "grade", toy.ASSIGNMENT, "--course", str(course.root),
                "--jobs", "1"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -270,11 +259,11 @@ def test_honest_students_keep_full_marks_beside_hostile_ones_every_time(tmp_path
     generate_assignment(course, toy.ASSIGNMENT)
     honest = ["honest-a", "honest-b", "honest-c"]
     for student in honest:
-        _submit(course, student, dict(toy.RIGHT))
+        toy.submit_answers(course, student, dict(toy.RIGHT))
     for kind in ("loop", "memory_hog"):
         toy.make_submission(course, f"hostile-{kind}", kind)
-    _submit(course, "hostile-unkillable", {**toy.RIGHT, "verdict_answer": UNKILLABLE})
-    _submit(course, "hostile-killer", {**toy.RIGHT, "verdict_answer": KILL_EVERYTHING})
+    toy.submit_answers(course, "hostile-unkillable", {**toy.RIGHT, "verdict_answer": UNKILLABLE})
+    toy.submit_answers(course, "hostile-killer", {**toy.RIGHT, "verdict_answer": KILL_EVERYTHING})
     for round_ in range(3):
         report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=2, force=True, progress=False,
                                                                        feedback=False))

@@ -358,17 +358,6 @@ def verdict(scores, threshold=0.5):
 '''
 
 
-def _submit_toy(course, student: str, answers: dict[str, str]) -> None:
-    nb = nbformat.read(str(course.release(toy.ASSIGNMENT) / f"{toy.NOTEBOOK}.ipynb"), as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-    folder = course.submitted(toy.ASSIGNMENT, student)
-    folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(folder / f"{toy.NOTEBOOK}.ipynb"))
-
-
 @pytest.fixture(scope="module")
 def hunted(tmp_path_factory):
     """One grading of the toy course: an honest student, and one whose functions hunt for the checks."""
@@ -382,8 +371,8 @@ def hunted(tmp_path_factory):
     checks = course.root / "hidden_checks" / toy.ASSIGNMENT / "test_toy.py"
     checks.write_text(checks.read_text() + f"\n# {CHECKS_SECRET}\n")
     generate_assignment(course, toy.ASSIGNMENT)
-    _submit_toy(course, "honest", toy.RIGHT)
-    _submit_toy(course, "hunter", {**toy.RIGHT, "pick_frames_answer": ATTACK_PICK_FRAMES,
+    toy.submit_answers(course, "honest", toy.RIGHT)
+    toy.submit_answers(course, "hunter", {**toy.RIGHT, "pick_frames_answer": ATTACK_PICK_FRAMES,
                                    "verdict_answer": ATTACK_VERDICT})
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=2, progress=False))
     assert report.failed == {}, report.failed

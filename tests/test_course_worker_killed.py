@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 
-import nbformat
 import pytest
 
 pytest.importorskip("nbgrader")
@@ -26,23 +25,12 @@ LOUD = "\nprint('x' * 3_000_000)\nfor _i in range(3000):\n    print(f'line {_i}'
 WALL = 40  # seconds the worker may run: ample for the cells before the sleeping one, even on a loaded machine
 
 
-def _submit(course, student: str, answers: dict[str, str]) -> None:
-    nb = nbformat.read(str(course.release(toy.ASSIGNMENT) / f"{toy.NOTEBOOK}.ipynb"), as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-    folder = course.submitted(toy.ASSIGNMENT, student)
-    folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(folder / f"{toy.NOTEBOOK}.ipynb"))
-
-
 def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch):
     # Cell and notebook limits far above the worker's wall limit: only the worker's end stops the sleep.
     course = toy.build_toy_course(tmp_path / "course", cell_timeout=900, notebook_timeout=900)
     generate_assignment(course, toy.ASSIGNMENT)
     # A finished cell printed 3 MB on one line and 3000 lines: the partial notebook is trimmed like a finished one.
-    _submit(course, "sleeper", {**toy.RIGHT, "verdict_answer": toy.RIGHT["verdict_answer"] + "\nimport time\ntime.sleep(3600)",
+    toy.submit_answers(course, "sleeper", {**toy.RIGHT, "verdict_answer": toy.RIGHT["verdict_answer"] + "\nimport time\ntime.sleep(3600)",
                                 "pick_frames_answer": toy.RIGHT["pick_frames_answer"] + LOUD})
     # What an earlier grade run, SIGKILLed mid-way, left in the staging folder: swept at the start.
     proc = subprocess.Popen(["true"])

@@ -191,6 +191,17 @@ def _fill(nb, answers: dict[str, str]) -> None:
             cell.source = answers[grade_id]
 
 
+def submit_answers(course: Course, student: str, answers: dict[str, str]) -> Path:
+    """Write ``submitted/<student>/toy/toy.ipynb``: the release with ``answers`` ({grade_id: source}) in it."""
+    nb = nbformat.read(str(course.release(ASSIGNMENT) / f"{NOTEBOOK}.ipynb"), as_version=4)
+    _fill(nb, answers)
+    folder = course.submitted(ASSIGNMENT, student)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{NOTEBOOK}.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
 def make_submission(course: Course, student: str, kind: str) -> Path:
     """Write ``submitted/<student>/toy/toy.ipynb`` of one ``kind`` (see :data:`KINDS`); return it."""
     release = course.release(ASSIGNMENT) / f"{NOTEBOOK}.ipynb"
