@@ -15,6 +15,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEEPFAKELAB_SHARED", REPO.parent / "shared"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def provenance_key_folder(tmp_path_factory):
+    """The kit-made signing key of the test run in a temporary folder, never the user's ~/.config (unless set)."""
+    if "DEEPFAKELAB_PROVENANCE_DIR" in os.environ:
+        yield
+        return
+    os.environ["DEEPFAKELAB_PROVENANCE_DIR"] = str(tmp_path_factory.mktemp("provenance"))
+    yield
+    del os.environ["DEEPFAKELAB_PROVENANCE_DIR"]
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The project's read-only ``../shared`` folder (conformance vectors, real faces).

@@ -11,7 +11,7 @@ fresh server. Started without a notebook, the same server holds no student code 
 media files instead (:mod:`.sandboxed_media`).
 
 A student's error message is the student's text: it reaches the check (and may reach the
-student's feedback) cut to :data:`MESSAGE_CHARS` and with the grader's private folders named by
+student's feedback) cut to :data:`.wire.MESSAGE_CHARS` and with the grader's private folders named by
 no path (:func:`without_private_paths`), since the student's code could read those paths in its
 sandbox (``/proc/1/cmdline``) but has no business carrying them out.
 """
@@ -31,7 +31,6 @@ from pathlib import Path
 
 from . import leftovers, wire
 from .probes import checked_name
-from .student_server import MESSAGE_CHARS
 
 #: Built-in exceptions a student's error is re-raised as; any other becomes a StudentError.
 RERAISED = (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError, NotImplementedError, AttributeError,
@@ -186,7 +185,7 @@ class RemoteStudent:
     def _cleaned(self, message: str) -> str:
         """A message of the student's code as a check may show it: short, and naming no private folder."""
         folders = (self._scratch, self._scratch.resolve(), *self._hide)
-        return without_private_paths(str(message), folders)[:MESSAGE_CHARS]
+        return without_private_paths(str(message), folders)[:wire.MESSAGE_CHARS]
 
     def _answer(self, op: str, name: str, args: tuple, kwargs: dict) -> dict:
         if self._proc is None or self._proc.poll() is not None:

@@ -20,7 +20,7 @@ Each answer is ``{"value": ...}`` or ``{"error": {"type": ..., "message": ...}}`
 themselves -- what is right, what scores -- never run here: this process holds student code,
 so whatever it says is only data for the checks outside to judge. Anything the student's code
 prints goes to stderr, which the grader discards, not into the answer stream. An error's message
-is the student's text, so it is cut to :data:`MESSAGE_CHARS` here (and cleaned outside, by
+is the student's text, so it is cut to :data:`.wire.MESSAGE_CHARS` here (and cleaned outside, by
 :mod:`.remote_student` and :mod:`.hidden`).
 """
 
@@ -29,9 +29,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-
-#: Longest message of a student's exception sent back: enough to say what went wrong, too short to carry files.
-MESSAGE_CHARS = 300
 
 
 def _load_probes(name: str):
@@ -81,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(exc, (SystemExit, KeyboardInterrupt)):
                 payload = {"error": {"type": type(exc).__name__, "message": "the function tried to exit"}}
             else:
-                payload = {"error": {"type": type(exc).__name__, "message": f"{exc}"[:MESSAGE_CHARS]}}
+                payload = {"error": {"type": type(exc).__name__, "message": f"{exc}"[:wire.MESSAGE_CHARS]}}
         wire.send(answers, payload)
 
 

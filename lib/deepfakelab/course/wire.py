@@ -19,6 +19,9 @@ import numpy as np
 
 #: Largest frame accepted (bytes): a result of hundreds of MB is a mistake or an attack.
 MAX_FRAME = 256 * 1024 * 1024
+#: Longest message of a student's exception sent back (characters): enough to say what went wrong, too
+#: short to carry files; it may reach the feedback.
+MESSAGE_CHARS = 300
 _LENGTH = struct.Struct("!Q")
 
 
