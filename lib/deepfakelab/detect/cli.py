@@ -31,15 +31,16 @@ def _frames(args: argparse.Namespace) -> int:
 
 def _detect(args: argparse.Namespace) -> int:
     """Check every input and the output folder first; then score the usable inputs, each on its
-    own, so that a bad one costs the others neither their results nor the report."""
+    own, so that a bad one costs the others neither their results nor the report. Each input's
+    provenance marks are read beside its score, and the line under its verdict says which decided."""
     import torch
     from tqdm.auto import tqdm
 
     from ..errors import DeepfakeLabError
     from ..media.files import check_input_file, check_output_folder
     from ..runtime import resolve_device
-    from .inference import DeepfakeDetector, VideoResult, check_input
-    from .report import domain_line, verdict, write_report
+    from .inference import DeepfakeDetector, VideoResult, check_input, check_provenance
+    from .report import domain_line, provenance_line, verdict, write_report
 
     out = check_output_folder(args.out)
     if args.weights:
@@ -62,7 +63,11 @@ def _detect(args: argparse.Namespace) -> int:
     results = []
     for video, info in tqdm(checked, desc="videos", unit="video"):
         if isinstance(info, DeepfakeLabError):
-            results.append(VideoResult(str(video), error=str(info)))
+            # no face is needed for a provenance mark: a refused input is still checked for one
+            results.append(VideoResult(str(video), error=str(info), provenance=check_provenance(video)))
+            line = provenance_line(results[-1])
+            if line:
+                tqdm.write(f"  {line}")
             continue
         result = detector.analyse(video, count=args.count, indices=args.index, info=info)
         results.append(result)
@@ -77,6 +82,9 @@ def _detect(args: argparse.Namespace) -> int:
             tqdm.write(f"{video}: {verdict(result.p_fake)}"
                        + (f" ({len(result.no_face)} of {len(result.no_face) + len(result.frames)} frames without "
                           "a face)" if result.no_face else ""))
+        line = provenance_line(result)
+        if line:
+            tqdm.write(f"  {line}")
         note = domain_line(detector.card, result)
         if note:
             tqdm.write(f"  note: {note}")
@@ -180,7 +188,9 @@ def register(subparsers) -> None:
     d = subparsers.add_parser(
         "detect", help="score videos as real or fake and explain the verdicts in an HTML report",
         description="Crop faces (MTCNN), score each frame with the detector, draw explainability maps "
-        "for the fake logit, and write report.html (self-contained), PNGs and report.json.")
+        "for the fake logit, and write report.html (self-contained), PNGs and report.json. Each input's "
+        "provenance marks (C2PA manifest, the kit's invisible watermark; see 'deepfakelab verify') are "
+        "read too: a mark found decides (certain), otherwise the detector's verdict does (a guess).")
     d.add_argument("videos", nargs="+", help="videos or images to analyse (four or more side by side)")
     d.add_argument("-o", "--out", default="outputs/detect", help="report folder (default: %(default)s)")
     sel = d.add_mutually_exclusive_group()

@@ -3,6 +3,10 @@
 Data flows one way: video -> frames (:mod:`deepfakelab.media`) -> face crops
 (:mod:`deepfakelab.faces`) -> scores and maps (:mod:`.explain`). Frames without a face and videos that cannot be read are recorded in the
 result, never dropped silently, so the report can list them.
+
+Beside the scores, each input's provenance marks are read (:func:`check_provenance`, the check of
+``deepfakelab verify``): a fake the kit made says so in its pixels and its metadata, and that is
+certain where the detector's probability is a guess.
 """
 
 from __future__ import annotations
@@ -97,11 +101,30 @@ class VideoResult:
     unlike_training: bool | None = None
     #: their median feature distance to the training data (see :mod:`.domain`), or None
     domain_distance: float | None = None
+    #: the file's provenance marks (:func:`check_provenance`); None when they were not looked for
+    provenance: dict | None = None
 
     @property
     def p_fake(self) -> float | None:
         """The video's score: mean of its frames' probabilities (None when no frame was scored)."""
         return float(np.mean([f.p_fake for f in self.frames])) if self.frames else None
+
+
+def check_provenance(path: str | Path) -> dict:
+    """What ``path`` says about where it came from: ``{"c2pa": "valid"|"invalid"|"none",
+    "watermark": bool, "payload": {...} or None, ...}``, from :func:`deepfakelab.provenance.verify.verify_file`.
+
+    Reused, not redone, so that ``detect`` and ``verify`` can never disagree about a file. Cheap
+    beside the detector: it decodes at most 24 frames and needs no face, so it also answers for an
+    input the detector could not score (a picture without a face, one too small for one); a file it
+    cannot read has ``error`` set. Imported here, not at the top: only ``detect`` pays for c2pa.
+    """
+    from ..provenance.verify import verify_file
+
+    report = verify_file(path)
+    return {"c2pa": report.c2pa, "watermark": report.watermark, "payload": report.payload,
+            "c2pa_trusted": report.c2pa_trusted, "c2pa_generator": report.c2pa_generator,
+            "note": report.note, "error": report.error}
 
 
 def check_input(video: str | Path) -> VideoInfo:
@@ -136,15 +159,18 @@ class DeepfakeDetector:
         return p_fake, maps
 
     def analyse(self, video: str | Path, count: int | None = 16, indices=None,
-                keep_frames: bool = True, batch: int = 16, info: VideoInfo | None = None) -> VideoResult:
+                keep_frames: bool = True, batch: int = 16, info: VideoInfo | None = None,
+                provenance: bool = True) -> VideoResult:
         """Score ``count`` evenly spread frames (or the given ``indices``) of one video or image.
 
         A video shorter than ``count`` is scored on all its frames, with a note. Errors about this
         input (unreadable, too small for a face, index past the end) are stored in
         ``VideoResult.error`` instead of raised, so one bad file does not stop a report of four.
         ``info`` is the input's :func:`~deepfakelab.media.probe_video`, when the caller has it.
+        ``provenance`` reads the file's provenance marks too (:func:`check_provenance`), before
+        the detector's checks, so an input it cannot score still gets them.
         """
-        result = VideoResult(str(video))
+        result = VideoResult(str(video), provenance=check_provenance(video) if provenance else None)
         try:
             info = info or check_input(video)
             short = short_video_note(info)
