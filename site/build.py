@@ -6,7 +6,7 @@
 Figures are drawn by the kit's own code (a tiny GAN run, rendered heads, the FOMM model,
 the detector's metrics), so the pages show what this version of the kit does. Numbers that
 take minutes to measure (the real-face detection table) are read from ``site/data/``, which
-their bench writes. Parts of the
+their bench writes, or from the bench's own JSON beside it (``bench/provenance.json``). Parts of the
 kit that are not in this version are skipped with a note, and the site still builds.
 Nothing here touches the network; ``mkdocs build --strict`` runs last and fails on any
 broken link, missing image or docstring it cannot render.
@@ -35,6 +35,7 @@ from sitegen.figures import run_jobs  # noqa: E402
 from sitegen.jobs import ALL_JOBS  # noqa: E402
 from sitegen.snippets import FIGURES, GENERATED  # noqa: E402
 from sitegen.table_detect_real import write_detect_real_table  # noqa: E402
+from sitegen.table_provenance import write_provenance_table  # noqa: E402
 
 
 def generate(quick: bool, strict_figures: bool) -> dict:
@@ -51,6 +52,7 @@ def generate(quick: bool, strict_figures: bool) -> dict:
     summary["cli_commands"] = write_cli_reference()
     summary["api_modules"] = write_api_reference()
     summary["detect_real_table"] = write_detect_real_table()
+    summary["provenance_table"] = write_provenance_table()
     (GENERATED / "build_summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 

@@ -45,6 +45,7 @@ CHROMIUM_FLAGS = [
 THEORY_AND_LABS = [
     ("Theory", "Reenactment and FOMM", "theory/reenactment/"),
     ("Theory", "Detecting deepfakes", "theory/detection/"),
+    ("Theory", "Provenance: C2PA and watermarks", "theory/provenance/"),
     ("Theory", "GANs", "theory/gans/"),
     ("Theory", "Benefits, risks and the law", "theory/ethics/"),
     ("Labs", "Lab 1: How easy is it to create a deepfake?", "labs/lab1/"),
@@ -403,3 +404,47 @@ def test_detection_page_shows_the_real_face_table(built_site):
     page = (out / "theory" / "detection" / "index.html").read_text()
     assert "held-out people" in page and "video AUC after JPEG 50" in page
     assert page.count("<tr>") >= 4  # a header and the three detectors
+
+
+def _provenance_table_module():
+    sys.path.insert(0, str(SITE))
+    try:
+        from sitegen import table_provenance
+    finally:
+        sys.path.remove(str(SITE))
+    return table_provenance
+
+
+def test_provenance_table_is_the_bench_json(tmp_path, monkeypatch):
+    """The provenance page's robustness table is bench/provenance.json, attack for attack: made-up
+    rates reach the table as counts of what was measured, the command that measured them is
+    named, and a missing file is a note, not a broken build."""
+    table = _provenance_table_module()
+    data = json.loads(table.DATA.read_text())
+    data["generated"]["recovered_clips"] = {key: (i + 1) / 10 for i, (key, _) in enumerate(table.ATTACKS)}
+    data["generated"].update(clips=10, single_frames_scored=40)
+    data["real_media"].update(files=1000, false_positives=0)
+    monkeypatch.setattr(table, "write_snippet", lambda name, text: (tmp_path / f"{name}.md").write_text(text))
+    path = tmp_path / "provenance.json"
+    path.write_text(json.dumps(data))
+    assert table.write_provenance_table(path) == "made"
+    text = (tmp_path / "table_provenance.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) == len(table.ATTACKS)
+    for i, (row, (key, label)) in enumerate(zip(rows, table.ATTACKS)):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[0] == label and cells[1] == f"{i + 1} of 10 ({10 * (i + 1)} %)"
+        single = data["generated"]["recovered_single_frames"][key]
+        assert cells[2] == f"{round(single * 40)} of 40 ({100 * single:.0f} %)"
+    assert "0 of 1000 real photos and videos" in text and data["command"] in text
+    assert table.write_provenance_table(tmp_path / "missing.json") == "missing"
+    assert "Table not in this build" in (tmp_path / "table_provenance.md").read_text()
+
+
+def test_provenance_page_shows_the_measured_table_and_the_detection_page_links_it(built_site):
+    out, summary = built_site
+    assert summary["provenance_table"] == "made"
+    page = (out / "theory" / "provenance" / "index.html").read_text()
+    assert "payload recovered, whole clip" in page and "Article 50" in page
+    assert page.count("<tr>") == 1 + len(_provenance_table_module().ATTACKS)
+    assert 'href="../provenance/"' in (out / "theory" / "detection" / "index.html").read_text()
