@@ -42,10 +42,12 @@ def test_each_part_prints_its_expected_time_from_the_probe(monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     threads = torch.get_num_threads()
     try:
-        plan = demo.prepare_part("gan", available_threads=threads)
+        plan = demo.prepare_part("detect", available_threads=threads)
+        gan = demo.prepare_part("gan", available_threads=threads)  # probed, but the GAN prints its own line
     finally:
         torch.set_num_threads(threads)
-    assert plan["expected_seconds"] == round(demo.PART_WORK["gan"] / 4.0)
+    assert plan["expected_seconds"] == round(demo.PART_WORK["detect"] / 4.0)
+    assert gan["probe_steps_per_second"] == 4.0 and "expected_seconds" not in gan
     assert plan["threads"] >= 1
     printed = capsys.readouterr().out
     assert "expected: about" in printed and "4.0 GAN steps/s" in printed
@@ -62,3 +64,4 @@ def test_a_quick_demo_part_runs_without_the_probe_and_records_its_time(tmp_path,
     assert "expected_seconds" not in summary["gan"]  # --quick stays a seconds-long smoke run
     assert "expected: about" not in capsys.readouterr().out
     assert (tmp_path / "summary.json").is_file() and (tmp_path / "gan" / "quality.md").is_file()
+    assert (tmp_path / "index.html").is_file()
