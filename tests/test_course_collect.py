@@ -293,3 +293,23 @@ def test_only_the_honest_students_are_graded_with_their_exact_scores(graded):
     assert "  alice                5 / 8 (autograded part; written answers wait for you)" in out.splitlines()
     assert "victim" not in (course.root / "grades.csv").read_text()
     assert not (course.root.parent / "x").exists() and not (course.root / toy.ASSIGNMENT).exists()
+
+
+def test_a_download_of_too_many_entries_is_refused_whole(tmp_path, monkeypatch):
+    """A zip listing more entries than any class uploads is one line, before anything is unpacked."""
+    import zipfile
+
+    from deepfakelab.course import collect, toy
+    from deepfakelab.course.release import generate_assignment
+    from deepfakelab.errors import DataError
+
+    monkeypatch.setattr(collect, "MAX_ENTRIES", 5)
+    course = toy.build_toy_course(tmp_path / "course")
+    generate_assignment(course, toy.ASSIGNMENT)
+    download = tmp_path / "many.zip"
+    with zipfile.ZipFile(download, "w") as zf:
+        for i in range(6):
+            zf.writestr(f"s{i}_x_toy.ipynb", "{}")
+    with pytest.raises(DataError, match=r"many.zip: lists 6 entries, more than the 5 an LMS download"):
+        collect.collect_lms_zip(course, toy.ASSIGNMENT, download)
+    assert not (course.root / "submitted").exists() or not any((course.root / "submitted").iterdir())

@@ -55,6 +55,9 @@ from .layout import Course, check_student_id
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 #: Most bytes a whole download may unpack to (every upload streamed counts, kept or not).
 MAX_DOWNLOAD_BYTES = 4 * 2**30
+#: Most entries a download may list: a class of hundreds with a few files each is far below; a
+#: download of millions of empty entries is an attack on the time it takes to screen them.
+MAX_ENTRIES = 100_000
 #: Bytes read at a time while unpacking, so that no cap is passed by more than this.
 CHUNK = 2**20
 #: Names that are archives nbgrader (or an instructor) might unpack; such uploads are never opened.
@@ -123,6 +126,9 @@ def collect_lms_zip(course: Course, assignment: str, zip_path: str | Path, *,
     archive.mkdir(parents=True)
     try:
         with zipfile.ZipFile(zip_path) as zf:
+            if len(zf.infolist()) > MAX_ENTRIES:
+                raise DataError(f"{zip_path}: lists {len(zf.infolist()):,} entries, more than the {MAX_ENTRIES:,} an "
+                                "LMS download of one assignment may hold; nothing was collected")
             uploads, problems = _screen(zf, collector, folder / EXTRACTED / archive.name, archive, released)
             uploads, set_aside = _one_per_notebook(uploads)
             kept, failed = _unpack(zf, uploads, max_notebook_bytes, max_download_bytes)
