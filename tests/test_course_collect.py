@@ -297,9 +297,7 @@ def test_only_the_honest_students_are_graded_with_their_exact_scores(graded):
 
 def test_a_download_of_too_many_entries_is_refused_whole(tmp_path, monkeypatch):
     """A zip listing more entries than any class uploads is one line, before anything is unpacked."""
-    import zipfile
-
-    from deepfakelab.course import collect, toy
+    from deepfakelab.course import collect
     from deepfakelab.course.release import generate_assignment
     from deepfakelab.errors import DataError
 
