@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -86,3 +87,35 @@ def conformance_model(vectors: dict):
     model.generator.load_state_dict(vectors["generator"])
     model.kp_detector.load_state_dict(vectors["kp_detector"])
     return model
+
+
+# --- a headless browser (the website's and formgrader's tests) -----------------------------------
+CHROMIUM_CANDIDATES = ["/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _chromium() -> str | None:
+    for candidate in CHROMIUM_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through playwright (never a downloaded browser); CI must have it, elsewhere a skip."""
+    executable = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if executable is None or sync_playwright is None:
+        missing = "Debian's chromium" if executable is None else "the playwright package"
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing} is not installed; CI must install it (scripts/system-deps.sh)")
+        pytest.skip(f"{missing} is not installed (apt-get install chromium; pip install playwright)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

@@ -19,7 +19,6 @@ import socket
 import subprocess
 import time
 import urllib.request
-from pathlib import Path
 from urllib.parse import urlparse
 
 import nbformat
@@ -148,13 +147,6 @@ def test_formgrader_policy_hashes_only_the_template_scripts():
 
 
 # --------------------------------------------------------------------------- end to end
-def _chromium() -> str | None:
-    for candidate in ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"):
-        if Path(candidate).exists():
-            return candidate
-    return shutil.which("chromium")
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """A toy course where one student's written answer and outputs carry script, graded once."""
@@ -237,26 +229,6 @@ def formgrader(graded, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = _chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if executable is None or sync_playwright is None:
-        missing = "Debian's chromium" if executable is None else "the playwright package"
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing} is not installed; CI must install it (scripts/system-deps.sh)")
-        pytest.skip(f"{missing} is not installed (apt-get install chromium; pip install playwright)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
 
 
 def _submission_id(course, student: str) -> str:

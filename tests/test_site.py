@@ -18,7 +18,6 @@ import http.server
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -30,16 +29,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SITE = REPO / "site"
 ARTIFACTS = REPO / "outputs" / "test-artifacts" / "site"
-CHROMIUM_CANDIDATES = ["/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"]
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 #: The pages a student must reach from the navigation: (nav section, link text, URL path).
 THEORY_AND_LABS = [
@@ -142,31 +131,6 @@ def test_figures_present_in_the_kit_are_drawn(built_site):
 
 
 # --------------------------------------------------------------------------- in a browser
-def _chromium() -> str | None:
-    for candidate in CHROMIUM_CANDIDATES:
-        if Path(candidate).exists():
-            return candidate
-    return shutil.which("chromium")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = _chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if executable is None or sync_playwright is None:
-        missing = "Debian's chromium" if executable is None else "the playwright package"
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing} is not installed; CI must install it (scripts/system-deps.sh)")
-        pytest.skip(f"{missing} is not installed (apt-get install chromium; pip install playwright)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep pytest's output clean
         pass
