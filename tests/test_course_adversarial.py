@@ -324,7 +324,7 @@ STRUCTURAL = {
     "added-cells": (5.0, ""),
     "missing-answer": (1.0, "'pick_frames_answer' is not in your notebook"),
     "exit-last-cell": (3.0, "KernelLost"),
-    "unkillable": (2.0, "could not be stopped"),
+    "unkillable": (4.0, "could not be stopped"),  # only its own cell: the kernel is restarted and replayed
     "huge-print": (5.0, ""),
 }
 

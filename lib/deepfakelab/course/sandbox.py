@@ -3,7 +3,8 @@
 nbgrader already interrupts one cell after ``Execute.timeout`` seconds. :class:`LimitedExecute`
 adds what a course needs on a shared machine: a budget for the whole notebook (cells after it
 is spent are skipped with a message, so the student keeps the points of the cells that ran), a
-kernel that dies or cannot be interrupted costing only its cell and the ones after it, and a
+cell that ignores the interrupt costing only itself (the kernel is restarted and the cells before it
+run again), a kernel that ends itself costing its cell and the ones after it, and a
 kernel whose address space is capped (``memory_mb``), managed without jupyter_client's fixed
 waits (:mod:`.prompt_kernel`), started through
 :mod:`deepfakelab.course.kernel_launcher` by a kernelspec written into a private Jupyter path --
@@ -13,12 +14,14 @@ inside the submission's bubblewrap sandbox when grading (:mod:`.bubblewrap`).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, LimitOutput
@@ -119,15 +122,48 @@ class LimitedExecute(Execute):
         try:
             return super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as exc:
-            # The cells before keep their outputs (and their points); this one and the rest score 0.
+            # The cells before keep their outputs (and their points); this one scores 0.
             where = _cell_name(cell, index)
             if isinstance(exc, DeadKernelError):
                 what = f"the kernel ended in {where} (os._exit, a crash, or a limit of the sandbox killed it)"
             else:
                 what = f"{where} could not be stopped at its time limit (it ignored the interrupt)"
-            self._lost = what
             cell.outputs = [*cell.get("outputs", []), _error(KERNEL_LOST_ERROR, what)]
+            if isinstance(exc, CellTimeoutError) and self._restart_and_replay(index):
+                cell.outputs[-1] = _error(KERNEL_LOST_ERROR, f"{what}; the kernel was restarted and the cells "
+                                          "before it run again, so only this cell's work is lost")
+            else:  # a kernel that ended itself would end again: the rest of the notebook is lost
+                self._lost = what
             return cell, resources
+
+    def _restart_and_replay(self, index: int) -> bool:
+        """A fresh kernel holding what the cells before ``index`` made: whether that worked in time.
+
+        A cell that ignores the interrupt costs only itself (issue 32): the kernel is restarted
+        in the same sandbox and the earlier code cells that ran without error are run again,
+        their outputs discarded, within what is left of the notebook's time budget.
+        """
+        try:
+            run_sync(self.km.restart_kernel)(now=True)
+            if self.kc is not None:
+                self.kc.stop_channels()
+            run_sync(self.async_start_new_kernel_client)()
+            for number, earlier in enumerate(self.nb.cells[:index]):
+                if earlier.cell_type != "code" or not earlier.source.strip() or _has_error(earlier):
+                    continue
+                remaining = self._deadline - time.monotonic()
+                if remaining < 1:
+                    return False
+                self.timeout = max(1, int(min(self._cell_timeout or remaining, remaining)))
+                try:  # nbclient stores the cell it ran at its index: run a copy, keep the graded original
+                    replayed = super().execute_cell(copy.deepcopy(earlier), number)
+                finally:
+                    self.nb.cells[number] = earlier
+                if _has_error(replayed):
+                    return False
+            return True
+        except Exception:  # the restart or a replayed cell failed: the notebook stops here, as before
+            return False
 
 
 class LimitedOutput(LimitOutput):
@@ -190,6 +226,10 @@ def _output_bytes(output: NotebookNode) -> int:
     if output.output_type == "error":
         return len(output.get("evalue", "").encode()) + sum(len(t.encode()) for t in output.get("traceback", []))
     return sum(len(v.encode()) if isinstance(v, str) else len(json.dumps(v)) for v in output.get("data", {}).values())
+
+
+def _has_error(cell: NotebookNode) -> bool:
+    return any(output.get("output_type") == "error" for output in cell.get("outputs", []))
 
 
 def _cell_name(cell: NotebookNode, index: int) -> str:
