@@ -119,3 +119,12 @@ def browser():
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+def failure(check, *args) -> str:
+    """The message a failing check gives the student ("" when it passes)."""
+    try:
+        check(*args)
+    except (AssertionError, pytest.fail.Exception) as exc:
+        return str(exc)
+    return ""

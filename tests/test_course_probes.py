@@ -20,6 +20,7 @@ import types
 import nbformat
 import numpy as np
 import pytest
+from conftest import failure
 
 from deepfakelab.course import probes, toy, wire
 from deepfakelab.course.bubblewrap import availability
@@ -134,15 +135,6 @@ def student_with(solution: dict, source: str = "") -> LocalStudent:
     exec(source, namespace)  # noqa: S102 - definitions written in this file
     namespace.pop("__builtins__", None)
     return LocalStudent(**namespace)
-
-
-def failure(check, *args) -> str:
-    """The message a failing check gives the student ("" when it passes)."""
-    try:
-        check(*args)
-    except (AssertionError, pytest.fail.Exception) as exc:
-        return str(exc)
-    return ""
 
 
 # Each nudges every weight and reports losses that look like a run's: the forgery of issue 32.

@@ -14,6 +14,7 @@ import types
 
 import numpy as np
 import pytest
+from conftest import failure
 import torch
 
 from deepfakelab import lab1, lab1_media
@@ -30,15 +31,6 @@ def checks():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def failure(check, *args) -> str:
-    """The message a failing check gives the student ("" when it passes)."""
-    try:
-        check(*args)
-    except (AssertionError, pytest.fail.Exception) as exc:
-        return str(exc)
-    return ""
 
 
 # --- the right answers, as in the solution notebook ------------------------------------------
