@@ -117,12 +117,13 @@ def _data(args: argparse.Namespace) -> int:
 
         raise ConfigError("--persons names the people of --real DIR's files: give --real DIR too")
     if args.real:
-        check_input_folder(args.real, "folder of real videos and photos")
+        for folder in args.real:
+            check_input_folder(folder, "folder of real videos and photos")
         from ..runtime import resolve_device
         from .realdata import build_real
 
         path = build_real(args.real, args.out, size=args.size, seed=args.seed, synthetic=args.synthetic,
-                          device=str(resolve_device(args.device)),
+                          device=str(resolve_device(args.device)), photo_repeats=args.photo_fakes,
                           frames={"train": args.frames} if args.frames else None, roster=args.persons)
     elif args.videos:
         check_input_folder(args.videos, "folder with real/ and fake/ sub-folders")
@@ -210,10 +211,13 @@ def register(subparsers) -> None:
         "DIR/real/*.mp4 and DIR/fake/*.mp4 (FaceForensics++-like), MTCNN crops of N frames a video.")
     b.add_argument("--out", default="runs/detector/faces.npz", help="face set file (default: %(default)s)")
     b.add_argument("--videos", help="folder with real/ and fake/ sub-folders of videos")
-    b.add_argument("--real", metavar="DIR",
-                   help="real videos and photos (../shared/data/real, or your own with DIR/persons.csv): their "
-                        "faces split by person and fakes the kit makes from them (self-blends, face swaps, "
-                        "reenactments)")
+    b.add_argument("--real", metavar="DIR", action="append",
+                   help="real videos and photos (../shared/data/real, ../shared/data/faces, or your own with "
+                        "DIR/persons.csv): their faces split by person and fakes the kit makes from them "
+                        "(self-blends, face swaps, reenactments); give it again for more folders")
+    b.add_argument("--photo-fakes", type=int, default=4, metavar="N",
+                   help="with --real: fakes of each kind made of each photo (default: %(default)s; a video "
+                        "frame gets one of each)")
     b.add_argument("--persons", metavar="CSV",
                    help="with --real: the roster, rows 'file,person,split' (default: DIR/persons.csv, else the "
                         "kit's table of ../shared/data/real)")

@@ -292,20 +292,48 @@ def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, bl
         source=np.array(rows["source"]), points=np.stack(rows["points"]), split=np.array(rows["split"], "<U5"))
 
 
-def build_real(root: str | Path, out: str | Path, size: int = 128, frames: dict[str, int] | None = None,
+def merged_roster(rosters: list[Roster], roots: list[Path]) -> Roster:
+    """One roster for several folders (a course's own people beside the shared photos and
+    videos): a file or a person named in two folders' rosters is refused, since a person in two
+    splits would leak test faces into training."""
+    persons: dict[str, str] = {}
+    splits: dict[str, str] = {}
+    for roster, root in zip(rosters, roots):
+        for file, person in roster.persons.items():
+            if file in persons:
+                raise DataError(f"{root}: {file} is also listed in another folder's roster; give the folders' "
+                                "files distinct paths")
+            persons[file] = person
+        for person, split in roster.splits.items():
+            if person in splits:
+                raise DataError(f"{root}: person {person!r} is also in another folder's roster; "
+                                "name each person once across folders")
+            splits[person] = split
+    return Roster(persons, splits)
+
+
+def build_real(root: str | Path | list, out: str | Path, size: int = 128, frames: dict[str, int] | None = None,
                seed: int = 0, synthetic: str | Path | None = None, device: str = "cpu",
-               progress: bool = True, roster: str | Path | None = None) -> Path:
+               progress: bool = True, roster: str | Path | None = None, photo_repeats: int = 4) -> Path:
     """The whole real face set (train, val and test persons) saved to ``out``, optionally
     concatenated with a synthetic-heads face set (``detect-data`` without ``--real``).
 
-    ``frames``: frames per video by split (default train 96, val 24, test 32). ``roster``: a
-    ``file,person,split`` CSV (default ``root/persons.csv``, else the shared table).
+    ``root``: one folder, or several (e.g. ``../shared/data/faces`` and ``../shared/data/real``),
+    each with its own roster; photos of one folder are reenacted and swapped with the videos of
+    any folder, within their split. ``frames``: frames per video by split (default train 96,
+    val 24, test 32). ``roster``: a ``file,person,split`` CSV for a single folder (default
+    ``root/persons.csv``, else the shared table). ``photo_repeats``: fakes of each kind per
+    photo (a video frame gets one of each).
     """
     frames = {"train": 96, "val": 24, "test": 32, **(frames or {})}
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"{root}: no such folder (expected the real videos and photos, see its README)")
-    who = Roster.for_folder(root, roster)
+    roots = [Path(r) for r in (root if isinstance(root, (list, tuple)) else [root])]
+    if roster is not None and len(roots) > 1:
+        raise DataError("--persons names the roster of one folder; with several folders give each its persons.csv")
+    for r in roots:
+        if not r.is_dir():
+            raise DataError(f"{r}: no such folder (expected real videos and photos, see its README)")
+    rosters = [Roster.for_folder(r, roster) for r in roots]
+    who = merged_roster(rosters, roots)
     heads = None
     if synthetic:  # checked before the long work, not after it
         heads = FaceSet.load(synthetic)
@@ -313,13 +341,14 @@ def build_real(root: str | Path, out: str | Path, size: int = 128, frames: dict[
             raise DataError(f"{synthetic}: crops are {heads.images.shape[1]} px, the real ones {size} px")
     reader = FaceReader(device)
     faces, problems = [], []
-    for split in SPLITS:
-        got, bad = read_real_faces(root, who.files_of(split), frames[split], reader, progress, who.persons)
-        faces += got
-        problems += bad
+    for r, own in zip(roots, rosters):
+        for split in SPLITS:
+            got, bad = read_real_faces(r, own.files_of(split), frames[split], reader, progress, own.persons)
+            faces += got
+            problems += bad
     for line in problems:
         print(f"warning: {line}")
-    parts = [build_real_faceset(faces, size, seed, progress=progress, roster=who)]
+    parts = [build_real_faceset(faces, size, seed, photo_repeats=photo_repeats, progress=progress, roster=who)]
     if heads is not None:
         parts.append(heads)
     return FaceSet.concatenate(parts).save(out)
