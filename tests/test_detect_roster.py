@@ -116,3 +116,53 @@ def test_the_command_line_says_what_is_wrong_with_a_roster(tmp_path, capsys, rea
     code = main(["detect-data", "--persons", str(bad), "--out", str(tmp_path / "f.npz")])
     assert code != 0 and "give --real DIR too" in capsys.readouterr().err
     assert not (tmp_path / "f.npz").exists()
+
+
+def test_two_folders_make_one_face_set_and_a_person_in_both_is_refused(course_folder, tmp_path):
+    """A folder of photos beside a folder of videos (the shared faces beside the shared videos):
+    one face set, the photos reenacted by the other folder's videos of their split; a person
+    named in both rosters is refused before any work."""
+    from deepfakelab.detect.faceset import FaceSet
+    from deepfakelab.detect.realdata import build_real
+
+    photos = tmp_path / "photos"
+    (photos / "set").mkdir(parents=True)
+    (photos / "set" / "eve.jpg").symlink_to(course_folder / "ben.jpg")
+    write(photos, "file,person,split\nset/eve.jpg,Eve,train\n"
+          "set/fay.jpg,Fay,val\nset/gil.jpg,Gil,test\n")
+    for name in ("fay", "gil"):
+        (photos / "set" / f"{name}.jpg").symlink_to(course_folder / "ben.jpg")
+    out = build_real([photos, course_folder], tmp_path / "faces.npz", size=64, photo_repeats=1,
+                     frames={"train": 2, "val": 2, "test": 2}, progress=False)
+    faces = FaceSet.load(out)
+    assert {"Eve", "Anna", "Dev"} <= set(faces.group.tolist())
+    eve = faces.group == "Eve"
+    assert set(faces.kind[eve].tolist()) >= {"real", "self_blend", "mesh_warp"}  # driven by a video
+    assert (faces.split[eve] == "train").all()
+
+    write(photos, "file,person,split\nset/eve.jpg,Anna,train\nset/fay.jpg,Fay,val\nset/gil.jpg,Gil,test\n")
+    with pytest.raises(DataError, match="Anna.*also in another folder"):
+        build_real([photos, course_folder], tmp_path / "again.npz", progress=False)
+    assert not (tmp_path / "again.npz").exists()
+
+
+def test_training_without_a_source_keeps_its_test_rows():
+    """--without utkface/: a detector trained free of a research-only set, measured on the same
+    test people as one trained with it."""
+    from deepfakelab.detect.cli import without_sources
+    from deepfakelab.detect.faceset import FaceSet, no_points
+    from deepfakelab.errors import ConfigError
+
+    n = 6
+    faces = FaceSet(images=np.zeros((n, 8, 8, 3), np.uint8), labels=np.array([0, 1, 0, 1, 0, 0]),
+                    masks=np.zeros((n, 8, 8), np.uint8), has_mask=np.ones(n, bool),
+                    kind=np.array(["real", "self_blend", "real", "self_blend", "real", "real"]),
+                    video=np.array(["a", "a/b", "c", "c/b", "d", "e"]), group=np.array(list("aaccde")),
+                    source=np.array(["utkface/a.jpg#0", "utkface/a.jpg#0", "london/c.jpg#0", "london/c.jpg#0",
+                                     "utkface/d.jpg#0", "utkface/e.jpg#0"]),
+                    points=no_points(n),
+                    split=np.array(["train", "train", "train", "train", "val", "test"], "<U5"))
+    kept = without_sources(faces, ["utkface/"])
+    assert kept.source.tolist() == ["london/c.jpg#0", "london/c.jpg#0", "utkface/e.jpg#0"]
+    with pytest.raises(ConfigError, match="no row"):
+        without_sources(faces, ["nothing/"])

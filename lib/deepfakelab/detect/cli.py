@@ -143,6 +143,8 @@ def _train(args: argparse.Namespace) -> int:
 
     check_output_folder(args.out)
     faces = FaceSet.load(check_input_file(args.data, "face set (.npz, made by 'deepfakelab detect-data')"))
+    if args.without:
+        faces = without_sources(faces, args.without)
     summary = train_and_evaluate(faces, args.out, arch=args.arch, width=args.width, epochs=args.epochs,
                                  batch_size=args.batch_size, lr=args.lr, hold_out=args.hold_out,
                                  device=args.device, seed=args.seed, threads=args.threads,
@@ -152,6 +154,23 @@ def _train(args: argparse.Namespace) -> int:
                                  identity_adversary=args.identity_adversary)
     print(f"weights: {summary['weights']}")
     return 0
+
+
+def without_sources(faces, prefixes: list[str]):
+    """``faces`` less the training and validation rows whose source file starts with one of
+    ``prefixes`` (``utkface/``: a detector free of UTKFace's research-only licence); test rows
+    stay, so runs with and without a source are measured on the same people."""
+    import numpy as np
+
+    from ..errors import ConfigError
+
+    files = np.char.partition(faces.source.astype(str), "#")[:, 0]
+    dropped = np.zeros(len(faces), bool)
+    for prefix in prefixes:
+        dropped |= np.char.startswith(files, prefix)
+    if not dropped.any():
+        raise ConfigError(f"--without {' '.join(prefixes)}: no row of the face set comes from such a file")
+    return faces.subset(~(dropped & (faces.split != "test")))
 
 
 def _domain(args: argparse.Namespace) -> int:
@@ -263,6 +282,9 @@ def register(subparsers) -> None:
     t.add_argument("--epochs", type=int, default=20, help="epochs (default: %(default)s)")
     t.add_argument("--batch-size", type=int, default=16, help="batch size (default: %(default)s)")
     t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default: %(default)s)")
+    t.add_argument("--without", nargs="+", metavar="PREFIX",
+                   help="leave out of training and validation the rows whose source file starts with PREFIX "
+                        "(e.g. utkface/); the test rows stay")
     t.add_argument("--hold-out", help="manipulation left out of training, for the cross-manipulation test")
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
