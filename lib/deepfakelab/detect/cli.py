@@ -109,7 +109,8 @@ def _exit_status(results) -> int:
 
 def _data(args: argparse.Namespace) -> int:
     from ..media.files import check_input_folder, check_output_file
-    from .trainingdata import build_from_folders, build_synthetic
+    from ..fakes.folders import build_from_folders
+    from ..fakes.synthetic import build_synthetic
 
     check_output_file(args.out, {".npz"}, "face set")
     if args.persons and not args.real:
@@ -120,7 +121,7 @@ def _data(args: argparse.Namespace) -> int:
         for folder in args.real:
             check_input_folder(folder, "folder of real videos and photos")
         from ..runtime import resolve_device
-        from .realdata import build_real
+        from ..fakes.real import build_real
 
         path = build_real(args.real, args.out, size=args.size, seed=args.seed, synthetic=args.synthetic,
                           device=str(resolve_device(args.device)), photo_repeats=args.photo_fakes,
@@ -138,8 +139,8 @@ def _data(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from ..media.files import check_input_file, check_output_folder
+    from ..fakes.faceset import FaceSet
     from .evaluation import train_and_evaluate
-    from .faceset import FaceSet
 
     check_output_folder(args.out)
     faces = FaceSet.load(check_input_file(args.data, "face set (.npz, made by 'deepfakelab detect-data')"))
@@ -176,9 +177,9 @@ def without_sources(faces, prefixes: list[str]):
 def _domain(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..media.files import check_input_file
-    from .domain import NULL_PERCENTILE
+    from ..fakes.faceset import FaceSet
+    from .domain_stats import NULL_PERCENTILE
     from .evaluation import refresh_domain_stats
-    from .faceset import FaceSet
 
     percentile = NULL_PERCENTILE if args.percentile is None else args.percentile
     if not 0 < percentile <= 100:
@@ -285,7 +286,8 @@ def register(subparsers) -> None:
     t.add_argument("--without", nargs="+", metavar="PREFIX",
                    help="leave out of training and validation the rows whose source file starts with PREFIX "
                         "(e.g. utkface/); the test rows stay")
-    t.add_argument("--hold-out", help="manipulation left out of training, for the cross-manipulation test")
+    t.add_argument("--hold-out", help="manipulation left out of training, for the cross-manipulation test "
+                   "(several names of one method with commas: reenact,landmark_warp)")
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     t.add_argument("--seed", type=int, default=0,

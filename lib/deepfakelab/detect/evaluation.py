@@ -1,9 +1,9 @@
 """Training plus the evaluation table, as DeepfakeBench reports it, and the map faithfulness.
 
 :func:`train_and_evaluate` splits a face set by person (the real people as
-:mod:`.realdata` fixes them, synthetic identities at random), optionally removes one
+:mod:`deepfakelab.fakes.roster` fixes them, synthetic identities at random), optionally removes one
 manipulation from training entirely, trains, fits a temperature on the validation split
-(:mod:`.calibration`), stores the training domain's statistics (:mod:`.domain`) in the weights,
+(:mod:`.calibration`), stores the training domain's statistics (:mod:`.domain_stats`) in the weights,
 and scores the test split:
 
 - all fakes vs reals: frame AUC, video AUC, EER, AP;
@@ -23,15 +23,16 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..fakes.faceset import FaceSet
+from ..fakes.roster import person_splits
 from ..runtime import resolve_device
 from .calibration import fit_temperature, scaled_probabilities
-from .domain import NULL_PERCENTILE, domain_stats
+from .dataset import FaceTensors
+from .domain_stats import NULL_PERCENTILE, domain_stats
 from .explain import CAM_METHODS, energy_in_mask, fake_maps, pointing_hits, randomised_copy, rank_correlation
-from .faceset import FaceSet, FaceTensors
 from .inference import load_detector
 from .metrics import evaluate, expected_calibration_error
 from .model import DetectorConfig
-from .realdata import person_splits
 from .train import TrainConfig, predict, predict_logits, train_detector
 
 
@@ -100,12 +101,14 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
     size = size or faces.images.shape[1]
     splits = person_splits(faces.group, split=faces.split)
     train_mask, val_mask = splits["train"], splits["val"]
-    if hold_out:
-        if hold_out not in set(faces.kind.tolist()):
-            raise ConfigError(f"--hold-out {hold_out!r}: the face set has no such manipulation "
+    if hold_out:  # one kind, or several that are one method under two names ("reenact,landmark_warp")
+        kinds = hold_out.split(",")
+        unknown = [k for k in kinds if k not in set(faces.kind.tolist())]
+        if unknown:
+            raise ConfigError(f"--hold-out {','.join(unknown)!r}: the face set has no such manipulation "
                               f"(it has {sorted(set(faces.kind.tolist()) - {'real'})})")
-        train_mask = train_mask & (faces.kind != hold_out)
-        val_mask = val_mask & (faces.kind != hold_out)
+        train_mask = train_mask & ~np.isin(faces.kind, kinds)
+        val_mask = val_mask & ~np.isin(faces.kind, kinds)
     detector = DetectorConfig(arch=arch, size=size, **({"width": width} if width else {}))
     config = TrainConfig(detector=detector, epochs=epochs, batch_size=batch_size,
                          lr=lr, seed=seed, device=device, hold_out=hold_out, mask_weight=mask_weight,
