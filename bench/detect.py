@@ -34,7 +34,7 @@ EPOCHS = 80  # as the shipped weights (lib/deepfakelab/detect/weights/README.md)
 
 def train_runs(data: Path, run: Path, holdout_run: Path, threads: int) -> None:
     from deepfakelab.detect.evaluation import train_and_evaluate
-    from deepfakelab.detect.trainingdata import build_synthetic
+    from deepfakelab.fakes.synthetic import build_synthetic
 
     if not data.exists():
         build_synthetic(data, identities=64, videos_per_identity=2, frames_per_video=8)

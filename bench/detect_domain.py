@@ -12,7 +12,7 @@ its faces to the weights' training prototypes, whether that exceeds the weights'
 
 - ``painting/statue: flag``: the paintings s9 (the Mona Lisa), s4, s8 and the statue s6: faces
   unlike any training face, which the check should flag;
-- ``held-out real: keep``: the test persons' real videos (:data:`~deepfakelab.detect.realdata.TEST_PERSONS`);
+- ``held-out real: keep``: the test persons' real videos (the shared roster's, :meth:`~deepfakelab.fakes.roster.Roster.shared`);
 - ``mesh-warp fake: keep``: mesh-warp reenactments among the test persons, as
   ``deepfakelab reenact PHOTO DRIVING --max-frames 30 --paste-back`` makes them (the photo: the
   target's first frame, saved as PNG), and one of the training photo s1 driven by retalk_4; made
@@ -43,10 +43,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: Not people of :data:`deepfakelab.detect.realdata.PERSONS` (``../shared/data/real/README.md``):
+#: Not people of the shared roster (``deepfakelab/fakes/shared_real_persons.csv``; ``../shared/data/real/README.md``):
 #: the Mona Lisa (s9), two paintings of women (s4, s8) and a terracotta statue (s6).
 PAINTINGS_AND_STATUE = ("s9.jpg", "s4.jpg", "s8.jpg", "s6.jpg")
-#: Mesh-warp fakes as (target, driver) persons of ``PERSONS``: the target's face (a photo, or a
+#: Mesh-warp fakes as (target, driver) persons of the shared roster: the target's face (a photo, or a
 #: video's first frame) moved by the driver's video. Among the test persons L, M, O, P, R, plus
 #: the training photo s1 driven by O.
 FAKE_PAIRS = (("L", "P"), ("O", "M"), ("P", "R"), ("R", "L"), ("photo-s1", "O"))
@@ -80,11 +80,11 @@ class Row:
 
 
 def _file_of(person: str) -> str:
-    from deepfakelab.detect.realdata import PERSONS
+    from deepfakelab.fakes.roster import Roster
 
-    files = [f for f, p in PERSONS.items() if p == person]
+    files = [f for f, p in Roster.shared().persons.items() if p == person]
     if len(files) != 1:
-        raise ValueError(f"person {person!r} has {len(files)} files in realdata.PERSONS, not one")
+        raise ValueError(f"person {person!r} has {len(files)} files in the shared roster, not one")
     return files[0]
 
 
@@ -95,8 +95,10 @@ def fake_name(target: str, driver: str) -> str:
 
 def planned(pairs=FAKE_PAIRS) -> list[tuple[str, str]]:
     """``(file, group key)`` of every row, in table order; fakes named by :func:`fake_name`."""
-    from deepfakelab.detect.realdata import files_of
+    from deepfakelab.fakes.roster import Roster
     from deepfakelab.media.files import is_image_path
+
+    files_of = Roster.shared().files_of
 
     rows = [(f, "painting") for f in PAINTINGS_AND_STATUE]
     rows += [(f, "heldout") for f in files_of("test")]

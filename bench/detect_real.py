@@ -58,7 +58,7 @@ def rows_for(model, test, device="cpu") -> dict:
     the fakes made of each), since a photo set of 1,600 people would drown five videos."""
     from deepfakelab.detect.evaluation import faithfulness
     from deepfakelab.detect.metrics import evaluate, expected_calibration_error, video_scores
-    from deepfakelab.detect.realdata import real_rows
+    from deepfakelab.fakes.roster import real_rows
     from deepfakelab.detect.train import predict
 
     real = real_rows(test)
@@ -125,7 +125,7 @@ def real_scores_by_split(model, faces, splits, size: int, per_video: int = 24) -
     spaced crops of each video, at the network's input ``size``, keep this to seconds.
     """
     from deepfakelab.detect.metrics import video_scores
-    from deepfakelab.detect.realdata import real_rows
+    from deepfakelab.fakes.roster import real_rows
     from deepfakelab.detect.train import predict
     from deepfakelab.media.frames import evenly_spaced
 
@@ -171,9 +171,9 @@ def throughput(weights, video: Path, frames: int) -> float:
 def main() -> int:
     import torch
 
-    from deepfakelab.detect.faceset import FaceSet
     from deepfakelab.detect.inference import DEFAULT_WEIGHTS, KITNET_WEIGHTS, load_detector
-    from deepfakelab.detect.realdata import person_splits
+    from deepfakelab.fakes.faceset import FaceSet
+    from deepfakelab.fakes.roster import person_splits
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(REPO / "runs/real-128/faces.npz"), help="face set (detect-data --real)")
@@ -256,7 +256,7 @@ def main() -> int:
     for name, ok in checks.items():
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
     if args.json:
-        from deepfakelab.detect.realdata import real_rows
+        from deepfakelab.fakes.roster import real_rows
 
         measured = (f"{args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
                     f"{time.strftime('%Y-%m-%d')}")

@@ -98,7 +98,7 @@ def test_detector_trains_on_cuda_and_loads_on_cpu(tmp_path):
     from deepfakelab.detect.inference import load_detector
     from deepfakelab.detect.model import DetectorConfig
     from deepfakelab.detect.train import TrainConfig, train_detector
-    from deepfakelab.detect.trainingdata import build_faceset
+    from deepfakelab.fakes.synthetic import build_faceset
 
     from test_detect_toys import toy_sources
 

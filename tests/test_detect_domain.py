@@ -1,4 +1,5 @@
-"""The training-domain check (:mod:`deepfakelab.detect.domain`): prototypes, the held-out null,
+"""The training-domain check (:mod:`deepfakelab.detect.domain` and, at training time,
+:mod:`deepfakelab.detect.domain_stats`): prototypes, the held-out null,
 and that it fires on inputs unlike the training faces and not on new faces like them."""
 
 from __future__ import annotations
@@ -7,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from deepfakelab.detect.domain import (choose_prototypes, distances, domain_stats, has_stats, held_out_null,
-                                       unlike_training)
+from deepfakelab.detect.domain import distances, has_stats, unlike_training
+from deepfakelab.detect.domain_stats import choose_prototypes, domain_stats, held_out_null
 from deepfakelab.detect.evaluation import refresh_domain_stats
-from deepfakelab.detect.faceset import FaceSet
 from deepfakelab.detect.model import DetectorConfig, FaceForensicNet, to_tensor
+from deepfakelab.fakes.faceset import FaceSet
 
 
 def _faces(groups: list[str], per_group: int, seed: int) -> FaceSet:

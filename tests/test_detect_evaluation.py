@@ -10,10 +10,11 @@ from deepfakelab.cli import main
 from deepfakelab.detect import cli as detect_cli
 from deepfakelab.detect.evaluation import train_and_evaluate
 from deepfakelab.detect.explain import CAM_METHODS
-from deepfakelab.detect.faceset import FaceSet
 from deepfakelab.detect.model import ARCHITECTURES
-from deepfakelab.detect.trainingdata import build_faceset, build_from_folders
 from deepfakelab.errors import ConfigError, DataError
+from deepfakelab.fakes.faceset import FaceSet
+from deepfakelab.fakes.folders import build_from_folders
+from deepfakelab.fakes.synthetic import build_faceset
 
 from test_detect_toys import toy_sources
 

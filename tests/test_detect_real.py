@@ -13,15 +13,15 @@ import torch
 from deepfakelab.detect.backbone import SHA256, load_backbone_state
 from deepfakelab.detect.calibration import fit_temperature, scaled_probabilities
 from deepfakelab.detect.metrics import expected_calibration_error
-from deepfakelab.detect.realdata import PERSONS, TEST_PERSONS, VAL_PERSONS, person_splits, split_of
-from deepfakelab.detect.realfakes import mesh_face_swap, mesh_reenact, mesh_self_blend, mesh_warp_fake, oval_mask
 from deepfakelab.errors import DataError
+from deepfakelab.fakes.mesh_fakes import mesh_face_swap, mesh_reenact, mesh_self_blend, mesh_warp_fake, oval_mask
+from deepfakelab.fakes.roster import Roster, person_splits
 
 
 @pytest.fixture(scope="module")
 def real_faces(real_data):
     """Mesh faces of two photos and two frames of two test-split videos (a few seconds)."""
-    from deepfakelab.detect.realdata import FaceReader, read_real_faces
+    from deepfakelab.fakes.real import FaceReader, read_real_faces
 
     faces, problems = read_real_faces(real_data, ["s1.jpg", "d8.jpg", "retalk_1.mp4", "vox_dpe_s.mp4"], 2,
                                       FaceReader(), progress=False)
@@ -52,14 +52,16 @@ def test_backbone_loader_reads_the_real_file_when_present():
 
 
 def test_person_split_is_disjoint_and_keeps_k_together():
-    assert split_of(PERSONS["hdtf_aoc.mp4"]) == split_of(PERSONS["retalk_3.mp4"])
-    assert not set(TEST_PERSONS) & set(VAL_PERSONS)
-    groups = np.array(list(PERSONS.values()) + [f"head{i:03d}" for i in range(20)])
+    shared = Roster.shared()
+    persons = shared.persons
+    assert shared.split_of(persons["hdtf_aoc.mp4"]) == shared.split_of(persons["retalk_3.mp4"])
+    test_persons = {p for p, s in shared.splits.items() if s == "test"}
+    groups = np.array(list(persons.values()) + [f"head{i:03d}" for i in range(20)])
     splits = person_splits(groups)
     assert sum(m.astype(int) for m in splits.values()).tolist() == [1] * len(groups)
     members = {name: set(groups[m].tolist()) for name, m in splits.items()}
-    assert members["test"] & set(PERSONS.values()) == set(TEST_PERSONS)
-    assert all(g in members["train"] for g in PERSONS.values() if g.startswith("photo"))
+    assert members["test"] & set(persons.values()) == test_persons
+    assert all(g in members["train"] for g in persons.values() if g.startswith("photo"))
     assert not members["train"] & members["test"] and not members["val"] & members["test"]
 
 
@@ -100,8 +102,9 @@ def test_mesh_warp_fakes_move_the_face_and_their_mask_covers_every_change(real_f
 
 
 def test_real_face_sets_keep_the_mesh_and_blend_afresh_each_epoch(real_faces, tmp_path):
-    from deepfakelab.detect.faceset import FIELDS, FaceSet, FaceTensors
-    from deepfakelab.detect.realdata import build_real_faceset
+    from deepfakelab.detect.dataset import FaceTensors
+    from deepfakelab.fakes.faceset import FIELDS, FaceSet
+    from deepfakelab.fakes.real import build_real_faceset
 
     faces = build_real_faceset(real_faces, size=64, blends=0, swaps=0, reenactments=0, progress=False)
     assert (faces.labels == 0).all() and not np.isnan(faces.points.astype(np.float32)).any()
@@ -159,7 +162,7 @@ def test_tiny_training_run_on_real_frames(real_faces, tmp_path, monkeypatch):
     from deepfakelab.detect.evaluation import finish_weights
     from deepfakelab.detect.inference import load_detector, read_card
     from deepfakelab.detect.model import DetectorConfig
-    from deepfakelab.detect.realdata import build_real_faceset
+    from deepfakelab.fakes.real import build_real_faceset
     from deepfakelab.detect.train import TrainConfig, train_detector
 
     faces = build_real_faceset(real_faces, size=64, blends=1, swaps=0, reenactments=0, photo_repeats=1,
@@ -197,7 +200,7 @@ def test_identity_adversary_training_resumes_and_refuses_kitnet(real_faces, tmp_
     """The adversary guesses the person of every crop (an online blend: its real crop's person);
     it lives in the checkpoint, never in detector.pt, and a killed run resumes with it."""
     from deepfakelab.detect.model import DetectorConfig
-    from deepfakelab.detect.realdata import build_real_faceset
+    from deepfakelab.fakes.real import build_real_faceset
     from deepfakelab.detect.train import TrainConfig, train_detector
     from deepfakelab.errors import ConfigError
     import deepfakelab.detect.train as train_module

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from deepfakelab.detect.trainingdata import SourceVideo
+from deepfakelab.fakes.synthetic import SourceVideo
 
 
 def toy_source(identity: int, video: int, frames: int = 3, size: int = 96) -> SourceVideo:

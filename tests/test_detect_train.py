@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from deepfakelab.detect.faceset import FaceSet, FaceTensors, augment, split_groups
+from deepfakelab.detect.dataset import FaceTensors, augment
 from deepfakelab.detect.inference import load_detector
 from deepfakelab.detect.model import DetectorConfig
 from deepfakelab.detect.train import TrainConfig, train_detector
-from deepfakelab.detect.trainingdata import build_faceset
 from deepfakelab.errors import DataError
+from deepfakelab.fakes.faceset import FaceSet
+from deepfakelab.fakes.roster import split_groups
+from deepfakelab.fakes.synthetic import build_faceset
 
 from test_detect_toys import toy_sources
 
@@ -104,7 +106,7 @@ def test_missing_weights_say_how_to_train(tmp_path):
 
 
 def test_paired_batches_keep_a_frame_with_its_fakes():
-    from deepfakelab.detect.faceset import PairedBatches
+    from deepfakelab.detect.dataset import PairedBatches
 
     sources = np.array([f"v#{i // 4}" for i in range(40)] + ["lone#0", "lone#1"])
     sampler = PairedBatches(sources, batch_size=8, generator=torch.Generator().manual_seed(0))
@@ -120,7 +122,7 @@ def test_paired_batches_keep_a_frame_with_its_fakes():
 
 def test_fomm_fakes_blend_a_reenacted_face_into_the_frame():
     """The FOMM manipulation runs any FOMM (here an untrained small one) on frame pairs."""
-    from deepfakelab.detect.trainingdata import fomm_reenactor
+    from deepfakelab.fakes.synthetic import fomm_reenactor
     from deepfakelab.reenact.model import build_model
 
     torch.manual_seed(0)

@@ -1,6 +1,6 @@
 """Rosters: a course trains the real-face detector on its own people, split by person as it says.
 
-The shared folder's people are named by the kit's table; any other folder names its people in
+The shared folder's people are named by the roster the kit ships (read as any other); any other folder names its people in
 ``persons.csv``. These tests build a face set from real shared files under other names (links in
 a temporary folder, nothing copied) with a roster that puts a shared test person in training,
 so a roster that were read but not obeyed would fail them.
@@ -8,11 +8,13 @@ so a roster that were read but not obeyed would fail them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from deepfakelab.cli import main
-from deepfakelab.detect.realdata import PERSONS, Roster, person_splits
+from deepfakelab.fakes.roster import SHARED_ROSTER, Roster, person_splits
 from deepfakelab.errors import DataError
 
 ROSTER = """file,person,split
@@ -49,7 +51,24 @@ def test_a_roster_names_people_and_their_splits(tmp_path):
     assert roster.persons["anna-again.mp4"] == "Anna" and roster.split_of("Anna") == "train"
     assert roster.files_of("val") == ["cleo.mp4"] and roster.files_of("test") == ["dev.mp4"]
     shared = Roster.shared()
-    assert shared.persons == PERSONS and shared.split_of("L") == "test" and shared.split_of("F") == "val"
+    assert shared.split_of("L") == "test" and shared.split_of("F") == "val"
+
+
+def test_the_shared_roster_is_a_persons_csv_shipped_in_the_package():
+    """The shared videos' people are a roster like any course's, read by the same code."""
+    import deepfakelab
+
+    assert SHARED_ROSTER.name.endswith(".csv") and SHARED_ROSTER.is_file()
+    assert SHARED_ROSTER.resolve().parent.parent == Path(deepfakelab.__file__).resolve().parent
+    shared = Roster.shared()
+    assert shared == Roster.read(SHARED_ROSTER)
+    assert shared.persons["hdtf_aoc.mp4"] == shared.persons["retalk_3.mp4"] == "K"  # one person, two clips
+    assert shared.files_of("test") == ["hdtf_kh.mp4", "retalk_1.mp4", "retalk_4.mp4", "retalk_5.mp4", "vox_dpe_s.mp4"]
+    assert sorted({p for p, s in shared.splits.items() if s == "val"}) == ["F", "J", "N"]
+    photos = [f for f in shared.persons if f.endswith(".jpg")]
+    assert len(photos) == 6 and all(shared.split_of(shared.persons[f]) == "train" for f in photos)
+    shared.persons.clear()  # a caller's copy: the next caller still gets the whole roster
+    assert len(Roster.shared().persons) == 25
 
 
 @pytest.mark.parametrize("text, message", [
@@ -77,9 +96,10 @@ def test_a_folder_needs_a_roster_and_every_listed_file(tmp_path, real_data):
 
 
 def test_the_face_set_records_the_roster_and_training_splits_by_it(course_folder, tmp_path):
-    from deepfakelab.detect.domain import describe
-    from deepfakelab.detect.faceset import FaceSet
-    from deepfakelab.detect.realdata import build_real, real_rows
+    from deepfakelab.detect.domain_stats import describe
+    from deepfakelab.fakes.faceset import FaceSet
+    from deepfakelab.fakes.real import build_real
+    from deepfakelab.fakes.roster import real_rows
 
     out = build_real(course_folder, tmp_path / "faces.npz", size=64, frames={"train": 2, "val": 2, "test": 2},
                      progress=False)
@@ -100,11 +120,11 @@ def test_the_face_set_records_the_roster_and_training_splits_by_it(course_folder
 
 
 def test_old_face_sets_keep_the_shared_split():
-    """A face set saved before rosters has no split field: the shared table still splits it."""
+    """A face set saved before rosters has no split field: the shared roster still splits it."""
     groups = np.array(["L", "F", "A", "photo-s1"] + [f"head{i:03d}" for i in range(10)])
     splits = person_splits(groups)
     assert splits["test"][0] and splits["val"][1] and splits["train"][2] and splits["train"][3]
-    given = person_splits(groups, split=np.array(["train"] + [""] * 13))  # a roster overrides the table
+    given = person_splits(groups, split=np.array(["train"] + [""] * 13))  # a roster overrides the shared one
     assert given["train"][0] and not given["test"][0]
 
 
@@ -122,8 +142,8 @@ def test_two_folders_make_one_face_set_and_a_person_in_both_is_refused(course_fo
     """A folder of photos beside a folder of videos (the shared faces beside the shared videos):
     one face set, the photos reenacted by the other folder's videos of their split; a person
     named in both rosters is refused before any work."""
-    from deepfakelab.detect.faceset import FaceSet
-    from deepfakelab.detect.realdata import build_real
+    from deepfakelab.fakes.faceset import FaceSet
+    from deepfakelab.fakes.real import build_real
 
     photos = tmp_path / "photos"
     (photos / "set").mkdir(parents=True)
@@ -150,7 +170,7 @@ def test_training_without_a_source_keeps_its_test_rows():
     """--without utkface/: a detector trained free of a research-only set, measured on the same
     test people as one trained with it."""
     from deepfakelab.detect.cli import without_sources
-    from deepfakelab.detect.faceset import FaceSet, no_points
+    from deepfakelab.fakes.faceset import FaceSet, no_points
     from deepfakelab.errors import ConfigError
 
     n = 6

@@ -93,20 +93,79 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-#: Each layer and what it must not import: data flows media -> faces -> reenact / detect -> reports.
+#: Each layer and what it must not import: data flows media -> faces -> reenact -> fakes -> detect
+#: -> reports (fake-making uses reenactment; the detector's training reads the fakes).
 LAYERS = {
-    "deepfakelab.media": ("deepfakelab.faces", "deepfakelab.reenact", "deepfakelab.detect", "deepfakelab.lab1"),
-    "deepfakelab.faces": ("deepfakelab.reenact", "deepfakelab.detect", "deepfakelab.lab1"),
+    "deepfakelab.media": ("deepfakelab.faces", "deepfakelab.reenact", "deepfakelab.fakes", "deepfakelab.detect",
+                          "deepfakelab.lab1"),
+    "deepfakelab.faces": ("deepfakelab.reenact", "deepfakelab.fakes", "deepfakelab.detect", "deepfakelab.lab1"),
+    "deepfakelab.fakes": ("deepfakelab.detect", "deepfakelab.lab1"),
 }
 
 
-def test_media_and_faces_import_nothing_above_them():
+def test_each_layer_imports_nothing_above_it():
     modules = _modules()
     for name, path in modules.items():
         for layer, above in LAYERS.items():
             if name == layer or name.startswith(layer + "."):
                 wrong = sorted(m for m in _imported(name, path, modules) if m.startswith(above))
-                assert not wrong, f"{name} imports {wrong}: data flows media -> faces -> reenact / detect"
+                assert not wrong, f"{name} imports {wrong}: data flows media -> faces -> reenact -> fakes -> detect"
+
+
+#: What ``deepfakelab detect`` runs to score an input: the detector, its maps, the domain check, the report.
+SCORING = ("deepfakelab.detect.inference", "deepfakelab.detect.report", "deepfakelab.detect.explain",
+           "deepfakelab.detect.model", "deepfakelab.detect.domain")
+#: Training and fake-making: what scoring a video must never load (a student's ``detect`` pays for
+#: none of it, and a change to training cannot break scoring).
+TRAINING = ("deepfakelab.fakes", "deepfakelab.detect.train", "deepfakelab.detect.evaluation",
+            "deepfakelab.detect.dataset", "deepfakelab.detect.domain_stats", "deepfakelab.detect.probe",
+            "deepfakelab.detect.calibration", "deepfakelab.detect.backbone")
+
+
+def _is_training(module: str) -> bool:
+    return any(module == t or module.startswith(t + ".") for t in TRAINING)
+
+
+def test_scoring_reaches_no_training_code_in_the_source():
+    """Every import the scoring modules can reach, those inside functions included (they run
+    while a video is scored), leads to no training or fake-making module."""
+    modules = _modules()
+    graph = {name: _imported(name, path, modules) for name, path in modules.items()}
+    for start in SCORING:
+        seen, todo, parent = {start}, [start], {}
+        while todo:
+            node = todo.pop()
+            for other in graph[node]:
+                if other not in seen:
+                    seen.add(other)
+                    parent[other] = node
+                    todo.append(other)
+        for found in sorted(filter(_is_training, seen)):
+            chain = [found]
+            while chain[-1] != start:
+                chain.append(parent[chain[-1]])
+            raise AssertionError(f"{start} reaches training code: {' <- '.join(chain)}")
+
+
+def test_importing_the_detector_loads_no_training_code():
+    """In a fresh interpreter, the command line and the scoring modules load no module of
+    training or fake-making."""
+    script = (
+        "import sys\n"
+        f"import deepfakelab.cli\nfor name in {SCORING!r}:\n    __import__(name)\n"
+        f"training = {TRAINING!r}\n"
+        "print('\\n'.join(sorted(m for m in sys.modules if any(m == t or m.startswith(t + '.') for t in training))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                            cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "", f"training modules loaded by scoring: {result.stdout.split()}"
+
+
+def test_the_training_check_sees_training_code():
+    """The two checks above would catch a scoring module that imports training code."""
+    assert _is_training("deepfakelab.fakes.roster") and _is_training("deepfakelab.detect.train")
+    assert not _is_training("deepfakelab.detect.domain") and not _is_training("deepfakelab.detect.trainer_notes")
 
 
 def test_every_module_imports_alone_in_a_fresh_interpreter():

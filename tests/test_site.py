@@ -281,7 +281,7 @@ def test_fomm_figures_follow_the_model_api(tmp_path):
 def test_detector_maps_figure_follows_the_detect_api(tmp_path):
     """Like the FOMM figures, the maps figure needs trained weights to be published; this runs its
     code on an untrained detector so that it keeps up with the detect package."""
-    pytest.importorskip("deepfakelab.detect.trainingdata")
+    pytest.importorskip("deepfakelab.fakes.synthetic")
     pytest.importorskip("deepfakelab.heads")
     sys.path.insert(0, str(SITE))
     try:
@@ -357,9 +357,9 @@ def test_committed_real_face_numbers_are_aggregates_for_every_detector():
         for _, key in table.COLUMNS:
             part, k = ("synthetic", key.split(":")[1]) if ":" in key else ("real", key)
             assert isinstance(row[part][k], float), (part, k)
-    from deepfakelab.detect.realdata import PERSONS
+    from deepfakelab.fakes.roster import Roster
 
-    assert not [f for f in PERSONS if f in text]
+    assert not [f for f in Roster.shared().persons if f in text]
 
 
 def test_detection_page_shows_the_real_face_table(built_site):

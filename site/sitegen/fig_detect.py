@@ -7,7 +7,7 @@ to read the curve, not how good the kit's detector is.
 
 The maps figure needs *trained* detector weights (the shipped ones, or ``site/build.py
 --detector-weights FILE``): it makes fakes of synthetic heads exactly as the detector's training
-set does (:func:`deepfakelab.detect.trainingdata.build_faceset`, which knows each fake's changed
+set does (:func:`deepfakelab.fakes.synthetic.build_faceset`, which knows each fake's changed
 region), scores them and draws the maps of several methods with that region outlined.
 """
 
@@ -91,7 +91,7 @@ def maps_figure(model, config, out_dir: Path, weights: str) -> Figure:
 
     from deepfakelab.detect.explain import fake_maps, overlay, pointing_hits
     from deepfakelab.detect.model import to_tensor
-    from deepfakelab.detect.trainingdata import build_faceset, heads_sources
+    from deepfakelab.fakes.synthetic import build_faceset, heads_sources
 
     sources = heads_sources(identities=2, videos_per_identity=1, frames_per_video=1, seed=7, progress=False)
     faces = build_faceset(sources, ["self_blend", "face_swap"], size=config.size, seed=0, progress=False)

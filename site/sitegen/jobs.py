@@ -41,7 +41,7 @@ ALL_JOBS: list[FigureJob] = [
             "deepfakelab.detect.metrics",
             "deepfakelab.detect.explain",
             "deepfakelab.detect.inference",
-            "deepfakelab.detect.trainingdata",
+            "deepfakelab.fakes.synthetic",
         ],
         snippets={
             "fig_detect_metrics": "An ROC curve with its AUC and EER",

@@ -19,9 +19,9 @@ from ..heads.identity import Identity
 from ..heads.motion import random_trajectory
 from ..heads.render import render_video
 from ..media.writer import write_video
+from ..fakes.synthetic import SourceVideo, make_fakes
 from .inference import DeepfakeDetector
 from .report import write_report
-from .trainingdata import SourceVideo, make_fakes
 
 #: Identity seeds far from the training identities (0..39 at seed 0).
 DEMO_IDENTITY_SEEDS = (90_001, 90_002)

@@ -56,7 +56,7 @@ def load_detector(path: str | Path | None = None, device: str | torch.device = "
 @dataclass
 class DetectorCard:
     """Who gives the verdict: ``name``, one line on its training data, and the statistics that
-    tell an input unlike that data (:func:`.domain.domain_stats`; None for weights made before
+    tell an input unlike that data (:func:`.domain_stats.domain_stats`; None for weights made before
     they were stored: then every input counts as possibly unlike the training data)."""
 
     name: str

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from .domain import embeddings
-from .faceset import FaceSet
+from ..fakes.faceset import FaceSet
+from .domain_stats import embeddings
 from .model import DetectorConfig, MobileNetDetector
 
 

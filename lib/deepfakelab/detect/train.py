@@ -21,7 +21,8 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataError, TrainingDiverged
 from ..runtime import resolve_device, seed_everything
-from .faceset import FaceSet, FaceTensors, PairedBatches
+from ..fakes.faceset import FaceSet
+from .dataset import FaceTensors, PairedBatches
 from .metrics import evaluate
 from .model import DetectorConfig, build_detector
 
@@ -56,7 +57,7 @@ class TrainConfig:
     #: shipped run it was epoch 2 of 8, at a frame AUC 0.03 below the last epoch's)
     keep: str = "best"
     #: a fresh self-blend of every real crop with mesh points, each epoch (see
-    #: :class:`~.faceset.FaceTensors`); real face sets carry the points
+    #: :class:`~.dataset.FaceTensors`); real face sets carry the points
     online_blends: bool = False
     #: weight of an identity adversary on the pooled features (0: none): a small head learns which
     #: training person (or synthetic identity) a crop shows, and its gradient reaches the network

@@ -50,7 +50,7 @@ def _odd(n: float) -> int:
     return n if n % 2 else n + 1
 
 
-def _deformed_mask(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def deformed_mask(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Face mask grown or shrunk, wobbled and feathered: blending boundaries vary as in the wild."""
     h, w = mask.shape
     hard = (mask > 0.5).astype(np.uint8)
@@ -83,7 +83,8 @@ def _recolour(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 255)
 
 
-def _blend(source: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def blend(source: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``source`` over ``target`` (both (H, W, 3) uint8) with opacity ``alpha`` (H, W) in [0, 1]."""
     a = alpha[..., None]
     return np.clip(source.astype(np.float32) * a + target.astype(np.float32) * (1 - a), 0, 255).astype(np.uint8)
 
@@ -109,9 +110,16 @@ def self_blend(image: np.ndarray, face_mask: np.ndarray, rng: np.random.Generato
     matrix = cv2.getRotationMatrix2D((float(cx), float(cy)), 0.0, scale)
     matrix[:, 2] += rng.uniform(-0.03, 0.03, size=2) * (w, h)
     source = cv2.warpAffine(source, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
-    alpha = _deformed_mask(face_mask, rng)
-    fake = _blend(source, image, alpha)
+    alpha = deformed_mask(face_mask, rng)
+    fake = blend(source, image, alpha)
     return Fake(fake, change_mask(fake, image, alpha), "self_blend")
+
+
+def aligned_points(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``points`` (K, 2) moved by the similarity that best maps them onto ``reference`` (K, 2):
+    another face's expression in this face's frame (keeps expression, drops pose and size)."""
+    matrix, _ = cv2.estimateAffinePartial2D(points.astype(np.float32), reference.astype(np.float32))
+    return points @ matrix[:, :2].T + matrix[:, 2]
 
 
 def _align(donor_points: np.ndarray, target_points: np.ndarray) -> np.ndarray:
@@ -152,7 +160,7 @@ def face_swap(target: np.ndarray, target_mask: np.ndarray, donor: np.ndarray, do
     warped_mask = cv2.warpAffine(donor_mask.astype(np.float32), matrix, (w, h))
     region = np.minimum(target_mask, warped_mask)
     warped = _match_colours(warped, target, region)
-    alpha = _deformed_mask(region, rng)
+    alpha = deformed_mask(region, rng)
     if rng.random() < 0.3 and (alpha > 0.5).sum() > 64:
         ys, xs = np.nonzero(alpha > 0.5)
         centre = (int((xs.min() + xs.max()) / 2), int((ys.min() + ys.max()) / 2))
@@ -162,7 +170,7 @@ def face_swap(target: np.ndarray, target_mask: np.ndarray, donor: np.ndarray, do
             return Fake(fake, change_mask(fake, target, (alpha > 0.5).astype(np.float32)), "face_swap")
         except cv2.error:
             pass  # mask touching the border: fall back to alpha blending
-    fake = _blend(warped, target, alpha)
+    fake = blend(warped, target, alpha)
     return Fake(fake, change_mask(fake, target, alpha), "face_swap")
 
 
@@ -188,8 +196,8 @@ def landmark_warp(image: np.ndarray, face_mask: np.ndarray, points: np.ndarray,
         warped = _piecewise_affine_warp(image, points, driving_points)
     if warped is None:
         return self_blend(image, face_mask, rng)
-    alpha = _deformed_mask(face_mask, rng)  # the warp is only kept inside the face
-    fake = _blend(warped, image, alpha)
+    alpha = deformed_mask(face_mask, rng)  # the warp is only kept inside the face
+    fake = blend(warped, image, alpha)
     return Fake(fake, change_mask(fake, image, alpha), "landmark_warp")
 
 

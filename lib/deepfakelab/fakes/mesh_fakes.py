@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from ..faces.regions import REGIONS, region_mask
-from .manipulations import Fake, change_mask, face_swap, landmark_warp, self_blend
+from .manipulations import Fake, aligned_points, change_mask, face_swap, landmark_warp, self_blend
 
 #: Mesh points standing in for MTCNN's five (eye centres are the eye loops' means).
 NOSE_TIP, MOUTH_CORNERS = 1, (61, 291)
@@ -82,11 +82,6 @@ def mesh_face_swap(target: MeshFace, donor: MeshFace, rng: np.random.Generator) 
                      target_points=target.points[:, :2], donor_points=donor.points[:, :2])
 
 
-def _similar(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    matrix, _ = cv2.estimateAffinePartial2D(points.astype(np.float32), reference.astype(np.float32))
-    return points @ matrix[:, :2].T + matrix[:, 2]
-
-
 def mesh_reenact(face: MeshFace, driving_from: np.ndarray, driving_to: np.ndarray,
                  rng: np.random.Generator) -> Fake:
     """``face`` moved by another face's change of expression ``driving_from -> driving_to`` (468, 2).
@@ -96,7 +91,7 @@ def mesh_reenact(face: MeshFace, driving_from: np.ndarray, driving_to: np.ndarra
     the photo warped along them: five points (p 0.5, the kit's MTCNN warp) or the dense set.
     No point moves more than 6 % of the crop's side: a larger move folds the thin-plate warp.
     """
-    start, end = (_similar(p[:, :2], face.points[:, :2]) for p in (driving_from, driving_to))
+    start, end = (aligned_points(p[:, :2], face.points[:, :2]) for p in (driving_from, driving_to))
     delta = rng.uniform(1.0, 2.5) * (end - start)
     limit = 0.06 * face.image.shape[0]
     norm = np.linalg.norm(delta, axis=1, keepdims=True)

@@ -1,30 +1,14 @@
-"""The real-face training set: the shared real videos and photos, split by person, and their fakes.
+"""The real-face training set: real people's videos and photos, split by person, and their fakes.
 
-The split is written here, not drawn: with 18 people a random draw could put the two clips of
-one person (K: ``hdtf_aoc.mp4`` and ``retalk_3.mp4``) on both sides, or leave the test split
-without a man or without a woman. Test and validation persons come from the video-retalking,
-HDTF-style and DPE clips; the photos come from the same source (LivePortrait) as the ``d*`` and
-``s*`` videos, whose people they may show, so all photos and LivePortrait videos are training
-data.
-
-======  ==============================================================================
-split   files (person)
-======  ==============================================================================
-train   d0 (A), d10 (B), d12 (C), d13 (D), d18 (E), s18 (G), s20 (H), s29 (I),
-        hdtf_aoc + retalk_3 (K), vox_dpe_d (Q); photos s12, d8, d19, d12-photo, s1, s11
-val     d20 (F), s32 (J), retalk_2 (N)
-test    hdtf_kh (L), retalk_1 (M), retalk_4 (O), retalk_5 (P), vox_dpe_s (R)
-======  ==============================================================================
-
-A course with more real people (consenting students, staff, a licensed data set) trains on
-them with a roster: ``persons.csv`` in their folder, one row per file, naming its person and
-that person's split (:class:`Roster`; ``--persons`` for another path). The table above is the
-roster of ``../shared/data/real``, used when its folder has no ``persons.csv``.
+Who each file shows and each person's split come from a roster (:mod:`.roster`): a
+``persons.csv`` in the folder (``--persons`` for another path), or, for the kit's shared
+``../shared/data/real``, the roster shipped with the package. Several folders (e.g.
+``../shared/data/faces`` and ``../shared/data/real``) are read together, each with its roster.
 
 Every real frame is cropped as the deployed detector crops it (MTCNN box, 30 % margin,
-:class:`~deepfakelab.faces.cropper.FaceCropper`), at a working size of 256 px where its face mesh is read and the
-fakes are made (:mod:`.realfakes`); crops and change masks are then shrunk to the detector's
-size, so the resize softens the traces as it does at inference time.
+:class:`~deepfakelab.faces.cropper.FaceCropper`), at a working size of 256 px where its face
+mesh is read and the fakes are made (:mod:`.mesh_fakes`); crops and change masks are then
+shrunk to the detector's size, so the resize softens the traces as it does at inference time.
 """
 
 from __future__ import annotations
@@ -41,110 +25,12 @@ from ..faces.cropper import FaceCropper, margin_box
 from ..media.files import IMAGE_SUFFIXES, is_image_path
 from ..media.frames import extract_frames
 from ..media.video import probe_video
-from .faceset import FaceSet, no_points, no_split
-from .realfakes import MeshFace, mesh_face_swap, mesh_reenact, mesh_self_blend, mesh_warp_fake
+from .faceset import FaceSet, no_points
+from .mesh_fakes import MeshFace, mesh_face_swap, mesh_reenact, mesh_self_blend, mesh_warp_fake
+from .roster import SPLITS, Roster, merged_roster
 
-#: file -> person, for every file used (paintings, statue and animals are not used).
-PERSONS = {
-    "d0.mp4": "A", "d10.mp4": "B", "d12.mp4": "C", "d13.mp4": "D", "d18.mp4": "E", "d20.mp4": "F",
-    "s18.mp4": "G", "s20.mp4": "H", "s29.mp4": "I", "s32.mp4": "J", "hdtf_aoc.mp4": "K",
-    "retalk_3.mp4": "K", "hdtf_kh.mp4": "L", "retalk_1.mp4": "M", "retalk_2.mp4": "N",
-    "retalk_4.mp4": "O", "retalk_5.mp4": "P", "vox_dpe_d.mp4": "Q", "vox_dpe_s.mp4": "R",
-    # photos: people unknown, possibly some of A-J; each its own group, all in training
-    "s12.jpg": "photo-s12", "d8.jpg": "photo-d8", "d19.jpg": "photo-d19",
-    "d12-photo.jpg": "photo-d12", "s1.jpg": "photo-s1", "s11.jpg": "photo-s11",
-}
-VAL_PERSONS = ("F", "J", "N")
-TEST_PERSONS = ("L", "M", "O", "P", "R")
 #: The crop side at which meshes are read and fakes made, before shrinking to the detector's size.
 WORK_SIZE = 256
-SPLITS = ("train", "val", "test")
-#: The roster file looked for in a folder of real videos and photos.
-ROSTER_NAME = "persons.csv"
-
-
-def split_of(person: str) -> str:
-    """``"train"``, ``"val"`` or ``"test"`` for a person of :data:`PERSONS`."""
-    return "test" if person in TEST_PERSONS else "val" if person in VAL_PERSONS else "train"
-
-
-def files_of(split: str) -> list[str]:
-    return [f for f, p in PERSONS.items() if split_of(p) == split]
-
-
-@dataclass(frozen=True)
-class Roster:
-    """Who each file shows and which split each person is in: the one thing a person-disjoint
-    split needs. Split by person, never by file, so that no face of a test person is trained on
-    (two clips of one person are one person)."""
-
-    persons: dict[str, str]  # file (relative to the folder) -> person
-    splits: dict[str, str]   # person -> "train", "val" or "test"
-
-    def split_of(self, person: str) -> str:
-        return self.splits[person]
-
-    def files_of(self, split: str) -> list[str]:
-        return [f for f, p in self.persons.items() if self.splits[p] == split]
-
-    @classmethod
-    def shared(cls) -> "Roster":
-        """The table of this module's docstring: ``../shared/data/real``."""
-        return cls(dict(PERSONS), {p: split_of(p) for p in PERSONS.values()})
-
-    @classmethod
-    def read(cls, path: str | Path) -> "Roster":
-        """A ``file,person,split`` CSV (a header row, then one row per file); every mistake in it
-        is one line of :class:`DataError` naming the file and the row."""
-        import csv
-
-        path = Path(path)
-        try:
-            with path.open(newline="", encoding="utf-8-sig") as f:
-                rows = list(csv.reader(f))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path}: cannot read the roster ({exc.__class__.__name__}: {exc})") from None
-        rows = [r for r in rows if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
-        if not rows or [c.strip().lower() for c in rows[0]] != ["file", "person", "split"]:
-            raise DataError(f"{path}: a roster starts with the header 'file,person,split' "
-                            f"(found {','.join(rows[0]) if rows else 'an empty file'!r})")
-        persons, splits = {}, {}
-        for line, row in enumerate(rows[1:], start=2):
-            if len(row) != 3 or not all(c.strip() for c in row):
-                raise DataError(f"{path}, row {line}: expected 'file,person,split', found {','.join(row)!r}")
-            file, person, split = (c.strip() for c in row)
-            if split not in SPLITS:
-                raise DataError(f"{path}, row {line}: split {split!r} is not one of train, val, test")
-            if file in persons:
-                raise DataError(f"{path}, row {line}: {file} is listed twice")
-            if splits.setdefault(person, split) != split:
-                raise DataError(f"{path}, row {line}: person {person!r} is in both {splits[person]} and {split}; "
-                                "a person's files all go in one split")
-            persons[file] = person
-        missing = [s for s in SPLITS if s not in splits.values()]
-        if missing:
-            raise DataError(f"{path}: no person in {' or '.join(missing)}: training needs train persons, "
-                            "calibration val persons and the evaluation test persons")
-        return cls(persons, splits)
-
-    @classmethod
-    def for_folder(cls, root: str | Path, roster: str | Path | None = None) -> "Roster":
-        """``roster`` if given, else ``root/persons.csv``, else the shared table when ``root`` is
-        the shared folder; the files it lists must be in ``root`` (checked before any work)."""
-        root = Path(root)
-        if roster is None and (root / ROSTER_NAME).is_file():
-            roster = root / ROSTER_NAME
-        if roster is not None:
-            found = cls.read(roster)
-            absent = [f for f in found.persons if not (root / f).is_file()]
-            if absent:
-                raise DataError(f"{roster}: {len(absent)} listed file(s) not in {root}: {', '.join(absent[:5])}"
-                                + (", ..." if len(absent) > 5 else ""))
-            return found
-        if not any((root / f).is_file() for f in PERSONS):
-            raise DataError(f"{root}: no {ROSTER_NAME} and none of the shared real files; write {root / ROSTER_NAME} "
-                            "(rows 'file,person,split', see the README's 'Training on your own people')")
-        return cls.shared()
 
 
 @dataclass
@@ -191,8 +77,8 @@ def read_real_faces(root: str | Path, files: list[str], frames_per_video: int, r
                     progress: bool = True, persons: dict[str, str] | None = None) -> tuple[list[RealFace], list[str]]:
     """Faces of ``frames_per_video`` evenly spread frames of each file (one for a photo), and
     the problems met (missing files, frames without a face), one line each. ``persons``: who
-    each file shows (default: the shared table, :data:`PERSONS`)."""
-    persons = PERSONS if persons is None else persons
+    each file shows (default: the shared roster, :meth:`Roster.shared`)."""
+    persons = Roster.shared().persons if persons is None else persons
     root, faces, problems = Path(root), [], []
     for name in tqdm(files, desc="reading real faces", unit="file", disable=not progress):
         path = root / name
@@ -231,7 +117,7 @@ def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, bl
     reenactment needs a driver's frames in sequence), so no test person's face appears in a
     training fake. Each fake kind of each file is its own "video" (``<file>/<kind>``), as
     FaceForensics++ gives each method its own videos. Every row records its person's split
-    (``roster``, default the shared table), so training splits the set as it was built.
+    (``roster``, default the shared roster), so training splits the set as it was built.
     """
     roster = roster or Roster.shared()
     rng = np.random.default_rng(seed)
@@ -292,26 +178,6 @@ def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, bl
         source=np.array(rows["source"]), points=np.stack(rows["points"]), split=np.array(rows["split"], "<U5"))
 
 
-def merged_roster(rosters: list[Roster], roots: list[Path]) -> Roster:
-    """One roster for several folders (a course's own people beside the shared photos and
-    videos): a file or a person named in two folders' rosters is refused, since a person in two
-    splits would leak test faces into training."""
-    persons: dict[str, str] = {}
-    splits: dict[str, str] = {}
-    for roster, root in zip(rosters, roots):
-        for file, person in roster.persons.items():
-            if file in persons:
-                raise DataError(f"{root}: {file} is also listed in another folder's roster; give the folders' "
-                                "files distinct paths")
-            persons[file] = person
-        for person, split in roster.splits.items():
-            if person in splits:
-                raise DataError(f"{root}: person {person!r} is also in another folder's roster; "
-                                "name each person once across folders")
-            splits[person] = split
-    return Roster(persons, splits)
-
-
 def build_real(root: str | Path | list, out: str | Path, size: int = 128, frames: dict[str, int] | None = None,
                seed: int = 0, synthetic: str | Path | None = None, device: str = "cpu",
                progress: bool = True, roster: str | Path | None = None, photo_repeats: int = 4) -> Path:
@@ -322,7 +188,7 @@ def build_real(root: str | Path | list, out: str | Path, size: int = 128, frames
     each with its own roster; photos of one folder are reenacted and swapped with the videos of
     any folder, within their split. ``frames``: frames per video by split (default train 96,
     val 24, test 32). ``roster``: a ``file,person,split`` CSV for a single folder (default
-    ``root/persons.csv``, else the shared table). ``photo_repeats``: fakes of each kind per
+    ``root/persons.csv``, else the shared roster). ``photo_repeats``: fakes of each kind per
     photo (a video frame gets one of each).
     """
     frames = {"train": 96, "val": 24, "test": 32, **(frames or {})}
@@ -354,38 +220,3 @@ def build_real(root: str | Path | list, out: str | Path, size: int = 128, frames
     return FaceSet.concatenate(parts).save(out)
 
 
-def _shared_people(groups: np.ndarray, split: np.ndarray) -> np.ndarray:
-    """Rows of the shared table's people with no split of their own: a face set saved before rosters."""
-    return (split == "") & np.isin(groups, list(set(PERSONS.values())))
-
-
-def real_rows(faces: FaceSet) -> np.ndarray:
-    """Which rows show real people (of a roster, or of the shared table in a face set saved
-    before rosters), as against synthetic heads: bool ``(N,)``."""
-    return (faces.split != "") | _shared_people(faces.group, faces.split)
-
-
-def person_splits(groups, seed: int = 0, split=None) -> dict[str, np.ndarray]:
-    """Split masks for a face set mixing real people and synthetic heads.
-
-    Real people go where their roster put them (``split``, the face set's field of that name);
-    in a face set saved before rosters, the shared people (:data:`PERSONS`' groups) go where
-    the table above puts them. Every other group (synthetic identities, users' ``real/`` and
-    ``fake/`` videos) is split at random by group, 70/15/15 (:func:`~.faceset.split_groups`).
-    """
-    from .faceset import split_groups
-
-    groups = np.asarray(groups)
-    split = no_split(len(groups)) if split is None else np.asarray(split)
-    given = split != ""
-    shared = _shared_people(groups, split)
-    is_real = given | shared
-    out = {name: np.zeros(len(groups), bool) for name in SPLITS}
-    for name in out:
-        out[name][given] = split[given] == name
-        out[name][shared] = [split_of(g) == name for g in groups[shared]]
-    if (~is_real).any():
-        rest = split_groups(groups[~is_real], seed=seed)
-        for name in out:
-            out[name][~is_real] = rest[name]
-    return out

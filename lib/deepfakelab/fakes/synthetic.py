@@ -1,14 +1,15 @@
-"""Training data the kit makes offline: real crops of talking heads and fakes made from them.
+"""Training data from the kit's synthetic talking heads: real crops and fakes made from them.
 
 Every real video gives one fake video per manipulation (as in FaceForensics++, where each method
 has its own videos of the same sources), so video-level scores and a held-out manipulation
-make sense. Fakes are made at frame resolution and then cropped with the real frame's face box,
-so the resizing softens their traces as it would in the wild. Each fake keeps its change mask,
-cropped the same way.
+make sense. Fakes are made at frame resolution (by :mod:`.manipulations`) and then cropped with
+the real frame's face box, so the resizing softens their traces as it would in the wild. Each
+fake keeps its change mask, cropped the same way.
 
 Sources plug in through :class:`SourceVideo`, a small interface: frames, a face mask per frame,
-optional landmarks. :func:`heads_sources` adapts the kit's synthetic heads; a user's real videos
-(no masks) go through :func:`build_from_folders`.
+optional landmarks. :func:`heads_sources` adapts the kit's synthetic heads; real people's videos
+and photos go through :mod:`.real`, a user's labelled ``real/`` and ``fake/`` videos through
+:mod:`.folders`.
 """
 
 from __future__ import annotations
@@ -22,19 +23,19 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import DataError, DeepfakeLabError
+from ..errors import DataError
 from ..faces.boxes import crop
 from ..faces.cropper import DEFAULT_MARGIN, FaceCropper, margin_box
 from ..heads.effects import CameraEffects
 from ..heads.identity import Identity
 from ..heads.motion import random_trajectory
 from ..heads.render import render_video
-from ..media.frames import evenly_spaced, extract_frames
+from ..media.frames import evenly_spaced
 from ..reenact.animate import animate, to_uint8_frames
 from ..reenact.checkpoint import shipped_model
-from ..runtime import resolve_device
 from .faceset import FaceSet
-from .manipulations import Fake, _blend, _deformed_mask, change_mask, face_swap, landmark_warp, self_blend
+from .manipulations import (MANIPULATIONS, Fake, aligned_points, blend, change_mask, deformed_mask, face_swap,
+                            landmark_warp, self_blend)
 
 #: ``reenact(source_frame, driving_frame) -> frame``: any reenactment model (FOMM, a warp).
 Reenactor = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -66,15 +67,9 @@ def reenactment_fake(reenact: Reenactor, target: np.ndarray, target_mask: np.nda
     generated = np.asarray(reenact(target, driving))
     if generated.shape != target.shape:
         generated = cv2.resize(generated, (target.shape[1], target.shape[0]))
-    alpha = _deformed_mask(target_mask, rng)
-    fake = _blend(generated, target, alpha)
+    alpha = deformed_mask(target_mask, rng)
+    fake = blend(generated, target, alpha)
     return Fake(fake, change_mask(fake, target, alpha), kind)
-
-
-def _aligned_points(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``points`` moved by the similarity that best maps them onto ``reference`` (keeps expression, drops pose)."""
-    matrix, _ = cv2.estimateAffinePartial2D(points.astype(np.float32), reference.astype(np.float32))
-    return points @ matrix[:, :2].T + matrix[:, 2]
 
 
 def make_fakes(sources: list[SourceVideo], kinds: Iterable[str], seed: int = 0,
@@ -96,7 +91,7 @@ def make_fakes(sources: list[SourceVideo], kinds: Iterable[str], seed: int = 0,
                         other.landmarks is not None else (None, None)
                     fake = face_swap(frame, mask, other.frames[u], other.face_masks[u], rng, *pts)
                 elif kind == "landmark_warp" and src.landmarks is not None and other.landmarks is not None:
-                    driving = _aligned_points(other.landmarks[u], src.landmarks[t])
+                    driving = aligned_points(other.landmarks[u], src.landmarks[t])
                     fake = landmark_warp(frame, mask, src.landmarks[t], driving, rng)
                 elif kind in reenactors:
                     fake = reenactment_fake(reenactors[kind], frame, mask, other.frames[u], rng, kind)
@@ -194,8 +189,6 @@ def build_synthetic(out: str | Path, identities: int = 24, videos_per_identity: 
                     frames_per_video: int = 8, size: int = 128, seed: int = 0,
                     kinds: Iterable[str] | None = None, progress: bool = True) -> Path:
     """Render heads, make every manipulation's fakes, save the face set to ``out`` (.npz)."""
-    from .manipulations import MANIPULATIONS
-
     sources = heads_sources(identities, videos_per_identity, frames_per_video, seed, progress=progress)
     reenactors = available_reenactors()
     kinds = list(kinds or [k for k in MANIPULATIONS if k != "fomm" or "fomm" in reenactors])
@@ -225,50 +218,3 @@ def fomm_reenactor(model, side: int = 64) -> Reenactor:
         return cv2.resize(generated, (target.shape[1], target.shape[0]), interpolation=cv2.INTER_CUBIC)
 
     return reenact
-
-
-def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video: int = 32,
-                       size: int = 128, device: str = "auto") -> Path:
-    """A face set from ``videos_dir/real/*`` and ``videos_dir/fake/*`` (FaceForensics++-like).
-
-    ``frames_per_video`` evenly spread frames of each video are cropped with MTCNN; frames
-    without a face and unreadable videos are listed, not fatal. Masks are unknown (``has_mask``
-    False). The split key is the video's name up to the first ``_`` (FF++ names fakes
-    ``000_003.mp4`` after their target ``000.mp4``), so a fake and its source stay together.
-    """
-    videos_dir = Path(videos_dir)
-    found = {label: sorted(p for p in (videos_dir / label).glob("*") if p.is_file()) for label in ("real", "fake")}
-    if not found["real"] or not found["fake"]:
-        raise DataError(f"{videos_dir}: expected sub-folders real/ and fake/, each with videos")
-    cropper = FaceCropper(size=size, device=str(resolve_device(device)))
-    images, labels, kinds, videos, groups, sources, problems = [], [], [], [], [], [], []
-    jobs = [(label, path) for label in ("real", "fake") for path in found[label]]
-    for label, path in tqdm(jobs, desc="videos", unit="video"):
-        try:
-            _, frames = extract_frames(path, count=frames_per_video)
-            order = sorted(frames)
-            crops = cropper.crop_many([frames[i] for i in order], str(path))  # a picture too small: one line
-        except DeepfakeLabError as exc:
-            problems.append(str(exc))
-            continue
-        missing = 0
-        for index, crop in zip(order, crops):
-            if crop is None:
-                missing += 1
-                continue
-            images.append(crop.image)
-            labels.append(int(label == "fake"))
-            kinds.append(label)
-            videos.append(f"{label}/{path.name}")
-            groups.append(path.stem.split("_")[0])
-            sources.append(f"{label}/{path.name}#{index}")
-        if missing:
-            problems.append(f"{path}: no face in {missing} of {len(frames)} frames")
-    for line in problems:
-        print(f"warning: {line}")
-    if not images:
-        raise DataError(f"{videos_dir}: no face crops could be made")
-    n = len(images)
-    return FaceSet(np.stack(images), np.array(labels, np.int64), np.zeros((n, size, size), np.uint8),
-                   np.zeros(n, bool), np.array(kinds), np.array(videos), np.array(groups),
-                   np.array(sources)).save(out)
