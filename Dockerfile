@@ -1,6 +1,7 @@
 # A single-user image for a JupyterHub class: the kit installed by scripts/install-kit.sh (the same
 # script the wheel test runs), nbgrader's exchange at /srv/nbgrader/exchange (mount one shared volume
-# there in every user's container), and a non-root user. See README, "For instructors: JupyterHub".
+# there in every user's container), and a non-root user. See site/docs/instructors.md, "JupyterHub
+# with nbgrader's exchange".
 #
 #   docker build -t deepfakelab-lab --build-arg COURSE_ID=imsec-2027 .
 #   docker run --rm -p 8888:8888 deepfakelab-lab jupyter lab --ip=0.0.0.0   # try it without a hub

@@ -36,7 +36,7 @@ test-all: $(STAMP) system-deps browser-deps
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 # The quick benchmarks; bench/gan_quality.py (10 min), bench/detect.py --train and
-# bench/heads.py's MTCNN rates take longer: run them by hand (see README, Benchmarks).
+# bench/heads.py's MTCNN rates take longer: run them by hand (see site/docs/results.md).
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/gan.py
 	$(BIN)/python bench/heads.py --skip-mtcnn

@@ -108,7 +108,7 @@ def _short_run(epochs) -> str | None:
 
     if not isinstance(epochs, int) or epochs >= DEMO_EPOCHS:
         return None
-    return (f"{epochs} of the full run's {DEMO_EPOCHS} epochs (the README's Lab 2 quality table): early "
+    return (f"{epochs} of the full run's {DEMO_EPOCHS} epochs (the quality table on the website's Results page): early "
             f"samples may not look like bags yet; `deepfakelab demo --gan-epochs {DEMO_EPOCHS}` trains them all.")
 
 

@@ -5,8 +5,8 @@ takes one of the cores, the worker on it is descheduled and its partner spins aw
 slice: on the 2-core development machine beside one or two other busy processes, the demo's
 GAN fell from 6.7 to 0.7-1.0 steps/s with 2 threads. With ``OMP_WAIT_POLICY=PASSIVE`` (waiting
 threads sleep) 2 threads kept 2.8-3.4 steps/s, and idle they lost nothing (6.8 steps/s); 1
-thread got 1.9-3.8 steps/s beside the busy processes and 5.6 idle (``bench/threads.py``, README
-"Benchmarks"; noisy, as the machine was shared).
+thread got 1.9-3.8 steps/s beside the busy processes and 5.6 idle (``bench/threads.py``, the
+website's Results page; noisy, as the machine was shared).
 
 OpenMP reads the policy once, when torch loads its runtime, so :func:`prefer_passive_waiting`
 runs when ``deepfakelab`` is imported and has an effect only if torch was not imported before.

@@ -1,4 +1,5 @@
-"""The detection page's table of the detectors on held-out real people, from measured numbers.
+"""The detectors on held-out real people, from measured numbers: the table the detection and
+Results pages include, and the Results page's targets, throughput and AUC by kind of fake.
 
 The numbers come from ``bench/detect_real.py --json site/data/detect_real.json`` (minutes on a
 CPU: it scores three detectors on every test crop), committed, not measured during the site
@@ -81,11 +82,41 @@ def table_markdown(data: dict) -> str:
     ])
 
 
+#: The bench's names of the kinds of fake (``per_kind_video_auc``), as the page says them.
+KINDS = {"self_blend": "self-blend", "reenact": "landmark reenactment", "mesh_warp": "mesh warp",
+         "face_swap": "face swap"}
+
+
+def checks_markdown(data: dict) -> str:
+    """The Results page's part under the table (which names the command): the bench's targets,
+    met or not, its throughput, and the shipped detector's video AUC by kind of fake. Every
+    number is read from ``data``; a part the file does not hold is left out."""
+    lines = []
+    checks = data.get("checks") or {}
+    if checks:
+        lines += ["| target (the bench's checks) | met |", "| --- | --- |",
+                  *(f"| {name} | {'yes' if met else '**no**'} |" for name, met in checks.items()), ""]
+    if data.get("fps") is not None:
+        lines.append(f"- **Throughput** of the shipped detector (decode, MTCNN crop, score and "
+                     f"Grad-CAM, as `deepfakelab detect` analyses a video): {data['fps']:.1f} frames/s.")
+    shipped = data.get("results", {}).get("shipped/given", {}).get("real", {})
+    kinds = shipped.get("per_kind_video_auc") or {}
+    if kinds:
+        lines.append("- **Video AUC by kind of fake** (shipped detector): "
+                     + ", ".join(f"{KINDS.get(k, k)} {v:.2f}" for k, v in
+                                 sorted(kinds.items(), key=lambda kv: -kv[1])) + ".")
+    return "\n".join(lines)
+
+
 def write_detect_real_table(path: Path = DATA) -> str:
-    """Write the snippet ``table_detect_real.md``; return ``"made"`` or ``"missing"``."""
+    """Write the snippets ``table_detect_real.md`` (the table) and ``table_detect_real_checks.md``
+    (targets, throughput, AUC by kind of fake); return ``"made"`` or ``"missing"``."""
     if not path.is_file():
-        write_snippet("table_detect_real", f'!!! note "Table not in this build"\n    `{path.name}` is missing; '
-                      f"`{COMMAND}` measures it.\n")
+        note = f'!!! note "Table not in this build"\n    `{path.name}` is missing; `{COMMAND}` measures it.\n'
+        write_snippet("table_detect_real", note)
+        write_snippet("table_detect_real_checks", "")
         return "missing"
-    write_snippet("table_detect_real", table_markdown(json.loads(path.read_text())))
+    data = json.loads(path.read_text())
+    write_snippet("table_detect_real", table_markdown(data))
+    write_snippet("table_detect_real_checks", checks_markdown(data))
     return "made"

@@ -20,7 +20,8 @@ from .quality import BagQuality, quality_table
 from .sweep import generate_for_scoring
 from .train import train
 
-#: The most epochs the demo trains (2,300 steps): the README's Lab 2 quality table is after these.
+#: The most epochs the demo trains (2,300 steps): the Lab 2 quality table on the website's
+#: Results page (site/docs/results.md) is after these.
 DEMO_EPOCHS = 50
 
 #: Work of the GAN part besides its training steps, in probe steps (seconds x the probe's

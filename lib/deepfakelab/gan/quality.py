@@ -21,7 +21,7 @@ Two more numbers guard against gaming the distance:
   was trained on means nothing. Per-sample fidelity measures fail the same way here: the
   classifier embeds noise among real bags, so k-NN precision (Kynkaanniemi et al. 2019, k = 3)
   gave noise 0.81 against 0.86 for real bags. Coverage gave real bags 0.97, bags blurred by 1 px
-  0.16 and noise 0.02 (1,000 each, Fashion-MNIST; README, "Benchmarks"): its balls are drawn
+  0.16 and noise 0.02 (1,000 each, Fashion-MNIST; the website's Results page): its balls are drawn
   around real bags only, so a few outlying fakes cannot inflate it, and a set that covers one
   corner of the real bags, however bag-like, scores low.
 - a nearest-neighbour memorisation check (generated bags that are near-copies of training bags
