@@ -146,12 +146,12 @@ def test_two_folders_make_one_face_set_and_a_person_in_both_is_refused(course_fo
     from deepfakelab.fakes.real import build_real
 
     photos = tmp_path / "photos"
-    (photos / "set").mkdir(parents=True)
-    (photos / "set" / "eve.jpg").symlink_to(course_folder / "ben.jpg")
-    write(photos, "file,person,split\nset/eve.jpg,Eve,train\n"
-          "set/fay.jpg,Fay,val\nset/gil.jpg,Gil,test\n")
+    (photos / "utkface").mkdir(parents=True)
+    (photos / "utkface" / "eve.jpg").symlink_to(course_folder / "ben.jpg")
+    write(photos, "file,person,split\nutkface/eve.jpg,Eve,train\n"
+          "utkface/fay.jpg,Fay,val\nutkface/gil.jpg,Gil,test\n")
     for name in ("fay", "gil"):
-        (photos / "set" / f"{name}.jpg").symlink_to(course_folder / "ben.jpg")
+        (photos / "utkface" / f"{name}.jpg").symlink_to(course_folder / "ben.jpg")
     out = build_real([photos, course_folder], tmp_path / "faces.npz", size=64, photo_repeats=1,
                      frames={"train": 2, "val": 2, "test": 2}, progress=False)
     faces = FaceSet.load(out)
@@ -159,8 +159,12 @@ def test_two_folders_make_one_face_set_and_a_person_in_both_is_refused(course_fo
     eve = faces.group == "Eve"
     assert set(faces.kind[eve].tolist()) >= {"real", "self_blend", "mesh_warp"}  # driven by a video
     assert (faces.split[eve] == "train").all()
+    from deepfakelab.detect.domain_stats import describe  # a research-only source says so on the card
 
-    write(photos, "file,person,split\nset/eve.jpg,Anna,train\nset/fay.jpg,Fay,val\nset/gil.jpg,Gil,test\n")
+    assert "1 of them from UTKFace, licensed for non-commercial research only" in describe(
+        faces.subset(faces.split == "train"))
+
+    write(photos, "file,person,split\nutkface/eve.jpg,Anna,train\nutkface/fay.jpg,Fay,val\nutkface/gil.jpg,Gil,test\n")
     with pytest.raises(DataError, match="Anna.*also in another folder"):
         build_real([photos, course_folder], tmp_path / "again.npz", progress=False)
     assert not (tmp_path / "again.npz").exists()

@@ -33,8 +33,14 @@ PROTOTYPES = 256
 NULL_PERCENTILE = 99.0
 
 
+#: Where the shared photos licensed for non-commercial research only come from (their paths in
+#: ``../shared/data/faces``): weights trained on them carry that licence, and say so.
+RESEARCH_ONLY = ("utkface/",)
+
+
 def describe(train: FaceSet) -> str:
-    """One line about a training face set: how many people or identities, which fakes."""
+    """One line about a training face set: how many people or identities, which fakes, and
+    whether a research-only source is among them (a detector's card and every verdict show it)."""
     is_real = real_rows(train)
     real = is_real & (train.labels == 0)
     filmed = {g for g, v in zip(train.group[real], train.video[real]) if not is_image_path(v)}
@@ -46,7 +52,10 @@ def describe(train: FaceSet) -> str:
     if people:
         parts.append(f"real talking-head videos of {len(people)} people")
     if photos:
-        parts.append(f"{len(photos)} real photos")
+        research = {g for g, f in zip(train.group[real], train.source[real]) if f.startswith(RESEARCH_ONLY)}
+        parts.append(f"photos of {len(photos)} real people" + (
+            f" ({len(research & set(photos))} of them from UTKFace, licensed for non-commercial research only, "
+            "so these weights are too)" if research else ""))
     if heads:
         parts.append(f"{heads} synthetic head identities")
     return f"{' + '.join(parts)}; fakes: {kinds}"

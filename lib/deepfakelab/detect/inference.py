@@ -32,7 +32,7 @@ from ..media.video import VideoInfo, probe_video, short_video_note
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "detector.pt"
 KITNET_WEIGHTS = WEIGHTS_DIR / "kitnet.pt"
-TRAIN_HINT = "deepfakelab detect-train --out runs/detector (see the README, 'Detection')"
+TRAIN_HINT = "deepfakelab detect-train --out runs/detector (the course website's Lab 1 page, 'The commands behind the lab')"
 
 
 def load_detector(path: str | Path | None = None, device: str | torch.device = "cpu"

@@ -108,7 +108,8 @@ class Roster:
             return found
         if not any((root / f).is_file() for f in cls.shared().persons):
             raise DataError(f"{root}: no {ROSTER_NAME} and none of the shared real files; write {root / ROSTER_NAME} "
-                            "(rows 'file,person,split', see the README's 'Training on your own people')")
+                            "(rows 'file,person,split'; the course website's Instructors page, 'A detector "
+                            "trained on your own people')")
         return cls.shared()
 
 
