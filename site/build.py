@@ -34,6 +34,7 @@ from sitegen.cli_help import write_cli_reference  # noqa: E402
 from sitegen.figures import run_jobs  # noqa: E402
 from sitegen.jobs import ALL_JOBS  # noqa: E402
 from sitegen.snippets import FIGURES, GENERATED  # noqa: E402
+from sitegen.table_detect_leave_out import write_detect_leave_out_table  # noqa: E402
 from sitegen.table_detect_real import write_detect_real_table  # noqa: E402
 from sitegen.table_provenance import write_provenance_table  # noqa: E402
 
@@ -52,6 +53,7 @@ def generate(quick: bool, strict_figures: bool) -> dict:
     summary["cli_commands"] = write_cli_reference()
     summary["api_modules"] = write_api_reference()
     summary["detect_real_table"] = write_detect_real_table()
+    summary["detect_leave_out_table"] = write_detect_leave_out_table()
     summary["provenance_table"] = write_provenance_table()
     (GENERATED / "build_summary.json").write_text(json.dumps(summary, indent=2))
     return summary

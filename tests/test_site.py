@@ -318,7 +318,8 @@ def test_real_face_table_shows_every_detector_and_column_of_the_bench_json(tmp_p
 
     def row():
         real = {k: float(rng.random()) for k in keys if not k.startswith("synthetic:")}
-        real.update(real_videos=5, fake_videos=15, frames=700, reals_called_fake=0.6)
+        real.update(real_videos=5, fake_videos=15, frames=700, reals_called_fake=0.6, real_photos=10,
+                    fake_photos=40, photos_called_fake=0.2)
         return {"real": real, "synthetic": {"video_auc": float(rng.random())}}
 
     data = {"results": {"shipped/given": row(), "kitnet (synthetic only)": row()}, "test_persons": 5}
@@ -334,13 +335,16 @@ def test_real_face_table_shows_every_detector_and_column_of_the_bench_json(tmp_p
         assert cells[0] == table.NAMES.get(name, name) and len(cells) == 1 + len(table.COLUMNS)
         assert cells[1 + keys.index("frame_auc")] == f"{r['real']['frame_auc']:.3f}"
         assert cells[1 + keys.index("reals_called_fake")] == "3 of 5"
+        assert cells[1 + keys.index("photos_called_fake")] == "2 of 10"
+        assert cells[1 + keys.index("identity_leak_gap")] == f"{r['real']['identity_leak_gap']:+.2f}"
         assert cells[-1] == f"{r['synthetic']['video_auc']:.3f}"
     assert "5 held-out people" in text and table.COMMAND in text
-    assert "Why the real videos" not in text  # a file from before the gap was measured: no sentence
+    assert "identity-leak gap: the shipped" not in text  # a file from before the gap was measured: no sentence
     data["results"]["shipped/given"]["real"]["real_score_by_split"] = {"train": 0.4412, "val": 0.7775, "test": 0.6961}
     assert "trained on, 0.78 for the validation people and 0.70 for the test people" in table.table_markdown(data)
+    assert "10 real photos against the 40 fakes" in table.table_markdown(data)
     first = data["results"]["shipped/given"]["real"]
-    assert f"within each person {first['video_auc_within_person']:.3f} against {first['video_auc']:.3f}" \
+    assert f"its video AUC is {first['video_auc_within_person']:.3f}, against {first['video_auc']:.3f} pooled" \
         in table.table_markdown(data)
     assert table.write_detect_real_table(tmp_path / "missing.json") == "missing"
     assert "Table not in this build" in (tmp_path / "table_detect_real.md").read_text()
@@ -352,7 +356,7 @@ def test_committed_real_face_numbers_are_aggregates_for_every_detector():
     table = _table_module()
     text = table.DATA.read_text()
     data = json.loads(text)
-    assert len(data["results"]) == 3
+    assert len(data["results"]) >= 3
     for row in data["results"].values():
         for _, key in table.COLUMNS:
             part, k = ("synthetic", key.split(":")[1]) if ":" in key else ("real", key)
@@ -412,3 +416,23 @@ def test_provenance_page_shows_the_measured_table_and_the_detection_page_links_i
     assert "payload recovered, whole clip" in page and "Article 50" in page
     assert page.count("<tr>") == 1 + len(_provenance_table_module().ATTACKS)
     assert 'href="../provenance/"' in (out / "theory" / "detection" / "index.html").read_text()
+
+
+def test_leave_out_table_shows_each_left_out_kind_beside_the_detector_that_saw_it(tmp_path, monkeypatch):
+    """The left-out kinds' table is the bench's JSON: each kind a row, its AUCs with the shipped
+    detector's in brackets, a kind with no real videos (FOMM) a dash there, a missing file a note."""
+    sys.path.insert(0, str(SITE))
+    try:
+        from sitegen import table_detect_leave_out as table
+    finally:
+        sys.path.remove(str(SITE))
+    data = {"results": {
+        "mesh_warp": {"left_out": {"video_auc": 0.9123, "photo_auc": 0.8}, "seen": {"video_auc": 0.99, "photo_auc": 0.97}},
+        "fomm": {"left_out": {"synthetic_video_auc": 0.75}, "seen": {"synthetic_video_auc": 1.0}}},
+        "measured": "2 threads"}
+    text = table.table_markdown(data)
+    assert "| the kit's mesh warp | 0.912 (0.990) | 0.800 (0.970) | - |" in text
+    assert "| FOMM (synthetic heads only) | - | - | 0.750 (1.000) |" in text and "(2 threads)" in text
+    monkeypatch.setattr(table, "write_snippet", lambda name, body: (tmp_path / f"{name}.md").write_text(body))
+    assert table.write_detect_leave_out_table(tmp_path / "missing.json") == "missing"
+    assert "Table not in this build" in (tmp_path / "table_detect_leave_out.md").read_text()

@@ -26,6 +26,9 @@ COLUMNS = (
     ("EER", "eer"),
     ("AP", "ap"),
     ("real videos called fake at 0.5", "reals_called_fake"),
+    ("photo AUC", "photo_auc"),
+    ("real photos called fake at 0.5", "photos_called_fake"),
+    ("identity-leak gap", "identity_leak_gap"),
     ("ECE", "ece"),
     ("video AUC after JPEG 50", "video_auc_jpeg50"),
     ("pointing game (Grad-CAM)", "pointing_game"),
@@ -42,9 +45,11 @@ def _cell(row: dict, key: str) -> str:
     value = row.get(part, {}).get(key)
     if value is None:
         return "-"
-    if key == "reals_called_fake":
-        n = row["real"].get("real_videos")
+    if key in ("reals_called_fake", "photos_called_fake"):
+        n = row["real"].get("real_videos" if key == "reals_called_fake" else "real_photos")
         return f"{round(value * n)} of {n}" if n else f"{value:.0%}"
+    if key == "identity_leak_gap":
+        return f"{value:+.2f}"
     return f"{value:.3f}"
 
 
@@ -59,20 +64,23 @@ def table_markdown(data: dict) -> str:
             for name, row in results.items()]
     gap = first.get("real_score_by_split", {})
     why = [] if not {"train", "test"} <= gap.keys() else [
-        "", f"Why the real videos are called fake: the shipped detector's mean fake probability on real "
-        f"videos is {gap['train']:.2f} for the people it was trained on"
+        "", f"The identity-leak gap: the shipped detector's mean fake probability on real faces is "
+        f"{gap['train']:.2f} for the people it was trained on"
         + (f", {gap['val']:.2f} for the validation people" if "val" in gap else "")
-        + f" and {gap['test']:.2f} for the test people. It still partly recognises the faces it was "
-        "trained on, so every new face, real or fake, starts higher on its scale."
-        + (f" Within each test person it ranks the fakes of that person's face above their real video "
-           f"(video AUC within each person {first['video_auc_within_person']:.3f} against "
-           f"{first['video_auc']:.3f} pooled): what it misses is one scale for everyone."
+        + f" and {gap['test']:.2f} for the test people. A detector that partly recognises the faces it "
+        "was trained on scores every new face, real or fake, higher on its scale; the gap (test minus "
+        "training) says how much."
+        + (f" Within each test person (their real video against the fakes of their face) its video AUC is "
+           f"{first['video_auc_within_person']:.3f}, against {first['video_auc']:.3f} pooled over people."
            if first.get("video_auc_within_person") is not None else "")]
     return "\n".join([
-        f"The numbers come from {people} held-out people, never trained on: one real video each "
-        f"({first['real_videos']} real videos) against the {first['fake_videos']} fake videos the kit made "
-        f"from them (self-blends, face swaps, reenactments; {first['frames']} frames in all), so each video "
-        "AUC rests on a handful of real videos. The synthetic column is the synthetic-heads test split. "
+        f"The numbers come from {people} held-out people, never trained on. Videos: "
+        f"{first['real_videos']} real videos against the {first['fake_videos']} fake videos the kit made "
+        f"from them (self-blends, face swaps, landmark and mesh-warp reenactments; {first['frames']} frames "
+        "in all), so each video AUC rests on a handful of real videos."
+        + (f" Photos: {first['real_photos']} real photos against the {first['fake_photos']} fakes made of "
+           "them (each photo and each fake scored alone)." if first.get("real_photos") else "")
+        + " The synthetic column is the synthetic-heads test split. "
         "Aggregates only: no face of these people is shown on this site.",
         "",
         head, rule, *rows,
