@@ -37,7 +37,9 @@ def test_train_then_sample(tmp_path):
     assert main(["gan", "sample", str(run), "-n", "9", "-o", str(tmp_path / "s.png")]) == 0
     from PIL import Image
 
-    assert Image.open(tmp_path / "s.png").size == (3 * 30 + 2, 3 * 30 + 2)
+    # a 3 x 3 grid, then the kit's label band that carries the watermark (deepfakelab.provenance.marking)
+    width, height = Image.open(tmp_path / "s.png").size
+    assert width == 3 * 30 + 2 and height > 3 * 30 + 2 + 64
 
 
 def test_bad_config_is_one_clear_line_without_traceback(tmp_path):

@@ -187,9 +187,10 @@ def _sample(args: argparse.Namespace) -> int:
     noise = torch.randn(args.n, config.generator.z_dim, generator=torch.Generator().manual_seed(args.seed))
     images = generate(generator, noise.to(next(generator.parameters()).device), config)
     grid = make_grid(images, nrow=args.nrow or max(1, int(args.n**0.5)), padding=2, pad_value=1.0)
-    # torchvision's save_image conversion, then the kit's marks: generated pictures say so (issue 30)
+    # torchvision's save_image conversion, then the kit's marks: generated pictures say so (issue 30);
+    # the label band below the grid carries the watermark, which tiny samples leave no room for
     pixels = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to("cpu", torch.uint8).numpy()
-    save_marked_image(out, pixels)
+    save_marked_image(out, pixels, band=True)
     print(f"{args.n} samples written to {out} (watermarked, C2PA-signed)")
     return 0
 

@@ -163,6 +163,9 @@ def plot_sweep(records: list[RunRecord], path: Path) -> Path:
                     title=f"run {record.number}: {describe_changes(record.changes)} -- FD {record.scores.fd:.1f}")
         ax_loss.title.set_fontsize(9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    from ..provenance.marking import save_marked_figure
+
+    try:  # the figure shows generated samples: watermark and signed manifest (issue 30)
+        return save_marked_figure(path, fig, dpi=100)
+    finally:
+        plt.close(fig)

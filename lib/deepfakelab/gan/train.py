@@ -6,7 +6,7 @@ A run lives in one folder::
     history.csv            one row per step: epoch, step, d_loss, g_loss, d_real, d_fake
     epochs.csv             the same, averaged per epoch
     losses.png             disc-loss and gen-loss curves
-    samples/epoch_0001.png a grid from the same fixed noise after every epoch
+    samples/epoch_0001.png a grid from the same fixed noise after every epoch (marked as generated)
     checkpoints/epoch_0001.pt   networks, optimisers, random-number states, history
 
 A run killed halfway and started again with the same folder resumes from its newest checkpoint
@@ -200,6 +200,9 @@ def train(
     ``on_epoch_end(epoch, summary)`` is called after each epoch's checkpoint is on disk.
     """
     run_dir = check_run_folder(run_dir, resume)
+    from ..provenance.marking import Provenance
+
+    marks = Provenance().check()  # the sample grids are signed: a key that cannot sign stops the run here
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "samples").mkdir(exist_ok=True)
     (run_dir / "checkpoints").mkdir(exist_ok=True)
@@ -238,7 +241,7 @@ def train(
                 bar.update(1)
                 bar.set_postfix(epoch=epoch, d_loss=f"{stats['d_loss']:.3f}", g_loss=f"{stats['g_loss']:.3f}")
             history.extend(rows)
-            _save_image_grid(trainer.samples(), run_dir / "samples" / f"epoch_{epoch:04d}.png")
+            _save_image_grid(trainer.samples(), run_dir / "samples" / f"epoch_{epoch:04d}.png", marks=marks.sibling())
             _save_checkpoint(trainer.state_dict(epoch, history), run_dir, epoch, config.train.keep_checkpoints)
             summary = summarise_epochs(rows)[0]
             write_history(run_dir, history)
@@ -388,8 +391,14 @@ def load_run(path: str | os.PathLike, device: str | None = "cpu") -> tuple[Gener
     return generator.to(resolve_device(device)).eval(), config
 
 
-def _save_image_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> None:
-    from torchvision.utils import save_image
+def _save_image_grid(images: torch.Tensor, path: Path, nrow: int | None = None, marks=None) -> None:
+    """The grid as torchvision's ``save_image`` draws it, with the kit's label band, watermark and
+    signed manifest (generated pictures say so: :mod:`deepfakelab.provenance.marking`)."""
+    from torchvision.utils import make_grid
+
+    from ..provenance.marking import save_marked_image
 
     nrow = nrow or max(1, int(math.sqrt(len(images))))
-    save_image(images, path, nrow=nrow, padding=2, pad_value=1.0)
+    grid = make_grid(images.detach().cpu(), nrow=nrow, padding=2, pad_value=1.0)
+    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy()
+    save_marked_image(path, pixels, marks, band=True)

@@ -9,9 +9,11 @@ each problem is one :class:`~deepfakelab.errors.DataError` that names the path o
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..errors import DataError
 
@@ -101,3 +103,20 @@ def check_output_folder(path: str | Path) -> Path:
         return path
     _check_parent_writable(path)
     return path
+
+
+@contextmanager
+def staged_output(path: str | Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` (same folder, same extension) to make the file under.
+
+    When the block ends without an error the file is renamed to ``path`` in one step, so ``path``
+    is never seen half-made; on any error (or Ctrl-C) the temporary file is removed and ``path``
+    keeps what it held before, if anything.
+    """
+    path = Path(path)
+    staged = path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.partial{path.suffix}")
+    try:
+        yield staged
+        os.replace(staged, path)
+    finally:
+        staged.unlink(missing_ok=True)

@@ -10,6 +10,10 @@ A generated video (``provenance``, a :class:`deepfakelab.provenance.marking.Prov
 the kit's machine-readable marks: an invisible watermark in every frame's pixels (added before the
 band) and a signed C2PA manifest in the finished file. Real clips are written without one.
 
+The file is made under a temporary name beside ``path`` and renamed into place only when it is
+whole (and signed): an error, a failed signature or Ctrl-C leaves no half-made file, and a file
+already at ``path`` is kept until the new one replaces it.
+
 The output keeps the frame rate it is given and, with ``audio_from``, that file's audio track,
 trimmed or padded with silence to the video's length: every frame written is in the file
 (``-shortest`` would drop the last frames whenever the audio ends a little early).
@@ -26,7 +30,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from ..errors import DataError
-from .files import VIDEO_OUTPUT_SUFFIXES, check_output_file, is_image_path
+from .files import VIDEO_OUTPUT_SUFFIXES, check_output_file, is_image_path, staged_output
 from .video import read_header, ffmpeg_exe
 
 SYNTHETIC_LABEL = "SYNTHETIC: AI-generated reenactment made with deepfakelab (a teaching kit), not a real recording"
@@ -87,32 +91,32 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray, fps
     if audio:
         seconds = len(frames) / fps
         output_params += ["-af", f"atrim=duration={seconds:.6f},apad=whole_dur={seconds:.6f}"]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer = imageio_ffmpeg.write_frames(
-        str(path), (even_w, even_h), fps=fps, codec="libx264", quality=8, macro_block_size=1,
-        output_params=output_params, audio_path=audio, audio_codec="aac" if audio else None,
-        ffmpeg_log_level="error",
-    )
-    writer.send(None)
-    try:
-        for frame in frames:
-            if frame.shape[:2] != (height, width):
-                raise DataError(f"{path}: frames differ in size ({frame.shape[:2]} vs {(height, width)})")
-            if provenance is not None:
-                frame = provenance.mark_frame(frame, path)
-            if visible_mark:
-                frame = add_visible_mark(frame)
-            if (even_h, even_w) != frame.shape[:2]:
-                frame = cv2.copyMakeBorder(frame, 0, even_h - frame.shape[0], 0, even_w - width,
-                                           cv2.BORDER_REPLICATE)
-            writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
-    except BaseException:
-        writer.close()
-        path.unlink(missing_ok=True)  # a half-written file must not look like a result
-        raise
-    writer.close()
     if provenance is not None:
-        provenance.sign_file(path)
+        provenance.check()  # a signing key that cannot sign stops here, before any encoding
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with staged_output(path) as staged:  # renamed to path only when whole and signed
+        writer = imageio_ffmpeg.write_frames(
+            str(staged), (even_w, even_h), fps=fps, codec="libx264", quality=8, macro_block_size=1,
+            output_params=output_params, audio_path=audio, audio_codec="aac" if audio else None,
+            ffmpeg_log_level="error",
+        )
+        writer.send(None)
+        try:
+            for frame in frames:
+                if frame.shape[:2] != (height, width):
+                    raise DataError(f"{path}: frames differ in size ({frame.shape[:2]} vs {(height, width)})")
+                if provenance is not None:
+                    frame = provenance.mark_frame(frame, path)
+                if visible_mark:
+                    frame = add_visible_mark(frame)
+                if (even_h, even_w) != frame.shape[:2]:
+                    frame = cv2.copyMakeBorder(frame, 0, even_h - frame.shape[0], 0, even_w - width,
+                                               cv2.BORDER_REPLICATE)
+                writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
+        finally:
+            writer.close()
+        if provenance is not None:
+            provenance.sign_file(staged, final=path)
     return path
 
 

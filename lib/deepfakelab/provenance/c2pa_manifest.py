@@ -59,10 +59,19 @@ from ..errors import ConfigError, DataError
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 KEY_ENV, CERTS_ENV, DIR_ENV = "DEEPFAKELAB_SIGNING_KEY", "DEEPFAKELAB_SIGNING_CERTS", "DEEPFAKELAB_PROVENANCE_DIR"
 #: Formats the kit signs, by suffix.
-MIME_TYPES = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+MIME_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".m4v": "video/x-m4v", ".png": "image/png",
+              ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 SHA256_KEY = "org.deepfakelab.sha256"
 #: The kit-made key and its certificate chain, one PEM file in :func:`provenance_dir`.
 LOCAL_SIGNER = "local-signer.pem"
+
+
+class SigningError(DataError):
+    """Signing a file failed; ``reason`` is what ``c2pa-rs`` (or the file system) said."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: cannot sign a C2PA manifest into it ({reason})")
+        self.path, self.reason = path, reason
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class SigningIdentity:
     chain_pem: bytes
     alg: c2pa.C2paSigningAlg
     source: str  # "instructor" or "local"
+    where: str = ""  # the file(s) they were read from, for messages
 
 
 @dataclass(frozen=True)
@@ -171,7 +181,29 @@ def signing_identity() -> SigningIdentity:
         key = serialization.load_pem_private_key(key_pem, password=None)
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(f"signing key {key_path} or chain {certs_path} cannot be read: {exc}") from None
-    return SigningIdentity(key_pem, chain_pem, _alg_for(key), source)
+    where = key_path if key_path == certs_path else f"{key_path} and {certs_path}"
+    return SigningIdentity(key_pem, chain_pem, _alg_for(key), source, where)
+
+
+def _signer(identity: SigningIdentity) -> c2pa.Signer:
+    return c2pa.Signer.from_info(c2pa.C2paSignerInfo(identity.alg, identity.chain_pem, identity.key_pem, None))
+
+
+def check_signing(identity: SigningIdentity) -> SigningIdentity:
+    """Sign a 1-pixel PNG in memory with ``identity``: a key that does not match its certificate, or
+    a chain ``c2pa-rs`` refuses, is found here, before any work, not after a file is made."""
+    from PIL import Image
+
+    tiny = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(tiny, "PNG")
+    tiny.seek(0)
+    try:
+        with c2pa.Builder(manifest_definition("signing check")) as builder, _signer(identity) as signer:
+            builder.sign(signer, "image/png", tiny, io.BytesIO())
+    except c2pa.C2paError as exc:
+        raise ConfigError(f"the {identity.source} signing key and certificate chain ({identity.where}) cannot sign "
+                          f"a C2PA manifest: {exc}") from None
+    return identity
 
 
 def sha256_file(path: str | Path) -> str:
@@ -201,31 +233,41 @@ def manifest_definition(title: str) -> dict:
     }
 
 
-def sign_file(path: str | Path, ingredients: Sequence[str | Path] = (), identity: SigningIdentity | None = None) -> Path:
-    """Embed a signed C2PA manifest in ``path`` (mp4, png, jpg) in place; ``ingredients`` by hash only."""
+def sign_file(path: str | Path, ingredients: Sequence[str | Path] = (), identity: SigningIdentity | None = None,
+              title: str | None = None) -> Path:
+    """Embed a signed C2PA manifest in ``path`` (mp4, mov, m4v, png, jpg) in place; ``ingredients`` by
+    hash only. ``title``: the name the manifest gives the file (default: its own name; a file being
+    made under a temporary name passes the name it will have). A failure is one :class:`SigningError`
+    and leaves ``path`` as it was."""
     path = Path(path)
     mime = _mime(path)
     identity = identity or signing_identity()
-    builder = c2pa.Builder(manifest_definition(path.name))
-    for item in ingredients:
-        item = Path(item)
-        entry = {"title": item.name, "format": MIME_TYPES.get(item.suffix.lower(), "application/octet-stream"),
-                 "relationship": "inputTo", "metadata": {SHA256_KEY: sha256_file(item)}}
-        builder.add_ingredient_from_stream(json.dumps(entry), "application/octet-stream", io.BytesIO(b""))
-    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(identity.alg, identity.chain_pem, identity.key_pem, None))
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = None
     try:
-        with open(path, "rb") as source, open(tmp, "w+b") as dest:
-            builder.sign(signer, mime, source, dest)
+        builder = c2pa.Builder(manifest_definition(title or path.name))
+        try:
+            for item in ingredients:
+                item = Path(item)
+                entry = {"title": item.name, "format": MIME_TYPES.get(item.suffix.lower(), "application/octet-stream"),
+                         "relationship": "inputTo", "metadata": {SHA256_KEY: sha256_file(item)}}
+                builder.add_ingredient_from_stream(json.dumps(entry), "application/octet-stream", io.BytesIO(b""))
+            signer = _signer(identity)
+            try:
+                fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
+                os.close(fd)
+                with open(path, "rb") as source, open(tmp, "w+b") as dest:
+                    builder.sign(signer, mime, source, dest)
+            finally:
+                signer.close()
+        finally:
+            builder.close()
         os.chmod(tmp, path.stat().st_mode & 0o7777)  # mkstemp made it 0600: keep the file's own mode
         os.replace(tmp, path)
-    except c2pa.C2paError as exc:
-        raise DataError(f"{path}: cannot sign a C2PA manifest into it ({exc})") from None
+    except (c2pa.C2paError, OSError) as exc:
+        raise SigningError(path, str(exc)) from None
     finally:
-        Path(tmp).unlink(missing_ok=True)
-        signer.close()
-        builder.close()
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     return path
 
 

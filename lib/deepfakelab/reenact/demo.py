@@ -8,7 +8,7 @@ face mesh; the output says so), as ``deepfakelab reenact`` does without a checkp
 reenacted by FOMM.
 Every video is labelled synthetic in its metadata and carries a visible mark, the kit's invisible
 watermark and a signed C2PA manifest (:mod:`deepfakelab.provenance`; its inputs live in memory,
-so the manifests name no ingredients).
+so the manifests name no ingredients); the strip picture carries the watermark and a manifest too.
 """
 
 from __future__ import annotations

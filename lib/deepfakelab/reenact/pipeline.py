@@ -359,5 +359,5 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
     if in_file != len(written):  # never claim frames the file does not hold
         notes.append(f"{output}: {len(written)} frames were sent to the encoder but the file holds {in_file}")
     strip = save_strip(output.with_suffix(".png"), source.crop, driving_crops, frames,
-                       title=f"Reenactment by {method} (synthetic)")
+                       title=f"Reenactment by {method} (synthetic)", provenance=provenance.sibling())
     return ReenactResult(output, method, in_file, video.fps, initial, strip, notes)

@@ -200,8 +200,9 @@ def init_distributed() -> DistributedContext:
     return DistributedContext(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def save_validation_strip(path: Path, model: FirstOrderModel, batch: dict[str, torch.Tensor]) -> Path:
-    """PNG rows: source, driving, reconstruction, occlusion map (one column per validation pair)."""
+def save_validation_strip(path: Path, model: FirstOrderModel, batch: dict[str, torch.Tensor], provenance=None) -> Path:
+    """PNG rows: source, driving, reconstruction, occlusion map (one column per validation pair),
+    marked as generated (:func:`~deepfakelab.provenance.marking.save_marked_figure`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -223,10 +224,12 @@ def save_validation_strip(path: Path, model: FirstOrderModel, batch: dict[str, t
             axes[r, c].set_yticks([])
         axes[r, 0].set_ylabel(name, fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    from ..provenance.marking import save_marked_figure
+
+    try:  # the reconstructions are generated: watermark and signed manifest (issue 30)
+        return save_marked_figure(path, fig, provenance, dpi=80)
+    finally:
+        plt.close(fig)
 
 
 def train(config: str | Path | tuple[ModelConfig, TrainParams], out_dir: str | Path, *, stop_after: int | None = None,
@@ -284,6 +287,11 @@ def train(config: str | Path | tuple[ModelConfig, TrainParams], out_dir: str | P
         val_set = build_dataset(params.data, "val", params.seed) if params.data.get("kind", "heads") == "heads" else dataset
         val_batch = _collate([val_set[i] for i in range(min(6, len(val_set)))])
 
+    marks = None
+    if context.is_main and params.validate_every and val_batch is not None:
+        from ..provenance.marking import Provenance
+
+        marks = Provenance().check()  # the strips are signed: a key that cannot sign stops the run before training
     log_path = out_dir / "log.jsonl"
     if context.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -314,7 +322,7 @@ def train(config: str | Path | tuple[ModelConfig, TrainParams], out_dir: str | P
                                 train_params=_plain(dataclasses.asdict(params)))
             if params.validate_every and val_batch is not None and (step % params.validate_every == 0 or step == stop):
                 save_validation_strip(out_dir / f"validation_{step:06d}.png", model,
-                                      {k: v[:6].to(run_device) for k, v in val_batch.items()})
+                                      {k: v[:6].to(run_device) for k, v in val_batch.items()}, marks.sibling())
     if context.world_size > 1:
         import torch.distributed as dist
 

@@ -66,15 +66,20 @@ def side_by_side(source: np.ndarray, driving: np.ndarray, result: np.ndarray,
 
 
 def save_strip(path: str | Path, source: np.ndarray, driving: np.ndarray, result: np.ndarray,
-               columns: int = 6, title: str = "") -> Path:
-    """A PNG: the source, then ``columns`` evenly spaced driving frames above the matching results."""
+               columns: int = 6, title: str = "", provenance=None) -> Path:
+    """A PNG: the source, then ``columns`` evenly spaced driving frames above the matching results.
+
+    The results are generated, so the picture carries the kit's watermark and a signed C2PA manifest
+    (``provenance``, a :class:`~deepfakelab.provenance.marking.Provenance`; by default one without inputs).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..provenance.marking import save_marked_figure
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     picks = evenly_spaced(len(result), columns)
     fig, axes = plt.subplots(2, len(picks) + 1, figsize=(1.9 * (len(picks) + 1), 4.0), squeeze=False)
     axes[0, 0].imshow(source)
@@ -90,6 +95,7 @@ def save_strip(path: str | Path, source: np.ndarray, driving: np.ndarray, result
         axis.set_yticks([])
     fig.suptitle(title or "Reenactment (the results are synthetic)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    try:
+        return save_marked_figure(path, fig, provenance, dpi=100)
+    finally:
+        plt.close(fig)
