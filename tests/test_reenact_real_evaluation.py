@@ -12,7 +12,9 @@ from deepfakelab.cli import main
 from deepfakelab.faces.identity import identity_available
 from deepfakelab.reenact.checkpoint import SHIPPED_WEIGHTS
 from deepfakelab.reenact.pipeline import __file__ as pipeline_file
-from deepfakelab.reenact.real_evaluation import ClipScores, identity_ranges, summarize
+from deepfakelab.faces.regions import FACE_OVAL, INNER_LIPS, region_mask
+from deepfakelab.reenact.real_evaluation import (MOUTH_MIN_PIXELS, ClipScores, identity_ranges, open_mouth, seam_band,
+                                                 summarize)
 
 SHIPPED = Path(pipeline_file).resolve().parents[1] / SHIPPED_WEIGHTS
 
@@ -42,6 +44,11 @@ def test_every_row_on_two_real_videos(two_real_videos, tmp_path, capsys):
     assert methods["mesh-warp"]["l1"] < methods["zero-motion"]["l1"]
     for name in methods:
         assert name in printed
+    assert "mouth L1" in printed and "seam L1" in printed
+    for row in methods.values():  # the mouth and the seam band, beside the face (mouth: where a clip opens it)
+        assert 0 < row["seam_l1"] < 1 and (row["mouth_l1"] is None or 0 < row["mouth_l1"] < 1)
+    for clip in scores["videos"].values():
+        assert clip["mesh-warp"]["mouth_frames"] == clip["zero-motion"]["mouth_frames"]
     if identity_available():
         assert all(row["aed"] is not None for row in methods.values())
         ranges = scores["identity_ranges"]
@@ -66,10 +73,36 @@ def test_identity_ranges_split_pairs_by_person():
 
 
 def test_summary_averages_videos_alike():
-    clips = [ClipScores("a", 10, {"mesh-warp": {"l1": 0.1, "akd_px": 1.0, "aed": None}}),
-             ClipScores("b", 30, {"mesh-warp": {"l1": 0.3, "akd_px": 3.0, "aed": None}})]
+    clips = [ClipScores("a", 10, {"mesh-warp": {"l1": 0.1, "akd_px": 1.0, "aed": None, "mouth_l1": None,
+                                                "seam_l1": 0.02}}),
+             ClipScores("b", 30, {"mesh-warp": {"l1": 0.3, "akd_px": 3.0, "aed": None, "mouth_l1": 0.2,
+                                                "seam_l1": 0.04}})]
     assert summarize(clips)["mesh-warp"] == {"l1": pytest.approx(0.2), "akd_px": pytest.approx(2.0), "aed": None,
-                                             "videos": 2}
+                                             "mouth_l1": pytest.approx(0.2), "mouth_videos": 1,
+                                             "seam_l1": pytest.approx(0.03), "videos": 2}
+
+
+def test_the_mouth_counts_where_it_is_open_and_the_seam_band_rings_the_oval(source_mesh_points):
+    points = source_mesh_points
+    shape = (256, 256)
+    assert open_mouth(points, shape) is None  # the synthetic head's closed mouth
+    band, face = seam_band(points, shape), region_mask(points, "face_oval", shape) > 0.5
+    assert band.sum() > 1000 and (band & face).any() and (band & ~face).any()
+    oval = points[list(FACE_OVAL), :2]
+    centre = np.round(oval.mean(axis=0)).astype(int)
+    assert not band[centre[1], centre[0]]  # the face's middle is not in the band
+    opened = points.copy()
+    opened[list(INNER_LIPS[6:15]), 1] += 12  # the lower lip's inner edge (324 ... 95) drops 12 px
+    mouth = open_mouth(opened, shape)
+    assert mouth is not None and mouth.sum() >= MOUTH_MIN_PIXELS
+
+
+@pytest.fixture(scope="module")
+def source_mesh_points():
+    from deepfakelab.faces.mesh import FaceMesh
+    from deepfakelab.heads import FaceState, Identity, render_frame
+
+    return FaceMesh().detect(render_frame(Identity.sample(1, accessory_rate=0.0), FaceState(), size=256).image).points
 
 
 def test_a_folder_without_videos_is_one_line(tmp_path, capsys):

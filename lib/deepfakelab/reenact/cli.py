@@ -91,7 +91,8 @@ def register(subparsers) -> None:
     eval_parser.add_argument("--real-videos", metavar="DIR",
                              help="score on the real videos (.mp4) in DIR instead: frame 0 of each is the source photo, "
                              "the same video drives it; L1, AKD (468 mesh points, px at 256) and AED (identity distance "
-                             "to the source, with the 'identity' extra) for zero motion, landmark warp, mesh warp and "
+                             "to the source, with the 'identity' extra), L1 in the open mouth and in the seam band "
+                             "around the face oval, for zero motion, landmark warp, mesh warp and "
                              "FOMM (with --checkpoint; run at --size, 256 for vox-256)")
     eval_parser.add_argument("--same-person", action="append", default=[], metavar="A.mp4,B.mp4",
                              help="with --real-videos: clips that show one person (repeatable); every other pair of "
@@ -199,11 +200,15 @@ def _real_eval(args: argparse.Namespace, model) -> int:
     ranges = identity_ranges(clips, groups) if identity is not None else {}
     for note in notes:
         print(f"note: {note}")
-    print(f"{len(clips)} real videos, first {args.frames} frames each; face region of 256-px crops")
-    print(f"{'method':<15}{'L1':>8}{'AKD px':>9}{'AED':>8}{'videos':>8}")
+    print(f"{len(clips)} real videos, first {args.frames} frames each; 256-px crops: L1 in the face oval, in the "
+          "open mouth (videos whose mouth opens) and in the seam band around the oval")
+    print(f"{'method':<15}{'L1':>8}{'AKD px':>9}{'AED':>8}{'mouth L1':>10}{'seam L1':>9}{'videos':>8}")
     for name, score in summary.items():
         aed = f"{score['aed']:>8.3f}" if score["aed"] is not None else f"{'-':>8}"
-        print(f"{name:<15}{score['l1']:>8.4f}{score['akd_px']:>9.2f}{aed}{score['videos']:>8}")
+        mouth = (f"{score['mouth_l1']:>10.4f}" if score["mouth_l1"] is not None else f"{'-':>10}")
+        print(f"{name:<15}{score['l1']:>8.4f}{score['akd_px']:>9.2f}{aed}{mouth}{score['seam_l1']:>9.4f}"
+              f"{score['videos']:>8}" + (f"  (mouth: {score['mouth_videos']} videos)" if score["mouth_l1"] is not None
+                                        and score["mouth_videos"] != score["videos"] else ""))
     if identity is None:
         print(f"note: AED skipped: {INSTALL_HINT}")
     for kind, spread in ranges.items():

@@ -13,6 +13,13 @@ itself, trivially equal, is left out):
 - **AED**: identity distance of the output's face to the source's (dlib's ResNet embedding,
   :mod:`deepfakelab.faces.identity`; the face box is the true frame's mesh box). Absent when the
   optional extra is not installed.
+- **Mouth L1**: L1 inside the true frame's open inner lips (:func:`mouth_region`), over the frames
+  whose mouth is open (inner-lip gap at least :data:`MOUTH_OPEN` of the mouth's width and
+  :data:`MOUTH_MIN_PIXELS` inside): where a warp must show teeth and tongue it was never given.
+  None for a clip whose mouth never opens.
+- **Seam L1**: L1 in the band around the true face oval (:func:`seam_band`: the oval shrunk to
+  :data:`SEAM_BAND` [0] and grown to [1] times about its centre): the face's edge, hair, ears, neck
+  and the background next to them, where a warp that tears shows it.
 
 AKD with the mesh as its own yardstick favours the mesh warp (it moves exactly those points); L1
 and AED have no such bias. Zero motion's AED is near 0 (its output is the source, read in each true
@@ -40,7 +47,7 @@ from ..faces.boxes import crop, crop_box, square_box
 from ..faces.detection import detect_faces_in_frames
 from ..faces.identity import FaceIdentity, identity_distance
 from ..faces.mesh import FaceMesh, Mesh, Roi
-from ..faces.regions import region_mask
+from ..faces.regions import FACE_OVAL, INNER_LIPS, mouth_opening, region_mask
 from ..media.video import iter_frames
 from .animate import animate, to_uint8_frames
 from .landmark_warp import fill_missing, landmark_reenact
@@ -52,6 +59,40 @@ CROP_SIZE = 256
 CROP_SCALE = 1.6
 #: The rows, in the order they are printed.
 METHODS = ("zero-motion", "landmark-warp", "mesh-warp", "fomm")
+#: A true frame's mouth counts as open from this inner-lip gap over mouth width
+#: (:func:`~deepfakelab.faces.regions.mouth_opening`; closed lips measure 0-0.05) ...
+MOUTH_OPEN = 0.1
+#: ... and with at least this many pixels inside its inner lips (at 256 px).
+MOUTH_MIN_PIXELS = 30
+#: The seam band: between the face oval shrunk to the first and grown to the second factor about
+#: its centre (the mesh warp's first support ring lies at 1.35).
+SEAM_BAND = (0.85, 1.35)
+
+
+def mouth_region(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``(H, W)`` bool: inside the inner lips of ``points (468, 2+)``, 1 px in from their edge."""
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(np.asarray(points)[list(INNER_LIPS), :2] * 16).astype(np.int32)], 1, shift=4)
+    return cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
+
+
+def seam_band(points: np.ndarray, shape: tuple[int, int], band: tuple[float, float] = SEAM_BAND) -> np.ndarray:
+    """``(H, W)`` bool: the band around the face oval of ``points (468, 2+)`` (:data:`SEAM_BAND`)."""
+    oval = np.asarray(points, np.float64)[list(FACE_OVAL), :2]
+    centre = oval.mean(axis=0)
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round((centre + band[1] * (oval - centre)) * 16).astype(np.int32)], 1, shift=4)
+    cv2.fillPoly(mask, [np.round((centre + band[0] * (oval - centre)) * 16).astype(np.int32)], 0, shift=4)
+    return mask > 0
+
+
+def open_mouth(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+    """:func:`mouth_region` where the mouth of ``points`` is open (:data:`MOUTH_OPEN`,
+    :data:`MOUTH_MIN_PIXELS`), else None."""
+    if mouth_opening(points) < MOUTH_OPEN:
+        return None
+    region = mouth_region(points, shape)
+    return region if region.sum() >= MOUTH_MIN_PIXELS else None
 
 
 @dataclass
@@ -65,7 +106,8 @@ class RealClip:
 
 @dataclass
 class ClipScores:
-    """Per method ``{"l1", "akd_px", "aed"}`` (aed None without the identity extra), and the
+    """Per method ``{"l1", "akd_px", "aed", "mouth_l1", "seam_l1"}`` (aed None without the identity
+    extra, mouth_l1 None when the clip's mouth never opens), and the
     identity distances of the true frames to frame 0 (same person, same clip)."""
 
     name: str
@@ -102,17 +144,25 @@ def mesh_box(mesh: Mesh) -> np.ndarray:
 
 def score_outputs(outputs: np.ndarray, clip: RealClip, face_mesh: FaceMesh,
                   identity: FaceIdentity | None, source_embedding: np.ndarray | None) -> dict[str, float | None]:
-    """L1, AKD and AED of ``outputs (T, 256, 256, 3)`` uint8 against the clip's true frames 1..T-1."""
-    l1, akd, aed = [], [], []
+    """L1, AKD, AED, mouth L1 and seam L1 of ``outputs (T, 256, 256, 3)`` uint8 against the clip's
+    true frames 1..T-1 (module docstring)."""
+    l1, akd, aed, mouth, seam = [], [], [], [], []
     grow = np.ones((5, 5), np.uint8)
+    shape = (CROP_SIZE, CROP_SIZE)
     for output, frame, mesh in zip(outputs[1:], clip.crops[1:], clip.truth[1:]):
-        face = cv2.dilate((region_mask(mesh.points, "face_oval", (CROP_SIZE, CROP_SIZE)) > 0.5).astype(np.uint8),
-                          grow) > 0
-        l1.append(np.abs(output.astype(np.float64) - frame)[face].mean() / 255)
+        face = cv2.dilate((region_mask(mesh.points, "face_oval", shape) > 0.5).astype(np.uint8), grow) > 0
+        error = np.abs(output.astype(np.float64) - frame).mean(axis=2) / 255
+        l1.append(error[face].mean())
+        seam.append(error[seam_band(mesh.points, shape)].mean())
+        inside = open_mouth(mesh.points, shape)
+        if inside is not None:
+            mouth.append(error[inside].mean())
         akd.append(np.linalg.norm(read_mesh(face_mesh, output, mesh.roi) - mesh.xy, axis=1).mean())
         if identity is not None:
             aed.append(identity_distance(identity.embed(output, mesh_box(mesh)), source_embedding))
-    return {"l1": float(np.mean(l1)), "akd_px": float(np.mean(akd)), "aed": float(np.mean(aed)) if aed else None}
+    return {"l1": float(np.mean(l1)), "akd_px": float(np.mean(akd)), "aed": float(np.mean(aed)) if aed else None,
+            "mouth_l1": float(np.mean(mouth)) if mouth else None, "mouth_frames": len(mouth),
+            "seam_l1": float(np.mean(seam))}
 
 
 def reenact_clip(clip: RealClip, method: str, face_mesh: FaceMesh, model=None, fomm_size: int = 256) -> np.ndarray:
@@ -181,9 +231,14 @@ def summarize(clips: list[ClipScores]) -> dict[str, dict[str, float | None]]:
         if not rows:
             continue
         aed = [row["aed"] for row in rows if row["aed"] is not None]
+        mouth = [row["mouth_l1"] for row in rows if row.get("mouth_l1") is not None]
+        seam = [row["seam_l1"] for row in rows if row.get("seam_l1") is not None]
         summary[method] = {"l1": float(np.mean([row["l1"] for row in rows])),
                            "akd_px": float(np.mean([row["akd_px"] for row in rows])),
                            "aed": float(np.mean(aed)) if aed else None,
+                           "mouth_l1": float(np.mean(mouth)) if mouth else None,
+                           "mouth_videos": len(mouth),
+                           "seam_l1": float(np.mean(seam)) if seam else None,
                            "videos": len(rows)}
     return summary
 
