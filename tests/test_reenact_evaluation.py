@@ -78,3 +78,14 @@ def test_blurred_truth_is_the_frames_against_themselves_blurred(head_video):
     assert np.isnan(score.keypoint_distance)
     sharper = np.mean([np.abs(cv2.GaussianBlur(f, (0, 0), BLUR_SIGMA / 2) - f).mean() for f in truth])
     assert sharper < score.l1
+
+
+def test_head_turns_fold_nothing_and_the_mesh_warp_tears_less_than_five_points():
+    from deepfakelab.reenact.evaluation import evaluate_head_turns
+
+    scores = evaluate_head_turns(identities=(1,), yaws=(30, -35))
+    mesh = scores["mesh-warp"]
+    assert mesh["flipped_max"] == 0 and mesh["frames"] == 2 and set(mesh["per_yaw"]) == {30, -35}
+    assert mesh["seam_l1"] < 0.8 * scores["landmark-warp"]["seam_l1"]  # measured 0.113 against 0.257
+    loose = evaluate_head_turns(identities=(1,), yaws=(30, -35), unfold=False)["mesh-warp"]
+    assert loose["flipped_max"] > 0  # what unfolding removes (measured 5)

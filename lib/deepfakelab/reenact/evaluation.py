@@ -23,6 +23,14 @@ With a checkpoint there is also ``fomm-self``: each frame drives *itself* (sourc
 the motion is known to be nil and the L1 that remains is what the generator loses redrawing a
 face it was given. In practice it is a floor for ``fomm``'s L1: when it is already above zero
 motion's, better motion cannot help and only a sharper generator (more training) can.
+
+:func:`evaluate_head_turns` asks what the reconstruction protocol's random motion rarely does: a
+head turning far. A frontal synthetic head is the photo; the same head rendered turned (yaw
+:data:`TURN_YAWS`, up to 35 degrees either way) is the truth and drives it. Two numbers: the
+**seam L1** (L1 in the band around the true frame's face oval,
+:func:`~deepfakelab.reenact.real_evaluation.seam_band`, where a warp that tears shows it) and the
+mesh warp's **flipped triangles** (support triangles folded over their neighbours,
+:meth:`~deepfakelab.reenact.mesh_warp.MeshWarper.flipped`; zero is the goal).
 """
 
 from __future__ import annotations
@@ -158,3 +166,60 @@ def evaluate(dataset, model=None, videos: int | None = None, methods=("zero-moti
 
 def _none_if_nan(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
+
+
+#: Head turns of :func:`evaluate_head_turns`: yaw in degrees, each side.
+TURN_YAWS = (10, 20, 30, 35, -10, -20, -30, -35)
+
+
+def evaluate_head_turns(identities=(1, 2, 3, 4), yaws=TURN_YAWS, size: int = 256, face_mesh=None,
+                        unfold: bool = True) -> dict[str, dict]:
+    """Seam L1 of ``zero-motion``, ``landmark-warp`` and ``mesh-warp`` on synthetic heads turning
+    (module docstring), and the mesh warp's flipped triangles: ``{method: {"seam_l1", "frames",
+    "per_yaw": {yaw: seam_l1}}}``, the mesh warp's also ``"flipped_max"``, ``"flipped_total"`` and
+    ``"flipped_per_yaw"`` (most in one frame). Each identity (seed of
+    :class:`~deepfakelab.heads.Identity`, no accessories) is rendered frontal as the photo and at
+    each yaw as the truth; the meshes are read off the rendered frames by the kit's face mesh.
+    ``unfold=False``: the mesh warp without unfolding (:class:`~deepfakelab.reenact.mesh_warp.MeshWarper`)."""
+    from ..faces.mesh import FaceMesh
+    from ..heads import FaceState, Identity, render_frame
+    from .mesh_warp import MeshWarper, transfer_motion
+    from .real_evaluation import seam_band
+
+    face_mesh = face_mesh or FaceMesh()
+    errors: dict[str, dict[int, list[float]]] = {m: {y: [] for y in yaws}
+                                                  for m in ("zero-motion", "landmark-warp", "mesh-warp")}
+    flipped: dict[int, list[int]] = {y: [] for y in yaws}
+    for seed in identities:
+        identity = Identity.sample(seed, accessory_rate=0.0)
+        video = np.stack([render_frame(identity, FaceState(yaw=yaw), size=size).image for yaw in (0, *yaws)])
+        meshes = np.stack([face_mesh.detect(frame, f"head {seed}, yaw {yaw}").points
+                           for frame, yaw in zip(video, (0, *yaws))])
+        motion = transfer_motion(meshes[0], meshes)
+        warper = MeshWarper(video[0], meshes[0], unfold=unfold)
+        detected = _mtcnn_landmarks(video)
+        five = fill_missing(detected) if detected[0] is not None else None
+        moved = None if five is None else target_landmarks(five[0], five, 0, adapt_movement_scale=False)
+        for t, yaw in enumerate(yaws, start=1):
+            band = seam_band(meshes[t], (size, size))
+            control = warper.control_targets(motion.targets[t], motion.head[t])
+            flipped[yaw].append(int(warper.flipped(control).sum()))
+            outputs = {"zero-motion": video[0],
+                       "mesh-warp": warper.warp(motion.targets[t], motion.pose[t], motion.depth[t], motion.head[t])}
+            if moved is None:
+                outputs["landmark-warp"] = video[0]  # MTCNN misses the photo: nothing moves
+            else:
+                backward = warp_map(size, size, five[0], moved[t]).astype(np.float32)
+                outputs["landmark-warp"] = cv2.remap(video[0], backward[..., 0], backward[..., 1], cv2.INTER_LINEAR,
+                                                     borderMode=cv2.BORDER_REPLICATE)
+            for method, output in outputs.items():
+                error = np.abs(output.astype(np.float64) - video[t]).mean(axis=2)
+                errors[method][yaw].append(float(error[band].mean() / 255))
+    summary = {method: {"seam_l1": float(np.mean([e for values in per_yaw.values() for e in values])),
+                        "frames": sum(len(values) for values in per_yaw.values()),
+                        "per_yaw": {yaw: float(np.mean(values)) for yaw, values in per_yaw.items()}}
+               for method, per_yaw in errors.items()}
+    summary["mesh-warp"].update(flipped_max=max(max(v) for v in flipped.values()),
+                                flipped_total=sum(sum(v) for v in flipped.values()),
+                                flipped_per_yaw={yaw: max(v) for yaw, v in flipped.items()})
+    return summary

@@ -178,7 +178,7 @@ def reenact_clip(clip: RealClip, method: str, face_mesh: FaceMesh, model=None, f
         return landmark_reenact(crops[0], marks[0], marks)[0]
     if method == "mesh-warp":
         driving = fill_missing([m.points if m is not None else None for m in face_mesh.track(crops)])
-        return mesh_reenact(crops[0], driving[0], driving)[0]
+        return mesh_reenact(crops[0], driving[0], driving, driving_frames=crops)[0]
     if method == "fomm":
         small = np.stack([cv2.resize(f, (fomm_size, fomm_size), interpolation=cv2.INTER_AREA) for f in crops])
         frames = to_uint8_frames(animate(small[0], small, model, relative=False, progress=False))

@@ -1,0 +1,55 @@
+"""Head turns, where the truth is known: mesh warp against the 5-point warp and zero motion.
+
+    python bench/mesh_warp_turns.py                    # 4 synthetic heads, yaw +-10, 20, 30, 35 degrees
+    python bench/mesh_warp_turns.py --identities 1 2 --yaws 30 -30 --no-unfold
+
+A frontal synthetic head (no accessories) is the photo; the same head rendered turned is the
+truth and drives it (self-reenactment). Per yaw: the seam L1 (L1 in the band around the true
+frame's face oval, as ``reenact-eval --real-videos`` measures it) of each method, and the mesh
+warp's flipped support triangles (zero is the goal). The protocol's one home is
+:func:`deepfakelab.reenact.evaluation.evaluate_head_turns`. Issue 29's targets: no flipped
+triangle up to 35 degrees; seam L1 at most half the landmark warp's.
+"""
+
+from __future__ import annotations
+
+import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from deepfakelab.reenact.evaluation import TURN_YAWS, evaluate_head_turns  # noqa: E402
+
+METHODS = ("zero-motion", "landmark-warp", "mesh-warp")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--identities", type=int, nargs="+", default=[1, 2, 3, 4], help="head seeds")
+    parser.add_argument("--yaws", type=float, nargs="+", default=list(TURN_YAWS), help="degrees")
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--no-unfold", action="store_true", help="the mesh warp without unfolding flipped triangles")
+    parser.add_argument("--json", type=Path, help="also write the scores here")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    scores = evaluate_head_turns(tuple(args.identities), tuple(args.yaws), args.size, unfold=not args.no_unfold)
+    mesh = scores["mesh-warp"]
+    print(f"{len(args.identities)} synthetic heads, self-reenactment from frontal, {args.size} px; seam L1 per yaw")
+    print(f"{'yaw':>6}" + "".join(f"{m:>15}" for m in METHODS) + f"{'flipped':>9}")
+    for yaw in args.yaws:
+        print(f"{yaw:>6g}" + "".join(f"{scores[m]['per_yaw'][yaw]:>15.4f}" for m in METHODS)
+              + f"{mesh['flipped_per_yaw'][yaw]:>9d}")
+    print(f"{'mean':>6}" + "".join(f"{scores[m]['seam_l1']:>15.4f}" for m in METHODS)
+          + f"{mesh['flipped_max']:>9d}  (most in one frame; {mesh['flipped_total']} in all)")
+    ratio = mesh["seam_l1"] / scores["landmark-warp"]["seam_l1"]
+    print(f"mesh warp's seam L1 / landmark warp's: {ratio:.2f} (target at most 0.5); "
+          f"/ zero motion's: {mesh['seam_l1'] / scores['zero-motion']['seam_l1']:.2f}; "
+          f"{time.perf_counter() - start:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(scores, indent=2))
+
+
+if __name__ == "__main__":
+    main()
