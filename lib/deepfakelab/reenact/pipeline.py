@@ -10,8 +10,9 @@ warp (:mod:`.landmark_warp`) stays as a baseline, ``method="landmark-warp"``.
 
 Blending: both warps look every output pixel up in the source crop and pin the crop's border, so
 the face keeps the photo's own colours and pasting the crop back (``paste_back``) leaves no seam
-and no colour step; only the mouth cavity the mesh warp paints is new, tinted from the photo's
-own lips (see :mod:`.mesh_warp`). The FOMM's generated crop is blended with a feathered square.
+and no colour step; only the inside of an opening mouth is new: the driving video's own teeth and
+tongue, moved into the photo's colour and light (see :mod:`.mesh_warp`). The FOMM's generated
+crop is blended with a feathered square.
 """
 
 from __future__ import annotations
