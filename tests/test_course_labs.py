@@ -19,7 +19,7 @@ from deepfakelab.course.layout import init_course, kit_root  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 
 GAN = "gan-lab"
-GAN_AUTOGRADED = {"check_generator_block": 2, "check_discriminator_block": 2, "check_losses": 2, "check_train_step": 3,
+GAN_AUTOGRADED = {"check_primer": 1, "check_generator_block": 2, "check_discriminator_block": 2, "check_losses": 2, "check_train_step": 3,
                   "check_training_history": 3, "check_samples": 1, "check_plot": 2, "check_run_table": 2}
 
 
@@ -86,6 +86,12 @@ def gan_graded(tmp_path_factory):
     return grade_lab(tmp_path_factory, GAN, {
         "swapped_labels": swapped,
         "d_collapsed": mistake(right, "train_step_answer", "    opt_g.step()\n", ""),
+        # the classic mistakes of issue 31, as a beginner makes them
+        "no_detach": mistake(right, "train_step_answer", "discriminator(fake.detach())", "discriminator(fake)"),
+        "reused_logits": mistake(right, "train_step_answer", "g_loss = generator_loss(discriminator(fake))",
+                                 "g_loss = generator_loss(logits_fake)"),
+        "int_target": mistake(right, "losses_answer", "torch.ones_like(logits_real))\n", "1)\n"),
+        "primer_no_zero_grad": mistake(right, "primer_answer", "    opt_judge.zero_grad()\n", ""),
         "forger": {**right, "train_step_answer": FAKE_TRAIN_STEP, "plot_answer": "", "experiments_answer":
                    right["experiments_answer"] + FORGE_ARTIFACTS},
     })
@@ -141,13 +147,36 @@ def test_gan_discriminator_collapse(gan_graded):
     assert "did not pass its check" in rows["check_samples"]["message"]
 
 
+#: What a training step that fails at its first call costs: itself and the runs made with it; the
+#: primer, the blocks, the losses and the plot keep their points.
+BROKEN_STEP = {"check_train_step", "check_training_history", "check_samples", "check_run_table"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student,lost,advice", [
+    ("no_detach", BROKEN_STEP, "give D the fakes with fake.detach()"),
+    ("reused_logits", BROKEN_STEP, "after opt_d.step(), call the discriminator again"),
+    ("int_target", BROKEN_STEP | {"check_losses"}, "torch.ones_like(logits)"),
+    ("primer_no_zero_grad", {"check_primer"}, "opt_judge.zero_grad()"),
+])
+def test_gan_classic_mistakes_cost_only_their_checks_and_say_what_to_change(gan_graded, student, lost, advice):
+    rows = _rows(gan_graded.graded[student])
+    got = {k: rows[k]["points"] for k in GAN_AUTOGRADED}
+    assert {k for k, v in got.items() if v == 0} == lost, {k: rows[k]["message"] for k in rows if k in lost}
+    assert all(got[k] == GAN_AUTOGRADED[k] for k in GAN_AUTOGRADED if k not in lost)  # partial credit
+    first = min(lost, key=list(GAN_AUTOGRADED).index)  # the cell of the mistake itself
+    assert advice in rows[first]["message"], rows[first]["message"]
+    if student == "int_target":
+        assert "failed inside discriminator_loss" in rows["check_train_step"]["message"]
+
+
 @pytest.mark.slow
 def test_gan_forged_training_and_artifacts_score_nothing(gan_graded):
     rows = _rows(gan_graded.graded["forger"])
     got = {k: rows[k]["points"] for k in GAN_AUTOGRADED}
     # the blocks and losses are real work; the rest is forged
-    assert got == {**{k: 0 for k in GAN_AUTOGRADED}, "check_generator_block": 2, "check_discriminator_block": 2,
-                   "check_losses": 2}, {k: rows[k]["message"] for k in rows}
+    assert got == {**{k: 0 for k in GAN_AUTOGRADED}, "check_primer": 1, "check_generator_block": 2,
+                   "check_discriminator_block": 2, "check_losses": 2}, {k: rows[k]["message"] for k in rows}
     assert "weights did not change" in rows["check_train_step"]["message"]
     for grade_id in ("check_training_history", "check_samples", "check_run_table"):
         assert "did not pass its check (check_train_step)" in rows[grade_id]["message"], rows[grade_id]["message"]

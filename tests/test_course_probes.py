@@ -164,7 +164,17 @@ def train_step(generator, discriminator, opt_g, opt_d, real, z_dim=Z_DIM):
 #: kind -> (a replacement train_step, or (old, new) in the solution's), the advice the check must give.
 WRONG_TRAIN_STEP = {
     "forged": (FORGED_STEP, "the discriminator's weights are not what one Adam step on the discriminator loss gives"),
-    "no_detach": (NO_DETACH, "the generator's weights are not what one Adam step on the generator loss gives"),
+    # retain_graph=True hides PyTorch's error; the trace still sees D's backward reach G (issue 31)
+    "no_detach_retained": (NO_DETACH, "the discriminator's backward reached the generator: in D's update, give D the "
+                                      "fakes with fake.detach()"),
+    # the mistake as a beginner makes it: G's backward then fails ("backward through the graph a second time")
+    "no_detach": (("discriminator(fake.detach())", "discriminator(fake)"),
+                  "the discriminator's backward reached the generator: in D's update, give D the fakes with fake.detach()"),
+    "reused_logits": (("    g_loss = generator_loss(discriminator(fake))\n", "    g_loss = generator_loss(logits_fake)\n"),
+                      "after opt_d.step(), call the discriminator again on the fakes, not detached"),
+    "g_loss_on_detached_fakes": (("generator_loss(discriminator(fake))", "generator_loss(discriminator(fake.detach()))"),
+                                 "opt_g.step() ran with no gradient in the generator"),
+    "g_before_d": (("    # (1) Update D", "    opt_g.step()\n    # (1) Update D"), "updated the generator before the discriminator"),
     "no_opt_g_step": (("    opt_g.step()\n", ""), "the generator's weights did not change: call opt_g.step()"),
     "no_opt_d_step": (("    opt_d.step()\n", ""), "the discriminator's weights did not change: call opt_d.step()"),
     "no_zero_grad": (("    opt_d.zero_grad()\n", ""), "first step is right but its second is not"),
@@ -231,6 +241,31 @@ def train_step(generator, discriminator, opt_g, opt_d, real, z_dim=Z_DIM):
             "g_loss": generator_loss(logits_fake).item(),
             "d_real": torch.sigmoid(logits_real).mean().item(), "d_fake": torch.sigmoid(logits_fake).mean().item()}
 '''
+
+
+INT_TARGET = '''
+def discriminator_loss(logits_real, logits_fake):
+    return (F.binary_cross_entropy_with_logits(logits_real, 1) + F.binary_cross_entropy_with_logits(logits_fake, 0)) / 2
+'''
+
+
+def test_a_target_that_is_not_a_tensor_is_told_to_use_ones_like(checks, solution, train_step_source):
+    """F.binary_cross_entropy_with_logits(logits, 1) fails with "'int' object has no attribute 'size'":
+    the losses' check says what to write instead, and the training step's says where it failed (issue 31).
+    (train_step is defined again after the loss, as in a notebook, so that it calls this loss.)"""
+    student = student_with(solution, INT_TARGET + train_step_source)
+    message = failure(checks.test_losses_match_binary_cross_entropy, student)
+    assert "must be a tensor of the same shape as the logits" in message and "torch.ones_like(logits)" in message, message
+    message = failure(checks.test_train_step_updates_both_networks, student)
+    assert message.startswith("train_step failed inside discriminator_loss") and "torch.ones_like" in message, message
+
+
+@pytest.mark.parametrize("target,advice", [("torch.tensor(1.0)", "another shape"),
+                                           ("torch.ones(len(logits_real), dtype=torch.long)", "floats")])
+def test_a_target_of_another_shape_or_type_is_told_so(checks, solution, target, advice):
+    wrong = INT_TARGET.replace("(logits_real, 1)", f"(logits_real, {target})").replace("(logits_fake, 0)",
+                                                                                      "(logits_fake, torch.zeros_like(logits_fake))")
+    assert advice in failure(checks.test_losses_match_binary_cross_entropy, student_with(solution, wrong))
 
 
 def test_a_wrong_loss_costs_the_losses_check_not_the_training_step(checks, solution):
@@ -428,6 +463,27 @@ def test_the_checks_folder_is_hidden_when_the_checks_run_in_a_new_process(hunted
     (message,) = [r["message"] for r in results if r["function"] == "test_pick_frames_other_inputs"]
     hunt = _hunt_report(message)
     assert hunt["read"] > 1000 and hunt["where"] == [], hunt
+
+
+# --- Part 1's primer, checked in this process ------------------------------------------------------
+
+def test_the_solutions_judge_step_passes(checks, solution):
+    assert failure(checks.test_primer_judge_step, LocalStudent(**solution)) == ""
+
+
+@pytest.mark.parametrize("old,new,advice", [
+    ("judge(made.detach())", "judge(made)", "give the judge made.detach()"),
+    ("    opt_judge.zero_grad()\n", "", "call opt_judge.zero_grad() before loss.backward()"),
+    ("    opt_judge.step()\n", "", "call opt_judge.step() after loss.backward()"),
+    ("((out - 1) ** 2).mean()", "((out - 1) ** 2).sum()", "the mean of (judge(made) - 1) ** 2"),
+])
+def test_a_wrong_judge_step_is_told_what_to_change(checks, solution, old, new, advice):
+    (path,) = sorted((kit_root() / "solutions" / "gan-lab").glob("*.ipynb"))
+    cell = next(c for c in json.loads(path.read_text())["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == "primer_answer")
+    source = "".join(cell["source"])
+    assert old in source, old
+    assert advice in failure(checks.test_primer_judge_step, student_with(solution, source.replace(old, new)))
 
 
 def test_a_train_step_that_returns_no_dict_is_told_so(checks, solution):

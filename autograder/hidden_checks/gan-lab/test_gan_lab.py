@@ -23,7 +23,8 @@ from torch import nn
 
 from deepfakelab.course.artifacts import ArtifactError, load_array, load_csv
 from deepfakelab.course.hidden import student_function
-from deepfakelab.course.probes.gan_lab import small_batches, small_gan
+from deepfakelab.course.probes.gan_lab import primer_nets, small_batches, small_gan
+from deepfakelab.lab2 import loss_advice, train_step_advice
 
 #: The probes these checks call (public, in the kit; read by the worker with ast, never imported from here).
 PROBES = "deepfakelab.course.probes.gan_lab"
@@ -39,6 +40,36 @@ def _names(classes) -> list[str]:
 
 def _short(names: list[str]) -> list[str]:
     return [str(n).rsplit(".", 1)[-1] for n in names]
+
+
+#: The primer's seed and the tolerance of its one SGD step.
+PRIMER_SEED, PRIMER_ATOL = 5, 1e-5
+
+
+@pytest.mark.grade("check_primer")
+def test_primer_judge_step(student):
+    student_function(student, "judge_step")
+    got = student.probe("primer_step", PRIMER_SEED)
+    maker, judge, _, x = primer_nets(PRIMER_SEED)
+    judge.zero_grad()
+    out = judge(maker(x).detach())
+    loss = ((out - 1) ** 2).mean()
+    loss.backward()
+    expected = [(p - 0.1 * p.grad).detach() for p in judge.parameters()]
+    assert got["loss"] is not None and abs(got["loss"] - loss.item()) < 1e-5, \
+        "judge_step must return the judge's loss before its step, the mean of (judge(made) - 1) ** 2, as a float (.item())"
+    assert not any(got["maker_grads"]), \
+        "the maker received a gradient: give the judge made.detach(), so that backward() stops before the maker"
+    changed = [torch.as_tensor(g, dtype=torch.float32) for g in got["judge"]]
+    start = [p.detach() for p in primer_nets(PRIMER_SEED)[1].parameters()]
+    if all(torch.allclose(c.reshape(e.shape), e, atol=PRIMER_ATOL) for c, e in zip(changed, start)):
+        raise AssertionError("the judge's weights did not change: call opt_judge.step() after loss.backward()")
+    stale = [(p - 0.1 * (p.grad + 100.0)).detach() for p in judge.parameters()]
+    if all(torch.allclose(c.reshape(e.shape), e, atol=1e-3) for c, e in zip(changed, stale)):
+        raise AssertionError("the judge moved by its gradient plus one left over from an earlier step: call "
+                             "opt_judge.zero_grad() before loss.backward()")
+    assert all(torch.allclose(c.reshape(e.shape), e, atol=PRIMER_ATOL) for c, e in zip(changed, expected)), \
+        "after judge_step the judge's weights are not one SGD step on its loss: zero_grad(), loss.backward(), step()"
 
 
 @pytest.mark.grade("check_generator_block")
@@ -76,16 +107,25 @@ def test_losses_match_binary_cross_entropy(student):
                   + F.binary_cross_entropy_with_logits(fake, torch.zeros(5))) / 2
     swapped_d = (F.binary_cross_entropy_with_logits(real, torch.zeros(7))
                  + F.binary_cross_entropy_with_logits(fake, torch.ones(5))) / 2
-    got_d = float(d_loss_fn(real, fake))
+    got_d = _loss_value(d_loss_fn, "discriminator_loss", real, fake)
     assert abs(got_d - float(swapped_d)) > 1e-4 or abs(got_d - float(expected_d)) < 1e-5, \
         "discriminator_loss has real and fake swapped: real images get label 1, generated images label 0"
     assert abs(got_d - float(expected_d)) < 1e-5, \
         f"discriminator_loss on other logits gave {got_d:.5f}, expected {float(expected_d):.5f}: " \
         "the mean of BCE(real logits, 1) and BCE(fake logits, 0)"
     expected_g = F.binary_cross_entropy_with_logits(fake, torch.ones(5))
-    got_g = float(g_loss_fn(fake))
+    got_g = _loss_value(g_loss_fn, "generator_loss", fake)
     assert abs(got_g - float(expected_g)) < 1e-5, \
         f"generator_loss gave {got_g:.5f}, expected {float(expected_g):.5f}: BCE(fake logits, 1), the non-saturating loss"
+
+
+def _loss_value(loss, name: str, *logits) -> float:
+    """The student's loss at ``logits``, or a failure that says what to change (a number as the
+    target, a target of the wrong shape or type, probabilities expected)."""
+    try:
+        return float(loss(*logits))
+    except Exception as error:  # the student's error, re-raised from the sandbox
+        raise AssertionError(loss_advice(name, error, show_error=False)) from None
 
 
 #: The training step's check: its seed, two steps (the second shows stale gradients), a learning rate
@@ -230,6 +270,12 @@ def _step_problem(student) -> str | None:
 
 
 def _first_step_problem(student) -> str | None:
+    try:  # the classic mistakes first (a missing detach, the wrong logits for G, a loss that raised), in words
+        advice = train_step_advice(student.probe("train_step_trace", STEP_SEED), show_error=False)
+    except Exception as exc:  # the end of the student's process, say
+        return f"train_step failed on a small test GAN: {exc}"
+    if advice is not None:
+        return advice
     try:
         got = student.probe("train_step_update", STEP_SEED, STEP_COUNT, STEP_LR)["steps"]
     except Exception as exc:  # the student's error, or the end of their process
@@ -303,11 +349,13 @@ def test_training_history_is_healthy(artifacts, student):
                                 f"{r['d_real']}, {r['d_fake']}")
     late = rows[-max(1, len(rows) // 5):]
     d_late, g_late, d_real, d_fake = (float(np.mean([r[k] for r in late])) for k in ("d_loss", "g_loss", "d_real", "d_fake"))
-    # A healthy run keeps D(real) a little above D(fake) (measured gap after 200 steps: 0.15);
-    # a G that is never updated lets D win (gap 0.6), swapped labels reverse it (-0.63).
+    # A healthy run keeps D(real) a little above D(fake) (measured gap after 200 steps: 0.15, after 600
+    # steps, the notebook's ungraded run: 0.53); a G that is never updated lets D win (gap 0.6 after 200
+    # steps, 0.96 after 600), swapped labels reverse it (-0.63).
     assert d_fake - d_real < 0.3, f"by the end D rates the fakes as more real than the real images (D(real) {d_real:.2f}, " \
                                   f"D(fake) {d_fake:.2f}): are the labels in discriminator_loss swapped?"
-    assert d_late > 0.1 and d_real - d_fake < 0.45, \
+    gap_limit = 0.45 if len(rows) <= 300 else 0.8
+    assert d_late > 0.1 and d_real - d_fake < gap_limit, \
         f"the discriminator's loss is collapsing ({d_late:.3f}; D(real) {d_real:.2f}, D(fake) {d_fake:.2f}): D wins " \
         "outright and the generator stops learning. Check that train_step updates G on every step (opt_g.step())"
     assert d_late < 3, f"the discriminator's loss diverged to {d_late:.3f}: check the labels in your losses"

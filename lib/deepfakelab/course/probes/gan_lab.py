@@ -19,7 +19,7 @@ from torch import nn
 torch.set_num_threads(1)
 # Taken before any student code runs, so a student function that patches them changes nothing here.
 _equal, _randn, _seed, _Sequential = torch.equal, torch.randn, torch.manual_seed, nn.Sequential
-_Adam, _grad = torch.optim.Adam, torch.autograd.grad
+_Adam, _SGD, _grad = torch.optim.Adam, torch.optim.SGD, torch.autograd.grad
 
 #: The losses a check may differentiate with :func:`loss_gradients`.
 LOSSES = ("discriminator_loss", "generator_loss")
@@ -123,6 +123,70 @@ def train_step_update(student, seed: int, steps: int, lr: float, batch: int = 8,
     return {"steps": done}
 
 
+class TraceGenerator(nn.Module):
+    """A generator whose backward needs what its forward saved (so a second backward through it fails,
+    as through the notebook's), and that takes noise of any shape: one (1, 28, 28) image, scaled per row
+    by the first number of that row's noise."""
+
+    def __init__(self, image: torch.Tensor):
+        super().__init__()
+        self.image = nn.Parameter(image.clone())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        scale = 1 + 0.1 * z.reshape(len(z), -1)[:, :1, None, None]
+        return torch.tanh(self.image.unsqueeze(0) * scale)
+
+
+def trace_gan(seed: int, lr: float = 0.01):
+    """The networks and optimisers of :func:`train_step_trace`; deterministic in ``seed``."""
+    numbers = torch.Generator().manual_seed(seed)
+    generator = TraceGenerator(torch.randn(1, 28, 28, generator=numbers))
+    discriminator = LinearDiscriminator(torch.randn(28 * 28, generator=numbers) * 0.02, torch.zeros(1))
+    return (generator, discriminator, _Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999)),
+            _Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999)))
+
+
+def train_step_trace(student, seed: int, batch: int = 8, z_dim: int = 8) -> dict:
+    """One call of the student's ``train_step``, recorded by :func:`deepfakelab.lab2.trace_train_step`:
+    which network it called on what, in which order it stepped, whether D's backward reached G, the
+    kind of error it raised. Data only: the error's own text stays here."""
+    from deepfakelab.lab2 import trace_train_step
+
+    generator, discriminator, opt_g, opt_d = trace_gan(seed)
+    real = small_batches(seed, 1, batch)[0]
+    trace = trace_train_step(student.train_step, generator, discriminator, opt_g, opt_d, real, z_dim=z_dim)
+    trace.pop("error_text", None)
+    return trace
+
+
+def primer_nets(seed: int, lr: float = 0.1):
+    """The primer's two stages, an SGD optimiser for the second, an input batch, and a gradient left
+    over in the second stage from an earlier step; deterministic in ``seed``."""
+    numbers = torch.Generator().manual_seed(seed)
+    maker, judge = nn.Linear(2, 3), nn.Linear(3, 1)
+    with torch.no_grad():
+        for p in [*maker.parameters(), *judge.parameters()]:
+            p.copy_(_randn(p.shape, generator=numbers) * 0.5)
+    x = _randn(5, 2, generator=numbers)
+    for p in judge.parameters():
+        p.grad = torch.full_like(p, 100.0)
+    return maker, judge, _SGD(judge.parameters(), lr=lr), x
+
+
+def primer_step(student, seed: int) -> dict:
+    """The student's ``judge_step`` on :func:`primer_nets`: what it returned, both stages' weights and
+    gradients after it."""
+    maker, judge, opt_judge, x = primer_nets(seed)
+    loss = student.judge_step(maker, judge, opt_judge, x)
+    try:
+        value = float(loss)
+    except (TypeError, ValueError):
+        value = None
+    return {"loss": value, "loss_type": type(loss).__name__,
+            "judge": _weights(judge), "maker": _weights(maker),
+            "maker_grads": [p.grad is not None and bool(p.grad.abs().sum() > 0) for p in maker.parameters()]}
+
+
 def loss_gradients(student, name: str, *logits) -> dict:
     """The student's loss ``name`` at the given logits: its value and its gradient with respect to each.
 
@@ -191,12 +255,19 @@ def main_run(student, steps: int) -> dict:
     return _MAIN_RUNS[steps]
 
 
+#: The seed of every run of the locked ``run_experiments`` cell: runs differ only in their settings.
+EXPERIMENT_SEED = 0
+
+
 def experiment_run(student, number: int, lr: float, batch_size: int, z_dim: int, steps: int) -> dict:
-    """Run ``number`` of the locked ``run_experiments`` cell, redone: its final losses as runs.csv rounds them."""
+    """Run ``number`` of the locked ``run_experiments`` cell, redone: its final losses as runs.csv rounds them.
+
+    Every run starts from the same seed (:data:`EXPERIMENT_SEED`), as the cell's do.
+    """
     real_images = _real_images()
-    generator, discriminator, opt_g, opt_d = student.make_gan(lr=lr, z_dim=z_dim, seed=number)
+    generator, discriminator, opt_g, opt_d = student.make_gan(lr=lr, z_dim=z_dim, seed=EXPERIMENT_SEED)
     d_before = [p.detach().clone() for p in discriminator.parameters()]
-    batches = torch.Generator().manual_seed(number)
+    batches = torch.Generator().manual_seed(EXPERIMENT_SEED)
     log = []
     for _ in range(steps):
         batch = real_images[torch.randint(len(real_images), (batch_size,), generator=batches)]
