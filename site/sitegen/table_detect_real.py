@@ -70,6 +70,10 @@ def table_markdown(data: dict) -> str:
         + f" and {gap['test']:.2f} for the test people. A detector that partly recognises the faces it "
         "was trained on scores every new face, real or fake, higher on its scale; the gap (test minus "
         "training) says how much."
+        + "".join(f" On {what} alone: {apart['train']:.2f} for the training people, {apart['test']:.2f} for the "
+                  "test people." for what, key in (("videos", "real_video_score_by_split"),
+                                                   ("photos", "real_photo_score_by_split"))
+                  for apart in [first.get(key, {})] if {"train", "test"} <= apart.keys())
         + (f" Within each test person (their real video against the fakes of their face) its video AUC is "
            f"{first['video_auc_within_person']:.3f}, against {first['video_auc']:.3f} pooled over people."
            if first.get("video_auc_within_person") is not None else "")]
