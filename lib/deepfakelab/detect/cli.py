@@ -152,7 +152,8 @@ def _train(args: argparse.Namespace) -> int:
                                  mask_weight=args.mask_weight, workers=args.workers,
                                  backbone_weights=args.backbone_weights, freeze_blocks=args.freeze_blocks,
                                  name=args.name, keep=args.keep, online_blends=args.online_blends,
-                                 identity_adversary=args.identity_adversary)
+                                 identity_adversary=args.identity_adversary,
+                                 **({"methods": ()} if args.no_explain else {}))
     print(f"weights: {summary['weights']}")
     return 0
 
@@ -286,6 +287,9 @@ def register(subparsers) -> None:
     t.add_argument("--without", nargs="+", metavar="PREFIX",
                    help="leave out of training and validation the rows whose source file starts with PREFIX "
                         "(e.g. utkface/); the test rows stay")
+    t.add_argument("--no-explain", action="store_true",
+                   help="skip the Grad-CAM faithfulness evaluation after training (minutes on a CPU; for "
+                        "ablation runs measured by a bench)")
     t.add_argument("--hold-out", help="manipulation left out of training, for the cross-manipulation test "
                    "(several names of one method with commas: reenact,landmark_warp)")
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
