@@ -41,10 +41,22 @@ def table_markdown(data: dict) -> str:
     clips, singles = generated["clips"], generated["single_frames_scored"]
     rows = [f"| {label} | {_count(generated['recovered_clips'].get(key), clips)} | "
             f"{_count(generated['recovered_single_frames'].get(key), singles)} |" for key, label in ATTACKS]
+    groups = generated.get("recovered_clips_by_group", {})
+    drivers = generated.get("drivers", {})
+    if groups:
+        made = (f"{clips} fakes made as `deepfakelab reenact` makes them (mesh warp, "
+                f"{generated['frames_per_clip']} frames each): {groups.get('real photo', {}).get('clips', 0)} of real "
+                f"photos and {groups.get('synthetic head', {}).get('clips', 0)} of synthetic heads, driven in turn by "
+                f"{drivers.get('synthetic heads', 0)} synthetic talking heads and {drivers.get('real videos', 0)} real "
+                "talking-head videos, written in turn as the 256 px face crop, pasted back into the whole photo, "
+                "side by side with source and driver, and with the visible band; watermarked and signed by the kit's "
+                "own writer, then attacked.")
+    else:
+        made = (f"{clips} fakes made as `deepfakelab reenact` makes them (mesh warp, 256 px, "
+                f"{generated['frames_per_clip']} frames each), watermarked and signed by the kit's own writer, then "
+                "attacked.")
     lines = [
-        f"{clips} fakes made as `deepfakelab reenact` makes them (mesh warp, 256 px, "
-        f"{generated['frames_per_clip']} frames each), watermarked and signed by the kit's own writer, then "
-        "attacked. A payload counts only when it is found *and* equals the one written. A whole clip is read "
+        made + " A payload counts only when it is found *and* equals the one written. A whole clip is read "
         "as `verify` and `detect` read it (up to 24 frames folded together); a single frame is one picture "
         "alone, as after a screenshot.",
         "",
@@ -53,6 +65,15 @@ def table_markdown(data: dict) -> str:
         *rows,
         "",
     ]
+    if groups:
+        labels = dict(ATTACKS)
+        worst = []
+        for name, group in groups.items():
+            key = min((k for k, _ in ATTACKS if k in group), key=lambda k: group[k])
+            worst.append(f"{name} {_count(group[key], group['clips'])}" +
+                         ("" if group[key] == 1 else f" ({labels[key].split(' (')[0]})"))
+        lines.append("- **By kind of fake** (whole clip, the lowest rate over the five attacks, and which attack "
+                     "when below 100 %): " + "; ".join(worst) + ".")
     if real:
         files, found = real["files"], real["false_positives"]
         bound = f" (none in {files}: the true rate is below about {300 / files:.2f} % at 95 % confidence, by the rule of three)" \
