@@ -1,6 +1,5 @@
 """The offline quality score: its maths against known answers, and its calibration order."""
 
-import os
 
 import numpy as np
 import pytest

@@ -134,7 +134,7 @@ def detect_faces_in_frames(frames: Sequence[np.ndarray], progress: bool = False,
     for start in tqdm(starts, desc="finding faces", unit="batch", disable=not progress):
         batch = shrunk(np.stack(frames[start : start + DETECT_BATCH]), scale)
         boxes, probs, landmarks = mtcnn().detect(batch, landmarks=True)
-        results.extend([_scaled(f, 1 / scale) for f in _faces_from(b, p, l)] for b, p, l in zip(boxes, probs, landmarks))
+        results.extend([_scaled(f, 1 / scale) for f in _faces_from(b, p, marks)] for b, p, marks in zip(boxes, probs, landmarks))
     return results
 
 

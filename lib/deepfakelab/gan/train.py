@@ -36,7 +36,7 @@ from ..errors import ConfigError, TrainingDiverged
 from ..media.files import check_input_file, check_output_folder
 from ..runtime import resolve_device, seed_everything
 from .config import GANConfig
-from .models import Discriminator, Generator, build_models
+from .models import Generator, build_models
 
 STEP_FIELDS = ["epoch", "step", "d_loss", "g_loss", "d_real", "d_fake"]
 
