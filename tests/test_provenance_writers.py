@@ -213,3 +213,10 @@ def test_a_failed_write_keeps_the_earlier_file(tmp_path):
                     provenance=Provenance())
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.mp4", "first.mp4"]
+
+
+@pytest.mark.parametrize("suffix", [".mov", ".m4v"])
+def test_every_video_container_the_kit_writes_is_signed(suffix, tmp_path):
+    """reenact -o also takes .mov and .m4v: those are signed too (they were refused after encoding)."""
+    path = write_video(tmp_path / f"fake{suffix}", driving_video(8)[0], 12.0, provenance=Provenance())
+    assert_all_marked(tmp_path, {path.name})
