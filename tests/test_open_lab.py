@@ -24,7 +24,13 @@ def launches(monkeypatch):
     def fake_run(command, cwd=None, env=None, **kwargs):
         data_dir = Path(env["JUPYTER_PATH"].split(os.pathsep)[0])
         spec = json.loads((data_dir / "kernels" / "python3" / "kernel.json").read_text())
-        calls.append({"command": command, "cwd": Path(cwd), "env": env, "spec": spec})
+        # what JupyterLab's page would be given: the page config of every config folder on the path
+        from jupyterlab_server.config import get_static_page_config
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("JUPYTER_CONFIG_PATH", env["JUPYTER_CONFIG_PATH"])
+            page_config = get_static_page_config()
+        calls.append({"command": command, "cwd": Path(cwd), "env": env, "spec": spec, "page_config": page_config})
         return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(open_lab.subprocess, "run", fake_run)
@@ -95,3 +101,31 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "no lab called 'no-such-lab'" in err and "deepfake-lab" in err
     assert main(["lab", "deepfake-lab", "--from", str(tmp_path), "--dir", str(tmp_path / "y")]) == 2
     assert "no notebook of deepfake-lab" in capsys.readouterr().err
+
+
+def test_the_printed_link_opens_the_notebook_and_nbgrader_instructor_tools_are_off(tmp_path, launches, monkeypatch):
+    """Issue 31: ``--no-browser`` printed the launcher's address, and the student saw the formgrader
+    and the Create Assignment panel. JupyterLab's default address is now the notebook (what it prints
+    and where ``/`` redirects), the instructor server extensions are off on the command line, and the
+    instructor plugins are disabled in the session's page config; the student's side stays."""
+    from jupyterlab.labapp import LabApp
+
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/students/own/config")
+    assert main(["lab", "deepfake-lab", "--dir", str(tmp_path / "w"), "--no-browser"]) == 0
+    call = launches[-1]
+    app = LabApp()
+    app.parse_command_line([arg for arg in call["command"][3:] if arg.startswith("--")])
+    assert app.config.LabApp.default_url == "/lab/tree/deepfake-lab.ipynb"
+    extensions = app.config.ServerApp.jpserver_extensions
+    assert extensions == {"nbgrader.server_extensions.formgrader": False, "nbgrader.server_extensions.course_list": False}
+    disabled = {name for name, off in call["page_config"].get("disabledExtensions", {}).items() if off}
+    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:course-list"} <= disabled
+    assert not disabled & {"@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment"}
+    paths = call["env"]["JUPYTER_CONFIG_PATH"].split(os.pathsep)
+    assert paths[1] == "/students/own/config" and not Path(paths[0]).exists(), "the session's config is removed"
+
+
+def test_a_notebook_name_with_spaces_is_quoted_in_the_address():
+    command = open_lab.jupyterlab_command(["my lab.ipynb"], no_browser=True)
+    assert "--LabApp.default_url=/lab/tree/my%20lab.ipynb" in command and command[-1] == "my lab.ipynb"
+    assert not any("default_url" in arg for arg in open_lab.jupyterlab_command([]))

@@ -9,6 +9,16 @@ The notebooks ask for the kernel ``python3``. JupyterLab is started from the kit
 and a kernel spec ``python3`` pointing at that interpreter is put first on ``JUPYTER_PATH`` for
 this session only (a temporary folder, removed when JupyterLab exits), so the notebook runs
 with the kit's packages even when the student's Jupyter knows another ``python3``.
+
+The address JupyterLab prints (with ``--no-browser``, the one the student opens) is the lab's
+notebook itself (``/lab/tree/<notebook>``), not the launcher. And the student sees the student's
+side of nbgrader only: the assignment list and validate. nbgrader's instructor tools -- the
+formgrader, the Create Assignment panel, the course list -- are switched off for this session,
+as nbgrader's documentation says to do for students: their server extensions by
+``--ServerApp.jpserver_extensions`` on the command line, their JupyterLab plugins by a
+``labconfig/page_config.json`` (``disabledExtensions``, what ``jupyter labextension disable``
+writes) in a config folder put first on ``JUPYTER_CONFIG_PATH`` for this session only. The
+student's own Jupyter configuration is left as it is.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import sysconfig
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from ..errors import ConfigError, DataError
 from .layout import kit_root
@@ -133,8 +144,21 @@ def write_kernel_spec(data_dir: Path, python: str = sys.executable) -> Path:
     return data_dir
 
 
+#: nbgrader's instructor tools, off for students (nbgrader's docs, "Installation": disable the
+#: formgrader, Create Assignment and the course list for students): its server extensions ...
+INSTRUCTOR_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
+#: ... and its JupyterLab plugins. The assignment list and validate (the student's side) stay; the
+#: Nbgrader menu shows only the commands of the plugins that are on.
+INSTRUCTOR_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                          "@jupyter/nbgrader:course-list")
+
+
 def jupyterlab_command(open_files: list[str], no_browser: bool = False, port: int | None = None) -> list[str]:
-    """The command that starts JupyterLab from the kit's Python with ``open_files`` open."""
+    """The command that starts JupyterLab from the kit's Python with ``open_files`` open.
+
+    The first notebook is also JupyterLab's default address, so the link it prints opens it (not the
+    launcher); nbgrader's instructor server extensions are switched off (:data:`INSTRUCTOR_SERVER_EXTENSIONS`).
+    """
     command = [sys.executable, "-m", "jupyterlab"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # containers often run as root; JupyterLab refuses to without it
@@ -142,13 +166,29 @@ def jupyterlab_command(open_files: list[str], no_browser: bool = False, port: in
         command.append("--no-browser")
     if port is not None:
         command.append(f"--port={port}")
+    notebooks = [f for f in open_files if f.endswith(".ipynb")]
+    if notebooks:
+        command.append(f"--LabApp.default_url=/lab/tree/{quote(notebooks[0])}")
+    command += [f"--ServerApp.jpserver_extensions={name}=False" for name in INSTRUCTOR_SERVER_EXTENSIONS]
     return command + list(open_files)
 
 
-def jupyter_env(data_dir: Path) -> dict[str, str]:
-    """This process's environment with ``data_dir`` first on ``JUPYTER_PATH``."""
+def write_student_config(config_dir: Path) -> Path:
+    """Write the JupyterLab page config that disables nbgrader's instructor plugins
+    (:data:`INSTRUCTOR_LAB_PLUGINS`) as ``config_dir/labconfig/page_config.json``; return ``config_dir``."""
+    page_config = config_dir / "labconfig" / "page_config.json"
+    page_config.parent.mkdir(parents=True, exist_ok=True)
+    page_config.write_text(json.dumps({"disabledExtensions": {name: True for name in INSTRUCTOR_LAB_PLUGINS}}, indent=1))
+    return config_dir
+
+
+def jupyter_env(data_dir: Path, config_dir: Path | None = None) -> dict[str, str]:
+    """This process's environment with ``data_dir`` first on ``JUPYTER_PATH`` (and ``config_dir``,
+    when given, first on ``JUPYTER_CONFIG_PATH``)."""
     env = dict(os.environ)
     env["JUPYTER_PATH"] = os.pathsep.join([str(data_dir), *filter(None, [env.get("JUPYTER_PATH")])])
+    if config_dir is not None:
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(config_dir), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])])
     return env
 
 
@@ -172,13 +212,16 @@ def _lab(args: argparse.Namespace) -> int:
                         f"({sys.executable}); install the kit with its lab extra: pip install 'deepfakelab[lab]'")
     command = jupyterlab_command(open_files, args.no_browser, args.port)
     with tempfile.TemporaryDirectory(prefix="deepfakelab-jupyter-") as tmp:
-        data_dir = write_kernel_spec(Path(tmp))
+        data_dir = write_kernel_spec(Path(tmp) / "data")
+        config_dir = write_student_config(Path(tmp) / "config")
         if args.dry_run:
-            print(f"in {folder}: JUPYTER_PATH={data_dir} {' '.join(command)}")
+            print(f"in {folder}: JUPYTER_PATH={data_dir} JUPYTER_CONFIG_PATH={config_dir} {' '.join(command)}")
             return 0
         print(f"Starting JupyterLab in {folder} (stop it with Ctrl-C; your files stay in that folder).")
+        if open_files:
+            print(f"Open the address JupyterLab prints below (http://localhost:...?token=...): it opens {open_files[0]}.")
         try:
-            return subprocess.run(command, cwd=folder, env=jupyter_env(data_dir)).returncode
+            return subprocess.run(command, cwd=folder, env=jupyter_env(data_dir, config_dir)).returncode
         except KeyboardInterrupt:
             return 0
 
