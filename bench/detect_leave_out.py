@@ -68,6 +68,8 @@ def main() -> int:
     parser.add_argument("--run", action="append", required=True, metavar="KIND=WEIGHTS",
                         help="a kind left out (names with commas) and the weights trained without it")
     parser.add_argument("--reference", default=str(DEFAULT_WEIGHTS), help="a detector trained on every kind")
+    parser.add_argument("--reference-name", help="the reference's name in the table (default: its weights' own)")
+    parser.add_argument("--epochs", type=int, default=1, help="the left-out runs' epochs, as the table says")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
     parser.add_argument("--json", help="also write every number here (aggregates only)")
     args = parser.parse_args()
@@ -83,6 +85,8 @@ def main() -> int:
     faces = FaceSet.load(args.data)
     test = faces.subset(person_splits(faces.group, split=faces.split)["test"])
     reference, _ = load_detector(args.reference)
+    reference_name = args.reference_name or torch.load(args.reference, map_location="cpu", weights_only=True).get(
+        "info", {}).get("name", _kit.shown(args.reference))
     results = {}
     for kinds, weights in runs:
         start = time.perf_counter()
@@ -109,6 +113,7 @@ def main() -> int:
         measured = (f"{args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
                     f"{time.strftime('%Y-%m-%d')}")
         Path(args.json).write_text(json.dumps({"results": results, "reference": _kit.shown(args.reference),
+                                               "reference_name": reference_name, "epochs": args.epochs,
                                                "checks": checks, "measured": measured}, indent=2))
     return 0
 

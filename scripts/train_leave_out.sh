@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The leave-one-kind-out runs behind bench/detect_leave_out.py (issue 27): the shipped recipe,
 # each run with one kind of fake never seen in training or validation, on the CC-BY photos and
-# the videos (UTKFace left out, so the four runs fit in about 40 minutes on 2 cores).
+# the videos (UTKFace left out), one epoch each, so the four runs fit in about 35 minutes on 2 cores.
 #   bash scripts/train_leave_out.sh [FACES_NPZ] [EPOCHS]
 # FACES_NPZ: the face set scripts/train_real_detector.sh builds (runs/real-128/faces.npz).
 # Then: python bench/detect_leave_out.py --run mesh_warp=runs/loo-mesh_warp/detector.pt ... (its docstring)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 faces="${1:-$here/runs/real-128/faces.npz}"
-epochs="${2:-2}"
+epochs="${2:-1}"
 bin="${DEEPFAKELAB_BIN:-$here/.venv/bin}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 [ -f "$faces" ] || { echo "no face set at $faces: run scripts/train_real_detector.sh first" >&2; exit 2; }

@@ -39,8 +39,9 @@ def table_markdown(data: dict) -> str:
         "Each row is a detector trained with one kind of fake left out of training and validation "
         "entirely, then scored on that kind alone against the real test people (video AUC on their "
         "videos, photo AUC on their photos, and video AUC on the synthetic test heads). In brackets: "
-        "the shipped detector, which saw that kind in training. A left-out run trains for fewer epochs "
-        "than the shipped one, so the brackets are an upper reference, not a like-for-like pair.",
+        f"a detector that saw every kind in training ({data.get('reference_name', 'the reference')}). The "
+        f"left-out runs train for {data.get('epochs', 'fewer')} epoch(s) on the same data, the reference "
+        "for longer, so the brackets are an upper reference, not a like-for-like pair.",
         "", head, "| --- |" + " ---: |" * len(COLUMNS), *rows, "",
         f"Measured by `{COMMAND}`" + (f" ({data['measured']})" if data.get("measured") else "") + ".",
     ])
