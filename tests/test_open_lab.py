@@ -117,9 +117,11 @@ def test_the_printed_link_opens_the_notebook_and_nbgrader_instructor_tools_are_o
     app.parse_command_line([arg for arg in call["command"][3:] if arg.startswith("--")])
     assert app.config.LabApp.default_url == "/lab/tree/deepfake-lab.ipynb"
     extensions = app.config.ServerApp.jpserver_extensions
-    assert extensions == {"nbgrader.server_extensions.formgrader": False, "nbgrader.server_extensions.course_list": False}
+    assert extensions == {"nbgrader.server_extensions.formgrader": False,
+                          "nbgrader.server_extensions.course_list": False}
     disabled = {name for name, off in call["page_config"].get("disabledExtensions", {}).items() if off}
-    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:course-list"} <= disabled
+    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+            "@jupyter/nbgrader:course-list"} <= disabled
     assert not disabled & {"@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment"}
     paths = call["env"]["JUPYTER_CONFIG_PATH"].split(os.pathsep)
     assert paths[1] == "/students/own/config" and not Path(paths[0]).exists(), "the session's config is removed"

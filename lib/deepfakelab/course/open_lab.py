@@ -178,7 +178,8 @@ def write_student_config(config_dir: Path) -> Path:
     (:data:`INSTRUCTOR_LAB_PLUGINS`) as ``config_dir/labconfig/page_config.json``; return ``config_dir``."""
     page_config = config_dir / "labconfig" / "page_config.json"
     page_config.parent.mkdir(parents=True, exist_ok=True)
-    page_config.write_text(json.dumps({"disabledExtensions": {name: True for name in INSTRUCTOR_LAB_PLUGINS}}, indent=1))
+    disabled = {name: True for name in INSTRUCTOR_LAB_PLUGINS}
+    page_config.write_text(json.dumps({"disabledExtensions": disabled}, indent=1))
     return config_dir
 
 
@@ -219,7 +220,8 @@ def _lab(args: argparse.Namespace) -> int:
             return 0
         print(f"Starting JupyterLab in {folder} (stop it with Ctrl-C; your files stay in that folder).")
         if open_files:
-            print(f"Open the address JupyterLab prints below (http://localhost:...?token=...): it opens {open_files[0]}.")
+            print(f"Open the address JupyterLab prints below (http://localhost:...?token=...): "
+                  f"it opens {open_files[0]}.")
         try:
             return subprocess.run(command, cwd=folder, env=jupyter_env(data_dir, config_dir)).returncode
         except KeyboardInterrupt:
