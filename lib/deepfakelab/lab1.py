@@ -196,3 +196,181 @@ def detector_crop(cropper, frame: np.ndarray, pasted_box=None) -> tuple[np.ndarr
         box = margin_box(pasted_box, frame.shape, cropper.margin)
         return crop(frame, box, cropper.size), "pasted face box"
     return None, "no face"
+
+
+# --------------------------------------------------------------------------- what the notebook shows first
+#: The synthetic head of the fake the notebook opens with (issue 31: the student watches a finished
+#: fake before rebuilding it). Never a real person, whatever media the lab uses; MTCNN finds this face.
+REFERENCE_IDENTITY = 8
+
+
+@dataclass
+class ReferenceFake:
+    """The fake of Part 0: ``path`` is a side-by-side mp4 (photo | driving video | fake), ``photo``
+    the synthetic head animated, ``seconds`` how long the kit took to make it."""
+
+    path: Path
+    photo: np.ndarray
+    frames: int
+    seconds: float
+
+
+def reference_photo() -> np.ndarray:
+    """The synthetic head of Part 0's fake, ``(SIZE, SIZE, 3)`` uint8: no glasses, no mask, a neutral face."""
+    return render_frame(Identity.sample(REFERENCE_IDENTITY, accessory_rate=0.0), FaceState(), SIZE).image
+
+
+def reference_fake(folder: str | Path = "lab1_media", model=None) -> ReferenceFake:
+    """Make Part 0's fake in a few seconds: :func:`reference_photo` animated by the kit's small FOMM
+    (:func:`load_model`, or ``model``) with the kit's own relative motion and the motion of the
+    ``talking`` real video, written as ``folder/reference_fake.mp4`` with the photo and the driving
+    video beside it. Always synthetic heads, whether or not the lab has a media pack."""
+    import time
+
+    started = time.perf_counter()
+    model = load_model() if model is None else model
+    photo, driving = reference_photo(), real_video(DRIVING)
+    _, pasted = reenact_photo(photo, driving, model, None, "reference head")
+    frames = [np.concatenate([photo, still, fake], axis=1) for still, fake in zip(driving, pasted)]
+    path = write_video(Path(folder) / "reference_fake.mp4", frames, FPS,
+                       label="synthetic video: a synthetic head reenacted by deepfakelab (Lab 1, part 0)")
+    return ReferenceFake(path, photo, len(frames), time.perf_counter() - started)
+
+
+def video_html(paths, titles=None, width: int = 256):
+    """The videos at ``paths``, embedded (base64) in the notebook side by side, looping, with a
+    title under each: an :class:`IPython.display.HTML` to display. They play in the notebook
+    (JupyterLab, the saved .ipynb) without their files."""
+    import base64
+    import html
+
+    from IPython.display import HTML
+
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    titles = list(titles) if titles is not None else [Path(p).stem for p in paths]
+    items = []
+    for path, title in zip(paths, titles):
+        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+        items.append(f'<figure style="margin:4px;text-align:center">'
+                     f'<video width="{width}" controls loop autoplay muted '
+                     f'playsinline src="data:video/mp4;base64,{data}"></video>'
+                     f'<figcaption style="font-size:80%">{html.escape(str(title))}</figcaption></figure>')
+    return HTML('<div style="display:flex;flex-wrap:wrap;align-items:flex-start">' + "".join(items) + "</div>")
+
+
+@dataclass
+class KeypointMotion:
+    """What FOMM's keypoints do for one driving frame ``frame``: the face crops (``source``,
+    ``initial`` = driving frame 0, ``driving`` = driving frame ``frame``, each ``(S, S, 3)`` uint8)
+    and, in ``[-1, 1]`` coordinates (x, y), the keypoints ``kp_source``, ``kp_initial``,
+    ``kp_driving`` ``(K, 2)``, the source's keypoints moved by the kit's relative motion
+    ``kp_moved (K, 2)``, and the Jacobians ``jac_source``, ``jac_driving`` ``(K, 2, 2)``."""
+
+    frame: int
+    source: np.ndarray
+    initial: np.ndarray
+    driving: np.ndarray
+    kp_source: np.ndarray
+    kp_initial: np.ndarray
+    kp_driving: np.ndarray
+    kp_moved: np.ndarray
+    jac_source: np.ndarray
+    jac_driving: np.ndarray
+
+
+def keypoint_motion(photo: np.ndarray, driving: np.ndarray, model, frame: int = FRAME_INDEX) -> KeypointMotion:
+    """FOMM's keypoints on the face crops of ``photo`` and of driving frames 0 and ``frame``, and
+    where the kit's relative motion moves the source's keypoints (cropped as :func:`reenact_photo` does)."""
+    import torch
+
+    from .reenact.animate import to_image_tensor
+    from .reenact.motion_transfer import transfer_motion
+
+    source = prepare_source(np.asarray(photo), "photo", MODEL_SIDE, CROP_SCALE).crop
+    crops = prepare_driving(Video(np.asarray(driving), FPS), "driving video", MODEL_SIDE, CROP_SCALE).crops
+    with torch.no_grad():
+        kp_s = model.kp_detector(to_image_tensor(source))
+        kp_d = model.kp_detector(torch.cat([to_image_tensor(crops[0]), to_image_tensor(crops[frame])]))
+        kp_0 = type(kp_d)(kp_d.value[:1], kp_d.jacobian[:1] if kp_d.jacobian is not None else None)
+        kp_t = type(kp_d)(kp_d.value[1:], kp_d.jacobian[1:] if kp_d.jacobian is not None else None)
+        moved = transfer_motion(kp_s, kp_t, kp_0)
+    eye = np.broadcast_to(np.eye(2), (kp_s.value.shape[1], 2, 2))
+
+    def jac(kp):
+        return kp.jacobian[0].numpy() if kp.jacobian is not None else eye
+
+    return KeypointMotion(frame, source, crops[0], crops[frame], kp_s.value[0].numpy(), kp_0.value[0].numpy(),
+                          kp_t.value[0].numpy(), moved.value[0].numpy(), jac(kp_s), jac(kp_t))
+
+
+def show_keypoints(motion: KeypointMotion, magnify: float = 10.0):
+    """Three panels: driving frame 0 with its keypoints; driving frame ``motion.frame`` with its
+    keypoints and an arrow from where each was in frame 0; the source photo's crop with its
+    keypoints, their Jacobians (each keypoint's two axes: how its neighbourhood is stretched and
+    turned) and an arrow to where relative motion moves them. The motions are small (a pixel or
+    two on a 64-pixel crop), so the arrows are drawn ``magnify`` times longer. Returns the figure.
+
+    (The kit's small FOMM, trained on synthetic heads, put its keypoints close together near the
+    middle of the face and moves the face mostly by their Jacobians: the figure shows that too.)"""
+    import matplotlib.pyplot as plt
+
+    side = motion.source.shape[0]
+
+    def pixels(kp):  # [-1, 1] -> pixels of the crop
+        return (np.asarray(kp) + 1) / 2 * (side - 1)
+
+    colours = plt.cm.tab10(np.arange(len(motion.kp_source)) % 10)
+    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.8))
+    panels = ((motion.initial, motion.kp_initial, None, "driving video, frame 0\n(the initial frame $d_0$)"),
+              (motion.driving, motion.kp_driving, motion.kp_initial,
+               f"driving video, frame {motion.frame}\narrows: motion since frame 0 (x{magnify:g})"),
+              (motion.source, motion.kp_source, None, "source photo: its keypoints and Jacobians\n"
+               f"arrows: where relative motion moves them (x{magnify:g})"))
+    for ax, (image, kp, start, title) in zip(axes, panels):
+        ax.imshow(image)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+        points = pixels(kp)
+        ax.scatter(points[:, 0], points[:, 1], c=colours, s=28, edgecolors="white", linewidths=0.8, zorder=3)
+        if start is not None:
+            begin = pixels(start)
+            for (x0, y0), (x1, y1), colour in zip(begin, points, colours):
+                ax.annotate("", (x0 + magnify * (x1 - x0), y0 + magnify * (y1 - y0)), (x0, y0),
+                            arrowprops=dict(arrowstyle="->", color=colour, lw=1.5))
+    ax = axes[2]
+    points, moved = pixels(motion.kp_source), pixels(motion.kp_moved)
+    for (x, y), jacobian, (mx, my), colour in zip(points, motion.jac_source, moved, colours):
+        for column in np.asarray(jacobian).T:  # the images of the two unit axes, drawn 3 px long
+            ax.plot([x, x + 3 * column[0]], [y, y + 3 * column[1]], color=colour, lw=1)
+        ax.annotate("", (x + magnify * (mx - x), y + magnify * (my - y)), (x, y),
+                    arrowprops=dict(arrowstyle="->", color=colour, lw=1.5))
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- expected times
+#: Running time of the cells that work (seconds, measured on the kit's 2-core development machine
+#: while a detector trained beside it, synthetic heads, not grading), by part: the set-up (writing
+#: the media) 6 s, Part 0's fake 4 s, the keypoints 2 s, the four fakes 7 s, the astronaut's 2 s,
+#: the frames 10 s, the detector 2 s, Grad-CAM 2 s, the provenance attacks 3 s, the whole notebook
+#: 40 s (the hand-in run). A media pack with the published FOMM is far slower: its set-up cell says how slow.
+COMPUTE_SECONDS = {"start": 6, "0": 4, "1": 2, "2": 7, "3": 2, "4": 10, "5": 2, "6": 2, "7": 3, "hand in": 40}
+
+
+def expected_minutes(notebook: str | Path) -> dict[str, int]:
+    """Lab 1's expected time per part, in minutes, estimated from the notebook itself, by Lab 2's
+    rule (:func:`deepfakelab.lab2.expected_minutes`: words at 120 a minute, 1 minute per line of
+    the solution, 10 minutes per written answer and 15 for a 4-point one, 1 minute per code cell,
+    plus :data:`COMPUTE_SECONDS`; each part to the nearest 5 minutes, at least 5). Parts are the
+    notebook's ``## N.`` headings; ``"start"`` is the introduction and the set-up cell, ``"hand in"``
+    the final restart-and-run-all. Not a measurement: a count of what each part asks."""
+    from .lab2 import expected_minutes as count
+
+    return count(notebook, heading=r"## (\d+)\. ", compute_seconds=COMPUTE_SECONDS)
+
+
+def website_line() -> str:
+    """One line for the set-up cell: where the notebook's website links lead (as Lab 2's)."""
+    from .lab2 import website_line as line
+
+    return line()

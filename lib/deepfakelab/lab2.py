@@ -484,7 +484,8 @@ MINUTES_PER_CELL = 1.0
 COMPUTE_SECONDS = {"0": 22, "7": 52, "9": 61, "hand in": 151}
 
 
-def expected_minutes(notebook: str | Path) -> dict[str, int]:
+def expected_minutes(notebook: str | Path, heading: str = r"## Part (\d+)",
+                     compute_seconds: dict[str, float] | None = None) -> dict[str, int]:
     """Lab 2's expected time per part, in minutes, estimated from the notebook itself.
 
     Not a measurement: a count of what each part asks (its words to read, the lines of the
@@ -492,17 +493,20 @@ def expected_minutes(notebook: str | Path) -> dict[str, int]:
     the rates above, rounded to the nearest 5 minutes (at least 5). Parts are the notebook's
     ``## Part N`` headings; ``"start"`` is the introduction and the set-up cell, ``"hand in"`` the
     final restart-and-run-all. The notebook's and the guide's tables quote these numbers, and a
-    test keeps them equal.
+    test keeps them equal. ``heading`` (a part's heading, its number in group 1) and
+    ``compute_seconds`` (running times by part, default :data:`COMPUTE_SECONDS`) let Lab 1 count
+    its notebook by the same rule (:func:`deepfakelab.lab1.expected_minutes`).
     """
     import json
     import re
 
     cells = json.loads(Path(notebook).read_text())["cells"]
+    heading_pattern, compute = heading, COMPUTE_SECONDS if compute_seconds is None else compute_seconds
     counts: dict[str, dict[str, float]] = {}
     part = "start"
     for cell in cells:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        heading = re.match(r"## Part (\d+)", source)
+        heading = re.match(heading_pattern, source)
         if heading:
             part = heading.group(1)
         elif source.startswith("## Before you hand in"):
@@ -525,6 +529,6 @@ def expected_minutes(notebook: str | Path) -> dict[str, int]:
     minutes = {}
     for part, c in counts.items():
         raw = (c["words"] / READING_WPM + c["lines"] * MINUTES_PER_LINE + c["answers"] + c["cells"] * MINUTES_PER_CELL
-               + COMPUTE_SECONDS.get(part, 0) / 60)
+               + compute.get(part, 0) / 60)
         minutes[part] = max(5, 5 * round(raw / 5))
     return minutes
