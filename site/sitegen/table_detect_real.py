@@ -110,7 +110,9 @@ def checks_markdown(data: dict) -> str:
                   *(f"| {name} | {'yes' if met else '**no**'} |" for name, met in checks.items()), ""]
     if data.get("fps") is not None:
         lines.append(f"- **Throughput** of the shipped detector (decode, MTCNN crop, score and "
-                     f"Grad-CAM, as `deepfakelab detect` analyses a video): {data['fps']:.1f} frames/s.")
+                     f"Grad-CAM, as `deepfakelab detect` analyses a video): {data['fps']:.1f} frames/s"
+                     + (f"; {data['fps_with_provenance']:.1f} with the provenance check `detect` adds (it reads "
+                        "each file's marks once)" if data.get("fps_with_provenance") is not None else "") + ".")
     shipped = data.get("results", {}).get("shipped/given", {}).get("real", {})
     kinds = shipped.get("per_kind_video_auc") or {}
     if kinds:
