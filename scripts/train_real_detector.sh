@@ -6,11 +6,11 @@
 # 3. the real face set: ../shared/data/faces (1,621 people's photos) and ../shared/data/real (18
 #    people on video), each split by person by its roster, with the fakes made from them;
 # 4. fine-tuning (first seven blocks frozen, change-mask loss weight 16, a fresh self-blend of
-#    every real crop each epoch, an identity adversary of weight 1, 4 epochs), temperature
+#    every real crop each epoch, an identity adversary of weight 1, 6 epochs), temperature
 #    scaling on the validation persons, evaluation.json.
 # Then: cp RUN_DIR/detector.pt lib/deepfakelab/detect/weights/detector.pt
-# Your own people: REAL_DIR with a persons.csv roster (rows file,person,split; README, "Training
-# on your own people"); their face set is kept in RUN_DIR/faces.npz, the shared one's in
+# Your own people: REAL_DIR with a persons.csv roster (rows file,person,split; the website's Instructors page, "A detector trained
+# on your own people"); FACES_DIR defaults to the shared photos of 1,621 people; their face set is kept in RUN_DIR/faces.npz, the shared one's in
 # runs/real-128/faces.npz, where bench/detect_real.py reads it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,5 +29,5 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 [ -f "$faces" ] || "$bin/deepfakelab" detect-data --real "$photos" --real "$real" --photo-fakes 1 \
   --synthetic "$here/runs/synth-128/faces.npz" --out "$faces" --device cpu
 "$bin/deepfakelab" detect-train "$faces" --out "$run" --arch mobilenet_v2 \
-  --epochs 4 --keep last --batch-size 32 --lr 1e-3 --freeze-blocks 7 --mask-weight 16 --online-blends --identity-adversary 1 --threads "$OMP_NUM_THREADS" \
+  --epochs 6 --keep last --batch-size 32 --lr 1e-3 --freeze-blocks 7 --mask-weight 16 --online-blends --identity-adversary 1 --threads "$OMP_NUM_THREADS" \
   --name "deepfakelab real-face detector (MobileNetV2, 128 px)"
