@@ -220,3 +220,18 @@ def test_every_video_container_the_kit_writes_is_signed(suffix, tmp_path):
     """reenact -o also takes .mov and .m4v: those are signed too (they were refused after encoding)."""
     path = write_video(tmp_path / f"fake{suffix}", driving_video(8)[0], 12.0, provenance=Provenance())
     assert_all_marked(tmp_path, {path.name})
+
+
+def test_the_detection_demos_fakes_are_marked_and_its_real_videos_are_not(tmp_path):
+    """``detect/demo.py`` makes two fakes of synthetic heads for the report: both carry the kit's
+    marks (the report then shows the mark deciding, the detector's guess beside it); the two
+    real head videos carry none, so the detector alone decides them."""
+    from deepfakelab.detect.demo import make_demo_videos
+
+    videos = make_demo_videos(tmp_path, frames=6, size=128)
+    for name, path in videos.items():
+        report = verify_file(path)
+        if name.startswith("fake_"):
+            assert report.c2pa == "valid" and report.watermark, report.line()
+        else:
+            assert report.c2pa == "none" and not report.watermark, report.line()

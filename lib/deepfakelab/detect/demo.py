@@ -19,6 +19,7 @@ from ..heads.identity import Identity
 from ..heads.motion import random_trajectory
 from ..heads.render import render_video
 from ..media.writer import write_video
+from ..provenance.marking import Provenance
 from ..fakes.synthetic import SourceVideo, make_fakes
 from .inference import DeepfakeDetector
 from .report import write_report
@@ -48,7 +49,10 @@ def make_demo_videos(out_dir: Path, frames: int = 24, size: int = 256) -> dict[s
     for kind, source in (("face_swap", sources[0]), ("landmark_warp", sources[1])):
         fakes = [fake.image for src, _, fake in make_fakes(sources, [kind], seed=3) if src is source]
         label = f"SYNTHETIC: {kind.replace('_', ' ')} of a synthetic talking head made with deepfakelab"
-        videos[f"fake_{kind}"] = write_video(out_dir / "inputs" / f"fake_{kind}.mp4", np.stack(fakes), FPS, label=label)
+        # the kit's fakes carry its marks like every fake it makes: the report shows the mark deciding
+        # and the detector's guess beside it (issue 30)
+        videos[f"fake_{kind}"] = write_video(out_dir / "inputs" / f"fake_{kind}.mp4", np.stack(fakes), FPS, label=label,
+                                             provenance=Provenance())
     return videos
 
 
