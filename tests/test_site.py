@@ -436,3 +436,32 @@ def test_leave_out_table_shows_each_left_out_kind_beside_the_detector_that_saw_i
     monkeypatch.setattr(table, "write_snippet", lambda name, body: (tmp_path / f"{name}.md").write_text(body))
     assert table.write_detect_leave_out_table(tmp_path / "missing.json") == "missing"
     assert "Table not in this build" in (tmp_path / "table_detect_leave_out.md").read_text()
+
+
+#: TeX that MathJax should have typeset, or a Markdown escape that should have been consumed,
+#: seen in a page's rendered prose (code blocks and typeset formulas removed first).
+TEX_LEFT_OVER = re.compile(r"\\(?:frac|text|qquad|sum|partial|alpha|mathrm|cdot|log|exp)\b|\\[()\[\]_]")
+
+
+def test_no_page_shows_tex_left_over(page, built_site):
+    """Every page's prose after MathJax has run: no formula left as TeX source (the detection
+    page once showed its softmax as ``[ P(\\text{fake}) = \\frac...]``) and no ``kernel\\_size``."""
+    out, _ = built_site
+    paths = sorted(p.parent.relative_to(out).as_posix() for p in out.rglob("index.html")
+                   if "reference" not in p.parts and p.parent != out / "search")
+    bad = {}
+    for path in paths:
+        page.goto(page.base_url + (path + "/" if path != "." else ""))
+        page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)")
+        page.evaluate("() => window.MathJax && MathJax.startup.promise")
+        prose = page.evaluate("""() => {
+            const content = document.querySelector('.md-content');
+            if (!content) return '';
+            const copy = content.cloneNode(true);
+            copy.querySelectorAll('pre, code, mjx-container, script').forEach((e) => e.remove());
+            return copy.textContent;
+        }""")
+        found = TEX_LEFT_OVER.findall(prose)
+        if found:
+            bad[path] = sorted(set(found))
+    assert not bad, f"TeX left over in the rendered pages: {bad}"
