@@ -39,6 +39,9 @@ THEORY_AND_LABS = [
     ("Theory", "Benefits, risks and the law", "theory/ethics/"),
     ("Labs", "Lab 1: How easy is it to create a deepfake?", "labs/lab1/"),
     ("Labs", "Lab 2: From data to dollars", "labs/lab2/"),
+    ("", "Install", "install/"),
+    ("", "Glossary", "glossary/"),
+    ("", "Results", "results/"),
 ]
 
 
