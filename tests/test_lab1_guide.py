@@ -19,6 +19,8 @@ import pytest
 
 from deepfakelab import lab1
 from deepfakelab.course.layout import kit_root
+from notebook_text import anchors as _anchors, masked as _masked, meta as _meta, \
+    prose as _prose, source as _source, table as _table
 
 KIT = kit_root()
 NOTEBOOK = KIT / "solutions" / "deepfake-lab" / "deepfake-lab.ipynb"
@@ -37,14 +39,6 @@ POINTS = {"0": 0, "1": 3, "2": 7, "3": 1, "4": 4, "5": 6, "6": 7, "7": 3, "8": 4
 
 def _cells(path=NOTEBOOK) -> list[dict]:
     return json.loads(path.read_text())["cells"]
-
-
-def _source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def _meta(cell: dict) -> dict:
-    return cell["metadata"].get("nbgrader", {})
 
 
 def _parts() -> dict[str, list[dict]]:
@@ -121,17 +115,6 @@ def test_each_part_shows_its_points_time_and_link():
     assert f"**About {minutes['hand in']} minutes.**" in _source(_parts()["hand in"][0])
 
 
-def _table(text: str) -> dict[str, tuple[str, str]]:
-    """The parts table of the notebook's introduction or of the guide: part -> (points, minutes)."""
-    rows = {}
-    for line in text.splitlines():
-        row = re.match(r"\|\s*(?:\[(\d+)\]\(#part-\d+\)|(\d+))?\s*\|\s*(.+?)\s*\|\s*(\d*)\s*\|\s*(\d+) min\s*\|", line)
-        if row:
-            part = row.group(1) or row.group(2) or ("start" if "Start" in row.group(3) else "hand in")
-            rows[part] = (row.group(4), row.group(5))
-    return rows
-
-
 def test_the_times_are_the_estimate_and_add_up_to_at_most_three_hours():
     minutes = lab1.expected_minutes(NOTEBOOK)
     assert sum(minutes.values()) <= 180, minutes
@@ -158,12 +141,6 @@ def test_the_points_are_the_graders():
         in " ".join(GUIDE.read_text().split())
 
 
-def _anchors(path) -> set[str]:
-    return set(re.findall(r"\{#([a-z0-9-]+)\}", path.read_text())) | {
-        re.sub(r"[^a-z0-9 -]", "", m.lower()).strip().replace(" ", "-")
-        for m in re.findall(r"^#+ (.+?)\s*$", path.read_text(), re.M) if "{#" not in m}
-
-
 def test_every_website_link_leads_to_a_page_and_section_that_exist():
     links = [link for cell in _cells() if cell["cell_type"] == "markdown"
              for link in re.findall(r"\]\(([^)]+)\)", _source(cell))]
@@ -188,24 +165,6 @@ TERMS = {
     "watermark": r"\bwatermarks?\b",
 }
 CASE_SENSITIVE = {"fomm", "auc", "mtcnn", "imagenet", "c2pa-manifest"}
-
-
-def _prose(cell: dict) -> str:
-    """A markdown cell's text without its folded hints and its formulas."""
-    text = re.sub(r"<details>.*?</details>", "", _source(cell), flags=re.S)
-    return re.sub(r"\$[^$]+\$", "", text)
-
-
-def _masked(text: str) -> str:
-    """``text`` with link addresses and the code spans outside links blanked (same length): prose only."""
-    links = [m.span(1) for m in re.finditer(r"\[([^\]]+)\]\([^)]*\)", text)]
-    out = re.sub(r"\]\(([^)]*)\)", lambda m: "](" + "x" * len(m.group(1)) + ")", text)
-
-    def code(m):
-        inside = any(a <= m.start() < b for a, b in links)
-        return m.group() if inside else "`" + "x" * (len(m.group()) - 2) + "`"
-
-    return re.sub(r"`[^`]*`", code, out)
 
 
 def test_each_term_links_to_the_glossary_where_the_notebook_first_uses_it():

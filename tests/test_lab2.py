@@ -19,6 +19,8 @@ import torch
 
 from deepfakelab import lab2
 from deepfakelab.course.layout import kit_root
+from notebook_text import anchors as _anchors, masked as _masked, meta as _meta, \
+    prose as _prose, source as _source, table as _table
 
 KIT = kit_root()
 NOTEBOOK = KIT / "solutions" / "gan-lab" / "gan-lab.ipynb"
@@ -32,14 +34,6 @@ PAGES = {"labs/lab2/": GUIDE, "glossary/": GLOSSARY, "labs/": KIT / "site" / "do
 
 def _cells() -> list[dict]:
     return json.loads(NOTEBOOK.read_text())["cells"]
-
-
-def _source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def _meta(cell: dict) -> dict:
-    return cell["metadata"].get("nbgrader", {})
 
 
 def _parts() -> dict[str, list[dict]]:
@@ -71,17 +65,6 @@ def test_each_part_shows_its_points_time_and_link():
         assert re.search(rf"\{{#part-{part}\}}", GUIDE.read_text()), f"the guide has no section #part-{part}"
 
 
-def _table(text: str) -> dict[str, tuple[str, str]]:
-    """The parts table of the notebook's introduction or of the guide: part -> (points, minutes)."""
-    rows = {}
-    for line in text.splitlines():
-        row = re.match(r"\|\s*(?:\[(\d+)\]\(#part-\d+\)|(\d+))?\s*\|\s*(.+?)\s*\|\s*(\d*)\s*\|\s*(\d+) min\s*\|", line)
-        if row:
-            part = row.group(1) or row.group(2) or ("start" if "Start" in row.group(3) else "hand in")
-            rows[part] = (row.group(4), row.group(5))
-    return rows
-
-
 def test_the_times_are_the_estimate_and_add_up_to_at_most_three_hours():
     minutes = lab2.expected_minutes(NOTEBOOK)
     assert sum(minutes.values()) <= 180, minutes
@@ -92,12 +75,6 @@ def test_the_times_are_the_estimate_and_add_up_to_at_most_three_hours():
     assert total in _source(_cells()[0]) and total in GUIDE.read_text()
     assert f"The sum is {sum(minutes.values())} minutes" in GUIDE.read_text()
     assert "not a measurement" in GUIDE.read_text()  # says how they were made, honestly
-
-
-def _anchors(path) -> set[str]:
-    return set(re.findall(r"\{#([a-z0-9-]+)\}", path.read_text())) | {
-        re.sub(r"[^a-z0-9 -]", "", m.lower()).strip().replace(" ", "-")
-        for m in re.findall(r"^#+ (.+?)\s*$", path.read_text(), re.M) if "{#" not in m}
 
 
 def test_every_website_link_leads_to_a_page_and_section_that_exist():
@@ -127,24 +104,6 @@ TERMS = {
     "hyperparameter": r"\bhyperparameters?\b", "seed": r"\bseeds?\b", "epoch": r"\bepochs?\b",
     "mode-collapse": r"mode collapse",
 }
-
-
-def _prose(cell: dict) -> str:
-    """A markdown cell's text without its folded hints and its formulas."""
-    text = re.sub(r"<details>.*?</details>", "", _source(cell), flags=re.S)
-    return re.sub(r"\$[^$]+\$", "", text)
-
-
-def _masked(text: str) -> str:
-    """``text`` with link addresses and the code spans outside links blanked (same length): prose only."""
-    links = [m.span(1) for m in re.finditer(r"\[([^\]]+)\]\([^)]*\)", text)]
-    out = re.sub(r"\]\(([^)]*)\)", lambda m: "](" + "x" * len(m.group(1)) + ")", text)
-
-    def code(m):
-        inside = any(a <= m.start() < b for a, b in links)
-        return m.group() if inside else "`" + "x" * (len(m.group()) - 2) + "`"
-
-    return re.sub(r"`[^`]*`", code, out)
 
 
 def test_each_term_links_to_the_glossary_where_the_notebook_first_uses_it():
