@@ -12,7 +12,6 @@ same run. Both initialise weights as their tutorials do.
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
 
 import torch
 from torch import nn

@@ -22,7 +22,7 @@ Nothing else should run on the machine meanwhile: the idle row is only as idle a
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+import _kit  # the benches' shared helpers (bench/_kit.py)
 
 import argparse
 import json
@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from deepfakelab.threads import prepare_process
 
 #: One other CPU-bound job: a pure-Python loop, optionally pinned to one CPU (``{cpu}``).
 SPIN = "import os, sys\nif sys.argv[1] != '-': os.sched_setaffinity(0, {int(sys.argv[1])})\nwhile True: pass"
@@ -48,7 +49,7 @@ def child_env() -> dict[str, str]:
     """The caller's environment with this checkout's kit first on the path.
 
     ``OMP_WAIT_POLICY`` passes on as it is: the caller's choice if any, else the PASSIVE that
-    ``_kit`` set, which is what the demo sets for itself.
+    ``prepare_process`` set, which is what the demo sets for itself.
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(_kit.REPO / "lib"), *filter(None, [os.environ.get("PYTHONPATH")])])
@@ -159,4 +160,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     sys.exit(main())

@@ -16,14 +16,13 @@ naive pipeline (MTCNN on the full-size frame, one frame per forward pass).
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
-
 import argparse
 import json
 import os
 import sys
 import time
 from pathlib import Path
+from deepfakelab.threads import prepare_process
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 REPO = Path(__file__).resolve().parents[1]
@@ -185,4 +184,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     sys.exit(main())

@@ -30,7 +30,7 @@ its faces to the weights' training prototypes, whether that exceeds the weights'
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+import _kit  # the benches' shared helpers (bench/_kit.py)
 
 import argparse
 import json
@@ -40,6 +40,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from deepfakelab.threads import prepare_process
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -266,4 +267,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     sys.exit(main())

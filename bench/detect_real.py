@@ -27,7 +27,7 @@ without UTKFace).
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+import _kit  # the benches' shared helpers (bench/_kit.py)
 
 import argparse
 import json
@@ -40,6 +40,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 REPO = Path(__file__).resolve().parents[1]
 
 import numpy as np  # noqa: E402
+from deepfakelab.threads import prepare_process  # noqa: E402
 
 
 def photo_rows(faces) -> np.ndarray:
@@ -308,4 +309,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     sys.exit(main())

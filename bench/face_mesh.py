@@ -11,8 +11,6 @@ re-detecting each frame would cost instead of tracking).
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
-
 import argparse
 import time
 from pathlib import Path
@@ -25,6 +23,7 @@ from deepfakelab.media.video import iter_frames  # noqa: E402
 from deepfakelab.faces.mesh import FaceMesh  # noqa: E402
 from deepfakelab.faces.mesh_model import load_face_mesh_net, run_face_mesh  # noqa: E402
 from deepfakelab.faces.detection import detect_faces  # noqa: E402
+from deepfakelab.threads import prepare_process  # noqa: E402
 
 
 def per_frame_ms(function, count: int) -> float:
@@ -57,4 +56,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     main()

@@ -11,8 +11,6 @@ procedural colour bags at 64 px.
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
-
 import argparse
 import sys
 import time
@@ -25,6 +23,7 @@ from classic_recipes import c1w2_train, pytorch_dcgan_train  # noqa: E402
 
 from deepfakelab.gan import BlockSpec, classic28, classic64, load_bags, procedural_bags  # noqa: E402
 from deepfakelab.gan.train import DCGANTrainer  # noqa: E402
+from deepfakelab.threads import prepare_process
 
 
 def c1w2_architecture():
@@ -88,4 +87,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     main()

@@ -11,14 +11,13 @@ curves and sample grids; rerunning resumes it.
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
-
 import argparse
 import time
 
 from deepfakelab.gan import classic28, load_bags, train
 from deepfakelab.gan.quality import BagQuality, quality_table
 from deepfakelab.gan.sweep import generate_for_scoring
+from deepfakelab.threads import prepare_process
 
 
 class OutOfTime(Exception):
@@ -67,4 +66,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     main()

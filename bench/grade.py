@@ -12,8 +12,6 @@ the sandbox and with ``--no-sandbox``. Feedback is off for all (nbgrader autogra
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
-
 import argparse
 import os
 import shutil
@@ -29,6 +27,7 @@ from deepfakelab.course import toy  # noqa: E402
 from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.layout import ensure_tools_on_path, open_course  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
+from deepfakelab.threads import prepare_process
 
 KINDS = ["correct", "off_by_one", "blank", "tamper"]  # quick ones: no submission waits on a limit
 
@@ -90,4 +89,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     raise SystemExit(main())

@@ -15,8 +15,6 @@ accessory-free frames.
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
-
 import argparse
 import os
 import time
@@ -25,6 +23,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from deepfakelab.threads import prepare_process
 
 TARGET_MS = {64: 5.0, 128: 10.0, 256: 20.0}
 
@@ -119,4 +118,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     raise SystemExit(main())

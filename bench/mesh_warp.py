@@ -13,8 +13,6 @@ whole command).
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
-
 import argparse
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ from deepfakelab.faces.mesh import FaceMesh  # noqa: E402
 from deepfakelab.media.video import iter_frames  # noqa: E402
 from deepfakelab.reenact.real_evaluation import (CROP_SIZE, crop_clip, reenact_clip,  # noqa: E402
                                                  score_outputs)
+from deepfakelab.threads import prepare_process  # noqa: E402
 
 METHODS = ("zero-motion", "landmark-warp", "mesh-warp")
 
@@ -71,4 +70,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     main()

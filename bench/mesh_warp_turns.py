@@ -13,14 +13,13 @@ triangle up to 35 degrees; seam L1 at most half the landmark warp's.
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
-
 import argparse
 import json
 import time
 from pathlib import Path
 
 from deepfakelab.reenact.evaluation import TURN_YAWS, evaluate_head_turns  # noqa: E402
+from deepfakelab.threads import prepare_process
 
 METHODS = ("zero-motion", "landmark-warp", "mesh-warp")
 
@@ -52,4 +51,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     main()

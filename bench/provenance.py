@@ -42,7 +42,7 @@ off, best of ``--repeats``, same process: the ratio is what marking costs.
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
+import _kit  # the benches' shared helpers (bench/_kit.py)
 
 import argparse
 import dataclasses
@@ -72,6 +72,7 @@ from deepfakelab.provenance.verify import verify_file
 from deepfakelab.reenact import pipeline
 from deepfakelab.reenact.demo import driving_video
 from deepfakelab.reenact.views import side_by_side
+from deepfakelab.threads import prepare_process
 
 SHARED = _kit.REPO.parent / "shared" / "data"
 ATTACKS = ("none", "h264_crf28", "jpeg50", "downscale_0.5", "crop_10pct")
@@ -339,4 +340,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     main()

@@ -28,8 +28,6 @@ printed apart and not counted in the frames per second.
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
-
 import argparse
 import copy
 import sys
@@ -37,6 +35,7 @@ import time
 
 import numpy as np
 import torch
+from deepfakelab.threads import prepare_process
 
 TARGET_RATIO = 3.0
 TOLERANCE = 1e-4
@@ -179,4 +178,5 @@ def report_macs(source: torch.Tensor, driving: torch.Tensor, model, batch_size: 
           f"{bottleneck / 1e9:.1f} G of each are the generator's bottleneck blocks")
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     sys.exit(main())

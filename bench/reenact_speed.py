@@ -16,8 +16,6 @@ the best run is the least disturbed). The ratio of the two methods is measured i
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
-
 import argparse
 import tempfile
 import time
@@ -29,6 +27,7 @@ from deepfakelab.reenact.pipeline import ReenactOptions, reenact_files  # noqa: 
 
 import cv2  # noqa: E402
 import torch  # noqa: E402
+from deepfakelab.threads import prepare_process  # noqa: E402
 
 TARGET_FPS = 25.0
 
@@ -73,4 +72,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)
     main()

@@ -18,8 +18,6 @@ only as idle as the machine was.
 
 from __future__ import annotations
 
-import _kit  # noqa: F401 -- first: the kit's thread set-up, before torch loads (bench/_kit.py)
-
 import argparse
 import itertools
 import json

@@ -10,6 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from deepfakelab.threads import prepare_process
+
+# The test run is an edge where a process starts: the kit's one explicit set-up, before any test
+# module loads torch (sleeping OpenMP threads; never a restart of pytest itself).
+prepare_process(restart=False)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,11 +20,36 @@ def _policy_after(code: str, **env: str) -> str:
     return out.stdout.split()[-1]
 
 
-def test_importing_the_kit_makes_openmp_threads_sleep_unless_told_otherwise():
-    assert _policy_after("import deepfakelab; import torch") == "PASSIVE"
-    assert _policy_after("import deepfakelab", OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"  # the user's choice wins
-    # torch loaded first: OpenMP has read its policy already, so the kit does not pretend to set it
-    assert _policy_after("import torch; import deepfakelab") == "None"
+def test_importing_the_kit_changes_nothing_in_the_environment():
+    """Issue #28: no import-time side effects; set-up is one explicit call at each edge."""
+    code = ("import os; e = dict(os.environ); import deepfakelab, deepfakelab.cli, deepfakelab.threads; "
+            "assert dict(os.environ) == e, set(os.environ) ^ set(e)")
+    assert _policy_after(code) == "None"
+
+
+def test_the_process_set_up_makes_openmp_threads_sleep_unless_told_otherwise():
+    set_up = "from deepfakelab.threads import prepare_process; prepare_process()"
+    assert _policy_after(set_up + "; import torch") == "PASSIVE"
+    assert _policy_after(set_up, OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"  # the user's choice wins
+
+
+def test_the_set_up_restarts_a_script_that_loaded_torch_first():
+    """OpenMP has read its policy when torch loaded; only a new process can sleep, so the script restarts."""
+    code = ("import sys; print('start', flush=True); import torch; "
+            "from deepfakelab.threads import prepare_process, RESTARTED; prepare_process(); "
+            "import os; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get(RESTARTED))")
+    clean = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["start", "start", "PASSIVE", "1"]  # ran twice, the second time sleeping
+    # in-process callers (the CLI's main, called by tests and notebooks) never restart
+    code = code.replace("prepare_process()", "prepare_process(restart=False)")
+    out = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["start", "None", "None"]
+
+
+def test_the_cli_sets_up_the_process_before_any_subcommand_loads_torch():
+    code = "from deepfakelab.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\nimport sys"
+    assert _policy_after(code) == "PASSIVE"
 
 
 @pytest.mark.parametrize("available, busy, passive, expected", [

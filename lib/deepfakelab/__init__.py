@@ -10,14 +10,10 @@ The package reads like the course:
 - :mod:`deepfakelab.detect` -- a deepfake detector, its training data and explainability.
 - :mod:`deepfakelab.course` -- notebooks and autograding helpers.
 
-Nothing in the package downloads anything: data is made by the kit, shipped inside a PyPI
+Importing it changes nothing in the process (no environment edits, no stubs): set-up is one
+explicit call where a process starts (:func:`deepfakelab.threads.prepare_process`). Nothing in
+the package downloads anything: data is made by the kit, shipped inside a PyPI
 package, or given as a path by the user.
 """
 
 __version__ = "0.1.0"
-
-# Before anything imports torch: OpenMP threads that sleep while waiting keep the kit usable on
-# a machine shared with other jobs (measurements in deepfakelab/threads.py).
-from .threads import prefer_passive_waiting as _prefer_passive_waiting  # noqa: E402
-
-_prefer_passive_waiting()

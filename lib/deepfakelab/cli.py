@@ -15,6 +15,7 @@ import sys
 
 from . import __version__
 from .errors import DeepfakeLabError
+from .threads import prepare_process
 
 #: Modules that add sub-commands; each defines ``register(subparsers)``.
 COMMAND_MODULES = [
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    prepare_process(restart=False)  # before any subcommand's module loads torch
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

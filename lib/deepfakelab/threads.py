@@ -8,9 +8,11 @@ threads sleep) 2 threads kept 2.8-3.4 steps/s, and idle they lost nothing (6.8 s
 thread got 1.9-3.8 steps/s beside the busy processes and 5.6 idle (``bench/threads.py``, the
 website's Results page; noisy, as the machine was shared).
 
-OpenMP reads the policy once, when torch loads its runtime, so :func:`prefer_passive_waiting`
-runs when ``deepfakelab`` is imported and has an effect only if torch was not imported before.
-Nothing here imports torch.
+OpenMP reads the policy once, when torch loads its runtime. Importing the kit changes nothing
+(no import-time side effects); each edge where a process starts makes one explicit call,
+:func:`prepare_process`: the CLI's ``main``, every bench's ``__main__`` block, the test run's
+``conftest.py``, and ``deepfakelab lab`` for the notebook kernels it starts. Nothing here
+imports torch.
 """
 
 from __future__ import annotations
@@ -22,10 +24,38 @@ import sys
 WAIT_POLICY = "OMP_WAIT_POLICY"
 
 
-def prefer_passive_waiting() -> None:
-    """Ask OpenMP to let waiting threads sleep, unless the user chose a policy (or torch is loaded)."""
+#: Set in a process that :func:`prepare_process` restarted, so it never restarts twice.
+RESTARTED = "DEEPFAKELAB_RESTARTED_FOR_THREADS"
+
+
+def prefer_passive_waiting() -> bool:
+    """Ask OpenMP to let waiting threads sleep, unless the user chose a policy (or torch is loaded).
+
+    Returns whether torch's threads will sleep while waiting.
+    """
     if "torch" not in sys.modules:
         os.environ.setdefault(WAIT_POLICY, "PASSIVE")
+    return passive_waiting()
+
+
+def prepare_process(restart: bool = True) -> None:
+    """The kit's process set-up, called once where a process starts (never on import).
+
+    Sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose a policy. When torch was already
+    loaded with spinning threads (a script that imported torch at its top, as the benches do),
+    the policy can only take effect in a new process: with ``restart``, the script is started
+    again in place (``os.execv``, the same interpreter and arguments), which costs one more
+    import of torch and keeps every measurement about what the commands do.
+    """
+    if prefer_passive_waiting() or WAIT_POLICY in os.environ or not restart:
+        return
+    if os.environ.get(RESTARTED) or not sys.orig_argv:
+        return
+    os.environ[WAIT_POLICY] = "PASSIVE"
+    os.environ[RESTARTED] = "1"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, list(sys.orig_argv))
 
 
 def passive_waiting() -> bool:
