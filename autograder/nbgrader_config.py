@@ -8,6 +8,10 @@ The limits below are why a submission that loops forever or allocates without en
 score for the cells that did run and does not hold up the grading of the others.
 """
 
+from nbgrader.converters import GenerateAssignment
+
+from deepfakelab.course.website import WebsiteLinks
+
 c = get_config()  # noqa: F821  (nbgrader injects get_config)
 
 # --- the course -----------------------------------------------------------------------------
@@ -27,6 +31,13 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # the instructor's machine, so nothing an instructor asserts leaks into the feedback.
 c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
 c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
+# The notebooks link every part and term to the course website with site-relative links, which
+# open nothing in JupyterLab; the release makes them absolute. Give the address where you publish
+# the site (`python site/build.py` builds it), here or as `deepfakelab course release --site-url URL`
+# (or $DEEPFAKELAB_SITE_URL); left empty, the links stay relative and the release says so.
+c.WebsiteLinks.base_url = ""
+# First, so the checksums nbgrader records are those of the cells students receive.
+c.GenerateAssignment.preprocessors = [WebsiteLinks, *GenerateAssignment.class_traits()["preprocessors"].default()]
 
 # --- grading ---------------------------------------------------------------------------------
 # Seconds one cell may run before it is interrupted (the cell then scores 0 and grading goes on).

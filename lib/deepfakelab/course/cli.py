@@ -11,7 +11,7 @@ from .media_cli import register as register_media
 
 def _release(args: argparse.Namespace) -> int:
     from .layout import init_course, kit_root
-    from .release import generate_assignment, student_versions
+    from .release import generate_assignment, relative_website_links, student_versions
 
     if args.kit_assignments:
         kit = kit_root()
@@ -34,7 +34,11 @@ def _release(args: argparse.Namespace) -> int:
     for name in names:  # a broken notebook in any of them stops the release before nbgrader runs
         course.check_assignment(name)
     for name in names:
-        print(f"released {name}: {generate_assignment(course, name)}")
+        released = generate_assignment(course, name, args.site_url)
+        print(f"released {name}: {released}")
+        for notebook, count in relative_website_links(released).items():
+            print(f"  note: {count} website links in {notebook} stay relative and open nothing in JupyterLab; "
+                  "give the site's address: --site-url URL (or c.WebsiteLinks.base_url in nbgrader_config.py)")
         if (copied := release_media(course, name)) is not None:
             print(f"  with the media pack: {copied}")
             if (note := exchange_note(course.release(name))) is not None:
@@ -136,6 +140,9 @@ def register(subparsers) -> None:
     release.add_argument("--media", metavar="DIR",
                          help="a checked Lab 1 media pack (`course media init`) to use for deepfake-lab instead "
                          "of the synthetic media; copied into the course and the student release")
+    release.add_argument("--site-url", metavar="URL",
+                         help="where you publish the course website: the notebooks' links to it become absolute "
+                         "(default: c.WebsiteLinks.base_url in the course's nbgrader_config.py, else $DEEPFAKELAB_SITE_URL)")
     release.add_argument("--kit-assignments", action="store_true",
                          help="regenerate the kit's own assignments/ folder from solutions/ (for kit maintainers)")
     release.set_defaults(func=_release)

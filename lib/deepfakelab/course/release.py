@@ -8,12 +8,14 @@ a submission with exactly the instructor's current source.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
 
 from ..errors import DataError
 from .layout import Course, ensure_tools_on_path, open_course
+from .website import count_website_links
 
 
 def nbgrader_api(root: Path, overrides: dict | None = None):
@@ -36,12 +38,28 @@ def _check(result: dict, what: str) -> None:
         raise DataError(f"{what} failed:\n{(result.get('log') or '')[-2000:]}{result.get('error') or ''}")
 
 
-def generate_assignment(course: Course, assignment: str) -> Path:
-    """Run ``nbgrader generate_assignment`` in the course; return the release folder."""
+def generate_assignment(course: Course, assignment: str, site_url: str | None = None) -> Path:
+    """Run ``nbgrader generate_assignment`` in the course; return the release folder.
+
+    ``site_url``: the course website's address, for the notebooks' links
+    (:mod:`~deepfakelab.course.website`; default: the course's config, else ``$DEEPFAKELAB_SITE_URL``).
+    """
     course.check_assignment(assignment)
-    _check(nbgrader_api(course.root).generate_assignment(assignment, force=True, create=True),
+    overrides = {"WebsiteLinks": {"base_url": site_url}} if site_url else None
+    _check(nbgrader_api(course.root, overrides).generate_assignment(assignment, force=True, create=True),
            f"nbgrader generate_assignment {assignment}")
     return course.release(assignment)
+
+
+def relative_website_links(release: Path) -> dict[str, int]:
+    """Each released notebook's count of website links still relative (they open nothing in JupyterLab)."""
+    counts = {}
+    for notebook in sorted(release.glob("*.ipynb")):
+        cells = json.loads(notebook.read_text()).get("cells", [])
+        text = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "markdown")
+        if n := count_website_links(text):
+            counts[notebook.name] = n
+    return counts
 
 
 def build_template(course: Course, assignment: str, into: Path) -> Path:
