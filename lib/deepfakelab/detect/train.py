@@ -145,17 +145,58 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
     """Train on ``train``, select on ``val``, write ``detector.pt`` and ``history.json`` to ``out_dir``.
 
     Returns the history: one dict per epoch with ``loss``, ``val_frame_auc``, ``val_video_auc``.
+    A killed run resumes from ``out_dir/checkpoint.pt`` at the epoch it had finished.
     """
     config = config or TrainConfig()
+    _check_settings(config, train)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = _start(train, config, out_dir)
+    _resume(run, progress)
+    for epoch in range(run.state["epoch"], config.epochs):
+        record = {"epoch": epoch + 1, "loss": _train_epoch(run, epoch, progress)}
+        record.update(_validate(run, val))
+        _end_epoch(run, record, progress)
+    return _finish(run)
+
+
+def _check_settings(config: TrainConfig, train: FaceSet) -> None:
+    """Settings that cannot work, and a training set without both classes: one line, before any work."""
     if config.identity_adversary < 0 or not math.isfinite(config.identity_adversary):
         raise ConfigError(f"identity_adversary={config.identity_adversary}: give a weight >= 0 (0 turns it off; "
                           "a negative one would teach the network the training people instead)")
     if config.identity_adversary and config.detector.arch != "mobilenet_v2":
         raise ConfigError("identity_adversary is for the pretrained mobilenet_v2 only")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if len(train) == 0 or len(set(train.labels.tolist())) < 2:
         raise DataError("the training set needs both real and fake crops")
+
+
+@dataclass
+class _Run:
+    """One training run between its steps: the networks, what drives them, and how far it got."""
+
+    config: TrainConfig
+    out_dir: Path
+    device: torch.device
+    generator: torch.Generator
+    model: nn.Module
+    adversary: nn.Module | None
+    optimiser: torch.optim.Optimizer
+    dataset: FaceTensors
+    identity_of: torch.Tensor | None  # each item's person, for the identity adversary
+    steps_per_epoch: int
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    loss_fn: nn.Module
+    use_masks: bool
+    state: dict = field(default_factory=lambda: {"epoch": 0, "best": -1.0, "history": []})
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.out_dir / "checkpoint.pt"
+
+
+def _start(train: FaceSet, config: TrainConfig, out_dir: Path) -> _Run:
+    """The networks, optimiser, data and schedule, made in the order the random draws depend on."""
     device = resolve_device(config.device)
     generator = seed_everything(config.seed)
     model = initial_model(config).to(device)
@@ -181,91 +222,122 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
                                                     total_steps=max(1, config.epochs * steps_per_epoch))
     loss_fn = nn.CrossEntropyLoss(weight=_class_balanced_weights(dataset.labels).to(device))
     use_masks = config.mask_weight > 0 and hasattr(model, "forward_with_mask") and bool(train.has_mask.any())
-    state = {"epoch": 0, "best": -1.0, "history": []}
+    return _Run(config, out_dir, device, generator, model, adversary, optimiser, dataset, identity_of,
+                steps_per_epoch, scheduler, loss_fn, use_masks)
 
-    checkpoint = out_dir / "checkpoint.pt"
-    if checkpoint.exists():
-        saved = torch.load(checkpoint, map_location=device, weights_only=False)
-        # keep may change on resume; a checkpoint from before the identity adversary had none
-        if {"identity_adversary": 0.0, **saved["config"], "keep": config.keep} != config.as_dict():
-            raise ConfigError(f"{checkpoint} was made with other settings; use a new output folder "
-                              "or delete the checkpoint to start again")
-        model.load_state_dict(saved["model"])
-        if adversary is not None:
-            adversary.load_state_dict(saved["adversary"])
-        optimiser.load_state_dict(saved["optimiser"])
-        scheduler.load_state_dict(saved["scheduler"])
-        generator.set_state(saved["generator"])
-        torch.set_rng_state(saved["torch_rng"])  # dropout draws from the global generator
-        state = saved["state"]
-        if progress:
-            print(f"resuming from {checkpoint} after epoch {state['epoch']}", flush=True)
 
-    for epoch in range(state["epoch"], config.epochs):
-        dataset.epoch = epoch
-        loader = DataLoader(_Indexed(dataset), batch_sampler=PairedBatches(dataset.sources, config.batch_size, generator),
-                            num_workers=config.workers)
-        model.train()
-        total, seen = 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
-        for step, (images, labels, masks, known, items) in enumerate(bar):
-            images, labels = images.to(device), labels.to(device)
-            if adversary is not None:
-                logits, mask_logits, embedding = model.forward_with_mask_and_embedding(images)
-            elif use_masks:
-                logits, mask_logits = model.forward_with_mask(images)
-            else:
-                logits = model(images)
-            loss = loss_fn(logits, labels)
-            if use_masks:
-                # + w * BCE(mask logits, change mask at feature resolution), only where the mask is known
-                target = nn.functional.adaptive_avg_pool2d(masks.to(device)[:, None], mask_logits.shape[-2:])
-                per_crop = nn.functional.binary_cross_entropy_with_logits(
-                    mask_logits, target, reduction="none").mean(dim=(1, 2, 3))
-                known = known.to(device).float()
-                loss = loss + config.mask_weight * (per_crop * known).sum() / known.sum().clamp(min=1)
-            if adversary is not None:
-                # + the adversary's CE at guessing each crop's person; its gradient reaches the net reversed
-                weight = adversary_weight(config.identity_adversary,
-                                          (epoch * steps_per_epoch + step) / (config.epochs * steps_per_epoch))
-                loss = loss + nn.functional.cross_entropy(
-                    adversary(_ReverseGradient.apply(embedding, weight)), identity_of[items.to(device)])
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(f"loss became {loss.item()} in epoch {epoch + 1}; the last good "
-                                       f"checkpoint is {checkpoint}; try a lower --lr")
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            scheduler.step()
-            total += loss.item() * len(labels)
-            seen += len(labels)
-            bar.set_postfix(loss=f"{total / seen:.3f}")
-        record = {"epoch": epoch + 1, "loss": total / max(seen, 1)}
-        if len(val) and len(set(val.labels.tolist())) == 2:
-            scores = predict(model, val, device=device)
-            metrics = evaluate(val.video, val.labels, scores)
-            record.update(val_frame_auc=metrics.frame_auc, val_video_auc=metrics.video_auc)
-        state["history"].append(record)
-        state["epoch"] = epoch + 1
-        score = record.get("val_video_auc", -record["loss"])
-        if score >= state["best"] or epoch == 0 or config.keep == "last":
-            state["best"] = score
-            save_weights(model, config.detector, out_dir / "detector.pt",
-                         extra={"epoch": epoch + 1, "hold_out": config.hold_out, **record})
-        if progress:
-            shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
-            print(f"epoch {epoch + 1}/{config.epochs}: {shown}", flush=True)
-        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                    **({"adversary": adversary.state_dict()} if adversary is not None else {}),
-                    "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "state": state, "config": config.as_dict()}, checkpoint)
-    if config.keep == "last" and state["history"] and \
-            torch.load(out_dir / "detector.pt", weights_only=True)["info"].get("epoch") != state["epoch"]:
-        save_weights(model, config.detector, out_dir / "detector.pt",
-                     extra={"epoch": state["epoch"], "hold_out": config.hold_out, **state["history"][-1]})
-    (out_dir / "history.json").write_text(json.dumps(state["history"], indent=2))
-    return {"history": state["history"], "weights": str(out_dir / "detector.pt")}
+def _resume(run: _Run, progress: bool) -> None:
+    """Continue a killed run from its checkpoint, which must have been made with the same settings."""
+    if not run.checkpoint.exists():
+        return
+    saved = torch.load(run.checkpoint, map_location=run.device, weights_only=False)
+    # keep may change on resume; a checkpoint from before the identity adversary had none
+    if {"identity_adversary": 0.0, **saved["config"], "keep": run.config.keep} != run.config.as_dict():
+        raise ConfigError(f"{run.checkpoint} was made with other settings; use a new output folder "
+                          "or delete the checkpoint to start again")
+    run.model.load_state_dict(saved["model"])
+    if run.adversary is not None:
+        run.adversary.load_state_dict(saved["adversary"])
+    run.optimiser.load_state_dict(saved["optimiser"])
+    run.scheduler.load_state_dict(saved["scheduler"])
+    run.generator.set_state(saved["generator"])
+    torch.set_rng_state(saved["torch_rng"])  # dropout draws from the global generator
+    run.state = saved["state"]
+    if progress:
+        print(f"resuming from {run.checkpoint} after epoch {run.state['epoch']}", flush=True)
+
+
+def _train_epoch(run: _Run, epoch: int, progress: bool) -> float:
+    """One pass over the training set (a frame and its fakes in the same batch); the mean loss."""
+    config = run.config
+    run.dataset.epoch = epoch
+    loader = DataLoader(_Indexed(run.dataset), batch_sampler=PairedBatches(run.dataset.sources, config.batch_size,
+                                                                            run.generator),
+                        num_workers=config.workers)
+    run.model.train()
+    total, seen = 0.0, 0
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
+    for step, batch in enumerate(bar):
+        loss = _batch_loss(run, batch, (epoch * run.steps_per_epoch + step) / (config.epochs * run.steps_per_epoch))
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(f"loss became {loss.item()} in epoch {epoch + 1}; the last good "
+                                   f"checkpoint is {run.checkpoint}; try a lower --lr")
+        run.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimiser.step()
+        run.scheduler.step()
+        total += loss.item() * len(batch[1])
+        seen += len(batch[1])
+        bar.set_postfix(loss=f"{total / seen:.3f}")
+    return total / max(seen, 1)
+
+
+def _batch_loss(run: _Run, batch, progress: float) -> torch.Tensor:
+    """Real/fake cross-entropy, + the change-mask loss where the mask is known, + the identity adversary's.
+
+    ``progress`` is how far training is (0 to 1): the adversary's weight ramps up with it.
+    """
+    images, labels, masks, known, items = batch
+    images, labels = images.to(run.device), labels.to(run.device)
+    if run.adversary is not None:
+        logits, mask_logits, embedding = run.model.forward_with_mask_and_embedding(images)
+    elif run.use_masks:
+        logits, mask_logits = run.model.forward_with_mask(images)
+    else:
+        logits = run.model(images)
+    loss = run.loss_fn(logits, labels)
+    if run.use_masks:
+        # + w * BCE(mask logits, change mask at feature resolution), only where the mask is known
+        target = nn.functional.adaptive_avg_pool2d(masks.to(run.device)[:, None], mask_logits.shape[-2:])
+        per_crop = nn.functional.binary_cross_entropy_with_logits(
+            mask_logits, target, reduction="none").mean(dim=(1, 2, 3))
+        known = known.to(run.device).float()
+        loss = loss + run.config.mask_weight * (per_crop * known).sum() / known.sum().clamp(min=1)
+    if run.adversary is not None:
+        # + the adversary's CE at guessing each crop's person; its gradient reaches the net reversed
+        weight = adversary_weight(run.config.identity_adversary, progress)
+        loss = loss + nn.functional.cross_entropy(
+            run.adversary(_ReverseGradient.apply(embedding, weight)), run.identity_of[items.to(run.device)])
+    return loss
+
+
+def _validate(run: _Run, val: FaceSet) -> dict:
+    """Frame and video AUC on the validation persons (nothing when they lack a class)."""
+    if not len(val) or len(set(val.labels.tolist())) != 2:
+        return {}
+    metrics = evaluate(val.video, val.labels, predict(run.model, val, device=run.device))
+    return {"val_frame_auc": metrics.frame_auc, "val_video_auc": metrics.video_auc}
+
+
+def _end_epoch(run: _Run, record: dict, progress: bool) -> None:
+    """Record the epoch, keep the weights if they are the best (or the last is wanted), checkpoint."""
+    state, config, epoch = run.state, run.config, record["epoch"]
+    state["history"].append(record)
+    state["epoch"] = epoch
+    score = record.get("val_video_auc", -record["loss"])
+    if score >= state["best"] or epoch == 1 or config.keep == "last":
+        state["best"] = score
+        save_weights(run.model, config.detector, run.out_dir / "detector.pt",
+                     extra={"epoch": epoch, "hold_out": config.hold_out, **record})
+    if progress:
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
+        print(f"epoch {epoch}/{config.epochs}: {shown}", flush=True)
+    torch.save({"model": run.model.state_dict(), "optimiser": run.optimiser.state_dict(),
+                **({"adversary": run.adversary.state_dict()} if run.adversary is not None else {}),
+                "scheduler": run.scheduler.state_dict(), "generator": run.generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "state": state, "config": config.as_dict()}, run.checkpoint)
+
+
+def _finish(run: _Run) -> dict:
+    """The last epoch's weights when those are wanted, and the history beside them."""
+    state, weights = run.state, run.out_dir / "detector.pt"
+    if run.config.keep == "last" and state["history"] and \
+            torch.load(weights, weights_only=True)["info"].get("epoch") != state["epoch"]:
+        save_weights(run.model, run.config.detector, weights,
+                     extra={"epoch": state["epoch"], "hold_out": run.config.hold_out, **state["history"][-1]})
+    (run.out_dir / "history.json").write_text(json.dumps(state["history"], indent=2))
+    return {"history": state["history"], "weights": str(weights)}
 
 
 def save_weights(model: nn.Module, config: DetectorConfig, path: Path, extra: dict | None = None) -> Path:
