@@ -195,6 +195,15 @@ def _domain(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    """The detection commands, one function each."""
+    _register_frames(subparsers)
+    _register_detect(subparsers)
+    _register_detect_data(subparsers)
+    _register_detect_train(subparsers)
+    _register_detect_domain(subparsers)
+
+
+def _register_frames(subparsers) -> None:
     p = subparsers.add_parser(
         "frames", help="extract frames from a video, frame-exact, with a JSON sidecar",
         description="Write chosen frames of VIDEO as frame_000032.png (named by index; frame 32 is the "
@@ -207,6 +216,8 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.set_defaults(func=_frames)
 
+
+def _register_detect(subparsers) -> None:
     d = subparsers.add_parser(
         "detect", help="score videos as real or fake and explain the verdicts in an HTML report",
         description="Crop faces (MTCNN), score each frame with the detector, draw explainability maps "
@@ -225,6 +236,8 @@ def register(subparsers) -> None:
     d.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     d.set_defaults(func=_detect)
 
+
+def _register_detect_data(subparsers) -> None:
     b = subparsers.add_parser(
         "detect-data", help="build a detector training set (synthetic heads, or your real/ and fake/ videos)",
         description="Without --videos: render synthetic talking heads and make fakes from them (self-blending, "
@@ -253,6 +266,8 @@ def register(subparsers) -> None:
     b.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     b.set_defaults(func=_data)
 
+
+def _register_detect_train(subparsers) -> None:
     t = subparsers.add_parser(
         "detect-train", help="train the detector on a face set and evaluate it",
         description="Train (kitnet and the torchvision nets from scratch; mobilenet_v2 from its ImageNet weights, "
@@ -304,6 +319,8 @@ def register(subparsers) -> None:
                    help="data-loading processes for augmentation (default: %(default)s, in the main process)")
     t.set_defaults(func=_train)
 
+
+def _register_detect_domain(subparsers) -> None:
     m = subparsers.add_parser(
         "detect-domain", help="recompute the training-domain check stored in a detector's weights",
         description="Store in WEIGHTS a description of its training data, prototypes of its training crops' "
