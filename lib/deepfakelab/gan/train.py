@@ -199,58 +199,83 @@ def train(
     continues from the newest; its epoch count may be raised to train longer.
     ``on_epoch_end(epoch, summary)`` is called after each epoch's checkpoint is on disk.
     """
+    run_dir, marks = _prepare_run_folder(run_dir, config, resume)
+    trainer = DCGANTrainer(config, data)
+    start_epoch, history = _resume(trainer, run_dir, resume, progress)
+    _write_json(run_dir / "config.json", config.to_dict())
+
+    bar = tqdm(total=(config.train.epochs - start_epoch) * trainer.steps_per_epoch, disable=not progress,
+               unit="step", desc=f"GAN on {trainer.device.type}", dynamic_ncols=True)
+    started, images = time.perf_counter(), 0
+    try:
+        for epoch in range(start_epoch + 1, config.train.epochs + 1):
+            rows = _train_epoch(trainer, epoch, run_dir, bar)
+            images += sum(r["batch"] for r in rows)
+            history.extend({k: v for k, v in r.items() if k != "batch"} for r in rows)
+            _end_epoch(trainer, epoch, history, run_dir, marks)
+            if on_epoch_end:
+                on_epoch_end(epoch, summarise_epochs(history[-len(rows):])[0])
+    finally:
+        bar.close()
+    return _finish(run_dir, history, config.train.epochs, start_epoch, time.perf_counter() - started, images)
+
+
+def _prepare_run_folder(run_dir, config: GANConfig, resume: bool):
+    """The run folder checked and made, and the provenance marks the sample grids get.
+
+    A key that cannot sign stops the run here, before any training.
+    """
     run_dir = check_run_folder(run_dir, resume)
     from ..provenance.marking import Provenance
 
-    marks = Provenance().check()  # the sample grids are signed: a key that cannot sign stops the run here
+    marks = Provenance().check()
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "samples").mkdir(exist_ok=True)
     (run_dir / "checkpoints").mkdir(exist_ok=True)
     _check_same_run(run_dir, config, resume)
+    return run_dir, marks
 
-    trainer = DCGANTrainer(config, data)
-    start_epoch, history = 0, []
+
+def _resume(trainer: DCGANTrainer, run_dir: Path, resume: bool, progress: bool) -> tuple[int, list[dict]]:
+    """The epoch to continue after and the history so far: from the newest checkpoint, or a fresh start."""
     checkpoint = latest_checkpoint(run_dir) if resume else None
-    if checkpoint is not None:
-        start_epoch, history = trainer.load_state_dict(_load(checkpoint))
-        if progress:
-            print(f"resuming {run_dir} after epoch {start_epoch} ({checkpoint.name})")
-    _write_json(run_dir / "config.json", config.to_dict())
+    if checkpoint is None:
+        return 0, []
+    start_epoch, history = trainer.load_state_dict(_load(checkpoint))
+    if progress:
+        print(f"resuming {run_dir} after epoch {start_epoch} ({checkpoint.name})")
+    return start_epoch, history
 
-    epochs_total = config.train.epochs
-    steps = trainer.steps_per_epoch
-    bar = tqdm(total=(epochs_total - start_epoch) * steps, disable=not progress, unit="step",
-               desc=f"GAN on {trainer.device.type}", dynamic_ncols=True)
-    started = time.perf_counter()
-    images = 0
-    try:
-        for epoch in range(start_epoch + 1, epochs_total + 1):
-            rows = []
-            for step, real in enumerate(trainer.epoch_batches(), 1):
-                stats = trainer.train_step(real)
-                if not all(math.isfinite(v) for v in stats.values()):
-                    last = latest_checkpoint(run_dir)
-                    raise TrainingDiverged(
-                        f"training diverged at epoch {epoch}, step {step}: "
-                        + ", ".join(f"{k}={v:.4g}" for k, v in stats.items())
-                        + (f". The last good checkpoint is {last}" if last else ". No checkpoint was written yet")
-                        + "; try a lower learning rate (train.lr) or batch norm in the discriminator."
-                    )
-                rows.append({"epoch": epoch, "step": (epoch - 1) * steps + step, **stats})
-                images += real.shape[0]
-                bar.update(1)
-                bar.set_postfix(epoch=epoch, d_loss=f"{stats['d_loss']:.3f}", g_loss=f"{stats['g_loss']:.3f}")
-            history.extend(rows)
-            _save_image_grid(trainer.samples(), run_dir / "samples" / f"epoch_{epoch:04d}.png", marks=marks.sibling())
-            _save_checkpoint(trainer.state_dict(epoch, history), run_dir, epoch, config.train.keep_checkpoints)
-            summary = summarise_epochs(rows)[0]
-            write_history(run_dir, history)
-            if on_epoch_end:
-                on_epoch_end(epoch, summary)
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - started
 
+def _train_epoch(trainer: DCGANTrainer, epoch: int, run_dir: Path, bar) -> list[dict]:
+    """One epoch of training steps; a row per step (with its batch size under ``batch``)."""
+    rows, steps = [], trainer.steps_per_epoch
+    for step, real in enumerate(trainer.epoch_batches(), 1):
+        stats = trainer.train_step(real)
+        if not all(math.isfinite(v) for v in stats.values()):
+            last = latest_checkpoint(run_dir)
+            raise TrainingDiverged(
+                f"training diverged at epoch {epoch}, step {step}: "
+                + ", ".join(f"{k}={v:.4g}" for k, v in stats.items())
+                + (f". The last good checkpoint is {last}" if last else ". No checkpoint was written yet")
+                + "; try a lower learning rate (train.lr) or batch norm in the discriminator."
+            )
+        rows.append({"epoch": epoch, "step": (epoch - 1) * steps + step, **stats, "batch": real.shape[0]})
+        bar.update(1)
+        bar.set_postfix(epoch=epoch, d_loss=f"{stats['d_loss']:.3f}", g_loss=f"{stats['g_loss']:.3f}")
+    return rows
+
+
+def _end_epoch(trainer: DCGANTrainer, epoch: int, history: list[dict], run_dir: Path, marks) -> None:
+    """The epoch's marked sample grid, its checkpoint and the history so far, on disk."""
+    _save_image_grid(trainer.samples(), run_dir / "samples" / f"epoch_{epoch:04d}.png", marks=marks.sibling())
+    _save_checkpoint(trainer.state_dict(epoch, history), run_dir, epoch, trainer.config.train.keep_checkpoints)
+    write_history(run_dir, history)
+
+
+def _finish(run_dir: Path, history: list[dict], epochs: int, start_epoch: int, seconds: float,
+            images: int) -> TrainResult:
+    """The loss curves drawn and what the run wrote, with its speed."""
     write_history(run_dir, history)
     from .plots import plot_losses  # matplotlib only when a run finishes
 
@@ -259,7 +284,7 @@ def train(
         "config": run_dir / "config.json",
         "history": run_dir / "history.csv",
         "losses": run_dir / "losses.png",
-        "samples": run_dir / "samples" / f"epoch_{epochs_total:04d}.png",
+        "samples": run_dir / "samples" / f"epoch_{epochs:04d}.png",
         "checkpoint": latest_checkpoint(run_dir),
     }
     return TrainResult(run_dir, history, summarise_epochs(history), start_epoch, seconds,
