@@ -87,5 +87,15 @@ def test_head_turns_fold_nothing_and_the_mesh_warp_tears_less_than_five_points()
     mesh = scores["mesh-warp"]
     assert mesh["flipped_max"] == 0 and mesh["frames"] == 2 and set(mesh["per_yaw"]) == {30, -35}
     assert mesh["seam_l1"] < 0.8 * scores["landmark-warp"]["seam_l1"]  # measured 0.113 against 0.257
+    assert mesh["uncovered_max"] == 0  # no pixel between the face and the support layers left to a neighbour
     loose = evaluate_head_turns(identities=(1,), yaws=(30, -35), unfold=False)["mesh-warp"]
     assert loose["flipped_max"] > 0  # what unfolding removes (measured 5)
+
+
+def test_the_still_background_lowers_the_error_outside_the_face_on_turning_heads():
+    from deepfakelab.reenact.evaluation import evaluate_head_turns
+
+    layered = evaluate_head_turns(identities=(2,), yaws=(30, -30))["mesh-warp"]
+    plain = evaluate_head_turns(identities=(2,), yaws=(30, -30), background=False)["mesh-warp"]
+    assert set(layered["outside_per_yaw"]) == {30, -30}
+    assert layered["outside_l1"] < plain["outside_l1"]

@@ -25,8 +25,14 @@ drive a piecewise-affine warp of the photo:
    saw-tooth of stretched triangles a turning head used to tear) has its ring points pulled back,
    halfway per round, towards where their oval point's motion takes them (or, beside the fixed
    border, towards where they were); one still flipped after 10 rounds is not drawn and its
-   pixels take their neighbours' map. Each output pixel is looked up in the source through its
-   triangle's affine map; the background beyond the last ring stays still.
+   pixels take their neighbours' map. The face's triangulation keeps every edge of the oval
+   (:func:`face_triangles`), so the two layers share it and no pixel between them is left
+   uncovered (where it did not, a turning face's edge showed notches). Each output pixel is looked
+   up in the source through its triangle's affine map; the background beyond the last ring stays
+   still, and so does the background nearer the head: the photo's person (GrabCut seeded by the
+   mesh) is warped over a still **background plate**, the photo with the person inpainted from
+   its surroundings (:mod:`.background`), so where the head moves off, the photo's own background
+   fills in instead of the head's side stretched after it.
 3. **Eyes and mouth.** The eyelid and lip points move with the driver's, so the mouth opens and
    smiles when the driver's does. Each eye's opening is then set to the source's times the
    driver's openness: a shut driving eye brings the upper lid onto the lower one and the lid's
@@ -45,8 +51,9 @@ drive a piecewise-affine warp of the photo:
    upper lip, a faint band of upper teeth and a lighter tongue at the bottom, fading in with how
    much wider the mouth is than the source's.
 4. **Colours.** Every output pixel is one of the photo's own, except the mouth's inside (the
-   driver's, colour-matched, or painted from the photo's lips), so the face and its surroundings
-   match by construction; the mouth's edge is feathered.
+   driver's, colour-matched, or painted from the photo's lips) and the background a moving head
+   uncovers (inpainted from the photo's), so the face and its surroundings match by construction;
+   the mouth's edge is feathered.
 
 ``method="landmark-warp"`` (:mod:`.landmark_warp`, MTCNN's five points) is the baseline: five
 points cannot close an eye or open a mouth.
@@ -65,6 +72,7 @@ from ..faces.detection import NoFaceError
 from ..faces.mesh import FaceMesh
 from ..faces.mesh_model import NUM_POINTS
 from ..faces.regions import FACE_OVAL, INNER_LIPS, LOWER_LIP_INNER, OUTER_LIPS, UPPER_LIP_INNER, mouth_opening
+from .background import background_plate, person_matte
 from .landmark_warp import fill_missing
 
 #: Points expressions do not move: forehead and temples, nose bridge, eye corners.
@@ -305,14 +313,57 @@ def face_triangles(points: np.ndarray) -> np.ndarray:
     """``(T, 3)`` triangles of the mesh ``points (468, 2 or 3)`` inside its face oval: Delaunay on
     the face seen from the front (the points on their two main axes; with no depth, as they are),
     so the triangles lie on the face's surface even where the photo shows it turned and one
-    side's points crowd together."""
+    side's points crowd together. Every edge of the face oval is an edge of a triangle
+    (:func:`_with_edges`), so the face layer ends exactly where the support layer begins: where a
+    Delaunay edge cut across the oval instead, a sliver between the two layers was covered by
+    neither, and took a neighbour's map: the notches on a turning face's edge."""
     points = np.asarray(points, np.float64)
     layout = points[:, :2]
     if points.shape[-1] > 2 and np.ptp(points[:, 2]) > 0:
         centred = points[:, :3] - points[:, :3].mean(axis=0)
         layout = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
-    triangles = Delaunay(layout).simplices
-    return triangles[_inside(layout[triangles].mean(axis=1), layout[list(FACE_OVAL)])]
+    oval = list(FACE_OVAL)
+    triangles = _with_edges(Delaunay(layout).simplices, layout, list(zip(oval, oval[1:] + oval[:1])))
+    return triangles[_inside(layout[triangles].mean(axis=1), layout[oval])]
+
+
+def _crosses(p: np.ndarray, q: np.ndarray, r: np.ndarray, s: np.ndarray) -> bool:
+    """Whether the segments ``p-q`` and ``r-s`` cross at a point inside both."""
+    def side(a, b, c):
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+    return side(p, q, r) * side(p, q, s) < 0 and side(r, s, p) * side(r, s, q) < 0
+
+
+def _with_edges(triangles: np.ndarray, layout: np.ndarray, edges: list[tuple[int, int]],
+                rounds: int = 100) -> np.ndarray:
+    """``triangles (T, 3)`` of ``layout (P, 2)`` with each of ``edges`` made an edge of two of them,
+    by flipping the edges that cross it (Sloan 1993): a triangulation constrained to those edges.
+    An edge that cannot be made in ``rounds`` flips stays as it was."""
+    triangles = [tuple(int(i) for i in t) for t in triangles]
+    for a, b in edges:
+        for _ in range(rounds):
+            owners: dict[frozenset, list[int]] = {}
+            for k, t in enumerate(triangles):
+                for u, v in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])):
+                    owners.setdefault(frozenset((u, v)), []).append(k)
+            if frozenset((a, b)) in owners:
+                break
+            flipped = False
+            for edge, pair in owners.items():
+                if len(pair) != 2 or a in edge or b in edge:
+                    continue
+                c, e = tuple(edge)
+                if not _crosses(layout[a], layout[b], layout[c], layout[e]):
+                    continue
+                x, y = (next(i for i in triangles[k] if i not in edge) for k in pair)
+                if not _crosses(layout[x], layout[y], layout[c], layout[e]):  # not a convex quad
+                    continue
+                triangles = [t for k, t in enumerate(triangles) if k not in pair] + [(x, y, c), (y, x, e)]
+                flipped = True
+                break
+            if not flipped:
+                break
+    return np.array(triangles, np.int64)
 
 
 def _triangle_maps(target: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -396,10 +447,12 @@ class MeshWarper:
     on the source, and meet at the face oval: the face's, of the mesh points inside the oval, and
     the support's, of the oval, the support rings and the border, outside it. ``triangles`` holds
     both (the face's first); ``support`` says which are the support's. ``unfold=False`` leaves
-    flipped support triangles as they are (to measure what unfolding does).
+    flipped support triangles as they are (to measure what unfolding does); ``background=False``
+    warps the background along with the person, as before the background layer (to measure it).
     """
 
-    def __init__(self, source: np.ndarray, source_points: np.ndarray, fill_mouth: bool = True, unfold: bool = True):
+    def __init__(self, source: np.ndarray, source_points: np.ndarray, fill_mouth: bool = True, unfold: bool = True,
+                 background: bool = True):
         self.source = np.ascontiguousarray(source)
         self.unfold = unfold
         self.height, self.width = source.shape[:2]
@@ -431,6 +484,9 @@ class MeshWarper:
         self._inner_mask = cv2.GaussianBlur(cv2.erode(inner, np.ones((3, 3), np.uint8)).astype(np.float32), (0, 0), 0.7)
         ys, xs = np.mgrid[0:self.height, 0:self.width]
         self._grid = np.stack([xs, ys, np.ones_like(xs)], axis=-1).astype(np.float32)
+        self._matte = person_matte(self.source, self.points) if background else None
+        self._plate = None if self._matte is None else background_plate(self.source, self._matte,
+                                                                         self.points).astype(np.float32)
 
     def _lip_colour(self) -> np.ndarray:
         mask = np.zeros((self.height, self.width), np.uint8)
@@ -493,6 +549,13 @@ class MeshWarper:
         folds the mesh, the near side wins. A pixel no triangle covers takes its nearest covered
         neighbour's triangle.
         """
+        index, matrices = self._index_map(control_targets, depth)
+        picked = matrices[_fill_holes(index)]                              # (H, W, 3, 2)
+        return np.einsum("hwi,hwij->hwj", self._grid, picked)
+
+    def _index_map(self, control_targets: np.ndarray, depth: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(H, W)`` int32, the triangle each output pixel is drawn from (-1: none), and each
+        triangle's affine map ``(T, 3, 2)`` (:meth:`backward_map`)."""
         source_tri = self._control[self.triangles].astype(np.float32)   # (T, 3, 2)
         target_tri = control_targets[self.triangles].astype(np.float32)
         matrices, ok = _triangle_maps(target_tri, source_tri)
@@ -507,8 +570,12 @@ class MeshWarper:
         drawable = np.flatnonzero(ok)
         for k in drawable[np.argsort(-triangle_depth[drawable], kind="stable")]:
             cv2.fillConvexPoly(index, scaled[k], int(k), lineType=cv2.LINE_8, shift=shift)
-        picked = matrices[_fill_holes(index)]                              # (H, W, 3, 2)
-        return np.einsum("hwi,hwij->hwj", self._grid, picked)
+        return index, matrices
+
+    def uncovered(self, control_targets: np.ndarray, depth: np.ndarray | None = None) -> int:
+        """How many output pixels no drawn triangle covers at ``control_targets``: each takes its
+        nearest neighbour's map, a notch where the face layer meets the support (0 is the goal)."""
+        return int((self._index_map(control_targets, depth)[0] < 0).sum())
 
     def warp(self, targets: np.ndarray, pose: np.ndarray, depth: np.ndarray | None = None,
              head: np.ndarray | None = None, driving: np.ndarray | None = None,
@@ -521,9 +588,23 @@ class MeshWarper:
         mapping = self.backward_map(self.control_targets(targets, pose if head is None else head), depth)
         out = cv2.remap(self.source, mapping[..., 0], mapping[..., 1], interpolation=cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_REFLECT)
+        if self._matte is not None:
+            out = self._over_background(out, mapping)
         if self.fill_mouth:
             out = self._fill_mouth(out, np.asarray(targets)[:, :2], pose, driving, driving_points)
         return out
+
+    def _over_background(self, warped: np.ndarray, mapping: np.ndarray) -> np.ndarray:
+        """``warped`` with its background kept still (:mod:`.background`). Seen as layers, the photo
+        is the person ``F`` over the background plate ``B`` through the matte ``m``; the warp moves
+        all three. Where the warped matte ``W(m)`` says background, the moved plate ``W(B)`` is
+        swapped for the still one: ``warped + (1 - W(m)) (B - W(B))``. Where the head moved off,
+        that is the plate's fill; where nothing moved, exactly ``warped``."""
+        def moved(image):
+            return cv2.remap(image, mapping[..., 0], mapping[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        alpha = moved(self._matte)[..., None]
+        out = warped.astype(np.float32) + (1 - alpha) * (self._plate - moved(self._plate))
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
     def _driver_mouth(self, local: np.ndarray, size: tuple[int, int], driving: np.ndarray,
                       driving_points: np.ndarray) -> np.ndarray:
