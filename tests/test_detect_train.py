@@ -123,7 +123,7 @@ def test_paired_batches_keep_a_frame_with_its_fakes():
 def test_fomm_fakes_blend_a_reenacted_face_into_the_frame():
     """The FOMM manipulation runs any FOMM (here an untrained small one) on frame pairs."""
     from deepfakelab.fakes.synthetic import fomm_reenactor
-    from deepfakelab.reenact.model import build_model
+    from deepfakelab.reenact.fomm.model import build_model
 
     torch.manual_seed(0)
     reenact = fomm_reenactor(build_model("fomm-small-64").eval())

@@ -38,8 +38,8 @@ from .faces.detection import DEFAULT_CROP_SCALE
 from .media import iter_frames, probe_video, read_photo
 from .media.phone import fit_video
 from .media.photo import astronaut
-from .reenact.animate import animate
-from .reenact.checkpoint import load_model
+from .reenact.fomm.animate import animate
+from .reenact.fomm.checkpoint import load_model
 from .reenact.mesh_warp import MeshReenactment
 from .reenact.mesh_warp import reenact_photo as mesh_reenact_photo
 
@@ -239,7 +239,7 @@ def reenact(media: Lab1Media, name: str, driving: np.ndarray, model=None, transf
     """Animate source ``name`` of ``media`` with the ``driving`` frames, as :func:`choose_reenactment` says.
 
     ``model`` is :func:`load_fomm`'s (unused by the mesh warp); ``transfer`` replaces FOMM's
-    relative motion (the student's, see :func:`deepfakelab.reenact.animate.animate`).
+    relative motion (the student's, see :func:`deepfakelab.reenact.fomm.animate.animate`).
     """
     method = choose_reenactment(media, name).method
     photo = media.photo(name)

@@ -22,8 +22,8 @@ ALL_JOBS: list[FigureJob] = [
         name="reenact",
         requires=[
             "deepfakelab.heads",
-            "deepfakelab.reenact.animate",
-            "deepfakelab.reenact.checkpoint",
+            "deepfakelab.reenact.fomm.animate",
+            "deepfakelab.reenact.fomm.checkpoint",
             "deepfakelab.reenact.landmark_warp",
             "deepfakelab.reenact.views",
         ],

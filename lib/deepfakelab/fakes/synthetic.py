@@ -31,8 +31,8 @@ from ..heads.identity import Identity
 from ..heads.motion import random_trajectory
 from ..heads.render import render_video
 from ..media.frames import evenly_spaced
-from ..reenact.animate import animate, to_uint8_frames
-from ..reenact.checkpoint import shipped_model
+from ..reenact.fomm.animate import animate, to_uint8_frames
+from ..reenact.fomm.checkpoint import shipped_model
 from .faceset import FaceSet
 from .manipulations import (MANIPULATIONS, Fake, aligned_points, blend, change_mask, deformed_mask, face_swap,
                             landmark_warp, self_blend)

@@ -32,8 +32,8 @@ from ..media.photo import read_photo
 from ..media.video import Video, count_frames, read_header, read_video
 from ..media.writer import read_metadata, write_video
 from ..provenance.marking import Provenance
-from .animate import animate_with_keypoints, to_uint8_frames
-from .checkpoint import SHIPPED_WEIGHTS, load_model
+from .fomm.animate import animate_with_keypoints, to_uint8_frames
+from .fomm.checkpoint import SHIPPED_WEIGHTS, load_model
 from .landmark_warp import fill_missing, landmark_reenact
 from .mesh_warp import reenact_photo
 from .views import draw_points, keypoints_to_pixels, save_strip, side_by_side

@@ -49,7 +49,7 @@ from ..faces.identity import FaceIdentity, identity_distance
 from ..faces.mesh import FaceMesh, Mesh, Roi
 from ..faces.regions import FACE_OVAL, INNER_LIPS, mouth_opening, region_mask
 from ..media.video import iter_frames
-from .animate import animate, to_uint8_frames
+from .fomm.animate import animate, to_uint8_frames
 from .landmark_warp import fill_missing, landmark_reenact
 from .mesh_warp import mesh_reenact
 
