@@ -131,5 +131,5 @@ def test_fomm_fakes_blend_a_reenacted_face_into_the_frame():
     faces = build_faceset(sources, ["fomm"], size=48, reenactors={"fomm": reenact}, progress=False)
     fakes = faces.labels == 1
     assert fakes.sum() == 4 and set(faces.kind[fakes]) == {"fomm"}
-    generated = reenact(sources[0].frames[0], sources[1].frames[0])
+    generated = reenact(sources[0].frames[0], sources[1].frames[:1]).frames[0]
     assert generated.shape == sources[0].frames[0].shape and generated.dtype == np.uint8

@@ -35,8 +35,8 @@ from .heads.state import FaceState
 from .media.photo import astronaut
 from .media.video import Video
 from .media.writer import write_video
-from .reenact.fomm.animate import animate, to_uint8_frames
 from .reenact.fomm.checkpoint import SHIPPED_WEIGHTS, shipped_model
+from .reenact.methods import reenactor
 from .reenact.pipeline import prepare_driving, prepare_source
 
 #: Side of the lab's photos and videos, their frame rate and the length of the driving videos.
@@ -139,8 +139,7 @@ def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, 
     """
     source = prepare_source(np.asarray(photo), name, side, crop_scale)
     faces = prepare_driving(Video(np.asarray(driving), FPS), "driving video", side, crop_scale)
-    frames = animate(source.crop, faces.crops, model, best_frame=0, progress=False, transfer=transfer)
-    crops = to_uint8_frames(frames)
+    crops = reenactor("fomm", model=model, transfer=transfer)(source.crop, faces.crops, initial=0).frames
     mask = face_tools.face_ellipse(source.face_box, source.box, side)
     pasted = np.stack([face_tools.paste_back(source.photo, crop, source.box, mask=mask) for crop in crops])
     return crops, pasted

@@ -43,11 +43,12 @@ def synthetic_faces(size: int, frames: int = 24) -> tuple[np.ndarray, np.ndarray
 
 def landmark_strip(out_dir: Path, size: int) -> Figure:
     """The reenacted strip made by the training-free landmark warp."""
-    from deepfakelab.reenact.landmark_warp import landmark_reenact
+    from deepfakelab.reenact.methods import reenactor
     from deepfakelab.reenact.views import save_strip
 
     source, driving, source_points, driving_points = synthetic_faces(size)
-    frames, _ = landmark_reenact(source, source_points, driving_points, initial=0)
+    frames = reenactor("landmark-warp")(source, driving, source_points=source_points, driving_points=driving_points,
+                                        initial=0).frames
     path = save_strip(out_dir / "reenact_strip.png", source, driving, frames, columns=6)
     return Figure(
         "fig_reenact_strip",

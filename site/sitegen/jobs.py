@@ -25,6 +25,7 @@ ALL_JOBS: list[FigureJob] = [
             "deepfakelab.reenact.fomm.animate",
             "deepfakelab.reenact.fomm.checkpoint",
             "deepfakelab.reenact.landmark_warp",
+            "deepfakelab.reenact.methods",
             "deepfakelab.reenact.views",
         ],
         snippets={

@@ -1,5 +1,8 @@
 """The First Order Motion Model (Siarohin et al., NeurIPS 2019), one file per idea.
 
+:class:`deepfakelab.reenact.methods.FOMM` is how the rest of the kit runs it; this package is the
+model itself:
+
 - ``modules/``: the paper's networks (blocks, keypoint detector, dense motion, generator), as in
   the published code's ``modules/``
 - ``keypoints``: the typed structure the networks pass between them
