@@ -6,7 +6,7 @@ available offline, so the weights are a seeded random initialisation of the chos
 (vox-256 by default): speed does not depend on the values. Agreement does, though: a freshly
 initialised model paints a flat grey (every output within 0.005 of 0.5), which any two paths
 "agree" on. So BatchNorm's running statistics are first set from the bench's own frames
-(``deepfakelab.reenact.model.calibrate_batchnorm``); every layer then sees normalised inputs
+(``deepfakelab.reenact.fomm.model.calibrate_batchnorm``); every layer then sees normalised inputs
 and the output is a picture (standard deviation about 0.09).
 
 Agreement is reported two ways: the largest difference between the kit and the loop (the issue's
@@ -21,7 +21,7 @@ is any less exact than the loop, which is what matters.
     python bench/reenact.py --macs          # also count multiply-adds per frame of the loop and the kit on torch
 
 The kit runs on torch and on each installed inference engine (``animate(..., engine=...)``,
-``deepfakelab.reenact.engines``). An engine's first call exports the model to ONNX (cached, in
+``deepfakelab.reenact.fomm.engines``). An engine's first call exports the model to ONNX (cached, in
 the user cache folder here, as the weights come from no file) and loads it; that one-off time is
 printed apart and not counted in the frames per second.
 """
@@ -72,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from deepfakelab.reenact.animate import animate, animate_per_frame
-    from deepfakelab.reenact.engines import installed_engines
-    from deepfakelab.reenact.model import build_model, calibrate_batchnorm
+    from deepfakelab.reenact.fomm.animate import animate, animate_per_frame
+    from deepfakelab.reenact.fomm.engines import installed_engines
+    from deepfakelab.reenact.fomm.model import build_model, calibrate_batchnorm
 
     engines = args.engines.split(",") if args.engines else installed_engines()
     torch.manual_seed(0)
@@ -162,7 +162,7 @@ def count_macs(run) -> float:
 
 
 def report_macs(source: torch.Tensor, driving: torch.Tensor, model, batch_size: int) -> None:
-    from deepfakelab.reenact.animate import animate, animate_per_frame
+    from deepfakelab.reenact.fomm.animate import animate, animate_per_frame
 
     frames = len(driving)
     loop = count_macs(lambda: animate_per_frame(source, driving, model)) / frames

@@ -85,8 +85,8 @@ def tree_hashes(folder: Path) -> dict[str, str]:
 
 def conformance_model(vectors: dict):
     """A fresh kit FOMM holding the conformance model's weights (tests may change or move it)."""
-    from deepfakelab.reenact.config import model_config_from_dict
-    from deepfakelab.reenact.model import build_model
+    from deepfakelab.reenact.fomm.config import model_config_from_dict
+    from deepfakelab.reenact.fomm.model import build_model
 
     model = build_model(model_config_from_dict(vectors["config"]))
     model.generator.load_state_dict(vectors["generator"])

@@ -189,7 +189,7 @@ LAB1_AUTOGRADED = {"check_relative_motion": 3, "check_reenactment": 2, "check_my
 
 @pytest.fixture(scope="module")
 def lab1_graded(tmp_path_factory):
-    from deepfakelab.reenact.checkpoint import shipped_model
+    from deepfakelab.reenact.fomm.checkpoint import shipped_model
 
     if shipped_model() is None:
         pytest.skip("Lab 1 needs the kit's trained FOMM weights")
@@ -330,7 +330,7 @@ def lab1_attacked(tmp_path_factory):
 
     from deepfakelab.course.bubblewrap import availability
     from deepfakelab.course.grade import gradebook_digest
-    from deepfakelab.reenact.checkpoint import shipped_model
+    from deepfakelab.reenact.fomm.checkpoint import shipped_model
 
     if shipped_model() is None:
         pytest.skip("Lab 1 needs the kit's trained FOMM weights")
@@ -437,7 +437,7 @@ def test_lab1_honest_students_keep_full_marks_beside_hostile_ones_every_time(tmp
     above, three times over: they get every point every time (an honest one once got 15 of 19 here, its
     checks failing with 'Bad file descriptor' -- a grader fault scored as the student's)."""
     from deepfakelab.course.bubblewrap import availability
-    from deepfakelab.reenact.checkpoint import shipped_model
+    from deepfakelab.reenact.fomm.checkpoint import shipped_model
 
     if shipped_model() is None:
         pytest.skip("Lab 1 needs the kit's trained FOMM weights")

@@ -44,7 +44,7 @@ def test_gan_trains_on_cuda_and_its_run_loads_on_cpu(tmp_path):
 
 def test_shipped_fomm_animates_the_same_on_cuda(head_video):
     from deepfakelab.lab1 import load_model
-    from deepfakelab.reenact.animate import animate
+    from deepfakelab.reenact.fomm.animate import animate
 
     model = load_model()
     cpu = animate(head_video[0], list(head_video), model, progress=False)
@@ -56,7 +56,7 @@ def test_shipped_fomm_animates_the_same_on_cuda(head_video):
 def test_fomm_training_on_cuda_resumes_on_cpu(tmp_path):
     import yaml
 
-    from deepfakelab.reenact.training import train
+    from deepfakelab.reenact.fomm.training import train
 
     from test_fomm_training import TINY
 

@@ -123,7 +123,7 @@ def test_paired_batches_keep_a_frame_with_its_fakes():
 def test_fomm_fakes_blend_a_reenacted_face_into_the_frame():
     """The FOMM manipulation runs any FOMM (here an untrained small one) on frame pairs."""
     from deepfakelab.fakes.synthetic import fomm_reenactor
-    from deepfakelab.reenact.model import build_model
+    from deepfakelab.reenact.fomm.model import build_model
 
     torch.manual_seed(0)
     reenact = fomm_reenactor(build_model("fomm-small-64").eval())
@@ -131,5 +131,5 @@ def test_fomm_fakes_blend_a_reenacted_face_into_the_frame():
     faces = build_faceset(sources, ["fomm"], size=48, reenactors={"fomm": reenact}, progress=False)
     fakes = faces.labels == 1
     assert fakes.sum() == 4 and set(faces.kind[fakes]) == {"fomm"}
-    generated = reenact(sources[0].frames[0], sources[1].frames[0])
+    generated = reenact(sources[0].frames[0], sources[1].frames[:1]).frames[0]
     assert generated.shape == sources[0].frames[0].shape and generated.dtype == np.uint8

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from deepfakelab.errors import DeepfakeLabError
-from deepfakelab.reenact.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
-from deepfakelab.reenact.config import model_config_from_dict
-from deepfakelab.reenact.model import build_model
+from deepfakelab.reenact.fomm.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from deepfakelab.reenact.fomm.config import model_config_from_dict
+from deepfakelab.reenact.fomm.model import build_model
 
 TINY = {
     "common_params": {"num_kp": 10, "num_channels": 3, "estimate_jacobian": True},
@@ -98,7 +98,7 @@ def test_plain_pickle_file_is_not_a_checkpoint(tmp_path):
 
 
 def test_export_drops_the_optimiser_halves_the_size_and_still_animates(tmp_path, tiny_model):
-    from deepfakelab.reenact.checkpoint import export_weights
+    from deepfakelab.reenact.fomm.checkpoint import export_weights
 
     optimiser = torch.optim.Adam(tiny_model.parameters())
     tiny_model(torch.rand(1, 3, 128, 128), torch.rand(1, 3, 128, 128)).prediction.mean().backward()

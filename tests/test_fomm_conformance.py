@@ -10,9 +10,9 @@ import json
 import pytest
 import torch
 
-from deepfakelab.reenact.config import load_model_config, model_config_from_dict
-from deepfakelab.reenact.model import FirstOrderModel, build_model
-from deepfakelab.reenact.motion_transfer import transfer_motion
+from deepfakelab.reenact.fomm.config import load_model_config, model_config_from_dict
+from deepfakelab.reenact.fomm.model import FirstOrderModel, build_model
+from deepfakelab.reenact.fomm.motion_transfer import transfer_motion
 
 KP_TOL = 1e-5
 IMAGE_TOL = 1e-4

@@ -13,11 +13,11 @@ import torch
 import yaml
 
 from deepfakelab.errors import ConfigError
-from deepfakelab.reenact.checkpoint import load_model, read_checkpoint
-from deepfakelab.reenact.losses import equivariance_losses
-from deepfakelab.reenact.model import build_model
-from deepfakelab.reenact.training import TrainParams, load_training_config, train
-from deepfakelab.reenact.transforms import RandomTPS
+from deepfakelab.reenact.fomm.checkpoint import load_model, read_checkpoint
+from deepfakelab.reenact.fomm.losses import equivariance_losses
+from deepfakelab.reenact.fomm.model import build_model
+from deepfakelab.reenact.fomm.training import TrainParams, load_training_config, train
+from deepfakelab.reenact.fomm.transforms import RandomTPS
 
 TINY = {
     "model_params": {
@@ -76,7 +76,7 @@ def test_equivariance_losses_reach_the_keypoint_detector():
 
 
 def load_model_config_from_tiny():
-    from deepfakelab.reenact.config import model_config_from_dict
+    from deepfakelab.reenact.fomm.config import model_config_from_dict
 
     return model_config_from_dict(TINY["model_params"])
 
@@ -127,7 +127,7 @@ def test_shipped_small_config_parses():
 def test_two_process_ddp_on_gloo_keeps_ranks_in_sync(tiny_config, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "deepfakelab.reenact.training", str(tiny_config), "--out", str(tmp_path / "ddp"),
+               "-m", "deepfakelab.reenact.fomm.training", str(tiny_config), "--out", str(tmp_path / "ddp"),
                "--threads", "1", "--steps", "2"]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -112,6 +112,31 @@ def test_each_layer_imports_nothing_above_it():
                 assert not wrong, f"{name} imports {wrong}: data flows media -> faces -> reenact -> fakes -> detect"
 
 
+#: Inside reenact: the FOMM is the model alone (the interface in ``methods`` runs it, never the
+#: other way round), and the warps know nothing of the FOMM or of the interface that wraps them.
+FOMM = "deepfakelab.reenact.fomm"
+WARPS = ("deepfakelab.reenact.mesh_warp", "deepfakelab.reenact.landmark_warp")
+WRAPPERS = ("deepfakelab.reenact.methods", "deepfakelab.reenact.pipeline")
+
+
+def _under(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_fomm_and_the_warps_stay_apart_inside_reenact():
+    modules = _modules()
+    assert f"{FOMM}.animate" in modules and all(name in modules for name in WARPS + WRAPPERS)
+    for name, path in modules.items():
+        imported = _imported(name, path, modules)
+        if _under(name, FOMM):
+            wrong = sorted(m for m in imported if _under(m, "deepfakelab.reenact") and not _under(m, FOMM))
+        elif name in WARPS:
+            wrong = sorted(m for m in imported if _under(m, FOMM) or m in WRAPPERS)
+        else:
+            continue
+        assert not wrong, f"{name} imports {wrong}: the FOMM, the warps and the interface stay apart"
+
+
 #: What ``deepfakelab detect`` runs to score an input: the detector, its maps, the domain check, the report.
 SCORING = ("deepfakelab.detect.inference", "deepfakelab.detect.report", "deepfakelab.detect.explain",
            "deepfakelab.detect.model", "deepfakelab.detect.domain")

@@ -131,7 +131,7 @@ FOMM_TINY = {
 
 
 def test_fomm_training_marks_its_validation_strips(tmp_path):
-    from deepfakelab.reenact.training import train
+    from deepfakelab.reenact.fomm.training import train
 
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(FOMM_TINY))

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from conftest import conformance_model
-from deepfakelab.reenact.animate import animate, animate_per_frame, animate_with_keypoints
-from deepfakelab.reenact.keypoints import Keypoints
-from deepfakelab.reenact.modules.blocks import UpBlock2d, fast_upsampling, upsample_nearest2x_conv3x3
-from deepfakelab.reenact.motion_transfer import movement_scale, transfer_motion
+from deepfakelab.reenact.fomm.animate import animate, animate_per_frame, animate_with_keypoints
+from deepfakelab.reenact.fomm.keypoints import Keypoints
+from deepfakelab.reenact.fomm.modules.blocks import UpBlock2d, fast_upsampling, upsample_nearest2x_conv3x3
+from deepfakelab.reenact.fomm.motion_transfer import movement_scale, transfer_motion
 
 def perturb(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Random weights *and* BatchNorm statistics, so no layer is close to the identity by accident."""

@@ -14,13 +14,13 @@ from deepfakelab.faces import paste_back
 from deepfakelab.faces.drawing import draw_mesh
 from deepfakelab.media.photo import read_photo
 from deepfakelab.reenact import pipeline
-from deepfakelab.reenact.checkpoint import SHIPPED_WEIGHTS
+from deepfakelab.reenact.fomm.checkpoint import SHIPPED_WEIGHTS
 from deepfakelab.reenact.pipeline import ReenactOptions, mesh_warp_faces, prepare_source
 from deepfakelab.reenact.views import side_by_side
-from deepfakelab.reenact.checkpoint import save_checkpoint
-from deepfakelab.reenact.config import model_config_from_dict
+from deepfakelab.reenact.fomm.checkpoint import save_checkpoint
+from deepfakelab.reenact.fomm.config import model_config_from_dict
 from deepfakelab.media import SYNTHETIC_LABEL, read_metadata, read_video
-from deepfakelab.reenact.model import build_model
+from deepfakelab.reenact.fomm.model import build_model
 from deepfakelab.reenact.pipeline import WARP_NOTE
 
 

@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from conftest import conformance_model
-from deepfakelab.reenact import engines, onnx_export
-from deepfakelab.reenact.animate import animate, animate_per_frame
-from deepfakelab.reenact.checkpoint import load_model, save_checkpoint
-from deepfakelab.reenact.engines import EngineError
-from deepfakelab.reenact.model import build_model, calibrate_batchnorm
+from deepfakelab.reenact.fomm import engines, onnx_export
+from deepfakelab.reenact.fomm.animate import animate, animate_per_frame
+from deepfakelab.reenact.fomm.checkpoint import load_model, save_checkpoint
+from deepfakelab.reenact.fomm.engines import EngineError
+from deepfakelab.reenact.fomm.model import build_model, calibrate_batchnorm
 
 INSTALLED = engines.installed_engines()
 GRAPH_ENGINES = [

@@ -46,7 +46,7 @@ def test_zero_motion_scores_are_the_plain_differences(head_video):
 
 
 def test_fomm_path_runs_with_any_model(head_video):
-    from deepfakelab.reenact.model import build_model
+    from deepfakelab.reenact.fomm.model import build_model
 
     video, landmarks, visible = head_video
     model = build_model("fomm-small-64")

@@ -10,7 +10,7 @@ import pytest
 
 from deepfakelab.cli import main
 from deepfakelab.faces.identity import identity_available
-from deepfakelab.reenact.checkpoint import SHIPPED_WEIGHTS
+from deepfakelab.reenact.fomm.checkpoint import SHIPPED_WEIGHTS
 from deepfakelab.reenact.pipeline import __file__ as pipeline_file
 from deepfakelab.faces.regions import FACE_OVAL, INNER_LIPS, region_mask
 from deepfakelab.reenact.real_evaluation import (MOUTH_MIN_PIXELS, ClipScores, identity_ranges, open_mouth, seam_band,

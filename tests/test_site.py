@@ -266,14 +266,14 @@ def test_fomm_figures_follow_the_model_api(tmp_path):
     """The FOMM figures are only drawn when trained weights are given; this proves their code
     still runs against the kit's model (a small random one here, a few frames) so that a build
     with weights does not break."""
-    pytest.importorskip("deepfakelab.reenact.animate")
+    pytest.importorskip("deepfakelab.reenact.fomm.animate")
     pytest.importorskip("deepfakelab.heads")
     sys.path.insert(0, str(SITE))
     try:
         from sitegen import fig_reenact
     finally:
         sys.path.remove(str(SITE))
-    from deepfakelab.reenact.model import build_model
+    from deepfakelab.reenact.fomm.model import build_model
 
     figures = fig_reenact.fomm_figures(build_model("fomm-small-64"), tmp_path, "random init", size=64, frames=4)
     assert [f.snippet for f in figures] == [*fig_reenact.FOMM_SNIPPETS, "fig_reenact_strip"]

@@ -6,7 +6,8 @@ The package reads like the course:
 - :mod:`deepfakelab.heads` -- procedural talking heads with ground truth.
 - :mod:`deepfakelab.media` -- photos and videos in and out (the one reader and writer).
 - :mod:`deepfakelab.faces` -- MTCNN faces, crops and paste-back for every part.
-- :mod:`deepfakelab.reenact` -- the First Order Motion Model, the mesh warp and the landmark-warp baseline.
+- :mod:`deepfakelab.reenact` -- reenactment methods behind one interface: the mesh warp, the
+  landmark-warp baseline and the First Order Motion Model (``reenact/fomm/``).
 - :mod:`deepfakelab.detect` -- a deepfake detector, its training data and explainability.
 - :mod:`deepfakelab.course` -- notebooks and autograding helpers.
 

@@ -7,8 +7,8 @@ the student's own choice. All of them are drawn here from fixed seeds by :mod:`d
 so the notebook, its hidden checks and the tests see the same pixels without downloading
 anything, and the grader can recompute what a correct notebook would have produced.
 
-The reenactment uses the kit's small FOMM (:func:`deepfakelab.reenact.checkpoint.shipped_model`), which
-was trained on 64-pixel frames of these heads; :func:`reenact_photo` crops the face the way those
+The reenactment uses the kit's small FOMM (:func:`deepfakelab.reenact.fomm.checkpoint.shipped_model`),
+which was trained on 64-pixel frames of these heads; :func:`reenact_photo` crops the face the way those
 frames are framed, animates it with a motion transfer the caller supplies (the student's), and
 pastes the result back into the photo.
 
@@ -35,8 +35,8 @@ from .heads.state import FaceState
 from .media.photo import astronaut
 from .media.video import Video
 from .media.writer import write_video
-from .reenact.animate import animate, to_uint8_frames
-from .reenact.checkpoint import SHIPPED_WEIGHTS, shipped_model
+from .reenact.fomm.checkpoint import SHIPPED_WEIGHTS, shipped_model
+from .reenact.methods import reenactor
 from .reenact.pipeline import prepare_driving, prepare_source
 
 #: Side of the lab's photos and videos, their frame rate and the length of the driving videos.
@@ -132,15 +132,14 @@ def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, 
     The source face and one stable driving box are found with MTCNN and cropped at
     ``crop_scale`` to ``side`` pixels (the small FOMM's :data:`CROP_SCALE` and :data:`MODEL_SIDE`
     by default; a published checkpoint runs at 256 px, see :mod:`deepfakelab.lab1_media`); frame 0 of the driving video is the initial
-    frame of the relative motion. ``transfer`` (see :func:`deepfakelab.reenact.animate.animate`)
+    frame of the relative motion. ``transfer`` (see :func:`deepfakelab.reenact.fomm.animate.animate`)
     replaces the kit's relative motion. Returns ``(crops (N, S, S, 3), pasted (N, H, W, 3))``, both
     uint8: the animated face crops, and the photo with the face (a soft ellipse over MTCNN's face
     box) replaced by theirs, as a face-reenactment deepfake is made.
     """
     source = prepare_source(np.asarray(photo), name, side, crop_scale)
     faces = prepare_driving(Video(np.asarray(driving), FPS), "driving video", side, crop_scale)
-    frames = animate(source.crop, faces.crops, model, best_frame=0, progress=False, transfer=transfer)
-    crops = to_uint8_frames(frames)
+    crops = reenactor("fomm", model=model, transfer=transfer)(source.crop, faces.crops, initial=0).frames
     mask = face_tools.face_ellipse(source.face_box, source.box, side)
     pasted = np.stack([face_tools.paste_back(source.photo, crop, source.box, mask=mask) for crop in crops])
     return crops, pasted
@@ -283,8 +282,8 @@ def keypoint_motion(photo: np.ndarray, driving: np.ndarray, model, frame: int = 
     where the kit's relative motion moves the source's keypoints (cropped as :func:`reenact_photo` does)."""
     import torch
 
-    from .reenact.animate import to_image_tensor
-    from .reenact.motion_transfer import transfer_motion
+    from .reenact.fomm.animate import to_image_tensor
+    from .reenact.fomm.motion_transfer import transfer_motion
 
     source = prepare_source(np.asarray(photo), "photo", MODEL_SIDE, CROP_SCALE).crop
     crops = prepare_driving(Video(np.asarray(driving), FPS), "driving video", MODEL_SIDE, CROP_SCALE).crops

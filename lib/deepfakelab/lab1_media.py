@@ -38,10 +38,9 @@ from .faces.detection import DEFAULT_CROP_SCALE
 from .media import iter_frames, probe_video, read_photo
 from .media.phone import fit_video
 from .media.photo import astronaut
-from .reenact.animate import animate
-from .reenact.checkpoint import load_model
-from .reenact.mesh_warp import MeshReenactment
-from .reenact.mesh_warp import reenact_photo as mesh_reenact_photo
+from .reenact.fomm.animate import animate
+from .reenact.fomm.checkpoint import load_model
+from .reenact.methods import Reenacted, reenactor
 
 #: The three reenactments (see the module docstring).
 FOMM_PUBLISHED, MESH_WARP, FOMM_SMALL = "fomm-vox-256", "mesh-warp", "fomm-small"
@@ -232,19 +231,20 @@ class Fake:
     method: str
     motion: np.ndarray
     frames: np.ndarray
-    mesh: MeshReenactment | None = None
+    mesh: Reenacted | None = None
 
 
 def reenact(media: Lab1Media, name: str, driving: np.ndarray, model=None, transfer=None) -> Fake:
     """Animate source ``name`` of ``media`` with the ``driving`` frames, as :func:`choose_reenactment` says.
 
     ``model`` is :func:`load_fomm`'s (unused by the mesh warp); ``transfer`` replaces FOMM's
-    relative motion (the student's, see :func:`deepfakelab.reenact.animate.animate`).
+    relative motion (the student's, see :func:`deepfakelab.reenact.fomm.animate.animate`).
     """
     method = choose_reenactment(media, name).method
     photo = media.photo(name)
     if method == MESH_WARP:
-        result = mesh_reenact_photo(photo, driving, media.fps, name=name, driving_name=media.driving)
+        result = reenactor("mesh-warp")(photo, driving, fps=media.fps, source_name=name,
+                                        driving_name=media.driving)
         return Fake(name, method, result.moved_points.astype(np.float32), result.frames, result)
     if model is None:
         raise DataError(f"{name}: {method} needs a FOMM model (lab1_media.load_fomm)")

@@ -43,11 +43,12 @@ def synthetic_faces(size: int, frames: int = 24) -> tuple[np.ndarray, np.ndarray
 
 def landmark_strip(out_dir: Path, size: int) -> Figure:
     """The reenacted strip made by the training-free landmark warp."""
-    from deepfakelab.reenact.landmark_warp import landmark_reenact
+    from deepfakelab.reenact.methods import reenactor
     from deepfakelab.reenact.views import save_strip
 
     source, driving, source_points, driving_points = synthetic_faces(size)
-    frames, _ = landmark_reenact(source, source_points, driving_points, initial=0)
+    frames = reenactor("landmark-warp")(source, driving, source_points=source_points, driving_points=driving_points,
+                                        initial=0).frames
     path = save_strip(out_dir / "reenact_strip.png", source, driving, frames, columns=6)
     return Figure(
         "fig_reenact_strip",
@@ -72,9 +73,9 @@ def fomm_figures(model, out_dir: Path, weights: str, size: int | None = None, fr
     import matplotlib.pyplot as plt
     import torch
 
-    from deepfakelab.reenact.animate import animate_with_keypoints, to_frames_tensor, to_image_tensor
-    from deepfakelab.reenact.modules.blocks import make_coordinate_grid
-    from deepfakelab.reenact.motion_transfer import transfer_motion
+    from deepfakelab.reenact.fomm.animate import animate_with_keypoints, to_frames_tensor, to_image_tensor
+    from deepfakelab.reenact.fomm.modules.blocks import make_coordinate_grid
+    from deepfakelab.reenact.fomm.motion_transfer import transfer_motion
     from deepfakelab.reenact.views import draw_points, keypoints_to_pixels, save_strip
 
     size = size or _model_size(model)
@@ -183,8 +184,8 @@ def _model_size(model) -> int:
 
 
 def make(out_dir: Path, quick: bool) -> list[Figure | NotDrawn]:
-    from deepfakelab.reenact.checkpoint import load_model
-    from deepfakelab.reenact.checkpoint import SHIPPED_WEIGHTS, shipped_model
+    from deepfakelab.reenact.fomm.checkpoint import load_model
+    from deepfakelab.reenact.fomm.checkpoint import SHIPPED_WEIGHTS, shipped_model
 
     if CHECKPOINT is not None:
         return fomm_figures(load_model(CHECKPOINT), out_dir, f"`{Path(CHECKPOINT).name}`")

@@ -22,9 +22,10 @@ ALL_JOBS: list[FigureJob] = [
         name="reenact",
         requires=[
             "deepfakelab.heads",
-            "deepfakelab.reenact.animate",
-            "deepfakelab.reenact.checkpoint",
+            "deepfakelab.reenact.fomm.animate",
+            "deepfakelab.reenact.fomm.checkpoint",
             "deepfakelab.reenact.landmark_warp",
+            "deepfakelab.reenact.methods",
             "deepfakelab.reenact.views",
         ],
         snippets={

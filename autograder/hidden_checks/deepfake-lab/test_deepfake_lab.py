@@ -146,8 +146,8 @@ def test_relative_motion(student):
 
 def _students_transfer(student):
     """The lab's motion transfer (the locked ``my_motion_transfer``) with the student's functions, called in the sandbox."""
-    from deepfakelab.reenact.keypoints import Keypoints
-    from deepfakelab.reenact.motion_transfer import movement_scale
+    from deepfakelab.reenact.fomm.keypoints import Keypoints
+    from deepfakelab.reenact.fomm.motion_transfer import movement_scale
 
     keypoints = student_function(student, "relative_keypoints")
     jacobians = student_function(student, "relative_jacobians")

@@ -11,7 +11,7 @@ what the notebook does with each file (:mod:`deepfakelab.lab1`):
   face MTCNN finds in every one of them (the detector's cropper, as the notebook uses it); the
   driving video also needs the :data:`~deepfakelab.lab1.DRIVING_FRAMES` the fakes are made of.
   Its frame rate and size must be ones the lab can decode in class time;
-- a **checkpoint** must load into the kit's FOMM (:func:`deepfakelab.reenact.checkpoint.load_model`).
+- a **checkpoint** must load into the kit's FOMM (:func:`deepfakelab.reenact.fomm.checkpoint.load_model`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..faces.cropper import FaceCropper
 from ..faces.detection import detect_faces
 from ..media.photo import read_photo
 from ..media.video import iter_frames, probe_video
-from ..reenact.checkpoint import load_model
+from ..reenact.fomm.checkpoint import load_model
 from .media_pack import MediaPack, MediaPackError, read_manifest
 
 #: The smallest face (MTCNN box width, pixels) a photo may hold: the reenactment crops about

@@ -15,8 +15,9 @@ function and listing it in :data:`MANIPULATIONS`.
 - :func:`face_swap` -- the inner face of another identity, aligned, colour-matched and blended
   (feathered alpha or Poisson), the classic FaceSwap / DeepFakes pipeline without the autoencoder.
 - :func:`landmark_warp` -- the expression of another frame imposed by warping the face along its
-  landmarks: the kit's training-free reenactment warp (thin-plate spline, from
-  :mod:`deepfakelab.reenact.landmark_warp`), or a piecewise-affine warp when that part is absent.
+  landmarks: the kit's training-free reenactment warp (thin-plate spline,
+  :class:`deepfakelab.reenact.methods.LandmarkWarp`), or a piecewise-affine warp for a frame that
+  is not square.
 
 All images are ``(H, W, 3)`` uint8 RGB; face masks are ``(H, W)`` float32 in [0, 1]; the change
 mask of a :class:`Fake` is binary (0 or 1).
@@ -33,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from skimage.transform import PiecewiseAffineTransform
 
-from ..reenact.landmark_warp import warp_to_landmarks
+from ..reenact.methods import LandmarkWarp
 
 
 @dataclass
@@ -202,10 +203,12 @@ def landmark_warp(image: np.ndarray, face_mask: np.ndarray, points: np.ndarray,
 
 
 def _kit_warp(image: np.ndarray, points: np.ndarray, driving_points: np.ndarray) -> np.ndarray | None:
-    """The reenactment lab's thin-plate-spline warp (square images only; else ``None``)."""
+    """The reenactment lab's thin-plate-spline warp (square images only; else ``None``): the landmark
+    warp driven from ``points`` to ``driving_points``, unscaled."""
     if image.shape[0] != image.shape[1]:
         return None
-    return np.asarray(warp_to_landmarks(image, points, driving_points)).astype(np.uint8)
+    warp = LandmarkWarp(adapt_movement_scale=False)
+    return warp(image, source_points=points, driving_points=np.stack([points, driving_points])).frames[1]
 
 
 def _piecewise_affine_warp(image: np.ndarray, points: np.ndarray, driving_points: np.ndarray) -> np.ndarray | None:

@@ -13,12 +13,13 @@ and landmarks from the mesh instead of a renderer's.
   and the statistics mismatch remain, the traces every pasted face leaves.
 - :func:`mesh_face_swap`: another person's inner face aligned on the mesh, colour-matched,
   pasted back.
-- :func:`mesh_reenact`: the kit's training-free reenactment (the thin-plate landmark warp of
-  :mod:`deepfakelab.reenact.landmark_warp`) driven by another person's expression change, with
-  the five MTCNN-like points or a denser set of mesh points, pasted back inside the face.
+- :func:`mesh_reenact`: the kit's training-free reenactment (the thin-plate landmark warp,
+  :class:`deepfakelab.reenact.methods.LandmarkWarp`) driven by another person's expression
+  change, with the five MTCNN-like points or a denser set of mesh points, pasted back inside the
+  face.
 - :func:`mesh_warp_fake`: the kit's default reenactment of real photos
-  (:mod:`deepfakelab.reenact.mesh_warp`), driven the same way, so the detector Lab 1 uses has
-  seen the fakes Lab 1 makes.
+  (:class:`deepfakelab.reenact.methods.MeshWarp`), driven the same way, so the detector Lab 1
+  uses has seen the fakes Lab 1 makes.
 """
 
 from __future__ import annotations
@@ -112,10 +113,10 @@ def mesh_warp_fake(face: MeshFace, driving_from: np.ndarray, driving_to: np.ndar
     The mask is every pixel the warp moved visibly (the face, and the hair and neck the rings
     around it drag along).
     """
-    from ..reenact.mesh_warp import mesh_reenact as kit_mesh_reenact
+    from ..reenact.methods import MeshWarp
 
     start = np.asarray(driving_from, np.float64)[:, :2]
     end = start + rng.uniform(1.0, 2.5) * (np.asarray(driving_to, np.float64)[:, :2] - start)
-    frames, _ = kit_mesh_reenact(face.image, face.points[:, :2], np.stack([start, end]))
-    fake = frames[1]
+    warped = MeshWarp()(face.image, source_points=face.points[:, :2], driving_points=np.stack([start, end]))
+    fake = warped.frames[1]
     return Fake(fake, change_mask(fake, face.image, np.ones(fake.shape[:2], np.float32)), "mesh_warp")

@@ -20,7 +20,6 @@ from typing import Callable, Iterable
 
 import cv2
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from ..errors import DataError
@@ -31,14 +30,11 @@ from ..heads.identity import Identity
 from ..heads.motion import random_trajectory
 from ..heads.render import render_video
 from ..media.frames import evenly_spaced
-from ..reenact.animate import animate, to_uint8_frames
-from ..reenact.checkpoint import shipped_model
+from ..reenact.fomm.checkpoint import shipped_model
+from ..reenact.methods import FOMM, Reenactor
 from .faceset import FaceSet
 from .manipulations import (MANIPULATIONS, Fake, aligned_points, blend, change_mask, deformed_mask, face_swap,
                             landmark_warp, self_blend)
-
-#: ``reenact(source_frame, driving_frame) -> frame``: any reenactment model (FOMM, a warp).
-Reenactor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -63,10 +59,9 @@ def mask_box(mask: np.ndarray) -> tuple[float, float, float, float]:
 
 def reenactment_fake(reenact: Reenactor, target: np.ndarray, target_mask: np.ndarray,
                      driving: np.ndarray, rng: np.random.Generator, kind: str) -> Fake:
-    """Face2Face-style: the target's face re-rendered with the driving frame's expression, blended back."""
-    generated = np.asarray(reenact(target, driving))
-    if generated.shape != target.shape:
-        generated = cv2.resize(generated, (target.shape[1], target.shape[0]))
+    """Face2Face-style: the target's face re-rendered with the driving frame's expression by
+    ``reenact`` (any :class:`~deepfakelab.reenact.methods.Reenactor`), blended back."""
+    generated = reenact(target, driving[None]).frames[0]
     alpha = deformed_mask(target_mask, rng)
     fake = blend(generated, target, alpha)
     return Fake(fake, change_mask(fake, target, alpha), kind)
@@ -202,19 +197,12 @@ def available_reenactors() -> dict[str, Reenactor]:
     return {} if model is None else {"fomm": fomm_reenactor(model)}
 
 
-def fomm_reenactor(model, side: int = 64) -> Reenactor:
-    """``reenact(target, driving)`` with a FOMM trained on ``side``-pixel talking-head frames.
+def fomm_reenactor(model, side: int = 64) -> FOMM:
+    """The FOMM as fakes use it: a model trained on ``side``-pixel talking-head frames.
 
     Both frames are shrunk to the model's side (the heads fill the frame as in its training
     data), the target is driven to the driving frame's keypoints (absolute motion: one pair has no
     initial frame to be relative to), and the result is enlarged back. The blur of that round trip
     is part of the fake, as it is in low-resolution reenactments in the wild.
     """
-    def reenact(target: np.ndarray, driving: np.ndarray) -> np.ndarray:
-        small = [cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in (target, driving)]
-        with torch.inference_mode():
-            frames = animate(small[0], small[1][None], model, relative=False, progress=False)
-        generated = to_uint8_frames(frames)[0]
-        return cv2.resize(generated, (target.shape[1], target.shape[0]), interpolation=cv2.INTER_CUBIC)
-
-    return reenact
+    return FOMM(model, relative=False, side=side)

@@ -14,7 +14,7 @@ runs them and verifies what they wrote):
   ``--paste-back`` too) and the reenactment demo's videos (:mod:`deepfakelab.reenact.demo`);
 * strips: ``reenact``'s ``<output>.png`` and the demo's ``astronaut_strip.png``
   (:func:`deepfakelab.reenact.views.save_strip`), FOMM training's ``validation_*.png``
-  (:func:`deepfakelab.reenact.training.save_validation_strip`);
+  (:func:`deepfakelab.reenact.fomm.training.save_validation_strip`);
 * GAN pictures: ``gan sample`` grids, the per-epoch ``samples/epoch_*.png`` of training, and the
   sweep's ``runs.png`` (samples beside loss curves).
 

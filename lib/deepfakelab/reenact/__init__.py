@@ -1,16 +1,18 @@
 """Reenactment (Lab 1): animate a still face with the motion of a driving video.
 
-The model is the First Order Motion Model (Siarohin et al., NeurIPS 2019), one file per idea:
+One interface, :mod:`.methods`: ``reenactor(name)(source, driving) -> frames`` for every method
+(:class:`~.methods.Reenactor`; its variants :class:`~.methods.MeshWarp`,
+:class:`~.methods.LandmarkWarp`, :class:`~.methods.FOMM`). The methods:
 
-- ``modules/``: the paper's networks (blocks, keypoint detector, dense motion, generator), as in
-  the published code's ``modules/``
-- ``keypoints``: the typed structure the networks pass between them
-- ``motion_transfer``: relative / absolute motion (``kp_source``, ``kp_driving``)
-- ``config``, ``model``, ``checkpoint``: FOMM-style YAML, building, safe loading
-- ``animate``: the fast animation loop (source encoded once, driving frames in batches)
+- ``mesh_warp``: the 468-point face mesh moved by the driver's pose and expression, the photo
+  warped along it; no trained network, the default for a photo without a checkpoint
+- ``landmark_warp``: MTCNN's five points and a thin-plate spline; the baseline
+- ``fomm/``: the First Order Motion Model (Siarohin et al., NeurIPS 2019), its networks, files,
+  animation loop, inference engines and training (map in its own docstring)
 
-Beside it, with no trained network: ``mesh_warp`` (468-point mesh, the default for a photo without
-a checkpoint) and ``landmark_warp`` (MTCNN's five points, the baseline); ``pipeline`` (files to a
-labelled video, what ``deepfakelab reenact`` runs); ``evaluation`` (reconstruction on synthetic
-heads) and ``real_evaluation`` (on real videos: L1, AKD, AED).
+Around them: ``pipeline`` (files to a labelled video, what ``deepfakelab reenact`` runs: faces
+found and cropped, a method, paste-back or side by side), ``views`` (keypoints drawn, side-by-side
+videos, the PNG strip), ``cli`` (``reenact``, ``reenact-train``, ``reenact-eval``), ``demo``; and
+the evaluations: ``evaluation`` (reconstruction on synthetic heads, head turns) and
+``real_evaluation`` (on real videos: L1, AKD, AED, mouth and seam L1).
 """

@@ -59,14 +59,14 @@ def register(subparsers) -> None:
                         "exported to ONNX once, beside it), or auto, the fastest installed one (default: %(default)s)")
     parser.set_defaults(func=_command)
 
-    from .train_args import add_training_arguments
+    from .fomm.train_args import add_training_arguments
 
     train_parser = subparsers.add_parser(
         "reenact-train",
         help="train a First Order Motion Model (synthetic heads by default; torchrun for several GPUs)",
         description="Self-supervised FOMM training: reconstruct a driving frame from a source frame of the same "
         "video. Resumes from OUT/last.pth.tar. For several GPUs: torchrun --nproc_per_node N -m "
-        "deepfakelab.reenact.training CONFIG --out OUT.",
+        "deepfakelab.reenact.fomm.training CONFIG --out OUT.",
     )
     add_training_arguments(train_parser)
     train_parser.set_defaults(func=_train_command)
@@ -135,7 +135,7 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def _train_command(args: argparse.Namespace) -> int:
-    from .training import run_from_args
+    from .fomm.training import run_from_args
 
     run_from_args(args)
     return 0
@@ -154,7 +154,7 @@ def _eval_command(args: argparse.Namespace) -> int:
         check_output_file(args.json, {".json"}, "JSON file")
     model = None
     if args.checkpoint:
-        from .checkpoint import load_model
+        from .fomm.checkpoint import load_model
 
         model = load_model(check_input_file(args.checkpoint, "FOMM checkpoint (.pth.tar)"), args.config)
     if args.real_videos:

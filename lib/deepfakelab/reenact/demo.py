@@ -24,7 +24,7 @@ from ..media.photo import astronaut
 from ..media.video import Video
 from ..media.writer import write_video
 from ..provenance.marking import Provenance
-from .checkpoint import SHIPPED_WEIGHTS, shipped_model
+from .fomm.checkpoint import SHIPPED_WEIGHTS, shipped_model
 from ..faces.drawing import draw_mesh
 from .pipeline import ReenactOptions, mesh_warp_faces, prepare_source
 from .views import save_strip, side_by_side

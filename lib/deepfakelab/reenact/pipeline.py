@@ -4,9 +4,12 @@ photo + video -> faces found and cropped -> a method -> optional paste-back and 
 -> mp4 labelled as synthetic, at the driving video's frame rate, every frame, with its audio,
 watermarked and signed (:mod:`deepfakelab.provenance`).
 
-The method (:func:`choose_method`): the FOMM when a checkpoint is given; otherwise the mesh warp
-(:mod:`.mesh_warp`, 468 points: moves the head, blinks, opens the mouth); the 5-point landmark
-warp (:mod:`.landmark_warp`) stays as a baseline, ``method="landmark-warp"``.
+The method (:func:`~.methods.reenactor`, one interface for all of them): the FOMM when a
+checkpoint is given; otherwise the mesh warp (:mod:`.mesh_warp`, 468 points: moves the head, blinks,
+opens the mouth); the 5-point landmark warp (:mod:`.landmark_warp`) stays as a baseline,
+``method="landmark-warp"``. The mesh warp tracks its mesh on the driving video's whole frames; the
+others are given face crops, found and cropped here with MTCNN (the landmark warp moves the five
+landmarks found with them).
 
 Blending: both warps look every output pixel up in the source crop and pin the crop's border, so
 the face keeps the photo's own colours and pasting the crop back (``paste_back``) leaves no seam
@@ -24,22 +27,17 @@ import numpy as np
 
 from .. import faces as face_tools
 from ..errors import ConfigError
-from ..faces.drawing import draw_mesh
-from ..faces.mesh import FaceMesh
 from ..heads.writer import HEADS_LABEL
 from ..media.files import VIDEO_OUTPUT_SUFFIXES, check_input_file, check_output_file, is_image_path
 from ..media.photo import read_photo
 from ..media.video import Video, count_frames, read_header, read_video
 from ..media.writer import read_metadata, write_video
 from ..provenance.marking import Provenance
-from .animate import animate_with_keypoints, to_uint8_frames
-from .checkpoint import SHIPPED_WEIGHTS, load_model
-from .landmark_warp import fill_missing, landmark_reenact
-from .mesh_warp import reenact_photo
-from .views import draw_points, keypoints_to_pixels, save_strip, side_by_side
+from .fomm.checkpoint import SHIPPED_WEIGHTS
+from .landmark_warp import fill_missing
+from .methods import MeshWarp, Reenacted, Reenactor, best_frame_by_landmarks, method_name, reenactor
+from .views import save_strip, side_by_side
 
-#: The methods of ``deepfakelab reenact --method``.
-METHODS = ("mesh-warp", "landmark-warp", "fomm")
 WARP_NOTE = ("no FOMM checkpoint given: using the training-free mesh warp (468-point face mesh, piecewise-affine), "
              "not the First Order Motion Model; pass --checkpoint vox-cpk.pth.tar for FOMM")
 LANDMARK_WARP_NOTE = ("landmark warp: the 5-point baseline (MTCNN's five points, thin-plate spline), not the First "
@@ -47,6 +45,8 @@ LANDMARK_WARP_NOTE = ("landmark warp: the 5-point baseline (MTCNN's five points,
 SMALL_FOMM_WARNING = ("the shipped small FOMM ({name}) was trained on synthetic heads only and breaks a real face "
                       "into blotches: for a real photo use the default mesh warp (drop --checkpoint) or a published "
                       "vox-256 checkpoint (--checkpoint vox-cpk.pth.tar)")
+#: What a user should know about the method that ran, by its name.
+METHOD_NOTES = {"mesh-warp": WARP_NOTE, "landmark-warp": LANDMARK_WARP_NOTE}
 
 
 @dataclass
@@ -149,57 +149,26 @@ def prepare_driving(video: Video, name: str, size: int, crop_scale: float, progr
     return DrivingFaces(crops, box, landmarks, found, notes)
 
 
-def best_frame_by_landmarks(source: SourceFace, driving: DrivingFaces) -> int:
-    """The driving frame (with a detected face) whose normalised landmarks are closest to the source's."""
-    reference = face_tools.normalized_landmarks(source.landmarks)
-    distances = [
-        float(((face_tools.normalized_landmarks(marks) - reference) ** 2).sum()) if found else np.inf
-        for marks, found in zip(driving.landmarks, driving.found)
-    ]
-    return int(np.argmin(distances))
+def reenact_faces(source: SourceFace, driving: DrivingFaces, options: ReenactOptions,
+                  method: Reenactor) -> Reenacted:
+    """Animate the source crop with the driving crops by ``method`` (the landmark warp or FOMM).
 
-
-def reenact_faces(source: SourceFace, driving: DrivingFaces, options: ReenactOptions, model=None):
-    """Animate the source crop; returns ``(frames (N, S, S, 3) uint8, source/driving/result points, initial frame)``."""
+    The initial frame (``options.best_frame``; ``"auto"``: the frame whose five landmarks are the
+    closest to the source's) is chosen here, with the landmarks the faces were cropped with; the
+    landmark warp moves those landmarks, FOMM finds its own keypoints.
+    """
     if options.best_frame == "auto":
-        initial = best_frame_by_landmarks(source, driving)
+        initial = best_frame_by_landmarks(source.landmarks, driving.landmarks, driving.found)
     elif options.best_frame is None:
         initial = 0
     else:
         initial = int(options.best_frame)
         if not 0 <= initial < len(driving.crops):
             raise ConfigError(f"--best-frame {initial}: the driving video has frames 0..{len(driving.crops) - 1}")
-    if model is None:
-        frames, moved = landmark_reenact(source.crop, source.landmarks, driving.landmarks, initial, options.adapt_movement_scale)
-        return frames, source.landmarks, driving.landmarks, moved, initial
-
-    animation = animate_with_keypoints(
-        source.crop, driving.crops, model, relative=options.relative, adapt_movement_scale=options.adapt_movement_scale,
-        best_frame=initial, batch_size=options.batch_size, progress=options.progress, engine=options.engine,
-    )
-    size = source.crop.shape[0]
-    return (
-        to_uint8_frames(animation.frames),
-        keypoints_to_pixels(animation.kp_source.numpy(), size),
-        keypoints_to_pixels(animation.kp_driving.numpy(), size),
-        keypoints_to_pixels(animation.kp_transferred.numpy(), size),
-        initial,
-    )
-
-
-def choose_method(options: ReenactOptions) -> str:
-    """``options.method``, or the default: the FOMM with a checkpoint, the mesh warp without.
-
-    A method that cannot use what was given is a :class:`~deepfakelab.errors.ConfigError`.
-    """
-    method = options.method or ("fomm" if options.checkpoint is not None else "mesh-warp")
-    if method not in METHODS:
-        raise ConfigError(f"--method {method}: use one of {', '.join(METHODS)}")
-    if method == "fomm" and options.checkpoint is None:
-        raise ConfigError("--method fomm needs --checkpoint (a FOMM .pth.tar such as vox-cpk.pth.tar)")
-    if method != "fomm" and options.checkpoint is not None:
-        raise ConfigError(f"--method {method} uses no checkpoint: drop --checkpoint, or use --method fomm")
-    return method
+    if method.points == "landmarks":
+        return method(source.crop, driving.crops, initial=initial, source_points=source.landmarks,
+                      driving_points=driving.landmarks)
+    return method(source.crop, driving.crops, initial=initial)
 
 
 def is_shipped_small_fomm(checkpoint: str | Path) -> bool:
@@ -242,7 +211,7 @@ def check_inputs(source_path: str | Path, driving_path: str | Path, output: str 
         check_input_file(options.checkpoint, "FOMM checkpoint (.pth.tar)")
     if options.max_frames is not None and options.max_frames < 1:
         raise ConfigError(f"--max-frames {options.max_frames}: use at least 1 frame")
-    choose_method(options)
+    method_name(options.method, options.checkpoint is not None)
     if is_image_path(driving_path):
         image, _ = read_photo(driving_path)
         height, width = image.shape[:2]
@@ -268,8 +237,8 @@ class MeshWarpResult:
 
 
 def mesh_warp_faces(source: SourceFace, video: Video, name: str, options: ReenactOptions,
-                    face_mesh: FaceMesh | None = None) -> MeshWarpResult:
-    """Animate the source crop with :func:`~deepfakelab.reenact.mesh_warp.reenact_photo`.
+                    method: MeshWarp | None = None) -> MeshWarpResult:
+    """Animate the source crop with the mesh warp (``method``, by default :class:`~.methods.MeshWarp`).
 
     The driving meshes are tracked on the whole frames (MTCNN only where the face is lost), so no
     per-frame detector runs; the driving crops shown beside the result come from one box around
@@ -277,8 +246,8 @@ def mesh_warp_faces(source: SourceFace, video: Video, name: str, options: Reenac
     """
     if options.best_frame not in (None, "auto") and not 0 <= int(options.best_frame) < len(video.frames):
         raise ConfigError(f"--best-frame {options.best_frame}: the driving video has frames 0..{len(video.frames) - 1}")
-    done = reenact_photo(source.crop, video.frames, video.fps, face_mesh, name=f"{source.photo_name} (face crop)",
-                         driving_name=name, best_frame=options.best_frame)
+    done = (method or MeshWarp())(source.crop, video.frames, initial=options.best_frame, fps=video.fps,
+                                  source_name=f"{source.photo_name} (face crop)", driving_name=name)
     xy = done.driving_points[..., :2]
     extent = np.concatenate([xy.reshape(-1, 2).min(axis=0), xy.reshape(-1, 2).max(axis=0)])
     shape = video.frames.shape[1:]
@@ -309,7 +278,6 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
     options = options or ReenactOptions()
     source_path, driving_path, output = check_inputs(source_path, driving_path, output, options)
     provenance = Provenance([source_path, driving_path]).check()  # a bad signing key stops the run here
-    method = choose_method(options)
     notes: list[str] = []
     warning = small_fomm_warning(source_path, options)
     if warning and announce is not None:
@@ -322,33 +290,30 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
     video = read_video(driving_path, max_frames=options.max_frames)
     notes += video.notes
 
-    model = None
-    if method == "fomm":
-        model = load_model(options.checkpoint, options.config)
-    elif method == "mesh-warp":
-        notes.append(WARP_NOTE)
-    else:
-        notes.append(LANDMARK_WARP_NOTE)
+    # a FOMM checkpoint is loaded here
+    method = reenactor(options.method, checkpoint=options.checkpoint, config=options.config,
+                       relative=options.relative, adapt_movement_scale=options.adapt_movement_scale,
+                       batch_size=options.batch_size, progress=options.progress, engine=options.engine)
+    notes += [METHOD_NOTES[method.name]] if method.name in METHOD_NOTES else []
 
     source = prepare_source(photo, str(source_path), options.size, options.crop_scale)
     notes += source.notes
-    draw = draw_points
-    if method == "mesh-warp":
-        warped = mesh_warp_faces(source, video, str(driving_path), options)
-        notes += warped.notes
-        frames, driving_crops, initial = warped.frames, warped.driving_crops, warped.initial
-        source_points, driving_points, result_points = warped.source_points, warped.driving_points, warped.moved_points
-        draw = draw_mesh
+    if method.whole_frames:  # the mesh warp tracks its mesh on the whole driving frames
+        done = mesh_warp_faces(source, video, str(driving_path), options, method)
+        driving_crops = done.driving_crops
     else:
         driving = prepare_driving(video, str(driving_path), options.size, options.crop_scale, options.progress)
         notes += driving.notes
         driving_crops = driving.crops
-        frames, source_points, driving_points, result_points, initial = reenact_faces(source, driving, options, model)
+        done = reenact_faces(source, driving, options, method)
+    notes += done.notes
+    frames, initial = done.frames, done.initial
     if options.best_frame == "auto":
         notes.append(f"best frame: driving frame {initial} is the closest in pose to the source")
 
     if options.side_by_side:
-        written = side_by_side(source.crop, driving_crops, frames, source_points, driving_points, result_points, draw)
+        written = side_by_side(source.crop, driving_crops, frames, done.source_points, done.driving_points,
+                               done.moved_points, method.draw)
     elif options.paste_back:
         written = np.stack([face_tools.paste_back(source.photo, frame, source.box) for frame in frames])
     else:
@@ -360,5 +325,5 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
     if in_file != len(written):  # never claim frames the file does not hold
         notes.append(f"{output}: {len(written)} frames were sent to the encoder but the file holds {in_file}")
     strip = save_strip(output.with_suffix(".png"), source.crop, driving_crops, frames,
-                       title=f"Reenactment by {method} (synthetic)", provenance=provenance.sibling())
-    return ReenactResult(output, method, in_file, video.fps, initial, strip, notes)
+                       title=f"Reenactment by {method.name} (synthetic)", provenance=provenance.sibling())
+    return ReenactResult(output, method.name, in_file, video.fps, initial, strip, notes)

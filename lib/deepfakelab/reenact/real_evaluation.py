@@ -44,14 +44,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..faces.boxes import crop, crop_box, square_box
-from ..faces.detection import detect_faces_in_frames
+from ..faces.detection import NoFaceError
 from ..faces.identity import FaceIdentity, identity_distance
 from ..faces.mesh import FaceMesh, Mesh, Roi
 from ..faces.regions import FACE_OVAL, INNER_LIPS, mouth_opening, region_mask
 from ..media.video import iter_frames
-from .animate import animate, to_uint8_frames
-from .landmark_warp import fill_missing, landmark_reenact
-from .mesh_warp import mesh_reenact
+from .methods import reenactor
 
 #: Side of the scored crops, in pixels (AKD is in pixels at this side).
 CROP_SIZE = 256
@@ -166,24 +164,29 @@ def score_outputs(outputs: np.ndarray, clip: RealClip, face_mesh: FaceMesh,
 
 
 def reenact_clip(clip: RealClip, method: str, face_mesh: FaceMesh, model=None, fomm_size: int = 256) -> np.ndarray:
-    """Frame 0 of the clip animated by the whole clip with ``method``: ``(T, 256, 256, 3)`` uint8."""
+    """Frame 0 of the clip animated by the whole clip with ``method``: ``(T, 256, 256, 3)`` uint8.
+
+    A warp (:mod:`.methods`) is given the clip's own points, tracked once over the clip (frame 0's
+    are the source's); when they miss the source, nothing moves. FOMM runs at ``fomm_size``
+    (its model's side) with absolute motion, as the paper's reconstruction does.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     crops = clip.crops
+    still = np.repeat(crops[:1], len(crops), axis=0)
     if method == "zero-motion":
-        return np.repeat(crops[:1], len(crops), axis=0)
-    if method == "landmark-warp":
-        faces = detect_faces_in_frames(list(crops))
-        if not faces[0]:
-            return np.repeat(crops[:1], len(crops), axis=0)  # MTCNN misses the source: nothing moves
-        marks = fill_missing([f[0].landmarks if f else None for f in faces])
-        return landmark_reenact(crops[0], marks[0], marks)[0]
-    if method == "mesh-warp":
-        driving = fill_missing([m.points if m is not None else None for m in face_mesh.track(crops)])
-        return mesh_reenact(crops[0], driving[0], driving, driving_frames=crops)[0]
-    if method == "fomm":
-        small = np.stack([cv2.resize(f, (fomm_size, fomm_size), interpolation=cv2.INTER_AREA) for f in crops])
-        frames = to_uint8_frames(animate(small[0], small, model, relative=False, progress=False))
-        return np.stack([cv2.resize(f, (CROP_SIZE, CROP_SIZE), interpolation=cv2.INTER_CUBIC) for f in frames])
-    raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+        return still
+    reenact = reenactor(method, model=model, face_mesh=face_mesh, side=fomm_size, relative=False)
+    if reenact.points == "keypoints":
+        return reenact(crops[0], crops).frames
+    try:
+        tracked = reenact.track(crops)
+    except NoFaceError:
+        return still
+    if not tracked.found[0]:
+        return still  # MTCNN misses the source: nothing moves
+    points = tracked.points
+    return reenact(crops[0], crops, source_points=points[0], driving_points=points, initial=0).frames
 
 
 def evaluate_clip(clip: RealClip, face_mesh: FaceMesh, identity: FaceIdentity | None = None, model=None,

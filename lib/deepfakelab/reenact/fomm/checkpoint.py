@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..errors import DataError
+from ...errors import DataError
 from .config import ModelConfig, model_config_from_dict
 from .model import FirstOrderModel, build_model
 

@@ -7,7 +7,7 @@
   absolute error of the pixels at each scale: it needs no pretrained network and still weighs
   coarse structure (low scales) and detail (full scale), at the price of blurrier textures.
 - Equivariance of keypoint values and jacobians under a random thin-plate-spline warp
-  (:mod:`deepfakelab.reenact.transforms`).
+  (:mod:`deepfakelab.reenact.fomm.transforms`).
 
 The published default gives the adversarial loss weight 0 for vox; it is left out.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import DataError
+from ...errors import DataError
 from .modules.blocks import AntiAliasInterpolation2d
 from .keypoints import Keypoints
 from .transforms import RandomTPS

@@ -1,5 +1,6 @@
 """Command-line options of FOMM training, shared by ``deepfakelab reenact-train`` and ``python -m
-deepfakelab.reenact.training`` (what ``torchrun`` starts); free of heavy imports so ``--help`` is fast."""
+deepfakelab.reenact.fomm.training`` (what ``torchrun`` starts); free of heavy imports so ``--help``
+is fast."""
 
 from __future__ import annotations
 

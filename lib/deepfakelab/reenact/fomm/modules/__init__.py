@@ -6,5 +6,5 @@
 - ``generator``: the occlusion-aware generator
 
 The folder mirrors the published code's ``modules/``; everything around the networks (motion
-transfer, animation, training, evaluation, files) lives one level up in :mod:`deepfakelab.reenact`.
+transfer, animation, training, files) lives one level up in :mod:`deepfakelab.reenact.fomm`.
 """

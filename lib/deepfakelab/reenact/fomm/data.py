@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..errors import ConfigError, DataError
-from ..heads import FramePairs, HeadsConfig, split_identities
-from ..media.photo import read_photo
-from ..media.video import read_video
+from ...errors import ConfigError, DataError
+from ...heads import FramePairs, HeadsConfig, split_identities
+from ...media.photo import read_photo
+from ...media.video import read_video
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
 FRAME_SUFFIXES = {".png", ".jpg", ".jpeg"}

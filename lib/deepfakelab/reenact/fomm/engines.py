@@ -1,9 +1,9 @@
 """Where animation's two networks run: torch, or an inference engine on their exported graphs.
 
-An :class:`Engine` does the per-frame work of :func:`~deepfakelab.reenact.animate.animate`:
+An :class:`Engine` does the per-frame work of :func:`~deepfakelab.reenact.fomm.animate.animate`:
 the keypoints of driving frames and the generator's decoding of a batch of them. ``torch`` runs
 the kit's modules; ``onnxruntime`` (PyPI ``onnxruntime``, its MLAS kernels) and ``openvino``
-(PyPI ``openvino``, its CPU plugin) run the graphs of :mod:`~deepfakelab.reenact.onnx_export`.
+(PyPI ``openvino``, its CPU plugin) run the graphs of :mod:`~deepfakelab.reenact.fomm.onnx_export`.
 The engines are optional extras (``pip install 'deepfakelab[onnxruntime]'``); ``auto`` times
 every installed one on the first batch and keeps the fastest of those that agree with torch
 there, so no CPU-specific tuning lives in the kit and no CPU's lower-precision kernels slip in.
@@ -21,7 +21,7 @@ from typing import Callable
 
 import torch
 
-from ..errors import DeepfakeLabError
+from ...errors import DeepfakeLabError
 from .engine_base import Engine
 from .modules.generator import SourceEncoding
 from .keypoints import Keypoints

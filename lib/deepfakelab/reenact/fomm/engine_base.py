@@ -1,9 +1,9 @@
 """What an animation engine does, and the shared mechanism of the engines that run exported graphs.
 
-:class:`Engine` is the interface :func:`~deepfakelab.reenact.animate.animate` drives;
-:class:`GraphEngine` feeds the fixed-batch graphs of :mod:`~deepfakelab.reenact.onnx_export`
+:class:`Engine` is the interface :func:`~deepfakelab.reenact.fomm.animate.animate` drives;
+:class:`GraphEngine` feeds the fixed-batch graphs of :mod:`~deepfakelab.reenact.fomm.onnx_export`
 and leaves to each engine's module (``onnxruntime_engine``, ``openvino_engine``) only how to
-load and run a graph. Choosing an engine is :mod:`~deepfakelab.reenact.engines`' business.
+load and run a graph. Choosing an engine is :mod:`~deepfakelab.reenact.fomm.engines`' business.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from .onnx_export import ExportedGraphs
 
 
 class Engine:
-    """Runs the keypoint detector and the generator's decoder for :func:`~deepfakelab.reenact.animate.animate`."""
+    """Runs the keypoint detector and the generator's decoder for
+    :func:`~deepfakelab.reenact.fomm.animate.animate`."""
 
     name: str
 
@@ -33,7 +34,7 @@ class Engine:
 class GraphEngine(Engine):
     """Base of the engines that run the exported graphs: feeding, padding of the last batch, outputs.
 
-    The graphs have a fixed batch (see :mod:`~deepfakelab.reenact.onnx_export`); a shorter last
+    The graphs have a fixed batch (see :mod:`~deepfakelab.reenact.fomm.onnx_export`); a shorter last
     batch is padded with copies of its last frame and the padding dropped from the outputs.
     A subclass says how to load a graph and run it on named float32 arrays, and which form of
     up-sampling its graphs should have.

@@ -3,9 +3,9 @@
 The published demo calls the keypoint detector and the whole generator once per driving frame,
 re-encoding the unchanged source every time. Here the source is encoded once (its keypoints,
 feature map and down-sampled copy are cached in :class:`EncodedSource`) and the driving frames go
-through the networks in batches, on an :mod:`engine <deepfakelab.reenact.engines>`: torch (under
+through the networks in batches, on an :mod:`engine <deepfakelab.reenact.fomm.engines>`: torch (under
 ``torch.inference_mode``, channels-last weights and activations, up-sampling plus 3x3 convolution
-as one transposed convolution, :class:`~deepfakelab.reenact.modules.blocks.fast_upsampling`), or an
+as one transposed convolution, :class:`~deepfakelab.reenact.fomm.modules.blocks.fast_upsampling`), or an
 inference engine running the exported graphs. The numbers are the same as the per-frame loop's
 up to float rounding (``bench/reenact.py`` measures the agreement and the speed-up).
 """
@@ -113,10 +113,10 @@ def animate(
     published demo then animates forwards and backwards from that frame; since every frame depends
     only on itself and the initial frame, that is exactly animating all frames with this initial
     frame, which is what happens here.
-    transfer: replaces :func:`~deepfakelab.reenact.motion_transfer.transfer_motion`, called as
+    transfer: replaces :func:`~deepfakelab.reenact.fomm.motion_transfer.transfer_motion`, called as
     ``transfer(kp_source, kp_driving_batch, kp_initial)``; Lab 1 plugs the student's own relative
     motion in here (``relative`` and ``adapt_movement_scale`` are then the callable's business).
-    engine: where the networks run (:mod:`~deepfakelab.reenact.engines`): ``"torch"`` (the
+    engine: where the networks run (:mod:`~deepfakelab.reenact.fomm.engines`): ``"torch"`` (the
     default), ``"onnxruntime"`` or ``"openvino"`` (optional extras, CPU only; the first call with
     a checkpoint and frame size exports it to ONNX, about 10 s for vox-256, cached next to the
     checkpoint), or ``"auto"``: the fastest installed one whose first batch agrees with torch's
@@ -217,7 +217,7 @@ def resolve_best_frame(best_frame: int | str | None, source: torch.Tensor, frame
     if best_frame is None:
         return 0
     if best_frame == "auto":
-        from ..faces.landmarks import find_best_frame
+        from ...faces.landmarks import find_best_frame
 
         return find_best_frame(_to_uint8(source[0]), [_to_uint8(frame) for frame in frames])
     if isinstance(best_frame, (int, np.integer)) and -len(frames) <= best_frame < len(frames):

@@ -10,7 +10,7 @@ One training step (Sec. 3.3 of the paper, without the GAN term)::
 Runs on one CPU or GPU, or on several GPUs/hosts with ``torchrun`` (DistributedDataParallel,
 NCCL on GPUs, gloo on CPUs), e.g.::
 
-    torchrun --nproc_per_node 4 -m deepfakelab.reenact.training fomm-small-64 --out runs/fomm
+    torchrun --nproc_per_node 4 -m deepfakelab.reenact.fomm.training fomm-small-64 --out runs/fomm
 
 Rank 0 writes checkpoints every ``checkpoint_every`` steps (atomically; ``last.pth.tar``), a
 validation reconstruction strip (PNG) every ``validate_every`` steps and ``log.jsonl``. Starting
@@ -38,9 +38,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
-from ..errors import ConfigError, DeepfakeLabError, TrainingDiverged
-from ..media.files import check_input_file, check_output_file, check_output_folder
-from ..runtime import resolve_device
+from ...errors import ConfigError, DeepfakeLabError, TrainingDiverged
+from ...media.files import check_input_file, check_output_file, check_output_folder
+from ...runtime import resolve_device
 from .checkpoint import export_weights, read_checkpoint, save_checkpoint
 from .config import ModelConfig, model_config_from_dict, read_yaml
 from .losses import ImagePyramid, Vgg19Features, equivariance_losses, reconstruction_loss
@@ -224,7 +224,7 @@ def save_validation_strip(path: Path, model: FirstOrderModel, batch: dict[str, t
             axes[r, c].set_yticks([])
         axes[r, 0].set_ylabel(name, fontsize=8)
     fig.tight_layout()
-    from ..provenance.marking import save_marked_figure
+    from ...provenance.marking import save_marked_figure
 
     try:  # the reconstructions are generated: watermark and signed manifest (issue 30)
         return save_marked_figure(path, fig, provenance, dpi=80)
@@ -289,7 +289,7 @@ def train(config: str | Path | tuple[ModelConfig, TrainParams], out_dir: str | P
 
     marks = None
     if context.is_main and params.validate_every and val_batch is not None:
-        from ..provenance.marking import Provenance
+        from ...provenance.marking import Provenance
 
         marks = Provenance().check()  # the strips are signed: a key that cannot sign stops the run before training
     log_path = out_dir / "log.jsonl"
@@ -374,7 +374,7 @@ def run_from_args(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deepfakelab.reenact.training", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m deepfakelab.reenact.fomm.training", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     args = add_training_arguments(parser).parse_args(argv)
     try:

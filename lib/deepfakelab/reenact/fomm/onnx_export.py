@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .. import __version__
-from ..errors import DeepfakeLabError
+from ... import __version__
+from ...errors import DeepfakeLabError
 from .modules.blocks import fast_upsampling
 from .modules.generator import SourceEncoding
 from .keypoints import Keypoints
@@ -90,7 +90,7 @@ def export_graphs(model: FirstOrderModel, size: int, batch_size: int, digest: st
     """The model's two graphs for ``size`` x ``size`` frames in batches of ``batch_size``: cached, or exported now.
 
     ``transposed_upsampling`` traces up-sampling plus convolution as one transposed convolution
-    (:class:`~deepfakelab.reenact.modules.blocks.fast_upsampling`), which some engines run faster.
+    (:class:`~deepfakelab.reenact.fomm.modules.blocks.fast_upsampling`), which some engines run faster.
     Exporting vox-256 takes about 8 s; a cached export is found in microseconds.
     """
     digest = digest or weights_digest(model)

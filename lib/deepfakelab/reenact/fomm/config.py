@@ -9,7 +9,7 @@ The file layout is the published one, so a user's ``vox-256.yaml`` works unchang
         block_expansion: 64
         ...
         dense_motion_params: {block_expansion: 64, max_features: 1024, num_blocks: 5, scale_factor: 0.25}
-    train_params: {...}        # optional, see deepfakelab.reenact.training
+    train_params: {...}        # optional, see deepfakelab.reenact.fomm.training
 
 An unknown key is an error naming the key and the file, not a silent default.
 """
@@ -22,8 +22,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..datafiles import parse_yaml, read_text_file
-from ..errors import ConfigError
+from ...datafiles import parse_yaml, read_text_file
+from ...errors import ConfigError
 
 #: Configs shipped with the kit, by name (``deepfakelab/configs/<name>.yaml``).
 BUILTIN_CONFIGS = ("vox-256", "fomm-small-64")
