@@ -72,6 +72,9 @@ def person_matte(image: np.ndarray, points: np.ndarray) -> np.ndarray | None:
         cv2.GC_PR_FGD
     seeds[~_oval_polygon(scaled, BACKGROUND_SURE, shape) & ~below_chin] = cv2.GC_BGD
     seeds[_oval_polygon(scaled, PERSON_SURE, shape)] = cv2.GC_FGD
+    # GrabCut's colour models start from k-means on OpenCV's global generator: seeded, so the same
+    # photo gives the same matte and a fake is the same every time it is made.
+    cv2.setRNGSeed(0)
     try:
         cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), seeds, None, np.zeros((1, 65)), np.zeros((1, 65)),
                     GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)
