@@ -26,7 +26,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from deepfakelab.course import toy  # noqa: E402
-from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.layout import ensure_tools_on_path, open_course  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 

@@ -25,11 +25,11 @@ from conftest import tree_hashes
 pytest.importorskip("nbgrader")
 
 from deepfakelab.course import toy  # noqa: E402
-from deepfakelab.course.answers import MAX_ANSWER_CHARS  # noqa: E402
-from deepfakelab.course.bubblewrap import Limits, availability  # noqa: E402
-from deepfakelab.course.grade import GradeOptions, grade_assignment, gradebook_digest  # noqa: E402
+from deepfakelab.course.grading.answers import MAX_ANSWER_CHARS  # noqa: E402
+from deepfakelab.course.sandbox.bubblewrap import Limits, availability  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment, gradebook_digest  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
-from deepfakelab.course.worker import SUBMISSION_MAX_FILES  # noqa: E402
+from deepfakelab.course.grading.worker import SUBMISSION_MAX_FILES  # noqa: E402
 
 pytestmark = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")
 

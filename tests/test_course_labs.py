@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("nbgrader")
 
-from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.layout import init_course, kit_root  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 
@@ -328,8 +328,8 @@ def lab1_attacked(tmp_path_factory):
 
     from conftest import tree_hashes
 
-    from deepfakelab.course.bubblewrap import availability
-    from deepfakelab.course.grade import gradebook_digest
+    from deepfakelab.course.sandbox.bubblewrap import availability
+    from deepfakelab.course.grading.grade import gradebook_digest
     from deepfakelab.reenact.checkpoint import shipped_model
 
     if shipped_model() is None:
@@ -373,7 +373,7 @@ def test_lab1_attacker_gets_exactly_the_points_of_its_own_work(lab1_attacked):
 
 @pytest.mark.slow
 def test_lab1_attacker_changes_nothing_outside_its_graded_folder(lab1_attacked):
-    from deepfakelab.course.grade import gradebook_digest
+    from deepfakelab.course.grading.grade import gradebook_digest
 
     course, report, before, after, exports, gradebook = lab1_attacked
     for folder, hashes in before.items():
@@ -436,7 +436,7 @@ def test_lab1_honest_students_keep_full_marks_beside_hostile_ones_every_time(tmp
     """Two honest full solutions graded with --jobs 2 beside an endless loop, a memory bomb and the attacker
     above, three times over: they get every point every time (an honest one once got 15 of 19 here, its
     checks failing with 'Bad file descriptor' -- a grader fault scored as the student's)."""
-    from deepfakelab.course.bubblewrap import availability
+    from deepfakelab.course.sandbox.bubblewrap import availability
     from deepfakelab.reenact.checkpoint import shipped_model
 
     if shipped_model() is None:

@@ -14,9 +14,11 @@ import pytest
 
 pytest.importorskip("nbgrader")
 
-from deepfakelab.course import grade, leftovers, toy  # noqa: E402
-from deepfakelab.course.bubblewrap import availability  # noqa: E402
-from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course import toy  # noqa: E402
+from deepfakelab.course.grading import grade  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.sandbox import leftovers  # noqa: E402
+from deepfakelab.course.sandbox.bubblewrap import availability  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 
 pytestmark = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")

@@ -48,7 +48,7 @@ UNSANDBOXED = ("NOT SANDBOXED (--no-sandbox): student code ran as your user with
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from .grade import GradeOptions, grade_assignment
+    from .grading.grade import GradeOptions, grade_assignment
     from .layout import open_course
 
     course = open_course(args.course, args.hidden_checks)
@@ -99,7 +99,7 @@ def _formgrader(args: argparse.Namespace) -> int:
 
 
 def _feedback(args: argparse.Namespace) -> int:
-    from .grade import write_feedback
+    from .grading.grade import write_feedback
     from .layout import open_course
 
     course = open_course(args.course)

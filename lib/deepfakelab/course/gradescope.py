@@ -85,7 +85,7 @@ def _find_submission(submission: Path, notebook: str) -> Path | None:
 
 def grade_gradescope(root: Path, assignment: str) -> dict:
     """Grade ``root/submission`` against ``root/source``; write and return ``results.json``."""
-    from .grade import run_worker
+    from .grading.grade import run_worker
     from .release import build_template
 
     source = root / "source"
@@ -106,7 +106,7 @@ def grade_gradescope(root: Path, assignment: str) -> dict:
                 missing.append(nb.name)
             else:
                 shutil.copy2(found, upload / nb.name)
-        from .bubblewrap import availability
+        from .sandbox.bubblewrap import availability
 
         # One submission per container already; bubblewrap adds the sandbox where the image allows it.
         job = {"assignment": assignment, "student": "student", "template": str(template), "submission": str(upload),

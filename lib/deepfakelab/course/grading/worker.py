@@ -1,9 +1,9 @@
 """Grade one submission in a private copy of the course, in its own process.
 
 The parent starts one process per submission, forked from a server that has already imported
-nbgrader (:func:`deepfakelab.course.grade.run_worker`), so isolation costs milliseconds instead
+nbgrader (:func:`deepfakelab.course.grading.grade.run_worker`), so isolation costs milliseconds instead
 of seconds of imports; the job arrives and the result leaves through a pipe that the student's
-kernel does not inherit. (``python -m deepfakelab.course.worker`` does the same over stdin and stdout, for
+kernel does not inherit. (``python -m deepfakelab.course.grading.worker`` does the same over stdin and stdout, for
 debugging one submission; the result is framed by a random token.)
 
 The steps, each an ordinary nbgrader or pytest run:
@@ -12,14 +12,14 @@ The steps, each an ordinary nbgrader or pytest run:
    submission (plain files only) into a fresh temporary course; notebooks that are not valid
    JSON/nbformat are set aside with a message (their cells score 0); of the others only the
    answer cells are kept, written into the instructor's release (:mod:`.answers`);
-2. ``nbgrader autograde`` there, with :class:`~.sandbox.LimitedExecute` (cell and notebook
+2. ``nbgrader autograde`` there, with :class:`~.limits.LimitedExecute` (cell and notebook
    time limits; a dead or unstoppable kernel keeps the cells before it) and
-   :class:`~.sandbox.LimitedOutput` (lines and bytes); the kernel runs in the submission's
-   bubblewrap sandbox (:mod:`.bubblewrap`), in a folder of its own that is copied out as plain
+   :class:`~.limits.LimitedOutput` (lines and bytes); the kernel runs in the submission's
+   bubblewrap sandbox (:mod:`..sandbox.bubblewrap`), in a folder of its own that is copied out as plain
    files afterwards;
 3. the hidden checks, in a separate pytest process that holds no student code (a fork of this
    worker, :mod:`.forked_checks`): the student's functions are called in the sandbox and
-   return data (:mod:`.remote_student`);
+   return data (:mod:`..sandbox.remote_student`);
 4. the score of every graded cell: its test ran without error *and* every hidden check with
    its ``grade_id`` (read from the checks' source) reported passed; written answers are left
    for the instructor.
@@ -43,9 +43,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import leftovers
+from ..sandbox import leftovers
 from .answers import graded_notebook, missing_message
-from .probes import named_by as named_probes
+from ..probes import named_by as named_probes
 from .sanitize import sanitize_notebook
 
 #: Name of the error a failed hidden check adds to its cell in the graded notebook.
@@ -140,7 +140,7 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
     """Run the hidden checks for one notebook; return their results and a problem, if any.
 
     pytest runs the instructor's checks in a process of its own that holds no student code; the
-    student's functions are called in the sandbox (:mod:`.remote_student`). The results file is
+    student's functions are called in the sandbox (:mod:`..sandbox.remote_student`). The results file is
     in a folder that no sandbox sees. ``fork``: the process is a fork of this one when it is
     single-threaded (:mod:`.forked_checks`; the worker, which has pytest imported), else a new
     ``python -m pytest``.
@@ -150,7 +150,7 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
     with tempfile.TemporaryDirectory(prefix=leftovers.prefix("dfl-hidden-")) as scratch:
         out = Path(scratch) / "results.json"
         args = [str(checks), "-q", "--assert=plain", "-p", "no:cacheprovider",
-                "-p", "deepfakelab.course.hidden", "--rootdir", str(checks), "-c", os.devnull, "--noconftest",
+                "-p", "deepfakelab.course.grading.hidden", "--rootdir", str(checks), "-c", os.devnull, "--noconftest",
                 # Collection starts at the checks (else at the folder above them, listing all of it: /tmp).
                 "--confcutdir", str(checks),
                 "--dfl-artifacts", str(artifacts), "--dfl-notebook", str(notebook), "--dfl-results", str(out),
@@ -419,8 +419,8 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
     from nbgrader.preprocessors import Execute
     from traitlets.config.loader import PyFileConfigLoader
 
-    from .layout import ensure_tools_on_path
-    from .sandbox import LimitedExecute, LimitedOutput, write_kernelspec
+    from ..layout import ensure_tools_on_path
+    from .limits import LimitedExecute, LimitedOutput, write_kernelspec
 
     ensure_tools_on_path()
 
@@ -478,7 +478,7 @@ def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, n
     kernel never writes where nbgrader later writes the graded notebook (a planted symlink
     there would redirect that write).
     """
-    from .bubblewrap import Limits, ProcessGroup, Sandbox
+    from ..sandbox.bubblewrap import Limits, ProcessGroup, Sandbox
 
     runtime = private / "runtime"
     runtime.mkdir(exist_ok=True)
@@ -522,7 +522,7 @@ def partial_result(job: dict, why: str) -> dict | None:
     except (OSError, ValueError):
         shutil.rmtree(progress, ignore_errors=True)
         return None
-    from .sandbox import KERNEL_LOST_ERROR, _cell_name, _error, limit_outputs
+    from .limits import KERNEL_LOST_ERROR, _cell_name, _error, limit_outputs
 
     assignment, student = job["assignment"], job["student"]
     private = Path(state["private"])
@@ -574,13 +574,13 @@ def partial_result(job: dict, why: str) -> dict | None:
 
 
 #: Modules the fork server imports once, so that each forked worker starts with them loaded.
-PRELOAD = ["deepfakelab.course.worker", "deepfakelab.course.release", "deepfakelab.course.sandbox",
+PRELOAD = ["deepfakelab.course.grading.worker", "deepfakelab.course.release", "deepfakelab.course.grading.limits",
            "nbgrader.apps.api", "nbgrader.converters", "nbgrader.preprocessors", "nbgrader.api",
-           "nbclient", "jupyter_client", "pytest", "deepfakelab.course.hidden",
+           "nbclient", "jupyter_client", "pytest", "deepfakelab.course.grading.hidden",
            # imported by every worker otherwise: by nbconvert, the kernelspec, the gradebook, the kit
-           "IPython", "ipykernel.kernelspec", "sqlalchemy.dialects.sqlite", "deepfakelab.course.bubblewrap",
-           "deepfakelab.course.prompt_kernel", "deepfakelab.course.forked_checks",
-           "deepfakelab.course.warm_caches"]
+           "IPython", "ipykernel.kernelspec", "sqlalchemy.dialects.sqlite", "deepfakelab.course.sandbox.bubblewrap",
+           "deepfakelab.course.sandbox.prompt_kernel", "deepfakelab.course.grading.forked_checks",
+           "deepfakelab.course.grading.warm_caches"]
 
 
 def process_main(job: dict, conn) -> None:

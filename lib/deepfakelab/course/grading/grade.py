@@ -41,10 +41,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import ConfigError, DataError
-from .collect import check_zip, collect_lms_zip
-from .layout import Course, check_student_id
-from .release import build_template, generate_assignment, nbgrader_api
+from ...errors import ConfigError, DataError
+from ..collect import check_zip, collect_lms_zip
+from ..layout import Course, check_student_id
+from ..release import build_template, generate_assignment, nbgrader_api
 from .sanitize import add_feedback_csp
 
 
@@ -266,7 +266,7 @@ def _receive(conn, timeout: float, stop: threading.Event | None):
 
 
 def collect_zip(course: Course, assignment: str, zip_path: Path) -> list[str]:
-    """Put the safe notebooks of an LMS download into ``submitted/`` (:mod:`.collect`); a line per upload refused."""
+    """Put the safe notebooks of an LMS download into ``submitted/`` (:mod:`..collect`); a line per upload refused."""
     return collect_lms_zip(course, assignment, zip_path)
 
 
@@ -294,7 +294,7 @@ _START_LOCK = threading.Lock()
 def _main_module_hidden():
     """Start processes without multiprocessing re-importing the caller's ``__main__``.
 
-    Workers only need :mod:`deepfakelab.course.worker`; re-running an instructor's unguarded
+    Workers only need :mod:`deepfakelab.course.grading.worker`; re-running an instructor's unguarded
     script (or notebook) in every worker would be slow at best.
     """
     main = sys.modules.get("__main__")
@@ -517,12 +517,12 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
     if zip_path is not None:
         check_zip(zip_path)
     if options.sandbox:
-        from .bubblewrap import SandboxUnavailable, availability
+        from ..sandbox.bubblewrap import SandboxUnavailable, availability
 
         why = availability()
         if why is not None:
             raise SandboxUnavailable(f"not grading: {why}")
-    from .leftovers import STAGING_KIND, prefix, sweep
+    from ..sandbox.leftovers import STAGING_KIND, prefix, sweep
 
     # the empty cgroups, temporary folders and staging folders of killed runs (never a live run's)
     sweep(staging_roots=tuple((course.state / "staging").glob("*/")))
