@@ -71,7 +71,7 @@ def main() -> int:
 
     phases = {}
     for result in report.graded.values():
-        for phase, seconds in result.get("seconds", {}).items():
+        for phase, seconds in result.seconds.items():
             phases.setdefault(phase, []).append(seconds)
     n = args.submissions
     plain_rate, kit_rate = 60 * n / plain_s, 60 * n / kit_s

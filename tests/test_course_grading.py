@@ -27,16 +27,16 @@ from deepfakelab.course.release import generate_assignment  # noqa: E402
 COLLECTED_FROM_ZIP = "zipped"  # a correct submission that arrives in an LMS download
 
 
-def _scores(result: dict) -> dict[str, float | None]:
-    return {row["grade_id"]: row["points"] for nb in result["notebooks"].values() for row in nb["cells"]}
+def _scores(result) -> dict[str, float | None]:
+    return {row.grade_id: row.points for row in result.cells()}
 
 
-def _messages(result: dict) -> dict[str, str]:
-    return {row["grade_id"]: row["message"] for nb in result["notebooks"].values() for row in nb["cells"]}
+def _messages(result) -> dict[str, str]:
+    return {row.grade_id: row.message for row in result.cells()}
 
 
-def _autograded_points(result: dict) -> float:
-    return sum(row["points"] or 0.0 for nb in result["notebooks"].values() for row in nb["cells"] if not row["manual"])
+def _autograded_points(result) -> float:
+    return sum(row.points or 0.0 for row in result.cells() if not row.manual)
 
 
 def _gradebook(course, student: str) -> dict[str, tuple]:

@@ -6,6 +6,7 @@ default run, and tests/test_lab1.py calls Lab 1's hidden checks on the same mist
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -48,7 +49,7 @@ def submit(course, lab: str, student: str, answers: dict[str, str]) -> None:
 
 
 def _rows(result):
-    return {r["grade_id"]: r for nb in result["notebooks"].values() for r in nb["cells"]}
+    return {r.grade_id: dataclasses.asdict(r) for r in result.cells()}
 
 
 def mistake(answers: dict[str, str], grade_id: str, old: str, new: str) -> dict[str, str]:
@@ -460,4 +461,4 @@ def test_lab1_honest_students_keep_full_marks_beside_hostile_ones_every_time(tmp
             rows = _rows(report.graded[student])
             lost = {k: r["message"] for k, r in rows.items() if not r["manual"] and r["points"] != r["max_points"]}
             assert not lost and student not in report.failed, (round_, student, lost, report.failed.get(student))
-            assert report.graded[student]["score"] >= full
+            assert report.graded[student].score >= full

@@ -408,7 +408,7 @@ def hunted(tmp_path_factory):
 
 
 def _rows(report, student: str) -> dict:
-    return {r["grade_id"]: r for nb in report.graded[student]["notebooks"].values() for r in nb["cells"]}
+    return {r.grade_id: r for r in report.graded[student].cells()}
 
 
 def _written(course) -> dict[str, str]:
@@ -422,13 +422,13 @@ def _written(course) -> dict[str, str]:
 def test_the_hunt_ran_and_found_nothing_of_the_checks(hunted):
     course, report = hunted
     rows = _rows(report, "hunter")
-    assert rows["check_pick_frames"]["points"] == 0 and rows["check_verdict"]["points"] == 0
-    assert rows["check_frames_artifact"]["points"] == 2  # pick_frames(20, 5) is right
-    hunt = _hunt_report(rows["check_pick_frames"]["message"])
+    assert rows["check_pick_frames"].points == 0 and rows["check_verdict"].points == 0
+    assert rows["check_frames_artifact"].points == 2  # pick_frames(20, 5) is right
+    hunt = _hunt_report(rows["check_pick_frames"].message)
     assert hunt["read"] > 1000 and hunt["where"] == [], hunt  # it read the sandbox; the checks were not there
     # what it raised, cut short and with every run of the checks' source withheld
-    assert rows["check_verdict"]["message"].startswith("RuntimeError: /"), rows["check_verdict"]["message"]
-    assert len(rows["check_verdict"]["message"]) < 400 and "…" in rows["check_verdict"]["message"]
+    assert rows["check_verdict"].message.startswith("RuntimeError: /"), rows["check_verdict"].message
+    assert len(rows["check_verdict"].message) < 400 and "…" in rows["check_verdict"].message
 
 
 def test_nothing_of_the_checks_reaches_what_the_run_wrote(hunted):
@@ -443,7 +443,7 @@ def test_nothing_of_the_checks_reaches_what_the_run_wrote(hunted):
 
 def test_the_honest_student_keeps_full_marks(hunted):
     _, report = hunted
-    assert all(r["points"] == toy.AUTOGRADED_POINTS[g] for g, r in _rows(report, "honest").items()
+    assert all(r.points == toy.AUTOGRADED_POINTS[g] for g, r in _rows(report, "honest").items()
                if g in toy.AUTOGRADED_POINTS), _rows(report, "honest")
 
 

@@ -285,7 +285,7 @@ def test_the_graded_kernel_knows_it_is_graded(tmp_path):
             cell.source += "\nimport os\nassert os.environ.get('NBGRADER_EXECUTION') == 'autograde'"
     nbformat.write(nb, str(path))
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False))
-    assert report.graded["env"]["score"] == 5.0, report.graded["env"]["notebooks"]
+    assert report.graded["env"].score == 5.0, report.graded["env"].notebooks
 
 
 @needs_bwrap

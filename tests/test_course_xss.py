@@ -173,7 +173,7 @@ def graded(tmp_path_factory):
 
 def test_graded_notebook_and_feedback_hold_no_student_script(graded):
     course, report = graded
-    assert report.graded["mallory"]["score"] == sum(toy.AUTOGRADED_POINTS.values()), report.failed
+    assert report.graded["mallory"].score == sum(toy.AUTOGRADED_POINTS.values()), report.failed
     assert "mallory" not in report.failed
     nb = nbformat.read(str(course.autograded(toy.ASSIGNMENT, "mallory") / f"{toy.NOTEBOOK}.ipynb"), as_version=4)
     # what is rendered: markdown, and outputs (a code cell's source is shown as code, escaped)

@@ -104,7 +104,7 @@ def _feedback(args: argparse.Namespace) -> int:
 
     course = open_course(args.course)
     report = write_feedback(course, args.assignment, args.student or None)
-    print(f"{args.assignment}: feedback for {len(report.graded) - len(report.failed)} student(s) in "
+    print(f"{args.assignment}: feedback for {len(report.feedback)} student(s) in "
           f"{course.root / 'feedback'} ({report.seconds:.0f} s)")
     for student, why in sorted(report.failed.items()):
         print(f"  {student:20s} PROBLEM: {why[:300]}")

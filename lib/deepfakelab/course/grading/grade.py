@@ -45,6 +45,7 @@ from ...errors import ConfigError, DataError
 from ..collect import check_zip, collect_lms_zip
 from ..layout import Course, check_student_id
 from ..release import build_template, generate_assignment, nbgrader_api
+from .jobs import CellScore, GradingJob, GradingResult, NotebookResult
 from .sanitize import add_feedback_csp
 
 
@@ -68,7 +69,7 @@ class GradeOptions:
 @dataclass
 class GradeReport:
     assignment: str
-    graded: dict[str, dict] = field(default_factory=dict)  # student -> result
+    graded: dict[str, GradingResult] = field(default_factory=dict)  # student -> result
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # student -> why
     collection: list[str] = field(default_factory=list)  # one line per upload of the LMS zip not collected
@@ -80,6 +81,7 @@ class GradeReport:
     interrupted: bool = False  # stopped by Ctrl-C or SIGTERM; what had finished is recorded
     left: list[str] = field(default_factory=list)  # students an interrupted run did not get to
     notes: dict[str, str] = field(default_factory=dict)  # student -> what of the submission was not kept
+    feedback: list[str] = field(default_factory=list)  # students whose feedback `course feedback` wrote
 
 
 #: Folders of a submission that never change its grade (the notebook's outputs, caches).
@@ -244,7 +246,8 @@ def write_feedback(course: Course, assignment: str, students: list[str] | None =
     for student in students or course.students(assignment):
         if course.autograded(assignment, student).is_dir():
             _feedback(course, assignment, student, report)
-            report.graded[student] = {}
+            if student not in report.failed:
+                report.feedback.append(student)
         else:
             report.failed[student] = f"not graded yet: run `deepfakelab course grade {assignment}` first"
     report.seconds = time.perf_counter() - start
@@ -346,7 +349,7 @@ def warm_up_workers() -> None:
     threading.Thread(target=start, daemon=True, name="dfl-warm-up").start()
 
 
-def run_worker(job: dict, wall_timeout: float, stop: threading.Event | None = None) -> dict:
+def run_worker(job: GradingJob, wall_timeout: float, stop: threading.Event | None = None) -> GradingResult:
     """Grade ``job`` in a fresh process; kill it (and its kernel) after ``wall_timeout`` s.
 
     A worker that ends without a result (killed, out of memory, past ``wall_timeout``) keeps the
@@ -354,7 +357,7 @@ def run_worker(job: dict, wall_timeout: float, stop: threading.Event | None = No
     (the instructor stopped the run) the worker is killed and the result says ``interrupted``:
     nothing of it is recorded, so the next run grades that submission again.
     """
-    from .worker import partial_result, process_main, progress_dir
+    from .worker import partial_result, process_main
 
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
@@ -368,8 +371,8 @@ def run_worker(job: dict, wall_timeout: float, stop: threading.Event | None = No
         while True:
             if stop is not None and stop.is_set():
                 _kill_tree(proc.pid)
-                shutil.rmtree(progress_dir(job), ignore_errors=True)
-                return {"error": "stopped with the run before it finished", "interrupted": True}
+                shutil.rmtree(job.progress, ignore_errors=True)
+                return GradingResult.failed("stopped with the run before it finished", interrupted=True)
             left = deadline - time.monotonic()
             if left <= 0:
                 why = f"the grading worker did not finish within {wall_timeout:.0f} s and was stopped"
@@ -388,13 +391,13 @@ def run_worker(job: dict, wall_timeout: float, stop: threading.Event | None = No
         if proc.is_alive():
             _kill_tree(proc.pid)
         if why is None:
-            shutil.rmtree(progress_dir(job), ignore_errors=True)
+            shutil.rmtree(job.progress, ignore_errors=True)
     try:
         partial = partial_result(job, why)
     except Exception as exc:  # the progress could not be read: the submission scores 0 with why
         partial = None
         why += f" (its progress could not be read: {type(exc).__name__}: {exc})"
-    return partial or {"error": why}
+    return partial or GradingResult.failed(why)
 
 
 def move_graded(course: Course, assignment: str, student: str, staging: Path) -> None:
@@ -409,7 +412,7 @@ def move_graded(course: Course, assignment: str, student: str, staging: Path) ->
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_gradebook(course: Course, course_id: str, assignment: str, results: dict[str, dict]) -> None:
+def write_gradebook(course: Course, course_id: str, assignment: str, results: dict[str, GradingResult]) -> None:
     """Write the autograded scores of ``results`` ({student: result}) in one transaction."""
     from nbgrader.api import Gradebook
     from nbgrader.utils import parse_utc
@@ -422,7 +425,7 @@ def write_gradebook(course: Course, course_id: str, assignment: str, results: di
         gb.db.commit()
 
 
-def _write_student(gb, course: Course, assignment: str, student: str, result: dict, parse_utc) -> None:
+def _write_student(gb, course: Course, assignment: str, student: str, result: GradingResult, parse_utc) -> None:
     timestamp = None
     text = _small_text_file(course.submitted(assignment, student) / "timestamp.txt")
     if text:
@@ -433,14 +436,14 @@ def _write_student(gb, course: Course, assignment: str, student: str, result: di
     gb.update_or_create_student(student)
     kwargs = {"timestamp": timestamp} if timestamp else {}
     gb.update_or_create_submission(assignment, student, **kwargs)
-    for notebook, info in result["notebooks"].items():
-        for row in info["cells"]:
-            grade = gb.find_grade(row["grade_id"], notebook, assignment, student)
-            if row["manual"]:
-                grade.auto_score = row["points"]  # 0 for an untouched answer, None otherwise
-                grade.needs_manual_grade = row["points"] is None and grade.manual_score is None
+    for notebook, info in result.notebooks.items():
+        for cell in info.cells:
+            grade = gb.find_grade(cell.grade_id, notebook, assignment, student)
+            if cell.manual:
+                grade.auto_score = cell.points  # 0 for an untouched answer, None otherwise
+                grade.needs_manual_grade = cell.points is None and grade.manual_score is None
             else:
-                grade.auto_score = row["points"]
+                grade.auto_score = cell.points
                 grade.needs_manual_grade = False
 
 
@@ -456,7 +459,7 @@ def _small_text_file(path: Path, limit: int = 4096) -> str | None:
         return None
 
 
-def _zero_result(course: Course, course_id: str, assignment: str, why: str) -> dict:
+def _zero_result(course: Course, course_id: str, assignment: str, why: str) -> GradingResult:
     """A result that scores every autograded cell 0 with ``why``, for a submission that crashed grading."""
     from nbgrader.api import Gradebook
 
@@ -464,11 +467,12 @@ def _zero_result(course: Course, course_id: str, assignment: str, why: str) -> d
     with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
         for nb in gb.find_assignment(assignment).notebooks:
             solution = {c.name for c in nb.solution_cells}
-            notebooks[nb.name] = {"problem": why, "cells": [
-                {"grade_id": c.name, "max_points": float(c.max_score), "points": None if c.name in solution else 0.0,
-                 "manual": c.name in solution or c.cell_type == "markdown", "message": why} for c in nb.grade_cells]}
-    return {"notebooks": notebooks, "score": 0.0,
-            "max_score": sum(r["max_points"] for n in notebooks.values() for r in n["cells"]), "error": why}
+            notebooks[nb.name] = NotebookResult(why, tuple(
+                CellScore(grade_id=c.name, max_points=float(c.max_score), points=None if c.name in solution else 0.0,
+                          manual=c.name in solution or c.cell_type == "markdown", message=why)
+                for c in nb.grade_cells))
+    return GradingResult(notebooks=notebooks, score=0.0, error=why,
+                         max_score=sum(c.max_points for n in notebooks.values() for c in n.cells))
 
 
 def snapshot_hidden_checks(course: Course, assignment: str) -> Path:
@@ -576,48 +580,48 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
     staging_root = course.state / "staging" / assignment
     staging_root.mkdir(parents=True, exist_ok=True)
 
-    def job_for(student: str, folder: Path) -> dict:
-        return {"assignment": assignment, "student": student, "template": str(template), "submission": str(folder),
-                "hidden_checks": str(hidden_checks), "sandbox": options.sandbox, "hide": [str(course.root)],
-                "staging": str(staging_root / f"{prefix(STAGING_KIND)}{student}-{secrets.token_hex(6)}"),
-                "cell_timeout": options.cell_timeout, "notebook_timeout": options.notebook_timeout,
-                "memory_mb": options.memory_mb, "hidden_timeout": options.hidden_timeout}
+    def job_for(student: str, folder: Path) -> GradingJob:
+        return GradingJob(assignment=assignment, student=student, template=template, submission=folder,
+                          hidden_checks=hidden_checks, sandbox=options.sandbox, hide=(course.root,),
+                          staging=staging_root / f"{prefix(STAGING_KIND)}{student}-{secrets.token_hex(6)}",
+                          cell_timeout=options.cell_timeout, notebook_timeout=options.notebook_timeout,
+                          memory_mb=options.memory_mb, hidden_timeout=options.hidden_timeout)
 
     from tqdm.auto import tqdm
 
     guard = GradebookGuard(course)
-    done: dict[str, dict] = {}  # this run's results, as they arrive
+    done: dict[str, GradingResult] = {}  # this run's results, as they arrive
 
     stop = threading.Event()  # set when the instructor stops the run (Ctrl-C, SIGTERM)
     recorded: set[str] = set()  # students whose result this run has journaled
 
-    def record(student: str, fingerprint: str, staging: Path, result: dict) -> None:
+    def record(student: str, fingerprint: str, staging: Path, result: GradingResult) -> None:
         """One finished submission, kept at once: journal, graded copy, gradebook rows and CSVs.
 
         Everything cheap comes first, so a slow step after it (the feedback, the next result)
         cannot lose it; the feedback is written last, in a time-limited process.
         """
-        if "error" in result:
-            report.failed[student] = result["error"]
-            report.tracebacks[student] = result.get("traceback", "")
-            result = _zero_result(course, course_id, assignment, f"could not be graded: {result['error']}")
+        if result.error:
+            report.failed[student] = result.error
+            report.tracebacks[student] = result.traceback
+            result = _zero_result(course, course_id, assignment, f"could not be graded: {result.error}")
         else:
             report.graded[student] = result
-            if result.get("stopped"):  # the worker was killed; the cells it had finished kept their points
-                report.failed[student] = result["stopped"]
-            if result.get("left_out"):
-                report.notes[student] = result["left_out"]
-            if result.get("grader_fault"):  # scored as far as it could be; regraded by the next run
-                report.failed[student] = (f"the grader failed, not the submission ({result['grader_fault']}); "
+            if result.stopped:  # the worker was killed; the cells it had finished kept their points
+                report.failed[student] = result.stopped
+            if result.left_out:
+                report.notes[student] = result.left_out
+            if result.grader_fault:  # scored as far as it could be; regraded by the next run
+                report.failed[student] = (f"the grader failed, not the submission ({result.grader_fault}); "
                                           "its checks were run twice; run `grade` again to regrade it")
         move_graded(course, assignment, student, staging)
         journal[student] = {"fingerprint": fingerprint, "graded_at": datetime.now(timezone.utc).isoformat(),
-                            "sandboxed": options.sandbox, **result}
+                            "sandboxed": options.sandbox, **result.to_dict()}
         _write_atomic(journal_dir / f"{student}.json", json.dumps(journal[student], indent=1))
         recorded.add(student)
         if not course.submitted(assignment, student).is_dir():
             return
-        done[student] = journal[student]
+        done[student] = result
         if guard.changed():
             report.tampered = guard.restore()
             write_gradebook(course, course_id, assignment, done)
@@ -634,7 +638,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
         futures = {}
         for student, folder, fingerprint in todo:
             job = job_for(student, folder)
-            futures[pool.submit(run_worker, job, wall, stop)] = (student, fingerprint, Path(job["staging"]))
+            futures[pool.submit(run_worker, job, wall, stop)] = (student, fingerprint, job.staging)
         finished = set()
         try:
             for future in as_completed(futures):
@@ -642,7 +646,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
                 result = future.result()
                 record(*futures[future], result)
                 bar.update(1)
-                bar.set_postfix_str(f"{futures[future][0]}: {result.get('score', 0):g}/{result.get('max_score', 0):g}")
+                bar.set_postfix_str(f"{futures[future][0]}: {result.score:g}/{result.max_score:g}")
         except KeyboardInterrupt:
             report.interrupted = True
             stop.set()
@@ -651,7 +655,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
             pool.shutdown(wait=True)  # each running worker sees the stop within a quarter of a second
             for future in futures:  # results that arrived as the run stopped are kept too
                 if future not in finished and future.done() and not future.cancelled() \
-                        and not future.result().get("interrupted"):
+                        and not future.result().interrupted:
                     record(*futures[future], future.result())
             report.left = sorted(student for student, *_ in futures.values() if student not in recorded)
 
@@ -665,8 +669,8 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
     # (a gradebook deleted or replaced during the run gets them all back).
     if guard.changed():
         report.tampered = guard.restore()
-    write_gradebook(course, course_id, assignment,
-                    {s: e for s, e in journal.items() if course.submitted(assignment, s).is_dir()})
+    write_gradebook(course, course_id, assignment, {s: GradingResult.from_dict(e) for s, e in journal.items()
+                                                    if course.submitted(assignment, s).is_dir()})
     if options.export:
         report.csv = export_grades(course, course_id, assignment)
     report.seconds = time.perf_counter() - start
