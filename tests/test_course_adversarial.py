@@ -20,7 +20,8 @@ pytest.importorskip("nbgrader")
 
 from deepfakelab.course import toy  # noqa: E402
 from deepfakelab.course.sandbox.bubblewrap import availability  # noqa: E402
-from deepfakelab.course.grading.grade import GradeOptions, grade_assignment, gradebook_digest  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.grading.gradebook import gradebook_digest  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 
 pytestmark = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")

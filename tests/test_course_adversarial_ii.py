@@ -27,7 +27,8 @@ pytest.importorskip("nbgrader")
 from deepfakelab.course import toy  # noqa: E402
 from deepfakelab.course.grading.answers import MAX_ANSWER_CHARS  # noqa: E402
 from deepfakelab.course.sandbox.bubblewrap import Limits, availability  # noqa: E402
-from deepfakelab.course.grading.grade import GradeOptions, grade_assignment, gradebook_digest  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.grading.gradebook import gradebook_digest  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 from deepfakelab.course.grading.worker import SUBMISSION_MAX_FILES  # noqa: E402
 

@@ -164,7 +164,7 @@ def test_feedback_missing_after_a_killed_run_is_written_by_the_next(graded):
 def test_a_deleted_gradebook_or_backups_are_put_back(graded):
     import shutil
 
-    from deepfakelab.course.grading.grade import GradebookGuard
+    from deepfakelab.course.grading.gradebook import GradebookGuard
 
     course, _ = graded
     before = _gradebook(course, "correct")
@@ -185,7 +185,7 @@ def test_a_deleted_gradebook_or_backups_are_put_back(graded):
 def test_writing_into_the_gradebook_is_undone_and_manual_grades_survive(graded, sandbox):
     from nbgrader.api import Gradebook
 
-    from deepfakelab.course.grading.grade import gradebook_digest
+    from deepfakelab.course.grading.gradebook import gradebook_digest
 
     course, _ = graded
     with Gradebook(f"sqlite:///{course.gradebook}", course_id="deepfakelab") as gb:

@@ -330,7 +330,7 @@ def lab1_attacked(tmp_path_factory):
     from conftest import tree_hashes
 
     from deepfakelab.course.sandbox.bubblewrap import availability
-    from deepfakelab.course.grading.grade import gradebook_digest
+    from deepfakelab.course.grading.gradebook import gradebook_digest
     from deepfakelab.reenact.checkpoint import shipped_model
 
     if shipped_model() is None:
@@ -374,7 +374,7 @@ def test_lab1_attacker_gets_exactly_the_points_of_its_own_work(lab1_attacked):
 
 @pytest.mark.slow
 def test_lab1_attacker_changes_nothing_outside_its_graded_folder(lab1_attacked):
-    from deepfakelab.course.grading.grade import gradebook_digest
+    from deepfakelab.course.grading.gradebook import gradebook_digest
 
     course, report, before, after, exports, gradebook = lab1_attacked
     for folder, hashes in before.items():

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("nbgrader")
 
 from deepfakelab.course import toy  # noqa: E402
-from deepfakelab.course.grading import grade  # noqa: E402
+from deepfakelab.course.grading import pool  # noqa: E402
 from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.sandbox import leftovers  # noqa: E402
 from deepfakelab.course.sandbox.bubblewrap import availability  # noqa: E402
@@ -39,8 +39,8 @@ def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch)
     proc.wait()
     for left in (f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa", f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa.progress"):
         (course.state / "staging" / toy.ASSIGNMENT / left / "x").mkdir(parents=True)
-    real = grade.run_worker
-    monkeypatch.setattr(grade, "run_worker", lambda job, wall, stop=None: real(job, WALL, stop))
+    real = pool.run_worker
+    monkeypatch.setattr(pool, "run_worker", lambda job, wall, stop=None: real(job, WALL, stop))
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False))
 
     assert "sleeper" in report.graded and "did not finish within 40 s" in report.failed["sleeper"]

@@ -22,8 +22,9 @@ Three rooms, each a package with a map of its own:
 
 Distribution calls the engine (``course grade``, Gradescope); the engine starts every process
 that runs student code in the sandbox; the sandbox imports nothing of the engine, and of this
-package only the layout, the probes and the artifact readers. Nothing here is imported by student notebooks except :func:`hidden_check` and
-the artifact writers, so students never receive the instructor's assertions.
+package only the layout, the probes and the artifact readers. Nothing here is imported by
+student notebooks except :func:`hidden_check` and the artifact writers, so students never
+receive the instructor's assertions.
 """
 
 import sys

@@ -85,7 +85,7 @@ def _find_submission(submission: Path, notebook: str) -> Path | None:
 
 def grade_gradescope(root: Path, assignment: str) -> dict:
     """Grade ``root/submission`` against ``root/source``; write and return ``results.json``."""
-    from .grading.grade import run_worker
+    from .grading.pool import run_worker
     from .grading.jobs import GradingJob
     from .release import build_template
 

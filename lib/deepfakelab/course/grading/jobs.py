@@ -3,8 +3,8 @@
 The run (:mod:`.grade`) builds one :class:`GradingJob` per submission and hands it to a worker
 process (:mod:`.worker`, forked from a server: the job and the result are pickled across a pipe);
 the worker hands back a :class:`GradingResult`. Both are frozen, hold only paths, numbers and text,
-and are picklable. At the edges that need plain data -- the journal and the CSVs (:mod:`.grade`),
-``python -m deepfakelab.course.grading.worker`` over stdin and stdout --
+and are picklable. At the edges that need plain data -- the journal (:mod:`.journal`), the
+CSVs (:mod:`.gradebook`), ``python -m deepfakelab.course.grading.worker`` over stdin and stdout --
 they are written with :meth:`GradingResult.to_dict` (``dataclasses.asdict``) and read back with
 :meth:`GradingResult.from_dict`, whose keys are the journal's since the engine began.
 """

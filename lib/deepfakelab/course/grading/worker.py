@@ -1,7 +1,7 @@
 """Grade one submission in a private copy of the course, in its own process.
 
 The parent starts one process per submission, forked from a server that has already imported
-nbgrader (:func:`deepfakelab.course.grading.grade.run_worker`), so isolation costs milliseconds instead
+nbgrader (:func:`deepfakelab.course.grading.pool.run_worker`), so isolation costs milliseconds instead
 of seconds of imports; the job arrives and the result leaves through a pipe that the student's
 kernel does not inherit. (``python -m deepfakelab.course.grading.worker`` does the same over stdin and stdout, for
 debugging one submission; the result is framed by a random token.)
