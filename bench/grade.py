@@ -25,6 +25,10 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+from deepfakelab.course.startup import skip_iri_parser  # noqa: E402
+
+skip_iri_parser()  # before nbformat is imported (below), as `deepfakelab course grade` does
+
 from deepfakelab.course import toy  # noqa: E402
 from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.layout import ensure_tools_on_path, open_course  # noqa: E402

@@ -14,6 +14,8 @@ import os
 import pickle
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -129,6 +131,28 @@ def test_sweep_leftovers_removes_a_killed_runs_staging_and_keeps_a_live_ones(cou
         (folder / "toy.ipynb").parent.mkdir(parents=True)
     assert dead in grade.sweep_leftovers(course)
     assert not dead.exists() and live.is_dir()
+
+
+# --- 3. warm_up_workers: the fork server's start -----------------------------------------------
+
+def test_importing_the_course_plants_nothing_and_the_servers_start_skips_the_iri_parser():
+    """jsonschema's IRI parser (seconds per process) is skipped by an explicit call where nbformat is
+    imported -- the fork server's first preload, the command's main -- never by importing the course."""
+    from deepfakelab.course.grading.worker import PRELOAD
+
+    assert PRELOAD[0] == "deepfakelab.course.grading.warm_caches"
+    script = (
+        "import sys\n"
+        "import deepfakelab.course, deepfakelab.course.grading.jobs, deepfakelab.course.sandbox.remote_student\n"
+        "assert 'rfc3987_syntax' not in sys.modules, 'an import planted a module'\n"
+        "import deepfakelab.course.grading.warm_caches\n"
+        "assert sys.modules['rfc3987_syntax'] is None and 'nbformat' in sys.modules\n"
+        "from deepfakelab.cli import main\n"
+        "del sys.modules['rfc3987_syntax']\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "assert sys.modules['rfc3987_syntax'] is None\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 # --- 4. ensure_release -------------------------------------------------------------------------

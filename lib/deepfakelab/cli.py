@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .course.startup import skip_iri_parser
+
+    skip_iri_parser()  # the course's commands import nbformat: seconds saved (deepfakelab.course.startup)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

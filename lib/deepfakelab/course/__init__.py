@@ -27,14 +27,7 @@ student notebooks except :func:`hidden_check` and the artifact writers, so stude
 receive the instructor's assertions.
 """
 
-import sys
-
-# jsonschema (under nbformat) imports rfc3987_syntax when it is installed, which builds a parser
-# at import time: seconds per process, and grading starts three processes per submission. The
-# notebooks never use the IRI formats it checks, so it is skipped -- unless already imported.
-sys.modules.setdefault("rfc3987_syntax", None)
-
-from .artifacts import ArtifactError, save_array, save_csv, save_json  # noqa: E402,F401
+from .artifacts import ArtifactError, save_array, save_csv, save_json
 
 
 def hidden_check(grade_id: str) -> None:

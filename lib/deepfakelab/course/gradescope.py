@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from .layout import Course, kit_root
+from .startup import skip_iri_parser
 
 SETUP_SH = """#!/usr/bin/env bash
 # Runs once when Gradescope builds the autograder image (Ubuntu): Python, a venv and the kit.
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default="/autograder", help="the autograder folder")
     parser.add_argument("--assignment", required=True, help="assignment name")
     args = parser.parse_args(argv)
+    skip_iri_parser()
     grade_gradescope(Path(args.root), args.assignment)
     return 0
 

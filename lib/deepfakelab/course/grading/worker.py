@@ -565,14 +565,15 @@ def partial_result(job: GradingJob, why: str) -> GradingResult | None:
         shutil.rmtree(progress, ignore_errors=True)
 
 
-#: Modules the fork server imports once, so that each forked worker starts with them loaded.
-PRELOAD = ["deepfakelab.course.grading.worker", "deepfakelab.course.release", "deepfakelab.course.grading.limits",
+#: Modules the fork server imports once, so that each forked worker starts with them loaded;
+#: :mod:`.warm_caches` first, which sets the server up before nbformat is imported.
+PRELOAD = ["deepfakelab.course.grading.warm_caches",
+           "deepfakelab.course.grading.worker", "deepfakelab.course.release", "deepfakelab.course.grading.limits",
            "nbgrader.apps.api", "nbgrader.converters", "nbgrader.preprocessors", "nbgrader.api",
            "nbclient", "jupyter_client", "pytest", "deepfakelab.course.grading.hidden",
            # imported by every worker otherwise: by nbconvert, the kernelspec, the gradebook, the kit
            "IPython", "ipykernel.kernelspec", "sqlalchemy.dialects.sqlite", "deepfakelab.course.sandbox.bubblewrap",
-           "deepfakelab.course.sandbox.prompt_kernel", "deepfakelab.course.grading.forked_checks",
-           "deepfakelab.course.grading.warm_caches"]
+           "deepfakelab.course.sandbox.prompt_kernel", "deepfakelab.course.grading.forked_checks"]
 
 
 def process_main(job: GradingJob, conn) -> None:
