@@ -63,7 +63,7 @@ def _grade(args: argparse.Namespace) -> int:
     print(f"\n{args.assignment}: graded {len(report.graded)}, unchanged since last run {len(report.skipped)}, "
           f"problems {len(report.failed)} ({report.seconds:.0f} s)")
     for student, result in sorted(report.graded.items()):
-        print(f"  {student:20s} {result['score']:g} / {result['max_score']:g} (autograded part; written answers wait for you)")
+        print(f"  {student:20s} {result.score:g} / {result.max_score:g} (autograded part; written answers wait for you)")
     for student, why in sorted(report.failed.items()):
         print(f"  {student:20s} PROBLEM: {why[:300]}")
     for student, note in sorted(report.notes.items()):
