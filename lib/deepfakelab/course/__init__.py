@@ -12,7 +12,8 @@ Three rooms, each a package with a map of its own:
   Content-Security-Policy), :mod:`.open_lab` (``deepfakelab lab``, a student's way in),
   :mod:`.media_pack` and :mod:`.media_check` (Lab 1's optional media pack), :mod:`.toy` (a tiny
   assignment that proves the machinery), :mod:`.probes` (public code the hidden checks run
-  beside a student's, named by module) and :mod:`.cli` (``deepfakelab course ...``);
+  beside a student's, named by module), :mod:`.cli` (``deepfakelab course ...``) and
+  :mod:`.startup` (what a process that grades does first, called at its start);
 - :mod:`.grading` -- the grading engine: the run over every submission of an assignment
   (:mod:`.grading.grade`), one submission in a worker process (:mod:`.grading.worker`), the
   notebook's limits, the hidden checks, the gradebook, the journal and the feedback;
