@@ -23,8 +23,12 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+from deepfakelab.course.startup import skip_iri_parser  # noqa: E402
+
+skip_iri_parser()  # before nbformat is imported (below), as `deepfakelab course grade` does
+
 from deepfakelab.course import toy  # noqa: E402
-from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.layout import ensure_tools_on_path, open_course  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 from deepfakelab.threads import prepare_process
@@ -70,7 +74,7 @@ def main() -> int:
 
     phases = {}
     for result in report.graded.values():
-        for phase, seconds in result.get("seconds", {}).items():
+        for phase, seconds in result.seconds.items():
             phases.setdefault(phase, []).append(seconds)
     n = args.submissions
     plain_rate, kit_rate = 60 * n / plain_s, 60 * n / kit_s

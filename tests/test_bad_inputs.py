@@ -493,7 +493,8 @@ def test_gan_classifier_refuses_bad_outputs_and_data_before_training(lab_files, 
 
 def test_course_commands_refuse_what_is_not_a_course_before_nbgrader_runs(lab_files, locked, tmp_path, capsys,
                                                                           monkeypatch):
-    from deepfakelab.course import grade, release
+    from deepfakelab.course import release
+    from deepfakelab.course.grading import grade
 
     monkeypatch.setattr(release, "generate_assignment", lambda *a: pytest.fail("nbgrader ran before the check"))
     monkeypatch.setattr(grade, "nbgrader_api", lambda *a: pytest.fail("nbgrader ran before the check"))

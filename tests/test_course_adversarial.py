@@ -19,8 +19,9 @@ from conftest import tree_hashes
 pytest.importorskip("nbgrader")
 
 from deepfakelab.course import toy  # noqa: E402
-from deepfakelab.course.bubblewrap import availability  # noqa: E402
-from deepfakelab.course.grade import GradeOptions, grade_assignment, gradebook_digest  # noqa: E402
+from deepfakelab.course.sandbox.bubblewrap import availability  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.grading.gradebook import gradebook_digest  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 
 pytestmark = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")
@@ -171,7 +172,7 @@ def _submit(course, student: str, answers: dict[str, str], port: int) -> None:
 
 
 def _points(result: dict) -> float:
-    return sum(r["points"] or 0.0 for nb in result["notebooks"].values() for r in nb["cells"] if not r["manual"])
+    return sum(r.points or 0.0 for r in result.cells() if not r.manual)
 
 
 def _stray_processes() -> list[str]:
@@ -224,7 +225,7 @@ def test_every_submission_is_graded(attacked):
 def test_each_submission_gets_exactly_its_points(attacked, student):
     _, report, *_ = attacked
     expected = ATTACKS[student][1] if student in ATTACKS else HONEST[student]
-    assert _points(report.graded[student]) == expected, report.graded[student]["notebooks"]
+    assert _points(report.graded[student]) == expected, report.graded[student].notebooks
 
 
 def test_nothing_outside_the_graded_folders_changed(attacked):
@@ -346,10 +347,10 @@ def test_structure_of_the_notebook_does_not_change_the_grade(restructured, how):
     assert report.failed == {}, report.failed
     result = report.graded[how]
     points, text = STRUCTURAL[how]
-    messages = " ".join(r["message"] for nb in result["notebooks"].values() for r in nb["cells"])
-    assert _points(result) == points, result["notebooks"]
+    messages = " ".join(r.message for r in result.cells())
+    assert _points(result) == points, result.notebooks
     assert text in messages
-    assert {r["grade_id"] for nb in result["notebooks"].values() for r in nb["cells"]} == \
+    assert {r.grade_id for r in result.cells()} == \
         set(toy.AUTOGRADED_POINTS) | set(toy.MANUAL_POINTS)
     for name, hashes in before.items():
         assert tree_hashes(course.root / name) == hashes

@@ -25,11 +25,12 @@ from conftest import tree_hashes
 pytest.importorskip("nbgrader")
 
 from deepfakelab.course import toy  # noqa: E402
-from deepfakelab.course.answers import MAX_ANSWER_CHARS  # noqa: E402
-from deepfakelab.course.bubblewrap import Limits, availability  # noqa: E402
-from deepfakelab.course.grade import GradeOptions, grade_assignment, gradebook_digest  # noqa: E402
+from deepfakelab.course.grading.answers import MAX_ANSWER_CHARS  # noqa: E402
+from deepfakelab.course.sandbox.bubblewrap import Limits, availability  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.grading.gradebook import gradebook_digest  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
-from deepfakelab.course.worker import SUBMISSION_MAX_FILES  # noqa: E402
+from deepfakelab.course.grading.worker import SUBMISSION_MAX_FILES  # noqa: E402
 
 pytestmark = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")
 
@@ -86,7 +87,7 @@ HONEST = {"honest-1": 5.0, "honest-2": 1.0}
 
 
 def _points(result: dict) -> float:
-    return sum(r["points"] or 0.0 for nb in result["notebooks"].values() for r in nb["cells"] if not r["manual"])
+    return sum(r.points or 0.0 for r in result.cells() if not r.manual)
 
 
 def _texts(folder):
@@ -120,7 +121,7 @@ def test_every_submission_is_graded_with_its_exact_points(attacked):
     _, report, *_ = attacked
     assert set(report.graded) == set(ATTACKS) | set(HONEST)
     for student, points in {**{s: p for s, (_, p) in ATTACKS.items()}, **HONEST}.items():
-        assert _points(report.graded[student]) == points, (student, report.graded[student]["notebooks"])
+        assert _points(report.graded[student]) == points, (student, report.graded[student].notebooks)
     assert report.failed == {}, report.failed
 
 
@@ -164,7 +165,7 @@ def test_a_written_answer_is_cut_before_it_is_rendered(attacked):
     assert len(answer.source) < MAX_ANSWER_CHARS + 100
     assert answer.source.endswith(f"[cut at {MAX_ANSWER_CHARS:,} characters by the grader]")
     assert (course.root / "feedback" / "long-answer" / toy.ASSIGNMENT / "toy.html").is_file()
-    messages = " ".join(r["message"] for nb in report.graded["long-answer"]["notebooks"].values() for r in nb["cells"])
+    messages = " ".join(r.message for r in report.graded["long-answer"].cells())
     assert "has 180,000 characters; the first 10,000 were kept" in messages
 
 
@@ -268,7 +269,7 @@ def test_honest_students_keep_full_marks_beside_hostile_ones_every_time(tmp_path
         report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=2, force=True, progress=False,
                                                                        feedback=False))
         for student in honest:
-            assert _points(report.graded[student]) == 5.0, (round_, student, report.graded[student]["notebooks"])
+            assert _points(report.graded[student]) == 5.0, (round_, student, report.graded[student].notebooks)
             assert student not in report.failed, (round_, report.failed[student])
         assert _points(report.graded["hostile-loop"]) == toy.KINDS["loop"]
         assert _points(report.graded["hostile-memory_hog"]) == toy.KINDS["memory_hog"]

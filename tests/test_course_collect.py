@@ -28,7 +28,7 @@ pytest.importorskip("nbgrader")
 from deepfakelab.cli import main  # noqa: E402
 from deepfakelab.course import toy  # noqa: E402
 from deepfakelab.course.collect import MAX_NOTEBOOK_BYTES, collect_lms_zip  # noqa: E402
-from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.layout import check_student_id, open_course  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 from deepfakelab.errors import DataError  # noqa: E402

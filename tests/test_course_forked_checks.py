@@ -1,4 +1,4 @@
-"""The hidden checks' pytest in a forked child (deepfakelab.course.forked_checks)."""
+"""The hidden checks' pytest in a forked child (deepfakelab.course.grading.forked_checks)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from deepfakelab.course.forked_checks import run_pytest, single_threaded
+from deepfakelab.course.grading.forked_checks import run_pytest, single_threaded
 
 needs_one_thread = pytest.mark.skipif(not single_threaded(), reason="this test process has threads")
 

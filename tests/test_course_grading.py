@@ -21,22 +21,22 @@ import pytest
 pytest.importorskip("nbgrader")
 
 from deepfakelab.course import toy  # noqa: E402
-from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 
 COLLECTED_FROM_ZIP = "zipped"  # a correct submission that arrives in an LMS download
 
 
-def _scores(result: dict) -> dict[str, float | None]:
-    return {row["grade_id"]: row["points"] for nb in result["notebooks"].values() for row in nb["cells"]}
+def _scores(result) -> dict[str, float | None]:
+    return {row.grade_id: row.points for row in result.cells()}
 
 
-def _messages(result: dict) -> dict[str, str]:
-    return {row["grade_id"]: row["message"] for nb in result["notebooks"].values() for row in nb["cells"]}
+def _messages(result) -> dict[str, str]:
+    return {row.grade_id: row.message for row in result.cells()}
 
 
-def _autograded_points(result: dict) -> float:
-    return sum(row["points"] or 0.0 for nb in result["notebooks"].values() for row in nb["cells"] if not row["manual"])
+def _autograded_points(result) -> float:
+    return sum(row.points or 0.0 for row in result.cells() if not row.manual)
 
 
 def _gradebook(course, student: str) -> dict[str, tuple]:
@@ -164,7 +164,7 @@ def test_feedback_missing_after_a_killed_run_is_written_by_the_next(graded):
 def test_a_deleted_gradebook_or_backups_are_put_back(graded):
     import shutil
 
-    from deepfakelab.course.grade import GradebookGuard
+    from deepfakelab.course.grading.gradebook import GradebookGuard
 
     course, _ = graded
     before = _gradebook(course, "correct")
@@ -185,7 +185,7 @@ def test_a_deleted_gradebook_or_backups_are_put_back(graded):
 def test_writing_into_the_gradebook_is_undone_and_manual_grades_survive(graded, sandbox):
     from nbgrader.api import Gradebook
 
-    from deepfakelab.course.grade import gradebook_digest
+    from deepfakelab.course.grading.gradebook import gradebook_digest
 
     course, _ = graded
     with Gradebook(f"sqlite:///{course.gradebook}", course_id="deepfakelab") as gb:
@@ -244,7 +244,7 @@ def test_killed_run_loses_nothing(graded, tmp_path):
     # The killed run's cgroups and temporary folders (named after its processes) were swept by the rerun.
     import tempfile
 
-    from deepfakelab.course.bubblewrap import CGROUP_ROOTS
+    from deepfakelab.course.sandbox.bubblewrap import CGROUP_ROOTS
 
     left = [p for root in (Path(tempfile.gettempdir()), *CGROUP_ROOTS) if root.is_dir() for p in root.iterdir()
             if p.name.startswith(("dfl-", "deepfakelab-")) and any(f"-{pid}-" in p.name for pid in killed)]

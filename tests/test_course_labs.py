@@ -6,6 +6,7 @@ default run, and tests/test_lab1.py calls Lab 1's hidden checks on the same mist
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -14,7 +15,7 @@ import pytest
 
 pytest.importorskip("nbgrader")
 
-from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.layout import init_course, kit_root  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 
@@ -48,7 +49,7 @@ def submit(course, lab: str, student: str, answers: dict[str, str]) -> None:
 
 
 def _rows(result):
-    return {r["grade_id"]: r for nb in result["notebooks"].values() for r in nb["cells"]}
+    return {r.grade_id: dataclasses.asdict(r) for r in result.cells()}
 
 
 def mistake(answers: dict[str, str], grade_id: str, old: str, new: str) -> dict[str, str]:
@@ -328,8 +329,8 @@ def lab1_attacked(tmp_path_factory):
 
     from conftest import tree_hashes
 
-    from deepfakelab.course.bubblewrap import availability
-    from deepfakelab.course.grade import gradebook_digest
+    from deepfakelab.course.sandbox.bubblewrap import availability
+    from deepfakelab.course.grading.gradebook import gradebook_digest
     from deepfakelab.reenact.fomm.checkpoint import shipped_model
 
     if shipped_model() is None:
@@ -373,7 +374,7 @@ def test_lab1_attacker_gets_exactly_the_points_of_its_own_work(lab1_attacked):
 
 @pytest.mark.slow
 def test_lab1_attacker_changes_nothing_outside_its_graded_folder(lab1_attacked):
-    from deepfakelab.course.grade import gradebook_digest
+    from deepfakelab.course.grading.gradebook import gradebook_digest
 
     course, report, before, after, exports, gradebook = lab1_attacked
     for folder, hashes in before.items():
@@ -436,7 +437,7 @@ def test_lab1_honest_students_keep_full_marks_beside_hostile_ones_every_time(tmp
     """Two honest full solutions graded with --jobs 2 beside an endless loop, a memory bomb and the attacker
     above, three times over: they get every point every time (an honest one once got 15 of 19 here, its
     checks failing with 'Bad file descriptor' -- a grader fault scored as the student's)."""
-    from deepfakelab.course.bubblewrap import availability
+    from deepfakelab.course.sandbox.bubblewrap import availability
     from deepfakelab.reenact.fomm.checkpoint import shipped_model
 
     if shipped_model() is None:
@@ -460,4 +461,4 @@ def test_lab1_honest_students_keep_full_marks_beside_hostile_ones_every_time(tmp
             rows = _rows(report.graded[student])
             lost = {k: r["message"] for k, r in rows.items() if not r["manual"] and r["points"] != r["max_points"]}
             assert not lost and student not in report.failed, (round_, student, lost, report.failed.get(student))
-            assert report.graded[student]["score"] >= full
+            assert report.graded[student].score >= full

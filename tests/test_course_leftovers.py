@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from deepfakelab.course import leftovers
-from deepfakelab.course.bubblewrap import ProcessGroup
+from deepfakelab.course.sandbox import leftovers
+from deepfakelab.course.sandbox.bubblewrap import ProcessGroup
 
 
 def _dead_pid() -> int:
@@ -69,7 +69,7 @@ def test_stale_cgroups_of_a_killed_run_are_removed_by_the_next():
         pytest.skip("this user may not make a pids cgroup here")
     root = probe.path.parent
     probe.close()
-    code = ("import os, sys; from deepfakelab.course.bubblewrap import ProcessGroup\n"
+    code = ("import os, sys; from deepfakelab.course.sandbox.bubblewrap import ProcessGroup\n"
             "g = ProcessGroup(8); print(g.path, flush=True); os.kill(os.getpid(), 9)")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

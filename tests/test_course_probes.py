@@ -22,11 +22,12 @@ import numpy as np
 import pytest
 from conftest import failure
 
-from deepfakelab.course import probes, toy, wire
-from deepfakelab.course.bubblewrap import availability
+from deepfakelab.course import probes, toy
+from deepfakelab.course.sandbox import wire
+from deepfakelab.course.sandbox.bubblewrap import availability
 from deepfakelab.course.layout import kit_root
 from deepfakelab.course.probes import gan_lab
-from deepfakelab.course.student_code import load_student_namespace
+from deepfakelab.course.sandbox.student_code import load_student_namespace
 
 GAN_CHECKS = kit_root() / "autograder" / "hidden_checks" / "gan-lab" / "test_gan_lab.py"
 needs_bwrap = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")
@@ -60,7 +61,7 @@ def frames(n):
 
 @pytest.mark.parametrize("sandbox", [pytest.param(True, marks=needs_bwrap), False])
 def test_a_students_error_comes_back_short_and_without_the_graders_paths(tmp_path, sandbox):
-    from deepfakelab.course.remote_student import RemoteStudent
+    from deepfakelab.course.sandbox.remote_student import RemoteStudent
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(LEAKY, metadata={"nbgrader": {
         "solution": True, "grade_id": "answer", "grade": False, "locked": False}})])
@@ -78,8 +79,8 @@ def test_a_students_error_comes_back_short_and_without_the_graders_paths(tmp_pat
 
 
 def test_a_check_message_loses_the_checks_source(tmp_path):
-    from deepfakelab.course.hidden import _message
-    from deepfakelab.course.remote_student import StudentError
+    from deepfakelab.course.grading.hidden import _message
+    from deepfakelab.course.sandbox.remote_student import StudentError
 
     (tmp_path / "test_x.py").write_text(toy.HIDDEN_CHECKS)
 
@@ -389,7 +390,7 @@ def verdict(scores, threshold=0.5):
 def hunted(tmp_path_factory):
     """One grading of the toy course: an honest student, and one whose functions hunt for the checks."""
     pytest.importorskip("nbgrader")
-    from deepfakelab.course.grade import GradeOptions, grade_assignment
+    from deepfakelab.course.grading.grade import GradeOptions, grade_assignment
     from deepfakelab.course.release import generate_assignment
 
     if availability() is not None:
@@ -407,7 +408,7 @@ def hunted(tmp_path_factory):
 
 
 def _rows(report, student: str) -> dict:
-    return {r["grade_id"]: r for nb in report.graded[student]["notebooks"].values() for r in nb["cells"]}
+    return {r.grade_id: r for r in report.graded[student].cells()}
 
 
 def _written(course) -> dict[str, str]:
@@ -421,13 +422,13 @@ def _written(course) -> dict[str, str]:
 def test_the_hunt_ran_and_found_nothing_of_the_checks(hunted):
     course, report = hunted
     rows = _rows(report, "hunter")
-    assert rows["check_pick_frames"]["points"] == 0 and rows["check_verdict"]["points"] == 0
-    assert rows["check_frames_artifact"]["points"] == 2  # pick_frames(20, 5) is right
-    hunt = _hunt_report(rows["check_pick_frames"]["message"])
+    assert rows["check_pick_frames"].points == 0 and rows["check_verdict"].points == 0
+    assert rows["check_frames_artifact"].points == 2  # pick_frames(20, 5) is right
+    hunt = _hunt_report(rows["check_pick_frames"].message)
     assert hunt["read"] > 1000 and hunt["where"] == [], hunt  # it read the sandbox; the checks were not there
     # what it raised, cut short and with every run of the checks' source withheld
-    assert rows["check_verdict"]["message"].startswith("RuntimeError: /"), rows["check_verdict"]["message"]
-    assert len(rows["check_verdict"]["message"]) < 400 and "…" in rows["check_verdict"]["message"]
+    assert rows["check_verdict"].message.startswith("RuntimeError: /"), rows["check_verdict"].message
+    assert len(rows["check_verdict"].message) < 400 and "…" in rows["check_verdict"].message
 
 
 def test_nothing_of_the_checks_reaches_what_the_run_wrote(hunted):
@@ -442,7 +443,7 @@ def test_nothing_of_the_checks_reaches_what_the_run_wrote(hunted):
 
 def test_the_honest_student_keeps_full_marks(hunted):
     _, report = hunted
-    assert all(r["points"] == toy.AUTOGRADED_POINTS[g] for g, r in _rows(report, "honest").items()
+    assert all(r.points == toy.AUTOGRADED_POINTS[g] for g, r in _rows(report, "honest").items()
                if g in toy.AUTOGRADED_POINTS), _rows(report, "honest")
 
 
@@ -453,7 +454,7 @@ def _hunt_report(message: str) -> dict:
 def test_the_checks_folder_is_hidden_when_the_checks_run_in_a_new_process(hunted):
     """pytest puts the checks' folder on sys.path, whose folders the sandbox mounts: in a ``python -m
     pytest`` that computes them afresh (a partial result's checks) it must be masked all the same."""
-    from deepfakelab.course.worker import run_hidden_checks
+    from deepfakelab.course.grading.worker import run_hidden_checks
 
     course, _ = hunted
     graded = course.autograded(toy.ASSIGNMENT, "hunter") / f"{toy.NOTEBOOK}.ipynb"

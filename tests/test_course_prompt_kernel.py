@@ -1,4 +1,4 @@
-"""The graded notebook's kernel client that does not wait 0.2 s at start (deepfakelab.course.prompt_kernel)."""
+"""The graded notebook's kernel client that does not wait 0.2 s at start (deepfakelab.course.sandbox.prompt_kernel)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("nbgrader")
 
-from deepfakelab.course.prompt_kernel import PromptKernelClient, PromptKernelManager  # noqa: E402
-from deepfakelab.course.sandbox import LimitedExecute  # noqa: E402
+from deepfakelab.course.sandbox.prompt_kernel import PromptKernelClient, PromptKernelManager  # noqa: E402
+from deepfakelab.course.grading.limits import LimitedExecute  # noqa: E402
 
 
 def _kernelspec(tmp_path, monkeypatch, argv: list[str]) -> None:

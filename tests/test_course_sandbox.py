@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepfakelab.course import wire
-from deepfakelab.course.bubblewrap import Limits, ProcessGroup, Sandbox, availability
+from deepfakelab.course.sandbox import wire
+from deepfakelab.course.sandbox.bubblewrap import Limits, ProcessGroup, Sandbox, availability
 from deepfakelab.course.layout import kit_root
 
 needs_bwrap = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")
@@ -183,7 +183,8 @@ def test_a_daemon_dies_with_the_sandbox(tmp_path):
 def test_grade_refuses_without_bubblewrap_unless_told(tmp_path, capsys, monkeypatch):
     pytest.importorskip("nbgrader")
     from deepfakelab.cli import main
-    from deepfakelab.course import bubblewrap, toy
+    from deepfakelab.course import toy
+    from deepfakelab.course.sandbox import bubblewrap
 
     toy.build_toy_course(tmp_path)
     monkeypatch.setattr(bubblewrap, "availability", lambda: "bubblewrap (bwrap) is not installed; install it")
@@ -196,7 +197,7 @@ def test_grade_refuses_without_bubblewrap_unless_told(tmp_path, capsys, monkeypa
 
 
 def test_availability_names_the_missing_tool(monkeypatch):
-    from deepfakelab.course import bubblewrap
+    from deepfakelab.course.sandbox import bubblewrap
 
     monkeypatch.setenv("PATH", "/nonexistent")
     why = bubblewrap.availability.__wrapped__()
@@ -237,7 +238,7 @@ def test_a_forged_frame_is_refused_without_unpickling():
 def test_remote_student_calls_errors_timeouts_and_exits(tmp_path, sandbox):
     import nbformat
 
-    from deepfakelab.course.remote_student import RemoteStudent, StudentError
+    from deepfakelab.course.sandbox.remote_student import RemoteStudent, StudentError
 
     source = ("import os, time\nimport numpy as np\n"
               "def double(x):\n    return np.asarray(x) * 2\n"
@@ -272,7 +273,7 @@ def test_the_graded_kernel_knows_it_is_graded(tmp_path):
     import nbformat
 
     from deepfakelab.course import toy
-    from deepfakelab.course.grade import GradeOptions, grade_assignment
+    from deepfakelab.course.grading.grade import GradeOptions, grade_assignment
     from deepfakelab.course.release import generate_assignment
 
     course = toy.build_toy_course(tmp_path)
@@ -284,7 +285,7 @@ def test_the_graded_kernel_knows_it_is_graded(tmp_path):
             cell.source += "\nimport os\nassert os.environ.get('NBGRADER_EXECUTION') == 'autograde'"
     nbformat.write(nb, str(path))
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False))
-    assert report.graded["env"]["score"] == 5.0, report.graded["env"]["notebooks"]
+    assert report.graded["env"].score == 5.0, report.graded["env"].notebooks
 
 
 @needs_bwrap

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from deepfakelab import lab1
-from deepfakelab.course import sandboxed_media
+from deepfakelab.course.sandbox import sandboxed_media
 from deepfakelab.course.artifacts import ArtifactError
-from deepfakelab.course.sandboxed_media import SandboxedMedia
+from deepfakelab.course.sandbox.sandboxed_media import SandboxedMedia
 
 
 def _forbid(*args, **kwargs):
@@ -98,7 +98,7 @@ def test_hostile_files_fail_with_one_line_naming_them(tmp_path, decoder, monkeyp
 def test_a_server_holding_student_code_refuses_to_decode(tmp_path):
     import nbformat
 
-    from deepfakelab.course.remote_student import RemoteStudent
+    from deepfakelab.course.sandbox.remote_student import RemoteStudent
 
     path = tmp_path / "nb.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(

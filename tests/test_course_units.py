@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from deepfakelab.course.artifacts import ArtifactError, load_array, load_csv, load_json, number, save_array, save_csv, save_json
-from deepfakelab.course.student_code import definitions, load_student_namespace
+from deepfakelab.course.sandbox.student_code import definitions, load_student_namespace
 
 
 # --- artifacts -------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def test_notebook_budget_stops_a_loop_and_skips_the_rest(tmp_path):
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from deepfakelab.course.sandbox import TIME_LIMIT_ERROR, LimitedExecute
+    from deepfakelab.course.grading.limits import TIME_LIMIT_ERROR, LimitedExecute
 
     nb = new_notebook(cells=[new_code_cell("x = 1"), new_code_cell("while True:\n    pass"), new_code_cell("y = 2")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -159,7 +159,7 @@ def test_output_without_end_is_dropped_as_it_arrives(tmp_path):
     pytest.importorskip("nbgrader")
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from deepfakelab.course.sandbox import LimitedExecute, LimitedOutput
+    from deepfakelab.course.grading.limits import LimitedExecute, LimitedOutput
 
     nb = new_notebook(cells=[new_code_cell("for _ in range(60):\n    print('x' * 1_000_000)"), new_code_cell("y = 2")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -178,7 +178,7 @@ def test_a_hidden_check_that_does_not_report_fails_its_cell(tmp_path):
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from deepfakelab.course.worker import expected_checks, score_notebook
+    from deepfakelab.course.grading.worker import expected_checks, score_notebook
 
     (tmp_path / "test_lab.py").write_text(
         "import pytest\n\n@pytest.mark.grade('check_a')\ndef test_one(student):\n    pass\n\n"

@@ -14,9 +14,11 @@ import pytest
 
 pytest.importorskip("nbgrader")
 
-from deepfakelab.course import grade, leftovers, toy  # noqa: E402
-from deepfakelab.course.bubblewrap import availability  # noqa: E402
-from deepfakelab.course.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course import toy  # noqa: E402
+from deepfakelab.course.grading import pool  # noqa: E402
+from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
+from deepfakelab.course.sandbox import leftovers  # noqa: E402
+from deepfakelab.course.sandbox.bubblewrap import availability  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 
 pytestmark = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")
@@ -37,19 +39,19 @@ def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch)
     proc.wait()
     for left in (f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa", f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa.progress"):
         (course.state / "staging" / toy.ASSIGNMENT / left / "x").mkdir(parents=True)
-    real = grade.run_worker
-    monkeypatch.setattr(grade, "run_worker", lambda job, wall, stop=None: real(job, WALL, stop))
+    real = pool.run_worker
+    monkeypatch.setattr(pool, "run_worker", lambda job, wall, stop=None: real(job, WALL, stop))
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False))
 
     assert "sleeper" in report.graded and "did not finish within 40 s" in report.failed["sleeper"]
-    rows = {r["grade_id"]: r for r in report.graded["sleeper"]["notebooks"][toy.NOTEBOOK]["cells"]}
+    rows = {r.grade_id: r for r in report.graded["sleeper"].notebooks[toy.NOTEBOOK].cells}
     # check_pick_frames ran before the sleeping cell (its hidden check passed); the rest did not run.
-    assert {g: r["points"] for g, r in rows.items() if not r["manual"]} == \
+    assert {g: r.points for g, r in rows.items() if not r.manual} == \
         {"check_pick_frames": 2.0, "check_verdict": 0.0, "check_frames_artifact": 0.0}
     for grade_id in ("check_verdict", "check_frames_artifact"):
-        message = rows[grade_id]["message"]
+        message = rows[grade_id].message
         assert "did not finish within 40 s" in message and "cell 'verdict_answer'" in message, message
-    assert rows["check_pick_frames"]["message"] == ""
+    assert rows["check_pick_frames"].message == ""
     # The partial graded notebook is where the instructor looks, and the gradebook holds the points.
     graded = course.autograded(toy.ASSIGNMENT, "sleeper") / f"{toy.NOTEBOOK}.ipynb"
     assert "KernelLost" in graded.read_text()

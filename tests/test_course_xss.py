@@ -1,7 +1,7 @@
 """A student's HTML never runs for the instructor: sanitised graded notebooks, CSP on formgrader and feedback.
 
 Issue 32: a ``<script>`` in a written answer (or an HTML/SVG output) ran in formgrader with the
-instructor's Jupyter session. The unit tests check :mod:`deepfakelab.course.sanitize`; the
+instructor's Jupyter session. The unit tests check :mod:`deepfakelab.course.grading.sanitize`; the
 end-to-end test grades a toy submission carrying such an answer, then opens its formgrader page
 in headless Chromium (Debian's, through Playwright) on a JupyterLab started the way
 ``deepfakelab course formgrader`` starts it, and checks that nothing of the student's ran.
@@ -30,7 +30,7 @@ pytest.importorskip("nbgrader")
 from deepfakelab.course import toy  # noqa: E402
 from deepfakelab.course.formgrader_csp import formgrader_command, page_policy  # noqa: E402
 from deepfakelab.course.layout import SERVER_CONFIG, kit_root  # noqa: E402
-from deepfakelab.course.sanitize import add_feedback_csp, sanitize_markdown, sanitize_notebook  # noqa: E402
+from deepfakelab.course.grading.sanitize import add_feedback_csp, sanitize_markdown, sanitize_notebook  # noqa: E402
 
 MARKER = "dfl-xss-ran"  # in every script the student plants; must never show up anywhere it could run
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -150,8 +150,8 @@ def test_formgrader_policy_hashes_only_the_template_scripts():
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """A toy course where one student's written answer and outputs carry script, graded once."""
-    from deepfakelab.course.bubblewrap import availability
-    from deepfakelab.course.grade import GradeOptions, grade_assignment
+    from deepfakelab.course.sandbox.bubblewrap import availability
+    from deepfakelab.course.grading.grade import GradeOptions, grade_assignment
     from deepfakelab.course.release import generate_assignment
 
     if availability() is not None:
@@ -173,7 +173,7 @@ def graded(tmp_path_factory):
 
 def test_graded_notebook_and_feedback_hold_no_student_script(graded):
     course, report = graded
-    assert report.graded["mallory"]["score"] == sum(toy.AUTOGRADED_POINTS.values()), report.failed
+    assert report.graded["mallory"].score == sum(toy.AUTOGRADED_POINTS.values()), report.failed
     assert "mallory" not in report.failed
     nb = nbformat.read(str(course.autograded(toy.ASSIGNMENT, "mallory") / f"{toy.NOTEBOOK}.ipynb"), as_version=4)
     # what is rendered: markdown, and outputs (a code cell's source is shown as code, escaped)

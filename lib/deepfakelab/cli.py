@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     prepare_process(restart=False)  # before any subcommand's module loads torch
+    from .course.startup import skip_iri_parser
+
+    skip_iri_parser()  # the course's commands import nbformat: seconds saved (deepfakelab.course.startup)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

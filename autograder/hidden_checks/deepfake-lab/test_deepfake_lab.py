@@ -12,7 +12,7 @@ course's media pack (``<course>/media/deepfake-lab/``, found from the course fol
 names with ``--dfl-hide``: the folder the sandbox hides), never the student's copy; without a
 pack, the synthetic media :mod:`deepfakelab.lab1` draws from fixed seeds. The student's own
 photos and video are checked like the others, so no check counts videos. The videos and images a
-notebook wrote are decoded in a sandbox (:func:`~deepfakelab.course.sandboxed_media.media_files`),
+notebook wrote are decoded in a sandbox (:func:`~deepfakelab.course.sandbox.sandboxed_media.media_files`),
 never by this process. Assertion messages are what the student reads.
 """
 
@@ -27,8 +27,8 @@ import torch
 
 from deepfakelab import lab1, lab1_media
 from deepfakelab.course.artifacts import ArtifactError, load_array, load_json, number
-from deepfakelab.course.hidden import student_function
-from deepfakelab.course.sandboxed_media import media_files
+from deepfakelab.course.grading.hidden import student_function
+from deepfakelab.course.sandbox.sandboxed_media import media_files
 
 torch.set_num_threads(1)
 # Captured before any student code is loaded, so a patched numpy or torch function cannot help.

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepfakelab.course.artifacts import ArtifactError, load_array, load_csv
-from deepfakelab.course.hidden import student_function
+from deepfakelab.course.grading.hidden import student_function
 from deepfakelab.course.probes.gan_lab import primer_nets, small_batches, small_gan
 from deepfakelab.lab2 import loss_advice, train_step_advice
 

@@ -52,7 +52,7 @@ UNSANDBOXED = ("NOT SANDBOXED (--no-sandbox): student code ran as your user with
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from .grade import GradeOptions, grade_assignment
+    from .grading.grade import GradeOptions, grade_assignment
     from .layout import open_course
 
     course = open_course(args.course, args.hidden_checks)
@@ -67,7 +67,7 @@ def _grade(args: argparse.Namespace) -> int:
     print(f"\n{args.assignment}: graded {len(report.graded)}, unchanged since last run {len(report.skipped)}, "
           f"problems {len(report.failed)} ({report.seconds:.0f} s)")
     for student, result in sorted(report.graded.items()):
-        print(f"  {student:20s} {result['score']:g} / {result['max_score']:g} (autograded part; written answers wait for you)")
+        print(f"  {student:20s} {result.score:g} / {result.max_score:g} (autograded part; written answers wait for you)")
     for student, why in sorted(report.failed.items()):
         print(f"  {student:20s} PROBLEM: {why[:300]}")
     for student, note in sorted(report.notes.items()):
@@ -103,12 +103,12 @@ def _formgrader(args: argparse.Namespace) -> int:
 
 
 def _feedback(args: argparse.Namespace) -> int:
-    from .grade import write_feedback
+    from .grading.grade import write_feedback
     from .layout import open_course
 
     course = open_course(args.course)
     report = write_feedback(course, args.assignment, args.student or None)
-    print(f"{args.assignment}: feedback for {len(report.graded) - len(report.failed)} student(s) in "
+    print(f"{args.assignment}: feedback for {len(report.feedback)} student(s) in "
           f"{course.root / 'feedback'} ({report.seconds:.0f} s)")
     for student, why in sorted(report.failed.items()):
         print(f"  {student:20s} PROBLEM: {why[:300]}")

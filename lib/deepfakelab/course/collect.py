@@ -29,7 +29,7 @@ copies them to ``extracted/``, and places each in ``submitted/<id>/<assignment>/
 ``timestamp.txt`` it writes when the regexp gives one. Each placed file is compared with what was
 vetted afterwards.
 
-nbgrader is imported where it is used, as in :mod:`.grade`: it comes with the ``course`` extra.
+nbgrader is imported where it is used, as in :mod:`.grading.grade`: it comes with the ``course`` extra.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Formgrader shows a submission by rendering its graded notebook into a page of the instructor's
 Jupyter server, so any script in it runs with the instructor's session (``/api/contents``,
-terminals). The graded notebooks are sanitised when they are made (:mod:`.sanitize`); this policy
+terminals). The graded notebooks are sanitised when they are made (:mod:`.grading.sanitize`); this policy
 is the second wall, for a notebook graded before that or a gap in the sanitiser. jupyter_server's
 own policy is only ``frame-ancestors``, and one strict policy for the whole server does not fit:
 formgrader's templates run inline scripts of their own (the submission's ids, tooltips).

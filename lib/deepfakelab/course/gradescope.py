@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from .layout import Course, kit_root
+from .startup import skip_iri_parser
 
 SETUP_SH = """#!/usr/bin/env bash
 # Runs once when Gradescope builds the autograder image (Ubuntu): Python, a venv and the kit.
@@ -85,7 +86,8 @@ def _find_submission(submission: Path, notebook: str) -> Path | None:
 
 def grade_gradescope(root: Path, assignment: str) -> dict:
     """Grade ``root/submission`` against ``root/source``; write and return ``results.json``."""
-    from .grade import run_worker
+    from .grading.pool import run_worker
+    from .grading.jobs import GradingJob
     from .release import build_template
 
     source = root / "source"
@@ -106,24 +108,23 @@ def grade_gradescope(root: Path, assignment: str) -> dict:
                 missing.append(nb.name)
             else:
                 shutil.copy2(found, upload / nb.name)
-        from .bubblewrap import availability
+        from .sandbox.bubblewrap import availability
 
         # One submission per container already; bubblewrap adds the sandbox where the image allows it.
-        job = {"assignment": assignment, "student": "student", "template": str(template), "submission": str(upload),
-               "hidden_checks": str(course.hidden_checks), "staging": str(work / "graded"),
-               "sandbox": availability() is None}
+        job = GradingJob(assignment=assignment, student="student", template=template, submission=upload,
+                         hidden_checks=course.hidden_checks, staging=work / "graded", sandbox=availability() is None)
         result = run_worker(job, wall_timeout=3600)
     tests, output = [], []
-    if "error" in result:
-        output.append(f"Your submission could not be graded: {result['error']}")
-    elif result.get("stopped"):
-        output.append(f"Grading was stopped: {result['stopped']}.")
-    for notebook, info in result.get("notebooks", {}).items():
-        for row in info["cells"]:
-            if row["manual"]:
+    if result.error:
+        output.append(f"Your submission could not be graded: {result.error}")
+    elif result.stopped:
+        output.append(f"Grading was stopped: {result.stopped}.")
+    for notebook, info in result.notebooks.items():
+        for cell in info.cells:
+            if cell.manual:
                 continue
-            tests.append({"name": f"{notebook}: {row['grade_id']}", "score": row["points"] or 0.0,
-                          "max_score": row["max_points"], "output": row["message"] or "passed",
+            tests.append({"name": f"{notebook}: {cell.grade_id}", "score": cell.points or 0.0,
+                          "max_score": cell.max_points, "output": cell.message or "passed",
                           "visibility": "visible"})
     if missing:
         output.append("Not found in your upload: " + ", ".join(missing) + " (upload the notebook files themselves).")
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default="/autograder", help="the autograder folder")
     parser.add_argument("--assignment", required=True, help="assignment name")
     args = parser.parse_args(argv)
+    skip_iri_parser()
     grade_gradescope(Path(args.root), args.assignment)
     return 0
 

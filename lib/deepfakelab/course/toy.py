@@ -106,7 +106,7 @@ HIDDEN_CHECKS = '''
 import pytest
 
 from deepfakelab.course.artifacts import load_json, number
-from deepfakelab.course.hidden import student_function
+from deepfakelab.course.grading.hidden import student_function
 
 PROBES = "deepfakelab.course.probes.toy"
 

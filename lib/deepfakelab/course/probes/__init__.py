@@ -1,7 +1,7 @@
 """Probes: public code that runs beside a student's code in the sandbox and returns only data.
 
 A hidden check cannot receive a ``torch.nn.Module``, an optimiser's step or a figure: such an
-object cannot cross the sandbox's boundary as data (:mod:`..wire`). A *probe* -- a function
+object cannot cross the sandbox's boundary as data (:mod:`..sandbox.wire`). A *probe* -- a function
 ``name(student, *args)`` of a module of this package -- builds the object with the student's
 functions, measures it, and returns numbers, names and lists; the check decides outside.
 
@@ -15,7 +15,7 @@ module-level constant, read from the source with :mod:`ast` (never by importing 
 
     PROBES = "deepfakelab.course.probes.gan_lab"
 
-and the student server imports that module by name, from the kit (:mod:`..student_server`).
+and the student server imports that module by name, from the kit (:mod:`..sandbox.student_server`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ JavaScript output of a code cell -- would run there with the instructor's rights
 through ``/api/contents`` (a new hidden check), open a terminal. So the worker passes every
 graded notebook through :func:`sanitize_notebook` before it is stored, and the feedback pages
 get a Content-Security-Policy (:func:`add_feedback_csp`); formgrader's pages get theirs from
-:mod:`.formgrader_csp`.
+:mod:`..formgrader_csp`.
 
 Markdown is kept as the student wrote it whenever it cannot carry HTML: no ``<`` that could open
 a tag and only plain link targets in what nbconvert renders (the renderer formgrader and the

@@ -30,7 +30,7 @@ import threading
 from pathlib import Path
 
 from . import leftovers, wire
-from .probes import checked_name
+from ..probes import checked_name
 
 #: Built-in exceptions a student's error is re-raised as; any other becomes a StudentError.
 RERAISED = (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError, NotImplementedError, AttributeError,
@@ -97,7 +97,7 @@ class RemoteStudent:
 
     # --- the server --------------------------------------------------------------------------
     def _command(self) -> list[str]:
-        argv = [sys.executable, "-m", "deepfakelab.course.student_server",
+        argv = [sys.executable, "-m", "deepfakelab.course.sandbox.student_server",
                 str(self._notebook) if self._notebook is not None else "--decode"]
         if self._probes is not None:
             argv.append(self._probes)
@@ -211,7 +211,7 @@ class RemoteStudent:
         return self._request("call", name, args, kwargs)
 
     def probe(self, name: str, *args, **kwargs):
-        """The probe ``name(student, *args, **kwargs)`` of the kit's probes module (see :mod:`.probes`)."""
+        """The probe ``name(student, *args, **kwargs)`` of the kit's probes module (see :mod:`..probes`)."""
         return self._request("probe", name, args, kwargs)
 
     def decode(self, kind: str, *args) -> dict:

@@ -40,7 +40,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from . import leftovers
 
 #: Files of ``/etc`` that Python, NumPy, matplotlib and ffmpeg read; nothing else of it is mounted.
@@ -182,7 +182,7 @@ def _python_paths() -> list[Path]:
 def _kit_secrets() -> tuple[Path, ...]:
     """The kit's instructor material, masked wherever a mounted folder would show it."""
     try:
-        from .layout import kit_root
+        from ..layout import kit_root
 
         root = kit_root()
     except Exception:  # an installed kit without its repository: nothing to mask

@@ -6,9 +6,9 @@ is spent are skipped with a message, so the student keeps the points of the cell
 cell that ignores the interrupt costing only itself (the kernel is restarted and the cells before it
 run again), a kernel that ends itself costing its cell and the ones after it, and a
 kernel whose address space is capped (``memory_mb``), managed without jupyter_client's fixed
-waits (:mod:`.prompt_kernel`), started through
-:mod:`deepfakelab.course.kernel_launcher` by a kernelspec written into a private Jupyter path --
-inside the submission's bubblewrap sandbox when grading (:mod:`.bubblewrap`).
+waits (:mod:`..sandbox.prompt_kernel`), started through
+:mod:`deepfakelab.course.sandbox.kernel_launcher` by a kernelspec written into a private Jupyter path --
+inside the submission's bubblewrap sandbox when grading (:mod:`..sandbox.bubblewrap`).
 :class:`LimitedOutput` caps each cell's output in bytes as well as lines.
 """
 
@@ -47,7 +47,7 @@ class LimitedExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         # nbgrader sets its kernel manager the same way (a keyword, ahead of any config).
-        from .prompt_kernel import PromptKernelManager
+        from ..sandbox.prompt_kernel import PromptKernelManager
 
         kwargs.setdefault("kernel_manager_class", PromptKernelManager)
         super().__init__(*args, **kwargs)
@@ -247,13 +247,13 @@ def write_kernelspec(jupyter_path: Path, memory_mb: int, name: str = "python3", 
     Put ``jupyter_path`` first on ``JUPYTER_PATH``: it then shadows the normal ``python3``
     kernel for this process only, without touching the instructor's Jupyter set-up. ``jail``
     is the command that starts a process in the submission's sandbox
-    (:meth:`.bubblewrap.Sandbox.command` without its program); the kernel then runs inside it
+    (:meth:`..sandbox.bubblewrap.Sandbox.command` without its program); the kernel then runs inside it
     and is interrupted by a message, since a signal to ``bwrap`` would not reach it.
     """
     folder = Path(jupyter_path) / "kernels" / name
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [*(jail or []), sys.executable, "-m", "deepfakelab.course.kernel_launcher", "--memory-mb",
+        "argv": [*(jail or []), sys.executable, "-m", "deepfakelab.course.sandbox.kernel_launcher", "--memory-mb",
                  str(int(memory_mb)), "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"],
         "display_name": "Python 3 (graded, limited)",
         "language": "python",

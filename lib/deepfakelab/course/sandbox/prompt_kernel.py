@@ -12,7 +12,7 @@ it is running, so a late ``status`` of the start-up is ignored either way.
 and polling it more often saved 10 ms, so it is left as it is.)
 
 Everything else is jupyter_client's own (:class:`~jupyter_client.manager.AsyncKernelManager`,
-:class:`~jupyter_client.asynchronous.AsyncKernelClient`). :class:`.sandbox.LimitedExecute`
+:class:`~jupyter_client.asynchronous.AsyncKernelClient`). :class:`..grading.limits.LimitedExecute`
 uses :class:`PromptKernelManager`, which hands out this client.
 """
 

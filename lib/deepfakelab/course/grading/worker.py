@@ -1,9 +1,9 @@
 """Grade one submission in a private copy of the course, in its own process.
 
 The parent starts one process per submission, forked from a server that has already imported
-nbgrader (:func:`deepfakelab.course.grade.run_worker`), so isolation costs milliseconds instead
+nbgrader (:func:`deepfakelab.course.grading.pool.run_worker`), so isolation costs milliseconds instead
 of seconds of imports; the job arrives and the result leaves through a pipe that the student's
-kernel does not inherit. (``python -m deepfakelab.course.worker`` does the same over stdin and stdout, for
+kernel does not inherit. (``python -m deepfakelab.course.grading.worker`` does the same over stdin and stdout, for
 debugging one submission; the result is framed by a random token.)
 
 The steps, each an ordinary nbgrader or pytest run:
@@ -12,14 +12,14 @@ The steps, each an ordinary nbgrader or pytest run:
    submission (plain files only) into a fresh temporary course; notebooks that are not valid
    JSON/nbformat are set aside with a message (their cells score 0); of the others only the
    answer cells are kept, written into the instructor's release (:mod:`.answers`);
-2. ``nbgrader autograde`` there, with :class:`~.sandbox.LimitedExecute` (cell and notebook
+2. ``nbgrader autograde`` there, with :class:`~.limits.LimitedExecute` (cell and notebook
    time limits; a dead or unstoppable kernel keeps the cells before it) and
-   :class:`~.sandbox.LimitedOutput` (lines and bytes); the kernel runs in the submission's
-   bubblewrap sandbox (:mod:`.bubblewrap`), in a folder of its own that is copied out as plain
+   :class:`~.limits.LimitedOutput` (lines and bytes); the kernel runs in the submission's
+   bubblewrap sandbox (:mod:`..sandbox.bubblewrap`), in a folder of its own that is copied out as plain
    files afterwards;
 3. the hidden checks, in a separate pytest process that holds no student code (a fork of this
    worker, :mod:`.forked_checks`): the student's functions are called in the sandbox and
-   return data (:mod:`.remote_student`);
+   return data (:mod:`..sandbox.remote_student`);
 4. the score of every graded cell: its test ran without error *and* every hidden check with
    its ``grade_id`` (read from the checks' source) reported passed; written answers are left
    for the instructor.
@@ -43,9 +43,10 @@ from pathlib import Path
 
 import nbformat
 
-from . import leftovers
+from ..sandbox import leftovers
 from .answers import graded_notebook, missing_message
-from .probes import named_by as named_probes
+from .jobs import CellScore, GradingJob, GradingResult, NotebookResult
+from ..probes import named_by as named_probes
 from .sanitize import sanitize_notebook
 
 #: Name of the error a failed hidden check adds to its cell in the graded notebook.
@@ -140,7 +141,7 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
     """Run the hidden checks for one notebook; return their results and a problem, if any.
 
     pytest runs the instructor's checks in a process of its own that holds no student code; the
-    student's functions are called in the sandbox (:mod:`.remote_student`). The results file is
+    student's functions are called in the sandbox (:mod:`..sandbox.remote_student`). The results file is
     in a folder that no sandbox sees. ``fork``: the process is a fork of this one when it is
     single-threaded (:mod:`.forked_checks`; the worker, which has pytest imported), else a new
     ``python -m pytest``.
@@ -150,7 +151,7 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
     with tempfile.TemporaryDirectory(prefix=leftovers.prefix("dfl-hidden-")) as scratch:
         out = Path(scratch) / "results.json"
         args = [str(checks), "-q", "--assert=plain", "-p", "no:cacheprovider",
-                "-p", "deepfakelab.course.hidden", "--rootdir", str(checks), "-c", os.devnull, "--noconftest",
+                "-p", "deepfakelab.course.grading.hidden", "--rootdir", str(checks), "-c", os.devnull, "--noconftest",
                 # Collection starts at the checks (else at the folder above them, listing all of it: /tmp).
                 "--confcutdir", str(checks),
                 "--dfl-artifacts", str(artifacts), "--dfl-notebook", str(notebook), "--dfl-results", str(out),
@@ -326,10 +327,10 @@ def _calls_hidden(cell) -> bool:
     return "hidden_check(" in cell.get("source", "")
 
 
-def grade_submission(job: dict) -> dict:
-    """Grade ``job['submission']`` (a folder of notebooks) and return the scores (see module doc)."""
-    assignment, student = job["assignment"], job["student"]
-    template = Path(job["template"])
+def grade_submission(job: GradingJob) -> GradingResult:
+    """Grade ``job.submission`` (a folder of notebooks) and return the scores (see module doc)."""
+    assignment, student = job.assignment, job.student
+    template = job.template
     private = leftovers.private_folder("dfl-grade-")
     clock = time.perf_counter()
     timings = {}
@@ -340,7 +341,7 @@ def grade_submission(job: dict) -> dict:
         grade_cells = _grade_cells(private / "gradebook.db", assignment)
         submitted = private / "submitted" / student / assignment
         # Plain files only: a symlink in the submission must not pull the instructor's files in.
-        left_in = copy_plain_files(Path(job["submission"]), submitted, max_bytes=SUBMISSION_MAX_BYTES,
+        left_in = copy_plain_files(job.submission, submitted, max_bytes=SUBMISSION_MAX_BYTES,
                                    max_files=SUBMISSION_MAX_FILES)
         for junk in (".ipynb_checkpoints", "artifacts", "__pycache__"):
             shutil.rmtree(submitted / junk, ignore_errors=True)
@@ -375,11 +376,11 @@ def grade_submission(job: dict) -> dict:
                          "points": 0.0, "message": problem} for c in cells]
             else:
                 nb = nbformat.read(str(graded), as_version=4)
-                checks = Path(job["hidden_checks"]) / assignment
+                checks = job.hidden_checks / assignment
                 for _attempt in range(2):  # once more when the grader itself failed (see hidden._grader_fault)
                     hidden, hidden_problem = run_hidden_checks(
-                        checks, graded, graded.parent / "artifacts", float(job.get("hidden_timeout") or 300),
-                        memory_mb, sandbox=job.get("sandbox", True), hide=job.get("hide", []), fork=True)
+                        checks, graded, graded.parent / "artifacts", float(job.hidden_timeout or 300),
+                        memory_mb, sandbox=job.sandbox, hide=job.hide, fork=True)
                     faults = [h["grader_fault"] for h in hidden if h.get("grader_fault")]
                     if not faults:
                         break
@@ -389,38 +390,35 @@ def grade_submission(job: dict) -> dict:
                 _mention_missing(rows, missing.get(name, []), "; ".join(notes.get(name, [])))
                 nb = sanitize_notebook(nb)  # issue 32: formgrader and the feedback render it for the instructor
                 nbformat.write(nb, str(graded))
-            notebooks[name] = {"problem": problem, "cells": rows}
+            notebooks[name] = NotebookResult(problem, tuple(CellScore(**row) for row in rows))
             total += sum(r["points"] or 0.0 for r in rows)
             max_total += sum(r["max_points"] for r in rows)
         timings["hidden_checks"] = time.perf_counter() - clock - timings["prepare"] - timings["autograde"]
-        staging = Path(job["staging"])
         autograded = private / "autograded" / student / assignment
-        staging.mkdir(parents=True, exist_ok=True)
+        job.staging.mkdir(parents=True, exist_ok=True)
         if autograded.is_dir():
-            copy_plain_files(autograded, staging)
-        result = {"student": student, "assignment": assignment, "score": total, "max_score": max_total,
-                  "notebooks": notebooks, "log": log[-4000:],
-                  "seconds": {k: round(v, 2) for k, v in timings.items()}}
-        if grader_faults:
-            result["grader_fault"] = "; ".join(grader_faults)
+            copy_plain_files(autograded, job.staging)
         left_behind = (private / LEFT_BEHIND_NOTE).read_text() if (private / LEFT_BEHIND_NOTE).is_file() else ""
-        if left_in or left_behind:  # for the instructor: what of the submission or its outputs was not kept
-            result["left_out"] = "; ".join(filter(None, [left_in and f"submission {left_in}",
-                                                         left_behind and f"outputs {left_behind}"]))
-        return result
+        # for the instructor: what of the submission, or of what the notebook wrote, was not kept
+        left_out = "; ".join(filter(None, [left_in and f"submission {left_in}",
+                                           left_behind and f"outputs {left_behind}"]))
+        return GradingResult(student=student, assignment=assignment, score=total, max_score=max_total,
+                             notebooks=notebooks, log=log[-4000:],
+                             seconds={k: round(v, 2) for k, v in timings.items()},
+                             grader_fault="; ".join(grader_faults), left_out=left_out)
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
 
-def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple[str, int]:
+def _autograde(private: Path, assignment: str, student: str, job: GradingJob) -> tuple[str, int]:
     """Run nbgrader's autograde in ``private`` with the kit's limits; return its log and the memory limit."""
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import Execute
     from traitlets.config.loader import PyFileConfigLoader
 
-    from .layout import ensure_tools_on_path
-    from .sandbox import LimitedExecute, LimitedOutput, write_kernelspec
+    from ..layout import ensure_tools_on_path
+    from .limits import LimitedExecute, LimitedOutput, write_kernelspec
 
     ensure_tools_on_path()
 
@@ -429,8 +427,8 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
     for key, section, name in (("cell_timeout", "Execute", "timeout"),
                                ("notebook_timeout", "LimitedExecute", "notebook_timeout"),
                                ("memory_mb", "LimitedExecute", "memory_mb")):
-        if job.get(key) is not None:
-            config[section][name] = job[key]
+        if getattr(job, key) is not None:
+            config[section][name] = getattr(job, key)
     # LimitedExecute reads Execute's settings too (it is a subclass), plus its own.
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import LimitOutput
@@ -440,15 +438,15 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
         replace.get(pp, pp) for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
     memory_mb = int(config.LimitedExecute.get("memory_mb", 8192))
     notebook_timeout = float(config.LimitedExecute.get("notebook_timeout", 900.0))
-    if job.get("staging"):  # progress as each cell starts, for a worker that gets killed (partial_result)
-        progress = progress_dir(job)
+    if job.staging:  # progress as each cell starts, for a worker that gets killed (partial_result)
+        progress = job.progress
         progress.mkdir(parents=True, exist_ok=True)
         _write_json_atomic(progress / "state.json", {"private": str(private), "memory_mb": memory_mb})
         config.LimitedExecute.progress_dir = str(progress)
     with contextlib.ExitStack() as stack:
         jail = None
-        if job.get("sandbox", True):
-            jail = _kernel_jail(private, student, assignment, memory_mb, notebook_timeout, stack, job.get("hide", []))
+        if job.sandbox:
+            jail = _kernel_jail(private, student, assignment, memory_mb, notebook_timeout, stack, job.hide)
             # The kernel's sockets are files in a folder the sandbox shares: it has no network.
             config.KernelManager.transport = "ipc"
             config.KernelManager.ip = str(private / "runtime" / "kernel")
@@ -469,7 +467,7 @@ def _autograde(private: Path, assignment: str, student: str, job: dict) -> tuple
 
 
 def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, notebook_timeout: float,
-                 stack: contextlib.ExitStack, hide: list[str]) -> list[str]:
+                 stack: contextlib.ExitStack, hide: tuple[Path, ...]) -> list[str]:
     """The command prefix that starts the kernel in this submission's sandbox.
 
     The sandbox sees the folder the notebook runs in and the folder of the kernel's connection
@@ -478,7 +476,7 @@ def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, n
     kernel never writes where nbgrader later writes the graded notebook (a planted symlink
     there would redirect that write).
     """
-    from .bubblewrap import Limits, ProcessGroup, Sandbox
+    from ..sandbox.bubblewrap import Limits, ProcessGroup, Sandbox
 
     runtime = private / "runtime"
     runtime.mkdir(exist_ok=True)
@@ -494,11 +492,6 @@ def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, n
                    env=(("NBGRADER_EXECUTION", "autograde"),)).command([], cwd=workdir, cgroup=group.paths)
 
 
-def progress_dir(job: dict) -> Path:
-    """Where the worker of ``job`` records its progress: beside its staging folder, which no sandbox sees."""
-    return Path(f"{job['staging']}.progress")
-
-
 def _write_json_atomic(path: Path, data) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w") as f:
@@ -508,7 +501,7 @@ def _write_json_atomic(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
-def partial_result(job: dict, why: str) -> dict | None:
+def partial_result(job: GradingJob, why: str) -> GradingResult | None:
     """The result of a worker that was killed (``why``), from the progress it recorded; None if none.
 
     Run by the parent once the worker and its kernel are gone. The cells that had finished keep
@@ -516,24 +509,23 @@ def partial_result(job: dict, why: str) -> dict | None:
     running and every cell after it score 0, with a message naming that cell. A notebook the
     worker had not started scores 0. The graded notebooks go to the job's staging folder.
     """
-    progress = progress_dir(job)
+    progress = job.progress
     try:
         state = json.loads((progress / "state.json").read_text())
     except (OSError, ValueError):
         shutil.rmtree(progress, ignore_errors=True)
         return None
-    from .sandbox import KERNEL_LOST_ERROR, _cell_name, _error, limit_outputs
+    from .limits import KERNEL_LOST_ERROR, _cell_name, _error, limit_outputs
 
-    assignment, student = job["assignment"], job["student"]
+    assignment, student, staging = job.assignment, job.student, job.staging
     private = Path(state["private"])
-    staging = Path(job["staging"])
     try:
-        grade_cells = _grade_cells(Path(job["template"]) / "gradebook.db", assignment)
+        grade_cells = _grade_cells(job.template / "gradebook.db", assignment)
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True, exist_ok=True)
         if (private / "kernel-cwd").is_dir():  # what the notebook wrote, as the worker would have copied it
             copy_plain_files(private / "kernel-cwd", staging, skip_suffixes=(".ipynb",), **OUTPUT_LIMITS)
-        checks = Path(job["hidden_checks"]) / assignment
+        checks = job.hidden_checks / assignment
         notebooks, total, max_total = {}, 0.0, 0.0
         for name, cells in grade_cells.items():
             try:
@@ -554,58 +546,61 @@ def partial_result(job: dict, why: str) -> dict | None:
                     for index, cell in enumerate(nb.cells[running:], start=running):
                         if cell.cell_type == "code" and cell.source.strip():
                             cell.outputs = [_error(KERNEL_LOST_ERROR, what if index == running else f"not run: {what}")]
-                nb = limit_outputs(nb, Path(job["template"]))  # in lines and bytes, as nbgrader trims a finished one
+                nb = limit_outputs(nb, job.template)  # in lines and bytes, as nbgrader trims a finished one
                 graded = staging / f"{name}.ipynb"
                 nbformat.write(nb, str(graded))
                 hidden, hidden_problem = run_hidden_checks(
-                    checks, graded, staging / "artifacts", float(job.get("hidden_timeout") or 300),
-                    int(state.get("memory_mb") or 8192), sandbox=job.get("sandbox", True), hide=job.get("hide", []))
+                    checks, graded, staging / "artifacts", float(job.hidden_timeout or 300),
+                    int(state.get("memory_mb") or 8192), sandbox=job.sandbox, hide=job.hide)
                 rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
                 nb = sanitize_notebook(nb)  # issue 32: formgrader and the feedback render it for the instructor
                 nbformat.write(nb, str(graded))
-            notebooks[name] = {"problem": problem, "cells": rows}
+            notebooks[name] = NotebookResult(problem, tuple(CellScore(**row) for row in rows))
             total += sum(r["points"] or 0.0 for r in rows)
             max_total += sum(r["max_points"] for r in rows)
-        return {"student": student, "assignment": assignment, "score": total, "max_score": max_total,
-                "notebooks": notebooks, "log": why, "stopped": why}
+        return GradingResult(student=student, assignment=assignment, score=total, max_score=max_total,
+                             notebooks=notebooks, log=why, stopped=why)
     finally:
         shutil.rmtree(private, ignore_errors=True)
         shutil.rmtree(progress, ignore_errors=True)
 
 
-#: Modules the fork server imports once, so that each forked worker starts with them loaded.
-PRELOAD = ["deepfakelab.course.worker", "deepfakelab.course.release", "deepfakelab.course.sandbox",
+#: Modules the fork server imports once, so that each forked worker starts with them loaded;
+#: :mod:`.warm_caches` first, which sets the server up before nbformat is imported.
+PRELOAD = ["deepfakelab.course.grading.warm_caches",
+           "deepfakelab.course.grading.worker", "deepfakelab.course.release", "deepfakelab.course.grading.limits",
            "nbgrader.apps.api", "nbgrader.converters", "nbgrader.preprocessors", "nbgrader.api",
-           "nbclient", "jupyter_client", "pytest", "deepfakelab.course.hidden",
+           "nbclient", "jupyter_client", "pytest", "deepfakelab.course.grading.hidden",
            # imported by every worker otherwise: by nbconvert, the kernelspec, the gradebook, the kit
-           "IPython", "ipykernel.kernelspec", "sqlalchemy.dialects.sqlite", "deepfakelab.course.bubblewrap",
-           "deepfakelab.course.prompt_kernel", "deepfakelab.course.forked_checks",
-           "deepfakelab.course.warm_caches"]
+           "IPython", "ipykernel.kernelspec", "sqlalchemy.dialects.sqlite", "deepfakelab.course.sandbox.bubblewrap",
+           "deepfakelab.course.sandbox.prompt_kernel", "deepfakelab.course.grading.forked_checks"]
 
 
-def process_main(job: dict, conn) -> None:
+def process_main(job: GradingJob, conn) -> None:
     """Entry point of a forked worker: grade ``job``, send the result on ``conn``."""
     try:
         result = grade_submission(job)
-        shutil.rmtree(progress_dir(job), ignore_errors=True)
+        shutil.rmtree(job.progress, ignore_errors=True)
     except Exception as exc:  # reported to the parent, which scores the submission 0 with this message
         import traceback
 
-        result = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-3000:]}
+        result = GradingResult.failed(f"{type(exc).__name__}: {exc}", traceback.format_exc()[-3000:])
     conn.send(result)
     conn.close()
 
 
 def main() -> None:
-    job = json.loads(sys.stdin.read())
-    token = job.pop("token")
+    """``python -m deepfakelab.course.grading.worker``: a job (:meth:`.GradingJob.to_dict` and a
+    ``token``) as JSON on stdin, the result as JSON on stdout between two copies of the token."""
+    data = json.loads(sys.stdin.read())
+    token = data.pop("token")
     try:
-        result = grade_submission(job)
+        result = grade_submission(GradingJob.from_dict(data))
     except Exception as exc:  # reported to the parent, which scores the submission 0 with this message
         import traceback
 
-        result = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-3000:]}
-    sys.stdout.write(f"\n{token}{json.dumps(result)}{token}\n")
+        result = GradingResult.failed(f"{type(exc).__name__}: {exc}", traceback.format_exc()[-3000:])
+    sys.stdout.write(f"\n{token}{json.dumps(result.to_dict())}{token}\n")
     sys.stdout.flush()
 
 

@@ -2,23 +2,23 @@
 
 The worker runs, in a separate process from the student's kernel::
 
-    python -m pytest HIDDEN_CHECKS/ASSIGNMENT -p deepfakelab.course.hidden \\
+    python -m pytest HIDDEN_CHECKS/ASSIGNMENT -p deepfakelab.course.grading.hidden \\
         --dfl-artifacts DIR --dfl-notebook NB --dfl-results OUT.json [--dfl-no-sandbox]
 
 No student code runs in this process: the ``student`` fixture is a
-:class:`~.remote_student.RemoteStudent`, whose calls run in the submission's sandbox and
+:class:`~..sandbox.remote_student.RemoteStudent`, whose calls run in the submission's sandbox and
 return data, so the checks, their verdicts and the results file stay out of the student's reach.
 
 Each check is a test marked ``@pytest.mark.grade("grade_id")`` naming the notebook's graded
 cell it decides. A check says what to fix with its assertion message
 (``assert ok, "frames.json: index 12 was asked for, found 13"``); only that message -- never the
 assertion's code -- reaches the student. Fixtures: ``artifacts`` (the artifact folder),
-``notebook_path`` and ``student`` (the student's definitions, see :mod:`.student_code`, called
+``notebook_path`` and ``student`` (the student's definitions, see :mod:`..sandbox.student_code`, called
 remotely; ``student.probe(name, ...)`` runs ``name(student, ...)`` of the kit's probes module
-that the checks name (``PROBES = "deepfakelab.course.probes.gan_lab"``, see :mod:`.probes`)
+that the checks name (``PROBES = "deepfakelab.course.probes.gan_lab"``, see :mod:`..probes`)
 beside them, for checks of what cannot cross as data, such as a ``torch.nn.Module``;
 ``student.exchange`` is a folder both sides see, for input files). Videos and images the
-notebook wrote are decoded by :func:`.sandboxed_media.media_files`, in a sandbox of their own:
+notebook wrote are decoded by :func:`..sandbox.sandboxed_media.media_files`, in a sandbox of their own:
 never in this process.
 
 Nothing of the checks enters a sandbox (their folder is hidden there too), and what a check
@@ -38,7 +38,7 @@ import pytest
 
 import deepfakelab
 
-from .remote_student import RemoteStudent, without_private_paths
+from ..sandbox.remote_student import RemoteStudent, without_private_paths
 
 #: Longest message a check reports; assertion messages are a line or two of advice.
 MESSAGE_CHARS = 600
@@ -66,7 +66,7 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "grade(grade_id): the graded notebook cell this check decides")
-    from . import sandboxed_media
+    from ..sandbox import sandboxed_media
 
     sandboxed_media.configure(sandbox=not config.getoption("--dfl-no-sandbox"),
                               memory_mb=config.getoption("--dfl-memory-mb"),
@@ -75,7 +75,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    from . import sandboxed_media
+    from ..sandbox import sandboxed_media
 
     sandboxed_media.configure()  # ends the decoder
 

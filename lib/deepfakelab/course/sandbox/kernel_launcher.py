@@ -1,6 +1,6 @@
 """Start an IPython kernel under a memory limit: the kernel a graded notebook runs in.
 
-``python -m deepfakelab.course.kernel_launcher --memory-mb 8192 -f CONNECTION_FILE``
+``python -m deepfakelab.course.sandbox.kernel_launcher --memory-mb 8192 -f CONNECTION_FILE``
 sets ``RLIMIT_AS`` on its own process before the kernel starts, so a student's runaway
 allocation raises ``MemoryError`` in that cell (scored 0, grading goes on) instead of taking
 the grading machine down. Kept free of heavy imports: it runs once per graded notebook.

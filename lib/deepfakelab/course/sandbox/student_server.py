@@ -1,7 +1,7 @@
 """The process in the sandbox that calls a student's functions for the hidden checks.
 
-``python -m deepfakelab.course.student_server NOTEBOOK [PROBES]`` imports the kit's probes module
-``PROBES`` by name (a module of :mod:`.probes`: public code that holds no answers, so nothing of
+``python -m deepfakelab.course.sandbox.student_server NOTEBOOK [PROBES]`` imports the kit's probes module
+``PROBES`` by name (a module of :mod:`..probes`: public code that holds no answers, so nothing of
 the hidden checks enters the sandbox), loads the definitions of the notebook's answer cells
 (:mod:`.student_code`: imports, defs and classes, no other code of theirs), then answers
 requests on stdin with results on stdout, as :mod:`.wire` frames:
@@ -11,7 +11,7 @@ requests on stdin with results on stdout, as :mod:`.wire` frames:
   probe that uses what a student returns (a module, an optimiser step, a figure) and reduces
   it to data, for checks that cannot receive objects.
 
-``python -m deepfakelab.course.student_server --decode`` loads no student code and answers only
+``python -m deepfakelab.course.sandbox.student_server --decode`` loads no student code and answers only
 ``{"op": "decode", "name": KIND, "args": [BYTES, FILENAME, ...]}``: a media file decoded by the kit
 (:func:`.sandboxed_media.decode`), so that the grading process never parses one. The other server
 refuses to decode: what a process holding student code says a file contains proves nothing.
@@ -21,7 +21,7 @@ themselves -- what is right, what scores -- never run here: this process holds s
 so whatever it says is only data for the checks outside to judge. Anything the student's code
 prints goes to stderr, which the grader discards, not into the answer stream. An error's message
 is the student's text, so it is cut to :data:`.wire.MESSAGE_CHARS` here (and cleaned outside, by
-:mod:`.remote_student` and :mod:`.hidden`).
+:mod:`.remote_student` and :mod:`..grading.hidden`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ import sys
 
 
 def _load_probes(name: str):
-    """The kit's probes module ``name``, imported before any student code is loaded (see :mod:`.probes`)."""
-    from .probes import checked_name
+    """The kit's probes module ``name``, imported before any student code is loaded (see :mod:`..probes`)."""
+    from ..probes import checked_name
 
     return importlib.import_module(checked_name(name))
 

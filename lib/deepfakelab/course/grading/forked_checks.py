@@ -7,7 +7,7 @@ fork of it starts the checks at once.
 
 The trust is the same as before: the worker never runs student code (it reads notebooks as data
 and hears from the sandboxed kernel only through messages), so its child holds none either; the
-student's functions are still called only in the sandbox (:mod:`.remote_student`), and the child
+student's functions are still called only in the sandbox (:mod:`..sandbox.remote_student`), and the child
 gets the limits the separate process had (its own session, the address-space cap).
 
 A process is only forked while it has a single thread (a fork of a threaded process can inherit

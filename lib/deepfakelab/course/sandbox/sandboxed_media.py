@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .artifacts import ArtifactError
+from ..artifacts import ArtifactError
 
 #: Largest media file sent to the decoder (a lab's fakes and frames are a few MiB).
 MAX_FILE_BYTES = 128 * 2**20
@@ -61,13 +61,13 @@ def decode(kind: str, data: np.ndarray, name: str, *args) -> Any:
 
 
 def _decode(kind: str, path: Path, *args) -> Any:
-    from ..media.video import count_frames, iter_frames, read_header
-    from ..media.writer import read_metadata
+    from ...media.video import count_frames, iter_frames, read_header
+    from ...media.writer import read_metadata
 
     if kind == "image":
         from PIL import Image, UnidentifiedImageError
 
-        from ..media.photo import read_image
+        from ...media.photo import read_image
 
         Image.MAX_IMAGE_PIXELS = None  # the declared size is checked below, against the stricter MAX_PIXELS
         try:
