@@ -31,7 +31,7 @@ from deepfakelab.course import toy  # noqa: E402
 from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.layout import ensure_tools_on_path, open_course  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
-from deepfakelab.threads import prepare_process
+from deepfakelab.threads import prepare_process  # noqa: E402
 
 KINDS = ["correct", "off_by_one", "blank", "tamper"]  # quick ones: no submission waits on a limit
 
