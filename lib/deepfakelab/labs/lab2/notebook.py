@@ -51,7 +51,7 @@ def website() -> str | None:
     given = os.environ.get(SITE_ENV, "").strip()
     if given:
         return given if given.endswith("/") else given + "/"
-    built = Path(__file__).resolve().parents[2] / "site" / "_build"
+    built = Path(__file__).resolve().parents[4] / "site" / "_build"
     if (built / "index.html").is_file():
         return built.as_uri() + "/"
     return None
@@ -112,7 +112,7 @@ def lab_config(steps: int = 200, seed: int = 0):
     hidden block, weights from N(0, 0.02); Adam 2e-4, betas (0.5, 0.999), batches of 64. (The
     kit's blocks leave out a convolution's bias before a batch norm, which removes it anyway.)
     """
-    from .gan.config import BlockSpec, DiscriminatorConfig, GANConfig, GeneratorConfig, LayerSpec, TrainConfig
+    from ...gan.config import BlockSpec, DiscriminatorConfig, GANConfig, GeneratorConfig, LayerSpec, TrainConfig
 
     return GANConfig(
         image_size=28, channels=1, bn_weight_mean=0.0,
@@ -131,7 +131,7 @@ def describe_networks() -> str:
     Built by the kit (:func:`deepfakelab.gan.build_models` on :func:`lab_config`) and measured by
     running one batch through them, so the table is what PyTorch does, not a drawing.
     """
-    from .gan.models import build_models
+    from ...gan.models import build_models
 
     generator, discriminator = build_models(lab_config())
     lines = []
@@ -190,7 +190,7 @@ def reference_run(images: torch.Tensor, steps: int = 200, snapshots: int = 3, se
     ``snapshots`` evenly spaced steps (the first before any training). About 0.1 s a step on one
     CPU thread.
     """
-    from .gan.train import DCGANTrainer
+    from ...gan.train import DCGANTrainer
 
     trainer = DCGANTrainer(lab_config(steps, seed), images)
     keep = sorted({round(i * steps / max(1, snapshots - 1)) for i in range(snapshots)}) if snapshots > 1 else [steps]
