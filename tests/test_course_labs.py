@@ -394,7 +394,7 @@ def lab1_pack_graded(tmp_path_factory, shared_dir):
 
     from deepfakelab.cli import main
     from deepfakelab.course.layout import open_course
-    from deepfakelab.course.media_pack import init_pack
+    from deepfakelab.labs.lab1.media_pack import init_pack
 
     real = shared_dir / "data" / "real"
     if not real.is_dir():

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from deepfakelab.cli import main
-from deepfakelab.course.media_check import check_pack, frames_needed
-from deepfakelab.course.media_pack import MANIFEST, MediaPackError, init_pack, load_pack, read_manifest
+from deepfakelab.labs.lab1.media_check import check_pack, frames_needed
+from deepfakelab.labs.lab1.media_pack import MANIFEST, MediaPackError, init_pack, load_pack, read_manifest
 
 PHOTOS = ["d8.jpg", "d19.jpg", "s1.jpg", "s12.jpg"]
 VIDEOS = ["d10.mp4", "d18.mp4", "vox_dpe_d.mp4"]
@@ -84,7 +84,7 @@ def test_broken_pack_gets_one_line_per_problem(good_pack, real_data, tmp_path, c
 
 def test_driving_video_must_cover_the_fakes(good_pack, real_data, tmp_path):
     """A video long enough to be scored can still be too short to drive 50-frame fakes."""
-    from deepfakelab import lab1
+    from deepfakelab.labs.lab1 import notebook as lab1
     from deepfakelab.media.video import iter_frames
     from deepfakelab.media.writer import write_video
 
@@ -171,7 +171,7 @@ def test_release_refuses_a_broken_pack_and_changes_nothing(good_pack, tmp_path, 
 
 
 def test_a_release_too_big_for_nbgraders_exchange_gets_a_note(tmp_path, monkeypatch):
-    from deepfakelab.course import media_pack
+    from deepfakelab.labs.lab1 import media_pack
 
     (tmp_path / "a.bin").write_bytes(b"x" * 3000)
     assert media_pack.exchange_note(tmp_path) is None
@@ -182,7 +182,7 @@ def test_a_release_too_big_for_nbgraders_exchange_gets_a_note(tmp_path, monkeypa
 
 def test_release_without_media_adds_no_pack(tmp_path):
     from deepfakelab.course.layout import init_course
-    from deepfakelab.course.media_pack import release_media
+    from deepfakelab.labs.lab1.media_pack import release_media
 
     course = init_course(tmp_path / "course", ["deepfake-lab"])
     assert course.media("deepfake-lab") == (tmp_path / "course").resolve() / "media" / "deepfake-lab"

@@ -17,7 +17,7 @@ import pytest
 from conftest import failure
 import torch
 
-from deepfakelab import lab1, lab1_media
+from deepfakelab.labs.lab1 import media as lab1_media, notebook as lab1
 from deepfakelab.course.layout import kit_root
 from deepfakelab.errors import DataError
 

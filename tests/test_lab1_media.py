@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 import torch
 
-from deepfakelab import lab1, lab1_media
+from deepfakelab.labs.lab1 import media as lab1_media, notebook as lab1
 from deepfakelab.course.artifacts import ArtifactError
 from deepfakelab.course.layout import MEDIA_DIR, kit_root
-from deepfakelab.course.media_pack import init_pack
+from deepfakelab.labs.lab1.media_pack import init_pack
 from deepfakelab.detect.inference import load_detector
 from deepfakelab.detect.model import to_tensor
 from deepfakelab.errors import DataError

@@ -24,7 +24,7 @@ from torch import nn
 from deepfakelab.course.artifacts import ArtifactError, load_array, load_csv
 from deepfakelab.course.hidden import student_function
 from deepfakelab.course.probes.gan_lab import primer_nets, small_batches, small_gan
-from deepfakelab.lab2 import loss_advice, train_step_advice
+from deepfakelab.labs.lab2.diagnosis import loss_advice, train_step_advice
 
 #: The probes these checks call (public, in the kit; read by the worker with ast, never imported from here).
 PROBES = "deepfakelab.course.probes.gan_lab"

@@ -20,9 +20,11 @@ How grading works, one small step per module:
   (forked from a server that has imported the libraries and, :mod:`.warm_caches`, built their caches).
 - :mod:`.grade` -- the whole cycle: collect, grade in parallel, gradebook, feedback, CSV.
 - :mod:`.gradescope` -- the same grading packed as Gradescope's ``autograder.zip``.
-- :mod:`.media_pack`, :mod:`.media_check` -- Lab 1's optional media pack (the instructor's own photos,
-  videos and FOMM checkpoint): its manifest, its checks before term, its copies in the course.
 - :mod:`.toy` -- a tiny assignment that proves the machinery without the labs' models.
+
+What each lab's notebook and hidden checks work on is :mod:`deepfakelab.labs`'s, Lab 1's optional
+media pack (the instructor's own photos, videos and FOMM checkpoint) included: ``course release
+--media`` copies it into the course and the lab's releases (:mod:`deepfakelab.labs.lab1.media_pack`).
 
 Nothing here is imported by student notebooks except :func:`hidden_check` and the artifact
 writers, so students never receive the instructor's assertions.

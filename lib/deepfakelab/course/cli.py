@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ConfigError
-from .media_cli import register as register_media
+from ..labs.lab1.cli import register as register_media
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -19,8 +19,9 @@ def _release(args: argparse.Namespace) -> int:
         for path in student_versions(kit / "solutions", kit / "assignments", names, kit / "autograder" / "nbgrader_config.py"):
             print(f"wrote {path}")
         return 0
-    from .media_check import checked_pack
-    from .media_pack import ASSIGNMENT as MEDIA_ASSIGNMENT, exchange_note, install_course_media, release_media
+    from ..labs.lab1.media_check import checked_pack
+    from ..labs.lab1.media_pack import (ASSIGNMENT as MEDIA_ASSIGNMENT, exchange_note, install_course_media,
+                                        release_media)
 
     pack = None
     if args.media:

@@ -88,8 +88,8 @@ class Course:
         return self.root / "submitted" / check_student_id(student) / assignment
 
     def media(self, assignment: str) -> Path:
-        """The course's media pack for ``assignment`` (see :mod:`.media_pack`); the hidden checks read
-        this copy, never the student's."""
+        """The course's media pack for ``assignment`` (see :mod:`deepfakelab.labs.lab1.media_pack`); the
+        hidden checks read this copy, never the student's."""
         return self.root / MEDIA_DIR / assignment
 
     def autograded(self, assignment: str, student: str) -> Path:

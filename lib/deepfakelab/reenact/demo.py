@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import lab1
+from ..labs.lab1 import notebook as lab1
 from ..heads import Identity, look_around, render_video, talk
 from ..media.photo import astronaut
 from ..media.video import Video
