@@ -51,7 +51,7 @@ fi
 from importlib.resources import files
 
 import deepfakelab
-from deepfakelab.reenact.demo import SHIPPED_WEIGHTS
+from deepfakelab.reenact.checkpoint import SHIPPED_WEIGHTS
 
 package = files("deepfakelab")
 for part in (SHIPPED_WEIGHTS, "assets/fashion_classifier.pt", "detect/weights/detector.pt", "configs/vox-256.yaml"):

@@ -18,7 +18,7 @@ from .errors import DeepfakeLabError
 
 #: Modules that add sub-commands; each defines ``register(subparsers)``.
 COMMAND_MODULES = [
-    "deepfakelab.demo",
+    "deepfakelab.demos.cli",
     "deepfakelab.gan.cli",
     "deepfakelab.heads.cli",
     "deepfakelab.reenact.cli",
