@@ -23,8 +23,8 @@ from notebook_text import anchors as _anchors, masked as _masked, meta as _meta,
     prose as _prose, source as _source, table as _table
 
 KIT = kit_root()
-NOTEBOOK = KIT / "solutions" / "deepfake-lab" / "deepfake-lab.ipynb"
-RELEASE = KIT / "assignments" / "deepfake-lab" / "deepfake-lab.ipynb"
+NOTEBOOK = KIT / "solutions" / "lab1" / "lab1.ipynb"
+RELEASE = KIT / "assignments" / "lab1" / "lab1.ipynb"
 GUIDE = KIT / "site" / "docs" / "labs" / "lab1.md"
 GLOSSARY = KIT / "site" / "docs" / "glossary.md"
 DOCS = KIT / "site" / "docs"

@@ -23,7 +23,7 @@ from notebook_text import anchors as _anchors, masked as _masked, meta as _meta,
     prose as _prose, source as _source, table as _table
 
 KIT = kit_root()
-NOTEBOOK = KIT / "solutions" / "gan-lab" / "gan-lab.ipynb"
+NOTEBOOK = KIT / "solutions" / "lab2" / "lab2.ipynb"
 GUIDE = KIT / "site" / "docs" / "labs" / "lab2.md"
 GLOSSARY = KIT / "site" / "docs" / "glossary.md"
 #: The course website's pages the notebook links to, by their published path.

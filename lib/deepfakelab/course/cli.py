@@ -135,7 +135,7 @@ def register(subparsers) -> None:
     release.add_argument("assignments", nargs="*", help="assignments to release (default: all in solutions/)")
     release.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     release.add_argument("--media", metavar="DIR",
-                         help="a checked Lab 1 media pack (`course media init`) to use for deepfake-lab instead "
+                         help="a checked Lab 1 media pack (`course media init`) to use for lab1 instead "
                          "of the synthetic media; copied into the course and the student release")
     release.add_argument("--kit-assignments", action="store_true",
                          help="regenerate the kit's own assignments/ folder from solutions/ (for kit maintainers)")
@@ -145,7 +145,7 @@ def register(subparsers) -> None:
                            description="Grade every submission in submitted/*/ASSIGNMENT in parallel, each in "
                            "its own process with time and memory limits; store the grades in the gradebook, "
                            "write feedback/ and grades CSVs. Rerunning skips unchanged, finished submissions.")
-    grade.add_argument("assignment", help="assignment name, e.g. gan-lab")
+    grade.add_argument("assignment", help="assignment name, e.g. lab2")
     grade.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     grade.add_argument("--zip", help="an LMS download (zip of notebooks) to collect first: archives inside it, unsafe "
                        "names, duplicates and oversized files are refused and listed, the rest collected")
@@ -166,7 +166,7 @@ def register(subparsers) -> None:
                         description="Write nbgrader's feedback for every graded student of ASSIGNMENT (after the "
                         "written answers were graded in formgrader), each in a process stopped after "
                         "two minutes, with the pages' Content-Security-Policy.")
-    fb.add_argument("assignment", help="assignment name, e.g. gan-lab")
+    fb.add_argument("assignment", help="assignment name, e.g. lab2")
     fb.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     fb.add_argument("--student", action="append", help="only this student (repeatable)")
     fb.set_defaults(func=_feedback)
@@ -182,7 +182,7 @@ def register(subparsers) -> None:
     gs = sub.add_parser("gradescope", help="build Gradescope's autograder.zip for one assignment",
                         description="Pack the instructor source, hidden checks, config and the kit into "
                         "Gradescope's format (setup.sh, run_autograder); it writes results.json per submission.")
-    gs.add_argument("assignment", help="assignment name, e.g. gan-lab")
+    gs.add_argument("assignment", help="assignment name, e.g. lab2")
     gs.add_argument("-o", "--output", default="autograder.zip", help="zip file to write (default: %(default)s)")
     gs.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     gs.add_argument("--hidden-checks", help="folder of hidden checks (default: the course's hidden_checks/)")

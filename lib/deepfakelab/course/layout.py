@@ -19,7 +19,7 @@ from ..errors import ConfigError, DataError
 
 #: Folder inside a course where the kit keeps its own state (journal, backups, scratch).
 STATE_DIR = ".deepfakelab"
-#: Folder inside a course with each assignment's media pack (``media/deepfake-lab/lab1.yaml``).
+#: Folder inside a course with each assignment's media pack (``media/lab1/lab1.yaml``).
 MEDIA_DIR = "media"
 #: The Jupyter server config ``deepfakelab course formgrader`` starts JupyterLab with (:mod:`.formgrader_csp`).
 SERVER_CONFIG = "jupyter_server_config.py"

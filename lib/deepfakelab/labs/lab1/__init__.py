@@ -1,4 +1,4 @@
-"""Lab 1, *How easy is it to create a deepfake?* (nbgrader assignment ``deepfake-lab``): what its
+"""Lab 1, *How easy is it to create a deepfake?* (nbgrader assignment ``lab1``): what its
 notebook works on.
 
 - :mod:`.notebook` -- what the notebook's cells call: the synthetic photos and videos drawn from
@@ -11,5 +11,5 @@ notebook works on.
 - :mod:`.media_check` -- whether a media pack is fit for a term: every problem, one line each.
 - :mod:`.cli` -- ``deepfakelab course media init|check``.
 
-The hidden checks are ``autograder/hidden_checks/deepfake-lab/``; they read the same modules.
+The hidden checks are ``autograder/hidden_checks/lab1/``; they read the same modules.
 """

@@ -40,13 +40,13 @@ MANIFEST = "lab1.yaml"
 MIN_PHOTOS = 4
 MIN_VIDEOS = 3
 #: The assignment a pack belongs to, and the pack's folder inside its student release.
-ASSIGNMENT = "deepfake-lab"
+ASSIGNMENT = "lab1"
 RELEASE_FOLDER = "media"
 
 _HEADER = (
     "# Lab 1 media pack, written by `deepfakelab course media init`; validate it with\n"
     "# `deepfakelab course media check DIR` and hand it to the course with\n"
-    "# `deepfakelab course release deepfake-lab --media DIR`. Paths are relative to this folder.\n"
+    "# `deepfakelab course release lab1 --media DIR`. Paths are relative to this folder.\n"
 )
 
 

@@ -11,7 +11,7 @@ discriminator's backward reached the generator, the error, if any, by kind);
 :func:`loss_advice` does the same for a loss that raised, and :func:`call_loss` raises it as the
 visible checks' AssertionError. The notebook's visible checks call them in the student's kernel;
 the hidden checks get the same record as data from a probe
-(:func:`deepfakelab.course.probes.gan_lab.train_step_trace`) and give the same advice.
+(:func:`deepfakelab.course.probes.lab2.train_step_trace`) and give the same advice.
 
 Nothing here says what the right update is: a trace holds what happened, not what should have.
 """

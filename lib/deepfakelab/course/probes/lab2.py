@@ -1,9 +1,9 @@
-"""Probes of Lab 2 (gan-lab): run beside the student's code in the sandbox, return only data.
+"""Probes of Lab 2 (``lab2``): run beside the student's code in the sandbox, return only data.
 
 What a student's function returns here (a ``torch.nn.Module``, a training step's effect on two
 networks, a matplotlib figure) cannot leave the sandbox as an object, so each probe builds it
 on the inputs of its check, measures it, and returns numbers, names and lists. The hidden checks
-of gan-lab decide the grade from that data, outside the sandbox. Each probe's first argument is
+of Lab 2 decide the grade from that data, outside the sandbox. Each probe's first argument is
 the student's namespace. Public code, like every probe (see :mod:`deepfakelab.course.probes`):
 nothing here says what the right answer is.
 """

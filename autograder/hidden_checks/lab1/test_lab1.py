@@ -1,4 +1,4 @@
-"""Hidden checks of Lab 1 (deepfake-lab). Never given to students.
+"""Hidden checks of Lab 1 (``lab1``). Never given to students.
 
 Each check decides one graded cell (``@pytest.mark.grade``). Function checks call the student's
 definitions on inputs the visible checks do not use (in the sandbox; arguments and results cross
@@ -8,7 +8,7 @@ helpers instead score nothing. Artifact checks recompute what a correct
 notebook produces from the same inputs with the kit's own code -- the reenactment (FOMM or the
 mesh warp, chosen as the notebook chooses: :func:`deepfakelab.labs.lab1.media.choose_reenactment`),
 the decoder, the shipped detector, Grad-CAM -- and compare within tolerances. The inputs are the
-course's media pack (``<course>/media/deepfake-lab/``, found from the course folder the grader
+course's media pack (``<course>/media/lab1/``, found from the course folder the grader
 names with ``--dfl-hide``: the folder the sandbox hides), never the student's copy; without a
 pack, the synthetic media :mod:`deepfakelab.labs.lab1.notebook` draws from fixed seeds. The
 student's own photos and video are checked like the others, so no check counts videos. The videos and images a
