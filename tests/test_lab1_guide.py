@@ -127,7 +127,8 @@ def test_the_times_are_the_estimate_and_add_up_to_at_most_three_hours():
     assert total in _source(_cells()[0]) and total in GUIDE.read_text()
     assert points in _source(_cells()[0]) and points in GUIDE.read_text()
     assert f"The sum is {sum(minutes.values())} minutes" in GUIDE.read_text()
-    assert "not a measurement" in GUIDE.read_text() and "labs.lab1.notebook.expected_minutes" in GUIDE.read_text()
+    assert "not a measurement" in GUIDE.read_text()
+    assert "labs.lab1.notebook.expected_minutes" in GUIDE.read_text()
 
 
 def test_the_points_are_the_graders():

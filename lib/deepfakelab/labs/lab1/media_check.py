@@ -7,10 +7,10 @@ what the notebook does with each file (:mod:`.notebook`):
 - a **photo** is a reenactment source: it must be readable and hold exactly one clear face
   (MTCNN, as the reenactment's cropper finds it), big enough to crop;
 - a **video** is a real example for the detector and may drive the reenactments: the lab
-  scores frames :data:`~deepfakelab.labs.lab1.notebook.SCORE_INDICES` of it, so it needs that many frames and a
-  face MTCNN finds in every one of them (the detector's cropper, as the notebook uses it); the
-  driving video also needs the :data:`~deepfakelab.labs.lab1.notebook.DRIVING_FRAMES` the fakes are made of.
-  Its frame rate and size must be ones the lab can decode in class time;
+  scores frames :data:`~.notebook.SCORE_INDICES` of it, so it needs that many frames and a face
+  MTCNN finds in every one of them (the detector's cropper, as the notebook uses it); the driving
+  video also needs the :data:`~.notebook.DRIVING_FRAMES` the fakes are made of. Its frame rate
+  and size must be ones the lab can decode in class time;
 - a **checkpoint** must load into the kit's FOMM (:func:`deepfakelab.reenact.checkpoint.load_model`).
 """
 

@@ -131,8 +131,8 @@ def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, 
 
     The source face and one stable driving box are found with MTCNN and cropped at
     ``crop_scale`` to ``side`` pixels (the small FOMM's :data:`CROP_SCALE` and :data:`MODEL_SIDE`
-    by default; a published checkpoint runs at 256 px, see :mod:`deepfakelab.labs.lab1.media`); frame 0 of the driving video is the initial
-    frame of the relative motion. ``transfer`` (see :func:`deepfakelab.reenact.animate.animate`)
+    by default; a published checkpoint runs at 256 px, see :mod:`.media`); frame 0 of the driving
+    video is the initial frame of the relative motion. ``transfer`` (see :func:`deepfakelab.reenact.animate.animate`)
     replaces the kit's relative motion. Returns ``(crops (N, S, S, 3), pasted (N, H, W, 3))``, both
     uint8: the animated face crops, and the photo with the face (a soft ellipse over MTCNN's face
     box) replaced by theirs, as a face-reenactment deepfake is made.
