@@ -8,7 +8,7 @@ Why: the README promised 5 minutes; beside another job on the 2-core machine the
 35 min 40 s (spinning OpenMP threads, fixed since by ``OMP_WAIT_POLICY=PASSIVE``,
 :mod:`deepfakelab.threads`). This measures, rather than guesses, what the demo costs now in both
 situations, and whether the expected times it prints at the start of each part (a 1 s probe of
-the GAN's step, :func:`deepfakelab.demo.prepare_part`) follow the load.
+the GAN's step, :func:`deepfakelab.demos.runner.prepare_part`) follow the load.
 
 Each run is ``python -m deepfakelab demo --out DIR`` (what ``make demo`` runs, from this
 checkout's ``lib/``) into a fresh folder, since a second run in the same folder would resume

@@ -161,7 +161,7 @@ def main() -> int:
 
     video = Path(args.video)
     if not video.exists():
-        from deepfakelab.detect.demo import make_demo_videos
+        from deepfakelab.demos.detect import make_demo_videos
 
         video = make_demo_videos(REPO / "outputs/bench-detect", frames=args.frames)["real_0"]
     try:

@@ -70,7 +70,7 @@ from deepfakelab.media.writer import write_video
 from deepfakelab.provenance import c2pa_manifest, marking, watermark
 from deepfakelab.provenance.verify import verify_file
 from deepfakelab.reenact import pipeline
-from deepfakelab.reenact.demo import driving_video
+from deepfakelab.demos.reenact import driving_video
 from deepfakelab.reenact.views import side_by_side
 from deepfakelab.threads import prepare_process
 

@@ -6,7 +6,7 @@ Why: on a 2-core machine shared with another CPU-bound job, the demo's GAN fell 
 steps/s to 1-2 s a step. torch's OpenMP threads spin while they wait for each other; when one of
 them is descheduled by the other job, its partner burns its time slice spinning. This script
 measures, rather than guesses, which setting degrades gracefully, and
-:func:`deepfakelab.demo.choose_threads` follows its result.
+:func:`deepfakelab.threads.choose_threads` follows its result.
 
 Each setting runs in a fresh process (``OMP_WAIT_POLICY`` is read once, when torch loads its
 OpenMP runtime): the demo's GAN config (:func:`deepfakelab.gan.config.default_config`) trains on

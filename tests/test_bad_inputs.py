@@ -550,8 +550,7 @@ def test_course_release_and_media_refuse_bad_folders_and_files_before_writing(la
 
 
 def test_demo_refuses_an_output_it_cannot_write_before_any_part(lab_files, locked, tmp_path, capsys, monkeypatch):
-    from deepfakelab import demo
-    from deepfakelab.gan import demo as gan_demo
+    from deepfakelab.demos import gan as gan_demo, runner as demo
 
     monkeypatch.setattr(demo, "prepare_part", lambda *a, **k: pytest.fail("a part was prepared before the check"))
     monkeypatch.setattr(gan_demo, "run", lambda *a, **k: pytest.fail("a part ran before the check"))

@@ -19,7 +19,7 @@ from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # n
 from deepfakelab.course.layout import init_course, kit_root  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 
-GAN = "gan-lab"
+GAN = "lab2"
 GAN_AUTOGRADED = {"check_primer": 1, "check_generator_block": 2, "check_discriminator_block": 2, "check_losses": 2, "check_train_step": 3,
                   "check_training_history": 3, "check_samples": 1, "check_plot": 2, "check_run_table": 2}
 
@@ -183,7 +183,7 @@ def test_gan_forged_training_and_artifacts_score_nothing(gan_graded):
         assert "did not pass its check (check_train_step)" in rows[grade_id]["message"], rows[grade_id]["message"]
 
 
-LAB1 = "deepfake-lab"
+LAB1 = "lab1"
 LAB1_AUTOGRADED = {"check_relative_motion": 3, "check_reenactment": 2, "check_my_photo": 1, "check_extract_frame": 2,
                    "check_frames": 2, "check_scores_functions": 2, "check_scores": 3, "check_overlay": 2, "check_cams": 2}
 
@@ -265,12 +265,12 @@ for _link in glob.glob("/proc/*/cwd"):
             _found.add(_up)
 for _course in _found:
     for _action in (
-        lambda: open(os.path.join(_course, "hidden_checks", "deepfake-lab", "conftest.py"), "w").write(
+        lambda: open(os.path.join(_course, "hidden_checks", "lab1", "conftest.py"), "w").write(
             "def pytest_collection_modifyitems(items):\\n    items.clear()\\n"),
-        lambda: open(os.path.join(_course, ".deepfakelab", "snapshot", "deepfake-lab", "conftest.py"), "w").write(
+        lambda: open(os.path.join(_course, ".deepfakelab", "snapshot", "lab1", "conftest.py"), "w").write(
             "collect_ignore_glob = ['*']\\n"),
-        lambda: open(os.path.join(_course, "source", "deepfake-lab", "deepfake-lab.ipynb"), "a").write(" "),
-        lambda: open(os.path.join(_course, "submitted", "blank", "deepfake-lab", "deepfake-lab.ipynb"), "w").write("{}"),
+        lambda: open(os.path.join(_course, "source", "lab1", "lab1.ipynb"), "a").write(" "),
+        lambda: open(os.path.join(_course, "submitted", "blank", "lab1", "lab1.ipynb"), "w").write("{}"),
         lambda: shutil.rmtree(os.path.join(_course, "submitted", "blank")),
         lambda: open(os.path.join(_course, "grades.csv"), "w").write("pwned"),
     ):
@@ -395,7 +395,7 @@ def lab1_pack_graded(tmp_path_factory, shared_dir):
 
     from deepfakelab.cli import main
     from deepfakelab.course.layout import open_course
-    from deepfakelab.course.media_pack import init_pack
+    from deepfakelab.labs.lab1.media_pack import init_pack
 
     real = shared_dir / "data" / "real"
     if not real.is_dir():

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from deepfakelab.cli import main
-from deepfakelab.course.media_check import check_pack, frames_needed
-from deepfakelab.course.media_pack import MANIFEST, MediaPackError, init_pack, load_pack, read_manifest
+from deepfakelab.labs.lab1.media_check import check_pack, frames_needed
+from deepfakelab.labs.lab1.media_pack import MANIFEST, MediaPackError, init_pack, load_pack, read_manifest
 
 PHOTOS = ["d8.jpg", "d19.jpg", "s1.jpg", "s12.jpg"]
 VIDEOS = ["d10.mp4", "d18.mp4", "vox_dpe_d.mp4"]
@@ -84,7 +84,7 @@ def test_broken_pack_gets_one_line_per_problem(good_pack, real_data, tmp_path, c
 
 def test_driving_video_must_cover_the_fakes(good_pack, real_data, tmp_path):
     """A video long enough to be scored can still be too short to drive 50-frame fakes."""
-    from deepfakelab import lab1
+    from deepfakelab.labs.lab1 import notebook as lab1
     from deepfakelab.media.video import iter_frames
     from deepfakelab.media.writer import write_video
 
@@ -141,9 +141,9 @@ def test_release_with_media_puts_the_pack_in_the_course(good_pack, tmp_path, cap
     from deepfakelab.course.layout import open_course
 
     course_dir = tmp_path / "course"
-    assert main(["course", "release", "deepfake-lab", "--course", str(course_dir), "--media", str(good_pack)]) == 0
+    assert main(["course", "release", "lab1", "--course", str(course_dir), "--media", str(good_pack)]) == 0
     course = open_course(course_dir)
-    for copy in (course.media("deepfake-lab"), course.release("deepfake-lab") / "media"):
+    for copy in (course.media("lab1"), course.release("lab1") / "media"):
         pack = load_pack(copy)
         assert set(pack.photos) == {Path(p).stem for p in PHOTOS} and pack.driving == "d18"
         for path in pack.files():  # plain files with the linked files' bytes, not links
@@ -153,8 +153,8 @@ def test_release_with_media_puts_the_pack_in_the_course(good_pack, tmp_path, cap
     assert "media pack:" in out and "note:" not in out  # a few MB: nbgrader's exchange takes it
 
     # releasing again without --media keeps the course's pack in the student release
-    assert main(["course", "release", "deepfake-lab", "--course", str(course_dir)]) == 0
-    assert (course.release("deepfake-lab") / "media" / MANIFEST).is_file()
+    assert main(["course", "release", "lab1", "--course", str(course_dir)]) == 0
+    assert (course.release("lab1") / "media" / MANIFEST).is_file()
 
 
 def test_release_refuses_a_broken_pack_and_changes_nothing(good_pack, tmp_path, capsys):
@@ -162,16 +162,16 @@ def test_release_refuses_a_broken_pack_and_changes_nothing(good_pack, tmp_path, 
     shutil.copytree(good_pack, broken, symlinks=True)
     (broken / "videos" / "d10.mp4").unlink()
     course_dir = tmp_path / "course"
-    assert main(["course", "release", "deepfake-lab", "--course", str(course_dir), "--media", str(broken)]) == 2
+    assert main(["course", "release", "lab1", "--course", str(course_dir), "--media", str(broken)]) == 2
     err = capsys.readouterr().err
     assert "nothing was released" in err and "d10.mp4: no such file" in err
     assert not course_dir.exists()
-    assert main(["course", "release", "gan-lab", "--course", str(course_dir), "--media", str(good_pack)]) == 2
-    assert "release deepfake-lab with it" in capsys.readouterr().err
+    assert main(["course", "release", "lab2", "--course", str(course_dir), "--media", str(good_pack)]) == 2
+    assert "release lab1 with it" in capsys.readouterr().err
 
 
 def test_a_release_too_big_for_nbgraders_exchange_gets_a_note(tmp_path, monkeypatch):
-    from deepfakelab.course import media_pack
+    from deepfakelab.labs.lab1 import media_pack
 
     (tmp_path / "a.bin").write_bytes(b"x" * 3000)
     assert media_pack.exchange_note(tmp_path) is None
@@ -182,12 +182,12 @@ def test_a_release_too_big_for_nbgraders_exchange_gets_a_note(tmp_path, monkeypa
 
 def test_release_without_media_adds_no_pack(tmp_path):
     from deepfakelab.course.layout import init_course
-    from deepfakelab.course.media_pack import release_media
+    from deepfakelab.labs.lab1.media_pack import release_media
 
-    course = init_course(tmp_path / "course", ["deepfake-lab"])
-    assert course.media("deepfake-lab") == (tmp_path / "course").resolve() / "media" / "deepfake-lab"
-    assert release_media(course, "deepfake-lab") is None
-    assert not course.media("deepfake-lab").exists()
+    course = init_course(tmp_path / "course", ["lab1"])
+    assert course.media("lab1") == (tmp_path / "course").resolve() / "media" / "lab1"
+    assert release_media(course, "lab1") is None
+    assert not course.media("lab1").exists()
 
 
 def test_init_fit_makes_a_rotated_60fps_phone_clip_usable(good_pack, real_data, tmp_path, capsys):

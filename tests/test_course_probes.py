@@ -26,24 +26,24 @@ from deepfakelab.course import probes, toy
 from deepfakelab.course.sandbox import wire
 from deepfakelab.course.sandbox.bubblewrap import availability
 from deepfakelab.course.layout import kit_root
-from deepfakelab.course.probes import gan_lab
+from deepfakelab.course.probes import lab2 as lab2_probes
 from deepfakelab.course.sandbox.student_code import load_student_namespace
 
-GAN_CHECKS = kit_root() / "autograder" / "hidden_checks" / "gan-lab" / "test_gan_lab.py"
+GAN_CHECKS = kit_root() / "autograder" / "hidden_checks" / "lab2" / "test_lab2.py"
 needs_bwrap = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")
 
 
 # --- how a checks folder names its probes -----------------------------------------------------
 
 def test_the_checks_name_a_probes_module_of_the_kit(tmp_path):
-    assert probes.named_by(GAN_CHECKS.parent) == "deepfakelab.course.probes.gan_lab"
+    assert probes.named_by(GAN_CHECKS.parent) == "deepfakelab.course.probes.lab2"
     assert not (GAN_CHECKS.parent / "probes.py").exists()  # nothing of the checks is copied into a sandbox
     assert probes.named_by(tmp_path) is None and probes.named_by(tmp_path / "missing") is None
     (tmp_path / "test_a.py").write_text('import os\nPROBES = "os"\n')
     with pytest.raises(ValueError, match="must be a module of deepfakelab.course.probes"):
         probes.named_by(tmp_path)
     (tmp_path / "test_a.py").write_text('PROBES = "deepfakelab.course.probes.toy"\n')
-    (tmp_path / "test_b.py").write_text('PROBES = "deepfakelab.course.probes.gan_lab"\n')
+    (tmp_path / "test_b.py").write_text('PROBES = "deepfakelab.course.probes.lab2"\n')
     with pytest.raises(ValueError, match="different probes modules"):
         probes.named_by(tmp_path)
 
@@ -109,13 +109,13 @@ class LocalStudent(types.SimpleNamespace):
 
     def probe(self, name: str, *args, **kwargs):
         sent = wire.loads(wire.dumps({"args": list(args), "kwargs": kwargs}))
-        value = getattr(gan_lab, name)(self, *sent["args"], **sent["kwargs"])
+        value = getattr(lab2_probes, name)(self, *sent["args"], **sent["kwargs"])
         return wire.loads(wire.dumps({"value": value}))["value"]
 
 
 @pytest.fixture(scope="module")
 def checks():
-    spec = importlib.util.spec_from_file_location("gan_lab_checks", GAN_CHECKS)
+    spec = importlib.util.spec_from_file_location("lab2_checks", GAN_CHECKS)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -124,7 +124,7 @@ def checks():
 @pytest.fixture(scope="module")
 def solution() -> dict:
     """The solution notebook's definitions, loaded as the student server loads a submission's."""
-    (path,) = sorted((kit_root() / "solutions" / "gan-lab").glob("*.ipynb"))
+    (path,) = sorted((kit_root() / "solutions" / "lab2").glob("*.ipynb"))
     namespace, problems = load_student_namespace(path)
     assert problems == []
     return vars(namespace)
@@ -194,7 +194,7 @@ def _train_step_source(solution_source: str, change) -> str:
 
 @pytest.fixture(scope="module")
 def train_step_source() -> str:
-    (path,) = sorted((kit_root() / "solutions" / "gan-lab").glob("*.ipynb"))
+    (path,) = sorted((kit_root() / "solutions" / "lab2").glob("*.ipynb"))
     cell = next(c for c in json.loads(path.read_text())["cells"]
                 if c["metadata"].get("nbgrader", {}).get("grade_id") == "train_step_answer")
     return "".join(cell["source"])
@@ -479,7 +479,7 @@ def test_the_solutions_judge_step_passes(checks, solution):
     ("((out - 1) ** 2).mean()", "((out - 1) ** 2).sum()", "the mean of (judge(made) - 1) ** 2"),
 ])
 def test_a_wrong_judge_step_is_told_what_to_change(checks, solution, old, new, advice):
-    (path,) = sorted((kit_root() / "solutions" / "gan-lab").glob("*.ipynb"))
+    (path,) = sorted((kit_root() / "solutions" / "lab2").glob("*.ipynb"))
     cell = next(c for c in json.loads(path.read_text())["cells"]
                 if c["metadata"].get("nbgrader", {}).get("grade_id") == "primer_answer")
     source = "".join(cell["source"])

@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 import pytest
 
-from deepfakelab import lab1
+from deepfakelab.labs.lab1 import notebook as lab1
 from deepfakelab.course.sandbox import sandboxed_media
 from deepfakelab.course.artifacts import ArtifactError
 from deepfakelab.course.sandbox.sandboxed_media import SandboxedMedia

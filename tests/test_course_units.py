@@ -134,12 +134,12 @@ def test_release_command_makes_a_course_folder(tmp_path):
     pytest.importorskip("nbgrader")
     from deepfakelab.cli import main
 
-    assert main(["course", "release", "gan-lab", "--course", str(tmp_path)]) == 0
-    assert (tmp_path / "nbgrader_config.py").is_file() and (tmp_path / "hidden_checks" / "gan-lab").is_dir()
-    released = (tmp_path / "release" / "gan-lab" / "gan-lab.ipynb").read_text()
+    assert main(["course", "release", "lab2", "--course", str(tmp_path)]) == 0
+    assert (tmp_path / "nbgrader_config.py").is_file() and (tmp_path / "hidden_checks" / "lab2").is_dir()
+    released = (tmp_path / "release" / "lab2" / "lab2.ipynb").read_text()
     assert "YOUR CODE HERE" in released and "BEGIN SOLUTION" not in released
     (tmp_path / "nbgrader_config.py").write_text((tmp_path / "nbgrader_config.py").read_text() + "\n# my edit\n")
-    assert main(["course", "release", "gan-lab", "--course", str(tmp_path)]) == 0
+    assert main(["course", "release", "lab2", "--course", str(tmp_path)]) == 0
     assert "# my edit" in (tmp_path / "nbgrader_config.py").read_text()  # the instructor's edits are kept
 
 
@@ -148,10 +148,10 @@ def test_grading_an_unknown_assignment_names_the_known_ones(tmp_path, capsys):
     from deepfakelab.cli import main
     from deepfakelab.course.layout import init_course
 
-    init_course(tmp_path, ["gan-lab"])
+    init_course(tmp_path, ["lab2"])
     assert main(["course", "grade", "lab9", "--course", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "lab9" in err and "gan-lab" in err and "Traceback" not in err
+    assert "lab9" in err and "lab2" in err and "Traceback" not in err
 
 
 def test_output_without_end_is_dropped_as_it_arrives(tmp_path):

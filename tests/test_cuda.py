@@ -43,7 +43,7 @@ def test_gan_trains_on_cuda_and_its_run_loads_on_cpu(tmp_path):
 
 
 def test_shipped_fomm_animates_the_same_on_cuda(head_video):
-    from deepfakelab.lab1 import load_model
+    from deepfakelab.labs.lab1.notebook import load_model
     from deepfakelab.reenact.fomm.animate import animate
 
     model = load_model()

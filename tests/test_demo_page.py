@@ -14,9 +14,8 @@ from urllib.parse import unquote
 
 import pytest
 import torch
-from deepfakelab import demo
 from deepfakelab.cli import main
-from deepfakelab.gan import demo as gan_demo
+from deepfakelab.demos import gan as gan_demo, runner as demo
 
 
 class _Links(HTMLParser):
@@ -47,8 +46,7 @@ def _assert_page_links_exist(out: Path) -> list[str]:
 
 def _stub_parts(monkeypatch, calls: list):
     """Replace each part's ``run`` with one that writes a tiny file of each kind the page shows."""
-    from deepfakelab.detect import demo as detect_demo
-    from deepfakelab.reenact import demo as reenact_demo
+    from deepfakelab.demos import detect as detect_demo, reenact as reenact_demo
 
     def reenact(out_dir, quick=False):
         calls.append(("reenact", {}))
@@ -104,7 +102,7 @@ def test_the_deepfake_comes_first_and_one_page_links_every_result(tmp_path, monk
 def test_a_page_written_before_the_gan_ends_says_what_is_still_to_come(tmp_path, monkeypatch):
     _stub_parts(monkeypatch, [])
     demo.run_demo(tmp_path, quick=True, parts=["reenact", "gan"])
-    from deepfakelab.demo_page import write_index
+    from deepfakelab.demos.page import write_index
 
     summary = {"reenact": json.loads((tmp_path / "summary.json").read_text())["reenact"]}
     write_index(tmp_path, [("reenact", "Lab 1"), ("gan", "Lab 2")], summary)

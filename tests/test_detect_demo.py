@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deepfakelab.detect.demo import make_demo_videos, run
+from deepfakelab.demos.detect import make_demo_videos, run
 from deepfakelab.detect.inference import DEFAULT_WEIGHTS
 from deepfakelab.media import probe_video
 

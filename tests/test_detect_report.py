@@ -93,7 +93,7 @@ def test_detect_reports_provenance_beside_the_verdict(weights, tmp_path, capsys)
     from deepfakelab.media.video import ffmpeg_exe
     from deepfakelab.media.writer import write_video
     from deepfakelab.provenance.marking import Provenance
-    from deepfakelab.reenact.demo import driving_video
+    from deepfakelab.demos.reenact import driving_video
 
     frames = driving_video(12)[0]
     marked = write_video(tmp_path / "marked.mp4", frames, 12.0, visible_mark=True, provenance=Provenance(file_id=42))

@@ -93,23 +93,50 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+#: What sits on top of the library: the labs (what each notebook works on), the course (releasing
+#: and grading them) and the demos. They use the library; no library part imports them.
+ON_TOP = ("deepfakelab.labs", "deepfakelab.course", "deepfakelab.demos")
+
 #: Each layer and what it must not import: data flows media -> faces -> reenact -> fakes -> detect
-#: -> reports (fake-making uses reenactment; the detector's training reads the fakes).
+#: -> reports (fake-making uses reenactment; the detector's training reads the fakes), and no part
+#: of the library reaches up into the labs, the course or the demos.
 LAYERS = {
     "deepfakelab.media": ("deepfakelab.faces", "deepfakelab.reenact", "deepfakelab.fakes", "deepfakelab.detect",
-                          "deepfakelab.lab1"),
-    "deepfakelab.faces": ("deepfakelab.reenact", "deepfakelab.fakes", "deepfakelab.detect", "deepfakelab.lab1"),
-    "deepfakelab.fakes": ("deepfakelab.detect", "deepfakelab.lab1"),
+                          *ON_TOP),
+    "deepfakelab.faces": ("deepfakelab.reenact", "deepfakelab.fakes", "deepfakelab.detect", *ON_TOP),
+    "deepfakelab.heads": ON_TOP,
+    "deepfakelab.reenact": ON_TOP,
+    "deepfakelab.fakes": ("deepfakelab.detect", *ON_TOP),
+    "deepfakelab.detect": ON_TOP,
+    "deepfakelab.gan": ON_TOP,
+    "deepfakelab.provenance": ON_TOP,
 }
 
 
-def test_each_layer_imports_nothing_above_it():
-    modules = _modules()
+def _layer_violations(modules: dict[str, Path]) -> list[str]:
+    """One line per module that imports something above its layer (see :data:`LAYERS`)."""
+    found = []
     for name, path in modules.items():
         for layer, above in LAYERS.items():
             if name == layer or name.startswith(layer + "."):
                 wrong = sorted(m for m in _imported(name, path, modules) if m.startswith(above))
-                assert not wrong, f"{name} imports {wrong}: data flows media -> faces -> reenact -> fakes -> detect"
+                if wrong:
+                    found.append(f"{name} imports {wrong}")
+    return found
+
+
+def test_each_layer_imports_nothing_above_it():
+    wrong = _layer_violations(_modules())
+    assert not wrong, ("data flows media -> faces -> reenact -> fakes -> detect, and the library never imports "
+                       "the labs, the course or the demos:\n" + "\n".join(wrong))
+
+
+def test_the_layer_check_sees_a_library_part_importing_a_lab(tmp_path):
+    """A reenact module that imports Lab 1 (as reenact/demo.py once did) is caught."""
+    (tmp_path / "demo.py").write_text("from ..labs.lab1 import notebook as lab1\n")
+    modules = {**_modules(), "deepfakelab.reenact.demo": tmp_path / "demo.py"}
+    wrong = _layer_violations(modules)
+    assert wrong == ["deepfakelab.reenact.demo imports ['deepfakelab.labs.lab1.notebook']"], wrong
 
 
 #: Inside reenact: the FOMM is the model alone (the interface in ``methods`` runs it, never the

@@ -96,10 +96,10 @@ def test_wheel_installs_in_a_fresh_venv_and_runs_lab1(wheel, tmp_path):
 
     # the student's way in: the packaged student version fetched into a working folder
     work = tmp_path / "work"
-    subprocess.run([str(python), "-m", "deepfakelab", "lab", "deepfake-lab", "--dir", str(work), "--dry-run"],
+    subprocess.run([str(python), "-m", "deepfakelab", "lab", "lab1", "--dir", str(work), "--dry-run"],
                    check=True, env=_clean_env(), cwd=tmp_path)
-    release = work / "deepfake-lab.ipynb"
-    assert release.read_bytes() == (REPO / "assignments" / "deepfake-lab" / "deepfake-lab.ipynb").read_bytes()
+    release = work / "lab1.ipynb"
+    assert release.read_bytes() == (REPO / "assignments" / "lab1" / "lab1.ipynb").read_bytes()
 
     def run(notebook: Path, allow_errors: bool) -> dict:
         out = subprocess.run([str(python), "-c", _RUN_NOTEBOOK, str(notebook), "allow-errors" if allow_errors else "strict"],
@@ -113,9 +113,9 @@ def test_wheel_installs_in_a_fresh_venv_and_runs_lab1(wheel, tmp_path):
     assert blank["errors"][0]["cell"] > 1, f"the set-up cells failed in the installed kit: {blank}"
 
     # with the answers filled in (the instructor's source), every cell runs in the installed kit
-    solved = tmp_path / "solved" / "deepfake-lab.ipynb"
+    solved = tmp_path / "solved" / "lab1.ipynb"
     solved.parent.mkdir()
-    shutil.copy2(REPO / "solutions" / "deepfake-lab" / "deepfake-lab.ipynb", solved)
+    shutil.copy2(REPO / "solutions" / "lab1" / "lab1.ipynb", solved)
     assert run(solved, allow_errors=False)["errors"] == []
     assert (solved.parent / "artifacts" / "scores.json").is_file()
 

@@ -17,17 +17,17 @@ import pytest
 from conftest import failure
 import torch
 
-from deepfakelab import lab1, lab1_media
+from deepfakelab.labs.lab1 import media as lab1_media, notebook as lab1
 from deepfakelab.course.layout import kit_root
 from deepfakelab.errors import DataError
 
-CHECKS = kit_root() / "autograder" / "hidden_checks" / "deepfake-lab" / "test_deepfake_lab.py"
+CHECKS = kit_root() / "autograder" / "hidden_checks" / "lab1" / "test_lab1.py"
 SYNTHETIC = lab1_media.synthetic_media()
 
 
 @pytest.fixture(scope="module")
 def checks():
-    spec = importlib.util.spec_from_file_location("deepfake_lab_checks", CHECKS)
+    spec = importlib.util.spec_from_file_location("lab1_checks", CHECKS)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

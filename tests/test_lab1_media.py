@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 import torch
 
-from deepfakelab import lab1, lab1_media
+from deepfakelab.labs.lab1 import media as lab1_media, notebook as lab1
 from deepfakelab.course.artifacts import ArtifactError
 from deepfakelab.course.layout import MEDIA_DIR, kit_root
-from deepfakelab.course.media_pack import init_pack
+from deepfakelab.labs.lab1.media_pack import init_pack
 from deepfakelab.detect.inference import load_detector
 from deepfakelab.detect.model import to_tensor
 from deepfakelab.errors import DataError
@@ -30,7 +30,7 @@ from deepfakelab.faces.cropper import FaceCropper
 from deepfakelab.media import iter_frames, write_video
 from test_lab1 import RIGHT, failure
 
-CHECKS = kit_root() / "autograder" / "hidden_checks" / "deepfake-lab" / "test_deepfake_lab.py"
+CHECKS = kit_root() / "autograder" / "hidden_checks" / "lab1" / "test_lab1.py"
 PHOTOS = ["d8.jpg", "d19.jpg", "s1.jpg", "s12.jpg"]
 VIDEOS = ["d18.mp4", "d10.mp4", "vox_dpe_d.mp4"]
 SHIPPED_FOMM = kit_root() / "lib" / "deepfakelab" / "assets" / "fomm-small-64.pth.tar"
@@ -38,7 +38,7 @@ SHIPPED_FOMM = kit_root() / "lib" / "deepfakelab" / "assets" / "fomm-small-64.pt
 
 @pytest.fixture(scope="module")
 def checks():
-    spec = importlib.util.spec_from_file_location("deepfake_lab_checks_media", CHECKS)
+    spec = importlib.util.spec_from_file_location("lab1_checks_media", CHECKS)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -67,7 +67,7 @@ def course_with(pack_folder: Path, root: Path) -> Path:
     """A course folder (as the grader names it) whose pack is a copy of ``pack_folder``."""
     root.mkdir(parents=True)
     shutil.copy2(kit_root() / "autograder" / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(pack_folder, root / MEDIA_DIR / "deepfake-lab", symlinks=True)
+    shutil.copytree(pack_folder, root / MEDIA_DIR / "lab1", symlinks=True)
     return root
 
 
@@ -94,7 +94,7 @@ def test_the_student_reads_the_release_copy_and_the_grader_the_course_copy(pack,
     assert lab1_media.resolve_media(notebook).driving == "d10"
     course = course_with(pack, tmp_path / "course")
     graded = lab1_media.course_media(course)
-    assert graded.pack == (course / MEDIA_DIR / "deepfake-lab").resolve() and graded.driving == "d18"
+    assert graded.pack == (course / MEDIA_DIR / "lab1").resolve() and graded.driving == "d18"
 
 
 def test_a_broken_pack_is_one_clear_error(tmp_path):

@@ -17,13 +17,13 @@ import re
 import pytest
 import torch
 
-from deepfakelab import lab2
+from deepfakelab.labs.lab2 import diagnosis, notebook as lab2
 from deepfakelab.course.layout import kit_root
 from notebook_text import anchors as _anchors, masked as _masked, meta as _meta, \
     prose as _prose, source as _source, table as _table
 
 KIT = kit_root()
-NOTEBOOK = KIT / "solutions" / "gan-lab" / "gan-lab.ipynb"
+NOTEBOOK = KIT / "solutions" / "lab2" / "lab2.ipynb"
 GUIDE = KIT / "site" / "docs" / "labs" / "lab2.md"
 GLOSSARY = KIT / "site" / "docs" / "glossary.md"
 #: The course website's pages the notebook links to, by their published path.
@@ -282,20 +282,21 @@ def test_d_reused_logits_with_the_detach_missing_too_get_both_pieces_of_advice(b
 def test_a_trace_records_what_the_solution_does(base):
     namespace = _with(base, _answers())
     generator, discriminator, opt_g, opt_d = namespace["make_gan"](seed=1)
-    trace = lab2.trace_train_step(namespace["train_step"], generator, discriminator, opt_g, opt_d,
-                                  namespace["real_images"][:8])
+    trace = diagnosis.trace_train_step(namespace["train_step"], generator, discriminator, opt_g, opt_d,
+                                       namespace["real_images"][:8])
     assert trace["events"] == ["G", "D", "D", "opt_d.step", "D<-G", "opt_g.step"]
     assert not trace["d_backward_reached_g"] and trace["error"] is None
-    assert lab2.train_step_advice(trace) is None
+    assert diagnosis.train_step_advice(trace) is None
     json.dumps(trace)  # plain data: it crosses the sandbox's boundary as it is
 
 
 def test_a_loss_error_of_another_kind_is_quoted_in_the_notebook_but_never_by_the_hidden_checks():
     error = ValueError("something odd in my own code")
-    assert "something odd" in lab2.loss_advice("generator_loss", error)
-    assert "something odd" not in lab2.loss_advice("generator_loss", error, show_error=False)
+    assert "something odd" in diagnosis.loss_advice("generator_loss", error)
+    assert "something odd" not in diagnosis.loss_advice("generator_loss", error, show_error=False)
     trace = {"events": ["G"], "error": "other", "error_type": "KeyError", "error_text": "my secret"}
-    assert "my secret" in lab2.train_step_advice(trace) and "my secret" not in lab2.train_step_advice(trace, False)
+    assert "my secret" in diagnosis.train_step_advice(trace)
+    assert "my secret" not in diagnosis.train_step_advice(trace, False)
 
 
 def test_the_networks_described_are_the_notebooks():

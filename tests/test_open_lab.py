@@ -40,14 +40,14 @@ def launches(monkeypatch):
 def test_fetches_the_kits_release_and_starts_jupyterlab_there(tmp_path, monkeypatch, launches, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("JUPYTER_PATH", "/somewhere/else")
-    assert main(["lab", "deepfake-lab", "--no-browser"]) == 0
-    work = tmp_path / "deepfake-lab"
-    release = kit_root() / "assignments" / "deepfake-lab" / "deepfake-lab.ipynb"
-    assert (work / "deepfake-lab.ipynb").read_bytes() == release.read_bytes()
+    assert main(["lab", "lab1", "--no-browser"]) == 0
+    work = tmp_path / "lab1"
+    release = kit_root() / "assignments" / "lab1" / "lab1.ipynb"
+    assert (work / "lab1.ipynb").read_bytes() == release.read_bytes()
     (call,) = launches
     assert call["cwd"] == work
     assert call["command"][:3] == [sys.executable, "-m", "jupyterlab"]
-    assert "--no-browser" in call["command"] and call["command"][-1] == "deepfake-lab.ipynb"
+    assert "--no-browser" in call["command"] and call["command"][-1] == "lab1.ipynb"
     assert call["spec"]["argv"][0] == sys.executable and call["spec"]["argv"][1:3] == ["-m", "ipykernel_launcher"]
     assert call["env"]["JUPYTER_PATH"].split(os.pathsep)[1] == "/somewhere/else"
     assert not Path(call["env"]["JUPYTER_PATH"].split(os.pathsep)[0]).exists(), "the session's kernel spec is removed"
@@ -56,37 +56,37 @@ def test_fetches_the_kits_release_and_starts_jupyterlab_there(tmp_path, monkeypa
 
 def test_an_edited_notebook_is_never_overwritten(tmp_path, launches, capsys):
     work = tmp_path / "mine"
-    assert main(["lab", "deepfake-lab", "--dir", str(work), "--dry-run"]) == 0
-    notebook = work / "deepfake-lab.ipynb"
+    assert main(["lab", "lab1", "--dir", str(work), "--dry-run"]) == 0
+    notebook = work / "lab1.ipynb"
     edited = notebook.read_text().replace("def ", "def  ", 1)
     notebook.write_text(edited)
     capsys.readouterr()
-    assert main(["lab", "deepfake-lab", "--dir", str(work)]) == 0
+    assert main(["lab", "lab1", "--dir", str(work)]) == 0
     assert notebook.read_text() == edited
-    assert "kept your deepfake-lab.ipynb" in capsys.readouterr().out
+    assert "kept your lab1.ipynb" in capsys.readouterr().out
     assert launches[-1]["cwd"] == work.resolve()
 
 
 def test_a_release_from_the_instructor_with_its_media(tmp_path, launches):
-    release = tmp_path / "release" / "deepfake-lab"
+    release = tmp_path / "release" / "lab1"
     (release / "media" / "photos").mkdir(parents=True)
-    (release / "deepfake-lab.ipynb").write_text((kit_root() / "assignments" / "deepfake-lab" / "deepfake-lab.ipynb").read_text())
+    (release / "lab1.ipynb").write_text((kit_root() / "assignments" / "lab1" / "lab1.ipynb").read_text())
     (release / "media" / "lab1.yaml").write_text("photos: {}\n")
     (release / "media" / "photos" / "a.jpg").write_bytes(b"jpeg")
     (release / ".ipynb_checkpoints").mkdir()
-    (release / ".ipynb_checkpoints" / "deepfake-lab-checkpoint.ipynb").write_text("{}")
+    (release / ".ipynb_checkpoints" / "lab1-checkpoint.ipynb").write_text("{}")
     work = tmp_path / "work"
-    assert main(["lab", "deepfake-lab", "--from", str(tmp_path / "release"), "--dir", str(work)]) == 0
+    assert main(["lab", "lab1", "--from", str(tmp_path / "release"), "--dir", str(work)]) == 0
     assert (work / "media" / "photos" / "a.jpg").read_bytes() == b"jpeg"
     assert not (work / ".ipynb_checkpoints").exists()
-    assert launches[-1]["command"][-1] == "deepfake-lab.ipynb"
+    assert launches[-1]["command"][-1] == "lab1.ipynb"
 
 
 def test_dry_run_prints_the_command_and_starts_nothing(tmp_path, launches, capsys):
-    assert main(["lab", "gan-lab", "--dir", str(tmp_path / "g"), "--dry-run", "--port", "8999"]) == 0
+    assert main(["lab", "lab2", "--dir", str(tmp_path / "g"), "--dry-run", "--port", "8999"]) == 0
     out = capsys.readouterr().out
-    assert "-m jupyterlab" in out and "--port=8999" in out and "gan-lab.ipynb" in out
-    assert launches == [] and (tmp_path / "g" / "gan-lab.ipynb").is_file()
+    assert "-m jupyterlab" in out and "--port=8999" in out and "lab2.ipynb" in out
+    assert launches == [] and (tmp_path / "g" / "lab2.ipynb").is_file()
 
 
 def test_without_an_assignment_it_opens_the_folder(tmp_path, launches):
@@ -98,9 +98,9 @@ def test_without_an_assignment_it_opens_the_folder(tmp_path, launches):
 def test_bad_input_is_one_line(tmp_path, capsys):
     assert main(["lab", "no-such-lab", "--dir", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "no lab called 'no-such-lab'" in err and "deepfake-lab" in err
-    assert main(["lab", "deepfake-lab", "--from", str(tmp_path), "--dir", str(tmp_path / "y")]) == 2
-    assert "no notebook of deepfake-lab" in capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "no lab called 'no-such-lab'" in err and "lab1" in err
+    assert main(["lab", "lab1", "--from", str(tmp_path), "--dir", str(tmp_path / "y")]) == 2
+    assert "no notebook of lab1" in capsys.readouterr().err
 
 
 def test_the_printed_link_opens_the_notebook_and_nbgrader_instructor_tools_are_off(tmp_path, launches, monkeypatch):
@@ -111,11 +111,11 @@ def test_the_printed_link_opens_the_notebook_and_nbgrader_instructor_tools_are_o
     from jupyterlab.labapp import LabApp
 
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/students/own/config")
-    assert main(["lab", "deepfake-lab", "--dir", str(tmp_path / "w"), "--no-browser"]) == 0
+    assert main(["lab", "lab1", "--dir", str(tmp_path / "w"), "--no-browser"]) == 0
     call = launches[-1]
     app = LabApp()
     app.parse_command_line([arg for arg in call["command"][3:] if arg.startswith("--")])
-    assert app.config.LabApp.default_url == "/lab/tree/deepfake-lab.ipynb"
+    assert app.config.LabApp.default_url == "/lab/tree/lab1.ipynb"
     extensions = app.config.ServerApp.jpserver_extensions
     assert extensions == {"nbgrader.server_extensions.formgrader": False,
                           "nbgrader.server_extensions.course_list": False}

@@ -26,7 +26,7 @@ from deepfakelab.media.writer import read_metadata, write_video
 from deepfakelab.provenance import c2pa_manifest, watermark
 from deepfakelab.provenance.marking import Provenance, save_marked_image
 from deepfakelab.provenance.verify import verify_file
-from deepfakelab.reenact.demo import driving_video
+from deepfakelab.demos.reenact import driving_video
 from deepfakelab.reenact.pipeline import ReenactOptions, reenact_files
 
 FILE_ID = 0xA7

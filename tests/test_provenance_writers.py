@@ -25,7 +25,7 @@ from deepfakelab.media.writer import write_video
 from deepfakelab.provenance import c2pa_manifest
 from deepfakelab.provenance.marking import Provenance, save_marked_image
 from deepfakelab.provenance.verify import verify_file
-from deepfakelab.reenact.demo import driving_video
+from deepfakelab.demos.reenact import driving_video
 
 MEDIA = {".png", ".jpg", ".jpeg", ".mp4", ".mov", ".m4v"}
 #: Files the commands write that show no generated picture: loss curves.
@@ -89,7 +89,7 @@ def test_reenact_side_by_side_is_marked(inputs, tmp_path):
 
 
 def test_reenact_demo_marks_everything_it_writes(tmp_path):
-    from deepfakelab.reenact import demo
+    from deepfakelab.demos import reenact as demo
 
     summary = demo.run(tmp_path, quick=True)
     names = {Path(p).name for p in summary["files"].values()}
@@ -223,10 +223,10 @@ def test_every_video_container_the_kit_writes_is_signed(suffix, tmp_path):
 
 
 def test_the_detection_demos_fakes_are_marked_and_its_real_videos_are_not(tmp_path):
-    """``detect/demo.py`` makes two fakes of synthetic heads for the report: both carry the kit's
+    """``demos/detect.py`` makes two fakes of synthetic heads for the report: both carry the kit's
     marks (the report then shows the mark deciding, the detector's guess beside it); the two
     real head videos carry none, so the detector alone decides them."""
-    from deepfakelab.detect.demo import make_demo_videos
+    from deepfakelab.demos.detect import make_demo_videos
 
     videos = make_demo_videos(tmp_path, frames=6, size=128)
     for name, path in videos.items():

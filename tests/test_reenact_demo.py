@@ -10,7 +10,7 @@ from deepfakelab.media import read_metadata, read_video
 
 @pytest.mark.slow
 def test_demo_part_writes_labelled_videos_and_strip(tmp_path):
-    from deepfakelab.reenact.demo import run
+    from deepfakelab.demos.reenact import run
 
     summary = run(tmp_path, quick=True)
     files = summary["files"]

@@ -58,7 +58,7 @@ def test_fomm_path_runs_with_any_model(head_video):
 def test_redrawing_a_frame_from_itself_costs_the_shipped_model_less_than_moving(head_video):
     """fomm-self is the generator's floor: with the true motion known to be nil it loses less than
     when it has to move the source to another frame."""
-    from deepfakelab.lab1 import load_model
+    from deepfakelab.labs.lab1.notebook import load_model
 
     video, landmarks, visible = head_video
     scores = evaluate_video(video, landmarks, visible, load_model(), methods=("fomm",))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepfakelab import lab1
+from deepfakelab.labs.lab1 import notebook as lab1
 from deepfakelab.errors import ConfigError
 from deepfakelab.faces.detection import detect_faces_in_frames
 from deepfakelab.faces.mesh import FaceMesh

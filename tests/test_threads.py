@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from deepfakelab import demo
+from deepfakelab.demos import runner as demo
 from deepfakelab.threads import choose_threads
 
 

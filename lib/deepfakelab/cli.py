@@ -19,7 +19,7 @@ from .threads import prepare_process
 
 #: Modules that add sub-commands; each defines ``register(subparsers)``.
 COMMAND_MODULES = [
-    "deepfakelab.demo",
+    "deepfakelab.demos.cli",
     "deepfakelab.gan.cli",
     "deepfakelab.heads.cli",
     "deepfakelab.reenact.cli",

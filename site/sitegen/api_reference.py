@@ -17,10 +17,10 @@ from .snippets import write_snippet
 LIB = Path(__file__).resolve().parents[2] / "lib" / "deepfakelab"
 
 #: The parts with a reference page each (``reference/<part>.md`` includes ``api_<part>.md``).
-PARTS = ["heads", "media", "faces", "reenact", "fakes", "detect", "gan", "course"]
+PARTS = ["heads", "media", "faces", "reenact", "fakes", "detect", "gan", "labs", "course", "demos"]
 
-#: Modules that are entry points, not library API: the CLI page and the demo cover them.
-NOT_API = {"cli", "demo", "__main__"}
+#: Modules that are entry points, not library API: the CLI page covers them.
+NOT_API = {"cli", "__main__"}
 
 
 def _docstring(path: Path) -> str | None:

@@ -10,7 +10,7 @@ Three rooms, each a package with a map of its own:
   before nbgrader unpacks it), :mod:`.gradescope` (the grading packed as Gradescope's
   ``autograder.zip``), :mod:`.formgrader_csp` (formgrader's pages with a
   Content-Security-Policy), :mod:`.open_lab` (``deepfakelab lab``, a student's way in),
-  :mod:`.media_pack` and :mod:`.media_check` (Lab 1's optional media pack), :mod:`.toy` (a tiny
+  :mod:`.website` (the notebooks' links to the course website, made absolute at release), :mod:`.toy` (a tiny
   assignment that proves the machinery), :mod:`.probes` (public code the hidden checks run
   beside a student's, named by module), :mod:`.cli` (``deepfakelab course ...``) and
   :mod:`.startup` (what a process that grades does first, called at its start);
@@ -20,6 +20,10 @@ Three rooms, each a package with a map of its own:
 - :mod:`.sandbox` -- where a student's code runs: bubblewrap, the kernel, the process that
   calls the student's functions for the checks and what crosses back from it (data only), the
   media decoder, and what a killed run leaves behind.
+
+What each lab's notebook and hidden checks work on is :mod:`deepfakelab.labs`'s, Lab 1's optional
+media pack (the instructor's own photos, videos and FOMM checkpoint) included: ``course release
+--media`` copies it into the course and the lab's releases (:mod:`deepfakelab.labs.lab1.media_pack`).
 
 Distribution calls the engine (``course grade``, Gradescope); the engine starts every process
 that runs student code in the sandbox; the sandbox imports nothing of the engine, and of this

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ConfigError
-from .media_cli import register as register_media
+from ..labs.lab1.cli import register as register_media
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -19,8 +19,9 @@ def _release(args: argparse.Namespace) -> int:
         for path in student_versions(kit / "solutions", kit / "assignments", names, kit / "autograder" / "nbgrader_config.py"):
             print(f"wrote {path}")
         return 0
-    from .media_check import checked_pack
-    from .media_pack import ASSIGNMENT as MEDIA_ASSIGNMENT, exchange_note, install_course_media, release_media
+    from ..labs.lab1.media_check import checked_pack
+    from ..labs.lab1.media_pack import (ASSIGNMENT as MEDIA_ASSIGNMENT, exchange_note, install_course_media,
+                                        release_media)
 
     pack = None
     if args.media:
@@ -138,7 +139,7 @@ def register(subparsers) -> None:
     release.add_argument("assignments", nargs="*", help="assignments to release (default: all in solutions/)")
     release.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     release.add_argument("--media", metavar="DIR",
-                         help="a checked Lab 1 media pack (`course media init`) to use for deepfake-lab instead "
+                         help="a checked Lab 1 media pack (`course media init`) to use for lab1 instead "
                          "of the synthetic media; copied into the course and the student release")
     release.add_argument("--site-url", metavar="URL",
                          help="where you publish the course website: the notebooks' links to it become absolute "
@@ -151,7 +152,7 @@ def register(subparsers) -> None:
                            description="Grade every submission in submitted/*/ASSIGNMENT in parallel, each in "
                            "its own process with time and memory limits; store the grades in the gradebook, "
                            "write feedback/ and grades CSVs. Rerunning skips unchanged, finished submissions.")
-    grade.add_argument("assignment", help="assignment name, e.g. gan-lab")
+    grade.add_argument("assignment", help="assignment name, e.g. lab2")
     grade.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     grade.add_argument("--zip", help="an LMS download (zip of notebooks) to collect first: archives inside it, unsafe "
                        "names, duplicates and oversized files are refused and listed, the rest collected")
@@ -172,7 +173,7 @@ def register(subparsers) -> None:
                         description="Write nbgrader's feedback for every graded student of ASSIGNMENT (after the "
                         "written answers were graded in formgrader), each in a process stopped after "
                         "two minutes, with the pages' Content-Security-Policy.")
-    fb.add_argument("assignment", help="assignment name, e.g. gan-lab")
+    fb.add_argument("assignment", help="assignment name, e.g. lab2")
     fb.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     fb.add_argument("--student", action="append", help="only this student (repeatable)")
     fb.set_defaults(func=_feedback)
@@ -188,7 +189,7 @@ def register(subparsers) -> None:
     gs = sub.add_parser("gradescope", help="build Gradescope's autograder.zip for one assignment",
                         description="Pack the instructor source, hidden checks, config and the kit into "
                         "Gradescope's format (setup.sh, run_autograder); it writes results.json per submission.")
-    gs.add_argument("assignment", help="assignment name, e.g. gan-lab")
+    gs.add_argument("assignment", help="assignment name, e.g. lab2")
     gs.add_argument("-o", "--output", default="autograder.zip", help="zip file to write (default: %(default)s)")
     gs.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     gs.add_argument("--hidden-checks", help="folder of hidden checks (default: the course's hidden_checks/)")

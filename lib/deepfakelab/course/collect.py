@@ -3,7 +3,7 @@
 A module of its own because nbgrader's ``zip_collect`` trusts the download, and every student
 writes part of it. Its extractor unpacks each archive it finds and every archive inside those
 (``nbgrader.utils.unzip(..., tree=True)``), so an upload that is itself a zip puts its files
-beside everyone's: a ``victim_1_gan-lab.ipynb`` inside is collected as the victim's work, a
+beside everyone's: a ``victim_1_lab2.ipynb`` inside is collected as the victim's work, a
 classmate's id makes "Duplicate submission file" stop the whole collection, one ``../x`` entry
 aborts it, and a small nested zip expands to gigabytes. Its collector then turns whatever
 student id the file name holds (``..`` included) into a folder under ``submitted/``.

@@ -19,7 +19,7 @@ from ..errors import ConfigError, DataError
 
 #: Folder inside a course where the kit keeps its own state (journal, backups, scratch).
 STATE_DIR = ".deepfakelab"
-#: Folder inside a course with each assignment's media pack (``media/deepfake-lab/lab1.yaml``).
+#: Folder inside a course with each assignment's media pack (``media/lab1/lab1.yaml``).
 MEDIA_DIR = "media"
 #: The Jupyter server config ``deepfakelab course formgrader`` starts JupyterLab with (:mod:`.formgrader_csp`).
 SERVER_CONFIG = "jupyter_server_config.py"
@@ -88,8 +88,8 @@ class Course:
         return self.root / "submitted" / check_student_id(student) / assignment
 
     def media(self, assignment: str) -> Path:
-        """The course's media pack for ``assignment`` (see :mod:`.media_pack`); the hidden checks read
-        this copy, never the student's."""
+        """The course's media pack for ``assignment`` (see :mod:`deepfakelab.labs.lab1.media_pack`); the
+        hidden checks read this copy, never the student's."""
         return self.root / MEDIA_DIR / assignment
 
     def autograded(self, assignment: str, student: str) -> Path:

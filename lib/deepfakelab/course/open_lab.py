@@ -234,7 +234,7 @@ def register(subparsers) -> None:
         description="Put the lab's student release into a working folder (only files not there yet: your "
         "edited notebook is never overwritten) and start JupyterLab there with the kit's Python as the kernel. "
         "Without ASSIGNMENT, start JupyterLab in --dir (default: here).")
-    parser.add_argument("assignment", nargs="?", metavar="ASSIGNMENT", help="the lab, e.g. deepfake-lab or gan-lab")
+    parser.add_argument("assignment", nargs="?", metavar="ASSIGNMENT", help="the lab, e.g. lab1 or lab2")
     parser.add_argument("--dir", help="the working folder (default: ./ASSIGNMENT, as nbgrader's fetch makes it)")
     parser.add_argument("--from", dest="source", metavar="FOLDER",
                         help="the release your instructor gave you (default: the kit's own student version)")

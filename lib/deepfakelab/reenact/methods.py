@@ -26,7 +26,7 @@ Where the points come from: a warp finds them in the source and in every driving
 evaluation its clip's tracked mesh, the fake-maker a moved mesh). FOMM takes none.
 
 Cropping the faces and pasting the result back are the callers' (:mod:`.pipeline` for
-``deepfakelab reenact``, :mod:`deepfakelab.lab1` for the lab): the mesh warp reads the driving
+``deepfakelab reenact``, :mod:`deepfakelab.labs.lab1` for the lab): the mesh warp reads the driving
 video's whole frames (:attr:`Reenactor.whole_frames`), the others face crops.
 """
 

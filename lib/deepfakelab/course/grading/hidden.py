@@ -15,7 +15,7 @@ cell it decides. A check says what to fix with its assertion message
 assertion's code -- reaches the student. Fixtures: ``artifacts`` (the artifact folder),
 ``notebook_path`` and ``student`` (the student's definitions, see :mod:`..sandbox.student_code`, called
 remotely; ``student.probe(name, ...)`` runs ``name(student, ...)`` of the kit's probes module
-that the checks name (``PROBES = "deepfakelab.course.probes.gan_lab"``, see :mod:`..probes`)
+that the checks name (``PROBES = "deepfakelab.course.probes.lab2"``, see :mod:`..probes`)
 beside them, for checks of what cannot cross as data, such as a ``torch.nn.Module``;
 ``student.exchange`` is a folder both sides see, for input files). Videos and images the
 notebook wrote are decoded by :func:`..sandbox.sandboxed_media.media_files`, in a sandbox of their own:

@@ -13,7 +13,7 @@ measuring. What is right is decided by the hidden checks, which never enter the 
 A hidden-checks folder names its probes module in one of its ``test_*.py`` files with a
 module-level constant, read from the source with :mod:`ast` (never by importing the checks)::
 
-    PROBES = "deepfakelab.course.probes.gan_lab"
+    PROBES = "deepfakelab.course.probes.lab2"
 
 and the student server imports that module by name, from the kit (:mod:`..sandbox.student_server`).
 """
@@ -32,7 +32,7 @@ _MODULE = re.compile(rf"^{re.escape(PACKAGE)}\.[a-z_][a-z0-9_]*$")
 def checked_name(name: str) -> str:
     """``name`` if it is a module of this package, else a ValueError: the sandbox imports nothing else."""
     if not isinstance(name, str) or not _MODULE.match(name):
-        raise ValueError(f"a probes module must be a module of {PACKAGE} (e.g. {PACKAGE}.gan_lab), not {name!r}")
+        raise ValueError(f"a probes module must be a module of {PACKAGE} (e.g. {PACKAGE}.lab2), not {name!r}")
     return name
 
 

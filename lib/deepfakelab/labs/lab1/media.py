@@ -9,7 +9,7 @@ Three cases, decided once from what the lab is given (:func:`choose_reenactment`
   on synthetic heads) cannot animate; the training-free mesh warp
   (:func:`deepfakelab.reenact.mesh_warp.reenact_photo`) does, with the same idea of relative motion
   on 468 face-mesh points.
-- **No pack** (the default, offline): today's synthetic heads from :mod:`deepfakelab.lab1`,
+- **No pack** (the default, offline): today's synthetic heads from :mod:`.notebook`,
   animated by the kit's small FOMM; a real photo of the student's own goes through the mesh warp.
 
 Where the pack is read from is what keeps grading honest: a student's notebook reads the copy
@@ -29,18 +29,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import lab1
-from .course.layout import open_course
-from .course.media_pack import ASSIGNMENT, MANIFEST, RELEASE_FOLDER, load_pack
-from .errors import DataError
-from .faces import largest_face
-from .faces.detection import DEFAULT_CROP_SCALE
-from .media import iter_frames, probe_video, read_photo
-from .media.phone import fit_video
-from .media.photo import astronaut
-from .reenact.fomm.animate import animate
-from .reenact.fomm.checkpoint import load_model
-from .reenact.methods import Reenacted, reenactor
+from . import notebook as lab1
+from ...course.layout import open_course
+from ...errors import DataError
+from ...faces import largest_face
+from ...faces.detection import DEFAULT_CROP_SCALE
+from ...media import iter_frames, probe_video, read_photo
+from ...media.phone import fit_video
+from ...media.photo import astronaut
+from ...reenact.fomm.animate import animate
+from ...reenact.fomm.checkpoint import load_model
+from ...reenact.methods import Reenacted, reenactor
+from .media_pack import ASSIGNMENT, MANIFEST, RELEASE_FOLDER, load_pack
 
 #: The three reenactments (see the module docstring).
 FOMM_PUBLISHED, MESH_WARP, FOMM_SMALL = "fomm-vox-256", "mesh-warp", "fomm-small"
@@ -57,7 +57,7 @@ MIN_VIDEO_FRAMES = max(lab1.SCORE_INDICES) + 1
 class Lab1Media:
     """What the lab works on: the hard-case ``photos`` and the real ``videos`` (name -> file), which
     video drives the fakes, the published ``checkpoint`` if any, the ``pack`` folder (``None``: the
-    synthetic media of :mod:`deepfakelab.lab1`) and the student's ``own`` photos (name -> file)."""
+    synthetic media of :mod:`.notebook`) and the student's ``own`` photos (name -> file)."""
 
     photos: dict[str, Path]
     videos: dict[str, Path]
@@ -122,7 +122,7 @@ def from_pack(folder: str | Path) -> Lab1Media:
 
 
 def synthetic_media(folder: str | Path = "lab1_media") -> Lab1Media:
-    """The synthetic media as :func:`lab1.write_media` lays them out in ``folder`` (nothing written)."""
+    """The synthetic media as :func:`.notebook.write_media` lays them out in ``folder`` (nothing written)."""
     folder = Path(folder)
     return Lab1Media({name: folder / f"{name}.png" for name in lab1.HARD_CASES},
                      {name: folder / f"{name}.mp4" for name in lab1.REAL_VIDEOS}, lab1.DRIVING)

@@ -1,4 +1,4 @@
-"""Hidden checks of Lab 1 (deepfake-lab). Never given to students.
+"""Hidden checks of Lab 1 (``lab1``). Never given to students.
 
 Each check decides one graded cell (``@pytest.mark.grade``). Function checks call the student's
 definitions on inputs the visible checks do not use (in the sandbox; arguments and results cross
@@ -6,12 +6,12 @@ as data). Artifact checks also redo part of the work with the student's own func
 reenactment, the first frame of each video, the scores), so artifacts made with the kit's
 helpers instead score nothing. Artifact checks recompute what a correct
 notebook produces from the same inputs with the kit's own code -- the reenactment (FOMM or the
-mesh warp, chosen as the notebook chooses: :func:`deepfakelab.lab1_media.choose_reenactment`),
+mesh warp, chosen as the notebook chooses: :func:`deepfakelab.labs.lab1.media.choose_reenactment`),
 the decoder, the shipped detector, Grad-CAM -- and compare within tolerances. The inputs are the
-course's media pack (``<course>/media/deepfake-lab/``, found from the course folder the grader
+course's media pack (``<course>/media/lab1/``, found from the course folder the grader
 names with ``--dfl-hide``: the folder the sandbox hides), never the student's copy; without a
-pack, the synthetic media :mod:`deepfakelab.lab1` draws from fixed seeds. The student's own
-photos and video are checked like the others, so no check counts videos. The videos and images a
+pack, the synthetic media :mod:`deepfakelab.labs.lab1.notebook` draws from fixed seeds. The
+student's own photos and video are checked like the others, so no check counts videos. The videos and images a
 notebook wrote are decoded in a sandbox (:func:`~deepfakelab.course.sandbox.sandboxed_media.media_files`),
 never by this process. Assertion messages are what the student reads.
 """
@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepfakelab import lab1, lab1_media
+from deepfakelab.labs.lab1 import media as lab1_media, notebook as lab1
 from deepfakelab.course.artifacts import ArtifactError, load_array, load_json, number
 from deepfakelab.course.grading.hidden import student_function
 from deepfakelab.course.sandbox.sandboxed_media import media_files

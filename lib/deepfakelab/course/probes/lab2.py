@@ -1,9 +1,9 @@
-"""Probes of Lab 2 (gan-lab): run beside the student's code in the sandbox, return only data.
+"""Probes of Lab 2 (``lab2``): run beside the student's code in the sandbox, return only data.
 
 What a student's function returns here (a ``torch.nn.Module``, a training step's effect on two
 networks, a matplotlib figure) cannot leave the sandbox as an object, so each probe builds it
 on the inputs of its check, measures it, and returns numbers, names and lists. The hidden checks
-of gan-lab decide the grade from that data, outside the sandbox. Each probe's first argument is
+of Lab 2 decide the grade from that data, outside the sandbox. Each probe's first argument is
 the student's namespace. Public code, like every probe (see :mod:`deepfakelab.course.probes`):
 nothing here says what the right answer is.
 """
@@ -147,10 +147,11 @@ def trace_gan(seed: int, lr: float = 0.01):
 
 
 def train_step_trace(student, seed: int, batch: int = 8, z_dim: int = 8) -> dict:
-    """One call of the student's ``train_step``, recorded by :func:`deepfakelab.lab2.trace_train_step`:
-    which network it called on what, in which order it stepped, whether D's backward reached G, the
-    kind of error it raised. Data only: the error's own text stays here."""
-    from deepfakelab.lab2 import trace_train_step
+    """One call of the student's ``train_step``, recorded by
+    :func:`deepfakelab.labs.lab2.diagnosis.trace_train_step`: which network it called on what, in
+    which order it stepped, whether D's backward reached G, the kind of error it raised. Data only:
+    the error's own text stays here."""
+    from deepfakelab.labs.lab2.diagnosis import trace_train_step
 
     generator, discriminator, opt_g, opt_d = trace_gan(seed)
     real = small_batches(seed, 1, batch)[0]

@@ -1,8 +1,8 @@
-"""``deepfakelab demo``: one command that shows every part of the kit on embedded defaults.
+"""``deepfakelab demo``'s run: every part of the kit shown on embedded defaults, in one time budget.
 
-Each lab contributes a part: a module with ``run(out_dir: Path, quick: bool) -> dict`` that
-writes its files under ``out_dir`` and returns a summary (paths and headline numbers).
-Parts not yet present in this version are skipped.
+Each lab contributes a part: a module of :mod:`deepfakelab.demos` with ``run(out_dir: Path,
+quick: bool) -> dict`` that writes its files under ``out_dir`` and returns a summary (paths and
+headline numbers). Parts not yet present in this version are skipped.
 
 Lab 1's deepfake comes first: reenactment, then detection (which also scores the reenacted
 videos), then Lab 2's GAN, trained for as many epochs as fit what is left of
@@ -19,7 +19,6 @@ load instead of promising the idle time.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
@@ -28,17 +27,24 @@ from pathlib import Path
 
 import torch
 
-from .gan.config import default_config
-from .gan.train import DCGANTrainer
-from .threads import busy_cores, choose_threads, passive_waiting
+from ..gan.config import default_config
+from ..gan.train import DCGANTrainer
+from ..threads import busy_cores, choose_threads, passive_waiting
 
 #: (title, module) of each demo part, in the order they run: the deepfake first (seconds), the
 #: GAN last (it takes whatever time the budget leaves).
 DEMO_PARTS = [
-    ("Lab 1: reenactment", "deepfakelab.reenact.demo"),
-    ("Lab 1: detection and explanation", "deepfakelab.detect.demo"),
-    ("Lab 2: a DCGAN that makes bags", "deepfakelab.gan.demo"),
+    ("Lab 1: reenactment", "deepfakelab.demos.reenact"),
+    ("Lab 1: detection and explanation", "deepfakelab.demos.detect"),
+    ("Lab 2: a DCGAN that makes bags", "deepfakelab.demos.gan"),
 ]
+
+
+def part_key(module_name: str) -> str:
+    """A part's short name (``reenact``, ``detect``, ``gan``): its ``--parts`` choice, its sub-folder
+    of the results and its key in ``summary.json``."""
+    return module_name.rsplit(".", 1)[1]
+
 
 #: The whole demo's time budget after install, from the command's start (:func:`process_seconds`;
 #: :func:`run_demo`'s start when called directly): the GAN gets what reenactment and detection
@@ -49,7 +55,7 @@ DEMO_SECONDS = 180.0
 #: Work of each fixed-length part in probe steps (the part's seconds times the probe's steps/s),
 #: from one full run on the 2-core development machine (``summary.json`` stores both numbers per
 #: part): reenact 11.0 s x 2.72 steps/s, detect 28.0 s x 1.78. The GAN part has no entry: its
-#: length is chosen from the budget, and it prints its own line (:func:`deepfakelab.gan.demo.budget_line`).
+#: length is chosen from the budget, and it prints its own line (:func:`.gan.budget_line`).
 PART_WORK = {"reenact": 30.0, "detect": 50.0}
 
 
@@ -97,7 +103,7 @@ def prepare_part(key: str, available_threads: int, busy: float | None = None) ->
 def gan_options(plan: dict, started: float, quick: bool, gan_epochs: int | None) -> dict:
     """The GAN part's ``epochs``/``budget`` arguments: what is left of :data:`DEMO_SECONDS` since
     ``started`` and the probe's speed, unless ``--gan-epochs`` fixed the epochs, the run is quick,
-    or no CPU probe ran (a GPU: the full :data:`~deepfakelab.gan.demo.DEMO_EPOCHS`, said so)."""
+    or no CPU probe ran (a GPU: the full :data:`.gan.DEMO_EPOCHS`, said so)."""
     if gan_epochs is not None:
         return {"epochs": gan_epochs}
     if quick:
@@ -129,19 +135,19 @@ def run_demo(out_dir: Path, quick: bool = False, parts: list[str] | None = None,
     many epochs instead of what fits the budget. ``started``: the :func:`time.perf_counter` time
     the budget counts from (default: now).
     """
-    from .demo_page import write_index
-    from .media.files import check_output_folder
+    from ..media.files import check_output_folder
+    from .page import write_index
 
     started = time.perf_counter() if started is None else started
     out_dir = check_output_folder(out_dir)
-    chosen = [(title, name) for title, name in DEMO_PARTS if not parts or name.split(".")[1] in parts]
+    chosen = [(title, name) for title, name in DEMO_PARTS if not parts or part_key(name) in parts]
     for _, module_name in chosen:
-        check_output_folder(out_dir / module_name.split(".")[1])
+        check_output_folder(out_dir / part_key(module_name))
     out_dir.mkdir(parents=True, exist_ok=True)
     summary: dict = {}
     available_threads, busy = torch.get_num_threads(), busy_cores()
     for title, module_name in chosen:
-        key = module_name.split(".")[1]
+        key = part_key(module_name)
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -157,51 +163,7 @@ def run_demo(out_dir: Path, quick: bool = False, parts: list[str] | None = None,
         result.update(plan)
         summary[key] = result
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-        page = write_index(out_dir, [(name.split(".")[1], title) for title, name in chosen], summary)
+        page = write_index(out_dir, [(part_key(name), title) for title, name in chosen], summary)
         if len(summary) == 1:
             print(f"results so far, updated after each part: {page}", flush=True)
     return summary
-
-
-def _command(args: argparse.Namespace) -> int:
-    out = Path(args.out).resolve()
-    started = time.perf_counter() - process_seconds()
-    summary = run_demo(out, quick=args.quick, parts=args.parts, gan_epochs=args.gan_epochs, started=started)
-    print(f"\nDemo finished. Everything is in {out}")
-    for key, result in summary.items():
-        print(f"  {key}: {result.get('seconds', '?')} s")
-        for label, value in result.get("files", {}).items():
-            print(f"    {label}: {value}")
-    print(f"  summary: {out / 'summary.json'}")
-    print(f"  every result on one page: {out / 'index.html'}")
-    return 0
-
-
-def _epochs(value: str) -> int:
-    """``--gan-epochs``: a whole number of at least 1, or one line saying what was wrong."""
-    try:
-        epochs = int(value)
-    except ValueError:
-        epochs = 0
-    if epochs < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of epochs, at least 1, not {value!r}")
-    return epochs
-
-
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="run every lab's demo on the embedded defaults",
-        description="Reenact a face, detect the fakes, then train a small GAN on bags in the time "
-        "left of a 3-minute budget, writing videos, reports and plots into one folder (index.html "
-        "shows them all). Runs offline, on the CPU if there is no GPU.",
-    )
-    parser.add_argument("--out", default="outputs/demo", help="folder for the results (default: %(default)s)")
-    parser.add_argument("--quick", action="store_true", help="a much shorter run, for smoke tests")
-    parser.add_argument(
-        "--parts", nargs="+", choices=["gan", "reenact", "detect"], help="run only these parts"
-    )
-    parser.add_argument(
-        "--gan-epochs", type=_epochs, metavar="N",
-        help="train the GAN N epochs instead of as many as fit the demo's 3-minute budget here")
-    parser.set_defaults(func=_command)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .config import default_config
-from .data import load_bags
-from .quality import BagQuality, quality_table
-from .sweep import generate_for_scoring
-from .train import train
+from ..gan.config import default_config
+from ..gan.data import load_bags
+from ..gan.quality import BagQuality, quality_table
+from ..gan.sweep import generate_for_scoring
+from ..gan.train import train
 
 #: The most epochs the demo trains (2,300 steps): the Lab 2 quality table on the website's
 #: Results page (site/docs/results.md) is after these.

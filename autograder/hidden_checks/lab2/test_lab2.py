@@ -1,8 +1,8 @@
-"""Hidden checks of Lab 2 (gan-lab). Never given to students.
+"""Hidden checks of Lab 2 (``lab2``). Never given to students.
 
 Each check decides one graded cell (``@pytest.mark.grade``). Function checks call the student's
 definitions on inputs the visible checks do not use (in the sandbox; what they return crosses as
-data, and the kit's public probes, :mod:`deepfakelab.course.probes.gan_lab`, reduce modules, a
+data, and the kit's public probes, :mod:`deepfakelab.course.probes.lab2`, reduce modules, a
 training step and a figure to data there). The training step is checked against the update it
 must make, computed here: two steps on small networks whose right update is known (a generator
 that ignores its noise, a linear discriminator), so a step that only looks like training fails.
@@ -23,11 +23,11 @@ from torch import nn
 
 from deepfakelab.course.artifacts import ArtifactError, load_array, load_csv
 from deepfakelab.course.grading.hidden import student_function
-from deepfakelab.course.probes.gan_lab import primer_nets, small_batches, small_gan
-from deepfakelab.lab2 import loss_advice, train_step_advice
+from deepfakelab.course.probes.lab2 import primer_nets, small_batches, small_gan
+from deepfakelab.labs.lab2.diagnosis import loss_advice, train_step_advice
 
 #: The probes these checks call (public, in the kit; read by the worker with ast, never imported from here).
-PROBES = "deepfakelab.course.probes.gan_lab"
+PROBES = "deepfakelab.course.probes.lab2"
 
 torch.set_num_threads(1)
 # Captured before any student code is loaded, so a patched np.allclose cannot help.

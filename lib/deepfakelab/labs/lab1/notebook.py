@@ -14,7 +14,7 @@ pastes the result back into the photo.
 
 These are the lab's default media. An instructor's media pack of real photos and videos, the
 student's own additions, and which reenactment animates which photo are
-:mod:`deepfakelab.lab1_media`'s.
+:mod:`.media`'s; the whole lab is mapped in :mod:`deepfakelab.labs.lab1`.
 """
 
 from __future__ import annotations
@@ -26,18 +26,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import faces as face_tools
-from .errors import DataError
-from .faces import crop, largest_face
-from .faces.cropper import margin_box
-from .heads import Identity, motion, render_frame, render_video
-from .heads.state import FaceState
-from .media.photo import astronaut
-from .media.video import Video
-from .media.writer import write_video
-from .reenact.fomm.checkpoint import SHIPPED_WEIGHTS, shipped_model
-from .reenact.methods import reenactor
-from .reenact.pipeline import prepare_driving, prepare_source
+from ... import faces as face_tools
+from ...errors import DataError
+from ...faces import crop, largest_face
+from ...faces.cropper import margin_box
+from ...heads import Identity, motion, render_frame, render_video
+from ...heads.state import FaceState
+from ...media.photo import astronaut
+from ...media.video import Video
+from ...media.writer import write_video
+from ...reenact.fomm.checkpoint import SHIPPED_WEIGHTS, shipped_model
+from ...reenact.methods import reenactor
+from ...reenact.pipeline import prepare_driving, prepare_source
 
 #: Side of the lab's photos and videos, their frame rate and the length of the driving videos.
 SIZE = 256
@@ -131,8 +131,8 @@ def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, 
 
     The source face and one stable driving box are found with MTCNN and cropped at
     ``crop_scale`` to ``side`` pixels (the small FOMM's :data:`CROP_SCALE` and :data:`MODEL_SIDE`
-    by default; a published checkpoint runs at 256 px, see :mod:`deepfakelab.lab1_media`); frame 0 of the driving video is the initial
-    frame of the relative motion. ``transfer`` (see :func:`deepfakelab.reenact.fomm.animate.animate`)
+    by default; a published checkpoint runs at 256 px, see :mod:`.media`); frame 0 of the driving
+    video is the initial frame of the relative motion. ``transfer`` (see :func:`deepfakelab.reenact.fomm.animate.animate`)
     replaces the kit's relative motion. Returns ``(crops (N, S, S, 3), pasted (N, H, W, 3))``, both
     uint8: the animated face crops, and the photo with the face (a soft ellipse over MTCNN's face
     box) replaced by theirs, as a face-reenactment deepfake is made.
@@ -282,8 +282,8 @@ def keypoint_motion(photo: np.ndarray, driving: np.ndarray, model, frame: int = 
     where the kit's relative motion moves the source's keypoints (cropped as :func:`reenact_photo` does)."""
     import torch
 
-    from .reenact.fomm.animate import to_image_tensor
-    from .reenact.fomm.motion_transfer import transfer_motion
+    from ...reenact.fomm.animate import to_image_tensor
+    from ...reenact.fomm.motion_transfer import transfer_motion
 
     source = prepare_source(np.asarray(photo), "photo", MODEL_SIDE, CROP_SCALE).crop
     crops = prepare_driving(Video(np.asarray(driving), FPS), "driving video", MODEL_SIDE, CROP_SCALE).crops
@@ -357,19 +357,20 @@ COMPUTE_SECONDS = {"start": 6, "0": 4, "1": 2, "2": 7, "3": 2, "4": 10, "5": 2, 
 
 
 def expected_minutes(notebook: str | Path) -> dict[str, int]:
-    """Lab 1's expected time per part, in minutes, estimated from the notebook itself, by Lab 2's
-    rule (:func:`deepfakelab.lab2.expected_minutes`: words at 120 a minute, 1 minute per line of
-    the solution, 10 minutes per written answer and 15 for a 4-point one, 1 minute per code cell,
-    plus :data:`COMPUTE_SECONDS`; each part to the nearest 5 minutes, at least 5). Parts are the
-    notebook's ``## N.`` headings; ``"start"`` is the introduction and the set-up cell, ``"hand in"``
-    the final restart-and-run-all. Not a measurement: a count of what each part asks."""
-    from .lab2 import expected_minutes as count
+    """Lab 1's expected time per part, in minutes, estimated from the notebook itself by the labs'
+    rule (:func:`deepfakelab.labs.expected_time.expected_minutes`: words at 120 a minute, 1 minute
+    per line of the solution, 10 minutes per written answer and 15 for a 4-point one, 1 minute per
+    code cell, plus :data:`COMPUTE_SECONDS`; each part to the nearest 5 minutes, at least 5). Parts
+    are the notebook's ``## N.`` headings; ``"start"`` is the introduction and the set-up cell,
+    ``"hand in"`` the final restart-and-run-all. Not a measurement: a count of what each part asks."""
+    from ..expected_time import expected_minutes as count
 
     return count(notebook, heading=r"## (\d+)\. ", compute_seconds=COMPUTE_SECONDS)
 
 
 def website_line() -> str:
-    """One line for the set-up cell: where the notebook's website links lead (as Lab 2's)."""
-    from .lab2 import website_line as line
+    """One line for the set-up cell: where the notebook's website links lead
+    (:func:`deepfakelab.labs.website.website_line`, as Lab 2's)."""
+    from ..website import website_line as line
 
     return line()

@@ -2,15 +2,15 @@
 
 An instructor builds a pack weeks before the lab; a dog photo, a clip one second long or a
 truncated checkpoint should be found then, not by sixty students on the day. The checks follow
-what the notebook does with each file (:mod:`deepfakelab.lab1`):
+what the notebook does with each file (:mod:`.notebook`):
 
 - a **photo** is a reenactment source: it must be readable and hold exactly one clear face
   (MTCNN, as the reenactment's cropper finds it), big enough to crop;
 - a **video** is a real example for the detector and may drive the reenactments: the lab
-  scores frames :data:`~deepfakelab.lab1.SCORE_INDICES` of it, so it needs that many frames and a
-  face MTCNN finds in every one of them (the detector's cropper, as the notebook uses it); the
-  driving video also needs the :data:`~deepfakelab.lab1.DRIVING_FRAMES` the fakes are made of.
-  Its frame rate and size must be ones the lab can decode in class time;
+  scores frames :data:`~.notebook.SCORE_INDICES` of it, so it needs that many frames and a face
+  MTCNN finds in every one of them (the detector's cropper, as the notebook uses it); the driving
+  video also needs the :data:`~.notebook.DRIVING_FRAMES` the fakes are made of. Its frame rate
+  and size must be ones the lab can decode in class time;
 - a **checkpoint** must load into the kit's FOMM (:func:`deepfakelab.reenact.fomm.checkpoint.load_model`).
 """
 
@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import lab1
-from ..errors import DataError
-from ..faces.cropper import FaceCropper
-from ..faces.detection import detect_faces
-from ..media.photo import read_photo
-from ..media.video import iter_frames, probe_video
-from ..reenact.fomm.checkpoint import load_model
+from . import notebook as lab1
+from ...errors import DataError
+from ...faces.cropper import FaceCropper
+from ...faces.detection import detect_faces
+from ...media.photo import read_photo
+from ...media.video import iter_frames, probe_video
+from ...reenact.fomm.checkpoint import load_model
 from .media_pack import MediaPack, MediaPackError, read_manifest
 
 #: The smallest face (MTCNN box width, pixels) a photo may hold: the reenactment crops about

@@ -21,8 +21,8 @@ from ..heads.render import render_video
 from ..media.writer import write_video
 from ..provenance.marking import Provenance
 from ..fakes.synthetic import SourceVideo, make_fakes
-from .inference import DeepfakeDetector
-from .report import write_report
+from ..detect.inference import DeepfakeDetector
+from ..detect.report import write_report
 
 #: Identity seeds far from the training identities (0..39 at seed 0).
 DEMO_IDENTITY_SEEDS = (90_001, 90_002)

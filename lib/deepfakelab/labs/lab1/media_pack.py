@@ -1,6 +1,6 @@
 """Lab 1's media pack: the instructor's own photos and videos, described by one small manifest.
 
-Out of the box Lab 1 works on synthetic heads drawn from seeds (:mod:`deepfakelab.lab1`). A
+Out of the box Lab 1 works on synthetic heads drawn from seeds (:mod:`.notebook`). A
 course that wants real faces hands the lab a *pack*: a folder holding the hard-case photos, the
 real videos and optionally a published FOMM checkpoint, plus ``lab1.yaml`` saying which file is
 which::
@@ -29,10 +29,10 @@ from typing import Callable
 
 import yaml
 
-from ..datafiles import read_yaml_file
-from ..errors import DataError
-from ..media.files import check_input_file, check_input_folder, check_output_folder
-from ..media.phone import fit_video, needs_fitting
+from ...datafiles import read_yaml_file
+from ...errors import DataError
+from ...media.files import check_input_file, check_input_folder, check_output_folder
+from ...media.phone import fit_video, needs_fitting
 
 #: The manifest's file name inside a pack folder.
 MANIFEST = "lab1.yaml"
@@ -40,13 +40,13 @@ MANIFEST = "lab1.yaml"
 MIN_PHOTOS = 4
 MIN_VIDEOS = 3
 #: The assignment a pack belongs to, and the pack's folder inside its student release.
-ASSIGNMENT = "deepfake-lab"
+ASSIGNMENT = "lab1"
 RELEASE_FOLDER = "media"
 
 _HEADER = (
     "# Lab 1 media pack, written by `deepfakelab course media init`; validate it with\n"
     "# `deepfakelab course media check DIR` and hand it to the course with\n"
-    "# `deepfakelab course release deepfake-lab --media DIR`. Paths are relative to this folder.\n"
+    "# `deepfakelab course release lab1 --media DIR`. Paths are relative to this folder.\n"
 )
 
 

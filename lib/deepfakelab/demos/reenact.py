@@ -18,16 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import lab1
+from ..labs.lab1 import notebook as lab1
 from ..heads import Identity, look_around, render_video, talk
 from ..media.photo import astronaut
 from ..media.video import Video
 from ..media.writer import write_video
 from ..provenance.marking import Provenance
-from .fomm.checkpoint import SHIPPED_WEIGHTS, shipped_model
+from ..reenact.fomm.checkpoint import SHIPPED_WEIGHTS, shipped_model
 from ..faces.drawing import draw_mesh
-from .pipeline import ReenactOptions, mesh_warp_faces, prepare_source
-from .views import save_strip, side_by_side
+from ..reenact.pipeline import ReenactOptions, mesh_warp_faces, prepare_source
+from ..reenact.views import save_strip, side_by_side
 
 def driving_video(frames: int, size: int = 256, fps: float = 25.0) -> tuple[np.ndarray, str]:
     """A synthetic talking head: ``(frames (N, size, size, 3) uint8, description)``."""
