@@ -47,6 +47,19 @@ def test_the_set_up_restarts_a_script_that_loaded_torch_first():
     assert out.split() == ["start", "None", "None"]
 
 
+@pytest.mark.parametrize("lab", ["lab1", "lab2"])
+def test_each_labs_set_up_cell_prepares_the_process_before_torch_loads(lab):
+    import json
+    from pathlib import Path
+
+    notebook = Path(__file__).resolve().parents[1] / "solutions" / lab / f"{lab}.ipynb"
+    setup = next(c for c in json.loads(notebook.read_text())["cells"]
+                 if c["metadata"].get("nbgrader", {}).get("grade_id") == "setup")
+    source = "".join(setup["source"])
+    assert "prepare_process(restart=False)" in source and "import torch" in source
+    assert source.index("prepare_process(restart=False)") < source.index("import torch")
+
+
 def test_the_cli_sets_up_the_process_before_any_subcommand_loads_torch():
     code = "from deepfakelab.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\nimport sys"
     assert _policy_after(code) == "PASSIVE"
