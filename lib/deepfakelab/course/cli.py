@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 from pathlib import Path
 
 from ..errors import ConfigError
 from ..labs.lab1.cli import register as register_media
+from .layout import init_course, kit_root, open_course
 
 
 def _release(args: argparse.Namespace) -> int:
-    from .layout import init_course, kit_root
     from .release import generate_assignment, relative_website_links, student_versions
 
     if args.kit_assignments:
@@ -54,7 +55,6 @@ UNSANDBOXED = ("NOT SANDBOXED (--no-sandbox): student code ran as your user with
 
 def _grade(args: argparse.Namespace) -> int:
     from .grading.grade import GradeOptions, grade_assignment
-    from .layout import open_course
 
     course = open_course(args.course, args.hidden_checks)
     options = GradeOptions(jobs=args.jobs, force=args.force, students=args.student or None,
@@ -90,10 +90,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _formgrader(args: argparse.Namespace) -> int:
-    import subprocess
-
     from .formgrader_csp import formgrader_command
-    from .layout import open_course
 
     course = open_course(args.course)
     extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
@@ -105,7 +102,6 @@ def _formgrader(args: argparse.Namespace) -> int:
 
 def _feedback(args: argparse.Namespace) -> int:
     from .grading.grade import write_feedback
-    from .layout import open_course
 
     course = open_course(args.course)
     report = write_feedback(course, args.assignment, args.student or None)
@@ -118,7 +114,6 @@ def _feedback(args: argparse.Namespace) -> int:
 
 def _gradescope(args: argparse.Namespace) -> int:
     from .gradescope import build_autograder_zip
-    from .layout import open_course
 
     course = open_course(args.course, args.hidden_checks)
     out = build_autograder_zip(course, args.assignment, Path(args.output))
@@ -127,12 +122,22 @@ def _gradescope(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    """``deepfakelab course`` and its actions, one function each (``media``: :mod:`..labs.lab1.cli`)."""
     parser = subparsers.add_parser(
         "course", help="release, grade and export the labs (nbgrader-based)",
         description="Instructor commands: make the student versions, grade submissions in parallel "
         "under time and memory limits, write feedback and grades, build a Gradescope autograder.")
     sub = parser.add_subparsers(dest="course_command", metavar="ACTION")
+    _register_release(sub)
+    _register_grade(sub)
+    _register_feedback(sub)
+    _register_formgrader(sub)
+    _register_gradescope(sub)
+    register_media(sub)
+    parser.set_defaults(func=lambda args: parser.print_help() or 1)
 
+
+def _register_release(sub) -> None:
     release = sub.add_parser("release", help="create/update a course folder and generate the student versions",
                              description="Copy the kit's nbgrader config, hidden checks and solutions into "
                              "the course folder (never overwriting your edits) and run nbgrader generate_assignment.")
@@ -148,6 +153,8 @@ def register(subparsers) -> None:
                          help="regenerate the kit's own assignments/ folder from solutions/ (for kit maintainers)")
     release.set_defaults(func=_release)
 
+
+def _register_grade(sub) -> None:
     grade = sub.add_parser("grade", help="collect, autograde, feedback and CSV for one assignment",
                            description="Grade every submission in submitted/*/ASSIGNMENT in parallel, each in "
                            "its own process with time and memory limits; store the grades in the gradebook, "
@@ -169,6 +176,8 @@ def register(subparsers) -> None:
                        help="run student code without bubblewrap (same-user limits only; every report says so)")
     grade.set_defaults(func=_grade)
 
+
+def _register_feedback(sub) -> None:
     fb = sub.add_parser("feedback", help="feedback pages for the graded students, after grading by hand",
                         description="Write nbgrader's feedback for every graded student of ASSIGNMENT (after the "
                         "written answers were graded in formgrader), each in a process stopped after "
@@ -178,6 +187,8 @@ def register(subparsers) -> None:
     fb.add_argument("--student", action="append", help="only this student (repeatable)")
     fb.set_defaults(func=_feedback)
 
+
+def _register_formgrader(sub) -> None:
     fg = sub.add_parser("formgrader", help="JupyterLab in the course folder, formgrader with a Content-Security-Policy",
                         description="Start JupyterLab in the course folder with its jupyter_server_config.py, whose "
                         "extension lets only formgrader's own scripts run on formgrader's pages. Arguments after "
@@ -186,6 +197,8 @@ def register(subparsers) -> None:
     fg.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="arguments for jupyter lab, after --")
     fg.set_defaults(func=_formgrader)
 
+
+def _register_gradescope(sub) -> None:
     gs = sub.add_parser("gradescope", help="build Gradescope's autograder.zip for one assignment",
                         description="Pack the instructor source, hidden checks, config and the kit into "
                         "Gradescope's format (setup.sh, run_autograder); it writes results.json per submission.")
@@ -194,7 +207,3 @@ def register(subparsers) -> None:
     gs.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     gs.add_argument("--hidden-checks", help="folder of hidden checks (default: the course's hidden_checks/)")
     gs.set_defaults(func=_gradescope)
-
-    register_media(sub)
-
-    parser.set_defaults(func=lambda args: parser.print_help() or 1)

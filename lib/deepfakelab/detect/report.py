@@ -17,6 +17,8 @@ import json
 from pathlib import Path
 
 import cv2
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
 from ..faces.boxes import uncrop
@@ -124,11 +126,7 @@ def choose_frames(result: VideoResult, n: int = 4) -> list:
 
 
 def plot_scores(result: VideoResult, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    matplotlib.use("Agg")  # when a figure is drawn: importing this module leaves a notebook's backend alone
     fig, ax = plt.subplots(figsize=(6, 2.6), dpi=100)
     xs = [f.index for f in result.frames]
     ax.plot(xs, [f.p_fake for f in result.frames], "o-", ms=3, color="tab:red", label="P(fake)")
@@ -148,11 +146,7 @@ def plot_scores(result: VideoResult, path: Path) -> Path:
 
 def plot_maps(result: VideoResult, frames: list, methods: list[str], path: Path) -> Path:
     """One row per chosen frame: the crop, one overlay per method, the default map on the frame."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    matplotlib.use("Agg")  # when a figure is drawn: importing this module leaves a notebook's backend alone
     cols = 2 + len(methods)
     fig, axes = plt.subplots(len(frames), cols, figsize=(2.0 * cols, 2.1 * len(frames)), dpi=90,
                              squeeze=False)
@@ -177,11 +171,7 @@ def plot_maps(result: VideoResult, frames: list, methods: list[str], path: Path)
 
 def plot_summary(results: list[VideoResult], path: Path) -> Path:
     """Every input side by side: a bar of P(fake) per video (failed inputs marked)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    matplotlib.use("Agg")  # when a figure is drawn: importing this module leaves a notebook's backend alone
     fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(results)), 3), dpi=100)
     names = [Path(r.path).name for r in results]
     values = [r.p_fake if r.p_fake is not None else 0.0 for r in results]
@@ -265,40 +255,73 @@ def write_report(results: list[VideoResult], out_dir: str | Path, methods: list[
     sections = []
     for result in results:
         name = _safe_name(result.path, taken)
-        title = html.escape(Path(result.path).name)
-        parts = [f"<section><h2>{title}</h2>"]
-        marks = (f'<p class="decided">{html.escape(decided_by(result)[1])}</p>'
-                 f'<p class="provenance">Provenance: {html.escape(provenance_summary(result.provenance))}.</p>'
-                 if result.provenance is not None and not result.provenance.get("error") else "")
-        if result.error:
-            parts.append(f'<p class="error">Not analysed: {html.escape(result.error)}</p>{marks}')
-        else:
-            parts.append(f'<p class="verdict">{html.escape(verdict(result.p_fake))}</p>{marks}'
-                         f"<p>{html.escape(scored_summary(result))}.</p>")
-            parts += [f'<p class="warn">{html.escape(note)}</p>' for note in result.notes]
-            note = domain_line(card, result) if card else None
-            if note:
-                parts.append(f'<p class="warn">{html.escape(note)}</p>')
-            if result.no_face:
-                parts.append(f'<p class="warn">No face found in frames {result.no_face} '
-                             "(not scored).</p>")
-            if result.frames:
-                files[f"{name}_scores"] = plot_scores(result, out_dir / f"{name}_scores.png")
-                files[f"{name}_maps"] = plot_maps(result, choose_frames(result, shown_frames), methods,
-                                                  out_dir / f"{name}_maps.png")
-                parts.append(_img(files[f"{name}_scores"]) + "<br>" + _img(files[f"{name}_maps"]))
-        parts.append("</section>")
-        sections.append("".join(parts))
+        section, figures = _section(result, name, out_dir, methods, shown_frames, card)
+        sections.append(section)
+        files.update(figures)
+    files["json"] = _write_numbers(results, out_dir / "report.json", methods, info, card)
+    files["html"] = out_dir / "report.html"
+    files["html"].write_text(_page(results, methods, card, files["summary"], sections), encoding="utf-8")
+    return files
 
+
+def _section(result: VideoResult, name: str, out_dir: Path, methods: list[str], shown_frames: int,
+             card: DetectorCard | None) -> tuple[str, dict[str, Path]]:
+    """One input's part of the page -- its verdict (or why it was not analysed), which answer
+    decided, its notes and warnings, its two figures -- and the figures' files (named ``name_*``)."""
+    parts = [f"<section><h2>{html.escape(Path(result.path).name)}</h2>"]
+    marks = (f'<p class="decided">{html.escape(decided_by(result)[1])}</p>'
+             f'<p class="provenance">Provenance: {html.escape(provenance_summary(result.provenance))}.</p>'
+             if result.provenance is not None and not result.provenance.get("error") else "")
+    figures: dict[str, Path] = {}
+    if result.error:
+        parts.append(f'<p class="error">Not analysed: {html.escape(result.error)}</p>{marks}')
+    else:
+        parts.append(f'<p class="verdict">{html.escape(verdict(result.p_fake))}</p>{marks}'
+                     f"<p>{html.escape(scored_summary(result))}.</p>")
+        parts += [f'<p class="warn">{html.escape(note)}</p>' for note in _warnings(result, card)]
+        if result.frames:
+            figures[f"{name}_scores"] = plot_scores(result, out_dir / f"{name}_scores.png")
+            figures[f"{name}_maps"] = plot_maps(result, choose_frames(result, shown_frames), methods,
+                                                out_dir / f"{name}_maps.png")
+            parts.append(_img(figures[f"{name}_scores"]) + "<br>" + _img(figures[f"{name}_maps"]))
+    parts.append("</section>")
+    return "".join(parts), figures
+
+
+def _warnings(result: VideoResult, card: DetectorCard | None) -> list[str]:
+    """What a reader should weigh with an analysed input's verdict: the analysis' notes, a domain
+    unlike the detector's training data, and the frames where no face was found (not scored)."""
+    warnings = list(result.notes)
+    note = domain_line(card, result) if card else None
+    if note:
+        warnings.append(note)
+    if result.no_face:
+        warnings.append(f"No face found in frames {result.no_face} (not scored).")
+    return warnings
+
+
+def _write_numbers(results: list[VideoResult], path: Path, methods: list[str], info: dict | None,
+                   card: DetectorCard | None) -> Path:
+    """``report.json``: every number of the page (and more: each frame's boxes), for scripts."""
     detector = {**(info or {}), **({"name": card.name, "trained_on": card.trained_on} if card else {})}
     numbers = {"methods": methods, "detector": detector, "videos": [result_numbers(r) for r in results]}
-    files["json"] = out_dir / "report.json"
-    files["json"].write_text(json.dumps(numbers, indent=2))
-    rows = "".join(
+    path.write_text(json.dumps(numbers, indent=2))
+    return path
+
+
+def _summary_rows(results: list[VideoResult]) -> str:
+    """The summary table's rows: one per input, the failed ones too."""
+    return "".join(
         f"<tr><td>{html.escape(Path(r.path).name)}</td><td>{html.escape(verdict(r.p_fake))}</td>"
-        f"<td>{html.escape(_decided_cell(r))}</td><td>{len(r.frames)}</td><td>{len(r.no_face)}</td><td>{html.escape(r.error or '')}</td></tr>"
+        f"<td>{html.escape(_decided_cell(r))}</td><td>{len(r.frames)}</td><td>{len(r.no_face)}</td>"
+        f"<td>{html.escape(r.error or '')}</td></tr>"
         for r in results)
-    page = f"""<!DOCTYPE html>
+
+
+def _page(results: list[VideoResult], methods: list[str], card: DetectorCard | None, summary: Path,
+          sections: list[str]) -> str:
+    """The whole HTML page: how to read it, the summary table and figure, then one section per input."""
+    return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>deepfakelab detection report</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; max-width: 1200px; }}
@@ -314,11 +337,8 @@ pixels pushed the detector towards "fake" (target: the fake logit), with {html.e
 manifest in the file. A mark found is certain ("generated by deepfakelab"); the detector's
 probability is a guess. No mark proves nothing: other tools do not mark, and a mark can be lost.</p>
 <table><tr><th>input</th><th>verdict</th><th>decided by</th><th>frames scored</th><th>frames without a face</th><th>problem</th></tr>
-{rows}</table>
-{_img(files["summary"])}
+{_summary_rows(results)}</table>
+{_img(summary)}
 {"".join(sections)}
 </body></html>
 """
-    files["html"] = out_dir / "report.html"
-    files["html"].write_text(page, encoding="utf-8")
-    return files

@@ -121,14 +121,58 @@ def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, bl
     """
     roster = roster or Roster.shared()
     rng = np.random.default_rng(seed)
-    rows: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group",
-                                             "source", "points", "split")}
-    unknown = no_points(1)[0]
+    rows = _FaceSetRows(size, roster)
+    by_split: dict[str, list[RealFace]] = {}
+    for f in faces:
+        by_split.setdefault(roster.split_of(f.person), []).append(f)
+    unchanged = 0
+    for real in tqdm(faces, desc="making fakes of real faces", unit="face", disable=not progress):
+        others = [f for f in by_split[roster.split_of(real.person)] if f.person != real.person
+                  and not is_image_path(f.file)]
+        rows.add(real.face.image, np.zeros((WORK_SIZE, WORK_SIZE), np.uint8), 0, "real", real.file, real)
+        k = photo_repeats if is_image_path(real.file) else 1
+        jobs = ["self_blend"] * (blends * k) + (["face_swap"] * (swaps * k) + ["reenact", "mesh_warp"] * (reenactments * k)
+                                                if others else [])
+        for kind in jobs:
+            fake = _make_fake(kind, real, others, rng)
+            mask = (fake.mask * 255).astype(np.uint8)
+            if _shrink(mask, size).max() < 128:  # nothing visible changed: not a fake
+                unchanged += 1
+                continue
+            rows.add(fake.image, mask, 1, fake.kind, f"{real.file}/{fake.kind}", real)
+    if unchanged and progress:
+        print(f"{unchanged} manipulated faces changed nothing visible and were left out")
+    return rows.faceset()
 
-    def add(image, mask, label, kind, video, real: RealFace):
+
+def _make_fake(kind: str, real: RealFace, others: list[RealFace], rng: np.random.Generator):
+    """One fake of ``real`` of ``kind``: a self-blend, or a swap or reenactment with a random one
+    of ``others`` (a reenactment starts from a random frame of that driver's video)."""
+    if kind == "self_blend":
+        return mesh_self_blend(real.face, rng)
+    other = others[rng.integers(len(others))]
+    if kind == "face_swap":
+        return mesh_face_swap(real.face, other.face, rng)
+    same = [f for f in others if f.file == other.file]
+    start = same[rng.integers(len(same))]
+    reenact = mesh_reenact if kind == "reenact" else mesh_warp_fake
+    return reenact(real.face, start.face.points, other.face.points, rng)
+
+
+class _FaceSetRows:
+    """The columns of a face set as :func:`build_real_faceset` adds its rows, crops shrunk to ``size``."""
+
+    def __init__(self, size: int, roster: Roster):
+        self.size, self.roster = size, roster
+        self.columns: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind",
+                                                         "video", "group", "source", "points", "split")}
+        self.unknown = no_points(1)[0]
+
+    def add(self, image, mask, label, kind, video, real: RealFace) -> None:
+        rows, size = self.columns, self.size
         # a real crop keeps its mesh (scaled to the crop's size) for training-time self-blends
         rows["points"].append((real.face.points * (size / WORK_SIZE)).astype(np.float16) if label == 0
-                              else unknown)
+                              else self.unknown)
         rows["images"].append(_shrink(image, size))
         rows["masks"].append(_shrink(mask, size))
         rows["labels"].append(label)
@@ -137,45 +181,19 @@ def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, bl
         rows["video"].append(video)
         rows["group"].append(real.person)
         rows["source"].append(f"{real.file}#{real.index}")
-        rows["split"].append(roster.split_of(real.person))
+        rows["split"].append(self.roster.split_of(real.person))
 
-    by_split: dict[str, list[RealFace]] = {}
-    for f in faces:
-        by_split.setdefault(roster.split_of(f.person), []).append(f)
-    unchanged = 0
-    for real in tqdm(faces, desc="making fakes of real faces", unit="face", disable=not progress):
-        others = [f for f in by_split[roster.split_of(real.person)] if f.person != real.person
-                  and not is_image_path(f.file)]
-        add(real.face.image, np.zeros((WORK_SIZE, WORK_SIZE), np.uint8), 0, "real", real.file, real)
-        k = photo_repeats if is_image_path(real.file) else 1
-        jobs = ["self_blend"] * (blends * k) + (["face_swap"] * (swaps * k) + ["reenact", "mesh_warp"] * (reenactments * k)
-                                                if others else [])
-        for kind in jobs:
-            if kind == "self_blend":
-                fake = mesh_self_blend(real.face, rng)
-            else:
-                other = others[rng.integers(len(others))]
-                if kind == "face_swap":
-                    fake = mesh_face_swap(real.face, other.face, rng)
-                else:
-                    same = [f for f in others if f.file == other.file]
-                    start = same[rng.integers(len(same))]
-                    reenact = mesh_reenact if kind == "reenact" else mesh_warp_fake
-                    fake = reenact(real.face, start.face.points, other.face.points, rng)
-            mask = (fake.mask * 255).astype(np.uint8)
-            if _shrink(mask, size).max() < 128:  # nothing visible changed: not a fake
-                unchanged += 1
-                continue
-            add(fake.image, mask, 1, fake.kind, f"{real.file}/{fake.kind}", real)
-    if unchanged and progress:
-        print(f"{unchanged} manipulated faces changed nothing visible and were left out")
-    if not rows["images"]:
-        raise DataError("no real faces were read: nothing to build a face set from")
-    return FaceSet(
-        images=np.stack(rows["images"]), labels=np.array(rows["labels"], np.int64),
-        masks=np.stack(rows["masks"]).astype(np.uint8), has_mask=np.array(rows["has_mask"]),
-        kind=np.array(rows["kind"]), video=np.array(rows["video"]), group=np.array(rows["group"]),
-        source=np.array(rows["source"]), points=np.stack(rows["points"]), split=np.array(rows["split"], "<U5"))
+    def faceset(self) -> FaceSet:
+        """The rows as a :class:`FaceSet`; an error if there are none."""
+        rows = self.columns
+        if not rows["images"]:
+            raise DataError("no real faces were read: nothing to build a face set from")
+        return FaceSet(
+            images=np.stack(rows["images"]), labels=np.array(rows["labels"], np.int64),
+            masks=np.stack(rows["masks"]).astype(np.uint8), has_mask=np.array(rows["has_mask"]),
+            kind=np.array(rows["kind"]), video=np.array(rows["video"]), group=np.array(rows["group"]),
+            source=np.array(rows["source"]), points=np.stack(rows["points"]),
+            split=np.array(rows["split"], "<U5"))
 
 
 def build_real(root: str | Path | list, out: str | Path, size: int = 128, frames: dict[str, int] | None = None,

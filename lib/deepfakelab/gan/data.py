@@ -186,8 +186,39 @@ def procedural_bags(count: int, size: int = 28, channels: int = 1, seed: int = 0
 
 
 def _draw_bag(rng: np.random.Generator, size: int, channels: int) -> np.ndarray:
-    s = size * 4  # supersampled canvas
-    canvas = np.zeros((s, s, 3), np.float32)
+    """One bag: its outline drawn, then handles and straps behind it, its shaded and textured body,
+    and its flap, clasp, pocket and stitching, on a 4x canvas that is area-downsampled to ``size``.
+    The steps draw from ``rng`` in this order, so a seed keeps giving the same bags."""
+    bag = _bag_outline(rng, size * 4, channels)
+    canvas = np.zeros((bag.s, bag.s, 3), np.float32)
+    _draw_handles(canvas, rng, bag)
+    canvas = _draw_body(canvas, rng, bag)
+    _draw_details(canvas, rng, bag, channels)
+    image = cv2.resize(np.clip(canvas, 0, 1), (size, size), interpolation=cv2.INTER_AREA)
+    if channels == 1:
+        return image.mean(axis=2, keepdims=True).transpose(2, 0, 1).astype(np.float32)
+    return image.transpose(2, 0, 1).astype(np.float32)
+
+
+@dataclass
+class _Bag:
+    """A bag's kind, colour and outline on the supersampled canvas of side ``s``."""
+
+    s: int
+    base: np.ndarray  # the colour (RGB; grey for one channel)
+    kind: str  # tote, satchel, clutch or backpack
+    width: float
+    height: float
+    cx: float
+    bottom: float
+    top: float
+    taper: float  # how much narrower the top is than the bottom, on each side
+    body: np.ndarray  # the outline's four corners
+    line: int  # the width of drawn lines
+
+
+def _bag_outline(rng: np.random.Generator, s: int, channels: int) -> _Bag:
+    """The bag's colour, kind and outline (a trapezoid for totes and satchels, else a rectangle)."""
     base = rng.uniform(0.25, 1.0, 3) if channels == 3 else np.full(3, rng.uniform(0.35, 0.95))
     kind = rng.choice(["tote", "satchel", "clutch", "backpack"])
     width = rng.uniform(0.65, 0.95) * s
@@ -200,9 +231,13 @@ def _draw_bag(rng: np.random.Generator, size: int, channels: int) -> np.ndarray:
         [[cx - width / 2, bottom], [cx + width / 2, bottom], [cx + width / 2 - taper, top], [cx - width / 2 + taper, top]],
         np.int32,
     )
-    line = max(2, s // 40)
+    return _Bag(s, base, kind, width, height, cx, bottom, top, taper, body, max(2, s // 40))
 
-    # handles and straps behind the body
+
+def _draw_handles(canvas: np.ndarray, rng: np.random.Generator, bag: _Bag) -> None:
+    """Handles and straps, drawn first: the body covers their ends."""
+    s, base, kind, width, top, taper, cx, line = (bag.s, bag.base, bag.kind, bag.width, bag.top, bag.taper,
+                                                  bag.cx, bag.line)
     if kind in ("tote", "satchel", "backpack"):
         handle_w = (width - 2 * taper) * rng.uniform(0.35, 0.7)
         handle_h = rng.uniform(0.18, 0.34) * s if kind != "backpack" else rng.uniform(0.08, 0.14) * s
@@ -213,11 +248,15 @@ def _draw_bag(rng: np.random.Generator, size: int, channels: int) -> np.ndarray:
         cv2.line(canvas, (int(cx - width / 2 + taper), int(top)), (int(cx + width / 4), 2),
                  (base * 0.6).tolist(), line * 2, cv2.LINE_AA)
 
-    # body with vertical shading (lighter at the top, as lit from above)
+
+def _draw_body(canvas: np.ndarray, rng: np.random.Generator, bag: _Bag) -> np.ndarray:
+    """The body, with vertical shading (lighter at the top, as lit from above) and a texture:
+    plain, stripes, quilted or grain. Returns the new canvas."""
+    s = bag.s
     mask = np.zeros((s, s), np.uint8)
-    cv2.fillPoly(mask, [body], 255, lineType=cv2.LINE_AA)
+    cv2.fillPoly(mask, [bag.body], 255, lineType=cv2.LINE_AA)
     ys = np.linspace(1.1, 0.75, s, dtype=np.float32)[:, None, None]
-    fill = np.broadcast_to(base, (s, s, 3)) * ys
+    fill = np.broadcast_to(bag.base, (s, s, 3)) * ys
     texture = rng.choice(["plain", "stripes", "quilted", "grain"], p=[0.4, 0.2, 0.2, 0.2])
     yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
     if texture == "stripes":
@@ -229,9 +268,13 @@ def _draw_bag(rng: np.random.Generator, size: int, channels: int) -> np.ndarray:
     elif texture == "grain":
         fill = fill * rng.uniform(0.85, 1.0, (s, s, 1)).astype(np.float32)
     alpha = (mask.astype(np.float32) / 255.0)[..., None]
-    canvas = canvas * (1 - alpha) + fill * alpha
+    return canvas * (1 - alpha) + fill * alpha
 
-    # flap, clasp, pocket, stitching
+
+def _draw_details(canvas: np.ndarray, rng: np.random.Generator, bag: _Bag, channels: int) -> None:
+    """Flap and clasp, a backpack's pocket, stitching: each drawn or not by chance, over the body."""
+    s, base, kind, width, height, top, bottom, taper, cx = (bag.s, bag.base, bag.kind, bag.width, bag.height,
+                                                             bag.top, bag.bottom, bag.taper, bag.cx)
     if kind in ("satchel", "clutch", "backpack") and rng.random() < 0.8:
         flap_depth = height * rng.uniform(0.3, 0.6)
         tip = rng.uniform(0.0, 0.25) * width
@@ -245,15 +288,11 @@ def _draw_bag(rng: np.random.Generator, size: int, channels: int) -> np.ndarray:
         pocket = (int(cx - width * 0.3), int(bottom - height * 0.45), int(cx + width * 0.3), int(bottom - height * 0.08))
         cv2.rectangle(canvas, pocket[:2], pocket[2:], (base * 0.7).tolist(), -1, cv2.LINE_AA)
     if rng.random() < 0.5:
-        stitch = body.copy()
+        stitch = bag.body.copy()
         stitch[:, 0] = cx + (stitch[:, 0] - cx) * 0.9
         stitch[:, 1] = (top + bottom) / 2 + (stitch[:, 1] - (top + bottom) / 2) * 0.9
-        cv2.polylines(canvas, [stitch], True, (base * 1.2).clip(0, 1).tolist(), max(1, line // 2), cv2.LINE_AA)
-
-    image = cv2.resize(np.clip(canvas, 0, 1), (size, size), interpolation=cv2.INTER_AREA)
-    if channels == 1:
-        return image.mean(axis=2, keepdims=True).transpose(2, 0, 1).astype(np.float32)
-    return image.transpose(2, 0, 1).astype(np.float32)
+        cv2.polylines(canvas, [stitch], True, (base * 1.2).clip(0, 1).tolist(), max(1, bag.line // 2),
+                      cv2.LINE_AA)
 
 
 # --------------------------------------------------------------------------- one entry point

@@ -120,63 +120,10 @@ class Identity:
         if not 0.0 <= accessory_rate <= 1.0:
             raise ConfigError(f"accessory_rate must be in [0, 1], got {accessory_rate}")
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x1D]))
-        u = rng.uniform
-
-        skin = _mix(_SKIN_TONES, u(0, len(_SKIN_TONES) - 1)) * u(0.95, 1.05, 3)
-        hair_style = HAIR_STYLES[rng.choice(len(HAIR_STYLES), p=[0.07, 0.38, 0.2, 0.23, 0.12])]
-        hair = _mix(_HAIR_COLOURS, u(0, len(_HAIR_COLOURS) - 1)) * u(0.9, 1.1)
-        brow = np.minimum(hair, 0.35) * u(0.6, 1.0)
-        lips = skin * np.array([0.95, 0.62, 0.62]) * u(0.75, 0.95)
-        background = BACKGROUNDS[rng.integers(len(BACKGROUNDS))]
-        bg1 = rng.uniform(0.1, 0.95, 3)
-        bg2 = np.clip(bg1 * u(0.4, 1.3) + u(-0.15, 0.15, 3), 0, 1)
-
-        accessories: dict[str, str | None] = {}
-        if u() < accessory_rate:
-            # One main accessory, sometimes a second one of another kind.
-            kinds = ["glasses", "eyewear", "face_cover", "headwear", "facial_hair"]
-            weights = np.array([0.28, 0.14, 0.2, 0.2, 0.18])
-            first = rng.choice(len(kinds), p=weights)
-            chosen = {first}
-            if u() < 0.3:
-                second = rng.choice(len(kinds), p=weights)
-                if {kinds[first], kinds[second]} != {"glasses", "eyewear"}:
-                    chosen.add(second)
-            options = {"glasses": GLASSES, "eyewear": EYEWEAR, "face_cover": FACE_COVERS,
-                       "headwear": HEADWEAR, "facial_hair": FACIAL_HAIR}
-            for k in sorted(chosen):
-                accessories[kinds[k]] = str(rng.choice(options[kinds[k]]))
-
-        return cls(
-            seed=int(seed),
-            head_height=u(1.22, 1.4),
-            head_depth=u(1.0, 1.2),
-            jaw_taper=u(0.08, 0.32),
-            skin=_rgb(skin),
-            blush=u(0.0, 0.3),
-            hair_style=hair_style,
-            hair=_rgb(hair),
-            hair_volume=u(0.06, 0.2),
-            hairline=u(-0.72, -0.52),
-            eye_width=u(0.17, 0.21),
-            eye_opening=u(0.36, 0.5),
-            eye_spacing=u(0.37, 0.44),
-            iris=_rgb(_IRIS_COLOURS[rng.integers(len(_IRIS_COLOURS))] * u(0.8, 1.2)),
-            brow_thickness=u(0.04, 0.075),
-            brow_arch=u(0.02, 0.08),
-            brow=_rgb(brow),
-            nose_length=u(0.4, 0.52),
-            nose_width=u(0.12, 0.18),
-            mouth_width=u(0.25, 0.34),
-            lip_thickness=u(0.05, 0.09),
-            lips=_rgb(lips),
-            ear_size=u(0.24, 0.32),
-            clothes=_rgb(rng.uniform(0.05, 0.9, 3)),
-            background=background,
-            background_colours=(_rgb(bg1), _rgb(bg2)),
-            accessory_colour=_rgb(rng.uniform(0.05, 0.8, 3)),
-            **accessories,
-        )
+        # The draws' order is the identity: the same seed must give the same person in every version.
+        colours = _draw_colours(rng)
+        accessories = _draw_accessories(rng, accessory_rate)
+        return cls(seed=int(seed), **_draw_features(rng, colours), **accessories)
 
     @property
     def accessories(self) -> tuple[str, ...]:
@@ -200,6 +147,78 @@ class Identity:
             if kind in options:
                 return dataclasses.replace(bare, **{field: kind})
         raise ConfigError(f"unknown accessory {kind!r}; choose one of {', '.join(ACCESSORY_KINDS)}")
+
+
+def _draw_colours(rng: np.random.Generator) -> dict:
+    """The first draws of :meth:`Identity.sample`: skin, hair (style and colour), brows, lips and
+    the background's kind and two colours, as arrays (brows and lips are mixed from skin and hair)."""
+    u = rng.uniform
+    skin = _mix(_SKIN_TONES, u(0, len(_SKIN_TONES) - 1)) * u(0.95, 1.05, 3)
+    hair_style = HAIR_STYLES[rng.choice(len(HAIR_STYLES), p=[0.07, 0.38, 0.2, 0.23, 0.12])]
+    hair = _mix(_HAIR_COLOURS, u(0, len(_HAIR_COLOURS) - 1)) * u(0.9, 1.1)
+    brow = np.minimum(hair, 0.35) * u(0.6, 1.0)
+    lips = skin * np.array([0.95, 0.62, 0.62]) * u(0.75, 0.95)
+    background = BACKGROUNDS[rng.integers(len(BACKGROUNDS))]
+    bg1 = rng.uniform(0.1, 0.95, 3)
+    bg2 = np.clip(bg1 * u(0.4, 1.3) + u(-0.15, 0.15, 3), 0, 1)
+    return {"skin": skin, "hair_style": hair_style, "hair": hair, "brow": brow, "lips": lips,
+            "background": background, "bg1": bg1, "bg2": bg2}
+
+
+def _draw_accessories(rng: np.random.Generator, accessory_rate: float) -> dict[str, str | None]:
+    """{kind: name} of the accessories worn: none, or (with chance ``accessory_rate``) one main
+    accessory and sometimes a second one of another kind (never glasses with goggles)."""
+    u = rng.uniform
+    accessories: dict[str, str | None] = {}
+    if u() < accessory_rate:
+        # One main accessory, sometimes a second one of another kind.
+        kinds = ["glasses", "eyewear", "face_cover", "headwear", "facial_hair"]
+        weights = np.array([0.28, 0.14, 0.2, 0.2, 0.18])
+        first = rng.choice(len(kinds), p=weights)
+        chosen = {first}
+        if u() < 0.3:
+            second = rng.choice(len(kinds), p=weights)
+            if {kinds[first], kinds[second]} != {"glasses", "eyewear"}:
+                chosen.add(second)
+        options = {"glasses": GLASSES, "eyewear": EYEWEAR, "face_cover": FACE_COVERS,
+                   "headwear": HEADWEAR, "facial_hair": FACIAL_HAIR}
+        for k in sorted(chosen):
+            accessories[kinds[k]] = str(rng.choice(options[kinds[k]]))
+    return accessories
+
+
+def _draw_features(rng: np.random.Generator, colours: dict) -> dict:
+    """The last draws of :meth:`Identity.sample`: the head's shape and features, in the order of
+    the fields they fill, with the colours drawn before (:func:`_draw_colours`)."""
+    u = rng.uniform
+    return dict(
+        head_height=u(1.22, 1.4),
+        head_depth=u(1.0, 1.2),
+        jaw_taper=u(0.08, 0.32),
+        skin=_rgb(colours["skin"]),
+        blush=u(0.0, 0.3),
+        hair_style=colours["hair_style"],
+        hair=_rgb(colours["hair"]),
+        hair_volume=u(0.06, 0.2),
+        hairline=u(-0.72, -0.52),
+        eye_width=u(0.17, 0.21),
+        eye_opening=u(0.36, 0.5),
+        eye_spacing=u(0.37, 0.44),
+        iris=_rgb(_IRIS_COLOURS[rng.integers(len(_IRIS_COLOURS))] * u(0.8, 1.2)),
+        brow_thickness=u(0.04, 0.075),
+        brow_arch=u(0.02, 0.08),
+        brow=_rgb(colours["brow"]),
+        nose_length=u(0.4, 0.52),
+        nose_width=u(0.12, 0.18),
+        mouth_width=u(0.25, 0.34),
+        lip_thickness=u(0.05, 0.09),
+        lips=_rgb(colours["lips"]),
+        ear_size=u(0.24, 0.32),
+        clothes=_rgb(rng.uniform(0.05, 0.9, 3)),
+        background=colours["background"],
+        background_colours=(_rgb(colours["bg1"]), _rgb(colours["bg2"])),
+        accessory_colour=_rgb(rng.uniform(0.05, 0.8, 3)),
+    )
 
 
 def _mix(table: np.ndarray, position: float) -> np.ndarray:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..media.files import check_input_file, check_input_folder, check_output_file
+from .fomm.train_args import add_training_arguments
 
 
 def _best_frame(value: str):
@@ -15,6 +21,13 @@ def _best_frame(value: str):
 
 
 def register(subparsers) -> None:
+    """The reenactment commands, one function each."""
+    _register_reenact(subparsers)
+    _register_reenact_train(subparsers)
+    _register_reenact_eval(subparsers)
+
+
+def _register_reenact(subparsers) -> None:
     parser = subparsers.add_parser(
         "reenact",
         help="animate a face photo with the motion of a driving video (writes a labelled mp4)",
@@ -59,8 +72,8 @@ def register(subparsers) -> None:
                         "exported to ONNX once, beside it), or auto, the fastest installed one (default: %(default)s)")
     parser.set_defaults(func=_command)
 
-    from .fomm.train_args import add_training_arguments
 
+def _register_reenact_train(subparsers) -> None:
     train_parser = subparsers.add_parser(
         "reenact-train",
         help="train a First Order Motion Model (synthetic heads by default; torchrun for several GPUs)",
@@ -71,6 +84,8 @@ def register(subparsers) -> None:
     add_training_arguments(train_parser)
     train_parser.set_defaults(func=_train_command)
 
+
+def _register_reenact_eval(subparsers) -> None:
     eval_parser = subparsers.add_parser(
         "reenact-eval",
         help="score reenactment on held-out synthetic heads, or on real videos (--real-videos DIR), against baselines",
@@ -102,9 +117,6 @@ def register(subparsers) -> None:
 
 
 def _command(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from ..errors import ConfigError
     from .pipeline import ReenactOptions, reenact_files
 
     if args.size < 64 or args.size % 64:
@@ -142,13 +154,8 @@ def _train_command(args: argparse.Namespace) -> int:
 
 
 def _eval_command(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
     from ..heads import HeadsConfig, TalkingHeads, split_identities
     from .evaluation import BLUR_SIGMA, evaluate
-
-    from ..media.files import check_input_file, check_output_file
 
     if args.json:
         check_output_file(args.json, {".json"}, "JSON file")
@@ -180,12 +187,7 @@ def _eval_command(args: argparse.Namespace) -> int:
 def _real_eval(args: argparse.Namespace, model) -> int:
     """``reenact-eval --real-videos DIR``: the reconstruction protocol on real videos (see
     :mod:`deepfakelab.reenact.real_evaluation`)."""
-    import json
-    from pathlib import Path
-
-    from ..errors import ConfigError
     from ..faces.identity import INSTALL_HINT, FaceIdentity, identity_available
-    from ..media.files import check_input_folder
     from .real_evaluation import evaluate_real_videos, identity_ranges, real_videos, summarize
 
     paths = real_videos(check_input_folder(args.real_videos, "folder of real videos"))

@@ -39,14 +39,28 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute, LimitOutput
+from nbgrader.utils import determine_grade
+from traitlets.config.loader import PyFileConfigLoader
 
-from ..sandbox import leftovers
-from .answers import graded_notebook, missing_message
-from .jobs import CellScore, GradingJob, GradingResult, NotebookResult
+from ..layout import ensure_tools_on_path
 from ..probes import named_by as named_probes
+from ..sandbox import leftovers
+from ..sandbox.bubblewrap import Limits, ProcessGroup, Sandbox
+from .answers import graded_notebook, missing_message
+from .forked_checks import run_pytest
+from .jobs import CellScore, GradingJob, GradingResult, NotebookResult
+from .limits import (KERNEL_LOST_ERROR, LimitedExecute, LimitedOutput, _cell_name, _error, limit_outputs,
+                     write_kernelspec)
 from .sanitize import sanitize_notebook
 
 #: Name of the error a failed hidden check adds to its cell in the graded notebook.
@@ -92,8 +106,6 @@ def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None
 
 def _grade_cells(gradebook: Path, assignment: str) -> dict[str, list[dict]]:
     """{notebook: [{grade_id, max_points, manual}]} from the pristine template gradebook."""
-    from nbgrader.api import Gradebook
-
     cells: dict[str, list[dict]] = {}
     with Gradebook(f"sqlite:///{gradebook}") as gb:
         for notebook in gb.find_assignment(assignment).notebooks:
@@ -166,8 +178,6 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
         env = {"OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
         code = None
         if fork:
-            from .forked_checks import run_pytest
-
             log = Path(scratch) / "pytest.log"
             try:
                 code = run_pytest(args, Path(scratch), env, memory_mb, timeout, log)
@@ -255,8 +265,6 @@ def score_notebook(nb, grade_cells: list[dict], hidden: list[dict], hidden_probl
     every one of them reported *passed*; a check that did not report at all fails the cell.
     """
     expected = expected or {}
-    from nbgrader.utils import determine_grade
-
     by_id = {}
     for cell in nb.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -328,98 +336,167 @@ def _calls_hidden(cell) -> bool:
 
 
 def grade_submission(job: GradingJob) -> GradingResult:
-    """Grade ``job.submission`` (a folder of notebooks) and return the scores (see module doc)."""
-    assignment, student = job.assignment, job.student
-    template = job.template
+    """Grade ``job.submission`` (a folder of notebooks) and return the scores (see module doc).
+
+    The steps of the module doc, each timed: :func:`_prepare` (the private course, holding the
+    submission's answers), :func:`_autograde`, :func:`_score_notebooks` (the hidden checks and the
+    scores), then :func:`_hand_over` of the graded notebooks to the job's staging folder.
+    """
     private = leftovers.private_folder("dfl-grade-")
     clock = time.perf_counter()
     timings = {}
     try:
-        shutil.copytree(template / "source" / assignment, private / "source" / assignment)
-        shutil.copy2(template / "gradebook.db", private / "gradebook.db")
-        shutil.copy2(template / "nbgrader_config.py", private / "nbgrader_config.py")
-        grade_cells = _grade_cells(private / "gradebook.db", assignment)
-        submitted = private / "submitted" / student / assignment
-        # Plain files only: a symlink in the submission must not pull the instructor's files in.
-        left_in = copy_plain_files(job.submission, submitted, max_bytes=SUBMISSION_MAX_BYTES,
-                                   max_files=SUBMISSION_MAX_FILES)
-        for junk in (".ipynb_checkpoints", "artifacts", "__pycache__"):
-            shutil.rmtree(submitted / junk, ignore_errors=True)
-        problems, missing, notes = {}, {}, {}
-        grader_faults: list[str] = []  # the grader's own failures, twice in a row: never the student's
-        for name in grade_cells:
-            path = submitted / f"{name}.ipynb"
-            if not path.exists():
-                problems[name] = f"{name}.ipynb was not submitted"
-                continue
-            nb, problem = _read_notebook(path)
-            if problem:
-                problems[name] = problem
-                path.unlink()
-                continue
-            # Only the answers are taken from the submission (see .answers).
-            release = nbformat.read(str(template / "release" / assignment / f"{name}.ipynb"), as_version=4)
-            graded_nb, missing[name], notes[name] = graded_notebook(release, nb)
-            nbformat.write(graded_nb, str(path))
+        submission = _prepare(job, private)
         timings["prepare"] = time.perf_counter() - clock
-        log, memory_mb = _autograde(private, assignment, student, job)
+        log, memory_mb = _autograde(private, job.assignment, job.student, job)
         timings["autograde"] = time.perf_counter() - clock - timings["prepare"]
-        notebooks = {}
-        total = max_total = 0.0
-        for name, cells in grade_cells.items():
-            graded = private / "autograded" / student / assignment / f"{name}.ipynb"
-            problem = problems.get(name)
-            if problem is None and not graded.is_file():
-                problem = "the notebook could not be graded: " + log[-800:]
-            if problem:
-                rows = [{"grade_id": c["grade_id"], "max_points": c["max_points"], "manual": c["manual"],
-                         "points": 0.0, "message": problem} for c in cells]
-            else:
-                nb = nbformat.read(str(graded), as_version=4)
-                checks = job.hidden_checks / assignment
-                for _attempt in range(2):  # once more when the grader itself failed (see hidden._grader_fault)
-                    hidden, hidden_problem = run_hidden_checks(
-                        checks, graded, graded.parent / "artifacts", float(job.hidden_timeout or 300),
-                        memory_mb, sandbox=job.sandbox, hide=job.hide, fork=True)
-                    faults = [h["grader_fault"] for h in hidden if h.get("grader_fault")]
-                    if not faults:
-                        break
-                if faults:
-                    grader_faults.append(f"{name}: {faults[0]}")
-                rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
-                _mention_missing(rows, missing.get(name, []), "; ".join(notes.get(name, [])))
-                nb = sanitize_notebook(nb)  # issue 32: formgrader and the feedback render it for the instructor
-                nbformat.write(nb, str(graded))
-            notebooks[name] = NotebookResult(problem, tuple(CellScore(**row) for row in rows))
-            total += sum(r["points"] or 0.0 for r in rows)
-            max_total += sum(r["max_points"] for r in rows)
+        notebooks, total, max_total = _score_notebooks(submission, log, memory_mb)
         timings["hidden_checks"] = time.perf_counter() - clock - timings["prepare"] - timings["autograde"]
-        autograded = private / "autograded" / student / assignment
-        job.staging.mkdir(parents=True, exist_ok=True)
-        if autograded.is_dir():
-            copy_plain_files(autograded, job.staging)
-        left_behind = (private / LEFT_BEHIND_NOTE).read_text() if (private / LEFT_BEHIND_NOTE).is_file() else ""
-        # for the instructor: what of the submission, or of what the notebook wrote, was not kept
-        left_out = "; ".join(filter(None, [left_in and f"submission {left_in}",
-                                           left_behind and f"outputs {left_behind}"]))
-        return GradingResult(student=student, assignment=assignment, score=total, max_score=max_total,
+        left_out = _hand_over(submission)
+        return GradingResult(student=job.student, assignment=job.assignment, score=total, max_score=max_total,
                              notebooks=notebooks, log=log[-4000:],
                              seconds={k: round(v, 2) for k, v in timings.items()},
-                             grader_fault="; ".join(grader_faults), left_out=left_out)
+                             grader_fault="; ".join(submission.grader_faults), left_out=left_out)
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
 
+@dataclass
+class _Submission:
+    """What the steps of :func:`grade_submission` share: the job, its private course, and what
+    :func:`_prepare` found in the submission (per notebook)."""
+
+    job: GradingJob
+    private: Path
+    grade_cells: dict[str, list[dict]]  # {notebook: its graded cells}, from the template gradebook
+    left_in: str = ""  # what of the submission was not copied (copy_plain_files' note)
+    problems: dict[str, str] = field(default_factory=dict)  # notebook -> why all of it scores 0
+    missing: dict[str, list[str]] = field(default_factory=dict)  # notebook -> answer cells not submitted
+    notes: dict[str, list[str]] = field(default_factory=dict)  # notebook -> notes on the answers taken
+    grader_faults: list[str] = field(default_factory=list)  # the grader's own failures, never the student's
+
+    @property
+    def submitted(self) -> Path:
+        return self.private / "submitted" / self.job.student / self.job.assignment
+
+    @property
+    def autograded(self) -> Path:
+        return self.private / "autograded" / self.job.student / self.job.assignment
+
+
+def _prepare(job: GradingJob, private: Path) -> _Submission:
+    """Step 1: the private course -- the instructor's source, the template gradebook and config --
+    and the submission's plain files in it, its notebooks reduced to their answers (:func:`_take_answers`)."""
+    assignment, template = job.assignment, job.template
+    shutil.copytree(template / "source" / assignment, private / "source" / assignment)
+    shutil.copy2(template / "gradebook.db", private / "gradebook.db")
+    shutil.copy2(template / "nbgrader_config.py", private / "nbgrader_config.py")
+    submission = _Submission(job, private, _grade_cells(private / "gradebook.db", assignment))
+    # Plain files only: a symlink in the submission must not pull the instructor's files in.
+    submission.left_in = copy_plain_files(job.submission, submission.submitted,
+                                          max_bytes=SUBMISSION_MAX_BYTES, max_files=SUBMISSION_MAX_FILES)
+    for junk in (".ipynb_checkpoints", "artifacts", "__pycache__"):
+        shutil.rmtree(submission.submitted / junk, ignore_errors=True)
+    _take_answers(submission)
+    return submission
+
+
+def _take_answers(submission: _Submission) -> None:
+    """Replace each submitted notebook by the instructor's release holding its answers (see
+    :mod:`.answers`); one that is missing or not a valid notebook is removed and its problem noted."""
+    release = submission.job.template / "release" / submission.job.assignment
+    for name in submission.grade_cells:
+        path = submission.submitted / f"{name}.ipynb"
+        if not path.exists():
+            submission.problems[name] = f"{name}.ipynb was not submitted"
+            continue
+        nb, problem = _read_notebook(path)
+        if problem:
+            submission.problems[name] = problem
+            path.unlink()
+            continue
+        # Only the answers are taken from the submission (see .answers).
+        released = nbformat.read(str(release / f"{name}.ipynb"), as_version=4)
+        graded_nb, submission.missing[name], submission.notes[name] = graded_notebook(released, nb)
+        nbformat.write(graded_nb, str(path))
+
+
+def _score_notebooks(submission: _Submission, log: str,
+                     memory_mb: int) -> tuple[dict[str, NotebookResult], float, float]:
+    """Steps 3 and 4: every notebook's cells scored (:func:`_notebook_rows`); the submission's
+    points and the most it could score."""
+    notebooks = {}
+    total = max_total = 0.0
+    for name, cells in submission.grade_cells.items():
+        rows, problem = _notebook_rows(submission, name, cells, log, memory_mb)
+        notebooks[name] = NotebookResult(problem, tuple(CellScore(**row) for row in rows))
+        total += sum(r["points"] or 0.0 for r in rows)
+        max_total += sum(r["max_points"] for r in rows)
+    return notebooks, total, max_total
+
+
+def _notebook_rows(submission: _Submission, name: str, cells: list[dict], log: str,
+                   memory_mb: int) -> tuple[list[dict], str | None]:
+    """One notebook's rows (points and message per graded cell), and the problem that scored all
+    of it 0 (not submitted, not a notebook, not graded by nbgrader: its log says why), if any.
+
+    A graded notebook is scored with its hidden checks, and saved sanitised, since formgrader and
+    the feedback render it for the instructor (issue 32)."""
+    graded = submission.autograded / f"{name}.ipynb"
+    problem = submission.problems.get(name)
+    if problem is None and not graded.is_file():
+        problem = "the notebook could not be graded: " + log[-800:]
+    if problem:
+        return _zero_rows(cells, problem), problem
+    nb = nbformat.read(str(graded), as_version=4)
+    checks = submission.job.hidden_checks / submission.job.assignment
+    hidden, hidden_problem = _hidden_checks(submission, name, checks, graded, memory_mb)
+    rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
+    _mention_missing(rows, submission.missing.get(name, []), "; ".join(submission.notes.get(name, [])))
+    nb = sanitize_notebook(nb)  # issue 32: formgrader and the feedback render it for the instructor
+    nbformat.write(nb, str(graded))
+    return rows, None
+
+
+def _zero_rows(cells: list[dict], message: str) -> list[dict]:
+    """Every graded cell of a notebook that could not be scored: 0 points, and why."""
+    return [{"grade_id": c["grade_id"], "max_points": c["max_points"], "manual": c["manual"],
+             "points": 0.0, "message": message} for c in cells]
+
+
+def _hidden_checks(submission: _Submission, name: str, checks: Path, graded: Path,
+                   memory_mb: int) -> tuple[list[dict], str | None]:
+    """The hidden checks of one graded notebook (:func:`run_hidden_checks`), run once more when
+    the grader itself failed (see hidden._grader_fault); a fault twice in a row is noted in
+    ``submission.grader_faults`` and is never the student's."""
+    job = submission.job
+    for _attempt in range(2):
+        hidden, hidden_problem = run_hidden_checks(
+            checks, graded, graded.parent / "artifacts", float(job.hidden_timeout or 300),
+            memory_mb, sandbox=job.sandbox, hide=job.hide, fork=True)
+        faults = [h["grader_fault"] for h in hidden if h.get("grader_fault")]
+        if not faults:
+            break
+    if faults:
+        submission.grader_faults.append(f"{name}: {faults[0]}")
+    return hidden, hidden_problem
+
+
+def _hand_over(submission: _Submission) -> str:
+    """Copy the graded notebooks (and what they left beside them) to the job's staging folder, as
+    plain files; return the note, for the instructor, of what of the submission, or of what the
+    notebooks wrote, was not kept."""
+    job, private = submission.job, submission.private
+    job.staging.mkdir(parents=True, exist_ok=True)
+    if submission.autograded.is_dir():
+        copy_plain_files(submission.autograded, job.staging)
+    left_behind = (private / LEFT_BEHIND_NOTE).read_text() if (private / LEFT_BEHIND_NOTE).is_file() else ""
+    return "; ".join(filter(None, [submission.left_in and f"submission {submission.left_in}",
+                                   left_behind and f"outputs {left_behind}"]))
+
+
 def _autograde(private: Path, assignment: str, student: str, job: GradingJob) -> tuple[str, int]:
     """Run nbgrader's autograde in ``private`` with the kit's limits; return its log and the memory limit."""
-    from nbgrader.apps.api import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.preprocessors import Execute
-    from traitlets.config.loader import PyFileConfigLoader
-
-    from ..layout import ensure_tools_on_path
-    from .limits import LimitedExecute, LimitedOutput, write_kernelspec
-
     ensure_tools_on_path()
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(private)).load_config()
@@ -430,9 +507,6 @@ def _autograde(private: Path, assignment: str, student: str, job: GradingJob) ->
         if getattr(job, key) is not None:
             config[section][name] = getattr(job, key)
     # LimitedExecute reads Execute's settings too (it is a subclass), plus its own.
-    from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import LimitOutput
-
     replace = {Execute: LimitedExecute, LimitOutput: LimitedOutput}
     config.Autograde.autograde_preprocessors = [
         replace.get(pp, pp) for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
@@ -476,8 +550,6 @@ def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, n
     kernel never writes where nbgrader later writes the graded notebook (a planted symlink
     there would redirect that write).
     """
-    from ..sandbox.bubblewrap import Limits, ProcessGroup, Sandbox
-
     runtime = private / "runtime"
     runtime.mkdir(exist_ok=True)
     workdir = private / "autograded" / student / assignment
@@ -515,8 +587,6 @@ def partial_result(job: GradingJob, why: str) -> GradingResult | None:
     except (OSError, ValueError):
         shutil.rmtree(progress, ignore_errors=True)
         return None
-    from .limits import KERNEL_LOST_ERROR, _cell_name, _error, limit_outputs
-
     assignment, student, staging = job.assignment, job.student, job.staging
     private = Path(state["private"])
     try:
@@ -535,8 +605,7 @@ def partial_result(job: GradingJob, why: str) -> GradingResult | None:
                 nb = None
             if nb is None:
                 problem = f"{why}; this notebook had not been run yet"
-                rows = [{"grade_id": c["grade_id"], "max_points": c["max_points"], "manual": c["manual"],
-                         "points": 0.0, "message": problem} for c in cells]
+                rows = _zero_rows(cells, problem)
             else:
                 problem = None
                 running = saved.get("running")
@@ -582,8 +651,6 @@ def process_main(job: GradingJob, conn) -> None:
         result = grade_submission(job)
         shutil.rmtree(job.progress, ignore_errors=True)
     except Exception as exc:  # reported to the parent, which scores the submission 0 with this message
-        import traceback
-
         result = GradingResult.failed(f"{type(exc).__name__}: {exc}", traceback.format_exc()[-3000:])
     conn.send(result)
     conn.close()
@@ -597,8 +664,6 @@ def main() -> None:
     try:
         result = grade_submission(GradingJob.from_dict(data))
     except Exception as exc:  # reported to the parent, which scores the submission 0 with this message
-        import traceback
-
         result = GradingResult.failed(f"{type(exc).__name__}: {exc}", traceback.format_exc()[-3000:])
     sys.stdout.write(f"\n{token}{json.dumps(result.to_dict())}{token}\n")
     sys.stdout.flush()

@@ -183,6 +183,27 @@ def init_pack(folder: str | Path, photos: list[str | Path], videos: list[str | P
     another folder.
     """
     folder = Path(folder)
+    _check_request(folder, photos, videos, checkpoint, link, fit)
+    photo_names = _names(photos, "photo")
+    video_names = _names(videos, "video")
+    driving_name = _driving_name(driving, video_names)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder = folder.resolve()
+    pack = MediaPack(
+        folder,
+        {name: _place(Path(p), folder / "photos", link) for name, p in photo_names.items()},
+        {name: _place_video(Path(p), folder, link, fit, note) for name, p in video_names.items()},
+        driving_name,
+        _place(Path(checkpoint), folder, link) if checkpoint else None,
+    )
+    write_manifest(pack)
+    return pack
+
+
+def _check_request(folder: Path, photos: list[str | Path], videos: list[str | Path],
+                   checkpoint: str | Path | None, link: bool, fit: bool) -> None:
+    """Refuse, before anything is written, a folder that holds a pack, --fit with --link, an
+    output folder that cannot be written, and (all of them in one error) files that are missing."""
     if (folder / MANIFEST).exists():
         raise MediaPackError(f"{folder / MANIFEST}: a pack is already there; remove it or choose another folder")
     if fit and link:
@@ -198,46 +219,44 @@ def init_pack(folder: str | Path, photos: list[str | Path], videos: list[str | P
             missing.append(str(exc))
     if missing:
         raise MediaPackError("\n".join(missing))
-    photo_names = _names(photos, "photo")
-    video_names = _names(videos, "video")
+
+
+def _driving_name(driving: str | Path | None, video_names: dict[str, Path]) -> str:
+    """The name of the driving video: the first video by default, else the one ``driving`` names
+    (by its path or its name)."""
     if driving is None:
-        driving_name = next(iter(video_names))
+        return next(iter(video_names))
+    by_path = {str(Path(p).resolve()): name for name, p in video_names.items()}
+    driving_name = by_path.get(str(Path(driving).resolve()), str(driving))
+    if driving_name not in video_names:
+        raise MediaPackError(f"--driving {driving}: not one of the videos ({', '.join(video_names)})")
+    return driving_name
+
+
+def _place(source: Path, where: Path, link: bool) -> Path:
+    """``source`` copied into the folder ``where`` (or, with ``link``, linked to its absolute
+    path), replacing a file of that name."""
+    dest = where / source.name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists() or dest.is_symlink():
+        dest.unlink()
+    if link:
+        dest.symlink_to(source.resolve())
     else:
-        by_path = {str(Path(p).resolve()): name for name, p in video_names.items()}
-        driving_name = by_path.get(str(Path(driving).resolve()), str(driving))
-        if driving_name not in video_names:
-            raise MediaPackError(f"--driving {driving}: not one of the videos ({', '.join(video_names)})")
-    folder.mkdir(parents=True, exist_ok=True)
-    folder = folder.resolve()
+        shutil.copy2(source, dest)
+    return dest
 
-    def place(source: Path, sub: str) -> Path:
-        dest = folder / sub / source.name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists() or dest.is_symlink():
-            dest.unlink()
-        if link:
-            dest.symlink_to(source.resolve())
-        else:
-            shutil.copy2(source, dest)
-        return dest
 
-    def place_video(source: Path) -> Path:
-        if not fit or not needs_fitting(source):
-            return place(source, "videos")
-        fitted = fit_video(source, folder / "videos" / f"{source.stem}.mp4")
-        if note is not None:
-            note(fitted.note)
-        return fitted.path
-
-    pack = MediaPack(
-        folder,
-        {name: place(Path(p), "photos") for name, p in photo_names.items()},
-        {name: place_video(Path(p)) for name, p in video_names.items()},
-        driving_name,
-        place(Path(checkpoint), ".") if checkpoint else None,
-    )
-    write_manifest(pack)
-    return pack
+def _place_video(source: Path, folder: Path, link: bool, fit: bool,
+                 note: Callable[[str], None] | None) -> Path:
+    """A video placed in ``folder/videos``: as it is, or, with ``fit`` and when it needs it, fitted
+    to the lab (:func:`deepfakelab.media.phone.fit_video`), its note passed to ``note``."""
+    if not fit or not needs_fitting(source):
+        return _place(source, folder / "videos", link)
+    fitted = fit_video(source, folder / "videos" / f"{source.stem}.mp4")
+    if note is not None:
+        note(fitted.note)
+    return fitted.path
 
 
 def _names(paths: list[str | Path], kind: str) -> dict[str, Path]:

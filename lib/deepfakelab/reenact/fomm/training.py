@@ -32,14 +32,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
 from ...errors import ConfigError, DeepfakeLabError, TrainingDiverged
 from ...media.files import check_input_file, check_output_file, check_output_folder
+from ...provenance.marking import Provenance, save_marked_figure
 from ...runtime import resolve_device
 from .checkpoint import export_weights, read_checkpoint, save_checkpoint
 from .config import ModelConfig, model_config_from_dict, read_yaml
@@ -193,8 +197,6 @@ def init_distributed() -> DistributedContext:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
         return DistributedContext()
-    import torch.distributed as dist
-
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
     return DistributedContext(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
@@ -203,11 +205,7 @@ def init_distributed() -> DistributedContext:
 def save_validation_strip(path: Path, model: FirstOrderModel, batch: dict[str, torch.Tensor], provenance=None) -> Path:
     """PNG rows: source, driving, reconstruction, occlusion map (one column per validation pair),
     marked as generated (:func:`~deepfakelab.provenance.marking.save_marked_figure`)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    matplotlib.use("Agg")  # when a strip is drawn: importing this module leaves a notebook's backend alone
     model.eval()
     with torch.no_grad():
         generated = model(batch["source"], batch["driving"])
@@ -224,8 +222,6 @@ def save_validation_strip(path: Path, model: FirstOrderModel, batch: dict[str, t
             axes[r, c].set_yticks([])
         axes[r, 0].set_ylabel(name, fontsize=8)
     fig.tight_layout()
-    from ...provenance.marking import save_marked_figure
-
     try:  # the reconstructions are generated: watermark and signed manifest (issue 30)
         return save_marked_figure(path, fig, provenance, dpi=80)
     finally:
@@ -242,92 +238,171 @@ def train(config: str | Path | tuple[ModelConfig, TrainParams], out_dir: str | P
     dataset: any dataset of ``{'source', 'driving'}`` items, instead of ``train_params.data``.
     """
     model_config, params = load_training_config(config) if not isinstance(config, tuple) else config
+    run = _start_run(model_config, params, Path(out_dir), vgg_weights, device)
+    stop = params.steps if stop_after is None else min(params.steps, run.start + stop_after)
+    if run.start >= stop:  # finished before (e.g. rerun with --export): no data to render
+        return _summary(run.model, params, run.context, run.last, run.start, 0.0, {})
+    loader, val_batch = _training_data(run, stop, dataset, val_batch)
+    marks = _strip_marks(run, val_batch)
+    if run.context.is_main:
+        run.out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    step, losses = _train_steps(run, loader, stop, val_batch, marks, progress)
+    if run.context.world_size > 1:
+        dist.barrier()
+    return _summary(run.model, params, run.context, run.last, step, time.perf_counter() - started, losses)
+
+
+@dataclass
+class _TrainingRun:
+    """What the steps of one :func:`train` call share: the set-up, made once by :func:`_start_run`."""
+
+    params: TrainParams
+    context: DistributedContext
+    device: torch.device
+    out_dir: Path
+    model: FirstOrderModel
+    step_model: nn.Module  # the model with its losses; wrapped in DistributedDataParallel on several ranks
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.MultiStepLR
+    start: int  # the step this call starts at: 0, or the step of the checkpoint it resumed from
+
+    @property
+    def last(self) -> Path:
+        """The checkpoint written every ``checkpoint_every`` steps, and resumed from."""
+        return self.out_dir / "last.pth.tar"
+
+
+def _start_run(model_config: ModelConfig, params: TrainParams, out_dir: Path, vgg_weights: str | Path | None,
+               device: str) -> _TrainingRun:
+    """Join the process group, build the model and its optimiser with the same initial weights on
+    every rank, and resume them (and the learning-rate schedule) from ``last.pth.tar`` if it exists."""
     context = init_distributed()
-    if context.world_size > 1 and torch.cuda.is_available():
-        torch.cuda.set_device(context.local_rank)
-        run_device = torch.device("cuda", context.local_rank)
-    else:
-        run_device = resolve_device(device)
-    out_dir = Path(out_dir)
+    run_device = _run_device(context, device)
     torch.manual_seed(params.seed)  # identical initial weights on every rank
     model = FirstOrderModel(model_config).to(run_device).train()
     vgg = Vgg19Features(vgg_weights).to(run_device) if vgg_weights else None
     full = TrainingModel(model, params, vgg).to(run_device)
     optimizer = torch.optim.Adam(model.parameters(), lr=params.lr, betas=(0.5, 0.999))
-
-    start = 0
-    last = out_dir / "last.pth.tar"
-    if last.is_file():
-        checkpoint = read_checkpoint(last)
-        model.generator.load_state_dict(checkpoint["generator"])
-        model.kp_detector.load_state_dict(checkpoint["kp_detector"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        start = int(checkpoint["step"])
-        if context.is_main:
-            print(f"resuming from {last} at step {start}")
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, params.lr_milestones, gamma=0.1)
-    with warnings.catch_warnings():  # fast-forwarding the schedule to the resumed step, not training
-        warnings.simplefilter("ignore", UserWarning)
-        for _ in range(start):
-            scheduler.step()
-
+    start = _resume(out_dir / "last.pth.tar", model, optimizer, context)
+    scheduler = _scheduler_at(optimizer, params.lr_milestones, start)
     step_model: nn.Module = full
     if context.world_size > 1:
         step_model = nn.parallel.DistributedDataParallel(
             full, device_ids=[context.local_rank] if run_device.type == "cuda" else None)
+    return _TrainingRun(params, context, run_device, out_dir, model, step_model, optimizer, scheduler, start)
 
-    stop = params.steps if stop_after is None else min(params.steps, start + stop_after)
-    if start >= stop:  # finished before (e.g. rerun with --export): no data to render
-        return _summary(model, params, context, last, start, 0.0, {})
+
+def _run_device(context: DistributedContext, device: str) -> torch.device:
+    """This rank's GPU in a distributed run on GPUs (``LOCAL_RANK``), else ``device`` resolved."""
+    if context.world_size > 1 and torch.cuda.is_available():
+        torch.cuda.set_device(context.local_rank)
+        return torch.device("cuda", context.local_rank)
+    return resolve_device(device)
+
+
+def _resume(last: Path, model: FirstOrderModel, optimizer: torch.optim.Optimizer,
+            context: DistributedContext) -> int:
+    """Load weights and optimiser from the checkpoint ``last`` if there is one; the step to go on from."""
+    if not last.is_file():
+        return 0
+    checkpoint = read_checkpoint(last)
+    model.generator.load_state_dict(checkpoint["generator"])
+    model.kp_detector.load_state_dict(checkpoint["kp_detector"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    start = int(checkpoint["step"])
+    if context.is_main:
+        print(f"resuming from {last} at step {start}")
+    return start
+
+
+def _scheduler_at(optimizer: torch.optim.Optimizer, milestones: list[int],
+                  start: int) -> torch.optim.lr_scheduler.MultiStepLR:
+    """The learning-rate schedule, fast-forwarded to step ``start`` so a resumed run has the
+    learning rate an uninterrupted one would have (the checkpoint does not store the schedule)."""
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.1)
+    with warnings.catch_warnings():  # fast-forwarding the schedule to the resumed step, not training
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(start):
+            scheduler.step()
+    return scheduler
+
+
+def _training_data(run: _TrainingRun, stop: int, dataset: Dataset | None,
+                   val_batch: dict | None) -> tuple[DataLoader, dict | None]:
+    """The loader of the batches of steps ``run.start`` to ``stop`` (:class:`StepBatchSampler`: the
+    batches an uninterrupted run would see), and the validation batch the strips show (rank 0)."""
+    params, context = run.params, run.context
     dataset = dataset if dataset is not None else build_dataset(params.data, "train", params.seed)
-    sampler = StepBatchSampler(len(dataset), params.batch_size, start, stop, params.seed, context.rank)
+    sampler = StepBatchSampler(len(dataset), params.batch_size, run.start, stop, params.seed, context.rank)
     loader = DataLoader(dataset, batch_sampler=sampler, num_workers=params.num_workers, collate_fn=_collate)
     if val_batch is None and context.is_main and params.validate_every:
         # Held-out identities for the synthetic heads; the first items of a user's dataset otherwise.
         val_set = build_dataset(params.data, "val", params.seed) if params.data.get("kind", "heads") == "heads" else dataset
         val_batch = _collate([val_set[i] for i in range(min(6, len(val_set)))])
+    return loader, val_batch
 
-    marks = None
-    if context.is_main and params.validate_every and val_batch is not None:
-        from ...provenance.marking import Provenance
 
-        marks = Provenance().check()  # the strips are signed: a key that cannot sign stops the run before training
-    log_path = out_dir / "log.jsonl"
-    if context.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    step, losses = start, {}
-    started = time.perf_counter()
-    bar = tqdm(loader, total=len(sampler), initial=0, desc=f"training {start}->{stop}",
-               disable=not (progress and context.is_main))
+def _strip_marks(run: _TrainingRun, val_batch: dict | None) -> Provenance | None:
+    """The provenance the validation strips are signed with, checked now: a key that cannot sign
+    stops the run before training, not at the first strip. None where this rank draws no strips."""
+    if run.context.is_main and run.params.validate_every and val_batch is not None:
+        return Provenance().check()
+    return None
+
+
+def _train_steps(run: _TrainingRun, loader: DataLoader, stop: int, val_batch: dict | None,
+                 marks: Provenance | None, progress: bool) -> tuple[int, dict]:
+    """The training loop: one :func:`_optimise` per batch; rank 0 also logs and saves after each.
+    Returns the step reached and the last step's losses."""
+    step, losses = run.start, {}
+    bar = tqdm(loader, total=len(loader), initial=0, desc=f"training {run.start}->{stop}",
+               disable=not (progress and run.context.is_main))
     for batch in bar:
-        source, driving = batch["source"].to(run_device), batch["driving"].to(run_device)
-        generator = torch.Generator().manual_seed(derived_seed(params.seed, step, context.rank, 1))
-        transform = RandomTPS(source.shape[0], **dataclasses.asdict(params.transform_params), generator=generator).to(run_device)
-        losses, _ = step_model(source, driving, transform)
-        total = sum(losses.values())
-        if not torch.isfinite(total):
-            raise TrainingDiverged(f"step {step}: the loss became {total.item()}; the last good checkpoint is {last}")
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        optimizer.step()
-        scheduler.step()
+        losses, total = _optimise(run, batch, step)
         step += 1
-        if context.is_main:
-            values = {k: round(v.item(), 5) for k, v in losses.items()}
+        if run.context.is_main:
             bar.set_postfix(loss=f"{total.item():.4f}")
-            with log_path.open("a") as log:
-                log.write(json.dumps({"step": step, "loss": round(total.item(), 5), **values}) + "\n")
-            if step % params.checkpoint_every == 0 or step == stop:
-                save_checkpoint(last, model, step=step, optimizer=optimizer.state_dict(),
-                                train_params=_plain(dataclasses.asdict(params)))
-            if params.validate_every and val_batch is not None and (step % params.validate_every == 0 or step == stop):
-                save_validation_strip(out_dir / f"validation_{step:06d}.png", model,
-                                      {k: v[:6].to(run_device) for k, v in val_batch.items()}, marks.sibling())
-    if context.world_size > 1:
-        import torch.distributed as dist
+            _record_step(run, step, stop, losses, total, val_batch, marks)
+    return step, losses
 
-        dist.barrier()
-    return _summary(model, params, context, last, step, time.perf_counter() - started, losses)
+
+def _optimise(run: _TrainingRun, batch: dict[str, torch.Tensor], step: int) -> tuple[dict, torch.Tensor]:
+    """One optimiser step on ``batch``; the random warp of the equivariance losses is drawn from
+    ``(seed, step, rank)``, so a resumed run draws the same one. A loss that is not finite stops
+    the run, before the step that would write it into the weights."""
+    params = run.params
+    source, driving = batch["source"].to(run.device), batch["driving"].to(run.device)
+    generator = torch.Generator().manual_seed(derived_seed(params.seed, step, run.context.rank, 1))
+    transform = RandomTPS(source.shape[0], **dataclasses.asdict(params.transform_params),
+                          generator=generator).to(run.device)
+    losses, _ = run.step_model(source, driving, transform)
+    total = sum(losses.values())
+    if not torch.isfinite(total):
+        raise TrainingDiverged(f"step {step}: the loss became {total.item()}; "
+                               f"the last good checkpoint is {run.last}")
+    run.optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    run.optimizer.step()
+    run.scheduler.step()
+    return losses, total
+
+
+def _record_step(run: _TrainingRun, step: int, stop: int, losses: dict, total: torch.Tensor,
+                 val_batch: dict | None, marks: Provenance | None) -> None:
+    """Rank 0 after step ``step``: a line of ``log.jsonl``, and at their intervals (and at the last
+    step) the checkpoint and a validation strip."""
+    params = run.params
+    values = {k: round(v.item(), 5) for k, v in losses.items()}
+    with (run.out_dir / "log.jsonl").open("a") as log:
+        log.write(json.dumps({"step": step, "loss": round(total.item(), 5), **values}) + "\n")
+    if step % params.checkpoint_every == 0 or step == stop:
+        save_checkpoint(run.last, run.model, step=step, optimizer=run.optimizer.state_dict(),
+                        train_params=_plain(dataclasses.asdict(params)))
+    if params.validate_every and val_batch is not None and (
+            step % params.validate_every == 0 or step == stop):
+        save_validation_strip(run.out_dir / f"validation_{step:06d}.png", run.model,
+                              {k: v[:6].to(run.device) for k, v in val_batch.items()}, marks.sibling())
 
 
 def _summary(model, params: TrainParams, context, checkpoint: Path, step: int, seconds: float, losses: dict) -> dict:
@@ -383,8 +458,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"deepfakelab: error: {exc}")
         return 2
     finally:
-        import torch.distributed as dist
-
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
     return 0
