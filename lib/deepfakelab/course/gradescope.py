@@ -111,7 +111,8 @@ def grade_gradescope(root: Path, assignment: str) -> dict:
                 shutil.copy2(found, upload / nb.name)
         # One submission per container already; bubblewrap adds the sandbox where the image allows it.
         job = GradingJob(assignment=assignment, student="student", template=template, submission=upload,
-                         hidden_checks=course.hidden_checks, staging=work / "graded", sandbox=bubblewrap.availability() is None)
+                         hidden_checks=course.hidden_checks, staging=work / "graded",
+                         sandbox=bubblewrap.availability() is None)
         result = run_worker(job, wall_timeout=3600)
     tests, output = [], []
     if result.error:
