@@ -14,6 +14,7 @@ import importlib
 import sys
 
 from . import __version__
+from .course.startup import skip_iri_parser
 from .errors import DeepfakeLabError
 from .threads import prepare_process
 
@@ -52,8 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     prepare_process(restart=False)  # before any subcommand's module loads torch
-    from .course.startup import skip_iri_parser
-
     skip_iri_parser()  # the course's commands import nbformat: seconds saved (deepfakelab.course.startup)
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .errors import DataError
 from .media.files import check_input_file
 
@@ -40,8 +42,6 @@ def read_yaml_file(path: str | Path, kind: str = "YAML or JSON") -> Any:
 
 def parse_yaml(text: str, source: str | Path) -> Any:
     """``text`` parsed as YAML, or a one-line DataError naming ``source`` and the line and column."""
-    import yaml
-
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

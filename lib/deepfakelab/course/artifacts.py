@@ -59,7 +59,7 @@ def save_csv(rows: Iterable[Mapping[str, Any]], name: str, folder: str | Path | 
 
 def save_array(array: Any, name: str, folder: str | Path | None = None) -> Path:
     """Write a NumPy array (or a CPU tensor) as ``artifacts/<name>`` (``.npy``); return the path."""
-    import numpy as np
+    import numpy as np  # deferred: numpy starts threads; the course imports single-threaded (see forked_checks)
 
     path = _target(name, folder)
     np.save(path, np.asarray(array), allow_pickle=False)
@@ -68,7 +68,7 @@ def save_array(array: Any, name: str, folder: str | Path | None = None) -> Path:
 
 def load_array(path: str | Path, ndim: int | None = None) -> Any:
     """Read a ``.npy`` artifact without unpickling anything; numbers only, all finite."""
-    import numpy as np
+    import numpy as np  # deferred: numpy starts threads; the course imports single-threaded (see forked_checks)
 
     path = Path(path)
     if not path.is_file():

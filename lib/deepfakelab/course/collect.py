@@ -47,6 +47,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from nbgrader.plugins import FileNameCollectorPlugin
+from nbgrader.utils import find_all_notebooks, parse_utc
+from traitlets.config.loader import PyFileConfigLoader
+
 from ..errors import ConfigError, DataError
 from ..media.files import check_input_file
 from .layout import Course, check_student_id
@@ -141,9 +145,6 @@ def collect_lms_zip(course: Course, assignment: str, zip_path: str | Path, *,
 
 def _collector(course: Course):
     """The course's ``FileNameCollectorPlugin`` (its ``named_regexp``), quiet; ConfigError if unusable."""
-    from nbgrader.plugins import FileNameCollectorPlugin
-    from traitlets.config.loader import PyFileConfigLoader
-
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
     configured = config.ZipCollectApp.get("collector_plugin", COLLECTOR)
     name = configured if isinstance(configured, str) else f"{configured.__module__}.{configured.__name__}"
@@ -169,8 +170,6 @@ def _download_folder(zip_path: Path) -> str:
 
 
 def _released_notebooks(course: Course, assignment: str) -> list[str]:
-    from nbgrader.utils import find_all_notebooks
-
     return find_all_notebooks(str(course.release(assignment)))
 
 
@@ -244,8 +243,6 @@ def _upload(info: zipfile.ZipInfo, collector, extracted: Path, archive: Path, re
 
 def _check_timestamp(timestamp) -> None:
     """Refuse a timestamp nbgrader cannot read (it would stop the whole collection)."""
-    from nbgrader.utils import parse_utc
-
     if isinstance(timestamp, str) and timestamp:
         try:
             parse_utc(timestamp)

@@ -34,6 +34,8 @@ from pathlib import Path
 
 from tornado.web import OutputTransform
 
+from .layout import SERVER_CONFIG, kit_root
+
 #: Where formgrader's template puts the notebook: inline scripts after this are not the template's.
 NOTEBOOK_MARKER = b'id="notebook-container"'
 #: Policy of a file served from a submission's folder.
@@ -85,8 +87,6 @@ def transform_for(base_url: str) -> type[OutputTransform]:
 
 def formgrader_command(course_root: str | Path, extra: list[str] = ()) -> list[str]:
     """``jupyter lab`` in ``course_root`` with the course's server config (copied from the kit if missing)."""
-    from .layout import SERVER_CONFIG, kit_root
-
     config = Path(course_root) / SERVER_CONFIG
     if not config.is_file():
         shutil.copy2(kit_root() / "autograder" / SERVER_CONFIG, config)

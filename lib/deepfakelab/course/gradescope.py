@@ -21,7 +21,10 @@ import zipfile
 from pathlib import Path
 
 from ..errors import DataError
+from ..media.files import check_output_file
+from .grading.jobs import GradingJob
 from .layout import Course, kit_root
+from .sandbox import bubblewrap
 from .startup import skip_iri_parser
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -49,8 +52,6 @@ def _ignore(*extra):
 
 def build_autograder_zip(course: Course, assignment: str, output: Path) -> Path:
     """Write Gradescope's ``autograder.zip`` for ``assignment`` to ``output``; return it."""
-    from ..media.files import check_output_file
-
     output = check_output_file(output, {".zip"}, "Gradescope autograder").resolve()
     course.check_assignment(assignment)
     kit = kit_root()
@@ -86,9 +87,9 @@ def _find_submission(submission: Path, notebook: str) -> Path | None:
 
 def grade_gradescope(root: Path, assignment: str) -> dict:
     """Grade ``root/submission`` against ``root/source``; write and return ``results.json``."""
-    from .grading.pool import run_worker
-    from .grading.jobs import GradingJob
-    from .release import build_template
+    # Both load nbformat: only after main()'s skip_iri_parser(), never on import (see .startup).
+    from .grading.pool import run_worker  # deferred: nbformat after skip_iri_parser()
+    from .release import build_template  # deferred: nbformat after skip_iri_parser()
 
     source = root / "source"
     if not (source / "nbgrader_config.py").is_file():
@@ -108,11 +109,10 @@ def grade_gradescope(root: Path, assignment: str) -> dict:
                 missing.append(nb.name)
             else:
                 shutil.copy2(found, upload / nb.name)
-        from .sandbox.bubblewrap import availability
-
         # One submission per container already; bubblewrap adds the sandbox where the image allows it.
         job = GradingJob(assignment=assignment, student="student", template=template, submission=upload,
-                         hidden_checks=course.hidden_checks, staging=work / "graded", sandbox=availability() is None)
+                         hidden_checks=course.hidden_checks, staging=work / "graded",
+                         sandbox=bubblewrap.availability() is None)
         result = run_worker(job, wall_timeout=3600)
     tests, output = [], []
     if result.error:

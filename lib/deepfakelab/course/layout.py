@@ -9,13 +9,17 @@ made from the kit by :func:`init_course`, so every ``nbgrader`` command works in
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..datafiles import read_json_file
 from ..errors import ConfigError, DataError
+from ..media.files import check_input_folder, check_output_folder
 
 #: Folder inside a course where the kit keeps its own state (journal, backups, scratch).
 STATE_DIR = ".deepfakelab"
@@ -98,8 +102,6 @@ class Course:
     def check_assignment(self, assignment: str) -> None:
         """Refuse, before nbgrader runs, an assignment with no notebooks or one that is not a notebook
         (nbgrader's own error is a traceback, and a Gradescope zip would carry the broken file)."""
-        from ..datafiles import read_json_file
-
         source = self.source(assignment)
         notebooks = sorted(source.glob("*.ipynb"))
         if not notebooks:
@@ -125,8 +127,6 @@ def _real_folder(path: Path) -> bool:
 
 def open_course(root: str | Path, hidden_checks: str | Path | None = None) -> Course:
     """The course in ``root``; it must have an ``nbgrader_config.py`` (see :func:`init_course`)."""
-    from ..media.files import check_input_folder
-
     root = check_input_folder(Path(root).resolve(), "course folder")
     if not (root / "nbgrader_config.py").is_file():
         raise ConfigError(
@@ -153,8 +153,6 @@ def init_course(root: str | Path, assignments: list[str] | None = None, kit: Pat
     course's ``source/`` is the instructor's own and is released as it is. Every name and the
     folder are checked before anything is written.
     """
-    from ..media.files import check_output_folder
-
     kit = kit or kit_root()
     root = check_output_folder(Path(root).resolve())
     names = assignments or sorted(p.name for p in (kit / "solutions").iterdir() if p.is_dir())
@@ -187,20 +185,17 @@ def ensure_tools_on_path() -> None:
     "No such file or directory: 'alembic'". It also starts that command for every new gradebook
     (seconds each); the revision it asks for is read here once, in-process, instead.
     """
-    import functools
-    import sys
-
     bin_dir = str(Path(sys.executable).parent)
     parts = os.environ.get("PATH", "").split(os.pathsep)
     if bin_dir not in parts:
         os.environ["PATH"] = os.pathsep.join([bin_dir, *parts])
-    import nbgrader.api
+    import nbgrader.api  # deferred: --help loads course.layout; nbgrader (+3 s) is not in the base install
 
     if not getattr(nbgrader.api.get_alembic_version, "_deepfakelab", False):
         @functools.cache
         def head_revision() -> str:
-            from alembic.config import Config
-            from alembic.script import ScriptDirectory
+            from alembic.config import Config  # deferred: as nbgrader above; only for a new gradebook
+            from alembic.script import ScriptDirectory  # deferred: as nbgrader above
 
             config = Config()
             config.set_main_option("script_location", str(Path(nbgrader.api.__file__).parent / "alembic"))

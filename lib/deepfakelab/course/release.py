@@ -8,10 +8,15 @@ a submission with exactly the instructor's current source.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
 from pathlib import Path
+
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
 
 from ..errors import DataError
 from .layout import Course, ensure_tools_on_path, open_course
@@ -20,10 +25,6 @@ from .website import count_website_links
 
 def nbgrader_api(root: Path, overrides: dict | None = None):
     """An ``NbGraderAPI`` for the course in ``root``, configured by its ``nbgrader_config.py``."""
-    from nbgrader.apps.api import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-
     ensure_tools_on_path()
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
@@ -86,8 +87,6 @@ def build_template(course: Course, assignment: str, into: Path) -> Path:
 
 def _template_stamp(course: Course, assignment: str) -> str:
     """A digest of everything a grading template is made from: the source and the config."""
-    import hashlib
-
     h = hashlib.sha256(course.config.read_bytes())
     for path in sorted(course.source(assignment).rglob("*")):
         if path.is_file() and ".ipynb_checkpoints" not in path.parts and "artifacts" not in path.parts:

@@ -71,7 +71,7 @@ def _reenact(result: dict, out_dir: Path) -> str:
 
 
 def _verdict_item(name: str, p_fake, out_dir: Path) -> str:
-    from ..detect.report import verdict
+    from ..detect.report import verdict  # deferred: a demo without its detect part never loads detect (+2.6 s)
 
     found = next(iter(sorted(out_dir.rglob(name))), None) if "/" not in name else None
     title = _link(name, found, out_dir) if found else _text(name)
@@ -104,7 +104,7 @@ def _gan(result: dict, out_dir: Path) -> str:
 
 def _short_run(epochs) -> str | None:
     """Why a budgeted GAN's samples may not look like bags yet, and how to train the full run."""
-    from .gan import DEMO_EPOCHS
+    from .gan import DEMO_EPOCHS  # deferred: a demo without its GAN part never loads the GAN's scoring (+1.7 s)
 
     if not isinstance(epochs, int) or epochs >= DEMO_EPOCHS:
         return None

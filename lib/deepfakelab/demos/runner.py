@@ -29,7 +29,9 @@ import torch
 
 from ..gan.config import default_config
 from ..gan.train import DCGANTrainer
+from ..media.files import check_output_folder
 from ..threads import busy_cores, choose_threads, passive_waiting
+from .page import write_index
 
 #: (title, module) of each demo part, in the order they run: the deepfake first (seconds), the
 #: GAN last (it takes whatever time the budget leaves).
@@ -135,9 +137,6 @@ def run_demo(out_dir: Path, quick: bool = False, parts: list[str] | None = None,
     many epochs instead of what fits the budget. ``started``: the :func:`time.perf_counter` time
     the budget counts from (default: now).
     """
-    from ..media.files import check_output_folder
-    from .page import write_index
-
     started = time.perf_counter() if started is None else started
     out_dir = check_output_folder(out_dir)
     chosen = [(title, name) for title, name in DEMO_PARTS if not parts or part_key(name) in parts]

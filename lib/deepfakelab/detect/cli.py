@@ -6,6 +6,11 @@ import argparse
 import json
 import sys
 
+import numpy as np
+
+from ..errors import ConfigError, DeepfakeLabError
+from ..media.files import check_input_file, check_input_folder, check_output_file, check_output_folder
+
 #: Kept here, not imported, so that ``deepfakelab --help`` does not import torch; a test checks
 #: they match :data:`.explain.CAM_METHODS` and :data:`.model.ARCHITECTURES`.
 CAM_METHODS = ("gradcam", "gradcam++", "layercam", "eigencam")
@@ -13,7 +18,6 @@ ARCHITECTURES = ("kitnet", "mobilenet_v2", "resnet18", "mobilenet_v3_small", "ef
 
 
 def _frames(args: argparse.Namespace) -> int:
-    from ..media.files import check_input_file, check_output_folder
     from ..media.frames import save_frames
     from ..media.video import probe_video, short_video_note
 
@@ -36,8 +40,6 @@ def _detect(args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
-    from ..errors import DeepfakeLabError
-    from ..media.files import check_input_file, check_output_folder
     from ..runtime import resolve_device
     from .inference import DeepfakeDetector, VideoResult, check_input, check_provenance
     from .report import domain_line, provenance_line, verdict, write_report
@@ -108,14 +110,11 @@ def _exit_status(results) -> int:
 
 
 def _data(args: argparse.Namespace) -> int:
-    from ..media.files import check_input_folder, check_output_file
     from ..fakes.folders import build_from_folders
     from ..fakes.synthetic import build_synthetic
 
     check_output_file(args.out, {".npz"}, "face set")
     if args.persons and not args.real:
-        from ..errors import ConfigError
-
         raise ConfigError("--persons names the people of --real DIR's files: give --real DIR too")
     if args.real:
         for folder in args.real:
@@ -138,7 +137,6 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..media.files import check_input_file, check_output_folder
     from ..fakes.faceset import FaceSet
     from .evaluation import train_and_evaluate
 
@@ -162,10 +160,6 @@ def without_sources(faces, prefixes: list[str]):
     """``faces`` less the training and validation rows whose source file starts with one of
     ``prefixes`` (``utkface/``: a detector free of UTKFace's research-only licence); test rows
     stay, so runs with and without a source are measured on the same people."""
-    import numpy as np
-
-    from ..errors import ConfigError
-
     files = np.char.partition(faces.source.astype(str), "#")[:, 0]
     dropped = np.zeros(len(faces), bool)
     for prefix in prefixes:
@@ -176,8 +170,6 @@ def without_sources(faces, prefixes: list[str]):
 
 
 def _domain(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
-    from ..media.files import check_input_file
     from ..fakes.faceset import FaceSet
     from .domain_stats import NULL_PERCENTILE
     from .evaluation import refresh_domain_stats

@@ -20,10 +20,15 @@ whose maps survive randomisation is showing edges of the input, not the model's 
 from __future__ import annotations
 
 import copy
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
+import pytorch_grad_cam as pgc
 import torch
+from pytorch_grad_cam.utils.image import show_cam_on_image
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from scipy.stats import spearmanr
 from torch import nn
 
 from ..errors import ConfigError
@@ -35,8 +40,6 @@ DEFAULT_METHOD = "gradcam"
 
 
 def _cam_class(method: str):
-    import pytorch_grad_cam as pgc
-
     classes = {"gradcam": pgc.GradCAM, "gradcam++": pgc.GradCAMPlusPlus,
                "layercam": pgc.LayerCAM, "eigencam": pgc.EigenCAM}
     if method not in classes:
@@ -72,8 +75,6 @@ def fake_maps(model: nn.Module, inputs: torch.Tensor, method: str = DEFAULT_METH
     ``inputs``: ``(N, 3, S, S)`` normalised crops. Returns ``maps`` ``(N, S, S)`` in [0, 1] and
     ``p_fake`` ``(N,)`` in [0, 1].
     """
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-
     model.eval()
     layer = cam_layer(model)
     with gradients_from(model, layer), _cam_class(method)(model=model, target_layers=[layer]) as cam:
@@ -121,10 +122,6 @@ def randomised_copy(model: nn.Module, seed: int = 0) -> nn.Module:
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Spearman rank correlation between paired maps: ``(N,)`` in [-1, 1]."""
-    from scipy.stats import spearmanr
-
-    import warnings
-
     out = []
     for x, y in zip(a, b):
         with warnings.catch_warnings():  # a flat map has no ranking: counted as 0 below
@@ -136,7 +133,5 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def overlay(face: np.ndarray, cam: np.ndarray, weight: float = 0.5) -> np.ndarray:
     """Heat map over a face: ``face`` ``(H, W, 3)`` uint8, ``cam`` ``(H, W)`` in [0, 1] -> uint8 RGB."""
-    from pytorch_grad_cam.utils.image import show_cam_on_image
-
     return show_cam_on_image(face.astype(np.float32) / 255.0, np.clip(cam, 0, 1), use_rgb=True,
                              image_weight=1.0 - weight)

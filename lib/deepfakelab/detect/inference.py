@@ -19,8 +19,9 @@ import torch
 from torch import nn
 
 from ..errors import DataError, DeepfakeLabError
+from ..provenance.verify import verify_file
 from .explain import DEFAULT_METHOD, fake_maps
-from .domain import has_stats
+from .domain import has_stats, unlike_training
 from ..faces.cropper import FaceCrop, FaceCropper
 from .model import DetectorConfig, build_detector, to_tensor
 from ..faces.detection import check_image_size
@@ -117,10 +118,8 @@ def check_provenance(path: str | Path) -> dict:
     Reused, not redone, so that ``detect`` and ``verify`` can never disagree about a file. Cheap
     beside the detector: it decodes at most 24 frames and needs no face, so it also answers for an
     input the detector could not score (a picture without a face, one too small for one); a file it
-    cannot read has ``error`` set. Imported here, not at the top: only ``detect`` pays for c2pa.
+    cannot read has ``error`` set.
     """
-    from ..provenance.verify import verify_file
-
     report = verify_file(path)
     return {"c2pa": report.c2pa, "watermark": report.watermark, "payload": report.payload,
             "c2pa_trusted": report.c2pa_trusted, "c2pa_generator": report.c2pa_generator,
@@ -196,8 +195,6 @@ class DeepfakeDetector:
             if keep_frames:
                 result.frame_images[index] = frames[index]
         if pending and self.card.domain is not None:
-            from .domain import unlike_training
-
             sample = [c.image for _, c in pending[:: max(1, len(pending) // batch)]][:batch]
             result.unlike_training, result.domain_distance = unlike_training(
                 self.model, to_tensor(sample).to(self.device), self.card.domain)

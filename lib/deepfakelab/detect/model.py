@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+import torchvision.models as tvm
 from torch import nn
 
 from ..errors import ConfigError
@@ -124,8 +125,6 @@ class MobileNetDetector(nn.Module):
 
     def __init__(self, temperature: float = 1.0):
         super().__init__()
-        import torchvision.models as tvm
-
         self.temperature = temperature
         self.features = tvm.mobilenet_v2(weights=None).features
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(1280, 2))
@@ -193,8 +192,6 @@ class MobileNetDetector(nn.Module):
 def build_detector(config: DetectorConfig) -> nn.Module:
     """A freshly initialised detector for ``config`` (never downloads weights; MobileNetV2's
     ImageNet start is loaded by training, see :meth:`MobileNetDetector.load_imagenet`)."""
-    import torchvision.models as tvm
-
     if config.arch == "kitnet":
         return FaceForensicNet(config.width, config.temperature)
     if config.arch == "mobilenet_v2":

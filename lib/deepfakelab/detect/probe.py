@@ -12,18 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
 from ..fakes.faceset import FaceSet
 from .domain_stats import embeddings
 from .model import DetectorConfig, MobileNetDetector
+from .train import save_weights
 
 
 def linear_probe(train: FaceSet, backbone_state: dict, size: int, C: float = 0.1, device="cpu"
                  ) -> MobileNetDetector:
     """A MobileNetV2 with ImageNet features and a logistic-regression head fitted on ``train``."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
     model = MobileNetDetector().load_imagenet(backbone_state).to(device).eval()
     features = embeddings(model, train, device=device)
     scaler = StandardScaler().fit(features)
@@ -42,7 +42,5 @@ def linear_probe(train: FaceSet, backbone_state: dict, size: int, C: float = 0.1
 
 
 def save_probe(model: MobileNetDetector, size: int, path: str | Path) -> Path:
-    from .train import save_weights
-
     return save_weights(model, DetectorConfig(arch="mobilenet_v2", size=size), Path(path),
                         extra={"name": "linear probe on frozen ImageNet MobileNetV2"})

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from ..errors import ConfigError, DataError, TrainingDiverged
 from ..runtime import resolve_device, seed_everything
 from ..fakes.faceset import FaceSet
+from .backbone import load_backbone_state
 from .dataset import FaceTensors, PairedBatches
 from .metrics import evaluate
 from .model import DetectorConfig, build_detector
@@ -134,8 +135,6 @@ def initial_model(config: TrainConfig) -> nn.Module:
     """The network training starts from: ImageNet features for MobileNetV2, random otherwise."""
     model = build_detector(config.detector)
     if config.detector.arch == "mobilenet_v2":
-        from .backbone import load_backbone_state
-
         model.load_imagenet(load_backbone_state(config.backbone_weights))
     return model
 

@@ -19,7 +19,9 @@ from typing import Sequence
 
 import cv2
 import numpy as np
+from facenet_pytorch import MTCNN
 from scipy.ndimage import median_filter
+from tqdm.auto import tqdm
 
 from ..errors import DataError
 from .boxes import crop_box, square_box
@@ -75,9 +77,7 @@ class Face:
 
 @lru_cache(maxsize=4)
 def mtcnn(keep_all: bool = True, device: str = "cpu", min_face_size: int = 20, select_largest: bool = True):
-    """A shared MTCNN (built once per setting); facenet-pytorch imports torch, so only on use."""
-    from facenet_pytorch import MTCNN
-
+    """A shared MTCNN (built once per setting)."""
     return MTCNN(keep_all=keep_all, device=device, min_face_size=min_face_size, select_largest=select_largest,
                  post_process=False)
 
@@ -122,8 +122,6 @@ def detect_faces(image: np.ndarray, name: str = "image") -> list[Face]:
 def detect_faces_in_frames(frames: Sequence[np.ndarray], progress: bool = False,
                            name: str = "video") -> list[list[Face]]:
     """:func:`detect_faces` for each of the same-size frames, run in batches."""
-    from tqdm.auto import tqdm
-
     if len(frames) == 0:
         raise DataError(f"{name}: no frames to find faces in")
     height, width = frames[0].shape[:2]

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from ..faces.regions import REGIONS, region_mask
+from ..reenact.methods import MeshWarp
 from .manipulations import Fake, aligned_points, change_mask, face_swap, landmark_warp, self_blend
 
 #: Mesh points standing in for MTCNN's five (eye centres are the eye loops' means).
@@ -113,8 +114,6 @@ def mesh_warp_fake(face: MeshFace, driving_from: np.ndarray, driving_to: np.ndar
     The mask is every pixel the warp moved visibly (the face, and the hair and neck the rings
     around it drag along).
     """
-    from ..reenact.methods import MeshWarp
-
     start = np.asarray(driving_from, np.float64)[:, :2]
     end = start + rng.uniform(1.0, 2.5) * (np.asarray(driving_to, np.float64)[:, :2] - start)
     warped = MeshWarp()(face.image, source_points=face.points[:, :2], driving_points=np.stack([start, end]))

@@ -16,12 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError, DeepfakeLabError
 from ..faces.boxes import crop
 from ..faces.cropper import FaceCropper, margin_box
+from ..faces.mesh import ROI_SCALE, FaceMesh, Roi
 from ..media.files import IMAGE_SUFFIXES, is_image_path
 from ..media.frames import extract_frames
 from ..media.video import probe_video
@@ -52,14 +54,10 @@ class FaceReader:
     """
 
     def __init__(self, device: str = "cpu"):
-        from ..faces.mesh import FaceMesh
-
         self.cropper = FaceCropper(size=WORK_SIZE, device=device)
         self.mesh = FaceMesh(device=device)
 
     def read(self, frame: np.ndarray) -> MeshFace | None:
-        from ..faces.mesh import ROI_SCALE, Roi
-
         found = self.cropper.detect(frame)
         if found is None:
             return None
@@ -101,8 +99,6 @@ def read_real_faces(root: str | Path, files: list[str], frames_per_video: int, r
 
 
 def _shrink(image: np.ndarray, size: int) -> np.ndarray:
-    import cv2
-
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
 

@@ -25,11 +25,11 @@ __all__ = [
 
 def __getattr__(name):  # the quality score and sweeps import scipy/matplotlib: load them on use
     if name == "run_sweep":
-        from .sweep import run_sweep
+        from .sweep import run_sweep  # deferred: --help loads the gan package; sweep +3 s
 
         return run_sweep
     if name == "BagQuality":
-        from .quality import BagQuality
+        from .quality import BagQuality  # deferred: --help loads the gan package; quality +1.5 s
 
         return BagQuality
     raise AttributeError(name)

@@ -7,19 +7,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from ..datafiles import read_yaml_file
 from ..errors import ConfigError
+from ..media.files import check_output_file, check_output_folder
 
 
 def _parse_value(text: str) -> Any:
-    import yaml
-
     return yaml.safe_load(text)
 
 
 def _read_yaml(path: str, what: str) -> Any:
     """A YAML (or JSON) file's content, or one error line that names the file and the problem."""
-    from ..datafiles import read_yaml_file
-
     return read_yaml_file(path, what)
 
 
@@ -116,8 +116,6 @@ PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 
 def _check_picture(path: str) -> Path:
-    from ..media.files import check_output_file
-
     return check_output_file(path, PICTURE_SUFFIXES, "picture")
 
 
@@ -162,7 +160,6 @@ def _print_quality(run: Path, data) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ..media.files import check_output_file
     from .train import load_run
 
     from .data import check_data_path
@@ -215,7 +212,6 @@ def _variants(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from ..media.files import check_output_folder
     from .sweep import run_folder, run_sweep
     from .train import check_run_folder
 
@@ -238,7 +234,6 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _classifier(args: argparse.Namespace) -> int:
-    from ..media.files import check_output_file
     from .classifier import save_classifier, train_classifier
 
     out = check_output_file(args.out, {".pt"}, "classifier")  # before the minutes of training

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from ..media.files import check_input_folder
 
 BAG_LABEL = 8
 FASHION_CLASSES = (
@@ -299,8 +300,6 @@ def _draw_details(canvas: np.ndarray, rng: np.random.Generator, bag: _Bag, chann
 def check_data_path(path: str | os.PathLike | None) -> None:
     """Refuse a ``--data`` that is missing or a file, before anything is loaded or any output made."""
     if path is not None:
-        from ..media.files import check_input_folder
-
         check_input_folder(path, "folder of bag photos or of Fashion-MNIST's IDX files")
 
 

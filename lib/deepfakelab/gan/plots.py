@@ -1,14 +1,17 @@
-"""Figures of a GAN run: loss curves and D's verdicts, headless (matplotlib's Agg backend)."""
+"""Figures of a GAN run: loss curves and D's verdicts, headless.
+
+The figures are :class:`matplotlib.figure.Figure` objects made without pyplot: saving one
+draws it with matplotlib's Agg renderer, and importing this module leaves pyplot's backend (a
+notebook's inline one, say) as it is.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
+from torchvision.utils import make_grid
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -36,7 +39,8 @@ def plot_losses(history: list[dict], path: str | Path | None = None, title: str 
     window = max(1, len(history) // 50)
     fig = None
     if ax_losses is None:
-        fig, (ax_losses, ax_probs) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, height_ratios=[2, 1])
+        fig = Figure(figsize=(8, 6))
+        ax_losses, ax_probs = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     for key, label, colour in (("d_loss", "discriminator loss", "tab:blue"), ("g_loss", "generator loss", "tab:orange")):
         values = np.array([r[key] for r in history], dtype=float)
         ax_losses.plot(epochs, values, color=colour, alpha=0.25, linewidth=0.8)
@@ -59,13 +63,10 @@ def plot_losses(history: list[dict], path: str | Path | None = None, title: str 
         fig.tight_layout()
         if path is not None:
             fig.savefig(path, dpi=110)
-            plt.close(fig)
     return fig
 
 
 def image_grid(images, nrow: int = 8) -> np.ndarray:
     """(N, C, H, W) tensor in [0, 1] -> (H', W', 3) uint8 grid for matplotlib or saving."""
-    from torchvision.utils import make_grid
-
     grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)
     return (grid.permute(1, 2, 0).clamp(0, 1).numpy() * 255).astype(np.uint8)

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import linalg
+from torchvision.transforms.functional import gaussian_blur
 
 from .classifier import FashionClassifier, load_classifier
 
@@ -170,8 +171,6 @@ class BagQuality:
 
     def calibration(self, seed: int = 0) -> list[QualityScores]:
         """Floor (real train), ceiling (real blurred by a 1-px Gaussian) and noise, for the same table."""
-        from torchvision.transforms.functional import gaussian_blur
-
         g = torch.Generator().manual_seed(seed + 7)
         real = self.train[torch.randperm(len(self.train), generator=g)[: self.max_images]]
         # Copy check for the floor would flag training images as copies of themselves: exclude them.

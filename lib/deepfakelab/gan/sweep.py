@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from matplotlib.figure import Figure
 
+from ..provenance.marking import save_marked_figure
 from .config import GANConfig
 from .data import BAG_LABEL, BagData
+from .plots import image_grid, plot_losses
 from .quality import BagQuality, QualityScores, features_and_probs, quality_table
-from .train import TrainResult, generate, train
+from .train import TrainResult, generate, load_run, train
 
 #: The default sweep: the baseline and one change at a time, as the lab's first experiments.
 DEFAULT_VARIANTS: list[dict[str, Any]] = [
@@ -74,8 +77,6 @@ def grid(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
 @torch.no_grad()
 def best_samples(result: TrainResult, config: GANConfig, quality: BagQuality, count: int = 16, pool: int = 256) -> torch.Tensor:
     """The ``count`` samples (of ``pool`` drawn with a fixed seed) the classifier finds most bag-like."""
-    from .train import load_run
-
     generator, _ = load_run(result.run_dir)
     noise = torch.randn(pool, config.generator.z_dim, generator=torch.Generator().manual_seed(1234))
     images = generate(generator, noise, config)
@@ -118,8 +119,6 @@ def run_sweep(
 
 
 def generate_for_scoring(result: TrainResult, config: GANConfig, count: int = 1000) -> torch.Tensor:
-    from .train import load_run
-
     generator, _ = load_run(result.run_dir)
     noise = torch.randn(count, config.generator.z_dim, generator=torch.Generator().manual_seed(99))
     return generate(generator, noise, config)
@@ -149,12 +148,8 @@ def write_report(records: list[RunRecord], quality: BagQuality, out_dir: Path) -
 
 def plot_sweep(records: list[RunRecord], path: Path) -> Path:
     """One row per run: its best samples on the left, its loss curves on the right."""
-    import matplotlib.pyplot as plt
-
-    from .plots import image_grid, plot_losses
-
-    fig, axes = plt.subplots(len(records), 2, figsize=(11, 3.2 * len(records)), squeeze=False,
-                             gridspec_kw={"width_ratios": [1, 2]})
+    fig = Figure(figsize=(11, 3.2 * len(records)))
+    axes = fig.subplots(len(records), 2, squeeze=False, gridspec_kw={"width_ratios": [1, 2]})
     for record, (ax_img, ax_loss) in zip(records, axes):
         ax_img.imshow(image_grid(record.best_samples, nrow=4))
         ax_img.set_axis_off()
@@ -163,9 +158,5 @@ def plot_sweep(records: list[RunRecord], path: Path) -> Path:
                     title=f"run {record.number}: {describe_changes(record.changes)} -- FD {record.scores.fd:.1f}")
         ax_loss.title.set_fontsize(9)
     fig.tight_layout()
-    from ..provenance.marking import save_marked_figure
-
-    try:  # the figure shows generated samples: watermark and signed manifest (issue 30)
-        return save_marked_figure(path, fig, dpi=100)
-    finally:
-        plt.close(fig)
+    # the figure shows generated samples: watermark and signed manifest (issue 30)
+    return save_marked_figure(path, fig, dpi=100)

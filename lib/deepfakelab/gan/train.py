@@ -226,7 +226,7 @@ def _prepare_run_folder(run_dir, config: GANConfig, resume: bool):
     A key that cannot sign stops the run here, before any training.
     """
     run_dir = check_run_folder(run_dir, resume)
-    from ..provenance.marking import Provenance
+    from ..provenance.marking import Provenance  # deferred: --help loads gan.train; provenance +0.2 s
 
     marks = Provenance().check()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -277,7 +277,7 @@ def _finish(run_dir: Path, history: list[dict], epochs: int, start_epoch: int, s
             images: int) -> TrainResult:
     """The loss curves drawn and what the run wrote, with its speed."""
     write_history(run_dir, history)
-    from .plots import plot_losses  # matplotlib only when a run finishes
+    from .plots import plot_losses  # deferred: --help loads gan.train; plots +2.5 s
 
     plot_losses(history, run_dir / "losses.png", title=run_dir.name)
     files = {
@@ -419,9 +419,9 @@ def load_run(path: str | os.PathLike, device: str | None = "cpu") -> tuple[Gener
 def _save_image_grid(images: torch.Tensor, path: Path, nrow: int | None = None, marks=None) -> None:
     """The grid as torchvision's ``save_image`` draws it, with the kit's label band, watermark and
     signed manifest (generated pictures say so: :mod:`deepfakelab.provenance.marking`)."""
-    from torchvision.utils import make_grid
+    from torchvision.utils import make_grid  # deferred: --help loads gan.train; torchvision +1.5 s
 
-    from ..provenance.marking import save_marked_image
+    from ..provenance.marking import save_marked_image  # deferred: --help loads gan.train; provenance +0.2 s
 
     nrow = nrow or max(1, int(math.sqrt(len(images))))
     grid = make_grid(images.detach().cpu(), nrow=nrow, padding=2, pad_value=1.0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..media.files import check_output_folder
+
 
 def _make(args: argparse.Namespace) -> int:
     from .dataset import HeadsConfig
@@ -18,7 +20,6 @@ def _make(args: argparse.Namespace) -> int:
 
 
 def _sheet(args: argparse.Namespace) -> int:
-    from ..media.files import check_output_folder
     from .sheet import contact_sheet, talking_strip
 
     out = check_output_folder(args.out)

@@ -10,6 +10,8 @@ headings and running times (:func:`deepfakelab.labs.lab1.notebook.expected_minut
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 #: Reading speed for new, technical text (and for the code cells a part gives), in words a minute.
@@ -31,9 +33,6 @@ def expected_minutes(notebook: str | Path, heading: str, compute_seconds: dict[s
     restart-and-run-all (``## Before you hand in``). ``compute_seconds``: the measured running
     time of the cells that work, by part.
     """
-    import json
-    import re
-
     cells = json.loads(Path(notebook).read_text())["cells"]
     heading_pattern, compute = heading, compute_seconds
     counts: dict[str, dict[str, float]] = {}

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 
+from .files import check_input_file, is_image_path
+from .phone import MAX_FPS, MAX_SECONDS, MAX_SIDE, fit_video
+from .photo import read_photo
+from .video import probe_video, read_header, short_video_note
+from .writer import read_metadata
+
 
 def describe(path) -> list[str]:
     """Lines describing ``path``: size, frame rate, frames decoded and announced, duration, audio, label."""
-    from .files import check_input_file, is_image_path
-    from .photo import read_photo
-    from .video import probe_video, read_header, short_video_note
-    from .writer import read_metadata
-
     path = check_input_file(path)
     if is_image_path(path):
         image, notes = read_photo(path)
@@ -60,16 +61,12 @@ def register(subparsers) -> None:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from .phone import fit_video
-
     fitted = fit_video(args.video, args.output, args.max_side, args.max_fps, args.seconds or None)
     print(fitted.note)
     return 0
 
 
 def _register_fit(subparsers) -> None:
-    from .phone import MAX_FPS, MAX_SECONDS, MAX_SIDE
-
     parser = subparsers.add_parser(
         "fit-video", help="make a phone or webcam video fit for Lab 1 (upright, smaller, <= 30 fps)",
         description="Write an upright, smaller copy of a video: its rotation metadata applied, the longer side "

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from skimage import data as skimage_data
 
 from ..errors import DataError
 from .files import check_input_file
@@ -83,9 +84,7 @@ def read_photo(path: str | Path) -> tuple[np.ndarray, list[str]]:
 def astronaut() -> np.ndarray:
     """scikit-image's astronaut (Eileen Collins, NASA, public domain): a real photo that ships with
     a dependency, ``(512, 512, 3)`` uint8 RGB, for demos and pictures of the methods."""
-    from skimage import data  # scikit-image is only needed for this sample
-
-    return np.ascontiguousarray(data.astronaut())
+    return np.ascontiguousarray(skimage_data.astronaut())
 
 
 def read_image(path: str | Path) -> np.ndarray:

@@ -52,6 +52,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from PIL import Image
 
 from .. import __version__
 from ..errors import ConfigError, DataError
@@ -192,8 +193,6 @@ def _signer(identity: SigningIdentity) -> c2pa.Signer:
 def check_signing(identity: SigningIdentity) -> SigningIdentity:
     """Sign a 1-pixel PNG in memory with ``identity``: a key that does not match its certificate, or
     a chain ``c2pa-rs`` refuses, is found here, before any work, not after a file is made."""
-    from PIL import Image
-
     tiny = io.BytesIO()
     Image.new("RGB", (1, 1)).save(tiny, "PNG")
     tiny.seek(0)

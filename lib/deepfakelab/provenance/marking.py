@@ -62,6 +62,7 @@ from PIL import Image
 
 from ..errors import DataError
 from ..media.files import staged_output
+from ..media.writer import VISIBLE_MARK, add_visible_mark
 from . import c2pa_manifest, watermark
 
 
@@ -116,8 +117,6 @@ def with_mark_band(image: np.ndarray, text: str | None = None) -> np.ndarray:
     colour added above its text: enough to bring the picture to a whole number of the watermark's
     tiles and then one more row of them, so that row is flat (see the module's docstring).
     """
-    from ..media.writer import VISIBLE_MARK, add_visible_mark
-
     image = np.ascontiguousarray(image, dtype=np.uint8)
     label = add_visible_mark(image, text or VISIBLE_MARK)[image.shape[0]:]
     flat = (-image.shape[0]) % watermark.TILE + watermark.TILE

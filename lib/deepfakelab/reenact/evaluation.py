@@ -43,7 +43,11 @@ import torch
 from tqdm.auto import tqdm
 
 from ..faces.detection import detect_faces_in_frames
+from ..faces.mesh import FaceMesh
+from ..heads import FaceState, Identity, render_frame
 from .landmark_warp import fill_missing, target_landmarks, warp_map
+from .mesh_warp import MeshWarper, transfer_motion
+from .real_evaluation import seam_band
 
 
 #: Standard deviation, in pixels, of the blur of the ``blurred-truth`` yardstick.
@@ -185,11 +189,6 @@ def evaluate_head_turns(identities=(1, 2, 3, 4), yaws=TURN_YAWS, size: int = 256
     :class:`~deepfakelab.heads.Identity`, no accessories) is rendered frontal as the photo and at
     each yaw as the truth; the meshes are read off the rendered frames by the kit's face mesh.
     ``unfold=False``: the mesh warp without unfolding (:class:`~deepfakelab.reenact.mesh_warp.MeshWarper`)."""
-    from ..faces.mesh import FaceMesh
-    from ..heads import FaceState, Identity, render_frame
-    from .mesh_warp import MeshWarper, transfer_motion
-    from .real_evaluation import seam_band
-
     face_mesh = face_mesh or FaceMesh()
     errors: dict[str, dict[int, list[float]]] = {m: {y: [] for y in yaws}
                                                   for m in ("zero-motion", "landmark-warp", "mesh-warp")}

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..media.frames import evenly_spaced
+from ..provenance.marking import save_marked_figure
 
 
 def keypoints_to_pixels(points: np.ndarray, size: int) -> np.ndarray:
@@ -16,8 +19,6 @@ def keypoints_to_pixels(points: np.ndarray, size: int) -> np.ndarray:
 
 
 def _colours(count: int) -> list[tuple[int, int, int]]:
-    import matplotlib
-
     cmap = matplotlib.colormaps["tab10"]
     return [tuple(int(255 * c) for c in cmap(i % 10)[:3]) for i in range(count)]
 
@@ -72,16 +73,10 @@ def save_strip(path: str | Path, source: np.ndarray, driving: np.ndarray, result
     The results are generated, so the picture carries the kit's watermark and a signed C2PA manifest
     (``provenance``, a :class:`~deepfakelab.provenance.marking.Provenance`; by default one without inputs).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..provenance.marking import save_marked_figure
-
     path = Path(path)
     picks = evenly_spaced(len(result), columns)
-    fig, axes = plt.subplots(2, len(picks) + 1, figsize=(1.9 * (len(picks) + 1), 4.0), squeeze=False)
+    fig = Figure(figsize=(1.9 * (len(picks) + 1), 4.0))  # no pyplot: its backend is left as it is
+    axes = fig.subplots(2, len(picks) + 1, squeeze=False)
     axes[0, 0].imshow(source)
     axes[0, 0].set_title("source", fontsize=9)
     axes[1, 0].axis("off")
@@ -95,7 +90,4 @@ def save_strip(path: str | Path, source: np.ndarray, driving: np.ndarray, result
         axis.set_yticks([])
     fig.suptitle(title or "Reenactment (the results are synthetic)", fontsize=10)
     fig.tight_layout()
-    try:
-        return save_marked_figure(path, fig, provenance, dpi=100)
-    finally:
-        plt.close(fig)
+    return save_marked_figure(path, fig, provenance, dpi=100)

@@ -18,13 +18,17 @@ killed worker's cells, for one -- :func:`run_pytest` returns None and the caller
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import select
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
+
+import pytest
 
 #: Exit status of a child that failed before pytest could report one.
 CHILD_FAILED = 70
@@ -73,15 +77,9 @@ def run_pytest(args: list[str], cwd: Path, env: dict[str, str], memory_mb: int, 
             if memory_mb > 0:
                 limit = memory_mb * 2**20
                 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-            import gc
-
-            import pytest
-
             gc.freeze()  # the worker's objects: pytest's closing gc.collect() then skips them
             code = int(pytest.main(list(args)))
         except BaseException:  # reported through the log and the exit status
-            import traceback
-
             traceback.print_exc()
         finally:
             try:

@@ -52,6 +52,8 @@ from ...errors import ConfigError, DataError
 from ..collect import check_zip, collect_lms_zip
 from ..layout import Course, check_student_id
 from ..release import build_template, generate_assignment, nbgrader_api
+from ..sandbox import bubblewrap
+from ..sandbox.leftovers import STAGING_KIND, prefix, sweep
 from .feedback import write_student_feedback
 from .gradebook import (GradebookGuard, assignments_in_gradebook, backup_gradebook, export_grades,
                         write_gradebook, zero_result)
@@ -179,17 +181,13 @@ def check_request(course: Course, assignment: str, options: GradeOptions, zip_pa
     if zip_path is not None:
         check_zip(zip_path)
     if options.sandbox:
-        from ..sandbox.bubblewrap import SandboxUnavailable, availability
-
-        why = availability()
+        why = bubblewrap.availability()
         if why is not None:
-            raise SandboxUnavailable(f"not grading: {why}")
+            raise bubblewrap.SandboxUnavailable(f"not grading: {why}")
 
 
 def sweep_leftovers(course: Course) -> list[Path]:
     """Remove the empty cgroups, temporary folders and staging folders of killed runs (never a live run's)."""
-    from ..sandbox.leftovers import sweep
-
     return sweep(staging_roots=tuple((course.state / "staging").glob("*/")))
 
 
@@ -277,8 +275,6 @@ def pending_submissions(run: GradingRun, state: RunState) -> list[Pending]:
 
 def job_for(run: GradingRun, student: str, folder: Path) -> GradingJob:
     """The worker's job for ``student``'s submission in ``folder``, with a staging folder of its own."""
-    from ..sandbox.leftovers import STAGING_KIND, prefix
-
     options = run.options
     return GradingJob(assignment=run.assignment, student=student, template=run.template, submission=folder,
                       hidden_checks=run.hidden_checks, sandbox=options.sandbox, hide=(run.course.root,),

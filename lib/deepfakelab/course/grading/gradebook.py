@@ -24,6 +24,10 @@ import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
+from nbgrader.api import Gradebook
+from nbgrader.plugins import CsvExportPlugin
+from nbgrader.utils import parse_utc
+
 from ..layout import Course
 from .jobs import CellScore, GradingResult, NotebookResult
 from .journal import read_journal, write_atomic
@@ -92,8 +96,6 @@ class GradebookGuard:
 
 def assignments_in_gradebook(course: Course, course_id: str) -> set[str]:
     """The assignments the course's gradebook knows (none when there is no gradebook yet)."""
-    from nbgrader.api import Gradebook
-
     if not course.gradebook.is_file():
         return set()
     with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
@@ -102,9 +104,6 @@ def assignments_in_gradebook(course: Course, course_id: str) -> set[str]:
 
 def write_gradebook(course: Course, course_id: str, assignment: str, results: dict[str, GradingResult]) -> None:
     """Write the autograded scores of ``results`` ({student: result}) in one transaction."""
-    from nbgrader.api import Gradebook
-    from nbgrader.utils import parse_utc
-
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
         # nbgrader 0.9 with SQLAlchemy 2 warns about its own autoflush on new submissions; harmless.
         warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -149,8 +148,6 @@ def _small_text_file(path: Path, limit: int = 4096) -> str | None:
 
 def zero_result(course: Course, course_id: str, assignment: str, why: str) -> GradingResult:
     """A result that scores every autograded cell 0 with ``why``, for a submission that crashed grading."""
-    from nbgrader.api import Gradebook
-
     notebooks = {}
     with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
         for nb in gb.find_assignment(assignment).notebooks:
@@ -169,9 +166,6 @@ CELL_COLUMNS = ("student", "notebook", "grade_id", "points", "max_points", "mess
 
 def export_grades(course: Course, course_id: str, assignment: str) -> Path:
     """Write nbgrader's ``grades.csv`` (every assignment) and ``grades-<assignment>.csv`` (per cell, returned)."""
-    from nbgrader.api import Gradebook
-    from nbgrader.plugins import CsvExportPlugin
-
     everyone = course.root / "grades.csv"
     tmp = everyone.with_name(f".grades.csv.{secrets.token_hex(4)}.tmp")
     with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:

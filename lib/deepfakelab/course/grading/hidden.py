@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pytest
 
+from ..sandbox import sandboxed_media
 import deepfakelab
 
 from ..sandbox.remote_student import RemoteStudent, without_private_paths
@@ -66,8 +67,6 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "grade(grade_id): the graded notebook cell this check decides")
-    from ..sandbox import sandboxed_media
-
     sandboxed_media.configure(sandbox=not config.getoption("--dfl-no-sandbox"),
                               memory_mb=config.getoption("--dfl-memory-mb"),
                               timeout=config.getoption("--dfl-call-timeout"),
@@ -75,8 +74,6 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    from ..sandbox import sandboxed_media
-
     sandboxed_media.configure()  # ends the decoder
 
 

@@ -26,6 +26,10 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, LimitOutput
 from traitlets import Float, Integer, Unicode
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from ..sandbox.prompt_kernel import PromptKernelManager
 
 #: Name of the error a skipped or interrupted cell shows in the graded notebook.
 TIME_LIMIT_ERROR = "NotebookTimeLimit"
@@ -47,8 +51,6 @@ class LimitedExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         # nbgrader sets its kernel manager the same way (a keyword, ahead of any config).
-        from ..sandbox.prompt_kernel import PromptKernelManager
-
         kwargs.setdefault("kernel_manager_class", PromptKernelManager)
         super().__init__(*args, **kwargs)
 
@@ -210,9 +212,6 @@ def limit_outputs(nb: NotebookNode, config_folder: Path) -> NotebookNode:
     For a notebook that nbgrader never finished -- the one a killed or timed-out worker saved
     (:func:`.worker.partial_result`) -- so it is trimmed in lines and bytes like a finished one.
     """
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
     config = Config()
     if (Path(config_folder) / "nbgrader_config.py").is_file():
         config = PyFileConfigLoader("nbgrader_config.py", path=str(config_folder)).load_config()

@@ -12,6 +12,7 @@ handed over. :mod:`.feedback` starts its processes from the same server.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import shutil
 import signal
 import sys
@@ -20,7 +21,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable
 
+import psutil
+from tqdm.auto import tqdm
+
 from .jobs import GradingJob, GradingResult
+from .worker import PRELOAD, partial_result, process_main
 
 _CONTEXT = None
 _START_LOCK = threading.Lock()
@@ -51,10 +56,6 @@ def process_context():
     """A forkserver context whose server has imported nbgrader once (see :data:`.worker.PRELOAD`)."""
     global _CONTEXT
     if _CONTEXT is None:
-        import multiprocessing
-
-        from .worker import PRELOAD
-
         _CONTEXT = multiprocessing.get_context("forkserver")
         _CONTEXT.set_forkserver_preload(PRELOAD)
     return _CONTEXT
@@ -82,8 +83,6 @@ def warm_up_workers() -> None:
 
 def kill_tree(pid: int) -> None:
     """Kill process ``pid`` and every process below it, and wait (5 s at most) until they are gone."""
-    import psutil
-
     try:
         parent = psutil.Process(pid)
         procs = parent.children(recursive=True) + [parent]
@@ -119,8 +118,6 @@ def run_worker(job: GradingJob, wall_timeout: float, stop: threading.Event | Non
     (the instructor stopped the run) the worker is killed and the result says ``interrupted``:
     nothing of it is recorded, so the next run grades that submission again.
     """
-    from .worker import partial_result, process_main
-
     ctx = process_context()
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=process_main, args=(job, send), daemon=False)
@@ -188,8 +185,6 @@ def run_pool(jobs: list[GradingJob], wall_timeout: float, workers: int, stop: th
     (Ctrl-C, SIGTERM): ``stop`` is then set, the running workers are killed, and the results
     that arrived as it stopped are recorded too; the jobs not recorded are the next run's.
     """
-    from tqdm.auto import tqdm
-
     with stopped_by_signals(), ThreadPoolExecutor(max_workers=workers) as pool, \
             tqdm(total=len(jobs), desc=desc, unit="submission", disable=not progress) as bar:
         futures = {pool.submit(run_worker, job, wall_timeout, stop): job for job in jobs}

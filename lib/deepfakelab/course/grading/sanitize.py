@@ -29,6 +29,7 @@ from pathlib import Path
 
 import nh3
 import nbformat
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 #: Tags a rendered answer may keep: nh3's (ammonia's) defaults, which hold no script, style,
 #: iframe, object, embed, form, input, svg or math element.
@@ -91,8 +92,6 @@ class _AnyAttachment(dict):
 
 def _render(text: str) -> str:
     """``text`` as nbconvert renders a markdown cell (what formgrader and the feedback show)."""
-    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
-
     return MarkdownWithMath(renderer=IPythonRenderer(escape=False, attachments=_AnyAttachment())).render(text)
 
 

@@ -16,8 +16,8 @@ from ..startup import skip_iri_parser
 
 def warm() -> None:
     """Build nbformat's validators of the current notebook format, strict and relaxed."""
-    import nbformat
-    from nbformat.validator import get_validator
+    import nbformat  # deferred: the fork server imports nbformat only after skip_iri_parser() (start_server)
+    from nbformat.validator import get_validator  # deferred: as nbformat
 
     for relax in (False, True):
         get_validator(version=nbformat.current_nbformat, version_minor=nbformat.current_nbformat_minor,

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import functools
 
+import matplotlib
 import numpy as np
 import torch
 from torch import nn
+
+from deepfakelab.gan import load_bags
+from deepfakelab.labs.lab2.diagnosis import trace_train_step
+from deepfakelab.runtime import seed_everything
 
 torch.set_num_threads(1)
 # Taken before any student code runs, so a student function that patches them changes nothing here.
@@ -151,8 +156,6 @@ def train_step_trace(student, seed: int, batch: int = 8, z_dim: int = 8) -> dict
     :func:`deepfakelab.labs.lab2.diagnosis.trace_train_step`: which network it called on what, in
     which order it stepped, whether D's backward reached G, the kind of error it raised. Data only:
     the error's own text stays here."""
-    from deepfakelab.labs.lab2.diagnosis import trace_train_step
-
     generator, discriminator, opt_g, opt_d = trace_gan(seed)
     real = small_batches(seed, 1, batch)[0]
     trace = trace_train_step(student.train_step, generator, discriminator, opt_g, opt_d, real, z_dim=z_dim)
@@ -203,8 +206,6 @@ def loss_gradients(student, name: str, *logits) -> dict:
 
 
 def plot_losses(student, history: list[dict]) -> dict:
-    import matplotlib
-
     matplotlib.use("Agg")
     fig = student.plot_losses(history)
     axes = list(getattr(fig, "axes", None) or [])
@@ -218,9 +219,6 @@ def plot_losses(student, history: list[dict]) -> dict:
 @functools.cache
 def _real_images():
     """The training images exactly as the locked ``setup`` cell makes them."""
-    from deepfakelab.gan import load_bags
-    from deepfakelab.runtime import seed_everything
-
     seed_everything(0)
     return load_bags(source="auto", procedural_count=3000).train * 2 - 1
 

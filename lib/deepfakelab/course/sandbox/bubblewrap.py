@@ -40,7 +40,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
+import deepfakelab
+
 from ...errors import ConfigError
+from ..layout import kit_root
 from . import leftovers
 
 #: Files of ``/etc`` that Python, NumPy, matplotlib and ffmpeg read; nothing else of it is mounted.
@@ -160,8 +165,6 @@ def _system_mounts() -> list[str]:
 @functools.cache
 def _kit_paths() -> tuple[Path, ...]:
     """The folder the ``deepfakelab`` package is imported from (a repo's ``lib/`` or site-packages)."""
-    import deepfakelab
-
     return (Path(deepfakelab.__file__).resolve().parent.parent,)
 
 
@@ -182,8 +185,6 @@ def _python_paths() -> list[Path]:
 def _kit_secrets() -> tuple[Path, ...]:
     """The kit's instructor material, masked wherever a mounted folder would show it."""
     try:
-        from ..layout import kit_root
-
         root = kit_root()
     except Exception:  # an installed kit without its repository: nothing to mask
         return ()
@@ -218,8 +219,6 @@ def _cgroups(cgroup: Path | list[Path] | tuple[Path, ...] | None) -> list[Path]:
 
 def _processes_of_this_user() -> int:
     """RLIMIT_NPROC counts every process of the user, so the cap is added to today's count."""
-    import psutil
-
     uid = os.getuid()
     return sum(1 for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == uid)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import resource
 import sys
 
+from ipykernel import kernelapp
+
 
 def apply_limits(memory_mb: int) -> None:
     """Limit this process's address space to ``memory_mb`` MiB (0 = no limit) and drop core dumps."""
@@ -28,8 +30,6 @@ def main(argv: list[str] | None = None) -> None:
         memory_mb = int(argv[at + 1])
         del argv[at : at + 2]
     apply_limits(memory_mb)
-    from ipykernel import kernelapp
-
     sys.argv = [sys.argv[0], *argv]
     kernelapp.launch_new_instance()
 

@@ -20,6 +20,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import psutil
+
 #: Where the pids cgroup (cgroup v1 or v2) of one sandbox is made, when this user may (here, below
 #: the sandbox, because the sweep must find them too).
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
@@ -56,8 +58,6 @@ def _stale(path: Path, kinds: tuple[str, ...]) -> bool:
         return False
     if info.st_uid != os.getuid() or not path.is_dir() or path.is_symlink():
         return False
-    import psutil
-
     try:
         owner = psutil.Process(int(match["pid"]))
         if owner.status() == psutil.STATUS_ZOMBIE:  # killed, not yet reaped (its parent was killed too)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from . import leftovers, wire
 from ..probes import checked_name
+from .bubblewrap import Limits, ProcessGroup, Sandbox
 
 #: Built-in exceptions a student's error is re-raised as; any other becomes a StudentError.
 RERAISED = (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError, NotImplementedError, AttributeError,
@@ -103,8 +104,6 @@ class RemoteStudent:
             argv.append(self._probes)
         if not self._sandboxed:
             return argv
-        from .bubblewrap import Limits, ProcessGroup, Sandbox
-
         limits = Limits(memory_mb=self._memory_mb, processes=256, file_mb=256)
         self._group = ProcessGroup(limits.processes, limits.total_mb())
         return Sandbox(writable=(self._scratch,), limits=limits, hidden=self._hide,

@@ -25,8 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
+from ...media import photo, video, writer
 from ..artifacts import ArtifactError
+from . import bubblewrap
+from .leftovers import prefix
+from .remote_student import RemoteStudent
 
 #: Largest media file sent to the decoder (a lab's fakes and frames are a few MiB).
 MAX_FILE_BYTES = 128 * 2**20
@@ -48,8 +53,6 @@ def decode(kind: str, data: np.ndarray, name: str, *args) -> Any:
     """
     if kind not in KINDS:
         raise ValueError(f"no decoder {kind!r}")
-    from .leftovers import prefix
-
     with tempfile.TemporaryDirectory(prefix=prefix("dfl-decode-")) as folder:
         path = Path(folder) / Path(str(name)).name
         path.write_bytes(np.asarray(data, dtype=np.uint8).tobytes())
@@ -61,29 +64,22 @@ def decode(kind: str, data: np.ndarray, name: str, *args) -> Any:
 
 
 def _decode(kind: str, path: Path, *args) -> Any:
-    from ...media.video import count_frames, iter_frames, read_header
-    from ...media.writer import read_metadata
-
     if kind == "image":
-        from PIL import Image, UnidentifiedImageError
-
-        from ...media.photo import read_image
-
         Image.MAX_IMAGE_PIXELS = None  # the declared size is checked below, against the stricter MAX_PIXELS
         try:
             with Image.open(path) as opened:
                 _check_pixels(path, *opened.size)
         except UnidentifiedImageError:
             raise ValueError(f"{path.name}: not a readable image") from None
-        return read_image(path)
+        return photo.read_image(path)
     if kind == "metadata":
-        return read_metadata(path)
-    _check_pixels(path, *read_header(path)["size"])
+        return writer.read_metadata(path)
+    _check_pixels(path, *video.read_header(path)["size"])
     if kind == "frame_count":
-        return count_frames(path)
+        return video.count_frames(path)
     indices = {int(i) for i in args[0]} if args and args[0] is not None else None
     found, frames, size = [], [], 0
-    for index, frame in iter_frames(path, indices):
+    for index, frame in video.iter_frames(path, indices):
         size += frame.nbytes
         if size > MAX_DECODED_BYTES:
             raise ValueError(f"{path.name}: more than {MAX_DECODED_BYTES // 2**20} MiB of decoded frames were asked for")
@@ -106,9 +102,7 @@ class SandboxedMedia:
     def __init__(self, sandbox: bool | None = None, memory_mb: int = 8192, timeout: float = 120.0,
                  hide: tuple[Path, ...] = ()):
         if sandbox is None:
-            from .bubblewrap import availability
-
-            sandbox = availability() is None
+            sandbox = bubblewrap.availability() is None
         self.sandbox, self.memory_mb, self.timeout, self.hide = sandbox, memory_mb, timeout, tuple(hide)
         self._server = None
         self._images: dict[tuple, np.ndarray] = {}
@@ -121,8 +115,6 @@ class SandboxedMedia:
     def _ask(self, kind: str, path: Path, *args) -> Any:
         data = _read_bytes(Path(path))
         if self._server is None:
-            from .remote_student import RemoteStudent
-
             self._server = RemoteStudent(None, sandbox=self.sandbox, memory_mb=self.memory_mb,
                                          call_timeout=self.timeout, hide=list(self.hide))
         answer = self._server.decode(kind, np.frombuffer(data, dtype=np.uint8), Path(path).name, *args)

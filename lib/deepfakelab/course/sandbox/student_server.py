@@ -30,11 +30,14 @@ import importlib
 import os
 import sys
 
+from ..probes import checked_name
+from . import wire
+from .sandboxed_media import decode
+from .student_code import load_student_namespace
+
 
 def _load_probes(name: str):
     """The kit's probes module ``name``, imported before any student code is loaded (see :mod:`..probes`)."""
-    from ..probes import checked_name
-
     return importlib.import_module(checked_name(name))
 
 
@@ -46,8 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    from . import wire
-    from .student_code import load_student_namespace
 
     decoder = argv[0] == "--decode"
     probes = _load_probes(argv[1]) if len(argv) > 1 and not decoder else None
@@ -63,8 +64,6 @@ def main(argv: list[str] | None = None) -> int:
             if decoder or request.get("op") == "decode":
                 if not decoder:
                     raise PermissionError("this server holds student code; media are decoded by another")
-                from .sandboxed_media import decode
-
                 value = decode(str(request["name"]), *request.get("args", []))
             elif request.get("op") == "probe" and probes is not None:
                 fn = getattr(probes, str(request["name"]))

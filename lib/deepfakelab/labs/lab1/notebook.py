@@ -19,12 +19,17 @@ student's own additions, and which reenactment animates which photo are
 
 from __future__ import annotations
 
+import base64
+import html
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import cv2
+import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
 from ... import faces as face_tools
 from ...errors import DataError
@@ -35,9 +40,12 @@ from ...heads.state import FaceState
 from ...media.photo import astronaut
 from ...media.video import Video
 from ...media.writer import write_video
+from ...reenact.fomm.animate import to_image_tensor
 from ...reenact.fomm.checkpoint import SHIPPED_WEIGHTS, shipped_model
+from ...reenact.fomm.motion_transfer import transfer_motion
 from ...reenact.methods import reenactor
 from ...reenact.pipeline import prepare_driving, prepare_source
+from .. import expected_time, website
 
 #: Side of the lab's photos and videos, their frame rate and the length of the driving videos.
 SIZE = 256
@@ -224,8 +232,6 @@ def reference_fake(folder: str | Path = "lab1_media", model=None) -> ReferenceFa
     (:func:`load_model`, or ``model``) with the kit's own relative motion and the motion of the
     ``talking`` real video, written as ``folder/reference_fake.mp4`` with the photo and the driving
     video beside it. Always synthetic heads, whether or not the lab has a media pack."""
-    import time
-
     started = time.perf_counter()
     model = load_model() if model is None else model
     photo, driving = reference_photo(), real_video(DRIVING)
@@ -240,10 +246,11 @@ def video_html(paths, titles=None, width: int = 256):
     """The videos at ``paths``, embedded (base64) in the notebook side by side, looping, with a
     title under each: an :class:`IPython.display.HTML` to display. They play in the notebook
     (JupyterLab, the saved .ipynb) without their files."""
-    import base64
-    import html
-
-    from IPython.display import HTML
+    try:
+        from IPython.display import HTML  # optional: IPython is there in a notebook's kernel
+    except ImportError:
+        raise DataError("video_html makes HTML for a notebook, and IPython is not installed: "
+                        "pip install 'deepfakelab[lab]'") from None
 
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     titles = list(titles) if titles is not None else [Path(p).stem for p in paths]
@@ -280,11 +287,6 @@ class KeypointMotion:
 def keypoint_motion(photo: np.ndarray, driving: np.ndarray, model, frame: int = FRAME_INDEX) -> KeypointMotion:
     """FOMM's keypoints on the face crops of ``photo`` and of driving frames 0 and ``frame``, and
     where the kit's relative motion moves the source's keypoints (cropped as :func:`reenact_photo` does)."""
-    import torch
-
-    from ...reenact.fomm.animate import to_image_tensor
-    from ...reenact.fomm.motion_transfer import transfer_motion
-
     source = prepare_source(np.asarray(photo), "photo", MODEL_SIDE, CROP_SCALE).crop
     crops = prepare_driving(Video(np.asarray(driving), FPS), "driving video", MODEL_SIDE, CROP_SCALE).crops
     with torch.no_grad():
@@ -311,8 +313,6 @@ def show_keypoints(motion: KeypointMotion, magnify: float = 10.0):
 
     (The kit's small FOMM, trained on synthetic heads, put its keypoints close together near the
     middle of the face and moves the face mostly by their Jacobians: the figure shows that too.)"""
-    import matplotlib.pyplot as plt
-
     side = motion.source.shape[0]
 
     def pixels(kp):  # [-1, 1] -> pixels of the crop
@@ -363,14 +363,10 @@ def expected_minutes(notebook: str | Path) -> dict[str, int]:
     code cell, plus :data:`COMPUTE_SECONDS`; each part to the nearest 5 minutes, at least 5). Parts
     are the notebook's ``## N.`` headings; ``"start"`` is the introduction and the set-up cell,
     ``"hand in"`` the final restart-and-run-all. Not a measurement: a count of what each part asks."""
-    from ..expected_time import expected_minutes as count
-
-    return count(notebook, heading=r"## (\d+)\. ", compute_seconds=COMPUTE_SECONDS)
+    return expected_time.expected_minutes(notebook, heading=r"## (\d+)\. ", compute_seconds=COMPUTE_SECONDS)
 
 
 def website_line() -> str:
     """One line for the set-up cell: where the notebook's website links lead
     (:func:`deepfakelab.labs.website.website_line`, as Lab 2's)."""
-    from ..website import website_line as line
-
-    return line()
+    return website.website_line()

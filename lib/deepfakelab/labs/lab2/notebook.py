@@ -21,9 +21,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
+from torchvision.utils import make_grid
+
+from ...gan.config import BlockSpec, DiscriminatorConfig, GANConfig, GeneratorConfig, LayerSpec, TrainConfig
+from ...gan.models import build_models
+from ...gan.train import DCGANTrainer
+from .. import expected_time, website
 
 #: The notebook's recipe: noise size, batch, learning rate (the DCGAN paper's), seeds.
 Z_DIM, BATCH_SIZE, LR = 64, 64, 2e-4
@@ -32,8 +39,6 @@ Z_DIM, BATCH_SIZE, LR = 64, 64, 2e-4
 def show_images(images: torch.Tensor, title: str = "", nrow: int = 8, ax=None):
     """A grid of grey or colour images ``(N, C, H, W)`` in [0, 1]; returns the figure (None when
     drawing into ``ax``)."""
-    import matplotlib.pyplot as plt
-
     fig = None
     if ax is None:
         rows = max(1, -(-len(images) // nrow))
@@ -47,13 +52,8 @@ def show_images(images: torch.Tensor, title: str = "", nrow: int = 8, ax=None):
 
 
 def _grid(images: torch.Tensor, nrow: int) -> np.ndarray:
-    """(N, C, H, W) in [0, 1] -> (H', W', 3) uint8, the images side by side with a white border.
-
-    (Not :func:`deepfakelab.gan.plots.image_grid`: that module switches matplotlib to its file
-    backend, and the notebook's figures would no longer show.)
-    """
-    from torchvision.utils import make_grid
-
+    """(N, C, H, W) in [0, 1] -> (H', W', 3) uint8, the images side by side with a white border
+    (of any tensor: one that requires grad, on the GPU or in half precision)."""
     grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=2, pad_value=1.0)
     return (grid.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
 
@@ -74,8 +74,6 @@ def lab_config(steps: int = 200, seed: int = 0):
     hidden block, weights from N(0, 0.02); Adam 2e-4, betas (0.5, 0.999), batches of 64. (The
     kit's blocks leave out a convolution's bias before a batch norm, which removes it anyway.)
     """
-    from ...gan.config import BlockSpec, DiscriminatorConfig, GANConfig, GeneratorConfig, LayerSpec, TrainConfig
-
     return GANConfig(
         image_size=28, channels=1, bn_weight_mean=0.0,
         generator=GeneratorConfig(z_dim=Z_DIM, blocks=[BlockSpec(256, 3, 2), BlockSpec(128, 4, 1), BlockSpec(64, 3, 2)],
@@ -93,8 +91,6 @@ def describe_networks() -> str:
     Built by the kit (:func:`deepfakelab.gan.build_models` on :func:`lab_config`) and measured by
     running one batch through them, so the table is what PyTorch does, not a drawing.
     """
-    from ...gan.models import build_models
-
     generator, discriminator = build_models(lab_config())
     lines = []
     for name, net, x, start in (("Generator", generator, torch.zeros(2, Z_DIM), f"noise z: {Z_DIM} x 1 x 1"),
@@ -152,8 +148,6 @@ def reference_run(images: torch.Tensor, steps: int = 200, snapshots: int = 3, se
     ``snapshots`` evenly spaced steps (the first before any training). About 0.1 s a step on one
     CPU thread.
     """
-    from ...gan.train import DCGANTrainer
-
     trainer = DCGANTrainer(lab_config(steps, seed), images)
     keep = sorted({round(i * steps / max(1, snapshots - 1)) for i in range(snapshots)}) if snapshots > 1 else [steps]
     run = Run(f"reference run: the lab's GAN trained by the kit, {steps} steps", [])
@@ -176,8 +170,6 @@ def reference_run(images: torch.Tensor, steps: int = 200, snapshots: int = 3, se
 def show_run(run: Run, window: int = 10):
     """One row for a run: its two losses per step (faint) and their running mean, D's verdicts
     (mean probability "real" on real and on generated images), and its samples at each kept step."""
-    import matplotlib.pyplot as plt
-
     n_samples = len(run.samples)
     fig, axes = plt.subplots(1, 2 + n_samples, figsize=(4.2 * 2 + 2.6 * n_samples, 3.1),
                              gridspec_kw={"width_ratios": [1.6, 1.6] + [1] * n_samples})
@@ -216,14 +208,10 @@ def expected_minutes(notebook: str | Path) -> dict[str, int]:
     and the set-up cell, ``"hand in"`` the final restart-and-run-all. Not a measurement: a count
     of what each part asks. The notebook's and the guide's tables quote these numbers, and a test
     keeps them equal."""
-    from ..expected_time import expected_minutes as count
-
-    return count(notebook, heading=r"## Part (\d+)", compute_seconds=COMPUTE_SECONDS)
+    return expected_time.expected_minutes(notebook, heading=r"## Part (\d+)", compute_seconds=COMPUTE_SECONDS)
 
 
 def website_line() -> str:
     """One line for the set-up cell: where the notebook's website links lead
     (:func:`deepfakelab.labs.website.website_line`)."""
-    from ..website import website_line as line
-
-    return line()
+    return website.website_line()

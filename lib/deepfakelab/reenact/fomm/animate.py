@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ...faces.landmarks import find_best_frame
 from .engine_base import Engine
 from .engines import EngineError, fastest_engine, get_engine
 from .keypoints import Keypoints
@@ -217,8 +218,6 @@ def resolve_best_frame(best_frame: int | str | None, source: torch.Tensor, frame
     if best_frame is None:
         return 0
     if best_frame == "auto":
-        from ...faces.landmarks import find_best_frame
-
         return find_best_frame(_to_uint8(source[0]), [_to_uint8(frame) for frame in frames])
     if isinstance(best_frame, (int, np.integer)) and -len(frames) <= best_frame < len(frames):
         return int(best_frame) % len(frames)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torchvision.models import vgg19
 
 from ...errors import DataError
 from .modules.blocks import AntiAliasInterpolation2d
@@ -44,8 +45,6 @@ class Vgg19Features(nn.Module):
 
     def __init__(self, weights_path: str | Path):
         super().__init__()
-        from torchvision.models import vgg19
-
         features = vgg19(weights=None).features
         path = Path(weights_path)
         try:
