@@ -14,7 +14,8 @@ import socket
 import time
 import nbformat
 import pytest
-from conftest import tree_hashes
+
+from helpers import tree_hashes
 
 pytest.importorskip("nbgrader")
 

@@ -20,7 +20,8 @@ import time
 
 import nbformat
 import pytest
-from conftest import tree_hashes
+
+from helpers import tree_hashes
 
 pytest.importorskip("nbgrader")
 

@@ -327,7 +327,7 @@ def lab1_attacked(tmp_path_factory):
     """One grading of the Lab 1 attacker beside a blank classmate; the course's files before and after."""
     import time
 
-    from conftest import tree_hashes
+    from helpers import tree_hashes
 
     from deepfakelab.course.sandbox.bubblewrap import availability
     from deepfakelab.course.grading.gradebook import gradebook_digest

@@ -20,7 +20,6 @@ import types
 import nbformat
 import numpy as np
 import pytest
-from conftest import failure
 
 from deepfakelab.course import probes, toy
 from deepfakelab.course.sandbox import wire
@@ -28,6 +27,7 @@ from deepfakelab.course.sandbox.bubblewrap import availability
 from deepfakelab.course.layout import kit_root
 from deepfakelab.course.probes import lab2 as lab2_probes
 from deepfakelab.course.sandbox.student_code import load_student_namespace
+from helpers import failure
 
 GAN_CHECKS = kit_root() / "autograder" / "hidden_checks" / "lab2" / "test_lab2.py"
 needs_bwrap = pytest.mark.skipif(availability() is not None, reason=f"no sandbox here: {availability()}")

@@ -58,7 +58,7 @@ def test_fomm_training_on_cuda_resumes_on_cpu(tmp_path):
 
     from deepfakelab.reenact.fomm.training import train
 
-    from test_fomm_training import TINY
+    from helpers import TINY
 
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(TINY))
@@ -100,7 +100,7 @@ def test_detector_trains_on_cuda_and_loads_on_cpu(tmp_path):
     from deepfakelab.detect.train import TrainConfig, train_detector
     from deepfakelab.fakes.synthetic import build_faceset
 
-    from test_detect_toys import toy_sources
+    from helpers import toy_sources
 
     faces = build_faceset(toy_sources(identities=4, videos=1, frames=3), ["self_blend", "face_swap"], size=48,
                           progress=False)

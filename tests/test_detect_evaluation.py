@@ -16,7 +16,7 @@ from deepfakelab.fakes.faceset import FaceSet
 from deepfakelab.fakes.folders import build_from_folders
 from deepfakelab.fakes.synthetic import build_faceset
 
-from test_detect_toys import toy_sources
+from helpers import toy_sources
 
 
 def test_cli_names_match_the_modules():

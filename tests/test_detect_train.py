@@ -15,7 +15,7 @@ from deepfakelab.fakes.faceset import FaceSet
 from deepfakelab.fakes.roster import split_groups
 from deepfakelab.fakes.synthetic import build_faceset
 
-from test_detect_toys import toy_sources
+from helpers import toy_sources
 
 KINDS = ["self_blend", "face_swap", "landmark_warp"]
 

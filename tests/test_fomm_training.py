@@ -18,22 +18,7 @@ from deepfakelab.reenact.fomm.losses import equivariance_losses
 from deepfakelab.reenact.fomm.model import build_model
 from deepfakelab.reenact.fomm.training import TrainParams, load_training_config, train
 from deepfakelab.reenact.fomm.transforms import RandomTPS
-
-TINY = {
-    "model_params": {
-        "common_params": {"num_kp": 5, "num_channels": 3, "estimate_jacobian": True},
-        "kp_detector_params": {"temperature": 0.1, "block_expansion": 4, "max_features": 32, "scale_factor": 0.5, "num_blocks": 3},
-        "generator_params": {
-            "block_expansion": 4, "max_features": 16, "num_down_blocks": 2, "num_bottleneck_blocks": 1,
-            "estimate_occlusion_map": True,
-            "dense_motion_params": {"block_expansion": 4, "max_features": 32, "num_blocks": 3, "scale_factor": 0.5},
-        },
-    },
-    "train_params": {
-        "steps": 4, "batch_size": 2, "scales": [1, 0.5], "checkpoint_every": 2, "validate_every": 2,
-        "data": {"kind": "heads", "size": 64, "frames": 8, "identities": 10, "videos_per_identity": 1},
-    },
-}
+from helpers import TINY
 
 
 @pytest.fixture()

@@ -14,12 +14,12 @@ import types
 
 import numpy as np
 import pytest
-from conftest import failure
 import torch
 
 from deepfakelab.labs.lab1 import media as lab1_media, notebook as lab1
 from deepfakelab.course.layout import kit_root
 from deepfakelab.errors import DataError
+from helpers import LAB1_RIGHT, failure
 
 CHECKS = kit_root() / "autograder" / "hidden_checks" / "lab1" / "test_lab1.py"
 SYNTHETIC = lab1_media.synthetic_media()
@@ -33,49 +33,9 @@ def checks():
     return module
 
 
-# --- the right answers, as in the solution notebook ------------------------------------------
-
-def relative_keypoints(kp_source, kp_driving, kp_initial, scale=1.0):
-    return kp_source + scale * (kp_driving - kp_initial)
-
-
-def relative_jacobians(jac_source, jac_driving, jac_initial):
-    return jac_driving @ torch.linalg.inv(jac_initial) @ jac_source
-
-
-def extract_frame(video_path, index):
-    from deepfakelab.media import iter_frames
-
-    count = 0
-    for count, (_, frame) in enumerate(iter_frames(video_path), start=1):
-        if count - 1 == index:
-            return frame
-    raise IndexError(f"frame {index} asked for, the video has {count}")
-
-
-def fake_probability(logits):
-    return torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=1)[:, 1].numpy()
-
-
-def video_verdict(p):
-    mean = float(np.mean(p))
-    return {"p_fake": mean, "p_real": 1 - mean, "label": "fake" if mean >= 0.5 else "real"}
-
-
-def overlay_cam(face, cam, alpha=0.4):
-    import matplotlib
-
-    coloured = matplotlib.colormaps["jet"](cam)[..., :3] * 255
-    return np.clip(np.round((1 - alpha) * face + alpha * coloured), 0, 255).astype(np.uint8)
-
-
-RIGHT = dict(relative_keypoints=relative_keypoints, relative_jacobians=relative_jacobians, extract_frame=extract_frame,
-             fake_probability=fake_probability, video_verdict=video_verdict, overlay_cam=overlay_cam)
-
-
 def student(**changes):
     """The answers as a local namespace (the grader passes a RemoteStudent with the same interface)."""
-    return types.SimpleNamespace(**{**RIGHT, **changes})
+    return types.SimpleNamespace(**{**LAB1_RIGHT, **changes})
 
 
 def test_right_answers_pass_every_function_check(checks, tmp_path):
@@ -106,7 +66,7 @@ def test_off_by_one_frame_index_is_named(checks, tmp_path):
     assert "one too early" in message and "counted from 0" in message
 
     def stops_early(video_path, index):  # never reaches the last frame
-        return extract_frame(video_path, index) if index < 8 else extract_frame(video_path, 99)
+        return LAB1_RIGHT["extract_frame"](video_path, index if index < 8 else 99)
 
     assert "IndexError" in failure(checks.test_extract_frame, student(extract_frame=stops_early, exchange=tmp_path))
 

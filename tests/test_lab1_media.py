@@ -28,7 +28,7 @@ from deepfakelab.detect.model import to_tensor
 from deepfakelab.errors import DataError
 from deepfakelab.faces.cropper import FaceCropper
 from deepfakelab.media import iter_frames, write_video
-from test_lab1 import RIGHT, failure
+from helpers import LAB1_RIGHT, failure
 
 CHECKS = kit_root() / "autograder" / "hidden_checks" / "lab1" / "test_lab1.py"
 PHOTOS = ["d8.jpg", "d19.jpg", "s1.jpg", "s12.jpg"]
@@ -142,7 +142,7 @@ def test_own_photos_and_video_are_one_more_source_and_one_more_real_video(pack, 
 # --- the hidden checks on a pack of real media --------------------------------------------------
 
 def right_student(exchange: Path):
-    return types.SimpleNamespace(**RIGHT, exchange=exchange)
+    return types.SimpleNamespace(**LAB1_RIGHT, exchange=exchange)
 
 
 def notebook_artifacts(media, folder: Path, own_video: Path | None = None) -> Path:
@@ -198,7 +198,8 @@ def test_the_checks_recompute_the_notebook_on_the_course_pack(checks, pack, real
     assert failure(checks.test_my_photo, artifacts) == ""
 
     # The mesh warp runs no student code, so the check runs relative_keypoints on the photo's mesh points.
-    flipped = types.SimpleNamespace(**{**RIGHT, "relative_keypoints": lambda s, d, i, scale=1.0: s - scale * (d - i)},
+    flipped = types.SimpleNamespace(**{**LAB1_RIGHT,
+                                       "relative_keypoints": lambda s, d, i, scale=1.0: s - scale * (d - i)},
                                     exchange=tmp_path)
     assert "468 mesh points" in failure(checks.test_reenactment, artifacts, flipped, course)
     # A fake made from other media than the course's is caught ...
@@ -234,7 +235,8 @@ def test_the_checkpoint_case_runs_the_students_motion_at_256_px(checks, real_dat
         np.save(artifacts / f"reenacted_{name}.npy", fake.motion)
         write_video(artifacts / "videos" / f"{name}.mp4", fake.frames, media.fps)
     assert failure(checks.test_reenactment, artifacts, right_student(tmp_path), media) == ""
-    wrong = types.SimpleNamespace(**{**RIGHT, "relative_keypoints": lambda s, d, i, scale=1.0: s - scale * (d - i)},
+    wrong = types.SimpleNamespace(**{**LAB1_RIGHT,
+                                     "relative_keypoints": lambda s, d, i, scale=1.0: s - scale * (d - i)},
                                   exchange=tmp_path)
     assert "not what your relative_keypoints" in failure(checks.test_reenactment, artifacts, wrong, media)
 

@@ -19,8 +19,8 @@ import torch
 
 from deepfakelab.labs.lab2 import diagnosis, notebook as lab2
 from deepfakelab.course.layout import kit_root
-from notebook_text import anchors as _anchors, masked as _masked, meta as _meta, \
-    prose as _prose, source as _source, table as _table
+from helpers import cell_prose as _prose, cell_source as _source, masked_markdown as _masked, \
+    nbgrader_meta as _meta, page_anchors as _anchors, parts_table as _table
 
 KIT = kit_root()
 NOTEBOOK = KIT / "solutions" / "lab2" / "lab2.ipynb"

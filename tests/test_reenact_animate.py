@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import conformance_model
 from deepfakelab.reenact.fomm.animate import animate, animate_per_frame, animate_with_keypoints
 from deepfakelab.reenact.fomm.keypoints import Keypoints
 from deepfakelab.reenact.fomm.modules.blocks import UpBlock2d, fast_upsampling, upsample_nearest2x_conv3x3
 from deepfakelab.reenact.fomm.motion_transfer import movement_scale, transfer_motion
+from helpers import conformance_model
 
 def perturb(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Random weights *and* BatchNorm statistics, so no layer is close to the identity by accident."""

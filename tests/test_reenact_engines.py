@@ -8,12 +8,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import conformance_model
 from deepfakelab.reenact.fomm import engines, onnx_export
 from deepfakelab.reenact.fomm.animate import animate, animate_per_frame
 from deepfakelab.reenact.fomm.checkpoint import load_model, save_checkpoint
 from deepfakelab.reenact.fomm.engines import EngineError
 from deepfakelab.reenact.fomm.model import build_model, calibrate_batchnorm
+from helpers import conformance_model
 
 INSTALLED = engines.installed_engines()
 GRAPH_ENGINES = [
