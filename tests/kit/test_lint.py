@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 #: Lines over 120 characters when the linter came in; lower it as lines are shortened.
 LONG_LINES_AT_MOST = 252
 
@@ -32,3 +32,4 @@ def test_long_lines_only_get_fewer():
     assert len(found) <= LONG_LINES_AT_MOST, (
         f"{len(found)} lines over 120 characters (at most {LONG_LINES_AT_MOST}): shorten the new ones, e.g. "
         + ", ".join(f"{f['filename']}:{f['location']['row']}" for f in found[:5]))
+

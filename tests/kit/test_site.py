@@ -26,7 +26,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 SITE = REPO / "site"
 ARTIFACTS = REPO / "outputs" / "test-artifacts" / "site"
 

@@ -25,6 +25,7 @@ from deepfakelab.cli import main
 from deepfakelab.heads import Identity, render_video, talk
 from deepfakelab.media import count_frames, read_video, write_video
 from deepfakelab.media.video import ffmpeg_exe
+from helpers import REPO
 
 FPS = 25.0
 
@@ -168,7 +169,7 @@ def test_reenact_refuses_a_bad_fomm_config_before_any_face_detection(corpus, lab
 
     monkeypatch.setattr(detection, "mtcnn", lambda *a, **k: pytest.fail("faces were searched before the check"))
     out = tmp_path / "out.mp4"
-    small = Path(__file__).resolve().parents[1] / "lib" / "deepfakelab" / "assets" / "fomm-small-64.pth.tar"
+    small = REPO / "lib" / "deepfakelab" / "assets" / "fomm-small-64.pth.tar"
     cases = _bad_config_files(lab_files)[1:] + [(lab_files["list.yaml"], "needs a top-level 'model_params' section")]
     for config, problem in cases:
         result = _run(capsys, "reenact", corpus["photo"], corpus["driving"], "-o", out, "--checkpoint", small,
@@ -394,7 +395,7 @@ def lab_files(tmp_path_factory) -> dict[str, Path]:
     # course folders: not a course, a course whose notebook is not JSON, one whose JSON is not a notebook, a good one
     files["not_a_course"] = root / "not_a_course"
     files["not_a_course"].mkdir()
-    kit_config = Path(__file__).resolve().parents[1] / "autograder" / "nbgrader_config.py"
+    kit_config = REPO / "autograder" / "nbgrader_config.py"
     for name, notebook in [("course_text_nb", "{not json"), ("course_list_nb", "[1, 2]"),
                            ("course", json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))]:
         files[name] = root / name

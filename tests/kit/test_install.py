@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 PACKAGE = REPO / "lib" / "deepfakelab"
 #: What the wheel is built from (a copy, so that the build's scratch folders stay out of the repository).
 SOURCES = ["pyproject.toml", "README.md", "LICENSE", "lib", "assignments", "scripts"]

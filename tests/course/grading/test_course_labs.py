@@ -2,7 +2,8 @@
 plausible mistake loses exactly the points of the checks it breaks, with a message that says
 what to fix. Slow (Lab 2 trains a GAN, shortened by NBGRADER_EXECUTION; Lab 1 reenacts, decodes and
 scores eight videos); the toy course in test_course_grading.py proves the same machinery in the
-default run, and tests/test_lab1.py calls Lab 1's hidden checks on the same mistakes directly."""
+default run, and tests/labs/lab1/test_lab1.py calls Lab 1's hidden checks on the same mistakes
+directly."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Lab 1's notebook as a student meets it, without grading it (issue 31), as tests/test_lab2.py does
-for Lab 2.
+"""Lab 1's notebook as a student meets it, without grading it (issue 31), as
+tests/labs/lab2/test_lab2.py does for Lab 2.
 
 The full cycle (the notebook executed and graded, right and wrong submissions) is in
 test_course_labs.py and is slow; test_lab1.py calls the hidden checks directly. Here: the

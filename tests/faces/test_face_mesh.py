@@ -24,8 +24,9 @@ from deepfakelab.faces.mesh_model import INPUT_SIZE, NUM_POINTS, load_face_mesh_
 from deepfakelab.faces.smoothing import OneEuroFilter
 from deepfakelab.faces.detection import NoFaceError
 from deepfakelab.media.photo import read_photo
+from helpers import FIXTURES
 
-FIXTURE = Path(__file__).parent / "fixtures" / "face_mesh_reference.npz"
+FIXTURE = FIXTURES / "face_mesh_reference.npz"
 TRACKED_FRAMES = 24  # the fixture's videos were tracked over their first 24 frames
 
 

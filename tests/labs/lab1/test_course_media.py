@@ -15,10 +15,11 @@ import yaml
 from deepfakelab.cli import main
 from deepfakelab.labs.lab1.media_check import check_pack, frames_needed
 from deepfakelab.labs.lab1.media_pack import MANIFEST, MediaPackError, init_pack, load_pack, read_manifest
+from helpers import REPO
 
 PHOTOS = ["d8.jpg", "d19.jpg", "s1.jpg", "s12.jpg"]
 VIDEOS = ["d10.mp4", "d18.mp4", "vox_dpe_d.mp4"]
-SHIPPED_FOMM = Path(__file__).resolve().parents[1] / "lib" / "deepfakelab" / "assets" / "fomm-small-64.pth.tar"
+SHIPPED_FOMM = REPO / "lib" / "deepfakelab" / "assets" / "fomm-small-64.pth.tar"
 
 
 @pytest.fixture(scope="module")

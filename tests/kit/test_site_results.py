@@ -1,7 +1,7 @@
 """The website's Install and Results pages (issue 28): the README's depth lives there, and the
 Results page quotes the benches' JSON by reference instead of copying its figures.
 
-Nothing is built here (``tests/test_site.py`` builds the site and opens it in a browser); these
+Nothing is built here (``tests/kit/test_site.py`` builds the site and opens it in a browser); these
 check the pages' sources and the generator of the Results page's detection part.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import re
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 SITE = REPO / "site"
 DOCS = SITE / "docs"
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+from helpers import REPO
+
+BENCH = REPO / "bench"
 
 
 def _demo_load():

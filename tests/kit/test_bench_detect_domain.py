@@ -11,13 +11,13 @@ import importlib
 import re
 import sys
 import tempfile
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "bench"
-WEIGHTS_README = ROOT / "lib/deepfakelab/detect/weights/README.md"
+from helpers import REPO
+
+BENCH = REPO / "bench"
+WEIGHTS_README = REPO / "lib/deepfakelab/detect/weights/README.md"
 
 
 def _bench():

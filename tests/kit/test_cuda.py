@@ -1,7 +1,7 @@
 """CUDA paths: what the kit computes on a GPU agrees with what it computes on the CPU.
 
 CI has no GPU, so these are skipped there (with the reason); on a machine with one, run
-``pytest tests/test_cuda.py``. Every test compares a GPU result with the CPU result of the same
+``pytest tests/kit/test_cuda.py``. Every test compares a GPU result with the CPU result of the same
 weights and inputs, and checks that what a GPU run saves loads on a CPU-only machine (a student
 who trained on a lab's GPU and grades on a laptop).
 """

@@ -11,11 +11,12 @@ Read from the source (``ast``), so no bench runs and nothing heavy is imported.
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+from helpers import REPO
+
+BENCH = REPO / "bench"
 #: Scripts with a ``__main__`` block (``classic_recipes.py`` is a module the GAN benches import).
 SCRIPTS = sorted(p for p in BENCH.glob("*.py") if p.name != "_kit.py" and "__name__ == \"__main__\"" in p.read_text())
 #: bench/threads.py measures the policies themselves, each in a child process it starts with one set.

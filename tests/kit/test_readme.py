@@ -16,17 +16,16 @@ import re
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from deepfakelab.cli import build_parser
+from helpers import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+README = (REPO / "README.md").read_text()
 #: The README and every hand-written page of the website (generated pieces live outside docs/).
-PAGES = {"README.md": README} | {str(p.relative_to(ROOT)): p.read_text()
-                                  for p in sorted((ROOT / "site/docs").rglob("*.md"))}
+PAGES = {"README.md": README} | {str(p.relative_to(REPO)): p.read_text()
+                                  for p in sorted((REPO / "site/docs").rglob("*.md"))}
 TEXT = "\n".join(PAGES.values())
 
 
@@ -78,13 +77,13 @@ def test_the_readme_is_a_newcomers_page():
     blocks = re.findall(r"^```bash\n(.*?)^```", README, flags=re.S | re.M)
     commands = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
     assert "make demo" in commands and "make test" in commands
-    makefile = (ROOT / "Makefile").read_text()
+    makefile = (REPO / "Makefile").read_text()
     assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     assert README.index("Lab 1") < README.index("Lab 2")
     links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README)
     local = [link for link in links if "://" not in link]
     assert any(link.startswith("site/docs/") for link in local)
-    missing = sorted(link for link in local if not (ROOT / link).exists())
+    missing = sorted(link for link in local if not (REPO / link).exists())
     assert not missing, f"README links to missing files: {missing}"
 
 
@@ -105,10 +104,10 @@ def test_every_deepfakelab_command_on_the_pages_parses(command, parser, capsys):
 
 @pytest.mark.parametrize("script", sorted({re.search(r"bench/\S+\.py", c).group(0) for c in BENCH_COMMANDS}))
 def test_every_bench_script_on_the_pages_takes_the_flags_shown(script):
-    assert (ROOT / script).is_file(), f"a page names {script}, which does not exist"
+    assert (REPO / script).is_file(), f"a page names {script}, which does not exist"
     shown = {flag for c in BENCH_COMMANDS if script in c for flag in re.findall(r"(?<!\S)(--[\w-]+)", c)}
-    help_text = subprocess.run([sys.executable, str(ROOT / script), "--help"], capture_output=True,
-                               text=True, cwd=ROOT, timeout=120).stdout
+    help_text = subprocess.run([sys.executable, str(REPO / script), "--help"], capture_output=True,
+                               text=True, cwd=REPO, timeout=120).stdout
     missing = sorted(flag for flag in shown if flag not in help_text)
     assert not missing, f"{script} has no {', '.join(missing)} (a page shows them)"
 
@@ -118,5 +117,5 @@ def test_every_file_of_the_kit_a_command_on_the_pages_names_exists():
     named = {token for c in COMMANDS + _block_lines()
              for token in shlex.split(c, comments=True) if token.startswith(tracked)}
     assert named, "no paths found: the test's patterns are out of date"
-    missing = sorted(path for path in named if not (ROOT / path).exists())
+    missing = sorted(path for path in named if not (REPO / path).exists())
     assert not missing, f"commands on the pages name missing files: {missing}"

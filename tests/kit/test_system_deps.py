@@ -7,7 +7,9 @@ import os
 import subprocess
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "system-deps.sh"
+from helpers import REPO
+
+SCRIPT = REPO / "scripts" / "system-deps.sh"
 
 
 def _stand_ins(folder: Path, uid: int) -> Path:
