@@ -71,6 +71,7 @@ def test_test_folders_mirror_the_package():
     """tests/X/ holds the tests of deepfakelab.X; tests of the whole kit are in tests/kit/."""
     package = REPO / "lib" / "deepfakelab"
     folders = {path.parent.relative_to(TESTS) for path in TEST_FILES} - {Path("."), Path("kit")}
-    assert folders and not {str(f) for f in folders if not (package / f / "__init__.py").is_file()}
+    strays = sorted(str(f) for f in folders if not (package / f / "__init__.py").is_file())
+    assert folders and not strays, f"tests/{strays[0]}/ is no part of lib/deepfakelab/ (the whole kit's: tests/kit/)"
     assert not (TESTS / "kit" / "__init__.py").exists() and not list(TESTS.rglob("__init__.py"))
     assert [p.relative_to(TESTS) for p in TESTS.rglob("conftest.py")] == [Path("conftest.py")]
