@@ -1,7 +1,7 @@
 """Helpers the benches share: paths shown relative to the repository, outputs checked before work.
 
 Importing it changes nothing; each bench's ``__main__`` block calls
-:func:`deepfakelab.threads.prepare_process` for the thread set-up (``tests/test_bench_imports.py``
+:func:`deepfakelab.threads.prepare_process` for the thread set-up (``tests/kit/test_bench_imports.py``
 checks that every bench does).
 """
 

@@ -4,7 +4,7 @@
 #
 # One script for every way the kit is installed for students: by hand on a laptop, in the
 # Dockerfile of a JupyterHub image, and in the slow test that installs the built wheel into a
-# fresh venv (tests/test_install.py).
+# fresh venv (tests/kit/test_install.py).
 #
 # usage: scripts/install-kit.sh [--venv DIR] [--python PYTHON] [--extra PACKAGE]... [KIT]
 #   KIT        a wheel (deepfakelab-*.whl) or the repository folder (default: this script's repository)

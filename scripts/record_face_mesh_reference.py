@@ -11,7 +11,7 @@ computes the kit's ROIs (:class:`deepfakelab.faces.mesh.FaceMesh`); the same scr
 throwaway venv's interpreter with ``--worker``, feeds those exact pixels to mediapipe twice:
 
 1. ``FaceLandmarkCpu``, MediaPipe's own landmark subgraph, given the kit's ROI: MediaPipe crops,
-   runs the .tflite model and projects the points back. ``tests/test_face_mesh.py`` rebuilds
+   runs the .tflite model and projects the points back. ``tests/faces/test_face_mesh.py`` rebuilds
    the same crop from ``../shared`` and checks the torch module against these points.
 2. ``mediapipe.solutions.face_mesh.FaceMesh``, the whole pipeline (its own face detector, its own
    tracking in video mode, over each video's first 24 frames), to compare the kit's ROI and

@@ -1,23 +1,23 @@
-"""Shared fixtures: the read-only ../shared folder and a headless matplotlib; a folder's file hashes."""
+"""Shared fixtures: the read-only ../shared folder, a headless matplotlib and browser, a provenance key.
+
+The one conftest of the suite; what test files share that is not a fixture is in ``helpers.py``."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import stat
 from pathlib import Path
 
 import pytest
 
 from deepfakelab.threads import prepare_process
+from helpers import REPO
 
 # The test run is an edge where a process starts: the kit's one explicit set-up, before any test
 # module loads torch (sleeping OpenMP threads; never a restart of pytest itself).
 prepare_process(restart=False)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEEPFAKELAB_SHARED", REPO.parent / "shared"))
 
 
@@ -63,37 +63,6 @@ def conformance_vectors(shared_dir: Path) -> dict:
     return torch.load(path, weights_only=True)
 
 
-def tree_hashes(folder: Path) -> dict[str, str]:
-    """{relative path: sha256} of every file under ``folder``: what a grading run must leave unchanged.
-
-    Looked at with ``lstat``: a link counts by its target's name, a FIFO or device by its kind
-    (a submission may hold a link to ``/proc/self/mem`` or a FIFO; neither is ever read).
-    """
-    hashes = {}
-    for path in sorted(Path(folder).rglob("*")):
-        if "__pycache__" in path.parts:
-            continue
-        mode = path.lstat().st_mode
-        if stat.S_ISLNK(mode):
-            hashes[str(path.relative_to(folder))] = "link -> " + os.readlink(path)
-        elif stat.S_ISREG(mode):
-            hashes[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
-        elif not stat.S_ISDIR(mode):
-            hashes[str(path.relative_to(folder))] = f"special {stat.S_IFMT(mode):o}"
-    return hashes
-
-
-def conformance_model(vectors: dict):
-    """A fresh kit FOMM holding the conformance model's weights (tests may change or move it)."""
-    from deepfakelab.reenact.fomm.config import model_config_from_dict
-    from deepfakelab.reenact.fomm.model import build_model
-
-    model = build_model(model_config_from_dict(vectors["config"]))
-    model.generator.load_state_dict(vectors["generator"])
-    model.kp_detector.load_state_dict(vectors["kp_detector"])
-    return model
-
-
 # --- a headless browser (the website's and formgrader's tests) -----------------------------------
 CHROMIUM_CANDIDATES = ["/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -125,11 +94,3 @@ def browser():
         yield browser
         browser.close()
 
-
-def failure(check, *args) -> str:
-    """The message a failing check gives the student ("" when it passes)."""
-    try:
-        check(*args)
-    except (AssertionError, pytest.fail.Exception) as exc:
-        return str(exc)
-    return ""

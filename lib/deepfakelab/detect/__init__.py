@@ -1,7 +1,7 @@
 """Detection (Lab 1's second half): is a face real or fake, and where does the network look?
 
 Inference, what ``deepfakelab detect`` runs on a video or photo (imports nothing of training or
-of :mod:`deepfakelab.fakes`; ``tests/test_imports.py`` checks):
+of :mod:`deepfakelab.fakes`; ``tests/kit/test_imports.py`` checks):
 
 - ``inference``: the shipped weights, faces cropped, P(fake) and maps per frame (:class:`~.inference.DeepfakeDetector`)
 - ``model``: the networks (kitnet, MobileNetV2 and other torchvision backbones) and ``to_tensor``

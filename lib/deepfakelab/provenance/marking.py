@@ -7,7 +7,7 @@ signs the finished mp4; :func:`save_marked_image` does the same for a still and
 (``fit-video``, Lab 1's real videos, the detector's real training clips) are written without one:
 a mark says "generated", and saying it of a real recording would be a lie.
 
-Where the kit marks (every writer of a generated picture or video; ``tests/test_provenance_writers.py``
+Where the kit marks (every writer of a generated picture or video; ``tests/provenance/test_provenance_writers.py``
 runs them and verifies what they wrote):
 
 * videos: ``reenact``'s output (:mod:`deepfakelab.reenact.pipeline`; ``--side-by-side`` and

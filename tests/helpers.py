@@ -1,0 +1,221 @@
+"""What more than one test file uses, in one module: ``from helpers import NAME`` (issue #28).
+
+The tests are laid out like the package (``tests/faces/`` for ``deepfakelab.faces``, ...) and a test
+file never imports another one (``tests/kit/test_lint.py`` checks): what two of them share lives
+here. ``tests/`` is on ``sys.path`` because the root ``conftest.py`` is there (pytest's default
+"prepend" import mode), so this module imports by name from every folder. The fixtures stay in
+``conftest.py``; data files stay in ``tests/fixtures/`` (:data:`FIXTURES`).
+
+Only the standard library and pytest load here: the root ``conftest.py`` imports this module before
+any test loads torch (the kit's thread set-up comes first), so the rest is imported where used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from deepfakelab.fakes.synthetic import SourceVideo
+
+# --- where things are ----------------------------------------------------------------------------
+#: The repository (the kit's root), whatever folder of ``tests/`` a test file sits in.
+REPO = Path(__file__).resolve().parents[1]
+#: The tests' data files.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+# --- checks and folders ----------------------------------------------------------------------------
+def failure(check, *args) -> str:
+    """The message a failing check gives the student ("" when it passes)."""
+    try:
+        check(*args)
+    except (AssertionError, pytest.fail.Exception) as exc:
+        return str(exc)
+    return ""
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    """{relative path: sha256} of every file under ``folder``: what a grading run must leave unchanged.
+
+    Looked at with ``lstat``: a link counts by its target's name, a FIFO or device by its kind
+    (a submission may hold a link to ``/proc/self/mem`` or a FIFO; neither is ever read).
+    """
+    hashes = {}
+    for path in sorted(Path(folder).rglob("*")):
+        if "__pycache__" in path.parts:
+            continue
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            hashes[str(path.relative_to(folder))] = "link -> " + os.readlink(path)
+        elif stat.S_ISREG(mode):
+            hashes[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif not stat.S_ISDIR(mode):
+            hashes[str(path.relative_to(folder))] = f"special {stat.S_IFMT(mode):o}"
+    return hashes
+
+
+# --- FOMM ------------------------------------------------------------------------------------------
+#: A FOMM small enough to train four steps in seconds on synthetic heads (a training config's YAML).
+TINY = {
+    "model_params": {
+        "common_params": {"num_kp": 5, "num_channels": 3, "estimate_jacobian": True},
+        "kp_detector_params": {"temperature": 0.1, "block_expansion": 4, "max_features": 32, "scale_factor": 0.5, "num_blocks": 3},
+        "generator_params": {
+            "block_expansion": 4, "max_features": 16, "num_down_blocks": 2, "num_bottleneck_blocks": 1,
+            "estimate_occlusion_map": True,
+            "dense_motion_params": {"block_expansion": 4, "max_features": 32, "num_blocks": 3, "scale_factor": 0.5},
+        },
+    },
+    "train_params": {
+        "steps": 4, "batch_size": 2, "scales": [1, 0.5], "checkpoint_every": 2, "validate_every": 2,
+        "data": {"kind": "heads", "size": 64, "frames": 8, "identities": 10, "videos_per_identity": 1},
+    },
+}
+
+
+def conformance_model(vectors: dict):
+    """A fresh kit FOMM holding the conformance model's weights (tests may change or move it)."""
+    from deepfakelab.reenact.fomm.config import model_config_from_dict
+    from deepfakelab.reenact.fomm.model import build_model
+
+    model = build_model(model_config_from_dict(vectors["config"]))
+    model.generator.load_state_dict(vectors["generator"])
+    model.kp_detector.load_state_dict(vectors["kp_detector"])
+    return model
+
+
+# --- toy talking heads (the detector's fast tests) -------------------------------------------------
+def toy_source(identity: int, video: int, frames: int = 3, size: int = 96) -> SourceVideo:
+    """A tiny stand-in for a talking head: an ellipse face with eyes and a mouth."""
+    import cv2
+    import numpy as np
+
+    from deepfakelab.fakes.synthetic import SourceVideo
+
+    rng = np.random.default_rng(identity * 100 + video)
+    skin = rng.uniform(90, 230, size=3)
+    images, masks, points = [], [], []
+    for t in range(frames):
+        image = np.zeros((size, size, 3), np.uint8)
+        image[:] = rng.uniform(0, 255, size=3)
+        image = np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
+        cx, cy = size // 2 + int(rng.integers(-4, 5)), size // 2 + int(rng.integers(-4, 5))
+        ax, ay = size // 4, size // 3
+        mask = np.zeros((size, size), np.uint8)
+        cv2.ellipse(mask, (cx, cy), (ax, ay), 0, 0, 360, 1, -1)
+        image[mask > 0] = skin
+        eyes = [(cx - ax // 2, cy - ay // 3), (cx + ax // 2, cy - ay // 3)]
+        mouth = (cx, cy + ay // 2)
+        for e in eyes:
+            cv2.circle(image, e, 3, (30, 30, 30), -1)
+        cv2.ellipse(image, mouth, (ax // 2, 2 + t % 3), 0, 0, 360, (120, 20, 20), -1)
+        images.append(image)
+        masks.append(mask.astype(np.float32))
+        points.append(np.array([*eyes, mouth, (cx - ax, cy), (cx + ax, cy), (cx, cy - ay), (cx, cy + ay)],
+                               np.float64))
+    return SourceVideo(f"id{identity}", f"id{identity}_v{video}", np.stack(images), np.stack(masks),
+                       np.stack(points))
+
+
+def toy_sources(identities: int = 4, videos: int = 1, frames: int = 3) -> list[SourceVideo]:
+    return [toy_source(i, v, frames) for i in range(identities) for v in range(videos)]
+
+
+# --- Lab 1's right answers, as in the solution notebook --------------------------------------------
+def relative_keypoints(kp_source, kp_driving, kp_initial, scale=1.0):
+    return kp_source + scale * (kp_driving - kp_initial)
+
+
+def relative_jacobians(jac_source, jac_driving, jac_initial):
+    import torch
+
+    return jac_driving @ torch.linalg.inv(jac_initial) @ jac_source
+
+
+def extract_frame(video_path, index):
+    from deepfakelab.media import iter_frames
+
+    count = 0
+    for count, (_, frame) in enumerate(iter_frames(video_path), start=1):
+        if count - 1 == index:
+            return frame
+    raise IndexError(f"frame {index} asked for, the video has {count}")
+
+
+def fake_probability(logits):
+    import torch
+
+    return torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=1)[:, 1].numpy()
+
+
+def video_verdict(p):
+    import numpy as np
+
+    mean = float(np.mean(p))
+    return {"p_fake": mean, "p_real": 1 - mean, "label": "fake" if mean >= 0.5 else "real"}
+
+
+def overlay_cam(face, cam, alpha=0.4):
+    import matplotlib
+    import numpy as np
+
+    coloured = matplotlib.colormaps["jet"](cam)[..., :3] * 255
+    return np.clip(np.round((1 - alpha) * face + alpha * coloured), 0, 255).astype(np.uint8)
+
+
+#: Lab 1's graded functions, right: a student's answers by name (the hidden checks call them so).
+LAB1_RIGHT = dict(relative_keypoints=relative_keypoints, relative_jacobians=relative_jacobians,
+                  extract_frame=extract_frame, fake_probability=fake_probability, video_verdict=video_verdict,
+                  overlay_cam=overlay_cam)
+
+
+# --- a lab notebook and its guide as text (the labs' guide tests: one set of rules for both labs) ---
+def cell_source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def nbgrader_meta(cell: dict) -> dict:
+    return cell["metadata"].get("nbgrader", {})
+
+
+def parts_table(text: str) -> dict[str, tuple[str, str]]:
+    """The parts table of the notebook's introduction or of the guide: part -> (points, minutes)."""
+    rows = {}
+    for line in text.splitlines():
+        row = re.match(r"\|\s*(?:\[(\d+)\]\(#part-\d+\)|(\d+))?\s*\|\s*(.+?)\s*\|\s*(\d*)\s*\|\s*(\d+) min\s*\|", line)
+        if row:
+            part = row.group(1) or row.group(2) or ("start" if "Start" in row.group(3) else "hand in")
+            rows[part] = (row.group(4), row.group(5))
+    return rows
+
+
+def page_anchors(path) -> set[str]:
+    """The anchors of a website page: its ``{#id}`` attributes and its headings' slugs."""
+    return set(re.findall(r"\{#([a-z0-9-]+)\}", path.read_text())) | {
+        re.sub(r"[^a-z0-9 -]", "", m.lower()).strip().replace(" ", "-")
+        for m in re.findall(r"^#+ (.+?)\s*$", path.read_text(), re.M) if "{#" not in m}
+
+
+def cell_prose(cell: dict) -> str:
+    """A markdown cell's text without its folded hints and its formulas."""
+    text = re.sub(r"<details>.*?</details>", "", cell_source(cell), flags=re.S)
+    return re.sub(r"\$[^$]+\$", "", text)
+
+
+def masked_markdown(text: str) -> str:
+    """``text`` with link addresses and the code spans outside links blanked (same length): prose only."""
+    links = [m.span(1) for m in re.finditer(r"\[([^\]]+)\]\([^)]*\)", text)]
+    out = re.sub(r"\]\(([^)]*)\)", lambda m: "](" + "x" * len(m.group(1)) + ")", text)
+
+    def code(m):
+        inside = any(a <= m.start() < b for a, b in links)
+        return m.group() if inside else "`" + "x" * (len(m.group()) - 2) + "`"
+
+    return re.sub(r"`[^`]*`", code, out)

@@ -1,0 +1,81 @@
+"""The website's Install and Results pages (issue 28): the README's depth lives there, and the
+Results page quotes the benches' JSON by reference instead of copying its figures.
+
+Nothing is built here (``tests/kit/test_site.py`` builds the site and opens it in a browser); these
+check the pages' sources and the generator of the Results page's detection part.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import pytest
+
+from helpers import REPO
+
+SITE = REPO / "site"
+DOCS = SITE / "docs"
+
+
+@pytest.fixture(scope="module")
+def table():
+    sys.path.insert(0, str(SITE))
+    try:
+        from sitegen import table_detect_real
+    finally:
+        sys.path.remove(str(SITE))
+    return table_detect_real
+
+
+def test_install_and_results_are_in_the_navigation():
+    nav = (SITE / "mkdocs.yml").read_text().split("\nnav:", 1)[1]
+    assert re.search(r"^  - Install: install\.md$", nav, re.M)
+    assert re.search(r"^  - Results: results\.md$", nav, re.M)
+    assert nav.index("install.md") < nav.index("theory/index.md")
+
+
+def test_results_page_includes_the_json_tables_by_reference():
+    """The detection and provenance figures reach the page as generated snippets, the same ones
+    the theory pages include; the page never types them in."""
+    page = (DOCS / "results.md").read_text()
+    for snippet in ("table_detect_real.md", "table_detect_real_checks.md", "table_provenance.md"):
+        assert f'--8<-- "{snippet}"' in page
+    assert '--8<-- "table_detect_real.md"' in (DOCS / "theory" / "detection.md").read_text()
+    assert '--8<-- "table_provenance.md"' in (DOCS / "theory" / "provenance.md").read_text()
+    # every hand-measured part says so, with the date of its measurement
+    measured = re.findall(r"\*[Mm]easured (\d{4}-\d{2}-\d{2})", page)
+    assert len(measured) >= 10
+
+
+def test_checks_part_is_the_bench_json(table):
+    """Targets, throughput and AUC by kind of fake come from the file: made-up values reach the
+    page, and a file without them gives no part at all."""
+    data = {
+        "results": {"shipped/given": {"real": {"per_kind_video_auc": {"face_swap": 0.512, "self_blend": 0.987}}}},
+        "fps": 12.34,
+        "checks": {"real video AUC >= 0.97": True, "throughput >= 20 frames/s": False},
+    }
+    text = table.checks_markdown(data)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert rows == ["| real video AUC >= 0.97 | yes |", "| throughput >= 20 frames/s | **no** |"]
+    assert "12.3 frames/s" in text
+    assert "self-blend 0.99, face swap 0.51" in text
+    assert table.checks_markdown({"results": {}}) == ""
+
+
+def test_committed_json_fills_the_checks_part(table):
+    data = json.loads(table.DATA.read_text())
+    text = table.checks_markdown(data)
+    assert all(name in text for name in data.get("checks", {}))
+
+
+def test_snippets_are_written_even_without_the_json(table, tmp_path, monkeypatch):
+    """A missing file is a note in the table's place and an empty checks part, so both pages
+    that include them still build under ``--strict``."""
+    written = {}
+    monkeypatch.setattr(table, "write_snippet", lambda name, text: written.__setitem__(name, text))
+    assert table.write_detect_real_table(tmp_path / "missing.json") == "missing"
+    assert set(written) == {"table_detect_real", "table_detect_real_checks"}
+    assert "Table not in this build" in written["table_detect_real"]
