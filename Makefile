@@ -5,7 +5,7 @@ OUT    ?= outputs/demo
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test test-all bench site clean system-deps browser-deps
+.PHONY: demo test test-all lint bench site clean system-deps browser-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "deepfakelab needs Python 3.11 or newer"'
@@ -31,6 +31,11 @@ demo: $(STAMP) system-deps
 
 test: $(STAMP) system-deps browser-deps
 	$(BIN)/python -m pytest -q
+
+# The linter and the formatter, as CI runs them (configured in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test-all: $(STAMP) system-deps browser-deps
 	$(BIN)/python -m pytest -q -m "slow or not slow"

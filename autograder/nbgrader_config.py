@@ -37,7 +37,10 @@ c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
 # (or $DEEPFAKELAB_SITE_URL); left empty, the links stay relative and the release says so.
 c.WebsiteLinks.base_url = ""
 # First, so the checksums nbgrader records are those of the cells students receive.
-c.GenerateAssignment.preprocessors = [WebsiteLinks, *GenerateAssignment.class_traits()["preprocessors"].default()]
+c.GenerateAssignment.preprocessors = [
+    WebsiteLinks,
+    *GenerateAssignment.class_traits()["preprocessors"].default(),
+]
 
 # --- grading ---------------------------------------------------------------------------------
 # Seconds one cell may run before it is interrupted (the cell then scores 0 and grading goes on).
@@ -59,4 +62,6 @@ c.LimitedOutput.max_bytes = 1_000_000
 # File names in the LMS zip look like `<student id>_<anything>_<notebook>.ipynb`; adapt the
 # regular expression to your LMS (Moodle, Canvas and Blackboard each name files differently).
 c.ZipCollectApp.collector_plugin = "nbgrader.plugins.zipcollect.FileNameCollectorPlugin"
-c.FileNameCollectorPlugin.named_regexp = r"(?:.*/)?(?P<student_id>[^_/]+)_(?:[^/]*_)?(?P<file_id>[^_/]+\.ipynb)$"
+c.FileNameCollectorPlugin.named_regexp = (
+    r"(?:.*/)?(?P<student_id>[^_/]+)_(?:[^/]*_)?(?P<file_id>[^_/]+\.ipynb)$"
+)

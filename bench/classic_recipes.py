@@ -32,9 +32,14 @@ class C1W2Generator(nn.Module):
 
     def make_gen_block(self, input_channels, output_channels, kernel_size=3, stride=2, final_layer=False):
         if not final_layer:
-            return nn.Sequential(nn.ConvTranspose2d(input_channels, output_channels, kernel_size, stride),
-                                 nn.BatchNorm2d(output_channels), nn.ReLU(inplace=True))
-        return nn.Sequential(nn.ConvTranspose2d(input_channels, output_channels, kernel_size, stride), nn.Tanh())
+            return nn.Sequential(
+                nn.ConvTranspose2d(input_channels, output_channels, kernel_size, stride),
+                nn.BatchNorm2d(output_channels),
+                nn.ReLU(inplace=True),
+            )
+        return nn.Sequential(
+            nn.ConvTranspose2d(input_channels, output_channels, kernel_size, stride), nn.Tanh()
+        )
 
     def forward(self, noise):
         return self.gen(noise.view(len(noise), self.z_dim, 1, 1))
@@ -51,8 +56,11 @@ class C1W2Discriminator(nn.Module):
 
     def make_disc_block(self, input_channels, output_channels, kernel_size=4, stride=2, final_layer=False):
         if not final_layer:
-            return nn.Sequential(nn.Conv2d(input_channels, output_channels, kernel_size, stride),
-                                 nn.BatchNorm2d(output_channels), nn.LeakyReLU(0.2, inplace=True))
+            return nn.Sequential(
+                nn.Conv2d(input_channels, output_channels, kernel_size, stride),
+                nn.BatchNorm2d(output_channels),
+                nn.LeakyReLU(0.2, inplace=True),
+            )
         return nn.Sequential(nn.Conv2d(input_channels, output_channels, kernel_size, stride))
 
     def forward(self, image):
@@ -111,11 +119,20 @@ class PTGenerator(nn.Module):
     def __init__(self, nz=64, ngf=64, nc=3):
         super().__init__()
         self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh(),
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 8),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+            nn.Tanh(),
         )
 
     def forward(self, input):
@@ -126,11 +143,19 @@ class PTDiscriminator(nn.Module):
     def __init__(self, ndf=64, nc=3):
         super().__init__()
         self.main = nn.Sequential(
-            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid(),
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 2),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 4),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 8),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
+            nn.Sigmoid(),
         )
 
     def forward(self, input):
@@ -146,11 +171,15 @@ def pt_weights_init(m):
         torch.nn.init.zeros_(m.bias)
 
 
-def pytorch_dcgan_train(images: torch.Tensor, steps: int, nz=64, batch_size=128, lr=0.0002, device="cpu", seed=0):
+def pytorch_dcgan_train(
+    images: torch.Tensor, steps: int, nz=64, batch_size=128, lr=0.0002, device="cpu", seed=0
+):
     """The pytorch/examples DCGAN loop over ``images`` ((N, C, 64, 64) in [0, 1]) for ``steps`` steps."""
     torch.manual_seed(seed)
     nc = images.shape[1]
-    dataloader = DataLoader(TensorDataset(images * 2 - 1, torch.zeros(len(images))), batch_size=batch_size, shuffle=True)
+    dataloader = DataLoader(
+        TensorDataset(images * 2 - 1, torch.zeros(len(images))), batch_size=batch_size, shuffle=True
+    )
     netG, netD = PTGenerator(nz, nc=nc).to(device), PTDiscriminator(nc=nc).to(device)
     netG.apply(pt_weights_init)
     netD.apply(pt_weights_init)

@@ -41,8 +41,16 @@ SPIN = "import os, sys\nif sys.argv[1] != '-': os.sched_setaffinity(0, {int(sys.
 
 def demo_command(out: Path, quick: bool = False, parts: list[str] | None = None) -> list[str]:
     """``make demo``'s command (``deepfakelab demo --out OUT``), run by this Python."""
-    return [sys.executable, "-m", "deepfakelab", "demo", "--out", str(out), *(["--quick"] if quick else []),
-            *(["--parts", *parts] if parts else [])]
+    return [
+        sys.executable,
+        "-m",
+        "deepfakelab",
+        "demo",
+        "--out",
+        str(out),
+        *(["--quick"] if quick else []),
+        *(["--parts", *parts] if parts else []),
+    ]
 
 
 def child_env() -> dict[str, str]:
@@ -52,7 +60,9 @@ def child_env() -> dict[str, str]:
     ``prepare_process`` set, which is what the demo sets for itself.
     """
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(_kit.REPO / "lib"), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(_kit.REPO / "lib"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     return env
 
 
@@ -62,11 +72,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_once(command: list[str], competitors: int = 0, pin: int | None = None, settle: float = 0.0,
-             log: Path | None = None, env: dict[str, str] | None = None) -> dict:
+def run_once(
+    command: list[str],
+    competitors: int = 0,
+    pin: int | None = None,
+    settle: float = 0.0,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> dict:
     """Run ``command`` beside ``competitors`` busy loops; its wall and CPU time, the load, the loops' CPU."""
-    spinners = [subprocess.Popen([sys.executable, "-c", SPIN, "-" if pin is None else str(pin)])
-                for _ in range(competitors)]
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", SPIN, "-" if pin is None else str(pin)])
+        for _ in range(competitors)
+    ]
     try:
         time.sleep(settle if competitors else 0.0)
         load_before = os.getloadavg()[0]
@@ -74,8 +92,14 @@ def run_once(command: list[str], competitors: int = 0, pin: int | None = None, s
         usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         lines = []
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env=env or child_env(), bufsize=1) as proc:
+        with subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env or child_env(),
+            bufsize=1,
+        ) as proc:
             for line in proc.stdout:
                 print(line, end="", flush=True)
                 lines.append(line)
@@ -89,11 +113,18 @@ def run_once(command: list[str], competitors: int = 0, pin: int | None = None, s
             p.wait()
     if log is not None:
         log.write_text("".join(lines))
-    return {"returncode": proc.returncode, "wall_seconds": round(wall, 1),
-            "cpu_seconds": round(usage.ru_utime + usage.ru_stime - usage_before.ru_utime - usage_before.ru_stime, 1),
-            "load_before": round(load_before, 2), "load_after": round(load_after, 2),
-            "competitors": competitors, "competitor_cpu_seconds": round(spun, 1),
-            "expected_lines": [line.strip() for line in lines if line.startswith("expected: about")]}
+    return {
+        "returncode": proc.returncode,
+        "wall_seconds": round(wall, 1),
+        "cpu_seconds": round(
+            usage.ru_utime + usage.ru_stime - usage_before.ru_utime - usage_before.ru_stime, 1
+        ),
+        "load_before": round(load_before, 2),
+        "load_after": round(load_after, 2),
+        "competitors": competitors,
+        "competitor_cpu_seconds": round(spun, 1),
+        "expected_lines": [line.strip() for line in lines if line.startswith("expected: about")],
+    }
 
 
 def part_rows(summary_json: Path) -> list[dict]:
@@ -102,9 +133,16 @@ def part_rows(summary_json: Path) -> list[dict]:
         return []
     rows = []
     for key, part in json.loads(summary_json.read_text()).items():
-        rows.append({"part": key, "threads": part.get("threads"), "passive": part.get("passive_waiting"),
-                     "probe_steps_per_second": part.get("probe_steps_per_second"),
-                     "expected_seconds": part.get("expected_seconds"), "seconds": part.get("seconds")})
+        rows.append(
+            {
+                "part": key,
+                "threads": part.get("threads"),
+                "passive": part.get("passive_waiting"),
+                "probe_steps_per_second": part.get("probe_steps_per_second"),
+                "expected_seconds": part.get("expected_seconds"),
+                "seconds": part.get("seconds"),
+            }
+        )
     return rows
 
 
@@ -114,31 +152,56 @@ def _minutes(seconds: float | None) -> str:
 
 def report(results: dict[str, dict]) -> str:
     """Markdown tables of the runs and of their parts."""
-    lines = [f"{os.cpu_count()} CPUs, {len(os.sched_getaffinity(0))} usable by this process", "",
-             "| run | wall | CPU s | load before | load after | busy loop's CPU s | exit |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"{os.cpu_count()} CPUs, {len(os.sched_getaffinity(0))} usable by this process",
+        "",
+        "| run | wall | CPU s | load before | load after | busy loop's CPU s | exit |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, r in results.items():
-        lines.append(f"| {name} | {_minutes(r['wall_seconds'])} | {r['cpu_seconds']} | {r['load_before']} | "
-                     f"{r['load_after']} | {r['competitor_cpu_seconds'] if r['competitors'] else '-'} | {r['returncode']} |")
-    lines += ["", "| run | part | torch threads | waiting | probe steps/s | expected s | actual s |",
-              "|---|---|---:|---|---:|---:|---:|"]
+        lines.append(
+            f"| {name} | {_minutes(r['wall_seconds'])} | {r['cpu_seconds']} | {r['load_before']} | "
+            f"{r['load_after']} | {r['competitor_cpu_seconds'] if r['competitors'] else '-'} | {r['returncode']} |"
+        )
+    lines += [
+        "",
+        "| run | part | torch threads | waiting | probe steps/s | expected s | actual s |",
+        "|---|---|---:|---|---:|---:|---:|",
+    ]
     for name, r in results.items():
         for p in r.get("parts", []):
             waiting = "-" if p["passive"] is None else ("sleeping" if p["passive"] else "spinning")
-            lines.append(f"| {name} | {p['part']} | {p['threads']} | {waiting} | {p['probe_steps_per_second']} | "
-                         f"{p['expected_seconds']} | {p['seconds']} |")
+            lines.append(
+                f"| {name} | {p['part']} | {p['threads']} | {waiting} | {p['probe_steps_per_second']} | "
+                f"{p['expected_seconds']} | {p['seconds']} |"
+            )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=_kit.REPO / "outputs" / "demo-load",
-                        help="folder for the runs' demo folders, logs and results.json (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=_kit.REPO / "outputs" / "demo-load",
+        help="folder for the runs' demo folders, logs and results.json (default: %(default)s)",
+    )
     parser.add_argument("--only", choices=["idle", "busy"], help="run only one of the two")
-    parser.add_argument("--pin", type=int, metavar="CPU", help="pin the busy loop to this CPU (default: not pinned)")
-    parser.add_argument("--settle", type=float, default=60.0,
-                        help="seconds the busy loop runs before the demo starts (default: %(default)s)")
-    parser.add_argument("--quick", action="store_true", help="the demo's --quick smoke run (checks this script)")
-    parser.add_argument("--parts", nargs="+", choices=["gan", "reenact", "detect"], help="only these demo parts")
+    parser.add_argument(
+        "--pin", type=int, metavar="CPU", help="pin the busy loop to this CPU (default: not pinned)"
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=60.0,
+        help="seconds the busy loop runs before the demo starts (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="the demo's --quick smoke run (checks this script)"
+    )
+    parser.add_argument(
+        "--parts", nargs="+", choices=["gan", "reenact", "detect"], help="only these demo parts"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
@@ -147,10 +210,17 @@ def main(argv: list[str] | None = None) -> int:
             continue
         folder = args.out / key
         if folder.exists():
-            shutil.rmtree(folder)  # a fresh demo folder: the GAN must not resume the previous run's checkpoints
+            shutil.rmtree(
+                folder
+            )  # a fresh demo folder: the GAN must not resume the previous run's checkpoints
         print(f"\n##### demo, {name}: {' '.join(demo_command(folder, args.quick, args.parts))}", flush=True)
-        result = run_once(demo_command(folder, args.quick, args.parts), competitors, args.pin, args.settle,
-                          log=args.out / f"{folder.name}.log")
+        result = run_once(
+            demo_command(folder, args.quick, args.parts),
+            competitors,
+            args.pin,
+            args.settle,
+            log=args.out / f"{folder.name}.log",
+        )
         result["parts"] = part_rows(folder / "summary.json")
         results[name] = result
         (args.out / "results.json").write_text(json.dumps(results, indent=2))

@@ -43,13 +43,17 @@ def train_runs(data: Path, run: Path, holdout_run: Path, threads: int) -> None:
 
 def _row(name: str, m: dict, jpeg: dict | None, note: str = "") -> str:
     j = f"{jpeg['frame_auc']:.4f}  {jpeg['video_auc']:.4f}" if jpeg else "   -       -   "
-    return (f"{name:<22} {m['frame_auc']:.4f}  {m['video_auc']:.4f}  {m['eer']:.4f}  {m['ap']:.4f}   "
-            f"{j}  {m['videos']:>4}  {note}")
+    return (
+        f"{name:<22} {m['frame_auc']:.4f}  {m['video_auc']:.4f}  {m['eer']:.4f}  {m['ap']:.4f}   "
+        f"{j}  {m['videos']:>4}  {note}"
+    )
 
 
 def print_table(run: Path, holdout_run: Path) -> dict:
-    header = (f"{'test set (vs reals)':<22} {'fAUC':>6}  {'vAUC':>6}  {'EER':>6}  {'AP':>6}   "
-              f"{'fAUC@q50':>8} {'vAUC@q50':>8} {'videos':>6}")
+    header = (
+        f"{'test set (vs reals)':<22} {'fAUC':>6}  {'vAUC':>6}  {'EER':>6}  {'AP':>6}   "
+        f"{'fAUC@q50':>8} {'vAUC@q50':>8} {'videos':>6}"
+    )
     checks = {}
     for title, path in (("trained on every manipulation", run), (f"trained without {HOLD_OUT}", holdout_run)):
         file = path / "evaluation.json"
@@ -67,13 +71,17 @@ def print_table(run: Path, holdout_run: Path) -> dict:
         else:
             checks["in-distribution video AUC >= 0.99"] = ev["test"]["all"]["video_auc"] >= 0.99
             checks["video AUC at JPEG 50 >= 0.95"] = ev["test_jpeg50"]["all"]["video_auc"] >= 0.95
-            print(f"\n{'map method':<12} {'pointing':>8} {'energy':>7} {'mask area':>9} "
-                  f"{'random-model pointing':>21} {'rank corr trained/random':>24}")
+            print(
+                f"\n{'map method':<12} {'pointing':>8} {'energy':>7} {'mask area':>9} "
+                f"{'random-model pointing':>21} {'rank corr trained/random':>24}"
+            )
             for method, e in ev["explain"].items():
                 energy = float("nan") if e["energy_in_mask"] is None else e["energy_in_mask"]
-                print(f"{method:<12} {e['pointing_game']:>8.3f} {energy:>7.3f} "
-                      f"{e['mask_area_share']:>9.3f} {e['random_model_pointing_game']:>21.3f} "
-                      f"{e['rank_corr_with_random_model']:>24.3f}")
+                print(
+                    f"{method:<12} {e['pointing_game']:>8.3f} {energy:>7.3f} "
+                    f"{e['mask_area_share']:>9.3f} {e['random_model_pointing_game']:>21.3f} "
+                    f"{e['rank_corr_with_random_model']:>24.3f}"
+                )
             checks["Grad-CAM pointing game >= 0.8"] = ev["explain"]["gradcam"]["pointing_game"] >= 0.8
     return checks
 
@@ -119,7 +127,9 @@ def compare_architectures(data: Path, out: Path, epochs: int, threads: int) -> N
     from deepfakelab.detect.model import ARCHITECTURES, DetectorConfig, build_detector
 
     torch.set_num_threads(threads)
-    print(f"\n{'arch':<20} {'params':>9} {'train s':>8} {'infer ms/crop':>13} {'test fAUC':>9} {'test vAUC':>9}")
+    print(
+        f"\n{'arch':<20} {'params':>9} {'train s':>8} {'infer ms/crop':>13} {'test fAUC':>9} {'test vAUC':>9}"
+    )
     for arch in ARCHITECTURES:
         model = build_detector(DetectorConfig(arch=arch)).eval()
         x = torch.randn(32, 3, 128, 128)
@@ -129,26 +139,41 @@ def compare_architectures(data: Path, out: Path, epochs: int, threads: int) -> N
             model(x)
             infer = (time.perf_counter() - start) / 32 * 1000
         start = time.perf_counter()
-        ev = train_and_evaluate(data, out / arch, arch=arch, epochs=epochs, threads=threads, progress=False,
-                                methods=())
+        ev = train_and_evaluate(
+            data, out / arch, arch=arch, epochs=epochs, threads=threads, progress=False, methods=()
+        )
         seconds = time.perf_counter() - start
         params = sum(p.numel() for p in model.parameters())
-        print(f"{arch:<20} {params:>9,} {seconds:>8.0f} {infer:>13.1f} {ev['test']['all']['frame_auc']:>9.4f} "
-              f"{ev['test']['all']['video_auc']:>9.4f}", flush=True)
+        print(
+            f"{arch:<20} {params:>9,} {seconds:>8.0f} {infer:>13.1f} {ev['test']['all']['frame_auc']:>9.4f} "
+            f"{ev['test']['all']['video_auc']:>9.4f}",
+            flush=True,
+        )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default=str(REPO / "runs/detector5/faces.npz"), help="face set file")
     parser.add_argument("--run", default=str(REPO / "runs/detector5-mw4"), help="in-distribution run folder")
-    parser.add_argument("--holdout-run", default=str(REPO / "runs/detector5-mw4-holdout"), help="hold-out run folder")
+    parser.add_argument(
+        "--holdout-run", default=str(REPO / "runs/detector5-mw4-holdout"), help="hold-out run folder"
+    )
     parser.add_argument("--train", action="store_true", help="build the data and train both runs first")
-    parser.add_argument("--video", default=str(REPO.parent / "shared/data/real/d12.mp4"),
-                        help="video for the throughput test (default: the shared d12.mp4)")
+    parser.add_argument(
+        "--video",
+        default=str(REPO.parent / "shared/data/real/d12.mp4"),
+        help="video for the throughput test (default: the shared d12.mp4)",
+    )
     parser.add_argument("--frames", type=int, default=48, help="frames for the throughput test")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
-    parser.add_argument("--compare-archs", type=int, metavar="EPOCHS",
-                        help="train every candidate architecture for EPOCHS epochs and compare them")
+    parser.add_argument(
+        "--compare-archs",
+        type=int,
+        metavar="EPOCHS",
+        help="train every candidate architecture for EPOCHS epochs and compare them",
+    )
     args = parser.parse_args()
 
     if args.compare_archs:
@@ -170,12 +195,16 @@ def main() -> int:
         print(f"\nthroughput skipped: {exc}")
     else:
         base, kit = fps.values()
-        print(f"\nthroughput on {video.name}, {args.frames} frames, {args.threads} threads "
-              "(face crop + score + Grad-CAM):")
+        print(
+            f"\nthroughput on {video.name}, {args.frames} frames, {args.threads} threads "
+            "(face crop + score + Grad-CAM):"
+        )
         for name, value in fps.items():
             print(f"  {name:<45} {value:6.1f} frames/s")
         print(f"  ratio kit / baseline: {kit / base:.2f}x")
-        print(f"  machine load average during the run (1, 5, 15 min): {os.getloadavg()} on {os.cpu_count()} cores")
+        print(
+            f"  machine load average during the run (1, 5, 15 min): {os.getloadavg()} on {os.cpu_count()} cores"
+        )
         checks["throughput >= 20 frames/s"] = kit >= 20
     print()
     for name, ok in checks.items():

@@ -57,9 +57,13 @@ FAKE_FRAMES = 30
 PASTE_BACK = True
 
 FLAG, KEEP, INFO = "flag", "keep", "info"
-GROUPS = {"painting": ("painting/statue: flag", FLAG), "heldout": ("held-out real: keep", KEEP),
-          "fake": ("mesh-warp fake: keep", KEEP), "val": ("validation real (info)", INFO),
-          "photo": ("training photo (info)", INFO)}
+GROUPS = {
+    "painting": ("painting/statue: flag", FLAG),
+    "heldout": ("held-out real: keep", KEEP),
+    "fake": ("mesh-warp fake: keep", KEEP),
+    "val": ("validation real (info)", INFO),
+    "photo": ("training photo (info)", INFO),
+}
 COLUMNS = ("file", "group", "distance", "threshold", "flagged", "P(fake)")
 
 
@@ -144,8 +148,15 @@ def measure(detector, path: Path, name: str, key: str, frames: int) -> Row:
     return row
 
 
-def table_rows(detector, real: Path, frames: int = 16, pairs=FAKE_PAIRS, fake_frames: int = FAKE_FRAMES,
-               only=None, announce=print) -> list[Row]:
+def table_rows(
+    detector,
+    real: Path,
+    frames: int = 16,
+    pairs=FAKE_PAIRS,
+    fake_frames: int = FAKE_FRAMES,
+    only=None,
+    announce=print,
+) -> list[Row]:
     """Every row of the table (or only those whose file is in ``only``); fakes are made in a
     temporary folder, scored, and deleted."""
     from deepfakelab.errors import DeepfakeLabError
@@ -158,7 +169,11 @@ def table_rows(detector, real: Path, frames: int = 16, pairs=FAKE_PAIRS, fake_fr
         for name, key in plan:
             start = time.perf_counter()
             try:
-                path = make_fake(real, *fakes[name], Path(tmp) / name, fake_frames) if key == "fake" else real / name
+                path = (
+                    make_fake(real, *fakes[name], Path(tmp) / name, fake_frames)
+                    if key == "fake"
+                    else real / name
+                )
                 row = measure(detector, path, name, key, frames)
             except DeepfakeLabError as exc:  # a missing file, no face: a row with its reason, not a stop
                 group, role = GROUPS[key]
@@ -176,7 +191,14 @@ def _cell(value, digits: int) -> str:
 
 def cells(row: Row) -> list[str]:
     flagged = "-" if row.flagged is None else "yes" if row.flagged else "no"
-    return [row.file, row.group, _cell(row.distance, 4), _cell(row.threshold, 4), flagged, _cell(row.p_fake, 2)]
+    return [
+        row.file,
+        row.group,
+        _cell(row.distance, 4),
+        _cell(row.threshold, 4),
+        flagged,
+        _cell(row.p_fake, 2),
+    ]
 
 
 def markdown(rows: list[Row]) -> str:
@@ -189,8 +211,12 @@ def markdown(rows: list[Row]) -> str:
 def plain(rows: list[Row]) -> str:
     widths = [max(len(c), *(len(cells(r)[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
     right = {2, 3, 5}
-    fmt = lambda values: "  ".join(v.rjust(w) if i in right else v.ljust(w)  # noqa: E731
-                                   for i, (v, w) in enumerate(zip(values, widths))).rstrip()
+
+    def fmt(values):
+        return "  ".join(
+            v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))
+        ).rstrip()
+
     return "\n".join([fmt(COLUMNS)] + [fmt(cells(r)) for r in rows])
 
 
@@ -199,31 +225,45 @@ def summary(rows: list[Row]) -> dict:
     out = {}
     for role in (FLAG, KEEP, INFO):
         part = [r for r in rows if r.role == role]
-        out[role] = {"flagged": sum(bool(r.flagged) for r in part), "rows": len(part),
-                     "unknown": sum(r.flagged is None for r in part)}
+        out[role] = {
+            "flagged": sum(bool(r.flagged) for r in part),
+            "rows": len(part),
+            "unknown": sum(r.flagged is None for r in part),
+        }
     return out
 
 
 def summary_line(counts: dict) -> str:
     f, k, i = counts[FLAG], counts[KEEP], counts[INFO]
     unknown = sum(c["unknown"] for c in counts.values())
-    return (f"flag group: {f['flagged']} of {f['rows']} flagged; keep groups: {k['flagged']} of {k['rows']} "
-            f"flagged (wrongly); info groups: {i['flagged']} of {i['rows']} flagged"
-            + (f"; {unknown} rows without a verdict" if unknown else ""))
-
+    return (
+        f"flag group: {f['flagged']} of {f['rows']} flagged; keep groups: {k['flagged']} of {k['rows']} "
+        f"flagged (wrongly); info groups: {i['flagged']} of {i['rows']} flagged"
+        + (f"; {unknown} rows without a verdict" if unknown else "")
+    )
 
 
 def main(argv=None) -> int:
     from deepfakelab.detect.inference import DEFAULT_WEIGHTS
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="detector weights (default: the shipped one)")
-    parser.add_argument("--real", default=str(REPO.parent / "shared/data/real"),
-                        help="the shared real files (default: ../shared/data/real)")
-    parser.add_argument("--frames", type=int, default=16,
-                        help="frames scored per input (default: 16, as deepfakelab detect)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--weights", default=str(DEFAULT_WEIGHTS), help="detector weights (default: the shipped one)"
+    )
+    parser.add_argument(
+        "--real",
+        default=str(REPO.parent / "shared/data/real"),
+        help="the shared real files (default: ../shared/data/real)",
+    )
+    parser.add_argument(
+        "--frames", type=int, default=16, help="frames scored per input (default: 16, as deepfakelab detect)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
-    parser.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown (the README's columns)")
+    parser.add_argument(
+        "--markdown", metavar="FILE", help="also write the table as Markdown (the README's columns)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write every row and the summary as JSON")
     args = parser.parse_args(argv)
     if args.frames < 1:
@@ -242,8 +282,10 @@ def main(argv=None) -> int:
     detector = DeepfakeDetector(args.weights)
     domain = detector.card.domain
     if domain is None:
-        print(f"note: {args.weights} holds no training-domain statistics: no distance, nothing flagged "
-              "(refresh them with deepfakelab detect-domain)")
+        print(
+            f"note: {args.weights} holds no training-domain statistics: no distance, nothing flagged "
+            "(refresh them with deepfakelab detect-domain)"
+        )
     print(f"{args.weights}: {args.frames} frames an input, {args.threads} torch threads")
     rows = table_rows(detector, real, frames=args.frames)
     seconds = time.perf_counter() - start
@@ -252,17 +294,29 @@ def main(argv=None) -> int:
     print(plain(rows))
     print()
     print(summary_line(counts))
-    print(f"{seconds:.0f} s, {args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"{seconds:.0f} s, {args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     if args.markdown:
         Path(args.markdown).write_text(markdown(rows))
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "weights": _kit.shown(Path(args.weights)), "frames": args.frames, "fake_frames": FAKE_FRAMES,
-            "fake_paste_back": PASTE_BACK,
-            "threshold": None if domain is None else float(domain["threshold"]),
-            "null_percentile": None if domain is None else domain.get("null_percentile"),
-            "rows": [asdict(r) for r in rows], "summary": counts, "seconds": round(seconds, 1),
-            "measured": f"{args.threads} threads, {time.strftime('%Y-%m-%d')}"}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "weights": _kit.shown(Path(args.weights)),
+                    "frames": args.frames,
+                    "fake_frames": FAKE_FRAMES,
+                    "fake_paste_back": PASTE_BACK,
+                    "threshold": None if domain is None else float(domain["threshold"]),
+                    "null_percentile": None if domain is None else domain.get("null_percentile"),
+                    "rows": [asdict(r) for r in rows],
+                    "summary": counts,
+                    "seconds": round(seconds, 1),
+                    "measured": f"{args.threads} threads, {time.strftime('%Y-%m-%d')}",
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

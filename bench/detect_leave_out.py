@@ -64,12 +64,23 @@ def main() -> int:
     from deepfakelab.detect.inference import DEFAULT_WEIGHTS, load_detector
     from deepfakelab.fakes.roster import person_splits
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(REPO / "runs/real-128/faces.npz"), help="face set (detect-data --real)")
-    parser.add_argument("--run", action="append", required=True, metavar="KIND=WEIGHTS",
-                        help="a kind left out (names with commas) and the weights trained without it")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", default=str(REPO / "runs/real-128/faces.npz"), help="face set (detect-data --real)"
+    )
+    parser.add_argument(
+        "--run",
+        action="append",
+        required=True,
+        metavar="KIND=WEIGHTS",
+        help="a kind left out (names with commas) and the weights trained without it",
+    )
     parser.add_argument("--reference", default=str(DEFAULT_WEIGHTS), help="a detector trained on every kind")
-    parser.add_argument("--reference-name", help="the reference's name in the table (default: its weights' own)")
+    parser.add_argument(
+        "--reference-name", help="the reference's name in the table (default: its weights' own)"
+    )
     parser.add_argument("--epochs", type=int, default=1, help="the left-out runs' epochs, as the table says")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
     parser.add_argument("--json", help="also write every number here (aggregates only)")
@@ -86,36 +97,62 @@ def main() -> int:
     faces = FaceSet.load(args.data)
     test = faces.subset(person_splits(faces.group, split=faces.split)["test"])
     reference, _ = load_detector(args.reference)
-    reference_name = args.reference_name or torch.load(args.reference, map_location="cpu", weights_only=True).get(
-        "info", {}).get("name", _kit.shown(args.reference))
+    reference_name = args.reference_name or torch.load(
+        args.reference, map_location="cpu", weights_only=True
+    ).get("info", {}).get("name", _kit.shown(args.reference))
     results = {}
     for kinds, weights in runs:
         start = time.perf_counter()
         model, config = load_detector(weights)
         shown = test.resized(config.size)
-        results[",".join(kinds)] = {"weights": _kit.shown(weights), "left_out": kind_aucs(model, shown, kinds),
-                                    "seen": kind_aucs(reference, shown, kinds)}
+        results[",".join(kinds)] = {
+            "weights": _kit.shown(weights),
+            "left_out": kind_aucs(model, shown, kinds),
+            "seen": kind_aucs(reference, shown, kinds),
+        }
         print(f"{','.join(kinds)}: scored in {time.perf_counter() - start:.0f} s", flush=True)
 
-    print(f"\n{'kind left out':<24} {'video AUC':>10} {'photo AUC':>10} {'synth vAUC':>10}   "
-          f"(seen in training: video / photo / synth)")
+    print(
+        f"\n{'kind left out':<24} {'video AUC':>10} {'photo AUC':>10} {'synth vAUC':>10}   "
+        f"(seen in training: video / photo / synth)"
+    )
     nan = float("nan")
     for name, r in results.items():
         out, seen = r["left_out"], r["seen"]
-        print(f"{name:<24} {out.get('video_auc', nan):10.3f} {out.get('photo_auc', nan):10.3f} "
-              f"{out.get('synthetic_video_auc', nan):10.3f}   ({seen.get('video_auc', nan):.3f} / "
-              f"{seen.get('photo_auc', nan):.3f} / {seen.get('synthetic_video_auc', nan):.3f})")
-    checks = {f"video AUC >= {TARGET} with {name} left out": min(
-        v for k, v in r["left_out"].items() if k in ("video_auc", "synthetic_video_auc")) >= TARGET
-        for name, r in results.items()}
+        print(
+            f"{name:<24} {out.get('video_auc', nan):10.3f} {out.get('photo_auc', nan):10.3f} "
+            f"{out.get('synthetic_video_auc', nan):10.3f}   ({seen.get('video_auc', nan):.3f} / "
+            f"{seen.get('photo_auc', nan):.3f} / {seen.get('synthetic_video_auc', nan):.3f})"
+        )
+    checks = {
+        f"video AUC >= {TARGET} with {name} left out": min(
+            v for k, v in r["left_out"].items() if k in ("video_auc", "synthetic_video_auc")
+        )
+        >= TARGET
+        for name, r in results.items()
+    }
     for name, ok in checks.items():
-        print(f"{'PASS' if ok else 'FAIL'}  {name} (the real videos where the kind has them, else the synthetic)")
+        print(
+            f"{'PASS' if ok else 'FAIL'}  {name} (the real videos where the kind has them, else the synthetic)"
+        )
     if args.json:
-        measured = (f"{args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
-                    f"{time.strftime('%Y-%m-%d')}")
-        Path(args.json).write_text(json.dumps({"results": results, "reference": _kit.shown(args.reference),
-                                               "reference_name": reference_name, "epochs": args.epochs,
-                                               "checks": checks, "measured": measured}, indent=2))
+        measured = (
+            f"{args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
+            f"{time.strftime('%Y-%m-%d')}"
+        )
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "results": results,
+                    "reference": _kit.shown(args.reference),
+                    "reference_name": reference_name,
+                    "epochs": args.epochs,
+                    "checks": checks,
+                    "measured": measured,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -74,32 +74,45 @@ def rows_for(model, test, device="cpu") -> dict:
         m = evaluate(part.video[videos], part.labels[videos], scores[videos]).as_dict()
         ids, vlabels, vscores = video_scores(part.video[videos], part.labels[videos], scores[videos])
         jpeg = evaluate(part.video[videos], part.labels[videos], jpeg_scores[videos])
-        m.update(real_videos=int((vlabels == 0).sum()), fake_videos=int((vlabels == 1).sum()),
-                 reals_called_fake=float((vscores[vlabels == 0] >= 0.5).mean()),
-                 ece=expected_calibration_error(part.labels, scores),
-                 video_auc_jpeg50=jpeg.video_auc, frame_auc_jpeg50=jpeg.frame_auc)
+        m.update(
+            real_videos=int((vlabels == 0).sum()),
+            fake_videos=int((vlabels == 1).sum()),
+            reals_called_fake=float((vscores[vlabels == 0] >= 0.5).mean()),
+            ece=expected_calibration_error(part.labels, scores),
+            video_auc_jpeg50=jpeg.video_auc,
+            frame_auc_jpeg50=jpeg.frame_auc,
+        )
         if photo.any() and len(set(part.labels[photo].tolist())) == 2:
             p = evaluate(part.video[photo], part.labels[photo], scores[photo])
             _, plabels, pscores = video_scores(part.video[photo], part.labels[photo], scores[photo])
-            m.update(photo_auc=p.video_auc, real_photos=int((plabels == 0).sum()),
-                     fake_photos=int((plabels == 1).sum()),
-                     photos_called_fake=float((pscores[plabels == 0] >= 0.5).mean()),
-                     photo_auc_jpeg50=evaluate(part.video[photo], part.labels[photo], jpeg_scores[photo]).video_auc,
-                     all_frame_auc=evaluate(part.video, part.labels, scores).frame_auc)
+            m.update(
+                photo_auc=p.video_auc,
+                real_photos=int((plabels == 0).sum()),
+                fake_photos=int((plabels == 1).sum()),
+                photos_called_fake=float((pscores[plabels == 0] >= 0.5).mean()),
+                photo_auc_jpeg50=evaluate(
+                    part.video[photo], part.labels[photo], jpeg_scores[photo]
+                ).video_auc,
+                all_frame_auc=evaluate(part.video, part.labels, scores).frame_auc,
+            )
         if name == "real":
             kept = part.subset(videos)
             m["video_auc_within_person"] = within_person_auc(kept, scores[videos])
             blends = part.subset((part.kind == "self_blend") | (part.labels == 0))
             both = faithfulness(model, blends, methods=("gradcam", "layercam"), limit=128)
             explain = both["gradcam"]
-            m.update(pointing_game=explain["pointing_game"], layercam_pointing_game=both["layercam"]["pointing_game"],
-                     random_model_pointing_game=explain["random_model_pointing_game"],
-                     rank_corr_with_random_model=explain["rank_corr_with_random_model"],
-                     mask_area_share=explain["mask_area_share"])
+            m.update(
+                pointing_game=explain["pointing_game"],
+                layercam_pointing_game=both["layercam"]["pointing_game"],
+                random_model_pointing_game=explain["random_model_pointing_game"],
+                rank_corr_with_random_model=explain["rank_corr_with_random_model"],
+                mask_area_share=explain["mask_area_share"],
+            )
             m["per_kind_video_auc"] = {
                 kind: evaluate(kept.video[keep], kept.labels[keep], scores[videos][keep]).video_auc
                 for kind in sorted(set(kept.kind[kept.labels == 1].tolist()))
-                for keep in [(kept.labels == 0) | (kept.kind == kind)]}
+                for keep in [(kept.labels == 0) | (kept.kind == kind)]
+            }
         out[name] = m
     return out
 
@@ -111,14 +124,18 @@ def within_person_auc(part, scores) -> float:
     faces sitting at different heights on one scale, not from fakes the network cannot see."""
     from deepfakelab.detect.metrics import evaluate
 
-    aucs = [evaluate(part.video[keep], part.labels[keep], scores[keep]).video_auc
-            for person in sorted(set(part.group.tolist()))
-            for keep in [part.group == person] if len(set(part.labels[keep].tolist())) == 2]
+    aucs = [
+        evaluate(part.video[keep], part.labels[keep], scores[keep]).video_auc
+        for person in sorted(set(part.group.tolist()))
+        for keep in [part.group == person]
+        if len(set(part.labels[keep].tolist())) == 2
+    ]
     return float(np.mean(aucs)) if aucs else float("nan")
 
 
-def real_scores_by_split(model, faces, splits, size: int, per_video: int = 24,
-                         only: str | None = None) -> dict[str, float]:
+def real_scores_by_split(
+    model, faces, splits, size: int, per_video: int = 24, only: str | None = None
+) -> dict[str, float]:
     """Mean P(fake) of the real videos and photos (each one unit) of the training, validation and
     test persons; ``only="videos"`` or ``"photos"`` keeps one of the two.
 
@@ -161,7 +178,6 @@ def probe_weights(faces, splits, path: Path) -> Path:
     return path
 
 
-
 def throughput(weights, video: Path, frames: int, provenance: bool = False) -> float:
     """Frames per second of ``analyse`` (decode, MTCNN crop, score, Grad-CAM) on ``frames`` frames;
     with ``provenance``, also reading the file's marks as ``detect`` does (a second decode of up
@@ -184,11 +200,15 @@ def update_throughput(parser, args) -> int:
     fps = throughput(args.weights, Path(args.video), args.frames)
     fps_marks = throughput(args.weights, Path(args.video), args.frames, provenance=True)
     load = os.getloadavg()[0]
-    print(f"throughput: {fps:.1f} frames/s ({fps_marks:.1f} with the provenance check), load average {load:.1f}")
+    print(
+        f"throughput: {fps:.1f} frames/s ({fps_marks:.1f} with the provenance check), load average {load:.1f}"
+    )
     data.update(fps=fps, fps_with_provenance=fps_marks)
     data["checks"]["throughput >= 20 frames/s"] = fps >= 20
-    data["measured"] = (data.get("measured", "") + f"; throughput measured again by --throughput-only, "
-                        f"load average {load:.1f}, {time.strftime('%Y-%m-%d')}")
+    data["measured"] = (
+        data.get("measured", "") + f"; throughput measured again by --throughput-only, "
+        f"load average {load:.1f}, {time.strftime('%Y-%m-%d')}"
+    )
     Path(args.json).write_text(json.dumps(data, indent=2))
     return 0
 
@@ -200,21 +220,41 @@ def main() -> int:
     from deepfakelab.fakes.faceset import FaceSet
     from deepfakelab.fakes.roster import person_splits
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(REPO / "runs/real-128/faces.npz"), help="face set (detect-data --real)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", default=str(REPO / "runs/real-128/faces.npz"), help="face set (detect-data --real)"
+    )
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="the detector of the first row")
     parser.add_argument("--kitnet", default=str(KITNET_WEIGHTS), help="kitnet's weights")
-    parser.add_argument("--probe", default=str(REPO / "runs/real-probe/detector.pt"), help="linear probe (made if missing)")
-    parser.add_argument("--video", default=str(REPO.parent / "shared/data/real/retalk_1.mp4"),
-                        help="a test person's video for the throughput (default: retalk_1.mp4)")
+    parser.add_argument(
+        "--probe", default=str(REPO / "runs/real-probe/detector.pt"), help="linear probe (made if missing)"
+    )
+    parser.add_argument(
+        "--video",
+        default=str(REPO.parent / "shared/data/real/retalk_1.mp4"),
+        help="a test person's video for the throughput (default: retalk_1.mp4)",
+    )
     parser.add_argument("--frames", type=int, default=48, help="frames for the throughput")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
-    parser.add_argument("--also", nargs="*", default=[], metavar="NAME=WEIGHTS",
-                        help="more detectors to score, each a row (e.g. 'old default=runs/old/detector.pt')")
-    parser.add_argument("--throughput-only", action="store_true",
-                        help="measure only the throughput and update it (and its check) in the existing --json file")
-    parser.add_argument("--json", help="also write every number here (aggregates only: site/data/detect_real.json "
-                        "is what the site's detection page shows)")
+    parser.add_argument(
+        "--also",
+        nargs="*",
+        default=[],
+        metavar="NAME=WEIGHTS",
+        help="more detectors to score, each a row (e.g. 'old default=runs/old/detector.pt')",
+    )
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="measure only the throughput and update it (and its check) in the existing --json file",
+    )
+    parser.add_argument(
+        "--json",
+        help="also write every number here (aggregates only: site/data/detect_real.json "
+        "is what the site's detection page shows)",
+    )
     args = parser.parse_args()
     _kit.check_outputs(parser, json=(args.json, ".json"))
     torch.set_num_threads(args.threads)
@@ -224,8 +264,11 @@ def main() -> int:
     faces = FaceSet.load(args.data)
     splits = person_splits(faces.group, split=faces.split)
     test = faces.subset(splits["test"])
-    detectors = {"shipped/given": Path(args.weights), "kitnet (synthetic only)": Path(args.kitnet),
-                 "linear probe (frozen)": probe_weights(faces, splits, Path(args.probe))}
+    detectors = {
+        "shipped/given": Path(args.weights),
+        "kitnet (synthetic only)": Path(args.kitnet),
+        "linear probe (frozen)": probe_weights(faces, splits, Path(args.probe)),
+    }
     for extra in args.also:
         name, _, path = extra.partition("=")
         if not path or not Path(path).is_file():
@@ -241,7 +284,10 @@ def main() -> int:
         results[name]["real"]["real_score_by_split"] = by_split
         if {"train", "test"} <= by_split.keys():  # new people's real faces scored higher than known ones'
             results[name]["real"]["identity_leak_gap"] = by_split["test"] - by_split["train"]
-        for only in ("videos", "photos"):  # the two apart: a few filmed people can leak where many photos do not
+        for only in (
+            "videos",
+            "photos",
+        ):  # the two apart: a few filmed people can leak where many photos do not
             apart = real_scores_by_split(model, faces, splits, config.size, only=only)
             results[name]["real"][f"real_{only[:-1]}_score_by_split"] = apart
             if {"train", "test"} <= apart.keys():
@@ -249,62 +295,96 @@ def main() -> int:
         print(f"{name}: scored in {time.perf_counter() - start:.0f} s", flush=True)
 
     r0 = next(iter(results.values()))["real"]
-    print(f"\nreal persons held out: {r0['real_videos']} real videos and {r0.get('real_photos', 0)} real photos "
-          f"({r0['frames']} video frames), {r0['fake_videos']} fake videos and {r0.get('fake_photos', 0)} fake "
-          f"photos; synthetic: {next(iter(results.values())).get('synthetic', {}).get('videos', 0)} videos")
-    print(f"{'detector':<26} {'fAUC':>6} {'vAUC':>6} {'pAUC':>6} {'vid>=.5':>7} {'pho>=.5':>7} {'ECE':>6} "
-          f"{'vAUC@q50':>8} {'leak':>6} {'point':>6} {'pointLC':>7} | {'synth vAUC':>10}")
+    print(
+        f"\nreal persons held out: {r0['real_videos']} real videos and {r0.get('real_photos', 0)} real photos "
+        f"({r0['frames']} video frames), {r0['fake_videos']} fake videos and {r0.get('fake_photos', 0)} fake "
+        f"photos; synthetic: {next(iter(results.values())).get('synthetic', {}).get('videos', 0)} videos"
+    )
+    print(
+        f"{'detector':<26} {'fAUC':>6} {'vAUC':>6} {'pAUC':>6} {'vid>=.5':>7} {'pho>=.5':>7} {'ECE':>6} "
+        f"{'vAUC@q50':>8} {'leak':>6} {'point':>6} {'pointLC':>7} | {'synth vAUC':>10}"
+    )
     nan = float("nan")
     for name, r in results.items():
         m, s = r["real"], r.get("synthetic", {})
-        print(f"{name:<26} {m['frame_auc']:6.3f} {m['video_auc']:6.3f} {m.get('photo_auc', nan):6.3f} "
-              f"{m['reals_called_fake']:7.2f} {m.get('photos_called_fake', nan):7.2f} {m['ece']:6.3f} "
-              f"{m['video_auc_jpeg50']:8.3f} {m.get('identity_leak_gap', nan):6.2f} "
-              f"{m['pointing_game']:6.3f} {m['layercam_pointing_game']:7.3f} | {s.get('video_auc', nan):10.3f}")
+        print(
+            f"{name:<26} {m['frame_auc']:6.3f} {m['video_auc']:6.3f} {m.get('photo_auc', nan):6.3f} "
+            f"{m['reals_called_fake']:7.2f} {m.get('photos_called_fake', nan):7.2f} {m['ece']:6.3f} "
+            f"{m['video_auc_jpeg50']:8.3f} {m.get('identity_leak_gap', nan):6.2f} "
+            f"{m['pointing_game']:6.3f} {m['layercam_pointing_game']:7.3f} | {s.get('video_auc', nan):10.3f}"
+        )
     print("\nreal faces' mean P(fake) by persons' split (the identity-leak gap is test minus train):")
     for name, r in results.items():
         for key in ("real_score_by_split", "real_video_score_by_split", "real_photo_score_by_split"):
-            print(f"  {name:<26} {key.split('_')[1] if key != 'real_score_by_split' else 'all':<6} "
-                  + ", ".join(f"{k} {v:.2f}" for k, v in r["real"].get(key, {}).items()))
-    print("video AUC within each held-out person (their real video against the fakes of their face), "
-          + ", ".join(f"{name} {r['real']['video_auc_within_person']:.3f}" for name, r in results.items())
-          + " (against the pooled video AUC above: how much of the error is each person's own level)")
+            print(
+                f"  {name:<26} {key.split('_')[1] if key != 'real_score_by_split' else 'all':<6} "
+                + ", ".join(f"{k} {v:.2f}" for k, v in r["real"].get(key, {}).items())
+            )
+    print(
+        "video AUC within each held-out person (their real video against the fakes of their face), "
+        + ", ".join(f"{name} {r['real']['video_auc_within_person']:.3f}" for name, r in results.items())
+        + " (against the pooled video AUC above: how much of the error is each person's own level)"
+    )
     print("\nvideo AUC per fake kind (real test videos vs that kind's):")
     for name, r in results.items():
-        print(f"  {name:<26} " + ", ".join(f"{k} {v:.3f}" for k, v in r["real"]["per_kind_video_auc"].items()))
+        print(
+            f"  {name:<26} " + ", ".join(f"{k} {v:.3f}" for k, v in r["real"]["per_kind_video_auc"].items())
+        )
 
     fps = throughput(args.weights, Path(args.video), args.frames)
     fps_marks = throughput(args.weights, Path(args.video), args.frames, provenance=True)
-    print(f"\nthroughput (decode + MTCNN crop + score + Grad-CAM), {args.weights}: {fps:.1f} frames/s "
-          f"({fps_marks:.1f} with the provenance check detect adds, {args.frames} frames), "
-          f"{args.threads} threads; load average {os.getloadavg()} on {os.cpu_count()} cores")
+    print(
+        f"\nthroughput (decode + MTCNN crop + score + Grad-CAM), {args.weights}: {fps:.1f} frames/s "
+        f"({fps_marks:.1f} with the provenance check detect adds, {args.frames} frames), "
+        f"{args.threads} threads; load average {os.getloadavg()} on {os.cpu_count()} cores"
+    )
     m, s = r0, next(iter(results.values())).get("synthetic", {})
-    checks = {"real video AUC >= 0.97": m["video_auc"] >= 0.97,
-              "<= 1 real video in 10 called fake": m["reals_called_fake"] <= 0.1,
-              "<= 1 real photo in 10 called fake": m.get("photos_called_fake", 1.0) <= 0.1,
-              "photo AUC >= 0.95": m.get("photo_auc", 0.0) >= 0.95,
-              "real frame AUC >= 0.90": m["frame_auc"] >= 0.90,
-              "real video AUC after JPEG 50 >= 0.93": m["video_auc_jpeg50"] >= 0.93,
-              "ECE <= 0.08": m["ece"] <= 0.08,
-              # the stricter of the gaps: all real faces, and videos and photos apart
-              "identity-leak gap <= 0.10 (all, videos, photos)": max(
-                  [m[k] for k in ("identity_leak_gap", "identity_leak_gap_videos", "identity_leak_gap_photos")
-                   if k in m] or [1.0]) <= 0.10,
-              "pointing game >= 0.8 (Grad-CAM)": m["pointing_game"] >= 0.8,
-              "pointing game >= 0.8 (LayerCAM)": m["layercam_pointing_game"] >= 0.8,
-              "synthetic video AUC >= 0.99": s.get("video_auc", 0) >= 0.99,
-              "throughput >= 20 frames/s": fps >= 20}
+    checks = {
+        "real video AUC >= 0.97": m["video_auc"] >= 0.97,
+        "<= 1 real video in 10 called fake": m["reals_called_fake"] <= 0.1,
+        "<= 1 real photo in 10 called fake": m.get("photos_called_fake", 1.0) <= 0.1,
+        "photo AUC >= 0.95": m.get("photo_auc", 0.0) >= 0.95,
+        "real frame AUC >= 0.90": m["frame_auc"] >= 0.90,
+        "real video AUC after JPEG 50 >= 0.93": m["video_auc_jpeg50"] >= 0.93,
+        "ECE <= 0.08": m["ece"] <= 0.08,
+        # the stricter of the gaps: all real faces, and videos and photos apart
+        "identity-leak gap <= 0.10 (all, videos, photos)": max(
+            [
+                m[k]
+                for k in ("identity_leak_gap", "identity_leak_gap_videos", "identity_leak_gap_photos")
+                if k in m
+            ]
+            or [1.0]
+        )
+        <= 0.10,
+        "pointing game >= 0.8 (Grad-CAM)": m["pointing_game"] >= 0.8,
+        "pointing game >= 0.8 (LayerCAM)": m["layercam_pointing_game"] >= 0.8,
+        "synthetic video AUC >= 0.99": s.get("video_auc", 0) >= 0.99,
+        "throughput >= 20 frames/s": fps >= 20,
+    }
     for name, ok in checks.items():
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
     if args.json:
         from deepfakelab.fakes.roster import real_rows
 
-        measured = (f"{args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
-                    f"{time.strftime('%Y-%m-%d')}")
+        measured = (
+            f"{args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
+            f"{time.strftime('%Y-%m-%d')}"
+        )
         people = len(set(test.group[real_rows(test)].tolist()))
-        Path(args.json).write_text(json.dumps({"results": results, "fps": fps, "fps_with_provenance": fps_marks,
-                                               "checks": checks, "test_persons": people, "measured": measured},
-                                              indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "results": results,
+                    "fps": fps,
+                    "fps_with_provenance": fps_marks,
+                    "checks": checks,
+                    "test_persons": people,
+                    "measured": measured,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -52,7 +52,9 @@ def main() -> None:
     print(f"{args.video.name}: {len(frames)} frames of {width}x{height}, {args.threads} thread(s)")
     print(f"  mesh network, 192 px crop      {network:7.2f} ms/frame")
     print(f"  FaceMesh.track (whole loop)    {tracked:7.2f} ms/frame  ({1000 / tracked:5.1f} frames/s)")
-    print(f"  baseline: MTCNN on every frame {mtcnn:7.2f} ms/frame  (tracking is {mtcnn / tracked:.1f}x faster)")
+    print(
+        f"  baseline: MTCNN on every frame {mtcnn:7.2f} ms/frame  (tracking is {mtcnn / tracked:.1f}x faster)"
+    )
 
 
 if __name__ == "__main__":

@@ -79,11 +79,15 @@ def main() -> None:
         kit = kit_throughput(kit_config, images, steps)
         rows.append((name, baseline, kit, kit / baseline))
     default = kit_throughput(classic28(), bags.train, args.steps)
-    print("\n| recipe | recipe images/s | kit images/s | ratio kit/recipe (target >= 1.0) |\n|---|---:|---:|---:|")
+    print(
+        "\n| recipe | recipe images/s | kit images/s | ratio kit/recipe (target >= 1.0) |\n|---|---:|---:|---:|"
+    )
     for name, baseline, kit, ratio in rows:
         print(f"| {name} | {baseline:.0f} | {kit:.0f} | {ratio:.2f} |")
-    print(f"\nThe kit's default 28 px config (discriminator hidden 64): {default:.0f} images/s "
-          f"({default / rows[0][1]:.2f}x the C1W2 recipe).")
+    print(
+        f"\nThe kit's default 28 px config (discriminator hidden 64): {default:.0f} images/s "
+        f"({default / rows[0][1]:.2f}x the C1W2 recipe)."
+    )
 
 
 if __name__ == "__main__":

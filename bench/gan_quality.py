@@ -27,7 +27,9 @@ class OutOfTime(Exception):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget (default: %(default)s)")
-    parser.add_argument("--max-epochs", type=int, default=200, help="upper bound on epochs (default: %(default)s)")
+    parser.add_argument(
+        "--max-epochs", type=int, default=200, help="upper bound on epochs (default: %(default)s)"
+    )
     parser.add_argument("--out", default="runs/bench-gan-quality", help="run folder (default: %(default)s)")
     args = parser.parse_args()
 
@@ -58,11 +60,15 @@ def main() -> None:
 
     quality = BagQuality(data.train, data.test)
     generated = generate_for_scoring(TrainResult(Path(args.out), [], []), config)
-    rows = quality.calibration() + [quality.score(f"generated, {epochs} epochs in {minutes:.1f} min", generated)]
+    rows = quality.calibration() + [
+        quality.score(f"generated, {epochs} epochs in {minutes:.1f} min", generated)
+    ]
     print(quality_table(rows))
     ceiling, ours = rows[1].fd, rows[-1].fd
-    print(f"\ngenerated FD {ours:.2f} vs blurred-real FD {ceiling:.2f}: "
-          f"{'target met' if ours < ceiling else 'target NOT met'} (ratio {ours / ceiling:.2f}, target < 1)")
+    print(
+        f"\ngenerated FD {ours:.2f} vs blurred-real FD {ceiling:.2f}: "
+        f"{'target met' if ours < ceiling else 'target NOT met'} (ratio {ours / ceiling:.2f}, target < 1)"
+    )
 
 
 if __name__ == "__main__":

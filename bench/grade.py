@@ -38,8 +38,12 @@ KINDS = ["correct", "off_by_one", "blank", "tamper"]  # quick ones: no submissio
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=8, help="number of student submissions (default: 8)")
-    parser.add_argument("--jobs", type=int, default=2, help="parallel grading workers for the kit (default: 2)")
+    parser.add_argument(
+        "--submissions", type=int, default=8, help="number of student submissions (default: 8)"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="parallel grading workers for the kit (default: 2)"
+    )
     args = parser.parse_args()
     ensure_tools_on_path()
     with tempfile.TemporaryDirectory(prefix="dfl-bench-") as tmp:
@@ -52,8 +56,12 @@ def main() -> int:
             shutil.copytree(base.root, root)
 
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", toy.ASSIGNMENT, "--force"],
-                              cwd=plain_root, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "autograde", toy.ASSIGNMENT, "--force"],
+            cwd=plain_root,
+            capture_output=True,
+            text=True,
+        )
         plain_s = time.perf_counter() - start
         if proc.returncode != 0:
             print(proc.stderr[-2000:])
@@ -62,8 +70,11 @@ def main() -> int:
         timed = {}
         for name, root, sandbox in (("sandbox", kit_root_, True), ("no-sandbox", bare_root, False)):
             start = time.perf_counter()
-            report = grade_assignment(open_course(root), toy.ASSIGNMENT,
-                                      GradeOptions(jobs=args.jobs, feedback=False, progress=False, sandbox=sandbox))
+            report = grade_assignment(
+                open_course(root),
+                toy.ASSIGNMENT,
+                GradeOptions(jobs=args.jobs, feedback=False, progress=False, sandbox=sandbox),
+            )
             timed[name] = time.perf_counter() - start
             if report.failed:
                 print("failed:", report.failed)
@@ -79,16 +90,24 @@ def main() -> int:
     n = args.submissions
     plain_rate, kit_rate = 60 * n / plain_s, 60 * n / kit_s
     print(f"machine: {os.cpu_count()} CPUs; {n} toy submissions ({', '.join(KINDS)} in turn)")
-    print(f"nbgrader autograde (one at a time)     : {plain_s:6.1f} s  {plain_rate:5.1f} submissions/min  "
-          f"({plain_s / n:.1f} s each)")
+    print(
+        f"nbgrader autograde (one at a time)     : {plain_s:6.1f} s  {plain_rate:5.1f} submissions/min  "
+        f"({plain_s / n:.1f} s each)"
+    )
     bare_s = timed["no-sandbox"]
-    print(f"deepfakelab course grade --jobs {args.jobs}      : {kit_s:6.1f} s  {kit_rate:5.1f} submissions/min  "
-          f"(bubblewrap sandbox, hidden checks, limits)")
+    print(
+        f"deepfakelab course grade --jobs {args.jobs}      : {kit_s:6.1f} s  {kit_rate:5.1f} submissions/min  "
+        f"(bubblewrap sandbox, hidden checks, limits)"
+    )
     print(f"  ... --no-sandbox                     : {bare_s:6.1f} s  {60 * n / bare_s:5.1f} submissions/min")
-    print(f"ratio (kit / nbgrader)                 : {kit_rate / plain_rate:.2f}x "
-          f"(sandbox costs {kit_s / bare_s:.2f}x the time of --no-sandbox)")
-    print("kit, mean seconds per submission and phase: "
-          + ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in phases.items()))
+    print(
+        f"ratio (kit / nbgrader)                 : {kit_rate / plain_rate:.2f}x "
+        f"(sandbox costs {kit_s / bare_s:.2f}x the time of --no-sandbox)"
+    )
+    print(
+        "kit, mean seconds per submission and phase: "
+        + ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in phases.items())
+    )
     return 0
 
 

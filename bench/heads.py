@@ -76,8 +76,10 @@ def detection_rates(sizes: list[int], count: int) -> None:
     mtcnn = MTCNN(keep_all=False, device="cpu")
     people = [Identity.sample(70_000 + k) for k in range(count)]
     states = [random_trajectory(70_000 + k, 50)[(7 * k) % 50] for k in range(count)]
-    print(f"\nMTCNN detection rate, {count} frames per accessory and size "
-          "(same identities and poses for every accessory; random yaw +-34, pitch +-18, roll +-15 deg)")
+    print(
+        f"\nMTCNN detection rate, {count} frames per accessory and size "
+        "(same identities and poses for every accessory; random yaw +-34, pitch +-18, roll +-15 deg)"
+    )
     print(f"{'accessory':>12} " + " ".join(f"{f'{s} px':>8}" for s in sizes))
     bare_hits = {}
     for kind in ACCESSORY_KINDS:
@@ -94,19 +96,33 @@ def detection_rates(sizes: list[int], count: int) -> None:
         print(f"{kind:>12} " + " ".join(f"{r:>8.1%}" for r in rates), flush=True)
     # Face detectors are known to miss dark skin more often; say so when it happens here.
     tone = np.array([np.mean(p.skin) for p in people])
-    groups = {"light skin": tone >= 0.6, "medium skin": (tone >= 0.42) & (tone < 0.6), "deep skin": tone < 0.42}
+    groups = {
+        "light skin": tone >= 0.6,
+        "medium skin": (tone >= 0.42) & (tone < 0.6),
+        "deep skin": tone < 0.42,
+    }
     print("\naccessory-free, by skin tone (mean RGB of the skin colour: >= 0.6, 0.42-0.6, < 0.42)")
     for name, members in groups.items():
-        cells = " ".join(f"{bare_hits[s][members].mean():>8.1%}" if members.any() else f"{'-':>8}" for s in sizes)
+        cells = " ".join(
+            f"{bare_hits[s][members].mean():>8.1%}" if members.any() else f"{'-':>8}" for s in sizes
+        )
         print(f"{name:>12} {cells}   (n={int(members.sum())})")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=300, help="frames per size for the timing (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--frames", type=int, default=300, help="frames per size for the timing (default: %(default)s)"
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256], help="frame sizes to time")
-    parser.add_argument("--mtcnn-frames", type=int, default=100, help="frames per accessory and size (default: %(default)s)")
-    parser.add_argument("--mtcnn-sizes", type=int, nargs="+", default=[128, 256], help="frame sizes for detection")
+    parser.add_argument(
+        "--mtcnn-frames", type=int, default=100, help="frames per accessory and size (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--mtcnn-sizes", type=int, nargs="+", default=[128, 256], help="frame sizes for detection"
+    )
     parser.add_argument("--skip-timing", action="store_true", help="only the detection rates")
     parser.add_argument("--skip-mtcnn", action="store_true", help="only the timing")
     args = parser.parse_args(argv)

@@ -25,8 +25,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 from deepfakelab.faces.mesh import FaceMesh  # noqa: E402
 from deepfakelab.media.video import iter_frames  # noqa: E402
-from deepfakelab.reenact.real_evaluation import (CROP_SIZE, crop_clip, reenact_clip,  # noqa: E402
-                                                 score_outputs)
+from deepfakelab.reenact.real_evaluation import (  # noqa: E402
+    CROP_SIZE,
+    crop_clip,
+    reenact_clip,
+    score_outputs,
+)
 from deepfakelab.threads import prepare_process  # noqa: E402
 
 METHODS = ("zero-motion", "landmark-warp", "mesh-warp")
@@ -64,9 +68,13 @@ def main() -> None:
         print(f"{name:<16}" + "".join(f"{v:>9.4f}{a:>7.2f}" for v, a in zip(row[::2], row[1::2])))
     mean = np.mean(rows, axis=0)
     print(f"{'mean':<16}" + "".join(f"{v:>9.4f}{a:>7.2f}" for v, a in zip(mean[::2], mean[1::2])))
-    print(f"mesh-warp AKD / zero motion's: {mean[5] / mean[1]:.2f}; / 5-point warp's: {mean[5] / mean[3]:.2f}")
+    print(
+        f"mesh-warp AKD / zero motion's: {mean[5] / mean[1]:.2f}; / 5-point warp's: {mean[5] / mean[3]:.2f}"
+    )
     for method, seconds in timing.items():
-        print(f"speed, {method}: {1000 * seconds / counted:.1f} ms/frame at {CROP_SIZE} px ({args.threads} threads)")
+        print(
+            f"speed, {method}: {1000 * seconds / counted:.1f} ms/frame at {CROP_SIZE} px ({args.threads} threads)"
+        )
 
 
 if __name__ == "__main__":

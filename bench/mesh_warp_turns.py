@@ -33,29 +33,52 @@ def main() -> None:
     parser.add_argument("--identities", type=int, nargs="+", default=[1, 2, 3, 4], help="head seeds")
     parser.add_argument("--yaws", type=float, nargs="+", default=list(TURN_YAWS), help="degrees")
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--no-unfold", action="store_true", help="the mesh warp without unfolding flipped triangles")
-    parser.add_argument("--no-background", action="store_true", help="the mesh warp without its still background")
+    parser.add_argument(
+        "--no-unfold", action="store_true", help="the mesh warp without unfolding flipped triangles"
+    )
+    parser.add_argument(
+        "--no-background", action="store_true", help="the mesh warp without its still background"
+    )
     parser.add_argument("--json", type=Path, help="also write the scores here")
     args = parser.parse_args()
     start = time.perf_counter()
-    scores = evaluate_head_turns(tuple(args.identities), tuple(args.yaws), args.size, unfold=not args.no_unfold,
-                                 background=not args.no_background)
+    scores = evaluate_head_turns(
+        tuple(args.identities),
+        tuple(args.yaws),
+        args.size,
+        unfold=not args.no_unfold,
+        background=not args.no_background,
+    )
     mesh = scores["mesh-warp"]
-    print(f"{len(args.identities)} synthetic heads, self-reenactment from frontal, {args.size} px; seam L1 per yaw")
-    print(f"{'yaw':>6}" + "".join(f"{m:>15}" for m in METHODS) + f"{'flipped':>9}{'uncovered':>11}"
-          + "".join(f"{m + ' out':>19}" for m in METHODS))
+    print(
+        f"{len(args.identities)} synthetic heads, self-reenactment from frontal, {args.size} px; seam L1 per yaw"
+    )
+    print(
+        f"{'yaw':>6}"
+        + "".join(f"{m:>15}" for m in METHODS)
+        + f"{'flipped':>9}{'uncovered':>11}"
+        + "".join(f"{m + ' out':>19}" for m in METHODS)
+    )
     for yaw in args.yaws:
-        print(f"{yaw:>6g}" + "".join(f"{scores[m]['per_yaw'][yaw]:>15.4f}" for m in METHODS)
-              + f"{mesh['flipped_per_yaw'][yaw]:>9d}{mesh['uncovered_per_yaw'][yaw]:>11d}"
-              + "".join(f"{scores[m]['outside_per_yaw'][yaw]:>19.4f}" for m in METHODS))
-    print(f"{'mean':>6}" + "".join(f"{scores[m]['seam_l1']:>15.4f}" for m in METHODS)
-          + f"{mesh['flipped_max']:>9d}{mesh['uncovered_max']:>11d}"
-          + "".join(f"{scores[m]['outside_l1']:>19.4f}" for m in METHODS)
-          + f"  (flipped, uncovered: most in one frame; {mesh['flipped_total']} flipped in all)")
+        print(
+            f"{yaw:>6g}"
+            + "".join(f"{scores[m]['per_yaw'][yaw]:>15.4f}" for m in METHODS)
+            + f"{mesh['flipped_per_yaw'][yaw]:>9d}{mesh['uncovered_per_yaw'][yaw]:>11d}"
+            + "".join(f"{scores[m]['outside_per_yaw'][yaw]:>19.4f}" for m in METHODS)
+        )
+    print(
+        f"{'mean':>6}"
+        + "".join(f"{scores[m]['seam_l1']:>15.4f}" for m in METHODS)
+        + f"{mesh['flipped_max']:>9d}{mesh['uncovered_max']:>11d}"
+        + "".join(f"{scores[m]['outside_l1']:>19.4f}" for m in METHODS)
+        + f"  (flipped, uncovered: most in one frame; {mesh['flipped_total']} flipped in all)"
+    )
     ratio = mesh["seam_l1"] / scores["landmark-warp"]["seam_l1"]
-    print(f"mesh warp's seam L1 / landmark warp's: {ratio:.2f} (target at most 0.5); "
-          f"/ zero motion's: {mesh['seam_l1'] / scores['zero-motion']['seam_l1']:.2f}; "
-          f"{time.perf_counter() - start:.0f} s")
+    print(
+        f"mesh warp's seam L1 / landmark warp's: {ratio:.2f} (target at most 0.5); "
+        f"/ zero motion's: {mesh['seam_l1'] / scores['zero-motion']['seam_l1']:.2f}; "
+        f"{time.perf_counter() - start:.0f} s"
+    )
     if args.json:
         args.json.write_text(json.dumps(scores, indent=2))
 

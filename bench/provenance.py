@@ -79,8 +79,21 @@ ATTACKS = ("none", "h264_crf28", "jpeg50", "downscale_0.5", "crop_10pct")
 LAYOUTS = ("crop", "paste-back", "side-by-side", "crop+band")
 FPS = 25.0
 #: Real talking-head videos used as drivers (faces large enough for the mesh; others are wide shots).
-REAL_DRIVERS = ("d0.mp4", "d10.mp4", "d12.mp4", "d18.mp4", "d20.mp4", "hdtf_aoc.mp4", "hdtf_kh.mp4",
-                "retalk_1.mp4", "retalk_2.mp4", "retalk_3.mp4", "retalk_4.mp4", "retalk_5.mp4", "vox_dpe_d.mp4")
+REAL_DRIVERS = (
+    "d0.mp4",
+    "d10.mp4",
+    "d12.mp4",
+    "d18.mp4",
+    "d20.mp4",
+    "hdtf_aoc.mp4",
+    "hdtf_kh.mp4",
+    "retalk_1.mp4",
+    "retalk_2.mp4",
+    "retalk_3.mp4",
+    "retalk_4.mp4",
+    "retalk_5.mp4",
+    "vox_dpe_d.mp4",
+)
 
 
 def jpeg(frame: np.ndarray, quality: int = 50) -> np.ndarray:
@@ -92,8 +105,10 @@ def jpeg(frame: np.ndarray, quality: int = 50) -> np.ndarray:
 def attacked_frames(path: Path, attack: str, folder: Path) -> np.ndarray:
     if attack == "h264_crf28":
         out = folder / f"{path.stem}_crf28.mp4"
-        subprocess.run([ffmpeg_exe(), "-y", "-v", "error", "-i", str(path), "-c:v", "libx264", "-crf", "28", str(out)],
-                       check=True)
+        subprocess.run(
+            [ffmpeg_exe(), "-y", "-v", "error", "-i", str(path), "-c:v", "libx264", "-crf", "28", str(out)],
+            check=True,
+        )
         return read_video(out).frames
     frames = read_video(path).frames
     if attack == "jpeg50":
@@ -104,7 +119,7 @@ def attacked_frames(path: Path, attack: str, folder: Path) -> np.ndarray:
     if attack == "crop_10pct":
         h, w = frames.shape[1:3]
         dy, dx = round(h * 0.05), round(w * 0.05)
-        return frames[:, dy:h - dy, dx:w - dx]
+        return frames[:, dy : h - dy, dx : w - dx]
     return frames
 
 
@@ -116,7 +131,9 @@ def real_photos(count: int) -> list[Path]:
     if not photos and not faces:
         raise SystemExit(f"no photos under {SHARED}")
     extra = max(0, count * 2 - len(photos))
-    picks = np.linspace(0, len(faces) - 1, min(extra, len(faces))).round().astype(int) if extra and faces else []
+    picks = (
+        np.linspace(0, len(faces) - 1, min(extra, len(faces))).round().astype(int) if extra and faces else []
+    )
     return photos + [faces[i] for i in picks]
 
 
@@ -154,7 +171,9 @@ def fakes(clips: int, heads: int, drive: list, frames: int):
     """Yield ``(kind, layout, photo path or None, driver file or None, unmarked frames, band)``:
     ``clips`` fakes of real photos, then ``heads`` of synthetic heads, drivers and layouts in turn."""
     options = pipeline.ReenactOptions(progress=False)
-    sources = [("real photo", p) for p in real_photos(clips)] + [("synthetic head", 200 + k) for k in range(heads * 2)]
+    sources = [("real photo", p) for p in real_photos(clips)] + [
+        ("synthetic head", 200 + k) for k in range(heads * 2)
+    ]
     made = {"real photo": 0, "synthetic head": 0}
     wanted = {"real photo": clips, "synthetic head": heads}
     turn = 0
@@ -179,8 +198,15 @@ def fakes(clips: int, heads: int, drive: list, frames: int):
         if layout == "paste-back":
             frames_out = np.stack([face_tools.paste_back(face.photo, f, face.box) for f in frames_out])
         elif layout == "side-by-side":
-            frames_out = side_by_side(face.crop, result.driving_crops, frames_out, result.source_points,
-                                      result.driving_points, result.moved_points, draw_mesh)
+            frames_out = side_by_side(
+                face.crop,
+                result.driving_crops,
+                frames_out,
+                result.source_points,
+                result.driving_points,
+                result.moved_points,
+                draw_mesh,
+            )
         made[kind] += 1
         turn += 1
         yield kind, layout, photo, driver_path, frames_out, layout == "crop+band", f"{name} by {driver_name}"
@@ -206,9 +232,17 @@ def clip_scores(folder: Path, clips: int, heads: int, drive: list, frames: int, 
         marked = [watermark.embed(f, file_id) for f in clip]
         embed_s += time.perf_counter() - start
         embed_px += sum(f.shape[0] * f.shape[1] for f in clip)
-        psnrs += [10 * np.log10(255 ** 2 / max(np.mean((m.astype(np.float64) - f) ** 2), 1e-12)) for m, f in zip(marked, clip)]
-        path = write_video(folder / f"fake_{k}.mp4", marked, FPS, visible_mark=band,
-                           provenance=marking.Provenance(file_id=file_id, sign=False, watermark=False))
+        psnrs += [
+            10 * np.log10(255**2 / max(np.mean((m.astype(np.float64) - f) ** 2), 1e-12))
+            for m, f in zip(marked, clip)
+        ]
+        path = write_video(
+            folder / f"fake_{k}.mp4",
+            marked,
+            FPS,
+            visible_mark=band,
+            provenance=marking.Provenance(file_id=file_id, sign=False, watermark=False),
+        )
         start = time.perf_counter()
         c2pa_manifest.sign_file(path, [p for p in (photo, driver) if p is not None])
         sign_s.append(time.perf_counter() - start)
@@ -233,14 +267,21 @@ def clip_scores(folder: Path, clips: int, heads: int, drive: list, frames: int, 
                 one = watermark.detect(attacked[i])
                 frame_hits[attack] += one.found and one.payload.file_id == file_id
         path.unlink()
-        print(f"  fake {k + 1}: {kind}, {layout}, {clip.shape[2]}x{clip.shape[1]}, {len(clip)} frames, "
-              f"PSNR {np.mean(psnrs[-len(clip):]):.1f} dB, {'missed after ' + ', '.join(missed) if missed else 'all recovered'} "
-              f"({time.perf_counter() - started:.0f} s)", flush=True)
+        print(
+            f"  fake {k + 1}: {kind}, {layout}, {clip.shape[2]}x{clip.shape[1]}, {len(clip)} frames, "
+            f"PSNR {np.mean(psnrs[-len(clip) :]):.1f} dB, {'missed after ' + ', '.join(missed) if missed else 'all recovered'} "
+            f"({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
     return {
-        "clips": made, "frames_per_clip": frames, "single_frames_scored": frames_tried,
+        "clips": made,
+        "frames_per_clip": frames,
+        "single_frames_scored": frames_tried,
         "recovered_clips": _rates(video_hits, made),
         "recovered_single_frames": _rates(frame_hits, frames_tried),
-        "recovered_clips_by_group": {g: {"clips": v["fakes"], **_rates(v["hits"], v["fakes"])} for g, v in groups.items()},
+        "recovered_clips_by_group": {
+            g: {"clips": v["fakes"], **_rates(v["hits"], v["fakes"])} for g, v in groups.items()
+        },
         "lowest_sync_z_recovered": {a: (float(z) if np.isfinite(z) else None) for a, z in lowest_z.items()},
         "psnr_db": {"mean": float(np.mean(psnrs)), "min": float(np.min(psnrs))},
         "embed_ms_per_256px_frame": 1000 * embed_s / embed_px * 256 * 256,
@@ -251,14 +292,20 @@ def clip_scores(folder: Path, clips: int, heads: int, drive: list, frames: int, 
 
 
 def false_positives(limit: int | None) -> dict:
-    files = sorted(p for folder in ("real", "faces") for p in (SHARED / folder).rglob("*")
-                   if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".mp4"})
+    files = sorted(
+        p
+        for folder in ("real", "faces")
+        for p in (SHARED / folder).rglob("*")
+        if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".mp4"}
+    )
     if limit:
         files = files[:: max(1, len(files) // limit)][:limit]
     found, unreadable, z_max = [], 0, -np.inf
     for i, path in enumerate(files):
         try:
-            frames = read_video(path, max_frames=300).frames if path.suffix == ".mp4" else [read_photo(path)[0]]
+            frames = (
+                read_video(path, max_frames=300).frames if path.suffix == ".mp4" else [read_photo(path)[0]]
+            )
         except DeepfakeLabError:
             unreadable += 1
             continue
@@ -269,19 +316,31 @@ def false_positives(limit: int | None) -> dict:
             found.append(str(path.relative_to(SHARED)))
         if (i + 1) % 250 == 0:
             print(f"  real media: {i + 1}/{len(files)} checked, {len(found)} false positives", flush=True)
-    return {"files": len(files), "unreadable": unreadable, "false_positives": len(found),
-            "false_positive_files": found, "highest_sync_z": float(z_max), "threshold_sync_z": watermark.MIN_SYNC_Z}
+    return {
+        "files": len(files),
+        "unreadable": unreadable,
+        "false_positives": len(found),
+        "false_positive_files": found,
+        "highest_sync_z": float(z_max),
+        "threshold_sync_z": watermark.MIN_SYNC_Z,
+    }
 
 
 def reenact_speed(folder: Path, frames: int, repeats: int) -> dict:
     """Whole ``reenact`` (mesh warp, 256 px) marked against unmarked, same process."""
     photo = SHARED / "real" / "s1.jpg"
-    driving = write_video(folder / "driving.mp4", driving_video(frames, fps=FPS)[0], FPS, label="driving (synthetic head)")
+    driving = write_video(
+        folder / "driving.mp4", driving_video(frames, fps=FPS)[0], FPS, label="driving (synthetic head)"
+    )
     options = pipeline.ReenactOptions(method="mesh-warp", progress=False)
     real_provenance = pipeline.Provenance
 
     def run(marked: bool) -> float:
-        pipeline.Provenance = real_provenance if marked else (lambda inputs: marking.Provenance(inputs, sign=False, watermark=False))
+        pipeline.Provenance = (
+            real_provenance
+            if marked
+            else (lambda inputs: marking.Provenance(inputs, sign=False, watermark=False))
+        )
         try:
             start = time.perf_counter()
             pipeline.reenact_files(photo, driving, folder / f"speed_{marked}.mp4", options)
@@ -294,9 +353,14 @@ def reenact_speed(folder: Path, frames: int, repeats: int) -> dict:
     for _ in range(repeats):
         for marked in (False, True):
             best[marked] = min(best[marked], run(marked))
-    return {"photo": "real/s1.jpg", "frames": frames, "repeats": repeats,
-            "unmarked_fps": frames / best[False], "marked_fps": frames / best[True],
-            "marked_over_unmarked": best[False] / best[True]}
+    return {
+        "photo": "real/s1.jpg",
+        "frames": frames,
+        "repeats": repeats,
+        "unmarked_fps": frames / best[False],
+        "marked_fps": frames / best[True],
+        "marked_over_unmarked": best[False] / best[True],
+    }
 
 
 def main() -> None:
@@ -304,8 +368,12 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=36, help="fakes of real photos")
     parser.add_argument("--heads", type=int, default=24, help="fakes of synthetic heads")
     parser.add_argument("--drivers", type=int, default=4, help="synthetic talking heads driving them")
-    parser.add_argument("--real-drivers", action=argparse.BooleanOptionalAction, default=True,
-                        help="also drive with the real talking-head videos of ../shared/data/real (default: yes)")
+    parser.add_argument(
+        "--real-drivers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also drive with the real talking-head videos of ../shared/data/real (default: yes)",
+    )
     parser.add_argument("--frames", type=int, default=24, help="frames per generated clip")
     parser.add_argument("--single", type=int, default=4, help="single frames scored per clip and attack")
     parser.add_argument("--fp-limit", type=int, default=0, help="check only this many real files (0: all)")
@@ -317,18 +385,37 @@ def main() -> None:
     _kit.check_outputs(parser, json=(args.json, ".json"))
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    result = {"kit_version": __version__, "command": "python bench/provenance.py " + " ".join(
-        (f"--{k.replace('_', '-')}" if v is True else f"--no-{k.replace('_', '-')}" if v is False
-         else f"--{k.replace('_', '-')} {v}") for k, v in vars(args).items() if v not in (None, "") and k != "json"),
+    result = {
+        "kit_version": __version__,
+        "command": "python bench/provenance.py "
+        + " ".join(
+            (
+                f"--{k.replace('_', '-')}"
+                if v is True
+                else f"--no-{k.replace('_', '-')}"
+                if v is False
+                else f"--{k.replace('_', '-')} {v}"
+            )
+            for k, v in vars(args).items()
+            if v not in (None, "") and k != "json"
+        ),
         "machine": f"{platform.machine()}, {args.threads} threads",
-        "watermark": {"payload_bits": watermark.PAYLOAD_BITS, "strength_rms": watermark.STRENGTH,
-                      "tile": watermark.TILE, "scales_searched": list(watermark.SCALES)}}
+        "watermark": {
+            "payload_bits": watermark.PAYLOAD_BITS,
+            "strength_rms": watermark.STRENGTH,
+            "tile": watermark.TILE,
+            "scales_searched": list(watermark.SCALES),
+        },
+    }
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         print("generated fakes:", flush=True)
         drive = drivers(args.drivers, args.real_drivers, args.frames)
         result["generated"] = clip_scores(folder, args.clips, args.heads, drive, args.frames, args.single)
-        result["generated"]["drivers"] = {"synthetic heads": args.drivers, "real videos": sum(d[2] is not None for d in drive)}
+        result["generated"]["drivers"] = {
+            "synthetic heads": args.drivers,
+            "real videos": sum(d[2] is not None for d in drive),
+        }
         print("reenact speed:", flush=True)
         result["reenact_speed"] = reenact_speed(folder, args.speed_frames, args.repeats)
     print("real media:", flush=True)

@@ -50,24 +50,46 @@ def make_inputs(size: int, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
     source = torch.from_numpy(photo).permute(2, 0, 1).unsqueeze(0)
     driving = []
     for i in range(frames):
-        theta = torch.tensor([[1 + 0.02 * np.sin(i), 0.0, 0.05 * np.sin(i / 2)], [0.0, 1.0, 0.03 * np.cos(i / 3)]])
-        grid = torch.nn.functional.affine_grid(theta.unsqueeze(0).float(), (1, 3, size, size), align_corners=False)
-        driving.append(torch.nn.functional.grid_sample(source, grid, padding_mode="border", align_corners=False))
+        theta = torch.tensor(
+            [[1 + 0.02 * np.sin(i), 0.0, 0.05 * np.sin(i / 2)], [0.0, 1.0, 0.03 * np.cos(i / 3)]]
+        )
+        grid = torch.nn.functional.affine_grid(
+            theta.unsqueeze(0).float(), (1, 3, size, size), align_corners=False
+        )
+        driving.append(
+            torch.nn.functional.grid_sample(source, grid, padding_mode="border", align_corners=False)
+        )
     return source, torch.cat(driving)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="vox-256", help="built-in config name or YAML path (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--config", default="vox-256", help="built-in config name or YAML path (default: %(default)s)"
+    )
     parser.add_argument("--size", type=int, default=256, help="frame side in pixels (default: %(default)s)")
-    parser.add_argument("--frames", type=int, default=12, help="driving frames per timed run (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=4, help="the kit's batch of driving frames (default: %(default)s)")
+    parser.add_argument(
+        "--frames", type=int, default=12, help="driving frames per timed run (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=4, help="the kit's batch of driving frames (default: %(default)s)"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 keeps torch's default")
-    parser.add_argument("--repeats", type=int, default=2, help="timed runs of each, alternating (default: %(default)s)")
-    parser.add_argument("--engines", default="",
-                        help="comma-separated engines to time besides the loop (default: torch and every installed one)")
-    parser.add_argument("--macs", action="store_true",
-                        help="also count multiply-adds per frame of each path (torch's FlopCounterMode)")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="timed runs of each, alternating (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--engines",
+        default="",
+        help="comma-separated engines to time besides the loop (default: torch and every installed one)",
+    )
+    parser.add_argument(
+        "--macs",
+        action="store_true",
+        help="also count multiply-adds per frame of each path (torch's FlopCounterMode)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -81,25 +103,33 @@ def main(argv: list[str] | None = None) -> int:
     model = build_model(args.config)
     source, driving = make_inputs(args.size, args.frames)
     calibrate_batchnorm(model, source, driving)
-    print(f"config={args.config} size={args.size} frames={args.frames} batch={args.batch_size} "
-          f"threads={torch.get_num_threads()} device=cpu (random-init weights, seed 0, BatchNorm calibrated); "
-          f"engines installed: {', '.join(installed_engines())}")
+    print(
+        f"config={args.config} size={args.size} frames={args.frames} batch={args.batch_size} "
+        f"threads={torch.get_num_threads()} device=cpu (random-init weights, seed 0, BatchNorm calibrated); "
+        f"engines installed: {', '.join(installed_engines())}"
+    )
 
     paths = {"per-frame": lambda: animate_per_frame(source, driving, model)}
     for engine in engines:
-        paths[engine] = (lambda engine=engine: animate(source, driving, model, batch_size=args.batch_size,
-                                                       progress=False, engine=engine))
-    labels = {"per-frame": "per-frame loop (published demo's way)",
-              **{engine: f"kit animate(engine={engine!r})" for engine in engines}}
+        paths[engine] = lambda engine=engine: animate(
+            source, driving, model, batch_size=args.batch_size, progress=False, engine=engine
+        )
+    labels = {
+        "per-frame": "per-frame loop (published demo's way)",
+        **{engine: f"kit animate(engine={engine!r})" for engine in engines},
+    }
     # Warm-up: oneDNN primitive creation; for an engine, the ONNX export (or cached copy) and its loading.
     first_call = {}
     for name, run in paths.items():
         start = time.perf_counter()
-        animate_per_frame(source, driving[:1], model) if name == "per-frame" else \
-            animate(source, driving[:args.batch_size], model, batch_size=args.batch_size, progress=False, engine=name)
+        animate_per_frame(source, driving[:1], model) if name == "per-frame" else animate(
+            source, driving[: args.batch_size], model, batch_size=args.batch_size, progress=False, engine=name
+        )
         first_call[name] = time.perf_counter() - start
-    print("first call (export or cache, loading, warm-up): "
-          + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in first_call.items()))
+    print(
+        "first call (export or cache, loading, warm-up): "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in first_call.items())
+    )
     # Wall time is what a user waits; CPU time (all threads of this process) is the work done and
     # barely moves when other jobs share the machine. Both are the best of the repeats.
     wall = {name: [] for name in paths}
@@ -117,20 +147,29 @@ def main(argv: list[str] | None = None) -> int:
     exact_frames = min(2, args.frames)
     exact = animate_per_frame(source, driving[:exact_frames], copy.deepcopy(model).double()).float()
     error = {name: (out[:exact_frames] - exact).abs().max().item() for name, out in outputs.items()}
-    print(f"output standard deviation {reference.std().item():.3f}; largest difference from the float64 loop "
-          f"on {exact_frames} frames: " + ", ".join(f"{name} {value:.1e}" for name, value in error.items()))
+    print(
+        f"output standard deviation {reference.std().item():.3f}; largest difference from the float64 loop "
+        f"on {exact_frames} frames: " + ", ".join(f"{name} {value:.1e}" for name, value in error.items())
+    )
     fps = {name: args.frames / min(times) for name, times in wall.items()}
     cpu_per_frame = {name: min(times) / args.frames for name, times in cpu.items()}
     for name, label in labels.items():
-        print(f"{label:<40}{fps[name]:7.3f} frames/s, {cpu_per_frame[name]:.2f} CPU s/frame"
-              + ("" if name == "per-frame" else
-                 f", {fps[name] / fps['per-frame']:.2f}x wall, "
-                 f"{cpu_per_frame['per-frame'] / cpu_per_frame[name]:.2f}x CPU; "
-                 f"max |difference| {difference[name]:.1e}"))
+        print(
+            f"{label:<40}{fps[name]:7.3f} frames/s, {cpu_per_frame[name]:.2f} CPU s/frame"
+            + (
+                ""
+                if name == "per-frame"
+                else f", {fps[name] / fps['per-frame']:.2f}x wall, "
+                f"{cpu_per_frame['per-frame'] / cpu_per_frame[name]:.2f}x CPU; "
+                f"max |difference| {difference[name]:.1e}"
+            )
+        )
     best = max(engines, key=fps.get)
     ratio = fps[best] / fps["per-frame"]
-    print(f"fastest: engine={best!r}, {ratio:.2f}x the loop's wall time (target >= {TARGET_RATIO}x); "
-          f"max |difference| = {difference[best]:.2e} (target < {TOLERANCE})")
+    print(
+        f"fastest: engine={best!r}, {ratio:.2f}x the loop's wall time (target >= {TARGET_RATIO}x); "
+        f"max |difference| = {difference[best]:.2e} (target < {TOLERANCE})"
+    )
     if args.macs:
         report_macs(source, driving, model, args.batch_size)
     # Float32 rounding differs between any two orderings of the same arithmetic; a path passes if it
@@ -140,13 +179,18 @@ def main(argv: list[str] | None = None) -> int:
         if difference[name] < TOLERANCE:
             continue
         if error[name] > max(TOLERANCE, 2 * error["per-frame"]):
-            print(f"FAIL: engine={name!r} disagrees with the loop ({difference[name]:.1e}) and is less exact than "
-                  "float32 rounding explains", file=sys.stderr)
+            print(
+                f"FAIL: engine={name!r} disagrees with the loop ({difference[name]:.1e}) and is less exact than "
+                "float32 rounding explains",
+                file=sys.stderr,
+            )
             failed = True
         else:
-            print(f"note: engine={name!r} and the loop differ by more than {TOLERANCE}; against the float64 result "
-                  f"it is off by {error[name]:.1e} and the loop by {error['per-frame']:.1e}: float32 rounding",
-                  file=sys.stderr)
+            print(
+                f"note: engine={name!r} and the loop differ by more than {TOLERANCE}; against the float64 result "
+                f"it is off by {error[name]:.1e} and the loop by {error['per-frame']:.1e}: float32 rounding",
+                file=sys.stderr,
+            )
     if ratio < TARGET_RATIO:
         print(f"note: below the {TARGET_RATIO}x target on this machine", file=sys.stderr)
     return 1 if failed else 0
@@ -174,8 +218,11 @@ def report_macs(source: torch.Tensor, driving: torch.Tensor, model, batch_size: 
         for block in [generator.first, *generator.down_blocks]:
             features = block(features)
         bottleneck = count_macs(lambda: generator.bottleneck(features))
-    print(f"multiply-adds per frame: loop {loop / 1e9:.1f} G, kit {kit / 1e9:.1f} G ({loop / kit:.2f}x fewer); "
-          f"{bottleneck / 1e9:.1f} G of each are the generator's bottleneck blocks")
+    print(
+        f"multiply-adds per frame: loop {loop / 1e9:.1f} G, kit {kit / 1e9:.1f} G ({loop / kit:.2f}x fewer); "
+        f"{bottleneck / 1e9:.1f} G of each are the generator's bottleneck blocks"
+    )
+
 
 if __name__ == "__main__":
     prepare_process()  # sleeping OpenMP threads, before any work (deepfakelab/threads.py)

@@ -62,12 +62,16 @@ def main() -> None:
                 seconds, cpu, written = time_method(args.photo, args.video, method, args.frames, Path(folder))
                 if seconds < best.get(method, (float("inf"), 0.0))[0]:
                     best[method] = (seconds, cpu)
-    print(f"whole reenact of {args.photo.name} driven by {args.video.name}, {written} frames at 256 px, "
-          f"{args.threads} threads, best of {args.repeats}:")
+    print(
+        f"whole reenact of {args.photo.name} driven by {args.video.name}, {written} frames at 256 px, "
+        f"{args.threads} threads, best of {args.repeats}:"
+    )
     for method, (seconds, cpu) in best.items():
         fps = written / seconds
-        print(f"  {method:<14} {seconds:6.1f} s  {fps:5.1f} frames/s  ({'meets' if fps >= TARGET_FPS else 'below'} "
-              f"the {TARGET_FPS:g} frames/s target); {cpu:6.1f} CPU s, {written / cpu:5.1f} frames per CPU second")
+        print(
+            f"  {method:<14} {seconds:6.1f} s  {fps:5.1f} frames/s  ({'meets' if fps >= TARGET_FPS else 'below'} "
+            f"the {TARGET_FPS:g} frames/s target); {cpu:6.1f} CPU s, {written / cpu:5.1f} frames per CPU second"
+        )
     print(f"  mesh-warp / landmark-warp frame rate: {best['landmark-warp'][0] / best['mesh-warp'][0]:.2f}x")
 
 

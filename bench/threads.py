@@ -65,8 +65,13 @@ def measure(threads: int, policy: str | None, competitors: int, steps: int) -> f
         env["OMP_WAIT_POLICY"] = policy
     spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(competitors)]
     try:
-        out = subprocess.run([sys.executable, "-c", TRAIN, str(threads), str(steps)], env=env,
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", TRAIN, str(threads), str(steps)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     finally:
         for p in spinners:
             p.kill()
@@ -76,12 +81,23 @@ def measure(threads: int, policy: str | None, competitors: int, steps: int) -> f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=40, help="timed steps per setting (default: %(default)s)")
+    parser.add_argument(
+        "--steps", type=int, default=40, help="timed steps per setting (default: %(default)s)"
+    )
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch threads (default: 1 2)")
-    parser.add_argument("--competitors", type=int, nargs="+", default=[0, 1],
-                        help="CPU-bound processes running beside it (default: 0 1)")
-    parser.add_argument("--policies", nargs="+", default=["default", "PASSIVE"],
-                        help="OMP_WAIT_POLICY values; 'default' leaves it unset (default: default PASSIVE)")
+    parser.add_argument(
+        "--competitors",
+        type=int,
+        nargs="+",
+        default=[0, 1],
+        help="CPU-bound processes running beside it (default: 0 1)",
+    )
+    parser.add_argument(
+        "--policies",
+        nargs="+",
+        default=["default", "PASSIVE"],
+        help="OMP_WAIT_POLICY values; 'default' leaves it unset (default: default PASSIVE)",
+    )
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs; load average before the run: {os.getloadavg()[0]:.2f}")
     print("| other CPU-bound jobs | torch threads | OMP_WAIT_POLICY | GAN steps/s |")

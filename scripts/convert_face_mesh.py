@@ -30,7 +30,9 @@ import torch
 try:
     import tflite
 except ImportError:  # pragma: no cover - a developer tool
-    sys.exit("convert_face_mesh: needs the `tflite` parser: pip install tflite  (or pip install -e .[convert])")
+    sys.exit(
+        "convert_face_mesh: needs the `tflite` parser: pip install tflite  (or pip install -e .[convert])"
+    )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 from deepfakelab.faces.mesh_model import FaceMeshNet, ResidualBlock  # noqa: E402
@@ -48,7 +50,9 @@ def read_model_bytes(path: Path) -> bytes:
             try:
                 return wheel.read(MODEL_IN_WHEEL)
             except KeyError:
-                sys.exit(f"{path}: no {MODEL_IN_WHEEL} inside; use mediapipe==0.10.21 (later wheels ship no models)")
+                sys.exit(
+                    f"{path}: no {MODEL_IN_WHEEL} inside; use mediapipe==0.10.21 (later wheels ship no models)"
+                )
     return path.read_bytes()
 
 
@@ -134,7 +138,9 @@ class Converter:
         opts = options(op, tflite.DepthwiseConv2DOptions if depthwise else tflite.Conv2DOptions)
         got = (opts.StrideH(), opts.StrideW(), opts.Padding(), opts.FusedActivationFunction())
         if got != (stride, stride, padding, tflite.ActivationFunctionType.NONE):
-            raise ValueError(f"{prefix}: stride/padding/activation {got}, expected {(stride, stride, padding, 0)}")
+            raise ValueError(
+                f"{prefix}: stride/padding/activation {got}, expected {(stride, stride, padding, 0)}"
+            )
         kernel = self.g.weight(op, 1)
         # tflite: conv (out, kh, kw, in), depthwise (1, kh, kw, channels); torch: (out, in/groups, kh, kw)
         kernel = kernel.transpose(3, 0, 1, 2) if depthwise else kernel.transpose(0, 3, 1, 2)
@@ -154,9 +160,14 @@ class Converter:
 
     def block(self, prefix: str, block: ResidualBlock, tensor: int, choose=None) -> int:
         """One residual block: depthwise, 1x1, (max-pool, channel pad,) add, PReLU."""
-        dw_op = self.g.only_consumer(tensor, "DEPTHWISE_CONV_2D",
-                                     lambda op: options(op, tflite.DepthwiseConv2DOptions).StrideH() == block.stride
-                                     and (choose is None or choose(op)))
+        dw_op = self.g.only_consumer(
+            tensor,
+            "DEPTHWISE_CONV_2D",
+            lambda op: (
+                options(op, tflite.DepthwiseConv2DOptions).StrideH() == block.stride
+                and (choose is None or choose(op))
+            ),
+        )
         dw = self.conv(f"{prefix}.depthwise", dw_op, block.stride, SAME, depthwise=True)
         pw = self.conv(f"{prefix}.pointwise", self.g.only_consumer(dw, "CONV_2D"), 1, VALID)
         add = self.g.only_consumer(pw, "ADD")
@@ -171,7 +182,9 @@ class Converter:
                     if (pool.StrideH(), pool.FilterHeight(), pool.Padding()) != (2, 2, VALID):
                         raise ValueError(f"{prefix}: max-pool is not 2x2, stride 2, valid")
                 shortcut = op.Inputs(0)
-            if kinds not in (["MAX_POOL_2D"], ["PAD", "MAX_POOL_2D"]) or (("PAD" in kinds) != bool(block.extra_channels)):
+            if kinds not in (["MAX_POOL_2D"], ["PAD", "MAX_POOL_2D"]) or (
+                ("PAD" in kinds) != bool(block.extra_channels)
+            ):
                 raise ValueError(f"{prefix}: unexpected shortcut {kinds}")
         elif shortcut != tensor:
             raise ValueError(f"{prefix}: the shortcut is not the block's input")
@@ -198,9 +211,13 @@ class Converter:
         image = g.graph.Inputs(0)
         if g.shape(image) != (1, 192, 192, 3):
             raise ValueError(f"input {g.shape(image)}, expected (1, 192, 192, 3)")
-        outputs = {g.shape(g.graph.Outputs(i))[-1]: g.graph.Outputs(i) for i in range(g.graph.OutputsLength())}
+        outputs = {
+            g.shape(g.graph.Outputs(i))[-1]: g.graph.Outputs(i) for i in range(g.graph.OutputsLength())
+        }
         if set(outputs) != {1404, 1}:
-            raise ValueError(f"outputs of {sorted(outputs)} channels; expected the 468-point model (1404 and 1)")
+            raise ValueError(
+                f"outputs of {sorted(outputs)} channels; expected the 468-point model (1404 and 1)"
+            )
         tensor = self.conv("stem.1", g.only_consumer(image, "CONV_2D"), 2, SAME)
         tensor = self.prelu("stem.2", tensor)
         tensor = self.blocks("trunk", net.trunk, tensor)
@@ -220,7 +237,9 @@ def convert(data: bytes) -> tuple[dict[str, torch.Tensor], str]:
         raise ValueError(f"layers not matched: missing {sorted(missing)}, unexpected {sorted(extra)}")
     for key, value in state.items():
         if value.shape != expected[key].shape:
-            raise ValueError(f"{key}: shape {tuple(value.shape)} from the model, {tuple(expected[key].shape)} in torch")
+            raise ValueError(
+                f"{key}: shape {tuple(value.shape)} from the model, {tuple(expected[key].shape)} in torch"
+            )
     constants = {op.Inputs(0) for op in graph.ops if graph.kind(op) == "DEQUANTIZE"}
     if constants - graph.used_weights:
         raise ValueError(f"{len(constants - graph.used_weights)} weights of the model were not used")
@@ -237,7 +256,9 @@ def main(argv=None) -> None:
     state, weight_type = convert(data)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, args.out)
-    print(f"source: {args.source} ({len(data)} bytes), sha256 of face_landmark.tflite: {hashlib.sha256(data).hexdigest()}")
+    print(
+        f"source: {args.source} ({len(data)} bytes), sha256 of face_landmark.tflite: {hashlib.sha256(data).hexdigest()}"
+    )
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes, {len(state)} tensors, {weight_type})")
 
 

@@ -77,8 +77,14 @@ def kit_side(mediapipe_python: str, out: Path) -> None:
             rois.append([*found.roi.center, found.roi.size, found.roi.rotation])
     with tempfile.TemporaryDirectory() as tmp:
         inputs, outputs = Path(tmp) / "inputs.npz", Path(tmp) / "outputs.npz"
-        np.savez(inputs, rois=np.array(rois), is_video=np.array(is_video), sources=np.array(sources), keep=np.array(keep),
-                 **{f"image{i}": image for i, image in enumerate(images)})
+        np.savez(
+            inputs,
+            rois=np.array(rois),
+            is_video=np.array(is_video),
+            sources=np.array(sources),
+            keep=np.array(keep),
+            **{f"image{i}": image for i, image in enumerate(images)},
+        )
         subprocess.run([mediapipe_python, __file__, "--worker", str(inputs), str(outputs)], check=True)
         result = np.load(outputs)
         kept = np.flatnonzero(keep)
@@ -86,7 +92,9 @@ def kit_side(mediapipe_python: str, out: Path) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(
             out,
-            source=sources, frame=frame_index, roi=rois,
+            source=sources,
+            frame=frame_index,
+            roi=rois,
             # 1. MediaPipe's landmark subgraph on the kit's ROI: image pixels (x, y, z)
             given_roi=result["given_roi"].astype(np.float32),
             # 2. MediaPipe's whole pipeline (own detector; tracking over each video): (x, y)
@@ -106,8 +114,12 @@ def worker(inputs: Path, outputs: Path) -> None:
 
     data = np.load(inputs)
     rois, is_video, sources, keep = data["rois"], data["is_video"], data["sources"], data["keep"]
-    graph = SolutionBase(graph_config=text_format.Parse(FACE_LANDMARK_GRAPH, calculator_pb2.CalculatorGraphConfig()))
-    photo_mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False)
+    graph = SolutionBase(
+        graph_config=text_format.Parse(FACE_LANDMARK_GRAPH, calculator_pb2.CalculatorGraphConfig())
+    )
+    photo_mesh = mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=True, max_num_faces=1, refine_landmarks=False
+    )
     video_mesh, last_video = None, None
     given, pipeline = [], []
     for i, (cx, cy, size, rotation) in enumerate(rois):
@@ -123,10 +135,17 @@ def worker(inputs: Path, outputs: Path) -> None:
         if not keep[i]:
             continue
         pipeline.append(_pixels(found[0], width, height)[:, :2] if found else np.full((468, 2), np.nan))
-        roi = rect_pb2.NormalizedRect(x_center=cx / width, y_center=cy / height, width=size / width,
-                                      height=size / height, rotation=rotation)
+        roi = rect_pb2.NormalizedRect(
+            x_center=cx / width,
+            y_center=cy / height,
+            width=size / width,
+            height=size / height,
+            rotation=rotation,
+        )
         landmarks = graph.process({"image": image, "roi": roi}).landmarks
-        given.append(_pixels(landmarks, width, height) if landmarks is not None else np.full((468, 3), np.nan))
+        given.append(
+            _pixels(landmarks, width, height) if landmarks is not None else np.full((468, 3), np.nan)
+        )
     np.savez(outputs, given_roi=np.array(given), pipeline=np.array(pipeline), version=mp.__version__)
 
 

@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     summary = generate(args.quick, args.strict_figures)
     made = sum(1 for job in summary["figures"].values() if job["status"] == "made")
-    print(f"[site] generated in {time.perf_counter() - start:.1f} s: {made}/{len(summary['figures'])} figure jobs made")
+    print(
+        f"[site] generated in {time.perf_counter() - start:.1f} s: {made}/{len(summary['figures'])} figure jobs made"
+    )
     if not args.no_mkdocs:
         run_mkdocs(args.site_dir)
         print(f"[site] built in {time.perf_counter() - start:.1f} s: {args.site_dir or SITE / '_build'}")

@@ -66,15 +66,33 @@ def tree_hashes(folder: Path) -> dict[str, str]:
 TINY = {
     "model_params": {
         "common_params": {"num_kp": 5, "num_channels": 3, "estimate_jacobian": True},
-        "kp_detector_params": {"temperature": 0.1, "block_expansion": 4, "max_features": 32, "scale_factor": 0.5, "num_blocks": 3},
+        "kp_detector_params": {
+            "temperature": 0.1,
+            "block_expansion": 4,
+            "max_features": 32,
+            "scale_factor": 0.5,
+            "num_blocks": 3,
+        },
         "generator_params": {
-            "block_expansion": 4, "max_features": 16, "num_down_blocks": 2, "num_bottleneck_blocks": 1,
+            "block_expansion": 4,
+            "max_features": 16,
+            "num_down_blocks": 2,
+            "num_bottleneck_blocks": 1,
             "estimate_occlusion_map": True,
-            "dense_motion_params": {"block_expansion": 4, "max_features": 32, "num_blocks": 3, "scale_factor": 0.5},
+            "dense_motion_params": {
+                "block_expansion": 4,
+                "max_features": 32,
+                "num_blocks": 3,
+                "scale_factor": 0.5,
+            },
         },
     },
     "train_params": {
-        "steps": 4, "batch_size": 2, "scales": [1, 0.5], "checkpoint_every": 2, "validate_every": 2,
+        "steps": 4,
+        "batch_size": 2,
+        "scales": [1, 0.5],
+        "checkpoint_every": 2,
+        "validate_every": 2,
         "data": {"kind": "heads", "size": 64, "frames": 8, "identities": 10, "videos_per_identity": 1},
     },
 }
@@ -118,10 +136,12 @@ def toy_source(identity: int, video: int, frames: int = 3, size: int = 96) -> So
         cv2.ellipse(image, mouth, (ax // 2, 2 + t % 3), 0, 0, 360, (120, 20, 20), -1)
         images.append(image)
         masks.append(mask.astype(np.float32))
-        points.append(np.array([*eyes, mouth, (cx - ax, cy), (cx + ax, cy), (cx, cy - ay), (cx, cy + ay)],
-                               np.float64))
-    return SourceVideo(f"id{identity}", f"id{identity}_v{video}", np.stack(images), np.stack(masks),
-                       np.stack(points))
+        points.append(
+            np.array([*eyes, mouth, (cx - ax, cy), (cx + ax, cy), (cx, cy - ay), (cx, cy + ay)], np.float64)
+        )
+    return SourceVideo(
+        f"id{identity}", f"id{identity}_v{video}", np.stack(images), np.stack(masks), np.stack(points)
+    )
 
 
 def toy_sources(identities: int = 4, videos: int = 1, frames: int = 3) -> list[SourceVideo]:
@@ -171,9 +191,14 @@ def overlay_cam(face, cam, alpha=0.4):
 
 
 #: Lab 1's graded functions, right: a student's answers by name (the hidden checks call them so).
-LAB1_RIGHT = dict(relative_keypoints=relative_keypoints, relative_jacobians=relative_jacobians,
-                  extract_frame=extract_frame, fake_probability=fake_probability, video_verdict=video_verdict,
-                  overlay_cam=overlay_cam)
+LAB1_RIGHT = dict(
+    relative_keypoints=relative_keypoints,
+    relative_jacobians=relative_jacobians,
+    extract_frame=extract_frame,
+    fake_probability=fake_probability,
+    video_verdict=video_verdict,
+    overlay_cam=overlay_cam,
+)
 
 
 # --- a lab notebook and its guide as text (the labs' guide tests: one set of rules for both labs) ---
@@ -189,7 +214,9 @@ def parts_table(text: str) -> dict[str, tuple[str, str]]:
     """The parts table of the notebook's introduction or of the guide: part -> (points, minutes)."""
     rows = {}
     for line in text.splitlines():
-        row = re.match(r"\|\s*(?:\[(\d+)\]\(#part-\d+\)|(\d+))?\s*\|\s*(.+?)\s*\|\s*(\d*)\s*\|\s*(\d+) min\s*\|", line)
+        row = re.match(
+            r"\|\s*(?:\[(\d+)\]\(#part-\d+\)|(\d+))?\s*\|\s*(.+?)\s*\|\s*(\d*)\s*\|\s*(\d+) min\s*\|", line
+        )
         if row:
             part = row.group(1) or row.group(2) or ("start" if "Start" in row.group(3) else "hand in")
             rows[part] = (row.group(4), row.group(5))
@@ -200,7 +227,9 @@ def page_anchors(path) -> set[str]:
     """The anchors of a website page: its ``{#id}`` attributes and its headings' slugs."""
     return set(re.findall(r"\{#([a-z0-9-]+)\}", path.read_text())) | {
         re.sub(r"[^a-z0-9 -]", "", m.lower()).strip().replace(" ", "-")
-        for m in re.findall(r"^#+ (.+?)\s*$", path.read_text(), re.M) if "{#" not in m}
+        for m in re.findall(r"^#+ (.+?)\s*$", path.read_text(), re.M)
+        if "{#" not in m
+    }
 
 
 def cell_prose(cell: dict) -> str:

@@ -15,15 +15,22 @@ from deepfakelab.threads import choose_threads
 
 def _policy_after(code: str, **env: str) -> str:
     clean = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", code + "; import os; print(os.environ.get('OMP_WAIT_POLICY'))"],
-                         env={**clean, **env}, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code + "; import os; print(os.environ.get('OMP_WAIT_POLICY'))"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.split()[-1]
 
 
 def test_importing_the_kit_changes_nothing_in_the_environment():
     """Issue #28: no import-time side effects; set-up is one explicit call at each edge."""
-    code = ("import os; e = dict(os.environ); import deepfakelab, deepfakelab.cli, deepfakelab.threads; "
-            "assert dict(os.environ) == e, set(os.environ) ^ set(e)")
+    code = (
+        "import os; e = dict(os.environ); import deepfakelab, deepfakelab.cli, deepfakelab.threads; "
+        "assert dict(os.environ) == e, set(os.environ) ^ set(e)"
+    )
     assert _policy_after(code) == "None"
 
 
@@ -35,15 +42,21 @@ def test_the_process_set_up_makes_openmp_threads_sleep_unless_told_otherwise():
 
 def test_the_set_up_restarts_a_script_that_loaded_torch_first():
     """OpenMP has read its policy when torch loaded; only a new process can sleep, so the script restarts."""
-    code = ("import sys; print('start', flush=True); import torch; "
-            "from deepfakelab.threads import prepare_process, RESTARTED; prepare_process(); "
-            "import os; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get(RESTARTED))")
+    code = (
+        "import sys; print('start', flush=True); import torch; "
+        "from deepfakelab.threads import prepare_process, RESTARTED; prepare_process(); "
+        "import os; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get(RESTARTED))"
+    )
     clean = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True
+    ).stdout
     assert out.split() == ["start", "start", "PASSIVE", "1"]  # ran twice, the second time sleeping
     # in-process callers (the CLI's main, called by tests and notebooks) never restart
     code = code.replace("prepare_process()", "prepare_process(restart=False)")
-    out = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True
+    ).stdout
     assert out.split() == ["start", "None", "None"]
 
 
@@ -53,8 +66,11 @@ def test_each_labs_set_up_cell_prepares_the_process_before_torch_loads(lab):
     from pathlib import Path
 
     notebook = Path(__file__).resolve().parents[1] / "solutions" / lab / f"{lab}.ipynb"
-    setup = next(c for c in json.loads(notebook.read_text())["cells"]
-                 if c["metadata"].get("nbgrader", {}).get("grade_id") == "setup")
+    setup = next(
+        c
+        for c in json.loads(notebook.read_text())["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == "setup"
+    )
     source = "".join(setup["source"])
     assert "prepare_process(restart=False)" in source and "import torch" in source
     assert source.index("prepare_process(restart=False)") < source.index("import torch")
@@ -65,12 +81,15 @@ def test_the_cli_sets_up_the_process_before_any_subcommand_loads_torch():
     assert _policy_after(code) == "PASSIVE"
 
 
-@pytest.mark.parametrize("available, busy, passive, expected", [
-    (2, 0.1, False, 2),   # idle: every core
-    (2, 1.5, False, 1),   # busy cores, spinning threads: one thread
-    (2, 1.5, True, 2),    # busy cores, sleeping threads: two threads were still as fast or faster
-    (1, 0.0, True, 1),
-])
+@pytest.mark.parametrize(
+    "available, busy, passive, expected",
+    [
+        (2, 0.1, False, 2),  # idle: every core
+        (2, 1.5, False, 1),  # busy cores, spinning threads: one thread
+        (2, 1.5, True, 2),  # busy cores, sleeping threads: two threads were still as fast or faster
+        (1, 0.0, True, 1),
+    ],
+)
 def test_thread_choice_follows_the_measurements(available, busy, passive, expected):
     assert choose_threads(available, busy=busy, passive=passive) == expected
 

@@ -59,8 +59,7 @@ def write_cli_reference() -> list[str]:
         level = "#" * min(len(words) + 1, 4)
         # The help goes in raw HTML so that nothing in it is read as Markdown.
         sections.append(
-            f"{level} `{command}`\n\n"
-            f'<pre class="cli-help"><code>{html.escape(help_text(sub))}</code></pre>\n'
+            f'{level} `{command}`\n\n<pre class="cli-help"><code>{html.escape(help_text(sub))}</code></pre>\n'
         )
     write_snippet("cli_reference", "\n".join(sections))
     return commands

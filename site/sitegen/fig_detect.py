@@ -51,7 +51,9 @@ def _metrics_figure(out_dir: Path) -> Figure:
     ax_roc.plot(fpr, tpr, color="tab:blue", linewidth=2, label=f"ROC, AUC = {area:.3f}")
     ax_roc.plot([0, 1], [0, 1], color="gray", linestyle=":", label="coin toss, AUC = 0.5")
     ax_roc.plot([0, 1], [1, 0], color="tab:orange", linewidth=1, alpha=0.6, label="FPR = 1 - TPR")
-    ax_roc.scatter([equal_error], [1 - equal_error], color="tab:orange", zorder=3, label=f"EER = {equal_error:.3f}")
+    ax_roc.scatter(
+        [equal_error], [1 - equal_error], color="tab:orange", zorder=3, label=f"EER = {equal_error:.3f}"
+    )
     ax_roc.set_xlabel("false positive rate (reals called fake)")
     ax_roc.set_ylabel("true positive rate (fakes caught)")
     ax_roc.set_title("ROC curve")
@@ -98,8 +100,12 @@ def maps_figure(model, config, out_dir: Path, weights: str) -> Figure:
     first = faces.source == faces.source[0]
     rows = [int(i) for i in np.flatnonzero(first)][:3]  # the real crop, then its fakes
     images, masks = faces.images[rows], faces.masks[rows] > 127
-    fig, axes = plt.subplots(len(rows), 1 + len(MAP_METHODS), figsize=(2.3 * (1 + len(MAP_METHODS)), 2.5 * len(rows)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows),
+        1 + len(MAP_METHODS),
+        figsize=(2.3 * (1 + len(MAP_METHODS)), 2.5 * len(rows)),
+        squeeze=False,
+    )
     hits = {}
     p_fake = None
     for column, method in enumerate(MAP_METHODS, start=1):
@@ -108,10 +114,12 @@ def maps_figure(model, config, out_dir: Path, weights: str) -> Figure:
             ax = axes[row, column]
             ax.imshow(overlay(images[row], maps[row]))
             if masks[row].any():
-                contours, _ = cv2.findContours(masks[row].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+                contours, _ = cv2.findContours(
+                    masks[row].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+                )
                 for contour in contours:
                     ax.plot(contour[:, 0, 0], contour[:, 0, 1], color="white", linewidth=1, linestyle="--")
-                hit = bool(pointing_hits(maps[row:row + 1], masks[row:row + 1].astype(np.float32))[0])
+                hit = bool(pointing_hits(maps[row : row + 1], masks[row : row + 1].astype(np.float32))[0])
                 hits.setdefault(method, []).append(hit)
                 ax.set_title(f"{method}: max {'inside' if hit else 'outside'}", fontsize=8)
             else:
@@ -131,7 +139,9 @@ def maps_figure(model, config, out_dir: Path, weights: str) -> Figure:
     wrong = [kind for kind, p, label in zip(kinds, p_fake, faces.labels[rows]) if (p >= 0.5) != bool(label)]
     remark = (
         f" At the 0.5 threshold the detector gets {', '.join(wrong)} wrong here: single frames can be "
-        "wrong, which is why a video's verdict averages many frames." if wrong else ""
+        "wrong, which is why a video's verdict averages many frames."
+        if wrong
+        else ""
     )
     return Figure(
         "fig_detect_cam",
@@ -158,11 +168,13 @@ def make(out_dir: Path, quick: bool) -> list[Figure | NotDrawn]:
         label = "shipped with the kit" if weights == DEFAULT_WEIGHTS else f"`{weights.name}`"
         figures.append(maps_figure(model, config, out_dir, label))
     else:
-        figures.append(NotDrawn(
-            "fig_detect_cam",
-            "no trained detector weights ship with this version of the kit yet, and maps of an "
-            f"untrained detector would show nothing real. Train them with `{TRAIN_HINT.split(' (')[0]}`, "
-            "then build the site with `--detector-weights FILE`; `deepfakelab detect VIDEO... -o "
-            "REPORT_DIR` draws the maps for your own videos.",
-        ))
+        figures.append(
+            NotDrawn(
+                "fig_detect_cam",
+                "no trained detector weights ship with this version of the kit yet, and maps of an "
+                f"untrained detector would show nothing real. Train them with `{TRAIN_HINT.split(' (')[0]}`, "
+                "then build the site with `--detector-weights FILE`; `deepfakelab detect VIDEO... -o "
+                "REPORT_DIR` draws the maps for your own videos.",
+            )
+        )
     return figures

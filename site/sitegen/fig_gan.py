@@ -51,12 +51,20 @@ def _existing_run(out_dir: Path, run_dir: Path) -> list[Figure]:
     final = summarise_epochs(history)[-1]
     run = f"The run in `{run_dir.name}`: {len(history)} training steps over {final['epoch']} epochs."
     return [
-        Figure("fig_gan_curves", losses, "Discriminator and generator loss curves of a DCGAN run",
-               f"Loss curves drawn by `deepfakelab.gan.plots.plot_losses`. Top: the two losses per "
-               f"step (faint) and their running mean (bold). Bottom: \\(D(x)\\) and \\(D(G(z))\\). {run} "
-               f"Means over the last epoch: D loss {final['d_loss']:.2f}, G loss {final['g_loss']:.2f}."),
-        Figure("fig_gan_samples", samples, "The generator's samples after the first and the last epoch",
-               f"The generator's images from the same fixed noise after the first and the last epoch. {run}"),
+        Figure(
+            "fig_gan_curves",
+            losses,
+            "Discriminator and generator loss curves of a DCGAN run",
+            f"Loss curves drawn by `deepfakelab.gan.plots.plot_losses`. Top: the two losses per "
+            f"step (faint) and their running mean (bold). Bottom: \\(D(x)\\) and \\(D(G(z))\\). {run} "
+            f"Means over the last epoch: D loss {final['d_loss']:.2f}, G loss {final['g_loss']:.2f}.",
+        ),
+        Figure(
+            "fig_gan_samples",
+            samples,
+            "The generator's samples after the first and the last epoch",
+            f"The generator's images from the same fixed noise after the first and the last epoch. {run}",
+        ),
     ]
 
 
@@ -78,10 +86,20 @@ def make(out_dir: Path, quick: bool) -> list[Figure]:
     epochs, steps, batch = QUICK_RUN if quick else FULL_RUN
     bags = load_bags("auto", seed=0)
     lopsided = _discriminator_wins_figure(out_dir, bags, quick)
-    config = classic28().replace(
-        **{"train.epochs": epochs, "train.max_steps_per_epoch": steps, "train.batch_size": batch,
-           "train.seed": 0, "train.device": "cpu", "train.num_samples": 32}
-    ).validate()
+    config = (
+        classic28()
+        .replace(
+            **{
+                "train.epochs": epochs,
+                "train.max_steps_per_epoch": steps,
+                "train.batch_size": batch,
+                "train.seed": 0,
+                "train.device": "cpu",
+                "train.num_samples": 32,
+            }
+        )
+        .validate()
+    )
     with tempfile.TemporaryDirectory(prefix="site-gan-") as tmp:
         result = train(config, bags.train, Path(tmp) / "run", progress=False)
         losses = out_dir / "losses.png"
@@ -107,9 +125,13 @@ def make(out_dir: Path, quick: bool) -> list[Figure]:
     final = result.epochs[-1]
     total_steps = len(result.history)
     numbers = {
-        "steps": total_steps, "batch_size": batch, "seconds": round(result.seconds, 1),
-        "final_d_loss": round(final["d_loss"], 3), "final_g_loss": round(final["g_loss"], 3),
-        "final_d_real": round(final["d_real"], 3), "final_d_fake": round(final["d_fake"], 3),
+        "steps": total_steps,
+        "batch_size": batch,
+        "seconds": round(result.seconds, 1),
+        "final_d_loss": round(final["d_loss"], 3),
+        "final_g_loss": round(final["g_loss"], 3),
+        "final_d_real": round(final["d_real"], 3),
+        "final_d_fake": round(final["d_fake"], 3),
         "data": bags.description,
     }
     run = (
@@ -147,10 +169,12 @@ def lopsided_config(base):
     discriminator far stronger than its generator, the classic way to make D win."""
     from deepfakelab.gan.config import BlockSpec
 
-    return base.replace(**{
-        "generator.blocks": [BlockSpec(16, 3, 2), BlockSpec(8, 4, 1), BlockSpec(4, 3, 2)],
-        "discriminator.blocks": [BlockSpec(64, 4, 2), BlockSpec(128, 4, 2)],
-    }).validate()
+    return base.replace(
+        **{
+            "generator.blocks": [BlockSpec(16, 3, 2), BlockSpec(8, 4, 1), BlockSpec(4, 3, 2)],
+            "discriminator.blocks": [BlockSpec(64, 4, 2), BlockSpec(128, 4, 2)],
+        }
+    ).validate()
 
 
 def _discriminator_wins_figure(out_dir: Path, bags, quick: bool) -> Figure:
@@ -165,9 +189,18 @@ def _discriminator_wins_figure(out_dir: Path, bags, quick: bool) -> Figure:
     from deepfakelab.gan.train import train
 
     epochs, steps, batch = QUICK_RUN if quick else (6, 25, 64)
-    config = lopsided_config(classic28().replace(
-        **{"train.epochs": epochs, "train.max_steps_per_epoch": steps, "train.batch_size": batch,
-           "train.seed": 0, "train.device": "cpu", "train.num_samples": 32}))
+    config = lopsided_config(
+        classic28().replace(
+            **{
+                "train.epochs": epochs,
+                "train.max_steps_per_epoch": steps,
+                "train.batch_size": batch,
+                "train.seed": 0,
+                "train.device": "cpu",
+                "train.num_samples": 32,
+            }
+        )
+    )
     with tempfile.TemporaryDirectory(prefix="site-gan-lopsided-") as tmp:
         result = train(config, bags.train, Path(tmp) / "run", progress=False)
         last = plt.imread(result.files["samples"])
@@ -194,6 +227,10 @@ def _discriminator_wins_figure(out_dir: Path, bags, quick: bool) -> Figure:
         f"{first['d_loss']:.2f} (first epoch) to {final['d_loss']:.2f} (last epoch) while the "
         f"generator's rose from {first['g_loss']:.2f} to {final['g_loss']:.2f}; "
         f"\\(D(x)\\) ended at {final['d_real']:.2f} and \\(D(G(z))\\) at {final['d_fake']:.2f}.",
-        {"first_d_loss": round(first["d_loss"], 3), "final_d_loss": round(final["d_loss"], 3),
-         "first_g_loss": round(first["g_loss"], 3), "final_g_loss": round(final["g_loss"], 3)},
+        {
+            "first_d_loss": round(first["d_loss"], 3),
+            "final_d_loss": round(final["d_loss"], 3),
+            "first_g_loss": round(first["g_loss"], 3),
+            "final_g_loss": round(final["g_loss"], 3),
+        },
     )

@@ -33,7 +33,9 @@ def synthetic_faces(size: int, frames: int = 24) -> tuple[np.ndarray, np.ndarray
     from deepfakelab.heads import FaceState, Identity, render_frame, render_video, surprise
 
     def five(landmarks: np.ndarray) -> np.ndarray:  # iBUG-68 -> MTCNN's 5 points
-        return np.stack([landmarks[36:42].mean(0), landmarks[42:48].mean(0), landmarks[30], landmarks[48], landmarks[54]])
+        return np.stack(
+            [landmarks[36:42].mean(0), landmarks[42:48].mean(0), landmarks[30], landmarks[48], landmarks[54]]
+        )
 
     source = render_frame(Identity.sample(3, accessory_rate=0.0), FaceState(), size)
     video = render_video(Identity.sample(8, accessory_rate=0.0), surprise(frames, seed=1), size)
@@ -47,8 +49,9 @@ def landmark_strip(out_dir: Path, size: int) -> Figure:
     from deepfakelab.reenact.views import save_strip
 
     source, driving, source_points, driving_points = synthetic_faces(size)
-    frames = reenactor("landmark-warp")(source, driving, source_points=source_points, driving_points=driving_points,
-                                        initial=0).frames
+    frames = reenactor("landmark-warp")(
+        source, driving, source_points=source_points, driving_points=driving_points, initial=0
+    ).frames
     path = save_strip(out_dir / "reenact_strip.png", source, driving, frames, columns=6)
     return Figure(
         "fig_reenact_strip",
@@ -62,7 +65,9 @@ def landmark_strip(out_dir: Path, size: int) -> Figure:
     )
 
 
-def fomm_figures(model, out_dir: Path, weights: str, size: int | None = None, frames: int = 24) -> list[Figure]:
+def fomm_figures(
+    model, out_dir: Path, weights: str, size: int | None = None, frames: int = 24
+) -> list[Figure]:
     """Keypoints, motion field, occlusion map and a reenacted strip, from ``model``'s own outputs.
 
     ``size`` is the frame side the model expects (default: 256 for vox-256-like models, 64 for
@@ -80,7 +85,9 @@ def fomm_figures(model, out_dir: Path, weights: str, size: int | None = None, fr
 
     size = size or _model_size(model)
     source, driving, _, _ = synthetic_faces(size, frames)
-    anim = animate_with_keypoints(source, driving, model, relative=True, adapt_movement_scale=True, progress=False)
+    anim = animate_with_keypoints(
+        source, driving, model, relative=True, adapt_movement_scale=True, progress=False
+    )
     result = (anim.frames.permute(0, 2, 3, 1).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
     peak = int((anim.kp_driving - anim.kp_driving[0]).abs().sum(dim=(1, 2)).argmax())
     peak = max(peak, 1)
@@ -100,12 +107,16 @@ def fomm_figures(model, out_dir: Path, weights: str, size: int | None = None, fr
     path = out_dir / "fomm_keypoints.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
-    figures.append(Figure(
-        "fig_fomm_keypoints", path, "FOMM keypoints on a source face and on driving frames",
-        f"The keypoints FOMM's keypoint detector finds ({anim.kp_source.shape[0]} here, one colour "
-        f"each) on the source and on three driving frames. Model: {weights}. Nobody told the model "
-        "where to put them; each colour follows the same part of the face from frame to frame.",
-    ))
+    figures.append(
+        Figure(
+            "fig_fomm_keypoints",
+            path,
+            "FOMM keypoints on a source face and on driving frames",
+            f"The keypoints FOMM's keypoint detector finds ({anim.kp_source.shape[0]} here, one colour "
+            f"each) on the source and on three driving frames. Model: {weights}. Nobody told the model "
+            "where to put them; each colour follows the same part of the face from frame to frame.",
+        )
+    )
 
     # One frame through the model, keeping the dense motion and the occlusion map.
     with torch.inference_mode():
@@ -127,8 +138,17 @@ def fomm_figures(model, out_dir: Path, weights: str, size: int | None = None, fr
     axes[1].imshow(source)
     src_xy = (deformation[ys, xs] + 1) * to_px
     out_xy = (grid[ys, xs] + 1) * to_px
-    axes[1].quiver(src_xy[..., 0], src_xy[..., 1], out_xy[..., 0] - src_xy[..., 0], out_xy[..., 1] - src_xy[..., 1],
-                   color="yellow", angles="xy", scale_units="xy", scale=1, width=0.004)
+    axes[1].quiver(
+        src_xy[..., 0],
+        src_xy[..., 1],
+        out_xy[..., 0] - src_xy[..., 0],
+        out_xy[..., 1] - src_xy[..., 1],
+        color="yellow",
+        angles="xy",
+        scale_units="xy",
+        scale=1,
+        width=0.004,
+    )
     axes[1].set_title("motion: where source pixels go", fontsize=9)
     axes[2].imshow((out.deformed[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255).astype(np.uint8))
     axes[2].set_title("source warped by the motion", fontsize=9)
@@ -138,12 +158,16 @@ def fomm_figures(model, out_dir: Path, weights: str, size: int | None = None, fr
     path = out_dir / "fomm_motion.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
-    figures.append(Figure(
-        "fig_fomm_motion", path, "A dense motion field from FOMM",
-        f"The dense motion field for driving frame {peak}: each arrow starts where a pixel's colour "
-        "is taken from in the source and ends where it lands in the output. Right: the source "
-        f"image warped by this field, before the generator repairs it. Model: {weights}.",
-    ))
+    figures.append(
+        Figure(
+            "fig_fomm_motion",
+            path,
+            "A dense motion field from FOMM",
+            f"The dense motion field for driving frame {peak}: each arrow starts where a pixel's colour "
+            "is taken from in the source and ends where it lands in the output. Right: the source "
+            f"image warped by this field, before the generator repairs it. Model: {weights}.",
+        )
+    )
 
     occlusion = out.occlusion_map[0, 0].numpy()
     prediction = (out.prediction[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255).astype(np.uint8)
@@ -161,19 +185,27 @@ def fomm_figures(model, out_dir: Path, weights: str, size: int | None = None, fr
     path = out_dir / "fomm_occlusion.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
-    figures.append(Figure(
-        "fig_fomm_occlusion", path, "FOMM's occlusion map and the generated frame",
-        f"The occlusion map for the same frame ({occlusion.shape[0]} × {occlusion.shape[1]}; mean "
-        f"{occlusion.mean():.2f}): dark where the warped source cannot be trusted and the generator "
-        f"must paint in. Model: {weights}.",
-    ))
+    figures.append(
+        Figure(
+            "fig_fomm_occlusion",
+            path,
+            "FOMM's occlusion map and the generated frame",
+            f"The occlusion map for the same frame ({occlusion.shape[0]} × {occlusion.shape[1]}; mean "
+            f"{occlusion.mean():.2f}): dark where the warped source cannot be trusted and the generator "
+            f"must paint in. Model: {weights}.",
+        )
+    )
 
     path = save_strip(out_dir / "reenact_strip.png", source, driving, result, columns=6)
-    figures.append(Figure(
-        "fig_reenact_strip", path, "A source face, driving frames, and the FOMM result",
-        f"A reenactment drawn when this site was built: the source (left), driving frames of another "
-        f"synthetic person (top), and FOMM's output with relative motion (bottom). Model: {weights}.",
-    ))
+    figures.append(
+        Figure(
+            "fig_reenact_strip",
+            path,
+            "A source face, driving frames, and the FOMM result",
+            f"A reenactment drawn when this site was built: the source (left), driving frames of another "
+            f"synthetic person (top), and FOMM's output with relative motion (bottom). Model: {weights}.",
+        )
+    )
     return figures
 
 
@@ -196,5 +228,9 @@ def make(out_dir: Path, quick: bool) -> list[Figure | NotDrawn]:
             "and motion mean nothing. Build the site with `--fomm-checkpoint FILE` (a published "
             "`vox-cpk.pth.tar`, or weights the kit trained) to draw it."
         )
-        return [NotDrawn(name, reason) for name in FOMM_SNIPPETS] + [landmark_strip(out_dir, 96 if quick else 128)]
-    return fomm_figures(model, out_dir, f"the kit's small FOMM (`deepfakelab/{SHIPPED_WEIGHTS}`, trained on synthetic heads)")
+        return [NotDrawn(name, reason) for name in FOMM_SNIPPETS] + [
+            landmark_strip(out_dir, 96 if quick else 128)
+        ]
+    return fomm_figures(
+        model, out_dir, f"the kit's small FOMM (`deepfakelab/{SHIPPED_WEIGHTS}`, trained on synthetic heads)"
+    )

@@ -13,7 +13,9 @@ import re
 
 import griffe
 
-ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|data|attr|exc|obj|const|type):`(~?)\.?([^`<]+?)(?:\s*<([^>]+)>)?`")
+ROLE = re.compile(
+    r":(?:py:)?(?:class|func|meth|mod|data|attr|exc|obj|const|type):`(~?)\.?([^`<]+?)(?:\s*<([^>]+)>)?`"
+)
 
 
 def _code(match: re.Match) -> str:

@@ -52,7 +52,12 @@ ALL_JOBS: list[FigureJob] = [
     ),
     FigureJob(
         name="gan",
-        requires=["deepfakelab.gan.config", "deepfakelab.gan.data", "deepfakelab.gan.train", "deepfakelab.gan.plots"],
+        requires=[
+            "deepfakelab.gan.config",
+            "deepfakelab.gan.data",
+            "deepfakelab.gan.train",
+            "deepfakelab.gan.plots",
+        ],
         snippets={
             "fig_gan_curves": "The loss curves of a DCGAN run",
             "fig_gan_samples": "Sample grids of a DCGAN run",

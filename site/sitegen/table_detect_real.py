@@ -60,43 +60,72 @@ def table_markdown(data: dict) -> str:
     people = data.get("test_persons", 5)
     head = "| detector | " + " | ".join(name for name, _ in COLUMNS) + " |"
     rule = "| --- |" + " ---: |" * len(COLUMNS)
-    rows = [f"| {NAMES.get(name, name)} | " + " | ".join(_cell(row, key) for _, key in COLUMNS) + " |"
-            for name, row in results.items()]
+    rows = [
+        f"| {NAMES.get(name, name)} | " + " | ".join(_cell(row, key) for _, key in COLUMNS) + " |"
+        for name, row in results.items()
+    ]
     gap = first.get("real_score_by_split", {})
-    why = [] if not {"train", "test"} <= gap.keys() else [
-        "", f"The identity-leak gap: the shipped detector's mean fake probability on real faces is "
-        f"{gap['train']:.2f} for the people it was trained on"
-        + (f", {gap['val']:.2f} for the validation people" if "val" in gap else "")
-        + f" and {gap['test']:.2f} for the test people. A detector that partly recognises the faces it "
-        "was trained on scores every new face, real or fake, higher on its scale; the gap (test minus "
-        "training) says how much."
-        + "".join(f" On {what} alone: {apart['train']:.2f} for the training people, {apart['test']:.2f} for the "
-                  "test people." for what, key in (("videos", "real_video_score_by_split"),
-                                                   ("photos", "real_photo_score_by_split"))
-                  for apart in [first.get(key, {})] if {"train", "test"} <= apart.keys())
-        + (f" Within each test person (their real video against the fakes of their face) its video AUC is "
-           f"{first['video_auc_within_person']:.3f}, against {first['video_auc']:.3f} pooled over people."
-           if first.get("video_auc_within_person") is not None else "")]
-    return "\n".join([
-        f"The numbers come from {people} held-out people, never trained on. Videos: "
-        f"{first['real_videos']} real videos against the {first['fake_videos']} fake videos the kit made "
-        f"from them (self-blends, face swaps, landmark and mesh-warp reenactments; {first['frames']} frames "
-        "in all), so each video AUC rests on a handful of real videos."
-        + (f" Photos: {first['real_photos']} real photos against the {first['fake_photos']} fakes made of "
-           "them (each photo and each fake scored alone)." if first.get("real_photos") else "")
-        + " The synthetic column is the synthetic-heads test split. "
-        "Aggregates only: no face of these people is shown on this site.",
-        "",
-        head, rule, *rows,
-        *why,
-        "",
-        f"Measured by `{COMMAND}`" + (f" ({data['measured']})" if data.get("measured") else "") + ".",
-    ])
+    why = (
+        []
+        if not {"train", "test"} <= gap.keys()
+        else [
+            "",
+            f"The identity-leak gap: the shipped detector's mean fake probability on real faces is "
+            f"{gap['train']:.2f} for the people it was trained on"
+            + (f", {gap['val']:.2f} for the validation people" if "val" in gap else "")
+            + f" and {gap['test']:.2f} for the test people. A detector that partly recognises the faces it "
+            "was trained on scores every new face, real or fake, higher on its scale; the gap (test minus "
+            "training) says how much."
+            + "".join(
+                f" On {what} alone: {apart['train']:.2f} for the training people, {apart['test']:.2f} for the "
+                "test people."
+                for what, key in (
+                    ("videos", "real_video_score_by_split"),
+                    ("photos", "real_photo_score_by_split"),
+                )
+                for apart in [first.get(key, {})]
+                if {"train", "test"} <= apart.keys()
+            )
+            + (
+                f" Within each test person (their real video against the fakes of their face) its video AUC is "
+                f"{first['video_auc_within_person']:.3f}, against {first['video_auc']:.3f} pooled over people."
+                if first.get("video_auc_within_person") is not None
+                else ""
+            ),
+        ]
+    )
+    return "\n".join(
+        [
+            f"The numbers come from {people} held-out people, never trained on. Videos: "
+            f"{first['real_videos']} real videos against the {first['fake_videos']} fake videos the kit made "
+            f"from them (self-blends, face swaps, landmark and mesh-warp reenactments; {first['frames']} frames "
+            "in all), so each video AUC rests on a handful of real videos."
+            + (
+                f" Photos: {first['real_photos']} real photos against the {first['fake_photos']} fakes made of "
+                "them (each photo and each fake scored alone)."
+                if first.get("real_photos")
+                else ""
+            )
+            + " The synthetic column is the synthetic-heads test split. "
+            "Aggregates only: no face of these people is shown on this site.",
+            "",
+            head,
+            rule,
+            *rows,
+            *why,
+            "",
+            f"Measured by `{COMMAND}`" + (f" ({data['measured']})" if data.get("measured") else "") + ".",
+        ]
+    )
 
 
 #: The bench's names of the kinds of fake (``per_kind_video_auc``), as the page says them.
-KINDS = {"self_blend": "self-blend", "reenact": "landmark reenactment", "mesh_warp": "mesh warp",
-         "face_swap": "face swap"}
+KINDS = {
+    "self_blend": "self-blend",
+    "reenact": "landmark reenactment",
+    "mesh_warp": "mesh warp",
+    "face_swap": "face swap",
+}
 
 
 def checks_markdown(data: dict) -> str:
@@ -106,19 +135,32 @@ def checks_markdown(data: dict) -> str:
     lines = []
     checks = data.get("checks") or {}
     if checks:
-        lines += ["| target (the bench's checks) | met |", "| --- | --- |",
-                  *(f"| {name} | {'yes' if met else '**no**'} |" for name, met in checks.items()), ""]
+        lines += [
+            "| target (the bench's checks) | met |",
+            "| --- | --- |",
+            *(f"| {name} | {'yes' if met else '**no**'} |" for name, met in checks.items()),
+            "",
+        ]
     if data.get("fps") is not None:
-        lines.append(f"- **Throughput** of the shipped detector (decode, MTCNN crop, score and "
-                     f"Grad-CAM, as `deepfakelab detect` analyses a video): {data['fps']:.1f} frames/s"
-                     + (f"; {data['fps_with_provenance']:.1f} with the provenance check `detect` adds (it reads "
-                        "each file's marks once)" if data.get("fps_with_provenance") is not None else "") + ".")
+        lines.append(
+            f"- **Throughput** of the shipped detector (decode, MTCNN crop, score and "
+            f"Grad-CAM, as `deepfakelab detect` analyses a video): {data['fps']:.1f} frames/s"
+            + (
+                f"; {data['fps_with_provenance']:.1f} with the provenance check `detect` adds (it reads "
+                "each file's marks once)"
+                if data.get("fps_with_provenance") is not None
+                else ""
+            )
+            + "."
+        )
     shipped = data.get("results", {}).get("shipped/given", {}).get("real", {})
     kinds = shipped.get("per_kind_video_auc") or {}
     if kinds:
-        lines.append("- **Video AUC by kind of fake** (shipped detector): "
-                     + ", ".join(f"{KINDS.get(k, k)} {v:.2f}" for k, v in
-                                 sorted(kinds.items(), key=lambda kv: -kv[1])) + ".")
+        lines.append(
+            "- **Video AUC by kind of fake** (shipped detector): "
+            + ", ".join(f"{KINDS.get(k, k)} {v:.2f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+            + "."
+        )
     return "\n".join(lines)
 
 

@@ -33,7 +33,9 @@ from deepfakelab.course.layout import check_student_id, open_course  # noqa: E40
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 from deepfakelab.errors import DataError  # noqa: E402
 
-ID_RULE = "not a safe student id (at most 100 letters, digits and _ . @ + -, starting with a letter, digit or _)"
+ID_RULE = (
+    "not a safe student id (at most 100 letters, digits and _ . @ + -, starting with a letter, digit or _)"
+)
 NESTED = "an archive inside the download; not opened, nothing in it collected"
 #: Bytes the bomb unpacks to: past the per-notebook cap from a zip of a few hundred bytes.
 BOMB_BYTES = MAX_NOTEBOOK_BYTES + 2**20
@@ -82,7 +84,10 @@ def _honest(notebooks) -> list[tuple[str, bytes]]:
 
 
 def _honest_collected(notebooks) -> dict[str, dict[str, str]]:
-    return {"alice": {"toy.ipynb": _sha(notebooks["correct"])}, "bob": {"toy.ipynb": _sha(notebooks["off_by_one"])}}
+    return {
+        "alice": {"toy.ipynb": _sha(notebooks["correct"])},
+        "bob": {"toy.ipynb": _sha(notebooks["off_by_one"])},
+    }
 
 
 def _submitted(course) -> dict[str, dict[str, str]]:
@@ -134,11 +139,20 @@ def _bomb_zip(name: str) -> bytes:
 def test_a_zip_holding_a_victims_notebook_is_not_opened(course, made, tmp_path):
     _, notebooks = made
     payload = _zip([("victim_1_toy.ipynb", notebooks["blank"])])
-    lms = _download(tmp_path / "download.zip", [*_honest(notebooks), ("mallory_1003_toy.ipynb", notebooks["blank"]),
-                                                ("mallory_1003_payload.zip", payload)])
+    lms = _download(
+        tmp_path / "download.zip",
+        [
+            *_honest(notebooks),
+            ("mallory_1003_toy.ipynb", notebooks["blank"]),
+            ("mallory_1003_payload.zip", payload),
+        ],
+    )
     problems = _collect(course, lms)
     assert problems == [f"mallory_1003_payload.zip: {NESTED}"]
-    assert _submitted(course) == {**_honest_collected(notebooks), "mallory": {"toy.ipynb": _sha(notebooks["blank"])}}
+    assert _submitted(course) == {
+        **_honest_collected(notebooks),
+        "mallory": {"toy.ipynb": _sha(notebooks["blank"])},
+    }
     assert not [p for p in (course.root / "downloaded").rglob("*") if "victim" in p.name]
 
 
@@ -154,12 +168,20 @@ def test_entries_that_leave_the_folder_are_refused_one_by_one(course, made, tmp_
     _, notebooks = made
     link = zipfile.ZipInfo("mallory_1003_toy.ipynb")
     link.external_attr = (stat.S_IFLNK | 0o777) << 16  # a symbolic link to a file of the instructor's
-    lms = _download(tmp_path / "download.zip", [("../x", b"outside"), *_honest(notebooks),
-                                                ("/tmp/eve_1004_toy.ipynb", notebooks["blank"]),
-                                                (link, b"/etc/passwd")])
-    assert _collect(course, lms) == ["../x: '..' in the path; not extracted",
-                                     "/tmp/eve_1004_toy.ipynb: an absolute path; not extracted",
-                                     "mallory_1003_toy.ipynb: a symbolic link; not extracted"]
+    lms = _download(
+        tmp_path / "download.zip",
+        [
+            ("../x", b"outside"),
+            *_honest(notebooks),
+            ("/tmp/eve_1004_toy.ipynb", notebooks["blank"]),
+            (link, b"/etc/passwd"),
+        ],
+    )
+    assert _collect(course, lms) == [
+        "../x: '..' in the path; not extracted",
+        "/tmp/eve_1004_toy.ipynb: an absolute path; not extracted",
+        "mallory_1003_toy.ipynb: a symbolic link; not extracted",
+    ]
     assert _submitted(course) == _honest_collected(notebooks)
     assert not (tmp_path / "x").exists() and not (course.root / "downloaded" / "x").exists()
 
@@ -178,11 +200,14 @@ def test_a_zip_bomb_stops_at_the_cap_and_only_its_sender_is_set_aside(course, ma
         zf.writestr("eve_1004_bomb.zip", _bomb_zip("victim_1_toy.ipynb"))
     assert lms.stat().st_size < 10_000
     problems = _collect(course, lms)
-    assert problems == [f"eve_1004_bomb.zip: {NESTED}", "mallory_1003_toy.ipynb: more than 64 MiB unpacked; "
-                        "not collected, nothing of mallory collected"]
+    assert problems == [
+        f"eve_1004_bomb.zip: {NESTED}",
+        "mallory_1003_toy.ipynb: more than 64 MiB unpacked; not collected, nothing of mallory collected",
+    ]
     assert _submitted(course) == _honest_collected(notebooks)
-    assert sum(p.stat().st_size for p in (course.root / "downloaded").rglob("*") if p.is_file()) \
-        == 2 * (len(notebooks["correct"]) + len(notebooks["off_by_one"]))  # archive/ and nbgrader's extracted/
+    assert sum(p.stat().st_size for p in (course.root / "downloaded").rglob("*") if p.is_file()) == 2 * (
+        len(notebooks["correct"]) + len(notebooks["off_by_one"])
+    )  # archive/ and nbgrader's extracted/
 
 
 def test_the_download_total_is_capped_by_the_bytes_streamed(course, made, tmp_path):
@@ -191,28 +216,48 @@ def test_the_download_total_is_capped_by_the_bytes_streamed(course, made, tmp_pa
     lms = _download(tmp_path / "download.zip", entries)
     cap = len(notebooks["correct"]) + len(notebooks["off_by_one"]) + 10
     problems = _collect(course, lms, max_download_bytes=cap)
-    assert problems == [f"carol_1005_toy.ipynb: the download passed {cap} bytes unpacked in all; not collected, "
-                        "nothing of carol collected"]
+    assert problems == [
+        f"carol_1005_toy.ipynb: the download passed {cap} bytes unpacked in all; not collected, "
+        "nothing of carol collected"
+    ]
     assert _submitted(course) == _honest_collected(notebooks)
 
 
 def test_a_second_upload_of_a_notebook_sets_that_student_aside(course, made, tmp_path):
     _, notebooks = made
     earlier = toy.make_submission(course, "carol", "correct")  # collected from an earlier download
-    lms = _download(tmp_path / "download.zip", [("carol_1005_toy.ipynb", notebooks["blank"]), *_honest(notebooks),
-                                                ("carol_1006_toy.ipynb", notebooks["off_by_one"])])
+    lms = _download(
+        tmp_path / "download.zip",
+        [
+            ("carol_1005_toy.ipynb", notebooks["blank"]),
+            *_honest(notebooks),
+            ("carol_1006_toy.ipynb", notebooks["off_by_one"]),
+        ],
+    )
     assert _collect(course, lms) == [
         "carol_1006_toy.ipynb: a second toy.ipynb from student carol (the first: carol_1005_toy.ipynb); "
-        "both set aside, nothing of carol collected"]
-    assert _submitted(course) == {**_honest_collected(notebooks), "carol": {"toy.ipynb": _sha(earlier.read_bytes())}}
+        "both set aside, nothing of carol collected"
+    ]
+    assert _submitted(course) == {
+        **_honest_collected(notebooks),
+        "carol": {"toy.ipynb": _sha(earlier.read_bytes())},
+    }
 
 
 def test_a_student_id_of_dot_dot_in_the_download_is_refused(course, made, tmp_path):
     _, notebooks = made  # nbgrader wrote this one to submitted/../toy/toy.ipynb, beside the course's source/
-    lms = _download(tmp_path / "download.zip", [(".._1003_toy.ipynb", notebooks["blank"]), *_honest(notebooks),
-                                                (".hidden_1004_toy.ipynb", notebooks["blank"])])
-    assert _collect(course, lms) == [f".._1003_toy.ipynb: '..': {ID_RULE}; not collected",
-                                     f".hidden_1004_toy.ipynb: '.hidden': {ID_RULE}; not collected"]
+    lms = _download(
+        tmp_path / "download.zip",
+        [
+            (".._1003_toy.ipynb", notebooks["blank"]),
+            *_honest(notebooks),
+            (".hidden_1004_toy.ipynb", notebooks["blank"]),
+        ],
+    )
+    assert _collect(course, lms) == [
+        f".._1003_toy.ipynb: '..': {ID_RULE}; not collected",
+        f".hidden_1004_toy.ipynb: '.hidden': {ID_RULE}; not collected",
+    ]
     assert _submitted(course) == _honest_collected(notebooks)
     assert not (course.root / toy.ASSIGNMENT).exists()
 
@@ -225,8 +270,17 @@ def test_ordinary_student_ids_are_accepted():
 @pytest.mark.parametrize("student", ["..", "../alice", "a/b", ".hidden", "-rf", ""])
 def test_a_student_id_given_by_the_instructor_is_refused_before_anything_runs(course, capsys, student):
     before = _outside(course, course.root.parent)
-    code = main(["course", "grade", toy.ASSIGNMENT, "--course", str(course.root), "--student=alice",
-                 f"--student={student}"])
+    code = main(
+        [
+            "course",
+            "grade",
+            toy.ASSIGNMENT,
+            "--course",
+            str(course.root),
+            "--student=alice",
+            f"--student={student}",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""
     assert captured.err == f"deepfakelab: error: {student!r}: {ID_RULE}\n"
@@ -265,8 +319,20 @@ def graded(made, tmp_path_factory):
             zf.writestr(name, data)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["course", "grade", toy.ASSIGNMENT, "--course", str(root), "--zip", str(lms), "--jobs", "2",
-                     "--no-feedback"])
+        code = main(
+            [
+                "course",
+                "grade",
+                toy.ASSIGNMENT,
+                "--course",
+                str(root),
+                "--zip",
+                str(lms),
+                "--jobs",
+                "2",
+                "--no-feedback",
+            ]
+        )
     assert code == 0, out.getvalue()
     return course, lms, out.getvalue()
 
@@ -275,7 +341,7 @@ def test_every_attack_is_reported_in_one_line_each(graded):
     _, lms, out = graded
     lines = out.splitlines()
     at = lines.index(f"  {len(EVERY_ATTACK)} upload(s) of {lms} not collected (the rest were):")
-    assert lines[at + 1:at + 1 + len(EVERY_ATTACK)] == [f"  NOT COLLECTED: {line}" for line in EVERY_ATTACK]
+    assert lines[at + 1 : at + 1 + len(EVERY_ATTACK)] == [f"  NOT COLLECTED: {line}" for line in EVERY_ATTACK]
 
 
 def test_only_the_honest_students_are_graded_with_their_exact_scores(graded):
@@ -286,10 +352,18 @@ def test_only_the_honest_students_are_graded_with_their_exact_scores(graded):
     points = {}
     for student in ("alice", "bob"):
         result = json.loads((journal / f"{student}.json").read_text())
-        points[student] = {row["grade_id"]: row["points"] for nb in result["notebooks"].values() for row in nb["cells"]}
-    assert points == {"alice": {**toy.AUTOGRADED_POINTS, "explain_verdict": None},  # 5.0 autograded, toy correct
-                      "bob": {"check_pick_frames": 0.0, "check_verdict": 1.0, "check_frames_artifact": 0.0,
-                              "explain_verdict": None}}  # 1.0, toy off by one
+        points[student] = {
+            row["grade_id"]: row["points"] for nb in result["notebooks"].values() for row in nb["cells"]
+        }
+    assert points == {
+        "alice": {**toy.AUTOGRADED_POINTS, "explain_verdict": None},  # 5.0 autograded, toy correct
+        "bob": {
+            "check_pick_frames": 0.0,
+            "check_verdict": 1.0,
+            "check_frames_artifact": 0.0,
+            "explain_verdict": None,
+        },
+    }  # 1.0, toy off by one
     assert "  alice                5 / 8 (autograded part; written answers wait for you)" in out.splitlines()
     assert "victim" not in (course.root / "grades.csv").read_text()
     assert not (course.root.parent / "x").exists() and not (course.root / toy.ASSIGNMENT).exists()

@@ -48,26 +48,47 @@ def test_cells_follow_the_course_rules(lab):
             after = _nbgrader(cells[index + 1]) if index + 1 < len(cells) else {}
             # every answer is followed by its visible checks (a locked, graded test cell) or by
             # the locked cell that uses it and then the checks
-            nxt = [c for c in cells[index + 1: index + 3] if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")]
+            nxt = [
+                c
+                for c in cells[index + 1 : index + 3]
+                if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")
+            ]
             assert after.get("locked") and nxt, f"{meta['grade_id']}: not followed by a locked check cell"
             assert "### BEGIN SOLUTION" in _source(cell)
         if meta.get("grade") and not meta.get("solution"):
-            assert meta.get("locked") and meta.get("points", 0) > 0, f"{meta['grade_id']}: test cells are locked and score"
+            assert meta.get("locked") and meta.get("points", 0) > 0, (
+                f"{meta['grade_id']}: test cells are locked and score"
+            )
             source = _source(cell)
-            assert f'hidden_check("{meta["grade_id"]}")' in source, f"{meta['grade_id']}: calls its hidden check"
-            assert "assert" in source.split("### BEGIN HIDDEN TESTS")[0] or "print" in source, \
+            assert f'hidden_check("{meta["grade_id"]}")' in source, (
+                f"{meta['grade_id']}: calls its hidden check"
+            )
+            assert "assert" in source.split("### BEGIN HIDDEN TESTS")[0] or "print" in source, (
                 f"{meta['grade_id']}: has visible checks before the hidden part"
+            )
         if meta.get("grade") and meta.get("solution"):
-            assert cell["cell_type"] == "markdown", f"{meta['grade_id']}: written answers are markdown, graded by hand"
+            assert cell["cell_type"] == "markdown", (
+                f"{meta['grade_id']}: written answers are markdown, graded by hand"
+            )
 
 
 @pytest.mark.parametrize("lab", LABS)
 def test_every_autograded_cell_has_hidden_checks(lab):
-    tests = ast.parse("\n".join(p.read_text() for p in (KIT / "autograder" / "hidden_checks" / lab).glob("test_*.py")))
-    marked = {dec.args[0].value for node in ast.walk(tests) if isinstance(node, ast.FunctionDef)
-              for dec in node.decorator_list
-              if isinstance(dec, ast.Call) and getattr(dec.func, "attr", "") == "grade" and dec.args}
-    graded = {_nbgrader(c)["grade_id"] for c in _cells(lab) if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")}
+    tests = ast.parse(
+        "\n".join(p.read_text() for p in (KIT / "autograder" / "hidden_checks" / lab).glob("test_*.py"))
+    )
+    marked = {
+        dec.args[0].value
+        for node in ast.walk(tests)
+        if isinstance(node, ast.FunctionDef)
+        for dec in node.decorator_list
+        if isinstance(dec, ast.Call) and getattr(dec.func, "attr", "") == "grade" and dec.args
+    }
+    graded = {
+        _nbgrader(c)["grade_id"]
+        for c in _cells(lab)
+        if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")
+    }
     assert marked == graded
 
 
@@ -75,11 +96,16 @@ def test_committed_student_versions_are_in_sync(tmp_path):
     student_versions(KIT / "solutions", tmp_path, LABS, KIT / "autograder" / "nbgrader_config.py")
     for lab in LABS:
         fresh = sorted(p.relative_to(tmp_path) for p in (tmp_path / lab).rglob("*") if p.is_file())
-        committed = sorted(p.relative_to(KIT / "assignments") for p in (KIT / "assignments" / lab).rglob("*") if p.is_file())
-        assert committed == fresh, f"assignments/{lab} differs: run `deepfakelab course release --kit-assignments`"
+        committed = sorted(
+            p.relative_to(KIT / "assignments") for p in (KIT / "assignments" / lab).rglob("*") if p.is_file()
+        )
+        assert committed == fresh, (
+            f"assignments/{lab} differs: run `deepfakelab course release --kit-assignments`"
+        )
         for rel in fresh:
-            assert (KIT / "assignments" / rel).read_bytes() == (tmp_path / rel).read_bytes(), \
+            assert (KIT / "assignments" / rel).read_bytes() == (tmp_path / rel).read_bytes(), (
                 f"assignments/{rel} is out of date: run `deepfakelab course release --kit-assignments`"
+            )
 
 
 @pytest.mark.parametrize("lab", LABS)

@@ -30,7 +30,9 @@ def launches(monkeypatch):
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("JUPYTER_CONFIG_PATH", env["JUPYTER_CONFIG_PATH"])
             page_config = get_static_page_config()
-        calls.append({"command": command, "cwd": Path(cwd), "env": env, "spec": spec, "page_config": page_config})
+        calls.append(
+            {"command": command, "cwd": Path(cwd), "env": env, "spec": spec, "page_config": page_config}
+        )
         return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(open_lab.subprocess, "run", fake_run)
@@ -48,9 +50,14 @@ def test_fetches_the_kits_release_and_starts_jupyterlab_there(tmp_path, monkeypa
     assert call["cwd"] == work
     assert call["command"][:3] == [sys.executable, "-m", "jupyterlab"]
     assert "--no-browser" in call["command"] and call["command"][-1] == "lab1.ipynb"
-    assert call["spec"]["argv"][0] == sys.executable and call["spec"]["argv"][1:3] == ["-m", "ipykernel_launcher"]
+    assert call["spec"]["argv"][0] == sys.executable and call["spec"]["argv"][1:3] == [
+        "-m",
+        "ipykernel_launcher",
+    ]
     assert call["env"]["JUPYTER_PATH"].split(os.pathsep)[1] == "/somewhere/else"
-    assert not Path(call["env"]["JUPYTER_PATH"].split(os.pathsep)[0]).exists(), "the session's kernel spec is removed"
+    assert not Path(call["env"]["JUPYTER_PATH"].split(os.pathsep)[0]).exists(), (
+        "the session's kernel spec is removed"
+    )
     assert "working folder" in capsys.readouterr().out
 
 
@@ -103,7 +110,9 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert "no notebook of lab1" in capsys.readouterr().err
 
 
-def test_the_printed_link_opens_the_notebook_and_nbgrader_instructor_tools_are_off(tmp_path, launches, monkeypatch):
+def test_the_printed_link_opens_the_notebook_and_nbgrader_instructor_tools_are_off(
+    tmp_path, launches, monkeypatch
+):
     """Issue 31: ``--no-browser`` printed the launcher's address, and the student saw the formgrader
     and the Create Assignment panel. JupyterLab's default address is now the notebook (what it prints
     and where ``/`` redirects), the instructor server extensions are off on the command line, and the
@@ -117,14 +126,21 @@ def test_the_printed_link_opens_the_notebook_and_nbgrader_instructor_tools_are_o
     app.parse_command_line([arg for arg in call["command"][3:] if arg.startswith("--")])
     assert app.config.LabApp.default_url == "/lab/tree/lab1.ipynb"
     extensions = app.config.ServerApp.jpserver_extensions
-    assert extensions == {"nbgrader.server_extensions.formgrader": False,
-                          "nbgrader.server_extensions.course_list": False}
+    assert extensions == {
+        "nbgrader.server_extensions.formgrader": False,
+        "nbgrader.server_extensions.course_list": False,
+    }
     disabled = {name for name, off in call["page_config"].get("disabledExtensions", {}).items() if off}
-    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
-            "@jupyter/nbgrader:course-list"} <= disabled
+    assert {
+        "@jupyter/nbgrader:formgrader",
+        "@jupyter/nbgrader:create-assignment",
+        "@jupyter/nbgrader:course-list",
+    } <= disabled
     assert not disabled & {"@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment"}
     paths = call["env"]["JUPYTER_CONFIG_PATH"].split(os.pathsep)
-    assert paths[1] == "/students/own/config" and not Path(paths[0]).exists(), "the session's config is removed"
+    assert paths[1] == "/students/own/config" and not Path(paths[0]).exists(), (
+        "the session's config is removed"
+    )
 
 
 def test_a_notebook_name_with_spaces_is_quoted_in_the_address():

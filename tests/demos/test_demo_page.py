@@ -53,25 +53,41 @@ def _stub_parts(monkeypatch, calls: list):
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "a <fake> & clip.mp4").write_bytes(b"\0")
         (out_dir / "strip.png").write_bytes(b"\0")
-        return {"files": {"reenacted <script>": str(out_dir / "a <fake> & clip.mp4"),
-                          "strip": str(out_dir / "strip.png")},
-                "method": "mesh-warp <b>", "driving": "a head", "notes": []}
+        return {
+            "files": {
+                "reenacted <script>": str(out_dir / "a <fake> & clip.mp4"),
+                "strip": str(out_dir / "strip.png"),
+            },
+            "method": "mesh-warp <b>",
+            "driving": "a head",
+            "notes": [],
+        }
 
     def detect(out_dir, quick=False):
         calls.append(("detect", {}))
         (out_dir / "inputs").mkdir(parents=True, exist_ok=True)
         (out_dir / "report.html").write_text("<html></html>")
         (out_dir / "inputs" / "real_0.mp4").write_bytes(b"\0")
-        return {"files": {"report": str(out_dir / "report.html")}, "p_fake": {"real_0.mp4": 0.1, "a <fake> & clip.mp4": 0.9}}
+        return {
+            "files": {"report": str(out_dir / "report.html")},
+            "p_fake": {"real_0.mp4": 0.1, "a <fake> & clip.mp4": 0.9},
+        }
 
     def gan(out_dir, quick=False, **options):
         calls.append(("gan", options))
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in ("losses.png", "samples.png", "quality.md"):
             (out_dir / name).write_text("| images | FD |")
-        return {"epochs": 1, "data": "bags", "epochs_chosen": "GAN: 1 epoch",
-                "files": {"loss curves": out_dir / "losses.png", "samples": out_dir / "samples.png",
-                          "quality table": out_dir / "quality.md"}}
+        return {
+            "epochs": 1,
+            "data": "bags",
+            "epochs_chosen": "GAN: 1 epoch",
+            "files": {
+                "loss curves": out_dir / "losses.png",
+                "samples": out_dir / "samples.png",
+                "quality table": out_dir / "quality.md",
+            },
+        }
 
     monkeypatch.setattr(reenact_demo, "run", reenact)
     monkeypatch.setattr(detect_demo, "run", detect)
@@ -84,14 +100,18 @@ def test_the_deepfake_comes_first_and_one_page_links_every_result(tmp_path, monk
     demo.run_demo(tmp_path, quick=True)
     printed = capsys.readouterr().out
     titles = re.findall(r"^=== (.*) ===$", printed, re.MULTILINE)
-    assert titles == ["Lab 1: reenactment", "Lab 1: detection and explanation", "Lab 2: a DCGAN that makes bags"]
+    assert titles == [
+        "Lab 1: reenactment",
+        "Lab 1: detection and explanation",
+        "Lab 2: a DCGAN that makes bags",
+    ]
     assert [name for name, _ in calls] == ["reenact", "detect", "gan"]
     assert f"results so far, updated after each part: {tmp_path / 'index.html'}" in printed
 
     links = _assert_page_links_exist(tmp_path)
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "reenact/a%20%3Cfake%3E%20%26%20clip.mp4" in links  # played, by a quoted relative path
-    assert '<video controls' in page and "detect/report.html" in links and "gan/losses.png" in links
+    assert "<video controls" in page and "detect/report.html" in links and "gan/losses.png" in links
     assert "gan/samples.png" in links and "reenact/strip.png" in links
     assert "<script>" not in page and "<b>" not in page and "reenacted &lt;script&gt;" in page
     assert "REAL: fake 10 % / real 90 %" in page and "FAKE: fake 90 % / real 10 %" in page
@@ -135,7 +155,8 @@ def test_epochs_are_whole_epochs_that_fit_at_least_one_at_most_the_full_run():
     assert gan_demo.choose_epochs(1e6, 100.0, 46) == gan_demo.DEMO_EPOCHS
     assert gan_demo.budget_line(7, 90.0, 46 / 12.4, 46) == (
         "GAN: 7 epochs fit the 90 s budget on this machine (1 epoch = 46 steps = 12.4 s at the 3.71 steps/s "
-        "a 1 s probe measured)")
+        "a 1 s probe measured)"
+    )
     assert "1 epoch (the least the demo trains), over the 5 s budget" in gan_demo.budget_line(1, 5.0, 1.0, 46)
     with pytest.raises(ValueError):
         gan_demo.choose_epochs(90.0, 0.0, 46)
@@ -146,7 +167,10 @@ def test_gan_epochs_must_be_a_whole_number_of_at_least_one(bad, tmp_path, capsys
     with pytest.raises(SystemExit) as exit_:
         main(["demo", "--out", str(tmp_path / "out"), "--gan-epochs", bad])
     assert exit_.value.code == 2
-    assert f"argument --gan-epochs: expected a whole number of epochs, at least 1, not '{bad}'" in capsys.readouterr().err
+    assert (
+        f"argument --gan-epochs: expected a whole number of epochs, at least 1, not '{bad}'"
+        in capsys.readouterr().err
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -154,7 +178,11 @@ def test_gan_epochs_must_be_a_whole_number_of_at_least_one(bad, tmp_path, capsys
 def test_the_quick_demo_writes_a_page_whose_every_link_exists(tmp_path, capsys):
     demo.run_demo(tmp_path, quick=True)
     titles = re.findall(r"^=== (.*) ===$", capsys.readouterr().out, re.MULTILINE)
-    assert titles == ["Lab 1: reenactment", "Lab 1: detection and explanation", "Lab 2: a DCGAN that makes bags"]
+    assert titles == [
+        "Lab 1: reenactment",
+        "Lab 1: detection and explanation",
+        "Lab 2: a DCGAN that makes bags",
+    ]
     links = _assert_page_links_exist(tmp_path)
     assert any(link.endswith(".mp4") for link in links) and "gan/run/losses.png" in links
 
@@ -178,8 +206,12 @@ def test_a_training_stopped_by_the_clock_ends_as_a_run_of_the_epochs_done(tmp_pa
     from deepfakelab.gan.train import read_history
 
     images = torch.rand(256, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    config = default_config(28, 1).replace(**{"train.device": "cpu", "train.epochs": 3, "train.max_steps_per_epoch": 1})
-    result, done, stop = gan_demo._train_within(config, images, tmp_path / "run", deadline=time.perf_counter() - 1)
+    config = default_config(28, 1).replace(
+        **{"train.device": "cpu", "train.epochs": 3, "train.max_steps_per_epoch": 1}
+    )
+    result, done, stop = gan_demo._train_within(
+        config, images, tmp_path / "run", deadline=time.perf_counter() - 1
+    )
     assert stop.epoch == 1 and done.train.epochs == 1
     assert result.epochs[-1]["epoch"] == 1 and {row["epoch"] for row in read_history(tmp_path / "run")} == {1}
     assert result.files["losses"].is_file() and result.files["samples"].is_file()

@@ -22,7 +22,10 @@ def test_demo_part_writes_labelled_videos_and_strip(tmp_path):
     assert summary["method"].startswith("mesh-warp")
     if summary["fomm"].startswith("the kit's small FOMM"):  # weights ship with the kit
         fomm = read_video(files["synthetic head reenacted (FOMM)"])
-        assert fomm.frames.shape[0] == 16 and fomm.frames.shape[2:] == (256, 3)  # the visible mark is a band below
+        assert fomm.frames.shape[0] == 16 and fomm.frames.shape[2:] == (
+            256,
+            3,
+        )  # the visible mark is a band below
         assert "SYNTHETIC" in read_metadata(files["synthetic head reenacted (FOMM)"])["comment"]
         # The clip must visibly move: with Lab 1's "talking" driver it changed 0.002 from frame 0.
         frames = fomm.frames.astype(np.float32) / 255

@@ -29,9 +29,16 @@ def _faces(groups: list[str], per_group: int, seed: int) -> FaceSet:
             images.append(np.clip(image + rng.normal(0, 4, image.shape), 0, 255).astype(np.uint8))
     n = len(images)
     group = np.repeat(np.array(groups), per_group)
-    return FaceSet(np.stack(images), np.arange(n) % 2, np.zeros((n, 32, 32), np.uint8), np.zeros(n, bool),
-                   np.where(np.arange(n) % 2, "self_blend", "real"), np.array([f"{g}/v" for g in group]), group,
-                   np.array([f"{g}#{i}" for i, g in enumerate(group)]))
+    return FaceSet(
+        np.stack(images),
+        np.arange(n) % 2,
+        np.zeros((n, 32, 32), np.uint8),
+        np.zeros(n, bool),
+        np.where(np.arange(n) % 2, "self_blend", "real"),
+        np.array([f"{g}/v" for g in group]),
+        group,
+        np.array([f"{g}#{i}" for i, g in enumerate(group)]),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +74,9 @@ def test_the_check_fires_on_an_unlike_input_and_not_on_new_faces_like_the_traini
         flagged, d = unlike_training(model, to_tensor(new_people.images[new_people.group == g]), stats)
         assert not flagged, (g, d, stats["threshold"])
     rng = np.random.default_rng(3)
-    noise = rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)   # no face at all
+    noise = rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)  # no face at all
     stripes = np.zeros((8, 32, 32, 3), np.uint8)
-    stripes[:, :, ::4] = (30, 220, 40)                                 # a green bar code
+    stripes[:, :, ::4] = (30, 220, 40)  # a green bar code
     for name, crops in (("noise", noise), ("stripes", stripes)):
         flagged, d = unlike_training(model, to_tensor(crops), stats)
         assert flagged and d > stats["threshold"], (name, d, stats["threshold"])
@@ -79,8 +86,12 @@ def test_refresh_rewrites_only_the_domain_entry(model, tmp_path):
     from deepfakelab.detect.inference import read_card
     from deepfakelab.detect.train import save_weights
 
-    path = save_weights(model, DetectorConfig(arch="kitnet", size=32, width=8), tmp_path / "d.pt",
-                        extra={"name": "tiny", "domain": {"trained_on": "x", "feature_mean": [0.0]}})
+    path = save_weights(
+        model,
+        DetectorConfig(arch="kitnet", size=32, width=8),
+        tmp_path / "d.pt",
+        extra={"name": "tiny", "domain": {"trained_on": "x", "feature_mean": [0.0]}},
+    )
     assert read_card(path).domain is None  # the old mean/std entry cannot test inputs
     before = torch.load(path, weights_only=True)
     faces = _faces([f"head{i:03d}" for i in range(10)], 6, seed=4)  # split 70/15/15 by identity
@@ -92,7 +103,9 @@ def test_refresh_rewrites_only_the_domain_entry(model, tmp_path):
     assert card.domain is not None and card.domain["threshold"] == pytest.approx(stats["threshold"])
 
 
-@pytest.mark.parametrize("name, unlike", [("s9.jpg", False), ("retalk_1.mp4", False), ("retalk_5.mp4", False)])
+@pytest.mark.parametrize(
+    "name, unlike", [("s9.jpg", False), ("retalk_1.mp4", False), ("retalk_5.mp4", False)]
+)
 def test_shipped_detector_keeps_held_out_people_and_no_longer_flags_the_mona_lisa(real_data, name, unlike):
     """The shipped weights' stats on the shared files, as the weights README's table says
     (retalk_1, retalk_5: persons M and P, never trained on). Trained on over a thousand people's

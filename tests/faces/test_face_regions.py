@@ -9,8 +9,14 @@ import skimage.data
 
 from deepfakelab.faces.drawing import draw_mesh
 from deepfakelab.faces.mesh import FaceMesh
-from deepfakelab.faces.regions import (REGIONS, eye_opening, mouth_opening, region_mask, region_masks,
-                                       region_polygon)
+from deepfakelab.faces.regions import (
+    REGIONS,
+    eye_opening,
+    mouth_opening,
+    region_mask,
+    region_masks,
+    region_polygon,
+)
 from deepfakelab.media.photo import read_photo
 
 
@@ -84,7 +90,9 @@ def test_draw_mesh_marks_the_face_and_nothing_else(face_mesh):
     drawn = draw_mesh(photo, mesh.points)
     changed = np.any(drawn != photo, axis=2)
     oval = region_mask(mesh.points, "face_oval", photo.shape) > 0
-    grown = cv2.dilate(oval.astype(np.uint8), np.ones((11, 11), np.uint8)) > 0  # a few points sit just outside
+    grown = (
+        cv2.dilate(oval.astype(np.uint8), np.ones((11, 11), np.uint8)) > 0
+    )  # a few points sit just outside
     assert changed[oval].mean() > 0.2  # the mesh is visible on the face
     assert not changed[~grown].any()  # and drawn nowhere else
     assert np.array_equal(draw_mesh(photo, None), photo) and drawn is not photo

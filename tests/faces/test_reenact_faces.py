@@ -123,7 +123,7 @@ def test_a_face_near_each_edge_is_cropped_without_streaks(edge):
     offset = {"left": (64, -40), "right": (64, 168), "top": (-40, 64), "bottom": (168, 64)}[edge]
     y, x = offset
     ys, xs = slice(max(y, 0), min(y + 192, 320)), slice(max(x, 0), min(x + 192, 320))
-    photo[ys, xs] = head[ys.start - y:ys.stop - y, xs.start - x:xs.stop - x]
+    photo[ys, xs] = head[ys.start - y : ys.stop - y, xs.start - x : xs.stop - x]
     source = prepare_source(photo, f"head-{edge}.png", 128, 1.8)
     assert not faces.leaves_image(source.box, photo.shape)
     assert source.box[0] >= 0 and source.box[1] >= 0 and source.box[2] <= 320 and source.box[3] <= 320
@@ -139,7 +139,7 @@ def test_a_photo_too_small_for_the_crop_is_mirrored_and_says_so():
     head = render_frame(Identity.sample(7, accessory_rate=0.0), FaceState(), 256).image
     face, _ = faces.largest_face(head, "head")
     x0, y0, x1, y1 = (int(v) for v in face.box)
-    tight = np.ascontiguousarray(head[max(y0 - 4, 0):y1 + 4, max(x0 - 4, 0):x1 + 4])
+    tight = np.ascontiguousarray(head[max(y0 - 4, 0) : y1 + 4, max(x0 - 4, 0) : x1 + 4])
     source = prepare_source(tight, "tight.png", 128, 1.8)
     assert faces.leaves_image(source.box, tight.shape)
     assert any("tight.png: the photo is too small around the face" in note for note in source.notes)
@@ -161,7 +161,9 @@ def test_best_frame_is_the_one_posed_like_the_source(real_data):
         face, _ = faces.largest_face(photo, name)
         crops.append(faces.crop(photo, faces.crop_box(faces.square_box(face.box, 1.8), photo.shape), 192))
     source = crops[2]
-    turned = cv2.warpAffine(source, cv2.getRotationMatrix2D((96, 96), 25, 1.0), (192, 192), borderMode=cv2.BORDER_REFLECT)
+    turned = cv2.warpAffine(
+        source, cv2.getRotationMatrix2D((96, 96), 25, 1.0), (192, 192), borderMode=cv2.BORDER_REFLECT
+    )
     # Candidates: other people, the source turned by 25 degrees, and the source shifted (same pose).
     shifted = np.roll(source, (6, -5), axis=(0, 1))
     driving = [crops[0], turned, crops[1], shifted]

@@ -9,7 +9,9 @@ from deepfakelab.cli import build_parser, main
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "deepfakelab", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "deepfakelab", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_every_train_option_has_help(capsys):
@@ -17,10 +19,25 @@ def test_every_train_option_has_help(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["gan", "train", "--help"])
     text = capsys.readouterr().out
-    for option in ("--epochs", "--batch-size", "--lr", "--z-dim", "--device", "--output-activation",
-                   "--g-extra-blocks", "--dropout", "--no-batch-norm", "--data", "--source", "--out", "--fresh"):
+    for option in (
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--z-dim",
+        "--device",
+        "--output-activation",
+        "--g-extra-blocks",
+        "--dropout",
+        "--no-batch-norm",
+        "--data",
+        "--source",
+        "--out",
+        "--fresh",
+    ):
         assert option in text
-    gan = next(a for a in parser._subparsers._group_actions[0].choices["gan"]._actions if a.dest == "gan_command")
+    gan = next(
+        a for a in parser._subparsers._group_actions[0].choices["gan"]._actions if a.dest == "gan_command"
+    )
     for name, sub in gan.choices.items():
         for action in sub._actions:
             if action.dest != "help":
@@ -67,7 +84,9 @@ def test_sweep_writes_a_run_table(tmp_path):
 @pytest.mark.parametrize("flag", ["--config", "--runs"])
 def test_missing_or_malformed_files_are_named(tmp_path, flag):
     command = "sweep" if flag == "--runs" else "train"
-    result = run_cli("gan", command, *TINY, "--out", str(tmp_path / "o"), flag, str(tmp_path / "missing.yaml"))
+    result = run_cli(
+        "gan", command, *TINY, "--out", str(tmp_path / "o"), flag, str(tmp_path / "missing.yaml")
+    )
     assert result.returncode == 2 and "missing.yaml" in result.stderr and "Traceback" not in result.stderr
     (tmp_path / "bad.yaml").write_text("train: [unclosed")
     result = run_cli("gan", command, *TINY, "--out", str(tmp_path / "o"), flag, str(tmp_path / "bad.yaml"))

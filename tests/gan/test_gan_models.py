@@ -8,7 +8,9 @@ from deepfakelab.gan.config import classic28, classic64
 from deepfakelab.gan.models import build_models
 
 
-@pytest.mark.parametrize("config", [classic28(), classic64(3), classic64(1)], ids=["28-grey", "64-colour", "64-grey"])
+@pytest.mark.parametrize(
+    "config", [classic28(), classic64(3), classic64(1)], ids=["28-grey", "64-colour", "64-grey"]
+)
 def test_shapes(config):
     torch.manual_seed(0)
     generator, discriminator = build_models(config)
@@ -53,16 +55,30 @@ def test_batch_norm_and_dropout_follow_the_config():
 def test_dcgan_initialisation_statistics():
     torch.manual_seed(0)
     generator, discriminator = build_models(classic64(3))
-    convs = [m.weight for net in (generator, discriminator) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    convs = [
+        m.weight
+        for net in (generator, discriminator)
+        for m in net.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+    ]
     weights = torch.cat([w.flatten() for w in convs])
     assert abs(weights.mean().item()) < 1e-3
     assert weights.std().item() == pytest.approx(0.02, rel=0.02)
-    scales = torch.cat([m.weight for net in (generator, discriminator) for m in net.modules() if isinstance(m, nn.BatchNorm2d)])
+    scales = torch.cat(
+        [
+            m.weight
+            for net in (generator, discriminator)
+            for m in net.modules()
+            if isinstance(m, nn.BatchNorm2d)
+        ]
+    )
     assert scales.mean().item() == pytest.approx(1.0, abs=0.005)  # pytorch/examples: N(1, 0.02)
     assert scales.std().item() == pytest.approx(0.02, rel=0.15)
     for bn_weight_mean in (1.0, 0.0):  # the 28 px preset's, and C1W2's N(0, 0.02) on request
         g28, d28 = build_models(classic28().replace(bn_weight_mean=bn_weight_mean))
-        scales = torch.cat([m.weight for net in (g28, d28) for m in net.modules() if isinstance(m, nn.BatchNorm2d)])
+        scales = torch.cat(
+            [m.weight for net in (g28, d28) for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+        )
         assert scales.mean().item() == pytest.approx(bn_weight_mean, abs=0.005)
         assert scales.std().item() == pytest.approx(0.02, rel=0.15)
     assert classic28().bn_weight_mean == 1.0

@@ -1,6 +1,5 @@
 """The offline quality score: its maths against known answers, and its calibration order."""
 
-
 import numpy as np
 import pytest
 import torch
@@ -9,7 +8,14 @@ from deepfakelab.gan.classifier import classifier_info, load_classifier
 from deepfakelab.gan.config import classic28
 from deepfakelab.gan.data import load_bags
 from deepfakelab.gan.models import build_models
-from deepfakelab.gan.quality import BagQuality, coverage, frechet_distance, kernel_distance, knn_radii, quality_table
+from deepfakelab.gan.quality import (
+    BagQuality,
+    coverage,
+    frechet_distance,
+    kernel_distance,
+    knn_radii,
+    quality_table,
+)
 from deepfakelab.gan.train import generate
 
 

@@ -17,8 +17,15 @@ def bags():
 
 
 def tiny(epochs=2, **changes):
-    return classic28().replace(**{"train.epochs": epochs, "train.batch_size": 16, "train.max_steps_per_epoch": 3,
-                                  "train.num_samples": 16, **changes})
+    return classic28().replace(
+        **{
+            "train.epochs": epochs,
+            "train.batch_size": 16,
+            "train.max_steps_per_epoch": 3,
+            "train.num_samples": 16,
+            **changes,
+        }
+    )
 
 
 def test_a_run_writes_everything_and_learns(tmp_path, bags):
@@ -59,7 +66,9 @@ class Killed(Exception):
 
 def test_killed_run_resumes_to_the_same_history(tmp_path, bags):
     config = tiny(epochs=3, **{"discriminator.blocks": classic28().discriminator.blocks})
-    config.discriminator.blocks[0].dropout = 0.2  # dropout draws from torch's global stream: it must be restored too
+    config.discriminator.blocks[
+        0
+    ].dropout = 0.2  # dropout draws from torch's global stream: it must be restored too
     uninterrupted = train(config, bags, tmp_path / "full", progress=False).history
 
     def kill_after_first_epoch(epoch, summary):
@@ -95,14 +104,18 @@ def test_nan_losses_stop_the_run_and_keep_the_last_good_checkpoint(tmp_path, bag
     train(tiny(epochs=1), bags, tmp_path, progress=False)
     poisoned = bags.clone()
     poisoned[:, :, 5, 5] = float("nan")
-    with pytest.raises(TrainingDiverged, match=r"diverged at epoch 2, step 1: d_loss=nan.*epoch_0001.pt.*lower learning rate"):
+    with pytest.raises(
+        TrainingDiverged, match=r"diverged at epoch 2, step 1: d_loss=nan.*epoch_0001.pt.*lower learning rate"
+    ):
         train(tiny(epochs=2), poisoned, tmp_path, progress=False)
     assert latest_checkpoint(tmp_path).name == "epoch_0001.pt"
     load_run(tmp_path)  # still loadable
 
 
 def test_data_that_does_not_fit_the_config_is_explained(tmp_path):
-    with pytest.raises(ConfigError, match=r"data are \(3, 64, 64\) images but the config expects \(1, 28, 28\)"):
+    with pytest.raises(
+        ConfigError, match=r"data are \(3, 64, 64\) images but the config expects \(1, 28, 28\)"
+    ):
         train(tiny(), torch.rand(32, 3, 64, 64), tmp_path, progress=False)
     with pytest.raises(ConfigError, match="only 8 training images for batch_size 16"):
         train(tiny(), torch.rand(8, 1, 28, 28), tmp_path, progress=False)

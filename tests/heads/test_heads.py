@@ -93,7 +93,9 @@ def test_yaw_moves_eyes_and_nose_sideways_and_hides_the_far_jaw(person):
         assert right.landmarks[eye, 0].mean() > front.landmarks[eye, 0].mean() + 3
         assert left.landmarks[eye, 0].mean() < front.landmarks[eye, 0].mean() - 3
     # The nose stands out of the face, so it moves further than the eyes do.
-    eye_shift = right.landmarks[RIGHT_EYE + LEFT_EYE, 0].mean() - front.landmarks[RIGHT_EYE + LEFT_EYE, 0].mean()
+    eye_shift = (
+        right.landmarks[RIGHT_EYE + LEFT_EYE, 0].mean() - front.landmarks[RIGHT_EYE + LEFT_EYE, 0].mean()
+    )
     assert right.landmarks[NOSE_TIP, 0] - front.landmarks[NOSE_TIP, 0] > eye_shift
     # The far eye foreshortens.
     width = lambda f, eye: f.landmarks[eye[3], 0] - f.landmarks[eye[0], 0]  # noqa: E731
@@ -169,7 +171,7 @@ def test_masks_cover_what_they_claim(person):
     ij = np.round(f.landmarks).astype(int)
     for k in RIGHT_EYE + LEFT_EYE:
         x, y = ij[k]
-        assert f.masks["eyes"][y - 2:y + 3, x - 2:x + 3].any()
+        assert f.masks["eyes"][y - 2 : y + 3, x - 2 : x + 3].any()
     for k in [NOSE_TIP] + MOUTH + RIGHT_EYE + LEFT_EYE:
         assert f.masks["face"][ij[k, 1], ij[k, 0]]
     assert f.visible[27:68].all()

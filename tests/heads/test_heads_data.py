@@ -20,7 +20,11 @@ def test_splits_are_disjoint_complete_and_reproducible():
     splits = split_identities(1000, val_fraction=0.1, test_fraction=0.2, seed=3)
     sets = {k: set(v.tolist()) for k, v in splits.items()}
     assert [len(sets[k]) for k in ("train", "val", "test")] == [700, 100, 200]
-    assert not (sets["train"] & sets["val"]) and not (sets["train"] & sets["test"]) and not (sets["val"] & sets["test"])
+    assert (
+        not (sets["train"] & sets["val"])
+        and not (sets["train"] & sets["test"])
+        and not (sets["val"] & sets["test"])
+    )
     assert set().union(*sets.values()) == set(range(1000))
     again = split_identities(1000, val_fraction=0.1, test_fraction=0.2, seed=3)
     assert all(np.array_equal(splits[k], again[k]) for k in splits)
@@ -110,8 +114,23 @@ def test_writer_makes_fomm_layout_with_ground_truth(tmp_path):
 
 def test_cli_make_and_clear_errors(tmp_path, capsys):
     out = tmp_path / "made"
-    code = main(["heads", "make", str(out), "--videos", "2", "--frames", "2", "--size", "64", "--seed", "3",
-                 "--test-fraction", "0.5"])
+    code = main(
+        [
+            "heads",
+            "make",
+            str(out),
+            "--videos",
+            "2",
+            "--frames",
+            "2",
+            "--size",
+            "64",
+            "--seed",
+            "3",
+            "--test-fraction",
+            "0.5",
+        ]
+    )
     assert code == 0 and len(list((out / "train").iterdir())) == 1
     code = main(["heads", "make", str(tmp_path / "bad"), "--videos", "1", "--size", "63", "--format", "mp4"])
     assert code == 2 and "even frame size" in capsys.readouterr().err
@@ -120,7 +139,9 @@ def test_cli_make_and_clear_errors(tmp_path, capsys):
 
 
 def test_cli_sheet_writes_both_pictures(tmp_path):
-    code = main(["heads", "sheet", str(tmp_path), "--rows", "1", "--columns", "3", "--size", "64", "--landmarks"])
+    code = main(
+        ["heads", "sheet", str(tmp_path), "--rows", "1", "--columns", "3", "--size", "64", "--landmarks"]
+    )
     assert code == 0
     sheet, strip = iio.imread(tmp_path / "heads_sheet.png"), iio.imread(tmp_path / "heads_talking.png")
     assert sheet.ndim == 3 and sheet.shape[1] > sheet.shape[0]  # one row of three

@@ -45,16 +45,24 @@ def test_the_bench_plans_the_readme_tables_files_groups_and_columns():
 
 def test_rows_cells_and_the_summary_line():
     bench = _bench()
-    rows = [bench.Row("s9.jpg", "painting/statue: flag", "flag", 0.41641, 0.33523, True, 0.8412, 1, 1),
-            bench.Row("x.mp4", "held-out real: keep", "keep", 0.1, 0.33523, False, 0.7, 16, 16),
-            bench.Row("gone.mp4", "held-out real: keep", "keep", error="gone.mp4: no such file")]
+    rows = [
+        bench.Row("s9.jpg", "painting/statue: flag", "flag", 0.41641, 0.33523, True, 0.8412, 1, 1),
+        bench.Row("x.mp4", "held-out real: keep", "keep", 0.1, 0.33523, False, 0.7, 16, 16),
+        bench.Row("gone.mp4", "held-out real: keep", "keep", error="gone.mp4: no such file"),
+    ]
     assert bench.cells(rows[0]) == ["s9.jpg", "painting/statue: flag", "0.4164", "0.3352", "yes", "0.84"]
     assert bench.cells(rows[2])[2:] == ["-", "-", "-", "-"]
-    assert bench.markdown(rows).splitlines()[2] == "| s9.jpg | painting/statue: flag | 0.4164 | 0.3352 | yes | 0.84 |"
+    assert (
+        bench.markdown(rows).splitlines()[2]
+        == "| s9.jpg | painting/statue: flag | 0.4164 | 0.3352 | yes | 0.84 |"
+    )
     line = bench.summary_line(bench.summary(rows))
     assert line.startswith("flag group: 1 of 1 flagged; keep groups: 0 of 2 flagged (wrongly)")
     assert "1 rows without a verdict" in line
-    assert bench.fake_name("L", "P") == "fake_l_by_p.mp4" and bench.fake_name("photo-s1", "O") == "fake_s1_by_o.mp4"
+    assert (
+        bench.fake_name("L", "P") == "fake_l_by_p.mp4"
+        and bench.fake_name("photo-s1", "O") == "fake_s1_by_o.mp4"
+    )
 
 
 def test_three_rows_measured_on_the_shared_files_leave_no_fake_behind(real_data, tmp_path, monkeypatch):
@@ -65,8 +73,9 @@ def test_three_rows_measured_on_the_shared_files_leave_no_fake_behind(real_data,
     detector = DeepfakeDetector()
     threshold = detector.card.domain["threshold"]
     only = {"s9.jpg", "retalk_4.mp4", "fake_s1_by_o.mp4"}
-    rows = bench.table_rows(detector, real_data, frames=2, pairs=(("photo-s1", "O"),), fake_frames=3,
-                            only=only, announce=None)
+    rows = bench.table_rows(
+        detector, real_data, frames=2, pairs=(("photo-s1", "O"),), fake_frames=3, only=only, announce=None
+    )
     assert [r.file for r in rows] == ["s9.jpg", "retalk_4.mp4", "fake_s1_by_o.mp4"]
     assert [r.role for r in rows] == ["flag", "keep", "keep"]
     for row in rows:
@@ -76,8 +85,11 @@ def test_three_rows_measured_on_the_shared_files_leave_no_fake_behind(real_data,
         assert row.flagged == (row.distance > threshold)
     assert rows[1].frames == 2 and rows[0].frames == 1  # a photo is one frame
     assert not list(tmp_path.glob("detect_domain_*"))  # the fake and its photo are gone
-    assert re.fullmatch(r"flag group: \d of 1 flagged; keep groups: \d of 2 flagged \(wrongly\); "
-                        r"info groups: 0 of 0 flagged", bench.summary_line(bench.summary(rows)))
+    assert re.fullmatch(
+        r"flag group: \d of 1 flagged; keep groups: \d of 2 flagged \(wrongly\); "
+        r"info groups: 0 of 0 flagged",
+        bench.summary_line(bench.summary(rows)),
+    )
 
 
 def test_a_missing_real_folder_is_a_usage_error(tmp_path, capsys):

@@ -18,7 +18,9 @@ from helpers import REPO
 
 BENCH = REPO / "bench"
 #: Scripts with a ``__main__`` block (``classic_recipes.py`` is a module the GAN benches import).
-SCRIPTS = sorted(p for p in BENCH.glob("*.py") if p.name != "_kit.py" and "__name__ == \"__main__\"" in p.read_text())
+SCRIPTS = sorted(
+    p for p in BENCH.glob("*.py") if p.name != "_kit.py" and '__name__ == "__main__"' in p.read_text()
+)
 #: bench/threads.py measures the policies themselves, each in a child process it starts with one set.
 MEASURES_POLICIES = {"threads.py"}
 
@@ -28,8 +30,11 @@ def sets_up_first(source: str) -> bool:
     for node in ast.parse(source).body:
         if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
             first = node.body[0]
-            return (isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
-                    and ast.unparse(first.value.func).endswith("prepare_process"))
+            return (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Call)
+                and ast.unparse(first.value.func).endswith("prepare_process")
+            )
     return False
 
 
@@ -43,7 +48,10 @@ def test_there_are_benches_to_check():
     assert len(SCRIPTS) >= 10
 
 
-@pytest.mark.parametrize("script", [s for s in SCRIPTS if s.name not in MEASURES_POLICIES], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "script", [s for s in SCRIPTS if s.name not in MEASURES_POLICIES], ids=lambda p: p.name
+)
 def test_each_bench_sets_up_its_process_before_its_work(script):
     assert sets_up_first(script.read_text()), (
-        f"{script.name}: start its __main__ block with prepare_process() (deepfakelab.threads)")
+        f"{script.name}: start its __main__ block with prepare_process() (deepfakelab.threads)"
+    )

@@ -29,8 +29,15 @@ def test_gan_trains_on_cuda_and_its_run_loads_on_cpu(tmp_path):
     from deepfakelab.gan.data import procedural_bags
     from deepfakelab.gan.train import load_run, read_history, train
 
-    config = classic28().replace(**{"train.epochs": 2, "train.batch_size": 16, "train.max_steps_per_epoch": 3,
-                                    "train.num_samples": 16, "train.device": "cuda"})
+    config = classic28().replace(
+        **{
+            "train.epochs": 2,
+            "train.batch_size": 16,
+            "train.max_steps_per_epoch": 3,
+            "train.num_samples": 16,
+            "train.device": "cuda",
+        }
+    )
     train(config, procedural_bags(64, seed=0), tmp_path, progress=False)
     history = read_history(tmp_path)
     assert len(history) == 6 and all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in history)
@@ -102,8 +109,9 @@ def test_detector_trains_on_cuda_and_loads_on_cpu(tmp_path):
 
     from helpers import toy_sources
 
-    faces = build_faceset(toy_sources(identities=4, videos=1, frames=3), ["self_blend", "face_swap"], size=48,
-                          progress=False)
+    faces = build_faceset(
+        toy_sources(identities=4, videos=1, frames=3), ["self_blend", "face_swap"], size=48, progress=False
+    )
     config = TrainConfig(detector=DetectorConfig(size=48, width=8), epochs=2, batch_size=16, device="cuda")
     result = train_detector(faces, faces, tmp_path, config, progress=False)
     assert all(np.isfinite(h["loss"]) for h in result["history"])

@@ -77,10 +77,14 @@ def violations(path: Path, relative: str, optional: set[str]) -> list[str]:
     def visit(node: ast.AST, in_function: bool) -> None:
         for child in ast.iter_child_nodes(node):
             if in_function and isinstance(child, (ast.Import, ast.ImportFrom)):
-                text = lines[child.lineno - 1: child.end_lineno]
-                if _imported_package(child) not in optional and not any(DEFERRED.search(line) for line in text):
+                text = lines[child.lineno - 1 : child.end_lineno]
+                if _imported_package(child) not in optional and not any(
+                    DEFERRED.search(line) for line in text
+                ):
                     found.append(f"deepfakelab/{relative}:{child.lineno}: {text[0].strip()}")
-            visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+            visit(
+                child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            )
 
     visit(ast.parse(source), False)
     return found
@@ -99,13 +103,23 @@ def test_imports_sit_at_the_top_of_their_module():
     assert not found, (
         f"{len(found)} import(s) inside functions: move each to the top of its module, or, with a measured reason "
         "to wait, end its line with '# deferred: <why>' (tests/test_import_policy.py says when else):\n"
-        + "\n".join(found))
+        + "\n".join(found)
+    )
 
 
 def test_the_optional_packages_are_the_user_extras_and_ipython():
     optional = optional_packages()
-    assert {"dlib", "face_recognition_models", "onnxruntime", "onnx", "openvino", "tflite", "jupyterlab",
-            "ipykernel", "IPython"} <= optional, optional
+    assert {
+        "dlib",
+        "face_recognition_models",
+        "onnxruntime",
+        "onnx",
+        "openvino",
+        "tflite",
+        "jupyterlab",
+        "ipykernel",
+        "IPython",
+    } <= optional, optional
     assert not optional & {"nbgrader", "pytest", "torch", "numpy", "deepfakelab"}, optional
 
 
@@ -142,7 +156,8 @@ def test_the_check_catches_an_import_inside_a_function(tmp_path):
         "\n"
         "class Model:\n"
         "    def forward(self):\n"
-        "        import torchvision\n")
+        "        import torchvision\n"
+    )
     assert violations(module, "detect/module.py", optional) == [
         "deepfakelab/detect/module.py:5: import numpy as np",
         "deepfakelab/detect/module.py:6: from .model import build",

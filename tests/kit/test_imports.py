@@ -43,7 +43,9 @@ def _imported(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
             base = node.module or ""
             if node.level:
                 base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
-            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+            names = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names
+            ]
         for name in names:
             while name not in modules and "." in name:
                 name = name.rsplit(".", 1)[0]
@@ -101,8 +103,13 @@ ON_TOP = ("deepfakelab.labs", "deepfakelab.course", "deepfakelab.demos")
 #: -> reports (fake-making uses reenactment; the detector's training reads the fakes), and no part
 #: of the library reaches up into the labs, the course or the demos.
 LAYERS = {
-    "deepfakelab.media": ("deepfakelab.faces", "deepfakelab.reenact", "deepfakelab.fakes", "deepfakelab.detect",
-                          *ON_TOP),
+    "deepfakelab.media": (
+        "deepfakelab.faces",
+        "deepfakelab.reenact",
+        "deepfakelab.fakes",
+        "deepfakelab.detect",
+        *ON_TOP,
+    ),
     "deepfakelab.faces": ("deepfakelab.reenact", "deepfakelab.fakes", "deepfakelab.detect", *ON_TOP),
     "deepfakelab.heads": ON_TOP,
     "deepfakelab.reenact": ON_TOP,
@@ -127,8 +134,10 @@ def _layer_violations(modules: dict[str, Path]) -> list[str]:
 
 def test_each_layer_imports_nothing_above_it():
     wrong = _layer_violations(_modules())
-    assert not wrong, ("data flows media -> faces -> reenact -> fakes -> detect, and the library never imports "
-                       "the labs, the course or the demos:\n" + "\n".join(wrong))
+    assert not wrong, (
+        "data flows media -> faces -> reenact -> fakes -> detect, and the library never imports "
+        "the labs, the course or the demos:\n" + "\n".join(wrong)
+    )
 
 
 def test_the_layer_check_sees_a_library_part_importing_a_lab(tmp_path):
@@ -165,13 +174,25 @@ def test_fomm_and_the_warps_stay_apart_inside_reenact():
 
 
 #: What ``deepfakelab detect`` runs to score an input: the detector, its maps, the domain check, the report.
-SCORING = ("deepfakelab.detect.inference", "deepfakelab.detect.report", "deepfakelab.detect.explain",
-           "deepfakelab.detect.model", "deepfakelab.detect.domain")
+SCORING = (
+    "deepfakelab.detect.inference",
+    "deepfakelab.detect.report",
+    "deepfakelab.detect.explain",
+    "deepfakelab.detect.model",
+    "deepfakelab.detect.domain",
+)
 #: Training and fake-making: what scoring a video must never load (a student's ``detect`` pays for
 #: none of it, and a change to training cannot break scoring).
-TRAINING = ("deepfakelab.fakes", "deepfakelab.detect.train", "deepfakelab.detect.evaluation",
-            "deepfakelab.detect.dataset", "deepfakelab.detect.domain_stats", "deepfakelab.detect.probe",
-            "deepfakelab.detect.calibration", "deepfakelab.detect.backbone")
+TRAINING = (
+    "deepfakelab.fakes",
+    "deepfakelab.detect.train",
+    "deepfakelab.detect.evaluation",
+    "deepfakelab.detect.dataset",
+    "deepfakelab.detect.domain_stats",
+    "deepfakelab.detect.probe",
+    "deepfakelab.detect.calibration",
+    "deepfakelab.detect.backbone",
+)
 
 
 def _is_training(module: str) -> bool:
@@ -208,8 +229,9 @@ def test_importing_the_detector_loads_no_training_code():
         f"training = {TRAINING!r}\n"
         "print('\\n'.join(sorted(m for m in sys.modules if any(m == t or m.startswith(t + '.') for t in training))))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
-                            cwd=PACKAGE.parent)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=PACKAGE.parent
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "", f"training modules loaded by scoring: {result.stdout.split()}"
 
@@ -217,7 +239,9 @@ def test_importing_the_detector_loads_no_training_code():
 def test_the_training_check_sees_training_code():
     """The two checks above would catch a scoring module that imports training code."""
     assert _is_training("deepfakelab.fakes.roster") and _is_training("deepfakelab.detect.train")
-    assert not _is_training("deepfakelab.detect.domain") and not _is_training("deepfakelab.detect.trainer_notes")
+    assert not _is_training("deepfakelab.detect.domain") and not _is_training(
+        "deepfakelab.detect.trainer_notes"
+    )
 
 
 def test_every_module_imports_alone_in_a_fresh_interpreter():
@@ -237,6 +261,7 @@ def test_every_module_imports_alone_in_a_fresh_interpreter():
         "print('\\n'.join(failed))\n"
         "sys.exit(1 if failed else 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
-                            cwd=PACKAGE.parent)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=PACKAGE.parent
+    )
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]

@@ -43,8 +43,21 @@ def wheel(tmp_path_factory) -> Path:
         else:
             source.mkdir(exist_ok=True)
             shutil.copy2(path, source / name)
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(root / "dist"),
-                    str(source)], check=True, capture_output=True, env=_clean_env())
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(root / "dist"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        env=_clean_env(),
+    )
     (built,) = (root / "dist").glob("deepfakelab-*.whl")
     return built
 
@@ -52,15 +65,26 @@ def wheel(tmp_path_factory) -> Path:
 @pytest.mark.timeout(600)
 def test_the_wheel_holds_the_weights_configs_and_student_versions(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    data_files = [p for p in PACKAGE.rglob("*") if p.is_file() and p.suffix not in {".py", ".pyc"}
-                  and "__pycache__" not in p.parts]
+    data_files = [
+        p
+        for p in PACKAGE.rglob("*")
+        if p.is_file() and p.suffix not in {".py", ".pyc"} and "__pycache__" not in p.parts
+    ]
     assert {"assets/fomm-small-64.pth.tar", "detect/weights/detector.pt", "configs/vox-256.yaml"} <= {
-        p.relative_to(PACKAGE).as_posix() for p in data_files}
-    missing = [p.relative_to(PACKAGE).as_posix() for p in data_files
-               if f"deepfakelab/{p.relative_to(PACKAGE).as_posix()}" not in names]
+        p.relative_to(PACKAGE).as_posix() for p in data_files
+    }
+    missing = [
+        p.relative_to(PACKAGE).as_posix()
+        for p in data_files
+        if f"deepfakelab/{p.relative_to(PACKAGE).as_posix()}" not in names
+    ]
     assert not missing, f"package files left out of the wheel: {missing}"
     for notebook in (REPO / "assignments").glob("*/*.ipynb"):
-        packed = next(n for n in names if n.endswith(f"share/deepfakelab/assignments/{notebook.parent.name}/{notebook.name}"))
+        packed = next(
+            n
+            for n in names
+            if n.endswith(f"share/deepfakelab/assignments/{notebook.parent.name}/{notebook.name}")
+        )
         assert zipfile.ZipFile(wheel).read(packed) == notebook.read_bytes()
 
 
@@ -88,23 +112,51 @@ print(json.dumps({"errors": errors, "cells": len(notebook.cells)}))
 @pytest.mark.timeout(7200)
 def test_wheel_installs_in_a_fresh_venv_and_runs_lab1(wheel, tmp_path):
     venv = tmp_path / "venv"
-    subprocess.run(["bash", str(REPO / "scripts" / "install-kit.sh"), "--venv", str(venv), "--python", sys.executable,
-                    str(wheel)], check=True, env=_clean_env(), cwd=tmp_path)
+    subprocess.run(
+        [
+            "bash",
+            str(REPO / "scripts" / "install-kit.sh"),
+            "--venv",
+            str(venv),
+            "--python",
+            sys.executable,
+            str(wheel),
+        ],
+        check=True,
+        env=_clean_env(),
+        cwd=tmp_path,
+    )
     python = venv / "bin" / "python"
-    where = subprocess.run([str(python), "-c", "import deepfakelab; print(deepfakelab.__file__)"], check=True,
-                           capture_output=True, text=True, env=_clean_env(), cwd=tmp_path).stdout
+    where = subprocess.run(
+        [str(python), "-c", "import deepfakelab; print(deepfakelab.__file__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        cwd=tmp_path,
+    ).stdout
     assert where.startswith(str(venv)), where
 
     # the student's way in: the packaged student version fetched into a working folder
     work = tmp_path / "work"
-    subprocess.run([str(python), "-m", "deepfakelab", "lab", "lab1", "--dir", str(work), "--dry-run"],
-                   check=True, env=_clean_env(), cwd=tmp_path)
+    subprocess.run(
+        [str(python), "-m", "deepfakelab", "lab", "lab1", "--dir", str(work), "--dry-run"],
+        check=True,
+        env=_clean_env(),
+        cwd=tmp_path,
+    )
     release = work / "lab1.ipynb"
     assert release.read_bytes() == (REPO / "assignments" / "lab1" / "lab1.ipynb").read_bytes()
 
     def run(notebook: Path, allow_errors: bool) -> dict:
-        out = subprocess.run([str(python), "-c", _RUN_NOTEBOOK, str(notebook), "allow-errors" if allow_errors else "strict"],
-                             check=True, capture_output=True, text=True, env=_clean_env(), cwd=notebook.parent)
+        out = subprocess.run(
+            [str(python), "-c", _RUN_NOTEBOOK, str(notebook), "allow-errors" if allow_errors else "strict"],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=_clean_env(),
+            cwd=notebook.parent,
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     # the blank release runs until the student's first answer: its set-up (imports, media, model) works
@@ -124,9 +176,15 @@ def test_wheel_installs_in_a_fresh_venv_and_runs_lab1(wheel, tmp_path):
 def test_the_dockerfile_installs_with_the_same_script_from_the_same_files():
     """Docker is not on the development machines: check the image's install step by its text."""
     dockerfile = (REPO / "Dockerfile").read_text()
-    copied = {word.rstrip("/") for line in dockerfile.splitlines() if line.startswith("COPY ")
-              for word in line.split()[1:-1]}
-    assert set(SOURCES) - {"scripts"} <= copied, f"the image is built from other files than the wheel: {copied}"
+    copied = {
+        word.rstrip("/")
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ")
+        for word in line.split()[1:-1]
+    }
+    assert set(SOURCES) - {"scripts"} <= copied, (
+        f"the image is built from other files than the wheel: {copied}"
+    )
     assert "scripts/install-kit.sh" in copied
     assert "RUN bash /tmp/kit/scripts/install-kit.sh" in dockerfile
     assert "USER " in dockerfile and "/srv/nbgrader/exchange" in dockerfile

@@ -24,15 +24,19 @@ from helpers import REPO
 
 README = (REPO / "README.md").read_text()
 #: The README and every hand-written page of the website (generated pieces live outside docs/).
-PAGES = {"README.md": README} | {str(p.relative_to(REPO)): p.read_text()
-                                  for p in sorted((REPO / "site/docs").rglob("*.md"))}
+PAGES = {"README.md": README} | {
+    str(p.relative_to(REPO)): p.read_text() for p in sorted((REPO / "site/docs").rglob("*.md"))
+}
 TEXT = "\n".join(PAGES.values())
 
 
 def _block_lines() -> list[str]:
     """Lines of the pages' bash blocks, a command continued with a backslash as one line."""
-    return [line for block in re.findall(r"^ *```bash\n(.*?)^ *```", TEXT, flags=re.S | re.M)
-            for line in block.replace("\\\n", " ").splitlines()]
+    return [
+        line
+        for block in re.findall(r"^ *```bash\n(.*?)^ *```", TEXT, flags=re.S | re.M)
+        for line in block.replace("\\\n", " ").splitlines()
+    ]
 
 
 def _names_a_command(text: str) -> bool:
@@ -49,14 +53,19 @@ def _names_a_command(text: str) -> bool:
 def _commands() -> list[str]:
     lines = _block_lines()
     # Inline commands in the prose; a bare command name ("`deepfakelab course grade`") names it, it is no command.
-    lines += [c for c in re.findall(r"`((?:deepfakelab|(?:\.venv/bin/)?python) [^`]+)`", TEXT)
-              if not _names_a_command(c)]
+    lines += [
+        c
+        for c in re.findall(r"`((?:deepfakelab|(?:\.venv/bin/)?python) [^`]+)`", TEXT)
+        if not _names_a_command(c)
+    ]
     commands = []
     for line in lines:
         for part in re.split(r"\s*&&\s*", line):
             part = shlex.join(shlex.split(part, comments=True))  # no comment, one space between words
             part = re.sub(r"^(\w+=\S+\s+)+", "", part)  # leading VAR=value assignments
-            if part.startswith(("deepfakelab ", ".venv/bin/deepfakelab ", "python bench/", ".venv/bin/python bench/")):
+            if part.startswith(
+                ("deepfakelab ", ".venv/bin/deepfakelab ", "python bench/", ".venv/bin/python bench/")
+            ):
                 commands.append(part)
     return sorted(set(commands))
 
@@ -106,16 +115,21 @@ def test_every_deepfakelab_command_on_the_pages_parses(command, parser, capsys):
 def test_every_bench_script_on_the_pages_takes_the_flags_shown(script):
     assert (REPO / script).is_file(), f"a page names {script}, which does not exist"
     shown = {flag for c in BENCH_COMMANDS if script in c for flag in re.findall(r"(?<!\S)(--[\w-]+)", c)}
-    help_text = subprocess.run([sys.executable, str(REPO / script), "--help"], capture_output=True,
-                               text=True, cwd=REPO, timeout=120).stdout
+    help_text = subprocess.run(
+        [sys.executable, str(REPO / script), "--help"], capture_output=True, text=True, cwd=REPO, timeout=120
+    ).stdout
     missing = sorted(flag for flag in shown if flag not in help_text)
     assert not missing, f"{script} has no {', '.join(missing)} (a page shows them)"
 
 
 def test_every_file_of_the_kit_a_command_on_the_pages_names_exists():
     tracked = ("lib/", "tests/", "site/", "bench/", "scripts/", "autograder/", "solutions/", ".ci/")
-    named = {token for c in COMMANDS + _block_lines()
-             for token in shlex.split(c, comments=True) if token.startswith(tracked)}
+    named = {
+        token
+        for c in COMMANDS + _block_lines()
+        for token in shlex.split(c, comments=True)
+        if token.startswith(tracked)
+    }
     assert named, "no paths found: the test's patterns are out of date"
     missing = sorted(path for path in named if not (REPO / path).exists())
     assert not missing, f"commands on the pages name missing files: {missing}"

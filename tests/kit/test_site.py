@@ -71,14 +71,21 @@ def test_every_nav_page_is_built(built_site):
     out, _ = built_site
     for _, _, path in THEORY_AND_LABS:
         assert (out / path / "index.html").is_file(), path
-    for path in ["index.html", "instructors/index.html", "reference/cli/index.html", "reference/core/index.html"]:
+    for path in [
+        "index.html",
+        "instructors/index.html",
+        "reference/cli/index.html",
+        "reference/core/index.html",
+    ]:
         assert (out / path).is_file(), path
 
 
 def test_no_page_loads_anything_from_the_network(built_site):
     """No script, stylesheet, font or image is taken from another host (fonts: false, no CDN)."""
     out, _ = built_site
-    remote = re.compile(r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)=["']?(?:https?:)?//""", re.I)
+    remote = re.compile(
+        r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)=["']?(?:https?:)?//""", re.I
+    )
     offenders = []
     for page in out.rglob("*.html"):
         for match in remote.finditer(page.read_text(encoding="utf-8")):
@@ -129,7 +136,7 @@ def test_figures_present_in_the_kit_are_drawn(built_site):
     # ...and no page shows a picture pasted in by hand: every content image is a generated figure
     images = re.compile(r'<img [^>]*src="([^"]+)"')
     for page in out.rglob("*.html"):
-        content = page.read_text(encoding="utf-8").split('<article', 1)[-1]
+        content = page.read_text(encoding="utf-8").split("<article", 1)[-1]
         for src in images.findall(content):
             assert "figures/" in src, f"{page.relative_to(out)} shows {src}, which the build did not draw"
 
@@ -144,7 +151,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def served(built_site):
     """The built site on http://127.0.0.1:<free port>/, for the duration of the module."""
     out, _ = built_site
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(out)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(out))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -276,7 +285,9 @@ def test_fomm_figures_follow_the_model_api(tmp_path):
         sys.path.remove(str(SITE))
     from deepfakelab.reenact.fomm.model import build_model
 
-    figures = fig_reenact.fomm_figures(build_model("fomm-small-64"), tmp_path, "random init", size=64, frames=4)
+    figures = fig_reenact.fomm_figures(
+        build_model("fomm-small-64"), tmp_path, "random init", size=64, frames=4
+    )
     assert [f.snippet for f in figures] == [*fig_reenact.FOMM_SNIPPETS, "fig_reenact_strip"]
     for figure in figures:
         assert figure.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure.path
@@ -322,8 +333,15 @@ def test_real_face_table_shows_every_detector_and_column_of_the_bench_json(tmp_p
 
     def row():
         real = {k: float(rng.random()) for k in keys if not k.startswith("synthetic:")}
-        real.update(real_videos=5, fake_videos=15, frames=700, reals_called_fake=0.6, real_photos=10,
-                    fake_photos=40, photos_called_fake=0.2)
+        real.update(
+            real_videos=5,
+            fake_videos=15,
+            frames=700,
+            reals_called_fake=0.6,
+            real_photos=10,
+            fake_photos=40,
+            photos_called_fake=0.2,
+        )
         return {"real": real, "synthetic": {"video_auc": float(rng.random())}}
 
     data = {"results": {"shipped/given": row(), "kitnet (synthetic only)": row()}, "test_persons": 5}
@@ -343,13 +361,23 @@ def test_real_face_table_shows_every_detector_and_column_of_the_bench_json(tmp_p
         assert cells[1 + keys.index("identity_leak_gap")] == f"{r['real']['identity_leak_gap']:+.2f}"
         assert cells[-1] == f"{r['synthetic']['video_auc']:.3f}"
     assert "5 held-out people" in text and table.COMMAND in text
-    assert "identity-leak gap: the shipped" not in text  # a file from before the gap was measured: no sentence
-    data["results"]["shipped/given"]["real"]["real_score_by_split"] = {"train": 0.4412, "val": 0.7775, "test": 0.6961}
-    assert "trained on, 0.78 for the validation people and 0.70 for the test people" in table.table_markdown(data)
+    assert (
+        "identity-leak gap: the shipped" not in text
+    )  # a file from before the gap was measured: no sentence
+    data["results"]["shipped/given"]["real"]["real_score_by_split"] = {
+        "train": 0.4412,
+        "val": 0.7775,
+        "test": 0.6961,
+    }
+    assert "trained on, 0.78 for the validation people and 0.70 for the test people" in table.table_markdown(
+        data
+    )
     assert "10 real photos against the 40 fakes" in table.table_markdown(data)
     first = data["results"]["shipped/given"]["real"]
-    assert f"its video AUC is {first['video_auc_within_person']:.3f}, against {first['video_auc']:.3f} pooled" \
+    assert (
+        f"its video AUC is {first['video_auc_within_person']:.3f}, against {first['video_auc']:.3f} pooled"
         in table.table_markdown(data)
+    )
     assert table.write_detect_real_table(tmp_path / "missing.json") == "missing"
     assert "Table not in this build" in (tmp_path / "table_detect_real.md").read_text()
 
@@ -430,10 +458,16 @@ def test_leave_out_table_shows_each_left_out_kind_beside_the_detector_that_saw_i
         from sitegen import table_detect_leave_out as table
     finally:
         sys.path.remove(str(SITE))
-    data = {"results": {
-        "mesh_warp": {"left_out": {"video_auc": 0.9123, "photo_auc": 0.8}, "seen": {"video_auc": 0.99, "photo_auc": 0.97}},
-        "fomm": {"left_out": {"synthetic_video_auc": 0.75}, "seen": {"synthetic_video_auc": 1.0}}},
-        "measured": "2 threads"}
+    data = {
+        "results": {
+            "mesh_warp": {
+                "left_out": {"video_auc": 0.9123, "photo_auc": 0.8},
+                "seen": {"video_auc": 0.99, "photo_auc": 0.97},
+            },
+            "fomm": {"left_out": {"synthetic_video_auc": 0.75}, "seen": {"synthetic_video_auc": 1.0}},
+        },
+        "measured": "2 threads",
+    }
     text = table.table_markdown(data)
     assert "| the kit's mesh warp | 0.912 (0.990) | 0.800 (0.970) | - |" in text
     assert "| FOMM (synthetic heads only) | - | - | 0.750 (1.000) |" in text and "(2 threads)" in text
@@ -451,8 +485,11 @@ def test_no_page_shows_tex_left_over(page, built_site):
     """Every page's prose after MathJax has run: no formula left as TeX source (the detection
     page once showed its softmax as ``[ P(\\text{fake}) = \\frac...]``) and no ``kernel\\_size``."""
     out, _ = built_site
-    paths = sorted(p.parent.relative_to(out).as_posix() for p in out.rglob("index.html")
-                   if "reference" not in p.parts and p.parent != out / "search")
+    paths = sorted(
+        p.parent.relative_to(out).as_posix()
+        for p in out.rglob("index.html")
+        if "reference" not in p.parts and p.parent != out / "search"
+    )
     bad = {}
     for path in paths:
         page.goto(page.base_url + (path + "/" if path != "." else ""))

@@ -53,7 +53,9 @@ def test_checks_part_is_the_bench_json(table):
     """Targets, throughput and AUC by kind of fake come from the file: made-up values reach the
     page, and a file without them gives no part at all."""
     data = {
-        "results": {"shipped/given": {"real": {"per_kind_video_auc": {"face_swap": 0.512, "self_blend": 0.987}}}},
+        "results": {
+            "shipped/given": {"real": {"per_kind_video_auc": {"face_swap": 0.512, "self_blend": 0.987}}}
+        },
         "fps": 12.34,
         "checks": {"real video AUC >= 0.97": True, "throughput >= 20 frames/s": False},
     }

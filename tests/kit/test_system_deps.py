@@ -19,8 +19,8 @@ def _stand_ins(folder: Path, uid: int) -> Path:
         "sudo": "exit 1",  # no password-less sudo
         # a dry run (-s) lists what it would add; every call is logged
         "apt-get": 'echo "$*" >> "$APT_LOG"\n'
-                   'case " $* " in *" -s "*) for p in libgtk-3-0 chromium-common "$@"; do\n'
-                   '  case "$p" in -*|install) ;; *) echo "Inst $p (1.0 Debian:12/stable [amd64])";; esac; done;; esac',
+        'case " $* " in *" -s "*) for p in libgtk-3-0 chromium-common "$@"; do\n'
+        '  case "$p" in -*|install) ;; *) echo "Inst $p (1.0 Debian:12/stable [amd64])";; esac; done;; esac',
     }
     for name, body in tools.items():
         path = folder / name
@@ -31,8 +31,12 @@ def _stand_ins(folder: Path, uid: int) -> Path:
 
 def _run(tmp_path: Path, uid: int) -> tuple[str, list[str]]:
     log = tmp_path / "apt.log"
-    env = {**os.environ, "PATH": f"{_stand_ins(tmp_path, uid)}:/usr/bin:/bin", "APT_LOG": str(log),
-           "DEEPFAKELAB_EXTRA_DEBS": "chromium"}
+    env = {
+        **os.environ,
+        "PATH": f"{_stand_ins(tmp_path, uid)}:/usr/bin:/bin",
+        "APT_LOG": str(log),
+        "DEEPFAKELAB_EXTRA_DEBS": "chromium",
+    }
     out = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, check=True).stdout
     return out, log.read_text().splitlines() if log.exists() else []
 

@@ -66,7 +66,10 @@ def test_sidecar_names_files_by_index(numbered_video, tmp_path):
     assert meta["frame_count"] == 20 and meta["fps"] == pytest.approx(10.0)
     assert meta["source"].endswith("numbered.mp4")
     assert sorted(p.name for p in tmp_path.glob("*.png")) == [
-        "frame_000000.png", "frame_000008.png", "frame_000016.png"]
+        "frame_000000.png",
+        "frame_000008.png",
+        "frame_000016.png",
+    ]
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00garbage" * 500])

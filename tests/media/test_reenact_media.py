@@ -7,7 +7,14 @@ import pytest
 
 from deepfakelab.errors import DataError
 from deepfakelab.faces import detect_faces
-from deepfakelab.media import SYNTHETIC_LABEL, add_visible_mark, read_metadata, read_photo, read_video, write_video
+from deepfakelab.media import (
+    SYNTHETIC_LABEL,
+    add_visible_mark,
+    read_metadata,
+    read_photo,
+    read_video,
+    write_video,
+)
 
 
 def _frames(count=6, size=(48, 64)):

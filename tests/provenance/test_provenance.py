@@ -68,7 +68,7 @@ def test_payload_round_trip_and_invisibility(picture, marked):
     flipped = bits.copy()
     flipped[3] ^= 1
     assert watermark.decode_payload(flipped) is None  # the CRC catches a wrong bit
-    psnr = 10 * np.log10(255 ** 2 / np.mean((marked.astype(float) - picture) ** 2))
+    psnr = 10 * np.log10(255**2 / np.mean((marked.astype(float) - picture) ** 2))
     assert psnr >= 40
     found = watermark.detect(marked)
     assert found.found and found.payload.version == "0.1" and found.payload.file_id == FILE_ID
@@ -86,7 +86,7 @@ def test_mark_survives_one_attack_on_a_single_picture(marked, attack):
         "jpeg50": lambda: _jpeg(marked),
         "half": lambda: cv2.resize(marked, (w // 2, h // 2), interpolation=cv2.INTER_AREA),
         # 10 % of each side's length cut away: 13 px above and left, the rest below and right
-        "crop10": lambda: marked[13:h - 13, 13:w - 13],
+        "crop10": lambda: marked[13 : h - 13, 13 : w - 13],
     }[attack]()
     assert _reads_back(attacked)
 
@@ -102,14 +102,17 @@ def _clip(picture, n=24):
 
 
 def test_reenacted_video_is_marked_signed_and_survives_h264(picture, tmp_path):
-    path = write_video(tmp_path / "fake.mp4", _clip(picture), 12.0, visible_mark=True,
-                       provenance=Provenance(file_id=FILE_ID))
+    path = write_video(
+        tmp_path / "fake.mp4", _clip(picture), 12.0, visible_mark=True, provenance=Provenance(file_id=FILE_ID)
+    )
     assert "SYNTHETIC" in read_metadata(path)["comment"]  # the metadata label stays
     report = verify_file(path)
     assert report.c2pa == "valid" and report.watermark and report.payload["file_id"] == f"{FILE_ID:02x}"
     reencoded = tmp_path / "reencoded.mp4"
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-c:v", "libx264", "-crf", "28",
-                    str(reencoded)], check=True)
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-c:v", "libx264", "-crf", "28", str(reencoded)],
+        check=True,
+    )
     report = verify_file(reencoded)
     assert report.c2pa == "none" and report.watermark and report.note and "watermark holds" in report.note
     assert read_video(reencoded).frames.shape[0] == 24
@@ -169,7 +172,9 @@ def test_reenact_writes_a_marked_and_signed_fake(tmp_path):
     assert report.c2pa == "valid" and report.watermark
     assert report.c2pa_source_type == c2pa_manifest.TRAINED_ALGORITHMIC_MEDIA
     with c2pa.Reader(str(result.output)) as reader:
-        hashes = {i["metadata"][c2pa_manifest.SHA256_KEY] for i in reader.get_active_manifest()["ingredients"]}
+        hashes = {
+            i["metadata"][c2pa_manifest.SHA256_KEY] for i in reader.get_active_manifest()["ingredients"]
+        }
     assert hashes == {c2pa_manifest.sha256_file(photo), c2pa_manifest.sha256_file(driving)}
     assert not verify_file(driving).watermark  # an input the kit wrote as a plain video stays unmarked
 

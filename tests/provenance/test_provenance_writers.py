@@ -116,15 +116,33 @@ def test_gan_train_sample_and_sweep_mark_their_pictures(tmp_path):
 FOMM_TINY = {
     "model_params": {
         "common_params": {"num_kp": 5, "num_channels": 3, "estimate_jacobian": True},
-        "kp_detector_params": {"temperature": 0.1, "block_expansion": 4, "max_features": 32, "scale_factor": 0.5, "num_blocks": 3},
+        "kp_detector_params": {
+            "temperature": 0.1,
+            "block_expansion": 4,
+            "max_features": 32,
+            "scale_factor": 0.5,
+            "num_blocks": 3,
+        },
         "generator_params": {
-            "block_expansion": 4, "max_features": 16, "num_down_blocks": 2, "num_bottleneck_blocks": 1,
+            "block_expansion": 4,
+            "max_features": 16,
+            "num_down_blocks": 2,
+            "num_bottleneck_blocks": 1,
             "estimate_occlusion_map": True,
-            "dense_motion_params": {"block_expansion": 4, "max_features": 32, "num_blocks": 3, "scale_factor": 0.5},
+            "dense_motion_params": {
+                "block_expansion": 4,
+                "max_features": 32,
+                "num_blocks": 3,
+                "scale_factor": 0.5,
+            },
         },
     },
     "train_params": {
-        "steps": 2, "batch_size": 2, "scales": [1, 0.5], "checkpoint_every": 2, "validate_every": 2,
+        "steps": 2,
+        "batch_size": 2,
+        "scales": [1, 0.5],
+        "checkpoint_every": 2,
+        "validate_every": 2,
         "data": {"kind": "heads", "size": 64, "frames": 8, "identities": 10, "videos_per_identity": 1},
     },
 }
@@ -159,7 +177,9 @@ def gan_run(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("problem", ["corrupt key", "key of another certificate"])
-def test_a_key_that_cannot_sign_stops_a_command_before_it_writes(problem, gan_run, tmp_path, monkeypatch, capsys):
+def test_a_key_that_cannot_sign_stops_a_command_before_it_writes(
+    problem, gan_run, tmp_path, monkeypatch, capsys
+):
     """One clear line, exit status 2, no output and no temporary file; a file already there is kept."""
     key, chain = _pair(tmp_path, "a")
     if problem == "corrupt key":
@@ -175,7 +195,9 @@ def test_a_key_that_cannot_sign_stops_a_command_before_it_writes(problem, gan_ru
     assert main(["gan", "train", *GAN_TINY, "--out", str(run)]) == 2
     assert main(["gan", "sample", str(gan_run), "-o", str(out / "before.png")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 2 and all(line.startswith("deepfakelab: error:") and "signing key" in line for line in lines)
+    assert len(lines) == 2 and all(
+        line.startswith("deepfakelab: error:") and "signing key" in line for line in lines
+    )
     assert not run.exists() or not media_files(run)
     assert sorted(p.name for p in out.iterdir()) == ["before.png"]
     assert (out / "before.png").read_bytes() == b"an earlier result"
@@ -187,6 +209,7 @@ def test_a_key_that_cannot_sign_stops_a_command_before_it_writes(problem, gan_ru
 def test_a_signature_failing_after_the_work_leaves_no_file(tmp_path, monkeypatch):
     """Signing fails after the frames are encoded (here: simulated, as a full disk would): one
     DataError that names the output, and neither a half-made nor an unsigned file is left."""
+
     def fail(path, *args, **kwargs):
         raise c2pa_manifest.SigningError(Path(path), "No space left on device (simulated)")
 
@@ -195,7 +218,9 @@ def test_a_signature_failing_after_the_work_leaves_no_file(tmp_path, monkeypatch
     existing = tmp_path / "kept.mp4"
     existing.write_bytes(b"an earlier result")
     for path in (tmp_path / "fake.mp4", existing):
-        with pytest.raises(DataError, match=rf"^{path}: cannot sign its C2PA manifest .*simulated.*no file was written"):
+        with pytest.raises(
+            DataError, match=rf"^{path}: cannot sign its C2PA manifest .*simulated.*no file was written"
+        ):
             write_video(path, frames, 12.0, provenance=Provenance())
     with pytest.raises(DataError, match="no file was written"):
         save_marked_image(tmp_path / "fake.png", frames[0])
@@ -209,8 +234,12 @@ def test_a_failed_write_keeps_the_earlier_file(tmp_path):
     shutil.copyfile(write_video(tmp_path / "first.mp4", [np.zeros((64, 64, 3), np.uint8)] * 2, 12.0), path)
     before = path.read_bytes()
     with pytest.raises(DataError, match="differ in size"):
-        write_video(path, [np.zeros((64, 64, 3), np.uint8), np.zeros((32, 32, 3), np.uint8)], 12.0,
-                    provenance=Provenance())
+        write_video(
+            path,
+            [np.zeros((64, 64, 3), np.uint8), np.zeros((32, 32, 3), np.uint8)],
+            12.0,
+            provenance=Provenance(),
+        )
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.mp4", "first.mp4"]
 

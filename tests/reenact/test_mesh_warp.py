@@ -11,14 +11,28 @@ import skimage.data
 
 from deepfakelab.media.video import iter_frames
 from deepfakelab.faces.mesh import FaceMesh
-from deepfakelab.faces.regions import (FACE_OVAL, INNER_LIPS, LOWER_LIP_INNER, UPPER_LIP_INNER, mouth_opening,
-                                       region_mask)
+from deepfakelab.faces.regions import (
+    FACE_OVAL,
+    INNER_LIPS,
+    LOWER_LIP_INNER,
+    UPPER_LIP_INNER,
+    mouth_opening,
+    region_mask,
+)
 from deepfakelab.heads import FaceState, Identity, render_frame
 from deepfakelab.faces.detection import NoFaceError
 from deepfakelab.media.photo import read_photo
 from deepfakelab.reenact.background import person_matte
-from deepfakelab.reenact.mesh_warp import (EYELID_PAIRS, MeshWarper, _eye_ratio, face_triangles, mesh_reenact,
-                                           reenact_photo, similarity_fit, transfer_motion)
+from deepfakelab.reenact.mesh_warp import (
+    EYELID_PAIRS,
+    MeshWarper,
+    _eye_ratio,
+    face_triangles,
+    mesh_reenact,
+    reenact_photo,
+    similarity_fit,
+    transfer_motion,
+)
 from deepfakelab.reenact.real_evaluation import seam_band
 
 SIZE = 256
@@ -55,8 +69,9 @@ def _l1(a, b, mask):
 
 @pytest.mark.parametrize("source_kind", ["synthetic", "astronaut"])
 def test_mouth_opens_when_the_driver_opens_it(face_mesh, source_head, source_kind):
-    source = (_render(source_head) if source_kind == "synthetic"
-              else np.ascontiguousarray(skimage.data.astronaut()))
+    source = (
+        _render(source_head) if source_kind == "synthetic" else np.ascontiguousarray(skimage.data.astronaut())
+    )
     driver = Identity.sample(2, accessory_rate=0.0)  # another person drives
     driving = [_render(driver), _render(driver, mouth_open=1.0)]
     source_mesh = face_mesh.detect(source)
@@ -65,7 +80,9 @@ def test_mouth_opens_when_the_driver_opens_it(face_mesh, source_head, source_kin
     gap = lambda p: np.linalg.norm(p[UPPER_LIP_INNER, :2] - p[LOWER_LIP_INNER, :2])  # noqa: E731
     # the output's own mesh (read off the output pixels) sees the mouth open
     assert gap(opened) > gap(closed) + 8  # pixels
-    assert mouth_opening(opened) > mouth_opening(source_mesh.points) + 0.2  # measured 0.03 -> 0.54, 0.17 -> 0.41
+    assert (
+        mouth_opening(opened) > mouth_opening(source_mesh.points) + 0.2
+    )  # measured 0.03 -> 0.54, 0.17 -> 0.41
     assert abs(mouth_opening(closed) - mouth_opening(source_mesh.points)) < 0.03
 
 
@@ -94,7 +111,9 @@ def test_eyes_close_when_the_driver_blinks(face_mesh, source_head):
     driving_points = _points(face_mesh, [source, truth])
     motion = transfer_motion(driving_points[0], driving_points)
     for upper, lower in EYELID_PAIRS:  # the lids meet
-        assert _eye_ratio(motion.targets[1], upper, lower) < 0.02 < _eye_ratio(motion.targets[0], upper, lower)
+        assert (
+            _eye_ratio(motion.targets[1], upper, lower) < 0.02 < _eye_ratio(motion.targets[0], upper, lower)
+        )
     frames, _ = mesh_reenact(source, driving_points[0], driving_points)
     eyes = _region(driving_points[0], "left_eye", "right_eye")
     assert _l1(frames[1], truth, eyes) < 0.85 * _l1(source, truth, eyes)  # measured 0.72-0.80
@@ -214,12 +233,16 @@ def test_an_opening_mouth_is_filled_from_the_drivers_own(face_mesh, source_head)
     for name, pattern in (("dark to bright", ramp), ("bright to dark", 1 - ramp)):
         frame = driving[1].copy()  # the driver's mouth painted over with a ramp across it, inside only
         frame[inside_driver] = (30 + 200 * pattern[inside_driver])[:, None].astype(np.uint8)
-        outputs[name], targets = mesh_reenact(source, points, driving_points, driving_frames=[driving[0], frame])
+        outputs[name], targets = mesh_reenact(
+            source, points, driving_points, driving_frames=[driving[0], frame]
+        )
     inside = _mouth_pixels(source, targets[1])
     assert inside.sum() > 100
     xs = np.nonzero(inside)[1]
-    along = {name: np.corrcoef(xs, frames[1].astype(float).mean(axis=2)[inside])[0, 1]
-             for name, frames in outputs.items()}
+    along = {
+        name: np.corrcoef(xs, frames[1].astype(float).mean(axis=2)[inside])[0, 1]
+        for name, frames in outputs.items()
+    }
     assert along["dark to bright"] > 0.8 and along["bright to dark"] < -0.8  # measured 0.96 and -0.98
     # a closed mouth (frame 0) is left as the warp made it; without driving frames it is painted
     painted, _ = mesh_reenact(source, points, driving_points)
@@ -257,8 +280,11 @@ def test_a_turning_face_has_no_notch_between_face_and_support(face_mesh, source_
     source, truth = _render(source_head), _render(source_head, yaw=yaw)
     points = _points(face_mesh, [source, truth])
     oval = list(FACE_OVAL)
-    edges = {frozenset(edge) for triangle in face_triangles(points[0])
-             for edge in zip(triangle, np.roll(triangle, -1))}
+    edges = {
+        frozenset(edge)
+        for triangle in face_triangles(points[0])
+        for edge in zip(triangle, np.roll(triangle, -1))
+    }
     assert all(frozenset(edge) in edges for edge in zip(oval, oval[1:] + oval[:1]))
     motion = transfer_motion(points[0], points)
     warper = MeshWarper(source, points[0])
@@ -269,7 +295,11 @@ def test_the_oval_edges_hold_on_a_real_photo(face_mesh):
     photo = np.ascontiguousarray(skimage.data.astronaut()[:256, 96:352])
     points = face_mesh.detect(photo).points
     oval = list(FACE_OVAL)
-    edges = {frozenset(edge) for triangle in face_triangles(points) for edge in zip(triangle, np.roll(triangle, -1))}
+    edges = {
+        frozenset(edge)
+        for triangle in face_triangles(points)
+        for edge in zip(triangle, np.roll(triangle, -1))
+    }
     assert all(frozenset(edge) in edges for edge in zip(oval, oval[1:] + oval[:1]))
 
 
@@ -285,7 +315,9 @@ def test_the_background_stays_still_and_fills_where_the_head_moved_off(face_mesh
     args = motion.targets[1], motion.pose[1], motion.depth[1], motion.head[1]
     with_plate, without = layered.warp(*args), plain.warp(*args)
     # where the source's person was and the true frame shows background: the uncovered strip
-    in_truth = cv2.dilate((person_matte(truth, points[1]) > 0.5).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    in_truth = (
+        cv2.dilate((person_matte(truth, points[1]) > 0.5).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    )
     uncovered = (layered._matte > 0.5) & ~in_truth
     assert uncovered.sum() > 200
     assert _l1(with_plate, truth, uncovered) < 0.9 * _l1(without, truth, uncovered)  # measured 23.5 vs 27.5

@@ -38,7 +38,9 @@ def test_the_plate_fills_the_person_and_keeps_the_rest(head):
     # the face is gone: the plate there is nearer the wall's colour than the face's
     assert np.abs(plate[face].mean(axis=0) - wall).mean() < np.abs(image[face].mean(axis=0) - wall).mean()
     far = matte < 0.01
-    np.testing.assert_array_equal(plate[far][:1000], image[far][:1000])  # far from the person: the photo itself
+    np.testing.assert_array_equal(
+        plate[far][:1000], image[far][:1000]
+    )  # far from the person: the photo itself
 
 
 def test_a_photo_that_is_all_face_has_no_background_layer(head):

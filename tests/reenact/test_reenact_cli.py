@@ -24,10 +24,22 @@ from deepfakelab.reenact.fomm.model import build_model
 from deepfakelab.reenact.pipeline import WARP_NOTE
 
 
-def test_mesh_warp_is_the_default_for_a_real_photo_and_keeps_count_rate_and_audio(real_data, tmp_path, capsys):
+def test_mesh_warp_is_the_default_for_a_real_photo_and_keeps_count_rate_and_audio(
+    real_data, tmp_path, capsys
+):
     out = tmp_path / "s12_d12.mp4"
-    code = main(["reenact", str(real_data / "s12.jpg"), str(real_data / "d12.mp4"), "-o", str(out),
-                 "--max-frames", "12", "--mark"])
+    code = main(
+        [
+            "reenact",
+            str(real_data / "s12.jpg"),
+            str(real_data / "d12.mp4"),
+            "-o",
+            str(out),
+            "--max-frames",
+            "12",
+            "--mark",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "mesh warp" in printed and "12 frames at 25 fps, mesh-warp" in printed
@@ -42,8 +54,21 @@ def test_mesh_warp_is_the_default_for_a_real_photo_and_keeps_count_rate_and_audi
 def test_mesh_warp_keeps_every_frame_of_a_real_video_and_its_rate(real_data, tmp_path):
     # d18.mp4: 216 frames at its own rate, no audio track expected to appear from nowhere
     out = tmp_path / "s1_d18.mp4"
-    assert main(["reenact", str(real_data / "s1.jpg"), str(real_data / "d18.mp4"), "-o", str(out),
-                 "--max-frames", "40", "--side-by-side"]) == 0
+    assert (
+        main(
+            [
+                "reenact",
+                str(real_data / "s1.jpg"),
+                str(real_data / "d18.mp4"),
+                "-o",
+                str(out),
+                "--max-frames",
+                "40",
+                "--side-by-side",
+            ]
+        )
+        == 0
+    )
     driving, video = read_video(real_data / "d18.mp4", max_frames=40), read_video(out)
     assert len(video.frames) == 40 and video.fps == pytest.approx(driving.fps)
     assert video.has_audio == driving.has_audio
@@ -56,50 +81,89 @@ def test_side_by_side_draws_the_mesh(real_data, tmp_path):
     driving = read_video(real_data / "d12.mp4", max_frames=3)
     warped = mesh_warp_faces(source, driving, "d12.mp4", ReenactOptions())
     plain = side_by_side(source.crop, warped.driving_crops, warped.frames)
-    meshed = side_by_side(source.crop, warped.driving_crops, warped.frames, warped.source_points,
-                          warped.driving_points, warped.moved_points, draw_mesh)
+    meshed = side_by_side(
+        source.crop,
+        warped.driving_crops,
+        warped.frames,
+        warped.source_points,
+        warped.driving_points,
+        warped.moved_points,
+        draw_mesh,
+    )
     changed = np.any(plain != meshed, axis=-1)
     # the mesh is drawn over the face of each of the three panels: hundreds of pixels each, not 5 dots
     for panel in range(3):
-        assert changed[0, :, panel * 256:(panel + 1) * 256].sum() > 2000
+        assert changed[0, :, panel * 256 : (panel + 1) * 256].sum() > 2000
 
 
 def test_the_warped_face_is_pasted_back_without_a_seam(real_data):
     photo = read_photo(real_data / "s12.jpg")[0]
     source = prepare_source(photo, "s12.jpg", 256, 1.8)
-    warped = mesh_warp_faces(source, read_video(real_data / "d12.mp4", max_frames=8), "d12.mp4", ReenactOptions())
+    warped = mesh_warp_faces(
+        source, read_video(real_data / "d12.mp4", max_frames=8), "d12.mp4", ReenactOptions()
+    )
     moved = np.abs(warped.frames[-1].astype(int) - source.crop).mean(axis=-1)
     assert moved.max() > 30  # the face did move
     pasted = paste_back(photo, warped.frames[-1], source.box).astype(int)
     x0, y0, x1, y1 = (int(v) for v in source.box)
     outside = np.ones(photo.shape[:2], bool)
-    outside[max(y0, 0):y1, max(x0, 0):x1] = False
+    outside[max(y0, 0) : y1, max(x0, 0) : x1] = False
     assert np.array_equal(pasted[outside], photo[outside])
     # the crop's border rows and columns are pinned by the warp: pasting back leaves no step there,
     # only the resampling of the crop (a couple of grey levels)
     band = np.zeros(photo.shape[:2], bool)
-    band[max(y0, 0):y1, max(x0, 0):x1] = True
+    band[max(y0, 0) : y1, max(x0, 0) : x1] = True
     inner = band.copy()
-    inner[max(y0, 0) + 8:y1 - 8, max(x0, 0) + 8:x1 - 8] = False
+    inner[max(y0, 0) + 8 : y1 - 8, max(x0, 0) + 8 : x1 - 8] = False
     assert np.abs(pasted[inner] - photo[inner]).mean() < 3
 
 
 def test_the_5_point_warp_stays_as_a_baseline(real_data, tmp_path, capsys):
     out = tmp_path / "five.mp4"
-    assert main(["reenact", str(real_data / "s12.jpg"), str(real_data / "d12.mp4"), "-o", str(out),
-                 "--max-frames", "4", "--method", "landmark-warp"]) == 0
+    assert (
+        main(
+            [
+                "reenact",
+                str(real_data / "s12.jpg"),
+                str(real_data / "d12.mp4"),
+                "-o",
+                str(out),
+                "--max-frames",
+                "4",
+                "--method",
+                "landmark-warp",
+            ]
+        )
+        == 0
+    )
     assert "4 frames at 25 fps, landmark-warp" in capsys.readouterr().out
     assert read_video(out).frames.shape == (4, 256, 256, 3)
 
 
-def test_the_shipped_small_fomm_on_a_real_photo_warns_before_any_work(real_data, tmp_path, capsys, monkeypatch):
+def test_the_shipped_small_fomm_on_a_real_photo_warns_before_any_work(
+    real_data, tmp_path, capsys, monkeypatch
+):
     def no_work(*args, **kwargs):
         raise ConfigError("stopped: the test only needs what is said before the driving video is read")
 
     monkeypatch.setattr(pipeline, "read_video", no_work)
     shipped = Path(pipeline.__file__).resolve().parents[1] / SHIPPED_WEIGHTS
-    assert main(["reenact", str(real_data / "s12.jpg"), str(real_data / "d12.mp4"), "-o", str(tmp_path / "x.mp4"),
-                 "--checkpoint", str(shipped), "--size", "64"]) == 2
+    assert (
+        main(
+            [
+                "reenact",
+                str(real_data / "s12.jpg"),
+                str(real_data / "d12.mp4"),
+                "-o",
+                str(tmp_path / "x.mp4"),
+                "--checkpoint",
+                str(shipped),
+                "--size",
+                "64",
+            ]
+        )
+        == 2
+    )
     captured = capsys.readouterr()
     warnings = [line for line in captured.out.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "trained on synthetic heads only" in warnings[0]
@@ -115,8 +179,23 @@ def test_a_method_that_cannot_use_the_inputs_is_one_line(real_data, tmp_path, ca
 
 def test_paste_back_writes_frames_of_the_source_photo_size(real_data, tmp_path):
     out = tmp_path / "pasted.mp4"
-    assert main(["reenact", str(real_data / "s12.jpg"), str(real_data / "d0.mp4"), "-o", str(out),
-                 "--max-frames", "4", "--paste-back", "--best-frame", "auto"]) == 0
+    assert (
+        main(
+            [
+                "reenact",
+                str(real_data / "s12.jpg"),
+                str(real_data / "d0.mp4"),
+                "-o",
+                str(out),
+                "--max-frames",
+                "4",
+                "--paste-back",
+                "--best-frame",
+                "auto",
+            ]
+        )
+        == 0
+    )
     assert read_video(out).frames.shape == (4, 500, 376, 3)  # 375 wide, padded to even
 
 
@@ -127,8 +206,25 @@ def test_fomm_checkpoint_side_by_side(real_data, vectors_path, tmp_path, capsys)
     model.kp_detector.load_state_dict(vectors["kp_detector"])
     checkpoint = save_checkpoint(tmp_path / "tiny.pth.tar", model)
     out = tmp_path / "fomm.mp4"
-    assert main(["reenact", str(real_data / "d8.jpg"), str(real_data / "d0.mp4"), "-o", str(out),
-                 "--checkpoint", str(checkpoint), "--size", "128", "--max-frames", "3", "--side-by-side"]) == 0
+    assert (
+        main(
+            [
+                "reenact",
+                str(real_data / "d8.jpg"),
+                str(real_data / "d0.mp4"),
+                "-o",
+                str(out),
+                "--checkpoint",
+                str(checkpoint),
+                "--size",
+                "128",
+                "--max-frames",
+                "3",
+                "--side-by-side",
+            ]
+        )
+        == 0
+    )
     assert "fomm" in capsys.readouterr().out
     assert read_video(out).frames.shape == (3, 128, 3 * 128, 3)
 
@@ -153,8 +249,15 @@ def vectors_path(shared_dir):
 def test_bad_inputs_print_one_clear_line(real_data, tmp_path, capsys, source, driving, message):
     (tmp_path / "empty.mp4").write_bytes(b"")
     folder = {name: real_data / name for name in ("s33.jpg", "s12.jpg", "d0.mp4")}
-    args = ["reenact", str(folder.get(source, tmp_path / source)), str(folder.get(driving, tmp_path / driving)),
-            "-o", str(tmp_path / "x.mp4"), "--max-frames", "2"]
+    args = [
+        "reenact",
+        str(folder.get(source, tmp_path / source)),
+        str(folder.get(driving, tmp_path / driving)),
+        "-o",
+        str(tmp_path / "x.mp4"),
+        "--max-frames",
+        "2",
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -163,8 +266,22 @@ def test_bad_inputs_print_one_clear_line(real_data, tmp_path, capsys, source, dr
 
 def test_bad_checkpoint_is_refused_with_a_message(real_data, tmp_path, capsys):
     (tmp_path / "vox-cpk.pth.tar").write_bytes(b"PK\x03\x04 truncated")
-    assert main(["reenact", str(real_data / "s12.jpg"), str(real_data / "d0.mp4"), "-o", str(tmp_path / "x.mp4"),
-                 "--checkpoint", str(tmp_path / "vox-cpk.pth.tar"), "--max-frames", "2"]) == 2
+    assert (
+        main(
+            [
+                "reenact",
+                str(real_data / "s12.jpg"),
+                str(real_data / "d0.mp4"),
+                "-o",
+                str(tmp_path / "x.mp4"),
+                "--checkpoint",
+                str(tmp_path / "vox-cpk.pth.tar"),
+                "--max-frames",
+                "2",
+            ]
+        )
+        == 2
+    )
     assert "vox-cpk.pth.tar could not be read" in capsys.readouterr().err
 
 

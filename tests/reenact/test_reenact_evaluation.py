@@ -40,7 +40,12 @@ def test_zero_motion_scores_are_the_plain_differences(head_video):
     expected_l1 = np.abs(video.astype(np.float32) / 255 - video[:1].astype(np.float32) / 255).mean()
     assert scores.l1 == pytest.approx(expected_l1, rel=1e-5)
     mask = visible & visible[:1]
-    moved = np.mean([np.linalg.norm(landmarks[t][mask[t]] - landmarks[0][mask[t]], axis=1).mean() for t in range(len(video))])
+    moved = np.mean(
+        [
+            np.linalg.norm(landmarks[t][mask[t]] - landmarks[0][mask[t]], axis=1).mean()
+            for t in range(len(video))
+        ]
+    )
     assert scores.keypoint_distance == pytest.approx(moved, abs=0.5)  # landmarks rounded to pixels
     assert scores.keypoint_distance > 0.5  # the head really moves
 
@@ -51,7 +56,11 @@ def test_fomm_path_runs_with_any_model(head_video):
     video, landmarks, visible = head_video
     model = build_model("fomm-small-64")
     scores = evaluate_video(video, landmarks, visible, model, methods=("fomm",))
-    assert set(scores) == {"fomm", "fomm-self"} and 0 < scores["fomm"].l1 < 1 and np.isfinite(scores["fomm"].keypoint_distance)
+    assert (
+        set(scores) == {"fomm", "fomm-self"}
+        and 0 < scores["fomm"].l1 < 1
+        and np.isfinite(scores["fomm"].keypoint_distance)
+    )
     assert 0 < scores["fomm-self"].l1 < 1 and np.isnan(scores["fomm-self"].keypoint_distance)
 
 

@@ -29,8 +29,15 @@ from deepfakelab.reenact.fomm.model import build_model
 from deepfakelab.reenact.fomm.motion_transfer import transfer_motion
 from deepfakelab.reenact.landmark_warp import fill_missing, landmark_reenact, warp_to_landmarks
 from deepfakelab.reenact.mesh_warp import mesh_reenact, reenact_photo
-from deepfakelab.reenact.methods import (FOMM, METHODS, LandmarkWarp, MeshWarp, Reenactor,
-                                         best_frame_by_landmarks, reenactor)
+from deepfakelab.reenact.methods import (
+    FOMM,
+    METHODS,
+    LandmarkWarp,
+    MeshWarp,
+    Reenactor,
+    best_frame_by_landmarks,
+    reenactor,
+)
 from deepfakelab.reenact.pipeline import ReenactOptions, prepare_driving, prepare_source, reenact_faces
 from deepfakelab.reenact.real_evaluation import RealClip, reenact_clip
 from deepfakelab.reenact.views import keypoints_to_pixels
@@ -66,8 +73,10 @@ def model():
 @pytest.fixture(scope="module")
 def faces(source, driving):
     """What ``deepfakelab reenact`` gives the landmark warp and FOMM: MTCNN crops and landmarks (64 px)."""
-    return (prepare_source(source, "source", 64, 1.8),
-            prepare_driving(Video(driving, 25.0), "driving", 64, 1.8))
+    return (
+        prepare_source(source, "source", 64, 1.8),
+        prepare_driving(Video(driving, 25.0), "driving", 64, 1.8),
+    )
 
 
 def same(a, b):
@@ -77,13 +86,16 @@ def same(a, b):
 
 # --- the mesh warp ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("initial", [None, "auto", 2])
 def test_mesh_warp_finding_its_own_points_is_the_photo_path(face_mesh, source, driving, initial):
     """``mesh_warp_faces`` (the CLI) and ``lab1_media.reenact`` called ``reenact_photo``."""
-    old = reenact_photo(source, driving, 25.0, face_mesh, name="source", driving_name="driving",
-                        best_frame=initial)
-    new = MeshWarp(face_mesh)(source, driving, initial=initial, fps=25.0, source_name="source",
-                              driving_name="driving")
+    old = reenact_photo(
+        source, driving, 25.0, face_mesh, name="source", driving_name="driving", best_frame=initial
+    )
+    new = MeshWarp(face_mesh)(
+        source, driving, initial=initial, fps=25.0, source_name="source", driving_name="driving"
+    )
     same(new.frames, old.frames)
     same(new.moved_points, old.moved_points)
     same(new.driving_points, old.driving_points)
@@ -112,13 +124,15 @@ def test_the_mesh_warp_fake_is_the_same(face_mesh, source, driving):
 
 # --- the landmark warp --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("best_frame", [None, "auto", 1])
 def test_the_cli_gives_the_same_landmark_warp(faces, best_frame):
     source, driving = faces
     options = ReenactOptions(best_frame=best_frame, adapt_movement_scale=best_frame != 1)
     initial = {None: 0, 1: 1, "auto": old_best_frame_by_landmarks(source, driving)}[best_frame]
-    old, moved = landmark_reenact(source.crop, source.landmarks, driving.landmarks, initial,
-                                  options.adapt_movement_scale)
+    old, moved = landmark_reenact(
+        source.crop, source.landmarks, driving.landmarks, initial, options.adapt_movement_scale
+    )
     warp = reenactor("landmark-warp", adapt_movement_scale=options.adapt_movement_scale)
     new = reenact_faces(source, driving, options, warp)
     same(new.frames, old)
@@ -130,15 +144,22 @@ def old_best_frame_by_landmarks(source, driving):
     from deepfakelab.faces import normalized_landmarks
 
     reference = normalized_landmarks(source.landmarks)
-    return int(np.argmin([float(((normalized_landmarks(m) - reference) ** 2).sum()) if f else np.inf
-                          for m, f in zip(driving.landmarks, driving.found)]))
+    return int(
+        np.argmin(
+            [
+                float(((normalized_landmarks(m) - reference) ** 2).sum()) if f else np.inf
+                for m, f in zip(driving.landmarks, driving.found)
+            ]
+        )
+    )
 
 
 def test_the_best_frame_by_landmarks_is_the_clis(faces):
     source, driving = faces
     found = driving.found.copy()
-    assert best_frame_by_landmarks(source.landmarks, driving.landmarks, found) == \
-        old_best_frame_by_landmarks(source, driving)
+    assert best_frame_by_landmarks(source.landmarks, driving.landmarks, found) == old_best_frame_by_landmarks(
+        source, driving
+    )
 
 
 def old_reenact_clip_landmarks(crops):
@@ -173,11 +194,21 @@ def test_the_landmark_warp_finds_its_own_points(source, driving):
 
 # --- FOMM ---------------------------------------------------------------------------------------
 
+
 def test_the_cli_gives_the_same_fomm(faces, model):
     source, driving = faces
     options = ReenactOptions(relative=True, adapt_movement_scale=False, batch_size=3, progress=False)
-    old = animate_with_keypoints(source.crop, driving.crops, model, relative=True, adapt_movement_scale=False,
-                                 best_frame=1, batch_size=3, progress=False, engine="torch")
+    old = animate_with_keypoints(
+        source.crop,
+        driving.crops,
+        model,
+        relative=True,
+        adapt_movement_scale=False,
+        best_frame=1,
+        batch_size=3,
+        progress=False,
+        engine="torch",
+    )
     fomm = reenactor("fomm", model=model, relative=True, adapt_movement_scale=False, batch_size=3)
     new = reenact_faces(source, driving, ReenactOptions(**{**options.__dict__, "best_frame": 1}), fomm)
     same(new.frames, to_uint8_frames(old.frames))
@@ -200,7 +231,9 @@ def test_lab1_gives_the_same_fomm(source, driving, model):
     crops, pasted = lab1.reenact_photo(source, driving, model, transfer, "source", 64, 1.8)
     crop = prepare_source(source, "source", 64, 1.8).crop
     driving_crops = prepare_driving(Video(driving, lab1.FPS), "driving video", 64, 1.8).crops
-    old = to_uint8_frames(animate(crop, driving_crops, model, best_frame=0, progress=False, transfer=transfer))
+    old = to_uint8_frames(
+        animate(crop, driving_crops, model, best_frame=0, progress=False, transfer=transfer)
+    )
     same(crops, old)
     assert pasted.shape == (len(driving), *source.shape)
 
@@ -219,6 +252,7 @@ def test_the_fomm_fake_is_the_same(source, driving, model):
 
 
 # --- the lookup and the checks ------------------------------------------------------------------
+
 
 def test_the_lookup_names_defaults_and_settings(model, tmp_path):
     assert METHODS == ("mesh-warp", "landmark-warp", "fomm")

@@ -13,8 +13,14 @@ from deepfakelab.faces.identity import identity_available
 from deepfakelab.reenact.fomm.checkpoint import SHIPPED_WEIGHTS
 from deepfakelab.reenact.pipeline import __file__ as pipeline_file
 from deepfakelab.faces.regions import FACE_OVAL, INNER_LIPS, region_mask
-from deepfakelab.reenact.real_evaluation import (MOUTH_MIN_PIXELS, ClipScores, identity_ranges, open_mouth, seam_band,
-                                                 summarize)
+from deepfakelab.reenact.real_evaluation import (
+    MOUTH_MIN_PIXELS,
+    ClipScores,
+    identity_ranges,
+    open_mouth,
+    seam_band,
+    summarize,
+)
 
 SHIPPED = Path(pipeline_file).resolve().parents[1] / SHIPPED_WEIGHTS
 
@@ -31,8 +37,24 @@ def two_real_videos(real_data, tmp_path):
 
 def test_every_row_on_two_real_videos(two_real_videos, tmp_path, capsys):
     out = tmp_path / "scores.json"
-    assert main(["reenact-eval", "--real-videos", str(two_real_videos), "--frames", "6",
-                 "--checkpoint", str(SHIPPED), "--size", "64", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "reenact-eval",
+                "--real-videos",
+                str(two_real_videos),
+                "--frames",
+                "6",
+                "--checkpoint",
+                str(SHIPPED),
+                "--size",
+                "64",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     scores = json.loads(out.read_text())
     methods = scores["methods"]
@@ -45,7 +67,9 @@ def test_every_row_on_two_real_videos(two_real_videos, tmp_path, capsys):
     for name in methods:
         assert name in printed
     assert "mouth L1" in printed and "seam L1" in printed
-    for row in methods.values():  # the mouth and the seam band, beside the face (mouth: where a clip opens it)
+    for (
+        row
+    ) in methods.values():  # the mouth and the seam band, beside the face (mouth: where a clip opens it)
         assert 0 < row["seam_l1"] < 1 and (row["mouth_l1"] is None or 0 < row["mouth_l1"] < 1)
     for clip in scores["videos"].values():
         assert clip["mesh-warp"]["mouth_frames"] == clip["zero-motion"]["mouth_frames"]
@@ -73,13 +97,23 @@ def test_identity_ranges_split_pairs_by_person():
 
 
 def test_summary_averages_videos_alike():
-    clips = [ClipScores("a", 10, {"mesh-warp": {"l1": 0.1, "akd_px": 1.0, "aed": None, "mouth_l1": None,
-                                                "seam_l1": 0.02}}),
-             ClipScores("b", 30, {"mesh-warp": {"l1": 0.3, "akd_px": 3.0, "aed": None, "mouth_l1": 0.2,
-                                                "seam_l1": 0.04}})]
-    assert summarize(clips)["mesh-warp"] == {"l1": pytest.approx(0.2), "akd_px": pytest.approx(2.0), "aed": None,
-                                             "mouth_l1": pytest.approx(0.2), "mouth_videos": 1,
-                                             "seam_l1": pytest.approx(0.03), "videos": 2}
+    clips = [
+        ClipScores(
+            "a", 10, {"mesh-warp": {"l1": 0.1, "akd_px": 1.0, "aed": None, "mouth_l1": None, "seam_l1": 0.02}}
+        ),
+        ClipScores(
+            "b", 30, {"mesh-warp": {"l1": 0.3, "akd_px": 3.0, "aed": None, "mouth_l1": 0.2, "seam_l1": 0.04}}
+        ),
+    ]
+    assert summarize(clips)["mesh-warp"] == {
+        "l1": pytest.approx(0.2),
+        "akd_px": pytest.approx(2.0),
+        "aed": None,
+        "mouth_l1": pytest.approx(0.2),
+        "mouth_videos": 1,
+        "seam_l1": pytest.approx(0.03),
+        "videos": 2,
+    }
 
 
 def test_the_mouth_counts_where_it_is_open_and_the_seam_band_rings_the_oval(source_mesh_points):
@@ -102,7 +136,11 @@ def source_mesh_points():
     from deepfakelab.faces.mesh import FaceMesh
     from deepfakelab.heads import FaceState, Identity, render_frame
 
-    return FaceMesh().detect(render_frame(Identity.sample(1, accessory_rate=0.0), FaceState(), size=256).image).points
+    return (
+        FaceMesh()
+        .detect(render_frame(Identity.sample(1, accessory_rate=0.0), FaceState(), size=256).image)
+        .points
+    )
 
 
 def test_a_folder_without_videos_is_one_line(tmp_path, capsys):

@@ -80,7 +80,9 @@ def load_array(path: str | Path, ndim: int | None = None) -> Any:
     except (ValueError, OSError, EOFError) as exc:
         raise ArtifactError(f"{path.name}: not a NumPy .npy array ({exc})") from None
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "fiu":
-        raise ArtifactError(f"{path.name}: expected an array of numbers, found dtype {getattr(array, 'dtype', '?')}")
+        raise ArtifactError(
+            f"{path.name}: expected an array of numbers, found dtype {getattr(array, 'dtype', '?')}"
+        )
     if ndim is not None and array.ndim != ndim:
         raise ArtifactError(f"{path.name}: expected {ndim} dimensions, found shape {array.shape}")
     if not np.isfinite(array).all():
@@ -112,7 +114,9 @@ def load_json(path: str | Path, expect: type | tuple[type, ...] = (dict, list)) 
     except ValueError as exc:
         raise ArtifactError(f"{path.name}: not valid JSON ({exc})") from None
     if not isinstance(value, expect):
-        raise ArtifactError(f"{path.name}: expected {_names(expect)} at the top level, found {type(value).__name__}")
+        raise ArtifactError(
+            f"{path.name}: expected {_names(expect)} at the top level, found {type(value).__name__}"
+        )
     return value
 
 
@@ -135,7 +139,9 @@ def load_csv(path: str | Path, columns: Sequence[str], numeric: Sequence[str] = 
             try:
                 value = float(row[col])
             except (TypeError, ValueError):
-                raise ArtifactError(f"{path.name}: line {line}, column {col!r} is {row[col]!r}, not a number") from None
+                raise ArtifactError(
+                    f"{path.name}: line {line}, column {col!r} is {row[col]!r}, not a number"
+                ) from None
             if not math.isfinite(value):
                 raise ArtifactError(f"{path.name}: line {line}, column {col!r} is {value}, not finite")
             row[col] = value

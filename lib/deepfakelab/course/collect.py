@@ -65,10 +65,31 @@ MAX_ENTRIES = 100_000
 #: Bytes read at a time while unpacking, so that no cap is passed by more than this.
 CHUNK = 2**20
 #: Names that are archives nbgrader (or an instructor) might unpack; such uploads are never opened.
-ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".tbz2", ".xz", ".txz", ".lzma", ".7z", ".rar", ".zst")
+ARCHIVE_SUFFIXES = (
+    ".zip",
+    ".gz",
+    ".tgz",
+    ".tar",
+    ".bz2",
+    ".tbz2",
+    ".xz",
+    ".txz",
+    ".lzma",
+    ".7z",
+    ".rar",
+    ".zst",
+)
 #: First bytes of an archive, for an archive that calls itself a notebook.
-ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"7z\xbc\xaf\x27\x1c",
-                 b"Rar!\x1a\x07", b"\x28\xb5\x2f\xfd")
+ARCHIVE_MAGIC = (
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"7z\xbc\xaf\x27\x1c",
+    b"Rar!\x1a\x07",
+    b"\x28\xb5\x2f\xfd",
+)
 #: The only collector whose mapping from names to students can be checked before nbgrader runs.
 COLLECTOR = "nbgrader.plugins.zipcollect.FileNameCollectorPlugin"
 #: Longest name part a file system takes (bytes).
@@ -113,9 +134,14 @@ def check_zip(zip_path: str | Path) -> Path:
     return zip_path
 
 
-def collect_lms_zip(course: Course, assignment: str, zip_path: str | Path, *,
-                    max_notebook_bytes: int = MAX_NOTEBOOK_BYTES,
-                    max_download_bytes: int = MAX_DOWNLOAD_BYTES) -> list[str]:
+def collect_lms_zip(
+    course: Course,
+    assignment: str,
+    zip_path: str | Path,
+    *,
+    max_notebook_bytes: int = MAX_NOTEBOOK_BYTES,
+    max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+) -> list[str]:
     """Put the safe notebooks of an LMS download into ``submitted/`` (see the module doc).
 
     Returns one line per upload that was not collected, naming it; raises only for a download
@@ -131,8 +157,10 @@ def collect_lms_zip(course: Course, assignment: str, zip_path: str | Path, *,
     try:
         with zipfile.ZipFile(zip_path) as zf:
             if len(zf.infolist()) > MAX_ENTRIES:
-                raise DataError(f"{zip_path}: lists {len(zf.infolist()):,} entries, more than the {MAX_ENTRIES:,} an "
-                                "LMS download of one assignment may hold; nothing was collected")
+                raise DataError(
+                    f"{zip_path}: lists {len(zf.infolist()):,} entries, more than the {MAX_ENTRIES:,} an "
+                    "LMS download of one assignment may hold; nothing was collected"
+                )
             uploads, problems = _screen(zf, collector, folder / EXTRACTED / archive.name, archive, released)
             uploads, set_aside = _one_per_notebook(uploads)
             kept, failed = _unpack(zf, uploads, max_notebook_bytes, max_download_bytes)
@@ -149,18 +177,23 @@ def _collector(course: Course):
     configured = config.ZipCollectApp.get("collector_plugin", COLLECTOR)
     name = configured if isinstance(configured, str) else f"{configured.__module__}.{configured.__name__}"
     if name != COLLECTOR:
-        raise ConfigError(f"{course.config}: ZipCollectApp.collector_plugin = {name}: collecting checks every name "
-                          f"with {COLLECTOR} before nbgrader runs; set FileNameCollectorPlugin.named_regexp instead")
+        raise ConfigError(
+            f"{course.config}: ZipCollectApp.collector_plugin = {name}: collecting checks every name "
+            f"with {COLLECTOR} before nbgrader runs; set FileNameCollectorPlugin.named_regexp instead"
+        )
     collector = FileNameCollectorPlugin(config=config)
     collector.log = _QUIET  # it warns for every name it does not match; each is reported here instead
     try:
         groups = re.compile(collector.named_regexp).groupindex
     except re.error as exc:
-        raise ConfigError(f"{course.config}: FileNameCollectorPlugin.named_regexp is not a regular expression "
-                          f"({exc})") from exc
+        raise ConfigError(
+            f"{course.config}: FileNameCollectorPlugin.named_regexp is not a regular expression ({exc})"
+        ) from exc
     if not {"student_id", "file_id"} <= set(groups):
-        raise ConfigError(f"{course.config}: FileNameCollectorPlugin.named_regexp needs the groups "
-                          "(?P<student_id>...) and (?P<file_id>...)")
+        raise ConfigError(
+            f"{course.config}: FileNameCollectorPlugin.named_regexp needs the groups "
+            "(?P<student_id>...) and (?P<file_id>...)"
+        )
     return collector
 
 
@@ -173,8 +206,9 @@ def _released_notebooks(course: Course, assignment: str) -> list[str]:
     return find_all_notebooks(str(course.release(assignment)))
 
 
-def _screen(zf: zipfile.ZipFile, collector, extracted: Path, archive: Path,
-            released: set[str]) -> tuple[list[Upload], list[str]]:
+def _screen(
+    zf: zipfile.ZipFile, collector, extracted: Path, archive: Path, released: set[str]
+) -> tuple[list[Upload], list[str]]:
     """The notebooks of the download whose names pass every check, and a line for each other upload."""
     uploads, problems = [], []
     for info in zf.infolist():
@@ -228,15 +262,19 @@ def _upload(info: zipfile.ZipInfo, collector, extracted: Path, archive: Path, re
         raise Refused("not a notebook (.ipynb); not collected")
     found = collector.collect(str(extracted / name))  # the path nbgrader's collector will be given
     if not found or not isinstance(found.get("student_id"), str) or not isinstance(found.get("file_id"), str):
-        raise Refused("the name does not match the course's FileNameCollectorPlugin.named_regexp; not collected")
+        raise Refused(
+            "the name does not match the course's FileNameCollectorPlugin.named_regexp; not collected"
+        )
     try:
         student = check_student_id(found["student_id"])
     except DataError as exc:
         raise Refused(f"{exc}; not collected") from None
     notebook = found["file_id"]
     if notebook not in released:
-        raise Refused(f"{shown(notebook)} is not a notebook of this assignment ({', '.join(sorted(released))}); "
-                      "not collected")
+        raise Refused(
+            f"{shown(notebook)} is not a notebook of this assignment ({', '.join(sorted(released))}); "
+            "not collected"
+        )
     _check_timestamp(found.get("timestamp"))
     return Upload(info, student, notebook, archive / name)
 
@@ -247,7 +285,9 @@ def _check_timestamp(timestamp) -> None:
         try:
             parse_utc(timestamp)
         except (ValueError, OverflowError):
-            raise Refused(f"the timestamp {shown(timestamp)} in the name cannot be read; not collected") from None
+            raise Refused(
+                f"the timestamp {shown(timestamp)} in the name cannot be read; not collected"
+            ) from None
 
 
 def _one_per_notebook(uploads: list[Upload]) -> tuple[list[Upload], list[str]]:
@@ -256,14 +296,19 @@ def _one_per_notebook(uploads: list[Upload]) -> tuple[list[Upload], list[str]]:
     for upload in uploads:
         seen[upload.student, upload.notebook].append(upload)
     twice = {student for (student, _), group in seen.items() if len(group) > 1}
-    problems = [f"{shown(later.name)}: a second {later.notebook} from student {shown(later.student)} "
-                f"(the first: {shown(group[0].name)}); both set aside, nothing of {shown(later.student)} collected"
-                for group in seen.values() if len(group) > 1 for later in group[1:]]
+    problems = [
+        f"{shown(later.name)}: a second {later.notebook} from student {shown(later.student)} "
+        f"(the first: {shown(group[0].name)}); both set aside, nothing of {shown(later.student)} collected"
+        for group in seen.values()
+        if len(group) > 1
+        for later in group[1:]
+    ]
     return [u for u in uploads if u.student not in twice], problems
 
 
-def _unpack(zf: zipfile.ZipFile, uploads: list[Upload], max_notebook: int,
-            max_download: int) -> tuple[list[Upload], list[str]]:
+def _unpack(
+    zf: zipfile.ZipFile, uploads: list[Upload], max_notebook: int, max_download: int
+) -> tuple[list[Upload], list[str]]:
     """Write each upload, counting the bytes it streams; a student with any failed upload is set aside whole."""
     problems, failed, streamed = [], set(), 0
     for upload in uploads:
@@ -274,9 +319,14 @@ def _unpack(zf: zipfile.ZipFile, uploads: list[Upload], max_notebook: int,
             continue
         failed.add(upload.student)
         if why == CAPPED:
-            why = (f"more than {_size(max_notebook)} unpacked" if limit == max_notebook
-                   else f"the download passed {_size(max_download)} unpacked in all")
-        problems.append(f"{shown(upload.name)}: {why}; not collected, nothing of {shown(upload.student)} collected")
+            why = (
+                f"more than {_size(max_notebook)} unpacked"
+                if limit == max_notebook
+                else f"the download passed {_size(max_download)} unpacked in all"
+            )
+        problems.append(
+            f"{shown(upload.name)}: {why}; not collected, nothing of {shown(upload.student)} collected"
+        )
     for upload in uploads:
         if upload.student in failed:
             upload.target.unlink(missing_ok=True)
@@ -306,18 +356,31 @@ def _stream(zf: zipfile.ZipFile, upload: Upload, limit: int) -> tuple[int, str |
 
 def _run_zip_collect(course: Course, assignment: str, regexp: str) -> None:
     """``nbgrader zip_collect``, pinned to copy (never unpack) and to map names with ``regexp``."""
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", assignment, "--force",
-                           f"--CourseDirectory.root={course.root}",
-                           f"--ZipCollectApp.collector_plugin={COLLECTOR}",
-                           f"--FileNameCollectorPlugin.named_regexp={regexp}",
-                           "--ExtractorPlugin.zip_ext=[]",
-                           f"--ZipCollectApp.downloaded_directory={DOWNLOADED}",
-                           f"--ZipCollectApp.archive_directory={ARCHIVE}",
-                           f"--ZipCollectApp.extracted_directory={EXTRACTED}",
-                           "--ZipCollectApp.collect_directory_structure={downloaded}/{assignment_id}/{collect_step}"],
-                          cwd=course.root, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "zip_collect",
+            assignment,
+            "--force",
+            f"--CourseDirectory.root={course.root}",
+            f"--ZipCollectApp.collector_plugin={COLLECTOR}",
+            f"--FileNameCollectorPlugin.named_regexp={regexp}",
+            "--ExtractorPlugin.zip_ext=[]",
+            f"--ZipCollectApp.downloaded_directory={DOWNLOADED}",
+            f"--ZipCollectApp.archive_directory={ARCHIVE}",
+            f"--ZipCollectApp.extracted_directory={EXTRACTED}",
+            "--ZipCollectApp.collect_directory_structure={downloaded}/{assignment_id}/{collect_step}",
+        ],
+        cwd=course.root,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
-        raise DataError(f"nbgrader zip_collect {assignment} failed:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}")
+        raise DataError(
+            f"nbgrader zip_collect {assignment} failed:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}"
+        )
 
 
 def _placed_problems(course: Course, assignment: str, kept: list[Upload]) -> list[str]:

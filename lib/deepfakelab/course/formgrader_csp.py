@@ -41,18 +41,24 @@ NOTEBOOK_MARKER = b'id="notebook-container"'
 #: Policy of a file served from a submission's folder.
 FILES_CSP = "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; sandbox"
 _INLINE_SCRIPT = re.compile(rb"<script\b([^>]*)>(.*?)</script\s*>", re.I | re.S)
-_SUBMISSION_FILE = re.compile(r"/formgrader/submissions/[^/]+/(?!(?:next|prev|next_incorrect|prev_incorrect)/?$).+")
+_SUBMISSION_FILE = re.compile(
+    r"/formgrader/submissions/[^/]+/(?!(?:next|prev|next_incorrect|prev_incorrect)/?$).+"
+)
 
 
 def page_policy(origin: str, base_url: str, body: bytes) -> str:
     """The policy of a formgrader page whose HTML is ``body``, served from ``origin``."""
     template = body.split(NOTEBOOK_MARKER, 1)[0]
-    hashes = sorted({_script_hash(m.group(2)) for m in _INLINE_SCRIPT.finditer(template) if b"src=" not in m.group(1)})
+    hashes = sorted(
+        {_script_hash(m.group(2)) for m in _INLINE_SCRIPT.finditer(template) if b"src=" not in m.group(1)}
+    )
     static = f"{origin}{base_url.rstrip('/')}/formgrader/static/"
     scripts = " ".join([static, *hashes])
-    return (f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            "font-src 'self' data:; connect-src 'self'; object-src 'none'; frame-src 'none'; base-uri 'self'; "
-            "form-action 'self'; frame-ancestors 'self'")
+    return (
+        f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; frame-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'self'"
+    )
 
 
 def _script_hash(script: bytes) -> str:
@@ -74,7 +80,7 @@ def transform_for(base_url: str) -> type[OutputTransform]:
         def transform_first_chunk(self, status_code, headers, chunk, finishing):
             if not self.path.startswith(prefix):
                 return status_code, headers, chunk
-            if _SUBMISSION_FILE.fullmatch(self.path[len(base_url.rstrip("/")):]):
+            if _SUBMISSION_FILE.fullmatch(self.path[len(base_url.rstrip("/")) :]):
                 headers["Content-Security-Policy"] = FILES_CSP
             elif finishing:
                 headers["Content-Security-Policy"] = page_policy(self.origin, base_url, chunk)

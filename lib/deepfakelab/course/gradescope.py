@@ -47,7 +47,9 @@ exec "$PY" -m deepfakelab.course.gradescope --root "$ROOT" --assignment {assignm
 
 
 def _ignore(*extra):
-    return shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "artifacts", "*.egg-info", *extra)
+    return shutil.ignore_patterns(
+        "__pycache__", "*.pyc", ".ipynb_checkpoints", "artifacts", "*.egg-info", *extra
+    )
 
 
 def build_autograder_zip(course: Course, assignment: str, output: Path) -> Path:
@@ -110,9 +112,15 @@ def grade_gradescope(root: Path, assignment: str) -> dict:
             else:
                 shutil.copy2(found, upload / nb.name)
         # One submission per container already; bubblewrap adds the sandbox where the image allows it.
-        job = GradingJob(assignment=assignment, student="student", template=template, submission=upload,
-                         hidden_checks=course.hidden_checks, staging=work / "graded",
-                         sandbox=bubblewrap.availability() is None)
+        job = GradingJob(
+            assignment=assignment,
+            student="student",
+            template=template,
+            submission=upload,
+            hidden_checks=course.hidden_checks,
+            staging=work / "graded",
+            sandbox=bubblewrap.availability() is None,
+        )
         result = run_worker(job, wall_timeout=3600)
     tests, output = [], []
     if result.error:
@@ -123,13 +131,25 @@ def grade_gradescope(root: Path, assignment: str) -> dict:
         for cell in info.cells:
             if cell.manual:
                 continue
-            tests.append({"name": f"{notebook}: {cell.grade_id}", "score": cell.points or 0.0,
-                          "max_score": cell.max_points, "output": cell.message or "passed",
-                          "visibility": "visible"})
+            tests.append(
+                {
+                    "name": f"{notebook}: {cell.grade_id}",
+                    "score": cell.points or 0.0,
+                    "max_score": cell.max_points,
+                    "output": cell.message or "passed",
+                    "visibility": "visible",
+                }
+            )
     if missing:
-        output.append("Not found in your upload: " + ", ".join(missing) + " (upload the notebook files themselves).")
-    results = {"score": sum(t["score"] for t in tests), "tests": tests,
-               "output": "\n".join(output) or "Written answers are graded by hand.", "visibility": "visible"}
+        output.append(
+            "Not found in your upload: " + ", ".join(missing) + " (upload the notebook files themselves)."
+        )
+    results = {
+        "score": sum(t["score"] for t in tests),
+        "tests": tests,
+        "output": "\n".join(output) or "Written answers are graded by hand.",
+        "visibility": "visible",
+    }
     (results_dir / "results.json").write_text(json.dumps(results, indent=1))
     return results
 

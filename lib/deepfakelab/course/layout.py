@@ -40,8 +40,10 @@ def check_student_id(student: str) -> str:
     submission (and its grading output) outside the course's folders.
     """
     if not isinstance(student, str) or not STUDENT_ID.fullmatch(student):
-        raise DataError(f"{student!r}: not a safe student id (at most 100 letters, digits and _ . @ + -, "
-                        "starting with a letter, digit or _)")
+        raise DataError(
+            f"{student!r}: not a safe student id (at most 100 letters, digits and _ . @ + -, "
+            "starting with a letter, digit or _)"
+        )
     return student
 
 
@@ -159,21 +161,28 @@ def init_course(root: str | Path, assignments: list[str] | None = None, kit: Pat
     for name in names:  # every name is checked before anything is written
         if not (kit / "solutions" / name).is_dir() and not (root / "source" / name).is_dir():
             known = sorted(p.name for p in (kit / "solutions").iterdir() if p.is_dir())
-            raise DataError(f"{name}: no such assignment in the kit's solutions/ ({', '.join(known)}) "
-                            f"nor in this course's source/")
+            raise DataError(
+                f"{name}: no such assignment in the kit's solutions/ ({', '.join(known)}) "
+                f"nor in this course's source/"
+            )
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "nbgrader_config.py").exists():
         shutil.copy2(kit / "autograder" / "nbgrader_config.py", root / "nbgrader_config.py")
     if not (root / SERVER_CONFIG).exists():  # formgrader's Content-Security-Policy (issue 32)
         shutil.copy2(kit / "autograder" / SERVER_CONFIG, root / SERVER_CONFIG)
     if not (root / "hidden_checks").exists():
-        shutil.copytree(kit / "autograder" / "hidden_checks", root / "hidden_checks",
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            kit / "autograder" / "hidden_checks",
+            root / "hidden_checks",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     for name in names:
         src = kit / "solutions" / name
         dest = root / "source" / name
         if not dest.exists() and src.is_dir():  # the instructor's own assignments are left as they are
-            shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"))
+            shutil.copytree(
+                src, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__")
+            )
     return open_course(root)
 
 
@@ -192,6 +201,7 @@ def ensure_tools_on_path() -> None:
     import nbgrader.api  # deferred: --help loads course.layout; nbgrader (+3 s) is not in the base install
 
     if not getattr(nbgrader.api.get_alembic_version, "_deepfakelab", False):
+
         @functools.cache
         def head_revision() -> str:
             from alembic.config import Config  # deferred: as nbgrader above; only for a new gradebook

@@ -67,18 +67,24 @@ def find_release(assignment: str, source: str | Path | None = None) -> Path:
         for candidate in (source / assignment, source):
             if candidate.is_dir() and any(candidate.glob("*.ipynb")):
                 return candidate
-        raise DataError(f"{source}: no notebook of {assignment} there (expected {assignment}.ipynb in it "
-                        f"or in {source / assignment})")
+        raise DataError(
+            f"{source}: no notebook of {assignment} there (expected {assignment}.ipynb in it "
+            f"or in {source / assignment})"
+        )
     places = student_versions()
     for place in places:
         if any((place / assignment).glob("*.ipynb")):
             return place / assignment
     known = sorted({p.name for place in places for p in place.iterdir() if any(p.glob("*.ipynb"))})
     if not known:
-        raise DataError(f"this install of the kit holds no student versions; pass --from FOLDER, the release "
-                        f"of {assignment} your instructor gave you")
-    raise DataError(f"no lab called {assignment!r} in the kit (labs: {', '.join(known)}); "
-                    "pass --from FOLDER for a release your instructor gave you")
+        raise DataError(
+            f"this install of the kit holds no student versions; pass --from FOLDER, the release "
+            f"of {assignment} your instructor gave you"
+        )
+    raise DataError(
+        f"no lab called {assignment!r} in the kit (labs: {', '.join(known)}); "
+        "pass --from FOLDER for a release your instructor gave you"
+    )
 
 
 def student_versions() -> list[Path]:
@@ -132,8 +138,12 @@ def fetch_release(release: Path, folder: str | Path) -> WorkingFolder:
 
 def kernel_spec(python: str = sys.executable) -> dict:
     """The ``python3`` kernel spec that runs notebooks with ``python`` (the kit's interpreter)."""
-    return {"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Python 3 (deepfakelab)", "language": "python", "metadata": {"debugger": True}}
+    return {
+        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (deepfakelab)",
+        "language": "python",
+        "metadata": {"debugger": True},
+    }
 
 
 def write_kernel_spec(data_dir: Path, python: str = sys.executable) -> Path:
@@ -146,11 +156,17 @@ def write_kernel_spec(data_dir: Path, python: str = sys.executable) -> Path:
 
 #: nbgrader's instructor tools, off for students (nbgrader's docs, "Installation": disable the
 #: formgrader, Create Assignment and the course list for students): its server extensions ...
-INSTRUCTOR_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
+INSTRUCTOR_SERVER_EXTENSIONS = (
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.course_list",
+)
 #: ... and its JupyterLab plugins. The assignment list and validate (the student's side) stay; the
 #: Nbgrader menu shows only the commands of the plugins that are on.
-INSTRUCTOR_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
-                          "@jupyter/nbgrader:course-list")
+INSTRUCTOR_LAB_PLUGINS = (
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:create-assignment",
+    "@jupyter/nbgrader:course-list",
+)
 
 
 def jupyterlab_command(open_files: list[str], no_browser: bool = False, port: int | None = None) -> list[str]:
@@ -189,7 +205,9 @@ def jupyter_env(data_dir: Path, config_dir: Path | None = None) -> dict[str, str
     env = dict(os.environ)
     env["JUPYTER_PATH"] = os.pathsep.join([str(data_dir), *filter(None, [env.get("JUPYTER_PATH")])])
     if config_dir is not None:
-        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(config_dir), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])])
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+            [str(config_dir), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])]
+        )
     return env
 
 
@@ -201,7 +219,9 @@ def _lab(args: argparse.Namespace) -> int:
         if work.copied:
             print(f"  copied {len(work.copied)} file(s) from the release")
         for path in work.kept_edited:
-            print(f"  kept your {path.name}: it differs from the release's copy (your work is never overwritten)")
+            print(
+                f"  kept your {path.name}: it differs from the release's copy (your work is never overwritten)"
+            )
         folder, open_files = work.folder, [p.name for p in work.notebooks]
     else:
         folder = Path(args.dir or ".").resolve()
@@ -209,19 +229,25 @@ def _lab(args: argparse.Namespace) -> int:
             raise DataError(f"{folder}: no such folder")
         open_files = []
     if importlib.util.find_spec("jupyterlab") is None and not args.dry_run:
-        raise DataError("JupyterLab is not installed with this Python "
-                        f"({sys.executable}); install the kit with its lab extra: pip install 'deepfakelab[lab]'")
+        raise DataError(
+            "JupyterLab is not installed with this Python "
+            f"({sys.executable}); install the kit with its lab extra: pip install 'deepfakelab[lab]'"
+        )
     command = jupyterlab_command(open_files, args.no_browser, args.port)
     with tempfile.TemporaryDirectory(prefix="deepfakelab-jupyter-") as tmp:
         data_dir = write_kernel_spec(Path(tmp) / "data")
         config_dir = write_student_config(Path(tmp) / "config")
         if args.dry_run:
-            print(f"in {folder}: JUPYTER_PATH={data_dir} JUPYTER_CONFIG_PATH={config_dir} {' '.join(command)}")
+            print(
+                f"in {folder}: JUPYTER_PATH={data_dir} JUPYTER_CONFIG_PATH={config_dir} {' '.join(command)}"
+            )
             return 0
         print(f"Starting JupyterLab in {folder} (stop it with Ctrl-C; your files stay in that folder).")
         if open_files:
-            print(f"Open the address JupyterLab prints below (http://localhost:...?token=...): "
-                  f"it opens {open_files[0]}.")
+            print(
+                f"Open the address JupyterLab prints below (http://localhost:...?token=...): "
+                f"it opens {open_files[0]}."
+            )
         try:
             return subprocess.run(command, cwd=folder, env=jupyter_env(data_dir, config_dir)).returncode
         except KeyboardInterrupt:
@@ -230,15 +256,27 @@ def _lab(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "lab", help="open a lab in JupyterLab (fetching its release into a working folder first)",
+        "lab",
+        help="open a lab in JupyterLab (fetching its release into a working folder first)",
         description="Put the lab's student release into a working folder (only files not there yet: your "
         "edited notebook is never overwritten) and start JupyterLab there with the kit's Python as the kernel. "
-        "Without ASSIGNMENT, start JupyterLab in --dir (default: here).")
+        "Without ASSIGNMENT, start JupyterLab in --dir (default: here).",
+    )
     parser.add_argument("assignment", nargs="?", metavar="ASSIGNMENT", help="the lab, e.g. lab1 or lab2")
-    parser.add_argument("--dir", help="the working folder (default: ./ASSIGNMENT, as nbgrader's fetch makes it)")
-    parser.add_argument("--from", dest="source", metavar="FOLDER",
-                        help="the release your instructor gave you (default: the kit's own student version)")
-    parser.add_argument("--no-browser", action="store_true", help="do not open a browser (passed to JupyterLab)")
+    parser.add_argument(
+        "--dir", help="the working folder (default: ./ASSIGNMENT, as nbgrader's fetch makes it)"
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="FOLDER",
+        help="the release your instructor gave you (default: the kit's own student version)",
+    )
+    parser.add_argument(
+        "--no-browser", action="store_true", help="do not open a browser (passed to JupyterLab)"
+    )
     parser.add_argument("--port", type=int, help="JupyterLab's port (passed to JupyterLab)")
-    parser.add_argument("--dry-run", action="store_true", help="fetch the files, print the command, start nothing")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="fetch the files, print the command, start nothing"
+    )
     parser.set_defaults(func=_lab)

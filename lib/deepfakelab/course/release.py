@@ -47,8 +47,10 @@ def generate_assignment(course: Course, assignment: str, site_url: str | None = 
     """
     course.check_assignment(assignment)
     overrides = {"WebsiteLinks": {"base_url": site_url}} if site_url else None
-    _check(nbgrader_api(course.root, overrides).generate_assignment(assignment, force=True, create=True),
-           f"nbgrader generate_assignment {assignment}")
+    _check(
+        nbgrader_api(course.root, overrides).generate_assignment(assignment, force=True, create=True),
+        f"nbgrader generate_assignment {assignment}",
+    )
     return course.release(assignment)
 
 
@@ -71,16 +73,25 @@ def build_template(course: Course, assignment: str, into: Path) -> Path:
     """
     course.check_assignment(assignment)
     stamp = _template_stamp(course, assignment)
-    if (into / "stamp.txt").is_file() and (into / "stamp.txt").read_text() == stamp and (into / "gradebook.db").is_file():
+    if (
+        (into / "stamp.txt").is_file()
+        and (into / "stamp.txt").read_text() == stamp
+        and (into / "gradebook.db").is_file()
+    ):
         return into  # made from this very source and config before
     if into.exists():
         shutil.rmtree(into)
     (into / "source").mkdir(parents=True)
-    shutil.copytree(course.source(assignment), into / "source" / assignment,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"))
+    shutil.copytree(
+        course.source(assignment),
+        into / "source" / assignment,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"),
+    )
     shutil.copy2(course.config, into / "nbgrader_config.py")
-    _check(nbgrader_api(into).generate_assignment(assignment, force=True, create=True),
-           f"nbgrader generate_assignment {assignment} (grading template)")
+    _check(
+        nbgrader_api(into).generate_assignment(assignment, force=True, create=True),
+        f"nbgrader generate_assignment {assignment} (grading template)",
+    )
     (into / "stamp.txt").write_text(stamp)
     return into
 
@@ -106,8 +117,11 @@ def student_versions(solutions: Path, out: Path, assignments: list[str], config:
         root = Path(tmp)
         shutil.copy2(config, root / "nbgrader_config.py")
         for name in assignments:
-            shutil.copytree(solutions / name, root / "source" / name,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"))
+            shutil.copytree(
+                solutions / name,
+                root / "source" / name,
+                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "artifacts", "__pycache__"),
+            )
         course = open_course(root, hidden_checks=root)
         for name in assignments:
             release = generate_assignment(course, name)

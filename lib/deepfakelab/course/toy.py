@@ -45,55 +45,95 @@ def toy_notebook() -> nbformat.NotebookNode:
     """The instructor's source of the toy notebook, in nbgrader's format."""
     cells = [
         _md("intro", "# Toy lab\nPick frames from a video and decide whether it is fake.", locked=True),
-        _code("setup", """
+        _code(
+            "setup",
+            """
             import numpy as np
             from deepfakelab.course import hidden_check, save_json
-        """, locked=True),
-        _code("pick_frames_answer", '''
+        """,
+            locked=True,
+        ),
+        _code(
+            "pick_frames_answer",
+            '''
             def pick_frames(n_frames, every):
                 """Indices 0, every, 2*every, ... of a video with n_frames frames (a list of ints)."""
                 ### BEGIN SOLUTION
                 return list(range(0, n_frames, every))
                 ### END SOLUTION
-        ''', solution=True),
-        _code("check_pick_frames", '''
+        ''',
+            solution=True,
+        ),
+        _code(
+            "check_pick_frames",
+            """
             assert np.array_equal(pick_frames(10, 3), [0, 3, 6, 9]), \\
                 f"pick_frames(10, 3) should be [0, 3, 6, 9], got {pick_frames(10, 3)}: start at frame 0"
             print("pick_frames looks right")
             ### BEGIN HIDDEN TESTS
             hidden_check("check_pick_frames")
             ### END HIDDEN TESTS
-        ''', grade=True, locked=True, points=AUTOGRADED_POINTS["check_pick_frames"]),
-        _code("verdict_answer", '''
+        """,
+            grade=True,
+            locked=True,
+            points=AUTOGRADED_POINTS["check_pick_frames"],
+        ),
+        _code(
+            "verdict_answer",
+            '''
             def verdict(scores, threshold=0.5):
                 """"fake" when the mean of the frame scores (each in [0, 1], 1 = fake) exceeds threshold."""
                 ### BEGIN SOLUTION
                 return "fake" if float(np.mean(scores)) > threshold else "real"
                 ### END SOLUTION
-        ''', solution=True),
-        _code("check_verdict", '''
+        ''',
+            solution=True,
+        ),
+        _code(
+            "check_verdict",
+            """
             assert verdict([0.9, 0.8, 0.2]) == "fake", "mean 0.63 is above 0.5: expected 'fake'"
             assert verdict([0.1, 0.2]) == "real", "mean 0.15 is below 0.5: expected 'real'"
             ### BEGIN HIDDEN TESTS
             hidden_check("check_verdict")
             ### END HIDDEN TESTS
-        ''', grade=True, locked=True, points=AUTOGRADED_POINTS["check_verdict"]),
-        _code("save_frames", """
+        """,
+            grade=True,
+            locked=True,
+            points=AUTOGRADED_POINTS["check_verdict"],
+        ),
+        _code(
+            "save_frames",
+            """
             frames = pick_frames(20, 5)
             save_json({"n_frames": 20, "every": 5, "indices": frames}, "frames.json")
-        """, locked=True),
-        _code("check_frames_artifact", """
+        """,
+            locked=True,
+        ),
+        _code(
+            "check_frames_artifact",
+            """
             print("saved frames", frames)
             ### BEGIN HIDDEN TESTS
             hidden_check("check_frames_artifact")
             ### END HIDDEN TESTS
-        """, grade=True, locked=True, points=AUTOGRADED_POINTS["check_frames_artifact"]),
-        _md("explain_verdict", """
+        """,
+            grade=True,
+            locked=True,
+            points=AUTOGRADED_POINTS["check_frames_artifact"],
+        ),
+        _md(
+            "explain_verdict",
+            """
             Why can a mean over frames miss a deepfake?
             ### BEGIN SOLUTION
             A few manipulated frames among many clean ones barely move the mean.
             ### END SOLUTION
-        """, grade=True, solution=True, points=MANUAL_POINTS["explain_verdict"]),
+        """,
+            grade=True,
+            solution=True,
+            points=MANUAL_POINTS["explain_verdict"],
+        ),
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -149,12 +189,16 @@ c.LimitedExecute.memory_mb = {memory_mb}
 """
 
 
-def build_toy_course(root: Path, cell_timeout: int = 5, notebook_timeout: float = 40, memory_mb: int = 1536) -> Course:
+def build_toy_course(
+    root: Path, cell_timeout: int = 5, notebook_timeout: float = 40, memory_mb: int = 1536
+) -> Course:
     """A course folder in ``root`` with the toy assignment, its hidden checks and short limits."""
     root = Path(root)
     (root / "source" / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
     config = (kit_root() / "autograder" / "nbgrader_config.py").read_text()
-    config += TOY_LIMITS.format(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout, memory_mb=memory_mb)
+    config += TOY_LIMITS.format(
+        cell_timeout=cell_timeout, notebook_timeout=notebook_timeout, memory_mb=memory_mb
+    )
     (root / "nbgrader_config.py").write_text(config)
     nbformat.write(toy_notebook(), str(root / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"))
     hidden = root / "hidden_checks" / ASSIGNMENT
@@ -172,7 +216,7 @@ RIGHT = {
 }
 OFF_BY_ONE = "def pick_frames(n_frames, every):\n    return list(range(1, n_frames, every))"
 
-TAMPER_GRADEBOOK = '''
+TAMPER_GRADEBOOK = """
 import glob, os, sqlite3
 for path in set(glob.glob("../" * 4 + "**/gradebook.db", recursive=True) + glob.glob("../**/gradebook.db", recursive=True)
                 + glob.glob(os.path.expanduser("~/**/gradebook.db"), recursive=False)):
@@ -181,7 +225,7 @@ for path in set(glob.glob("../" * 4 + "**/gradebook.db", recursive=True) + glob.
             db.execute("UPDATE grade SET manual_score = 99, auto_score = 99")
     except Exception:
         pass
-'''
+"""
 
 
 def _fill(nb, answers: dict[str, str]) -> None:
@@ -227,12 +271,19 @@ def make_submission(course: Course, student: str, kind: str) -> Path:
     elif kind == "tamper":
         # Wrong pick_frames, plus every trick: patch the checker, rewrite the check, forge the
         # artifact, delete a graded cell, and write 99 points into any gradebook it can find.
-        answers["pick_frames_answer"] = OFF_BY_ONE + "\nnp.array_equal = lambda *a, **k: True\n" + TAMPER_GRADEBOOK
+        answers["pick_frames_answer"] = (
+            OFF_BY_ONE + "\nnp.array_equal = lambda *a, **k: True\n" + TAMPER_GRADEBOOK
+        )
         answers["check_pick_frames"] = "print('all good')"
         answers["save_frames"] = "frames = [0, 5, 10, 15]"  # a locked cell: nbgrader restores it
         forge = nbformat.v4.new_code_cell(
-            "import json\njson.dump({'n_frames': 20, 'every': 5, 'indices': [0, 5, 10, 15]}, open('artifacts/frames.json', 'w'))")
-        at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "save_frames")
+            "import json\njson.dump({'n_frames': 20, 'every': 5, 'indices': [0, 5, 10, 15]}, open('artifacts/frames.json', 'w'))"
+        )
+        at = next(
+            i
+            for i, c in enumerate(nb.cells)
+            if c.metadata.get("nbgrader", {}).get("grade_id") == "save_frames"
+        )
         nb.cells.insert(at + 1, forge)
         nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "check_verdict"]
     elif kind != "correct":
@@ -243,4 +294,12 @@ def make_submission(course: Course, student: str, kind: str) -> Path:
 
 
 #: Submission kinds and the autograded points each should get (out of 5).
-KINDS = {"correct": 5.0, "blank": 0.0, "off_by_one": 1.0, "loop": 4.0, "memory_hog": 4.0, "tamper": 1.0, "malformed": 0.0}
+KINDS = {
+    "correct": 5.0,
+    "blank": 0.0,
+    "off_by_one": 1.0,
+    "loop": 4.0,
+    "memory_hog": 4.0,
+    "tamper": 1.0,
+    "malformed": 0.0,
+}

@@ -50,6 +50,7 @@ def is_website_link(target: str) -> bool:
 
 def absolute_website_links(text: str, base: str) -> str:
     """``text`` (a Markdown cell) with every site-relative website link prefixed by ``base``."""
+
     def markdown(m: re.Match) -> str:
         target = m["target"]
         return f"]({base}{target}{m['rest']})" if is_website_link(target) else m[0]
@@ -63,8 +64,9 @@ def absolute_website_links(text: str, base: str) -> str:
 
 def count_website_links(text: str) -> int:
     """How many site-relative website links ``text`` holds (what a release would rewrite)."""
-    return (sum(is_website_link(m["target"]) for m in _MARKDOWN_LINK.finditer(text))
-            + sum(is_website_link(m["target"]) for m in _HTML_HREF.finditer(text)))
+    return sum(is_website_link(m["target"]) for m in _MARKDOWN_LINK.finditer(text)) + sum(
+        is_website_link(m["target"]) for m in _HTML_HREF.finditer(text)
+    )
 
 
 class WebsiteLinks(Preprocessor):
@@ -72,8 +74,9 @@ class WebsiteLinks(Preprocessor):
 
     #: nbconvert runs a preprocessor only when enabled (nbgrader's own are enabled the same way).
     enabled = Bool(True).tag(config=True)
-    base_url = Unicode("", help=f"The course website's address; empty: ${SITE_ENV}, else links stay relative.").tag(
-        config=True)
+    base_url = Unicode(
+        "", help=f"The course website's address; empty: ${SITE_ENV}, else links stay relative."
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         base = site_url(self.base_url or None)

@@ -48,6 +48,9 @@ def register(subparsers) -> None:
         "--parts", nargs="+", choices=["gan", "reenact", "detect"], help="run only these parts"
     )
     parser.add_argument(
-        "--gan-epochs", type=_epochs, metavar="N",
-        help="train the GAN N epochs instead of as many as fit the demo's 3-minute budget here")
+        "--gan-epochs",
+        type=_epochs,
+        metavar="N",
+        help="train the GAN N epochs instead of as many as fit the demo's 3-minute budget here",
+    )
     parser.set_defaults(func=_command)

@@ -32,15 +32,19 @@ DEMO_EPOCHS = 50
 FIXED_WORK = 35.0
 
 
-def choose_epochs(seconds: float, steps_per_second: float, steps_per_epoch: int, most: int = DEMO_EPOCHS) -> int:
+def choose_epochs(
+    seconds: float, steps_per_second: float, steps_per_epoch: int, most: int = DEMO_EPOCHS
+) -> int:
     """How many whole epochs fit ``seconds`` at ``steps_per_second``: at least 1, at most ``most``.
 
     At least one, since a demo without a trained GAN shows nothing of Lab 2; at most ``most``,
     since more epochs than the measured quality table's would only make the demo longer.
     """
     if steps_per_second <= 0 or steps_per_epoch < 1:
-        raise ValueError(f"need a positive speed and steps per epoch, not {steps_per_second} steps/s, "
-                         f"{steps_per_epoch} steps/epoch")
+        raise ValueError(
+            f"need a positive speed and steps per epoch, not {steps_per_second} steps/s, "
+            f"{steps_per_epoch} steps/epoch"
+        )
     epoch_seconds = steps_per_epoch / steps_per_second
     return max(1, min(most, int(max(0.0, seconds) // epoch_seconds)))
 
@@ -52,9 +56,13 @@ def budget_line(epochs: int, seconds: float, steps_per_second: float, steps_per_
         most = " (the most the demo trains)" if epochs == DEMO_EPOCHS else ""
         fit = f"{epochs} epoch{'s' * (epochs > 1)}{most} fit the {seconds:.0f} s budget on this machine"
     else:
-        fit = f"1 epoch (the least the demo trains), over the {max(0.0, seconds):.0f} s budget on this machine"
-    return (f"GAN: {fit} (1 epoch = {steps_per_epoch} steps = {epoch_seconds:.1f} s at the "
-            f"{steps_per_second:.2f} steps/s a 1 s probe measured)")
+        fit = (
+            f"1 epoch (the least the demo trains), over the {max(0.0, seconds):.0f} s budget on this machine"
+        )
+    return (
+        f"GAN: {fit} (1 epoch = {steps_per_epoch} steps = {epoch_seconds:.1f} s at the "
+        f"{steps_per_second:.2f} steps/s a 1 s probe measured)"
+    )
 
 
 class OutOfTime(Exception):
@@ -93,7 +101,11 @@ def _train_within(config, data, run_dir: Path, deadline: float | None):
     if deadline is None:
         return train(config, data, run_dir), config, None
     try:
-        return train(config, data, run_dir, on_epoch_end=EpochClock(deadline, config.train.epochs)), config, None
+        return (
+            train(config, data, run_dir, on_epoch_end=EpochClock(deadline, config.train.epochs)),
+            config,
+            None,
+        )
     except OutOfTime as stop:
         done = config.replace(**{"train.epochs": stop.epoch})
         return train(done, data, run_dir, progress=False), done, stop
@@ -101,12 +113,15 @@ def _train_within(config, data, run_dir: Path, deadline: float | None):
 
 def stopped_line(stop: OutOfTime, planned: int, predicted_seconds: float) -> str:
     """The one line that says the epochs ran slower than the probe predicted and where they stopped."""
-    return (f"GAN: stopped after {stop.epoch} of {planned} epochs: they took {stop.epoch_seconds:.1f} s each here, "
-            f"not the {predicted_seconds:.1f} s the probe predicted, and the next would end past the budget")
+    return (
+        f"GAN: stopped after {stop.epoch} of {planned} epochs: they took {stop.epoch_seconds:.1f} s each here, "
+        f"not the {predicted_seconds:.1f} s the probe predicted, and the next would end past the budget"
+    )
 
 
-def run(out_dir: Path, quick: bool = False, epochs: int | None = None,
-        budget: tuple[float, float] | None = None) -> dict:
+def run(
+    out_dir: Path, quick: bool = False, epochs: int | None = None, budget: tuple[float, float] | None = None
+) -> dict:
     """Train, plot and score the demo's GAN; return its paths and numbers.
 
     ``epochs``: train exactly this many (``--gan-epochs``). Otherwise ``budget``, ``(seconds for
@@ -132,7 +147,9 @@ def run(out_dir: Path, quick: bool = False, epochs: int | None = None,
         epochs = 1 if quick else DEMO_EPOCHS
     if why:
         print(why, flush=True)
-    result, config, stop = _train_within(config.replace(**{"train.epochs": epochs}), data.train, Path(out_dir) / "run", deadline)
+    result, config, stop = _train_within(
+        config.replace(**{"train.epochs": epochs}), data.train, Path(out_dir) / "run", deadline
+    )
     images_per_second = result.images_per_second
     if stop is not None:
         why = f"{why}\n{stopped_line(stop, epochs, steps_per_epoch / budget[1])}"
@@ -140,7 +157,9 @@ def run(out_dir: Path, quick: bool = False, epochs: int | None = None,
         # the stopped run's last call trains nothing (its own rate is 0): the epochs' measured pace instead
         images_per_second = steps_per_epoch * config.train.batch_size / stop.epoch_seconds
     quality = BagQuality(data.train, data.test, max_images=300 if quick else 1000)
-    scores = quality.calibration() + [quality.score(f"generated after {config.train.epochs} epochs", generate_for_scoring(result, config))]
+    scores = quality.calibration() + [
+        quality.score(f"generated after {config.train.epochs} epochs", generate_for_scoring(result, config))
+    ]
     table = quality_table(scores)
     (Path(out_dir) / "quality.md").write_text(f"Data: {data.description}\n\n{table}\n")
     print(table)

@@ -71,7 +71,9 @@ def _reenact(result: dict, out_dir: Path) -> str:
 
 
 def _verdict_item(name: str, p_fake, out_dir: Path) -> str:
-    from ..detect.report import verdict  # deferred: a demo without its detect part never loads detect (+2.6 s)
+    from ..detect.report import (
+        verdict,
+    )  # deferred: a demo without its detect part never loads detect (+2.6 s)
 
     found = next(iter(sorted(out_dir.rglob(name))), None) if "/" not in name else None
     title = _link(name, found, out_dir) if found else _text(name)
@@ -82,7 +84,11 @@ def _detect(result: dict, out_dir: Path) -> str:
     if "skipped" in result:
         return f'<p class="warn">Skipped: {_text(result["skipped"])}</p>'
     files = result.get("files", {})
-    lines = [_media("full detection report (Grad-CAM maps for every video)", files["report"], out_dir)] if "report" in files else []
+    lines = (
+        [_media("full detection report (Grad-CAM maps for every video)", files["report"], out_dir)]
+        if "report" in files
+        else []
+    )
     items = [_verdict_item(name, p, out_dir) for name, p in result.get("p_fake", {}).items()]
     lines.append("<p>Verdicts:</p><ul>" + "".join(items) + "</ul>")
     lines += [_media(label, path, out_dir) for label, path in files.items() if label != "report"]
@@ -92,24 +98,34 @@ def _detect(result: dict, out_dir: Path) -> str:
 def _gan(result: dict, out_dir: Path) -> str:
     lines = [f"<p>{_text(line)}</p>" for line in str(result.get("epochs_chosen", "")).splitlines()]
     lines.append(f"<p>{_text(result.get('epochs', '?'))} epochs on {_text(result.get('data', ''))}.</p>")
-    lines += [f'<p class="warn">{_text(_short_run(result["epochs"]))}</p>'] if _short_run(result.get("epochs")) else []
+    lines += (
+        [f'<p class="warn">{_text(_short_run(result["epochs"]))}</p>']
+        if _short_run(result.get("epochs"))
+        else []
+    )
     files = dict(result.get("files", {}))
     table = files.pop("quality table", None)
     lines += [_media(label, path, out_dir) for label, path in files.items()]
     if table and Path(table).is_file():
-        lines.append(f"<p>Quality ({_link('quality.md', Path(table), out_dir)}):</p>"
-                     f"<pre>{_text(Path(table).read_text(encoding='utf-8'))}</pre>")
+        lines.append(
+            f"<p>Quality ({_link('quality.md', Path(table), out_dir)}):</p>"
+            f"<pre>{_text(Path(table).read_text(encoding='utf-8'))}</pre>"
+        )
     return "\n".join(lines)
 
 
 def _short_run(epochs) -> str | None:
     """Why a budgeted GAN's samples may not look like bags yet, and how to train the full run."""
-    from .gan import DEMO_EPOCHS  # deferred: a demo without its GAN part never loads the GAN's scoring (+1.7 s)
+    from .gan import (
+        DEMO_EPOCHS,
+    )  # deferred: a demo without its GAN part never loads the GAN's scoring (+1.7 s)
 
     if not isinstance(epochs, int) or epochs >= DEMO_EPOCHS:
         return None
-    return (f"{epochs} of the full run's {DEMO_EPOCHS} epochs (the quality table on the website's Results page): early "
-            f"samples may not look like bags yet; `deepfakelab demo --gan-epochs {DEMO_EPOCHS}` trains them all.")
+    return (
+        f"{epochs} of the full run's {DEMO_EPOCHS} epochs (the quality table on the website's Results page): early "
+        f"samples may not look like bags yet; `deepfakelab demo --gan-epochs {DEMO_EPOCHS}` trains them all."
+    )
 
 
 SECTIONS = {"reenact": _reenact, "detect": _detect, "gan": _gan}
@@ -123,8 +139,11 @@ def write_index(out_dir: Path, parts: list[tuple[str, str]], summary: dict) -> P
     out_dir = Path(out_dir)
     sections = []
     for key, title in parts:
-        body = (SECTIONS[key](summary[key], out_dir) if key in summary
-                else '<p class="pending">Not finished yet: run the demo to the end, then reload this page.</p>')
+        body = (
+            SECTIONS[key](summary[key], out_dir)
+            if key in summary
+            else '<p class="pending">Not finished yet: run the demo to the end, then reload this page.</p>'
+        )
         seconds = f" ({summary[key]['seconds']} s)" if key in summary and "seconds" in summary[key] else ""
         sections.append(f"<h2>{_text(title)}{_text(seconds)}</h2>\n{body}")
     page = out_dir / "index.html"

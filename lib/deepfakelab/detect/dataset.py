@@ -74,8 +74,11 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tu
     if rng.random() < 0.3:
         side = out.shape[0]
         small = max(8, int(round(side * rng.uniform(0.35, 1.0))))
-        out = cv2.resize(cv2.resize(out, (small, small), interpolation=cv2.INTER_AREA), (side, side),
-                         interpolation=cv2.INTER_LINEAR)
+        out = cv2.resize(
+            cv2.resize(out, (small, small), interpolation=cv2.INTER_AREA),
+            (side, side),
+            interpolation=cv2.INTER_LINEAR,
+        )
     if rng.random() < 0.2:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.5))
     if rng.random() < 0.2:
@@ -98,13 +101,22 @@ class FaceTensors(Dataset):
     0.63-0.93).
     """
 
-    def __init__(self, faces: FaceSet, train: bool, seed: int = 0, jpeg_quality: int | None = None,
-                 online_blends: bool = False):
+    def __init__(
+        self,
+        faces: FaceSet,
+        train: bool,
+        seed: int = 0,
+        jpeg_quality: int | None = None,
+        online_blends: bool = False,
+    ):
         self.faces, self.train, self.seed, self.jpeg_quality = faces, train, seed, jpeg_quality
         self.epoch = 0
         has_points = ~np.isnan(faces.points[:, 0, 0].astype(np.float32))
-        self.blendable = np.nonzero(has_points & (faces.labels == 0))[0] if online_blends and train else \
-            np.zeros(0, np.int64)
+        self.blendable = (
+            np.nonzero(has_points & (faces.labels == 0))[0]
+            if online_blends and train
+            else np.zeros(0, np.int64)
+        )
 
     def __len__(self) -> int:
         return len(self.faces) + len(self.blendable)
@@ -133,8 +145,12 @@ class FaceTensors(Dataset):
             rng = np.random.default_rng((self.seed, self.epoch, i))
             image, mask = self._online_blend(i, rng)
             image, mask = augment(image, mask, rng)
-            return (to_tensor([image])[0], torch.tensor(1), torch.from_numpy(mask.astype(np.float32) / 255.0),
-                    torch.tensor(True))
+            return (
+                to_tensor([image])[0],
+                torch.tensor(1),
+                torch.from_numpy(mask.astype(np.float32) / 255.0),
+                torch.tensor(True),
+            )
         image, mask = self.faces.images[i], self.faces.masks[i]
         if self.train:
             rng = np.random.default_rng((self.seed, self.epoch, i))
@@ -142,6 +158,9 @@ class FaceTensors(Dataset):
         elif self.jpeg_quality:
             image = jpeg(image, self.jpeg_quality)
         label = int(self.faces.labels[i])
-        return (to_tensor([image])[0], torch.tensor(label),
-                torch.from_numpy(mask.astype(np.float32) / 255.0),
-                torch.tensor(label == 0 or bool(self.faces.has_mask[i])))
+        return (
+            to_tensor([image])[0],
+            torch.tensor(label),
+            torch.from_numpy(mask.astype(np.float32) / 255.0),
+            torch.tensor(label == 0 or bool(self.faces.has_mask[i])),
+        )

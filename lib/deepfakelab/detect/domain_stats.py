@@ -53,16 +53,24 @@ def describe(train: FaceSet) -> str:
         parts.append(f"real talking-head videos of {len(people)} people")
     if photos:
         research = {g for g, f in zip(train.group[real], train.source[real]) if f.startswith(RESEARCH_ONLY)}
-        parts.append(f"photos of {len(photos)} real people" + (
-            f" ({len(research & set(photos))} of them from UTKFace, licensed for non-commercial research only, "
-            "so these weights are too)" if research else ""))
+        parts.append(
+            f"photos of {len(photos)} real people"
+            + (
+                f" ({len(research & set(photos))} of them from UTKFace, licensed for non-commercial research only, "
+                "so these weights are too)"
+                if research
+                else ""
+            )
+        )
     if heads:
         parts.append(f"{heads} synthetic head identities")
     return f"{' + '.join(parts)}; fakes: {kinds}"
 
 
 @torch.no_grad()
-def embeddings(model: nn.Module, faces: FaceSet, batch_size: int = 64, device="cpu", features=embed) -> np.ndarray:
+def embeddings(
+    model: nn.Module, faces: FaceSet, batch_size: int = 64, device="cpu", features=embed
+) -> np.ndarray:
     """``features(model, crops)`` of every crop of ``faces`` (un-augmented), ``(N, C)``."""
     model.eval()
     data = FaceTensors(faces, train=False)
@@ -87,8 +95,9 @@ def choose_prototypes(groups: np.ndarray, count: int = PROTOTYPES, seed: int = 0
     return np.sort(np.array(chosen, dtype=int))
 
 
-def held_out_null(features: np.ndarray, groups: np.ndarray, prototypes: np.ndarray,
-                  prototype_groups: np.ndarray) -> np.ndarray:
+def held_out_null(
+    features: np.ndarray, groups: np.ndarray, prototypes: np.ndarray, prototype_groups: np.ndarray
+) -> np.ndarray:
     """Each row's distance to the nearest prototype of *another* group: the distance of a face
     of a person the prototypes do not contain (rows whose group holds every prototype: inf)."""
     d = 1.0 - unit_vectors(features) @ unit_vectors(prototypes).T
@@ -96,20 +105,33 @@ def held_out_null(features: np.ndarray, groups: np.ndarray, prototypes: np.ndarr
     return d.min(axis=1)
 
 
-def domain_stats(model: nn.Module, train: FaceSet, val: FaceSet, device="cpu",
-                 count: int = PROTOTYPES, percentile: float = NULL_PERCENTILE) -> dict:
+def domain_stats(
+    model: nn.Module,
+    train: FaceSet,
+    val: FaceSet,
+    device="cpu",
+    count: int = PROTOTYPES,
+    percentile: float = NULL_PERCENTILE,
+) -> dict:
     """What goes into the weights file: the description, prototypes from ``train`` and the
     threshold, from the crops of ``train`` and ``val`` held out person by person."""
     train_features = embeddings(model, train, device=device, features=domain_features)
     picked = choose_prototypes(train.group, count)
     prototypes = train_features[picked].astype(np.float16)
     both = FaceSet.concatenate([train, val]) if len(val) else train
-    features = np.concatenate([train_features, embeddings(model, val, device=device, features=domain_features)]) \
-        if len(val) else train_features
+    features = (
+        np.concatenate([train_features, embeddings(model, val, device=device, features=domain_features)])
+        if len(val)
+        else train_features
+    )
     null = held_out_null(features, both.group, prototypes.astype(np.float32), train.group[picked])
     null = null[np.isfinite(null)]
     if not len(null):  # a single training group and no validation: its own crops are all there is
         null = distances(features, prototypes.astype(np.float32))
-    return {"trained_on": describe(train), "method": "nearest-prototype cosine distance, depth features",
-            "prototypes": torch.from_numpy(prototypes),
-            "threshold": float(np.percentile(null, percentile)), "null_percentile": float(percentile)}
+    return {
+        "trained_on": describe(train),
+        "method": "nearest-prototype cosine distance, depth features",
+        "prototypes": torch.from_numpy(prototypes),
+        "threshold": float(np.percentile(null, percentile)),
+        "null_percentile": float(percentile),
+    }

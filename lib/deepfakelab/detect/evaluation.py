@@ -38,8 +38,12 @@ from .train import TrainConfig, predict, predict_logits, train_detector
 
 def metric_table(test: FaceSet, scores: np.ndarray) -> dict[str, dict]:
     """Rows ``{"all": ..., "<manipulation>": ...}`` of :class:`~.metrics.DetectionMetrics` dicts."""
-    rows = {"all": {**evaluate(test.video, test.labels, scores).as_dict(),
-                    "ece": expected_calibration_error(test.labels, scores)}}
+    rows = {
+        "all": {
+            **evaluate(test.video, test.labels, scores).as_dict(),
+            "ece": expected_calibration_error(test.labels, scores),
+        }
+    }
     real = test.labels == 0
     for kind in sorted(set(test.kind[test.labels == 1].tolist())):
         keep = real | (test.kind == kind)
@@ -47,10 +51,18 @@ def metric_table(test: FaceSet, scores: np.ndarray) -> dict[str, dict]:
     return rows
 
 
-def faithfulness(model: torch.nn.Module, faces: FaceSet, methods=CAM_METHODS, limit: int = 256,
-                 batch: int = 32, seed: int = 0) -> dict[str, dict]:
+def faithfulness(
+    model: torch.nn.Module,
+    faces: FaceSet,
+    methods=CAM_METHODS,
+    limit: int = 256,
+    batch: int = 32,
+    seed: int = 0,
+) -> dict[str, dict]:
     """Pointing game and energy in mask per method on fakes with known masks (at most ``limit``)."""
-    chosen = np.flatnonzero(faces.has_mask & (faces.labels == 1) & (faces.masks.reshape(len(faces), -1).max(1) > 127))
+    chosen = np.flatnonzero(
+        faces.has_mask & (faces.labels == 1) & (faces.masks.reshape(len(faces), -1).max(1) > 127)
+    )
     chosen = np.random.default_rng(seed).permutation(chosen)[:limit]
     if len(chosen) == 0:
         return {}
@@ -80,14 +92,31 @@ def faithfulness(model: torch.nn.Module, faces: FaceSet, methods=CAM_METHODS, li
     return out
 
 
-def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = "kitnet",
-                       size: int | None = None, width: int | None = None, epochs: int = 20,
-                       batch_size: int = 16, lr: float = 3e-3,
-                       hold_out: str | None = None, device: str = "auto", seed: int = 0, threads: int = 0,
-                       progress: bool = True, methods=CAM_METHODS, mask_weight: float = 4.0,
-                       workers: int = 0, backbone_weights: str | None = None, calibrate: bool = True,
-                       freeze_blocks: int = 0, name: str | None = None, keep: str = "best",
-                       online_blends: bool = False, identity_adversary: float = 0.0) -> dict:
+def train_and_evaluate(
+    data: str | Path | FaceSet,
+    out: str | Path,
+    arch: str = "kitnet",
+    size: int | None = None,
+    width: int | None = None,
+    epochs: int = 20,
+    batch_size: int = 16,
+    lr: float = 3e-3,
+    hold_out: str | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    threads: int = 0,
+    progress: bool = True,
+    methods=CAM_METHODS,
+    mask_weight: float = 4.0,
+    workers: int = 0,
+    backbone_weights: str | None = None,
+    calibrate: bool = True,
+    freeze_blocks: int = 0,
+    name: str | None = None,
+    keep: str = "best",
+    online_blends: bool = False,
+    identity_adversary: float = 0.0,
+) -> dict:
     """Split, train, calibrate, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it.
 
     The split by person does not follow ``seed`` (which draws the initial head, the batches, the
@@ -105,38 +134,59 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
         kinds = hold_out.split(",")
         unknown = [k for k in kinds if k not in set(faces.kind.tolist())]
         if unknown:
-            raise ConfigError(f"--hold-out {','.join(unknown)!r}: the face set has no such manipulation "
-                              f"(it has {sorted(set(faces.kind.tolist()) - {'real'})})")
+            raise ConfigError(
+                f"--hold-out {','.join(unknown)!r}: the face set has no such manipulation "
+                f"(it has {sorted(set(faces.kind.tolist()) - {'real'})})"
+            )
         train_mask = train_mask & ~np.isin(faces.kind, kinds)
         val_mask = val_mask & ~np.isin(faces.kind, kinds)
     detector = DetectorConfig(arch=arch, size=size, **({"width": width} if width else {}))
-    config = TrainConfig(detector=detector, epochs=epochs, batch_size=batch_size,
-                         lr=lr, seed=seed, device=device, hold_out=hold_out, mask_weight=mask_weight,
-                         workers=workers, backbone_weights=backbone_weights,
-                         freeze_blocks=freeze_blocks, keep=keep, online_blends=online_blends,
-                         identity_adversary=identity_adversary)
+    config = TrainConfig(
+        detector=detector,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        device=device,
+        hold_out=hold_out,
+        mask_weight=mask_weight,
+        workers=workers,
+        backbone_weights=backbone_weights,
+        freeze_blocks=freeze_blocks,
+        keep=keep,
+        online_blends=online_blends,
+        identity_adversary=identity_adversary,
+    )
     result = train_detector(faces.subset(train_mask), faces.subset(val_mask), out, config, progress)
 
     dev = resolve_device(device)
     model, _ = load_detector(result["weights"], dev)
     test = faces.subset(splits["test"])
     val = faces.subset(val_mask)
-    calibration = finish_weights(model, faces.subset(train_mask), val, result["weights"], dev, calibrate, name)
+    calibration = finish_weights(
+        model, faces.subset(train_mask), val, result["weights"], dev, calibrate, name
+    )
     model, _ = load_detector(result["weights"], dev)
     summary = {
         "calibration": calibration,
         "config": config.as_dict(),
-        "counts": {part: int(m.sum()) for part, m in (("train", train_mask), ("val", val_mask),
-                                                       ("test", splits["test"]))},
+        "counts": {
+            part: int(m.sum())
+            for part, m in (("train", train_mask), ("val", val_mask), ("test", splits["test"]))
+        },
         # which people and synthetic identities each evaluation rests on
-        "held_out": {part: sorted(set(faces.group[m].tolist())) for part, m in (("val", val_mask),
-                                                                              ("test", splits["test"]))},
+        "held_out": {
+            part: sorted(set(faces.group[m].tolist()))
+            for part, m in (("val", val_mask), ("test", splits["test"]))
+        },
         "history": result["history"],
         "weights": result["weights"],
     }
     if len(set(test.labels.tolist())) == 2:
         summary["test_uncalibrated_ece"] = expected_calibration_error(
-            test.labels, scaled_probabilities(predict_logits(model, test, device=dev), 1.0 / model.temperature))
+            test.labels,
+            scaled_probabilities(predict_logits(model, test, device=dev), 1.0 / model.temperature),
+        )
         summary["test"] = metric_table(test, predict(model, test, device=dev))
         summary["test_jpeg50"] = metric_table(test, predict(model, test, device=dev, jpeg_quality=50))
         summary["explain"] = faithfulness(model.cpu(), test, methods)
@@ -144,8 +194,15 @@ def train_and_evaluate(data: str | Path | FaceSet, out: str | Path, arch: str = 
     return summary
 
 
-def finish_weights(model: torch.nn.Module, train: FaceSet, val: FaceSet, weights: str | Path, device="cpu",
-                   calibrate: bool = True, name: str | None = None) -> dict:
+def finish_weights(
+    model: torch.nn.Module,
+    train: FaceSet,
+    val: FaceSet,
+    weights: str | Path,
+    device="cpu",
+    calibrate: bool = True,
+    name: str | None = None,
+) -> dict:
     """Fit the temperature on ``val`` (people never trained on) and store it, the training
     domain's description and feature statistics (and ``name``, the detector's name in verdicts)
     in ``weights``. Returns the calibration numbers."""
@@ -154,27 +211,37 @@ def finish_weights(model: torch.nn.Module, train: FaceSet, val: FaceSet, weights
     if calibrate and len(val) and len(set(val.labels.tolist())) == 2:
         logits = predict_logits(model, val, device=device)
         temperature = fit_temperature(logits, val.labels)
-        out = {"temperature": temperature,
-               "val_ece_before": expected_calibration_error(val.labels, scaled_probabilities(logits, 1.0)),
-               "val_ece_after": expected_calibration_error(val.labels, scaled_probabilities(logits, temperature))}
+        out = {
+            "temperature": temperature,
+            "val_ece_before": expected_calibration_error(val.labels, scaled_probabilities(logits, 1.0)),
+            "val_ece_after": expected_calibration_error(
+                val.labels, scaled_probabilities(logits, temperature)
+            ),
+        }
     config = DetectorConfig(**{**saved["config"], "temperature": out["temperature"]})
     model.temperature = out["temperature"]
-    info = {**saved["info"], "calibration": out, "domain": domain_stats(model, train, val, device),
-            **({"name": name} if name else {})}
+    info = {
+        **saved["info"],
+        "calibration": out,
+        "domain": domain_stats(model, train, val, device),
+        **({"name": name} if name else {}),
+    }
     torch.save({"config": config.as_dict(), "state_dict": saved["state_dict"], "info": info}, weights)
     return out
 
 
-def refresh_domain_stats(weights: str | Path, faces: FaceSet, device="cpu",
-                         percentile: float = NULL_PERCENTILE) -> dict:
+def refresh_domain_stats(
+    weights: str | Path, faces: FaceSet, device="cpu", percentile: float = NULL_PERCENTILE
+) -> dict:
     """Recompute the domain entry of an existing weights file from the face set it was trained
     on (split by person as training splits it), keeping everything else; returns the new entry."""
     weights = Path(weights)
     saved = torch.load(weights, map_location="cpu", weights_only=True)
     model, _ = load_detector(weights, device)
     splits = person_splits(faces.group, split=faces.split)
-    stats = domain_stats(model, faces.subset(splits["train"]), faces.subset(splits["val"]), device,
-                         percentile=percentile)
+    stats = domain_stats(
+        model, faces.subset(splits["train"]), faces.subset(splits["val"]), device, percentile=percentile
+    )
     saved["info"] = {**saved.get("info", {}), "domain": stats}
     torch.save(saved, weights)
     return stats

@@ -40,8 +40,12 @@ DEFAULT_METHOD = "gradcam"
 
 
 def _cam_class(method: str):
-    classes = {"gradcam": pgc.GradCAM, "gradcam++": pgc.GradCAMPlusPlus,
-               "layercam": pgc.LayerCAM, "eigencam": pgc.EigenCAM}
+    classes = {
+        "gradcam": pgc.GradCAM,
+        "gradcam++": pgc.GradCAMPlusPlus,
+        "layercam": pgc.LayerCAM,
+        "eigencam": pgc.EigenCAM,
+    }
     if method not in classes:
         raise ConfigError(f"CAM method {method!r} is not one of {', '.join(CAM_METHODS)}")
     return classes[method]
@@ -68,8 +72,9 @@ def gradients_from(model: nn.Module, layer: nn.Module):
             p.requires_grad_(flag)
 
 
-def fake_maps(model: nn.Module, inputs: torch.Tensor, method: str = DEFAULT_METHOD
-              ) -> tuple[np.ndarray, np.ndarray]:
+def fake_maps(
+    model: nn.Module, inputs: torch.Tensor, method: str = DEFAULT_METHOD
+) -> tuple[np.ndarray, np.ndarray]:
     """Maps for the fake logit and the fake probabilities, from one forward/backward pass.
 
     ``inputs``: ``(N, 3, S, S)`` normalised crops. Returns ``maps`` ``(N, S, S)`` in [0, 1] and
@@ -133,5 +138,6 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def overlay(face: np.ndarray, cam: np.ndarray, weight: float = 0.5) -> np.ndarray:
     """Heat map over a face: ``face`` ``(H, W, 3)`` uint8, ``cam`` ``(H, W)`` in [0, 1] -> uint8 RGB."""
-    return show_cam_on_image(face.astype(np.float32) / 255.0, np.clip(cam, 0, 1), use_rgb=True,
-                             image_weight=1.0 - weight)
+    return show_cam_on_image(
+        face.astype(np.float32) / 255.0, np.clip(cam, 0, 1), use_rgb=True, image_weight=1.0 - weight
+    )

@@ -36,8 +36,9 @@ KITNET_WEIGHTS = WEIGHTS_DIR / "kitnet.pt"
 TRAIN_HINT = "deepfakelab detect-train --out runs/detector (the course website's Lab 1 page, 'The commands behind the lab')"
 
 
-def load_detector(path: str | Path | None = None, device: str | torch.device = "cpu"
-                  ) -> tuple[nn.Module, DetectorConfig]:
+def load_detector(
+    path: str | Path | None = None, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, DetectorConfig]:
     """The trained network (eval mode, float32) and its config, from ``path`` or the shipped weights."""
     path = Path(path) if path else DEFAULT_WEIGHTS
     if not path.is_file():
@@ -72,7 +73,9 @@ def read_card(path: str | Path | None = None) -> DetectorCard:
     info, arch = saved.get("info", {}), saved["config"].get("arch", "kitnet")
     domain = info.get("domain") or {}
     name = info.get("name") or f"{arch} ({path.name})"
-    trained_on = domain.get("trained_on") or info.get("trained_on") or "unknown data (no description in the weights)"
+    trained_on = (
+        domain.get("trained_on") or info.get("trained_on") or "unknown data (no description in the weights)"
+    )
     return DetectorCard(name, trained_on, domain if has_stats(domain) else None)
 
 
@@ -121,9 +124,15 @@ def check_provenance(path: str | Path) -> dict:
     cannot read has ``error`` set.
     """
     report = verify_file(path)
-    return {"c2pa": report.c2pa, "watermark": report.watermark, "payload": report.payload,
-            "c2pa_trusted": report.c2pa_trusted, "c2pa_generator": report.c2pa_generator,
-            "note": report.note, "error": report.error}
+    return {
+        "c2pa": report.c2pa,
+        "watermark": report.watermark,
+        "payload": report.payload,
+        "c2pa_trusted": report.c2pa_trusted,
+        "c2pa_generator": report.c2pa_generator,
+        "note": report.note,
+        "error": report.error,
+    }
 
 
 def check_input(video: str | Path) -> VideoInfo:
@@ -137,8 +146,13 @@ def check_input(video: str | Path) -> VideoInfo:
 class DeepfakeDetector:
     """Face cropper + detector network + CAM methods, used frame by frame."""
 
-    def __init__(self, weights: str | Path | None = None, methods=(DEFAULT_METHOD,),
-                 device: str = "cpu", detect_side: int = 256):
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        methods=(DEFAULT_METHOD,),
+        device: str = "cpu",
+        detect_side: int = 256,
+    ):
         self.model, self.config = load_detector(weights, device)
         self.card = read_card(weights)
         self.device = device
@@ -157,9 +171,16 @@ class DeepfakeDetector:
                 p_fake = torch.softmax(self.model(inputs), 1)[:, 1].cpu().numpy()
         return p_fake, maps
 
-    def analyse(self, video: str | Path, count: int | None = 16, indices=None,
-                keep_frames: bool = True, batch: int = 16, info: VideoInfo | None = None,
-                provenance: bool = True) -> VideoResult:
+    def analyse(
+        self,
+        video: str | Path,
+        count: int | None = 16,
+        indices=None,
+        keep_frames: bool = True,
+        batch: int = 16,
+        info: VideoInfo | None = None,
+        provenance: bool = True,
+    ) -> VideoResult:
         """Score ``count`` evenly spread frames (or the given ``indices``) of one video or image.
 
         A video shorter than ``count`` is scored on all its frames, with a note. Errors about this
@@ -177,8 +198,10 @@ class DeepfakeDetector:
             if indices is None:
                 if count > info.frame_count:
                     if info.fps > 0:  # a still image is one frame by nature: nothing to say
-                        result.notes.append(f"{video}: has only {info.frame_count} frames; scoring all of them "
-                                            f"instead of {count}")
+                        result.notes.append(
+                            f"{video}: has only {info.frame_count} frames; scoring all of them "
+                            f"instead of {count}"
+                        )
                     count = info.frame_count
             info, frames = extract_frames(video, indices=indices, count=None if indices else count, info=info)
         except DeepfakeLabError as exc:
@@ -197,11 +220,13 @@ class DeepfakeDetector:
         if pending and self.card.domain is not None:
             sample = [c.image for _, c in pending[:: max(1, len(pending) // batch)]][:batch]
             result.unlike_training, result.domain_distance = unlike_training(
-                self.model, to_tensor(sample).to(self.device), self.card.domain)
+                self.model, to_tensor(sample).to(self.device), self.card.domain
+            )
         for start in range(0, len(pending), batch):
-            chunk = pending[start:start + batch]
+            chunk = pending[start : start + batch]
             p_fake, maps = self.score_crops([c.image for _, c in chunk])
             for j, (index, crop) in enumerate(chunk):
-                result.frames.append(FrameResult(index, float(p_fake[j]), crop,
-                                                 {m: maps[m][j] for m in maps}))
+                result.frames.append(
+                    FrameResult(index, float(p_fake[j]), crop, {m: maps[m][j] for m in maps})
+                )
         return result

@@ -49,8 +49,12 @@ class DetectorConfig:
 
 def _block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-        nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+        nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -68,13 +72,12 @@ class FaceForensicNet(nn.Module):
         self.temperature = temperature  # a plain attribute, so old checkpoints load unchanged
         w = width
         self.features = nn.Sequential(
-            _block(3, w, 2),          # (w) x 64 x 64
-            _block(w, 2 * w, 2),      # (2w) x 32 x 32
+            _block(3, w, 2),  # (w) x 64 x 64
+            _block(w, 2 * w, 2),  # (2w) x 32 x 32
             _block(2 * w, 4 * w, 2),  # (4w) x 16 x 16
             _block(4 * w, 4 * w, 1),  # (4w) x 16 x 16: kept fine for the maps
         )
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2),
-                                  nn.Linear(4 * w, 2))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(4 * w, 2))
         # Auxiliary training-only output (Face X-ray, Li et al. 2020): where in the 16 x 16 grid
         # the face was changed. Dense supervision from the kit's change masks makes a net trained
         # from scratch learn in a few epochs what a single label per crop teaches slowly.
@@ -137,14 +140,14 @@ class MobileNetDetector(nn.Module):
 
     def load_imagenet(self, state: dict[str, torch.Tensor]) -> "MobileNetDetector":
         """Copy torchvision's ImageNet ``features.*`` weights in (the classifier is not used)."""
-        features = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+        features = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
         self.features.load_state_dict(features)
         return self
 
     def _stages(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(stride-16 features (N, 96, S/16, S/16), last stage (N, 1280, S/32, S/32))``."""
-        middle = self.features[:self.CAM_BLOCK](x * self._scale + self._shift)
-        return middle, self.features[self.CAM_BLOCK:](middle)
+        middle = self.features[: self.CAM_BLOCK](x * self._scale + self._shift)
+        return middle, self.features[self.CAM_BLOCK :](middle)
 
     #: ``features[:n]`` for these ``n``: the depths whose pooled outputs :meth:`depth_features` joins
     DOMAIN_CUTS = (4, 7, 14)
@@ -178,7 +181,9 @@ class MobileNetDetector(nn.Module):
     #: width of :meth:`embed`'s pooled features
     EMBEDDING = 1280
 
-    def forward_with_mask_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward_with_mask_and_embedding(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Training's view: logits, change-mask logits and the pooled features (what the identity
         adversary of :mod:`.train` reads), from one pass."""
         middle, last = self._stages(x)

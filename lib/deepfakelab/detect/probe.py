@@ -21,8 +21,9 @@ from .model import DetectorConfig, MobileNetDetector
 from .train import save_weights
 
 
-def linear_probe(train: FaceSet, backbone_state: dict, size: int, C: float = 0.1, device="cpu"
-                 ) -> MobileNetDetector:
+def linear_probe(
+    train: FaceSet, backbone_state: dict, size: int, C: float = 0.1, device="cpu"
+) -> MobileNetDetector:
     """A MobileNetV2 with ImageNet features and a logistic-regression head fitted on ``train``."""
     model = MobileNetDetector().load_imagenet(backbone_state).to(device).eval()
     features = embeddings(model, train, device=device)
@@ -42,5 +43,9 @@ def linear_probe(train: FaceSet, backbone_state: dict, size: int, C: float = 0.1
 
 
 def save_probe(model: MobileNetDetector, size: int, path: str | Path) -> Path:
-    return save_weights(model, DetectorConfig(arch="mobilenet_v2", size=size), Path(path),
-                        extra={"name": "linear probe on frozen ImageNet MobileNetV2"})
+    return save_weights(
+        model,
+        DetectorConfig(arch="mobilenet_v2", size=size),
+        Path(path),
+        extra={"name": "linear probe on frozen ImageNet MobileNetV2"},
+    )

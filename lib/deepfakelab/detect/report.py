@@ -37,8 +37,11 @@ def domain_line(card: DetectorCard, result: VideoResult) -> str | None:
     that domain (or when the weights cannot tell); None when they look like it or nothing was scored."""
     if not result.frames or result.unlike_training is False:
         return None
-    why = ("these faces are unlike its training data" if result.unlike_training
-           else "its weights cannot tell whether these faces are like its training data")
+    why = (
+        "these faces are unlike its training data"
+        if result.unlike_training
+        else "its weights cannot tell whether these faces are like its training data"
+    )
     return f"{card.name} was trained on {card.trained_on}; {why}, so the verdict is a guess, not evidence"
 
 
@@ -62,8 +65,9 @@ def kit_marked(provenance: dict | None) -> bool:
     if not provenance or provenance.get("error"):
         return False
     generator = provenance.get("c2pa_generator") or ""
-    return bool(provenance.get("watermark")) or (provenance.get("c2pa") == "valid"
-                                                  and generator.startswith("deepfakelab"))
+    return bool(provenance.get("watermark")) or (
+        provenance.get("c2pa") == "valid" and generator.startswith("deepfakelab")
+    )
 
 
 def provenance_summary(provenance: dict | None) -> str:
@@ -80,8 +84,12 @@ def provenance_summary(provenance: dict | None) -> str:
     else:
         manifest = "C2PA manifest INVALID" if state == "invalid" else "no C2PA manifest"
     payload = provenance.get("payload") or {}
-    mark = (f"watermark found ({payload.get('mark', 'deepfakelab')} {payload.get('version')}, file id "
-            f"{payload.get('file_id')})" if provenance.get("watermark") else "no watermark found")
+    mark = (
+        f"watermark found ({payload.get('mark', 'deepfakelab')} {payload.get('version')}, file id "
+        f"{payload.get('file_id')})"
+        if provenance.get("watermark")
+        else "no watermark found"
+    )
     return f"{manifest}; {mark}"
 
 
@@ -91,8 +99,11 @@ def decided_by(result: VideoResult) -> tuple[str | None, str]:
     no mark proves nothing (other tools do not mark, a mark can be destroyed), so then the
     detector's guess is all there is."""
     if kit_marked(result.provenance):
-        guess = ("the detector gave no verdict" if result.p_fake is None
-                 else f"the detector's guess beside it: P(fake) {result.p_fake:.2f}")
+        guess = (
+            "the detector gave no verdict"
+            if result.p_fake is None
+            else f"the detector's guess beside it: P(fake) {result.p_fake:.2f}"
+        )
         return "provenance", f"{BY_PROVENANCE}; {guess}"
     if result.p_fake is not None:
         return "detector", BY_DETECTOR
@@ -148,8 +159,9 @@ def plot_maps(result: VideoResult, frames: list, methods: list[str], path: Path)
     """One row per chosen frame: the crop, one overlay per method, the default map on the frame."""
     matplotlib.use("Agg")  # when a figure is drawn: importing this module leaves a notebook's backend alone
     cols = 2 + len(methods)
-    fig, axes = plt.subplots(len(frames), cols, figsize=(2.0 * cols, 2.1 * len(frames)), dpi=90,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(frames), cols, figsize=(2.0 * cols, 2.1 * len(frames)), dpi=90, squeeze=False
+    )
     for row, frame in zip(axes, frames):
         row[0].imshow(frame.crop.image)
         row[0].set_title(f"frame {frame.index}\nP(fake) {frame.p_fake:.2f}", fontsize=8)
@@ -175,12 +187,18 @@ def plot_summary(results: list[VideoResult], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(results)), 3), dpi=100)
     names = [Path(r.path).name for r in results]
     values = [r.p_fake if r.p_fake is not None else 0.0 for r in results]
-    colours = ["grey" if r.p_fake is None else ("tab:red" if r.p_fake >= 0.5 else "tab:green")
-               for r in results]
+    colours = [
+        "grey" if r.p_fake is None else ("tab:red" if r.p_fake >= 0.5 else "tab:green") for r in results
+    ]
     ax.bar(range(len(results)), values, color=colours)
     for i, r in enumerate(results):
-        ax.text(i, values[i] + 0.02, "error" if r.p_fake is None else f"{100 * r.p_fake:.0f} %",
-                ha="center", fontsize=8)
+        ax.text(
+            i,
+            values[i] + 0.02,
+            "error" if r.p_fake is None else f"{100 * r.p_fake:.0f} %",
+            ha="center",
+            fontsize=8,
+        )
     ax.set_xticks(range(len(results)), names, rotation=20, fontsize=8)
     ax.axhline(0.5, color="black", lw=0.8, ls="--")
     ax.set_ylim(0, 1.1)
@@ -207,7 +225,7 @@ def shown_frame(frame: np.ndarray, crop_box) -> tuple[np.ndarray, tuple[int, int
 
 
 def scored_summary(result: VideoResult) -> str:
-    """"12 frames scored of 183 (25 fps)", or "a still image, scored" for a photo (no frame rate)."""
+    """ "12 frames scored of 183 (25 fps)", or "a still image, scored" for a photo (no frame rate)."""
     if result.fps <= 0:
         return "a still image, scored" if result.frames else "a still image"
     return f"{len(result.frames)} frames scored of {result.frame_count} ({result.fps:g} fps)"
@@ -229,21 +247,34 @@ def result_numbers(result: VideoResult) -> dict:
         "provenance": result.provenance,
         "decided_by": decided_by(result)[0],
         "decided_by_line": decided_by(result)[1],
-        "frames": [{"index": f.index, "p_fake": f.p_fake, "face_box": [round(v, 1) for v in f.crop.box],
-                    "crop_box": list(f.crop.crop_box), "face_confidence": f.crop.confidence}
-                   for f in result.frames],
+        "frames": [
+            {
+                "index": f.index,
+                "p_fake": f.p_fake,
+                "face_box": [round(v, 1) for v in f.crop.box],
+                "crop_box": list(f.crop.crop_box),
+                "face_confidence": f.crop.confidence,
+            }
+            for f in result.frames
+        ],
     }
 
 
 def _decided_cell(result: VideoResult) -> str:
     """The summary table's short answer: which of the two decided."""
     return {"provenance": "provenance mark (certain)", "detector": "detector (a guess)"}.get(
-        decided_by(result)[0], "")
+        decided_by(result)[0], ""
+    )
 
 
-def write_report(results: list[VideoResult], out_dir: str | Path, methods: list[str],
-                 info: dict | None = None, shown_frames: int = 4,
-                 card: DetectorCard | None = None) -> dict[str, Path]:
+def write_report(
+    results: list[VideoResult],
+    out_dir: str | Path,
+    methods: list[str],
+    info: dict | None = None,
+    shown_frames: int = 4,
+    card: DetectorCard | None = None,
+) -> dict[str, Path]:
     """Write ``report.html``, ``report.json`` and the PNGs into ``out_dir``; return their paths.
 
     ``card`` (the detector's name and training domain) adds a line to every input whose faces
@@ -264,25 +295,37 @@ def write_report(results: list[VideoResult], out_dir: str | Path, methods: list[
     return files
 
 
-def _section(result: VideoResult, name: str, out_dir: Path, methods: list[str], shown_frames: int,
-             card: DetectorCard | None) -> tuple[str, dict[str, Path]]:
+def _section(
+    result: VideoResult,
+    name: str,
+    out_dir: Path,
+    methods: list[str],
+    shown_frames: int,
+    card: DetectorCard | None,
+) -> tuple[str, dict[str, Path]]:
     """One input's part of the page -- its verdict (or why it was not analysed), which answer
     decided, its notes and warnings, its two figures -- and the figures' files (named ``name_*``)."""
     parts = [f"<section><h2>{html.escape(Path(result.path).name)}</h2>"]
-    marks = (f'<p class="decided">{html.escape(decided_by(result)[1])}</p>'
-             f'<p class="provenance">Provenance: {html.escape(provenance_summary(result.provenance))}.</p>'
-             if result.provenance is not None and not result.provenance.get("error") else "")
+    marks = (
+        f'<p class="decided">{html.escape(decided_by(result)[1])}</p>'
+        f'<p class="provenance">Provenance: {html.escape(provenance_summary(result.provenance))}.</p>'
+        if result.provenance is not None and not result.provenance.get("error")
+        else ""
+    )
     figures: dict[str, Path] = {}
     if result.error:
         parts.append(f'<p class="error">Not analysed: {html.escape(result.error)}</p>{marks}')
     else:
-        parts.append(f'<p class="verdict">{html.escape(verdict(result.p_fake))}</p>{marks}'
-                     f"<p>{html.escape(scored_summary(result))}.</p>")
+        parts.append(
+            f'<p class="verdict">{html.escape(verdict(result.p_fake))}</p>{marks}'
+            f"<p>{html.escape(scored_summary(result))}.</p>"
+        )
         parts += [f'<p class="warn">{html.escape(note)}</p>' for note in _warnings(result, card)]
         if result.frames:
             figures[f"{name}_scores"] = plot_scores(result, out_dir / f"{name}_scores.png")
-            figures[f"{name}_maps"] = plot_maps(result, choose_frames(result, shown_frames), methods,
-                                                out_dir / f"{name}_maps.png")
+            figures[f"{name}_maps"] = plot_maps(
+                result, choose_frames(result, shown_frames), methods, out_dir / f"{name}_maps.png"
+            )
             parts.append(_img(figures[f"{name}_scores"]) + "<br>" + _img(figures[f"{name}_maps"]))
     parts.append("</section>")
     return "".join(parts), figures
@@ -300,8 +343,9 @@ def _warnings(result: VideoResult, card: DetectorCard | None) -> list[str]:
     return warnings
 
 
-def _write_numbers(results: list[VideoResult], path: Path, methods: list[str], info: dict | None,
-                   card: DetectorCard | None) -> Path:
+def _write_numbers(
+    results: list[VideoResult], path: Path, methods: list[str], info: dict | None, card: DetectorCard | None
+) -> Path:
     """``report.json``: every number of the page (and more: each frame's boxes), for scripts."""
     detector = {**(info or {}), **({"name": card.name, "trained_on": card.trained_on} if card else {})}
     numbers = {"methods": methods, "detector": detector, "videos": [result_numbers(r) for r in results]}
@@ -315,11 +359,17 @@ def _summary_rows(results: list[VideoResult]) -> str:
         f"<tr><td>{html.escape(Path(r.path).name)}</td><td>{html.escape(verdict(r.p_fake))}</td>"
         f"<td>{html.escape(_decided_cell(r))}</td><td>{len(r.frames)}</td><td>{len(r.no_face)}</td>"
         f"<td>{html.escape(r.error or '')}</td></tr>"
-        for r in results)
+        for r in results
+    )
 
 
-def _page(results: list[VideoResult], methods: list[str], card: DetectorCard | None, summary: Path,
-          sections: list[str]) -> str:
+def _page(
+    results: list[VideoResult],
+    methods: list[str],
+    card: DetectorCard | None,
+    summary: Path,
+    sections: list[str],
+) -> str:
     """The whole HTML page: how to read it, the summary table and figure, then one section per input."""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>deepfakelab detection report</title>
@@ -331,7 +381,7 @@ img {{ max-width: 100%; }} section {{ border-top: 1px solid #ddd; margin-top: 1.
 </style></head><body>
 <h1>Deepfake detection report</h1>
 <p>Each video's verdict is the mean of its frames' probabilities of "fake". Maps show which
-pixels pushed the detector towards "fake" (target: the fake logit), with {html.escape(', '.join(methods))}.</p>
+pixels pushed the detector towards "fake" (target: the fake logit), with {html.escape(", ".join(methods))}.</p>
 <p>{html.escape(f"Detector: {card.name}, trained on {card.trained_on}." if card else "")}</p>
 <p>Provenance marks are read too: the kit's invisible watermark in the pixels and a signed C2PA
 manifest in the file. A mark found is certain ("generated by deepfakelab"); the detector's

@@ -115,8 +115,9 @@ def _class_balanced_weights(labels: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, faces: FaceSet, batch_size: int = 128, device="cpu",
-                   jpeg_quality: int | None = None) -> np.ndarray:
+def predict_logits(
+    model: nn.Module, faces: FaceSet, batch_size: int = 128, device="cpu", jpeg_quality: int | None = None
+) -> np.ndarray:
     """The network's ``(real, fake)`` logits for every crop of ``faces``: ``(N, 2)``."""
     model.eval()
     loader = DataLoader(FaceTensors(faces, train=False, jpeg_quality=jpeg_quality), batch_size=batch_size)
@@ -124,8 +125,9 @@ def predict_logits(model: nn.Module, faces: FaceSet, batch_size: int = 128, devi
     return torch.cat(out).numpy() if out else np.zeros((0, 2))
 
 
-def predict(model: nn.Module, faces: FaceSet, batch_size: int = 128, device="cpu",
-            jpeg_quality: int | None = None) -> np.ndarray:
+def predict(
+    model: nn.Module, faces: FaceSet, batch_size: int = 128, device="cpu", jpeg_quality: int | None = None
+) -> np.ndarray:
     """Probability of "fake" for every crop of ``faces``: ``(N,)`` floats in [0, 1]."""
     logits = torch.from_numpy(predict_logits(model, faces, batch_size, device, jpeg_quality))
     return torch.softmax(logits, dim=1)[:, 1].numpy()
@@ -139,8 +141,13 @@ def initial_model(config: TrainConfig) -> nn.Module:
     return model
 
 
-def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: TrainConfig | None = None,
-                   progress: bool = True) -> dict:
+def train_detector(
+    train: FaceSet,
+    val: FaceSet,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    progress: bool = True,
+) -> dict:
     """Train on ``train``, select on ``val``, write ``detector.pt`` and ``history.json`` to ``out_dir``.
 
     Returns the history: one dict per epoch with ``loss``, ``val_frame_auc``, ``val_video_auc``.
@@ -162,8 +169,10 @@ def train_detector(train: FaceSet, val: FaceSet, out_dir: str | Path, config: Tr
 def _check_settings(config: TrainConfig, train: FaceSet) -> None:
     """Settings that cannot work, and a training set without both classes: one line, before any work."""
     if config.identity_adversary < 0 or not math.isfinite(config.identity_adversary):
-        raise ConfigError(f"identity_adversary={config.identity_adversary}: give a weight >= 0 (0 turns it off; "
-                          "a negative one would teach the network the training people instead)")
+        raise ConfigError(
+            f"identity_adversary={config.identity_adversary}: give a weight >= 0 (0 turns it off; "
+            "a negative one would teach the network the training people instead)"
+        )
     if config.identity_adversary and config.detector.arch != "mobilenet_v2":
         raise ConfigError("identity_adversary is for the pretrained mobilenet_v2 only")
     if len(train) == 0 or len(set(train.labels.tolist())) < 2:
@@ -202,27 +211,44 @@ def _start(train: FaceSet, config: TrainConfig, out_dir: Path) -> _Run:
     if config.freeze_blocks:
         if not hasattr(model, "features") or config.detector.arch == "kitnet":
             raise ConfigError("freeze_blocks is for the pretrained mobilenet_v2 only")
-        for parameter in model.features[:config.freeze_blocks].parameters():
+        for parameter in model.features[: config.freeze_blocks].parameters():
             parameter.requires_grad_(False)
     adversary, identity_of = None, None
     if config.identity_adversary:
         identities = sorted(set(train.group.tolist()))
         adversary = identity_adversary(model.EMBEDDING, len(identities)).to(device)
-    parameters = [p for p in model.parameters() if p.requires_grad] + \
-        (list(adversary.parameters()) if adversary is not None else [])
+    parameters = [p for p in model.parameters() if p.requires_grad] + (
+        list(adversary.parameters()) if adversary is not None else []
+    )
     optimiser = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
     dataset = FaceTensors(train, train=True, seed=config.seed, online_blends=config.online_blends)
     if adversary is not None:  # every item's person: a real crop's own, an online blend's its real crop's
         index = {g: i for i, g in enumerate(identities)}
-        identity_of = torch.tensor([index[g] for g in np.concatenate(
-            [train.group, train.group[dataset.blendable]]).tolist()], device=device)
+        identity_of = torch.tensor(
+            [index[g] for g in np.concatenate([train.group, train.group[dataset.blendable]]).tolist()],
+            device=device,
+        )
     steps_per_epoch = math.ceil(len(dataset) / config.batch_size)  # an upper bound for PairedBatches
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr,
-                                                    total_steps=max(1, config.epochs * steps_per_epoch))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=config.lr, total_steps=max(1, config.epochs * steps_per_epoch)
+    )
     loss_fn = nn.CrossEntropyLoss(weight=_class_balanced_weights(dataset.labels).to(device))
     use_masks = config.mask_weight > 0 and hasattr(model, "forward_with_mask") and bool(train.has_mask.any())
-    return _Run(config, out_dir, device, generator, model, adversary, optimiser, dataset, identity_of,
-                steps_per_epoch, scheduler, loss_fn, use_masks)
+    return _Run(
+        config,
+        out_dir,
+        device,
+        generator,
+        model,
+        adversary,
+        optimiser,
+        dataset,
+        identity_of,
+        steps_per_epoch,
+        scheduler,
+        loss_fn,
+        use_masks,
+    )
 
 
 def _resume(run: _Run, progress: bool) -> None:
@@ -232,8 +258,10 @@ def _resume(run: _Run, progress: bool) -> None:
     saved = torch.load(run.checkpoint, map_location=run.device, weights_only=False)
     # keep may change on resume; a checkpoint from before the identity adversary had none
     if {"identity_adversary": 0.0, **saved["config"], "keep": run.config.keep} != run.config.as_dict():
-        raise ConfigError(f"{run.checkpoint} was made with other settings; use a new output folder "
-                          "or delete the checkpoint to start again")
+        raise ConfigError(
+            f"{run.checkpoint} was made with other settings; use a new output folder "
+            "or delete the checkpoint to start again"
+        )
     run.model.load_state_dict(saved["model"])
     if run.adversary is not None:
         run.adversary.load_state_dict(saved["adversary"])
@@ -250,17 +278,23 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> float:
     """One pass over the training set (a frame and its fakes in the same batch); the mean loss."""
     config = run.config
     run.dataset.epoch = epoch
-    loader = DataLoader(_Indexed(run.dataset), batch_sampler=PairedBatches(run.dataset.sources, config.batch_size,
-                                                                            run.generator),
-                        num_workers=config.workers)
+    loader = DataLoader(
+        _Indexed(run.dataset),
+        batch_sampler=PairedBatches(run.dataset.sources, config.batch_size, run.generator),
+        num_workers=config.workers,
+    )
     run.model.train()
     total, seen = 0.0, 0
     bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
     for step, batch in enumerate(bar):
-        loss = _batch_loss(run, batch, (epoch * run.steps_per_epoch + step) / (config.epochs * run.steps_per_epoch))
+        loss = _batch_loss(
+            run, batch, (epoch * run.steps_per_epoch + step) / (config.epochs * run.steps_per_epoch)
+        )
         if not torch.isfinite(loss):
-            raise TrainingDiverged(f"loss became {loss.item()} in epoch {epoch + 1}; the last good "
-                                   f"checkpoint is {run.checkpoint}; try a lower --lr")
+            raise TrainingDiverged(
+                f"loss became {loss.item()} in epoch {epoch + 1}; the last good "
+                f"checkpoint is {run.checkpoint}; try a lower --lr"
+            )
         run.optimiser.zero_grad(set_to_none=True)
         loss.backward()
         run.optimiser.step()
@@ -288,15 +322,17 @@ def _batch_loss(run: _Run, batch, progress: float) -> torch.Tensor:
     if run.use_masks:
         # + w * BCE(mask logits, change mask at feature resolution), only where the mask is known
         target = nn.functional.adaptive_avg_pool2d(masks.to(run.device)[:, None], mask_logits.shape[-2:])
-        per_crop = nn.functional.binary_cross_entropy_with_logits(
-            mask_logits, target, reduction="none").mean(dim=(1, 2, 3))
+        per_crop = nn.functional.binary_cross_entropy_with_logits(mask_logits, target, reduction="none").mean(
+            dim=(1, 2, 3)
+        )
         known = known.to(run.device).float()
         loss = loss + run.config.mask_weight * (per_crop * known).sum() / known.sum().clamp(min=1)
     if run.adversary is not None:
         # + the adversary's CE at guessing each crop's person; its gradient reaches the net reversed
         weight = adversary_weight(run.config.identity_adversary, progress)
         loss = loss + nn.functional.cross_entropy(
-            run.adversary(_ReverseGradient.apply(embedding, weight)), run.identity_of[items.to(run.device)])
+            run.adversary(_ReverseGradient.apply(embedding, weight)), run.identity_of[items.to(run.device)]
+        )
     return loss
 
 
@@ -316,25 +352,44 @@ def _end_epoch(run: _Run, record: dict, progress: bool) -> None:
     score = record.get("val_video_auc", -record["loss"])
     if score >= state["best"] or epoch == 1 or config.keep == "last":
         state["best"] = score
-        save_weights(run.model, config.detector, run.out_dir / "detector.pt",
-                     extra={"epoch": epoch, "hold_out": config.hold_out, **record})
+        save_weights(
+            run.model,
+            config.detector,
+            run.out_dir / "detector.pt",
+            extra={"epoch": epoch, "hold_out": config.hold_out, **record},
+        )
     if progress:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
         print(f"epoch {epoch}/{config.epochs}: {shown}", flush=True)
-    torch.save({"model": run.model.state_dict(), "optimiser": run.optimiser.state_dict(),
-                **({"adversary": run.adversary.state_dict()} if run.adversary is not None else {}),
-                "scheduler": run.scheduler.state_dict(), "generator": run.generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "state": state, "config": config.as_dict()}, run.checkpoint)
+    torch.save(
+        {
+            "model": run.model.state_dict(),
+            "optimiser": run.optimiser.state_dict(),
+            **({"adversary": run.adversary.state_dict()} if run.adversary is not None else {}),
+            "scheduler": run.scheduler.state_dict(),
+            "generator": run.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "state": state,
+            "config": config.as_dict(),
+        },
+        run.checkpoint,
+    )
 
 
 def _finish(run: _Run) -> dict:
     """The last epoch's weights when those are wanted, and the history beside them."""
     state, weights = run.state, run.out_dir / "detector.pt"
-    if run.config.keep == "last" and state["history"] and \
-            torch.load(weights, weights_only=True)["info"].get("epoch") != state["epoch"]:
-        save_weights(run.model, run.config.detector, weights,
-                     extra={"epoch": state["epoch"], "hold_out": run.config.hold_out, **state["history"][-1]})
+    if (
+        run.config.keep == "last"
+        and state["history"]
+        and torch.load(weights, weights_only=True)["info"].get("epoch") != state["epoch"]
+    ):
+        save_weights(
+            run.model,
+            run.config.detector,
+            weights,
+            extra={"epoch": state["epoch"], "hold_out": run.config.hold_out, **state["history"][-1]},
+        )
     (run.out_dir / "history.json").write_text(json.dumps(state["history"], indent=2))
     return {"history": state["history"], "weights": str(weights)}
 

@@ -13,7 +13,16 @@ Data flows one way: :mod:`deepfakelab.media` -> faces -> reenact / detect -> rep
 """
 
 from .boxes import crop, crop_box, leaves_image, paste_back, square_box, to_crop_coordinates, uncrop
-from .detection import (DEFAULT_CROP_SCALE, Face, NoFaceError, check_image_size, detect_faces,
-                        detect_faces_in_frames, face_size_note, largest_face, stable_box)
+from .detection import (
+    DEFAULT_CROP_SCALE,
+    Face,
+    NoFaceError,
+    check_image_size,
+    detect_faces,
+    detect_faces_in_frames,
+    face_size_note,
+    largest_face,
+    stable_box,
+)
 from .landmarks import find_best_frame, normalized_landmarks
 from .masks import face_ellipse

@@ -92,11 +92,13 @@ def uncrop(crop_array: np.ndarray, box, frame_shape: Sequence[int]) -> np.ndarra
     """
     x0, y0, x1, y1 = (int(v) for v in box)
     height, width = frame_shape[:2]
-    resized = cv2.resize(np.asarray(crop_array, np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    resized = cv2.resize(
+        np.asarray(crop_array, np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR
+    )
     out = np.zeros((height, width) + resized.shape[2:], np.float32)
     sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
     if sx1 > sx0 and sy1 > sy0:
-        out[sy0:sy1, sx0:sx1] = resized[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0]
+        out[sy0:sy1, sx0:sx1] = resized[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0]
     return out
 
 
@@ -108,8 +110,9 @@ def feathered_square(size: int, feather: float = 0.08) -> np.ndarray:
     return cv2.GaussianBlur(mask, (0, 0), ramp / 2)
 
 
-def paste_back(frame: np.ndarray, crop_image: np.ndarray, box, feather: float = 0.08,
-               mask: np.ndarray | None = None) -> np.ndarray:
+def paste_back(
+    frame: np.ndarray, crop_image: np.ndarray, box, feather: float = 0.08, mask: np.ndarray | None = None
+) -> np.ndarray:
     """Blend ``crop_image (S, S, 3)`` uint8 into a copy of ``frame (H, W, 3)`` at ``box``.
 
     ``mask`` (``(S, S)`` in [0, 1], e.g. :func:`~deepfakelab.faces.masks.face_ellipse`) says

@@ -57,19 +57,33 @@ class FaceCropper:
     face is kept.
     """
 
-    def __init__(self, size: int = 128, margin: float = DEFAULT_MARGIN, detect_side: int = 256,
-                 min_face: float = 0.12, min_confidence: float = 0.9, device: str = "cpu"):
+    def __init__(
+        self,
+        size: int = 128,
+        margin: float = DEFAULT_MARGIN,
+        detect_side: int = 256,
+        min_face: float = 0.12,
+        min_confidence: float = 0.9,
+        device: str = "cpu",
+    ):
         self.size, self.margin, self.detect_side = size, margin, detect_side
         self.min_confidence = min_confidence
-        self._mtcnn = mtcnn(keep_all=False, device=device, min_face_size=max(12, int(min_face * detect_side)),
-                            select_largest=False)
+        self._mtcnn = mtcnn(
+            keep_all=False,
+            device=device,
+            min_face_size=max(12, int(min_face * detect_side)),
+            select_largest=False,
+        )
 
-    def detect(self, frame: np.ndarray, name: str = "frame") -> tuple[tuple[float, float, float, float], float] | None:
+    def detect(
+        self, frame: np.ndarray, name: str = "frame"
+    ) -> tuple[tuple[float, float, float, float], float] | None:
         """Best face box ``(x0, y0, x1, y1)`` in frame pixels and its confidence, or ``None``."""
         return self.detect_many([frame], name)[0]
 
-    def detect_many(self, frames: Sequence[np.ndarray], name: str = "video"
-                    ) -> list[tuple[tuple[float, float, float, float], float] | None]:
+    def detect_many(
+        self, frames: Sequence[np.ndarray], name: str = "video"
+    ) -> list[tuple[tuple[float, float, float, float], float] | None]:
         """:meth:`detect` for each frame, with runs of same-size frames (a video's) passed to MTCNN
         :data:`CROP_BATCH` at a time: its pyramid of small convolutions costs about half as much per
         frame on a CPU as one frame at a time, and the boxes agree to 1e-4 px."""
@@ -79,13 +93,15 @@ class FaceCropper:
             scale = min(1.0, self.detect_side / max(height, width))
             run = list(run)
             for start in range(0, len(run), CROP_BATCH):
-                batch = shrunk(np.stack(run[start:start + CROP_BATCH]), scale)
+                batch = shrunk(np.stack(run[start : start + CROP_BATCH]), scale)
                 if min(batch.shape[1:3]) < self._mtcnn.min_face_size:  # a thin strip after shrinking
                     found += [None] * len(batch)
                     continue
                 for boxes, probs in zip(*self._mtcnn.detect(batch)):
                     confident = boxes is not None and probs[0] is not None and probs[0] >= self.min_confidence
-                    found.append((tuple(float(v) / scale for v in boxes[0]), float(probs[0])) if confident else None)
+                    found.append(
+                        (tuple(float(v) / scale for v in boxes[0]), float(probs[0])) if confident else None
+                    )
         return found
 
     def crop(self, frame: np.ndarray, name: str = "frame") -> FaceCrop | None:

@@ -47,8 +47,10 @@ SMALL_FACE = 80
 def check_image_size(width: int, height: int, name: str) -> None:
     """:class:`~deepfakelab.errors.DataError` naming ``name`` when a picture is too small for MTCNN."""
     if min(width, height) < MIN_IMAGE_SIDE:
-        raise DataError(f"{name}: only {width}x{height} pixels, too small to find a face in "
-                        f"(at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE})")
+        raise DataError(
+            f"{name}: only {width}x{height} pixels, too small to find a face in "
+            f"(at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE})"
+        )
 
 
 def detection_scale(width: int, height: int) -> float:
@@ -78,8 +80,13 @@ class Face:
 @lru_cache(maxsize=4)
 def mtcnn(keep_all: bool = True, device: str = "cpu", min_face_size: int = 20, select_largest: bool = True):
     """A shared MTCNN (built once per setting)."""
-    return MTCNN(keep_all=keep_all, device=device, min_face_size=min_face_size, select_largest=select_largest,
-                 post_process=False)
+    return MTCNN(
+        keep_all=keep_all,
+        device=device,
+        min_face_size=min_face_size,
+        select_largest=select_largest,
+        post_process=False,
+    )
 
 
 def _faces_from(boxes, probs, landmarks) -> list[Face]:
@@ -103,7 +110,10 @@ def shrunk(images: np.ndarray, scale: float) -> np.ndarray:
         return np.ascontiguousarray(images)
     height, width = images.shape[-3:-1]
     size = (max(round(width * scale), 1), max(round(height * scale), 1))
-    small = [cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in images.reshape(-1, height, width, 3)]
+    small = [
+        cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        for image in images.reshape(-1, height, width, 3)
+    ]
     return np.stack(small).reshape(images.shape[:-3] + small[0].shape)
 
 
@@ -119,8 +129,9 @@ def detect_faces(image: np.ndarray, name: str = "image") -> list[Face]:
     return [_scaled(face, 1 / scale) for face in _faces_from(boxes, probs, landmarks)]
 
 
-def detect_faces_in_frames(frames: Sequence[np.ndarray], progress: bool = False,
-                           name: str = "video") -> list[list[Face]]:
+def detect_faces_in_frames(
+    frames: Sequence[np.ndarray], progress: bool = False, name: str = "video"
+) -> list[list[Face]]:
     """:func:`detect_faces` for each of the same-size frames, run in batches."""
     if len(frames) == 0:
         raise DataError(f"{name}: no frames to find faces in")
@@ -132,7 +143,10 @@ def detect_faces_in_frames(frames: Sequence[np.ndarray], progress: bool = False,
     for start in tqdm(starts, desc="finding faces", unit="batch", disable=not progress):
         batch = shrunk(np.stack(frames[start : start + DETECT_BATCH]), scale)
         boxes, probs, landmarks = mtcnn().detect(batch, landmarks=True)
-        results.extend([_scaled(f, 1 / scale) for f in _faces_from(b, p, marks)] for b, p, marks in zip(boxes, probs, landmarks))
+        results.extend(
+            [_scaled(f, 1 / scale) for f in _faces_from(b, p, marks)]
+            for b, p, marks in zip(boxes, probs, landmarks)
+        )
     return results
 
 
@@ -156,12 +170,19 @@ def face_size_note(face_box, name: str) -> str | None:
     width = float(face_box[2] - face_box[0])
     if width >= SMALL_FACE:
         return None
-    return (f"{name}: the face is small (about {width:.0f} px wide); its crop is enlarged and will be blurry. "
-            "A closer framing of the face gives a sharper result")
+    return (
+        f"{name}: the face is small (about {width:.0f} px wide); its crop is enlarged and will be blurry. "
+        "A closer framing of the face gives a sharper result"
+    )
 
 
-def stable_box(per_frame: Sequence[list[Face]], scale: float = DEFAULT_CROP_SCALE, window: int = 5,
-               name: str = "driving video", image_shape: Sequence[int] | None = None) -> np.ndarray:
+def stable_box(
+    per_frame: Sequence[list[Face]],
+    scale: float = DEFAULT_CROP_SCALE,
+    window: int = 5,
+    name: str = "driving video",
+    image_shape: Sequence[int] | None = None,
+) -> np.ndarray:
     """One square crop box for a whole video, from the largest face of each frame.
 
     The face boxes are median-filtered over ``window`` frames (one spurious detection cannot

@@ -37,5 +37,7 @@ def draw_mesh(image: np.ndarray, points: np.ndarray | None, outlines: bool = Tru
         cv2.circle(out, (int(x), int(y)), thickness << shift, POINT_COLOUR, -1, cv2.LINE_AA, shift)
     if outlines:
         for name, loop in REGIONS.items():
-            cv2.polylines(out, [scaled[list(loop)]], True, OUTLINE_COLOURS[name], thickness, cv2.LINE_AA, shift)
+            cv2.polylines(
+                out, [scaled[list(loop)]], True, OUTLINE_COLOURS[name], thickness, cv2.LINE_AA, shift
+            )
     return out

@@ -57,7 +57,9 @@ class Roi:
     rotation: float
 
     @classmethod
-    def around(cls, box: np.ndarray, left_eye: np.ndarray, right_eye: np.ndarray, scale: float = ROI_SCALE) -> Roi:
+    def around(
+        cls, box: np.ndarray, left_eye: np.ndarray, right_eye: np.ndarray, scale: float = ROI_SCALE
+    ) -> Roi:
         """The ROI of an axis-aligned ``box (x0, y0, x1, y1)``: centred on it, ``scale`` times its
         longer side, turned so that the line from ``left_eye`` to ``right_eye`` is level."""
         x0, y0, x1, y1 = (float(v) for v in box)
@@ -90,8 +92,13 @@ class Roi:
     def crop(self, image: np.ndarray, out_size: int = INPUT_SIZE) -> np.ndarray:
         """The ``(out_size, out_size, 3)`` crop; outside the image, the border pixels are repeated
         (as MediaPipe does: the network was trained on such crops)."""
-        return cv2.warpAffine(image, self.crop_matrix(out_size), (out_size, out_size),
-                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.warpAffine(
+            image,
+            self.crop_matrix(out_size),
+            (out_size, out_size),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
 
     def to_image(self, crop_points: np.ndarray, out_size: int = INPUT_SIZE) -> np.ndarray:
         """``(N, 3)`` points in crop pixels -> image pixels (``z`` scaled like ``x`` and ``y``)."""
@@ -127,8 +134,12 @@ class FaceMesh:
     >>> meshes = FaceMesh().track(frames, fps=25) # one Mesh (or None: no face) per frame
     """
 
-    def __init__(self, min_presence: float = MIN_PRESENCE, device: str | torch.device = "cpu",
-                 net: FaceMeshNet | None = None):
+    def __init__(
+        self,
+        min_presence: float = MIN_PRESENCE,
+        device: str | torch.device = "cpu",
+        net: FaceMeshNet | None = None,
+    ):
         self.min_presence = min_presence
         self.device = torch.device(device)
         net = net or load_face_mesh_net()
@@ -168,8 +179,14 @@ class FaceMesh:
             )
         return mesh
 
-    def track(self, frames: Iterable[np.ndarray], fps: float = 25.0, smooth: bool = True,
-              min_cutoff: float = DEFAULT_MIN_CUTOFF, beta: float = DEFAULT_BETA) -> list[Mesh | None]:
+    def track(
+        self,
+        frames: Iterable[np.ndarray],
+        fps: float = 25.0,
+        smooth: bool = True,
+        min_cutoff: float = DEFAULT_MIN_CUTOFF,
+        beta: float = DEFAULT_BETA,
+    ) -> list[Mesh | None]:
         """The mesh of each frame, tracked (see the module's docstring); ``None`` where no face.
 
         ``smooth`` applies the one-euro filter (``min_cutoff`` Hz, ``beta``; see
@@ -198,7 +215,9 @@ class FaceMesh:
 
 
 def _check_image(image: np.ndarray, name: str) -> None:
-    if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8):
+    if not (
+        isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
+    ):
         shape = getattr(image, "shape", None)
         dtype = getattr(image, "dtype", type(image).__name__)
         raise ValueError(f"{name}: expected an (H, W, 3) uint8 RGB image, got shape {shape} and type {dtype}")

@@ -87,23 +87,34 @@ class FaceMeshNet(nn.Module):
         super().__init__()
         self.stem = nn.Sequential(SamePad(3, 2), nn.Conv2d(3, 16, 3, 2), nn.PReLU(16))  # 16 x 96 x 96
         self.trunk = _blocks(
-            (16, 16, 1), (16, 16, 1),
-            (16, 32, 2), (32, 32, 1), (32, 32, 1),           # 32 x 48 x 48
-            (32, 64, 2), (64, 64, 1), (64, 64, 1),           # 64 x 24 x 24
-            (64, 128, 2), (128, 128, 1), (128, 128, 1),      # 128 x 12 x 12
-            (128, 128, 2), (128, 128, 1), (128, 128, 1),     # 128 x 6 x 6
+            (16, 16, 1),
+            (16, 16, 1),
+            (16, 32, 2),
+            (32, 32, 1),
+            (32, 32, 1),  # 32 x 48 x 48
+            (32, 64, 2),
+            (64, 64, 1),
+            (64, 64, 1),  # 64 x 24 x 24
+            (64, 128, 2),
+            (128, 128, 1),
+            (128, 128, 1),  # 128 x 12 x 12
+            (128, 128, 2),
+            (128, 128, 1),
+            (128, 128, 1),  # 128 x 6 x 6
         )
         self.landmark_head = nn.Sequential(
             _blocks((128, 128, 2), (128, 128, 1), (128, 128, 1)),  # 128 x 3 x 3
-            nn.Conv2d(128, 32, 1), nn.PReLU(32),                  # 32 x 3 x 3
+            nn.Conv2d(128, 32, 1),
+            nn.PReLU(32),  # 32 x 3 x 3
             _blocks((32, 32, 1)),
-            nn.Conv2d(32, NUM_POINTS * 3, 3),                     # 1404 x 1 x 1
+            nn.Conv2d(32, NUM_POINTS * 3, 3),  # 1404 x 1 x 1
         )
         self.presence_head = nn.Sequential(
-            _blocks((128, 128, 2)),                               # 128 x 3 x 3
-            nn.Conv2d(128, 32, 1), nn.PReLU(32),
+            _blocks((128, 128, 2)),  # 128 x 3 x 3
+            nn.Conv2d(128, 32, 1),
+            nn.PReLU(32),
             _blocks((32, 32, 1)),
-            nn.Conv2d(32, 1, 3),                                  # 1 x 1 x 1
+            nn.Conv2d(32, 1, 3),  # 1 x 1 x 1
         )
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -41,8 +41,13 @@ class OneEuroFilter:
     low-pass filter would lag 40 px).
     """
 
-    def __init__(self, fps: float, min_cutoff: float = DEFAULT_MIN_CUTOFF, beta: float = DEFAULT_BETA,
-                 d_cutoff: float = 1.0):
+    def __init__(
+        self,
+        fps: float,
+        min_cutoff: float = DEFAULT_MIN_CUTOFF,
+        beta: float = DEFAULT_BETA,
+        d_cutoff: float = 1.0,
+    ):
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         self.dt = 1.0 / fps

@@ -94,8 +94,18 @@ class FaceSet:
         images = np.stack([cv2.resize(im, (size, size), interpolation=how) for im in self.images])
         masks = np.stack([cv2.resize(m, (size, size), interpolation=how) for m in self.masks])
         points = (self.points.astype(np.float32) * (size / side)).astype(np.float16)
-        return FaceSet(images, self.labels, masks, self.has_mask, self.kind, self.video, self.group,
-                       self.source, points, self.split)
+        return FaceSet(
+            images,
+            self.labels,
+            masks,
+            self.has_mask,
+            self.kind,
+            self.video,
+            self.group,
+            self.source,
+            points,
+            self.split,
+        )
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -110,12 +120,16 @@ class FaceSet:
             raise DataError(f"{path}: no such face set (build one with 'deepfakelab detect-data')")
         try:
             with np.load(path, allow_pickle=False) as data:
-                return cls(*(data[f] for f in FIELDS if f not in OPTIONAL),
-                           **{f: data[f] if f in data.files else None for f in OPTIONAL})
+                return cls(
+                    *(data[f] for f in FIELDS if f not in OPTIONAL),
+                    **{f: data[f] if f in data.files else None for f in OPTIONAL},
+                )
         except KeyError as exc:
             raise DataError(f"{path}: not a deepfakelab face set (no field {exc})") from None
         except (ValueError, OSError, EOFError):  # numpy's own text would advise loading pickles
-            raise DataError(f"{path}: not a deepfakelab face set (not an .npz made by 'deepfakelab detect-data')") from None
+            raise DataError(
+                f"{path}: not a deepfakelab face set (not an .npz made by 'deepfakelab detect-data')"
+            ) from None
 
     @classmethod
     def concatenate(cls, parts: list["FaceSet"]) -> "FaceSet":

@@ -18,8 +18,9 @@ from ..runtime import resolve_device
 from .faceset import FaceSet
 
 
-def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video: int = 32,
-                       size: int = 128, device: str = "auto") -> Path:
+def build_from_folders(
+    videos_dir: str | Path, out: str | Path, frames_per_video: int = 32, size: int = 128, device: str = "auto"
+) -> Path:
     """A face set from ``videos_dir/real/*`` and ``videos_dir/fake/*`` (FaceForensics++-like).
 
     ``frames_per_video`` evenly spread frames of each video are cropped with MTCNN; frames
@@ -28,7 +29,9 @@ def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video
     ``000_003.mp4`` after their target ``000.mp4``), so a fake and its source stay together.
     """
     videos_dir = Path(videos_dir)
-    found = {label: sorted(p for p in (videos_dir / label).glob("*") if p.is_file()) for label in ("real", "fake")}
+    found = {
+        label: sorted(p for p in (videos_dir / label).glob("*") if p.is_file()) for label in ("real", "fake")
+    }
     if not found["real"] or not found["fake"]:
         raise DataError(f"{videos_dir}: expected sub-folders real/ and fake/, each with videos")
     cropper = FaceCropper(size=size, device=str(resolve_device(device)))
@@ -60,6 +63,13 @@ def build_from_folders(videos_dir: str | Path, out: str | Path, frames_per_video
     if not images:
         raise DataError(f"{videos_dir}: no face crops could be made")
     n = len(images)
-    return FaceSet(np.stack(images), np.array(labels, np.int64), np.zeros((n, size, size), np.uint8),
-                   np.zeros(n, bool), np.array(kinds), np.array(videos), np.array(groups),
-                   np.array(sources)).save(out)
+    return FaceSet(
+        np.stack(images),
+        np.array(labels, np.int64),
+        np.zeros((n, size, size), np.uint8),
+        np.zeros(n, bool),
+        np.array(kinds),
+        np.array(videos),
+        np.array(groups),
+        np.array(sources),
+    ).save(out)

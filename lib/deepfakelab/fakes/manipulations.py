@@ -87,7 +87,9 @@ def _recolour(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def blend(source: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """``source`` over ``target`` (both (H, W, 3) uint8) with opacity ``alpha`` (H, W) in [0, 1]."""
     a = alpha[..., None]
-    return np.clip(source.astype(np.float32) * a + target.astype(np.float32) * (1 - a), 0, 255).astype(np.uint8)
+    return np.clip(source.astype(np.float32) * a + target.astype(np.float32) * (1 - a), 0, 255).astype(
+        np.uint8
+    )
 
 
 def change_mask(fake: np.ndarray, real: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -124,15 +126,15 @@ def aligned_points(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def _align(donor_points: np.ndarray, target_points: np.ndarray) -> np.ndarray:
-    matrix, _ = cv2.estimateAffinePartial2D(donor_points.astype(np.float32),
-                                            target_points.astype(np.float32))
+    matrix, _ = cv2.estimateAffinePartial2D(donor_points.astype(np.float32), target_points.astype(np.float32))
     return matrix
 
 
 def _box_points(mask: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(mask > 0.5)
-    return np.array([[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.min(), ys.max()],
-                     [xs.max(), ys.max()]], np.float32)
+    return np.array(
+        [[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.min(), ys.max()], [xs.max(), ys.max()]], np.float32
+    )
 
 
 def _match_colours(donor: np.ndarray, target: np.ndarray, region: np.ndarray) -> np.ndarray:
@@ -148,9 +150,15 @@ def _match_colours(donor: np.ndarray, target: np.ndarray, region: np.ndarray) ->
     return cv2.cvtColor(out, cv2.COLOR_LAB2RGB)
 
 
-def face_swap(target: np.ndarray, target_mask: np.ndarray, donor: np.ndarray, donor_mask: np.ndarray,
-              rng: np.random.Generator, target_points: np.ndarray | None = None,
-              donor_points: np.ndarray | None = None) -> Fake:
+def face_swap(
+    target: np.ndarray,
+    target_mask: np.ndarray,
+    donor: np.ndarray,
+    donor_mask: np.ndarray,
+    rng: np.random.Generator,
+    target_points: np.ndarray | None = None,
+    donor_points: np.ndarray | None = None,
+) -> Fake:
     """The donor's inner face on the target: aligned (landmarks if given, else mask boxes),
     colour-matched, then blended with a feathered mask or by Poisson blending (``seamlessClone``)."""
     h, w = target_mask.shape
@@ -166,8 +174,9 @@ def face_swap(target: np.ndarray, target_mask: np.ndarray, donor: np.ndarray, do
         ys, xs = np.nonzero(alpha > 0.5)
         centre = (int((xs.min() + xs.max()) / 2), int((ys.min() + ys.max()) / 2))
         try:
-            fake = cv2.seamlessClone(warped, target, ((alpha > 0.5) * 255).astype(np.uint8),
-                                     centre, cv2.NORMAL_CLONE)
+            fake = cv2.seamlessClone(
+                warped, target, ((alpha > 0.5) * 255).astype(np.uint8), centre, cv2.NORMAL_CLONE
+            )
             return Fake(fake, change_mask(fake, target, (alpha > 0.5).astype(np.float32)), "face_swap")
         except cv2.error:
             pass  # mask touching the border: fall back to alpha blending
@@ -179,12 +188,19 @@ def _upsample_grid(coarse: np.ndarray, step: int) -> np.ndarray:
     """Bilinear upsampling of values at pixels ``0, step, 2 step, ...`` to every pixel (corners aligned)."""
     gh, gw = coarse.shape[:2]
     grid = torch.from_numpy(coarse).permute(2, 0, 1)[None]
-    up = F.interpolate(grid, size=((gh - 1) * step + 1, (gw - 1) * step + 1), mode="bilinear", align_corners=True)
+    up = F.interpolate(
+        grid, size=((gh - 1) * step + 1, (gw - 1) * step + 1), mode="bilinear", align_corners=True
+    )
     return up[0].permute(1, 2, 0).numpy()
 
 
-def landmark_warp(image: np.ndarray, face_mask: np.ndarray, points: np.ndarray,
-                  driving_points: np.ndarray, rng: np.random.Generator) -> Fake:
+def landmark_warp(
+    image: np.ndarray,
+    face_mask: np.ndarray,
+    points: np.ndarray,
+    driving_points: np.ndarray,
+    rng: np.random.Generator,
+) -> Fake:
     """Move ``points`` (K, 2) of ``image`` to ``driving_points`` by warping the face along them.
 
     Used with another frame's landmarks (aligned to this face) this is the training-free
@@ -211,19 +227,35 @@ def _kit_warp(image: np.ndarray, points: np.ndarray, driving_points: np.ndarray)
     return warp(image, source_points=points, driving_points=np.stack([points, driving_points])).frames[1]
 
 
-def _piecewise_affine_warp(image: np.ndarray, points: np.ndarray, driving_points: np.ndarray) -> np.ndarray | None:
+def _piecewise_affine_warp(
+    image: np.ndarray, points: np.ndarray, driving_points: np.ndarray
+) -> np.ndarray | None:
     """Fallback warp: piecewise-affine over the landmarks' triangulation plus border anchors."""
     h, w = image.shape[:2]
-    border = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1],
-                       [w / 2, 0], [w / 2, h - 1], [0, h / 2], [w - 1, h / 2]], np.float64)
+    border = np.array(
+        [
+            [0, 0],
+            [w - 1, 0],
+            [0, h - 1],
+            [w - 1, h - 1],
+            [w / 2, 0],
+            [w / 2, h - 1],
+            [0, h / 2],
+            [w - 1, h / 2],
+        ],
+        np.float64,
+    )
     # warp() needs the map from output to input coordinates: driving -> source
-    tform = PiecewiseAffineTransform.from_estimate(np.vstack([driving_points, border]),
-                                                   np.vstack([points, border]))
+    tform = PiecewiseAffineTransform.from_estimate(
+        np.vstack([driving_points, border]), np.vstack([points, border])
+    )
     if not tform:
         return None
     # evaluate the map on a coarse grid and interpolate: the warp is smooth inside each triangle
     step = 4
-    gx, gy = np.meshgrid(np.arange(0, w + step, step, dtype=np.float64), np.arange(0, h + step, step, dtype=np.float64))
+    gx, gy = np.meshgrid(
+        np.arange(0, w + step, step, dtype=np.float64), np.arange(0, h + step, step, dtype=np.float64)
+    )
     coarse = tform(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape + (2,)).astype(np.float32)
     full = _upsample_grid(coarse, step)[:h, :w]
     return cv2.remap(image, full[..., 0], full[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)

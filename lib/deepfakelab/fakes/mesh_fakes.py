@@ -36,10 +36,18 @@ from .manipulations import Fake, aligned_points, change_mask, face_swap, landmar
 #: Mesh points standing in for MTCNN's five (eye centres are the eye loops' means).
 NOSE_TIP, MOUTH_CORNERS = 1, (61, 291)
 #: The denser warp's points: every other face-oval point, the eyes', brows' and lips' loops.
-DENSE_POINTS = tuple(sorted(set(REGIONS["face_oval"][::2]) | set(REGIONS["left_eye"][::2])
-                            | set(REGIONS["right_eye"][::2]) | set(REGIONS["left_brow"])
-                            | set(REGIONS["right_brow"]) | set(REGIONS["lips"][::2])
-                            | set(REGIONS["inner_mouth"][::2]) | {NOSE_TIP}))
+DENSE_POINTS = tuple(
+    sorted(
+        set(REGIONS["face_oval"][::2])
+        | set(REGIONS["left_eye"][::2])
+        | set(REGIONS["right_eye"][::2])
+        | set(REGIONS["left_brow"])
+        | set(REGIONS["right_brow"])
+        | set(REGIONS["lips"][::2])
+        | set(REGIONS["inner_mouth"][::2])
+        | {NOSE_TIP}
+    )
+)
 
 
 @dataclass
@@ -80,12 +88,20 @@ def mesh_self_blend(face: MeshFace, rng: np.random.Generator) -> Fake:
 
 def mesh_face_swap(target: MeshFace, donor: MeshFace, rng: np.random.Generator) -> Fake:
     """``donor``'s inner face on ``target``, aligned by a similarity fitted on all 468 points."""
-    return face_swap(target.image, inner_face_mask(target), donor.image, inner_face_mask(donor), rng,
-                     target_points=target.points[:, :2], donor_points=donor.points[:, :2])
+    return face_swap(
+        target.image,
+        inner_face_mask(target),
+        donor.image,
+        inner_face_mask(donor),
+        rng,
+        target_points=target.points[:, :2],
+        donor_points=donor.points[:, :2],
+    )
 
 
-def mesh_reenact(face: MeshFace, driving_from: np.ndarray, driving_to: np.ndarray,
-                 rng: np.random.Generator) -> Fake:
+def mesh_reenact(
+    face: MeshFace, driving_from: np.ndarray, driving_to: np.ndarray, rng: np.random.Generator
+) -> Fake:
     """``face`` moved by another face's change of expression ``driving_from -> driving_to`` (468, 2).
 
     The driving change is brought into this face's frame (similarity on the mesh), amplified
@@ -106,8 +122,9 @@ def mesh_reenact(face: MeshFace, driving_from: np.ndarray, driving_to: np.ndarra
     return Fake(fake.image, fake.mask, "reenact" if fake.kind == "landmark_warp" else fake.kind)
 
 
-def mesh_warp_fake(face: MeshFace, driving_from: np.ndarray, driving_to: np.ndarray,
-                   rng: np.random.Generator) -> Fake:
+def mesh_warp_fake(
+    face: MeshFace, driving_from: np.ndarray, driving_to: np.ndarray, rng: np.random.Generator
+) -> Fake:
     """``face`` reenacted by the kit's mesh warp with another face's change of expression and
     pose ``driving_from -> driving_to`` (468, 2), amplified 1-2.5x as in :func:`mesh_reenact`.
 

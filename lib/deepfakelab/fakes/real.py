@@ -71,8 +71,14 @@ class FaceReader:
         return MeshFace(image, mesh.points[:, :2])
 
 
-def read_real_faces(root: str | Path, files: list[str], frames_per_video: int, reader: FaceReader,
-                    progress: bool = True, persons: dict[str, str] | None = None) -> tuple[list[RealFace], list[str]]:
+def read_real_faces(
+    root: str | Path,
+    files: list[str],
+    frames_per_video: int,
+    reader: FaceReader,
+    progress: bool = True,
+    persons: dict[str, str] | None = None,
+) -> tuple[list[RealFace], list[str]]:
     """Faces of ``frames_per_video`` evenly spread frames of each file (one for a photo), and
     the problems met (missing files, frames without a face), one line each. ``persons``: who
     each file shows (default: the shared roster, :meth:`Roster.shared`)."""
@@ -81,7 +87,11 @@ def read_real_faces(root: str | Path, files: list[str], frames_per_video: int, r
     for name in tqdm(files, desc="reading real faces", unit="file", disable=not progress):
         path = root / name
         try:
-            count = 1 if path.suffix.lower() in IMAGE_SUFFIXES else min(frames_per_video, probe_video(path).frame_count)
+            count = (
+                1
+                if path.suffix.lower() in IMAGE_SUFFIXES
+                else min(frames_per_video, probe_video(path).frame_count)
+            )
             _, frames = extract_frames(path, count=count)
         except DeepfakeLabError as exc:
             problems.append(str(exc))
@@ -102,9 +112,17 @@ def _shrink(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
 
-def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, blends: int = 1,
-                       swaps: int = 1, reenactments: int = 1, photo_repeats: int = 4,
-                       progress: bool = True, roster: Roster | None = None) -> FaceSet:
+def build_real_faceset(
+    faces: list[RealFace],
+    size: int = 128,
+    seed: int = 0,
+    blends: int = 1,
+    swaps: int = 1,
+    reenactments: int = 1,
+    photo_repeats: int = 4,
+    progress: bool = True,
+    roster: Roster | None = None,
+) -> FaceSet:
     """Real crops and, per real crop, ``blends`` self-blends, ``swaps`` face swaps and
     ``reenactments`` landmark reenactments and as many mesh-warp reenactments (photos get
     ``photo_repeats`` times as many). Real rows keep their mesh points for training-time blends.
@@ -123,12 +141,16 @@ def build_real_faceset(faces: list[RealFace], size: int = 128, seed: int = 0, bl
         by_split.setdefault(roster.split_of(f.person), []).append(f)
     unchanged = 0
     for real in tqdm(faces, desc="making fakes of real faces", unit="face", disable=not progress):
-        others = [f for f in by_split[roster.split_of(real.person)] if f.person != real.person
-                  and not is_image_path(f.file)]
+        others = [
+            f
+            for f in by_split[roster.split_of(real.person)]
+            if f.person != real.person and not is_image_path(f.file)
+        ]
         rows.add(real.face.image, np.zeros((WORK_SIZE, WORK_SIZE), np.uint8), 0, "real", real.file, real)
         k = photo_repeats if is_image_path(real.file) else 1
-        jobs = ["self_blend"] * (blends * k) + (["face_swap"] * (swaps * k) + ["reenact", "mesh_warp"] * (reenactments * k)
-                                                if others else [])
+        jobs = ["self_blend"] * (blends * k) + (
+            ["face_swap"] * (swaps * k) + ["reenact", "mesh_warp"] * (reenactments * k) if others else []
+        )
         for kind in jobs:
             fake = _make_fake(kind, real, others, rng)
             mask = (fake.mask * 255).astype(np.uint8)
@@ -160,15 +182,29 @@ class _FaceSetRows:
 
     def __init__(self, size: int, roster: Roster):
         self.size, self.roster = size, roster
-        self.columns: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind",
-                                                         "video", "group", "source", "points", "split")}
+        self.columns: dict[str, list] = {
+            k: []
+            for k in (
+                "images",
+                "labels",
+                "masks",
+                "has_mask",
+                "kind",
+                "video",
+                "group",
+                "source",
+                "points",
+                "split",
+            )
+        }
         self.unknown = no_points(1)[0]
 
     def add(self, image, mask, label, kind, video, real: RealFace) -> None:
         rows, size = self.columns, self.size
         # a real crop keeps its mesh (scaled to the crop's size) for training-time self-blends
-        rows["points"].append((real.face.points * (size / WORK_SIZE)).astype(np.float16) if label == 0
-                              else self.unknown)
+        rows["points"].append(
+            (real.face.points * (size / WORK_SIZE)).astype(np.float16) if label == 0 else self.unknown
+        )
         rows["images"].append(_shrink(image, size))
         rows["masks"].append(_shrink(mask, size))
         rows["labels"].append(label)
@@ -185,16 +221,31 @@ class _FaceSetRows:
         if not rows["images"]:
             raise DataError("no real faces were read: nothing to build a face set from")
         return FaceSet(
-            images=np.stack(rows["images"]), labels=np.array(rows["labels"], np.int64),
-            masks=np.stack(rows["masks"]).astype(np.uint8), has_mask=np.array(rows["has_mask"]),
-            kind=np.array(rows["kind"]), video=np.array(rows["video"]), group=np.array(rows["group"]),
-            source=np.array(rows["source"]), points=np.stack(rows["points"]),
-            split=np.array(rows["split"], "<U5"))
+            images=np.stack(rows["images"]),
+            labels=np.array(rows["labels"], np.int64),
+            masks=np.stack(rows["masks"]).astype(np.uint8),
+            has_mask=np.array(rows["has_mask"]),
+            kind=np.array(rows["kind"]),
+            video=np.array(rows["video"]),
+            group=np.array(rows["group"]),
+            source=np.array(rows["source"]),
+            points=np.stack(rows["points"]),
+            split=np.array(rows["split"], "<U5"),
+        )
 
 
-def build_real(root: str | Path | list, out: str | Path, size: int = 128, frames: dict[str, int] | None = None,
-               seed: int = 0, synthetic: str | Path | None = None, device: str = "cpu",
-               progress: bool = True, roster: str | Path | None = None, photo_repeats: int = 4) -> Path:
+def build_real(
+    root: str | Path | list,
+    out: str | Path,
+    size: int = 128,
+    frames: dict[str, int] | None = None,
+    seed: int = 0,
+    synthetic: str | Path | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+    roster: str | Path | None = None,
+    photo_repeats: int = 4,
+) -> Path:
     """The whole real face set (train, val and test persons) saved to ``out``, optionally
     concatenated with a synthetic-heads face set (``detect-data`` without ``--real``).
 
@@ -208,7 +259,9 @@ def build_real(root: str | Path | list, out: str | Path, size: int = 128, frames
     frames = {"train": 96, "val": 24, "test": 32, **(frames or {})}
     roots = [Path(r) for r in (root if isinstance(root, (list, tuple)) else [root])]
     if roster is not None and len(roots) > 1:
-        raise DataError("--persons names the roster of one folder; with several folders give each its persons.csv")
+        raise DataError(
+            "--persons names the roster of one folder; with several folders give each its persons.csv"
+        )
     for r in roots:
         if not r.is_dir():
             raise DataError(f"{r}: no such folder (expected real videos and photos, see its README)")
@@ -228,9 +281,9 @@ def build_real(root: str | Path | list, out: str | Path, size: int = 128, frames
             problems += bad
     for line in problems:
         print(f"warning: {line}")
-    parts = [build_real_faceset(faces, size, seed, photo_repeats=photo_repeats, progress=progress, roster=who)]
+    parts = [
+        build_real_faceset(faces, size, seed, photo_repeats=photo_repeats, progress=progress, roster=who)
+    ]
     if heads is not None:
         parts.append(heads)
     return FaceSet.concatenate(parts).save(out)
-
-

@@ -44,7 +44,7 @@ class Roster:
     (two clips of one person are one person)."""
 
     persons: dict[str, str]  # file (relative to the folder) -> person
-    splits: dict[str, str]   # person -> "train", "val" or "test"
+    splits: dict[str, str]  # person -> "train", "val" or "test"
 
     def split_of(self, person: str) -> str:
         return self.splits[person]
@@ -71,8 +71,10 @@ class Roster:
             raise DataError(f"{path}: cannot read the roster ({exc.__class__.__name__}: {exc})") from None
         rows = [r for r in rows if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
         if not rows or [c.strip().lower() for c in rows[0]] != ["file", "person", "split"]:
-            raise DataError(f"{path}: a roster starts with the header 'file,person,split' "
-                            f"(found {','.join(rows[0]) if rows else 'an empty file'!r})")
+            raise DataError(
+                f"{path}: a roster starts with the header 'file,person,split' "
+                f"(found {','.join(rows[0]) if rows else 'an empty file'!r})"
+            )
         persons, splits = {}, {}
         for line, row in enumerate(rows[1:], start=2):
             if len(row) != 3 or not all(c.strip() for c in row):
@@ -83,13 +85,17 @@ class Roster:
             if file in persons:
                 raise DataError(f"{path}, row {line}: {file} is listed twice")
             if splits.setdefault(person, split) != split:
-                raise DataError(f"{path}, row {line}: person {person!r} is in both {splits[person]} and {split}; "
-                                "a person's files all go in one split")
+                raise DataError(
+                    f"{path}, row {line}: person {person!r} is in both {splits[person]} and {split}; "
+                    "a person's files all go in one split"
+                )
             persons[file] = person
         missing = [s for s in SPLITS if s not in splits.values()]
         if missing:
-            raise DataError(f"{path}: no person in {' or '.join(missing)}: training needs train persons, "
-                            "calibration val persons and the evaluation test persons")
+            raise DataError(
+                f"{path}: no person in {' or '.join(missing)}: training needs train persons, "
+                "calibration val persons and the evaluation test persons"
+            )
         return cls(persons, splits)
 
     @classmethod
@@ -103,16 +109,18 @@ class Roster:
             found = cls.read(roster)
             absent = [f for f in found.persons if not (root / f).is_file()]
             if absent:
-                raise DataError(f"{roster}: {len(absent)} listed file(s) not in {root}: {', '.join(absent[:5])}"
-                                + (", ..." if len(absent) > 5 else ""))
+                raise DataError(
+                    f"{roster}: {len(absent)} listed file(s) not in {root}: {', '.join(absent[:5])}"
+                    + (", ..." if len(absent) > 5 else "")
+                )
             return found
         if not any((root / f).is_file() for f in cls.shared().persons):
-            raise DataError(f"{root}: no {ROSTER_NAME} and none of the shared real files; write {root / ROSTER_NAME} "
-                            "(rows 'file,person,split'; the course website's Instructors page, 'A detector "
-                            "trained on your own people')")
+            raise DataError(
+                f"{root}: no {ROSTER_NAME} and none of the shared real files; write {root / ROSTER_NAME} "
+                "(rows 'file,person,split'; the course website's Instructors page, 'A detector "
+                "trained on your own people')"
+            )
         return cls.shared()
-
-
 
 
 def merged_roster(rosters: list[Roster], roots: list[Path]) -> Roster:
@@ -124,17 +132,19 @@ def merged_roster(rosters: list[Roster], roots: list[Path]) -> Roster:
     for roster, root in zip(rosters, roots):
         for file, person in roster.persons.items():
             if file in persons:
-                raise DataError(f"{root}: {file} is also listed in another folder's roster; give the folders' "
-                                "files distinct paths")
+                raise DataError(
+                    f"{root}: {file} is also listed in another folder's roster; give the folders' "
+                    "files distinct paths"
+                )
             persons[file] = person
         for person, split in roster.splits.items():
             if person in splits:
-                raise DataError(f"{root}: person {person!r} is also in another folder's roster; "
-                                "name each person once across folders")
+                raise DataError(
+                    f"{root}: person {person!r} is also in another folder's roster; "
+                    "name each person once across folders"
+                )
             splits[person] = split
     return Roster(persons, splits)
-
-
 
 
 def split_groups(groups, fractions=(0.7, 0.15, 0.15), seed: int = 0) -> dict[str, np.ndarray]:
@@ -151,10 +161,8 @@ def split_groups(groups, fractions=(0.7, 0.15, 0.15), seed: int = 0) -> dict[str
     order = rng.permutation(unique)
     n_val = max(1, int(round(fractions[1] * len(unique))))
     n_test = max(1, int(round(fractions[2] * len(unique))))
-    named = {"val": order[:n_val], "test": order[n_val:n_val + n_test], "train": order[n_val + n_test:]}
+    named = {"val": order[:n_val], "test": order[n_val : n_val + n_test], "train": order[n_val + n_test :]}
     return {name: np.isin(groups, members) for name, members in named.items()}
-
-
 
 
 def _shared_people(groups: np.ndarray, split: np.ndarray) -> np.ndarray:

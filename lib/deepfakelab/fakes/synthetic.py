@@ -33,8 +33,17 @@ from ..media.frames import evenly_spaced
 from ..reenact.fomm.checkpoint import shipped_model
 from ..reenact.methods import FOMM, Reenactor
 from .faceset import FaceSet
-from .manipulations import (MANIPULATIONS, Fake, aligned_points, blend, change_mask, deformed_mask, face_swap,
-                            landmark_warp, self_blend)
+from .manipulations import (
+    MANIPULATIONS,
+    Fake,
+    aligned_points,
+    blend,
+    change_mask,
+    deformed_mask,
+    face_swap,
+    landmark_warp,
+    self_blend,
+)
 
 
 @dataclass
@@ -57,8 +66,14 @@ def mask_box(mask: np.ndarray) -> tuple[float, float, float, float]:
     return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
 
 
-def reenactment_fake(reenact: Reenactor, target: np.ndarray, target_mask: np.ndarray,
-                     driving: np.ndarray, rng: np.random.Generator, kind: str) -> Fake:
+def reenactment_fake(
+    reenact: Reenactor,
+    target: np.ndarray,
+    target_mask: np.ndarray,
+    driving: np.ndarray,
+    rng: np.random.Generator,
+    kind: str,
+) -> Fake:
     """Face2Face-style: the target's face re-rendered with the driving frame's expression by
     ``reenact`` (any :class:`~deepfakelab.reenact.methods.Reenactor`), blended back."""
     generated = reenact(target, driving[None]).frames[0]
@@ -67,8 +82,12 @@ def reenactment_fake(reenact: Reenactor, target: np.ndarray, target_mask: np.nda
     return Fake(fake, change_mask(fake, target, alpha), kind)
 
 
-def make_fakes(sources: list[SourceVideo], kinds: Iterable[str], seed: int = 0,
-               reenactors: dict[str, Reenactor] | None = None) -> Iterable[tuple[SourceVideo, int, Fake]]:
+def make_fakes(
+    sources: list[SourceVideo],
+    kinds: Iterable[str],
+    seed: int = 0,
+    reenactors: dict[str, Reenactor] | None = None,
+) -> Iterable[tuple[SourceVideo, int, Fake]]:
     """Yield ``(source, frame index, fake)`` for every frame of every source and every kind."""
     reenactors = reenactors or {}
     rng = np.random.default_rng(seed)
@@ -82,8 +101,11 @@ def make_fakes(sources: list[SourceVideo], kinds: Iterable[str], seed: int = 0,
                 if kind == "self_blend":
                     fake = self_blend(frame, mask, rng)
                 elif kind == "face_swap":
-                    pts = (src.landmarks[t], other.landmarks[u]) if src.landmarks is not None and \
-                        other.landmarks is not None else (None, None)
+                    pts = (
+                        (src.landmarks[t], other.landmarks[u])
+                        if src.landmarks is not None and other.landmarks is not None
+                        else (None, None)
+                    )
                     fake = face_swap(frame, mask, other.frames[u], other.face_masks[u], rng, *pts)
                 elif kind == "landmark_warp" and src.landmarks is not None and other.landmarks is not None:
                     driving = aligned_points(other.landmarks[u], src.landmarks[t])
@@ -95,9 +117,16 @@ def make_fakes(sources: list[SourceVideo], kinds: Iterable[str], seed: int = 0,
                 yield src, t, fake
 
 
-def build_faceset(sources: list[SourceVideo], kinds: Iterable[str], size: int = 128, seed: int = 0,
-                  reenactors: dict[str, Reenactor] | None = None, progress: bool = True,
-                  margin: float = DEFAULT_MARGIN, detect: Callable | None = None) -> FaceSet:
+def build_faceset(
+    sources: list[SourceVideo],
+    kinds: Iterable[str],
+    size: int = 128,
+    seed: int = 0,
+    reenactors: dict[str, Reenactor] | None = None,
+    progress: bool = True,
+    margin: float = DEFAULT_MARGIN,
+    detect: Callable | None = None,
+) -> FaceSet:
     """Crop the real frames and their fakes with the real frame's face box (30 % margin).
 
     ``detect(frame) -> (box, confidence) | None`` (e.g. :meth:`FaceCropper.detect`) gives the
@@ -111,8 +140,9 @@ def build_faceset(sources: list[SourceVideo], kinds: Iterable[str], size: int = 
             found = detect(s.frames[t]) if detect else None
             box = found[0] if found else mask_box(s.face_masks[t])
             boxes[(s.video, t)] = margin_box(box, s.frames[t].shape, margin)
-    rows: dict[str, list] = {k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group",
-                                             "source")}
+    rows: dict[str, list] = {
+        k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group", "source")
+    }
 
     def add(image, mask, label, kind, video, group, source):
         rows["images"].append(image)
@@ -127,29 +157,55 @@ def build_faceset(sources: list[SourceVideo], kinds: Iterable[str], size: int = 
     for src in sources:
         for t, frame in enumerate(src.frames):
             box = boxes[(src.video, t)]
-            add(crop(frame, box, size), np.zeros((size, size), np.uint8), 0, "real", src.video, src.identity,
-                f"{src.video}#{t}")
+            add(
+                crop(frame, box, size),
+                np.zeros((size, size), np.uint8),
+                0,
+                "real",
+                src.video,
+                src.identity,
+                f"{src.video}#{t}",
+            )
     total, unchanged = len(boxes) * len(kinds), 0
-    for src, t, fake in tqdm(make_fakes(sources, kinds, seed, reenactors), total=total,
-                             desc="making fakes", disable=not progress):
+    for src, t, fake in tqdm(
+        make_fakes(sources, kinds, seed, reenactors), total=total, desc="making fakes", disable=not progress
+    ):
         box = boxes[(src.video, t)]
         mask = crop((fake.mask * 255).astype(np.uint8), box, size)
         if mask.max() < 128:  # nothing visible changed: not a fake, do not teach that it is
             unchanged += 1
             continue
-        add(crop(fake.image, box, size), mask, 1, fake.kind, f"{src.video}/{fake.kind}", src.identity,
-            f"{src.video}#{t}")
+        add(
+            crop(fake.image, box, size),
+            mask,
+            1,
+            fake.kind,
+            f"{src.video}/{fake.kind}",
+            src.identity,
+            f"{src.video}#{t}",
+        )
     if unchanged and progress:
         print(f"{unchanged} manipulated frames changed nothing visible and were left out")
     return FaceSet(
-        images=np.stack(rows["images"]), labels=np.array(rows["labels"], np.int64),
-        masks=np.stack(rows["masks"]).astype(np.uint8), has_mask=np.array(rows["has_mask"]),
-        kind=np.array(rows["kind"]), video=np.array(rows["video"]), group=np.array(rows["group"]),
-        source=np.array(rows["source"]))
+        images=np.stack(rows["images"]),
+        labels=np.array(rows["labels"], np.int64),
+        masks=np.stack(rows["masks"]).astype(np.uint8),
+        has_mask=np.array(rows["has_mask"]),
+        kind=np.array(rows["kind"]),
+        video=np.array(rows["video"]),
+        group=np.array(rows["group"]),
+        source=np.array(rows["source"]),
+    )
 
 
-def heads_sources(identities: int, videos_per_identity: int, frames_per_video: int, seed: int = 0,
-                  image_size: int = 256, progress: bool = True) -> list[SourceVideo]:
+def heads_sources(
+    identities: int,
+    videos_per_identity: int,
+    frames_per_video: int,
+    seed: int = 0,
+    image_size: int = 256,
+    progress: bool = True,
+) -> list[SourceVideo]:
     """Synthetic talking heads from :mod:`deepfakelab.heads` as :class:`SourceVideo` s.
 
     Each video is a 4-second random trajectory (pose, talking, blinks) with its own camera
@@ -164,8 +220,9 @@ def heads_sources(identities: int, videos_per_identity: int, frames_per_video: i
         video_seed = (seed * 100_003 + i) * 31 + v
         states = random_trajectory(video_seed, 100)
         picks = evenly_spaced(len(states), frames_per_video)
-        frames = render_video(identity, [states[k] for k in picks], size=image_size,
-                              effects=CameraEffects.sample(video_seed))
+        frames = render_video(
+            identity, [states[k] for k in picks], size=image_size, effects=CameraEffects.sample(video_seed)
+        )
         masks = []
         for frame in frames:
             hull = np.zeros(frame.image.shape[:2], np.uint8)
@@ -173,16 +230,28 @@ def heads_sources(identities: int, videos_per_identity: int, frames_per_video: i
             if points is not None:
                 cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
             masks.append(hull.astype(np.float32))
-        sources.append(SourceVideo(
-            identity=f"head{i:03d}", video=f"head{i:03d}_v{v}",
-            frames=np.stack([f.image for f in frames]), face_masks=np.stack(masks),
-            landmarks=np.stack([f.landmarks for f in frames]).astype(np.float64)))
+        sources.append(
+            SourceVideo(
+                identity=f"head{i:03d}",
+                video=f"head{i:03d}_v{v}",
+                frames=np.stack([f.image for f in frames]),
+                face_masks=np.stack(masks),
+                landmarks=np.stack([f.landmarks for f in frames]).astype(np.float64),
+            )
+        )
     return sources
 
 
-def build_synthetic(out: str | Path, identities: int = 24, videos_per_identity: int = 2,
-                    frames_per_video: int = 8, size: int = 128, seed: int = 0,
-                    kinds: Iterable[str] | None = None, progress: bool = True) -> Path:
+def build_synthetic(
+    out: str | Path,
+    identities: int = 24,
+    videos_per_identity: int = 2,
+    frames_per_video: int = 8,
+    size: int = 128,
+    seed: int = 0,
+    kinds: Iterable[str] | None = None,
+    progress: bool = True,
+) -> Path:
     """Render heads, make every manipulation's fakes, save the face set to ``out`` (.npz)."""
     sources = heads_sources(identities, videos_per_identity, frames_per_video, seed, progress=progress)
     reenactors = available_reenactors()

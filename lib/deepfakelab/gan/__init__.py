@@ -17,9 +17,25 @@ from .models import Discriminator, Generator, build_models
 from .train import TrainResult, generate, load_run, read_history, train
 
 __all__ = [
-    "BagData", "BlockSpec", "Discriminator", "GANConfig", "Generator", "LayerSpec", "TrainResult",
-    "build_models", "classic28", "classic64", "default_config", "generate", "load_bags", "load_run",
-    "procedural_bags", "read_history", "train", "run_sweep", "BagQuality",
+    "BagData",
+    "BlockSpec",
+    "Discriminator",
+    "GANConfig",
+    "Generator",
+    "LayerSpec",
+    "TrainResult",
+    "build_models",
+    "classic28",
+    "classic64",
+    "default_config",
+    "generate",
+    "load_bags",
+    "load_run",
+    "procedural_bags",
+    "read_history",
+    "train",
+    "run_sweep",
+    "BagQuality",
 ]
 
 

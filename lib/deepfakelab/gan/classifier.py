@@ -33,9 +33,16 @@ class FashionClassifier(nn.Module):
         super().__init__()
 
         def block(cin: int, cout: int) -> list[nn.Module]:
-            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            return [
+                nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
 
-        self.features = nn.Sequential(*block(1, 32), *block(32, 64), *block(64, 64), nn.Flatten())  # 64 x 3 x 3
+        self.features = nn.Sequential(
+            *block(1, 32), *block(32, 64), *block(64, 64), nn.Flatten()
+        )  # 64 x 3 x 3
         self.embed = nn.Sequential(nn.Linear(64 * 3 * 3, embedding), nn.ReLU(inplace=True))
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(embedding, classes))
 
@@ -47,11 +54,15 @@ class FashionClassifier(nn.Module):
         return self.embed_and_classify(x)[1]
 
 
-def train_classifier(data_path: str | None = None, epochs: int = 3, batch_size: int = 128, seed: int = 0, progress: bool = True) -> tuple[FashionClassifier, dict]:
+def train_classifier(
+    data_path: str | None = None, epochs: int = 3, batch_size: int = 128, seed: int = 0, progress: bool = True
+) -> tuple[FashionClassifier, dict]:
     """Train on all ten Fashion-MNIST classes; return the model and {accuracy, epochs, seconds}."""
     folder = find_fashion_mnist(data_path)
     if folder is None:
-        raise DataError("training the classifier needs Fashion-MNIST: `sudo apt-get install dataset-fashion-mnist`")
+        raise DataError(
+            "training the classifier needs Fashion-MNIST: `sudo apt-get install dataset-fashion-mnist`"
+        )
     x_train, y_train, x_test, y_test = load_fashion_mnist(folder, label=None)
     generator = seed_everything(seed)
     model = FashionClassifier()
@@ -74,18 +85,28 @@ def train_classifier(data_path: str | None = None, epochs: int = 3, batch_size: 
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.3f}")
     accuracy = evaluate_accuracy(model, x_test, y_test)
-    return model, {"test_accuracy": accuracy, "epochs": epochs, "seconds": round(time.perf_counter() - started, 1), "data": str(folder)}
+    return model, {
+        "test_accuracy": accuracy,
+        "epochs": epochs,
+        "seconds": round(time.perf_counter() - started, 1),
+        "data": str(folder),
+    }
 
 
 @torch.no_grad()
 def evaluate_accuracy(model: FashionClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
     model.eval()
-    correct = sum(int((model(images[i : i + 1000]).argmax(1) == labels[i : i + 1000]).sum()) for i in range(0, len(images), 1000))
+    correct = sum(
+        int((model(images[i : i + 1000]).argmax(1) == labels[i : i + 1000]).sum())
+        for i in range(0, len(images), 1000)
+    )
     return correct / len(images)
 
 
 def save_classifier(model: FashionClassifier, info: dict, path: str | Path) -> None:
-    torch.save({"format": "deepfakelab.fashion_classifier/1", "state_dict": model.state_dict(), "info": info}, path)
+    torch.save(
+        {"format": "deepfakelab.fashion_classifier/1", "state_dict": model.state_dict(), "info": info}, path
+    )
 
 
 def load_classifier(path: str | Path | None = None) -> FashionClassifier:

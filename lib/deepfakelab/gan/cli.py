@@ -29,8 +29,10 @@ def _config_file(args: argparse.Namespace) -> dict | None:
         return None
     data = _read_yaml(args.config, "config")
     if not isinstance(data, dict):
-        raise ConfigError(f"{args.config}: must hold a mapping of config fields (as a run's config.json does), "
-                          f"found {type(data).__name__}")
+        raise ConfigError(
+            f"{args.config}: must hold a mapping of config fields (as a run's config.json does), "
+            f"found {type(data).__name__}"
+        )
     return data
 
 
@@ -43,31 +45,52 @@ def _parse_assignment(text: str) -> tuple[str, Any]:
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
-    group.add_argument("--data", metavar="PATH", help="Fashion-MNIST IDX folder (or torchvision root), or a folder of bag photos")
-    group.add_argument("--source", default="auto", choices=["auto", "fashion-mnist", "folder", "procedural"],
-                       help="where bags come from; auto: Fashion-MNIST if installed, else procedural (default: %(default)s)")
+    group.add_argument(
+        "--data",
+        metavar="PATH",
+        help="Fashion-MNIST IDX folder (or torchvision root), or a folder of bag photos",
+    )
+    group.add_argument(
+        "--source",
+        default="auto",
+        choices=["auto", "fashion-mnist", "folder", "procedural"],
+        help="where bags come from; auto: Fashion-MNIST if installed, else procedural (default: %(default)s)",
+    )
     group.add_argument("--image-size", type=int, help="resize the data to this size (28 and 64 have presets)")
     group.add_argument("--channels", type=int, choices=[1, 3], help="1 for grey, 3 for colour")
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("model and recipe (defaults: the classic DCGAN recipe for the data's size)")
-    group.add_argument("--config", metavar="FILE", help="a JSON or YAML config (as written to a run's config.json)")
+    group = parser.add_argument_group(
+        "model and recipe (defaults: the classic DCGAN recipe for the data's size)"
+    )
+    group.add_argument(
+        "--config", metavar="FILE", help="a JSON or YAML config (as written to a run's config.json)"
+    )
     group.add_argument("--epochs", type=int, help="passes over the training data (default 20)")
     group.add_argument("--batch-size", type=int, help="images per step (default 128)")
     group.add_argument("--lr", type=float, help="Adam learning rate for both networks (default 0.0002)")
     group.add_argument("--beta1", type=float, help="Adam beta1 (default 0.5)")
     group.add_argument("--z-dim", type=int, help="length of the noise vector (default 64)")
-    group.add_argument("--output-activation", choices=["tanh", "sigmoid"], help="generator output (default tanh)")
+    group.add_argument(
+        "--output-activation", choices=["tanh", "sigmoid"], help="generator output (default tanh)"
+    )
     group.add_argument("--g-extra-blocks", type=int, help="size-preserving blocks added to the generator")
     group.add_argument("--d-extra-blocks", type=int, help="size-preserving blocks added to the discriminator")
     group.add_argument("--dropout", type=float, help="dropout probability in every discriminator block")
-    group.add_argument("--no-batch-norm", action="store_true", help="remove batch norm from every block of both networks")
+    group.add_argument(
+        "--no-batch-norm", action="store_true", help="remove batch norm from every block of both networks"
+    )
     group.add_argument("--max-steps-per-epoch", type=int, help="cut epochs short (quick runs)")
     group.add_argument("--seed", type=int, help="random seed (default 0): same seed, same run on the CPU")
     group.add_argument("--device", help="auto (default), cpu or cuda")
-    group.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="any scalar config field by dotted name, e.g. --set train.keep_checkpoints=5; repeatable")
+    group.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any scalar config field by dotted name, e.g. --set train.keep_checkpoints=5; repeatable",
+    )
 
 
 def build_config(args: argparse.Namespace, image_size: int, channels: int, loaded: dict | None = None):
@@ -84,11 +107,19 @@ def build_config(args: argparse.Namespace, image_size: int, channels: int, loade
     else:
         config = default_config(image_size, channels)
     changes: dict[str, Any] = {}
-    for flag, key in (("epochs", "train.epochs"), ("batch_size", "train.batch_size"), ("lr", "train.lr"),
-                      ("beta1", "train.beta1"), ("z_dim", "generator.z_dim"),
-                      ("output_activation", "generator.output_activation"),
-                      ("g_extra_blocks", "generator.extra_blocks"), ("d_extra_blocks", "discriminator.extra_blocks"),
-                      ("max_steps_per_epoch", "train.max_steps_per_epoch"), ("seed", "train.seed"), ("device", "train.device")):
+    for flag, key in (
+        ("epochs", "train.epochs"),
+        ("batch_size", "train.batch_size"),
+        ("lr", "train.lr"),
+        ("beta1", "train.beta1"),
+        ("z_dim", "generator.z_dim"),
+        ("output_activation", "generator.output_activation"),
+        ("g_extra_blocks", "generator.extra_blocks"),
+        ("d_extra_blocks", "discriminator.extra_blocks"),
+        ("max_steps_per_epoch", "train.max_steps_per_epoch"),
+        ("seed", "train.seed"),
+        ("device", "train.device"),
+    ):
         value = getattr(args, flag, None)
         if value is not None:
             changes[key] = value
@@ -131,8 +162,10 @@ def _train(args: argparse.Namespace) -> int:
     config = build_config(args, data.image_size, data.channels, loaded)
     result = train(config, data.train, args.out, resume=not args.fresh)
     last = result.epochs[-1]
-    print(f"\nfinished {last['epoch']} epochs in {result.seconds:.0f} s ({result.images_per_second:.0f} images/s); "
-          f"last epoch: D loss {last['d_loss']:.3f}, G loss {last['g_loss']:.3f}, D(x) {last['d_real']:.2f}, D(G(z)) {last['d_fake']:.2f}")
+    print(
+        f"\nfinished {last['epoch']} epochs in {result.seconds:.0f} s ({result.images_per_second:.0f} images/s); "
+        f"last epoch: D loss {last['d_loss']:.3f}, G loss {last['g_loss']:.3f}, D(x) {last['d_real']:.2f}, D(G(z)) {last['d_fake']:.2f}"
+    )
     for label, path in result.files.items():
         print(f"  {label}: {path}")
     if args.evaluate:
@@ -199,8 +232,10 @@ def _variants(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.runs:
         variants = _read_yaml(args.runs, "list of runs")
         if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
-            raise ConfigError(f"{args.runs}: must hold a list of mappings of dotted config names to values, "
-                              "e.g. [{train.lr: 0.001}, {generator.z_dim: 16}]")
+            raise ConfigError(
+                f"{args.runs}: must hold a list of mappings of dotted config names to values, "
+                "e.g. [{train.lr: 0.001}, {generator.z_dim: 16}]"
+            )
         return variants
     if args.vary:
         axes: dict[str, list[Any]] = {}
@@ -261,12 +296,19 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    gan = subparsers.add_parser("gan", help="Lab 2: DCGANs that make bags", description="Train, sample, evaluate and compare DCGANs on bag images.")
+    gan = subparsers.add_parser(
+        "gan",
+        help="Lab 2: DCGANs that make bags",
+        description="Train, sample, evaluate and compare DCGANs on bag images.",
+    )
     commands = gan.add_subparsers(dest="gan_command", metavar="COMMAND")
 
-    p = commands.add_parser("train", help="train a DCGAN (resumes a half-finished run in --out)",
-                            description="Train a DCGAN on bags. A run folder holds config.json, history.csv, "
-                            "losses.png, samples/ and checkpoints/; running again with the same --out resumes.")
+    p = commands.add_parser(
+        "train",
+        help="train a DCGAN (resumes a half-finished run in --out)",
+        description="Train a DCGAN on bags. A run folder holds config.json, history.csv, "
+        "losses.png, samples/ and checkpoints/; running again with the same --out resumes.",
+    )
     add_data_options(p)
     add_config_options(p)
     p.add_argument("--out", default="runs/gan", help="run folder (default: %(default)s)")
@@ -274,18 +316,33 @@ def register(subparsers) -> None:
     p.add_argument("--evaluate", action="store_true", help="score the result with the offline quality metric")
     p.set_defaults(func=_train)
 
-    p = commands.add_parser("sweep", help="train several configs and compare them in one table and figure",
-                            description="Train a base config plus variants and write runs.md / runs.csv / runs.png. "
-                            "Without --runs or --vary, a default set of one-change-at-a-time experiments.")
+    p = commands.add_parser(
+        "sweep",
+        help="train several configs and compare them in one table and figure",
+        description="Train a base config plus variants and write runs.md / runs.csv / runs.png. "
+        "Without --runs or --vary, a default set of one-change-at-a-time experiments.",
+    )
     add_data_options(p)
     add_config_options(p)
-    p.add_argument("--runs", metavar="FILE", help="YAML/JSON list of variants, e.g. [{train.lr: 0.001}, {generator.z_dim: 16}]")
-    p.add_argument("--vary", action="append", metavar="KEY=[V1,V2]", help="a grid axis, e.g. --vary train.lr=[0.001,0.0002]; repeatable")
+    p.add_argument(
+        "--runs",
+        metavar="FILE",
+        help="YAML/JSON list of variants, e.g. [{train.lr: 0.001}, {generator.z_dim: 16}]",
+    )
+    p.add_argument(
+        "--vary",
+        action="append",
+        metavar="KEY=[V1,V2]",
+        help="a grid axis, e.g. --vary train.lr=[0.001,0.0002]; repeatable",
+    )
     p.add_argument("--out", default="runs/sweep", help="sweep folder (default: %(default)s)")
     p.set_defaults(func=_sweep)
 
-    p = commands.add_parser("sample", help="draw images from a trained generator",
-                            description="Draw a grid of samples from a run folder or checkpoint file.")
+    p = commands.add_parser(
+        "sample",
+        help="draw images from a trained generator",
+        description="Draw a grid of samples from a run folder or checkpoint file.",
+    )
     p.add_argument("run", help="run folder or checkpoint file")
     p.add_argument("-o", "--output", default="samples.png", help="PNG file to write (default: %(default)s)")
     p.add_argument("-n", type=int, default=64, help="number of samples (default: %(default)s)")
@@ -294,14 +351,19 @@ def register(subparsers) -> None:
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     p.set_defaults(func=_sample)
 
-    p = commands.add_parser("evaluate", help="score a trained generator with the offline quality metric",
-                            description="Domain FD, KID, coverage of the real bags and near-copies, calibrated against "
-                            "real bags (floor), blurred real bags (ceiling) and noise.")
+    p = commands.add_parser(
+        "evaluate",
+        help="score a trained generator with the offline quality metric",
+        description="Domain FD, KID, coverage of the real bags and near-copies, calibrated against "
+        "real bags (floor), blurred real bags (ceiling) and noise.",
+    )
     p.add_argument("run", help="run folder or checkpoint file")
     add_data_options(p)
     p.set_defaults(func=_evaluate)
 
-    p = commands.add_parser("classifier", help="retrain the Fashion-MNIST classifier behind the quality metric")
+    p = commands.add_parser(
+        "classifier", help="retrain the Fashion-MNIST classifier behind the quality metric"
+    )
     p.add_argument("--data", help="Fashion-MNIST folder (default: the Debian package's)")
     p.add_argument("--epochs", type=int, default=3, help="training epochs (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
@@ -310,7 +372,9 @@ def register(subparsers) -> None:
 
     p = commands.add_parser("data", help="say which bag data would be used, and save a preview grid")
     add_data_options(p)
-    p.add_argument("-o", "--output", default="outputs/bags-preview.png", help="preview PNG (default: %(default)s)")
+    p.add_argument(
+        "-o", "--output", default="outputs/bags-preview.png", help="preview PNG (default: %(default)s)"
+    )
     p.set_defaults(func=_data)
 
     gan.set_defaults(func=lambda args: gan.print_help() or 1)

@@ -138,7 +138,10 @@ class GANConfig:
                 _check(b.padding >= 0, f"{where}: padding cannot be negative")
                 _check(0.0 <= b.dropout < 1.0, f"{where}: dropout must be in [0, 1), not {b.dropout}")
         _check(t.epochs >= 1, f"train.epochs must be at least 1, not {t.epochs}")
-        _check(t.batch_size >= 2, f"train.batch_size must be at least 2 (batch norm needs it), not {t.batch_size}")
+        _check(
+            t.batch_size >= 2,
+            f"train.batch_size must be at least 2 (batch norm needs it), not {t.batch_size}",
+        )
         _check(t.lr > 0, f"train.lr must be positive, not {t.lr}")
         _check(0 <= t.beta1 < 1 and 0 <= t.beta2 < 1, "train.beta1 and train.beta2 must be in [0, 1)")
         _check(t.num_samples >= 1, "train.num_samples must be at least 1")
@@ -157,7 +160,9 @@ class GANConfig:
         Transposed convolution: ``out = (in - 1) * stride - 2 * padding + kernel``.
         """
         size, sizes = 1, [1]
-        layers = [(f"block {i}", b.kernel, b.stride, b.padding) for i, b in enumerate(self.generator.blocks, 1)]
+        layers = [
+            (f"block {i}", b.kernel, b.stride, b.padding) for i, b in enumerate(self.generator.blocks, 1)
+        ]
         f = self.generator.final
         layers.append(("final layer", f.kernel, f.stride, f.padding))
         for name, k, s, p in layers:
@@ -183,7 +188,9 @@ class GANConfig:
         Convolution: ``out = floor((in + 2 * padding - kernel) / stride) + 1``.
         """
         size, sizes = self.image_size, [self.image_size]
-        layers = [(f"block {i}", b.kernel, b.stride, b.padding) for i, b in enumerate(self.discriminator.blocks, 1)]
+        layers = [
+            (f"block {i}", b.kernel, b.stride, b.padding) for i, b in enumerate(self.discriminator.blocks, 1)
+        ]
         f = self.discriminator.final
         layers.append(("final layer", f.kernel, f.stride, f.padding))
         for name, k, s, p in layers:
@@ -229,7 +236,11 @@ class GANConfig:
                 discriminator=dataclasses.replace(base.discriminator, **d),
                 train=dataclasses.replace(base.train, **data.get("train", {})),
             )
-        except (TypeError, ValueError, AttributeError) as exc:  # a section that is not a mapping, an unknown key
+        except (
+            TypeError,
+            ValueError,
+            AttributeError,
+        ) as exc:  # a section that is not a mapping, an unknown key
             raise ConfigError(f"unknown or malformed config field: {exc}") from None
 
     def replace(self, **changes: Any) -> "GANConfig":
@@ -251,8 +262,11 @@ class GANConfig:
 
 def flatten(config: GANConfig) -> dict[str, Any]:
     """Dotted-name view of the scalar fields (blocks summarised), for run tables."""
-    out: dict[str, Any] = {"image_size": config.image_size, "channels": config.channels,
-                           "bn_weight_mean": config.bn_weight_mean}
+    out: dict[str, Any] = {
+        "image_size": config.image_size,
+        "channels": config.channels,
+        "bn_weight_mean": config.bn_weight_mean,
+    }
     for section in ("generator", "discriminator", "train"):
         for key, value in dataclasses.asdict(getattr(config, section)).items():
             if key == "blocks":

@@ -33,7 +33,16 @@ from ..media.files import check_input_folder
 
 BAG_LABEL = 8
 FASHION_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
@@ -106,13 +115,22 @@ def _idx_file(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def load_fashion_mnist(folder: Path, label: int | None = BAG_LABEL) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def load_fashion_mnist(
+    folder: Path, label: int | None = BAG_LABEL
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(train images, train labels, test images, test labels); images (N, 1, 28, 28) in [0, 1].
 
     With ``label`` set, only that class is kept (8 is "Bag").
     """
-    arrays = [read_idx(_idx_file(folder, stem)) for stem in (
-        "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")]
+    arrays = [
+        read_idx(_idx_file(folder, stem))
+        for stem in (
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        )
+    ]
     x_train, y_train, x_test, y_test = arrays
     if label is not None:
         x_train, y_train = x_train[y_train == label], y_train[y_train == label]
@@ -121,7 +139,12 @@ def load_fashion_mnist(folder: Path, label: int | None = BAG_LABEL) -> tuple[tor
     def to_tensor(x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1)
 
-    return to_tensor(x_train), torch.from_numpy(y_train.astype(np.int64)), to_tensor(x_test), torch.from_numpy(y_test.astype(np.int64))
+    return (
+        to_tensor(x_train),
+        torch.from_numpy(y_train.astype(np.int64)),
+        to_tensor(x_test),
+        torch.from_numpy(y_test.astype(np.int64)),
+    )
 
 
 # --------------------------------------------------------------------------- image folders
@@ -223,13 +246,20 @@ def _bag_outline(rng: np.random.Generator, s: int, channels: int) -> _Bag:
     base = rng.uniform(0.25, 1.0, 3) if channels == 3 else np.full(3, rng.uniform(0.35, 0.95))
     kind = rng.choice(["tote", "satchel", "clutch", "backpack"])
     width = rng.uniform(0.65, 0.95) * s
-    height = {"clutch": rng.uniform(0.3, 0.42), "backpack": rng.uniform(0.6, 0.72)}.get(kind, rng.uniform(0.42, 0.58)) * s
+    height = {"clutch": rng.uniform(0.3, 0.42), "backpack": rng.uniform(0.6, 0.72)}.get(
+        kind, rng.uniform(0.42, 0.58)
+    ) * s
     cx = s / 2 + rng.uniform(-0.04, 0.04) * s
     bottom = s * rng.uniform(0.9, 0.96)
     top = bottom - height
     taper = rng.uniform(0.0, 0.14) * width if kind in ("tote", "satchel") else 0.0
     body = np.array(
-        [[cx - width / 2, bottom], [cx + width / 2, bottom], [cx + width / 2 - taper, top], [cx - width / 2 + taper, top]],
+        [
+            [cx - width / 2, bottom],
+            [cx + width / 2, bottom],
+            [cx + width / 2 - taper, top],
+            [cx - width / 2 + taper, top],
+        ],
         np.int32,
     )
     return _Bag(s, base, kind, width, height, cx, bottom, top, taper, body, max(2, s // 40))
@@ -237,17 +267,40 @@ def _bag_outline(rng: np.random.Generator, s: int, channels: int) -> _Bag:
 
 def _draw_handles(canvas: np.ndarray, rng: np.random.Generator, bag: _Bag) -> None:
     """Handles and straps, drawn first: the body covers their ends."""
-    s, base, kind, width, top, taper, cx, line = (bag.s, bag.base, bag.kind, bag.width, bag.top, bag.taper,
-                                                  bag.cx, bag.line)
+    s, base, kind, width, top, taper, cx, line = (
+        bag.s,
+        bag.base,
+        bag.kind,
+        bag.width,
+        bag.top,
+        bag.taper,
+        bag.cx,
+        bag.line,
+    )
     if kind in ("tote", "satchel", "backpack"):
         handle_w = (width - 2 * taper) * rng.uniform(0.35, 0.7)
         handle_h = rng.uniform(0.18, 0.34) * s if kind != "backpack" else rng.uniform(0.08, 0.14) * s
         handle_h = min(handle_h, top - 2)
-        cv2.ellipse(canvas, (int(cx), int(top)), (int(handle_w / 2), max(2, int(handle_h))), 0, 180, 360,
-                    (base * rng.uniform(0.5, 0.9)).tolist(), thickness=line * rng.integers(2, 4), lineType=cv2.LINE_AA)
+        cv2.ellipse(
+            canvas,
+            (int(cx), int(top)),
+            (int(handle_w / 2), max(2, int(handle_h))),
+            0,
+            180,
+            360,
+            (base * rng.uniform(0.5, 0.9)).tolist(),
+            thickness=line * rng.integers(2, 4),
+            lineType=cv2.LINE_AA,
+        )
     if kind == "satchel" and rng.random() < 0.6:  # long shoulder strap
-        cv2.line(canvas, (int(cx - width / 2 + taper), int(top)), (int(cx + width / 4), 2),
-                 (base * 0.6).tolist(), line * 2, cv2.LINE_AA)
+        cv2.line(
+            canvas,
+            (int(cx - width / 2 + taper), int(top)),
+            (int(cx + width / 4), 2),
+            (base * 0.6).tolist(),
+            line * 2,
+            cv2.LINE_AA,
+        )
 
 
 def _draw_body(canvas: np.ndarray, rng: np.random.Generator, bag: _Bag) -> np.ndarray:
@@ -265,7 +318,12 @@ def _draw_body(canvas: np.ndarray, rng: np.random.Generator, bag: _Bag) -> np.nd
         fill = fill * (0.8 + 0.2 * (np.sin(xx * 2 * np.pi / period) > 0))[..., None]
     elif texture == "quilted":
         period = rng.uniform(0.08, 0.14) * s
-        fill = fill * (0.85 + 0.15 * np.abs(np.sin((xx + yy) * np.pi / period) * np.sin((xx - yy) * np.pi / period)))[..., None]
+        fill = (
+            fill
+            * (0.85 + 0.15 * np.abs(np.sin((xx + yy) * np.pi / period) * np.sin((xx - yy) * np.pi / period)))[
+                ..., None
+            ]
+        )
     elif texture == "grain":
         fill = fill * rng.uniform(0.85, 1.0, (s, s, 1)).astype(np.float32)
     alpha = (mask.astype(np.float32) / 255.0)[..., None]
@@ -274,26 +332,56 @@ def _draw_body(canvas: np.ndarray, rng: np.random.Generator, bag: _Bag) -> np.nd
 
 def _draw_details(canvas: np.ndarray, rng: np.random.Generator, bag: _Bag, channels: int) -> None:
     """Flap and clasp, a backpack's pocket, stitching: each drawn or not by chance, over the body."""
-    s, base, kind, width, height, top, bottom, taper, cx = (bag.s, bag.base, bag.kind, bag.width, bag.height,
-                                                             bag.top, bag.bottom, bag.taper, bag.cx)
+    s, base, kind, width, height, top, bottom, taper, cx = (
+        bag.s,
+        bag.base,
+        bag.kind,
+        bag.width,
+        bag.height,
+        bag.top,
+        bag.bottom,
+        bag.taper,
+        bag.cx,
+    )
     if kind in ("satchel", "clutch", "backpack") and rng.random() < 0.8:
         flap_depth = height * rng.uniform(0.3, 0.6)
         tip = rng.uniform(0.0, 0.25) * width
-        flap = np.array([[cx - width / 2 + taper, top], [cx + width / 2 - taper, top],
-                         [cx + width / 2 - taper * 0.5, top + flap_depth * 0.7], [cx + tip / 2, top + flap_depth],
-                         [cx - tip / 2, top + flap_depth], [cx - width / 2 + taper * 0.5, top + flap_depth * 0.7]], np.int32)
+        flap = np.array(
+            [
+                [cx - width / 2 + taper, top],
+                [cx + width / 2 - taper, top],
+                [cx + width / 2 - taper * 0.5, top + flap_depth * 0.7],
+                [cx + tip / 2, top + flap_depth],
+                [cx - tip / 2, top + flap_depth],
+                [cx - width / 2 + taper * 0.5, top + flap_depth * 0.7],
+            ],
+            np.int32,
+        )
         cv2.fillPoly(canvas, [flap], (base * rng.uniform(0.6, 0.8)).tolist(), lineType=cv2.LINE_AA)
         if rng.random() < 0.7:
-            cv2.circle(canvas, (int(cx), int(top + flap_depth)), max(2, s // 28), (0.95, 0.85, 0.4) if channels == 3 else (0.95,) * 3, -1, cv2.LINE_AA)
+            cv2.circle(
+                canvas,
+                (int(cx), int(top + flap_depth)),
+                max(2, s // 28),
+                (0.95, 0.85, 0.4) if channels == 3 else (0.95,) * 3,
+                -1,
+                cv2.LINE_AA,
+            )
     if kind == "backpack" and rng.random() < 0.8:
-        pocket = (int(cx - width * 0.3), int(bottom - height * 0.45), int(cx + width * 0.3), int(bottom - height * 0.08))
+        pocket = (
+            int(cx - width * 0.3),
+            int(bottom - height * 0.45),
+            int(cx + width * 0.3),
+            int(bottom - height * 0.08),
+        )
         cv2.rectangle(canvas, pocket[:2], pocket[2:], (base * 0.7).tolist(), -1, cv2.LINE_AA)
     if rng.random() < 0.5:
         stitch = bag.body.copy()
         stitch[:, 0] = cx + (stitch[:, 0] - cx) * 0.9
         stitch[:, 1] = (top + bottom) / 2 + (stitch[:, 1] - (top + bottom) / 2) * 0.9
-        cv2.polylines(canvas, [stitch], True, (base * 1.2).clip(0, 1).tolist(), max(1, bag.line // 2),
-                      cv2.LINE_AA)
+        cv2.polylines(
+            canvas, [stitch], True, (base * 1.2).clip(0, 1).tolist(), max(1, bag.line // 2), cv2.LINE_AA
+        )
 
 
 # --------------------------------------------------------------------------- one entry point
@@ -333,8 +421,12 @@ def load_bags(
             )
         train, _, test, _ = load_fashion_mnist(folder)
         train, test = _maybe_resize(train, image_size, channels), _maybe_resize(test, image_size, channels)
-        return BagData(train, test, "fashion-mnist",
-                       f"Fashion-MNIST 'Bag' class from {folder}: {len(train)} train / {len(test)} held-out images")
+        return BagData(
+            train,
+            test,
+            "fashion-mnist",
+            f"Fashion-MNIST 'Bag' class from {folder}: {len(train)} train / {len(test)} held-out images",
+        )
 
     if source == "folder":
         if path is None:
@@ -346,16 +438,24 @@ def load_bags(
         test, train = images[order[:n_test]], images[order[n_test:]]
         if len(train) == 0:
             train = images
-        return BagData(train, test, "folder",
-                       f"images from {path}: {len(train)} train / {len(test)} held-out, {train.shape[-1]} px")
+        return BagData(
+            train,
+            test,
+            "folder",
+            f"images from {path}: {len(train)} train / {len(test)} held-out, {train.shape[-1]} px",
+        )
 
     if source == "procedural":
         size, ch = image_size or 28, channels or 1
         train = procedural_bags(procedural_count, size, ch, seed=seed)
         test = procedural_bags(max(100, procedural_count // 6), size, ch, seed=seed + 1_000_003)
-        return BagData(train, test, "procedural",
-                       f"procedural bags drawn by the kit (seed {seed}): {len(train)} train / {len(test)} held-out, "
-                       f"{size} px -- no Fashion-MNIST installed (`apt-get install dataset-fashion-mnist` for real bags)")
+        return BagData(
+            train,
+            test,
+            "procedural",
+            f"procedural bags drawn by the kit (seed {seed}): {len(train)} train / {len(test)} held-out, "
+            f"{size} px -- no Fashion-MNIST installed (`apt-get install dataset-fashion-mnist` for real bags)",
+        )
 
     raise DataError(f"unknown data source {source!r}: use auto, fashion-mnist, folder or procedural")
 
@@ -371,5 +471,7 @@ def _maybe_resize(images: torch.Tensor, size: int | None, channels: int | None) 
     if channels == 3 and images.shape[1] == 1:
         images = images.repeat(1, 3, 1, 1)
     if size and size != images.shape[-1]:
-        images = torch.nn.functional.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        images = torch.nn.functional.interpolate(
+            images, size=(size, size), mode="bilinear", align_corners=False, antialias=True
+        )
     return images.clamp(0, 1)

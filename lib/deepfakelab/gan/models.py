@@ -17,7 +17,9 @@ from .config import BlockSpec, GANConfig
 def generator_block(in_channels: int, spec: BlockSpec) -> nn.Sequential:
     """Transposed convolution -> [batch norm] -> ReLU -> [dropout]: upsamples by ``stride``."""
     layers: list[nn.Module] = [
-        nn.ConvTranspose2d(in_channels, spec.channels, spec.kernel, spec.stride, spec.padding, bias=not spec.batch_norm)
+        nn.ConvTranspose2d(
+            in_channels, spec.channels, spec.kernel, spec.stride, spec.padding, bias=not spec.batch_norm
+        )
     ]
     if spec.batch_norm:
         layers.append(nn.BatchNorm2d(spec.channels))
@@ -34,7 +36,9 @@ def discriminator_block(in_channels: int, spec: BlockSpec, leaky_slope: float) -
     from images the discriminator rejects firmly.
     """
     layers: list[nn.Module] = [
-        nn.Conv2d(in_channels, spec.channels, spec.kernel, spec.stride, spec.padding, bias=not spec.batch_norm)
+        nn.Conv2d(
+            in_channels, spec.channels, spec.kernel, spec.stride, spec.padding, bias=not spec.batch_norm
+        )
     ]
     if spec.batch_norm:
         layers.append(nn.BatchNorm2d(spec.channels))
@@ -46,7 +50,9 @@ def discriminator_block(in_channels: int, spec: BlockSpec, leaky_slope: float) -
 
 def _size_preserving(spec: BlockSpec) -> BlockSpec:
     """A 3x3, stride-1, padding-1 block with the same channels: adds depth, keeps the size."""
-    return BlockSpec(spec.channels, kernel=3, stride=1, padding=1, batch_norm=spec.batch_norm, dropout=spec.dropout)
+    return BlockSpec(
+        spec.channels, kernel=3, stride=1, padding=1, batch_norm=spec.batch_norm, dropout=spec.dropout
+    )
 
 
 class Generator(nn.Module):

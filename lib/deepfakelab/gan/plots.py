@@ -27,7 +27,9 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def plot_losses(history: list[dict], path: str | Path | None = None, title: str = "", ax_losses=None, ax_probs=None):
+def plot_losses(
+    history: list[dict], path: str | Path | None = None, title: str = "", ax_losses=None, ax_probs=None
+):
     """Disc-loss vs gen-loss per step (faint) with a running mean (bold), and D(x) vs D(G(z)).
 
     Returns the matplotlib figure (None when drawing into given axes). A healthy run keeps the
@@ -41,7 +43,10 @@ def plot_losses(history: list[dict], path: str | Path | None = None, title: str 
     if ax_losses is None:
         fig = Figure(figsize=(8, 6))
         ax_losses, ax_probs = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
-    for key, label, colour in (("d_loss", "discriminator loss", "tab:blue"), ("g_loss", "generator loss", "tab:orange")):
+    for key, label, colour in (
+        ("d_loss", "discriminator loss", "tab:blue"),
+        ("g_loss", "generator loss", "tab:orange"),
+    ):
         values = np.array([r[key] for r in history], dtype=float)
         ax_losses.plot(epochs, values, color=colour, alpha=0.25, linewidth=0.8)
         ax_losses.plot(epochs, moving_average(values, window), color=colour, linewidth=2, label=label)
@@ -51,7 +56,10 @@ def plot_losses(history: list[dict], path: str | Path | None = None, title: str 
     if title:
         ax_losses.set_title(title)
     if ax_probs is not None:
-        for key, label, colour in (("d_real", "D(x): real judged real", "tab:green"), ("d_fake", "D(G(z)): fake judged real", "tab:red")):
+        for key, label, colour in (
+            ("d_real", "D(x): real judged real", "tab:green"),
+            ("d_fake", "D(G(z)): fake judged real", "tab:red"),
+        ):
             values = np.array([r[key] for r in history], dtype=float)
             ax_probs.plot(epochs, moving_average(values, window), color=colour, linewidth=1.5, label=label)
         ax_probs.set_ylim(0, 1)

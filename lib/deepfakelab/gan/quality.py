@@ -67,7 +67,9 @@ def to_classifier_input(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def features_and_probs(classifier: FashionClassifier, images: torch.Tensor, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
+def features_and_probs(
+    classifier: FashionClassifier, images: torch.Tensor, batch: int = 500
+) -> tuple[np.ndarray, np.ndarray]:
     """Penultimate features (N, D) and class probabilities (N, 10), as float64 arrays."""
     classifier.eval()
     feats, probs = [], []
@@ -96,7 +98,9 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * np.trace(covmean))
 
 
-def kernel_distance(a: np.ndarray, b: np.ndarray, subsets: int = 10, subset_size: int = 500, seed: int = 0) -> float:
+def kernel_distance(
+    a: np.ndarray, b: np.ndarray, subsets: int = 10, subset_size: int = 500, seed: int = 0
+) -> float:
     """Unbiased MMD^2 with the cubic polynomial kernel ``(x.y / d + 1)^3`` (Binkowski et al. 2018).
 
     Averaged over random subsets; unlike FD it is unbiased for small samples.
@@ -109,7 +113,11 @@ def kernel_distance(a: np.ndarray, b: np.ndarray, subsets: int = 10, subset_size
         x = a[rng.choice(len(a), m, replace=False)]
         y = b[rng.choice(len(b), m, replace=False)]
         k_xx, k_yy, k_xy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
-        mmd = (k_xx.sum() - np.trace(k_xx)) / (m * (m - 1)) + (k_yy.sum() - np.trace(k_yy)) / (m * (m - 1)) - 2 * k_xy.mean()
+        mmd = (
+            (k_xx.sum() - np.trace(k_xx)) / (m * (m - 1))
+            + (k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+            - 2 * k_xy.mean()
+        )
         values.append(mmd)
     return float(np.mean(values))
 
@@ -144,7 +152,14 @@ def nearest_distances(queries: torch.Tensor, references: torch.Tensor, batch: in
 class BagQuality:
     """Scores image sets against held-out real bags, with training bags for the copy check."""
 
-    def __init__(self, train: torch.Tensor, test: torch.Tensor, classifier: FashionClassifier | None = None, max_images: int = 1000, seed: int = 0):
+    def __init__(
+        self,
+        train: torch.Tensor,
+        test: torch.Tensor,
+        classifier: FashionClassifier | None = None,
+        max_images: int = 1000,
+        seed: int = 0,
+    ):
         self.classifier = classifier or load_classifier()
         g = torch.Generator().manual_seed(seed)
         self.train = train[torch.randperm(len(train), generator=g)[: max(max_images * 3, 1)]]
@@ -178,12 +193,19 @@ class BagQuality:
         floor.copy_share = float("nan")
         blurred = gaussian_blur(real, kernel_size=5, sigma=1.0)
         noise = torch.rand(real.shape, generator=g)
-        return [floor, self.score("real bags blurred, sigma 1 px (ceiling)", blurred), self.score("uniform noise", noise)]
+        return [
+            floor,
+            self.score("real bags blurred, sigma 1 px (ceiling)", blurred),
+            self.score("uniform noise", noise),
+        ]
 
 
 def quality_table(rows: list[QualityScores]) -> str:
     """A markdown table of scores."""
-    lines = ["| images | domain FD | KID x1000 | coverage | near-copies | n |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| images | domain FD | KID x1000 | coverage | near-copies | n |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         copies = "n/a" if np.isnan(r.copy_share) else f"{100 * r.copy_share:.1f} %"
         lines.append(f"| {r.name} | {r.fd:.2f} | {r.kid:.2f} | {100 * r.coverage:.1f} % | {copies} | {r.n} |")

@@ -75,7 +75,9 @@ def grid(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 @torch.no_grad()
-def best_samples(result: TrainResult, config: GANConfig, quality: BagQuality, count: int = 16, pool: int = 256) -> torch.Tensor:
+def best_samples(
+    result: TrainResult, config: GANConfig, quality: BagQuality, count: int = 16, pool: int = 256
+) -> torch.Tensor:
     """The ``count`` samples (of ``pool`` drawn with a fixed seed) the classifier finds most bag-like."""
     generator, _ = load_run(result.run_dir)
     noise = torch.randn(pool, config.generator.z_dim, generator=torch.Generator().manual_seed(1234))
@@ -102,7 +104,11 @@ def run_sweep(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     quality = quality or BagQuality(data.train, data.test)
-    (out_dir / "sweep.json").write_text(json.dumps({"base": base.to_dict(), "variants": variants, "data": data.description}, indent=2, default=str))
+    (out_dir / "sweep.json").write_text(
+        json.dumps(
+            {"base": base.to_dict(), "variants": variants, "data": data.description}, indent=2, default=str
+        )
+    )
     records = []
     for number, changes in enumerate(variants, 1):
         config = base.replace(**changes).validate()
@@ -139,8 +145,13 @@ def write_report(records: list[RunRecord], quality: BagQuality, out_dir: Path) -
             f"{r['final_d_real']:.2f} | {r['final_d_fake']:.2f} | {r['domain_fd']:.2f} | {r['kid_x1000']:.2f} | "
             f"{100 * r['coverage']:.0f} % | {r['seconds']:.0f} |"
         )
-    lines += ["", "Calibration of the quality score on the same held-out bags (lower FD is better):", "",
-              quality_table(quality.calibration()), ""]
+    lines += [
+        "",
+        "Calibration of the quality score on the same held-out bags (lower FD is better):",
+        "",
+        quality_table(quality.calibration()),
+        "",
+    ]
     (out_dir / "runs.md").write_text("\n".join(lines))
     figure = plot_sweep(records, out_dir / "runs.png")
     return {"table": out_dir / "runs.md", "csv": out_dir / "runs.csv", "figure": figure}
@@ -154,8 +165,11 @@ def plot_sweep(records: list[RunRecord], path: Path) -> Path:
         ax_img.imshow(image_grid(record.best_samples, nrow=4))
         ax_img.set_axis_off()
         ax_img.set_title(f"run {record.number}: best samples", fontsize=9)
-        plot_losses(record.result.history, ax_losses=ax_loss,
-                    title=f"run {record.number}: {describe_changes(record.changes)} -- FD {record.scores.fd:.1f}")
+        plot_losses(
+            record.result.history,
+            ax_losses=ax_loss,
+            title=f"run {record.number}: {describe_changes(record.changes)} -- FD {record.scores.fd:.1f}",
+        )
         ax_loss.title.set_fontsize(9)
     fig.tight_layout()
     # the figure shows generated samples: watermark and signed manifest (issue 30)

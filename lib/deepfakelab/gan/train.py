@@ -87,8 +87,9 @@ class DCGANTrainer:
         self.data = scaled.to(self.device, torch.float32).contiguous()
         # One stream for data order and noise, separate from torch's global one (used by dropout).
         self.rng = torch.Generator().manual_seed(t.seed)
-        self.fixed_noise = torch.randn(t.num_samples, config.generator.z_dim,
-                                       generator=torch.Generator().manual_seed(t.seed + 1)).to(self.device)
+        self.fixed_noise = torch.randn(
+            t.num_samples, config.generator.z_dim, generator=torch.Generator().manual_seed(t.seed + 1)
+        ).to(self.device)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -204,8 +205,13 @@ def train(
     start_epoch, history = _resume(trainer, run_dir, resume, progress)
     _write_json(run_dir / "config.json", config.to_dict())
 
-    bar = tqdm(total=(config.train.epochs - start_epoch) * trainer.steps_per_epoch, disable=not progress,
-               unit="step", desc=f"GAN on {trainer.device.type}", dynamic_ncols=True)
+    bar = tqdm(
+        total=(config.train.epochs - start_epoch) * trainer.steps_per_epoch,
+        disable=not progress,
+        unit="step",
+        desc=f"GAN on {trainer.device.type}",
+        dynamic_ncols=True,
+    )
     started, images = time.perf_counter(), 0
     try:
         for epoch in range(start_epoch + 1, config.train.epochs + 1):
@@ -214,7 +220,7 @@ def train(
             history.extend({k: v for k, v in r.items() if k != "batch"} for r in rows)
             _end_epoch(trainer, epoch, history, run_dir, marks)
             if on_epoch_end:
-                on_epoch_end(epoch, summarise_epochs(history[-len(rows):])[0])
+                on_epoch_end(epoch, summarise_epochs(history[-len(rows) :])[0])
     finally:
         bar.close()
     return _finish(run_dir, history, config.train.epochs, start_epoch, time.perf_counter() - started, images)
@@ -269,12 +275,15 @@ def _train_epoch(trainer: DCGANTrainer, epoch: int, run_dir: Path, bar) -> list[
 def _end_epoch(trainer: DCGANTrainer, epoch: int, history: list[dict], run_dir: Path, marks) -> None:
     """The epoch's marked sample grid, its checkpoint and the history so far, on disk."""
     _save_image_grid(trainer.samples(), run_dir / "samples" / f"epoch_{epoch:04d}.png", marks=marks.sibling())
-    _save_checkpoint(trainer.state_dict(epoch, history), run_dir, epoch, trainer.config.train.keep_checkpoints)
+    _save_checkpoint(
+        trainer.state_dict(epoch, history), run_dir, epoch, trainer.config.train.keep_checkpoints
+    )
     write_history(run_dir, history)
 
 
-def _finish(run_dir: Path, history: list[dict], epochs: int, start_epoch: int, seconds: float,
-            images: int) -> TrainResult:
+def _finish(
+    run_dir: Path, history: list[dict], epochs: int, start_epoch: int, seconds: float, images: int
+) -> TrainResult:
     """The loss curves drawn and what the run wrote, with its speed."""
     write_history(run_dir, history)
     from .plots import plot_losses  # deferred: --help loads gan.train; plots +2.5 s
@@ -287,8 +296,15 @@ def _finish(run_dir: Path, history: list[dict], epochs: int, start_epoch: int, s
         "samples": run_dir / "samples" / f"epoch_{epochs:04d}.png",
         "checkpoint": latest_checkpoint(run_dir),
     }
-    return TrainResult(run_dir, history, summarise_epochs(history), start_epoch, seconds,
-                       images / seconds if seconds > 0 else 0.0, files)
+    return TrainResult(
+        run_dir,
+        history,
+        summarise_epochs(history),
+        start_epoch,
+        seconds,
+        images / seconds if seconds > 0 else 0.0,
+        files,
+    )
 
 
 # --------------------------------------------------------------------------- history
@@ -298,7 +314,11 @@ def summarise_epochs(history: list[dict]) -> list[dict]:
     for row in history:
         by_epoch.setdefault(int(row["epoch"]), []).append(row)
     return [
-        {"epoch": e, **{k: sum(float(r[k]) for r in rows) / len(rows) for k in STEP_FIELDS[2:]}, "steps": len(rows)}
+        {
+            "epoch": e,
+            **{k: sum(float(r[k]) for r in rows) / len(rows) for k in STEP_FIELDS[2:]},
+            "steps": len(rows),
+        }
         for e, rows in sorted(by_epoch.items())
     ]
 
@@ -312,7 +332,10 @@ def write_history(run_dir: Path, history: list[dict]) -> None:
 def read_history(run_dir: str | os.PathLike) -> list[dict]:
     """The per-step history of a run folder, as a list of dicts of numbers."""
     with open(Path(run_dir) / "history.csv", newline="") as fh:
-        return [{k: (int(v) if k in ("epoch", "step") else float(v)) for k, v in row.items()} for row in csv.DictReader(fh)]
+        return [
+            {k: (int(v) if k in ("epoch", "step") else float(v)) for k, v in row.items()}
+            for row in csv.DictReader(fh)
+        ]
 
 
 def _write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
@@ -354,10 +377,14 @@ def _load(path: Path) -> dict:
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
         # torch's own message can be a page long (the weights_only advice): its first line is enough
         detail = (str(exc).strip().splitlines() or [""])[0].split(". ")[0][:160]
-        raise ConfigError(f"{path}: not a readable deepfakelab GAN checkpoint, truncated or another kind of file "
-                          f"({type(exc).__name__}: {detail})") from None
+        raise ConfigError(
+            f"{path}: not a readable deepfakelab GAN checkpoint, truncated or another kind of file "
+            f"({type(exc).__name__}: {detail})"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != "deepfakelab.gan/1":
-        raise ConfigError(f"{path}: not a deepfakelab GAN checkpoint (no 'format': 'deepfakelab.gan/1' entry)")
+        raise ConfigError(
+            f"{path}: not a deepfakelab GAN checkpoint (no 'format': 'deepfakelab.gan/1' entry)"
+        )
     return state
 
 
@@ -377,7 +404,9 @@ def check_run_folder(run_dir: str | os.PathLike, resume: bool = True) -> Path:
     try:
         _load(newest)
     except ConfigError as exc:
-        raise ConfigError(f"{exc}; delete it to resume from the checkpoint before, or start over with --fresh") from None
+        raise ConfigError(
+            f"{exc}; delete it to resume from the checkpoint before, or start over with --fresh"
+        ) from None
     return run_dir
 
 
@@ -406,7 +435,9 @@ def load_run(path: str | os.PathLike, device: str | None = "cpu") -> tuple[Gener
     if path.is_dir():
         checkpoint = latest_checkpoint(path)
         if checkpoint is None:
-            raise ConfigError(f"{path}: no checkpoint found in this run folder (expected checkpoints/epoch_*.pt)")
+            raise ConfigError(
+                f"{path}: no checkpoint found in this run folder (expected checkpoints/epoch_*.pt)"
+            )
     else:
         checkpoint = check_input_file(path, "GAN checkpoint (.pt) or run folder")
     state = _load(checkpoint)

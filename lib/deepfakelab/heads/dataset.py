@@ -100,8 +100,9 @@ def video_spec(config: HeadsConfig, identity_index: int, video_index: int) -> Vi
     return VideoSpec(identity_index, video_index, identity_for(config, identity_index), states, effects)
 
 
-def split_identities(num_identities: int, val_fraction: float = 0.1, test_fraction: float = 0.1,
-                     seed: int = 0) -> dict[str, np.ndarray]:
+def split_identities(
+    num_identities: int, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Split identity indices ``0 .. num_identities-1`` into disjoint ``train``/``val``/``test``.
 
     A seeded permutation cut by the fractions; every identity lands in exactly one split, and
@@ -118,9 +119,9 @@ def split_identities(num_identities: int, val_fraction: float = 0.1, test_fracti
     n_val = int(round(val_fraction * num_identities))
     n_test = int(round(test_fraction * num_identities))
     return {
-        "train": np.sort(order[n_val + n_test:]),
+        "train": np.sort(order[n_val + n_test :]),
         "val": np.sort(order[:n_val]),
-        "test": np.sort(order[n_val:n_val + n_test]),
+        "test": np.sort(order[n_val : n_val + n_test]),
     }
 
 
@@ -171,8 +172,13 @@ class TalkingHeads(_VideoIndex):
 
     MASK_NAMES = ("background", "body", "face", "eyes", "mouth", "hair", "accessories")
 
-    def __init__(self, identities: Sequence[int], videos_per_identity: int = 1,
-                 config: HeadsConfig = HeadsConfig(), masks: bool = False):
+    def __init__(
+        self,
+        identities: Sequence[int],
+        videos_per_identity: int = 1,
+        config: HeadsConfig = HeadsConfig(),
+        masks: bool = False,
+    ):
         super().__init__(identities, videos_per_identity, config)
         self.with_masks = masks
 
@@ -218,8 +224,13 @@ class FramePairs(_VideoIndex):
     - ``identity``, ``video_index``, ``frames`` (the two frame numbers).
     """
 
-    def __init__(self, identities: Sequence[int], videos_per_identity: int = 1,
-                 config: HeadsConfig = HeadsConfig(), repeats: int = 1):
+    def __init__(
+        self,
+        identities: Sequence[int],
+        videos_per_identity: int = 1,
+        config: HeadsConfig = HeadsConfig(),
+        repeats: int = 1,
+    ):
         super().__init__(identities, videos_per_identity, config)
         if config.frames < 2:
             raise ConfigError("FramePairs needs videos of at least 2 frames (config.frames)")
@@ -236,11 +247,15 @@ class FramePairs(_VideoIndex):
         spec = self.spec(index % self.num_videos)
         rng = np.random.default_rng(_derive(self.config.seed, index, 0x9A1))
         first, second = (int(k) for k in rng.choice(self.config.frames, size=2, replace=False))
-        item: dict = {"identity": spec.identity_index, "video_index": spec.video_index,
-                      "frames": torch.tensor([first, second])}
+        item: dict = {
+            "identity": spec.identity_index,
+            "video_index": spec.video_index,
+            "frames": torch.tensor([first, second]),
+        }
         for role, k in (("source", first), ("driving", second)):
-            frame = render_frame(spec.identity, spec.states[k], self.config.size, spec.effects, k,
-                                 self.config.fps)
+            frame = render_frame(
+                spec.identity, spec.states[k], self.config.size, spec.effects, k, self.config.fps
+            )
             item[role] = frames_to_tensor([frame.image])[0]
             item[f"{role}_landmarks"] = torch.from_numpy(frame.landmarks)
             item[f"{role}_visible"] = torch.from_numpy(frame.visible)

@@ -16,7 +16,9 @@ from ..errors import ConfigError
 
 def _direction(azimuth: float, elevation: float) -> np.ndarray:
     """Unit vector towards a light at ``azimuth`` (right of the camera axis) and ``elevation`` (up), radians."""
-    return np.array([np.sin(azimuth) * np.cos(elevation), -np.sin(elevation), np.cos(azimuth) * np.cos(elevation)])
+    return np.array(
+        [np.sin(azimuth) * np.cos(elevation), -np.sin(elevation), np.cos(azimuth) * np.cos(elevation)]
+    )
 
 
 # The fixed key light: from the upper left, 35 degrees to the side and 35 degrees up.
@@ -80,6 +82,8 @@ class CameraEffects:
             noisy = image.astype(np.float32) + rng.normal(0, self.noise * 255, image.shape).astype(np.float32)
             image = np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
         if self.jpeg_quality is not None:
-            ok, data = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(self.jpeg_quality)])
+            ok, data = cv2.imencode(
+                ".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(self.jpeg_quality)]
+            )
             image = cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1].copy()
         return image

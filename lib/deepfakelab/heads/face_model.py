@@ -42,7 +42,9 @@ _CURVE_POINTS = 12
 _EYELID_T = np.linspace(0, 1, _CURVE_POINTS)
 _LIP_U = np.linspace(-1, 1, 2 * _CURVE_POINTS + 1)
 _BROW_T = np.linspace(0, 1, 9)
-_IRIS_RING = np.stack([np.cos(a := np.linspace(0, 2 * np.pi, 16, endpoint=False)), np.sin(a), np.zeros(16)], 1)
+_IRIS_RING = np.stack(
+    [np.cos(a := np.linspace(0, 2 * np.pi, 16, endpoint=False)), np.sin(a), np.zeros(16)], 1
+)
 _JAW_PHI = np.linspace(np.pi, 0, 17)
 _SPHERE_THETA = np.linspace(0, np.pi, 14)[:, None]  # from the top to the bottom
 _SPHERE_PHI = np.linspace(0, 2 * np.pi, 20, endpoint=False)[None, :]
@@ -119,8 +121,14 @@ class FaceModel:
         self._build_mouth()
         self._build_jaw()
         self.landmarks = np.concatenate(
-            [self.jaw, self.brow_points, self.nose, self.eye_points, self.outer_lip_points,
-             self.inner_lip_points]
+            [
+                self.jaw,
+                self.brow_points,
+                self.nose,
+                self.eye_points,
+                self.outer_lip_points,
+                self.inner_lip_points,
+            ]
         )
         self.silhouette_points = self._silhouette()
 
@@ -166,15 +174,23 @@ class FaceModel:
             y_up = open_upper * (1 - st.blink) + closed_upper * st.blink
             y_low = low * np.sin(np.pi * t)
             n = len(t)
-            points3d = self.surface(np.concatenate([x, x, [cx]]), np.concatenate([y_up, y_low, [0.0]]), lift=-0.02)
-            upper, lower = points3d[:n], points3d[n:2 * n]
+            points3d = self.surface(
+                np.concatenate([x, x, [cx]]), np.concatenate([y_up, y_low, [0.0]]), lift=-0.02
+            )
+            upper, lower = points3d[:n], points3d[n : 2 * n]
             self.eye_upper.append(upper)
             self.eye_lower.append(lower)
             self.eye_centres.append(points3d[-1])
             # Landmarks: left corner, two upper, right corner, two lower (clockwise in the image).
             pick = lambda curve, s: curve[int(round(s * (_CURVE_POINTS - 1)))]  # noqa: E731
-            points += [upper[0], pick(upper, 1 / 3), pick(upper, 2 / 3), upper[-1],
-                       pick(lower, 2 / 3), pick(lower, 1 / 3)]
+            points += [
+                upper[0],
+                pick(upper, 1 / 3),
+                pick(upper, 2 / 3),
+                upper[-1],
+                pick(lower, 2 / 3),
+                pick(lower, 1 / 3),
+            ]
         self.eye_points = np.array(points)
         self.eye_half_width = w
 
@@ -195,14 +211,17 @@ class FaceModel:
             cx = side * ident.eye_spacing
             # Along the brow from the image-left end to the image-right end.
             x = cx + w * 1.25 * (2 * t - 1)
-            inner = (t if side < 0 else 1 - t)  # 1 at the end nearest the nose
+            inner = t if side < 0 else 1 - t  # 1 at the end nearest the nose
             arch = ident.brow_arch * np.sin(np.pi * (0.25 + 0.6 * (1 - inner)))
             y = -0.27 - 0.12 * st.brow_raise - arch + 0.03 * inner**2
             thickness = ident.brow_thickness * (0.55 + 0.6 * inner)
             n = len(t)
-            points3d = self.surface(np.concatenate([x, x, x]),
-                                    np.concatenate([y - thickness / 2, y + thickness / 2, y]), lift=0.03)
-            top, bottom, centre = points3d[:n], points3d[n:2 * n], points3d[2 * n:]
+            points3d = self.surface(
+                np.concatenate([x, x, x]),
+                np.concatenate([y - thickness / 2, y + thickness / 2, y]),
+                lift=0.03,
+            )
+            top, bottom, centre = points3d[:n], points3d[n : 2 * n], points3d[2 * n :]
             self.brow_outline.append(np.concatenate([top, bottom[::-1]]))
             points += list(centre[[0, 2, 4, 6, 8]])
         self.brow_points = np.array(points)

@@ -142,8 +142,13 @@ class Identity:
         bare = self.without_accessories()
         if kind == "none":
             return bare
-        for field, options in (("glasses", GLASSES), ("eyewear", EYEWEAR), ("face_cover", FACE_COVERS),
-                               ("headwear", HEADWEAR), ("facial_hair", FACIAL_HAIR)):
+        for field, options in (
+            ("glasses", GLASSES),
+            ("eyewear", EYEWEAR),
+            ("face_cover", FACE_COVERS),
+            ("headwear", HEADWEAR),
+            ("facial_hair", FACIAL_HAIR),
+        ):
             if kind in options:
                 return dataclasses.replace(bare, **{field: kind})
         raise ConfigError(f"unknown accessory {kind!r}; choose one of {', '.join(ACCESSORY_KINDS)}")
@@ -161,8 +166,16 @@ def _draw_colours(rng: np.random.Generator) -> dict:
     background = BACKGROUNDS[rng.integers(len(BACKGROUNDS))]
     bg1 = rng.uniform(0.1, 0.95, 3)
     bg2 = np.clip(bg1 * u(0.4, 1.3) + u(-0.15, 0.15, 3), 0, 1)
-    return {"skin": skin, "hair_style": hair_style, "hair": hair, "brow": brow, "lips": lips,
-            "background": background, "bg1": bg1, "bg2": bg2}
+    return {
+        "skin": skin,
+        "hair_style": hair_style,
+        "hair": hair,
+        "brow": brow,
+        "lips": lips,
+        "background": background,
+        "bg1": bg1,
+        "bg2": bg2,
+    }
 
 
 def _draw_accessories(rng: np.random.Generator, accessory_rate: float) -> dict[str, str | None]:
@@ -180,8 +193,13 @@ def _draw_accessories(rng: np.random.Generator, accessory_rate: float) -> dict[s
             second = rng.choice(len(kinds), p=weights)
             if {kinds[first], kinds[second]} != {"glasses", "eyewear"}:
                 chosen.add(second)
-        options = {"glasses": GLASSES, "eyewear": EYEWEAR, "face_cover": FACE_COVERS,
-                   "headwear": HEADWEAR, "facial_hair": FACIAL_HAIR}
+        options = {
+            "glasses": GLASSES,
+            "eyewear": EYEWEAR,
+            "face_cover": FACE_COVERS,
+            "headwear": HEADWEAR,
+            "facial_hair": FACIAL_HAIR,
+        }
         for k in sorted(chosen):
             accessories[kinds[k]] = str(rng.choice(options[kinds[k]]))
     return accessories

@@ -23,8 +23,9 @@ def _rng(seed: int, salt: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), salt]))
 
 
-def smooth_curve(rng: np.random.Generator, frames: int, low: float, high: float,
-                 knot_every: float) -> np.ndarray:
+def smooth_curve(
+    rng: np.random.Generator, frames: int, low: float, high: float, knot_every: float
+) -> np.ndarray:
     """``(frames,)`` smooth random curve in [low, high], with a new key value every ``knot_every`` frames."""
     knots = max(2, int(np.ceil(frames / knot_every)) + 1)
     x = np.linspace(0, max(frames - 1, 1), knots)
@@ -92,8 +93,15 @@ def talk(frames: int, fps: float = 25.0, seed: int = 0) -> list[FaceState]:
     return _to_states(curves, frames)
 
 
-def _swing(frames: int, fps: float, seed: int, stream: int, axis: str,
-           amplitude: tuple[float, float], frequency: tuple[float, float]) -> list[FaceState]:
+def _swing(
+    frames: int,
+    fps: float,
+    seed: int,
+    stream: int,
+    axis: str,
+    amplitude: tuple[float, float],
+    frequency: tuple[float, float],
+) -> list[FaceState]:
     """Idle motion plus a sine swing of one head angle, amplitude (degrees) and frequency (Hz)
     drawn from the given ranges."""
     _check(frames, fps)
@@ -166,8 +174,9 @@ def random_trajectory(seed: int, frames: int, fps: float = 25.0) -> list[FaceSta
     curves["scale"] = curves["scale"] * smooth_curve(rng, frames, 0.85, 1.15, knot)
     speech = talk(frames, fps, seed)
     speaking = smooth_curve(rng, frames, -0.5, 1.5, fps).clip(0, 1)
-    curves["mouth_open"] = np.array([s.mouth_open for s in speech]) * speaking \
-        + smooth_curve(rng, frames, -0.6, 1.0, fps).clip(0, 1) * (1 - speaking)
+    curves["mouth_open"] = np.array([s.mouth_open for s in speech]) * speaking + smooth_curve(
+        rng, frames, -0.6, 1.0, fps
+    ).clip(0, 1) * (1 - speaking)
     curves["smile"] = smooth_curve(rng, frames, -0.4, 1.0, 1.5 * fps).clip(0, 1)
     curves["brow_raise"] = smooth_curve(rng, frames, -0.5, 1.0, fps).clip(0, 1)
     curves["gaze_x"] = smooth_curve(rng, frames, -0.8, 0.8, 0.7 * fps)

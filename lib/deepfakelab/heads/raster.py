@@ -95,8 +95,15 @@ class Canvas:
         return Coverage(np.exp(-(u * u + v * v)).astype(np.float32), x0, y0)
 
     # -- painting --------------------------------------------------------------------------
-    def paint(self, coverage: Coverage | None, colour, alpha: float = 1.0, label: str | None = None,
-              occludes: bool = False, within: str | None = None) -> None:
+    def paint(
+        self,
+        coverage: Coverage | None,
+        colour,
+        alpha: float = 1.0,
+        label: str | None = None,
+        occludes: bool = False,
+        within: str | None = None,
+    ) -> None:
         """Blend ``colour`` (RGB triple or ``(h, w, 3)`` array) into the image by ``coverage * alpha``.
 
         ``label`` marks the painted pixels as that layer; ``occludes`` marks them as hiding the
@@ -145,9 +152,18 @@ class ShellHits:
     hit, in [0, 1]).
     """
 
-    def __init__(self, canvas: Canvas, centre: np.ndarray, px_per_unit: float, rotation: np.ndarray,
-                 axes: np.ndarray, offset: np.ndarray, light_dir: np.ndarray, back: bool = False,
-                 box: tuple[int, int, int, int] | None = None):
+    def __init__(
+        self,
+        canvas: Canvas,
+        centre: np.ndarray,
+        px_per_unit: float,
+        rotation: np.ndarray,
+        axes: np.ndarray,
+        offset: np.ndarray,
+        light_dir: np.ndarray,
+        back: bool = False,
+        box: tuple[int, int, int, int] | None = None,
+    ):
         if box is None:
             # Box of the projected ellipsoid: its half extent along camera x is |row 0 of R diag(axes)|.
             scaled = rotation * axes[None, :]

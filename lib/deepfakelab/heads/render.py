@@ -72,9 +72,15 @@ def check_size(size: int) -> int:
     return int(size)
 
 
-def render_frame(identity: Identity, state: FaceState, size: int = 128,
-                 effects: CameraEffects | None = None, frame_index: int = 0, fps: float = 25.0,
-                 background: np.ndarray | None = None) -> RenderedFrame:
+def render_frame(
+    identity: Identity,
+    state: FaceState,
+    size: int = 128,
+    effects: CameraEffects | None = None,
+    frame_index: int = 0,
+    fps: float = 25.0,
+    background: np.ndarray | None = None,
+) -> RenderedFrame:
     """Render ``identity`` in ``state`` as a ``size`` x ``size`` frame.
 
     ``effects`` (lighting drift, noise, JPEG) are evaluated at ``frame_index`` / ``fps``
@@ -96,8 +102,13 @@ def render_frame(identity: Identity, state: FaceState, size: int = 128,
     return RenderedFrame(image, landmarks, visible, painter.canvas.masks(), state)
 
 
-def render_video(identity: Identity, states: list[FaceState], size: int = 128,
-                 effects: CameraEffects | None = None, fps: float = 25.0) -> list[RenderedFrame]:
+def render_video(
+    identity: Identity,
+    states: list[FaceState],
+    size: int = 128,
+    effects: CameraEffects | None = None,
+    fps: float = 25.0,
+) -> list[RenderedFrame]:
     """Render one identity acting out ``states`` (one frame each) with one background."""
     size = check_size(size)
     if len(states) == 0:
@@ -109,8 +120,7 @@ def render_video(identity: Identity, states: list[FaceState], size: int = 128,
 class _HeadPainter:
     """Paints one head on a canvas; one method per part, called back to front by :meth:`paint`."""
 
-    def __init__(self, identity: Identity, state: FaceState, canvas: Canvas, light: np.ndarray,
-                 gain: float):
+    def __init__(self, identity: Identity, state: FaceState, canvas: Canvas, light: np.ndarray, gain: float):
         self.id = identity
         self.st = state
         self.canvas = canvas
@@ -128,8 +138,17 @@ class _HeadPainter:
     # -- helpers ----------------------------------------------------------------------------
     def shell(self, axes, offset=(0.0, 0.0, 0.0), back: bool = False, box=None) -> ShellHits | None:
         """Ray hits on an ellipsoid around the head, or None when it is off the canvas."""
-        hits = ShellHits(self.canvas, self.proj.centre, self.px, self.proj.rotation,
-                         np.asarray(axes, float), np.asarray(offset, float), self.light, back, box)
+        hits = ShellHits(
+            self.canvas,
+            self.proj.centre,
+            self.px,
+            self.proj.rotation,
+            np.asarray(axes, float),
+            np.asarray(offset, float),
+            self.light,
+            back,
+            box,
+        )
         return hits if hits.box is not None else None
 
     def shade_at(self, point: np.ndarray) -> float:
@@ -221,18 +240,22 @@ class _HeadPainter:
             centre = self.proj(np.array([[0.0, -0.85 * self.b, -0.85 * self.c]]))[0]
             angles = np.linspace(0, 2 * np.pi, 20, endpoint=False)
             circle = centre + 0.42 * self.px * np.stack([np.cos(angles), np.sin(angles)], 1)
-            self.canvas.paint(self.canvas.polygon(circle), np.asarray(self.id.hair) * 0.7 * self.gain, label="hair")
+            self.canvas.paint(
+                self.canvas.polygon(circle), np.asarray(self.id.hair) * 0.7 * self.gain, label="hair"
+            )
         u, v, w = hits.back
         inside = region_alpha(self.hair_boundary(u, w) - v, self.px * self.hair_axes[1])
-        self.canvas.paint(hits.coverage_of(hits.coverage * inside),
-                          self.hair_colour(u, v, 0.5 * hits.light), label="hair")
+        self.canvas.paint(
+            hits.coverage_of(hits.coverage * inside), self.hair_colour(u, v, 0.5 * hits.light), label="hair"
+        )
 
     def hair_front(self) -> None:
         hits = self.hair_shell
         u, v, w = hits.front
         alpha = hits.coverage * region_alpha(self.hair_boundary(u, w) - v, self.px * self.hair_axes[1])
-        self.canvas.paint(hits.coverage_of(alpha), self.hair_colour(u, v, hits.light),
-                          label="hair", occludes=True)
+        self.canvas.paint(
+            hits.coverage_of(alpha), self.hair_colour(u, v, hits.light), label="hair", occludes=True
+        )
 
     # -- body, ears, head ---------------------------------------------------------------------
     def flat(self, points: np.ndarray, roll_share: float = 0.4) -> np.ndarray:
@@ -248,8 +271,12 @@ class _HeadPainter:
         skin = np.asarray(self.id.skin)
         self.canvas.paint(self.canvas.polygon(self.flat(neck)), skin * 0.72 * self.gain, label="body")
         chin_shadow = self.flat(np.array([[0.0, b + 0.05]]))[0]
-        self.canvas.paint(self.canvas.blob(chin_shadow, (0.55 * self.px, 0.3 * self.px)), skin * 0.35,
-                          alpha=0.5, within="body")
+        self.canvas.paint(
+            self.canvas.blob(chin_shadow, (0.55 * self.px, 0.3 * self.px)),
+            skin * 0.35,
+            alpha=0.5,
+            within="body",
+        )
         t = np.linspace(0, 1, 9)
         left = [[-0.55 - 1.9 * s, b + 0.6 + 0.9 * s**0.6] for s in t]  # neck to shoulder tip
         right = [[-x, y] for x, y in left]
@@ -272,8 +299,9 @@ class _HeadPainter:
         theta = np.linspace(0, 2 * np.pi, 18, endpoint=False)[:, None]
         size = self.id.ear_size
         rim = centre + np.cos(theta) * size * np.array([0, 1, 0]) + np.sin(theta) * 0.16 * out
-        inner = centre + 0.1 * out + np.cos(theta) * 0.6 * size * np.array([0, 1, 0]) \
-            + np.sin(theta) * 0.07 * out
+        inner = (
+            centre + 0.1 * out + np.cos(theta) * 0.6 * size * np.array([0, 1, 0]) + np.sin(theta) * 0.07 * out
+        )
         shade = self.shade_at(centre * np.array([1, 1, 0]) + np.array([0, 0, 0.2]))
         skin = np.asarray(self.id.skin)
         self.canvas.paint(self.poly(rim), skin * shade * 0.92, label="body", occludes=in_front)
@@ -299,9 +327,13 @@ class _HeadPainter:
         m, skin = self.model, np.asarray(self.id.skin)
         for side in (-1, 1):
             cheek = m.surface(side * 0.55, 0.38, 0.0)[0]
-            self.canvas.paint(self.blob(cheek, 0.22, 0.14), (0.85, 0.35, 0.35), alpha=0.45 * self.id.blush, within="face")
+            self.canvas.paint(
+                self.blob(cheek, 0.22, 0.14), (0.85, 0.35, 0.35), alpha=0.45 * self.id.blush, within="face"
+            )
             socket = m.eye_centres[(side + 1) // 2] + np.array([0.0, -0.04, 0.0])
-            self.canvas.paint(self.blob(socket, 1.5 * self.id.eye_width, 0.14), skin * 0.4, alpha=0.45, within="face")
+            self.canvas.paint(
+                self.blob(socket, 1.5 * self.id.eye_width, 0.14), skin * 0.4, alpha=0.45, within="face"
+            )
 
     # -- features ------------------------------------------------------------------------------
     def brows(self) -> None:
@@ -319,8 +351,12 @@ class _HeadPainter:
             if self.st.blink < 0.97:
                 sclera = self.poly(outline)
                 if sclera is not None:
-                    box = (sclera.x0, sclera.y0, sclera.x0 + sclera.alpha.shape[1],
-                           sclera.y0 + sclera.alpha.shape[0])
+                    box = (
+                        sclera.x0,
+                        sclera.y0,
+                        sclera.x0 + sclera.alpha.shape[1],
+                        sclera.y0 + sclera.alpha.shape[0],
+                    )
                     self.canvas.paint(sclera, np.asarray(_SCLERA) * min(shade, 1.1), label="eyes")
                     ring, pupil = m.iris(i)
                     iris = self.poly(ring, box)
@@ -334,13 +370,19 @@ class _HeadPainter:
                     if not self.detail:
                         continue
                     glint = ring.mean(0) + np.array([-0.06, -0.06, 0.02]) * self.id.eye_width * 2
-                    self.canvas.paint(self.blob(glint, 0.025, 0.025), (1.0, 1.0, 1.0), alpha=0.8 * (1 - self.st.blink))
+                    self.canvas.paint(
+                        self.blob(glint, 0.025, 0.025), (1.0, 1.0, 1.0), alpha=0.8 * (1 - self.st.blink)
+                    )
             self.canvas.paint(self.line(upper, lash / self.px), _DARK, alpha=0.95)
             if not self.detail:
                 continue
-            self.canvas.paint(self.line(lower, 0.5 * lash / self.px), np.asarray(self.id.skin) * 0.4, alpha=0.5)
+            self.canvas.paint(
+                self.line(lower, 0.5 * lash / self.px), np.asarray(self.id.skin) * 0.4, alpha=0.5
+            )
             crease = upper + np.array([0.0, -0.06 - 0.03 * self.st.brow_raise, 0.0])
-            self.canvas.paint(self.line(crease, 0.5 * lash / self.px), np.asarray(self.id.skin) * 0.45, alpha=0.35)
+            self.canvas.paint(
+                self.line(crease, 0.5 * lash / self.px), np.asarray(self.id.skin) * 0.45, alpha=0.35
+            )
 
     def nose(self) -> None:
         m, nose, skin = self.model, self.model.nose, np.asarray(self.id.skin)
@@ -348,25 +390,36 @@ class _HeadPainter:
         # The side of the nose away from the light is in shadow (light side sign in head space).
         light_x = (self.proj.rotation.T @ self.light)[0]
         dark = 1.0 if light_x < 0 else -1.0
-        ridge = m.surface(dark * np.array([0.07, 0.08, 0.1, nw * 0.9]),
-                          np.array([-0.02, tip_y * 0.45, tip_y * 0.85, base_y - 0.06]),
-                          np.array([0.04, 0.12, 0.2, 0.08]))
+        ridge = m.surface(
+            dark * np.array([0.07, 0.08, 0.1, nw * 0.9]),
+            np.array([-0.02, tip_y * 0.45, tip_y * 0.85, base_y - 0.06]),
+            np.array([0.04, 0.12, 0.2, 0.08]),
+        )
         self.canvas.paint(self.line(ridge, 0.08), skin * 0.4 * self.gain, alpha=0.3)
         if self.detail:
             self.canvas.paint(self.blob(nose[3] + np.array([0, 0, 0.05]), 0.07, 0.05), (1, 1, 1), alpha=0.18)
-        self.canvas.paint(self.blob(m.surface(0.0, base_y + 0.05, 0.05)[0], 0.12, 0.04), skin * 0.35, alpha=0.45)
+        self.canvas.paint(
+            self.blob(m.surface(0.0, base_y + 0.05, 0.05)[0], 0.12, 0.04), skin * 0.35, alpha=0.45
+        )
         for side in (-1, 1):
             angles = np.linspace(0, 2 * np.pi, 12, endpoint=False)
-            nostril = m.surface(side * nw * 0.48 + 0.05 * np.cos(angles), base_y - 0.01 + 0.022 * np.sin(angles), 0.12)
+            nostril = m.surface(
+                side * nw * 0.48 + 0.05 * np.cos(angles), base_y - 0.01 + 0.022 * np.sin(angles), 0.12
+            )
             self.canvas.paint(self.poly(nostril), (0.2, 0.09, 0.07), alpha=0.85)
             if not self.detail:
                 continue
-            arc = m.surface(side * nw * np.array([0.55, 0.95, 1.05, 0.85, 0.5]),
-                            base_y + np.array([-0.14, -0.1, -0.04, 0.0, 0.01]),
-                            np.array([0.1, 0.06, 0.05, 0.06, 0.1]))
+            arc = m.surface(
+                side * nw * np.array([0.55, 0.95, 1.05, 0.85, 0.5]),
+                base_y + np.array([-0.14, -0.1, -0.04, 0.0, 0.01]),
+                np.array([0.1, 0.06, 0.05, 0.06, 0.1]),
+            )
             self.canvas.paint(self.line(arc, 0.022), skin * 0.38 * self.gain, alpha=0.6)
-            fold = m.surface(side * np.array([nw + 0.04, nw + 0.1, m.mouth_half_width + 0.05]),
-                             np.array([base_y - 0.05, m.mouth_y - 0.06, m.mouth_y + 0.08]), 0.02)
+            fold = m.surface(
+                side * np.array([nw + 0.04, nw + 0.1, m.mouth_half_width + 0.05]),
+                np.array([base_y - 0.05, m.mouth_y - 0.06, m.mouth_y + 0.08]),
+                0.02,
+            )
             self.canvas.paint(self.line(fold, 0.02), skin * 0.45, alpha=0.15 + 0.35 * self.st.smile)
 
     def mouth(self) -> None:
@@ -380,11 +433,20 @@ class _HeadPainter:
         if self.st.mouth_open > 0.03:
             inside = self.poly(np.concatenate([lips["inner_upper"], lips["inner_lower"][::-1]]))
             if inside is not None:
-                box = (inside.x0, inside.y0, inside.x0 + inside.alpha.shape[1], inside.y0 + inside.alpha.shape[0])
+                box = (
+                    inside.x0,
+                    inside.y0,
+                    inside.x0 + inside.alpha.shape[1],
+                    inside.y0 + inside.alpha.shape[0],
+                )
                 self.canvas.paint(inside, np.asarray(_MOUTH_INSIDE) * shade)
                 teeth_down = np.array([0.0, 0.055, 0.0])
-                upper_teeth = self.poly(np.concatenate([lips["inner_upper"], (lips["inner_upper"] + teeth_down)[::-1]]), box)
-                lower_teeth = self.poly(np.concatenate([lips["inner_lower"] - 0.6 * teeth_down, lips["inner_lower"][::-1]]), box)
+                upper_teeth = self.poly(
+                    np.concatenate([lips["inner_upper"], (lips["inner_upper"] + teeth_down)[::-1]]), box
+                )
+                lower_teeth = self.poly(
+                    np.concatenate([lips["inner_lower"] - 0.6 * teeth_down, lips["inner_lower"][::-1]]), box
+                )
                 for cov, amount in ((upper_teeth, 1.0), (lower_teeth, 0.8)):
                     if cov is not None:
                         cov.alpha *= inside.alpha
@@ -393,13 +455,21 @@ class _HeadPainter:
         if not self.detail:
             return
         mid_lower = lips["outer_lower"][len(lips["outer_lower"]) // 2]
-        self.canvas.paint(self.blob(mid_lower + np.array([0, -0.4 * self.id.lip_thickness, 0.02]), 0.08, 0.02),
-                          (1, 1, 1), alpha=0.15)
+        self.canvas.paint(
+            self.blob(mid_lower + np.array([0, -0.4 * self.id.lip_thickness, 0.02]), 0.08, 0.02),
+            (1, 1, 1),
+            alpha=0.15,
+        )
 
     # -- accessories ------------------------------------------------------------------------------
     def accessory(self, coverage, colour, alpha=1.0, occludes=True) -> None:
-        self.canvas.paint(coverage, colour, alpha=alpha, label="accessories" if alpha >= 0.5 else None,
-                          occludes=occludes and alpha >= 0.5)
+        self.canvas.paint(
+            coverage,
+            colour,
+            alpha=alpha,
+            label="accessories" if alpha >= 0.5 else None,
+            occludes=occludes and alpha >= 0.5,
+        )
 
     def beard(self, stubble: bool) -> None:
         m = self.model
@@ -411,7 +481,11 @@ class _HeadPainter:
         ax = np.abs(x)
         top = np.where(ax > 0.35, m.mouth_y - 0.12 + (ax - 0.35) / 0.6 * (0.05 - m.mouth_y), m.mouth_y + 0.02)
         top = np.where(ax > 0.95, 0.05, top)
-        hole = (x / (m.mouth_half_width + 0.07)) ** 2 + ((y - m.mouth_y - 0.03 - m.jaw_drop) / (0.12 + m.jaw_drop)) ** 2 - 1
+        hole = (
+            (x / (m.mouth_half_width + 0.07)) ** 2
+            + ((y - m.mouth_y - 0.03 - m.jaw_drop) / (0.12 + m.jaw_drop)) ** 2
+            - 1
+        )
         alpha = hits.coverage * region_alpha(y - top, self.px) * np.clip(w * 5 + 1, 0, 1)
         if not stubble:
             alpha = alpha * region_alpha(0.3 * hole, self.px)
@@ -455,10 +529,16 @@ class _HeadPainter:
             x, y = u * 1.05, v * (b + 0.05)
             top = m.nose_tip_y * 0.55 + 0.15 * x * x
             bottom = b * 0.97 + m.jaw_drop - 0.2 * x * x
-            alpha = hits.coverage * region_alpha(y - top, self.px) * region_alpha(bottom - y, self.px) \
+            alpha = (
+                hits.coverage
+                * region_alpha(y - top, self.px)
+                * region_alpha(bottom - y, self.px)
                 * region_alpha(w - 0.2, self.px * 2)
+            )
             pleats = 1 - 0.12 * (np.sin((y - top) * 28) > 0.8)
-            self.accessory(hits.coverage_of(alpha), self.shaded(colour, hits.light * pleats, ambient=0.5, diffuse=0.55))
+            self.accessory(
+                hits.coverage_of(alpha), self.shaded(colour, hits.light * pleats, ambient=0.5, diffuse=0.55)
+            )
             for side in (-1, 1):
                 loop = m.surface(side * np.array([0.9, 0.97]), np.array([m.nose_tip_y * 0.6, 0.2]), 0.03)
                 loop = np.concatenate([loop, [[side * 0.96, 0.3, -0.1]]])
@@ -468,7 +548,9 @@ class _HeadPainter:
         colour = np.asarray(self.id.accessory_colour)
         brim_y = -0.5 * self.b
         angles = np.linspace(0, 2 * np.pi, 32, endpoint=False)
-        ring = np.stack([1.5 * np.cos(angles), np.full_like(angles, brim_y), (self.c + 0.5) * np.sin(angles)], 1)
+        ring = np.stack(
+            [1.5 * np.cos(angles), np.full_like(angles, brim_y), (self.c + 0.5) * np.sin(angles)], 1
+        )
         brim = cv2.convexHull(self.proj(ring).astype(np.float32))[:, 0, :]
         self.accessory(self.canvas.polygon(brim), colour * 0.7 * self.gain)
         axes = np.array([1.13, self.b * 0.98, self.c + 0.12])
@@ -480,7 +562,9 @@ class _HeadPainter:
         y = v * axes[1] + offset[1]
         alpha = hits.coverage * region_alpha(brim_y - y, self.px)
         self.accessory(hits.coverage_of(alpha), self.shaded(colour, hits.light))
-        band = np.stack([1.08 * np.cos(angles), np.full_like(angles, brim_y - 0.06), (self.c + 0.08) * np.sin(angles)], 1)
+        band = np.stack(
+            [1.08 * np.cos(angles), np.full_like(angles, brim_y - 0.06), (self.c + 0.08) * np.sin(angles)], 1
+        )
         front = self.proj.camera(band)[:, 2] > 0
         if front.sum() > 2:
             order = np.argsort(np.arctan2(self.proj.camera(band)[front][:, 0], 1.0))
@@ -496,11 +580,15 @@ class _HeadPainter:
         if not front:
             drape = np.array([[-1.2, 0.0], [1.2, 0.0], [1.9, self.b + 1.3], [-1.9, self.b + 1.3]])
             self.accessory(self.canvas.polygon(self.flat(drape)), colour * 0.55 * self.gain, occludes=False)
-            self.accessory(hits.coverage_of(hits.coverage), self.shaded(colour, 0.4 * hits.light), occludes=False)
+            self.accessory(
+                hits.coverage_of(hits.coverage), self.shaded(colour, 0.4 * hits.light), occludes=False
+            )
             return
         u, v, w = hits.front
         opening = (u / 0.74) ** 2 + ((v - 0.12) / 0.8) ** 2 - 1  # > 0 outside the face opening
-        alpha = hits.coverage * np.maximum(region_alpha(opening * 0.5, self.px), region_alpha(0.15 - w, self.px * 2))
+        alpha = hits.coverage * np.maximum(
+            region_alpha(opening * 0.5, self.px), region_alpha(0.15 - w, self.px * 2)
+        )
         self.accessory(hits.coverage_of(alpha), self.shaded(colour, hits.light))
 
     def eyewear(self) -> None:
@@ -517,20 +605,39 @@ class _HeadPainter:
             self.canvas.paint(self.line(bridge, 0.05), frame_colour, alpha=1.0, label="accessories")
         else:  # diving mask over the eyes and nose
             xs = np.array([-0.8, -0.82, -0.55, -0.25, -0.18, 0.0, 0.18, 0.25, 0.55, 0.82, 0.8, 0.0])
-            ys = np.array([-0.33, 0.15, 0.3, 0.33, m.nose_base_y + 0.03, m.nose_base_y + 0.05,
-                           m.nose_base_y + 0.03, 0.33, 0.3, 0.15, -0.33, -0.38])
+            ys = np.array(
+                [
+                    -0.33,
+                    0.15,
+                    0.3,
+                    0.33,
+                    m.nose_base_y + 0.03,
+                    m.nose_base_y + 0.05,
+                    m.nose_base_y + 0.03,
+                    0.33,
+                    0.3,
+                    0.15,
+                    -0.33,
+                    -0.38,
+                ]
+            )
             lift = np.where(np.abs(xs) < 0.3, 0.28, 0.12)
             outlines = [m.surface(xs, ys, lift)]
         for outline in outlines:
             self.accessory(self.poly(outline), (0.16, 0.24, 0.3), alpha=0.78)
-            self.canvas.paint(self.line(np.concatenate([outline, outline[:1]]), 0.07), frame_colour, label="accessories",
-                              occludes=True)
+            self.canvas.paint(
+                self.line(np.concatenate([outline, outline[:1]]), 0.07),
+                frame_colour,
+                label="accessories",
+                occludes=True,
+            )
         self.strap(-0.02, frame_colour * 0.8)
 
     def strap(self, height: float, colour) -> None:
         angles = np.linspace(-np.pi, np.pi, 48)
-        band = np.stack([1.03 * np.sin(angles), np.full_like(angles, height),
-                         1.03 * self.c * np.cos(angles)], 1)
+        band = np.stack(
+            [1.03 * np.sin(angles), np.full_like(angles, height), 1.03 * self.c * np.cos(angles)], 1
+        )
         depth = self.proj.camera(band)[:, 2]
         for side in (-1, 1):
             part = band[(np.sign(band[:, 0]) == side) & (np.abs(band[:, 0]) > 0.7) & (depth > -0.05)]
@@ -544,7 +651,9 @@ class _HeadPainter:
         # Rounded rectangles (superellipses) a little larger than the eyes, in front of the face.
         sx = np.sign(np.cos(t)) * np.abs(np.cos(t)) ** 0.6
         sy = np.sign(np.sin(t)) * np.abs(np.sin(t)) ** 0.6
-        lenses = [m.surface(centre[0] + 1.35 * w * sx, 0.02 + 0.95 * w * sy, 0.13) for centre in m.eye_centres]
+        lenses = [
+            m.surface(centre[0] + 1.35 * w * sx, 0.02 + 0.95 * w * sy, 0.13) for centre in m.eye_centres
+        ]
         dark = self.id.glasses == "dark"
         for lens in lenses:
             if dark:
@@ -552,7 +661,9 @@ class _HeadPainter:
             else:
                 self.canvas.paint(self.poly(lens), (0.85, 0.92, 1.0), alpha=0.12)
             self.canvas.paint(self.line(np.concatenate([lens, lens[:1]]), 0.035), frame, label="accessories")
-        bridge = m.surface(np.array([-0.2, 0.0, 0.2]) * m.identity.eye_spacing / 0.4, np.array([-0.02, -0.05, -0.02]), 0.16)
+        bridge = m.surface(
+            np.array([-0.2, 0.0, 0.2]) * m.identity.eye_spacing / 0.4, np.array([-0.02, -0.05, -0.02]), 0.16
+        )
         self.canvas.paint(self.line(bridge, 0.035), frame, label="accessories")
         for side, lens in zip((-1, 1), lenses):
             outer = lens[0] if side > 0 else lens[12]

@@ -51,8 +51,9 @@ def _show(ax, frame: RenderedFrame, title: str, landmarks: bool) -> None:
     ax.set_title(title, fontsize=7, pad=2)
 
 
-def contact_sheet(path: Path, seed: int = 0, size: int = 128, rows: int = 6, columns: int = 8,
-                  landmarks: bool = False) -> Path:
+def contact_sheet(
+    path: Path, seed: int = 0, size: int = 128, rows: int = 6, columns: int = 8, landmarks: bool = False
+) -> Path:
     """PNG grid of ``rows * columns`` identities, cycling through every accessory kind, each
     in a random pose and expression from :func:`random_trajectory`; titles name the accessory."""
     fig, axes = _figure(rows, columns, 1.3)

@@ -47,7 +47,9 @@ def write_mp4(frames: list[RenderedFrame], path: Path, fps: float = 25.0) -> Non
     """Write frames as an H.264 mp4 (yuv420p, so the frame side must be even)."""
     size = frames[0].image.shape[0]
     if size % 2:
-        raise ConfigError(f"mp4 needs an even frame size (H.264 yuv420p); got {size}, use --format png or an even --size")
+        raise ConfigError(
+            f"mp4 needs an even frame size (H.264 yuv420p); got {size}, use --format png or an even --size"
+        )
     write_video(path, [f.image for f in frames], fps, label=HEADS_LABEL)
 
 
@@ -64,8 +66,14 @@ def write_ground_truth(frames: list[RenderedFrame], path: Path, identity_seed: i
     )
 
 
-def write_dataset(out: Path, videos: int, config: HeadsConfig = HeadsConfig(), test_fraction: float = 0.1,
-                  fmt: str = "png", progress: bool = True) -> dict[str, list[str]]:
+def write_dataset(
+    out: Path,
+    videos: int,
+    config: HeadsConfig = HeadsConfig(),
+    test_fraction: float = 0.1,
+    fmt: str = "png",
+    progress: bool = True,
+) -> dict[str, list[str]]:
     """Render ``videos`` videos (one identity each) into ``out`` in FOMM's layout.
 
     Identities are split into ``train`` and ``test`` by :func:`split_identities`, so no person
@@ -76,7 +84,9 @@ def write_dataset(out: Path, videos: int, config: HeadsConfig = HeadsConfig(), t
     if videos < 1:
         raise ConfigError(f"videos must be at least 1, got {videos}")
     if fmt == "mp4" and config.size % 2:
-        raise ConfigError(f"mp4 needs an even frame size (H.264 yuv420p); got {config.size}, use --format png or an even --size")
+        raise ConfigError(
+            f"mp4 needs an even frame size (H.264 yuv420p); got {config.size}, use --format png or an even --size"
+        )
     out = check_output_folder(out)
     splits = split_identities(videos, val_fraction=0.0, test_fraction=test_fraction, seed=config.seed)
     jobs = [(name, int(k)) for name in ("train", "test") for k in splits[name]]
@@ -91,7 +101,16 @@ def write_dataset(out: Path, videos: int, config: HeadsConfig = HeadsConfig(), t
             write_mp4(frames, out / split / f"{name}.mp4", config.fps)
         write_ground_truth(frames, out / "ground_truth" / split / f"{name}.npz", spec.identity.seed)
         written[split].append(name)
-    (out / "heads.json").write_text(json.dumps(
-        {"config": asdict(config), "videos": videos, "test_fraction": test_fraction, "format": fmt,
-         "splits": written}, indent=2))
+    (out / "heads.json").write_text(
+        json.dumps(
+            {
+                "config": asdict(config),
+                "videos": videos,
+                "test_fraction": test_fraction,
+                "format": fmt,
+                "splits": written,
+            },
+            indent=2,
+        )
+    )
     return written

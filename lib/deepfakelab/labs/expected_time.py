@@ -50,18 +50,27 @@ def expected_minutes(notebook: str | Path, heading: str, compute_seconds: dict[s
             if meta.get("solution"):
                 c["answers"] += MINUTES_PER_LONG_ANSWER if meta.get("points", 0) >= 4 else MINUTES_PER_ANSWER
             else:
-                c["words"] += len(re.findall(r"[A-Za-z0-9_']+", re.sub(r"<details>.*?</details>", "", source, flags=re.S)))
+                c["words"] += len(
+                    re.findall(r"[A-Za-z0-9_']+", re.sub(r"<details>.*?</details>", "", source, flags=re.S))
+                )
             continue
         c["cells"] += 1
         if meta.get("solution"):
             found = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", source, re.S)
             body = found.group(1) if found else ""
-            c["lines"] += sum(1 for line in body.splitlines() if line.strip() and not line.strip().startswith("#"))
+            c["lines"] += sum(
+                1 for line in body.splitlines() if line.strip() and not line.strip().startswith("#")
+            )
         elif not meta.get("grade"):
             c["words"] += len(re.findall(r"[A-Za-z0-9_']+", source))
     minutes = {}
     for part, c in counts.items():
-        raw = (c["words"] / READING_WPM + c["lines"] * MINUTES_PER_LINE + c["answers"] + c["cells"] * MINUTES_PER_CELL
-               + compute.get(part, 0) / 60)
+        raw = (
+            c["words"] / READING_WPM
+            + c["lines"] * MINUTES_PER_LINE
+            + c["answers"]
+            + c["cells"] * MINUTES_PER_CELL
+            + compute.get(part, 0) / 60
+        )
         minutes[part] = max(5, 5 * round(raw / 5))
     return minutes

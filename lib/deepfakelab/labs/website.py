@@ -29,8 +29,8 @@ def website_line() -> str:
     """One line for the notebook's set-up cell: where the links marked *website* lead."""
     base = website()
     if base is None:
-        return ("Course website: your instructor gives its address (a release with it makes this notebook's "
-                f"links open; set {SITE_ENV} to have it printed here).")
+        return (
+            "Course website: your instructor gives its address (a release with it makes this notebook's "
+            f"links open; set {SITE_ENV} to have it printed here)."
+        )
     return f"Course website: {base} (e.g. the glossary: {base}glossary/)"
-
-

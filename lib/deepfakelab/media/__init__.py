@@ -7,8 +7,15 @@
 - ``writer``: the one video writer (synthetic label in the metadata, optional band, audio)
 """
 
-from .files import (IMAGE_SUFFIXES, VIDEO_OUTPUT_SUFFIXES, check_input_file, check_input_folder,
-                    check_output_file, check_output_folder, is_image_path)
+from .files import (
+    IMAGE_SUFFIXES,
+    VIDEO_OUTPUT_SUFFIXES,
+    check_input_file,
+    check_input_folder,
+    check_output_file,
+    check_output_folder,
+    is_image_path,
+)
 from .frames import extract_frames, save_frames, select_indices
 from .photo import read_image, read_photo
 from .video import Video, VideoInfo, count_frames, iter_frames, probe_video, read_video, short_video_note

@@ -83,7 +83,9 @@ def check_output_file(path: str | Path, suffixes: Iterable[str], kind: str = "fi
     path = Path(path)
     suffixes = sorted(suffixes)
     if path.is_dir():
-        raise DataError(f"{path}: is a folder; give a {kind} file name inside it (such as result{suffixes[-1]})")
+        raise DataError(
+            f"{path}: is a folder; give a {kind} file name inside it (such as result{suffixes[-1]})"
+        )
     if path.suffix.lower() not in suffixes:
         problem = "has no extension" if not path.suffix else f"has the extension {path.suffix}"
         raise DataError(f"{path}: {problem}; a {kind} is written as {' or '.join(suffixes)}")

@@ -31,16 +31,20 @@ def evenly_spaced(total: int, count: int) -> list[int]:
     return np.linspace(0, total - 1, min(count, total)).round().astype(int).tolist()
 
 
-def select_indices(frame_count: int, indices=None, every: int | None = None,
-                   count: int | None = None, source: str = "video") -> list[int]:
+def select_indices(
+    frame_count: int, indices=None, every: int | None = None, count: int | None = None, source: str = "video"
+) -> list[int]:
     """Resolve exactly one of ``indices`` / ``every`` / ``count`` into sorted frame indices.
 
     ``count`` spreads that many frames evenly over the video (the usual "32 frames a video" of
     detector training); asking for more frames than the video has is an error, as is any index
     at or past ``frame_count``.
     """
-    given = [name for name, value in (("indices", indices), ("every", every), ("count", count))
-             if value is not None]
+    given = [
+        name
+        for name, value in (("indices", indices), ("every", every), ("count", count))
+        if value is not None
+    ]
     if len(given) != 1:
         raise ConfigError(f"give exactly one of indices, every, count (got {given or 'none'})")
     if frame_count <= 0:
@@ -51,8 +55,10 @@ def select_indices(frame_count: int, indices=None, every: int | None = None,
             raise ConfigError("indices is empty")
         bad = [i for i in chosen if i < 0 or i >= frame_count]
         if bad:
-            raise DataError(f"{source}: frame index {bad[0]} is past the end: the video has "
-                            f"{frame_count} frames (indices 0..{frame_count - 1})")
+            raise DataError(
+                f"{source}: frame index {bad[0]} is past the end: the video has "
+                f"{frame_count} frames (indices 0..{frame_count - 1})"
+            )
         return chosen
     if every is not None:
         if every < 1:
@@ -61,13 +67,17 @@ def select_indices(frame_count: int, indices=None, every: int | None = None,
     if count < 1:
         raise ConfigError(f"count must be >= 1 (got {count})")
     if count > frame_count:
-        raise DataError(f"{source}: {count} frames were asked for but the video has only "
-                        f"{frame_count}")
+        raise DataError(f"{source}: {count} frames were asked for but the video has only {frame_count}")
     return evenly_spaced(frame_count, count)
 
 
-def extract_frames(video: str | Path, indices=None, every: int | None = None,
-                   count: int | None = None, info: VideoInfo | None = None) -> tuple[VideoInfo, dict[int, np.ndarray]]:
+def extract_frames(
+    video: str | Path,
+    indices=None,
+    every: int | None = None,
+    count: int | None = None,
+    info: VideoInfo | None = None,
+) -> tuple[VideoInfo, dict[int, np.ndarray]]:
     """Frames of ``video`` chosen by exactly one of ``indices``, ``every`` or ``count``.
 
     Returns the video's :class:`VideoInfo` (``info`` when the caller probed it already) and
@@ -84,13 +94,21 @@ def extract_frames(video: str | Path, indices=None, every: int | None = None,
     frames = dict(iter_frames(video, set(chosen)))
     missing = [i for i in chosen if i not in frames]
     if missing:  # header and decode pass disagreed: never skip silently
-        raise DataError(f"{video}: frame {missing[0]} could not be decoded "
-                        f"(decoder stopped after {len(frames)} of the requested frames)")
+        raise DataError(
+            f"{video}: frame {missing[0]} could not be decoded "
+            f"(decoder stopped after {len(frames)} of the requested frames)"
+        )
     return info, frames
 
 
-def save_frames(video: str | Path, out_dir: str | Path, indices=None, every: int | None = None,
-                count: int | None = None, info: VideoInfo | None = None) -> Path:
+def save_frames(
+    video: str | Path,
+    out_dir: str | Path,
+    indices=None,
+    every: int | None = None,
+    count: int | None = None,
+    info: VideoInfo | None = None,
+) -> Path:
     """Write the chosen frames as ``frame_000032.png`` plus ``frames.json``; return the JSON path.
 
     The sidecar records the source file, fps, total frames and the indices written, so a
@@ -105,12 +123,15 @@ def save_frames(video: str | Path, out_dir: str | Path, indices=None, every: int
         iio.imwrite(out_dir / name, frame)
         files[index] = name
     sidecar = out_dir / "frames.json"
-    sidecar.write_text(json.dumps({
-        "source": str(Path(video).resolve()),
-        **{k: v for k, v in asdict(info).items() if k != "path"},
-        "indices": sorted(files),
-        "files": [files[i] for i in sorted(files)],
-    }, indent=2))
+    sidecar.write_text(
+        json.dumps(
+            {
+                "source": str(Path(video).resolve()),
+                **{k: v for k, v in asdict(info).items() if k != "path"},
+                "indices": sorted(files),
+                "files": [files[i] for i in sorted(files)],
+            },
+            indent=2,
+        )
+    )
     return sidecar
-
-

@@ -57,8 +57,12 @@ def rotation_degrees(path: str | Path) -> int:
     Read from ffmpeg's description of the first video stream ("displaymatrix: rotation of
     -90.00 degrees"; counter-clockwise positive, as ffmpeg prints it) and normalised to [0, 360).
     """
-    result = subprocess.run([_ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path)],
-                            capture_output=True, text=True, errors="replace")
+    result = subprocess.run(
+        [_ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
     match = re.search(r"rotation of (-?[\d.]+) degrees", result.stderr)
     return int(round(float(match.group(1)))) % 360 if match else 0
 
@@ -69,8 +73,13 @@ def needs_fitting(path: str | Path, max_side: int = MAX_SIDE, max_fps: float = M
     return rotation_degrees(path) != 0 or max(info.width, info.height) > max_side or info.fps > max_fps
 
 
-def fit_video(source: str | Path, out: str | Path, max_side: int = MAX_SIDE, max_fps: float = MAX_FPS,
-              max_seconds: float | None = MAX_SECONDS) -> FittedVideo:
+def fit_video(
+    source: str | Path,
+    out: str | Path,
+    max_side: int = MAX_SIDE,
+    max_fps: float = MAX_FPS,
+    max_seconds: float | None = MAX_SECONDS,
+) -> FittedVideo:
     """Write an upright copy of ``source`` at most ``max_side`` pixels and ``max_fps`` to ``out`` (mp4).
 
     Smaller and slower videos keep their size and rate; the audio track, if any, is kept. A
@@ -82,14 +91,38 @@ def fit_video(source: str | Path, out: str | Path, max_side: int = MAX_SIDE, max
         raise DataError(f"{source}: the video contains no frames")
     rotation = rotation_degrees(source)
     fps = min(before.fps, max_fps) if before.fps > 0 else max_fps
-    scale = (f"scale=w='min(iw,{max_side})':h='min(ih,{max_side})':force_original_aspect_ratio=decrease"
-             ":force_divisible_by=2")
+    scale = (
+        f"scale=w='min(iw,{max_side})':h='min(ih,{max_side})':force_original_aspect_ratio=decrease"
+        ":force_divisible_by=2"
+    )
     filters = [scale] + ([f"fps={fps:g}"] if before.fps > max_fps else [])
     out.parent.mkdir(parents=True, exist_ok=True)
-    command = [_ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(source),
-               "-map", "0:v:0", "-map", "0:a:0?", "-vf", ",".join(filters),
-               "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-c:a", "aac",
-               "-metadata", f"comment={LABEL}"]
+    command = [
+        _ffmpeg(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(source),
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0?",
+        "-vf",
+        ",".join(filters),
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-crf",
+        "18",
+        "-c:a",
+        "aac",
+        "-metadata",
+        f"comment={LABEL}",
+    ]
     if max_seconds is not None:
         command += ["-t", f"{max_seconds:g}"]
     result = subprocess.run(command + [str(out)], capture_output=True, text=True, errors="replace")
@@ -98,10 +131,24 @@ def fit_video(source: str | Path, out: str | Path, max_side: int = MAX_SIDE, max
         raise DataError(f"{source}: could not be re-encoded ({last})")
     after = probe_video(out)
     seconds = before.frame_count / before.fps if before.fps > 0 else 0.0
-    cut = f", first {max_seconds:g} s of {seconds:.1f} s" if max_seconds is not None and seconds > max_seconds + 0.05 else ""
+    cut = (
+        f", first {max_seconds:g} s of {seconds:.1f} s"
+        if max_seconds is not None and seconds > max_seconds + 0.05
+        else ""
+    )
     turned = f", rotated {rotation} degrees as its metadata asks" if rotation else ""
-    note = (f"{source.name}: {before.width}x{before.height} at {before.fps:g} fps{turned} -> "
-            f"{after.width}x{after.height} at {after.fps:g} fps{cut}, {after.frame_count} frames ({out})")
-    return FittedVideo(out, source, rotation, (before.width, before.height), before.fps,
-                       (after.width, after.height), after.fps, after.frame_count, note)
-
+    note = (
+        f"{source.name}: {before.width}x{before.height} at {before.fps:g} fps{turned} -> "
+        f"{after.width}x{after.height} at {after.fps:g} fps{cut}, {after.frame_count} frames ({out})"
+    )
+    return FittedVideo(
+        out,
+        source,
+        rotation,
+        (before.width, before.height),
+        before.fps,
+        (after.width, after.height),
+        after.fps,
+        after.frame_count,
+        note,
+    )

@@ -46,14 +46,20 @@ def read_photo(path: str | Path) -> tuple[np.ndarray, list[str]]:
             orientation = opened.getexif().get(0x0112, 1)
             picture = ImageOps.exif_transpose(opened)
             if picture.mode in ("P", "PA"):
-                picture = picture.convert("RGBA" if picture.mode == "PA" or "transparency" in picture.info else "RGB")
+                picture = picture.convert(
+                    "RGBA" if picture.mode == "PA" or "transparency" in picture.info else "RGB"
+                )
             elif picture.mode in ("CMYK", "YCbCr", "LAB", "HSV", "1"):
                 picture = picture.convert("L" if picture.mode == "1" else "RGB")
             image = np.asarray(picture)
     except UnidentifiedImageError:
-        raise DataError(f"{path}: not a readable image (not a picture format the kit can open, or damaged)") from None
+        raise DataError(
+            f"{path}: not a readable image (not a picture format the kit can open, or damaged)"
+        ) from None
     except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt data
-        detail = str(exc).replace(str(path), "").replace(repr(str(path)), "").strip(" :'") or type(exc).__name__
+        detail = (
+            str(exc).replace(str(path), "").replace(repr(str(path)), "").strip(" :'") or type(exc).__name__
+        )
         raise DataError(f"{path}: not a readable image ({detail})") from None
     if orientation not in (1, None):
         notes.append(f"{path}: turned upright as its EXIF orientation tag ({orientation}) says")
@@ -73,11 +79,15 @@ def read_photo(path: str | Path) -> tuple[np.ndarray, list[str]]:
         gray = image[..., :1] * alpha + 255 * (1 - alpha)
         image = np.repeat(gray + 0.5, 3, axis=2).astype(np.uint8)
     if image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
-        raise DataError(f"{path}: unsupported image layout {image.shape}; expected a colour or grayscale photo")
+        raise DataError(
+            f"{path}: unsupported image layout {image.shape}; expected a colour or grayscale photo"
+        )
     height, width = image.shape[:2]
     if height * width > LARGE_PHOTO_PIXELS:
-        notes.append(f"{path}: large photo ({width}x{height}); faces are searched on a shrunk copy, "
-                     "and every step takes longer")
+        notes.append(
+            f"{path}: large photo ({width}x{height}); faces are searched on a shrunk copy, "
+            "and every step takes longer"
+        )
     return np.ascontiguousarray(image), notes
 
 

@@ -73,7 +73,9 @@ def _unreadable(path: Path, exc: Exception) -> DataError:
     detail = next((line for line in reversed(lines) if ": " in line and not line.startswith("=")), None)
     if detail:  # ffmpeg starts its own complaint with the file name: name it once
         detail = detail.replace(f"{path}: ", "").replace(f"{path.name}: ", "")
-    return DataError(f"{path}: not a readable video ({detail or (lines[0] if lines else type(exc).__name__)})")
+    return DataError(
+        f"{path}: not a readable video ({detail or (lines[0] if lines else type(exc).__name__)})"
+    )
 
 
 def read_header(path: Path) -> dict:
@@ -95,8 +97,19 @@ def count_frames(path: str | Path) -> int:
     missing or wrong about the frame count, and the count must agree with :func:`iter_frames`.
     """
     path = check_input_file(path, "video")
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0",
-           *_PASSTHROUGH, "-f", "null", "-"]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        *_PASSTHROUGH,
+        "-f",
+        "null",
+        "-",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     counts = re.findall(r"frame=\s*(\d+)", proc.stderr)
     if proc.returncode != 0 or not counts:
@@ -122,8 +135,9 @@ def probe_video(path: str | Path) -> VideoInfo:
     decoded = count_frames(path)
     if decoded == 0:
         raise DataError(f"{path}: the video contains no decodable frames")
-    return VideoInfo(str(path), fps, decoded, int(width), int(height), announced,
-                     bool(meta.get("audio_codec")), duration)
+    return VideoInfo(
+        str(path), fps, decoded, int(width), int(height), announced, bool(meta.get("audio_codec")), duration
+    )
 
 
 def short_video_note(info: VideoInfo) -> str | None:
@@ -134,8 +148,10 @@ def short_video_note(info: VideoInfo) -> str | None:
     announced = info.announced_frames
     if announced is None or info.frame_count >= announced - max(1, 0.02 * announced):
         return None
-    return (f"{info.path}: the header announces {announced} frames but only {info.frame_count} could be "
-            f"decoded (truncated or damaged file?); using those {info.frame_count}")
+    return (
+        f"{info.path}: the header announces {announced} frames but only {info.frame_count} could be "
+        f"decoded (truncated or damaged file?); using those {info.frame_count}"
+    )
 
 
 def iter_frames(path: str | Path, indices: set[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
@@ -160,7 +176,9 @@ def iter_frames(path: str | Path, indices: set[int] | None = None) -> Iterator[t
             if last is not None and index >= last:
                 break
     except RuntimeError as exc:  # ffmpeg died mid-stream: a truncated or corrupt file
-        raise DataError(f"{path}: decoding failed after frame {index} ({str(exc).strip().splitlines()[0]})") from None
+        raise DataError(
+            f"{path}: decoding failed after frame {index} ({str(exc).strip().splitlines()[0]})"
+        ) from None
     finally:
         reader.close()
 

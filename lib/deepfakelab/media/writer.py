@@ -33,7 +33,9 @@ from ..errors import DataError
 from .files import VIDEO_OUTPUT_SUFFIXES, check_output_file, is_image_path, staged_output
 from .video import read_header, ffmpeg_exe
 
-SYNTHETIC_LABEL = "SYNTHETIC: AI-generated reenactment made with deepfakelab (a teaching kit), not a real recording"
+SYNTHETIC_LABEL = (
+    "SYNTHETIC: AI-generated reenactment made with deepfakelab (a teaching kit), not a real recording"
+)
 VISIBLE_MARK = "SYNTHETIC - deepfakelab"
 
 
@@ -50,8 +52,16 @@ def add_visible_mark(frame: np.ndarray, text: str = VISIBLE_MARK) -> np.ndarray:
         scale *= (width - 8) / text_w
         (text_w, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
     band = np.full((text_h + baseline + 8, width, 3), 24, np.uint8)
-    cv2.putText(band, text, ((width - text_w) // 2, band.shape[0] - baseline - 4), cv2.FONT_HERSHEY_SIMPLEX,
-                scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    cv2.putText(
+        band,
+        text,
+        ((width - text_w) // 2, band.shape[0] - baseline - 4),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (255, 255, 255),
+        thickness,
+        cv2.LINE_AA,
+    )
     return np.concatenate([frame, band], axis=0)
 
 
@@ -65,9 +75,15 @@ def _audio_source(audio_from: str | Path | None) -> str | None:
         return None
 
 
-def write_video(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray, fps: float,
-                audio_from: str | Path | None = None, visible_mark: bool = False,
-                label: str = SYNTHETIC_LABEL, provenance=None) -> Path:
+def write_video(
+    path: str | Path,
+    frames: Sequence[np.ndarray] | np.ndarray,
+    fps: float,
+    audio_from: str | Path | None = None,
+    visible_mark: bool = False,
+    label: str = SYNTHETIC_LABEL,
+    provenance=None,
+) -> Path:
     """Write ``frames`` (each ``(H, W, 3)`` uint8 RGB) as an H.264 mp4 at ``fps`` frames per second.
 
     The container metadata says what the video is (``label``); ``visible_mark`` adds a band with
@@ -85,8 +101,14 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray, fps
     height, width = frames[0].shape[:2]
     out_h = add_visible_mark(frames[0]).shape[0] if visible_mark else height
     even_h, even_w = out_h + out_h % 2, width + width % 2
-    output_params = ["-metadata", f"comment={label}", "-metadata", f"description={label}",
-                     "-metadata", "title=synthetic video (deepfakelab)"]
+    output_params = [
+        "-metadata",
+        f"comment={label}",
+        "-metadata",
+        f"description={label}",
+        "-metadata",
+        "title=synthetic video (deepfakelab)",
+    ]
     audio = _audio_source(audio_from)
     if audio:
         seconds = len(frames) / fps
@@ -96,8 +118,15 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray, fps
     path.parent.mkdir(parents=True, exist_ok=True)
     with staged_output(path) as staged:  # renamed to path only when whole and signed
         writer = imageio_ffmpeg.write_frames(
-            str(staged), (even_w, even_h), fps=fps, codec="libx264", quality=8, macro_block_size=1,
-            output_params=output_params, audio_path=audio, audio_codec="aac" if audio else None,
+            str(staged),
+            (even_w, even_h),
+            fps=fps,
+            codec="libx264",
+            quality=8,
+            macro_block_size=1,
+            output_params=output_params,
+            audio_path=audio,
+            audio_codec="aac" if audio else None,
             ffmpeg_log_level="error",
         )
         writer.send(None)
@@ -110,8 +139,9 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray, fps
                 if visible_mark:
                     frame = add_visible_mark(frame)
                 if (even_h, even_w) != frame.shape[:2]:
-                    frame = cv2.copyMakeBorder(frame, 0, even_h - frame.shape[0], 0, even_w - width,
-                                               cv2.BORDER_REPLICATE)
+                    frame = cv2.copyMakeBorder(
+                        frame, 0, even_h - frame.shape[0], 0, even_w - width, cv2.BORDER_REPLICATE
+                    )
                 writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
         finally:
             writer.close()
@@ -124,7 +154,9 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     """The container's global metadata tags (lower-case keys), read with the bundled ffmpeg."""
     result = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-f", "ffmetadata", "-"],
-        capture_output=True, text=True, errors="replace",
+        capture_output=True,
+        text=True,
+        errors="replace",
     )
     tags = {}
     for line in result.stdout.splitlines():

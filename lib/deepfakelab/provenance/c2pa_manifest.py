@@ -58,10 +58,20 @@ from .. import __version__
 from ..errors import ConfigError, DataError
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-KEY_ENV, CERTS_ENV, DIR_ENV = "DEEPFAKELAB_SIGNING_KEY", "DEEPFAKELAB_SIGNING_CERTS", "DEEPFAKELAB_PROVENANCE_DIR"
+KEY_ENV, CERTS_ENV, DIR_ENV = (
+    "DEEPFAKELAB_SIGNING_KEY",
+    "DEEPFAKELAB_SIGNING_CERTS",
+    "DEEPFAKELAB_PROVENANCE_DIR",
+)
 #: Formats the kit signs, by suffix.
-MIME_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".m4v": "video/x-m4v", ".png": "image/png",
-              ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+MIME_TYPES = {
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".m4v": "video/x-m4v",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+}
 SHA256_KEY = "org.deepfakelab.sha256"
 #: The kit-made key and its certificate chain, one PEM file in :func:`provenance_dir`.
 LOCAL_SIGNER = "local-signer.pem"
@@ -108,46 +118,90 @@ def provenance_dir() -> Path:
 
 def _alg_for(key) -> c2pa.C2paSigningAlg:
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return {256: c2pa.C2paSigningAlg.ES256, 384: c2pa.C2paSigningAlg.ES384,
-                521: c2pa.C2paSigningAlg.ES512}.get(key.curve.key_size, c2pa.C2paSigningAlg.ES256)
+        return {
+            256: c2pa.C2paSigningAlg.ES256,
+            384: c2pa.C2paSigningAlg.ES384,
+            521: c2pa.C2paSigningAlg.ES512,
+        }.get(key.curve.key_size, c2pa.C2paSigningAlg.ES256)
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return c2pa.C2paSigningAlg.ED25519
     if isinstance(key, rsa.RSAPrivateKey):
         return c2pa.C2paSigningAlg.PS256
-    raise ConfigError(f"{KEY_ENV}: a {type(key).__name__} key cannot sign C2PA manifests (use EC, Ed25519 or RSA)")
+    raise ConfigError(
+        f"{KEY_ENV}: a {type(key).__name__} key cannot sign C2PA manifests (use EC, Ed25519 or RSA)"
+    )
 
 
 def _make_local_identity(directory: Path) -> None:
     """A local CA and an end-entity signing certificate (10 years), written to ``directory``."""
     now = datetime.datetime.now(datetime.timezone.utc)
-    valid = dict(not_valid_before=now - datetime.timedelta(days=1), not_valid_after=now + datetime.timedelta(days=3650))
+    valid = dict(
+        not_valid_before=now - datetime.timedelta(days=1), not_valid_after=now + datetime.timedelta(days=3650)
+    )
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "deepfakelab local CA (untrusted)"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "deepfakelab teaching kit")])
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "deepfakelab local signer (untrusted)"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "deepfakelab teaching kit")])
-    usage = dict(content_commitment=False, key_encipherment=False, data_encipherment=False, key_agreement=False,
-                 encipher_only=False, decipher_only=False)
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(valid["not_valid_before"])
-          .not_valid_after(valid["not_valid_after"])
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=False, key_cert_sign=True, crl_sign=True, **usage), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(valid["not_valid_before"])
-            .not_valid_after(valid["not_valid_after"])
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False, **usage), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    ca_name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "deepfakelab local CA (untrusted)"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "deepfakelab teaching kit"),
+        ]
+    )
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "deepfakelab local signer (untrusted)"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "deepfakelab teaching kit"),
+        ]
+    )
+    usage = dict(
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid["not_valid_before"])
+        .not_valid_after(valid["not_valid_after"])
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=False, key_cert_sign=True, crl_sign=True, **usage), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid["not_valid_before"])
+        .not_valid_after(valid["not_valid_after"])
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False, **usage), critical=True
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     # key and chain in one file, written whole and renamed into place: two processes making it at
     # once leave one matching pair, never one's key beside the other's certificate
-    pem = (key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-           + cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM))
+    pem = (
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        + cert.public_bytes(serialization.Encoding.PEM)
+        + ca.public_bytes(serialization.Encoding.PEM)
+    )
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".signer-")  # created 0600: the key stays its owner's
     with os.fdopen(fd, "wb") as f:
@@ -169,7 +223,9 @@ def signing_identity() -> SigningIdentity:
     key_path, certs_path = os.environ.get(KEY_ENV), os.environ.get(CERTS_ENV)
     source = "instructor"
     if bool(key_path) != bool(certs_path):
-        raise ConfigError(f"set both {KEY_ENV} (PEM private key) and {CERTS_ENV} (PEM certificate chain), or neither")
+        raise ConfigError(
+            f"set both {KEY_ENV} (PEM private key) and {CERTS_ENV} (PEM certificate chain), or neither"
+        )
     try:
         if key_path:
             key_pem, chain_pem = Path(key_path).read_bytes(), Path(certs_path).read_bytes()
@@ -187,7 +243,9 @@ def signing_identity() -> SigningIdentity:
 
 
 def _signer(identity: SigningIdentity) -> c2pa.Signer:
-    return c2pa.Signer.from_info(c2pa.C2paSignerInfo(identity.alg, identity.chain_pem, identity.key_pem, None))
+    return c2pa.Signer.from_info(
+        c2pa.C2paSignerInfo(identity.alg, identity.chain_pem, identity.key_pem, None)
+    )
 
 
 def check_signing(identity: SigningIdentity) -> SigningIdentity:
@@ -200,8 +258,10 @@ def check_signing(identity: SigningIdentity) -> SigningIdentity:
         with c2pa.Builder(manifest_definition("signing check")) as builder, _signer(identity) as signer:
             builder.sign(signer, "image/png", tiny, io.BytesIO())
     except c2pa.C2paError as exc:
-        raise ConfigError(f"the {identity.source} signing key and certificate chain ({identity.where}) cannot sign "
-                          f"a C2PA manifest: {exc}") from None
+        raise ConfigError(
+            f"the {identity.source} signing key and certificate chain ({identity.where}) cannot sign "
+            f"a C2PA manifest: {exc}"
+        ) from None
     return identity
 
 
@@ -216,7 +276,9 @@ def sha256_file(path: str | Path) -> str:
 def _mime(path: Path) -> str:
     mime = MIME_TYPES.get(path.suffix.lower())
     if mime is None:
-        raise DataError(f"{path}: the kit signs {', '.join(MIME_TYPES)} files, not {path.suffix or 'this file'}")
+        raise DataError(
+            f"{path}: the kit signs {', '.join(MIME_TYPES)} files, not {path.suffix or 'this file'}"
+        )
     return mime
 
 
@@ -226,14 +288,30 @@ def manifest_definition(title: str) -> dict:
     return {
         "claim_generator_info": [agent],
         "title": title,
-        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": [
-            {"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA, "softwareAgent": agent,
-             "description": "synthetic media generated by deepfakelab, a teaching kit"}]}}],
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
+                            "softwareAgent": agent,
+                            "description": "synthetic media generated by deepfakelab, a teaching kit",
+                        }
+                    ]
+                },
+            }
+        ],
     }
 
 
-def sign_file(path: str | Path, ingredients: Sequence[str | Path] = (), identity: SigningIdentity | None = None,
-              title: str | None = None) -> Path:
+def sign_file(
+    path: str | Path,
+    ingredients: Sequence[str | Path] = (),
+    identity: SigningIdentity | None = None,
+    title: str | None = None,
+) -> Path:
     """Embed a signed C2PA manifest in ``path`` (mp4, mov, m4v, png, jpg) in place; ``ingredients`` by
     hash only. ``title``: the name the manifest gives the file (default: its own name; a file being
     made under a temporary name passes the name it will have). A failure is one :class:`SigningError`
@@ -247,9 +325,15 @@ def sign_file(path: str | Path, ingredients: Sequence[str | Path] = (), identity
         try:
             for item in ingredients:
                 item = Path(item)
-                entry = {"title": item.name, "format": MIME_TYPES.get(item.suffix.lower(), "application/octet-stream"),
-                         "relationship": "inputTo", "metadata": {SHA256_KEY: sha256_file(item)}}
-                builder.add_ingredient_from_stream(json.dumps(entry), "application/octet-stream", io.BytesIO(b""))
+                entry = {
+                    "title": item.name,
+                    "format": MIME_TYPES.get(item.suffix.lower(), "application/octet-stream"),
+                    "relationship": "inputTo",
+                    "metadata": {SHA256_KEY: sha256_file(item)},
+                }
+                builder.add_ingredient_from_stream(
+                    json.dumps(entry), "application/octet-stream", io.BytesIO(b"")
+                )
             signer = _signer(identity)
             try:
                 fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
@@ -280,14 +364,22 @@ def read_manifest(path: str | Path) -> ManifestReport:
     except c2pa.C2paError:  # ManifestNotFound, or a format the reader does not know: nothing to check
         return ManifestReport("none")
     failures = tuple(item.get("code", "") for item in results.get("activeManifest", {}).get("failure", []))
-    actions = [a for assertion in active.get("assertions", []) if assertion.get("label", "").startswith("c2pa.actions")
-               for a in assertion.get("data", {}).get("actions", [])]
-    generator = ", ".join(f"{g.get('name')} {g.get('version', '')}".strip() for g in active.get("claim_generator_info", []))
+    actions = [
+        a
+        for assertion in active.get("assertions", [])
+        if assertion.get("label", "").startswith("c2pa.actions")
+        for a in assertion.get("data", {}).get("actions", [])
+    ]
+    generator = ", ".join(
+        f"{g.get('name')} {g.get('version', '')}".strip() for g in active.get("claim_generator_info", [])
+    )
     return ManifestReport(
         state="valid" if state in ("Valid", "Trusted") else "invalid",
         trusted=state == "Trusted",
         signer=active.get("signature_info", {}).get("common_name"),
         generator=generator or None,
-        digital_source_type=next((a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None),
+        digital_source_type=next(
+            (a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None
+        ),
         failures=tuple(f for f in failures if f != "signingCredential.untrusted"),
     )

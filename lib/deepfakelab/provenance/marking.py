@@ -98,12 +98,18 @@ class Provenance:
         if not self.sign:
             return Path(path)
         try:
-            return c2pa_manifest.sign_file(path, [p for p in self.inputs if Path(p).is_file()], self.check().identity,
-                                           title=Path(final).name if final else None)
+            return c2pa_manifest.sign_file(
+                path,
+                [p for p in self.inputs if Path(p).is_file()],
+                self.check().identity,
+                title=Path(final).name if final else None,
+            )
         except c2pa_manifest.SigningError as exc:
             if final is None:
                 raise
-            raise DataError(f"{final}: cannot sign its C2PA manifest ({exc.reason}); no file was written") from None
+            raise DataError(
+                f"{final}: cannot sign its C2PA manifest ({exc.reason}); no file was written"
+            ) from None
 
     def sibling(self) -> "Provenance":
         """The same inputs and key for another file (its own id): a strip beside a video, a sample grid per epoch."""
@@ -118,14 +124,15 @@ def with_mark_band(image: np.ndarray, text: str | None = None) -> np.ndarray:
     tiles and then one more row of them, so that row is flat (see the module's docstring).
     """
     image = np.ascontiguousarray(image, dtype=np.uint8)
-    label = add_visible_mark(image, text or VISIBLE_MARK)[image.shape[0]:]
+    label = add_visible_mark(image, text or VISIBLE_MARK)[image.shape[0] :]
     flat = (-image.shape[0]) % watermark.TILE + watermark.TILE
     filler = np.broadcast_to(label[:1, :1], (flat, image.shape[1], 3))
     return np.concatenate([image, filler, label], axis=0)
 
 
-def save_marked_image(path: str | Path, image: np.ndarray, provenance: Provenance | None = None,
-                      band: bool = False) -> Path:
+def save_marked_image(
+    path: str | Path, image: np.ndarray, provenance: Provenance | None = None, band: bool = False
+) -> Path:
     """Save ``image`` (uint8 RGB) as PNG or JPEG with the watermark and a signed manifest.
 
     ``band``: add the label band that carries the watermark on pictures with no room for it
@@ -149,7 +156,9 @@ def save_marked_image(path: str | Path, image: np.ndarray, provenance: Provenanc
     return path
 
 
-def save_marked_figure(path: str | Path, fig, provenance: Provenance | None = None, dpi: float | None = None) -> Path:
+def save_marked_figure(
+    path: str | Path, fig, provenance: Provenance | None = None, dpi: float | None = None
+) -> Path:
     """A matplotlib figure saved as :func:`save_marked_image` saves a picture (drawn as
     ``fig.savefig(path, dpi=dpi)`` would draw it): for figures showing generated pictures."""
     buffer = io.BytesIO()

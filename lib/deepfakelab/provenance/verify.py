@@ -77,7 +77,12 @@ def _frames(path: Path) -> list[np.ndarray]:
     meta = read_header(path)
     fps, duration = float(meta.get("fps") or 0), float(meta.get("duration") or 0)
     announced = int(round(fps * duration)) if fps > 0 and duration > 0 else MAX_DECODED_FRAMES
-    picks = set(np.linspace(0, max(announced - 1, 0), min(announced, watermark.MAX_FRAMES)).round().astype(int).tolist())
+    picks = set(
+        np.linspace(0, max(announced - 1, 0), min(announced, watermark.MAX_FRAMES))
+        .round()
+        .astype(int)
+        .tolist()
+    )
     frames = [frame for _, frame in iter_frames(path, picks)]
     if not frames:
         raise DataError(f"{path}: the video contains no decodable frames")
@@ -110,7 +115,9 @@ def verify_file(path: str | Path) -> FileReport:
     report.watermark_score = round(found.sync_z, 2)
     report.watermark_scale = round(found.scale, 3) if found.found else None
     if found.found and manifest.state == "none":
-        report.note = "the manifest is gone (re-encoded or stripped?) but the watermark holds: made by deepfakelab"
+        report.note = (
+            "the manifest is gone (re-encoded or stripped?) but the watermark holds: made by deepfakelab"
+        )
     elif found.found and manifest.state == "invalid":
         report.note = "the file was changed after signing; the watermark still says deepfakelab made it"
     elif manifest.state == "valid" and not found.found:

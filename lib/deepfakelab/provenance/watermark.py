@@ -190,8 +190,8 @@ def _patterns() -> np.ndarray:
     for i, values in enumerate(cells):
         blocks = np.kron(values.reshape(CELLS, CELLS), np.ones((cell, cell), np.float32))
         wrapped = np.tile(blocks, (3, 3))  # periodic smoothing: blur a 3x3 tiling, keep the centre
-        smooth = cv2.GaussianBlur(wrapped, (0, 0), cell * SMOOTH)[TILE:2 * TILE, TILE:2 * TILE]
-        out[i] = smooth / np.sqrt(np.mean(smooth ** 2))
+        smooth = cv2.GaussianBlur(wrapped, (0, 0), cell * SMOOTH)[TILE : 2 * TILE, TILE : 2 * TILE]
+        out[i] = smooth / np.sqrt(np.mean(smooth**2))
     return out
 
 
@@ -201,15 +201,19 @@ def _delta(height: int, width: int, file_id: int, version: str, strength: float)
     pats = _patterns()
     signs = encode_payload(file_id, version).astype(np.float32) * 2 - 1
     tile = pats[0] + np.tensordot(signs, pats[1:], axes=1)
-    tile *= strength / np.sqrt(np.mean(tile ** 2))
+    tile *= strength / np.sqrt(np.mean(tile**2))
     reps = (-(-height // TILE), -(-width // TILE))
     return np.ascontiguousarray(np.tile(tile, reps)[:height, :width])
 
 
 def _check_frame(frame: np.ndarray) -> None:
-    if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8):
-        raise DataError(f"watermark: a frame must be a uint8 RGB array (H, W, 3), not {getattr(frame, 'dtype', type(frame))} "
-                        f"{getattr(frame, 'shape', '')}")
+    if not (
+        isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
+    ):
+        raise DataError(
+            f"watermark: a frame must be a uint8 RGB array (H, W, 3), not {getattr(frame, 'dtype', type(frame))} "
+            f"{getattr(frame, 'shape', '')}"
+        )
 
 
 def _margin_pushes(host: np.ndarray, budget: float) -> np.ndarray:
@@ -229,7 +233,9 @@ def _margin_pushes(host: np.ndarray, budget: float) -> np.ndarray:
     return np.maximum(low - host, 0.0)
 
 
-def embed(frame: np.ndarray, file_id: int, version: str = __version__, strength: float = STRENGTH) -> np.ndarray:
+def embed(
+    frame: np.ndarray, file_id: int, version: str = __version__, strength: float = STRENGTH
+) -> np.ndarray:
     """``frame`` (uint8 RGB ``H x W x 3``) with the kit's mark for ``file_id`` added to its luma.
 
     Informed embedding: the picture's own texture along a pattern is what makes a bit read wrong,
@@ -248,7 +254,7 @@ def embed(frame: np.ndarray, file_id: int, version: str = __version__, strength:
         response = _pattern_gain() * float(_tiles_sum(weight).sum())  # correlation per unit amplitude
         host = (_patterns().reshape(1 + PAYLOAD_BITS, -1) @ _tiles_sum(normalised).reshape(-1)) / response
         signs = np.concatenate([[1.0], encode_payload(file_id, version) * 2.0 - 1.0])
-        push = _margin_pushes(signs * host, strength ** 2) * signs
+        push = _margin_pushes(signs * host, strength**2) * signs
         tile = np.tensordot(push.astype(np.float32), _patterns(), axes=1)
         delta = np.tile(tile, (-(-height // TILE), -(-width // TILE)))[:height, :width]
     return _add_luma(frame, delta)
@@ -261,8 +267,9 @@ def _add_luma(frame: np.ndarray, delta: np.ndarray) -> np.ndarray:
     return cv2.subtract(cv2.add(np.ascontiguousarray(frame), up), down)
 
 
-def embed_frames(frames: Iterable[np.ndarray], file_id: int, version: str = __version__,
-                 strength: float = STRENGTH) -> list[np.ndarray]:
+def embed_frames(
+    frames: Iterable[np.ndarray], file_id: int, version: str = __version__, strength: float = STRENGTH
+) -> list[np.ndarray]:
     """Every frame of a video marked with the same payload."""
     return [embed(f, file_id, version, strength) for f in frames]
 
@@ -307,7 +314,7 @@ def _pattern_gain() -> float:
     """How much of a pattern survives the detector's high-pass (per unit amplitude, per pixel)."""
     pattern = _patterns()[0]
     wrapped = np.tile(pattern, (3, 3))
-    passed = (wrapped - cv2.GaussianBlur(wrapped, (0, 0), BLUR_SIGMA))[TILE:2 * TILE, TILE:2 * TILE]
+    passed = (wrapped - cv2.GaussianBlur(wrapped, (0, 0), BLUR_SIGMA))[TILE : 2 * TILE, TILE : 2 * TILE]
     return float(np.mean(passed * pattern))
 
 
@@ -332,12 +339,14 @@ def _decide(folded: np.ndarray) -> tuple[float, tuple[int, int], Payload | None,
     # each pattern's share capped: a picture's own structure makes a few patterns correlate strongly
     # at some shift, the mark makes all of them correlate moderately at one
     cap = (ENERGY_CAP * float(corr.std())) ** 2
-    energy = np.sum(np.minimum(corr ** 2, cap), axis=0)
+    energy = np.sum(np.minimum(corr**2, cap), axis=0)
     dy, dx = np.unravel_index(int(np.argmax(energy)), energy.shape)
     z = float((energy[dy, dx] - energy.mean()) / (energy.std() + 1e-12))
     size = folded.shape[0]
-    around = sorted(((int((dy + a) % size), int((dx + b) % size)) for a in (-1, 0, 1) for b in (-1, 0, 1) if a or b),
-                    key=lambda at: -energy[at])
+    around = sorted(
+        ((int((dy + a) % size), int((dx + b) % size)) for a in (-1, 0, 1) for b in (-1, 0, 1) if a or b),
+        key=lambda at: -energy[at],
+    )
     tried = 0
     for k, (y, x) in enumerate([(int(dy), int(dx))] + around):
         payload, tries = chase_decode(corr[1:, y, x], CHASE_BITS if k == 0 else NEIGHBOUR_CHASE_BITS)
@@ -362,17 +371,18 @@ def chase_decode(soft: np.ndarray, weakest: int = CHASE_BITS) -> tuple[Payload |
         payload = decode_payload(bits)
         if payload is not None:
             return payload, tries
-    return None, 2 ** weakest
+    return None, 2**weakest
 
 
 @lru_cache(maxsize=8)
 def _flip_order(weakest: int) -> tuple[int, ...]:
     """Flip masks over the ``weakest`` bits: fewer flips first, then the less certain bits first."""
-    return tuple(sorted(range(2 ** weakest), key=lambda mask: (bin(mask).count("1"), mask)))
+    return tuple(sorted(range(2**weakest), key=lambda mask: (bin(mask).count("1"), mask)))
 
 
-def detect_frames(frames: Sequence[np.ndarray] | np.ndarray, scales: Sequence[float] = SCALES,
-                  max_frames: int = MAX_FRAMES) -> Detection:
+def detect_frames(
+    frames: Sequence[np.ndarray] | np.ndarray, scales: Sequence[float] = SCALES, max_frames: int = MAX_FRAMES
+) -> Detection:
     """Look for the kit's mark in one image (a list of one) or a video's frames.
 
     Up to ``max_frames`` evenly spaced frames are folded together at each of ``scales``; the

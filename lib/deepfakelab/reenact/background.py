@@ -60,24 +60,34 @@ def person_matte(image: np.ndarray, points: np.ndarray) -> np.ndarray | None:
     to keep still) or fails."""
     height, width = image.shape[:2]
     factor = min(WORK_SIDE / max(height, width), 1.0)
-    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else image
+    small = (
+        cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else image
+    )
     shape = small.shape[:2]
     scaled = np.asarray(points, np.float64)[:, :2] * factor
     oval = scaled[list(FACE_OVAL)]
     centre, half_width = oval.mean(axis=0), 0.5 * np.ptp(oval[:, 0])
-    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
     below_chin = ys > oval[:, 1].max()
     seeds = np.full(shape, cv2.GC_PR_BGD, np.uint8)
-    seeds[_oval_polygon(scaled, PERSON_LIKELY, shape) | (below_chin & (np.abs(xs - centre[0]) < half_width))] = \
-        cv2.GC_PR_FGD
+    seeds[
+        _oval_polygon(scaled, PERSON_LIKELY, shape) | (below_chin & (np.abs(xs - centre[0]) < half_width))
+    ] = cv2.GC_PR_FGD
     seeds[~_oval_polygon(scaled, BACKGROUND_SURE, shape) & ~below_chin] = cv2.GC_BGD
     seeds[_oval_polygon(scaled, PERSON_SURE, shape)] = cv2.GC_FGD
     # GrabCut's colour models start from k-means on OpenCV's global generator: seeded, so the same
     # photo gives the same matte and a fake is the same every time it is made.
     cv2.setRNGSeed(0)
     try:
-        cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), seeds, None, np.zeros((1, 65)), np.zeros((1, 65)),
-                    GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(
+            np.ascontiguousarray(small[..., ::-1]),
+            seeds,
+            None,
+            np.zeros((1, 65)),
+            np.zeros((1, 65)),
+            GRABCUT_ROUNDS,
+            cv2.GC_INIT_WITH_MASK,
+        )
     except cv2.error:  # a seed class with too few pixels to fit its colour model
         return None
     person = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.float32)
@@ -102,8 +112,11 @@ def background_plate(image: np.ndarray, matte: np.ndarray, points: np.ndarray) -
     if factor < 1:
         small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         small_hole = cv2.resize(hole, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
-        filled = cv2.resize(cv2.inpaint(small, small_hole, 3, cv2.INPAINT_TELEA), (width, height),
-                            interpolation=cv2.INTER_LINEAR)
+        filled = cv2.resize(
+            cv2.inpaint(small, small_hole, 3, cv2.INPAINT_TELEA),
+            (width, height),
+            interpolation=cv2.INTER_LINEAR,
+        )
     else:
         filled = cv2.inpaint(np.ascontiguousarray(image), hole, 3, cv2.INPAINT_TELEA)
     return np.where(hole[..., None] > 0, filled, image)

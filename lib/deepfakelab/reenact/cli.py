@@ -41,35 +41,78 @@ def _register_reenact(subparsers) -> None:
     )
     parser.add_argument("source", help="photo with a face (jpg/png; grayscale and RGBA are converted)")
     parser.add_argument("driving", help="driving video (mp4, ...) with a face")
-    parser.add_argument("-o", "--out", default="outputs/reenact/result.mp4", help="output mp4 (default: %(default)s)")
-    parser.add_argument("--checkpoint", help="FOMM checkpoint (.pth.tar: a dict with 'generator' and 'kp_detector'; "
-                        "loaded with weights_only=True). The kit ships none for real faces: vox-cpk.pth.tar "
-                        "(VoxCeleb, 256 px) is the published checkpoint from the FOMM authors' release (Siarohin "
-                        "et al., first-order-model), fetched by you. Without it: no --checkpoint animates with the "
-                        "training-free mesh warp, and lib/deepfakelab/assets/fomm-small-64.pth.tar with --size 64 "
-                        "--crop-scale 2 is the kit's small FOMM, trained on synthetic heads (blurry faces)")
-    parser.add_argument("--method", choices=("mesh-warp", "landmark-warp", "fomm"),
-                        help="how to animate (default: fomm with --checkpoint, else mesh-warp; landmark-warp is the "
-                        "5-point baseline)")
-    parser.add_argument("--config", help="FOMM YAML config or built-in name (default: the one stored in a kit "
-                        "checkpoint, else vox-256)")
-    parser.add_argument("--size", type=int, default=256, help="face crop side in pixels; 256 for vox-256 (default: %(default)s)")
-    parser.add_argument("--absolute", action="store_true", help="use the driving keypoints as they are, instead of "
-                        "transferring their motion relative to the initial frame")
-    parser.add_argument("--no-adapt-scale", action="store_true", help="do not scale the motion by the ratio of the face sizes")
-    parser.add_argument("--best-frame", type=_best_frame, default=None, metavar="auto|N",
-                        help="initial driving frame: N, or 'auto' for the frame whose pose is closest to the source's "
-                        "(default: frame 0)")
-    parser.add_argument("--paste-back", action="store_true", help="paste the animated face back into the full source photo")
-    parser.add_argument("--side-by-side", action="store_true", help="write source | driving | result, keypoints drawn "
-                        "(the face mesh for mesh-warp)")
-    parser.add_argument("--mark", action="store_true", help="add a visible 'SYNTHETIC' label in a band below every frame (the picture is not covered)")
+    parser.add_argument(
+        "-o", "--out", default="outputs/reenact/result.mp4", help="output mp4 (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--checkpoint",
+        help="FOMM checkpoint (.pth.tar: a dict with 'generator' and 'kp_detector'; "
+        "loaded with weights_only=True). The kit ships none for real faces: vox-cpk.pth.tar "
+        "(VoxCeleb, 256 px) is the published checkpoint from the FOMM authors' release (Siarohin "
+        "et al., first-order-model), fetched by you. Without it: no --checkpoint animates with the "
+        "training-free mesh warp, and lib/deepfakelab/assets/fomm-small-64.pth.tar with --size 64 "
+        "--crop-scale 2 is the kit's small FOMM, trained on synthetic heads (blurry faces)",
+    )
+    parser.add_argument(
+        "--method",
+        choices=("mesh-warp", "landmark-warp", "fomm"),
+        help="how to animate (default: fomm with --checkpoint, else mesh-warp; landmark-warp is the "
+        "5-point baseline)",
+    )
+    parser.add_argument(
+        "--config",
+        help="FOMM YAML config or built-in name (default: the one stored in a kit checkpoint, else vox-256)",
+    )
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=256,
+        help="face crop side in pixels; 256 for vox-256 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--absolute",
+        action="store_true",
+        help="use the driving keypoints as they are, instead of "
+        "transferring their motion relative to the initial frame",
+    )
+    parser.add_argument(
+        "--no-adapt-scale", action="store_true", help="do not scale the motion by the ratio of the face sizes"
+    )
+    parser.add_argument(
+        "--best-frame",
+        type=_best_frame,
+        default=None,
+        metavar="auto|N",
+        help="initial driving frame: N, or 'auto' for the frame whose pose is closest to the source's "
+        "(default: frame 0)",
+    )
+    parser.add_argument(
+        "--paste-back", action="store_true", help="paste the animated face back into the full source photo"
+    )
+    parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="write source | driving | result, keypoints drawn (the face mesh for mesh-warp)",
+    )
+    parser.add_argument(
+        "--mark",
+        action="store_true",
+        help="add a visible 'SYNTHETIC' label in a band below every frame (the picture is not covered)",
+    )
     parser.add_argument("--max-frames", type=int, help="use only the first N driving frames")
-    parser.add_argument("--crop-scale", type=float, default=1.8, help="crop side / face box side (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=4, help="driving frames per FOMM batch (default: %(default)s)")
-    parser.add_argument("--engine", default="torch", choices=["torch", "onnxruntime", "openvino", "auto"],
-                        help="where the FOMM runs: torch, an installed inference engine (CPU; the checkpoint is "
-                        "exported to ONNX once, beside it), or auto, the fastest installed one (default: %(default)s)")
+    parser.add_argument(
+        "--crop-scale", type=float, default=1.8, help="crop side / face box side (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=4, help="driving frames per FOMM batch (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--engine",
+        default="torch",
+        choices=["torch", "onnxruntime", "openvino", "auto"],
+        help="where the FOMM runs: torch, an installed inference engine (CPU; the checkpoint is "
+        "exported to ONNX once, beside it), or auto, the fastest installed one (default: %(default)s)",
+    )
     parser.set_defaults(func=_command)
 
 
@@ -95,23 +138,41 @@ def _register_reenact_eval(subparsers) -> None:
         "and AED for zero motion, landmark warp, mesh warp and FOMM (with --checkpoint), and the identity distances "
         "of real pairs of frames of one person and of different persons.",
     )
-    eval_parser.add_argument("--checkpoint", help="FOMM checkpoint to score (a kit checkpoint with its config)")
+    eval_parser.add_argument(
+        "--checkpoint", help="FOMM checkpoint to score (a kit checkpoint with its config)"
+    )
     eval_parser.add_argument("--config", help="model config, if the checkpoint does not hold one")
-    eval_parser.add_argument("--videos", type=int, default=20, help="held-out videos to score (default: %(default)s)")
-    eval_parser.add_argument("--size", type=int, default=64, help="frame side in pixels (default: %(default)s)")
+    eval_parser.add_argument(
+        "--videos", type=int, default=20, help="held-out videos to score (default: %(default)s)"
+    )
+    eval_parser.add_argument(
+        "--size", type=int, default=64, help="frame side in pixels (default: %(default)s)"
+    )
     eval_parser.add_argument("--frames", type=int, default=32, help="frames per video (default: %(default)s)")
-    eval_parser.add_argument("--identities", type=int, default=400,
-                             help="identities of the dataset the test split is taken from (default: %(default)s)")
+    eval_parser.add_argument(
+        "--identities",
+        type=int,
+        default=400,
+        help="identities of the dataset the test split is taken from (default: %(default)s)",
+    )
     eval_parser.add_argument("--seed", type=int, default=0, help="dataset seed (default: %(default)s)")
-    eval_parser.add_argument("--real-videos", metavar="DIR",
-                             help="score on the real videos (.mp4) in DIR instead: frame 0 of each is the source photo, "
-                             "the same video drives it; L1, AKD (468 mesh points, px at 256) and AED (identity distance "
-                             "to the source, with the 'identity' extra), L1 in the open mouth and in the seam band "
-                             "around the face oval, for zero motion, landmark warp, mesh warp and "
-                             "FOMM (with --checkpoint; run at --size, 256 for vox-256)")
-    eval_parser.add_argument("--same-person", action="append", default=[], metavar="A.mp4,B.mp4",
-                             help="with --real-videos: clips that show one person (repeatable); every other pair of "
-                             "clips counts as different persons in the identity ranges")
+    eval_parser.add_argument(
+        "--real-videos",
+        metavar="DIR",
+        help="score on the real videos (.mp4) in DIR instead: frame 0 of each is the source photo, "
+        "the same video drives it; L1, AKD (468 mesh points, px at 256) and AED (identity distance "
+        "to the source, with the 'identity' extra), L1 in the open mouth and in the seam band "
+        "around the face oval, for zero motion, landmark warp, mesh warp and "
+        "FOMM (with --checkpoint; run at --size, 256 for vox-256)",
+    )
+    eval_parser.add_argument(
+        "--same-person",
+        action="append",
+        default=[],
+        metavar="A.mp4,B.mp4",
+        help="with --real-videos: clips that show one person (repeatable); every other pair of "
+        "clips counts as different persons in the identity ranges",
+    )
     eval_parser.add_argument("--json", help="also write the scores to this JSON file")
     eval_parser.set_defaults(func=_eval_command)
 
@@ -137,11 +198,18 @@ def _command(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         engine=args.engine,
     )
-    result = reenact_files(args.source, args.driving, args.out, options,
-                           announce=lambda line: print(f"warning: {line}", flush=True))
+    result = reenact_files(
+        args.source,
+        args.driving,
+        args.out,
+        options,
+        announce=lambda line: print(f"warning: {line}", flush=True),
+    )
     for note in result.notes:
         print(f"note: {note}")
-    print(f"wrote {result.output} ({result.frames} frames at {result.fps:g} fps, {result.method}; labelled synthetic)")
+    print(
+        f"wrote {result.output} ({result.frames} frames at {result.fps:g} fps, {result.method}; labelled synthetic)"
+    )
     print(f"strip: {result.strip}")
     return 0
 
@@ -167,17 +235,23 @@ def _eval_command(args: argparse.Namespace) -> int:
     if args.real_videos:
         return _real_eval(args, model)
     test = split_identities(args.identities, seed=args.seed)["test"]
-    config = HeadsConfig(size=args.size, frames=args.frames, accessory_rate=0.3, motion="mixed", seed=args.seed)
+    config = HeadsConfig(
+        size=args.size, frames=args.frames, accessory_rate=0.3, motion="mixed", seed=args.seed
+    )
     methods = ("zero-motion", "blurred-truth", "landmark-warp", "fomm")
     scores = evaluate(TalkingHeads(test, 1, config), model, videos=args.videos, methods=methods)
-    notes = {"fomm-self": "each frame drives itself: the generator's floor",
-             "blurred-truth": f"the driving frames blurred {BLUR_SIGMA} px: a yardstick of sharpness, not a method"}
+    notes = {
+        "fomm-self": "each frame drives itself: the generator's floor",
+        "blurred-truth": f"the driving frames blurred {BLUR_SIGMA} px: a yardstick of sharpness, not a method",
+    }
     print(f"{'method':<15}{'L1':>8}{'keypoint px':>14}{'videos':>8}")
     for name, score in scores.items():
         keypoints = score["keypoint_distance_px"]
         keypoints = f"{'-':>14}" if keypoints is None else f"{keypoints:>14.2f}"  # None: nothing moves
         note = notes.get(name, f"{score['fallbacks']} fell back to zero motion" if score["fallbacks"] else "")
-        print(f"{name:<15}{score['l1']:>8.4f}{keypoints}{score['videos']:>8}" + (f"  ({note})" if note else ""))
+        print(
+            f"{name:<15}{score['l1']:>8.4f}{keypoints}{score['videos']:>8}" + (f"  ({note})" if note else "")
+        )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(scores, indent=2))
@@ -194,31 +268,48 @@ def _real_eval(args: argparse.Namespace, model) -> int:
     if not paths:
         raise ConfigError(f"{args.real_videos}: no .mp4 videos in this folder")
     identity = FaceIdentity() if identity_available() else None
-    clips, notes = evaluate_real_videos(paths, frames=args.frames, model=model, fomm_size=args.size, identity=identity)
+    clips, notes = evaluate_real_videos(
+        paths, frames=args.frames, model=model, fomm_size=args.size, identity=identity
+    )
     if not clips:
-        raise ConfigError(f"{args.real_videos}: no video with a face in most of its first {args.frames} frames")
+        raise ConfigError(
+            f"{args.real_videos}: no video with a face in most of its first {args.frames} frames"
+        )
     summary = summarize(clips)
     groups = [[name.strip() for name in group.split(",") if name.strip()] for group in args.same_person]
     ranges = identity_ranges(clips, groups) if identity is not None else {}
     for note in notes:
         print(f"note: {note}")
-    print(f"{len(clips)} real videos, first {args.frames} frames each; 256-px crops: L1 in the face oval, in the "
-          "open mouth (videos whose mouth opens) and in the seam band around the oval")
+    print(
+        f"{len(clips)} real videos, first {args.frames} frames each; 256-px crops: L1 in the face oval, in the "
+        "open mouth (videos whose mouth opens) and in the seam band around the oval"
+    )
     print(f"{'method':<15}{'L1':>8}{'AKD px':>9}{'AED':>8}{'mouth L1':>10}{'seam L1':>9}{'videos':>8}")
     for name, score in summary.items():
         aed = f"{score['aed']:>8.3f}" if score["aed"] is not None else f"{'-':>8}"
-        mouth = (f"{score['mouth_l1']:>10.4f}" if score["mouth_l1"] is not None else f"{'-':>10}")
-        print(f"{name:<15}{score['l1']:>8.4f}{score['akd_px']:>9.2f}{aed}{mouth}{score['seam_l1']:>9.4f}"
-              f"{score['videos']:>8}" + (f"  (mouth: {score['mouth_videos']} videos)" if score["mouth_l1"] is not None
-                                        and score["mouth_videos"] != score["videos"] else ""))
+        mouth = f"{score['mouth_l1']:>10.4f}" if score["mouth_l1"] is not None else f"{'-':>10}"
+        print(
+            f"{name:<15}{score['l1']:>8.4f}{score['akd_px']:>9.2f}{aed}{mouth}{score['seam_l1']:>9.4f}"
+            f"{score['videos']:>8}"
+            + (
+                f"  (mouth: {score['mouth_videos']} videos)"
+                if score["mouth_l1"] is not None and score["mouth_videos"] != score["videos"]
+                else ""
+            )
+        )
     if identity is None:
         print(f"note: AED skipped: {INSTALL_HINT}")
     for kind, spread in ranges.items():
-        print(f"identity distance, {kind}: {spread['min']:.3f}-{spread['max']:.3f} "
-              f"(median {spread['median']:.3f}, {spread['pairs']} pairs)")
+        print(
+            f"identity distance, {kind}: {spread['min']:.3f}-{spread['max']:.3f} "
+            f"(median {spread['median']:.3f}, {spread['pairs']} pairs)"
+        )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         per_video = {clip.name: clip.methods for clip in clips}
-        Path(args.json).write_text(json.dumps({"methods": summary, "identity_ranges": ranges,
-                                               "videos": per_video, "notes": notes}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {"methods": summary, "identity_ranges": ranges, "videos": per_video, "notes": notes}, indent=2
+            )
+        )
     return 0

@@ -92,8 +92,13 @@ def _mtcnn_landmarks(frames: np.ndarray, detect_side: int = 256) -> list[np.ndar
     return [faces[0].landmarks / factor if faces else None for faces in detect_faces_in_frames(big)]
 
 
-def evaluate_video(video: np.ndarray, landmarks: np.ndarray, visible: np.ndarray, model=None,
-                   methods=("zero-motion", "landmark-warp", "fomm")) -> dict[str, MethodScore]:
+def evaluate_video(
+    video: np.ndarray,
+    landmarks: np.ndarray,
+    visible: np.ndarray,
+    model=None,
+    methods=("zero-motion", "landmark-warp", "fomm"),
+) -> dict[str, MethodScore]:
     """Scores of each method on one video: ``(T, S, S, 3)`` uint8 frames, ``(T, 68, 2)`` landmarks, ``(T, 68)`` visibility."""
     source, size = video[0], video.shape[1]
     truth = video.astype(np.float32) / 255
@@ -102,8 +107,13 @@ def evaluate_video(video: np.ndarray, landmarks: np.ndarray, visible: np.ndarray
     moved = landmarks_through_map(identity, landmarks[0])
     zero_motion = MethodScore(
         float(np.abs(truth - truth[0:1]).mean()),
-        float(np.nanmean([_keypoint_distance(moved, landmarks[t], visible[t] & visible[0]) for t in range(len(video))])),
-        len(video))
+        float(
+            np.nanmean(
+                [_keypoint_distance(moved, landmarks[t], visible[t] & visible[0]) for t in range(len(video))]
+            )
+        ),
+        len(video),
+    )
     if "zero-motion" in methods:
         scores["zero-motion"] = zero_motion
     if "blurred-truth" in methods:
@@ -112,20 +122,31 @@ def evaluate_video(video: np.ndarray, landmarks: np.ndarray, visible: np.ndarray
     if "landmark-warp" in methods:
         detected = _mtcnn_landmarks(video)
         if detected[0] is None or all(d is None for d in detected):
-            scores["landmark-warp"] = MethodScore(zero_motion.l1, zero_motion.keypoint_distance, len(video),
-                                                  "no face found by MTCNN: fell back to zero motion")
+            scores["landmark-warp"] = MethodScore(
+                zero_motion.l1,
+                zero_motion.keypoint_distance,
+                len(video),
+                "no face found by MTCNN: fell back to zero motion",
+            )
         else:
             five = fill_missing(detected)
             targets = target_landmarks(five[0], five, initial=0, adapt_movement_scale=False)
             l1, distances = [], []
             for t in range(len(video)):
                 backward = warp_map(size, size, five[0], targets[t])
-                result = cv2.remap(source, backward[..., 0].astype(np.float32), backward[..., 1].astype(np.float32),
-                                   cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                result = cv2.remap(
+                    source,
+                    backward[..., 0].astype(np.float32),
+                    backward[..., 1].astype(np.float32),
+                    cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE,
+                )
                 l1.append(np.abs(result.astype(np.float32) / 255 - truth[t]).mean())
                 moved = landmarks_through_map(backward, landmarks[0])
                 distances.append(_keypoint_distance(moved, landmarks[t], visible[t] & visible[0]))
-            scores["landmark-warp"] = MethodScore(float(np.mean(l1)), float(np.nanmean(distances)), len(video))
+            scores["landmark-warp"] = MethodScore(
+                float(np.mean(l1)), float(np.nanmean(distances)), len(video)
+            )
     if "fomm" in methods and model is not None:
         frames = torch.from_numpy(truth).permute(0, 3, 1, 2)
         with torch.inference_mode():
@@ -138,22 +159,39 @@ def evaluate_video(video: np.ndarray, landmarks: np.ndarray, visible: np.ndarray
                 backward = fomm_backward_map(generated.motion.deformation[0], size)
                 moved = landmarks_through_map(backward, landmarks[0])
                 distances.append(_keypoint_distance(moved, landmarks[t], visible[t] & visible[0]))
-            redrawn = [(model.generator(frames[t:t + 1], kp_driving=kp.take(t), kp_source=kp.take(t)).prediction[0]
-                        - frames[t]).abs().mean().item() for t in range(len(video))]
+            redrawn = [
+                (
+                    model.generator(
+                        frames[t : t + 1], kp_driving=kp.take(t), kp_source=kp.take(t)
+                    ).prediction[0]
+                    - frames[t]
+                )
+                .abs()
+                .mean()
+                .item()
+                for t in range(len(video))
+            ]
         scores["fomm"] = MethodScore(float(np.mean(l1)), float(np.nanmean(distances)), len(video))
         scores["fomm-self"] = MethodScore(float(np.mean(redrawn)), float("nan"), len(video))
     return scores
 
 
-def evaluate(dataset, model=None, videos: int | None = None, methods=("zero-motion", "landmark-warp", "fomm"),
-             progress: bool = True) -> dict[str, dict]:
+def evaluate(
+    dataset,
+    model=None,
+    videos: int | None = None,
+    methods=("zero-motion", "landmark-warp", "fomm"),
+    progress: bool = True,
+) -> dict[str, dict]:
     """Average :func:`evaluate_video` over a :class:`~deepfakelab.heads.TalkingHeads` dataset (frame-weighted)."""
     totals: dict[str, list[MethodScore]] = {}
     count = len(dataset) if videos is None else min(videos, len(dataset))
     for index in tqdm(range(count), desc="evaluating", unit="video", disable=not progress):
         item = dataset[index]
         video = (item["video"].permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
-        for name, score in evaluate_video(video, item["landmarks"].numpy(), item["visible"].numpy(), model, methods).items():
+        for name, score in evaluate_video(
+            video, item["landmarks"].numpy(), item["visible"].numpy(), model, methods
+        ).items():
             totals.setdefault(name, []).append(score)
     summary = {}
     for name, scores in totals.items():
@@ -161,7 +199,9 @@ def evaluate(dataset, model=None, videos: int | None = None, methods=("zero-moti
         summary[name] = {
             "l1": float(np.average([s.l1 for s in scores], weights=frames)),
             # None for fomm-self and blurred-truth, which move nothing (valid JSON, unlike NaN)
-            "keypoint_distance_px": _none_if_nan(np.average([s.keypoint_distance for s in scores], weights=frames)),
+            "keypoint_distance_px": _none_if_nan(
+                np.average([s.keypoint_distance for s in scores], weights=frames)
+            ),
             "videos": len(scores),
             "fallbacks": sum(bool(s.note) for s in scores),
         }
@@ -180,8 +220,14 @@ TURN_YAWS = (10, 20, 30, 35, -10, -20, -30, -35)
 OUTSIDE_BAND = (1.0, 1.35)
 
 
-def evaluate_head_turns(identities=(1, 2, 3, 4), yaws=TURN_YAWS, size: int = 256, face_mesh=None,
-                        unfold: bool = True, background: bool = True) -> dict[str, dict]:
+def evaluate_head_turns(
+    identities=(1, 2, 3, 4),
+    yaws=TURN_YAWS,
+    size: int = 256,
+    face_mesh=None,
+    unfold: bool = True,
+    background: bool = True,
+) -> dict[str, dict]:
     """Seam L1 of ``zero-motion``, ``landmark-warp`` and ``mesh-warp`` on synthetic heads turning
     (module docstring), and the mesh warp's flipped triangles: ``{method: {"seam_l1", "frames",
     "per_yaw": {yaw: seam_l1}}}``, the mesh warp's also ``"flipped_max"``, ``"flipped_total"`` and
@@ -190,16 +236,21 @@ def evaluate_head_turns(identities=(1, 2, 3, 4), yaws=TURN_YAWS, size: int = 256
     each yaw as the truth; the meshes are read off the rendered frames by the kit's face mesh.
     ``unfold=False``: the mesh warp without unfolding (:class:`~deepfakelab.reenact.mesh_warp.MeshWarper`)."""
     face_mesh = face_mesh or FaceMesh()
-    errors: dict[str, dict[int, list[float]]] = {m: {y: [] for y in yaws}
-                                                  for m in ("zero-motion", "landmark-warp", "mesh-warp")}
+    errors: dict[str, dict[int, list[float]]] = {
+        m: {y: [] for y in yaws} for m in ("zero-motion", "landmark-warp", "mesh-warp")
+    }
     outside = {m: {y: [] for y in yaws} for m in errors}
     flipped: dict[int, list[int]] = {y: [] for y in yaws}
     uncovered: dict[int, list[int]] = {y: [] for y in yaws}
     for seed in identities:
         identity = Identity.sample(seed, accessory_rate=0.0)
         video = np.stack([render_frame(identity, FaceState(yaw=yaw), size=size).image for yaw in (0, *yaws)])
-        meshes = np.stack([face_mesh.detect(frame, f"head {seed}, yaw {yaw}").points
-                           for frame, yaw in zip(video, (0, *yaws))])
+        meshes = np.stack(
+            [
+                face_mesh.detect(frame, f"head {seed}, yaw {yaw}").points
+                for frame, yaw in zip(video, (0, *yaws))
+            ]
+        )
         motion = transfer_motion(meshes[0], meshes)
         warper = MeshWarper(video[0], meshes[0], unfold=unfold, background=background)
         detected = _mtcnn_landmarks(video)
@@ -211,27 +262,40 @@ def evaluate_head_turns(identities=(1, 2, 3, 4), yaws=TURN_YAWS, size: int = 256
             control = warper.control_targets(motion.targets[t], motion.head[t])
             flipped[yaw].append(int(warper.flipped(control).sum()))
             uncovered[yaw].append(warper.uncovered(control, motion.depth[t]))
-            outputs = {"zero-motion": video[0],
-                       "mesh-warp": warper.warp(motion.targets[t], motion.pose[t], motion.depth[t], motion.head[t])}
+            outputs = {
+                "zero-motion": video[0],
+                "mesh-warp": warper.warp(motion.targets[t], motion.pose[t], motion.depth[t], motion.head[t]),
+            }
             if moved is None:
                 outputs["landmark-warp"] = video[0]  # MTCNN misses the photo: nothing moves
             else:
                 backward = warp_map(size, size, five[0], moved[t]).astype(np.float32)
-                outputs["landmark-warp"] = cv2.remap(video[0], backward[..., 0], backward[..., 1], cv2.INTER_LINEAR,
-                                                     borderMode=cv2.BORDER_REPLICATE)
+                outputs["landmark-warp"] = cv2.remap(
+                    video[0],
+                    backward[..., 0],
+                    backward[..., 1],
+                    cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE,
+                )
             for method, output in outputs.items():
                 error = np.abs(output.astype(np.float64) - video[t]).mean(axis=2)
                 errors[method][yaw].append(float(error[band].mean() / 255))
                 outside[method][yaw].append(float(error[beyond].mean() / 255))
-    summary = {method: {"seam_l1": float(np.mean([e for values in per_yaw.values() for e in values])),
-                        "frames": sum(len(values) for values in per_yaw.values()),
-                        "per_yaw": {yaw: float(np.mean(values)) for yaw, values in per_yaw.items()},
-                        "outside_l1": float(np.mean([e for values in outside[method].values() for e in values])),
-                        "outside_per_yaw": {yaw: float(np.mean(values)) for yaw, values in outside[method].items()}}
-               for method, per_yaw in errors.items()}
-    summary["mesh-warp"].update(flipped_max=max(max(v) for v in flipped.values()),
-                                flipped_total=sum(sum(v) for v in flipped.values()),
-                                flipped_per_yaw={yaw: max(v) for yaw, v in flipped.items()},
-                                uncovered_max=max(max(v) for v in uncovered.values()),
-                                uncovered_per_yaw={yaw: max(v) for yaw, v in uncovered.items()})
+    summary = {
+        method: {
+            "seam_l1": float(np.mean([e for values in per_yaw.values() for e in values])),
+            "frames": sum(len(values) for values in per_yaw.values()),
+            "per_yaw": {yaw: float(np.mean(values)) for yaw, values in per_yaw.items()},
+            "outside_l1": float(np.mean([e for values in outside[method].values() for e in values])),
+            "outside_per_yaw": {yaw: float(np.mean(values)) for yaw, values in outside[method].items()},
+        }
+        for method, per_yaw in errors.items()
+    }
+    summary["mesh-warp"].update(
+        flipped_max=max(max(v) for v in flipped.values()),
+        flipped_total=sum(sum(v) for v in flipped.values()),
+        flipped_per_yaw={yaw: max(v) for yaw, v in flipped.items()},
+        uncovered_max=max(max(v) for v in uncovered.values()),
+        uncovered_per_yaw={yaw: max(v) for yaw, v in uncovered.items()},
+    )
     return summary

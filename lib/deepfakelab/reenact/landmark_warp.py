@@ -25,7 +25,12 @@ GRID_STEP = 4
 
 def _border_anchors(size: int) -> np.ndarray:
     ticks = np.linspace(0, size - 1, ANCHORS_PER_SIDE)
-    edges = [(t, 0) for t in ticks] + [(t, size - 1) for t in ticks] + [(0, t) for t in ticks[1:-1]] + [(size - 1, t) for t in ticks[1:-1]]
+    edges = (
+        [(t, 0) for t in ticks]
+        + [(t, size - 1) for t in ticks]
+        + [(0, t) for t in ticks[1:-1]]
+        + [(size - 1, t) for t in ticks[1:-1]]
+    )
     return np.array(edges, dtype=np.float64)
 
 
@@ -35,13 +40,21 @@ def face_scale(landmarks: np.ndarray) -> float:
     return float(np.linalg.norm(eyes - mouth) + np.linalg.norm(landmarks[0] - landmarks[1]))
 
 
-def target_landmarks(source_landmarks: np.ndarray, driving_landmarks: np.ndarray, initial: int = 0,
-                     adapt_movement_scale: bool = True) -> np.ndarray:
+def target_landmarks(
+    source_landmarks: np.ndarray,
+    driving_landmarks: np.ndarray,
+    initial: int = 0,
+    adapt_movement_scale: bool = True,
+) -> np.ndarray:
     """Where the source's landmarks go in each frame: ``source + scale * (driving_t - driving_initial)``.
 
     source_landmarks: ``(P, 2)`` pixels; driving_landmarks: ``(N, P, 2)`` pixels. Returns ``(N, P, 2)``.
     """
-    scale = face_scale(source_landmarks) / max(face_scale(driving_landmarks[initial]), 1e-6) if adapt_movement_scale else 1.0
+    scale = (
+        face_scale(source_landmarks) / max(face_scale(driving_landmarks[initial]), 1e-6)
+        if adapt_movement_scale
+        else 1.0
+    )
     return source_landmarks[None] + scale * (driving_landmarks - driving_landmarks[initial][None])
 
 
@@ -53,15 +66,22 @@ def warp_map(height: int, width: int, source_points: np.ndarray, target_points: 
     """
     anchors = _border_anchors(max(height, width))
     anchors = np.clip(anchors, 0, [width - 1, height - 1])
-    spline = RBFInterpolator(np.vstack([target_points, anchors]), np.vstack([source_points, anchors]),
-                             kernel="thin_plate_spline", smoothing=1e-3)
+    spline = RBFInterpolator(
+        np.vstack([target_points, anchors]),
+        np.vstack([source_points, anchors]),
+        kernel="thin_plate_spline",
+        smoothing=1e-3,
+    )
     # Evaluate on a coarse grid whose first and last nodes sit on the border pixels, then
     # interpolate linearly with corners aligned (scipy's zoom with grid_mode=False does exactly that).
     rows, cols = -(-height // GRID_STEP) + 1, -(-width // GRID_STEP) + 1
     ys, xs = np.linspace(0, height - 1, rows), np.linspace(0, width - 1, cols)
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
     coarse = spline(grid).reshape(rows, cols, 2)
-    return np.stack([zoom(coarse[..., c], (height / rows, width / cols), order=1, grid_mode=False) for c in range(2)], axis=-1)
+    return np.stack(
+        [zoom(coarse[..., c], (height / rows, width / cols), order=1, grid_mode=False) for c in range(2)],
+        axis=-1,
+    )
 
 
 def warp_to_landmarks(image: np.ndarray, source_points: np.ndarray, target_points: np.ndarray) -> np.ndarray:
@@ -71,11 +91,18 @@ def warp_to_landmarks(image: np.ndarray, source_points: np.ndarray, target_point
     there are no holes); the border does not move.
     """
     full = warp_map(image.shape[0], image.shape[1], source_points, target_points).astype(np.float32)
-    return cv2.remap(image, full[..., 0], full[..., 1], interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(
+        image, full[..., 0], full[..., 1], interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
-def landmark_reenact(source_image: np.ndarray, source_landmarks: np.ndarray, driving_landmarks: np.ndarray,
-                     initial: int = 0, adapt_movement_scale: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def landmark_reenact(
+    source_image: np.ndarray,
+    source_landmarks: np.ndarray,
+    driving_landmarks: np.ndarray,
+    initial: int = 0,
+    adapt_movement_scale: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """Animate ``source_image (S, S, 3)`` uint8 with driving landmark motion.
 
     source_landmarks ``(P, 2)`` and driving_landmarks ``(N, P, 2)`` are pixels in the source and

@@ -76,8 +76,32 @@ from .background import background_plate, person_matte
 from .landmark_warp import fill_missing
 
 #: Points expressions do not move: forehead and temples, nose bridge, eye corners.
-RIGID_POINTS = (10, 338, 297, 332, 284, 251, 389, 356, 127, 162, 21, 54, 103, 67, 109,
-                168, 6, 197, 195, 5, 33, 133, 263, 362)
+RIGID_POINTS = (
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+    168,
+    6,
+    197,
+    195,
+    5,
+    33,
+    133,
+    263,
+    362,
+)
 #: Rings of support points around the face: (distance from the face centre in face-oval radii,
 #: how much of the head pose they follow, how much of their own face-oval point's motion beyond
 #: that pose they follow). Beyond the last one nothing moves.
@@ -94,7 +118,7 @@ BORDER_POINTS_PER_SIDE = 6
 #: Each eye's upper-lid contour points paired with the lower-lid point below them, from the outer
 #: corner's side to the inner corner's; the first and last pairs' upper points span the eye.
 EYELID_PAIRS = (
-    ((246, 161, 160, 159, 158, 157, 173), (7, 163, 144, 145, 153, 154, 155)),    # left, as seen
+    ((246, 161, 160, 159, 158, 157, 173), (7, 163, 144, 145, 153, 154, 155)),  # left, as seen
     ((466, 388, 387, 386, 385, 384, 398), (249, 390, 373, 374, 380, 381, 382)),  # right, as seen
 )
 #: Largest lid gap over the upper lid's span of a shut eye, as the mesh measures it: 0.15-0.21 on
@@ -129,7 +153,7 @@ def similarity_fit(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     sign = np.sign(np.linalg.det(u @ vt)) or 1.0
     d = np.diag([1.0, sign])
     rotation = u @ d @ vt
-    scale = float(np.trace(np.diag(singular) @ d) / max((s ** 2).sum() / len(source), 1e-12))
+    scale = float(np.trace(np.diag(singular) @ d) / max((s**2).sum() / len(source), 1e-12))
     linear = scale * rotation
     return np.hstack([linear, (mu_t - linear @ mu_s)[:, None]])
 
@@ -171,7 +195,7 @@ def _rigid_fit_3d(source: np.ndarray, target: np.ndarray) -> tuple[float, np.nda
     u, singular, vt = np.linalg.svd(t.T @ s / len(source))
     d = np.array([1.0, 1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
     rotation = u @ np.diag(d) @ vt
-    scale = float((singular * d).sum() / max((s ** 2).sum() / len(source), 1e-12))
+    scale = float((singular * d).sum() / max((s**2).sum() / len(source), 1e-12))
     return scale, rotation, mu_t - scale * rotation @ mu_s
 
 
@@ -226,8 +250,11 @@ def transfer_motion(source_points: np.ndarray, driving_points: np.ndarray, initi
     source_all = np.asarray(source_points, np.float64)
     driving_all = np.asarray(driving_points, np.float64)
     source, driving = source_all[:, :2], driving_all[..., :2]
-    if source_all.shape[-1] < 3 or driving_all.shape[-1] < 3 or not (
-            np.ptp(driving_all[initial, :, 2]) > 0 and np.ptp(source_all[:, 2]) > 0):
+    if (
+        source_all.shape[-1] < 3
+        or driving_all.shape[-1] < 3
+        or not (np.ptp(driving_all[initial, :, 2]) > 0 and np.ptp(source_all[:, 2]) > 0)
+    ):
         return _transfer_2d(source, driving, initial)
     source_3d, reference_3d = source_all[:, :3], driving_all[initial, :, :3]
     rigid = list(RIGID_POINTS)
@@ -237,7 +264,7 @@ def transfer_motion(source_points: np.ndarray, driving_points: np.ndarray, initi
     targets, poses, depths, heads = [], [], [], []
     for frame_3d in driving_all[..., :3]:
         scale, rotation, shift = _rigid_fit_3d(reference_3d[rigid], frame_3d[rigid])
-        residual = (frame_3d - shift) @ rotation / scale - reference_3d       # r_t, in the initial frame
+        residual = (frame_3d - shift) @ rotation / scale - reference_3d  # r_t, in the initial frame
         moved_centre = centre_source + size * (scale * rotation @ centre_driving + shift - centre_driving)
         target_3d = moved_centre + scale * (source_3d + size * residual @ turn.T - centre_source) @ rotation.T
         head_moved = moved_centre + scale * (head - centre_source) @ rotation.T
@@ -250,7 +277,9 @@ def transfer_motion(source_points: np.ndarray, driving_points: np.ndarray, initi
     return MeshMotion(np.stack(targets), np.stack(poses), np.stack(depths), np.stack(heads))
 
 
-def _close_eyes(target: np.ndarray, source: np.ndarray, driving: np.ndarray, reference: np.ndarray) -> np.ndarray:
+def _close_eyes(
+    target: np.ndarray, source: np.ndarray, driving: np.ndarray, reference: np.ndarray
+) -> np.ndarray:
     """Set each eye's opening (lid gap over eye width) to the source's times the driver's
     openness, ``(ratio_t - SHUT) / (ratio_initial - SHUT)``.
 
@@ -262,7 +291,8 @@ def _close_eyes(target: np.ndarray, source: np.ndarray, driving: np.ndarray, ref
     target = target.copy()
     for upper, lower in EYELID_PAIRS:
         openness = (_eye_ratio(driving, upper, lower) - SHUT_EYE_RATIO) / max(
-            _eye_ratio(reference, upper, lower) - SHUT_EYE_RATIO, 1e-3)
+            _eye_ratio(reference, upper, lower) - SHUT_EYE_RATIO, 1e-3
+        )
         wanted = np.clip(openness, 0.0, 1.3) * _eye_ratio(source, upper, lower)
         now = _eye_ratio(target, upper, lower)
         gap = target[list(upper)] - target[list(lower)]
@@ -329,13 +359,16 @@ def face_triangles(points: np.ndarray) -> np.ndarray:
 
 def _crosses(p: np.ndarray, q: np.ndarray, r: np.ndarray, s: np.ndarray) -> bool:
     """Whether the segments ``p-q`` and ``r-s`` cross at a point inside both."""
+
     def side(a, b, c):
         return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
     return side(p, q, r) * side(p, q, s) < 0 and side(r, s, p) * side(r, s, q) < 0
 
 
-def _with_edges(triangles: np.ndarray, layout: np.ndarray, edges: list[tuple[int, int]],
-                rounds: int = 100) -> np.ndarray:
+def _with_edges(
+    triangles: np.ndarray, layout: np.ndarray, edges: list[tuple[int, int]], rounds: int = 100
+) -> np.ndarray:
     """``triangles (T, 3)`` of ``layout (P, 2)`` with each of ``edges`` made an edge of two of them,
     by flipping the edges that cross it (Sloan 1993): a triangulation constrained to those edges.
     An edge that cannot be made in ``rounds`` flips stays as it was."""
@@ -415,12 +448,16 @@ def skin_colour(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.n
         return None
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
     cv2.fillPoly(mask, [np.round((outer - [x0, y0]) * 16).astype(np.int32)], 1, shift=4)
-    cv2.fillPoly(mask, [np.round((centre + SKIN_RING[0] * (lips - centre) - [x0, y0]) * 16).astype(np.int32)], 0,
-                 shift=4)
+    cv2.fillPoly(
+        mask,
+        [np.round((centre + SKIN_RING[0] * (lips - centre) - [x0, y0]) * 16).astype(np.int32)],
+        0,
+        shift=4,
+    )
     pixels = image[y0:y1, x0:x1][mask.astype(bool)]
     if len(pixels) < 20:
         return None
-    pixels = pixels[::max(len(pixels) // SKIN_SAMPLES, 1)]
+    pixels = pixels[:: max(len(pixels) // SKIN_SAMPLES, 1)]
     lab = cv2.cvtColor(pixels[:, None].astype(np.float32) / 255, cv2.COLOR_RGB2Lab)[:, 0]
     return lab.mean(axis=0), lab.std(axis=0) + 1e-3
 
@@ -451,15 +488,23 @@ class MeshWarper:
     warps the background along with the person, as before the background layer (to measure it).
     """
 
-    def __init__(self, source: np.ndarray, source_points: np.ndarray, fill_mouth: bool = True, unfold: bool = True,
-                 background: bool = True):
+    def __init__(
+        self,
+        source: np.ndarray,
+        source_points: np.ndarray,
+        fill_mouth: bool = True,
+        unfold: bool = True,
+        background: bool = True,
+    ):
         self.source = np.ascontiguousarray(source)
         self.unfold = unfold
         self.height, self.width = source.shape[:2]
         self.points = np.asarray(source_points, np.float64)[:, :2]
         self.fill_mouth = fill_mouth
         self._rings = _ring_points(self.points)
-        inside = [np.all((ring >= 0) & (ring <= [self.width - 1, self.height - 1]), axis=1) for ring in self._rings]
+        inside = [
+            np.all((ring >= 0) & (ring <= [self.width - 1, self.height - 1]), axis=1) for ring in self._rings
+        ]
         self._ring_keep = inside
         border = _border_points(self.height, self.width)
         rings = np.vstack([ring[keep] for ring, keep in zip(self._rings, inside)])
@@ -472,7 +517,9 @@ class MeshWarper:
         oval = np.asarray(FACE_OVAL)
         around = np.concatenate([oval, np.arange(NUM_POINTS, len(self._control))])
         support = around[Delaunay(self._control[around]).simplices]
-        support = support[~_inside(self._control[support].mean(axis=1), self.points[oval])]  # inside: the face's
+        support = support[
+            ~_inside(self._control[support].mean(axis=1), self.points[oval])
+        ]  # inside: the face's
         self.triangles = np.vstack([face, support]).astype(np.int32)
         self.support = np.arange(len(self.triangles)) >= len(face)
         self._orientation = np.sign(signed_areas(self._control[self.triangles]))
@@ -481,12 +528,17 @@ class MeshWarper:
         self._skin = skin_colour(self.source, self.points)
         inner = np.zeros((self.height, self.width), np.uint8)
         cv2.fillPoly(inner, [np.round(self.points[list(INNER_LIPS)] * 16).astype(np.int32)], 1, shift=4)
-        self._inner_mask = cv2.GaussianBlur(cv2.erode(inner, np.ones((3, 3), np.uint8)).astype(np.float32), (0, 0), 0.7)
-        ys, xs = np.mgrid[0:self.height, 0:self.width]
+        self._inner_mask = cv2.GaussianBlur(
+            cv2.erode(inner, np.ones((3, 3), np.uint8)).astype(np.float32), (0, 0), 0.7
+        )
+        ys, xs = np.mgrid[0 : self.height, 0 : self.width]
         self._grid = np.stack([xs, ys, np.ones_like(xs)], axis=-1).astype(np.float32)
         self._matte = person_matte(self.source, self.points) if background else None
-        self._plate = None if self._matte is None else background_plate(self.source, self._matte,
-                                                                         self.points).astype(np.float32)
+        self._plate = (
+            None
+            if self._matte is None
+            else background_plate(self.source, self._matte, self.points).astype(np.float32)
+        )
 
     def _lip_colour(self) -> np.ndarray:
         mask = np.zeros((self.height, self.width), np.uint8)
@@ -550,13 +602,15 @@ class MeshWarper:
         neighbour's triangle.
         """
         index, matrices = self._index_map(control_targets, depth)
-        picked = matrices[_fill_holes(index)]                              # (H, W, 3, 2)
+        picked = matrices[_fill_holes(index)]  # (H, W, 3, 2)
         return np.einsum("hwi,hwij->hwj", self._grid, picked)
 
-    def _index_map(self, control_targets: np.ndarray, depth: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _index_map(
+        self, control_targets: np.ndarray, depth: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(H, W)`` int32, the triangle each output pixel is drawn from (-1: none), and each
         triangle's affine map ``(T, 3, 2)`` (:meth:`backward_map`)."""
-        source_tri = self._control[self.triangles].astype(np.float32)   # (T, 3, 2)
+        source_tri = self._control[self.triangles].astype(np.float32)  # (T, 3, 2)
         target_tri = control_targets[self.triangles].astype(np.float32)
         matrices, ok = _triangle_maps(target_tri, source_tri)
         if self.unfold:
@@ -577,17 +631,28 @@ class MeshWarper:
         nearest neighbour's map, a notch where the face layer meets the support (0 is the goal)."""
         return int((self._index_map(control_targets, depth)[0] < 0).sum())
 
-    def warp(self, targets: np.ndarray, pose: np.ndarray, depth: np.ndarray | None = None,
-             head: np.ndarray | None = None, driving: np.ndarray | None = None,
-             driving_points: np.ndarray | None = None) -> np.ndarray:
+    def warp(
+        self,
+        targets: np.ndarray,
+        pose: np.ndarray,
+        depth: np.ndarray | None = None,
+        head: np.ndarray | None = None,
+        driving: np.ndarray | None = None,
+        driving_points: np.ndarray | None = None,
+    ) -> np.ndarray:
         """The source warped so its mesh lands on ``targets (468, 2)``, face pose ``pose (2, 3)``;
         ``depth (468,)`` orders folded triangles (see :meth:`backward_map`); the rings follow
         ``head (2, 3)`` (:attr:`MeshMotion.head`; default ``pose``). With the driving frame
         ``driving (h, w, 3)`` uint8 and its mesh ``driving_points (468, 2+)`` (its pixels), an
         opening mouth is filled from the driver's own (:meth:`_fill_mouth`); without, painted."""
         mapping = self.backward_map(self.control_targets(targets, pose if head is None else head), depth)
-        out = cv2.remap(self.source, mapping[..., 0], mapping[..., 1], interpolation=cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_REFLECT)
+        out = cv2.remap(
+            self.source,
+            mapping[..., 0],
+            mapping[..., 1],
+            interpolation=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REFLECT,
+        )
         if self._matte is not None:
             out = self._over_background(out, mapping)
         if self.fill_mouth:
@@ -600,14 +665,19 @@ class MeshWarper:
         all three. Where the warped matte ``W(m)`` says background, the moved plate ``W(B)`` is
         swapped for the still one: ``warped + (1 - W(m)) (B - W(B))``. Where the head moved off,
         that is the plate's fill; where nothing moved, exactly ``warped``."""
+
         def moved(image):
-            return cv2.remap(image, mapping[..., 0], mapping[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            return cv2.remap(
+                image, mapping[..., 0], mapping[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+            )
+
         alpha = moved(self._matte)[..., None]
         out = warped.astype(np.float32) + (1 - alpha) * (self._plate - moved(self._plate))
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
-    def _driver_mouth(self, local: np.ndarray, size: tuple[int, int], driving: np.ndarray,
-                      driving_points: np.ndarray) -> np.ndarray:
+    def _driver_mouth(
+        self, local: np.ndarray, size: tuple[int, int], driving: np.ndarray, driving_points: np.ndarray
+    ) -> np.ndarray:
         """``(h, w, 3)`` float: the driver's inner mouth warped into the target mouth ``local (468, 2)``
         (pixels of the ``size`` box), triangle by triangle (:func:`_mouth_triangles`), in the
         source's skin colour and light (:func:`match_colour`)."""
@@ -619,11 +689,16 @@ class MeshWarper:
             cv2.fillConvexPoly(index, np.round(local[triangles[k]] * 16).astype(np.int32), int(k), shift=4)
         if (index < 0).all():
             return np.zeros((*size, 3), np.float32)
-        ys, xs = np.mgrid[0:size[0], 0:size[1]].astype(np.float32)
+        ys, xs = np.mgrid[0 : size[0], 0 : size[1]].astype(np.float32)
         grid = np.stack([xs, ys, np.ones_like(xs)], axis=-1)
         lookup = np.einsum("hwi,hwij->hwj", grid, matrices[_fill_holes(index)])
-        pixels = cv2.remap(np.ascontiguousarray(driving), lookup[..., 0], lookup[..., 1], cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+        pixels = cv2.remap(
+            np.ascontiguousarray(driving),
+            lookup[..., 0],
+            lookup[..., 1],
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REFLECT,
+        ).astype(np.float32)
         return match_colour(pixels, skin_colour(driving, driving_points), self._skin)
 
     def _painted_cavity(self, rows: np.ndarray) -> np.ndarray:
@@ -631,14 +706,20 @@ class MeshWarper:
         lower's: the lips' colour darkened to a quarter, darkest under the upper lip, a faint band
         of upper teeth, a lighter tongue at the bottom."""
         dark = self._cavity_colour * 0.25
-        cavity = dark[None, None] * (0.45 + 0.55 * rows[..., None])          # darkest under the upper lip
-        teeth = np.clip(1 - rows / 0.16, 0, 1)[..., None] * 0.55           # a faint band of upper teeth
+        cavity = dark[None, None] * (0.45 + 0.55 * rows[..., None])  # darkest under the upper lip
+        teeth = np.clip(1 - rows / 0.16, 0, 1)[..., None] * 0.55  # a faint band of upper teeth
         cavity = cavity * (1 - teeth) + teeth * np.array([200.0, 190.0, 180.0]) * 0.75
-        tongue = np.clip((rows - 0.7) / 0.3, 0, 1)[..., None] * 0.5          # a lighter tongue at the bottom
+        tongue = np.clip((rows - 0.7) / 0.3, 0, 1)[..., None] * 0.5  # a lighter tongue at the bottom
         return cavity * (1 - tongue) + tongue * self._cavity_colour * 0.6
 
-    def _fill_mouth(self, image: np.ndarray, targets: np.ndarray, pose: np.ndarray,
-                    driving: np.ndarray | None = None, driving_points: np.ndarray | None = None) -> np.ndarray:
+    def _fill_mouth(
+        self,
+        image: np.ndarray,
+        targets: np.ndarray,
+        pose: np.ndarray,
+        driving: np.ndarray | None = None,
+        driving_points: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Fill the opening of the mouth where it is wider than the source's (module docstring, 3).
 
         What the source shows inside its own mouth (teeth, tongue) is kept, unstretched and moved
@@ -677,8 +758,9 @@ class MeshWarper:
         offset = np.stack([xs - targets[upper, 0], ys - targets[upper, 1]], axis=-1) @ inverse.T
         lookup = (offset + self.points[upper]).astype(np.float32)
         inside = cv2.remap(self._inner_mask, lookup[..., 0], lookup[..., 1], cv2.INTER_LINEAR, borderValue=0)
-        teeth_and_tongue = cv2.remap(self.source, lookup[..., 0], lookup[..., 1], cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+        teeth_and_tongue = cv2.remap(
+            self.source, lookup[..., 0], lookup[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        ).astype(np.float32)
         cavity = inside[..., None] * teeth_and_tongue + (1 - inside[..., None]) * cavity
         alpha = (strength * mask)[..., None]
         region = image[y0:y1, x0:x1].astype(np.float32)
@@ -687,9 +769,14 @@ class MeshWarper:
         return image
 
 
-def mesh_reenact(source: np.ndarray, source_points: np.ndarray, driving_points: np.ndarray,
-                 initial: int = 0, fill_mouth: bool = True,
-                 driving_frames=None) -> tuple[np.ndarray, np.ndarray]:
+def mesh_reenact(
+    source: np.ndarray,
+    source_points: np.ndarray,
+    driving_points: np.ndarray,
+    initial: int = 0,
+    fill_mouth: bool = True,
+    driving_frames=None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Animate ``source (H, W, 3)`` uint8 RGB with the driving meshes.
 
     ``source_points (468, 2+)`` are the source's mesh in its pixels; ``driving_points (N, 468, 2+)``
@@ -705,9 +792,14 @@ def mesh_reenact(source: np.ndarray, source_points: np.ndarray, driving_points: 
     frames = [None] * len(motion.targets) if driving_frames is None else driving_frames
     if len(frames) != len(motion.targets):
         raise ValueError(f"{len(frames)} driving frames for {len(motion.targets)} driving meshes")
-    out = np.stack([warper.warp(target, pose, depth, head, frame, None if frame is None else points)
-                    for target, pose, depth, head, frame, points
-                    in zip(motion.targets, motion.pose, motion.depth, motion.head, frames, driving_points)])
+    out = np.stack(
+        [
+            warper.warp(target, pose, depth, head, frame, None if frame is None else points)
+            for target, pose, depth, head, frame, points in zip(
+                motion.targets, motion.pose, motion.depth, motion.head, frames, driving_points
+            )
+        ]
+    )
     return out, motion.targets
 
 
@@ -739,9 +831,16 @@ def best_frame_by_mesh(source_points: np.ndarray, driving_points: np.ndarray, fo
     return int(np.argmin(distances))
 
 
-def reenact_photo(photo: np.ndarray, driving_frames, fps: float = 25.0, face_mesh: FaceMesh | None = None,
-                  name: str = "photo", driving_name: str = "driving video", fill_mouth: bool = True,
-                  best_frame: int | str | None = None) -> MeshReenactment:
+def reenact_photo(
+    photo: np.ndarray,
+    driving_frames,
+    fps: float = 25.0,
+    face_mesh: FaceMesh | None = None,
+    name: str = "photo",
+    driving_name: str = "driving video",
+    fill_mouth: bool = True,
+    best_frame: int | str | None = None,
+) -> MeshReenactment:
     """Animate the largest face of ``photo (H, W, 3)`` uint8 RGB with the face of ``driving_frames``.
 
     The photo's mesh comes from :meth:`FaceMesh.detect`, the driving meshes from
@@ -760,8 +859,10 @@ def reenact_photo(photo: np.ndarray, driving_frames, fps: float = 25.0, face_mes
         raise NoFaceError(f"{driving_name}: no face found in any of its {len(tracked)} frames")
     notes = []
     if not all(found):
-        notes.append(f"{driving_name}: no face in {found.count(False)} of {len(found)} frames; "
-                     "the mesh was interpolated there")
+        notes.append(
+            f"{driving_name}: no face in {found.count(False)} of {len(found)} frames; "
+            "the mesh was interpolated there"
+        )
     driving = fill_missing([mesh.points if mesh is not None else None for mesh in tracked])
     if best_frame == "auto":
         initial = best_frame_by_mesh(source.points, driving, found)
@@ -769,6 +870,7 @@ def reenact_photo(photo: np.ndarray, driving_frames, fps: float = 25.0, face_mes
         initial = found.index(True)
     else:
         initial = int(best_frame)
-    frames, moved = mesh_reenact(photo, source.points, driving, initial=initial, fill_mouth=fill_mouth,
-                                 driving_frames=driving_frames)
+    frames, moved = mesh_reenact(
+        photo, source.points, driving, initial=initial, fill_mouth=fill_mouth, driving_frames=driving_frames
+    )
     return MeshReenactment(frames, source.points, driving, moved, initial, notes)

@@ -102,10 +102,18 @@ class Reenactor(ABC):
     #: ``draw(image, points)``: how its points are drawn (:func:`~deepfakelab.reenact.views.side_by_side`).
     draw = staticmethod(draw_points)
 
-    def __call__(self, source: np.ndarray, driving=None, *, initial: int | str | None = None,
-                 source_points: np.ndarray | None = None, driving_points: np.ndarray | None = None,
-                 fps: float = 25.0, source_name: str = "source",
-                 driving_name: str = "driving video") -> Reenacted:
+    def __call__(
+        self,
+        source: np.ndarray,
+        driving=None,
+        *,
+        initial: int | str | None = None,
+        source_points: np.ndarray | None = None,
+        driving_points: np.ndarray | None = None,
+        fps: float = 25.0,
+        source_name: str = "source",
+        driving_name: str = "driving video",
+    ) -> Reenacted:
         """Animate ``source`` with the motion of ``driving``.
 
         source: ``(H, W, 3)`` uint8 RGB, the face (a crop; the mesh warp also takes a whole photo).
@@ -135,8 +143,10 @@ class Reenactor(ABC):
         source_points, driving_points = np.asarray(source_points), np.asarray(driving_points)
         shapes = (source_points.ndim, driving_points.ndim, driving_points.shape[1:2])
         if shapes != (2, 3, (len(source_points),)):
-            raise ValueError(f"{self.name}: expected source_points (P, 2+) and driving_points (N, P, 2+), "
-                             f"got {source_points.shape} and {driving_points.shape}")
+            raise ValueError(
+                f"{self.name}: expected source_points (P, 2+) and driving_points (N, P, 2+), "
+                f"got {source_points.shape} and {driving_points.shape}"
+            )
         if frames is not None and len(frames) != len(driving_points):
             raise ValueError(f"{driving_name}: {len(frames)} frames for {len(driving_points)} sets of points")
         _check_initial(initial, len(driving_points), driving_name)
@@ -145,13 +155,26 @@ class Reenactor(ABC):
         return Reenacted(animated, source_points, driving_points, moved, initial)
 
     @abstractmethod
-    def reenact(self, source: np.ndarray, driving: np.ndarray, initial: int | str | None, fps: float,
-                source_name: str, driving_name: str) -> Reenacted:
+    def reenact(
+        self,
+        source: np.ndarray,
+        driving: np.ndarray,
+        initial: int | str | None,
+        fps: float,
+        source_name: str,
+        driving_name: str,
+    ) -> Reenacted:
         """Find the method's points in ``source`` and every ``driving`` frame, and animate (inputs
         checked; ``initial`` as in :meth:`__call__`)."""
 
-    def move(self, source: np.ndarray, source_points: np.ndarray, driving_points: np.ndarray, initial: int,
-             driving: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def move(
+        self,
+        source: np.ndarray,
+        source_points: np.ndarray,
+        driving_points: np.ndarray,
+        initial: int,
+        driving: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """A warp's animation from given points: ``(frames (N, H, W, 3) uint8, moved points (N, P, 2))``."""
         raise NotImplementedError(f"{self.name} finds its own keypoints")
 
@@ -182,22 +205,43 @@ class MeshWarp(Reenactor):
         self.fill_mouth = fill_mouth
 
     def reenact(self, source, driving, initial, fps, source_name, driving_name) -> Reenacted:
-        done = reenact_photo(source, driving, fps, self.face_mesh, name=source_name,
-                             driving_name=driving_name, fill_mouth=self.fill_mouth, best_frame=initial)
-        return Reenacted(done.frames, done.source_points, done.driving_points, done.moved_points,
-                         done.initial, done.notes)
+        done = reenact_photo(
+            source,
+            driving,
+            fps,
+            self.face_mesh,
+            name=source_name,
+            driving_name=driving_name,
+            fill_mouth=self.fill_mouth,
+            best_frame=initial,
+        )
+        return Reenacted(
+            done.frames, done.source_points, done.driving_points, done.moved_points, done.initial, done.notes
+        )
 
     def move(self, source, source_points, driving_points, initial, driving=None):
-        return mesh_reenact(source, source_points, driving_points, initial=initial,
-                            fill_mouth=self.fill_mouth, driving_frames=driving)
+        return mesh_reenact(
+            source,
+            source_points,
+            driving_points,
+            initial=initial,
+            fill_mouth=self.fill_mouth,
+            driving_frames=driving,
+        )
 
     def track(self, frames, fps=25.0, name="driving video") -> Tracked:
         meshes = (self.face_mesh or FaceMesh()).track(frames, fps=fps)
         found = np.array([mesh is not None for mesh in meshes])
         if not found.any():
             raise NoFaceError(f"{name}: no face found in any of its {len(found)} frames")
-        notes = [] if found.all() else [f"{name}: no face in {int((~found).sum())} of {len(found)} frames; "
-                                        "the mesh was interpolated there"]
+        notes = (
+            []
+            if found.all()
+            else [
+                f"{name}: no face in {int((~found).sum())} of {len(found)} frames; "
+                "the mesh was interpolated there"
+            ]
+        )
         points = fill_missing([mesh.points if mesh is not None else None for mesh in meshes])
         return Tracked(points, found, notes)
 
@@ -236,8 +280,14 @@ class LandmarkWarp(Reenactor):
         found = np.array([bool(found) for found in faces])
         if not found.any():
             raise NoFaceError(f"{name}: no face found in any of its {len(found)} frames")
-        notes = [] if found.all() else [f"{name}: no face in {int((~found).sum())} of {len(found)} frames; "
-                                        "landmarks interpolated there"]
+        notes = (
+            []
+            if found.all()
+            else [
+                f"{name}: no face in {int((~found).sum())} of {len(found)} frames; "
+                "landmarks interpolated there"
+            ]
+        )
         return Tracked(fill_missing([f[0].landmarks if f else None for f in faces]), found, notes)
 
     def best_frame(self, source_points, driving_points, found=None) -> int:
@@ -258,9 +308,17 @@ class FOMM(Reenactor):
     name = "fomm"
     points = "keypoints"
 
-    def __init__(self, model: FirstOrderModel, relative: bool = True, adapt_movement_scale: bool = True,
-                 batch_size: int = 4, progress: bool = False, engine: str = "torch",
-                 transfer: MotionTransfer | None = None, side: int | None = None):
+    def __init__(
+        self,
+        model: FirstOrderModel,
+        relative: bool = True,
+        adapt_movement_scale: bool = True,
+        batch_size: int = 4,
+        progress: bool = False,
+        engine: str = "torch",
+        transfer: MotionTransfer | None = None,
+        side: int | None = None,
+    ):
         self.model = model
         self.relative, self.adapt_movement_scale = relative, adapt_movement_scale
         self.batch_size, self.progress, self.engine = batch_size, progress, engine
@@ -273,9 +331,17 @@ class FOMM(Reenactor):
             source = cv2.resize(source, side, interpolation=cv2.INTER_AREA)
             driving = np.stack([cv2.resize(f, side, interpolation=cv2.INTER_AREA) for f in driving])
         animation = animate_with_keypoints(
-            source, driving, self.model, relative=self.relative,
-            adapt_movement_scale=self.adapt_movement_scale, best_frame=initial, batch_size=self.batch_size,
-            progress=self.progress, transfer=self.transfer, engine=self.engine)
+            source,
+            driving,
+            self.model,
+            relative=self.relative,
+            adapt_movement_scale=self.adapt_movement_scale,
+            best_frame=initial,
+            batch_size=self.batch_size,
+            progress=self.progress,
+            transfer=self.transfer,
+            engine=self.engine,
+        )
         frames = to_uint8_frames(animation.frames)
         if self.side is not None:
             frames = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_CUBIC) for f in frames])
@@ -284,8 +350,13 @@ class FOMM(Reenactor):
         def pixels(keypoints):  # [-1, 1] (first and last pixel centres) -> pixels of the frames returned
             return (np.asarray(keypoints.numpy(), np.float64) + 1) / 2 * scale
 
-        return Reenacted(frames, pixels(animation.kp_source), pixels(animation.kp_driving),
-                         pixels(animation.kp_transferred), animation.initial_frame)
+        return Reenacted(
+            frames,
+            pixels(animation.kp_source),
+            pixels(animation.kp_driving),
+            pixels(animation.kp_transferred),
+            animation.initial_frame,
+        )
 
 
 #: Each method's class, by name.
@@ -300,15 +371,23 @@ def method_name(name: str | None = None, checkpoint: bool = False) -> str:
     if method not in METHODS:
         raise ConfigError(f"--method {name}: use one of {', '.join(METHODS)}")
     if method == "fomm" and not checkpoint:
-        raise ConfigError("--method fomm needs --checkpoint (a FOMM .pth.tar such as vox-cpk.pth.tar; "
-                          "in Python: reenactor('fomm', checkpoint=...) or model=...)")
+        raise ConfigError(
+            "--method fomm needs --checkpoint (a FOMM .pth.tar such as vox-cpk.pth.tar; "
+            "in Python: reenactor('fomm', checkpoint=...) or model=...)"
+        )
     if method != "fomm" and checkpoint:
         raise ConfigError(f"--method {method} uses no checkpoint: drop --checkpoint, or use --method fomm")
     return method
 
 
-def reenactor(name: str | None = None, *, checkpoint: str | Path | None = None, config=None,
-              model: FirstOrderModel | None = None, **settings) -> Reenactor:
+def reenactor(
+    name: str | None = None,
+    *,
+    checkpoint: str | Path | None = None,
+    config=None,
+    model: FirstOrderModel | None = None,
+    **settings,
+) -> Reenactor:
     """The method ``name`` (:data:`METHODS`), set up: ``reenactor("mesh-warp")(photo, frames)``.
 
     ``name`` None: FOMM with a ``checkpoint`` or a ``model``, else the mesh warp. FOMM takes its
@@ -323,8 +402,9 @@ def reenactor(name: str | None = None, *, checkpoint: str | Path | None = None, 
     """
     unknown = sorted(set(settings) - _SETTINGS)
     if unknown:
-        raise TypeError(f"reenactor(): unknown setting(s) {', '.join(unknown)}; "
-                        f"known: {', '.join(sorted(_SETTINGS))}")
+        raise TypeError(
+            f"reenactor(): unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(_SETTINGS))}"
+        )
     if model is not None and checkpoint is None and (name or "fomm").replace("_", "-") == "fomm":
         return FOMM(model, **_own(FOMM, settings))
     method = method_name(name, checkpoint is not None)
@@ -338,8 +418,10 @@ def best_frame_by_landmarks(source_landmarks: np.ndarray, driving_landmarks: np.
     landmarks (:func:`~deepfakelab.faces.landmarks.normalized_landmarks`) are closest to the source's."""
     reference = normalized_landmarks(source_landmarks)
     found = np.ones(len(driving_landmarks), bool) if found is None else found
-    distances = [float(((normalized_landmarks(marks) - reference) ** 2).sum()) if has_face else np.inf
-                 for marks, has_face in zip(driving_landmarks, found)]
+    distances = [
+        float(((normalized_landmarks(marks) - reference) ** 2).sum()) if has_face else np.inf
+        for marks, has_face in zip(driving_landmarks, found)
+    ]
     return int(np.argmin(distances))
 
 

@@ -38,13 +38,19 @@ from .landmark_warp import fill_missing
 from .methods import MeshWarp, Reenacted, Reenactor, best_frame_by_landmarks, method_name, reenactor
 from .views import save_strip, side_by_side
 
-WARP_NOTE = ("no FOMM checkpoint given: using the training-free mesh warp (468-point face mesh, piecewise-affine), "
-             "not the First Order Motion Model; pass --checkpoint vox-cpk.pth.tar for FOMM")
-LANDMARK_WARP_NOTE = ("landmark warp: the 5-point baseline (MTCNN's five points, thin-plate spline), not the First "
-                      "Order Motion Model; it cannot close an eye or open a mouth (the default mesh warp can)")
-SMALL_FOMM_WARNING = ("the shipped small FOMM ({name}) was trained on synthetic heads only and breaks a real face "
-                      "into blotches: for a real photo use the default mesh warp (drop --checkpoint) or a published "
-                      "vox-256 checkpoint (--checkpoint vox-cpk.pth.tar)")
+WARP_NOTE = (
+    "no FOMM checkpoint given: using the training-free mesh warp (468-point face mesh, piecewise-affine), "
+    "not the First Order Motion Model; pass --checkpoint vox-cpk.pth.tar for FOMM"
+)
+LANDMARK_WARP_NOTE = (
+    "landmark warp: the 5-point baseline (MTCNN's five points, thin-plate spline), not the First "
+    "Order Motion Model; it cannot close an eye or open a mouth (the default mesh warp can)"
+)
+SMALL_FOMM_WARNING = (
+    "the shipped small FOMM ({name}) was trained on synthetic heads only and breaks a real face "
+    "into blotches: for a real photo use the default mesh warp (drop --checkpoint) or a published "
+    "vox-256 checkpoint (--checkpoint vox-cpk.pth.tar)"
+)
 #: What a user should know about the method that ran, by its name.
 METHOD_NOTES = {"mesh-warp": WARP_NOTE, "landmark-warp": LANDMARK_WARP_NOTE}
 
@@ -118,8 +124,10 @@ def prepare_source(photo: np.ndarray, name: str, size: int, crop_scale: float) -
     notes = [note] if note else []
     box = face_tools.crop_box(face_tools.square_box(face.box, crop_scale), photo.shape, keep=face.box)
     if face_tools.leaves_image(box, photo.shape):
-        notes.append(f"{name}: the photo is too small around the face for a {crop_scale:g}x crop; "
-                     "the crop was padded by mirroring the photo at its edges")
+        notes.append(
+            f"{name}: the photo is too small around the face for a {crop_scale:g}x crop; "
+            "the crop was padded by mirroring the photo at its edges"
+        )
     small = face_tools.face_size_note(face.box, name)
     notes += [small] if small else []
     crop = face_tools.crop(photo, box, size)
@@ -127,30 +135,39 @@ def prepare_source(photo: np.ndarray, name: str, size: int, crop_scale: float) -
     return SourceFace(photo, crop, box, landmarks, notes, np.asarray(face.box), name)
 
 
-def prepare_driving(video: Video, name: str, size: int, crop_scale: float, progress: bool = False) -> DrivingFaces:
+def prepare_driving(
+    video: Video, name: str, size: int, crop_scale: float, progress: bool = False
+) -> DrivingFaces:
     """Crop every frame with one stable box (see :func:`~deepfakelab.faces.stable_box`)."""
     detections = face_tools.detect_faces_in_frames(list(video.frames), progress=progress, name=name)
     shape = video.frames.shape[1:]
     box = face_tools.stable_box(detections, crop_scale, name=name, image_shape=shape)
     crops = np.stack([face_tools.crop(frame, box, size) for frame in video.frames])
     found = np.array([bool(faces) for faces in detections])
-    landmarks = fill_missing([face_tools.to_crop_coordinates(f[0].landmarks, box, size) if f else None for f in detections])
+    landmarks = fill_missing(
+        [face_tools.to_crop_coordinates(f[0].landmarks, box, size) if f else None for f in detections]
+    )
     notes = []
     if face_tools.leaves_image(box, shape):
-        notes.append(f"{name}: the frames are too small around the face for a {crop_scale:g}x crop; "
-                     "the crops were padded by mirroring the frames at their edges")
+        notes.append(
+            f"{name}: the frames are too small around the face for a {crop_scale:g}x crop; "
+            "the crops were padded by mirroring the frames at their edges"
+        )
     small = face_tools.face_size_note(np.median([f[0].box for f in detections if f], axis=0), name)
     notes += [small] if small else []
     several = sum(len(f) > 1 for f in detections)
     if several:
         notes.append(f"{name}: several faces in {several} of {len(detections)} frames; following the largest")
     if not found.all():
-        notes.append(f"{name}: no face in {int((~found).sum())} of {len(found)} frames; landmarks interpolated there")
+        notes.append(
+            f"{name}: no face in {int((~found).sum())} of {len(found)} frames; landmarks interpolated there"
+        )
     return DrivingFaces(crops, box, landmarks, found, notes)
 
 
-def reenact_faces(source: SourceFace, driving: DrivingFaces, options: ReenactOptions,
-                  method: Reenactor) -> Reenacted:
+def reenact_faces(
+    source: SourceFace, driving: DrivingFaces, options: ReenactOptions, method: Reenactor
+) -> Reenacted:
     """Animate the source crop with the driving crops by ``method`` (the landmark warp or FOMM).
 
     The initial frame (``options.best_frame``; ``"auto"``: the frame whose five landmarks are the
@@ -164,10 +181,17 @@ def reenact_faces(source: SourceFace, driving: DrivingFaces, options: ReenactOpt
     else:
         initial = int(options.best_frame)
         if not 0 <= initial < len(driving.crops):
-            raise ConfigError(f"--best-frame {initial}: the driving video has frames 0..{len(driving.crops) - 1}")
+            raise ConfigError(
+                f"--best-frame {initial}: the driving video has frames 0..{len(driving.crops) - 1}"
+            )
     if method.points == "landmarks":
-        return method(source.crop, driving.crops, initial=initial, source_points=source.landmarks,
-                      driving_points=driving.landmarks)
+        return method(
+            source.crop,
+            driving.crops,
+            initial=initial,
+            source_points=source.landmarks,
+            driving_points=driving.landmarks,
+        )
     return method(source.crop, driving.crops, initial=initial)
 
 
@@ -190,13 +214,18 @@ def is_synthetic_head(path: str | Path) -> bool:
 
 def small_fomm_warning(source_path: str | Path, options: ReenactOptions) -> str | None:
     """The one-line warning for the shipped small FOMM on a real photo, or None."""
-    if options.checkpoint is None or not is_shipped_small_fomm(options.checkpoint) or is_synthetic_head(source_path):
+    if (
+        options.checkpoint is None
+        or not is_shipped_small_fomm(options.checkpoint)
+        or is_synthetic_head(source_path)
+    ):
         return None
     return SMALL_FOMM_WARNING.format(name=Path(options.checkpoint).name)
 
 
-def check_inputs(source_path: str | Path, driving_path: str | Path, output: str | Path,
-                 options: ReenactOptions) -> tuple[Path, Path, Path]:
+def check_inputs(
+    source_path: str | Path, driving_path: str | Path, output: str | Path, options: ReenactOptions
+) -> tuple[Path, Path, Path]:
     """Every path of a reenactment checked before any work: one clear error per problem.
 
     The photo and the video must be readable files big enough to hold a face, the output an mp4
@@ -236,8 +265,9 @@ class MeshWarpResult:
     notes: list[str]
 
 
-def mesh_warp_faces(source: SourceFace, video: Video, name: str, options: ReenactOptions,
-                    method: MeshWarp | None = None) -> MeshWarpResult:
+def mesh_warp_faces(
+    source: SourceFace, video: Video, name: str, options: ReenactOptions, method: MeshWarp | None = None
+) -> MeshWarpResult:
     """Animate the source crop with the mesh warp (``method``, by default :class:`~.methods.MeshWarp`).
 
     The driving meshes are tracked on the whole frames (MTCNN only where the face is lost), so no
@@ -245,27 +275,44 @@ def mesh_warp_faces(source: SourceFace, video: Video, name: str, options: Reenac
     every driving mesh, kept inside the frame like the source's.
     """
     if options.best_frame not in (None, "auto") and not 0 <= int(options.best_frame) < len(video.frames):
-        raise ConfigError(f"--best-frame {options.best_frame}: the driving video has frames 0..{len(video.frames) - 1}")
-    done = (method or MeshWarp())(source.crop, video.frames, initial=options.best_frame, fps=video.fps,
-                                  source_name=f"{source.photo_name} (face crop)", driving_name=name)
+        raise ConfigError(
+            f"--best-frame {options.best_frame}: the driving video has frames 0..{len(video.frames) - 1}"
+        )
+    done = (method or MeshWarp())(
+        source.crop,
+        video.frames,
+        initial=options.best_frame,
+        fps=video.fps,
+        source_name=f"{source.photo_name} (face crop)",
+        driving_name=name,
+    )
     xy = done.driving_points[..., :2]
     extent = np.concatenate([xy.reshape(-1, 2).min(axis=0), xy.reshape(-1, 2).max(axis=0)])
     shape = video.frames.shape[1:]
     box = face_tools.crop_box(face_tools.square_box(extent, options.crop_scale), shape, keep=extent)
     notes = list(done.notes)
     if face_tools.leaves_image(box, shape):
-        notes.append(f"{name}: the frames are too small around the face for a {options.crop_scale:g}x crop; "
-                     "the crops were padded by mirroring the frames at their edges")
+        notes.append(
+            f"{name}: the frames are too small around the face for a {options.crop_scale:g}x crop; "
+            "the crops were padded by mirroring the frames at their edges"
+        )
     faces = np.concatenate([xy.min(axis=1), xy.max(axis=1)], axis=1)  # (N, 4) box of each frame's mesh
     small = face_tools.face_size_note(np.median(faces, axis=0), name)
     notes += [small] if small else []
     crops = np.stack([face_tools.crop(frame, box, options.size) for frame in video.frames])
     driving_points = np.stack([face_tools.to_crop_coordinates(points, box, options.size) for points in xy])
-    return MeshWarpResult(done.frames, crops, done.source_points, driving_points, done.moved_points, done.initial, notes)
+    return MeshWarpResult(
+        done.frames, crops, done.source_points, driving_points, done.moved_points, done.initial, notes
+    )
 
 
-def reenact_files(source_path: str | Path, driving_path: str | Path, output: str | Path,
-                  options: ReenactOptions | None = None, announce=None) -> ReenactResult:
+def reenact_files(
+    source_path: str | Path,
+    driving_path: str | Path,
+    output: str | Path,
+    options: ReenactOptions | None = None,
+    announce=None,
+) -> ReenactResult:
     """Reenact the face in ``source_path`` with ``driving_path``'s motion; write ``output`` (mp4).
 
     Also writes ``<output>.png``, a strip of driving frames and results. Returns what was done,
@@ -291,9 +338,16 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
     notes += video.notes
 
     # a FOMM checkpoint is loaded here
-    method = reenactor(options.method, checkpoint=options.checkpoint, config=options.config,
-                       relative=options.relative, adapt_movement_scale=options.adapt_movement_scale,
-                       batch_size=options.batch_size, progress=options.progress, engine=options.engine)
+    method = reenactor(
+        options.method,
+        checkpoint=options.checkpoint,
+        config=options.config,
+        relative=options.relative,
+        adapt_movement_scale=options.adapt_movement_scale,
+        batch_size=options.batch_size,
+        progress=options.progress,
+        engine=options.engine,
+    )
     notes += [METHOD_NOTES[method.name]] if method.name in METHOD_NOTES else []
 
     source = prepare_source(photo, str(source_path), options.size, options.crop_scale)
@@ -302,7 +356,9 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
         done = mesh_warp_faces(source, video, str(driving_path), options, method)
         driving_crops = done.driving_crops
     else:
-        driving = prepare_driving(video, str(driving_path), options.size, options.crop_scale, options.progress)
+        driving = prepare_driving(
+            video, str(driving_path), options.size, options.crop_scale, options.progress
+        )
         notes += driving.notes
         driving_crops = driving.crops
         done = reenact_faces(source, driving, options, method)
@@ -312,18 +368,37 @@ def reenact_files(source_path: str | Path, driving_path: str | Path, output: str
         notes.append(f"best frame: driving frame {initial} is the closest in pose to the source")
 
     if options.side_by_side:
-        written = side_by_side(source.crop, driving_crops, frames, done.source_points, done.driving_points,
-                               done.moved_points, method.draw)
+        written = side_by_side(
+            source.crop,
+            driving_crops,
+            frames,
+            done.source_points,
+            done.driving_points,
+            done.moved_points,
+            method.draw,
+        )
     elif options.paste_back:
         written = np.stack([face_tools.paste_back(source.photo, frame, source.box) for frame in frames])
     else:
         written = frames
     # a generated video: watermark every frame, sign the file with the inputs' hashes (issue 30)
-    write_video(output, written, video.fps, audio_from=video.path, visible_mark=options.visible_mark,
-                provenance=provenance)
+    write_video(
+        output,
+        written,
+        video.fps,
+        audio_from=video.path,
+        visible_mark=options.visible_mark,
+        provenance=provenance,
+    )
     in_file = count_frames(output)
     if in_file != len(written):  # never claim frames the file does not hold
         notes.append(f"{output}: {len(written)} frames were sent to the encoder but the file holds {in_file}")
-    strip = save_strip(output.with_suffix(".png"), source.crop, driving_crops, frames,
-                       title=f"Reenactment by {method.name} (synthetic)", provenance=provenance.sibling())
+    strip = save_strip(
+        output.with_suffix(".png"),
+        source.crop,
+        driving_crops,
+        frames,
+        title=f"Reenactment by {method.name} (synthetic)",
+        provenance=provenance.sibling(),
+    )
     return ReenactResult(output, method.name, in_file, video.fps, initial, strip, notes)

@@ -74,7 +74,9 @@ def mouth_region(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
 
 
-def seam_band(points: np.ndarray, shape: tuple[int, int], band: tuple[float, float] = SEAM_BAND) -> np.ndarray:
+def seam_band(
+    points: np.ndarray, shape: tuple[int, int], band: tuple[float, float] = SEAM_BAND
+) -> np.ndarray:
     """``(H, W)`` bool: the band around the face oval of ``points (468, 2+)`` (:data:`SEAM_BAND`)."""
     oval = np.asarray(points, np.float64)[list(FACE_OVAL), :2]
     centre = oval.mean(axis=0)
@@ -140,8 +142,13 @@ def mesh_box(mesh: Mesh) -> np.ndarray:
     return np.concatenate([mesh.xy.min(axis=0), mesh.xy.max(axis=0)])
 
 
-def score_outputs(outputs: np.ndarray, clip: RealClip, face_mesh: FaceMesh,
-                  identity: FaceIdentity | None, source_embedding: np.ndarray | None) -> dict[str, float | None]:
+def score_outputs(
+    outputs: np.ndarray,
+    clip: RealClip,
+    face_mesh: FaceMesh,
+    identity: FaceIdentity | None,
+    source_embedding: np.ndarray | None,
+) -> dict[str, float | None]:
     """L1, AKD, AED, mouth L1 and seam L1 of ``outputs (T, 256, 256, 3)`` uint8 against the clip's
     true frames 1..T-1 (module docstring)."""
     l1, akd, aed, mouth, seam = [], [], [], [], []
@@ -158,12 +165,19 @@ def score_outputs(outputs: np.ndarray, clip: RealClip, face_mesh: FaceMesh,
         akd.append(np.linalg.norm(read_mesh(face_mesh, output, mesh.roi) - mesh.xy, axis=1).mean())
         if identity is not None:
             aed.append(identity_distance(identity.embed(output, mesh_box(mesh)), source_embedding))
-    return {"l1": float(np.mean(l1)), "akd_px": float(np.mean(akd)), "aed": float(np.mean(aed)) if aed else None,
-            "mouth_l1": float(np.mean(mouth)) if mouth else None, "mouth_frames": len(mouth),
-            "seam_l1": float(np.mean(seam))}
+    return {
+        "l1": float(np.mean(l1)),
+        "akd_px": float(np.mean(akd)),
+        "aed": float(np.mean(aed)) if aed else None,
+        "mouth_l1": float(np.mean(mouth)) if mouth else None,
+        "mouth_frames": len(mouth),
+        "seam_l1": float(np.mean(seam)),
+    }
 
 
-def reenact_clip(clip: RealClip, method: str, face_mesh: FaceMesh, model=None, fomm_size: int = 256) -> np.ndarray:
+def reenact_clip(
+    clip: RealClip, method: str, face_mesh: FaceMesh, model=None, fomm_size: int = 256
+) -> np.ndarray:
     """Frame 0 of the clip animated by the whole clip with ``method``: ``(T, 256, 256, 3)`` uint8.
 
     A warp (:mod:`.methods`) is given the clip's own points, tracked once over the clip (frame 0's
@@ -189,12 +203,26 @@ def reenact_clip(clip: RealClip, method: str, face_mesh: FaceMesh, model=None, f
     return reenact(crops[0], crops, source_points=points[0], driving_points=points, initial=0).frames
 
 
-def evaluate_clip(clip: RealClip, face_mesh: FaceMesh, identity: FaceIdentity | None = None, model=None,
-                  fomm_size: int = 256, methods: Iterable[str] = METHODS) -> ClipScores:
+def evaluate_clip(
+    clip: RealClip,
+    face_mesh: FaceMesh,
+    identity: FaceIdentity | None = None,
+    model=None,
+    fomm_size: int = 256,
+    methods: Iterable[str] = METHODS,
+) -> ClipScores:
     """Every method's scores on one clip (``fomm`` only with a ``model``)."""
-    source_embedding = identity.embed(clip.crops[0], mesh_box(clip.truth[0])) if identity is not None else None
-    same = [] if identity is None else [identity_distance(identity.embed(frame, mesh_box(mesh)), source_embedding)
-                                        for frame, mesh in zip(clip.crops[1:], clip.truth[1:])]
+    source_embedding = (
+        identity.embed(clip.crops[0], mesh_box(clip.truth[0])) if identity is not None else None
+    )
+    same = (
+        []
+        if identity is None
+        else [
+            identity_distance(identity.embed(frame, mesh_box(mesh)), source_embedding)
+            for frame, mesh in zip(clip.crops[1:], clip.truth[1:])
+        ]
+    )
     scores = {}
     for method in methods:
         if method == "fomm" and model is None:
@@ -209,9 +237,15 @@ def real_videos(folder: str | Path) -> list[Path]:
     return sorted(Path(folder).glob("*.mp4"))
 
 
-def evaluate_real_videos(paths: Iterable[str | Path], frames: int = 30, model=None, fomm_size: int = 256,
-                         identity: FaceIdentity | None = None, face_mesh: FaceMesh | None = None,
-                         progress: bool = True) -> tuple[list[ClipScores], list[str]]:
+def evaluate_real_videos(
+    paths: Iterable[str | Path],
+    frames: int = 30,
+    model=None,
+    fomm_size: int = 256,
+    identity: FaceIdentity | None = None,
+    face_mesh: FaceMesh | None = None,
+    progress: bool = True,
+) -> tuple[list[ClipScores], list[str]]:
     """Score every video's first ``frames`` frames; returns the clips' scores and notes on skipped ones."""
     face_mesh = face_mesh or FaceMesh()
     clips, notes = [], []
@@ -236,17 +270,21 @@ def summarize(clips: list[ClipScores]) -> dict[str, dict[str, float | None]]:
         aed = [row["aed"] for row in rows if row["aed"] is not None]
         mouth = [row["mouth_l1"] for row in rows if row.get("mouth_l1") is not None]
         seam = [row["seam_l1"] for row in rows if row.get("seam_l1") is not None]
-        summary[method] = {"l1": float(np.mean([row["l1"] for row in rows])),
-                           "akd_px": float(np.mean([row["akd_px"] for row in rows])),
-                           "aed": float(np.mean(aed)) if aed else None,
-                           "mouth_l1": float(np.mean(mouth)) if mouth else None,
-                           "mouth_videos": len(mouth),
-                           "seam_l1": float(np.mean(seam)) if seam else None,
-                           "videos": len(rows)}
+        summary[method] = {
+            "l1": float(np.mean([row["l1"] for row in rows])),
+            "akd_px": float(np.mean([row["akd_px"] for row in rows])),
+            "aed": float(np.mean(aed)) if aed else None,
+            "mouth_l1": float(np.mean(mouth)) if mouth else None,
+            "mouth_videos": len(mouth),
+            "seam_l1": float(np.mean(seam)) if seam else None,
+            "videos": len(rows),
+        }
     return summary
 
 
-def identity_ranges(clips: list[ClipScores], same_person: Iterable[Iterable[str]] = ()) -> dict[str, dict[str, float]]:
+def identity_ranges(
+    clips: list[ClipScores], same_person: Iterable[Iterable[str]] = ()
+) -> dict[str, dict[str, float]]:
     """What an identity distance means on these videos: ``{"same clip", "same person, other clip",
     "different persons"}`` -> min, median, max (and pairs) of the distances.
 
@@ -259,13 +297,23 @@ def identity_ranges(clips: list[ClipScores], same_person: Iterable[Iterable[str]
     def together(a: str, b: str) -> bool:
         return any(a in group and b in group for group in groups)
 
-    distances: dict[str, list[float]] = {"same clip": [d for clip in clips for d in clip.same_clip_distances],
-                                         "same person, other clip": [], "different persons": []}
+    distances: dict[str, list[float]] = {
+        "same clip": [d for clip in clips for d in clip.same_clip_distances],
+        "same person, other clip": [],
+        "different persons": [],
+    }
     embedded = [clip for clip in clips if clip.source_embedding is not None]
     for i, a in enumerate(embedded):
-        for b in embedded[i + 1:]:
+        for b in embedded[i + 1 :]:
             key = "same person, other clip" if together(a.name, b.name) else "different persons"
             distances[key].append(identity_distance(a.source_embedding, b.source_embedding))
-    return {key: {"min": float(np.min(values)), "median": float(np.median(values)), "max": float(np.max(values)),
-                  "pairs": len(values)}
-            for key, values in distances.items() if values}
+    return {
+        key: {
+            "min": float(np.min(values)),
+            "median": float(np.median(values)),
+            "max": float(np.max(values)),
+            "pairs": len(values),
+        }
+        for key, values in distances.items()
+        if values
+    }

@@ -37,14 +37,31 @@ def draw_points(image: np.ndarray, points: np.ndarray | None) -> np.ndarray:
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:
     scale = max(image.shape[1] / 512, 0.35)
-    cv2.putText(image, text, (6, int(22 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(image, text, (6, int(22 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(
+        image, text, (6, int(22 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA
+    )
+    cv2.putText(
+        image,
+        text,
+        (6, int(22 * scale) + 4),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
     return image
 
 
-def side_by_side(source: np.ndarray, driving: np.ndarray, result: np.ndarray,
-                 source_points: np.ndarray | None = None, driving_points: np.ndarray | None = None,
-                 result_points: np.ndarray | None = None, draw=draw_points) -> np.ndarray:
+def side_by_side(
+    source: np.ndarray,
+    driving: np.ndarray,
+    result: np.ndarray,
+    source_points: np.ndarray | None = None,
+    driving_points: np.ndarray | None = None,
+    result_points: np.ndarray | None = None,
+    draw=draw_points,
+) -> np.ndarray:
     """``source | driving | result`` frames, keypoints drawn: ``(N, S, 3S, 3)`` uint8.
 
     source: ``(S, S, 3)``; driving and result: ``(N, S, S, 3)`` uint8, resized to ``S`` if needed.
@@ -55,19 +72,32 @@ def side_by_side(source: np.ndarray, driving: np.ndarray, result: np.ndarray,
     size = source.shape[0]
 
     def fit(image):
-        return image if image.shape[:2] == (size, size) else cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+        return (
+            image
+            if image.shape[:2] == (size, size)
+            else cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+        )
 
     left = _label(draw(fit(source), source_points), "source")
     frames = []
     for index, (drv, res) in enumerate(zip(driving, result)):
         middle = _label(draw(fit(drv), None if driving_points is None else driving_points[index]), "driving")
-        right = _label(draw(fit(res), None if result_points is None else result_points[index]), "result (synthetic)")
+        right = _label(
+            draw(fit(res), None if result_points is None else result_points[index]), "result (synthetic)"
+        )
         frames.append(np.concatenate([left, middle, right], axis=1))
     return np.stack(frames)
 
 
-def save_strip(path: str | Path, source: np.ndarray, driving: np.ndarray, result: np.ndarray,
-               columns: int = 6, title: str = "", provenance=None) -> Path:
+def save_strip(
+    path: str | Path,
+    source: np.ndarray,
+    driving: np.ndarray,
+    result: np.ndarray,
+    columns: int = 6,
+    title: str = "",
+    provenance=None,
+) -> Path:
     """A PNG: the source, then ``columns`` evenly spaced driving frames above the matching results.
 
     The results are generated, so the picture carries the kit's watermark and a signed C2PA manifest

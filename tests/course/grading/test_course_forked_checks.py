@@ -19,15 +19,29 @@ def _checks(tmp_path, body: str):
     (folder / "test_it.py").write_text(body)
     work = tmp_path / "work"
     work.mkdir()
-    return [str(folder), "-q", "-p", "no:cacheprovider", "--rootdir", str(folder), "-c", os.devnull,
-            "--noconftest", "--confcutdir", str(folder)], work
+    return [
+        str(folder),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(folder),
+        "-c",
+        os.devnull,
+        "--noconftest",
+        "--confcutdir",
+        str(folder),
+    ], work
 
 
 @needs_one_thread
 def test_exit_status_log_cwd_and_environment(tmp_path):
-    args, work = _checks(tmp_path, "import os\n"
-                                   "def test_here():\n    assert os.getcwd() == os.environ['WANT_CWD']\n"
-                                   "def test_fails():\n    assert False, 'told'\n")
+    args, work = _checks(
+        tmp_path,
+        "import os\n"
+        "def test_here():\n    assert os.getcwd() == os.environ['WANT_CWD']\n"
+        "def test_fails():\n    assert False, 'told'\n",
+    )
     log = tmp_path / "log"
     code = run_pytest(args, work, {"WANT_CWD": str(work)}, 0, 60, log)
     assert code == 1  # one failed
@@ -41,11 +55,15 @@ def test_the_worker_descriptors_are_released_in_the_child(tmp_path):
     """The worker's pipe is not held by the child: its number points at /dev/null there."""
     read, write = os.pipe()
     try:
-        args, work = _checks(tmp_path, "import os\n"
-                                       "def test_released():\n"
-                                       "    assert os.readlink(f\"/proc/self/fd/{os.environ['THE_FD']}\") == '/dev/null'\n")
-        assert run_pytest(args, work, {"THE_FD": str(write)}, 0, 60, tmp_path / "log") == 0, \
-            (tmp_path / "log").read_text()
+        args, work = _checks(
+            tmp_path,
+            "import os\n"
+            "def test_released():\n"
+            "    assert os.readlink(f\"/proc/self/fd/{os.environ['THE_FD']}\") == '/dev/null'\n",
+        )
+        assert run_pytest(args, work, {"THE_FD": str(write)}, 0, 60, tmp_path / "log") == 0, (
+            tmp_path / "log"
+        ).read_text()
     finally:
         os.close(read)
         os.close(write)
@@ -60,26 +78,33 @@ def test_an_inherited_object_closing_its_old_descriptor_breaks_nothing(tmp_path)
     """
     inherited = open(os.devnull)  # stands for a worker's pipe, socket or selector
     try:
-        args, work = _checks(tmp_path, "import os\n"
-                                       "def test_new_pipe_survives():\n"
-                                       "    old = int(os.environ['THE_FD'])\n"
-                                       "    r, w = os.pipe()\n"
-                                       "    assert old not in (r, w)\n"
-                                       "    os.close(old)  # what the inherited object's finaliser does\n"
-                                       "    os.write(w, b'x')\n"
-                                       "    assert os.read(r, 1) == b'x'\n")
-        assert run_pytest(args, work, {"THE_FD": str(inherited.fileno())}, 0, 60, tmp_path / "log") == 0, \
-            (tmp_path / "log").read_text()
+        args, work = _checks(
+            tmp_path,
+            "import os\n"
+            "def test_new_pipe_survives():\n"
+            "    old = int(os.environ['THE_FD'])\n"
+            "    r, w = os.pipe()\n"
+            "    assert old not in (r, w)\n"
+            "    os.close(old)  # what the inherited object's finaliser does\n"
+            "    os.write(w, b'x')\n"
+            "    assert os.read(r, 1) == b'x'\n",
+        )
+        assert run_pytest(args, work, {"THE_FD": str(inherited.fileno())}, 0, 60, tmp_path / "log") == 0, (
+            tmp_path / "log"
+        ).read_text()
     finally:
         inherited.close()
 
 
 @needs_one_thread
 def test_a_check_past_the_timeout_is_killed(tmp_path):
-    args, work = _checks(tmp_path, "import os, time\n"
-                                   "def test_slow():\n"
-                                   "    open(os.environ['PID_FILE'], 'w').write(str(os.getpid()))\n"
-                                   "    time.sleep(60)\n")
+    args, work = _checks(
+        tmp_path,
+        "import os, time\n"
+        "def test_slow():\n"
+        "    open(os.environ['PID_FILE'], 'w').write(str(os.getpid()))\n"
+        "    time.sleep(60)\n",
+    )
     pid_file = tmp_path / "pid"
     start = time.monotonic()
     with pytest.raises(TimeoutError):
@@ -91,9 +116,12 @@ def test_a_check_past_the_timeout_is_killed(tmp_path):
 
 @needs_one_thread
 def test_memory_limit_applies_in_the_child(tmp_path):
-    args, work = _checks(tmp_path, "import resource\n"
-                                   "def test_limit():\n"
-                                   "    assert resource.getrlimit(resource.RLIMIT_AS)[0] == 4096 * 2**20\n")
+    args, work = _checks(
+        tmp_path,
+        "import resource\n"
+        "def test_limit():\n"
+        "    assert resource.getrlimit(resource.RLIMIT_AS)[0] == 4096 * 2**20\n",
+    )
     assert run_pytest(args, work, {}, 4096, 60, tmp_path / "log") == 0, (tmp_path / "log").read_text()
 
 
@@ -117,7 +145,21 @@ def test_the_tests_above_run_in_a_single_threaded_interpreter_when_this_one_has_
 
     if single_threaded():
         pytest.skip("this process is single-threaded: the tests above ran in it")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
-                           "-k", "not single_threaded_interpreter"], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "not single_threaded_interpreter",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "skipped" not in done.stdout and " passed" in done.stdout, done.stdout[-2000:]

@@ -26,8 +26,15 @@ from deepfakelab.course.grading import grade, pool
 from deepfakelab.course.grading.grade import GradeOptions, GradeReport, GradingRun, RunState
 from deepfakelab.course.grading.gradebook import GradebookGuard, backup_gradebook, gradebook_digest
 from deepfakelab.course.grading.jobs import CellScore, GradingJob, GradingResult, NotebookResult
-from deepfakelab.course.grading.journal import (JournalEntry, fingerprint_base, journal_folder, read_journal,
-                                                submission_fingerprint, tree_digest, write_journal_entry)
+from deepfakelab.course.grading.journal import (
+    JournalEntry,
+    fingerprint_base,
+    journal_folder,
+    read_journal,
+    submission_fingerprint,
+    tree_digest,
+    write_journal_entry,
+)
 from deepfakelab.course.layout import open_course
 from deepfakelab.course.sandbox.leftovers import STAGING_KIND, prefix
 from deepfakelab.errors import ConfigError, DataError
@@ -36,12 +43,19 @@ COURSE_ID = "deepfakelab"  # the kit's nbgrader_config.py
 
 
 def _run(course, **options) -> GradingRun:
-    return GradingRun(course=course, assignment=toy.ASSIGNMENT, course_id=COURSE_ID,
-                      options=GradeOptions(progress=False, **options), template=course.state / "template",
-                      hidden_checks=course.root / "hidden_checks",
-                      fingerprint_base=fingerprint_base(course, toy.ASSIGNMENT, course.root / "hidden_checks",
-                                                        options.get("sandbox", True)),
-                      wall_timeout=60.0, staging_root=course.state / "staging" / toy.ASSIGNMENT)
+    return GradingRun(
+        course=course,
+        assignment=toy.ASSIGNMENT,
+        course_id=COURSE_ID,
+        options=GradeOptions(progress=False, **options),
+        template=course.state / "template",
+        hidden_checks=course.root / "hidden_checks",
+        fingerprint_base=fingerprint_base(
+            course, toy.ASSIGNMENT, course.root / "hidden_checks", options.get("sandbox", True)
+        ),
+        wall_timeout=60.0,
+        staging_root=course.state / "staging" / toy.ASSIGNMENT,
+    )
 
 
 def _state(course, journal=None) -> RunState:
@@ -56,10 +70,18 @@ def _submit(course, student: str, text: str = "{}") -> Path:
 
 
 def _result(student: str, points: float = 2.0, **fields) -> GradingResult:
-    cells = (CellScore("check_pick_frames", 2.0, False, points, "" if points else "wrong frames"),
-             CellScore("explain_verdict", 3.0, True, None, "graded by the instructor"))
-    return GradingResult(student=student, assignment=toy.ASSIGNMENT, score=points, max_score=2.0,
-                         notebooks={toy.NOTEBOOK: NotebookResult(None, cells)}, **fields)
+    cells = (
+        CellScore("check_pick_frames", 2.0, False, points, "" if points else "wrong frames"),
+        CellScore("explain_verdict", 3.0, True, None, "graded by the instructor"),
+    )
+    return GradingResult(
+        student=student,
+        assignment=toy.ASSIGNMENT,
+        score=points,
+        max_score=2.0,
+        notebooks={toy.NOTEBOOK: NotebookResult(None, cells)},
+        **fields,
+    )
 
 
 def _files(root: Path) -> set[str]:
@@ -94,11 +116,14 @@ def _gradebook_students(course) -> dict[str, dict[str, float | None]]:
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course.gradebook}", course_id=COURSE_ID) as gb:
-        return {s.student.id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
-                for s in gb.find_assignment(toy.ASSIGNMENT).submissions}
+        return {
+            s.student.id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
+            for s in gb.find_assignment(toy.ASSIGNMENT).submissions
+        }
 
 
 # --- 1. check_request --------------------------------------------------------------------------
+
 
 def test_check_request_refuses_before_anything_is_written(course, tmp_path, monkeypatch):
     from deepfakelab.course.sandbox import bubblewrap
@@ -107,9 +132,10 @@ def test_check_request_refuses_before_anything_is_written(course, tmp_path, monk
     not_a_zip = tmp_path / "download.zip"
     not_a_zip.write_text("not a zip")
     for options, zip_path, error, words in [
-            (GradeOptions(jobs=0, sandbox=False), None, ConfigError, "at least one worker"),
-            (GradeOptions(students=["../alice"], sandbox=False), None, DataError, "not a safe student id"),
-            (GradeOptions(sandbox=False), not_a_zip, DataError, "not a zip archive")]:
+        (GradeOptions(jobs=0, sandbox=False), None, ConfigError, "at least one worker"),
+        (GradeOptions(students=["../alice"], sandbox=False), None, DataError, "not a safe student id"),
+        (GradeOptions(sandbox=False), not_a_zip, DataError, "not a zip archive"),
+    ]:
         with pytest.raises(error, match=words):
             grade.check_request(course, toy.ASSIGNMENT, options, zip_path)
     with pytest.raises(DataError, match="no notebooks here"):
@@ -117,11 +143,14 @@ def test_check_request_refuses_before_anything_is_written(course, tmp_path, monk
     monkeypatch.setattr(bubblewrap, "availability", lambda: "bubblewrap (bwrap) is not installed")
     with pytest.raises(bubblewrap.SandboxUnavailable, match="not grading: bubblewrap"):
         grade.check_request(course, toy.ASSIGNMENT, GradeOptions(), None)
-    grade.check_request(course, toy.ASSIGNMENT, GradeOptions(sandbox=False), None)  # --no-sandbox: no bwrap needed
+    grade.check_request(
+        course, toy.ASSIGNMENT, GradeOptions(sandbox=False), None
+    )  # --no-sandbox: no bwrap needed
     assert _files(course.root) == before
 
 
 # --- 2. sweep_leftovers ------------------------------------------------------------------------
+
 
 def test_sweep_leftovers_removes_a_killed_runs_staging_and_keeps_a_live_ones(course):
     staging = course.state / "staging" / toy.ASSIGNMENT
@@ -134,6 +163,7 @@ def test_sweep_leftovers_removes_a_killed_runs_staging_and_keeps_a_live_ones(cou
 
 
 # --- 3. warm_up_workers: the fork server's start -----------------------------------------------
+
 
 def test_importing_the_course_plants_nothing_and_the_servers_start_skips_the_iri_parser():
     """jsonschema's IRI parser (seconds per process) is skipped by an explicit call where nbformat is
@@ -150,12 +180,14 @@ def test_importing_the_course_plants_nothing_and_the_servers_start_skips_the_iri
         "from deepfakelab.cli import main\n"
         "del sys.modules['rfc3987_syntax']\n"
         "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
-        "assert sys.modules['rfc3987_syntax'] is None\n")
+        "assert sys.modules['rfc3987_syntax'] is None\n"
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
 # --- 4. ensure_release -------------------------------------------------------------------------
+
 
 def test_ensure_release_generates_only_what_is_missing(released):
     assert grade.ensure_release(released, toy.ASSIGNMENT, COURSE_ID) is False  # release and gradebook there
@@ -166,6 +198,7 @@ def test_ensure_release_generates_only_what_is_missing(released):
 
 # --- 5. collect_zip ----------------------------------------------------------------------------
 
+
 def test_collect_zip_without_a_download_collects_nothing(course):
     """(The collection itself is test_course_collect.py's.)"""
     before = _files(course.root)
@@ -174,6 +207,7 @@ def test_collect_zip_without_a_download_collects_nothing(course):
 
 
 # --- 6. backup, snapshot, fingerprint, wall time -------------------------------------------------
+
 
 def test_backup_gradebook_keeps_the_last_copies(course):
     assert backup_gradebook(course) is None  # no gradebook yet
@@ -191,9 +225,13 @@ def test_snapshot_hidden_checks_is_a_copy_the_course_cannot_change(course):
     (checks / "conftest.py").write_text("import os\n")
     (checks / "__pycache__").mkdir()
     root = grade.snapshot_hidden_checks(course, toy.ASSIGNMENT)
-    assert sorted(p.name for p in (root / toy.ASSIGNMENT).iterdir()) == ["test_toy.py"]  # no conftest, no cache
+    assert sorted(p.name for p in (root / toy.ASSIGNMENT).iterdir()) == [
+        "test_toy.py"
+    ]  # no conftest, no cache
     (checks / "test_toy.py").write_text("def test_nothing(): pass\n")
-    assert "student_function" in (root / toy.ASSIGNMENT / "test_toy.py").read_text()  # taken as the run started
+    assert (
+        "student_function" in (root / toy.ASSIGNMENT / "test_toy.py").read_text()
+    )  # taken as the run started
     (root / toy.ASSIGNMENT / "test_stale.py").write_text("")
     grade.snapshot_hidden_checks(course, toy.ASSIGNMENT)
     assert not (root / toy.ASSIGNMENT / "test_stale.py").exists()  # each run takes a fresh one
@@ -202,10 +240,15 @@ def test_snapshot_hidden_checks_is_a_copy_the_course_cannot_change(course):
 def test_wall_timeout_counts_every_notebook_and_its_checks(course):
     api = type("Api", (), {"config": {"LimitedExecute": {"notebook_timeout": 100.0}}})()
     assert grade.wall_timeout(course, toy.ASSIGNMENT, GradeOptions(hidden_timeout=50), api) == 100 + 50 + 120
-    assert grade.wall_timeout(course, toy.ASSIGNMENT, GradeOptions(hidden_timeout=50, notebook_timeout=10), api) == 180
+    assert (
+        grade.wall_timeout(course, toy.ASSIGNMENT, GradeOptions(hidden_timeout=50, notebook_timeout=10), api)
+        == 180
+    )
     shutil.copy(course.source(toy.ASSIGNMENT) / "toy.ipynb", course.source(toy.ASSIGNMENT) / "second.ipynb")
     assert grade.wall_timeout(course, toy.ASSIGNMENT, GradeOptions(hidden_timeout=50), api) == 2 * 150 + 120
-    assert grade.wall_timeout(course, toy.ASSIGNMENT, GradeOptions(hidden_timeout=0), object()) == 2 * 900 + 120
+    assert (
+        grade.wall_timeout(course, toy.ASSIGNMENT, GradeOptions(hidden_timeout=0), object()) == 2 * 900 + 120
+    )
 
 
 def test_fingerprints_follow_what_is_graded_and_nothing_else(course, tmp_path):
@@ -227,19 +270,43 @@ def test_fingerprints_follow_what_is_graded_and_nothing_else(course, tmp_path):
 
 # --- 7. the journal, and which submissions need grading ------------------------------------------
 
+
 def test_journal_entries_round_trip_and_read_what_older_runs_wrote(course):
-    entry = JournalEntry("f" * 64, "2025-01-01T00:00:00+00:00", True, _result("alice", seconds={"autograde": 1.5}))
+    entry = JournalEntry(
+        "f" * 64, "2025-01-01T00:00:00+00:00", True, _result("alice", seconds={"autograde": 1.5})
+    )
     path = write_journal_entry(course, toy.ASSIGNMENT, "alice", entry)
     assert path == journal_folder(course, toy.ASSIGNMENT) / "alice.json"
-    older = {"fingerprint": "b" * 64, "graded_at": "2024-01-01", "sandboxed": False, "score": 0.0, "max_score": 2.0,
-             "error": "could not be graded: KeyError", "notebooks": {"toy": {"problem": "why", "cells": [
-                 {"grade_id": "check_pick_frames", "max_points": 2.0, "points": 0.0, "manual": False,
-                  "message": "why"}]}}}  # what the first runs wrote: only the keys they had
+    older = {
+        "fingerprint": "b" * 64,
+        "graded_at": "2024-01-01",
+        "sandboxed": False,
+        "score": 0.0,
+        "max_score": 2.0,
+        "error": "could not be graded: KeyError",
+        "notebooks": {
+            "toy": {
+                "problem": "why",
+                "cells": [
+                    {
+                        "grade_id": "check_pick_frames",
+                        "max_points": 2.0,
+                        "points": 0.0,
+                        "manual": False,
+                        "message": "why",
+                    }
+                ],
+            }
+        },
+    }  # what the first runs wrote: only the keys they had
     (path.parent / "bob.json").write_text(json.dumps(older))
     (path.parent / "carol.json").write_text("{ half a file")
     (path.parent / "dave.json").write_text("[]")
     journal = read_journal(course, toy.ASSIGNMENT)
-    assert set(journal) == {"alice", "bob"}  # unreadable entries are left out: those students are graded again
+    assert set(journal) == {
+        "alice",
+        "bob",
+    }  # unreadable entries are left out: those students are graded again
     assert journal["alice"] == entry
     assert journal["bob"].result.error == "could not be graded: KeyError" and not journal["bob"].sandboxed
     assert journal["bob"].result.cells()[0] == CellScore("check_pick_frames", 2.0, False, 0.0, "why")
@@ -253,30 +320,44 @@ def test_pending_submissions_skip_what_the_journal_finished(course):
         _submit(course, student, text=f'{{"by": "{student}"}}')
     for student in ("alice", "carol"):
         course.autograded(toy.ASSIGNMENT, student).mkdir(parents=True)
-    print_of = {s: submission_fingerprint(run.fingerprint_base, course.submitted(toy.ASSIGNMENT, s))
-                for s in ("alice", "carol")}
-    journal = {"alice": JournalEntry(print_of["alice"], "t", True, _result("alice")),
-               "carol": JournalEntry(print_of["carol"], "t", True, _result("carol", stopped="killed"))}
+    print_of = {
+        s: submission_fingerprint(run.fingerprint_base, course.submitted(toy.ASSIGNMENT, s))
+        for s in ("alice", "carol")
+    }
+    journal = {
+        "alice": JournalEntry(print_of["alice"], "t", True, _result("alice")),
+        "carol": JournalEntry(print_of["carol"], "t", True, _result("carol", stopped="killed")),
+    }
     state = _state(course, journal)
     todo = grade.pending_submissions(run, state)
     assert [p.student for p in todo] == ["bob", "carol"]  # carol's worker was killed: graded again
     assert state.report.skipped == ["alice"] and todo[0].folder == course.submitted(toy.ASSIGNMENT, "bob")
     named = dataclasses.replace(run, options=GradeOptions(students=["alice", "dave"], force=True))
     state = _state(course, journal)
-    assert [p.student for p in grade.pending_submissions(named, state)] == ["alice"]  # force: even the finished
+    assert [p.student for p in grade.pending_submissions(named, state)] == [
+        "alice"
+    ]  # force: even the finished
     assert "no submission in" in state.report.failed["dave"]
 
 
 # --- 8. jobs, the pool, and each result recorded --------------------------------------------------
 
+
 def test_job_for_gives_each_worker_a_staging_folder_of_its_own(course):
     run = _run(course, memory_mb=1024, sandbox=False)
     folder = _submit(course, "alice")
     job, again = grade.job_for(run, "alice", folder), grade.job_for(run, "alice", folder)
-    assert (job.student, job.submission, job.template, job.memory_mb, job.sandbox) == \
-        ("alice", folder, run.template, 1024, False)
+    assert (job.student, job.submission, job.template, job.memory_mb, job.sandbox) == (
+        "alice",
+        folder,
+        run.template,
+        1024,
+        False,
+    )
     assert job.hide == (course.root,)  # no sandbox shows the course
-    assert job.staging.parent == run.staging_root and job.staging.name.startswith(f"{prefix(STAGING_KIND)}alice-")
+    assert job.staging.parent == run.staging_root and job.staging.name.startswith(
+        f"{prefix(STAGING_KIND)}alice-"
+    )
     assert job.staging != again.staging and job.progress == Path(f"{job.staging}.progress")
     assert pickle.loads(pickle.dumps(job)) == job and GradingJob.from_dict(job.to_dict()) == job
 
@@ -288,8 +369,14 @@ def _jobs(tmp_path, *students) -> list[GradingJob]:
 def test_run_pool_records_each_result_as_it_arrives(tmp_path, monkeypatch):
     monkeypatch.setattr(pool, "run_worker", lambda job, wall, stop=None: _result(job.student))
     recorded = []
-    stopped = pool.run_pool(_jobs(tmp_path, "a", "b", "c"), 60, 2, threading.Event(),
-                            lambda job, result: recorded.append((job.student, result.student)), progress=False)
+    stopped = pool.run_pool(
+        _jobs(tmp_path, "a", "b", "c"),
+        60,
+        2,
+        threading.Event(),
+        lambda job, result: recorded.append((job.student, result.student)),
+        progress=False,
+    )
     assert not stopped and sorted(recorded) == [("a", "a"), ("b", "b"), ("c", "c")]
 
 
@@ -321,7 +408,9 @@ def test_note_outcome_puts_each_kind_of_result_in_the_report(released):
     assert "the grader failed, not the submission (OSError" in report.failed["carol"]
     assert report.failed["dave"] == "KeyError: 'x'" and report.tracebacks["dave"] == "Traceback ..."
     assert "dave" not in report.graded and crashed.error == "could not be graded: KeyError: 'x'"
-    points = {c.grade_id: c.points for c in crashed.cells()}  # every cell of the gradebook, scored 0 or by hand
+    points = {
+        c.grade_id: c.points for c in crashed.cells()
+    }  # every cell of the gradebook, scored 0 or by hand
     assert points == {**{g: 0.0 for g in toy.AUTOGRADED_POINTS}, "explain_verdict": None}
     assert crashed.max_score == sum(toy.AUTOGRADED_POINTS.values()) + sum(toy.MANUAL_POINTS.values())
 
@@ -350,7 +439,9 @@ def _graded_result(course, student: str) -> GradingResult:
     """A result whose cells are the toy's own (every one scored 0 or left for the instructor)."""
     from deepfakelab.course.grading.gradebook import zero_result
 
-    return dataclasses.replace(zero_result(course, COURSE_ID, toy.ASSIGNMENT, "wrong"), student=student, error="")
+    return dataclasses.replace(
+        zero_result(course, COURSE_ID, toy.ASSIGNMENT, "wrong"), student=student, error=""
+    )
 
 
 def test_store_in_gradebook_restores_a_gradebook_changed_by_anything_else(released):
@@ -374,16 +465,24 @@ def test_export_grades_writes_one_row_per_cell_safe_for_a_spreadsheet(released):
     from deepfakelab.course.grading.gradebook import export_grades
 
     result = _result("alice", points=0.0)
-    result = dataclasses.replace(result, notebooks={toy.NOTEBOOK: NotebookResult(None, (
-        dataclasses.replace(result.cells()[0], message="=HYPERLINK(\"http://x\")"), result.cells()[1]))})
+    result = dataclasses.replace(
+        result,
+        notebooks={
+            toy.NOTEBOOK: NotebookResult(
+                None,
+                (dataclasses.replace(result.cells()[0], message='=HYPERLINK("http://x")'), result.cells()[1]),
+            )
+        },
+    )
     write_journal_entry(released, toy.ASSIGNMENT, "alice", JournalEntry("f", "t", False, result))
     path = export_grades(released, COURSE_ID, toy.ASSIGNMENT)
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [(r["student"], r["grade_id"], r["points"], r["sandboxed"]) for r in rows] == \
-        [("alice", "check_pick_frames", "0.0", "NO (--no-sandbox)"),
-         ("alice", "explain_verdict", "", "NO (--no-sandbox)")]
-    assert rows[0]["message"] == "'=HYPERLINK(\"http://x\")"  # read as text, never run as a formula
+    assert [(r["student"], r["grade_id"], r["points"], r["sandboxed"]) for r in rows] == [
+        ("alice", "check_pick_frames", "0.0", "NO (--no-sandbox)"),
+        ("alice", "explain_verdict", "", "NO (--no-sandbox)"),
+    ]
+    assert rows[0]["message"] == '\'=HYPERLINK("http://x")'  # read as text, never run as a formula
     assert (released.root / "grades.csv").is_file()
 
 
@@ -399,17 +498,25 @@ def test_record_result_keeps_a_result_everywhere_at_once(released, tmp_path):
     assert read_journal(released, toy.ASSIGNMENT)["alice"].fingerprint == "f" * 64
     assert set(_gradebook_students(released)) == {"alice"} and state.report.csv.is_file()
     # a submission withdrawn while it was graded is journaled, but kept out of the gradebook
-    grade.record_result(run, state, grade.job_for(run, "ghost", tmp_path), "g" * 64, _graded_result(released, "ghost"))
+    grade.record_result(
+        run, state, grade.job_for(run, "ghost", tmp_path), "g" * 64, _graded_result(released, "ghost")
+    )
     assert "ghost" in read_journal(released, toy.ASSIGNMENT) and "ghost" not in state.done
     assert set(_gradebook_students(released)) == {"alice"}
 
 
 # --- 9, 10. after the workers ---------------------------------------------------------------------
 
+
 def test_write_missing_feedback_writes_only_the_pages_that_are_missing(course, monkeypatch):
     asked = []
-    monkeypatch.setattr(grade, "write_student_feedback", lambda course, assignment, student, stop=None:
-                        asked.append(student) or ("feedback: too slow" if student == "carol" else None))
+    monkeypatch.setattr(
+        grade,
+        "write_student_feedback",
+        lambda course, assignment, student, stop=None: (
+            asked.append(student) or ("feedback: too slow" if student == "carol" else None)
+        ),
+    )
     for student in ("alice", "bob", "carol"):
         course.autograded(toy.ASSIGNMENT, student).mkdir(parents=True)
     (course.root / "feedback" / "bob" / toy.ASSIGNMENT).mkdir(parents=True)  # bob has his pages
@@ -427,8 +534,10 @@ def test_write_missing_feedback_writes_only_the_pages_that_are_missing(course, m
 def test_finish_gradebook_writes_every_journaled_result_still_submitted(released):
     run = _run(released)
     _submit(released, "alice")
-    journal = {"alice": JournalEntry("f", "t", True, _graded_result(released, "alice")),
-               "ghost": JournalEntry("g", "t", True, _graded_result(released, "ghost"))}  # submission gone
+    journal = {
+        "alice": JournalEntry("f", "t", True, _graded_result(released, "alice")),
+        "ghost": JournalEntry("g", "t", True, _graded_result(released, "ghost")),
+    }  # submission gone
     state = _state(released, journal)
     released.gradebook.unlink()  # deleted during the run: the guard puts it back, with every result
     grade.finish_gradebook(run, state)
@@ -450,9 +559,20 @@ def test_grade_assignment_reads_as_its_steps():
     import inspect
 
     body = inspect.getsource(grade.grade_assignment)
-    steps = ["check_request", "sweep_leftovers", "warm_up_workers", "ensure_release", "collect_zip",
-             "backup_gradebook", "start_run", "read_journal", "pending_submissions", "grade_in_pool",
-             "write_missing_feedback", "finish_gradebook"]
+    steps = [
+        "check_request",
+        "sweep_leftovers",
+        "warm_up_workers",
+        "ensure_release",
+        "collect_zip",
+        "backup_gradebook",
+        "start_run",
+        "read_journal",
+        "pending_submissions",
+        "grade_in_pool",
+        "write_missing_feedback",
+        "finish_gradebook",
+    ]
     assert [body.index(f"{step}(") for step in steps] == sorted(body.index(f"{step}(") for step in steps)
     assert all(f":func:`{step}`" in grade.__doc__ or f"{step}`" in grade.__doc__ for step in steps)
     assert len(body.splitlines()) < 30

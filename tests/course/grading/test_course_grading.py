@@ -58,7 +58,9 @@ def graded(tmp_path_factory):
     lms = root / "download.zip"
     toy.make_submission(course, "tmp-zip", "correct")
     with zipfile.ZipFile(lms, "w") as zf:
-        zf.write(course.submitted(toy.ASSIGNMENT, "tmp-zip") / "toy.ipynb", f"{COLLECTED_FROM_ZIP}_1234_toy.ipynb")
+        zf.write(
+            course.submitted(toy.ASSIGNMENT, "tmp-zip") / "toy.ipynb", f"{COLLECTED_FROM_ZIP}_1234_toy.ipynb"
+        )
     import shutil
 
     shutil.rmtree(course.root / "submitted" / "tmp-zip")
@@ -99,7 +101,10 @@ def test_off_by_one_loses_the_frame_points_with_actionable_messages(graded):
     scores, messages = _scores(report.graded["off_by_one"]), _messages(report.graded["off_by_one"])
     assert scores["check_verdict"] == 1.0
     assert scores["check_pick_frames"] == 0 and "start at frame 0" in messages["check_pick_frames"]
-    assert scores["check_frames_artifact"] == 0 and "0, 5, 10, 15 were asked for" in messages["check_frames_artifact"]
+    assert (
+        scores["check_frames_artifact"] == 0
+        and "0, 5, 10, 15 were asked for" in messages["check_frames_artifact"]
+    )
     assert "assert " not in messages["check_frames_artifact"]  # the hidden assertion's code never leaks
 
 
@@ -156,7 +161,9 @@ def test_feedback_missing_after_a_killed_run_is_written_by_the_next(graded):
 
     course, _ = graded
     shutil.rmtree(course.root / "feedback" / "off_by_one")  # as if the run was killed before its feedback
-    again = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, students=["off_by_one"]))
+    again = grade_assignment(
+        course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, students=["off_by_one"])
+    )
     assert again.skipped == ["off_by_one"] and again.graded == {}
     assert (course.root / "feedback" / "off_by_one" / toy.ASSIGNMENT / "toy.html").is_file()
 
@@ -176,8 +183,11 @@ def test_a_deleted_gradebook_or_backups_are_put_back(graded):
     assert _gradebook(course, "correct") == before and not guard.changed()
     # a whole run without the backups folder, the gradebook deleted again first
     course.gradebook.unlink()
-    report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False,
-                                                                   students=["correct"], force=True))
+    report = grade_assignment(
+        course,
+        toy.ASSIGNMENT,
+        GradeOptions(jobs=1, progress=False, feedback=False, students=["correct"], force=True),
+    )
     assert report.failed == {} and _gradebook(course, "correct")["check_pick_frames"] == (2.0, None)
 
 
@@ -192,8 +202,13 @@ def test_writing_into_the_gradebook_is_undone_and_manual_grades_survive(graded, 
         gb.find_grade("explain_verdict", "toy", toy.ASSIGNMENT, "correct").manual_score = 2.5
         gb.db.commit()
     # The tampering submission now finds rows to overwrite with 99 points -- if it can see the gradebook.
-    report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False, force=True,
-                                                                   students=["tamper"], sandbox=sandbox))
+    report = grade_assignment(
+        course,
+        toy.ASSIGNMENT,
+        GradeOptions(
+            jobs=1, progress=False, feedback=False, force=True, students=["tamper"], sandbox=sandbox
+        ),
+    )
     if sandbox:  # the sandbox has no course folder in it: nothing to undo
         assert report.tampered is None and report.sandboxed
     else:  # same-user limits only: the write happens, and is found and undone
@@ -203,7 +218,11 @@ def test_writing_into_the_gradebook_is_undone_and_manual_grades_survive(graded, 
     assert _gradebook(course, "tamper")["check_pick_frames"] == (0.0, None)
     assert gradebook_digest(course.gradebook)  # still a readable database
     marker = "yes" if sandbox else "NO (--no-sandbox)"  # every row of the export says how it was graded
-    rows = [line for line in (course.root / "grades-toy.csv").read_text().splitlines() if line.startswith("tamper,")]
+    rows = [
+        line
+        for line in (course.root / "grades-toy.csv").read_text().splitlines()
+        if line.startswith("tamper,")
+    ]
     assert rows and all(line.endswith(marker) for line in rows)
 
 
@@ -214,8 +233,23 @@ def test_killed_run_loses_nothing(graded, tmp_path):
     for student in ("late-1", "late-2"):
         toy.make_submission(course, student, "correct")
     journal = course.state / "journal" / toy.ASSIGNMENT
-    cmd = [sys.executable, "-m", "deepfakelab", "course", "grade", toy.ASSIGNMENT, "--course", str(course.root),
-           "--jobs", "1", "--no-feedback", "--student", "late-1", "--student", "late-2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "deepfakelab",
+        "course",
+        "grade",
+        toy.ASSIGNMENT,
+        "--course",
+        str(course.root),
+        "--jobs",
+        "1",
+        "--no-feedback",
+        "--student",
+        "late-1",
+        "--student",
+        "late-2",
+    ]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     per_cell = course.root / "grades-toy.csv"
 
@@ -235,9 +269,14 @@ def test_killed_run_loses_nothing(graded, tmp_path):
     assert _gradebook(course, first)["check_frames_artifact"] == (2.0, None)
     assert f"{first},toy,check_frames_artifact,2.0" in (course.root / "grades-toy.csv").read_text()
     assert first in (course.root / "grades.csv").read_text()
-    report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=1, progress=False, feedback=False,
-                                                                   students=["late-1", "late-2"]))
-    assert report.skipped == [first] and list(report.graded) == [s for s in ("late-1", "late-2") if s != first]
+    report = grade_assignment(
+        course,
+        toy.ASSIGNMENT,
+        GradeOptions(jobs=1, progress=False, feedback=False, students=["late-1", "late-2"]),
+    )
+    assert report.skipped == [first] and list(report.graded) == [
+        s for s in ("late-1", "late-2") if s != first
+    ]
     for student in ("late-1", "late-2"):
         assert _gradebook(course, student)["check_frames_artifact"] == (2.0, None)
     assert _gradebook(course, "correct")["explain_verdict"][1] == 2.5  # the instructor's grade is still there
@@ -246,8 +285,13 @@ def test_killed_run_loses_nothing(graded, tmp_path):
 
     from deepfakelab.course.sandbox.bubblewrap import CGROUP_ROOTS
 
-    left = [p for root in (Path(tempfile.gettempdir()), *CGROUP_ROOTS) if root.is_dir() for p in root.iterdir()
-            if p.name.startswith(("dfl-", "deepfakelab-")) and any(f"-{pid}-" in p.name for pid in killed)]
+    left = [
+        p
+        for root in (Path(tempfile.gettempdir()), *CGROUP_ROOTS)
+        if root.is_dir()
+        for p in root.iterdir()
+        if p.name.startswith(("dfl-", "deepfakelab-")) and any(f"-{pid}-" in p.name for pid in killed)
+    ]
     assert left == []
 
 
@@ -257,20 +301,31 @@ def test_gradescope_autograder_zip(graded, tmp_path):
 
     archive = build_autograder_zip(course, toy.ASSIGNMENT, tmp_path / "autograder.zip")
     names = zipfile.ZipFile(archive).namelist()
-    assert {"setup.sh", "run_autograder", "nbgrader_config.py", "source/toy/toy.ipynb",
-            "hidden_checks/toy/test_toy.py", "kit/pyproject.toml"} <= set(names)
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "nbgrader_config.py",
+        "source/toy/toy.ipynb",
+        "hidden_checks/toy/test_toy.py",
+        "kit/pyproject.toml",
+    } <= set(names)
     # Simulate Gradescope: unzip into /autograder/source, run_autograder one level up.
     root = tmp_path / "autograder"
     zipfile.ZipFile(archive).extractall(root / "source")
     (root / "run_autograder").write_bytes((root / "source" / "run_autograder").read_bytes())
     (root / "submission" / "lab").mkdir(parents=True)
     (root / "submission" / "lab" / "toy.ipynb").write_bytes(
-        (course.submitted(toy.ASSIGNMENT, "off_by_one") / "toy.ipynb").read_bytes())
+        (course.submitted(toy.ASSIGNMENT, "off_by_one") / "toy.ipynb").read_bytes()
+    )
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "DEEPFAKELAB_PYTHON": sys.executable}
-    subprocess.run(["bash", str(root / "run_autograder")], env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        ["bash", str(root / "run_autograder")], env=env, check=True, capture_output=True, timeout=300
+    )
     results = json.loads((root / "results" / "results.json").read_text())
     tests = {t["name"]: t for t in results["tests"]}
     assert results["score"] == 1.0
     assert tests["toy: check_verdict"]["score"] == 1.0
-    assert tests["toy: check_pick_frames"]["max_score"] == 2.0 and tests["toy: check_pick_frames"]["score"] == 0
+    assert (
+        tests["toy: check_pick_frames"]["max_score"] == 2.0 and tests["toy: check_pick_frames"]["score"] == 0
+    )
     assert "start at frame 0" in tests["toy: check_pick_frames"]["output"]

@@ -21,8 +21,17 @@ from deepfakelab.course.layout import init_course, kit_root  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
 
 GAN = "lab2"
-GAN_AUTOGRADED = {"check_primer": 1, "check_generator_block": 2, "check_discriminator_block": 2, "check_losses": 2, "check_train_step": 3,
-                  "check_training_history": 3, "check_samples": 1, "check_plot": 2, "check_run_table": 2}
+GAN_AUTOGRADED = {
+    "check_primer": 1,
+    "check_generator_block": 2,
+    "check_discriminator_block": 2,
+    "check_losses": 2,
+    "check_train_step": 3,
+    "check_training_history": 3,
+    "check_samples": 1,
+    "check_plot": 2,
+    "check_run_table": 2,
+}
 
 
 def solution_answers(lab: str) -> dict[str, str]:
@@ -83,20 +92,38 @@ def _lost(report, student: str, autograded: dict) -> tuple[set, dict]:
 def gan_graded(tmp_path_factory):
     right = solution_answers(GAN)
     swapped = mistake(right, "losses_answer", "torch.ones_like(logits_real)", "torch.zeros_like(logits_real)")
-    swapped = mistake(swapped, "losses_answer", "torch.zeros_like(logits_fake))\n    return (real_loss",
-                      "torch.ones_like(logits_fake))\n    return (real_loss")
-    return grade_lab(tmp_path_factory, GAN, {
-        "swapped_labels": swapped,
-        "d_collapsed": mistake(right, "train_step_answer", "    opt_g.step()\n", ""),
-        # the classic mistakes of issue 31, as a beginner makes them
-        "no_detach": mistake(right, "train_step_answer", "discriminator(fake.detach())", "discriminator(fake)"),
-        "reused_logits": mistake(right, "train_step_answer", "g_loss = generator_loss(discriminator(fake))",
-                                 "g_loss = generator_loss(logits_fake)"),
-        "int_target": mistake(right, "losses_answer", "torch.ones_like(logits_real))\n", "1)\n"),
-        "primer_no_zero_grad": mistake(right, "primer_answer", "    opt_judge.zero_grad()\n", ""),
-        "forger": {**right, "train_step_answer": FAKE_TRAIN_STEP, "plot_answer": "", "experiments_answer":
-                   right["experiments_answer"] + FORGE_ARTIFACTS},
-    })
+    swapped = mistake(
+        swapped,
+        "losses_answer",
+        "torch.zeros_like(logits_fake))\n    return (real_loss",
+        "torch.ones_like(logits_fake))\n    return (real_loss",
+    )
+    return grade_lab(
+        tmp_path_factory,
+        GAN,
+        {
+            "swapped_labels": swapped,
+            "d_collapsed": mistake(right, "train_step_answer", "    opt_g.step()\n", ""),
+            # the classic mistakes of issue 31, as a beginner makes them
+            "no_detach": mistake(
+                right, "train_step_answer", "discriminator(fake.detach())", "discriminator(fake)"
+            ),
+            "reused_logits": mistake(
+                right,
+                "train_step_answer",
+                "g_loss = generator_loss(discriminator(fake))",
+                "g_loss = generator_loss(logits_fake)",
+            ),
+            "int_target": mistake(right, "losses_answer", "torch.ones_like(logits_real))\n", "1)\n"),
+            "primer_no_zero_grad": mistake(right, "primer_answer", "    opt_judge.zero_grad()\n", ""),
+            "forger": {
+                **right,
+                "train_step_answer": FAKE_TRAIN_STEP,
+                "plot_answer": "",
+                "experiments_answer": right["experiments_answer"] + FORGE_ARTIFACTS,
+            },
+        },
+    )
 
 
 # A train_step that trains nothing but reports a healthy-looking run, and answer cells that write
@@ -120,7 +147,9 @@ numpy.save("artifacts/samples.npy", numpy.random.rand(64, 1, 28, 28).astype("flo
 @pytest.mark.slow
 def test_gan_solution_scores_full_marks(gan_graded):
     rows = _rows(gan_graded.graded["solution"])
-    assert {k: rows[k]["points"] for k in GAN_AUTOGRADED} == GAN_AUTOGRADED, {k: rows[k]["message"] for k in rows}
+    assert {k: rows[k]["points"] for k in GAN_AUTOGRADED} == GAN_AUTOGRADED, {
+        k: rows[k]["message"] for k in rows
+    }
     assert all(rows[k]["points"] is None for k in rows if k not in GAN_AUTOGRADED)  # written answers: by hand
 
 
@@ -134,7 +163,10 @@ def test_gan_swapped_labels(gan_graded):
     rows = _rows(gan_graded.graded["swapped_labels"])
     lost = {k for k in GAN_AUTOGRADED if rows[k]["points"] == 0}
     assert lost == {"check_losses", "check_training_history"}, {k: rows[k]["message"] for k in lost}
-    assert "swapped" in rows["check_losses"]["message"] and "swapped" in rows["check_training_history"]["message"]
+    assert (
+        "swapped" in rows["check_losses"]["message"]
+        and "swapped" in rows["check_training_history"]["message"]
+    )
 
 
 @pytest.mark.slow
@@ -142,8 +174,9 @@ def test_gan_discriminator_collapse(gan_graded):
     rows = _rows(gan_graded.graded["d_collapsed"])
     lost = {k for k in GAN_AUTOGRADED if rows[k]["points"] == 0}
     # the runs redone with a train_step that failed its check prove nothing (issue 32, finding 8)
-    assert lost == {"check_train_step", "check_training_history", "check_samples", "check_run_table"}, \
-        {k: rows[k]["message"] for k in lost}
+    assert lost == {"check_train_step", "check_training_history", "check_samples", "check_run_table"}, {
+        k: rows[k]["message"] for k in lost
+    }
     assert "opt_g.step()" in rows["check_train_step"]["message"]
     assert "collapsing" in rows["check_training_history"]["message"]
     assert "did not pass its check" in rows["check_samples"]["message"]
@@ -155,13 +188,18 @@ BROKEN_STEP = {"check_train_step", "check_training_history", "check_samples", "c
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("student,lost,advice", [
-    ("no_detach", BROKEN_STEP, "give D the fakes with fake.detach()"),
-    ("reused_logits", BROKEN_STEP, "after opt_d.step(), call the discriminator again"),
-    ("int_target", BROKEN_STEP | {"check_losses"}, "torch.ones_like(logits)"),
-    ("primer_no_zero_grad", {"check_primer"}, "opt_judge.zero_grad()"),
-])
-def test_gan_classic_mistakes_cost_only_their_checks_and_say_what_to_change(gan_graded, student, lost, advice):
+@pytest.mark.parametrize(
+    "student,lost,advice",
+    [
+        ("no_detach", BROKEN_STEP, "give D the fakes with fake.detach()"),
+        ("reused_logits", BROKEN_STEP, "after opt_d.step(), call the discriminator again"),
+        ("int_target", BROKEN_STEP | {"check_losses"}, "torch.ones_like(logits)"),
+        ("primer_no_zero_grad", {"check_primer"}, "opt_judge.zero_grad()"),
+    ],
+)
+def test_gan_classic_mistakes_cost_only_their_checks_and_say_what_to_change(
+    gan_graded, student, lost, advice
+):
     rows = _rows(gan_graded.graded[student])
     got = {k: rows[k]["points"] for k in GAN_AUTOGRADED}
     assert {k for k, v in got.items() if v == 0} == lost, {k: rows[k]["message"] for k in rows if k in lost}
@@ -177,16 +215,32 @@ def test_gan_forged_training_and_artifacts_score_nothing(gan_graded):
     rows = _rows(gan_graded.graded["forger"])
     got = {k: rows[k]["points"] for k in GAN_AUTOGRADED}
     # the blocks and losses are real work; the rest is forged
-    assert got == {**{k: 0 for k in GAN_AUTOGRADED}, "check_primer": 1, "check_generator_block": 2,
-                   "check_discriminator_block": 2, "check_losses": 2}, {k: rows[k]["message"] for k in rows}
+    assert got == {
+        **{k: 0 for k in GAN_AUTOGRADED},
+        "check_primer": 1,
+        "check_generator_block": 2,
+        "check_discriminator_block": 2,
+        "check_losses": 2,
+    }, {k: rows[k]["message"] for k in rows}
     assert "weights did not change" in rows["check_train_step"]["message"]
     for grade_id in ("check_training_history", "check_samples", "check_run_table"):
-        assert "did not pass its check (check_train_step)" in rows[grade_id]["message"], rows[grade_id]["message"]
+        assert "did not pass its check (check_train_step)" in rows[grade_id]["message"], rows[grade_id][
+            "message"
+        ]
 
 
 LAB1 = "lab1"
-LAB1_AUTOGRADED = {"check_relative_motion": 3, "check_reenactment": 2, "check_my_photo": 1, "check_extract_frame": 2,
-                   "check_frames": 2, "check_scores_functions": 2, "check_scores": 3, "check_overlay": 2, "check_cams": 2}
+LAB1_AUTOGRADED = {
+    "check_relative_motion": 3,
+    "check_reenactment": 2,
+    "check_my_photo": 1,
+    "check_extract_frame": 2,
+    "check_frames": 2,
+    "check_scores_functions": 2,
+    "check_scores": 3,
+    "check_overlay": 2,
+    "check_cams": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -196,17 +250,27 @@ def lab1_graded(tmp_path_factory):
     if shipped_model() is None:
         pytest.skip("Lab 1 needs the kit's trained FOMM weights")
     right = solution_answers(LAB1)
-    return grade_lab(tmp_path_factory, LAB1, {
-        "off_by_one": mistake(right, "extract_frame_answer", "if count - 1 == index:", "if count == index:"),
-        "wrong_sign": mistake(right, "relative_motion_answer", "kp_source + scale *", "kp_source - scale *"),
-        "swapped_logits": mistake(right, "scores_answer", "[:, 1]", "[:, 0]"),
-    })
+    return grade_lab(
+        tmp_path_factory,
+        LAB1,
+        {
+            "off_by_one": mistake(
+                right, "extract_frame_answer", "if count - 1 == index:", "if count == index:"
+            ),
+            "wrong_sign": mistake(
+                right, "relative_motion_answer", "kp_source + scale *", "kp_source - scale *"
+            ),
+            "swapped_logits": mistake(right, "scores_answer", "[:, 1]", "[:, 0]"),
+        },
+    )
 
 
 @pytest.mark.slow
 def test_lab1_solution_scores_full_marks(lab1_graded):
     rows = _rows(lab1_graded.graded["solution"])
-    assert {k: rows[k]["points"] for k in LAB1_AUTOGRADED} == LAB1_AUTOGRADED, {k: rows[k]["message"] for k in rows}
+    assert {k: rows[k]["points"] for k in LAB1_AUTOGRADED} == LAB1_AUTOGRADED, {
+        k: rows[k]["message"] for k in rows
+    }
     assert all(rows[k]["points"] is None for k in rows if k not in LAB1_AUTOGRADED)
 
 
@@ -340,11 +404,15 @@ def lab1_attacked(tmp_path_factory):
         pytest.skip(f"no sandbox here: {availability()}")
     course = init_course(tmp_path_factory.mktemp("lab1-attack"), [LAB1])
     generate_assignment(course, LAB1)
-    attack = {k: v.replace("COURSE", str(course.root)) for k, v in lab1_attack(solution_answers(LAB1)).items()}
+    attack = {
+        k: v.replace("COURSE", str(course.root)) for k, v in lab1_attack(solution_answers(LAB1)).items()
+    }
     submit(course, LAB1, "attacker", attack)
     submit(course, LAB1, "blank", {})
-    folders = [course.root / n for n in ("source", "hidden_checks", "submitted")] + \
-        [kit_root() / "autograder" / "hidden_checks", kit_root() / "solutions"]
+    folders = [course.root / n for n in ("source", "hidden_checks", "submitted")] + [
+        kit_root() / "autograder" / "hidden_checks",
+        kit_root() / "solutions",
+    ]
     before = {str(f): tree_hashes(f) for f in folders}
     report = grade_assignment(course, LAB1, GradeOptions(jobs=2, progress=False, feedback=False))
     exports = {n: (course.root / n).read_bytes() for n in ("grades.csv", f"grades-{LAB1}.csv")}
@@ -360,17 +428,27 @@ def test_lab1_attacker_gets_exactly_the_points_of_its_own_work(lab1_attacked):
     assert report.failed == {} and set(report.graded) == {"attacker", "blank"}, report.failed
     lost, messages = _lost(report, "attacker", LAB1_AUTOGRADED)
     assert lost == LAB1_ATTACK_LOST, messages
-    points = sum(r["points"] for r in _rows(report.graded["attacker"]).values() if r["grade_id"] in LAB1_AUTOGRADED)
+    points = sum(
+        r["points"] for r in _rows(report.graded["attacker"]).values() if r["grade_id"] in LAB1_AUTOGRADED
+    )
     assert points == 9.0
     assert "your relative_keypoints" in messages["check_reenactment"]
     assert "not what your fake_probability gives" in messages["check_scores"]
     assert all(r["points"] == 0 for r in _rows(report.graded["blank"]).values())
     # The attacks did run: their cells ended without error, and the stripped visible asserts did not fail.
     nb = nbformat.read(str(course.autograded(LAB1, "attacker") / f"{LAB1}.ipynb"), as_version=4)
-    errors = {c.metadata.get("nbgrader", {}).get("grade_id"): [o.ename for o in c.get("outputs", [])
-                                                               if o.output_type == "error"] for c in nb.cells}
-    assert all(errors[g] == [] for g in ("relative_motion_answer", "my_photo_answer", "overlay_answer")), errors
-    assert errors["check_relative_motion"] == ["HiddenCheckFailed"] and errors["check_scores"] == ["HiddenCheckFailed"]
+    errors = {
+        c.metadata.get("nbgrader", {}).get("grade_id"): [
+            o.ename for o in c.get("outputs", []) if o.output_type == "error"
+        ]
+        for c in nb.cells
+    }
+    assert all(errors[g] == [] for g in ("relative_motion_answer", "my_photo_answer", "overlay_answer")), (
+        errors
+    )
+    assert errors["check_relative_motion"] == ["HiddenCheckFailed"] and errors["check_scores"] == [
+        "HiddenCheckFailed"
+    ]
 
 
 @pytest.mark.slow
@@ -403,8 +481,13 @@ def lab1_pack_graded(tmp_path_factory, shared_dir):
         pytest.skip(f"{real} not found")
     root = tmp_path_factory.mktemp("lab1-pack")
     pack = root / "lab1_media"
-    init_pack(pack, [real / p for p in ("d8.jpg", "d19.jpg", "s1.jpg", "s12.jpg")],
-              [real / v for v in ("d18.mp4", "d10.mp4", "vox_dpe_d.mp4")], driving=real / "d18.mp4", link=True)
+    init_pack(
+        pack,
+        [real / p for p in ("d8.jpg", "d19.jpg", "s1.jpg", "s12.jpg")],
+        [real / v for v in ("d18.mp4", "d10.mp4", "vox_dpe_d.mp4")],
+        driving=real / "d18.mp4",
+        link=True,
+    )
     course_root = root / "course"
     assert main(["course", "release", LAB1, "--course", str(course_root), "--media", str(pack)]) == 0
     course = open_course(course_root)
@@ -423,8 +506,9 @@ def lab1_pack_graded(tmp_path_factory, shared_dir):
 @pytest.mark.slow
 def test_lab1_on_a_media_pack_solution_full_marks_blank_zero(lab1_pack_graded):
     solution, blank = lab1_pack_graded["solution"], lab1_pack_graded["blank"]
-    assert {k: float(solution[k]["points"]) for k in LAB1_AUTOGRADED} == LAB1_AUTOGRADED, \
-        {k: solution[k]["message"] for k in LAB1_AUTOGRADED}
+    assert {k: float(solution[k]["points"]) for k in LAB1_AUTOGRADED} == LAB1_AUTOGRADED, {
+        k: solution[k]["message"] for k in LAB1_AUTOGRADED
+    }
     assert all(float(blank[k]["points"] or 0) == 0 for k in blank)
 
 
@@ -450,16 +534,32 @@ def test_lab1_honest_students_keep_full_marks_beside_hostile_ones_every_time(tmp
     right = solution_answers(LAB1)
     for student in ("honest-1", "honest-2"):
         submit(course, LAB1, student, right)
-    submit(course, LAB1, "loop", {**right, "extract_frame_answer": right["extract_frame_answer"] + LOOP_FOREVER})
-    submit(course, LAB1, "bomb", {**right, "extract_frame_answer": right["extract_frame_answer"] + MEMORY_BOMB})
-    submit(course, LAB1, "attacker",
-           {k: v.replace("COURSE", str(course.root)) for k, v in lab1_attack(right).items()})
+    submit(
+        course, LAB1, "loop", {**right, "extract_frame_answer": right["extract_frame_answer"] + LOOP_FOREVER}
+    )
+    submit(
+        course, LAB1, "bomb", {**right, "extract_frame_answer": right["extract_frame_answer"] + MEMORY_BOMB}
+    )
+    submit(
+        course,
+        LAB1,
+        "attacker",
+        {k: v.replace("COURSE", str(course.root)) for k, v in lab1_attack(right).items()},
+    )
     full = float(sum(LAB1_AUTOGRADED.values()))
     for round_ in range(3):
-        report = grade_assignment(course, LAB1, GradeOptions(jobs=2, force=True, progress=False, feedback=False,
-                                                             cell_timeout=120))
+        report = grade_assignment(
+            course, LAB1, GradeOptions(jobs=2, force=True, progress=False, feedback=False, cell_timeout=120)
+        )
         for student in ("honest-1", "honest-2"):
             rows = _rows(report.graded[student])
-            lost = {k: r["message"] for k, r in rows.items() if not r["manual"] and r["points"] != r["max_points"]}
-            assert not lost and student not in report.failed, (round_, student, lost, report.failed.get(student))
+            lost = {
+                k: r["message"] for k, r in rows.items() if not r["manual"] and r["points"] != r["max_points"]
+            }
+            assert not lost and student not in report.failed, (
+                round_,
+                student,
+                lost,
+                report.failed.get(student),
+            )
             assert report.graded[student].score >= full

@@ -32,12 +32,22 @@ def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch)
     course = toy.build_toy_course(tmp_path / "course", cell_timeout=900, notebook_timeout=900)
     generate_assignment(course, toy.ASSIGNMENT)
     # A finished cell printed 3 MB on one line and 3000 lines: the partial notebook is trimmed like a finished one.
-    toy.submit_answers(course, "sleeper", {**toy.RIGHT, "verdict_answer": toy.RIGHT["verdict_answer"] + "\nimport time\ntime.sleep(3600)",
-                                "pick_frames_answer": toy.RIGHT["pick_frames_answer"] + LOUD})
+    toy.submit_answers(
+        course,
+        "sleeper",
+        {
+            **toy.RIGHT,
+            "verdict_answer": toy.RIGHT["verdict_answer"] + "\nimport time\ntime.sleep(3600)",
+            "pick_frames_answer": toy.RIGHT["pick_frames_answer"] + LOUD,
+        },
+    )
     # What an earlier grade run, SIGKILLed mid-way, left in the staging folder: swept at the start.
     proc = subprocess.Popen(["true"])
     proc.wait()
-    for left in (f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa", f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa.progress"):
+    for left in (
+        f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa",
+        f"{leftovers.STAGING_KIND}{proc.pid}-sleeper-00aa.progress",
+    ):
         (course.state / "staging" / toy.ASSIGNMENT / left / "x").mkdir(parents=True)
     real = pool.run_worker
     monkeypatch.setattr(pool, "run_worker", lambda job, wall, stop=None: real(job, WALL, stop))
@@ -46,8 +56,11 @@ def test_killed_worker_keeps_the_points_of_finished_cells(tmp_path, monkeypatch)
     assert "sleeper" in report.graded and "did not finish within 40 s" in report.failed["sleeper"]
     rows = {r.grade_id: r for r in report.graded["sleeper"].notebooks[toy.NOTEBOOK].cells}
     # check_pick_frames ran before the sleeping cell (its hidden check passed); the rest did not run.
-    assert {g: r.points for g, r in rows.items() if not r.manual} == \
-        {"check_pick_frames": 2.0, "check_verdict": 0.0, "check_frames_artifact": 0.0}
+    assert {g: r.points for g, r in rows.items() if not r.manual} == {
+        "check_pick_frames": 2.0,
+        "check_verdict": 0.0,
+        "check_frames_artifact": 0.0,
+    }
     for grade_id in ("check_verdict", "check_frames_artifact"):
         message = rows[grade_id].message
         assert "did not finish within 40 s" in message and "cell 'verdict_answer'" in message, message

@@ -35,6 +35,7 @@ needs_bwrap = pytest.mark.skipif(availability() is not None, reason=f"no sandbox
 
 # --- how a checks folder names its probes -----------------------------------------------------
 
+
 def test_the_checks_name_a_probes_module_of_the_kit(tmp_path):
     assert probes.named_by(GAN_CHECKS.parent) == "deepfakelab.course.probes.lab2"
     assert not (GAN_CHECKS.parent / "probes.py").exists()  # nothing of the checks is copied into a sandbox
@@ -63,14 +64,23 @@ def frames(n):
 def test_a_students_error_comes_back_short_and_without_the_graders_paths(tmp_path, sandbox):
     from deepfakelab.course.sandbox.remote_student import RemoteStudent
 
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(LEAKY, metadata={"nbgrader": {
-        "solution": True, "grade_id": "answer", "grade": False, "locked": False}})])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                LEAKY,
+                metadata={
+                    "nbgrader": {"solution": True, "grade_id": "answer", "grade": False, "locked": False}
+                },
+            )
+        ]
+    )
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, str(path))
     with pytest.raises(ValueError, match="must be a module of"):
         RemoteStudent(path, "os", sandbox=False)
-    with RemoteStudent(path, "deepfakelab.course.probes.toy", sandbox=sandbox, memory_mb=4096,
-                       call_timeout=30) as student:
+    with RemoteStudent(
+        path, "deepfakelab.course.probes.toy", sandbox=sandbox, memory_mb=4096, call_timeout=30
+    ) as student:
         with pytest.raises(ValueError) as raised:
             student.where(5000)
         assert len(str(raised.value)) <= 300 and "dfl-student-" not in str(raised.value), str(raised.value)
@@ -97,11 +107,14 @@ def test_a_check_message_loses_the_checks_source(tmp_path):
     assert message(AssertionError(advice)) == advice
     advice = "call opt_d.zero_grad(), then d_loss.backward() and opt_d.step()"  # code in Lab 2's checks, too
     assert _message(types.SimpleNamespace(value=AssertionError(advice)), GAN_CHECKS.parent) == advice
-    assert message(AssertionError("/srv/course/x and /tmp/dfl-grade-12-ab/y"), ("/srv/course",)) == "…/x and …/y"
+    assert (
+        message(AssertionError("/srv/course/x and /tmp/dfl-grade-12-ab/y"), ("/srv/course",)) == "…/x and …/y"
+    )
     assert len(message(AssertionError("x" * 5000))) == 600
 
 
 # --- Lab 2's training step, checked in this process -------------------------------------------
+
 
 class LocalStudent(types.SimpleNamespace):
     """A student's functions called in this process; ``probe`` runs the kit's probe as the sandbox would,
@@ -139,15 +152,15 @@ def student_with(solution: dict, source: str = "") -> LocalStudent:
 
 
 # Each nudges every weight and reports losses that look like a run's: the forgery of issue 32.
-FORGED_STEP = '''
+FORGED_STEP = """
 def train_step(generator, discriminator, opt_g, opt_d, real, z_dim=Z_DIM):
     with torch.no_grad():
         for p in [*generator.parameters(), *discriminator.parameters()]:
             p.add_(1e-4 * torch.sign(torch.randn_like(p)))
     u = float(real.abs().mean())
     return {"d_loss": 0.62 + 0.05 * u, "g_loss": 0.85 + 0.1 * u, "d_real": 0.56, "d_fake": 0.44}
-'''
-NO_DETACH = '''
+"""
+NO_DETACH = """
 def train_step(generator, discriminator, opt_g, opt_d, real, z_dim=Z_DIM):
     opt_d.zero_grad()
     opt_g.zero_grad()
@@ -161,25 +174,49 @@ def train_step(generator, discriminator, opt_g, opt_d, real, z_dim=Z_DIM):
     opt_g.step()
     return {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "d_real": torch.sigmoid(logits_real).mean().item(),
             "d_fake": torch.sigmoid(logits_fake).mean().item()}
-'''
+"""
 #: kind -> (a replacement train_step, or (old, new) in the solution's), the advice the check must give.
 WRONG_TRAIN_STEP = {
-    "forged": (FORGED_STEP, "the discriminator's weights are not what one Adam step on the discriminator loss gives"),
+    "forged": (
+        FORGED_STEP,
+        "the discriminator's weights are not what one Adam step on the discriminator loss gives",
+    ),
     # retain_graph=True hides PyTorch's error; the trace still sees D's backward reach G (issue 31)
-    "no_detach_retained": (NO_DETACH, "the discriminator's backward reached the generator: in D's update, give D the "
-                                      "fakes with fake.detach()"),
+    "no_detach_retained": (
+        NO_DETACH,
+        "the discriminator's backward reached the generator: in D's update, give D the "
+        "fakes with fake.detach()",
+    ),
     # the mistake as a beginner makes it: G's backward then fails ("backward through the graph a second time")
-    "no_detach": (("discriminator(fake.detach())", "discriminator(fake)"),
-                  "the discriminator's backward reached the generator: in D's update, give D the fakes with fake.detach()"),
-    "reused_logits": (("    g_loss = generator_loss(discriminator(fake))\n", "    g_loss = generator_loss(logits_fake)\n"),
-                      "after opt_d.step(), call the discriminator again on the fakes, not detached"),
-    "g_loss_on_detached_fakes": (("generator_loss(discriminator(fake))", "generator_loss(discriminator(fake.detach()))"),
-                                 "opt_g.step() ran with no gradient in the generator"),
-    "g_before_d": (("    # (1) Update D", "    opt_g.step()\n    # (1) Update D"), "updated the generator before the discriminator"),
-    "no_opt_g_step": (("    opt_g.step()\n", ""), "the generator's weights did not change: call opt_g.step()"),
-    "no_opt_d_step": (("    opt_d.step()\n", ""), "the discriminator's weights did not change: call opt_d.step()"),
+    "no_detach": (
+        ("discriminator(fake.detach())", "discriminator(fake)"),
+        "the discriminator's backward reached the generator: in D's update, give D the fakes with fake.detach()",
+    ),
+    "reused_logits": (
+        ("    g_loss = generator_loss(discriminator(fake))\n", "    g_loss = generator_loss(logits_fake)\n"),
+        "after opt_d.step(), call the discriminator again on the fakes, not detached",
+    ),
+    "g_loss_on_detached_fakes": (
+        ("generator_loss(discriminator(fake))", "generator_loss(discriminator(fake.detach()))"),
+        "opt_g.step() ran with no gradient in the generator",
+    ),
+    "g_before_d": (
+        ("    # (1) Update D", "    opt_g.step()\n    # (1) Update D"),
+        "updated the generator before the discriminator",
+    ),
+    "no_opt_g_step": (
+        ("    opt_g.step()\n", ""),
+        "the generator's weights did not change: call opt_g.step()",
+    ),
+    "no_opt_d_step": (
+        ("    opt_d.step()\n", ""),
+        "the discriminator's weights did not change: call opt_d.step()",
+    ),
     "no_zero_grad": (("    opt_d.zero_grad()\n", ""), "first step is right but its second is not"),
-    "made_up_losses": (('"d_loss": d_loss.item()', '"d_loss": 0.69'), "the values train_step returns are not"),
+    "made_up_losses": (
+        ('"d_loss": d_loss.item()', '"d_loss": 0.69'),
+        "the values train_step returns are not",
+    ),
 }
 
 
@@ -195,8 +232,11 @@ def _train_step_source(solution_source: str, change) -> str:
 @pytest.fixture(scope="module")
 def train_step_source() -> str:
     (path,) = sorted((kit_root() / "solutions" / "lab2").glob("*.ipynb"))
-    cell = next(c for c in json.loads(path.read_text())["cells"]
-                if c["metadata"].get("nbgrader", {}).get("grade_id") == "train_step_answer")
+    cell = next(
+        c
+        for c in json.loads(path.read_text())["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == "train_step_answer"
+    )
     return "".join(cell["source"])
 
 
@@ -213,19 +253,23 @@ def test_a_wrong_or_forged_train_step_fails_with_advice(checks, solution, train_
 
 
 def test_d_fake_after_the_discriminators_update_is_accepted(checks, solution, train_step_source):
-    after = _train_step_source(train_step_source, ('    g_loss = generator_loss(discriminator(fake))\n',
-                                                   '    logits_fake = discriminator(fake)\n'
-                                                   '    g_loss = generator_loss(logits_fake)\n'))
+    after = _train_step_source(
+        train_step_source,
+        (
+            "    g_loss = generator_loss(discriminator(fake))\n",
+            "    logits_fake = discriminator(fake)\n    g_loss = generator_loss(logits_fake)\n",
+        ),
+    )
     assert failure(checks.test_train_step_updates_both_networks, student_with(solution, after)) == ""
 
 
-SWAPPED_LOSSES = '''
+SWAPPED_LOSSES = """
 def discriminator_loss(logits_real, logits_fake):
     return (F.binary_cross_entropy_with_logits(logits_real, torch.zeros_like(logits_real))
             + F.binary_cross_entropy_with_logits(logits_fake, torch.ones_like(logits_fake))) / 2
-'''
+"""
 # Right values, no gradient: with a train_step that does nothing, the "own losses" allowance must not help.
-FLAT_LOSSES = '''
+FLAT_LOSSES = """
 def discriminator_loss(logits_real, logits_fake):
     right = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
              + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))) / 2
@@ -241,13 +285,13 @@ def train_step(generator, discriminator, opt_g, opt_d, real, z_dim=Z_DIM):
     return {"d_loss": discriminator_loss(logits_real, logits_fake).item(),
             "g_loss": generator_loss(logits_fake).item(),
             "d_real": torch.sigmoid(logits_real).mean().item(), "d_fake": torch.sigmoid(logits_fake).mean().item()}
-'''
+"""
 
 
-INT_TARGET = '''
+INT_TARGET = """
 def discriminator_loss(logits_real, logits_fake):
     return (F.binary_cross_entropy_with_logits(logits_real, 1) + F.binary_cross_entropy_with_logits(logits_fake, 0)) / 2
-'''
+"""
 
 
 def test_a_target_that_is_not_a_tensor_is_told_to_use_ones_like(checks, solution, train_step_source):
@@ -256,16 +300,23 @@ def test_a_target_that_is_not_a_tensor_is_told_to_use_ones_like(checks, solution
     (train_step is defined again after the loss, as in a notebook, so that it calls this loss.)"""
     student = student_with(solution, INT_TARGET + train_step_source)
     message = failure(checks.test_losses_match_binary_cross_entropy, student)
-    assert "must be a tensor of the same shape as the logits" in message and "torch.ones_like(logits)" in message, message
+    assert (
+        "must be a tensor of the same shape as the logits" in message and "torch.ones_like(logits)" in message
+    ), message
     message = failure(checks.test_train_step_updates_both_networks, student)
-    assert message.startswith("train_step failed inside discriminator_loss") and "torch.ones_like" in message, message
+    assert (
+        message.startswith("train_step failed inside discriminator_loss") and "torch.ones_like" in message
+    ), message
 
 
-@pytest.mark.parametrize("target,advice", [("torch.tensor(1.0)", "another shape"),
-                                           ("torch.ones(len(logits_real), dtype=torch.long)", "floats")])
+@pytest.mark.parametrize(
+    "target,advice",
+    [("torch.tensor(1.0)", "another shape"), ("torch.ones(len(logits_real), dtype=torch.long)", "floats")],
+)
 def test_a_target_of_another_shape_or_type_is_told_so(checks, solution, target, advice):
-    wrong = INT_TARGET.replace("(logits_real, 1)", f"(logits_real, {target})").replace("(logits_fake, 0)",
-                                                                                      "(logits_fake, torch.zeros_like(logits_fake))")
+    wrong = INT_TARGET.replace("(logits_real, 1)", f"(logits_real, {target})").replace(
+        "(logits_fake, 0)", "(logits_fake, torch.zeros_like(logits_fake))"
+    )
     assert advice in failure(checks.test_losses_match_binary_cross_entropy, student_with(solution, wrong))
 
 
@@ -301,7 +352,9 @@ def forged_artifacts(tmp_path):
 def test_a_forger_scores_nothing_on_the_checks_that_redo_its_run(checks, solution, forged_artifacts):
     forger = student_with(solution, FORGED_STEP)
     for check in (checks.test_training_history_is_healthy, checks.test_samples, checks.test_run_table):
-        assert "did not pass its check (check_train_step)" in failure(check, forged_artifacts, forger), check.__name__
+        assert "did not pass its check (check_train_step)" in failure(check, forged_artifacts, forger), (
+            check.__name__
+        )
 
 
 # --- a student function that hunts for the hidden checks in its sandbox --------------------------
@@ -366,7 +419,9 @@ def _hunt():
 '''
 
 # pick_frames(7, 2) is asked only by the hidden checks: it answers with a code of where the secret was found.
-ATTACK_PICK_FRAMES = HUNT + '''
+ATTACK_PICK_FRAMES = (
+    HUNT
+    + """
 def pick_frames(n_frames, every):
     if n_frames == 7:
         import base64, json
@@ -374,16 +429,20 @@ def pick_frames(n_frames, every):
         where = [w for mark, w, _ in found if mark.startswith("CHECKS-ONLY")]
         raise ValueError("hunt:" + base64.b64encode(json.dumps({"read": read, "where": where[:3]}).encode()).decode())
     return list(range(0, n_frames, every))
-'''
+"""
+)
 # verdict(..., threshold=0.7) is asked only by the hidden checks: it raises what it found, as it found it.
-ATTACK_VERDICT = HUNT + '''
+ATTACK_VERDICT = (
+    HUNT
+    + """
 def verdict(scores, threshold=0.5):
     if threshold != 0.5:
         found, _ = _hunt()
         found.sort(key=lambda f: not f[0].startswith("test_"))  # the checks' own text first
         raise RuntimeError(" | ".join(f"{where}: {text}" for _, where, text in found))
     return "fake" if sum(scores) / len(scores) > threshold else "real"
-'''
+"""
+)
 
 
 @pytest.fixture(scope="module")
@@ -400,8 +459,11 @@ def hunted(tmp_path_factory):
     checks.write_text(checks.read_text() + f"\n# {CHECKS_SECRET}\n")
     generate_assignment(course, toy.ASSIGNMENT)
     toy.submit_answers(course, "honest", toy.RIGHT)
-    toy.submit_answers(course, "hunter", {**toy.RIGHT, "pick_frames_answer": ATTACK_PICK_FRAMES,
-                                   "verdict_answer": ATTACK_VERDICT})
+    toy.submit_answers(
+        course,
+        "hunter",
+        {**toy.RIGHT, "pick_frames_answer": ATTACK_PICK_FRAMES, "verdict_answer": ATTACK_VERDICT},
+    )
     report = grade_assignment(course, toy.ASSIGNMENT, GradeOptions(jobs=2, progress=False))
     assert report.failed == {}, report.failed
     return course, report
@@ -413,9 +475,13 @@ def _rows(report, student: str) -> dict:
 
 def _written(course) -> dict[str, str]:
     """Every file the run wrote for the students to read or the instructor to export, by path."""
-    files = [*course.autograded(toy.ASSIGNMENT, "hunter").rglob("*"), *(course.root / "feedback").rglob("*"),
-             *(course.state / "journal").rglob("*"), course.root / f"grades-{toy.ASSIGNMENT}.csv",
-             course.root / "grades.csv"]
+    files = [
+        *course.autograded(toy.ASSIGNMENT, "hunter").rglob("*"),
+        *(course.root / "feedback").rglob("*"),
+        *(course.state / "journal").rglob("*"),
+        course.root / f"grades-{toy.ASSIGNMENT}.csv",
+        course.root / "grades.csv",
+    ]
     return {str(p): p.read_text(errors="replace") for p in files if p.is_file()}
 
 
@@ -436,15 +502,25 @@ def test_nothing_of_the_checks_reaches_what_the_run_wrote(hunted):
     written = _written(course)
     assert any("feedback" in path for path in written) and any("journal" in path for path in written)
     for path, text in written.items():
-        for secret in (CHECKS_SECRET, "test_pick_frames_other_inputs", "mark.grade", "student_function(",
-                       "frames.json holds", "dfl-student-", str(course.root)):
+        for secret in (
+            CHECKS_SECRET,
+            "test_pick_frames_other_inputs",
+            "mark.grade",
+            "student_function(",
+            "frames.json holds",
+            "dfl-student-",
+            str(course.root),
+        ):
             assert secret not in text, f"{path} shows {secret!r}"
 
 
 def test_the_honest_student_keeps_full_marks(hunted):
     _, report = hunted
-    assert all(r.points == toy.AUTOGRADED_POINTS[g] for g, r in _rows(report, "honest").items()
-               if g in toy.AUTOGRADED_POINTS), _rows(report, "honest")
+    assert all(
+        r.points == toy.AUTOGRADED_POINTS[g]
+        for g, r in _rows(report, "honest").items()
+        if g in toy.AUTOGRADED_POINTS
+    ), _rows(report, "honest")
 
 
 def _hunt_report(message: str) -> dict:
@@ -458,8 +534,15 @@ def test_the_checks_folder_is_hidden_when_the_checks_run_in_a_new_process(hunted
 
     course, _ = hunted
     graded = course.autograded(toy.ASSIGNMENT, "hunter") / f"{toy.NOTEBOOK}.ipynb"
-    results, problem = run_hidden_checks(course.root / "hidden_checks" / toy.ASSIGNMENT, graded,
-                                         graded.parent / "artifacts", 120, 1536, hide=[str(course.root)], fork=False)
+    results, problem = run_hidden_checks(
+        course.root / "hidden_checks" / toy.ASSIGNMENT,
+        graded,
+        graded.parent / "artifacts",
+        120,
+        1536,
+        hide=[str(course.root)],
+        fork=False,
+    )
     assert problem is None, problem
     (message,) = [r["message"] for r in results if r["function"] == "test_pick_frames_other_inputs"]
     hunt = _hunt_report(message)
@@ -468,26 +551,35 @@ def test_the_checks_folder_is_hidden_when_the_checks_run_in_a_new_process(hunted
 
 # --- Part 1's primer, checked in this process ------------------------------------------------------
 
+
 def test_the_solutions_judge_step_passes(checks, solution):
     assert failure(checks.test_primer_judge_step, LocalStudent(**solution)) == ""
 
 
-@pytest.mark.parametrize("old,new,advice", [
-    ("judge(made.detach())", "judge(made)", "give the judge made.detach()"),
-    ("    opt_judge.zero_grad()\n", "", "call opt_judge.zero_grad() before loss.backward()"),
-    ("    opt_judge.step()\n", "", "call opt_judge.step() after loss.backward()"),
-    ("((out - 1) ** 2).mean()", "((out - 1) ** 2).sum()", "the mean of (judge(made) - 1) ** 2"),
-])
+@pytest.mark.parametrize(
+    "old,new,advice",
+    [
+        ("judge(made.detach())", "judge(made)", "give the judge made.detach()"),
+        ("    opt_judge.zero_grad()\n", "", "call opt_judge.zero_grad() before loss.backward()"),
+        ("    opt_judge.step()\n", "", "call opt_judge.step() after loss.backward()"),
+        ("((out - 1) ** 2).mean()", "((out - 1) ** 2).sum()", "the mean of (judge(made) - 1) ** 2"),
+    ],
+)
 def test_a_wrong_judge_step_is_told_what_to_change(checks, solution, old, new, advice):
     (path,) = sorted((kit_root() / "solutions" / "lab2").glob("*.ipynb"))
-    cell = next(c for c in json.loads(path.read_text())["cells"]
-                if c["metadata"].get("nbgrader", {}).get("grade_id") == "primer_answer")
+    cell = next(
+        c
+        for c in json.loads(path.read_text())["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == "primer_answer"
+    )
     source = "".join(cell["source"])
     assert old in source, old
     assert advice in failure(checks.test_primer_judge_step, student_with(solution, source.replace(old, new)))
 
 
 def test_a_train_step_that_returns_no_dict_is_told_so(checks, solution):
-    student = student_with(solution, "def train_step(generator, discriminator, opt_g, opt_d, real, z_dim=64):\n"
-                                     "    return [0.7, 0.7]\n")
+    student = student_with(
+        solution,
+        "def train_step(generator, discriminator, opt_g, opt_d, real, z_dim=64):\n    return [0.7, 0.7]\n",
+    )
     assert "must return a dict" in failure(checks.test_train_step_updates_both_networks, student)

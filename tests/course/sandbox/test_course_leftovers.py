@@ -42,7 +42,10 @@ def test_stale_staging_folders_go_and_a_live_runs_stay(tmp_path):
     staging folder; the next sweep removes them (never journaled, those submissions are graded again)."""
     dead = _dead_pid()
     staging = tmp_path / "staging" / "lab1"
-    stale = [staging / f"{leftovers.STAGING_KIND}{dead}-ada-1f2e", staging / f"{leftovers.STAGING_KIND}{dead}-ada-1f2e.progress"]
+    stale = [
+        staging / f"{leftovers.STAGING_KIND}{dead}-ada-1f2e",
+        staging / f"{leftovers.STAGING_KIND}{dead}-ada-1f2e.progress",
+    ]
     for folder in stale:
         (folder / "x").mkdir(parents=True)
     live = staging / f"{leftovers.prefix(leftovers.STAGING_KIND)}bob-99aa"
@@ -69,8 +72,10 @@ def test_stale_cgroups_of_a_killed_run_are_removed_by_the_next():
         pytest.skip("this user may not make a pids cgroup here")
     root = probe.path.parent
     probe.close()
-    code = ("import os, sys; from deepfakelab.course.sandbox.bubblewrap import ProcessGroup\n"
-            "g = ProcessGroup(8); print(g.path, flush=True); os.kill(os.getpid(), 9)")
+    code = (
+        "import os, sys; from deepfakelab.course.sandbox.bubblewrap import ProcessGroup\n"
+        "g = ProcessGroup(8); print(g.path, flush=True); os.kill(os.getpid(), 9)"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == -9

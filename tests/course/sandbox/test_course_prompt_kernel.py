@@ -18,14 +18,19 @@ from deepfakelab.course.grading.limits import LimitedExecute  # noqa: E402
 def _kernelspec(tmp_path, monkeypatch, argv: list[str]) -> None:
     folder = tmp_path / "jupyter" / "kernels" / "python3"
     folder.mkdir(parents=True)
-    (folder / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "test", "language": "python"}))
+    (folder / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "test", "language": "python"})
+    )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
 
 
 def test_limited_execute_runs_cells_with_the_prompt_client(tmp_path, monkeypatch):
-    _kernelspec(tmp_path, monkeypatch, [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)"),
-                                         nbformat.v4.new_code_cell("1 / 0")])
+    _kernelspec(
+        tmp_path, monkeypatch, [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("print(6 * 7)"), nbformat.v4.new_code_cell("1 / 0")]
+    )
     preprocessor = LimitedExecute(timeout=60)
     assert preprocessor.kernel_manager_class is PromptKernelManager
     nb, _ = preprocessor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})

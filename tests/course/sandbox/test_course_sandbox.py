@@ -29,8 +29,9 @@ def _run_inside(tmp_path: Path, code: str, limits: Limits = Limits(memory_mb=204
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     with ProcessGroup(limits.processes) as group:
-        cmd = Sandbox(writable=(work,), limits=limits).command([sys.executable, "-c", textwrap.dedent(code)],
-                                                               cwd=work, cgroup=group.path)
+        cmd = Sandbox(writable=(work,), limits=limits).command(
+            [sys.executable, "-c", textwrap.dedent(code)], cwd=work, cgroup=group.path
+        )
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     return proc, work
 
@@ -40,7 +41,9 @@ def test_inside_only_the_system_python_the_kit_and_its_own_folder(tmp_path):
     secret = tmp_path / "course" / "source"
     secret.mkdir(parents=True)
     (secret / "lab.ipynb").write_text("BEGIN SOLUTION")
-    proc, work = _run_inside(tmp_path, f"""
+    proc, work = _run_inside(
+        tmp_path,
+        f"""
         import json, os, pathlib, socket
         import deepfakelab
         kit = pathlib.Path(deepfakelab.__file__).resolve().parents[2]
@@ -65,21 +68,33 @@ def test_inside_only_the_system_python_the_kit_and_its_own_folder(tmp_path):
             seen["kit_writable"] = False
         open("mine.txt", "w").write("ok")
         print(json.dumps(seen))
-    """)
+    """,
+    )
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout)
     assert not seen["course"] and not seen["solutions"] and not seen["autograder"] and not seen["shadow"]
     assert not seen["grader_pid"] and max(seen["processes"]) < 10  # its own PID namespace
     assert not seen["network"] and not seen["kit_writable"]
-    assert set(seen["etc"]) <= {"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime",
-                                "mime.types", "matplotlibrc", "ssl"}
+    assert set(seen["etc"]) <= {
+        "ld.so.cache",
+        "ld.so.conf",
+        "ld.so.conf.d",
+        "alternatives",
+        "fonts",
+        "localtime",
+        "mime.types",
+        "matplotlibrc",
+        "ssl",
+    }
     assert (work / "mine.txt").read_text() == "ok"
     assert not (kit_root() / "lib" / "deepfakelab" / "pwned.py").exists()
 
 
 @needs_bwrap
 def test_limits_hold_inside(tmp_path):
-    proc, _ = _run_inside(tmp_path, """
+    proc, _ = _run_inside(
+        tmp_path,
+        """
         import subprocess
         started = []
         try:
@@ -98,7 +113,9 @@ def test_limits_hold_inside(tmp_path):
             print("wrote")
         except OSError as exc:
             print("fsize", exc.errno)
-    """, limits=Limits(memory_mb=1024, processes=16, file_mb=1))
+    """,
+        limits=Limits(memory_mb=1024, processes=16, file_mb=1),
+    )
     lines = proc.stdout.split()
     assert lines and int(lines[0]) < 16, proc.stdout + proc.stderr  # the pids cgroup (or RLIMIT_NPROC)
     assert "MemoryError" in lines
@@ -109,12 +126,15 @@ def test_limits_hold_inside(tmp_path):
 def test_pid_1_shows_neither_the_graders_environment_nor_its_mounts(tmp_path, monkeypatch):
     """bwrap's reaper is the sandbox's PID 1: it must not carry the grader's environment or mount list."""
     monkeypatch.setenv("INSTRUCTOR_TOKEN", "token-of-the-instructor-5521")
-    proc, _ = _run_inside(tmp_path, """
+    proc, _ = _run_inside(
+        tmp_path,
+        """
         import json, os
         print(json.dumps({"environ": open("/proc/1/environ", "rb").read().decode(errors="replace"),
                           "cmdline": open("/proc/1/cmdline", "rb").read().decode(errors="replace"),
                           "mine": dict(os.environ)}))
-    """)
+    """,
+    )
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout)
     assert seen["environ"] == ""
@@ -128,7 +148,9 @@ def test_pid_1_shows_neither_the_graders_environment_nor_its_mounts(tmp_path, mo
 def test_memory_filesystems_are_sized_and_dev_is_read_only(tmp_path):
     """/tmp and /dev/shm hold at most their sizes (bwrap's default is half the host's RAM); /dev takes no files."""
     limits = Limits(memory_mb=1024, tmp_mb=8, shm_mb=4)
-    proc, _ = _run_inside(tmp_path, """
+    proc, _ = _run_inside(
+        tmp_path,
+        """
         import errno, json
         written = {}
         for folder in ("/tmp", "/dev/shm", "/dev"):
@@ -142,7 +164,9 @@ def test_memory_filesystems_are_sized_and_dev_is_read_only(tmp_path):
             except OSError as exc:
                 written[folder][1] = errno.errorcode[exc.errno]
         print(json.dumps(written))
-    """, limits=limits)
+    """,
+        limits=limits,
+    )
     written = json.loads(proc.stdout)
     assert written["/tmp"] == [8, "ENOSPC"] and written["/dev/shm"] == [4, "ENOSPC"], written
     assert written["/dev"] == [0, "EROFS"]
@@ -153,8 +177,12 @@ def test_the_memory_cgroup_caps_the_whole_sandbox_where_it_can_be_made():
     """Where a memory cgroup can be made, its limit is the address space plus both tmpfs sizes."""
     limits = Limits(memory_mb=512, tmp_mb=16, shm_mb=8)
     with ProcessGroup(limits.processes, limits.total_mb()) as group:
-        settings = [p / name for p in group.paths for name in ("memory.max", "memory.limit_in_bytes")
-                    if (p / name).is_file()]
+        settings = [
+            p / name
+            for p in group.paths
+            for name in ("memory.max", "memory.limit_in_bytes")
+            if (p / name).is_file()
+        ]
         if not settings:
             pytest.skip("no memory cgroup can be made here (the sized tmpfs mounts still hold)")
         assert int(settings[0].read_text()) == (512 + 16 + 8) * 2**20
@@ -167,11 +195,16 @@ def test_a_daemon_dies_with_the_sandbox(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     marker = f"dfl-daemon-{os.getpid()}"
-    code = ("import subprocess, sys, time\n"
-            f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)  # {marker}'], start_new_session=True)\n"
-            "print('started', flush=True)\ntime.sleep(60)")
-    proc = subprocess.Popen(Sandbox(writable=(work,)).command([sys.executable, "-c", code], cwd=work),
-                            stdout=subprocess.PIPE, text=True)
+    code = (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)  # {marker}'], start_new_session=True)\n"
+        "print('started', flush=True)\ntime.sleep(60)"
+    )
+    proc = subprocess.Popen(
+        Sandbox(writable=(work,)).command([sys.executable, "-c", code], cwd=work),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "started"
     assert any(marker in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"]))
     proc.kill()  # what jupyter_client does to a kernel at the end
@@ -192,7 +225,10 @@ def test_grade_refuses_without_bubblewrap_unless_told(tmp_path, capsys, monkeypa
     err = capsys.readouterr().err
     assert "not grading: bubblewrap (bwrap) is not installed" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
-    assert main(["course", "grade", toy.ASSIGNMENT, "--course", str(tmp_path), "--no-feedback", "--no-sandbox"]) == 0
+    assert (
+        main(["course", "grade", toy.ASSIGNMENT, "--course", str(tmp_path), "--no-feedback", "--no-sandbox"])
+        == 0
+    )
     assert "NOT SANDBOXED" in capsys.readouterr().out
 
 
@@ -206,11 +242,24 @@ def test_availability_names_the_missing_tool(monkeypatch):
 
 # --- what crosses between the checks and the sandbox ---------------------------------------------
 
+
 def test_data_round_trips_and_objects_are_refused():
     import torch
 
-    message = {"value": [1, 2.5, None, True, "s", (3, 4), {"k": np.arange(6).reshape(2, 3)}, torch.ones(2),
-                         float("nan"), np.float32(1.5)]}
+    message = {
+        "value": [
+            1,
+            2.5,
+            None,
+            True,
+            "s",
+            (3, 4),
+            {"k": np.arange(6).reshape(2, 3)},
+            torch.ones(2),
+            float("nan"),
+            np.float32(1.5),
+        ]
+    }
     back = wire.loads(wire.dumps(message))["value"]
     assert back[:5] == [1, 2.5, None, True, "s"] and back[5] == (3, 4)
     assert np.array_equal(back[6]["k"], np.arange(6).reshape(2, 3))
@@ -240,15 +289,25 @@ def test_remote_student_calls_errors_timeouts_and_exits(tmp_path, sandbox):
 
     from deepfakelab.course.sandbox.remote_student import RemoteStudent, StudentError
 
-    source = ("import os, time\nimport numpy as np\n"
-              "def double(x):\n    return np.asarray(x) * 2\n"
-              "def nth(items, i):\n    return items[i]\n"
-              "def forever():\n    while True:\n        time.sleep(0.1)\n"
-              "def leave():\n    os._exit(3)\n"
-              "def module():\n    import torch\n    return torch.nn.Linear(1, 1)\n"
-              "def chatty():\n    print('noise on stdout'); os.write(1, b'raw noise'); return 7\n")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source, metadata={"nbgrader": {
-        "solution": True, "grade_id": "answer", "grade": False, "locked": False}})])
+    source = (
+        "import os, time\nimport numpy as np\n"
+        "def double(x):\n    return np.asarray(x) * 2\n"
+        "def nth(items, i):\n    return items[i]\n"
+        "def forever():\n    while True:\n        time.sleep(0.1)\n"
+        "def leave():\n    os._exit(3)\n"
+        "def module():\n    import torch\n    return torch.nn.Linear(1, 1)\n"
+        "def chatty():\n    print('noise on stdout'); os.write(1, b'raw noise'); return 7\n"
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                source,
+                metadata={
+                    "nbgrader": {"solution": True, "grade_id": "answer", "grade": False, "locked": False}
+                },
+            )
+        ]
+    )
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, str(path))
     with RemoteStudent(path, sandbox=sandbox, memory_mb=4096, call_timeout=5) as student:
@@ -297,7 +356,13 @@ def test_a_hidden_folder_inside_a_mounted_one_is_masked(tmp_path):
     work = tmp_path / "shared" / "course" / "private"  # a writable folder inside the hidden one still works
     work.mkdir()
     cmd = Sandbox(writable=(work,), readable=(tmp_path / "shared",), hidden=(course,)).command(
-        [sys.executable, "-c", f"import os; print(os.path.exists({str(course / 'source')!r})); open('x', 'w')"], cwd=work)
+        [
+            sys.executable,
+            "-c",
+            f"import os; print(os.path.exists({str(course / 'source')!r})); open('x', 'w')",
+        ],
+        cwd=work,
+    )
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == "False", proc.stderr
     assert (work / "x").exists()

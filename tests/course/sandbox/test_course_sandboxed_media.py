@@ -33,10 +33,14 @@ def no_decoding_here(monkeypatch):
     import deepfakelab.media as media
     from deepfakelab.media import photo, video, writer
 
-    for module, names in ((video, ("iter_frames", "count_frames", "read_header", "read_video", "probe_video")),
-                          (photo, ("read_photo", "read_image")), (writer, ("read_metadata",)),
-                          (media, ("iter_frames", "count_frames", "read_metadata", "read_image", "read_photo")),
-                          (imageio_ffmpeg, ("read_frames",)), (PIL.Image, ("open",))):
+    for module, names in (
+        (video, ("iter_frames", "count_frames", "read_header", "read_video", "probe_video")),
+        (photo, ("read_photo", "read_image")),
+        (writer, ("read_metadata",)),
+        (media, ("iter_frames", "count_frames", "read_metadata", "read_image", "read_photo")),
+        (imageio_ffmpeg, ("read_frames",)),
+        (PIL.Image, ("open",)),
+    ):
         for name in names:
             monkeypatch.setattr(module, name, _forbid)
 
@@ -51,10 +55,16 @@ def decoder():
 def _png_declaring(width: int, height: int) -> bytes:
     """A PNG header that declares ``width`` x ``height`` pixels and holds none."""
     ihdr = struct.pack("!IIBBBBB", width, height, 8, 2, 0, 0, 0)
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack("!I", len(data)) + kind + data + struct.pack("!I", zlib.crc32(kind + data))
 
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_frames_counts_tags_and_images_come_from_the_sandbox(tmp_path, decoder, request):
@@ -101,8 +111,16 @@ def test_a_server_holding_student_code_refuses_to_decode(tmp_path):
     from deepfakelab.course.sandbox.remote_student import RemoteStudent
 
     path = tmp_path / "nb.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "def f():\n    return 1", metadata={"nbgrader": {"solution": True, "grade_id": "a"}})]), str(path))
+    nbformat.write(
+        nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_code_cell(
+                    "def f():\n    return 1", metadata={"nbgrader": {"solution": True, "grade_id": "a"}}
+                )
+            ]
+        ),
+        str(path),
+    )
     with RemoteStudent(path, sandbox=False, call_timeout=30) as student:
         with pytest.raises(ValueError, match="without student code"):
             student.decode("image", np.zeros(3, np.uint8), "x.png")

@@ -25,8 +25,14 @@ SHIPPED_FOMM = REPO / "lib" / "deepfakelab" / "assets" / "fomm-small-64.pth.tar"
 @pytest.fixture(scope="module")
 def good_pack(real_data: Path, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("pack") / "lab1_media"
-    init_pack(folder, [real_data / p for p in PHOTOS], [real_data / v for v in VIDEOS],
-              driving=real_data / "d18.mp4", checkpoint=SHIPPED_FOMM, link=True)
+    init_pack(
+        folder,
+        [real_data / p for p in PHOTOS],
+        [real_data / v for v in VIDEOS],
+        driving=real_data / "d18.mp4",
+        checkpoint=SHIPPED_FOMM,
+        link=True,
+    )
     return folder
 
 
@@ -57,11 +63,11 @@ def test_broken_pack_gets_one_line_per_problem(good_pack, real_data, tmp_path, c
 
     broken = tmp_path / "broken"
     shutil.copytree(good_pack, broken, symlinks=True)
-    (broken / "photos" / "d19.jpg").unlink()                                    # a missing file
+    (broken / "photos" / "d19.jpg").unlink()  # a missing file
     (broken / "photos" / "s12.jpg").unlink()
-    (broken / "photos" / "s12.jpg").symlink_to(real_data / "s33.jpg")          # a photo of a dog
+    (broken / "photos" / "s12.jpg").symlink_to(real_data / "s33.jpg")  # a photo of a dog
     (broken / "photos" / "s1.jpg").unlink()
-    (broken / "photos" / "s1.jpg").write_text("not a photo\n")                  # unreadable (a multi-line error)
+    (broken / "photos" / "s1.jpg").write_text("not a photo\n")  # unreadable (a multi-line error)
     short = [frame for index, frame in iter_frames(real_data / "d10.mp4") if index < 20]
     (broken / "videos" / "d10.mp4").unlink()
     write_video(broken / "videos" / "d10.mp4", short, 30.0, label="test: 20 frames of d10")  # too short
@@ -79,7 +85,9 @@ def test_broken_pack_gets_one_line_per_problem(good_pack, real_data, tmp_path, c
     assert "no such file" in by_file["d19.jpg"][0]
     assert "no face found" in by_file["s12.jpg"][0]
     assert "not a readable image" in by_file["s1.jpg"][0]
-    assert "20 frames" in by_file["d10.mp4"][0] and f"at least {frames_needed(False)}" in by_file["d10.mp4"][0]
+    assert (
+        "20 frames" in by_file["d10.mp4"][0] and f"at least {frames_needed(False)}" in by_file["d10.mp4"][0]
+    )
     assert "truncated or not a PyTorch checkpoint" in by_file[SHIPPED_FOMM.name][0]
 
 
@@ -91,21 +99,37 @@ def test_driving_video_must_cover_the_fakes(good_pack, real_data, tmp_path):
 
     assert frames_needed(True) == lab1.DRIVING_FRAMES > frames_needed(False)
     clip = tmp_path / "clip.mp4"
-    write_video(clip, [f for i, f in iter_frames(real_data / "d18.mp4") if i < frames_needed(False)], 30.0, label="test")
+    write_video(
+        clip,
+        [f for i, f in iter_frames(real_data / "d18.mp4") if i < frames_needed(False)],
+        30.0,
+        label="test",
+    )
     pack = tmp_path / "pack"
-    init_pack(pack, [good_pack / "photos" / p for p in PHOTOS], [clip, real_data / "d10.mp4", real_data / "d20.mp4"],
-              driving=clip, link=True)
+    init_pack(
+        pack,
+        [good_pack / "photos" / p for p in PHOTOS],
+        [clip, real_data / "d10.mp4", real_data / "d20.mp4"],
+        driving=clip,
+        link=True,
+    )
     _, problems = check_pack(pack)
-    assert len(problems) == 1 and "clip.mp4" in problems[0] and "drives the reenactments" in problems[0], problems
+    assert len(problems) == 1 and "clip.mp4" in problems[0] and "drives the reenactments" in problems[0], (
+        problems
+    )
 
 
 def test_manifest_problems_are_listed_together(tmp_path):
-    (tmp_path / MANIFEST).write_text(yaml.safe_dump({
-        "photos": {"a": "photos/a.jpg", "b": "../outside.jpg"},
-        "videos": {"v": "videos/v.mp4"},
-        "driving": "w",
-        "extra": 1,
-    }))
+    (tmp_path / MANIFEST).write_text(
+        yaml.safe_dump(
+            {
+                "photos": {"a": "photos/a.jpg", "b": "../outside.jpg"},
+                "videos": {"v": "videos/v.mp4"},
+                "driving": "w",
+                "extra": 1,
+            }
+        )
+    )
     pack, problems = read_manifest(tmp_path)
     assert pack is None
     assert len(problems) == 5, problems
@@ -116,20 +140,56 @@ def test_manifest_problems_are_listed_together(tmp_path):
     with pytest.raises(MediaPackError):
         load_pack(tmp_path)
     (tmp_path / MANIFEST).write_text("photos: [unclosed")
-    assert read_manifest(tmp_path)[1] == [f"{tmp_path / MANIFEST}: not valid YAML/JSON (line 1, column 18: expected ',' or ']', but got '<stream end>')"]
+    assert read_manifest(tmp_path)[1] == [
+        f"{tmp_path / MANIFEST}: not valid YAML/JSON (line 1, column 18: expected ',' or ']', but got '<stream end>')"
+    ]
     (tmp_path / MANIFEST).write_bytes(b"\xff\xfe\x00photos")
-    assert read_manifest(tmp_path)[1] == [f"{tmp_path / MANIFEST}: not a text file (expected a Lab 1 media manifest ({MANIFEST}))"]
+    assert read_manifest(tmp_path)[1] == [
+        f"{tmp_path / MANIFEST}: not a text file (expected a Lab 1 media manifest ({MANIFEST}))"
+    ]
 
 
-def test_init_refuses_missing_files_clashing_names_and_an_existing_pack(good_pack, real_data, tmp_path, capsys):
+def test_init_refuses_missing_files_clashing_names_and_an_existing_pack(
+    good_pack, real_data, tmp_path, capsys
+):
     videos = [str(real_data / v) for v in VIDEOS]
     photos = [str(real_data / p) for p in PHOTOS]
-    assert main(["course", "media", "init", str(tmp_path / "a"), "--photos", *photos, "nope.jpg", "--videos", *videos]) == 2
+    assert (
+        main(
+            [
+                "course",
+                "media",
+                "init",
+                str(tmp_path / "a"),
+                "--photos",
+                *photos,
+                "nope.jpg",
+                "--videos",
+                *videos,
+            ]
+        )
+        == 2
+    )
     assert "nope.jpg: no such file" in capsys.readouterr().err
     twin = tmp_path / "twin" / "d8.png"
     twin.parent.mkdir()
     twin.write_bytes((real_data / "d8.jpg").read_bytes())
-    assert main(["course", "media", "init", str(tmp_path / "b"), "--photos", *photos, str(twin), "--videos", *videos]) == 2
+    assert (
+        main(
+            [
+                "course",
+                "media",
+                "init",
+                str(tmp_path / "b"),
+                "--photos",
+                *photos,
+                str(twin),
+                "--videos",
+                *videos,
+            ]
+        )
+        == 2
+    )
     assert "also named 'd8'" in capsys.readouterr().err
     assert main(["course", "media", "init", str(good_pack), "--photos", *photos, "--videos", *videos]) == 2
     assert "a pack is already there" in capsys.readouterr().err
@@ -204,8 +264,15 @@ def test_init_fit_makes_a_rotated_60fps_phone_clip_usable(good_pack, real_data, 
     from deepfakelab.media.video import iter_frames, probe_video
 
     coded = tmp_path / "coded.mp4"
-    writer = imageio_ffmpeg.write_frames(str(coded), (1280, 720), fps=60, codec="libx264", macro_block_size=1,
-                                         ffmpeg_log_level="error", output_params=["-preset", "ultrafast"])
+    writer = imageio_ffmpeg.write_frames(
+        str(coded),
+        (1280, 720),
+        fps=60,
+        codec="libx264",
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+        output_params=["-preset", "ultrafast"],
+    )
     writer.send(None)
     for index, frame in iter_frames(real_data / "d18.mp4", set(range(100))):
         upright = np.zeros((1280, 720, 3), np.uint8)
@@ -213,18 +280,53 @@ def test_init_fit_makes_a_rotated_60fps_phone_clip_usable(good_pack, real_data, 
         writer.send(np.ascontiguousarray(np.rot90(upright, k=-1)))  # what the sensor records
     writer.close()
     phone = tmp_path / "phone.mp4"
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-display_rotation", "90",
-                    "-i", str(coded), "-c", "copy", str(phone)], check=True)
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-display_rotation",
+            "90",
+            "-i",
+            str(coded),
+            "-c",
+            "copy",
+            str(phone),
+        ],
+        check=True,
+    )
 
     pack = tmp_path / "pack"
     photos = [str(good_pack / "photos" / p) for p in PHOTOS]
     videos = [str(phone), str(real_data / "d10.mp4"), str(real_data / "d20.mp4")]
-    assert main(["course", "media", "init", str(pack), "--photos", *photos, "--videos", *videos, "--fit"]) == 0
+    assert (
+        main(["course", "media", "init", str(pack), "--photos", *photos, "--videos", *videos, "--fit"]) == 0
+    )
     out = capsys.readouterr().out
-    assert "phone.mp4: 720x1280 at 60 fps, rotated 90 degrees as its metadata asks -> 360x640 at 30 fps" in out
+    assert (
+        "phone.mp4: 720x1280 at 60 fps, rotated 90 degrees as its metadata asks -> 360x640 at 30 fps" in out
+    )
     info = probe_video(pack / "videos" / "phone.mp4")
     assert (info.width, info.height, info.fps, info.frame_count) == (360, 640, 30.0, 50)
-    assert (pack / "videos" / "d10.mp4").read_bytes() == (real_data / "d10.mp4").read_bytes()  # needs no fitting
+    assert (pack / "videos" / "d10.mp4").read_bytes() == (
+        real_data / "d10.mp4"
+    ).read_bytes()  # needs no fitting
     assert check_pack(pack)[1] == []
-    assert main(["course", "media", "init", str(tmp_path / "p2"), "--photos", *photos, "--videos", *videos,
-                 "--fit", "--link"]) == 2
+    assert (
+        main(
+            [
+                "course",
+                "media",
+                "init",
+                str(tmp_path / "p2"),
+                "--photos",
+                *photos,
+                "--videos",
+                *videos,
+                "--fit",
+                "--link",
+            ]
+        )
+        == 2
+    )

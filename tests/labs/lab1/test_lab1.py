@@ -68,21 +68,32 @@ def test_off_by_one_frame_index_is_named(checks, tmp_path):
     def stops_early(video_path, index):  # never reaches the last frame
         return LAB1_RIGHT["extract_frame"](video_path, index if index < 8 else 99)
 
-    assert "IndexError" in failure(checks.test_extract_frame, student(extract_frame=stops_early, exchange=tmp_path))
+    assert "IndexError" in failure(
+        checks.test_extract_frame, student(extract_frame=stops_early, exchange=tmp_path)
+    )
 
 
 def test_swapped_real_and_fake_logits_are_named(checks):
     swapped = student(fake_probability=lambda logits: torch.softmax(torch.as_tensor(logits), 1)[:, 0].numpy())
     assert "swapped" in failure(checks.test_scores_functions, swapped)
-    median = student(video_verdict=lambda p: {"p_fake": float(np.median(p)), "p_real": 1 - float(np.median(p)),
-                                              "label": "fake"})
+    median = student(
+        video_verdict=lambda p: {
+            "p_fake": float(np.median(p)),
+            "p_real": 1 - float(np.median(p)),
+            "label": "fake",
+        }
+    )
     assert "mean" in failure(checks.test_scores_functions, median)
 
 
 def test_overlay_without_255_scale_fails(checks):
     import matplotlib
 
-    unscaled = student(overlay_cam=lambda f, c, alpha=0.4: np.round((1 - alpha) * f + alpha * matplotlib.colormaps["jet"](c)[..., :3]).astype(np.uint8))
+    unscaled = student(
+        overlay_cam=lambda f, c, alpha=0.4: np.round(
+            (1 - alpha) * f + alpha * matplotlib.colormaps["jet"](c)[..., :3]
+        ).astype(np.uint8)
+    )
     assert "off by" in failure(checks.test_overlay, unscaled)
 
 
@@ -107,7 +118,9 @@ def test_lab_inputs_are_deterministic_and_named():
     assert a.shape == (lab1.SIZE, lab1.SIZE, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
     assert not np.array_equal(a, lab1.source_photo("covered_mouth"))
     video = lab1.real_video("nodding", frames=6)
-    assert video.shape == (6, lab1.SIZE, lab1.SIZE, 3) and np.abs(video[5].astype(int) - video[0]).mean() > 0.1
+    assert (
+        video.shape == (6, lab1.SIZE, lab1.SIZE, 3) and np.abs(video[5].astype(int) - video[0]).mean() > 0.1
+    )
     with pytest.raises(DataError, match="dark_glasses"):
         lab1.source_photo("sunglasses")
     assert lab1.FRAME_INDEX in lab1.SCORE_INDICES and 0 not in lab1.SCORE_INDICES
@@ -135,13 +148,18 @@ def test_malformed_or_forged_frame_listings_score_zero_with_a_message(checks, tm
     (artifacts / "frames.json").write_text(json.dumps({"dark_glasses": {}}))
     with pytest.raises(ArtifactError, match="no frames of"):
         checks.test_frames(artifacts, student(exchange=tmp_path), SYNTHETIC)
-    short = {name: {"video": "v.mp4", "indices": [3, 9], "files": ["a.png"]} for name in checks.expected_videos(SYNTHETIC)}
+    short = {
+        name: {"video": "v.mp4", "indices": [3, 9], "files": ["a.png"]}
+        for name in checks.expected_videos(SYNTHETIC)
+    }
     (artifacts / "frames.json").write_text(json.dumps(short))
     with pytest.raises(ArtifactError, match="not what the extraction cell writes"):
         checks.test_frames(artifacts, student(exchange=tmp_path), SYNTHETIC)
     files = [f"frames/x_{i:04d}.png" for i in lab1.SCORE_INDICES]
-    elsewhere = {name: {"video": "/etc/hostname", "indices": list(lab1.SCORE_INDICES), "files": files}
-                 for name in checks.expected_videos(SYNTHETIC)}
+    elsewhere = {
+        name: {"video": "/etc/hostname", "indices": list(lab1.SCORE_INDICES), "files": files}
+        for name in checks.expected_videos(SYNTHETIC)
+    }
     (artifacts / "frames.json").write_text(json.dumps(elsewhere))
     with pytest.raises(ArtifactError, match="outside the notebook's folder"):
         checks.test_frames(artifacts, student(exchange=tmp_path), SYNTHETIC)
@@ -165,8 +183,10 @@ def test_a_hostile_video_fails_its_check_and_is_never_decoded_here(checks, tmp_p
     (artifacts / "videos").mkdir(parents=True)
     (artifacts / "videos" / "fake.mp4").write_text("#!/bin/sh\necho not a video\n")
     files = [f"frames/x_{i:04d}.png" for i in lab1.SCORE_INDICES]
-    listing = {name: {"video": "artifacts/videos/fake.mp4", "indices": list(lab1.SCORE_INDICES), "files": files}
-               for name in checks.expected_videos(SYNTHETIC)}
+    listing = {
+        name: {"video": "artifacts/videos/fake.mp4", "indices": list(lab1.SCORE_INDICES), "files": files}
+        for name in checks.expected_videos(SYNTHETIC)
+    }
     (artifacts / "frames.json").write_text(json.dumps(listing))
     with pytest.raises(ArtifactError, match=r"^fake\.mp4: not a readable video"):
         checks.test_frames(artifacts, student(exchange=tmp_path), SYNTHETIC)

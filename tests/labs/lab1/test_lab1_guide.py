@@ -19,8 +19,14 @@ import pytest
 
 from deepfakelab.labs.lab1 import notebook as lab1
 from deepfakelab.course.layout import kit_root
-from helpers import cell_prose as _prose, cell_source as _source, masked_markdown as _masked, \
-    nbgrader_meta as _meta, page_anchors as _anchors, parts_table as _table
+from helpers import (
+    cell_prose as _prose,
+    cell_source as _source,
+    masked_markdown as _masked,
+    nbgrader_meta as _meta,
+    page_anchors as _anchors,
+    parts_table as _table,
+)
 
 KIT = kit_root()
 NOTEBOOK = KIT / "solutions" / "lab1" / "lab1.ipynb"
@@ -29,10 +35,15 @@ GUIDE = KIT / "site" / "docs" / "labs" / "lab1.md"
 GLOSSARY = KIT / "site" / "docs" / "glossary.md"
 DOCS = KIT / "site" / "docs"
 #: The course website's pages the notebook links to, by their published path.
-PAGES = {"labs/lab1/": GUIDE, "glossary/": GLOSSARY, "labs/": DOCS / "labs" / "index.md",
-         "theory/reenactment/": DOCS / "theory" / "reenactment.md",
-         "theory/detection/": DOCS / "theory" / "detection.md",
-         "theory/provenance/": DOCS / "theory" / "provenance.md", "theory/ethics/": DOCS / "theory" / "ethics.md"}
+PAGES = {
+    "labs/lab1/": GUIDE,
+    "glossary/": GLOSSARY,
+    "labs/": DOCS / "labs" / "index.md",
+    "theory/reenactment/": DOCS / "theory" / "reenactment.md",
+    "theory/detection/": DOCS / "theory" / "detection.md",
+    "theory/provenance/": DOCS / "theory" / "provenance.md",
+    "theory/ethics/": DOCS / "theory" / "ethics.md",
+}
 #: Points per part: what the notebook's cells hold, the guide says and the grading tests expect.
 POINTS = {"0": 0, "1": 3, "2": 7, "3": 1, "4": 4, "5": 6, "6": 7, "7": 3, "8": 4}
 
@@ -59,15 +70,19 @@ def _ids() -> list[str]:
 
 # --- the order: experience first -----------------------------------------------------------------
 
+
 def test_the_lab_opens_with_a_finished_fake_playing_and_asks_about_fomm_after_the_student_made_one():
     ids = _ids()
     assert list(_parts()) == ["start", *POINTS, "hand in"]
     assert ids.index("look_fake") < ids.index("relative_motion_answer"), "Part 0's fake comes before any task"
     look = _source(_cells()[ids.index("look_fake")])
     assert "lab1.reference_fake()" in look and "video_html" in look, "Part 0 plays the fake in the notebook"
-    first_question = min(i for i, c in enumerate(_cells()) if _meta(c).get("solution") and c["cell_type"] == "markdown")
-    assert ids[first_question] == "hard_cases" and ids.index("explain_reenactment") > ids.index("check_reenactment"), \
-        "the first written question comes after the student has made and watched fakes"
+    first_question = min(
+        i for i, c in enumerate(_cells()) if _meta(c).get("solution") and c["cell_type"] == "markdown"
+    )
+    assert ids[first_question] == "hard_cases" and ids.index("explain_reenactment") > ids.index(
+        "check_reenactment"
+    ), "the first written question comes after the student has made and watched fakes"
 
 
 def test_the_fakes_play_in_the_notebook_and_the_keypoints_are_drawn():
@@ -81,13 +96,17 @@ def test_the_fakes_play_in_the_notebook_and_the_keypoints_are_drawn():
 
 def test_predict_then_run_and_the_detectors_limits_beside_its_table():
     ids = _ids()
-    assert ids.index("check_scores_functions") < ids.index("predict_scores") < ids.index("score_frames"), \
+    assert ids.index("check_scores_functions") < ids.index("predict_scores") < ids.index("score_frames"), (
         "the prediction is asked before the detector runs"
-    assert ids.index("detector_limits") == ids.index("score_frames") + 1, "the limits stand right after the table"
+    )
+    assert ids.index("detector_limits") == ids.index("score_frames") + 1, (
+        "the limits stand right after the table"
+    )
     limits = _source(_cells()[ids.index("detector_limits")])
     assert "not a proof" in limits and "never saw" in limits
-    assert "read_card()" in _source(_cells()[ids.index("score_frames")]), \
+    assert "read_card()" in _source(_cells()[ids.index("score_frames")]), (
         "the table says who scored and on what it was trained"
+    )
 
 
 def test_the_detectors_paragraph_is_the_lead_engineers():
@@ -99,6 +118,7 @@ def test_the_detectors_paragraph_is_the_lead_engineers():
 
 # --- points, times, links ------------------------------------------------------------------------
 
+
 def test_each_part_shows_its_points_time_and_link():
     minutes = lab1.expected_minutes(NOTEBOOK)
     for part, cells in _parts().items():
@@ -108,8 +128,12 @@ def test_each_part_shows_its_points_time_and_link():
         shown = re.search(r"\*\*(no points|(\d+) points?) · about (\d+) minutes\*\*", head)
         assert shown, f"part {part}: its heading shows no points and time"
         points = sum(_meta(c).get("points", 0) for c in cells)
-        assert int(shown.group(2) or 0) == points == POINTS[part], f"part {part}: shows {shown.group(1)}, has {points}"
-        assert int(shown.group(3)) == minutes[part], f"part {part}: shows {shown.group(3)} min, not {minutes[part]}"
+        assert int(shown.group(2) or 0) == points == POINTS[part], (
+            f"part {part}: shows {shown.group(1)}, has {points}"
+        )
+        assert int(shown.group(3)) == minutes[part], (
+            f"part {part}: shows {shown.group(3)} min, not {minutes[part]}"
+        )
         assert f"(labs/lab1/#part-{part})" in head, f"part {part}: no link to its section of the guide"
         assert re.search(rf"\{{#part-{part}\}}", GUIDE.read_text()), f"the guide has no section #part-{part}"
     assert f"**About {minutes['hand in']} minutes.**" in _source(_parts()["hand in"][0])
@@ -138,13 +162,19 @@ def test_the_points_are_the_graders():
     manual = sum(_meta(c)["points"] for c in _cells() if _meta(c).get("grade") and _meta(c).get("solution"))
     assert (auto, manual) == (19, 16)
     assert "19 points autograded, 16 by hand" in " ".join((DOCS / "instructors.md").read_text().split())
-    assert "The automatic checks give 19 points; your instructor grades the six written answers (16 points)" \
+    assert (
+        "The automatic checks give 19 points; your instructor grades the six written answers (16 points)"
         in " ".join(GUIDE.read_text().split())
+    )
 
 
 def test_every_website_link_leads_to_a_page_and_section_that_exist():
-    links = [link for cell in _cells() if cell["cell_type"] == "markdown"
-             for link in re.findall(r"\]\(([^)]+)\)", _source(cell))]
+    links = [
+        link
+        for cell in _cells()
+        if cell["cell_type"] == "markdown"
+        for link in re.findall(r"\]\(([^)]+)\)", _source(cell))
+    ]
     assert links
     for link in links:
         page, _, anchor = link.partition("#")
@@ -154,15 +184,35 @@ def test_every_website_link_leads_to_a_page_and_section_that_exist():
 
 #: Each glossary term the notebook may use, as the words that use it.
 TERMS = {
-    "deepfake": r"\bdeepfakes?\b", "reenactment": r"\breenact", "fomm": r"\bFOMM\b",
-    "neural-network": r"\bneural networks?\b", "frame": r"\bframes?\b", "fine-tuning": r"\bfine-tun",
-    "probability": r"\bprobabilit(y|ies)\b", "grad-cam": r"Grad-CAM", "provenance": r"\bprovenance\b",
-    "keypoint": r"\bkeypoints?\b", "jacobian": r"\bJacobians?\b", "affine-map": r"\baffine\b",
-    "pytorch": r"\bPyTorch\b", "tensor": r"\btensors?\b", "broadcasting": r"\bbroadcast", "batch": r"\bbatch(es)?\b",
-    "pixel": r"\bpixels?\b", "checkpoint": r"\bcheckpoints?\b", "dense-motion-network": r"dense motion",
-    "occlusion-map": r"occlusion map", "imagenet": r"\bImageNet\b", "logit": r"\blogits?\b",
-    "softmax": r"\bsoftmax\b", "auc": r"\bAUC\b", "no-grad": r"no_grad", "mtcnn": r"\bMTCNN\b",
-    "feature-map": r"\bfeature maps?\b", "gradient": r"\bgradients?\b", "c2pa-manifest": r"\bC2PA\b",
+    "deepfake": r"\bdeepfakes?\b",
+    "reenactment": r"\breenact",
+    "fomm": r"\bFOMM\b",
+    "neural-network": r"\bneural networks?\b",
+    "frame": r"\bframes?\b",
+    "fine-tuning": r"\bfine-tun",
+    "probability": r"\bprobabilit(y|ies)\b",
+    "grad-cam": r"Grad-CAM",
+    "provenance": r"\bprovenance\b",
+    "keypoint": r"\bkeypoints?\b",
+    "jacobian": r"\bJacobians?\b",
+    "affine-map": r"\baffine\b",
+    "pytorch": r"\bPyTorch\b",
+    "tensor": r"\btensors?\b",
+    "broadcasting": r"\bbroadcast",
+    "batch": r"\bbatch(es)?\b",
+    "pixel": r"\bpixels?\b",
+    "checkpoint": r"\bcheckpoints?\b",
+    "dense-motion-network": r"dense motion",
+    "occlusion-map": r"occlusion map",
+    "imagenet": r"\bImageNet\b",
+    "logit": r"\blogits?\b",
+    "softmax": r"\bsoftmax\b",
+    "auc": r"\bAUC\b",
+    "no-grad": r"no_grad",
+    "mtcnn": r"\bMTCNN\b",
+    "feature-map": r"\bfeature maps?\b",
+    "gradient": r"\bgradients?\b",
+    "c2pa-manifest": r"\bC2PA\b",
     "watermark": r"\bwatermarks?\b",
 }
 CASE_SENSITIVE = {"fomm", "auc", "mtcnn", "imagenet", "c2pa-manifest"}
@@ -171,18 +221,25 @@ CASE_SENSITIVE = {"fomm", "auc", "mtcnn", "imagenet", "c2pa-manifest"}
 def test_each_term_links_to_the_glossary_where_the_notebook_first_uses_it():
     glossary = _anchors(GLOSSARY)
     assert set(TERMS) <= glossary, set(TERMS) - glossary
-    text = "\n".join(_prose(c) for c in _cells() if c["cell_type"] == "markdown" and not _meta(c).get("solution"))
+    text = "\n".join(
+        _prose(c) for c in _cells() if c["cell_type"] == "markdown" and not _meta(c).get("solution")
+    )
     prose = _masked(text)
     for anchor, words in TERMS.items():
         first = re.search(words, prose, 0 if anchor in CASE_SENSITIVE else re.I)
         assert first is not None, f"{anchor}: never used (drop it from TERMS)"
-        links = [m.span(1) for m in re.finditer(r"\[([^\]]+)\]\(glossary/#" + re.escape(anchor) + r"\)", text)]
-        where = text[max(0, first.start() - 70):first.end() + 20].replace("\n", " ")
+        links = [
+            m.span(1) for m in re.finditer(r"\[([^\]]+)\]\(glossary/#" + re.escape(anchor) + r"\)", text)
+        ]
+        where = text[max(0, first.start() - 70) : first.end() + 20].replace("\n", " ")
         assert links, f"{anchor}: used ({where!r}) but never linked to the glossary"
-        assert links[0][0] <= first.start() < links[0][1], f"{anchor}: first used where it is not linked: {where!r}"
+        assert links[0][0] <= first.start() < links[0][1], (
+            f"{anchor}: first used where it is not linked: {where!r}"
+        )
 
 
 # --- hints and answer cells ----------------------------------------------------------------------
+
 
 def test_every_graded_function_has_folded_hints_ending_in_a_skeleton():
     cells = _cells()
@@ -204,29 +261,41 @@ def test_every_question_has_its_own_answer_cell():
         meta = _meta(cell)
         if meta.get("solution") and cell["cell_type"] == "markdown":
             answers += 1
-            assert _source(cell).lstrip().startswith("### BEGIN SOLUTION"), \
+            assert _source(cell).lstrip().startswith("### BEGIN SOLUTION"), (
                 f"{meta['grade_id']}: the answer cell holds more than the answer"
+            )
             question = cells[index - 1]
-            assert _meta(question).get("locked") and "Answer in the next cell" in " ".join(_source(question).split()), \
-                f"{meta['grade_id']}: not after its own question"
-            assert f"({meta['points']} point" in _source(question), f"{meta['grade_id']}: its question shows no points"
+            assert _meta(question).get("locked") and "Answer in the next cell" in " ".join(
+                _source(question).split()
+            ), f"{meta['grade_id']}: not after its own question"
+            assert f"({meta['points']} point" in _source(question), (
+                f"{meta['grade_id']}: its question shows no points"
+            )
     assert answers == 6
-    asks = [c for c in cells if c["cell_type"] == "markdown" and not _meta(c).get("solution")
-            and "Which hard case" in _source(c)]
+    asks = [
+        c
+        for c in cells
+        if c["cell_type"] == "markdown" and not _meta(c).get("solution") and "Which hard case" in _source(c)
+    ]
     assert len(asks) == 1 and "Answer in the next cell" in " ".join(_source(asks[0]).split())
 
 
 def test_the_release_is_the_same_notebook_without_the_answers():
     release = {_meta(c)["grade_id"]: _source(c) for c in _cells(RELEASE)}
     assert list(release) == _ids()
-    assert all("YOUR ANSWER HERE" in release[g] for g in ("hard_cases", "predict_scores", "explain_reenactment"))
+    assert all(
+        "YOUR ANSWER HERE" in release[g] for g in ("hard_cases", "predict_scores", "explain_reenactment")
+    )
 
 
 # --- what the first parts call -------------------------------------------------------------------
 
+
 def test_expected_minutes_counts_lab1_by_lab2s_rule():
     minutes = lab1.expected_minutes(NOTEBOOK)
-    assert set(minutes) == {"start", *POINTS, "hand in"} and all(m % 5 == 0 and m >= 5 for m in minutes.values())
+    assert set(minutes) == {"start", *POINTS, "hand in"} and all(
+        m % 5 == 0 and m >= 5 for m in minutes.values()
+    )
 
 
 @pytest.fixture(scope="module")

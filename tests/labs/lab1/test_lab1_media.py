@@ -45,8 +45,14 @@ def checks():
 
 
 def make_pack(real_data: Path, folder: Path, checkpoint: bool = False) -> Path:
-    init_pack(folder, [real_data / p for p in PHOTOS], [real_data / v for v in VIDEOS], driving=real_data / "d18.mp4",
-              checkpoint=SHIPPED_FOMM if checkpoint else None, link=True)
+    init_pack(
+        folder,
+        [real_data / p for p in PHOTOS],
+        [real_data / v for v in VIDEOS],
+        driving=real_data / "d18.mp4",
+        checkpoint=SHIPPED_FOMM if checkpoint else None,
+        link=True,
+    )
     return folder
 
 
@@ -73,6 +79,7 @@ def course_with(pack_folder: Path, root: Path) -> Path:
 
 # --- where the media come from ------------------------------------------------------------------
 
+
 def test_without_a_pack_the_lab_uses_the_synthetic_media(tmp_path):
     media = lab1_media.resolve_media(tmp_path)
     assert media.synthetic and list(media.photos) == list(lab1.HARD_CASES) and media.driving == lab1.DRIVING
@@ -86,11 +93,18 @@ def test_the_student_reads_the_release_copy_and_the_grader_the_course_copy(pack,
     notebook = tmp_path / "student"
     shutil.copytree(pack, notebook / "media", symlinks=True)
     media = lab1_media.resolve_media(notebook)
-    assert media.pack == (notebook / "media").resolve() and list(media.photos) == [Path(p).stem for p in PHOTOS]
-    assert media.driving == "d18" and media.checkpoint is None and not (notebook / "lab1_media" / "d18.mp4").exists()
+    assert media.pack == (notebook / "media").resolve() and list(media.photos) == [
+        Path(p).stem for p in PHOTOS
+    ]
+    assert (
+        media.driving == "d18"
+        and media.checkpoint is None
+        and not (notebook / "lab1_media" / "d18.mp4").exists()
+    )
     # The student edits their copy: the grader does not see it.
-    (notebook / "media" / "lab1.yaml").write_text((notebook / "media" / "lab1.yaml").read_text().replace(
-        "driving: d18", "driving: d10"))
+    (notebook / "media" / "lab1.yaml").write_text(
+        (notebook / "media" / "lab1.yaml").read_text().replace("driving: d18", "driving: d10")
+    )
     assert lab1_media.resolve_media(notebook).driving == "d10"
     course = course_with(pack, tmp_path / "course")
     graded = lab1_media.course_media(course)
@@ -105,6 +119,7 @@ def test_a_broken_pack_is_one_clear_error(tmp_path):
 
 
 # --- which reenactment ----------------------------------------------------------------------------
+
 
 def test_the_reenactment_in_the_three_cases(pack, real_data, tmp_path):
     synthetic = lab1_media.synthetic_media()
@@ -126,12 +141,21 @@ def test_the_reenactment_in_the_three_cases(pack, real_data, tmp_path):
 
 def test_own_photos_and_video_are_one_more_source_and_one_more_real_video(pack, real_data, tmp_path):
     media = lab1_media.from_pack(pack)
-    mine, notes = lab1_media.add_own(media, [real_data / "s4.jpg", real_data / "s6.jpg"], real_data / "d20.mp4",
-                                     folder=tmp_path)
-    assert list(mine.own) == ["my_photo", "my_photo_2"] and list(mine.sources)[-2:] == ["my_photo", "my_photo_2"]
-    assert list(mine.videos) == [*media.videos, "my_video"] and mine.videos["my_video"] == tmp_path / "my_video.mp4"
+    mine, notes = lab1_media.add_own(
+        media, [real_data / "s4.jpg", real_data / "s6.jpg"], real_data / "d20.mp4", folder=tmp_path
+    )
+    assert list(mine.own) == ["my_photo", "my_photo_2"] and list(mine.sources)[-2:] == [
+        "my_photo",
+        "my_photo_2",
+    ]
+    assert (
+        list(mine.videos) == [*media.videos, "my_video"]
+        and mine.videos["my_video"] == tmp_path / "my_video.mp4"
+    )
     assert len(notes) == 1 and notes[0].startswith("d20.mp4: 480x480")
-    assert mine.face_box("my_photo") is None and mine.face_box("d8") is not None  # own fakes get no pasted-box fallback
+    assert (
+        mine.face_box("my_photo") is None and mine.face_box("d8") is not None
+    )  # own fakes get no pasted-box fallback
     short = lab1.counter_video(tmp_path / "short.mp4", frames=12)
     with pytest.raises(DataError, match="at least 46"):
         lab1_media.add_own(media, [], short, folder=tmp_path / "short")
@@ -140,6 +164,7 @@ def test_own_photos_and_video_are_one_more_source_and_one_more_real_video(pack, 
 
 
 # --- the hidden checks on a pack of real media --------------------------------------------------
+
 
 def right_student(exchange: Path):
     return types.SimpleNamespace(**LAB1_RIGHT, exchange=exchange)
@@ -166,8 +191,14 @@ def notebook_artifacts(media, folder: Path, own_video: Path | None = None) -> Pa
         for index in lab1.SCORE_INDICES:
             files.append(f"frames/{name}_{index:04d}.png")
             iio.imwrite(artifacts / files[-1], frames[index])
-        listing[name] = {"video": os.path.relpath(path, folder), "indices": list(lab1.SCORE_INDICES), "files": files}
-        crops = {i: lab1.detector_crop(cropper, frames[i], media.face_box(name))[0] for i in lab1.SCORE_INDICES}
+        listing[name] = {
+            "video": os.path.relpath(path, folder),
+            "indices": list(lab1.SCORE_INDICES),
+            "files": files,
+        }
+        crops = {
+            i: lab1.detector_crop(cropper, frames[i], media.face_box(name))[0] for i in lab1.SCORE_INDICES
+        }
         crops = {i: c for i, c in crops.items() if c is not None}
         with torch.no_grad():
             p = torch.softmax(detector(to_tensor(list(crops.values()))), dim=1)[:, 1].numpy() if crops else []
@@ -185,12 +216,24 @@ def test_the_checks_recompute_the_notebook_on_the_course_pack(checks, pack, real
     course = lab1_media.course_media(course_with(pack, tmp_path / "course"))
     notebook = tmp_path / "student"
     shutil.copytree(pack, notebook / "media", symlinks=True)
-    mine, _ = lab1_media.add_own(lab1_media.resolve_media(notebook), [real_data / "s4.jpg", real_data / "s6.jpg"],
-                                 real_data / "d20.mp4", folder=notebook / "lab1_media")
+    mine, _ = lab1_media.add_own(
+        lab1_media.resolve_media(notebook),
+        [real_data / "s4.jpg", real_data / "s6.jpg"],
+        real_data / "d20.mp4",
+        folder=notebook / "lab1_media",
+    )
     artifacts = notebook_artifacts(mine, notebook)
     student = right_student(tmp_path)
-    assert checks.expected_videos(course) == ["d8", "d19", "s1", "s12", "my_photo", "real_d18", "real_d10",
-                                              "real_vox_dpe_d"]
+    assert checks.expected_videos(course) == [
+        "d8",
+        "d19",
+        "s1",
+        "s12",
+        "my_photo",
+        "real_d18",
+        "real_d10",
+        "real_vox_dpe_d",
+    ]
     listing = json.loads((artifacts / "frames.json").read_text())
     assert {"my_photo_2", "real_my_video"} <= set(listing)  # the student's own media, checked like the rest
     for check in (checks.test_reenactment, checks.test_frames, checks.test_scores):
@@ -198,9 +241,10 @@ def test_the_checks_recompute_the_notebook_on_the_course_pack(checks, pack, real
     assert failure(checks.test_my_photo, artifacts) == ""
 
     # The mesh warp runs no student code, so the check runs relative_keypoints on the photo's mesh points.
-    flipped = types.SimpleNamespace(**{**LAB1_RIGHT,
-                                       "relative_keypoints": lambda s, d, i, scale=1.0: s - scale * (d - i)},
-                                    exchange=tmp_path)
+    flipped = types.SimpleNamespace(
+        **{**LAB1_RIGHT, "relative_keypoints": lambda s, d, i, scale=1.0: s - scale * (d - i)},
+        exchange=tmp_path,
+    )
     assert "468 mesh points" in failure(checks.test_reenactment, artifacts, flipped, course)
     # A fake made from other media than the course's is caught ...
     np.save(artifacts / "reenacted_d8.npy", np.load(artifacts / "reenacted_d19.npy"))
@@ -209,11 +253,15 @@ def test_the_checks_recompute_the_notebook_on_the_course_pack(checks, pack, real
     # ... and so are frames taken from a student's swapped copy of a real video of the pack.
     listing["real_d10"]["video"] = listing["real_d18"]["video"]
     for index, file in zip(listing["real_d10"]["indices"], listing["real_d10"]["files"]):
-        shutil.copyfile(artifacts / listing["real_d18"]["files"][listing["real_d18"]["indices"].index(index)],
-                        artifacts / file)
+        shutil.copyfile(
+            artifacts / listing["real_d18"]["files"][listing["real_d18"]["indices"].index(index)],
+            artifacts / file,
+        )
     (artifacts / "frames.json").write_text(json.dumps(listing))
     message = failure(checks.test_frames, artifacts, student, course)
-    assert "real_d10_0003.png" in message and ("is not frame" in message or "is not the video's" in message), message
+    assert "real_d10_0003.png" in message and (
+        "is not frame" in message or "is not the video's" in message
+    ), message
     # A course video left out of the listing is named.
     del listing["real_vox_dpe_d"]
     (artifacts / "frames.json").write_text(json.dumps(listing))
@@ -235,8 +283,8 @@ def test_the_checkpoint_case_runs_the_students_motion_at_256_px(checks, real_dat
         np.save(artifacts / f"reenacted_{name}.npy", fake.motion)
         write_video(artifacts / "videos" / f"{name}.mp4", fake.frames, media.fps)
     assert failure(checks.test_reenactment, artifacts, right_student(tmp_path), media) == ""
-    wrong = types.SimpleNamespace(**{**LAB1_RIGHT,
-                                     "relative_keypoints": lambda s, d, i, scale=1.0: s - scale * (d - i)},
-                                  exchange=tmp_path)
+    wrong = types.SimpleNamespace(
+        **{**LAB1_RIGHT, "relative_keypoints": lambda s, d, i, scale=1.0: s - scale * (d - i)},
+        exchange=tmp_path,
+    )
     assert "not what your relative_keypoints" in failure(checks.test_reenactment, artifacts, wrong, media)
-

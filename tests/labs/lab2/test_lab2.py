@@ -19,17 +19,27 @@ import torch
 
 from deepfakelab.labs.lab2 import diagnosis, notebook as lab2
 from deepfakelab.course.layout import kit_root
-from helpers import cell_prose as _prose, cell_source as _source, masked_markdown as _masked, \
-    nbgrader_meta as _meta, page_anchors as _anchors, parts_table as _table
+from helpers import (
+    cell_prose as _prose,
+    cell_source as _source,
+    masked_markdown as _masked,
+    nbgrader_meta as _meta,
+    page_anchors as _anchors,
+    parts_table as _table,
+)
 
 KIT = kit_root()
 NOTEBOOK = KIT / "solutions" / "lab2" / "lab2.ipynb"
 GUIDE = KIT / "site" / "docs" / "labs" / "lab2.md"
 GLOSSARY = KIT / "site" / "docs" / "glossary.md"
 #: The course website's pages the notebook links to, by their published path.
-PAGES = {"labs/lab2/": GUIDE, "glossary/": GLOSSARY, "labs/": KIT / "site" / "docs" / "labs" / "index.md",
-         "theory/gans/": KIT / "site" / "docs" / "theory" / "gans.md",
-         "theory/ethics/": KIT / "site" / "docs" / "theory" / "ethics.md"}
+PAGES = {
+    "labs/lab2/": GUIDE,
+    "glossary/": GLOSSARY,
+    "labs/": KIT / "site" / "docs" / "labs" / "index.md",
+    "theory/gans/": KIT / "site" / "docs" / "theory" / "gans.md",
+    "theory/ethics/": KIT / "site" / "docs" / "theory" / "ethics.md",
+}
 
 
 def _cells() -> list[dict]:
@@ -50,6 +60,7 @@ def _parts() -> dict[str, list[dict]]:
 
 # --- points, times, links ------------------------------------------------------------------------
 
+
 def test_each_part_shows_its_points_time_and_link():
     minutes = lab2.expected_minutes(NOTEBOOK)
     for part, cells in _parts().items():
@@ -59,8 +70,12 @@ def test_each_part_shows_its_points_time_and_link():
         shown = re.search(r"\*\*(no points|(\d+) points?) · about (\d+) minutes\*\*", head)
         assert shown, f"part {part}: its heading shows no points and time"
         points = sum(_meta(c).get("points", 0) for c in cells)
-        assert int(shown.group(2) or 0) == points, f"part {part}: shows {shown.group(1)}, its cells hold {points}"
-        assert int(shown.group(3)) == minutes[part], f"part {part}: shows {shown.group(3)} min, estimated {minutes[part]}"
+        assert int(shown.group(2) or 0) == points, (
+            f"part {part}: shows {shown.group(1)}, its cells hold {points}"
+        )
+        assert int(shown.group(3)) == minutes[part], (
+            f"part {part}: shows {shown.group(3)} min, estimated {minutes[part]}"
+        )
         assert f"(labs/lab2/#part-{part})" in head, f"part {part}: no link to its section of the guide"
         assert re.search(rf"\{{#part-{part}\}}", GUIDE.read_text()), f"the guide has no section #part-{part}"
 
@@ -78,8 +93,12 @@ def test_the_times_are_the_estimate_and_add_up_to_at_most_three_hours():
 
 
 def test_every_website_link_leads_to_a_page_and_section_that_exist():
-    links = [link for cell in _cells() if cell["cell_type"] == "markdown"
-             for link in re.findall(r"\]\(([^)]+)\)", _source(cell))]
+    links = [
+        link
+        for cell in _cells()
+        if cell["cell_type"] == "markdown"
+        for link in re.findall(r"\]\(([^)]+)\)", _source(cell))
+    ]
     assert links
     for link in links:
         page, _, anchor = link.partition("#")
@@ -89,19 +108,45 @@ def test_every_website_link_leads_to_a_page_and_section_that_exist():
 
 #: Each glossary term a notebook may use, as the words that use it.
 TERMS = {
-    "gan": r"\bGANs?\b|generative adversarial network", "pytorch": r"\bPyTorch\b", "pixel": r"\bpixels?\b",
-    "generator": r"\bgenerators?\b", "discriminator": r"\bdiscriminators?\b", "noise": r"\bnoise\b",
-    "training-step": r"\btraining steps?\b", "loss": r"\bloss(es)?\b", "sample": r"\bsamples?\b",
-    "tensor": r"\btensors?\b", "batch": r"\bbatch(es)?\b", "channel": r"\bchannels?\b", "layer": r"\blayers?\b",
-    "weights": r"\bweights\b", "convolution": r"(?<!transposed )\bconvolutions?\b",
-    "transposed-convolution": r"\btransposed convolutions?\b", "nn-sequential": r"nn\.Sequential",
-    "computation-graph": r"\bgraph\b", "gradient": r"\bgradients?\b", "optimizer": r"\boptimi[sz]ers?\b",
-    "learning-rate": r"\blearning rate\b", "zero-grad": r"zero_grad", "detach": r"\bdetach",
-    "feature-map": r"\bfeatures?\b", "kernel-size": r"\bkernel", "stride": r"\bstride\b", "padding": r"\bpadding\b",
-    "batchnorm": r"BatchNorm|batch norm", "activation": r"\bactivations?\b", "tanh": r"\btanh\b",
-    "logit": r"\blogits?\b", "sigmoid": r"\bsigmoid\b", "dcgan": r"\bDCGAN\b", "adam": r"\bAdam\b",
-    "binary-cross-entropy": r"binary cross-entropy|\bBCE\b", "label": r"\blabels?\b",
-    "hyperparameter": r"\bhyperparameters?\b", "seed": r"\bseeds?\b", "epoch": r"\bepochs?\b",
+    "gan": r"\bGANs?\b|generative adversarial network",
+    "pytorch": r"\bPyTorch\b",
+    "pixel": r"\bpixels?\b",
+    "generator": r"\bgenerators?\b",
+    "discriminator": r"\bdiscriminators?\b",
+    "noise": r"\bnoise\b",
+    "training-step": r"\btraining steps?\b",
+    "loss": r"\bloss(es)?\b",
+    "sample": r"\bsamples?\b",
+    "tensor": r"\btensors?\b",
+    "batch": r"\bbatch(es)?\b",
+    "channel": r"\bchannels?\b",
+    "layer": r"\blayers?\b",
+    "weights": r"\bweights\b",
+    "convolution": r"(?<!transposed )\bconvolutions?\b",
+    "transposed-convolution": r"\btransposed convolutions?\b",
+    "nn-sequential": r"nn\.Sequential",
+    "computation-graph": r"\bgraph\b",
+    "gradient": r"\bgradients?\b",
+    "optimizer": r"\boptimi[sz]ers?\b",
+    "learning-rate": r"\blearning rate\b",
+    "zero-grad": r"zero_grad",
+    "detach": r"\bdetach",
+    "feature-map": r"\bfeatures?\b",
+    "kernel-size": r"\bkernel",
+    "stride": r"\bstride\b",
+    "padding": r"\bpadding\b",
+    "batchnorm": r"BatchNorm|batch norm",
+    "activation": r"\bactivations?\b",
+    "tanh": r"\btanh\b",
+    "logit": r"\blogits?\b",
+    "sigmoid": r"\bsigmoid\b",
+    "dcgan": r"\bDCGAN\b",
+    "adam": r"\bAdam\b",
+    "binary-cross-entropy": r"binary cross-entropy|\bBCE\b",
+    "label": r"\blabels?\b",
+    "hyperparameter": r"\bhyperparameters?\b",
+    "seed": r"\bseeds?\b",
+    "epoch": r"\bepochs?\b",
     "mode-collapse": r"mode collapse",
 }
 
@@ -109,19 +154,26 @@ TERMS = {
 def test_each_term_links_to_the_glossary_where_the_notebook_first_uses_it():
     glossary = _anchors(GLOSSARY)
     assert set(TERMS) <= glossary, set(TERMS) - glossary
-    text = "\n".join(_prose(c) for c in _cells() if c["cell_type"] == "markdown" and not _meta(c).get("solution"))
+    text = "\n".join(
+        _prose(c) for c in _cells() if c["cell_type"] == "markdown" and not _meta(c).get("solution")
+    )
     prose = _masked(text)
     for anchor, words in TERMS.items():
         first = re.search(words, prose, re.I if anchor not in ("adam", "dcgan") else 0)
         if first is None:
             continue
-        links = [m.span(1) for m in re.finditer(r"\[([^\]]+)\]\(glossary/#" + re.escape(anchor) + r"\)", text)]
-        where = text[max(0, first.start() - 70):first.end() + 20].replace("\n", " ")
+        links = [
+            m.span(1) for m in re.finditer(r"\[([^\]]+)\]\(glossary/#" + re.escape(anchor) + r"\)", text)
+        ]
+        where = text[max(0, first.start() - 70) : first.end() + 20].replace("\n", " ")
         assert links, f"{anchor}: used ({where!r}) but never linked to the glossary"
-        assert links[0][0] <= first.start() < links[0][1], f"{anchor}: first used where it is not linked: {where!r}"
+        assert links[0][0] <= first.start() < links[0][1], (
+            f"{anchor}: first used where it is not linked: {where!r}"
+        )
 
 
 # --- hints and answer cells ----------------------------------------------------------------------
+
 
 def test_every_graded_function_has_folded_hints_ending_in_a_skeleton():
     cells = _cells()
@@ -140,17 +192,22 @@ def test_every_question_has_its_own_answer_cell():
     for index, cell in enumerate(cells):
         meta = _meta(cell)
         if meta.get("solution") and cell["cell_type"] == "markdown":
-            assert _source(cell).lstrip().startswith("### BEGIN SOLUTION"), \
+            assert _source(cell).lstrip().startswith("### BEGIN SOLUTION"), (
                 f"{meta['grade_id']}: the answer cell holds more than the answer"
+            )
             question = cells[index - 1]
-            assert _meta(question).get("locked") and "Answer in the next cell" in " ".join(_source(question).split()), \
-                f"{meta['grade_id']}: not after its own question"
-            assert f"({meta['points']} point" in _source(question), f"{meta['grade_id']}: its question shows no points"
+            assert _meta(question).get("locked") and "Answer in the next cell" in " ".join(
+                _source(question).split()
+            ), f"{meta['grade_id']}: not after its own question"
+            assert f"({meta['points']} point" in _source(question), (
+                f"{meta['grade_id']}: its question shows no points"
+            )
 
 
 def test_the_guide_prints_no_escaped_tex():
-    assert "\\_" not in GUIDE.read_text() and "\\_" not in "".join(_source(c) for c in _cells()
-                                                                    if c["cell_type"] == "markdown")
+    assert "\\_" not in GUIDE.read_text() and "\\_" not in "".join(
+        _source(c) for c in _cells() if c["cell_type"] == "markdown"
+    )
 
 
 # --- the visible checks on the classic mistakes ----------------------------------------------------
@@ -166,8 +223,11 @@ def _by_id(grade_id: str) -> str:
 
 
 def _answers() -> dict[str, str]:
-    return {_meta(c)["grade_id"]: re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*\n", "", _source(c), flags=re.M)
-            for c in _cells() if _meta(c).get("solution") and c["cell_type"] == "code"}
+    return {
+        _meta(c)["grade_id"]: re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*\n", "", _source(c), flags=re.M)
+        for c in _cells()
+        if _meta(c).get("solution") and c["cell_type"] == "code"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -208,15 +268,26 @@ def _with(base: dict, answers: dict[str, str]) -> dict:
     return namespace
 
 
-@pytest.mark.parametrize("check", ["check_primer", "check_generator_block", "check_discriminator_block",
-                                   "check_losses", "check_train_step"])
+@pytest.mark.parametrize(
+    "check",
+    [
+        "check_primer",
+        "check_generator_block",
+        "check_discriminator_block",
+        "check_losses",
+        "check_train_step",
+    ],
+)
 def test_the_solution_passes_its_visible_checks(base, check):
     assert visible(base, check) == ""
 
 
 INT_TARGET = ("torch.ones_like(logits_real))\n", "1)\n")
 NO_DETACH = ("discriminator(fake.detach())", "discriminator(fake)")
-REUSED_LOGITS = ("    g_loss = generator_loss(discriminator(fake))\n", "    g_loss = generator_loss(logits_fake)\n")
+REUSED_LOGITS = (
+    "    g_loss = generator_loss(discriminator(fake))\n",
+    "    g_loss = generator_loss(logits_fake)\n",
+)
 
 #: check -> mistake -> (the change, words the advice must hold)
 MISTAKES = {
@@ -228,40 +299,93 @@ MISTAKES = {
     },
     "check_losses": {
         "the number 1 as target": ({"losses_answer": INT_TARGET}, "torch.ones_like(logits)"),
-        "a 0-d target": ({"losses_answer": ("torch.ones_like(logits_real))\n", "torch.tensor(1.0))\n")},
-                         "another shape"),
-        "a long target": ({"losses_answer": ("torch.ones_like(logits_real))\n",
-                                             "torch.ones(len(logits_real), dtype=torch.long))\n")}, "floats"),
-        "probabilities expected": ({"losses_answer": ("real_loss = F.binary_cross_entropy_with_logits",
-                                                      "real_loss = F.binary_cross_entropy")}, "_with_logits"),
-        "the sum, not the mean": ({"losses_answer": ("return (real_loss + fake_loss) / 2", "return real_loss + fake_loss")},
-                                  "you returned their sum"),
-        "swapped labels": ({"losses_answer": ("torch.ones_like(logits_real))\n    fake_loss = "
-                                              "F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like",
-                                              "torch.zeros_like(logits_real))\n    fake_loss = "
-                                              "F.binary_cross_entropy_with_logits(logits_fake, torch.ones_like")},
-                           "the labels are swapped"),
-        "G's target 0": ({"losses_answer": ("return F.binary_cross_entropy_with_logits(logits_fake, torch.ones_like",
-                                            "return F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like")},
-                         "G's target is label 1"),
-        "a float returned": ({"losses_answer": ("return (real_loss + fake_loss) / 2",
-                                                "return ((real_loss + fake_loss) / 2).item()")}, "not a tensor"),
+        "a 0-d target": (
+            {"losses_answer": ("torch.ones_like(logits_real))\n", "torch.tensor(1.0))\n")},
+            "another shape",
+        ),
+        "a long target": (
+            {
+                "losses_answer": (
+                    "torch.ones_like(logits_real))\n",
+                    "torch.ones(len(logits_real), dtype=torch.long))\n",
+                )
+            },
+            "floats",
+        ),
+        "probabilities expected": (
+            {
+                "losses_answer": (
+                    "real_loss = F.binary_cross_entropy_with_logits",
+                    "real_loss = F.binary_cross_entropy",
+                )
+            },
+            "_with_logits",
+        ),
+        "the sum, not the mean": (
+            {"losses_answer": ("return (real_loss + fake_loss) / 2", "return real_loss + fake_loss")},
+            "you returned their sum",
+        ),
+        "swapped labels": (
+            {
+                "losses_answer": (
+                    "torch.ones_like(logits_real))\n    fake_loss = "
+                    "F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like",
+                    "torch.zeros_like(logits_real))\n    fake_loss = "
+                    "F.binary_cross_entropy_with_logits(logits_fake, torch.ones_like",
+                )
+            },
+            "the labels are swapped",
+        ),
+        "G's target 0": (
+            {
+                "losses_answer": (
+                    "return F.binary_cross_entropy_with_logits(logits_fake, torch.ones_like",
+                    "return F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like",
+                )
+            },
+            "G's target is label 1",
+        ),
+        "a float returned": (
+            {
+                "losses_answer": (
+                    "return (real_loss + fake_loss) / 2",
+                    "return ((real_loss + fake_loss) / 2).item()",
+                )
+            },
+            "not a tensor",
+        ),
     },
     "check_train_step": {
         "no detach": ({"train_step_answer": NO_DETACH}, "fake.detach()"),
-        "D's logits reused for G": ({"train_step_answer": REUSED_LOGITS}, "after opt_d.step(), call the discriminator again"),
-        "the number 1 as a loss's target": ({"losses_answer": INT_TARGET}, "failed inside discriminator_loss"),
-        "G's loss on detached fakes": ({"train_step_answer": ("generator_loss(discriminator(fake))",
-                                                              "generator_loss(discriminator(fake.detach()))")},
-                                       "no gradient in the generator"),
+        "D's logits reused for G": (
+            {"train_step_answer": REUSED_LOGITS},
+            "after opt_d.step(), call the discriminator again",
+        ),
+        "the number 1 as a loss's target": (
+            {"losses_answer": INT_TARGET},
+            "failed inside discriminator_loss",
+        ),
+        "G's loss on detached fakes": (
+            {
+                "train_step_answer": (
+                    "generator_loss(discriminator(fake))",
+                    "generator_loss(discriminator(fake.detach()))",
+                )
+            },
+            "no gradient in the generator",
+        ),
         "no opt_g.step": ({"train_step_answer": ("    opt_g.step()\n", "")}, "call opt_g.step()"),
         "no opt_d.step": ({"train_step_answer": ("    opt_d.step()\n", "")}, "call opt_d.step()"),
-        "tensors returned": ({"train_step_answer": ('"d_loss": d_loss.item()', '"d_loss": d_loss')}, ".item()"),
+        "tensors returned": (
+            {"train_step_answer": ('"d_loss": d_loss.item()', '"d_loss": d_loss')},
+            ".item()",
+        ),
     },
 }
 MISTAKES["check_train_step"]["both"] = (
     {"train_step_answer": f"{_answers()['train_step_answer']}".replace(*NO_DETACH).replace(*REUSED_LOGITS)},
-    "fake.detach()")
+    "fake.detach()",
+)
 
 
 @pytest.mark.parametrize("check,mistake", [(c, m) for c, ms in MISTAKES.items() for m in ms])
@@ -279,11 +403,13 @@ def test_d_reused_logits_with_the_detach_missing_too_get_both_pieces_of_advice(b
 
 # --- the trace itself ----------------------------------------------------------------------------
 
+
 def test_a_trace_records_what_the_solution_does(base):
     namespace = _with(base, _answers())
     generator, discriminator, opt_g, opt_d = namespace["make_gan"](seed=1)
-    trace = diagnosis.trace_train_step(namespace["train_step"], generator, discriminator, opt_g, opt_d,
-                                       namespace["real_images"][:8])
+    trace = diagnosis.trace_train_step(
+        namespace["train_step"], generator, discriminator, opt_g, opt_d, namespace["real_images"][:8]
+    )
     assert trace["events"] == ["G", "D", "D", "opt_d.step", "D<-G", "opt_g.step"]
     assert not trace["d_backward_reached_g"] and trace["error"] is None
     assert diagnosis.train_step_advice(trace) is None
@@ -301,8 +427,15 @@ def test_a_loss_error_of_another_kind_is_quoted_in_the_notebook_but_never_by_the
 
 def test_the_networks_described_are_the_notebooks():
     text = lab2.describe_networks()
-    for shape in ("256 x 3 x 3", "128 x 6 x 6", "64 x 13 x 13", "1 x 28 x 28", "16 x 13 x 13", "32 x 5 x 5",
-                  "1 x 1 x 1"):
+    for shape in (
+        "256 x 3 x 3",
+        "128 x 6 x 6",
+        "64 x 13 x 13",
+        "1 x 28 x 28",
+        "16 x 13 x 13",
+        "32 x 5 x 5",
+        "1 x 1 x 1",
+    ):
         assert shape in text, shape
     assert "LeakyReLU(0.2)" in text and "Tanh" in text
 

@@ -15,11 +15,25 @@ from deepfakelab.reenact.fomm.model import build_model
 
 TINY = {
     "common_params": {"num_kp": 10, "num_channels": 3, "estimate_jacobian": True},
-    "kp_detector_params": {"temperature": 0.1, "block_expansion": 8, "max_features": 64, "scale_factor": 0.25, "num_blocks": 5},
+    "kp_detector_params": {
+        "temperature": 0.1,
+        "block_expansion": 8,
+        "max_features": 64,
+        "scale_factor": 0.25,
+        "num_blocks": 5,
+    },
     "generator_params": {
-        "block_expansion": 8, "max_features": 32, "num_down_blocks": 2, "num_bottleneck_blocks": 2,
+        "block_expansion": 8,
+        "max_features": 32,
+        "num_down_blocks": 2,
+        "num_bottleneck_blocks": 2,
         "estimate_occlusion_map": True,
-        "dense_motion_params": {"block_expansion": 8, "max_features": 64, "num_blocks": 5, "scale_factor": 0.25},
+        "dense_motion_params": {
+            "block_expansion": 8,
+            "max_features": 64,
+            "num_blocks": 5,
+            "scale_factor": 0.25,
+        },
     },
 }
 
@@ -47,7 +61,9 @@ def test_published_layout_with_dataparallel_prefix_loads(tmp_path, tiny_model):
     checkpoint = {
         "generator": {f"module.{k}": v for k, v in tiny_model.generator.state_dict().items()},
         "kp_detector": tiny_model.kp_detector.state_dict(),
-        "discriminator": {}, "optimizer_generator": {}, "epoch": 99,
+        "discriminator": {},
+        "optimizer_generator": {},
+        "epoch": 99,
     }
     torch.save(checkpoint, tmp_path / "vox-like.pth.tar")
     loaded = load_model(tmp_path / "vox-like.pth.tar", config=model_config_from_dict(TINY))
@@ -79,7 +95,10 @@ def test_empty_and_missing_files(tmp_path):
 
 def test_wrong_dict_names_the_expected_keys(tmp_path):
     torch.save({"state_dict": collections.OrderedDict()}, tmp_path / "classifier.pth")
-    with pytest.raises(CheckpointError, match=r"expected a dict with keys \['generator', 'kp_detector'\], found \['state_dict'\]"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"expected a dict with keys \['generator', 'kp_detector'\], found \['state_dict'\]",
+    ):
         read_checkpoint(tmp_path / "classifier.pth")
 
 
@@ -103,7 +122,9 @@ def test_export_drops_the_optimiser_halves_the_size_and_still_animates(tmp_path,
     optimiser = torch.optim.Adam(tiny_model.parameters())
     tiny_model(torch.rand(1, 3, 128, 128), torch.rand(1, 3, 128, 128)).prediction.mean().backward()
     optimiser.step()  # an optimiser state as big as the weights, twice
-    trained = save_checkpoint(tmp_path / "last.pth.tar", tiny_model, step=42, optimizer=optimiser.state_dict())
+    trained = save_checkpoint(
+        tmp_path / "last.pth.tar", tiny_model, step=42, optimizer=optimiser.state_dict()
+    )
     shipped = export_weights(trained, tmp_path / "shipped.pth.tar")
     assert shipped.stat().st_size < trained.stat().st_size / 4
     payload = read_checkpoint(shipped)

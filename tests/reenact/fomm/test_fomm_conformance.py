@@ -87,7 +87,9 @@ def test_relative_motion_with_adapted_scale_matches(tiny_model, vectors):
     with torch.inference_mode():
         kp_source = tiny_model.kp_detector(vectors["source"])
         kp_driving = tiny_model.kp_detector(vectors["driving"])
-        kp_norm = transfer_motion(kp_source, kp_driving, kp_driving.take(0), relative=True, adapt_movement_scale=True)
+        kp_norm = transfer_motion(
+            kp_source, kp_driving, kp_driving.take(0), relative=True, adapt_movement_scale=True
+        )
         generated = tiny_model.generator(vectors["source"], kp_driving=kp_norm, kp_source=kp_source)
     assert max_diff(kp_norm.value, vectors["relative_kp_value"]) < KP_TOL
     assert max_diff(kp_norm.jacobian, vectors["relative_kp_jacobian"]) < RELATIVE_JACOBIAN_TOL
@@ -108,4 +110,6 @@ def test_absolute_motion_matches(tiny_model, vectors):
 def test_reference_images_differ_enough_for_the_tolerance_to_mean_something(vectors):
     # Guards the tests above: if relative and absolute outputs were nearly equal, a wrong
     # motion transfer could still pass the image tolerance.
-    assert max_diff(vectors["relative_prediction"][1:2], vectors["absolute_prediction_frame1"]) > 100 * IMAGE_TOL
+    assert (
+        max_diff(vectors["relative_prediction"][1:2], vectors["absolute_prediction_frame1"]) > 100 * IMAGE_TOL
+    )

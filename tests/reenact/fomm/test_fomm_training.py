@@ -29,7 +29,9 @@ def tiny_config(tmp_path) -> Path:
 
 
 def test_tps_jacobian_matches_finite_differences():
-    transform = RandomTPS(3, sigma_affine=0.1, sigma_tps=0.05, points_tps=4, generator=torch.Generator().manual_seed(0))
+    transform = RandomTPS(
+        3, sigma_affine=0.1, sigma_tps=0.05, points_tps=4, generator=torch.Generator().manual_seed(0)
+    )
     points = torch.rand(3, 6, 2, dtype=torch.float64) * 1.6 - 0.8
     transform.theta, transform.control_params = transform.theta.double(), transform.control_params.double()
     jacobian = transform.jacobian(points)
@@ -38,7 +40,10 @@ def test_tps_jacobian_matches_finite_differences():
     for axis in range(2):
         step = torch.zeros(2, dtype=torch.float64)
         step[axis] = eps
-        columns.append((transform.warp_coordinates(points + step) - transform.warp_coordinates(points - step)) / (2 * eps))
+        columns.append(
+            (transform.warp_coordinates(points + step) - transform.warp_coordinates(points - step))
+            / (2 * eps)
+        )
     assert torch.allclose(jacobian, torch.stack(columns, dim=-1), atol=1e-6)
 
 
@@ -111,9 +116,23 @@ def test_shipped_small_config_parses():
 
 def test_two_process_ddp_on_gloo_keeps_ranks_in_sync(tiny_config, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "deepfakelab.reenact.fomm.training", str(tiny_config), "--out", str(tmp_path / "ddp"),
-               "--threads", "1", "--steps", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "deepfakelab.reenact.fomm.training",
+        str(tiny_config),
+        "--out",
+        str(tmp_path / "ddp"),
+        "--threads",
+        "1",
+        "--steps",
+        "2",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     summaries = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]

@@ -11,6 +11,7 @@ from deepfakelab.reenact.fomm.modules.blocks import UpBlock2d, fast_upsampling, 
 from deepfakelab.reenact.fomm.motion_transfer import movement_scale, transfer_motion
 from helpers import conformance_model
 
+
 def perturb(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Random weights *and* BatchNorm statistics, so no layer is close to the identity by accident."""
     generator = torch.Generator().manual_seed(seed)
@@ -147,4 +148,3 @@ def test_absolute_motion_returns_driving_keypoints_unchanged():
 def test_collinear_keypoints_do_not_crash_scale_adaptation():
     line = _kp([[0.0, 0.0], [0.1, 0.1], [0.2, 0.2]])
     assert movement_scale(line, line) == 1.0
-

@@ -17,11 +17,15 @@ from helpers import conformance_model
 
 INSTALLED = engines.installed_engines()
 GRAPH_ENGINES = [
-    pytest.param(name, marks=pytest.mark.skipif(name not in INSTALLED, reason=f"{name} (or onnx) not installed"))
+    pytest.param(
+        name, marks=pytest.mark.skipif(name not in INSTALLED, reason=f"{name} (or onnx) not installed")
+    )
     for name in ("onnxruntime", "openvino")
 ]
 ANY_GRAPH_ENGINE = next((name for name in ("onnxruntime", "openvino") if name in INSTALLED), None)
-needs_graph_engine = pytest.mark.skipif(ANY_GRAPH_ENGINE is None, reason="neither onnxruntime nor openvino installed")
+needs_graph_engine = pytest.mark.skipif(
+    ANY_GRAPH_ENGINE is None, reason="neither onnxruntime nor openvino installed"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +53,9 @@ def test_engine_reproduces_the_published_outputs(model, vectors, engine):
     ours = animate(vectors["source"], vectors["driving"], model, batch_size=2, progress=False, engine=engine)
     assert ours.shape == vectors["relative_prediction"].shape
     assert (ours - vectors["relative_prediction"]).abs().max().item() < 1e-4
-    absolute = animate(vectors["source"], vectors["driving"][1:2], model, relative=False, progress=False, engine=engine)
+    absolute = animate(
+        vectors["source"], vectors["driving"][1:2], model, relative=False, progress=False, engine=engine
+    )
     assert (absolute - vectors["absolute_prediction_frame1"]).abs().max().item() < 1e-4
     # The comparison can fail: relative and absolute motion give visibly different frames.
     assert (ours[1:2] - vectors["absolute_prediction_frame1"]).abs().max().item() > 1e-2
@@ -65,7 +71,9 @@ def vox256():
     model = build_model("vox-256")
     generator = torch.Generator().manual_seed(1)
     source = F.avg_pool2d(torch.rand(1, 3, 128, 128, generator=generator), 9, stride=1, padding=4)
-    driving = torch.stack([torch.roll(source[0], shifts=shift, dims=(1, 2)) for shift in ((3, -2), (-4, 5), (1, 1))])
+    driving = torch.stack(
+        [torch.roll(source[0], shifts=shift, dims=(1, 2)) for shift in ((3, -2), (-4, 5), (1, 1))]
+    )
     calibrate_batchnorm(model, source, driving)
     reference = animate_per_frame(source, driving, model)
     exact = animate_per_frame(source, driving, copy.deepcopy(model).double())
@@ -92,7 +100,9 @@ def test_vox256_with_calibrated_batchnorm_is_as_exact_as_the_published_loop(vox2
         # loop's own error 1.7e-4; 0.16 of a grey level), where another machine of the same kind
         # had passed. A real break (bfloat16 kernels moved vox-256 by 0.2) is still a failure:
         assert our_error <= 1e-3, (our_error, loop_error)
-        pytest.xfail(f"openvino {our_error:.1e} from float64, over twice the loop's {loop_error:.1e} on this CPU")
+        pytest.xfail(
+            f"openvino {our_error:.1e} from float64, over twice the loop's {loop_error:.1e} on this CPU"
+        )
     assert as_exact, (our_error, loop_error)
     # The comparison can fail: the frames differ from one another by far more than that.
     assert (ours[0] - ours[1]).abs().max().item() > 1e-2
@@ -103,11 +113,15 @@ def test_unknown_missing_and_unsuitable_engines_get_one_line(model, vectors, mon
     with pytest.raises(EngineError, match="choose one of 'torch', 'onnxruntime', 'openvino' or 'auto'"):
         animate(source, driving, model, progress=False, engine="tensorrt")
     monkeypatch.setattr(engines, "installed_engines", lambda: ["torch"])
-    with pytest.raises(EngineError, match=r"engine='openvino' is not installed: pip install 'deepfakelab\[openvino\]'"):
+    with pytest.raises(
+        EngineError, match=r"engine='openvino' is not installed: pip install 'deepfakelab\[openvino\]'"
+    ):
         animate(source, driving, model, progress=False, engine="openvino")
     # With nothing installed, auto is torch.
-    assert (animate(source, driving, model, progress=False, engine="auto")
-            - animate(source, driving, model, progress=False)).abs().max().item() == 0
+    assert (
+        animate(source, driving, model, progress=False, engine="auto")
+        - animate(source, driving, model, progress=False)
+    ).abs().max().item() == 0
     monkeypatch.undo()
     with pytest.raises(EngineError, match="runs float32 models"):
         engines.get_engine("onnxruntime", build_model(model.config).double(), 128, 1)
@@ -138,8 +152,12 @@ def test_auto_passes_over_an_engine_that_does_not_agree_with_torch(model, vector
     decode = type(graph_engine).decode
     monkeypatch.setattr(type(graph_engine), "decode", lambda self, *a: (decode(self, *a) + 0.01).clamp(0, 1))
     monkeypatch.setattr(engines.TorchEngine, "decode", _slowed(engines.TorchEngine.decode))
-    with pytest.warns(UserWarning, match=f"passed over {ANY_GRAPH_ENGINE}: its frames differ from torch's by 1.0e-02"):
-        ours = animate(vectors["source"], vectors["driving"], model, batch_size=3, progress=False, engine="auto")
+    with pytest.warns(
+        UserWarning, match=f"passed over {ANY_GRAPH_ENGINE}: its frames differ from torch's by 1.0e-02"
+    ):
+        ours = animate(
+            vectors["source"], vectors["driving"], model, batch_size=3, progress=False, engine="auto"
+        )
     assert list(engines._CHOSEN[model].values()) == ["torch"]
     engines._CHOSEN.pop(model, None)
     monkeypatch.undo()
@@ -154,18 +172,23 @@ def _slowed(function):
     def slowed(*args):
         time.sleep(0.2)
         return function(*args)
+
     return slowed
 
 
 @needs_graph_engine
-def test_export_is_cached_next_to_the_checkpoint_and_rebuilt_when_weights_or_kit_change(model, tmp_path, monkeypatch):
+def test_export_is_cached_next_to_the_checkpoint_and_rebuilt_when_weights_or_kit_change(
+    model, tmp_path, monkeypatch
+):
     checkpoint = save_checkpoint(tmp_path / "tiny.pth", model)
     loaded = load_model(checkpoint)
     graphs = onnx_export.export_graphs(loaded, 128, 2)
     assert graphs.generator.parent.parent == tmp_path / "tiny.pth.engines"
     assert graphs.generator.parent.name == onnx_export.export_key(onnx_export.weights_digest(loaded), 128, 2)
     written = graphs.generator.stat().st_mtime_ns
-    assert onnx_export.export_graphs(loaded, 128, 2) == graphs and graphs.generator.stat().st_mtime_ns == written
+    assert (
+        onnx_export.export_graphs(loaded, 128, 2) == graphs and graphs.generator.stat().st_mtime_ns == written
+    )
 
     monkeypatch.setattr(onnx_export, "__version__", "99.0")  # a new kit version exports afresh ...
     newer = onnx_export.export_graphs(loaded, 128, 2)
@@ -183,7 +206,9 @@ def test_export_is_cached_next_to_the_checkpoint_and_rebuilt_when_weights_or_kit
 
 
 @needs_graph_engine
-def test_export_goes_to_the_user_cache_when_the_checkpoint_folder_is_not_writable(model, tmp_path, user_cache):
+def test_export_goes_to_the_user_cache_when_the_checkpoint_folder_is_not_writable(
+    model, tmp_path, user_cache
+):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     model.checkpoint_path = blocker / "vox-cpk.pth.tar"  # its folder cannot be created
@@ -195,12 +220,25 @@ def test_export_goes_to_the_user_cache_when_the_checkpoint_folder_is_not_writabl
 
 
 @needs_graph_engine
-def test_cli_runs_an_engine_and_caches_the_export_beside_the_checkpoint(model, real_data, tmp_path, capsys, monkeypatch):
+def test_cli_runs_an_engine_and_caches_the_export_beside_the_checkpoint(
+    model, real_data, tmp_path, capsys, monkeypatch
+):
     from deepfakelab.cli import main
 
     checkpoint = save_checkpoint(tmp_path / "tiny.pth.tar", model)
-    args = ["reenact", str(real_data / "d8.jpg"), str(real_data / "d0.mp4"), "-o", str(tmp_path / "fomm.mp4"),
-            "--checkpoint", str(checkpoint), "--size", "128", "--max-frames", "3"]
+    args = [
+        "reenact",
+        str(real_data / "d8.jpg"),
+        str(real_data / "d0.mp4"),
+        "-o",
+        str(tmp_path / "fomm.mp4"),
+        "--checkpoint",
+        str(checkpoint),
+        "--size",
+        "128",
+        "--max-frames",
+        "3",
+    ]
     assert main([*args, "--engine", ANY_GRAPH_ENGINE]) == 0
     assert len(list((tmp_path / "tiny.pth.tar.engines").glob("*/generator.onnx"))) == 1
     monkeypatch.setattr(engines, "installed_engines", lambda: ["torch"])

@@ -34,7 +34,9 @@ def _source(cell) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def graded_notebook(release: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str], list[str]]:
+def graded_notebook(
+    release: nbformat.NotebookNode, submitted: nbformat.NotebookNode
+) -> tuple[nbformat.NotebookNode, list[str], list[str]]:
     """``release`` with ``submitted``'s answers; return it, the missing answer ids and notes.
 
     Notes say what was set aside (a duplicated answer cell: the first one is graded).
@@ -59,8 +61,10 @@ def graded_notebook(release: nbformat.NotebookNode, submitted: nbformat.Notebook
             notes.append(f"answer cell {grade_id!r} appears {len(matches)} times; the first one was graded")
         source = _source(matches[0])
         if cell.cell_type == "markdown" and len(source) > MAX_ANSWER_CHARS:
-            notes.append(f"written answer {grade_id!r} has {len(source):,} characters; the first "
-                         f"{MAX_ANSWER_CHARS:,} were kept")
+            notes.append(
+                f"written answer {grade_id!r} has {len(source):,} characters; the first "
+                f"{MAX_ANSWER_CHARS:,} were kept"
+            )
             source = source[:MAX_ANSWER_CHARS] + f"\n\n[cut at {MAX_ANSWER_CHARS:,} characters by the grader]"
         # issue 32: a written answer is rendered for the instructor (formgrader): no student HTML may run there
         cell.source = sanitize_markdown(source) if cell.cell_type == "markdown" else source
@@ -73,5 +77,7 @@ def graded_notebook(release: nbformat.NotebookNode, submitted: nbformat.Notebook
 def missing_message(missing: list[str]) -> str:
     """What a student reads when answer cells were not in the notebook."""
     names = ", ".join(repr(m) for m in missing)
-    return (f"answer cell {names} is not in your notebook (answers are found by the cell's grade_id): "
-            "write your answer in the cell you were given, without deleting or copying it")
+    return (
+        f"answer cell {names} is not in your notebook (answers are found by the cell's grade_id): "
+        "write your answer in the cell you were given, without deleting or copying it"
+    )

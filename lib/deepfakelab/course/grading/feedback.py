@@ -28,16 +28,24 @@ def _feedback_main(root: str, assignment: str, student: str, conn) -> None:
         result = nbgrader_api(Path(root)).generate_feedback(assignment, student, force=True)
         if result.get("success"):  # issue 32: the pages forbid script (sanitize.add_feedback_csp)
             add_feedback_csp(Path(root) / "feedback" / student / assignment)
-        result = {"success": bool(result.get("success")), "error": str(result.get("error") or ""),
-                  "log": str(result.get("log") or "")[-2000:]}
+        result = {
+            "success": bool(result.get("success")),
+            "error": str(result.get("error") or ""),
+            "log": str(result.get("log") or "")[-2000:],
+        }
     except Exception as exc:  # reported to the grading process as this student's problem
         result = {"success": False, "error": f"{type(exc).__name__}: {exc}", "log": ""}
     conn.send(result)
     conn.close()
 
 
-def write_student_feedback(course: Course, assignment: str, student: str, timeout: float = FEEDBACK_TIMEOUT,
-                           stop: threading.Event | None = None) -> str | None:
+def write_student_feedback(
+    course: Course,
+    assignment: str,
+    student: str,
+    timeout: float = FEEDBACK_TIMEOUT,
+    stop: threading.Event | None = None,
+) -> str | None:
     """nbgrader's feedback HTML for one student, in a process of its own stopped after ``timeout`` s.
 
     Returns None when the pages were written (or there was nothing readable to write them for:
@@ -47,7 +55,9 @@ def write_student_feedback(course: Course, assignment: str, student: str, timeou
         return None
     ctx = process_context()
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_feedback_main, args=(str(course.root), assignment, student, send), daemon=False)
+    proc = ctx.Process(
+        target=_feedback_main, args=(str(course.root), assignment, student, send), daemon=False
+    )
     with main_module_hidden():
         proc.start()
     send.close()
@@ -59,7 +69,11 @@ def write_student_feedback(course: Course, assignment: str, student: str, timeou
         if proc.is_alive():
             kill_tree(proc.pid)
     if result is None:
-        why = "stopped with the run" if stop is not None and stop.is_set() else f"did not finish within {timeout:.0f} s"
+        why = (
+            "stopped with the run"
+            if stop is not None and stop.is_set()
+            else f"did not finish within {timeout:.0f} s"
+        )
         return f"feedback: {why}; its grade is recorded (rerun `grade` to write it)"
     if not result.get("success"):
         return "feedback: " + (result.get("error") or result.get("log") or "")[-500:]

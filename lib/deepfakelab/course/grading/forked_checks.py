@@ -42,8 +42,9 @@ def single_threaded() -> bool:
         return False
 
 
-def run_pytest(args: list[str], cwd: Path, env: dict[str, str], memory_mb: int, timeout: float,
-               log: Path) -> int | None:
+def run_pytest(
+    args: list[str], cwd: Path, env: dict[str, str], memory_mb: int, timeout: float, log: Path
+) -> int | None:
     """``pytest.main(args)`` in a forked child: its exit status, or None where forking is not safe.
 
     The child runs in ``cwd`` with ``env`` added to its environment, in a session of its own and

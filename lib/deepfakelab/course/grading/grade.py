@@ -55,11 +55,16 @@ from ..release import build_template, generate_assignment, nbgrader_api
 from ..sandbox import bubblewrap
 from ..sandbox.leftovers import STAGING_KIND, prefix, sweep
 from .feedback import write_student_feedback
-from .gradebook import (GradebookGuard, assignments_in_gradebook, backup_gradebook, export_grades,
-                        write_gradebook, zero_result)
+from .gradebook import (
+    GradebookGuard,
+    assignments_in_gradebook,
+    backup_gradebook,
+    export_grades,
+    write_gradebook,
+    zero_result,
+)
 from .jobs import GradingJob, GradingResult
-from .journal import (JournalEntry, fingerprint_base, read_journal, submission_fingerprint,
-                      write_journal_entry)
+from .journal import JournalEntry, fingerprint_base, read_journal, submission_fingerprint, write_journal_entry
 from .pool import run_pool, warm_up_workers
 
 
@@ -145,8 +150,9 @@ class Pending:
     fingerprint: str
 
 
-def grade_assignment(course: Course, assignment: str, options: GradeOptions | None = None,
-                     zip_path: Path | None = None) -> GradeReport:
+def grade_assignment(
+    course: Course, assignment: str, options: GradeOptions | None = None, zip_path: Path | None = None
+) -> GradeReport:
     """Run the whole grading cycle of ``assignment`` in ``course``: the steps of the module doc, in order."""
     options = options or GradeOptions()
     start = time.perf_counter()
@@ -159,8 +165,11 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
     # Everything the run trusts is read now, before any student code runs.
     backup_gradebook(course)
     run = start_run(course, assignment, options, api)
-    state = RunState(GradeReport(assignment, sandboxed=options.sandbox, collection=collection),
-                     journal=read_journal(course, assignment), guard=GradebookGuard(course))
+    state = RunState(
+        GradeReport(assignment, sandboxed=options.sandbox, collection=collection),
+        journal=read_journal(course, assignment),
+        guard=GradebookGuard(course),
+    )
     todo = pending_submissions(run, state)
     grade_in_pool(run, state, todo)
     write_missing_feedback(run, state)
@@ -170,6 +179,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions | No
 
 
 # --- before any student code runs -----------------------------------------------------------
+
 
 def check_request(course: Course, assignment: str, options: GradeOptions, zip_path: Path | None) -> None:
     """Refuse, before anything is written, a run that cannot grade: raises ConfigError or DataError."""
@@ -216,14 +226,18 @@ def snapshot_hidden_checks(course: Course, assignment: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     source = course.hidden_checks / assignment
     if source.is_dir():
-        shutil.copytree(source, root / assignment, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "conftest.py"))
+        shutil.copytree(
+            source, root / assignment, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "conftest.py")
+        )
     return root
 
 
 def wall_timeout(course: Course, assignment: str, options: GradeOptions, api) -> float:
     """Seconds a worker may run: each notebook's time limit and its hidden checks', plus two minutes."""
     n_notebooks = max(1, len(list(course.source(assignment).glob("*.ipynb"))))
-    notebook_timeout = options.notebook_timeout or _configured(api, "LimitedExecute", "notebook_timeout", 900.0)
+    notebook_timeout = options.notebook_timeout or _configured(
+        api, "LimitedExecute", "notebook_timeout", 900.0
+    )
     return n_notebooks * (notebook_timeout + options.hidden_timeout) + 120
 
 
@@ -238,10 +252,17 @@ def start_run(course: Course, assignment: str, options: GradeOptions, api) -> Gr
     hidden_checks = snapshot_hidden_checks(course, assignment)
     staging_root = course.state / "staging" / assignment
     staging_root.mkdir(parents=True, exist_ok=True)
-    return GradingRun(course=course, assignment=assignment, course_id=api.coursedir.course_id, options=options,
-                      template=template, hidden_checks=hidden_checks,
-                      fingerprint_base=fingerprint_base(course, assignment, hidden_checks, options.sandbox),
-                      wall_timeout=wall_timeout(course, assignment, options, api), staging_root=staging_root)
+    return GradingRun(
+        course=course,
+        assignment=assignment,
+        course_id=api.coursedir.course_id,
+        options=options,
+        template=template,
+        hidden_checks=hidden_checks,
+        fingerprint_base=fingerprint_base(course, assignment, hidden_checks, options.sandbox),
+        wall_timeout=wall_timeout(course, assignment, options, api),
+        staging_root=staging_root,
+    )
 
 
 def pending_submissions(run: GradingRun, state: RunState) -> list[Pending]:
@@ -260,11 +281,17 @@ def pending_submissions(run: GradingRun, state: RunState) -> list[Pending]:
         try:
             fingerprint = submission_fingerprint(run.fingerprint_base, folder)
         except OSError as exc:  # unreadable, or changed while it was read: this student only
-            report.failed[student] = f"{student}: the submission folder could not be read ({exc.strerror or exc})"
+            report.failed[student] = (
+                f"{student}: the submission folder could not be read ({exc.strerror or exc})"
+            )
             continue
         entry = state.journal.get(student)
-        if not run.options.force and entry is not None and entry.finished(fingerprint) \
-                and course.autograded(assignment, student).is_dir():
+        if (
+            not run.options.force
+            and entry is not None
+            and entry.finished(fingerprint)
+            and course.autograded(assignment, student).is_dir()
+        ):
             report.skipped.append(student)
             continue
         todo.append(Pending(student, folder, fingerprint))
@@ -273,14 +300,24 @@ def pending_submissions(run: GradingRun, state: RunState) -> list[Pending]:
 
 # --- grading, each result recorded as it arrives ------------------------------------------------
 
+
 def job_for(run: GradingRun, student: str, folder: Path) -> GradingJob:
     """The worker's job for ``student``'s submission in ``folder``, with a staging folder of its own."""
     options = run.options
-    return GradingJob(assignment=run.assignment, student=student, template=run.template, submission=folder,
-                      hidden_checks=run.hidden_checks, sandbox=options.sandbox, hide=(run.course.root,),
-                      staging=run.staging_root / f"{prefix(STAGING_KIND)}{student}-{secrets.token_hex(6)}",
-                      cell_timeout=options.cell_timeout, notebook_timeout=options.notebook_timeout,
-                      memory_mb=options.memory_mb, hidden_timeout=options.hidden_timeout)
+    return GradingJob(
+        assignment=run.assignment,
+        student=student,
+        template=run.template,
+        submission=folder,
+        hidden_checks=run.hidden_checks,
+        sandbox=options.sandbox,
+        hide=(run.course.root,),
+        staging=run.staging_root / f"{prefix(STAGING_KIND)}{student}-{secrets.token_hex(6)}",
+        cell_timeout=options.cell_timeout,
+        notebook_timeout=options.notebook_timeout,
+        memory_mb=options.memory_mb,
+        hidden_timeout=options.hidden_timeout,
+    )
 
 
 def grade_in_pool(run: GradingRun, state: RunState, todo: list[Pending]) -> None:
@@ -288,14 +325,21 @@ def grade_in_pool(run: GradingRun, state: RunState, todo: list[Pending]) -> None
     fingerprints = {pending.student: pending.fingerprint for pending in todo}
     jobs = [job_for(run, pending.student, pending.folder) for pending in todo]
     state.report.interrupted = run_pool(
-        jobs, run.wall_timeout, run.options.jobs, state.stop,
+        jobs,
+        run.wall_timeout,
+        run.options.jobs,
+        state.stop,
         lambda job, result: record_result(run, state, job, fingerprints[job.student], result),
-        progress=run.options.progress, desc=f"grading {run.assignment}")
+        progress=run.options.progress,
+        desc=f"grading {run.assignment}",
+    )
     if state.report.interrupted:
         state.report.left = sorted(job.student for job in jobs if job.student not in state.recorded)
 
 
-def record_result(run: GradingRun, state: RunState, job: GradingJob, fingerprint: str, result: GradingResult) -> None:
+def record_result(
+    run: GradingRun, state: RunState, job: GradingJob, fingerprint: str, result: GradingResult
+) -> None:
     """One finished submission, kept at once: report, graded copy, journal, gradebook rows, CSVs, feedback.
 
     Everything cheap comes first, so a slow step after it (the feedback, the next result)
@@ -328,8 +372,10 @@ def note_outcome(run: GradingRun, report: GradeReport, student: str, result: Gra
     if result.left_out:
         report.notes[student] = result.left_out
     if result.grader_fault:  # scored as far as it could be; regraded by the next run
-        report.failed[student] = (f"the grader failed, not the submission ({result.grader_fault}); "
-                                  "its checks were run twice; run `grade` again to regrade it")
+        report.failed[student] = (
+            f"the grader failed, not the submission ({result.grader_fault}); "
+            "its checks were run twice; run `grade` again to regrade it"
+        )
     return result
 
 
@@ -347,8 +393,12 @@ def move_graded(course: Course, assignment: str, student: str, staging: Path) ->
 
 def journal_result(run: GradingRun, student: str, fingerprint: str, result: GradingResult) -> JournalEntry:
     """Write ``student``'s journal entry for ``result`` (graded from ``fingerprint``); return it."""
-    entry = JournalEntry(fingerprint=fingerprint, graded_at=datetime.now(timezone.utc).isoformat(),
-                         sandboxed=run.options.sandbox, result=result)
+    entry = JournalEntry(
+        fingerprint=fingerprint,
+        graded_at=datetime.now(timezone.utc).isoformat(),
+        sandboxed=run.options.sandbox,
+        result=result,
+    )
     write_journal_entry(run.course, run.assignment, student, entry)
     return entry
 
@@ -371,14 +421,17 @@ def feedback_step(run: GradingRun, state: RunState, student: str) -> None:
 
 # --- after the workers --------------------------------------------------------------------------
 
+
 def write_missing_feedback(run: GradingRun, state: RunState) -> None:
     """Feedback for the students graded before (by a killed run, or by this one) who have none yet."""
     if not run.options.feedback or state.stop.is_set():
         return
     course, assignment = run.course, run.assignment
     for student in sorted(set(state.report.skipped) | set(state.done)):
-        if course.autograded(assignment, student).is_dir() \
-                and not (course.root / "feedback" / student / assignment).is_dir():
+        if (
+            course.autograded(assignment, student).is_dir()
+            and not (course.root / "feedback" / student / assignment).is_dir()
+        ):
             feedback_step(run, state, student)
 
 
@@ -390,14 +443,22 @@ def finish_gradebook(run: GradingRun, state: RunState) -> None:
     """
     if state.guard.changed():
         state.report.tampered = state.guard.restore()
-    write_gradebook(run.course, run.course_id, run.assignment,
-                    {student: entry.result for student, entry in state.journal.items()
-                     if run.course.submitted(run.assignment, student).is_dir()})
+    write_gradebook(
+        run.course,
+        run.course_id,
+        run.assignment,
+        {
+            student: entry.result
+            for student, entry in state.journal.items()
+            if run.course.submitted(run.assignment, student).is_dir()
+        },
+    )
     if run.options.export:
         state.report.csv = export_grades(run.course, run.course_id, run.assignment)
 
 
 # --- `deepfakelab course feedback` ---------------------------------------------------------------
+
 
 def write_feedback(course: Course, assignment: str, students: list[str] | None = None) -> GradeReport:
     """Feedback for every graded student (or ``students``), as ``grade`` writes it: time-limited, with its CSP.

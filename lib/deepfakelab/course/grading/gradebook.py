@@ -102,7 +102,9 @@ def assignments_in_gradebook(course: Course, course_id: str) -> set[str]:
         return {a.name for a in gb.assignments}
 
 
-def write_gradebook(course: Course, course_id: str, assignment: str, results: dict[str, GradingResult]) -> None:
+def write_gradebook(
+    course: Course, course_id: str, assignment: str, results: dict[str, GradingResult]
+) -> None:
     """Write the autograded scores of ``results`` ({student: result}) in one transaction."""
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
         # nbgrader 0.9 with SQLAlchemy 2 warns about its own autoflush on new submissions; harmless.
@@ -112,7 +114,9 @@ def write_gradebook(course: Course, course_id: str, assignment: str, results: di
         gb.db.commit()
 
 
-def _write_student(gb, course: Course, assignment: str, student: str, result: GradingResult, parse_utc) -> None:
+def _write_student(
+    gb, course: Course, assignment: str, student: str, result: GradingResult, parse_utc
+) -> None:
     timestamp = None
     text = _small_text_file(course.submitted(assignment, student) / "timestamp.txt")
     if text:
@@ -140,7 +144,9 @@ def _small_text_file(path: Path, limit: int = 4096) -> str | None:
         info = path.lstat()
         if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
             return None
-        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK)) as f:
+        with open(
+            path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
+        ) as f:
             return f.read(limit).decode("utf-8", errors="replace")
     except OSError:
         return None
@@ -152,12 +158,25 @@ def zero_result(course: Course, course_id: str, assignment: str, why: str) -> Gr
     with Gradebook(f"sqlite:///{course.gradebook}", course_id=course_id) as gb:
         for nb in gb.find_assignment(assignment).notebooks:
             solution = {c.name for c in nb.solution_cells}
-            notebooks[nb.name] = NotebookResult(why, tuple(
-                CellScore(grade_id=c.name, max_points=float(c.max_score), points=None if c.name in solution else 0.0,
-                          manual=c.name in solution or c.cell_type == "markdown", message=why)
-                for c in nb.grade_cells))
-    return GradingResult(notebooks=notebooks, score=0.0, error=why,
-                         max_score=sum(c.max_points for n in notebooks.values() for c in n.cells))
+            notebooks[nb.name] = NotebookResult(
+                why,
+                tuple(
+                    CellScore(
+                        grade_id=c.name,
+                        max_points=float(c.max_score),
+                        points=None if c.name in solution else 0.0,
+                        manual=c.name in solution or c.cell_type == "markdown",
+                        message=why,
+                    )
+                    for c in nb.grade_cells
+                ),
+            )
+    return GradingResult(
+        notebooks=notebooks,
+        score=0.0,
+        error=why,
+        max_score=sum(c.max_points for n in notebooks.values() for c in n.cells),
+    )
 
 
 #: Columns of ``grades-<assignment>.csv``, one row per graded cell of every journaled student.
@@ -176,10 +195,17 @@ def export_grades(course: Course, course_id: str, assignment: str) -> Path:
     for student, entry in read_journal(course, assignment).items():
         for notebook, info in entry.result.notebooks.items():
             for cell in info.cells:
-                rows.append({"student": student, "notebook": notebook, "grade_id": cell.grade_id,
-                             "points": "" if cell.points is None else cell.points,
-                             "max_points": cell.max_points, "message": cell.message,
-                             "sandboxed": "yes" if entry.sandboxed else "NO (--no-sandbox)"})
+                rows.append(
+                    {
+                        "student": student,
+                        "notebook": notebook,
+                        "grade_id": cell.grade_id,
+                        "points": "" if cell.points is None else cell.points,
+                        "max_points": cell.max_points,
+                        "message": cell.message,
+                        "sandboxed": "yes" if entry.sandboxed else "NO (--no-sandbox)",
+                    }
+                )
     path = course.root / f"grades-{assignment}.csv"
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(CELL_COLUMNS))

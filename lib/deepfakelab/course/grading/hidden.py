@@ -58,19 +58,29 @@ def pytest_addoption(parser):
     group.addoption("--dfl-artifacts", help="folder of the artifacts the notebook saved")
     group.addoption("--dfl-notebook", help="the executed (autograded) notebook")
     group.addoption("--dfl-results", help="JSON file to write the per-check results to")
-    group.addoption("--dfl-probes", help="the kit's probes module (deepfakelab.course.probes.NAME) the checks use")
+    group.addoption(
+        "--dfl-probes", help="the kit's probes module (deepfakelab.course.probes.NAME) the checks use"
+    )
     group.addoption("--dfl-no-sandbox", action="store_true", help="run the student's code without bubblewrap")
-    group.addoption("--dfl-memory-mb", type=int, default=8192, help="address-space limit of the student's code")
-    group.addoption("--dfl-hide", action="append", default=[], help="a folder the sandbox must not show (the course)")
-    group.addoption("--dfl-call-timeout", type=float, default=120.0, help="seconds one call of a student function may run")
+    group.addoption(
+        "--dfl-memory-mb", type=int, default=8192, help="address-space limit of the student's code"
+    )
+    group.addoption(
+        "--dfl-hide", action="append", default=[], help="a folder the sandbox must not show (the course)"
+    )
+    group.addoption(
+        "--dfl-call-timeout", type=float, default=120.0, help="seconds one call of a student function may run"
+    )
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "grade(grade_id): the graded notebook cell this check decides")
-    sandboxed_media.configure(sandbox=not config.getoption("--dfl-no-sandbox"),
-                              memory_mb=config.getoption("--dfl-memory-mb"),
-                              timeout=config.getoption("--dfl-call-timeout"),
-                              hide=_hidden_folders(config))
+    sandboxed_media.configure(
+        sandbox=not config.getoption("--dfl-no-sandbox"),
+        memory_mb=config.getoption("--dfl-memory-mb"),
+        timeout=config.getoption("--dfl-call-timeout"),
+        hide=_hidden_folders(config),
+    )
 
 
 def pytest_unconfigure(config):
@@ -102,11 +112,14 @@ def _hidden_folders(config) -> tuple[Path, ...]:
 
 @pytest.fixture(scope="session")
 def student(pytestconfig, notebook_path):
-    with RemoteStudent(notebook_path, pytestconfig.getoption("--dfl-probes") or None,
-                       sandbox=not pytestconfig.getoption("--dfl-no-sandbox"),
-                       memory_mb=pytestconfig.getoption("--dfl-memory-mb"),
-                       call_timeout=pytestconfig.getoption("--dfl-call-timeout"),
-                       hide=list(_hidden_folders(pytestconfig))) as remote:
+    with RemoteStudent(
+        notebook_path,
+        pytestconfig.getoption("--dfl-probes") or None,
+        sandbox=not pytestconfig.getoption("--dfl-no-sandbox"),
+        memory_mb=pytestconfig.getoption("--dfl-memory-mb"),
+        call_timeout=pytestconfig.getoption("--dfl-call-timeout"),
+        hide=list(_hidden_folders(pytestconfig)),
+    ) as remote:
         yield remote
 
 
@@ -149,7 +162,11 @@ def _literals(text: str) -> list[str]:
         tree = ast.parse(text)
     except SyntaxError:
         return []
-    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
 
 
 def _without_runs(text: str, source: str) -> str:
@@ -159,7 +176,7 @@ def _without_runs(text: str, source: str) -> str:
     while i < len(text):
         end = i + SOURCE_RUN
         if end <= len(text) and text[i:end] in source:
-            while end < len(text) and text[i:end + 1] in source:
+            while end < len(text) and text[i : end + 1] in source:
                 end += 1
             kept.append("…")
             i = end
@@ -187,7 +204,7 @@ def _message(excinfo, checks: Path | None = None, private: tuple[str, ...] = ())
         for line in lines:
             text = text.replace(line, "…")
     if len(text) > MESSAGE_CHARS:
-        text = text[:MESSAGE_CHARS - 1] + "…"
+        text = text[: MESSAGE_CHARS - 1] + "…"
     return text.strip() or "a hidden check failed; its message was withheld"
 
 
@@ -202,12 +219,22 @@ def pytest_runtest_makereport(item, call):
         grade_id = marker.args[0] if marker and marker.args else None
         checks = Path(str(item.fspath)).parent
         private = tuple(item.config.getoption("--dfl-hide") or ())
-        message = _message(call.excinfo, checks, private) if call.excinfo is not None and report.failed else ""
-        _RESULTS.append({"test": item.name, "function": getattr(item, "originalname", item.name),
-                         "file": Path(str(item.fspath)).name, "grade_id": grade_id, "outcome": report.outcome,
-                         "message": message,
-                         "grader_fault": _grader_fault(call.excinfo) if call.excinfo is not None and report.failed
-                         else ""})
+        message = (
+            _message(call.excinfo, checks, private) if call.excinfo is not None and report.failed else ""
+        )
+        _RESULTS.append(
+            {
+                "test": item.name,
+                "function": getattr(item, "originalname", item.name),
+                "file": Path(str(item.fspath)).name,
+                "grade_id": grade_id,
+                "outcome": report.outcome,
+                "message": message,
+                "grader_fault": _grader_fault(call.excinfo)
+                if call.excinfo is not None and report.failed
+                else "",
+            }
+        )
 
 
 def _grader_fault(excinfo) -> str:

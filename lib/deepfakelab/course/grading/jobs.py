@@ -143,9 +143,12 @@ class GradingResult:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
         values["notebooks"] = {
-            str(name): NotebookResult(problem=notebook.get("problem"),
-                                      cells=tuple(CellScore(**cell) for cell in notebook.get("cells", ())))
-            for name, notebook in (data.get("notebooks") or {}).items()}
+            str(name): NotebookResult(
+                problem=notebook.get("problem"),
+                cells=tuple(CellScore(**cell) for cell in notebook.get("cells", ())),
+            )
+            for name, notebook in (data.get("notebooks") or {}).items()
+        }
         values["seconds"] = dict(values.get("seconds") or {})
         for key in ("error", "traceback", "stopped", "grader_fault", "left_out", "log"):
             values[key] = str(values.get(key) or "")

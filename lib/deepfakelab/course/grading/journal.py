@@ -60,8 +60,12 @@ def _regular_files(folder: Path) -> list[Path]:
 def fingerprint_base(course: Course, assignment: str, hidden_checks: Path, sandbox: bool) -> str:
     """What every submission's fingerprint shares: the source, the hidden checks (``hidden_checks``
     holds ``<assignment>/``: the run's snapshot), the course's config and the sandbox."""
-    return tree_digest(course.source(assignment)) + tree_digest(hidden_checks / assignment) \
-        + hashlib.sha256(course.config.read_bytes()).hexdigest() + ("" if sandbox else "unsandboxed")
+    return (
+        tree_digest(course.source(assignment))
+        + tree_digest(hidden_checks / assignment)
+        + hashlib.sha256(course.config.read_bytes()).hexdigest()
+        + ("" if sandbox else "unsandboxed")
+    )
 
 
 def submission_fingerprint(base: str, folder: Path) -> str:
@@ -87,21 +91,30 @@ class JournalEntry:
         A crash (``error``), a killed worker (``stopped``) or the grader's own failure
         (``grader_fault``) is graded again by the next run.
         """
-        return self.fingerprint == fingerprint and not (self.result.error or self.result.stopped
-                                                        or self.result.grader_fault)
+        return self.fingerprint == fingerprint and not (
+            self.result.error or self.result.stopped or self.result.grader_fault
+        )
 
     def to_dict(self) -> dict:
         """The entry as the journal's JSON holds it (the result's keys beside the entry's own)."""
-        return {"fingerprint": self.fingerprint, "graded_at": self.graded_at, "sandboxed": self.sandboxed,
-                **self.result.to_dict()}
+        return {
+            "fingerprint": self.fingerprint,
+            "graded_at": self.graded_at,
+            "sandboxed": self.sandboxed,
+            **self.result.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> JournalEntry:
         """The entry :meth:`to_dict` wrote (raises KeyError, TypeError or ValueError for anything else)."""
         if not isinstance(data, dict):
             raise TypeError(f"a journal entry is a JSON object, not {type(data).__name__}")
-        return cls(fingerprint=str(data.get("fingerprint") or ""), graded_at=str(data.get("graded_at") or ""),
-                   sandboxed=bool(data.get("sandboxed", True)), result=GradingResult.from_dict(data))
+        return cls(
+            fingerprint=str(data.get("fingerprint") or ""),
+            graded_at=str(data.get("graded_at") or ""),
+            sandboxed=bool(data.get("sandboxed", True)),
+            result=GradingResult.from_dict(data),
+        )
 
 
 def journal_folder(course: Course, assignment: str) -> Path:

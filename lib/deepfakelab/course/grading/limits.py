@@ -40,14 +40,21 @@ KERNEL_LOST_ERROR = "KernelLost"
 class LimitedExecute(Execute):
     """nbgrader's Execute with a whole-notebook time budget and a memory-capped kernel."""
 
-    notebook_timeout = Float(900.0, help="Seconds the whole notebook may run; later cells are skipped.").tag(config=True)
+    notebook_timeout = Float(900.0, help="Seconds the whole notebook may run; later cells are skipped.").tag(
+        config=True
+    )
     memory_mb = Integer(8192, help="Address-space limit of the kernel, in MiB (0: none).").tag(config=True)
     max_output_bytes = Integer(
-        8_000_000, help="Bytes of output received per cell while it runs; the rest is dropped as it arrives, so "
-        "a cell printing without end cannot fill the grader's memory (LimitedOutput trims further).").tag(config=True)
-    progress_dir = Unicode("", help="Folder (outside the sandbox) where the notebook as executed so far is written "
-                           "before each cell, atomically: if the grading worker is killed, the cells that had "
-                           "finished keep their points (see .worker.partial_result). Empty: not written.").tag(config=True)
+        8_000_000,
+        help="Bytes of output received per cell while it runs; the rest is dropped as it arrives, so "
+        "a cell printing without end cannot fill the grader's memory (LimitedOutput trims further).",
+    ).tag(config=True)
+    progress_dir = Unicode(
+        "",
+        help="Folder (outside the sandbox) where the notebook as executed so far is written "
+        "before each cell, atomically: if the grading worker is killed, the cells that had "
+        "finished keep their points (see .worker.partial_result). Empty: not written.",
+    ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         # nbgrader sets its kernel manager the same way (a keyword, ahead of any config).
@@ -77,12 +84,23 @@ class LimitedExecute(Execute):
         out = None
         left = self.max_output_bytes - before
         if msg.get("msg_type") == "stream" and left > 0:  # keep the part of the text that still fits
-            out = super().output(outs, {**msg, "content": {**content, "text": str(content["text"])[:left]}},
-                                 display_id, cell_index)
+            out = super().output(
+                outs,
+                {**msg, "content": {**content, "text": str(content["text"])[:left]}},
+                display_id,
+                cell_index,
+            )
         if not self._dropped.get(cell_index):
             self._dropped[cell_index] = True
-            outs.append(NotebookNode(output_type="stream", name="stdout", text=(
-                f"\n... Output truncated: more than {self.max_output_bytes:,} bytes while the cell ran ...\n")))
+            outs.append(
+                NotebookNode(
+                    output_type="stream",
+                    name="stdout",
+                    text=(
+                        f"\n... Output truncated: more than {self.max_output_bytes:,} bytes while the cell ran ...\n"
+                    ),
+                )
+            )
         return out
 
     def preprocess(self, nb, resources=None, km=None):
@@ -107,19 +125,23 @@ class LimitedExecute(Execute):
         self._save_progress(index)
         remaining = self._deadline - time.monotonic()
         if remaining < 1:  # cell timeouts are whole seconds; less than one left means none
-            cell.outputs = [_error(
-                TIME_LIMIT_ERROR,
-                f"not run: the notebook used up its {self.notebook_timeout:.0f} s time limit before this "
-                "cell. Make the earlier cells faster (fewer epochs, smaller inputs) and submit again.",
-            )]
+            cell.outputs = [
+                _error(
+                    TIME_LIMIT_ERROR,
+                    f"not run: the notebook used up its {self.notebook_timeout:.0f} s time limit before this "
+                    "cell. Make the earlier cells faster (fewer epochs, smaller inputs) and submit again.",
+                )
+            ]
             return cell, resources
         self.timeout = max(1, int(min(self._cell_timeout or remaining, remaining)))
         self.error_on_timeout = {
             "ename": TIME_LIMIT_ERROR,
             "evalue": f"interrupted after {self.timeout} s",
-            "traceback": [f"{TIME_LIMIT_ERROR}: this cell was stopped after {self.timeout} s (the time "
-                          "limit of one cell, or what was left of the notebook's). Look for a loop "
-                          "that never ends or work that is far too large."],
+            "traceback": [
+                f"{TIME_LIMIT_ERROR}: this cell was stopped after {self.timeout} s (the time "
+                "limit of one cell, or what was left of the notebook's). Look for a loop "
+                "that never ends or work that is far too large."
+            ],
         }
         try:
             return super().preprocess_cell(cell, resources, index)
@@ -132,8 +154,11 @@ class LimitedExecute(Execute):
                 what = f"{where} could not be stopped at its time limit (it ignored the interrupt)"
             cell.outputs = [*cell.get("outputs", []), _error(KERNEL_LOST_ERROR, what)]
             if isinstance(exc, CellTimeoutError) and self._restart_and_replay(index):
-                cell.outputs[-1] = _error(KERNEL_LOST_ERROR, f"{what}; the kernel was restarted and the cells "
-                                          "before it run again, so only this cell's work is lost")
+                cell.outputs[-1] = _error(
+                    KERNEL_LOST_ERROR,
+                    f"{what}; the kernel was restarted and the cells "
+                    "before it run again, so only this cell's work is lost",
+                )
             else:  # a kernel that ended itself would end again: the rest of the notebook is lost
                 self._lost = what
             return cell, resources
@@ -191,17 +216,26 @@ class LimitedOutput(LimitOutput):
                 continue
             dropped += size
             if output.output_type == "stream":
-                text = output.text.encode()[:max(0, budget)].decode(errors="ignore")
-                output.text = f"{text}\n... Output truncated ({size:,} bytes, {self.max_bytes:,} kept per cell) ...\n"
+                text = output.text.encode()[: max(0, budget)].decode(errors="ignore")
+                output.text = (
+                    f"{text}\n... Output truncated ({size:,} bytes, {self.max_bytes:,} kept per cell) ...\n"
+                )
                 kept.append(output)
             elif output.output_type == "error":
                 output.evalue = output.evalue.encode()[:2000].decode(errors="ignore")
                 output.traceback = [t.encode()[:2000].decode(errors="ignore") for t in output.traceback[:20]]
                 kept.append(output)
             budget = 0
-        if dropped and not any(o.output_type == "stream" and "Output truncated" in o.get("text", "") for o in kept):
-            kept.append(NotebookNode(output_type="stream", name="stdout",
-                                     text=f"... {dropped:,} bytes of output left out ({self.max_bytes:,} kept per cell) ...\n"))
+        if dropped and not any(
+            o.output_type == "stream" and "Output truncated" in o.get("text", "") for o in kept
+        ):
+            kept.append(
+                NotebookNode(
+                    output_type="stream",
+                    name="stdout",
+                    text=f"... {dropped:,} bytes of output left out ({self.max_bytes:,} kept per cell) ...\n",
+                )
+            )
         cell.outputs = kept
         return cell, resources
 
@@ -223,8 +257,12 @@ def _output_bytes(output: NotebookNode) -> int:
     if output.output_type == "stream":
         return len(output.get("text", "").encode())
     if output.output_type == "error":
-        return len(output.get("evalue", "").encode()) + sum(len(t.encode()) for t in output.get("traceback", []))
-    return sum(len(v.encode()) if isinstance(v, str) else len(json.dumps(v)) for v in output.get("data", {}).values())
+        return len(output.get("evalue", "").encode()) + sum(
+            len(t.encode()) for t in output.get("traceback", [])
+        )
+    return sum(
+        len(v.encode()) if isinstance(v, str) else len(json.dumps(v)) for v in output.get("data", {}).values()
+    )
 
 
 def _has_error(cell: NotebookNode) -> bool:
@@ -240,7 +278,9 @@ def _error(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-def write_kernelspec(jupyter_path: Path, memory_mb: int, name: str = "python3", jail: list[str] | None = None) -> Path:
+def write_kernelspec(
+    jupyter_path: Path, memory_mb: int, name: str = "python3", jail: list[str] | None = None
+) -> Path:
     """Write a kernelspec ``name`` that starts the memory-limited kernel; return its folder.
 
     Put ``jupyter_path`` first on ``JUPYTER_PATH``: it then shadows the normal ``python3``
@@ -252,8 +292,17 @@ def write_kernelspec(jupyter_path: Path, memory_mb: int, name: str = "python3", 
     folder = Path(jupyter_path) / "kernels" / name
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [*(jail or []), sys.executable, "-m", "deepfakelab.course.sandbox.kernel_launcher", "--memory-mb",
-                 str(int(memory_mb)), "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"],
+        "argv": [
+            *(jail or []),
+            sys.executable,
+            "-m",
+            "deepfakelab.course.sandbox.kernel_launcher",
+            "--memory-mb",
+            str(int(memory_mb)),
+            "-f",
+            "{connection_file}",
+            "--IPKernelApp.log_level=ERROR",
+        ],
         "display_name": "Python 3 (graded, limited)",
         "language": "python",
         "env": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"},

@@ -39,7 +39,11 @@ def main_module_hidden():
     unguarded script (or notebook) in every worker would be slow at best.
     """
     main = sys.modules.get("__main__")
-    saved = {name: getattr(main, name) for name in ("__file__", "__spec__") if main is not None and hasattr(main, name)}
+    saved = {
+        name: getattr(main, name)
+        for name in ("__file__", "__spec__")
+        if main is not None and hasattr(main, name)
+    }
     with _START_LOCK:
         try:
             if main is not None:
@@ -176,17 +180,26 @@ def stopped_by_signals():
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_pool(jobs: list[GradingJob], wall_timeout: float, workers: int, stop: threading.Event,
-             record: Callable[[GradingJob, GradingResult], None], progress: bool = True,
-             desc: str = "grading") -> bool:
+def run_pool(
+    jobs: list[GradingJob],
+    wall_timeout: float,
+    workers: int,
+    stop: threading.Event,
+    record: Callable[[GradingJob, GradingResult], None],
+    progress: bool = True,
+    desc: str = "grading",
+) -> bool:
     """Grade ``jobs``, at most ``workers`` at a time, and ``record`` each result as it arrives.
 
     ``record`` runs in this thread, one result at a time. Returns whether the run was stopped
     (Ctrl-C, SIGTERM): ``stop`` is then set, the running workers are killed, and the results
     that arrived as it stopped are recorded too; the jobs not recorded are the next run's.
     """
-    with stopped_by_signals(), ThreadPoolExecutor(max_workers=workers) as pool, \
-            tqdm(total=len(jobs), desc=desc, unit="submission", disable=not progress) as bar:
+    with (
+        stopped_by_signals(),
+        ThreadPoolExecutor(max_workers=workers) as pool,
+        tqdm(total=len(jobs), desc=desc, unit="submission", disable=not progress) as bar,
+    ):
         futures = {pool.submit(run_worker, job, wall_timeout, stop): job for job in jobs}
         finished = set()
         try:
@@ -202,8 +215,12 @@ def run_pool(jobs: list[GradingJob], wall_timeout: float, workers: int, stop: th
                 future.cancel()
             pool.shutdown(wait=True)  # each running worker sees the stop within a quarter of a second
             for future in futures:  # results that arrived as the run stopped are kept too
-                if future not in finished and future.done() and not future.cancelled() \
-                        and not future.result().interrupted:
+                if (
+                    future not in finished
+                    and future.done()
+                    and not future.cancelled()
+                    and not future.result().interrupted
+                ):
                     record(futures[future], future.result())
             return True
     return False

@@ -35,7 +35,9 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 #: iframe, object, embed, form, input, svg or math element.
 ALLOWED_TAGS = set(nh3.ALLOWED_TAGS)
 #: nh3's attributes plus ``class`` (nbconvert's code highlighting), never ``style``, ``id`` or ``on*``.
-ALLOWED_ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()} | {"*": {"class", "title", "lang"}}
+ALLOWED_ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()} | {
+    "*": {"class", "title", "lang"}
+}
 #: Link and image URL schemes; ``data:`` only for raster images (:func:`_safe_url`).
 URL_SCHEMES = {"http", "https", "mailto", "attachment", "data"}
 #: Output mime types shown in a graded notebook; everything else (HTML is cleaned, not dropped)
@@ -45,8 +47,10 @@ KEPT_MIME = {"text/plain", "image/png", "image/jpeg", "image/gif", "application/
 CLEANED_MIME = {"text/html", "text/markdown"}
 RASTER_MIME = {"image/png", "image/jpeg", "image/gif"}
 #: Feedback pages embed their images and styles; they need no script at all (maths stays as TeX).
-FEEDBACK_CSP = ("default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:; "
-                "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+FEEDBACK_CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
 
 _TAG_START = re.compile(r"<[A-Za-z/!?]")  # what begins raw HTML (or an autolink) in markdown
 _RENDERED_URL = re.compile(r"<(\w+)[^>]*?\s(href|src)=\"([^\"]*)\"")
@@ -76,8 +80,14 @@ def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
 
 def clean_html(text: str) -> str:
     """``text`` (HTML) with only the allowlisted tags, attributes and URLs left."""
-    return nh3.clean(text, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
-                     attribute_filter=_attribute_filter, strip_comments=True)
+    return nh3.clean(
+        text,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        attribute_filter=_attribute_filter,
+        strip_comments=True,
+    )
 
 
 class _AnyAttachment(dict):
@@ -135,7 +145,11 @@ def _clean_attachments(cell) -> None:
     for name, bundle in attachments.items():
         if not isinstance(bundle, dict):
             continue
-        images = {mime: _join(data) for mime, data in bundle.items() if mime in RASTER_MIME and _is_base64(_join(data))}
+        images = {
+            mime: _join(data)
+            for mime, data in bundle.items()
+            if mime in RASTER_MIME and _is_base64(_join(data))
+        }
         if images:
             kept[str(name)] = images
     cell["attachments"] = kept
@@ -159,8 +173,11 @@ def _clean_metadata(metadata, kept: dict) -> dict:
     for mime in kept:
         entry = metadata.get(mime) if isinstance(metadata, dict) else None
         if mime in RASTER_MIME and isinstance(entry, dict):
-            sizes = {k: v for k, v in entry.items() if k in ("width", "height") and isinstance(v, (int, float))
-                     and not isinstance(v, bool)}
+            sizes = {
+                k: v
+                for k, v in entry.items()
+                if k in ("width", "height") and isinstance(v, (int, float)) and not isinstance(v, bool)
+            }
             if sizes:
                 clean[mime] = sizes
     return clean
@@ -219,7 +236,7 @@ def add_feedback_csp(folder: str | Path) -> list[Path]:
         if meta in text:
             continue
         head = _HEAD.search(text)
-        text = text[:head.end()] + meta + text[head.end():] if head else f"<head>{meta}</head>{text}"
+        text = text[: head.end()] + meta + text[head.end() :] if head else f"<head>{meta}</head>{text}"
         page.write_text(text, encoding="utf-8")
         changed.append(page)
     return changed

@@ -20,8 +20,11 @@ def warm() -> None:
     from nbformat.validator import get_validator  # deferred: as nbformat
 
     for relax in (False, True):
-        get_validator(version=nbformat.current_nbformat, version_minor=nbformat.current_nbformat_minor,
-                      relax_add_props=relax)
+        get_validator(
+            version=nbformat.current_nbformat,
+            version_minor=nbformat.current_nbformat_minor,
+            relax_add_props=relax,
+        )
 
 
 def start_server() -> None:

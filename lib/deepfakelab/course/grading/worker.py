@@ -59,8 +59,15 @@ from ..sandbox.bubblewrap import Limits, ProcessGroup, Sandbox
 from .answers import graded_notebook, missing_message
 from .forked_checks import run_pytest
 from .jobs import CellScore, GradingJob, GradingResult, NotebookResult
-from .limits import (KERNEL_LOST_ERROR, LimitedExecute, LimitedOutput, _cell_name, _error, limit_outputs,
-                     write_kernelspec)
+from .limits import (
+    KERNEL_LOST_ERROR,
+    LimitedExecute,
+    LimitedOutput,
+    _cell_name,
+    _error,
+    limit_outputs,
+    write_kernelspec,
+)
 from .sanitize import sanitize_notebook
 
 #: Name of the error a failed hidden check adds to its cell in the graded notebook.
@@ -81,9 +88,34 @@ OUTPUT_MAX_BYTES = 512 * 2**20
 LEFT_BEHIND_NOTE = "left-behind.txt"
 #: What a graded notebook's folder keeps of the files the notebook wrote: the types the labs save
 #: and read (artifacts, frames, fakes, the student's own photos and clips, the media manifest).
-OUTPUT_SUFFIXES = frozenset({".json", ".csv", ".txt", ".yaml", ".yml", ".npy", ".npz", ".png", ".jpg", ".jpeg",
-                             ".gif", ".webp", ".bmp", ".mp4", ".webm", ".mov", ".avi", ".mkv", ".m4v"})
-OUTPUT_LIMITS = {"max_files": SUBMISSION_MAX_FILES, "max_bytes": OUTPUT_MAX_BYTES, "keep_suffixes": OUTPUT_SUFFIXES}
+OUTPUT_SUFFIXES = frozenset(
+    {
+        ".json",
+        ".csv",
+        ".txt",
+        ".yaml",
+        ".yml",
+        ".npy",
+        ".npz",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".webp",
+        ".bmp",
+        ".mp4",
+        ".webm",
+        ".mov",
+        ".avi",
+        ".mkv",
+        ".m4v",
+    }
+)
+OUTPUT_LIMITS = {
+    "max_files": SUBMISSION_MAX_FILES,
+    "max_bytes": OUTPUT_MAX_BYTES,
+    "keep_suffixes": OUTPUT_SUFFIXES,
+}
 
 
 def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
@@ -93,8 +125,10 @@ def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None
     except UnicodeDecodeError:
         return None, f"{path.name} is not a text file; submit the .ipynb file JupyterLab saved"
     except json.JSONDecodeError as exc:
-        return None, (f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-                      "open it in JupyterLab, save it, and submit it again")
+        return None, (
+            f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "open it in JupyterLab, save it, and submit it again"
+        )
     try:
         nb = nbformat.read(str(path), as_version=4)
         nbformat.validate(nb)
@@ -126,6 +160,7 @@ def _limit_child(memory_mb: int):
         if memory_mb > 0:
             limit = memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
     return apply
 
 
@@ -141,15 +176,27 @@ def expected_checks(checks: Path) -> dict[str, set[str]]:
             if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test"):
                 continue
             for decorator in node.decorator_list:
-                if isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute) \
-                        and decorator.func.attr == "grade" and decorator.args \
-                        and isinstance(decorator.args[0], ast.Constant):
+                if (
+                    isinstance(decorator, ast.Call)
+                    and isinstance(decorator.func, ast.Attribute)
+                    and decorator.func.attr == "grade"
+                    and decorator.args
+                    and isinstance(decorator.args[0], ast.Constant)
+                ):
                     expected.setdefault(str(decorator.args[0].value), set()).add(f"{path.name}::{node.name}")
     return expected
 
 
-def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: float, memory_mb: int,
-                      sandbox: bool = True, hide: list[str] = (), fork: bool = False) -> tuple[list[dict], str | None]:
+def run_hidden_checks(
+    checks: Path,
+    notebook: Path,
+    artifacts: Path,
+    timeout: float,
+    memory_mb: int,
+    sandbox: bool = True,
+    hide: list[str] = (),
+    fork: bool = False,
+) -> tuple[list[dict], str | None]:
     """Run the hidden checks for one notebook; return their results and a problem, if any.
 
     pytest runs the instructor's checks in a process of its own that holds no student code; the
@@ -162,13 +209,36 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
         return [], None
     with tempfile.TemporaryDirectory(prefix=leftovers.prefix("dfl-hidden-")) as scratch:
         out = Path(scratch) / "results.json"
-        args = [str(checks), "-q", "--assert=plain", "-p", "no:cacheprovider",
-                "-p", "deepfakelab.course.grading.hidden", "--rootdir", str(checks), "-c", os.devnull, "--noconftest",
-                # Collection starts at the checks (else at the folder above them, listing all of it: /tmp).
-                "--confcutdir", str(checks),
-                "--dfl-artifacts", str(artifacts), "--dfl-notebook", str(notebook), "--dfl-results", str(out),
-                "--dfl-memory-mb", str(memory_mb), "--dfl-call-timeout", str(max(10.0, timeout * 0.6))]
-        probes = named_probes(checks)  # a module of the kit's, by name: no file of the checks enters the sandbox
+        args = [
+            str(checks),
+            "-q",
+            "--assert=plain",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "deepfakelab.course.grading.hidden",
+            "--rootdir",
+            str(checks),
+            "-c",
+            os.devnull,
+            "--noconftest",
+            # Collection starts at the checks (else at the folder above them, listing all of it: /tmp).
+            "--confcutdir",
+            str(checks),
+            "--dfl-artifacts",
+            str(artifacts),
+            "--dfl-notebook",
+            str(notebook),
+            "--dfl-results",
+            str(out),
+            "--dfl-memory-mb",
+            str(memory_mb),
+            "--dfl-call-timeout",
+            str(max(10.0, timeout * 0.6)),
+        ]
+        probes = named_probes(
+            checks
+        )  # a module of the kit's, by name: no file of the checks enters the sandbox
         if probes is not None:
             args += ["--dfl-probes", probes]
         if not sandbox:
@@ -186,20 +256,34 @@ def run_hidden_checks(checks: Path, notebook: Path, artifacts: Path, timeout: fl
             tail = log.read_text(errors="replace")[-1500:] if code is not None and log.is_file() else ""
         if code is None:
             try:
-                proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=scratch, env={**os.environ, **env},
-                                      capture_output=True, text=True, timeout=timeout,
-                                      preexec_fn=_limit_child(memory_mb))
+                proc = subprocess.run(
+                    [sys.executable, "-m", "pytest", *args],
+                    cwd=scratch,
+                    env={**os.environ, **env},
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                    preexec_fn=_limit_child(memory_mb),
+                )
             except subprocess.TimeoutExpired:
                 return [], f"the hidden checks did not finish within {timeout:.0f} s"
             code, tail = proc.returncode, (proc.stdout + proc.stderr)[-1500:]
-        if not out.is_file():  # pytest's output may quote the checks: the instructor's log only, never the student
+        if (
+            not out.is_file()
+        ):  # pytest's output may quote the checks: the instructor's log only, never the student
             print(f"hidden checks of {notebook.name} could not run (exit {code}):\n{tail}", file=sys.stderr)
             return [], f"the hidden checks could not run (exit {code}); the grader's log says why"
         return json.loads(out.read_text()), None
 
 
-def copy_plain_files(source: Path, target: Path, skip_suffixes: tuple[str, ...] = (), max_bytes: int = 2**30,
-                     max_files: int | None = None, keep_suffixes: frozenset[str] | None = None) -> str:
+def copy_plain_files(
+    source: Path,
+    target: Path,
+    skip_suffixes: tuple[str, ...] = (),
+    max_bytes: int = 2**30,
+    max_files: int | None = None,
+    keep_suffixes: frozenset[str] | None = None,
+) -> str:
     """Copy the regular files under ``source`` into ``target``: never a link, device or fifo.
 
     What a sandbox wrote is copied out this way, so a symlink it planted (to the gradebook, to
@@ -213,8 +297,11 @@ def copy_plain_files(source: Path, target: Path, skip_suffixes: tuple[str, ...] 
     left_out = {"type": 0, "count": 0, "size": 0}
     for root, dirs, files in os.walk(source, followlinks=False):
         here = Path(root)
-        dirs[:] = sorted(d for d in dirs if not (here / d).is_symlink()
-                         and not (keep_suffixes is not None and d.startswith(".")))  # the kernel's ~/.ipython
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not (here / d).is_symlink() and not (keep_suffixes is not None and d.startswith("."))
+        )  # the kernel's ~/.ipython
         for name in sorted(files):
             path = here / name
             if path.is_symlink() or not path.is_file() or path.suffix in skip_suffixes:
@@ -257,8 +344,13 @@ def _cell_outcome(cell) -> tuple[bool, str]:
     return True, ""
 
 
-def score_notebook(nb, grade_cells: list[dict], hidden: list[dict], hidden_problem: str | None,
-                   expected: dict[str, set[str]] | None = None) -> list[dict]:
+def score_notebook(
+    nb,
+    grade_cells: list[dict],
+    hidden: list[dict],
+    hidden_problem: str | None,
+    expected: dict[str, set[str]] | None = None,
+) -> list[dict]:
     """Score each graded cell of an executed notebook, and mark hidden failures in its outputs.
 
     A cell with hidden checks (``expected``: {grade_id: {"file::function"}}) scores only when
@@ -284,7 +376,13 @@ def score_notebook(nb, grade_cells: list[dict], hidden: list[dict], hidden_probl
     for entry in grade_cells:
         grade_id, max_points = entry["grade_id"], entry["max_points"]
         cell = by_id.get(grade_id)
-        row = {"grade_id": grade_id, "max_points": max_points, "manual": entry["manual"], "points": 0.0, "message": ""}
+        row = {
+            "grade_id": grade_id,
+            "max_points": max_points,
+            "manual": entry["manual"],
+            "points": 0.0,
+            "message": "",
+        }
         if cell is None:
             row["message"] = f"cell {grade_id!r} is missing from the graded notebook"
         elif entry["manual"]:
@@ -295,9 +393,14 @@ def score_notebook(nb, grade_cells: list[dict], hidden: list[dict], hidden_probl
             kernel_ok, message = _cell_outcome(cell)
             checks = [h for h in hidden if h.get("grade_id") == grade_id]
             failed = [h for h in checks if h.get("outcome") != "passed"]
-            reported = {f"{h.get('file')}::{h.get('function')}" for h in checks if h.get("outcome") == "passed"}
-            silent = sorted(expected.get(grade_id, set()) - reported - {f"{h.get('file')}::{h.get('function')}"
-                                                                           for h in failed})
+            reported = {
+                f"{h.get('file')}::{h.get('function')}" for h in checks if h.get("outcome") == "passed"
+            }
+            silent = sorted(
+                expected.get(grade_id, set())
+                - reported
+                - {f"{h.get('file')}::{h.get('function')}" for h in failed}
+            )
             hidden_message = ""
             if hidden_problem and (grade_id in expected or _calls_hidden(cell)):
                 hidden_message = hidden_problem
@@ -308,8 +411,11 @@ def score_notebook(nb, grade_cells: list[dict], hidden: list[dict], hidden_probl
             ok = kernel_ok and not hidden_message
             if kernel_ok and hidden_message:
                 message = hidden_message
-                cell.setdefault("outputs", []).append(nbformat.v4.new_output(
-                    "error", ename=HIDDEN_ERROR, evalue=message, traceback=[f"{HIDDEN_ERROR}: {message}"]))
+                cell.setdefault("outputs", []).append(
+                    nbformat.v4.new_output(
+                        "error", ename=HIDDEN_ERROR, evalue=message, traceback=[f"{HIDDEN_ERROR}: {message}"]
+                    )
+                )
             if not ok and grade_id in stopped and stopped[grade_id] not in message:
                 message += f" (an earlier cell was stopped -- {stopped[grade_id]})"
             row["points"] = max_points if ok else 0.0
@@ -353,10 +459,17 @@ def grade_submission(job: GradingJob) -> GradingResult:
         notebooks, total, max_total = _score_notebooks(submission, log, memory_mb)
         timings["hidden_checks"] = time.perf_counter() - clock - timings["prepare"] - timings["autograde"]
         left_out = _hand_over(submission)
-        return GradingResult(student=job.student, assignment=job.assignment, score=total, max_score=max_total,
-                             notebooks=notebooks, log=log[-4000:],
-                             seconds={k: round(v, 2) for k, v in timings.items()},
-                             grader_fault="; ".join(submission.grader_faults), left_out=left_out)
+        return GradingResult(
+            student=job.student,
+            assignment=job.assignment,
+            score=total,
+            max_score=max_total,
+            notebooks=notebooks,
+            log=log[-4000:],
+            seconds={k: round(v, 2) for k, v in timings.items()},
+            grader_fault="; ".join(submission.grader_faults),
+            left_out=left_out,
+        )
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
@@ -393,8 +506,9 @@ def _prepare(job: GradingJob, private: Path) -> _Submission:
     shutil.copy2(template / "nbgrader_config.py", private / "nbgrader_config.py")
     submission = _Submission(job, private, _grade_cells(private / "gradebook.db", assignment))
     # Plain files only: a symlink in the submission must not pull the instructor's files in.
-    submission.left_in = copy_plain_files(job.submission, submission.submitted,
-                                          max_bytes=SUBMISSION_MAX_BYTES, max_files=SUBMISSION_MAX_FILES)
+    submission.left_in = copy_plain_files(
+        job.submission, submission.submitted, max_bytes=SUBMISSION_MAX_BYTES, max_files=SUBMISSION_MAX_FILES
+    )
     for junk in (".ipynb_checkpoints", "artifacts", "__pycache__"):
         shutil.rmtree(submission.submitted / junk, ignore_errors=True)
     _take_answers(submission)
@@ -421,8 +535,9 @@ def _take_answers(submission: _Submission) -> None:
         nbformat.write(graded_nb, str(path))
 
 
-def _score_notebooks(submission: _Submission, log: str,
-                     memory_mb: int) -> tuple[dict[str, NotebookResult], float, float]:
+def _score_notebooks(
+    submission: _Submission, log: str, memory_mb: int
+) -> tuple[dict[str, NotebookResult], float, float]:
     """Steps 3 and 4: every notebook's cells scored (:func:`_notebook_rows`); the submission's
     points and the most it could score."""
     notebooks = {}
@@ -435,8 +550,9 @@ def _score_notebooks(submission: _Submission, log: str,
     return notebooks, total, max_total
 
 
-def _notebook_rows(submission: _Submission, name: str, cells: list[dict], log: str,
-                   memory_mb: int) -> tuple[list[dict], str | None]:
+def _notebook_rows(
+    submission: _Submission, name: str, cells: list[dict], log: str, memory_mb: int
+) -> tuple[list[dict], str | None]:
     """One notebook's rows (points and message per graded cell), and the problem that scored all
     of it 0 (not submitted, not a notebook, not graded by nbgrader: its log says why), if any.
 
@@ -460,20 +576,36 @@ def _notebook_rows(submission: _Submission, name: str, cells: list[dict], log: s
 
 def _zero_rows(cells: list[dict], message: str) -> list[dict]:
     """Every graded cell of a notebook that could not be scored: 0 points, and why."""
-    return [{"grade_id": c["grade_id"], "max_points": c["max_points"], "manual": c["manual"],
-             "points": 0.0, "message": message} for c in cells]
+    return [
+        {
+            "grade_id": c["grade_id"],
+            "max_points": c["max_points"],
+            "manual": c["manual"],
+            "points": 0.0,
+            "message": message,
+        }
+        for c in cells
+    ]
 
 
-def _hidden_checks(submission: _Submission, name: str, checks: Path, graded: Path,
-                   memory_mb: int) -> tuple[list[dict], str | None]:
+def _hidden_checks(
+    submission: _Submission, name: str, checks: Path, graded: Path, memory_mb: int
+) -> tuple[list[dict], str | None]:
     """The hidden checks of one graded notebook (:func:`run_hidden_checks`), run once more when
     the grader itself failed (see hidden._grader_fault); a fault twice in a row is noted in
     ``submission.grader_faults`` and is never the student's."""
     job = submission.job
     for _attempt in range(2):
         hidden, hidden_problem = run_hidden_checks(
-            checks, graded, graded.parent / "artifacts", float(job.hidden_timeout or 300),
-            memory_mb, sandbox=job.sandbox, hide=job.hide, fork=True)
+            checks,
+            graded,
+            graded.parent / "artifacts",
+            float(job.hidden_timeout or 300),
+            memory_mb,
+            sandbox=job.sandbox,
+            hide=job.hide,
+            fork=True,
+        )
         faults = [h["grader_fault"] for h in hidden if h.get("grader_fault")]
         if not faults:
             break
@@ -491,8 +623,15 @@ def _hand_over(submission: _Submission) -> str:
     if submission.autograded.is_dir():
         copy_plain_files(submission.autograded, job.staging)
     left_behind = (private / LEFT_BEHIND_NOTE).read_text() if (private / LEFT_BEHIND_NOTE).is_file() else ""
-    return "; ".join(filter(None, [submission.left_in and f"submission {submission.left_in}",
-                                   left_behind and f"outputs {left_behind}"]))
+    return "; ".join(
+        filter(
+            None,
+            [
+                submission.left_in and f"submission {submission.left_in}",
+                left_behind and f"outputs {left_behind}",
+            ],
+        )
+    )
 
 
 def _autograde(private: Path, assignment: str, student: str, job: GradingJob) -> tuple[str, int]:
@@ -501,15 +640,18 @@ def _autograde(private: Path, assignment: str, student: str, job: GradingJob) ->
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(private)).load_config()
     config.CourseDirectory.root = str(private)
-    for key, section, name in (("cell_timeout", "Execute", "timeout"),
-                               ("notebook_timeout", "LimitedExecute", "notebook_timeout"),
-                               ("memory_mb", "LimitedExecute", "memory_mb")):
+    for key, section, name in (
+        ("cell_timeout", "Execute", "timeout"),
+        ("notebook_timeout", "LimitedExecute", "notebook_timeout"),
+        ("memory_mb", "LimitedExecute", "memory_mb"),
+    ):
         if getattr(job, key) is not None:
             config[section][name] = getattr(job, key)
     # LimitedExecute reads Execute's settings too (it is a subclass), plus its own.
     replace = {Execute: LimitedExecute, LimitOutput: LimitedOutput}
     config.Autograde.autograde_preprocessors = [
-        replace.get(pp, pp) for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
+        replace.get(pp, pp) for pp in Autograde.class_traits()["autograde_preprocessors"].default()
+    ]
     memory_mb = int(config.LimitedExecute.get("memory_mb", 8192))
     notebook_timeout = float(config.LimitedExecute.get("notebook_timeout", 900.0))
     if job.staging:  # progress as each cell starts, for a worker that gets killed (partial_result)
@@ -526,22 +668,35 @@ def _autograde(private: Path, assignment: str, student: str, job: GradingJob) ->
             config.KernelManager.ip = str(private / "runtime" / "kernel")
             config.KernelManager.connection_file = str(private / "runtime" / "kernel.json")
         write_kernelspec(private / "jupyter", memory_mb, jail=jail)
-        os.environ["JUPYTER_PATH"] = os.pathsep.join([str(private / "jupyter"), os.environ.get("JUPYTER_PATH", "")])
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(
+            [str(private / "jupyter"), os.environ.get("JUPYTER_PATH", "")]
+        )
         os.environ["JUPYTER_RUNTIME_DIR"] = str(private / "runtime")
         os.chdir(private)
         coursedir = CourseDirectory(config=config)
         api = NbGraderAPI(coursedir=coursedir, config=config)
         result = api.autograde(assignment, student, force=True, create=True)
         if jail is not None:  # what the notebook wrote, as plain files, beside the graded notebook
-            left_behind = copy_plain_files(private / "kernel-cwd", private / "autograded" / student / assignment,
-                                           skip_suffixes=(".ipynb",), **OUTPUT_LIMITS)
+            left_behind = copy_plain_files(
+                private / "kernel-cwd",
+                private / "autograded" / student / assignment,
+                skip_suffixes=(".ipynb",),
+                **OUTPUT_LIMITS,
+            )
             if left_behind:
                 (private / LEFT_BEHIND_NOTE).write_text(left_behind)
     return (result.get("log") or "") + (result.get("error") or ""), memory_mb
 
 
-def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, notebook_timeout: float,
-                 stack: contextlib.ExitStack, hide: tuple[Path, ...]) -> list[str]:
+def _kernel_jail(
+    private: Path,
+    student: str,
+    assignment: str,
+    memory_mb: int,
+    notebook_timeout: float,
+    stack: contextlib.ExitStack,
+    hide: tuple[Path, ...],
+) -> list[str]:
     """The command prefix that starts the kernel in this submission's sandbox.
 
     The sandbox sees the folder the notebook runs in and the folder of the kernel's connection
@@ -556,12 +711,21 @@ def _kernel_jail(private: Path, student: str, assignment: str, memory_mb: int, n
     kernel_cwd = private / "kernel-cwd"
     copy_plain_files(private / "submitted" / student / assignment, kernel_cwd, skip_suffixes=(".ipynb",))
     kernel_cwd.mkdir(exist_ok=True)
-    limits = Limits(memory_mb=memory_mb, cpu_seconds=int(notebook_timeout) + 60, processes=SANDBOX_PROCESSES,
-                    file_mb=SANDBOX_FILE_MB)
+    limits = Limits(
+        memory_mb=memory_mb,
+        cpu_seconds=int(notebook_timeout) + 60,
+        processes=SANDBOX_PROCESSES,
+        file_mb=SANDBOX_FILE_MB,
+    )
     group = stack.enter_context(ProcessGroup(limits.processes, limits.total_mb()))
     # The sandbox starts with an empty environment; notebooks may shorten work when graded (nbgrader's flag).
-    return Sandbox(writable=(runtime,), mapped=((kernel_cwd, workdir),), limits=limits, hidden=tuple(map(Path, hide)),
-                   env=(("NBGRADER_EXECUTION", "autograde"),)).command([], cwd=workdir, cgroup=group.paths)
+    return Sandbox(
+        writable=(runtime,),
+        mapped=((kernel_cwd, workdir),),
+        limits=limits,
+        hidden=tuple(map(Path, hide)),
+        env=(("NBGRADER_EXECUTION", "autograde"),),
+    ).command([], cwd=workdir, cgroup=group.paths)
 
 
 def _write_json_atomic(path: Path, data) -> None:
@@ -614,21 +778,38 @@ def partial_result(job: GradingJob, why: str) -> GradingResult | None:
                     what = f"{why} while {where} ran; the cells before it keep their points"
                     for index, cell in enumerate(nb.cells[running:], start=running):
                         if cell.cell_type == "code" and cell.source.strip():
-                            cell.outputs = [_error(KERNEL_LOST_ERROR, what if index == running else f"not run: {what}")]
+                            cell.outputs = [
+                                _error(KERNEL_LOST_ERROR, what if index == running else f"not run: {what}")
+                            ]
                 nb = limit_outputs(nb, job.template)  # in lines and bytes, as nbgrader trims a finished one
                 graded = staging / f"{name}.ipynb"
                 nbformat.write(nb, str(graded))
                 hidden, hidden_problem = run_hidden_checks(
-                    checks, graded, staging / "artifacts", float(job.hidden_timeout or 300),
-                    int(state.get("memory_mb") or 8192), sandbox=job.sandbox, hide=job.hide)
+                    checks,
+                    graded,
+                    staging / "artifacts",
+                    float(job.hidden_timeout or 300),
+                    int(state.get("memory_mb") or 8192),
+                    sandbox=job.sandbox,
+                    hide=job.hide,
+                )
                 rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
-                nb = sanitize_notebook(nb)  # issue 32: formgrader and the feedback render it for the instructor
+                nb = sanitize_notebook(
+                    nb
+                )  # issue 32: formgrader and the feedback render it for the instructor
                 nbformat.write(nb, str(graded))
             notebooks[name] = NotebookResult(problem, tuple(CellScore(**row) for row in rows))
             total += sum(r["points"] or 0.0 for r in rows)
             max_total += sum(r["max_points"] for r in rows)
-        return GradingResult(student=student, assignment=assignment, score=total, max_score=max_total,
-                             notebooks=notebooks, log=why, stopped=why)
+        return GradingResult(
+            student=student,
+            assignment=assignment,
+            score=total,
+            max_score=max_total,
+            notebooks=notebooks,
+            log=why,
+            stopped=why,
+        )
     finally:
         shutil.rmtree(private, ignore_errors=True)
         shutil.rmtree(progress, ignore_errors=True)
@@ -636,13 +817,27 @@ def partial_result(job: GradingJob, why: str) -> GradingResult | None:
 
 #: Modules the fork server imports once, so that each forked worker starts with them loaded;
 #: :mod:`.warm_caches` first, which sets the server up before nbformat is imported.
-PRELOAD = ["deepfakelab.course.grading.warm_caches",
-           "deepfakelab.course.grading.worker", "deepfakelab.course.release", "deepfakelab.course.grading.limits",
-           "nbgrader.apps.api", "nbgrader.converters", "nbgrader.preprocessors", "nbgrader.api",
-           "nbclient", "jupyter_client", "pytest", "deepfakelab.course.grading.hidden",
-           # imported by every worker otherwise: by nbconvert, the kernelspec, the gradebook, the kit
-           "IPython", "ipykernel.kernelspec", "sqlalchemy.dialects.sqlite", "deepfakelab.course.sandbox.bubblewrap",
-           "deepfakelab.course.sandbox.prompt_kernel", "deepfakelab.course.grading.forked_checks"]
+PRELOAD = [
+    "deepfakelab.course.grading.warm_caches",
+    "deepfakelab.course.grading.worker",
+    "deepfakelab.course.release",
+    "deepfakelab.course.grading.limits",
+    "nbgrader.apps.api",
+    "nbgrader.converters",
+    "nbgrader.preprocessors",
+    "nbgrader.api",
+    "nbclient",
+    "jupyter_client",
+    "pytest",
+    "deepfakelab.course.grading.hidden",
+    # imported by every worker otherwise: by nbconvert, the kernelspec, the gradebook, the kit
+    "IPython",
+    "ipykernel.kernelspec",
+    "sqlalchemy.dialects.sqlite",
+    "deepfakelab.course.sandbox.bubblewrap",
+    "deepfakelab.course.sandbox.prompt_kernel",
+    "deepfakelab.course.grading.forked_checks",
+]
 
 
 def process_main(job: GradingJob, conn) -> None:

@@ -45,7 +45,9 @@ def named_by(checks: Path) -> str | None:
     names = set()
     for path in sorted(Path(checks).glob("test_*.py")) if Path(checks).is_dir() else []:
         for node in ast.parse(path.read_text(), str(path)).body:
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "PROBES" for t in node.targets):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "PROBES" for t in node.targets
+            ):
                 if not isinstance(node.value, ast.Constant):
                     raise ValueError(f"{path.name}: PROBES must be a string constant (a module name)")
                 names.add(checked_name(node.value.value))

@@ -33,7 +33,11 @@ STATS = ("d_loss", "g_loss", "d_real", "d_fake")
 
 
 def _layer_names(block) -> list[str]:
-    return [f"{type(m).__module__}.{type(m).__qualname__}" for m in block.modules() if not isinstance(m, _Sequential)]
+    return [
+        f"{type(m).__module__}.{type(m).__qualname__}"
+        for m in block.modules()
+        if not isinstance(m, _Sequential)
+    ]
 
 
 def generator_block(student) -> dict:
@@ -41,8 +45,12 @@ def generator_block(student) -> dict:
     block = student.generator_block(8, 4, kernel_size=4, stride=1)
     out = block(_randn(3, 8, 5, 5))
     final = student.generator_block(8, 3, kernel_size=3, stride=2, final_layer=True)
-    return {"shape": list(out.shape), "layers": _layer_names(block), "final_layers": _layer_names(final),
-            "final_shape": list(final(_randn(2, 8, 4, 4)).shape)}
+    return {
+        "shape": list(out.shape),
+        "layers": _layer_names(block),
+        "final_layers": _layer_names(final),
+        "final_shape": list(final(_randn(2, 8, 4, 4)).shape),
+    }
 
 
 def discriminator_block(student) -> dict:
@@ -52,9 +60,12 @@ def discriminator_block(student) -> dict:
     layers = [m for m in block.modules() if not isinstance(m, _Sequential)]
     slope = getattr(layers[2], "negative_slope", None) if len(layers) > 2 else None
     final = student.discriminator_block(6, 1, kernel_size=5, stride=1, final_layer=True)
-    return {"shape": list(out.shape), "layers": _layer_names(block),
-            "negative_slope": float(slope) if isinstance(slope, (int, float)) else None,
-            "final_layers": _layer_names(final)}
+    return {
+        "shape": list(out.shape),
+        "layers": _layer_names(block),
+        "negative_slope": float(slope) if isinstance(slope, (int, float)) else None,
+        "final_layers": _layer_names(final),
+    }
 
 
 class ConstantGenerator(nn.Module):
@@ -83,8 +94,9 @@ class LinearDiscriminator(nn.Module):
         return images.reshape(len(images), -1) @ self.weight + self.bias
 
 
-def small_gan(seed: int, lr: float) -> tuple[ConstantGenerator, LinearDiscriminator, torch.optim.Optimizer,
-                                             torch.optim.Optimizer]:
+def small_gan(
+    seed: int, lr: float
+) -> tuple[ConstantGenerator, LinearDiscriminator, torch.optim.Optimizer, torch.optim.Optimizer]:
     """The two small networks of :func:`train_step_update` and their Adam optimisers, as the notebook makes them.
 
     Deterministic in ``seed``: a check builds the same ones outside the sandbox.
@@ -107,8 +119,11 @@ def small_batches(seed: int, steps: int, batch: int) -> list[torch.Tensor]:
 def _stats(stats) -> dict:
     is_dict = isinstance(stats, dict)
     keys = [str(k) for k in stats] if is_dict else []
-    return {"is_dict": is_dict, "keys": keys,
-            "values": {k: float(stats[k]) for k in STATS if is_dict and k in stats}}
+    return {
+        "is_dict": is_dict,
+        "keys": keys,
+        "values": {k: float(stats[k]) for k in STATS if is_dict and k in stats},
+    }
 
 
 def _weights(module: nn.Module) -> list[torch.Tensor]:
@@ -147,8 +162,12 @@ def trace_gan(seed: int, lr: float = 0.01):
     numbers = torch.Generator().manual_seed(seed)
     generator = TraceGenerator(torch.randn(1, 28, 28, generator=numbers))
     discriminator = LinearDiscriminator(torch.randn(28 * 28, generator=numbers) * 0.02, torch.zeros(1))
-    return (generator, discriminator, _Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999)),
-            _Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999)))
+    return (
+        generator,
+        discriminator,
+        _Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999)),
+        _Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
+    )
 
 
 def train_step_trace(student, seed: int, batch: int = 8, z_dim: int = 8) -> dict:
@@ -186,9 +205,13 @@ def primer_step(student, seed: int) -> dict:
         value = float(loss)
     except (TypeError, ValueError):
         value = None
-    return {"loss": value, "loss_type": type(loss).__name__,
-            "judge": _weights(judge), "maker": _weights(maker),
-            "maker_grads": [p.grad is not None and bool(p.grad.abs().sum() > 0) for p in maker.parameters()]}
+    return {
+        "loss": value,
+        "loss_type": type(loss).__name__,
+        "judge": _weights(judge),
+        "maker": _weights(maker),
+        "maker_grads": [p.grad is not None and bool(p.grad.abs().sum() > 0) for p in maker.parameters()],
+    }
 
 
 def loss_gradients(student, name: str, *logits) -> dict:
@@ -201,8 +224,10 @@ def loss_gradients(student, name: str, *logits) -> dict:
     inputs = [torch.as_tensor(x, dtype=torch.float32).detach().clone().requires_grad_(True) for x in logits]
     loss = getattr(student, name)(*inputs)
     grads = _grad(loss, inputs, allow_unused=True)
-    return {"value": float(loss.detach()),
-            "grads": [torch.zeros_like(x) if g is None else g.detach() for x, g in zip(inputs, grads)]}
+    return {
+        "value": float(loss.detach()),
+        "grads": [torch.zeros_like(x) if g is None else g.detach() for x, g in zip(inputs, grads)],
+    }
 
 
 def plot_losses(student, history: list[dict]) -> dict:
@@ -212,8 +237,12 @@ def plot_losses(student, history: list[dict]) -> dict:
     if not axes:
         return {"has_axes": False, "lines": {}, "xlabel": "", "ylabel": ""}
     ax = axes[0]
-    return {"has_axes": True, "xlabel": str(ax.get_xlabel()), "ylabel": str(ax.get_ylabel()),
-            "lines": {str(line.get_label()): [float(y) for y in line.get_ydata()] for line in ax.get_lines()}}
+    return {
+        "has_axes": True,
+        "xlabel": str(ax.get_xlabel()),
+        "ylabel": str(ax.get_ylabel()),
+        "lines": {str(line.get_label()): [float(y) for y in line.get_ydata()] for line in ax.get_lines()},
+    }
 
 
 @functools.cache
@@ -248,9 +277,12 @@ def main_run(student, steps: int) -> dict:
     generator.eval()
     with torch.no_grad():
         samples = (generator(_randn(64, 64, generator=torch.Generator().manual_seed(1))) + 1) / 2
-    _MAIN_RUNS[steps] = {"history": history, "samples": samples.numpy(),
-                         "d_changed": any(not _equal(a, b) for a, b in zip(d_before, discriminator.parameters())),
-                         "g_changed": any(not _equal(a, b) for a, b in zip(g_before, generator.parameters()))}
+    _MAIN_RUNS[steps] = {
+        "history": history,
+        "samples": samples.numpy(),
+        "d_changed": any(not _equal(a, b) for a, b in zip(d_before, discriminator.parameters())),
+        "g_changed": any(not _equal(a, b) for a, b in zip(g_before, generator.parameters())),
+    }
     return _MAIN_RUNS[steps]
 
 
@@ -271,7 +303,9 @@ def experiment_run(student, number: int, lr: float, batch_size: int, z_dim: int,
     for _ in range(steps):
         batch = real_images[torch.randint(len(real_images), (batch_size,), generator=batches)]
         log.append(student.train_step(generator, discriminator, opt_g, opt_d, batch, z_dim=z_dim))
-    last = log[-max(1, len(log) // 5):]
-    return {"final_d_loss": round(float(np.mean([float(h["d_loss"]) for h in last])), 4),
-            "final_g_loss": round(float(np.mean([float(h["g_loss"]) for h in last])), 4),
-            "trained": any(not _equal(a, b) for a, b in zip(d_before, discriminator.parameters()))}
+    last = log[-max(1, len(log) // 5) :]
+    return {
+        "final_d_loss": round(float(np.mean([float(h["d_loss"]) for h in last])), 4),
+        "final_g_loss": round(float(np.mean([float(h["g_loss"]) for h in last])), 4),
+        "trained": any(not _equal(a, b) for a, b in zip(d_before, discriminator.parameters())),
+    }

@@ -49,14 +49,25 @@ from ..layout import kit_root
 from . import leftovers
 
 #: Files of ``/etc`` that Python, NumPy, matplotlib and ffmpeg read; nothing else of it is mounted.
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "mime.types",
-             "matplotlibrc", "ssl/openssl.cnf")
+ETC_FILES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "alternatives",
+    "fonts",
+    "localtime",
+    "mime.types",
+    "matplotlibrc",
+    "ssl/openssl.cnf",
+)
 CGROUP_ROOTS = leftovers.CGROUP_ROOTS  # where a sandbox's pids cgroup is made (kept in .leftovers)
 #: How to make bubblewrap work, in the message of a refusal.
-HOW_TO_ENABLE = ("install it (`sudo apt-get install --no-install-recommends bubblewrap`, or `make system-deps`) "
-                 "and allow user namespaces (`sudo sysctl -w kernel.unprivileged_userns_clone=1`; on Ubuntu 24.04 "
-                 "also `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`), or grade with --no-sandbox "
-                 "(same-user limits only, not safe against a determined student)")
+HOW_TO_ENABLE = (
+    "install it (`sudo apt-get install --no-install-recommends bubblewrap`, or `make system-deps`) "
+    "and allow user namespaces (`sudo sysctl -w kernel.unprivileged_userns_clone=1`; on Ubuntu 24.04 "
+    "also `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`), or grade with --no-sandbox "
+    "(same-user limits only, not safe against a determined student)"
+)
 
 
 class SandboxUnavailable(ConfigError):
@@ -95,8 +106,12 @@ class Sandbox:
     limits: Limits = field(default_factory=Limits)
     env: tuple[tuple[str, str], ...] = ()
 
-    def command(self, argv: list[str], cwd: Path | None = None,
-                cgroup: Path | list[Path] | tuple[Path, ...] | None = None) -> list[str]:
+    def command(
+        self,
+        argv: list[str],
+        cwd: Path | None = None,
+        cgroup: Path | list[Path] | tuple[Path, ...] | None = None,
+    ) -> list[str]:
         """``argv`` run inside this sandbox (``cwd`` inside it), with the limits applied.
 
         ``cgroup``: the cgroup(s) the sandbox joins (:attr:`ProcessGroup.paths`).
@@ -104,10 +119,23 @@ class Sandbox:
         bwrap = shutil.which("bwrap")
         if bwrap is None:
             raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed; {HOW_TO_ENABLE}")
-        args = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                "--hostname", "grading", "--proc", "/proc", "--dev", "/dev",
-                *_sized_tmpfs(self.limits.shm_mb, "/dev/shm"), "--remount-ro", "/dev",
-                *_sized_tmpfs(self.limits.tmp_mb, "/tmp")]
+        args = [
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--hostname",
+            "grading",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            *_sized_tmpfs(self.limits.shm_mb, "/dev/shm"),
+            "--remount-ro",
+            "/dev",
+            *_sized_tmpfs(self.limits.tmp_mb, "/tmp"),
+        ]
         args += _system_mounts()
         mounted: list[Path] = []
         for path in _python_paths() + [Path(p) for p in self.readable]:
@@ -117,17 +145,29 @@ class Sandbox:
         # Masks go over the read-only mounts, before the writable ones (which may lie inside a mask).
         for path in [*_kit_secrets(), *map(Path, self.hidden)]:
             if any(_inside(path, m) for m in mounted):
-                args += ["--tmpfs", str(path)] if path.is_dir() or not path.exists() \
+                args += (
+                    ["--tmpfs", str(path)]
+                    if path.is_dir() or not path.exists()
                     else ["--ro-bind", "/dev/null", str(path)]
+                )
         for path in self.writable:
             args += ["--bind", str(path), str(path)]
         for source, target in self.mapped:
             args += ["--bind", str(source), str(target)]
         args += ["--clearenv"]
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(cwd or "/tmp"),
-               "PYTHONPATH": os.pathsep.join(str(p) for p in _kit_paths()), "PYTHONDONTWRITEBYTECODE": "1",
-               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
-               "MPLCONFIGDIR": "/tmp/matplotlib", **dict(self.env)}
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": str(cwd or "/tmp"),
+            "PYTHONPATH": os.pathsep.join(str(p) for p in _kit_paths()),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+            "PYTHONHASHSEED": "0",
+            "MPLCONFIGDIR": "/tmp/matplotlib",
+            **dict(self.env),
+        }
         for key, value in env.items():
             args += ["--setenv", key, value]
         if cwd is not None:
@@ -171,8 +211,14 @@ def _kit_paths() -> tuple[Path, ...]:
 @functools.cache
 def _python_paths() -> list[Path]:
     """The interpreter, the standard library, the venv and every folder on ``sys.path``."""
-    paths = [Path(sys.base_prefix), Path(sys.base_exec_prefix), Path(sys.prefix), Path(sys.exec_prefix),
-             Path(sys.executable).resolve().parent, *_kit_paths()]
+    paths = [
+        Path(sys.base_prefix),
+        Path(sys.base_exec_prefix),
+        Path(sys.prefix),
+        Path(sys.exec_prefix),
+        Path(sys.executable).resolve().parent,
+        *_kit_paths(),
+    ]
     paths += [Path(p) for p in sys.path if p and Path(p).is_dir() and Path(p).is_absolute()]
     unique = []
     for path in sorted({p.resolve() for p in paths}, key=lambda p: len(p.parts)):
@@ -195,7 +241,9 @@ def _limits_prefix(limits: Limits, cgroup: Path | list[Path] | tuple[Path, ...] 
     """``sh`` joins the cgroups, ``prlimit`` sets the rlimits, then bwrap starts (inheriting both)."""
     prlimit = shutil.which("prlimit")
     if prlimit is None:
-        raise SandboxUnavailable("prlimit (util-linux) is not installed; it sets the sandbox's resource limits")
+        raise SandboxUnavailable(
+            "prlimit (util-linux) is not installed; it sets the sandbox's resource limits"
+        )
     args = [prlimit, "--core=0"]
     if limits.memory_mb:
         args.append(f"--as={int(limits.memory_mb) * 1024 * 1024}")

@@ -22,7 +22,7 @@ def main(argv: list[str]) -> None:
         sys.exit("usage: bwrap_exec.py BWRAP OPTION... -- COMMAND...")
     bwrap, rest = argv[0], argv[1:]
     cut = rest.index("--")
-    options, command = rest[:cut], rest[cut + 1:]
+    options, command = rest[:cut], rest[cut + 1 :]
     payload = b"".join(os.fsencode(option) + b"\0" for option in options)
     read, write = os.pipe()
     if len(payload) > 60_000:  # a pipe holds 64 KiB before a write blocks: no sandbox needs that many options

@@ -68,8 +68,11 @@ def _stale(path: Path, kinds: tuple[str, ...]) -> bool:
     return started > info.st_mtime + 1  # the pid was reused by a process younger than the folder
 
 
-def sweep(temp_root: Path | None = None, cgroup_roots: tuple[Path, ...] | None = None,
-          staging_roots: tuple[Path, ...] = ()) -> list[Path]:
+def sweep(
+    temp_root: Path | None = None,
+    cgroup_roots: tuple[Path, ...] | None = None,
+    staging_roots: tuple[Path, ...] = (),
+) -> list[Path]:
     """Remove the stale leftovers of killed runs of this user; return what was removed.
 
     ``staging_roots``: folders holding the staging folders of grading runs (one per assignment);

@@ -25,6 +25,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Type
 
+
 class PromptKernelClient(AsyncKernelClient):
     """An async kernel client whose :meth:`wait_for_ready` returns once the kernel has answered."""
 

@@ -34,13 +34,30 @@ from ..probes import checked_name
 from .bubblewrap import Limits, ProcessGroup, Sandbox
 
 #: Built-in exceptions a student's error is re-raised as; any other becomes a StudentError.
-RERAISED = (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError, NotImplementedError, AttributeError,
-            RuntimeError, ArithmeticError, LookupError, MemoryError, RecursionError, OverflowError)
+RERAISED = (
+    IndexError,
+    KeyError,
+    ValueError,
+    TypeError,
+    ZeroDivisionError,
+    NotImplementedError,
+    AttributeError,
+    RuntimeError,
+    ArithmeticError,
+    LookupError,
+    MemoryError,
+    RecursionError,
+    OverflowError,
+)
 
 
 #: A path through one of the grader's temporary folders (see :mod:`.leftovers`), up to that folder.
-_PRIVATE = re.compile(r"(?:/[^\s/'\"]+)*/(?:%s)\d+-[^\s/'\"]*" % "|".join(
-    re.escape(kind) for kind in (*leftovers.TEMP_KINDS, leftovers.STAGING_KIND, leftovers.CGROUP_KIND)))
+_PRIVATE = re.compile(
+    r"(?:/[^\s/'\"]+)*/(?:%s)\d+-[^\s/'\"]*"
+    % "|".join(
+        re.escape(kind) for kind in (*leftovers.TEMP_KINDS, leftovers.STAGING_KIND, leftovers.CGROUP_KIND)
+    )
+)
 
 
 def without_private_paths(text: str, folders=()) -> str:
@@ -75,8 +92,16 @@ class RemoteStudent:
     no student code (see :meth:`decode`).
     """
 
-    def __init__(self, notebook: Path | None, probes: str | None = None, *, sandbox: bool = True, memory_mb: int = 8192,
-                 call_timeout: float = 120.0, hide: list[Path] = ()):
+    def __init__(
+        self,
+        notebook: Path | None,
+        probes: str | None = None,
+        *,
+        sandbox: bool = True,
+        memory_mb: int = 8192,
+        call_timeout: float = 120.0,
+        hide: list[Path] = (),
+    ):
         self._hide = tuple(hide)
         self._scratch = leftovers.private_folder("dfl-student-")
         (self._scratch / "in").mkdir()
@@ -98,17 +123,24 @@ class RemoteStudent:
 
     # --- the server --------------------------------------------------------------------------
     def _command(self) -> list[str]:
-        argv = [sys.executable, "-m", "deepfakelab.course.sandbox.student_server",
-                str(self._notebook) if self._notebook is not None else "--decode"]
+        argv = [
+            sys.executable,
+            "-m",
+            "deepfakelab.course.sandbox.student_server",
+            str(self._notebook) if self._notebook is not None else "--decode",
+        ]
         if self._probes is not None:
             argv.append(self._probes)
         if not self._sandboxed:
             return argv
         limits = Limits(memory_mb=self._memory_mb, processes=256, file_mb=256)
         self._group = ProcessGroup(limits.processes, limits.total_mb())
-        return Sandbox(writable=(self._scratch,), limits=limits, hidden=self._hide,
-                       env=(("NBGRADER_EXECUTION", "autograde"),)).command(argv, cwd=self._scratch / "work",
-                                                                           cgroup=self._group.paths)
+        return Sandbox(
+            writable=(self._scratch,),
+            limits=limits,
+            hidden=self._hide,
+            env=(("NBGRADER_EXECUTION", "autograde"),),
+        ).command(argv, cwd=self._scratch / "work", cgroup=self._group.paths)
 
     def _start(self) -> None:
         memory = self._memory_mb
@@ -120,9 +152,15 @@ class RemoteStudent:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
-        self._proc = subprocess.Popen(self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, cwd=self._scratch / "work", env=env,
-                                      preexec_fn=None if self._sandboxed else limit)
+        self._proc = subprocess.Popen(
+            self._command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=self._scratch / "work",
+            env=env,
+            preexec_fn=None if self._sandboxed else limit,
+        )
         hello = self._exchange(None, self.call_timeout)
         if "error" in hello:
             raise StudentError(self._cleaned(hello["error"]["message"]))
@@ -171,11 +209,17 @@ class RemoteStudent:
         except (EOFError, BrokenPipeError, wire.WireError) as exc:
             self._stop()
             if expired.is_set():
-                return {"error": {"type": "TimeoutError", "message": f"did not finish within {timeout:.0f} s"}}
+                return {
+                    "error": {"type": "TimeoutError", "message": f"did not finish within {timeout:.0f} s"}
+                }
             if isinstance(exc, wire.WireError):
                 return {"error": {"type": "WireError", "message": f"sent back something unreadable ({exc})"}}
             code = proc.wait()
-            why = "ran out of memory or was killed" if code in (-9, 137) else f"ended the process (exit status {code})"
+            why = (
+                "ran out of memory or was killed"
+                if code in (-9, 137)
+                else f"ended the process (exit status {code})"
+            )
             return {"error": {"type": "ProcessEnded", "message": f"your code {why}"}}
         finally:
             timer.cancel()
@@ -184,25 +228,32 @@ class RemoteStudent:
     def _cleaned(self, message: str) -> str:
         """A message of the student's code as a check may show it: short, and naming no private folder."""
         folders = (self._scratch, self._scratch.resolve(), *self._hide)
-        return without_private_paths(str(message), folders)[:wire.MESSAGE_CHARS]
+        return without_private_paths(str(message), folders)[: wire.MESSAGE_CHARS]
 
     def _answer(self, op: str, name: str, args: tuple, kwargs: dict) -> dict:
         if self._proc is None or self._proc.poll() is not None:
             self._stop()
             self._start()
-        return self._exchange({"op": op, "name": name, "args": list(args), "kwargs": kwargs}, self.call_timeout)
+        return self._exchange(
+            {"op": op, "name": name, "args": list(args), "kwargs": kwargs}, self.call_timeout
+        )
 
     def _request(self, op: str, name: str, args: tuple, kwargs: dict):
         answer = self._answer(op, name, args, kwargs)
         if "error" in answer:
-            kind, message = str(answer["error"].get("type"))[:80], self._cleaned(answer["error"].get("message"))
+            kind, message = (
+                str(answer["error"].get("type"))[:80],
+                self._cleaned(answer["error"].get("message")),
+            )
             cls = getattr(builtins, kind, None)
             if isinstance(cls, type) and issubclass(cls, RERAISED):
                 raise cls(message)
             where = f"`{name}`" if op == "call" else "your code"
-            raise StudentError(f"{where} raised {kind}: {message}" if kind not in ("TimeoutError", "ProcessEnded",
-                                                                                    "WireError")
-                               else f"{where} {message}")
+            raise StudentError(
+                f"{where} raised {kind}: {message}"
+                if kind not in ("TimeoutError", "ProcessEnded", "WireError")
+                else f"{where} {message}"
+            )
         return answer.get("value")
 
     def call(self, name: str, *args, **kwargs):

@@ -45,6 +45,7 @@ KINDS = ("frames", "image", "frame_count", "metadata")
 
 # --- in the sandbox ---------------------------------------------------------------------------
 
+
 def decode(kind: str, data: np.ndarray, name: str, *args) -> Any:
     """Decode the file ``name`` whose bytes are ``data`` (run by ``student_server --decode``).
 
@@ -82,7 +83,9 @@ def _decode(kind: str, path: Path, *args) -> Any:
     for index, frame in video.iter_frames(path, indices):
         size += frame.nbytes
         if size > MAX_DECODED_BYTES:
-            raise ValueError(f"{path.name}: more than {MAX_DECODED_BYTES // 2**20} MiB of decoded frames were asked for")
+            raise ValueError(
+                f"{path.name}: more than {MAX_DECODED_BYTES // 2**20} MiB of decoded frames were asked for"
+            )
         found.append(index)
         frames.append(frame)
     return {"indices": found, "frames": frames}
@@ -90,17 +93,25 @@ def _decode(kind: str, path: Path, *args) -> Any:
 
 def _check_pixels(path: Path, width: int, height: int) -> None:
     if int(width) * int(height) > MAX_PIXELS:
-        raise ValueError(f"{path.name}: declares {width}x{height} pixels, more than the {MAX_PIXELS:,} a frame of "
-                         "this lab may have; write it with the lab's cells")
+        raise ValueError(
+            f"{path.name}: declares {width}x{height} pixels, more than the {MAX_PIXELS:,} a frame of "
+            "this lab may have; write it with the lab's cells"
+        )
 
 
 # --- in the grading process -------------------------------------------------------------------
 
+
 class SandboxedMedia:
     """Decodes media files in a sandboxed decoder process, started on first use."""
 
-    def __init__(self, sandbox: bool | None = None, memory_mb: int = 8192, timeout: float = 120.0,
-                 hide: tuple[Path, ...] = ()):
+    def __init__(
+        self,
+        sandbox: bool | None = None,
+        memory_mb: int = 8192,
+        timeout: float = 120.0,
+        hide: tuple[Path, ...] = (),
+    ):
         if sandbox is None:
             sandbox = bubblewrap.availability() is None
         self.sandbox, self.memory_mb, self.timeout, self.hide = sandbox, memory_mb, timeout, tuple(hide)
@@ -115,17 +126,26 @@ class SandboxedMedia:
     def _ask(self, kind: str, path: Path, *args) -> Any:
         data = _read_bytes(Path(path))
         if self._server is None:
-            self._server = RemoteStudent(None, sandbox=self.sandbox, memory_mb=self.memory_mb,
-                                         call_timeout=self.timeout, hide=list(self.hide))
+            self._server = RemoteStudent(
+                None,
+                sandbox=self.sandbox,
+                memory_mb=self.memory_mb,
+                call_timeout=self.timeout,
+                hide=list(self.hide),
+            )
         answer = self._server.decode(kind, np.frombuffer(data, dtype=np.uint8), Path(path).name, *args)
         error = answer.get("error")
         if error:
             kind_of = error.get("type")
             if kind_of == "ProcessEnded":
-                raise ArtifactError(f"{Path(path).name}: the decoder ran out of memory or was killed on it "
-                                    "(a damaged file, or one that declares far more than it holds?)")
+                raise ArtifactError(
+                    f"{Path(path).name}: the decoder ran out of memory or was killed on it "
+                    "(a damaged file, or one that declares far more than it holds?)"
+                )
             if kind_of == "TimeoutError":
-                raise ArtifactError(f"{Path(path).name}: decoding it did not finish within {self.timeout:.0f} s")
+                raise ArtifactError(
+                    f"{Path(path).name}: decoding it did not finish within {self.timeout:.0f} s"
+                )
             message = str(error.get("message") or kind_of)
             name = Path(path).name
             raise ArtifactError(message if message.startswith(name) else f"{name}: {message}")
@@ -136,8 +156,13 @@ class SandboxedMedia:
         value = self._ask("frames", path, sorted(int(i) for i in indices) if indices is not None else None)
         found = value.get("indices") if isinstance(value, dict) else None
         frames = value.get("frames") if isinstance(value, dict) else None
-        if not (isinstance(found, list) and isinstance(frames, list) and len(found) == len(frames)
-                and all(isinstance(i, int) for i in found) and all(_is_frame(f) for f in frames)):
+        if not (
+            isinstance(found, list)
+            and isinstance(frames, list)
+            and len(found) == len(frames)
+            and all(isinstance(i, int) for i in found)
+            and all(_is_frame(f) for f in frames)
+        ):
             raise ArtifactError(f"{Path(path).name}: the decoder answered something that is not frames")
         return dict(zip(found, frames))
 
@@ -158,7 +183,9 @@ class SandboxedMedia:
     def frame_count(self, path: Path) -> int:
         value = self._ask("frame_count", path)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ArtifactError(f"{Path(path).name}: the decoder answered something that is not a frame count")
+            raise ArtifactError(
+                f"{Path(path).name}: the decoder answered something that is not a frame count"
+            )
         return value
 
     def metadata(self, path: Path) -> dict[str, str]:
@@ -169,8 +196,13 @@ class SandboxedMedia:
 
 
 def _is_frame(value) -> bool:
-    return isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.ndim == 3 and value.shape[2] == 3 \
+    return (
+        isinstance(value, np.ndarray)
+        and value.dtype == np.uint8
+        and value.ndim == 3
+        and value.shape[2] == 3
         and value.shape[0] * value.shape[1] <= MAX_PIXELS
+    )
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -13,6 +13,7 @@ import json
 import types
 from pathlib import Path
 
+
 def _is_constant_assignment(node: ast.stmt) -> bool:
     if isinstance(node, ast.Assign):
         targets, value = node.targets, node.value
@@ -76,8 +77,11 @@ def _safe_class(node) -> bool:
         elif isinstance(item, ast.ClassDef):
             if not _safe_class(item):
                 return False
-        elif not (isinstance(item, ast.Pass) or _is_constant_assignment(item)
-                  or (isinstance(item, ast.Expr) and isinstance(item.value, ast.Constant))):
+        elif not (
+            isinstance(item, ast.Pass)
+            or _is_constant_assignment(item)
+            or (isinstance(item, ast.Expr) and isinstance(item.value, ast.Constant))
+        ):
             return False
     return True
 

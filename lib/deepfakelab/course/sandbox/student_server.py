@@ -53,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     decoder = argv[0] == "--decode"
     probes = _load_probes(argv[1]) if len(argv) > 1 and not decoder else None
     student, problems = (None, []) if decoder else load_student_namespace(argv[0])
-    names = [] if decoder else sorted(n for n, v in vars(student).items() if callable(v) and not n.startswith("_"))
+    names = (
+        []
+        if decoder
+        else sorted(n for n, v in vars(student).items() if callable(v) and not n.startswith("_"))
+    )
     wire.send(answers, {"ready": True, "callables": names, "problems": problems})
     while True:
         try:
@@ -77,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(exc, (SystemExit, KeyboardInterrupt)):
                 payload = {"error": {"type": type(exc).__name__, "message": "the function tried to exit"}}
             else:
-                payload = {"error": {"type": type(exc).__name__, "message": f"{exc}"[:wire.MESSAGE_CHARS]}}
+                payload = {"error": {"type": type(exc).__name__, "message": f"{exc}"[: wire.MESSAGE_CHARS]}}
         wire.send(answers, payload)
 
 

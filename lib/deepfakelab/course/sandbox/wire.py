@@ -33,10 +33,18 @@ def _encode(value: Any, arrays: list[np.ndarray], where: str) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return {"__float__": repr(float(value))} if isinstance(value, float) and not np.isfinite(value) else value
+        return (
+            {"__float__": repr(float(value))}
+            if isinstance(value, float) and not np.isfinite(value)
+            else value
+        )
     if isinstance(value, np.generic):
         return _encode(value.item(), arrays, where)
-    if isinstance(value, np.ndarray) or type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+    if (
+        isinstance(value, np.ndarray)
+        or type(value).__module__.startswith("torch")
+        and hasattr(value, "detach")
+    ):
         is_tensor = not isinstance(value, np.ndarray)
         array = value.detach().cpu().numpy() if is_tensor else value
         if array.dtype.kind not in "biufc":
@@ -54,8 +62,10 @@ def _encode(value: Any, arrays: list[np.ndarray], where: str) -> Any:
         return {k: _encode(v, arrays, f"{where}[{k!r}]") for k, v in value.items()}
     if hasattr(value, "__fspath__"):
         return str(value)
-    raise WireError(f"{where}: a {type(value).__name__} cannot be checked; return numbers, strings, lists, "
-                    "dicts, NumPy arrays or tensors")
+    raise WireError(
+        f"{where}: a {type(value).__name__} cannot be checked; return numbers, strings, lists, "
+        "dicts, NumPy arrays or tensors"
+    )
 
 
 def _decode(tree: Any, arrays: dict[str, np.ndarray]) -> Any:

@@ -97,7 +97,9 @@ class Lab1Media:
             return lab1.real_video(lab1.DRIVING)
         frames = [frame for _, frame in iter_frames(self.driving_video, set(range(lab1.DRIVING_FRAMES)))]
         if len(frames) < lab1.DRIVING_FRAMES:
-            raise DataError(f"{self.driving_video}: {len(frames)} frames; the driving video needs {lab1.DRIVING_FRAMES}")
+            raise DataError(
+                f"{self.driving_video}: {len(frames)} frames; the driving video needs {lab1.DRIVING_FRAMES}"
+            )
         return np.stack(frames)
 
     def face_box(self, name: str) -> tuple[float, float, float, float] | None:
@@ -124,8 +126,11 @@ def from_pack(folder: str | Path) -> Lab1Media:
 def synthetic_media(folder: str | Path = "lab1_media") -> Lab1Media:
     """The synthetic media as :func:`.notebook.write_media` lays them out in ``folder`` (nothing written)."""
     folder = Path(folder)
-    return Lab1Media({name: folder / f"{name}.png" for name in lab1.HARD_CASES},
-                     {name: folder / f"{name}.mp4" for name in lab1.REAL_VIDEOS}, lab1.DRIVING)
+    return Lab1Media(
+        {name: folder / f"{name}.png" for name in lab1.HARD_CASES},
+        {name: folder / f"{name}.mp4" for name in lab1.REAL_VIDEOS},
+        lab1.DRIVING,
+    )
 
 
 def resolve_media(notebook_folder: str | Path = ".", scratch: str = "lab1_media") -> Lab1Media:
@@ -142,7 +147,9 @@ def resolve_media(notebook_folder: str | Path = ".", scratch: str = "lab1_media"
     if (base / RELEASE_FOLDER / MANIFEST).is_file():
         return from_pack(base / RELEASE_FOLDER)
     written = lab1.write_media(folder)
-    return Lab1Media({name: written.photos[name] for name in lab1.HARD_CASES}, dict(written.videos), lab1.DRIVING)
+    return Lab1Media(
+        {name: written.photos[name] for name in lab1.HARD_CASES}, dict(written.videos), lab1.DRIVING
+    )
 
 
 def course_media(course_root: str | Path | None) -> Lab1Media:
@@ -155,7 +162,9 @@ def course_media(course_root: str | Path | None) -> Lab1Media:
     return synthetic_media()
 
 
-def add_own(media: Lab1Media, photos=(), video=None, folder: str | Path = "lab1_media") -> tuple[Lab1Media, list[str]]:
+def add_own(
+    media: Lab1Media, photos=(), video=None, folder: str | Path = "lab1_media"
+) -> tuple[Lab1Media, list[str]]:
     """``media`` with the student's own ``photos`` (paths; named ``my_photo``, ``my_photo_2``, ...)
     as more sources and ``video`` (a phone or webcam clip, or None) as one more real video.
 
@@ -172,8 +181,10 @@ def add_own(media: Lab1Media, photos=(), video=None, folder: str | Path = "lab1_
         fitted = fit_video(video, Path(folder) / f"{OWN_VIDEO}.mp4")
         notes.append(fitted.note)
         if fitted.frames < MIN_VIDEO_FRAMES:
-            raise DataError(f"{video}: {fitted.frames} frames; the lab scores frames up to {max(lab1.SCORE_INDICES)}, "
-                            f"so a video needs at least {MIN_VIDEO_FRAMES} (about {MIN_VIDEO_FRAMES / fitted.fps:.1f} s)")
+            raise DataError(
+                f"{video}: {fitted.frames} frames; the lab scores frames up to {max(lab1.SCORE_INDICES)}, "
+                f"so a video needs at least {MIN_VIDEO_FRAMES} (about {MIN_VIDEO_FRAMES / fitted.fps:.1f} s)"
+            )
         videos[OWN_VIDEO] = fitted.path
     return replace(media, own={**media.own, **own}, videos=videos), notes
 
@@ -190,13 +201,24 @@ class Reenactment:
 def choose_reenactment(media: Lab1Media, name: str) -> Reenactment:
     """The reenactment of source ``name`` (see the module docstring for the three cases)."""
     if media.checkpoint is not None:
-        return Reenactment(name, FOMM_PUBLISHED, f"the media pack has a published FOMM checkpoint "
-                           f"({media.checkpoint.name}): FOMM vox-256 at {PUBLISHED_SIDE} px")
+        return Reenactment(
+            name,
+            FOMM_PUBLISHED,
+            f"the media pack has a published FOMM checkpoint "
+            f"({media.checkpoint.name}): FOMM vox-256 at {PUBLISHED_SIDE} px",
+        )
     if media.synthetic and name in lab1.HARD_CASES:
-        return Reenactment(name, FOMM_SMALL, "a synthetic head: the kit's small FOMM, trained on 64-pixel frames "
-                           "of such heads")
-    return Reenactment(name, MESH_WARP, "a real photo and no published FOMM checkpoint: the training-free mesh "
-                       "warp (468-point face mesh); the kit's small FOMM only knows synthetic heads")
+        return Reenactment(
+            name,
+            FOMM_SMALL,
+            "a synthetic head: the kit's small FOMM, trained on 64-pixel frames of such heads",
+        )
+    return Reenactment(
+        name,
+        MESH_WARP,
+        "a real photo and no published FOMM checkpoint: the training-free mesh "
+        "warp (468-point face mesh); the kit's small FOMM only knows synthetic heads",
+    )
 
 
 def load_fomm(media: Lab1Media):
@@ -243,13 +265,16 @@ def reenact(media: Lab1Media, name: str, driving: np.ndarray, model=None, transf
     method = choose_reenactment(media, name).method
     photo = media.photo(name)
     if method == MESH_WARP:
-        result = reenactor("mesh-warp")(photo, driving, fps=media.fps, source_name=name,
-                                        driving_name=media.driving)
+        result = reenactor("mesh-warp")(
+            photo, driving, fps=media.fps, source_name=name, driving_name=media.driving
+        )
         return Fake(name, method, result.moved_points.astype(np.float32), result.frames, result)
     if model is None:
         raise DataError(f"{name}: {method} needs a FOMM model (lab1_media.load_fomm)")
     if method == FOMM_SMALL:
         crops, pasted = lab1.reenact_photo(photo, driving, model, transfer, name)
     else:
-        crops, pasted = lab1.reenact_photo(photo, driving, model, transfer, name, PUBLISHED_SIDE, PUBLISHED_CROP_SCALE)
+        crops, pasted = lab1.reenact_photo(
+            photo, driving, model, transfer, name, PUBLISHED_SIDE, PUBLISHED_CROP_SCALE
+        )
     return Fake(name, method, crops, pasted)

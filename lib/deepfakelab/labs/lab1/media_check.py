@@ -66,8 +66,10 @@ def checked_pack(folder: str | Path) -> MediaPack:
     if len(problems) == 1:  # one line, naming the file: "PATH: problem"
         raise MediaPackError(f"{problems[0]}; nothing was released")
     if problems:
-        raise MediaPackError(f"the media pack {folder} has {len(problems)} problem(s); nothing was released:\n"
-                             + "\n".join(problems))
+        raise MediaPackError(
+            f"the media pack {folder} has {len(problems)} problem(s); nothing was released:\n"
+            + "\n".join(problems)
+        )
     return pack
 
 
@@ -91,11 +93,15 @@ def check_photo(path: Path) -> list[str]:
     if not faces:
         return [f"{path}: no face found; a hard-case photo needs one clearly visible human face"]
     if len(faces) > 1:
-        return [f"{path}: {len(faces)} faces found; a hard-case photo needs exactly one (crop the others out)"]
+        return [
+            f"{path}: {len(faces)} faces found; a hard-case photo needs exactly one (crop the others out)"
+        ]
     width = faces[0].box[2] - faces[0].box[0]
     if width < MIN_FACE_PIXELS:
-        return [f"{path}: the face is only {width:.0f} pixels wide; use a photo where it is at least "
-                f"{MIN_FACE_PIXELS} (a larger or closer photo)"]
+        return [
+            f"{path}: the face is only {width:.0f} pixels wide; use a photo where it is at least "
+            f"{MIN_FACE_PIXELS} (a larger or closer photo)"
+        ]
     return []
 
 
@@ -111,18 +117,26 @@ def check_video(path: Path, driving: bool = False, cropper=None) -> list[str]:
     needed = frames_needed(driving)
     if info.frame_count < needed:
         role = f"it drives the reenactments ({lab1.DRIVING_FRAMES} frames) and " if driving else ""
-        problems.append(f"{path}: {info.frame_count} frames; {role}Lab 1 scores frames up to "
-                        f"{max(lab1.SCORE_INDICES)}, so it needs at least {needed}")
+        problems.append(
+            f"{path}: {info.frame_count} frames; {role}Lab 1 scores frames up to "
+            f"{max(lab1.SCORE_INDICES)}, so it needs at least {needed}"
+        )
     low, high = FPS_RANGE
     if not low <= info.fps <= high:
-        problems.append(f"{path}: {info.fps:g} frames per second; Lab 1 expects {low:g} to {high:g} "
-                        "(fit it with `deepfakelab fit-video`)")
+        problems.append(
+            f"{path}: {info.fps:g} frames per second; Lab 1 expects {low:g} to {high:g} "
+            "(fit it with `deepfakelab fit-video`)"
+        )
     short, long = sorted((info.width, info.height))
     if short < MIN_VIDEO_SIDE:
-        problems.append(f"{path}: {info.width}x{info.height} pixels; the shorter side must be at least {MIN_VIDEO_SIDE}")
+        problems.append(
+            f"{path}: {info.width}x{info.height} pixels; the shorter side must be at least {MIN_VIDEO_SIDE}"
+        )
     if long > MAX_VIDEO_SIDE:
-        problems.append(f"{path}: {info.width}x{info.height} pixels; the longer side must be at most "
-                        f"{MAX_VIDEO_SIDE} (fit it with `deepfakelab fit-video`)")
+        problems.append(
+            f"{path}: {info.width}x{info.height} pixels; the longer side must be at most "
+            f"{MAX_VIDEO_SIDE} (fit it with `deepfakelab fit-video`)"
+        )
     if info.frame_count < needed or cropper is None:
         return problems
     try:
@@ -132,8 +146,10 @@ def check_video(path: Path, driving: bool = False, cropper=None) -> list[str]:
     except DataError as exc:
         return problems + [str(exc)]
     if missed:
-        problems.append(f"{path}: no face found in frame(s) {', '.join(map(str, missed))} of the frames Lab 1 "
-                        f"scores ({', '.join(map(str, lab1.SCORE_INDICES))}); use a clip where the face stays in view")
+        problems.append(
+            f"{path}: no face found in frame(s) {', '.join(map(str, missed))} of the frames Lab 1 "
+            f"scores ({', '.join(map(str, lab1.SCORE_INDICES))}); use a clip where the face stays in view"
+        )
     return problems
 
 

@@ -91,13 +91,17 @@ def read_manifest(folder: str | Path) -> tuple[MediaPack | None, list[str]]:
     except DataError as exc:
         return None, [str(exc)]
     if not manifest.is_file():
-        return None, [f"{manifest}: no manifest; make a pack with `deepfakelab course media init {folder} ...`"]
+        return None, [
+            f"{manifest}: no manifest; make a pack with `deepfakelab course media init {folder} ...`"
+        ]
     try:
         data = read_yaml_file(manifest, f"Lab 1 media manifest ({MANIFEST})")
     except DataError as exc:
         return None, [str(exc)]
     if not isinstance(data, dict):
-        return None, [f"{manifest}: expected a mapping with photos, videos and driving, found {type(data).__name__}"]
+        return None, [
+            f"{manifest}: expected a mapping with photos, videos and driving, found {type(data).__name__}"
+        ]
     problems: list[str] = []
     photos = _entries(data, "photos", MIN_PHOTOS, folder, manifest, problems)
     videos = _entries(data, "videos", MIN_VIDEOS, folder, manifest, problems)
@@ -105,8 +109,10 @@ def read_manifest(folder: str | Path) -> tuple[MediaPack | None, list[str]]:
     if driving is None and videos:
         driving = next(iter(videos))
     elif not isinstance(driving, str) or driving not in videos:
-        problems.append(f"{manifest}: driving is {driving!r}, which is not one of the videos "
-                        f"({', '.join(videos) or 'none'})")
+        problems.append(
+            f"{manifest}: driving is {driving!r}, which is not one of the videos "
+            f"({', '.join(videos) or 'none'})"
+        )
     checkpoint = None
     if data.get("checkpoint") is not None:
         checkpoint = _inside(folder, data["checkpoint"], manifest, "checkpoint", problems)
@@ -126,10 +132,14 @@ def load_pack(folder: str | Path) -> MediaPack:
     return pack
 
 
-def _entries(data: dict, key: str, minimum: int, folder: Path, manifest: Path, problems: list[str]) -> dict[str, Path]:
+def _entries(
+    data: dict, key: str, minimum: int, folder: Path, manifest: Path, problems: list[str]
+) -> dict[str, Path]:
     entries = data.get(key)
     if not isinstance(entries, dict):
-        problems.append(f"{manifest}: '{key}' must map names to files (name: file), found {type(entries).__name__}")
+        problems.append(
+            f"{manifest}: '{key}' must map names to files (name: file), found {type(entries).__name__}"
+        )
         return {}
     if len(entries) < minimum:
         problems.append(f"{manifest}: {len(entries)} {key}; Lab 1 needs at least {minimum}")
@@ -148,13 +158,16 @@ def _inside(folder: Path, rel, manifest: Path, what: str, problems: list[str]) -
         return None
     pure = PurePosixPath(rel)
     if pure.is_absolute() or ".." in pure.parts:
-        problems.append(f"{manifest}: {what} is {rel!r}; files must lie inside the pack folder (a relative path)")
+        problems.append(
+            f"{manifest}: {what} is {rel!r}; files must lie inside the pack folder (a relative path)"
+        )
         return None
     return folder.resolve() / pure
 
 
 def write_manifest(pack: MediaPack) -> Path:
     """Write ``pack``'s manifest (paths relative to its folder) and return its path."""
+
     def rel(path: Path) -> str:
         return path.relative_to(pack.folder).as_posix()
 
@@ -168,9 +181,16 @@ def write_manifest(pack: MediaPack) -> Path:
     return pack.manifest
 
 
-def init_pack(folder: str | Path, photos: list[str | Path], videos: list[str | Path], driving: str | Path | None = None,
-              checkpoint: str | Path | None = None, link: bool = False, fit: bool = False,
-              note: Callable[[str], None] | None = None) -> MediaPack:
+def init_pack(
+    folder: str | Path,
+    photos: list[str | Path],
+    videos: list[str | Path],
+    driving: str | Path | None = None,
+    checkpoint: str | Path | None = None,
+    link: bool = False,
+    fit: bool = False,
+    note: Callable[[str], None] | None = None,
+) -> MediaPack:
     """Make a pack in ``folder`` from the given files: copy (or symlink, ``link``) them, write the manifest.
 
     Photos go to ``photos/``, videos to ``videos/``, the checkpoint to the top; each is named by
@@ -200,12 +220,20 @@ def init_pack(folder: str | Path, photos: list[str | Path], videos: list[str | P
     return pack
 
 
-def _check_request(folder: Path, photos: list[str | Path], videos: list[str | Path],
-                   checkpoint: str | Path | None, link: bool, fit: bool) -> None:
+def _check_request(
+    folder: Path,
+    photos: list[str | Path],
+    videos: list[str | Path],
+    checkpoint: str | Path | None,
+    link: bool,
+    fit: bool,
+) -> None:
     """Refuse, before anything is written, a folder that holds a pack, --fit with --link, an
     output folder that cannot be written, and (all of them in one error) files that are missing."""
     if (folder / MANIFEST).exists():
-        raise MediaPackError(f"{folder / MANIFEST}: a pack is already there; remove it or choose another folder")
+        raise MediaPackError(
+            f"{folder / MANIFEST}: a pack is already there; remove it or choose another folder"
+        )
     if fit and link:
         raise MediaPackError("fitting videos writes new files: give --fit or --link, not both")
     check_output_folder(folder)
@@ -247,8 +275,9 @@ def _place(source: Path, where: Path, link: bool) -> Path:
     return dest
 
 
-def _place_video(source: Path, folder: Path, link: bool, fit: bool,
-                 note: Callable[[str], None] | None) -> Path:
+def _place_video(
+    source: Path, folder: Path, link: bool, fit: bool, note: Callable[[str], None] | None
+) -> Path:
     """A video placed in ``folder/videos``: as it is, or, with ``fit`` and when it needs it, fitted
     to the lab (:func:`deepfakelab.media.phone.fit_video`), its note passed to ``note``."""
     if not fit or not needs_fitting(source):
@@ -263,8 +292,10 @@ def _names(paths: list[str | Path], kind: str) -> dict[str, Path]:
     names: dict[str, Path] = {}
     for path in map(Path, paths):
         if path.stem in names:
-            raise MediaPackError(f"{path}: another {kind} is also named {path.stem!r} ({names[path.stem]}); "
-                                 "rename one (a pack names its files by their stems)")
+            raise MediaPackError(
+                f"{path}: another {kind} is also named {path.stem!r} ({names[path.stem]}); "
+                "rename one (a pack names its files by their stems)"
+            )
         names[path.stem] = path
     return names
 
@@ -307,10 +338,12 @@ def exchange_note(folder: Path) -> str | None:
     size_kb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1000
     if size_kb <= EXCHANGE_LIMIT_KB:
         return None
-    return (f"{folder} is {size_kb / 1000:.0f} MB with the media pack: nbgrader's exchange copies at most "
-            f"{EXCHANGE_LIMIT_KB // 1000} MB per file and per folder by default, when releasing and when students "
-            "submit; raise c.CourseDirectory.max_file_size and max_dir_size in nbgrader_config.py, or hand the "
-            "checkpoint out another way")
+    return (
+        f"{folder} is {size_kb / 1000:.0f} MB with the media pack: nbgrader's exchange copies at most "
+        f"{EXCHANGE_LIMIT_KB // 1000} MB per file and per folder by default, when releasing and when students "
+        "submit; raise c.CourseDirectory.max_file_size and max_dir_size in nbgrader_config.py, or hand the "
+        "checkpoint out another way"
+    )
 
 
 def install_course_media(course, pack: MediaPack) -> Path:

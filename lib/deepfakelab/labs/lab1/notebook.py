@@ -128,13 +128,25 @@ def write_media(folder: str | Path = "lab1_media") -> LabMedia:
     for name in REAL_VIDEOS:
         path = folder / f"{name}.mp4"
         if not path.is_file():
-            write_video(path, real_video(name), FPS, label="real video of a synthetic talking head (deepfakelab.heads)")
+            write_video(
+                path,
+                real_video(name),
+                FPS,
+                label="real video of a synthetic talking head (deepfakelab.heads)",
+            )
         videos[name] = path
     return LabMedia(folder, photos, videos)
 
 
-def reenact_photo(photo: np.ndarray, driving: np.ndarray, model, transfer=None, name: str = "photo",
-                  side: int = MODEL_SIDE, crop_scale: float = CROP_SCALE):
+def reenact_photo(
+    photo: np.ndarray,
+    driving: np.ndarray,
+    model,
+    transfer=None,
+    name: str = "photo",
+    side: int = MODEL_SIDE,
+    crop_scale: float = CROP_SCALE,
+):
     """Animate ``photo`` with the motion of ``driving`` frames using the FOMM ``model``.
 
     The source face and one stable driving box are found with MTCNN and cropped at
@@ -157,8 +169,10 @@ def load_model():
     """The kit's trained small FOMM; a clear error when this version ships none."""
     model = shipped_model()
     if model is None:
-        raise DataError(f"this version of deepfakelab ships no FOMM weights (deepfakelab/{SHIPPED_WEIGHTS}); "
-                        "Lab 1 needs them: reinstall the kit or ask your instructor")
+        raise DataError(
+            f"this version of deepfakelab ships no FOMM weights (deepfakelab/{SHIPPED_WEIGHTS}); "
+            "Lab 1 needs them: reinstall the kit or ask your instructor"
+        )
     return model.eval()
 
 
@@ -170,7 +184,9 @@ def counter_video(path: str | Path, frames: int = 12) -> Path:
     """A test video whose frame ``i`` is a flat grey of level ``20 + 16 i``: which frame is which
     can be read off the pixels (:func:`counter_value`), whatever the codec does to them."""
     if not 1 <= frames <= (255 - COUNTER_BASE) // COUNTER_STEP + 1:
-        raise DataError(f"a counter video has 1 to {(255 - COUNTER_BASE) // COUNTER_STEP + 1} frames, not {frames}")
+        raise DataError(
+            f"a counter video has 1 to {(255 - COUNTER_BASE) // COUNTER_STEP + 1} frames, not {frames}"
+        )
     images = [np.full((64, 64, 3), COUNTER_BASE + COUNTER_STEP * i, np.uint8) for i in range(frames)]
     return write_video(path, images, FPS, label="test pattern: frame i has grey level 20 + 16 i")
 
@@ -237,8 +253,12 @@ def reference_fake(folder: str | Path = "lab1_media", model=None) -> ReferenceFa
     photo, driving = reference_photo(), real_video(DRIVING)
     _, pasted = reenact_photo(photo, driving, model, None, "reference head")
     frames = [np.concatenate([photo, still, fake], axis=1) for still, fake in zip(driving, pasted)]
-    path = write_video(Path(folder) / "reference_fake.mp4", frames, FPS,
-                       label="synthetic video: a synthetic head reenacted by deepfakelab (Lab 1, part 0)")
+    path = write_video(
+        Path(folder) / "reference_fake.mp4",
+        frames,
+        FPS,
+        label="synthetic video: a synthetic head reenacted by deepfakelab (Lab 1, part 0)",
+    )
     return ReferenceFake(path, photo, len(frames), time.perf_counter() - started)
 
 
@@ -249,19 +269,25 @@ def video_html(paths, titles=None, width: int = 256):
     try:
         from IPython.display import HTML  # optional: IPython is there in a notebook's kernel
     except ImportError:
-        raise DataError("video_html makes HTML for a notebook, and IPython is not installed: "
-                        "pip install 'deepfakelab[lab]'") from None
+        raise DataError(
+            "video_html makes HTML for a notebook, and IPython is not installed: "
+            "pip install 'deepfakelab[lab]'"
+        ) from None
 
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     titles = list(titles) if titles is not None else [Path(p).stem for p in paths]
     items = []
     for path, title in zip(paths, titles):
         data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-        items.append(f'<figure style="margin:4px;text-align:center">'
-                     f'<video width="{width}" controls loop autoplay muted '
-                     f'playsinline src="data:video/mp4;base64,{data}"></video>'
-                     f'<figcaption style="font-size:80%">{html.escape(str(title))}</figcaption></figure>')
-    return HTML('<div style="display:flex;flex-wrap:wrap;align-items:flex-start">' + "".join(items) + "</div>")
+        items.append(
+            f'<figure style="margin:4px;text-align:center">'
+            f'<video width="{width}" controls loop autoplay muted '
+            f'playsinline src="data:video/mp4;base64,{data}"></video>'
+            f'<figcaption style="font-size:80%">{html.escape(str(title))}</figcaption></figure>'
+        )
+    return HTML(
+        '<div style="display:flex;flex-wrap:wrap;align-items:flex-start">' + "".join(items) + "</div>"
+    )
 
 
 @dataclass
@@ -284,7 +310,9 @@ class KeypointMotion:
     jac_driving: np.ndarray
 
 
-def keypoint_motion(photo: np.ndarray, driving: np.ndarray, model, frame: int = FRAME_INDEX) -> KeypointMotion:
+def keypoint_motion(
+    photo: np.ndarray, driving: np.ndarray, model, frame: int = FRAME_INDEX
+) -> KeypointMotion:
     """FOMM's keypoints on the face crops of ``photo`` and of driving frames 0 and ``frame``, and
     where the kit's relative motion moves the source's keypoints (cropped as :func:`reenact_photo` does)."""
     source = prepare_source(np.asarray(photo), "photo", MODEL_SIDE, CROP_SCALE).crop
@@ -300,8 +328,18 @@ def keypoint_motion(photo: np.ndarray, driving: np.ndarray, model, frame: int = 
     def jac(kp):
         return kp.jacobian[0].numpy() if kp.jacobian is not None else eye
 
-    return KeypointMotion(frame, source, crops[0], crops[frame], kp_s.value[0].numpy(), kp_0.value[0].numpy(),
-                          kp_t.value[0].numpy(), moved.value[0].numpy(), jac(kp_s), jac(kp_t))
+    return KeypointMotion(
+        frame,
+        source,
+        crops[0],
+        crops[frame],
+        kp_s.value[0].numpy(),
+        kp_0.value[0].numpy(),
+        kp_t.value[0].numpy(),
+        moved.value[0].numpy(),
+        jac(kp_s),
+        jac(kp_t),
+    )
 
 
 def show_keypoints(motion: KeypointMotion, magnify: float = 10.0):
@@ -320,11 +358,22 @@ def show_keypoints(motion: KeypointMotion, magnify: float = 10.0):
 
     colours = plt.cm.tab10(np.arange(len(motion.kp_source)) % 10)
     fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.8))
-    panels = ((motion.initial, motion.kp_initial, None, "driving video, frame 0\n(the initial frame $d_0$)"),
-              (motion.driving, motion.kp_driving, motion.kp_initial,
-               f"driving video, frame {motion.frame}\narrows: motion since frame 0 (x{magnify:g})"),
-              (motion.source, motion.kp_source, None, "source photo: its keypoints and Jacobians\n"
-               f"arrows: where relative motion moves them (x{magnify:g})"))
+    panels = (
+        (motion.initial, motion.kp_initial, None, "driving video, frame 0\n(the initial frame $d_0$)"),
+        (
+            motion.driving,
+            motion.kp_driving,
+            motion.kp_initial,
+            f"driving video, frame {motion.frame}\narrows: motion since frame 0 (x{magnify:g})",
+        ),
+        (
+            motion.source,
+            motion.kp_source,
+            None,
+            "source photo: its keypoints and Jacobians\n"
+            f"arrows: where relative motion moves them (x{magnify:g})",
+        ),
+    )
     for ax, (image, kp, start, title) in zip(axes, panels):
         ax.imshow(image)
         ax.set_title(title, fontsize=9)
@@ -334,15 +383,23 @@ def show_keypoints(motion: KeypointMotion, magnify: float = 10.0):
         if start is not None:
             begin = pixels(start)
             for (x0, y0), (x1, y1), colour in zip(begin, points, colours):
-                ax.annotate("", (x0 + magnify * (x1 - x0), y0 + magnify * (y1 - y0)), (x0, y0),
-                            arrowprops=dict(arrowstyle="->", color=colour, lw=1.5))
+                ax.annotate(
+                    "",
+                    (x0 + magnify * (x1 - x0), y0 + magnify * (y1 - y0)),
+                    (x0, y0),
+                    arrowprops=dict(arrowstyle="->", color=colour, lw=1.5),
+                )
     ax = axes[2]
     points, moved = pixels(motion.kp_source), pixels(motion.kp_moved)
     for (x, y), jacobian, (mx, my), colour in zip(points, motion.jac_source, moved, colours):
         for column in np.asarray(jacobian).T:  # the images of the two unit axes, drawn 3 px long
             ax.plot([x, x + 3 * column[0]], [y, y + 3 * column[1]], color=colour, lw=1)
-        ax.annotate("", (x + magnify * (mx - x), y + magnify * (my - y)), (x, y),
-                    arrowprops=dict(arrowstyle="->", color=colour, lw=1.5))
+        ax.annotate(
+            "",
+            (x + magnify * (mx - x), y + magnify * (my - y)),
+            (x, y),
+            arrowprops=dict(arrowstyle="->", color=colour, lw=1.5),
+        )
     fig.tight_layout()
     return fig
 

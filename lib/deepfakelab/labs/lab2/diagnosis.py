@@ -39,14 +39,14 @@ ERROR_KINDS = (
 #: Advice for a loss that raised, by kind (``{name}``: the loss's name).
 LOSS_ADVICE = {
     "target_not_tensor": "{name} gives a number (like 1 or 0) as the target of the cross-entropy: the target must be "
-                         "a tensor of the same shape as the logits. Write torch.ones_like(logits) for label 1 and "
-                         "torch.zeros_like(logits) for label 0",
+    "a tensor of the same shape as the logits. Write torch.ones_like(logits) for label 1 and "
+    "torch.zeros_like(logits) for label 0",
     "target_shape": "{name}: the target has another shape than the logits (torch.tensor(1.0) is one number, the "
-                    "logits are one per image). Make the target with torch.ones_like(logits) or torch.zeros_like(logits)",
+    "logits are one per image). Make the target with torch.ones_like(logits) or torch.zeros_like(logits)",
     "target_dtype": "{name}: the target holds whole numbers (dtype long); the cross-entropy needs floats. "
-                    "torch.ones_like(logits) makes a float target of the right shape",
+    "torch.ones_like(logits) makes a float target of the right shape",
     "needs_logits": "{name} uses F.binary_cross_entropy, which expects probabilities in [0, 1], but the "
-                    "discriminator gives logits (any real number): use F.binary_cross_entropy_with_logits",
+    "discriminator gives logits (any real number): use F.binary_cross_entropy_with_logits",
     "not_written": "{name} is not written yet: replace the raise NotImplementedError line with your code",
 }
 
@@ -85,11 +85,15 @@ def call_loss(loss, *logits):
     except Exception as error:  # noqa: BLE001 - any error of the student's loss, explained
         raise AssertionError(loss_advice(name, error)) from None
     if not isinstance(value, torch.Tensor):
-        raise AssertionError(f"{name} returned {type(value).__name__}, not a tensor: return the loss tensor itself "
-                             "(no .item(), no float()), so that .backward() can follow it back to the weights")
+        raise AssertionError(
+            f"{name} returned {type(value).__name__}, not a tensor: return the loss tensor itself "
+            "(no .item(), no float()), so that .backward() can follow it back to the weights"
+        )
     if value.numel() != 1:
-        raise AssertionError(f"{name} returned {tuple(value.shape)} values; return one number (a scalar tensor): "
-                             "the cross-entropy's default reduction, the mean, does that")
+        raise AssertionError(
+            f"{name} returned {tuple(value.shape)} values; return one number (a scalar tensor): "
+            "the cross-entropy's default reduction, the mean, does that"
+        )
     return value
 
 
@@ -121,8 +125,9 @@ def _in_function(error: BaseException, names: tuple[str, ...]) -> str | None:
     return None
 
 
-def trace_train_step(train_step, generator: nn.Module, discriminator: nn.Module, opt_g, opt_d,
-                     real: torch.Tensor, **kwargs) -> dict:
+def trace_train_step(
+    train_step, generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real: torch.Tensor, **kwargs
+) -> dict:
     """Run ``train_step(generator, discriminator, opt_g, opt_d, real, **kwargs)`` and record what it did.
 
     Returns a dict of plain data (it crosses a sandbox's boundary as it is):
@@ -162,16 +167,29 @@ def trace_train_step(train_step, generator: nn.Module, discriminator: nn.Module,
         if not _has_grads(generator):
             flags["g_step_without_grads"] = True
 
-    handles = [generator.register_forward_hook(generator_called),
-               discriminator.register_forward_pre_hook(discriminator_called)]
+    handles = [
+        generator.register_forward_hook(generator_called),
+        discriminator.register_forward_pre_hook(discriminator_called),
+    ]
     step_handles = [opt_d.register_step_pre_hook(d_stepping), opt_g.register_step_pre_hook(g_stepping)]
-    trace = {"events": events, **flags, "error": None, "error_type": None, "error_in": None, "stats": None,
-             "stats_types": {}, "returned": None}
+    trace = {
+        "events": events,
+        **flags,
+        "error": None,
+        "error_type": None,
+        "error_in": None,
+        "stats": None,
+        "stats_types": {},
+        "returned": None,
+    }
     try:
         stats = train_step(generator, discriminator, opt_g, opt_d, real, **kwargs)
     except Exception as error:  # noqa: BLE001 - recorded by kind, for advice
-        trace.update(error=error_kind(error), error_type=type(error).__name__,
-                     error_in=_in_function(error, ("discriminator_loss", "generator_loss")))
+        trace.update(
+            error=error_kind(error),
+            error_type=type(error).__name__,
+            error_in=_in_function(error, ("discriminator_loss", "generator_loss")),
+        )
         trace["error_text"] = (str(error).strip().splitlines() or [""])[0][:200]
         stats = None
     finally:
@@ -182,7 +200,9 @@ def trace_train_step(train_step, generator: nn.Module, discriminator: nn.Module,
     if isinstance(stats, dict):
         trace["stats_types"] = {str(k): type(v).__name__ for k, v in stats.items()}
         try:
-            trace["stats"] = {str(k): float(v.detach() if isinstance(v, torch.Tensor) else v) for k, v in stats.items()}
+            trace["stats"] = {
+                str(k): float(v.detach() if isinstance(v, torch.Tensor) else v) for k, v in stats.items()
+            }
         except (TypeError, ValueError, RuntimeError):
             trace["stats"] = None
     return trace
@@ -191,23 +211,23 @@ def trace_train_step(train_step, generator: nn.Module, discriminator: nn.Module,
 #: Advice on a training step, by the mistake found (see :func:`train_step_advice`).
 STEP_ADVICE = {
     "detach": "the discriminator's backward reached the generator: in D's update, give D the fakes with "
-              "fake.detach() (D's step must not change G, and its backward must not use up G's graph)",
+    "fake.detach() (D's step must not change G, and its backward must not use up G's graph)",
     "stale_logits": "the generator's loss is computed from the discriminator's logits of D's own update (or from "
-                    "before it): after opt_d.step(), call the discriminator again on the fakes, not detached, "
-                    "g_loss = generator_loss(discriminator(fake)), then opt_g.zero_grad(), g_loss.backward(), "
-                    "opt_g.step()",
+    "before it): after opt_d.step(), call the discriminator again on the fakes, not detached, "
+    "g_loss = generator_loss(discriminator(fake)), then opt_g.zero_grad(), g_loss.backward(), "
+    "opt_g.step()",
     "g_no_grads": "opt_g.step() ran with no gradient in the generator: compute g_loss from discriminator(fake) "
-                  "with fake not detached, and call g_loss.backward() before opt_g.step()",
+    "with fake not detached, and call g_loss.backward() before opt_g.step()",
     "d_no_grads": "opt_d.step() ran with no gradient in the discriminator: call d_loss.backward() before opt_d.step()",
     "backward_twice": "backward() went through the same part of the graph twice (PyTorch frees a graph after its "
-                      "backward): build D's loss and G's loss from separate calls of the discriminator, give D the "
-                      "fakes with fake.detach() in its update, and call each loss's backward() once",
+    "backward): build D's loss and G's loss from separate calls of the discriminator, give D the "
+    "fakes with fake.detach() in its update, and call each loss's backward() once",
     "modified_in_place": "a loss was backpropagated through the discriminator after opt_d.step() changed its weights: "
-                         "compute g_loss from a new call discriminator(fake) made after opt_d.step()",
+    "compute g_loss from a new call discriminator(fake) made after opt_d.step()",
     "no_graph": "backward() was called on a value that does not depend on any weight: do not call .item() or "
-                "float() on a loss before its backward(), and do not compute it under torch.no_grad()",
+    "float() on a loss before its backward(), and do not compute it under torch.no_grad()",
     "order": "train_step updated the generator before the discriminator: first D's update (zero_grad, d_loss, "
-             "backward, opt_d.step()), then G's",
+    "backward, opt_d.step()), then G's",
     "not_written": "train_step is not written yet: replace the raise NotImplementedError line with your code",
 }
 
@@ -228,8 +248,10 @@ def train_step_advice(trace: dict, show_error: bool = True) -> str | None:
         return STEP_ADVICE["not_written"]
     d_step = events.index("opt_d.step") if "opt_d.step" in events else None
     g_step = events.index("opt_g.step") if "opt_g.step" in events else None
-    after = events[d_step + 1:] if d_step is not None else []
-    g_loss_made = d_step is not None and (g_step is not None or error in ("backward_twice", "modified_in_place"))
+    after = events[d_step + 1 :] if d_step is not None else []
+    g_loss_made = d_step is not None and (
+        g_step is not None or error in ("backward_twice", "modified_in_place")
+    )
     found = []
     if trace.get("d_backward_reached_g"):
         found.append("detach")

@@ -75,13 +75,26 @@ def lab_config(steps: int = 200, seed: int = 0):
     kit's blocks leave out a convolution's bias before a batch norm, which removes it anyway.)
     """
     return GANConfig(
-        image_size=28, channels=1, bn_weight_mean=0.0,
-        generator=GeneratorConfig(z_dim=Z_DIM, blocks=[BlockSpec(256, 3, 2), BlockSpec(128, 4, 1), BlockSpec(64, 3, 2)],
-                                  final=LayerSpec(4, 2)),
-        discriminator=DiscriminatorConfig(blocks=[BlockSpec(16, 4, 2), BlockSpec(32, 4, 2)], final=LayerSpec(4, 2),
-                                          leaky_slope=0.2),
-        train=TrainConfig(epochs=1, batch_size=BATCH_SIZE, lr=LR, seed=seed, device="cpu", num_samples=32,
-                          max_steps_per_epoch=steps),
+        image_size=28,
+        channels=1,
+        bn_weight_mean=0.0,
+        generator=GeneratorConfig(
+            z_dim=Z_DIM,
+            blocks=[BlockSpec(256, 3, 2), BlockSpec(128, 4, 1), BlockSpec(64, 3, 2)],
+            final=LayerSpec(4, 2),
+        ),
+        discriminator=DiscriminatorConfig(
+            blocks=[BlockSpec(16, 4, 2), BlockSpec(32, 4, 2)], final=LayerSpec(4, 2), leaky_slope=0.2
+        ),
+        train=TrainConfig(
+            epochs=1,
+            batch_size=BATCH_SIZE,
+            lr=LR,
+            seed=seed,
+            device="cpu",
+            num_samples=32,
+            max_steps_per_epoch=steps,
+        ),
     ).validate()
 
 
@@ -93,8 +106,10 @@ def describe_networks() -> str:
     """
     generator, discriminator = build_models(lab_config())
     lines = []
-    for name, net, x, start in (("Generator", generator, torch.zeros(2, Z_DIM), f"noise z: {Z_DIM} x 1 x 1"),
-                                ("Discriminator", discriminator, torch.zeros(2, 1, 28, 28), "image: 1 x 28 x 28")):
+    for name, net, x, start in (
+        ("Generator", generator, torch.zeros(2, Z_DIM), f"noise z: {Z_DIM} x 1 x 1"),
+        ("Discriminator", discriminator, torch.zeros(2, 1, 28, 28), "image: 1 x 28 x 28"),
+    ):
         lines += [f"{name}", f"  {'input':<9}{start}"]
         blocks = list(net.net)
         out = x.view(2, Z_DIM, 1, 1) if name == "Generator" else x
@@ -105,7 +120,11 @@ def describe_networks() -> str:
             while i < len(blocks):
                 block = blocks[i]
                 layers = list(block) if isinstance(block, nn.Sequential) else [block]
-                if not isinstance(block, nn.Sequential) and i + 1 < len(blocks) and not isinstance(blocks[i + 1], nn.Sequential):
+                if (
+                    not isinstance(block, nn.Sequential)
+                    and i + 1 < len(blocks)
+                    and not isinstance(blocks[i + 1], nn.Sequential)
+                ):
                     layers.append(blocks[i + 1])  # the final convolution and its activation
                     i += 1
                 for layer in layers:
@@ -113,7 +132,9 @@ def describe_networks() -> str:
                 number += 1
                 shape = " x ".join(str(s) for s in out.shape[1:])
                 final = " (final block)" if i == len(blocks) - 1 else ""
-                lines.append(f"  block {number}  {' -> '.join(_layer_name(m) for m in layers):<72} {shape}{final}")
+                lines.append(
+                    f"  block {number}  {' -> '.join(_layer_name(m) for m in layers):<72} {shape}{final}"
+                )
                 i += 1
         lines.append("")
     return "\n".join(lines).rstrip()
@@ -121,8 +142,10 @@ def describe_networks() -> str:
 
 def _layer_name(module: nn.Module) -> str:
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        return (f"{type(module).__name__}({module.in_channels} -> {module.out_channels}, "
-                f"kernel {module.kernel_size[0]}, stride {module.stride[0]})")
+        return (
+            f"{type(module).__name__}({module.in_channels} -> {module.out_channels}, "
+            f"kernel {module.kernel_size[0]}, stride {module.stride[0]})"
+        )
     if isinstance(module, nn.BatchNorm2d):
         return f"BatchNorm2d({module.num_features})"
     if isinstance(module, nn.LeakyReLU):
@@ -149,7 +172,11 @@ def reference_run(images: torch.Tensor, steps: int = 200, snapshots: int = 3, se
     CPU thread.
     """
     trainer = DCGANTrainer(lab_config(steps, seed), images)
-    keep = sorted({round(i * steps / max(1, snapshots - 1)) for i in range(snapshots)}) if snapshots > 1 else [steps]
+    keep = (
+        sorted({round(i * steps / max(1, snapshots - 1)) for i in range(snapshots)})
+        if snapshots > 1
+        else [steps]
+    )
     run = Run(f"reference run: the lab's GAN trained by the kit, {steps} steps", [])
     started = time.perf_counter()
     step = 0
@@ -171,8 +198,12 @@ def show_run(run: Run, window: int = 10):
     """One row for a run: its two losses per step (faint) and their running mean, D's verdicts
     (mean probability "real" on real and on generated images), and its samples at each kept step."""
     n_samples = len(run.samples)
-    fig, axes = plt.subplots(1, 2 + n_samples, figsize=(4.2 * 2 + 2.6 * n_samples, 3.1),
-                             gridspec_kw={"width_ratios": [1.6, 1.6] + [1] * n_samples})
+    fig, axes = plt.subplots(
+        1,
+        2 + n_samples,
+        figsize=(4.2 * 2 + 2.6 * n_samples, 3.1),
+        gridspec_kw={"width_ratios": [1.6, 1.6] + [1] * n_samples},
+    )
     steps = [h["step"] for h in run.history]
     for key, label, colour in (("d_loss", "D loss", "tab:blue"), ("g_loss", "G loss", "tab:orange")):
         values = np.array([h[key] for h in run.history], dtype=float)

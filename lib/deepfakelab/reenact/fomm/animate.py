@@ -126,7 +126,15 @@ def animate(
     Returns ``(N, 3, H, W)`` float32 in [0, 1] on the CPU.
     """
     return animate_with_keypoints(
-        source_image, driving_frames, model, relative, adapt_movement_scale, best_frame, batch_size, progress, transfer,
+        source_image,
+        driving_frames,
+        model,
+        relative,
+        adapt_movement_scale,
+        best_frame,
+        batch_size,
+        progress,
+        transfer,
         engine,
     ).frames
 
@@ -162,7 +170,9 @@ def animate_with_keypoints(
         for start in tqdm(starts, desc=f"animating ({runner.name})", unit="batch", disable=not progress):
             kp_batch = kp_driving.take(slice(start, start + batch_size))
             if transfer is None:
-                kp_norm = transfer_motion(encoded.keypoints, kp_batch, kp_initial, relative, adapt_movement_scale)
+                kp_norm = transfer_motion(
+                    encoded.keypoints, kp_batch, kp_initial, relative, adapt_movement_scale
+                )
             else:
                 kp_norm = transfer(encoded.keypoints, kp_batch, kp_initial)
             outputs.append(runner.decode(encoded.encoding, encoded.keypoints, kp_norm).cpu())
@@ -176,13 +186,17 @@ def animate_with_keypoints(
     )
 
 
-def choose_engine(name: str, model: FirstOrderModel, encoded: EncodedSource, frames: torch.Tensor, batch_size: int) -> Engine:
+def choose_engine(
+    name: str, model: FirstOrderModel, encoded: EncodedSource, frames: torch.Tensor, batch_size: int
+) -> Engine:
     """The engine ``name`` (see :func:`animate`); ``"auto"`` times the installed ones on the first batch."""
     height, size = frames.shape[-2:]
     if height != size and name != "torch":
         if name == "auto":
             return get_engine("torch", model, size, batch_size)
-        raise EngineError(f"engine={name!r} runs square frames (the exported graphs' size), got {height} x {size}")
+        raise EngineError(
+            f"engine={name!r} runs square frames (the exported graphs' size), got {height} x {size}"
+        )
     if name != "auto":
         return get_engine(name, model, size, batch_size)
 
@@ -224,7 +238,9 @@ def resolve_best_frame(best_frame: int | str | None, source: torch.Tensor, frame
     raise ValueError(f"best_frame={best_frame!r}: use None, 'auto' or a frame index below {len(frames)}")
 
 
-def animate_per_frame(source_image, driving_frames, model: FirstOrderModel, relative=True, adapt_movement_scale=True) -> torch.Tensor:
+def animate_per_frame(
+    source_image, driving_frames, model: FirstOrderModel, relative=True, adapt_movement_scale=True
+) -> torch.Tensor:
     """The published demo's loop: every frame runs the keypoint detector and the whole generator.
 
     Kept as the baseline for ``bench/reenact.py`` and as a readable reference; use :func:`animate`.

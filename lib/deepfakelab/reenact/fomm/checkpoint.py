@@ -64,11 +64,13 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 def _strip_wrapper_prefix(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Drop the ``module.`` prefix that (Distributed)DataParallel adds when a wrapped model is saved."""
     if state_dict and all(key.startswith("module.") for key in state_dict):
-        return {key[len("module."):]: value for key, value in state_dict.items()}
+        return {key[len("module.") :]: value for key, value in state_dict.items()}
     return state_dict
 
 
-def load_weights(model: FirstOrderModel, checkpoint: dict[str, Any], source: str = "checkpoint") -> FirstOrderModel:
+def load_weights(
+    model: FirstOrderModel, checkpoint: dict[str, Any], source: str = "checkpoint"
+) -> FirstOrderModel:
     """Copy the checkpoint's ``generator`` and ``kp_detector`` weights into ``model`` (strict)."""
     for name in REQUIRED_KEYS:
         module = getattr(model, name)
@@ -98,14 +100,20 @@ def load_weights(model: FirstOrderModel, checkpoint: dict[str, Any], source: str
     return model
 
 
-def load_model(checkpoint_path: str | Path, config: ModelConfig | str | Path | None = None) -> FirstOrderModel:
+def load_model(
+    checkpoint_path: str | Path, config: ModelConfig | str | Path | None = None
+) -> FirstOrderModel:
     """Build a model and load a checkpoint into it, in eval mode.
 
     ``config`` defaults to the one stored in a kit checkpoint, else the published vox-256 config.
     """
     checkpoint = read_checkpoint(checkpoint_path)
     if config is None:
-        config = model_config_from_dict(checkpoint["config"], f"{checkpoint_path}: config") if "config" in checkpoint else "vox-256"
+        config = (
+            model_config_from_dict(checkpoint["config"], f"{checkpoint_path}: config")
+            if "config" in checkpoint
+            else "vox-256"
+        )
     model = build_model(config)
     model.checkpoint_path = Path(checkpoint_path)
     return load_weights(model, checkpoint, source=str(checkpoint_path)).eval()

@@ -104,7 +104,9 @@ def _build(cls, values: Any, where: str):
 def model_config_from_dict(model_params: dict, where: str = "model_params") -> ModelConfig:
     """Build a :class:`ModelConfig` from a ``model_params`` mapping (as in the published YAML)."""
     if not isinstance(model_params, dict):
-        raise ConfigError(f"{where}: expected a mapping with common_params, kp_detector_params, generator_params")
+        raise ConfigError(
+            f"{where}: expected a mapping with common_params, kp_detector_params, generator_params"
+        )
     parts = {
         "common_params": CommonParams,
         "kp_detector_params": KPDetectorParams,
@@ -121,11 +123,17 @@ def model_config_from_dict(model_params: dict, where: str = "model_params") -> M
 
 def _check(config: ModelConfig, where: str) -> None:
     if config.common_params.num_kp < 3:
-        raise ConfigError(f"{where}.common_params.num_kp={config.common_params.num_kp}: need at least 3 keypoints")
+        raise ConfigError(
+            f"{where}.common_params.num_kp={config.common_params.num_kp}: need at least 3 keypoints"
+        )
     for name, scale in (
         ("kp_detector_params.scale_factor", config.kp_detector_params.scale_factor),
-        ("generator_params.dense_motion_params.scale_factor",
-         config.generator_params.dense_motion_params.scale_factor if config.generator_params.dense_motion_params else 1),
+        (
+            "generator_params.dense_motion_params.scale_factor",
+            config.generator_params.dense_motion_params.scale_factor
+            if config.generator_params.dense_motion_params
+            else 1,
+        ),
     ):
         if not 0 < scale <= 1:
             raise ConfigError(f"{where}.{name}={scale}: must be in (0, 1]")

@@ -27,8 +27,17 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
 FRAME_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 
-def heads_pairs(split: str, size: int = 64, frames: int = 32, identities: int = 200, videos_per_identity: int = 2,
-                accessory_rate: float = 0.3, motion: str = "mixed", repeats: int = 1, seed: int = 0) -> Dataset:
+def heads_pairs(
+    split: str,
+    size: int = 64,
+    frames: int = 32,
+    identities: int = 200,
+    videos_per_identity: int = 2,
+    accessory_rate: float = 0.3,
+    motion: str = "mixed",
+    repeats: int = 1,
+    seed: int = 0,
+) -> Dataset:
     """Source/driving pairs of synthetic talking heads for ``split`` ('train', 'val' or 'test')."""
     splits = split_identities(identities, seed=seed)
     if split not in splits:
@@ -44,11 +53,15 @@ class FolderPairs(Dataset):
     ``(seed, i)``, so an epoch is reproducible.
     """
 
-    def __init__(self, root: str | Path, split: str = "train", size: int = 256, repeats: int = 1, seed: int = 0):
+    def __init__(
+        self, root: str | Path, split: str = "train", size: int = 256, repeats: int = 1, seed: int = 0
+    ):
         folder = Path(root) / split
         if not folder.is_dir():
-            raise DataError(f"{folder}: not found; FOMM's layout is ROOT/train/<video>.mp4 (or ROOT/train/<video>/*.png) "
-                            "and ROOT/test/...")
+            raise DataError(
+                f"{folder}: not found; FOMM's layout is ROOT/train/<video>.mp4 (or ROOT/train/<video>/*.png) "
+                "and ROOT/test/..."
+            )
         self.videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES or p.is_dir())
         if not self.videos:
             raise DataError(f"{folder}: no videos or frame folders inside")

@@ -62,17 +62,25 @@ class GraphEngine(Engine):
         for batch in frames.split(self.batch_size):
             out = self.run(self.kp_detector, {"image": _padded(batch, self.batch_size)})
             jacobian = out.get("jacobian")
-            parts.append(Keypoints(torch.from_numpy(out["value"][: len(batch)]),
-                                   None if jacobian is None else torch.from_numpy(jacobian[: len(batch)])))
+            parts.append(
+                Keypoints(
+                    torch.from_numpy(out["value"][: len(batch)]),
+                    None if jacobian is None else torch.from_numpy(jacobian[: len(batch)]),
+                )
+            )
         return Keypoints.cat(parts)
 
     def decode(self, encoding: SourceEncoding, kp_source: Keypoints, kp_driving: Keypoints) -> torch.Tensor:
         count = kp_driving.batch_size
         tensors = {
-            "features": encoding.features, "source_small": encoding.small,
-            "kp_source_value": kp_source.value, "kp_source_jacobian": kp_source.jacobian,
+            "features": encoding.features,
+            "source_small": encoding.small,
+            "kp_source_value": kp_source.value,
+            "kp_source_jacobian": kp_source.jacobian,
             "kp_driving_value": _padded(kp_driving.value, self.batch_size),
-            "kp_driving_jacobian": None if kp_driving.jacobian is None else _padded(kp_driving.jacobian, self.batch_size),
+            "kp_driving_jacobian": None
+            if kp_driving.jacobian is None
+            else _padded(kp_driving.jacobian, self.batch_size),
         }
         feeds = {name: _array(tensors[name]) for name in self.input_names(self.generator)}
         return torch.from_numpy(self.run(self.generator, feeds)["prediction"][:count])

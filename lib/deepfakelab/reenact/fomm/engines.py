@@ -83,13 +83,19 @@ def get_engine(name: str, model: FirstOrderModel, size: int, batch_size: int) ->
         return TorchEngine(model, batch_size)
     parameter = next(model.parameters())
     if parameter.device.type != "cpu":
-        raise EngineError(f"engine={name!r} runs on the CPU, and the model is on {parameter.device}: "
-                          "use engine='torch' (or 'auto', which keeps CUDA on torch)")
+        raise EngineError(
+            f"engine={name!r} runs on the CPU, and the model is on {parameter.device}: "
+            "use engine='torch' (or 'auto', which keeps CUDA on torch)"
+        )
     if parameter.dtype != torch.float32:
-        raise EngineError(f"engine={name!r} runs float32 models, and this one is {parameter.dtype}: use engine='torch'")
+        raise EngineError(
+            f"engine={name!r} runs float32 models, and this one is {parameter.dtype}: use engine='torch'"
+        )
     if name not in installed_engines():
-        raise EngineError(f"engine={name!r} is not installed: pip install 'deepfakelab[{name}]' "
-                          f"(installed: {', '.join(installed_engines())})")
+        raise EngineError(
+            f"engine={name!r} is not installed: pip install 'deepfakelab[{name}]' "
+            f"(installed: {', '.join(installed_engines())})"
+        )
     digest = weights_digest(model)
     threads = torch.get_num_threads()
     loaded = _LOADED.setdefault(model, {})
@@ -109,7 +115,9 @@ def get_engine(name: str, model: FirstOrderModel, size: int, batch_size: int) ->
 AUTO_AGREEMENT = 1e-3
 
 
-def fastest_engine(model: FirstOrderModel, size: int, batch_size: int, trial: Callable[[Engine], object]) -> Engine:
+def fastest_engine(
+    model: FirstOrderModel, size: int, batch_size: int, trial: Callable[[Engine], object]
+) -> Engine:
     """``auto``: the installed engine that runs ``trial(engine)`` (the first batch) fastest; torch on CUDA.
 
     Each candidate runs the trial twice (the first run builds the engine's kernels) and is timed
@@ -133,8 +141,11 @@ def fastest_engine(model: FirstOrderModel, size: int, batch_size: int, trial: Ca
             if reference is None:
                 reference = result
             elif (difference := (result - reference).abs().max().item()) > AUTO_AGREEMENT:
-                warnings.warn(f"engine='auto' passed over {name}: its frames differ from torch's by {difference:.1e} "
-                              f"here (more than {AUTO_AGREEMENT:g})", stacklevel=3)
+                warnings.warn(
+                    f"engine='auto' passed over {name}: its frames differ from torch's by {difference:.1e} "
+                    f"here (more than {AUTO_AGREEMENT:g})",
+                    stacklevel=3,
+                )
                 continue
             seconds[name] = elapsed
         chosen.clear()

@@ -41,5 +41,7 @@ class Keypoints(NamedTuple):
     def expand(self, batch_size: int) -> "Keypoints":
         """Repeat a single-image set of keypoints ``batch_size`` times (no copy)."""
         value = self.value.expand(batch_size, *self.value.shape[1:])
-        jacobian = None if self.jacobian is None else self.jacobian.expand(batch_size, *self.jacobian.shape[1:])
+        jacobian = (
+            None if self.jacobian is None else self.jacobian.expand(batch_size, *self.jacobian.shape[1:])
+        )
         return Keypoints(value, jacobian)

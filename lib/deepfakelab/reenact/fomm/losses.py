@@ -50,13 +50,17 @@ class Vgg19Features(nn.Module):
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure is the same message to the user
-            raise DataError(f"{path}: could not read VGG-19 weights ({type(exc).__name__}); expected torchvision's "
-                            "vgg19 state dict (vgg19-dcbb9e9d.pth)") from None
-        state = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")} or state
+            raise DataError(
+                f"{path}: could not read VGG-19 weights ({type(exc).__name__}); expected torchvision's "
+                "vgg19 state dict (vgg19-dcbb9e9d.pth)"
+            ) from None
+        state = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")} or state
         try:
             features.load_state_dict(state)
         except RuntimeError:
-            raise DataError(f"{path}: not a torchvision VGG-19 state dict (feature layers do not match)") from None
+            raise DataError(
+                f"{path}: not a torchvision VGG-19 state dict (feature layers do not match)"
+            ) from None
         self.slices = nn.ModuleList(nn.Sequential(*features[a:b]) for a, b in self.SLICES)
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
@@ -70,8 +74,13 @@ class Vgg19Features(nn.Module):
         return features
 
 
-def reconstruction_loss(pyramid: ImagePyramid, prediction: torch.Tensor, driving: torch.Tensor,
-                        weights, vgg: Vgg19Features | None = None) -> torch.Tensor:
+def reconstruction_loss(
+    pyramid: ImagePyramid,
+    prediction: torch.Tensor,
+    driving: torch.Tensor,
+    weights,
+    vgg: Vgg19Features | None = None,
+) -> torch.Tensor:
     """Sum over scales of ``weight * mean |features(prediction) - features(driving)|``.
 
     Features are VGG-19 activations (``weights`` per layer) when ``vgg`` is given, else the
@@ -88,8 +97,9 @@ def reconstruction_loss(pyramid: ImagePyramid, prediction: torch.Tensor, driving
     return total
 
 
-def equivariance_losses(kp_detector: nn.Module, driving: torch.Tensor, kp_driving: Keypoints,
-                        transform: RandomTPS) -> tuple[torch.Tensor, torch.Tensor | None]:
+def equivariance_losses(
+    kp_detector: nn.Module, driving: torch.Tensor, kp_driving: Keypoints, transform: RandomTPS
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Equivariance of keypoint values and jacobians under ``transform``.
 
     value:    ``mean |kp(D) - T(kp(T(D)))|``

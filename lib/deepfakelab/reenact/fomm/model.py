@@ -40,7 +40,9 @@ def build_model(config: ModelConfig | str | Path = "vox-256") -> FirstOrderModel
     return FirstOrderModel(config).eval()
 
 
-def calibrate_batchnorm(model: FirstOrderModel, source: torch.Tensor, driving: torch.Tensor) -> FirstOrderModel:
+def calibrate_batchnorm(
+    model: FirstOrderModel, source: torch.Tensor, driving: torch.Tensor
+) -> FirstOrderModel:
     """Set every BatchNorm's running mean and variance to those of one pass over these frames; eval mode.
 
     For benchmarks and tests of untrained models: a freshly initialised model paints a flat grey

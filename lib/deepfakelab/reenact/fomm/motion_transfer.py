@@ -60,7 +60,9 @@ def transfer_motion(
     if not relative:
         return kp_driving
     if kp_driving_initial is None:
-        raise ValueError("relative motion needs kp_driving_initial (the driving frame matching the source's pose)")
+        raise ValueError(
+            "relative motion needs kp_driving_initial (the driving frame matching the source's pose)"
+        )
     relative_jacobian = relative if relative_jacobian is None else relative_jacobian
     scale = movement_scale(kp_source, kp_driving_initial) if adapt_movement_scale else 1.0
     value = (kp_driving.value - kp_driving_initial.value) * scale + kp_source.value

@@ -82,11 +82,18 @@ def user_cache_dir() -> Path:
 
 def export_key(digest: str, size: int, batch_size: int, transposed_upsampling: bool = False) -> str:
     """The cache entry's folder name: weights, kit version, frame size, batch (and the up-sampling's form)."""
-    return f"{digest[:16]}-kit{__version__}-{size}px-batch{batch_size}" + ("-tconv" if transposed_upsampling else "")
+    return f"{digest[:16]}-kit{__version__}-{size}px-batch{batch_size}" + (
+        "-tconv" if transposed_upsampling else ""
+    )
 
 
-def export_graphs(model: FirstOrderModel, size: int, batch_size: int, digest: str | None = None,
-                  transposed_upsampling: bool = False) -> ExportedGraphs:
+def export_graphs(
+    model: FirstOrderModel,
+    size: int,
+    batch_size: int,
+    digest: str | None = None,
+    transposed_upsampling: bool = False,
+) -> ExportedGraphs:
     """The model's two graphs for ``size`` x ``size`` frames in batches of ``batch_size``: cached, or exported now.
 
     ``transposed_upsampling`` traces up-sampling plus convolution as one transposed convolution
@@ -97,15 +104,26 @@ def export_graphs(model: FirstOrderModel, size: int, batch_size: int, digest: st
     key = export_key(digest, size, batch_size, transposed_upsampling)
     folder = _writable_folder(_checkpoint_folder(model)) or _writable_folder(user_cache_dir() / "engines")
     if folder is None:
-        raise DeepfakeLabError(f"no writable folder for the ONNX export (tried next to the checkpoint and "
-                               f"{user_cache_dir()}): set {CACHE_ENV} to one")
-    graphs = ExportedGraphs(folder / key / "kp_detector.onnx", folder / key / "generator.onnx", size, batch_size)
+        raise DeepfakeLabError(
+            f"no writable folder for the ONNX export (tried next to the checkpoint and "
+            f"{user_cache_dir()}): set {CACHE_ENV} to one"
+        )
+    graphs = ExportedGraphs(
+        folder / key / "kp_detector.onnx", folder / key / "generator.onnx", size, batch_size
+    )
     if graphs.kp_detector.is_file() and graphs.generator.is_file():
         return graphs
     entry = graphs.kp_detector.parent
     staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".{key}."))
     try:
-        _export(model, size, batch_size, staging / "kp_detector.onnx", staging / "generator.onnx", transposed_upsampling)
+        _export(
+            model,
+            size,
+            batch_size,
+            staging / "kp_detector.onnx",
+            staging / "generator.onnx",
+            transposed_upsampling,
+        )
         if entry.exists():  # a half-written entry from an interrupted run
             shutil.rmtree(entry)
         os.replace(staging, entry)
@@ -137,7 +155,12 @@ def _remove_stale_exports(folder: Path, keep: str) -> None:
     """Next to a checkpoint, exports of other weights or kit versions (same shapes and form) are stale."""
     shapes = keep.split("-", 2)[2]
     for entry in folder.iterdir():
-        if entry.is_dir() and entry.name != keep and entry.name.endswith(f"-{shapes}") and not entry.name.startswith("."):
+        if (
+            entry.is_dir()
+            and entry.name != keep
+            and entry.name.endswith(f"-{shapes}")
+            and not entry.name.startswith(".")
+        ):
             shutil.rmtree(entry, ignore_errors=True)
 
 
@@ -189,8 +212,14 @@ def _example_inputs(model: FirstOrderModel, size: int, batch_size: int):
     return image, keypoints.jacobian is not None, named
 
 
-def _export(model: FirstOrderModel, size: int, batch_size: int, kp_path: Path, generator_path: Path,
-            transposed_upsampling: bool = False) -> None:
+def _export(
+    model: FirstOrderModel,
+    size: int,
+    batch_size: int,
+    kp_path: Path,
+    generator_path: Path,
+    transposed_upsampling: bool = False,
+) -> None:
     training = [module.training for module in model.modules()]
     try:
         model.eval()
@@ -198,10 +227,24 @@ def _export(model: FirstOrderModel, size: int, batch_size: int, kp_path: Path, g
         kp_outputs = ["value", "jacobian"] if has_jacobian else ["value"]
         names = list(named)
         with _tracing(), fast_upsampling(model, enabled=transposed_upsampling):
-            torch.onnx.export(_KeypointGraph(model.kp_detector).eval(), (image,), str(kp_path), dynamo=False,
-                              opset_version=OPSET, input_names=["image"], output_names=kp_outputs)
-            torch.onnx.export(_DecoderGraph(model.generator, names).eval(), tuple(named.values()), str(generator_path),
-                              dynamo=False, opset_version=OPSET, input_names=names, output_names=["prediction"])
+            torch.onnx.export(
+                _KeypointGraph(model.kp_detector).eval(),
+                (image,),
+                str(kp_path),
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=["image"],
+                output_names=kp_outputs,
+            )
+            torch.onnx.export(
+                _DecoderGraph(model.generator, names).eval(),
+                tuple(named.values()),
+                str(generator_path),
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=names,
+                output_names=["prediction"],
+            )
     finally:
         for module, mode in zip(model.modules(), training):
             module.training = mode
@@ -213,7 +256,9 @@ def _tracing():
     torch.onnx.register_custom_op_symbolic("aten::linalg_inv", _inverse_2x2, OPSET)
     try:
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")  # TracerWarnings about shapes baked in, exporter deprecation notes
+            warnings.simplefilter(
+                "ignore"
+            )  # TracerWarnings about shapes baked in, exporter deprecation notes
             yield
     finally:
         torch.onnx.unregister_custom_op_symbolic("aten::linalg_inv", OPSET)

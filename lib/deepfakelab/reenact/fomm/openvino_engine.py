@@ -21,7 +21,11 @@ class OpenVinoEngine(GraphEngine):
     transposed_upsampling = True
 
     def load(self, path, threads: int):
-        settings = {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
+        settings = {
+            "INFERENCE_PRECISION_HINT": "f32",
+            "INFERENCE_NUM_THREADS": threads,
+            "PERFORMANCE_HINT": "LATENCY",
+        }
         compiled = openvino.Core().compile_model(str(path), "CPU", settings)
         return compiled, compiled.create_infer_request()
 

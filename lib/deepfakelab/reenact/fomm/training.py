@@ -109,8 +109,10 @@ class TrainParams:
 def load_training_config(path: str | Path) -> tuple[ModelConfig, TrainParams]:
     """``model_params`` and ``train_params`` of a YAML file or built-in config name."""
     data = read_yaml(path)
-    return (model_config_from_dict(data["model_params"], f"{path}: model_params"),
-            TrainParams.from_dict(data.get("train_params"), f"{path}: train_params"))
+    return (
+        model_config_from_dict(data["model_params"], f"{path}: model_params"),
+        TrainParams.from_dict(data.get("train_params"), f"{path}: train_params"),
+    )
 
 
 class TrainingModel(nn.Module):
@@ -123,14 +125,18 @@ class TrainingModel(nn.Module):
         self.pyramid = ImagePyramid(params.scales, model.config.common_params.num_channels)
         self.vgg = vgg
 
-    def forward(self, source: torch.Tensor, driving: torch.Tensor, transform: RandomTPS) -> tuple[dict, torch.Tensor]:
+    def forward(
+        self, source: torch.Tensor, driving: torch.Tensor, transform: RandomTPS
+    ) -> tuple[dict, torch.Tensor]:
         weights = self.params.loss_weights
         kp_source = self.model.kp_detector(source)
         kp_driving = self.model.kp_detector(driving)
         generated = self.model.generator(source, kp_driving=kp_driving, kp_source=kp_source)
         losses = {}
         recon_weights = weights.perceptual if self.vgg is not None else weights.reconstruction
-        losses["reconstruction"] = reconstruction_loss(self.pyramid, generated.prediction, driving, recon_weights, self.vgg)
+        losses["reconstruction"] = reconstruction_loss(
+            self.pyramid, generated.prediction, driving, recon_weights, self.vgg
+        )
         if weights.equivariance_value or weights.equivariance_jacobian:
             value, jacobian = equivariance_losses(self.model.kp_detector, driving, kp_driving, transform)
             losses["equivariance_value"] = weights.equivariance_value * value
@@ -176,8 +182,12 @@ def build_dataset(data: dict[str, Any], split: str, seed: int) -> Dataset:
         return heads_pairs(split, seed=seed, **settings)
     if kind == "folder":
         if "root" not in settings:
-            raise ConfigError("train_params.data: kind 'folder' needs 'root' (a folder with train/ and test/)")
-        return FolderPairs(settings["root"], "train" if split == "train" else "test", settings.get("size", 256), seed=seed)
+            raise ConfigError(
+                "train_params.data: kind 'folder' needs 'root' (a folder with train/ and test/)"
+            )
+        return FolderPairs(
+            settings["root"], "train" if split == "train" else "test", settings.get("size", 256), seed=seed
+        )
     raise ConfigError(f"train_params.data.kind={kind!r}: use 'heads' or 'folder'")
 
 
@@ -202,7 +212,9 @@ def init_distributed() -> DistributedContext:
     return DistributedContext(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def save_validation_strip(path: Path, model: FirstOrderModel, batch: dict[str, torch.Tensor], provenance=None) -> Path:
+def save_validation_strip(
+    path: Path, model: FirstOrderModel, batch: dict[str, torch.Tensor], provenance=None
+) -> Path:
     """PNG rows: source, driving, reconstruction, occlusion map (one column per validation pair),
     marked as generated (:func:`~deepfakelab.provenance.marking.save_marked_figure`)."""
     matplotlib.use("Agg")  # when a strip is drawn: importing this module leaves a notebook's backend alone
@@ -210,7 +222,11 @@ def save_validation_strip(path: Path, model: FirstOrderModel, batch: dict[str, t
     with torch.no_grad():
         generated = model(batch["source"], batch["driving"])
     model.train()
-    rows = [("source", batch["source"]), ("driving", batch["driving"]), ("reconstruction", generated.prediction)]
+    rows = [
+        ("source", batch["source"]),
+        ("driving", batch["driving"]),
+        ("reconstruction", generated.prediction),
+    ]
     if generated.occlusion_map is not None:
         rows.append(("occlusion", generated.occlusion_map.expand(-1, 3, -1, -1)))
     count = batch["source"].shape[0]
@@ -228,9 +244,17 @@ def save_validation_strip(path: Path, model: FirstOrderModel, batch: dict[str, t
         plt.close(fig)
 
 
-def train(config: str | Path | tuple[ModelConfig, TrainParams], out_dir: str | Path, *, stop_after: int | None = None,
-          vgg_weights: str | Path | None = None, device: str = "auto", progress: bool = True,
-          dataset: Dataset | None = None, val_batch: dict | None = None) -> dict:
+def train(
+    config: str | Path | tuple[ModelConfig, TrainParams],
+    out_dir: str | Path,
+    *,
+    stop_after: int | None = None,
+    vgg_weights: str | Path | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    dataset: Dataset | None = None,
+    val_batch: dict | None = None,
+) -> dict:
     """Train (or resume training) a FOMM into ``out_dir``; returns a summary.
 
     config: a YAML path/name with ``model_params`` and ``train_params``, or the two parsed.
@@ -273,8 +297,9 @@ class _TrainingRun:
         return self.out_dir / "last.pth.tar"
 
 
-def _start_run(model_config: ModelConfig, params: TrainParams, out_dir: Path, vgg_weights: str | Path | None,
-               device: str) -> _TrainingRun:
+def _start_run(
+    model_config: ModelConfig, params: TrainParams, out_dir: Path, vgg_weights: str | Path | None, device: str
+) -> _TrainingRun:
     """Join the process group, build the model and its optimiser with the same initial weights on
     every rank, and resume them (and the learning-rate schedule) from ``last.pth.tar`` if it exists."""
     context = init_distributed()
@@ -289,7 +314,8 @@ def _start_run(model_config: ModelConfig, params: TrainParams, out_dir: Path, vg
     step_model: nn.Module = full
     if context.world_size > 1:
         step_model = nn.parallel.DistributedDataParallel(
-            full, device_ids=[context.local_rank] if run_device.type == "cuda" else None)
+            full, device_ids=[context.local_rank] if run_device.type == "cuda" else None
+        )
     return _TrainingRun(params, context, run_device, out_dir, model, step_model, optimizer, scheduler, start)
 
 
@@ -301,8 +327,9 @@ def _run_device(context: DistributedContext, device: str) -> torch.device:
     return resolve_device(device)
 
 
-def _resume(last: Path, model: FirstOrderModel, optimizer: torch.optim.Optimizer,
-            context: DistributedContext) -> int:
+def _resume(
+    last: Path, model: FirstOrderModel, optimizer: torch.optim.Optimizer, context: DistributedContext
+) -> int:
     """Load weights and optimiser from the checkpoint ``last`` if there is one; the step to go on from."""
     if not last.is_file():
         return 0
@@ -316,8 +343,9 @@ def _resume(last: Path, model: FirstOrderModel, optimizer: torch.optim.Optimizer
     return start
 
 
-def _scheduler_at(optimizer: torch.optim.Optimizer, milestones: list[int],
-                  start: int) -> torch.optim.lr_scheduler.MultiStepLR:
+def _scheduler_at(
+    optimizer: torch.optim.Optimizer, milestones: list[int], start: int
+) -> torch.optim.lr_scheduler.MultiStepLR:
     """The learning-rate schedule, fast-forwarded to step ``start`` so a resumed run has the
     learning rate an uninterrupted one would have (the checkpoint does not store the schedule)."""
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.1)
@@ -328,8 +356,9 @@ def _scheduler_at(optimizer: torch.optim.Optimizer, milestones: list[int],
     return scheduler
 
 
-def _training_data(run: _TrainingRun, stop: int, dataset: Dataset | None,
-                   val_batch: dict | None) -> tuple[DataLoader, dict | None]:
+def _training_data(
+    run: _TrainingRun, stop: int, dataset: Dataset | None, val_batch: dict | None
+) -> tuple[DataLoader, dict | None]:
     """The loader of the batches of steps ``run.start`` to ``stop`` (:class:`StepBatchSampler`: the
     batches an uninterrupted run would see), and the validation batch the strips show (rank 0)."""
     params, context = run.params, run.context
@@ -338,7 +367,11 @@ def _training_data(run: _TrainingRun, stop: int, dataset: Dataset | None,
     loader = DataLoader(dataset, batch_sampler=sampler, num_workers=params.num_workers, collate_fn=_collate)
     if val_batch is None and context.is_main and params.validate_every:
         # Held-out identities for the synthetic heads; the first items of a user's dataset otherwise.
-        val_set = build_dataset(params.data, "val", params.seed) if params.data.get("kind", "heads") == "heads" else dataset
+        val_set = (
+            build_dataset(params.data, "val", params.seed)
+            if params.data.get("kind", "heads") == "heads"
+            else dataset
+        )
         val_batch = _collate([val_set[i] for i in range(min(6, len(val_set)))])
     return loader, val_batch
 
@@ -351,13 +384,24 @@ def _strip_marks(run: _TrainingRun, val_batch: dict | None) -> Provenance | None
     return None
 
 
-def _train_steps(run: _TrainingRun, loader: DataLoader, stop: int, val_batch: dict | None,
-                 marks: Provenance | None, progress: bool) -> tuple[int, dict]:
+def _train_steps(
+    run: _TrainingRun,
+    loader: DataLoader,
+    stop: int,
+    val_batch: dict | None,
+    marks: Provenance | None,
+    progress: bool,
+) -> tuple[int, dict]:
     """The training loop: one :func:`_optimise` per batch; rank 0 also logs and saves after each.
     Returns the step reached and the last step's losses."""
     step, losses = run.start, {}
-    bar = tqdm(loader, total=len(loader), initial=0, desc=f"training {run.start}->{stop}",
-               disable=not (progress and run.context.is_main))
+    bar = tqdm(
+        loader,
+        total=len(loader),
+        initial=0,
+        desc=f"training {run.start}->{stop}",
+        disable=not (progress and run.context.is_main),
+    )
     for batch in bar:
         losses, total = _optimise(run, batch, step)
         step += 1
@@ -374,13 +418,15 @@ def _optimise(run: _TrainingRun, batch: dict[str, torch.Tensor], step: int) -> t
     params = run.params
     source, driving = batch["source"].to(run.device), batch["driving"].to(run.device)
     generator = torch.Generator().manual_seed(derived_seed(params.seed, step, run.context.rank, 1))
-    transform = RandomTPS(source.shape[0], **dataclasses.asdict(params.transform_params),
-                          generator=generator).to(run.device)
+    transform = RandomTPS(
+        source.shape[0], **dataclasses.asdict(params.transform_params), generator=generator
+    ).to(run.device)
     losses, _ = run.step_model(source, driving, transform)
     total = sum(losses.values())
     if not torch.isfinite(total):
-        raise TrainingDiverged(f"step {step}: the loss became {total.item()}; "
-                               f"the last good checkpoint is {run.last}")
+        raise TrainingDiverged(
+            f"step {step}: the loss became {total.item()}; the last good checkpoint is {run.last}"
+        )
     run.optimizer.zero_grad(set_to_none=True)
     total.backward()
     run.optimizer.step()
@@ -388,8 +434,15 @@ def _optimise(run: _TrainingRun, batch: dict[str, torch.Tensor], step: int) -> t
     return losses, total
 
 
-def _record_step(run: _TrainingRun, step: int, stop: int, losses: dict, total: torch.Tensor,
-                 val_batch: dict | None, marks: Provenance | None) -> None:
+def _record_step(
+    run: _TrainingRun,
+    step: int,
+    stop: int,
+    losses: dict,
+    total: torch.Tensor,
+    val_batch: dict | None,
+    marks: Provenance | None,
+) -> None:
     """Rank 0 after step ``step``: a line of ``log.jsonl``, and at their intervals (and at the last
     step) the checkpoint and a validation strip."""
     params = run.params
@@ -397,19 +450,40 @@ def _record_step(run: _TrainingRun, step: int, stop: int, losses: dict, total: t
     with (run.out_dir / "log.jsonl").open("a") as log:
         log.write(json.dumps({"step": step, "loss": round(total.item(), 5), **values}) + "\n")
     if step % params.checkpoint_every == 0 or step == stop:
-        save_checkpoint(run.last, run.model, step=step, optimizer=run.optimizer.state_dict(),
-                        train_params=_plain(dataclasses.asdict(params)))
-    if params.validate_every and val_batch is not None and (
-            step % params.validate_every == 0 or step == stop):
-        save_validation_strip(run.out_dir / f"validation_{step:06d}.png", run.model,
-                              {k: v[:6].to(run.device) for k, v in val_batch.items()}, marks.sibling())
+        save_checkpoint(
+            run.last,
+            run.model,
+            step=step,
+            optimizer=run.optimizer.state_dict(),
+            train_params=_plain(dataclasses.asdict(params)),
+        )
+    if (
+        params.validate_every
+        and val_batch is not None
+        and (step % params.validate_every == 0 or step == stop)
+    ):
+        save_validation_strip(
+            run.out_dir / f"validation_{step:06d}.png",
+            run.model,
+            {k: v[:6].to(run.device) for k, v in val_batch.items()},
+            marks.sibling(),
+        )
 
 
-def _summary(model, params: TrainParams, context, checkpoint: Path, step: int, seconds: float, losses: dict) -> dict:
+def _summary(
+    model, params: TrainParams, context, checkpoint: Path, step: int, seconds: float, losses: dict
+) -> dict:
     """What a training call reports (one JSON line per process; ranks agree on the checksum)."""
-    return {"step": step, "steps": params.steps, "checkpoint": str(checkpoint), "seconds": round(seconds, 1),
-            "losses": {k: float(v.detach()) for k, v in losses.items()}, "world_size": context.world_size,
-            "rank": context.rank, "parameter_checksum": float(sum(p.detach().double().sum() for p in model.parameters()))}
+    return {
+        "step": step,
+        "steps": params.steps,
+        "checkpoint": str(checkpoint),
+        "seconds": round(seconds, 1),
+        "losses": {k: float(v.detach()) for k, v in losses.items()},
+        "world_size": context.world_size,
+        "rank": context.rank,
+        "parameter_checksum": float(sum(p.detach().double().sum() for p in model.parameters())),
+    }
 
 
 def _plain(value):
@@ -449,8 +523,11 @@ def run_from_args(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deepfakelab.reenact.fomm.training", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m deepfakelab.reenact.fomm.training",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     args = add_training_arguments(parser).parse_args(argv)
     try:
         run_from_args(args)

@@ -23,14 +23,22 @@ class RandomTPS:
     std of the spline weights; ``points_tps``: control points per side (0 disables the spline).
     """
 
-    def __init__(self, batch_size: int, sigma_affine: float = 0.05, sigma_tps: float = 0.005, points_tps: int = 5,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        batch_size: int,
+        sigma_affine: float = 0.05,
+        sigma_tps: float = 0.005,
+        points_tps: int = 5,
+        generator: torch.Generator | None = None,
+    ):
         noise = torch.randn(batch_size, 2, 3, generator=generator) * sigma_affine
         self.theta = noise + torch.eye(2, 3).view(1, 2, 3)
         self.batch_size = batch_size
         self.tps = points_tps > 0 and sigma_tps > 0
         if self.tps:
-            self.control_points = make_coordinate_grid(points_tps, points_tps).view(1, 1, -1, 2)  # (1, 1, N, 2)
+            self.control_points = make_coordinate_grid(points_tps, points_tps).view(
+                1, 1, -1, 2
+            )  # (1, 1, N, 2)
             self.control_params = torch.randn(batch_size, 1, points_tps**2, generator=generator) * sigma_tps
 
     def to(self, device: torch.device) -> "RandomTPS":
@@ -45,7 +53,9 @@ class RandomTPS:
         theta = self.theta.to(coordinates.dtype)
         transformed = torch.einsum("bij,bpj->bpi", theta[:, :, :2], coordinates) + theta[:, None, :, 2]
         if self.tps:
-            distances = (coordinates.unsqueeze(2) - self.control_points.to(coordinates.dtype)).abs().sum(-1)  # (B, P, N)
+            distances = (
+                (coordinates.unsqueeze(2) - self.control_points.to(coordinates.dtype)).abs().sum(-1)
+            )  # (B, P, N)
             basis = distances**2 * torch.log(distances + 1e-6)
             transformed = transformed + (basis * self.control_params).sum(dim=2, keepdim=True)
         return transformed

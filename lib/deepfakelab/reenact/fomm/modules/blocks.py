@@ -77,14 +77,20 @@ class UpBlock2d(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, kernel_size=3, padding=1, groups: int = 1):
         super().__init__()
-        self.conv = nn.Conv2d(in_features, out_features, kernel_size=kernel_size, padding=padding, groups=groups)
+        self.conv = nn.Conv2d(
+            in_features, out_features, kernel_size=kernel_size, padding=padding, groups=groups
+        )
         self.norm = nn.BatchNorm2d(out_features, affine=True)
         self.fast_upsampling = False
         self._transposed_kernel: torch.Tensor | None = None  # set by fast_upsampling, never saved
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         kernel = self._transposed_kernel
-        if self.fast_upsampling and kernel is not None and x.shape[-2] * x.shape[-1] >= FAST_UPSAMPLING_MIN_AREA:
+        if (
+            self.fast_upsampling
+            and kernel is not None
+            and x.shape[-2] * x.shape[-1] >= FAST_UPSAMPLING_MIN_AREA
+        ):
             out = F.conv_transpose2d(x, kernel, self.conv.bias, stride=2, padding=1)
         else:
             out = self.conv(F.interpolate(x, scale_factor=2))
@@ -92,7 +98,9 @@ class UpBlock2d(nn.Module):
 
 
 def _transposable(conv: nn.Conv2d) -> bool:
-    return conv.kernel_size == (3, 3) and conv.padding == (1, 1) and conv.groups == 1 and conv.stride == (1, 1)
+    return (
+        conv.kernel_size == (3, 3) and conv.padding == (1, 1) and conv.groups == 1 and conv.stride == (1, 1)
+    )
 
 
 #: Smallest input (height x width) on which the transposed convolution beats up-sampling + conv on
@@ -115,7 +123,9 @@ def transposed_kernel(weight: torch.Tensor) -> torch.Tensor:
     return kernel.transpose(0, 1)
 
 
-def upsample_nearest2x_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+def upsample_nearest2x_conv3x3(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+) -> torch.Tensor:
     """``conv3x3(interpolate(x, scale_factor=2), padding=1)`` as one transposed convolution.
 
     ``(B, I, H, W) -> (B, O, 2H, 2W)``; 16 instead of 36 multiply-adds per output pixel and
@@ -155,7 +165,9 @@ class DownBlock2d(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, kernel_size=3, padding=1, groups: int = 1):
         super().__init__()
-        self.conv = nn.Conv2d(in_features, out_features, kernel_size=kernel_size, padding=padding, groups=groups)
+        self.conv = nn.Conv2d(
+            in_features, out_features, kernel_size=kernel_size, padding=padding, groups=groups
+        )
         self.norm = nn.BatchNorm2d(out_features, affine=True)
         self.pool = nn.AvgPool2d(kernel_size=(2, 2))
 
@@ -168,7 +180,9 @@ class SameBlock2d(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, groups: int = 1, kernel_size=3, padding=1):
         super().__init__()
-        self.conv = nn.Conv2d(in_features, out_features, kernel_size=kernel_size, padding=padding, groups=groups)
+        self.conv = nn.Conv2d(
+            in_features, out_features, kernel_size=kernel_size, padding=padding, groups=groups
+        )
         self.norm = nn.BatchNorm2d(out_features, affine=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -64,7 +64,9 @@ class DenseMotionNetwork(nn.Module):
         )
         self.mask = nn.Conv2d(self.hourglass.out_filters, num_kp + 1, kernel_size=(7, 7), padding=(3, 3))
         self.occlusion = (
-            nn.Conv2d(self.hourglass.out_filters, 1, kernel_size=(7, 7), padding=(3, 3)) if estimate_occlusion_map else None
+            nn.Conv2d(self.hourglass.out_filters, 1, kernel_size=(7, 7), padding=(3, 3))
+            if estimate_occlusion_map
+            else None
         )
         self.num_kp = num_kp
         self.scale_factor = scale_factor
@@ -76,7 +78,9 @@ class DenseMotionNetwork(nn.Module):
         """The source at the network's working resolution; animation computes it once per source."""
         return self.down(source_image) if self.scale_factor != 1 else source_image
 
-    def create_heatmap_representations(self, spatial_size, kp_driving: Keypoints, kp_source: Keypoints) -> torch.Tensor:
+    def create_heatmap_representations(
+        self, spatial_size, kp_driving: Keypoints, kp_source: Keypoints
+    ) -> torch.Tensor:
         """Eq. 6: ``H_k(z) = G(kp_driving_k) - G(kp_source_k)``, plus a zero map for the background.
 
         Returns ``(B, K+1, 1, h, w)``.
@@ -87,7 +91,9 @@ class DenseMotionNetwork(nn.Module):
         zeros = heatmap.new_zeros(heatmap.shape[0], 1, *spatial_size)
         return torch.cat([zeros, heatmap], dim=1).unsqueeze(2)
 
-    def create_sparse_motions(self, spatial_size, kp_driving: Keypoints, kp_source: Keypoints) -> torch.Tensor:
+    def create_sparse_motions(
+        self, spatial_size, kp_driving: Keypoints, kp_source: Keypoints
+    ) -> torch.Tensor:
         """Eq. 4: ``T_{S<-D}(z) = kp_source + J (z - kp_driving)`` for each keypoint, plus identity.
 
         Returns ``(B, K+1, h, w, 2)``.
@@ -104,7 +110,9 @@ class DenseMotionNetwork(nn.Module):
         identity = identity_grid.expand(batch, 1, *identity_grid.shape)
         return torch.cat([identity, driving_to_source], dim=1)
 
-    def create_deformed_source_image(self, source_image: torch.Tensor, sparse_motion: torch.Tensor) -> torch.Tensor:
+    def create_deformed_source_image(
+        self, source_image: torch.Tensor, sparse_motion: torch.Tensor
+    ) -> torch.Tensor:
         """Eq. 7: the source warped by each sparse motion, ``(B, K+1, C, h, w)``."""
         _, channels, height, width = source_image.shape
         batch, motions = sparse_motion.shape[:2]
@@ -123,7 +131,9 @@ class DenseMotionNetwork(nn.Module):
 
         batch = sparse_motion.shape[0]
         heatmap_representation = heatmap_representation.expand(batch, *heatmap_representation.shape[1:])
-        hourglass_input = torch.cat([heatmap_representation, sparse_deformed], dim=2).view(batch, -1, height, width)
+        hourglass_input = torch.cat([heatmap_representation, sparse_deformed], dim=2).view(
+            batch, -1, height, width
+        )
         prediction = self.hourglass(hourglass_input)  # (B, out_filters, h, w)
 
         mask = F.softmax(self.mask(prediction), dim=1)  # (B, K+1, h, w)

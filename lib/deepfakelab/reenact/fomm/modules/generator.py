@@ -82,7 +82,10 @@ class OcclusionAwareGenerator(nn.Module):
         super().__init__()
         if dense_motion_params is not None:
             self.dense_motion_network = DenseMotionNetwork(
-                num_kp=num_kp, num_channels=num_channels, estimate_occlusion_map=estimate_occlusion_map, **dense_motion_params
+                num_kp=num_kp,
+                num_channels=num_channels,
+                estimate_occlusion_map=estimate_occlusion_map,
+                **dense_motion_params,
             )
         else:
             self.dense_motion_network = None
@@ -92,15 +95,23 @@ class OcclusionAwareGenerator(nn.Module):
 
         self.first = SameBlock2d(num_channels, block_expansion, kernel_size=(7, 7), padding=(3, 3))
         self.down_blocks = nn.ModuleList(
-            DownBlock2d(features(i), features(i + 1), kernel_size=(3, 3), padding=(1, 1)) for i in range(num_down_blocks)
+            DownBlock2d(features(i), features(i + 1), kernel_size=(3, 3), padding=(1, 1))
+            for i in range(num_down_blocks)
         )
         self.up_blocks = nn.ModuleList(
-            UpBlock2d(features(num_down_blocks - i), features(num_down_blocks - i - 1), kernel_size=(3, 3), padding=(1, 1))
+            UpBlock2d(
+                features(num_down_blocks - i),
+                features(num_down_blocks - i - 1),
+                kernel_size=(3, 3),
+                padding=(1, 1),
+            )
             for i in range(num_down_blocks)
         )
         self.bottleneck = nn.Sequential()
         for i in range(num_bottleneck_blocks):
-            self.bottleneck.add_module(f"r{i}", ResBlock2d(features(num_down_blocks), kernel_size=(3, 3), padding=(1, 1)))
+            self.bottleneck.add_module(
+                f"r{i}", ResBlock2d(features(num_down_blocks), kernel_size=(3, 3), padding=(1, 1))
+            )
         self.final = nn.Conv2d(block_expansion, num_channels, kernel_size=(7, 7), padding=(3, 3))
         self.estimate_occlusion_map = estimate_occlusion_map
         self.num_channels = num_channels
@@ -110,7 +121,11 @@ class OcclusionAwareGenerator(nn.Module):
         out = self.first(source_image)  # (B, block_expansion, H, W)
         for down_block in self.down_blocks:
             out = down_block(out)  # channels double, side halves
-        small = self.dense_motion_network.downsample(source_image) if self.dense_motion_network is not None else None
+        small = (
+            self.dense_motion_network.downsample(source_image)
+            if self.dense_motion_network is not None
+            else None
+        )
         return SourceEncoding(image=source_image, small=small, features=out)
 
     def decode(
@@ -123,12 +138,16 @@ class OcclusionAwareGenerator(nn.Module):
         out = source.features
         occlusion_map = deformed = motion = None
         if self.dense_motion_network is not None:
-            motion = self.dense_motion_network.motion(source.small, kp_driving=kp_driving, kp_source=kp_source)
+            motion = self.dense_motion_network.motion(
+                source.small, kp_driving=kp_driving, kp_source=kp_source
+            )
             out = deform_input(out, motion.deformation)
             occlusion_map = motion.occlusion_map
             if occlusion_map is not None:
                 if out.shape[2:] != occlusion_map.shape[2:]:
-                    occlusion_map_resized = F.interpolate(occlusion_map, size=out.shape[2:], mode="bilinear", align_corners=False)
+                    occlusion_map_resized = F.interpolate(
+                        occlusion_map, size=out.shape[2:], mode="bilinear", align_corners=False
+                    )
                 else:
                     occlusion_map_resized = occlusion_map
                 out = out * occlusion_map_resized

@@ -37,11 +37,15 @@ class KPDetector(nn.Module):
         pad: int = 0,
     ):
         super().__init__()
-        self.predictor = Hourglass(block_expansion, in_features=num_channels, max_features=max_features, num_blocks=num_blocks)
+        self.predictor = Hourglass(
+            block_expansion, in_features=num_channels, max_features=max_features, num_blocks=num_blocks
+        )
         self.kp = nn.Conv2d(self.predictor.out_filters, num_kp, kernel_size=(7, 7), padding=pad)
         if estimate_jacobian:
             self.num_jacobian_maps = 1 if single_jacobian_map else num_kp
-            self.jacobian = nn.Conv2d(self.predictor.out_filters, 4 * self.num_jacobian_maps, kernel_size=(7, 7), padding=pad)
+            self.jacobian = nn.Conv2d(
+                self.predictor.out_filters, 4 * self.num_jacobian_maps, kernel_size=(7, 7), padding=pad
+            )
             # Start from identity jacobians, so early training sees plain translations.
             self.jacobian.weight.data.zero_()
             self.jacobian.bias.data.copy_(torch.tensor([1.0, 0.0, 0.0, 1.0] * self.num_jacobian_maps))
