@@ -26,6 +26,7 @@ from deepfakelab.provenance import c2pa_manifest
 from deepfakelab.provenance.marking import Provenance, save_marked_image
 from deepfakelab.provenance.verify import verify_file
 from deepfakelab.demos.reenact import driving_video
+from helpers import TINY
 
 MEDIA = {".png", ".jpg", ".jpeg", ".mp4", ".mov", ".m4v"}
 #: Files the commands write that show no generated picture: loss curves.
@@ -113,39 +114,8 @@ def test_gan_train_sample_and_sweep_mark_their_pictures(tmp_path):
     assert_all_marked(sweep, {"runs.png", "epoch_0001.png"})
 
 
-FOMM_TINY = {
-    "model_params": {
-        "common_params": {"num_kp": 5, "num_channels": 3, "estimate_jacobian": True},
-        "kp_detector_params": {
-            "temperature": 0.1,
-            "block_expansion": 4,
-            "max_features": 32,
-            "scale_factor": 0.5,
-            "num_blocks": 3,
-        },
-        "generator_params": {
-            "block_expansion": 4,
-            "max_features": 16,
-            "num_down_blocks": 2,
-            "num_bottleneck_blocks": 1,
-            "estimate_occlusion_map": True,
-            "dense_motion_params": {
-                "block_expansion": 4,
-                "max_features": 32,
-                "num_blocks": 3,
-                "scale_factor": 0.5,
-            },
-        },
-    },
-    "train_params": {
-        "steps": 2,
-        "batch_size": 2,
-        "scales": [1, 0.5],
-        "checkpoint_every": 2,
-        "validate_every": 2,
-        "data": {"kind": "heads", "size": 64, "frames": 8, "identities": 10, "videos_per_identity": 1},
-    },
-}
+#: The helpers' tiny FOMM, two steps long.
+FOMM_TINY = {**TINY, "train_params": {**TINY["train_params"], "steps": 2}}
 
 
 def test_fomm_training_marks_its_validation_strips(tmp_path):
