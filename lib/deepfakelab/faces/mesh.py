@@ -170,7 +170,7 @@ class FaceMesh:
         Raises :class:`~deepfakelab.faces.detection.NoFaceError` naming ``name`` when MTCNN finds
         no face or the network does not see one where MTCNN did.
         """
-        _check_image(image, name)
+        check_rgb_image(image, name)
         mesh = self._from_detection(image)
         if mesh is None:
             raise NoFaceError(
@@ -198,7 +198,7 @@ class FaceMesh:
         meshes: list[Mesh | None] = []
         roi: Roi | None = None
         for index, frame in enumerate(frames):
-            _check_image(frame, f"frame {index}")
+            check_rgb_image(frame, f"frame {index}")
             mesh = self.mesh_in(frame, roi) if roi is not None else None
             if mesh is None or mesh.score < self.min_presence:
                 mesh = self._from_detection(frame)  # lost (or never found): detect again
@@ -214,7 +214,8 @@ class FaceMesh:
         return meshes
 
 
-def _check_image(image: np.ndarray, name: str) -> None:
+def check_rgb_image(image: np.ndarray, name: str) -> None:
+    """An ``(H, W, 3)`` uint8 RGB array, or a ``ValueError`` naming ``name``: what every face step reads."""
     if not (
         isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
     ):

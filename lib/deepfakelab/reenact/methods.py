@@ -45,7 +45,7 @@ from ..errors import ConfigError
 from ..faces.detection import NoFaceError, detect_faces_in_frames, largest_face
 from ..faces.drawing import draw_mesh
 from ..faces.landmarks import normalized_landmarks
-from ..faces.mesh import FaceMesh
+from ..faces.mesh import FaceMesh, check_rgb_image
 from .fomm.animate import MotionTransfer, animate_with_keypoints, to_uint8_frames
 from .fomm.checkpoint import load_model
 from .fomm.model import FirstOrderModel
@@ -438,8 +438,7 @@ def _own(cls: type[Reenactor], settings: dict) -> dict:
 
 def _image(image, name: str) -> np.ndarray:
     image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"{name}: expected an (H, W, 3) uint8 RGB image, got {image.dtype} {image.shape}")
+    check_rgb_image(image, name)
     return image
 
 
