@@ -45,7 +45,7 @@ def site_url(given: str | None = None) -> str | None:
 
 def is_website_link(target: str) -> bool:
     """Whether ``target`` is a site-relative link into one of the website's :data:`SECTIONS`."""
-    return target.split("/", 1)[0].split("#", 1)[0] in SECTIONS and ":" not in target.split("/", 1)[0]
+    return target.split("/", 1)[0].split("#", 1)[0] in SECTIONS
 
 
 def absolute_website_links(text: str, base: str) -> str:
