@@ -248,3 +248,19 @@ def masked_markdown(text: str) -> str:
         return m.group() if inside else "`" + "x" * (len(m.group()) - 2) + "`"
 
     return re.sub(r"`[^`]*`", code, out)
+
+
+def assert_website_links_exist(cells: list[dict], pages: dict) -> None:
+    """Every Markdown link of a lab notebook leads to a page of ``pages`` (link -> Markdown file)
+    and, with an ``#anchor``, to a section that page has (both labs' guide tests)."""
+    links = [
+        link
+        for cell in cells
+        if cell["cell_type"] == "markdown"
+        for link in re.findall(r"\]\(([^)]+)\)", cell_source(cell))
+    ]
+    assert links
+    for link in links:
+        page, _, anchor = link.partition("#")
+        assert page in pages, f"{link}: not a page of the course website the test knows"
+        assert not anchor or anchor in page_anchors(pages[page]), f"{link}: no such section"

@@ -20,6 +20,7 @@ import torch
 from deepfakelab.labs.lab2 import diagnosis, notebook as lab2
 from deepfakelab.course.layout import kit_root
 from helpers import (
+    assert_website_links_exist,
     cell_prose as _prose,
     cell_source as _source,
     masked_markdown as _masked,
@@ -93,17 +94,7 @@ def test_the_times_are_the_estimate_and_add_up_to_at_most_three_hours():
 
 
 def test_every_website_link_leads_to_a_page_and_section_that_exist():
-    links = [
-        link
-        for cell in _cells()
-        if cell["cell_type"] == "markdown"
-        for link in re.findall(r"\]\(([^)]+)\)", _source(cell))
-    ]
-    assert links
-    for link in links:
-        page, _, anchor = link.partition("#")
-        assert page in PAGES, f"{link}: not a page of the course website the test knows"
-        assert not anchor or anchor in _anchors(PAGES[page]), f"{link}: no such section"
+    assert_website_links_exist(_cells(), PAGES)
 
 
 #: Each glossary term a notebook may use, as the words that use it.
