@@ -31,3 +31,15 @@ def check_outputs(parser, **files) -> None:
                 check_output_file(path, {suffix}, kind=f"--{name} output")
             except DataError as exc:
                 parser.error(str(exc))
+
+
+def write_json(path, numbers: dict, measurement) -> None:
+    """Write a bench's numbers with the ``measured`` block of ``measurement`` (a
+    :class:`deepfakelab.measured.Measurement` started before the work) to ``path``: the file the
+    site's Results page is generated from (``site/sitegen/results.py``)."""
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**numbers, "measured": measurement.record()}, indent=2) + "\n")
+    print(f"wrote {shown(path)}")

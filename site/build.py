@@ -33,6 +33,8 @@ from sitegen.api_reference import write_api_reference  # noqa: E402
 from sitegen.cli_help import write_cli_reference  # noqa: E402
 from sitegen.figures import run_jobs  # noqa: E402
 from sitegen.jobs import ALL_JOBS  # noqa: E402
+from sitegen.results import write_results_tables  # noqa: E402
+from sitegen.results_jobs import ALL_TABLES  # noqa: E402
 from sitegen.snippets import FIGURES, GENERATED  # noqa: E402
 from sitegen.table_detect_leave_out import write_detect_leave_out_table  # noqa: E402
 from sitegen.table_detect_real import write_detect_real_table  # noqa: E402
@@ -55,6 +57,7 @@ def generate(quick: bool, strict_figures: bool) -> dict:
     summary["detect_real_table"] = write_detect_real_table()
     summary["detect_leave_out_table"] = write_detect_leave_out_table()
     summary["provenance_table"] = write_provenance_table()
+    summary["results_tables"] = write_results_tables(ALL_TABLES)
     (GENERATED / "build_summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..measured import Measurement
 from ..media.files import check_input_file, check_input_folder, check_output_file
 from .fomm.train_args import add_training_arguments
 
@@ -222,18 +223,21 @@ def _train_command(args: argparse.Namespace) -> int:
 
 
 def _eval_command(args: argparse.Namespace) -> int:
+    import torch
+
     from ..heads import HeadsConfig, TalkingHeads, split_identities
     from .evaluation import BLUR_SIGMA, evaluate
 
     if args.json:
         check_output_file(args.json, {".json"}, "JSON file")
+    measurement = Measurement(program="deepfakelab", threads=torch.get_num_threads())
     model = None
     if args.checkpoint:
         from .fomm.checkpoint import load_model
 
         model = load_model(check_input_file(args.checkpoint, "FOMM checkpoint (.pth.tar)"), args.config)
     if args.real_videos:
-        return _real_eval(args, model)
+        return _real_eval(args, model, measurement)
     test = split_identities(args.identities, seed=args.seed)["test"]
     config = HeadsConfig(
         size=args.size, frames=args.frames, accessory_rate=0.3, motion="mixed", seed=args.seed
@@ -254,11 +258,13 @@ def _eval_command(args: argparse.Namespace) -> int:
         )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(scores, indent=2))
+        record = {"methods": scores, "videos": args.videos, "size": args.size, "frames": args.frames}
+        record["measured"] = measurement.record()
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
 
-def _real_eval(args: argparse.Namespace, model) -> int:
+def _real_eval(args: argparse.Namespace, model, measurement: Measurement) -> int:
     """``reenact-eval --real-videos DIR``: the reconstruction protocol on real videos (see
     :mod:`deepfakelab.reenact.real_evaluation`)."""
     from ..faces.identity import INSTALL_HINT, FaceIdentity, identity_available
@@ -309,7 +315,16 @@ def _real_eval(args: argparse.Namespace, model) -> int:
         per_video = {clip.name: clip.methods for clip in clips}
         Path(args.json).write_text(
             json.dumps(
-                {"methods": summary, "identity_ranges": ranges, "videos": per_video, "notes": notes}, indent=2
+                {
+                    "methods": summary,
+                    "identity_ranges": ranges,
+                    "videos": per_video,
+                    "notes": notes,
+                    "frames": args.frames,
+                    "measured": measurement.record(),
+                },
+                indent=2,
             )
+            + "\n"
         )
     return 0
