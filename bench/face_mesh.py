@@ -2,6 +2,7 @@
 
     python bench/face_mesh.py                    # d18.mp4 from ../shared/data/real, 96 frames
     python bench/face_mesh.py --video my.mp4 --threads 2
+    python bench/face_mesh.py --json site/data/face_mesh.json   # the Results page's numbers
 
 Prints milliseconds per frame for: the mesh network alone on a 192 px crop (batch 1); the kit's
 ``FaceMesh.track`` (crop, network, ROI from the last mesh, one-euro smoothing; MTCNN only on the
@@ -19,6 +20,8 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
+import _kit  # noqa: E402
+from deepfakelab.measured import Measurement  # noqa: E402
 from deepfakelab.media.video import iter_frames  # noqa: E402
 from deepfakelab.faces.mesh import FaceMesh  # noqa: E402
 from deepfakelab.faces.mesh_model import load_face_mesh_net, run_face_mesh  # noqa: E402
@@ -37,7 +40,10 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=REPO.parent / "shared" / "data" / "real" / "d18.mp4")
     parser.add_argument("--frames", type=int, default=96)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the numbers here (the Results page reads them)")
     args = parser.parse_args()
+    _kit.check_outputs(parser, json=(args.json, ".json"))
+    measurement = Measurement(threads=args.threads)
     torch.set_num_threads(args.threads)
     frames = [frame for _, frame in iter_frames(args.video, set(range(args.frames)))]
     height, width = frames[0].shape[:2]
@@ -55,6 +61,17 @@ def main() -> None:
     print(
         f"  baseline: MTCNN on every frame {mtcnn:7.2f} ms/frame  (tracking is {mtcnn / tracked:.1f}x faster)"
     )
+    if args.json:
+        numbers = {
+            "video": args.video.name,
+            "frames": len(frames),
+            "frame_size": [width, height],
+            "network_ms": round(network, 3),
+            "track_ms": round(tracked, 3),
+            "mtcnn_every_frame_ms": round(mtcnn, 3),
+            "track_speedup": round(mtcnn / tracked, 2),
+        }
+        _kit.write_json(args.json, numbers, measurement)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     python bench/mesh_warp_turns.py                    # 4 synthetic heads, yaw +-10, 20, 30, 35 degrees
     python bench/mesh_warp_turns.py --identities 1 2 --yaws 30 -30 --no-unfold
     python bench/mesh_warp_turns.py --no-background      # the mesh warp without its still background
+    python bench/mesh_warp_turns.py --json site/data/mesh_warp_turns.json   # the Results page's numbers
 
 A frontal synthetic head (no accessories) is the photo; the same head rendered turned is the
 truth and drives it (self-reenactment). Per yaw: the seam L1 (L1 in the band around the true
@@ -18,11 +19,12 @@ triangle up to 35 degrees; seam L1 at most half the landmark warp's.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-from deepfakelab.reenact.evaluation import TURN_YAWS, evaluate_head_turns  # noqa: E402
+import _kit
+from deepfakelab.measured import Measurement
+from deepfakelab.reenact.evaluation import TURN_YAWS, evaluate_head_turns
 from deepfakelab.threads import prepare_process
 
 METHODS = ("zero-motion", "landmark-warp", "mesh-warp")
@@ -39,8 +41,10 @@ def main() -> None:
     parser.add_argument(
         "--no-background", action="store_true", help="the mesh warp without its still background"
     )
-    parser.add_argument("--json", type=Path, help="also write the scores here")
+    parser.add_argument("--json", type=Path, help="also write the scores here (the Results page reads them)")
     args = parser.parse_args()
+    _kit.check_outputs(parser, json=(args.json, ".json"))
+    measurement = Measurement()
     start = time.perf_counter()
     scores = evaluate_head_turns(
         tuple(args.identities),
@@ -80,7 +84,15 @@ def main() -> None:
         f"{time.perf_counter() - start:.0f} s"
     )
     if args.json:
-        args.json.write_text(json.dumps(scores, indent=2))
+        numbers = {
+            "identities": args.identities,
+            "yaws": args.yaws,
+            "size": args.size,
+            "unfold": not args.no_unfold,
+            "background": not args.no_background,
+            "methods": scores,
+        }
+        _kit.write_json(args.json, numbers, measurement)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python bench/reenact_speed.py                       # s1.jpg driven by hdtf_aoc.mp4 (all 200 frames), 2 threads
     python bench/reenact_speed.py --frames 100 --repeats 2 --threads 1
+    python bench/reenact_speed.py --repeats 2 --json site/data/reenact_speed.json   # the Results page's numbers
 
 Each method runs :func:`deepfakelab.reenact.pipeline.reenact_files` end to end at 256 px, as the
 command does: read the photo, find its face, decode the driving video, track the face (mesh warp:
@@ -25,8 +26,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 from deepfakelab.reenact.pipeline import ReenactOptions, reenact_files  # noqa: E402
 
+import _kit  # noqa: E402
 import cv2  # noqa: E402
 import torch  # noqa: E402
+from deepfakelab.measured import Measurement  # noqa: E402
 from deepfakelab.threads import prepare_process  # noqa: E402
 
 TARGET_FPS = 25.0
@@ -50,7 +53,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the numbers here (the Results page reads them)")
     args = parser.parse_args()
+    _kit.check_outputs(parser, json=(args.json, ".json"))
+    measurement = Measurement(threads=args.threads)
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     best: dict[str, tuple[float, float]] = {}
@@ -72,7 +78,29 @@ def main() -> None:
             f"  {method:<14} {seconds:6.1f} s  {fps:5.1f} frames/s  ({'meets' if fps >= TARGET_FPS else 'below'} "
             f"the {TARGET_FPS:g} frames/s target); {cpu:6.1f} CPU s, {written / cpu:5.1f} frames per CPU second"
         )
-    print(f"  mesh-warp / landmark-warp frame rate: {best['landmark-warp'][0] / best['mesh-warp'][0]:.2f}x")
+    ratio = best["landmark-warp"][0] / best["mesh-warp"][0]
+    print(f"  mesh-warp / landmark-warp frame rate: {ratio:.2f}x")
+    if args.json:
+        methods = {
+            method: {
+                "wall_s": round(seconds, 3),
+                "cpu_s": round(cpu, 3),
+                "fps": round(written / seconds, 2),
+                "frames_per_cpu_s": round(written / cpu, 2),
+            }
+            for method, (seconds, cpu) in best.items()
+        }
+        numbers = {
+            "photo": args.photo.name,
+            "video": args.video.name,
+            "frames": written,
+            "size": 256,
+            "repeats": args.repeats,
+            "target_fps": TARGET_FPS,
+            "methods": methods,
+            "mesh_over_landmark": round(ratio, 3),
+        }
+        _kit.write_json(args.json, numbers, measurement)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,8 @@ def measured_line(data: dict) -> str:
         if None not in load
         else "load average not recorded"
     )
-    threads = f"{info['threads']} torch threads, " if info.get("threads") else ""
+    count = info.get("threads")
+    threads = f"{count} torch thread{'s' if count != 1 else ''}, " if count else ""
     wall = info.get("wall_s")
     took = f", {wall / 60:.0f} min" if wall and wall >= 90 else (f", {wall:.0f} s" if wall else "")
     return (

@@ -13,4 +13,22 @@ REAL_VIDEOS_COMMAND = (
 
 ALL_TABLES: list[ResultsTable] = [
     ResultsTable("table_reenact_real", "reenact_real.json", REAL_VIDEOS_COMMAND, table_reenact.reenact_real),
+    ResultsTable(
+        "table_mesh_warp_turns",
+        "mesh_warp_turns.json",
+        "python bench/mesh_warp_turns.py --json site/data/mesh_warp_turns.json",
+        table_reenact.mesh_warp_turns,
+    ),
+    ResultsTable(
+        "table_reenact_speed",
+        "reenact_speed.json",
+        "python bench/reenact_speed.py --repeats 2 --json site/data/reenact_speed.json",
+        table_reenact.reenact_speed,
+    ),
+    ResultsTable(
+        "table_face_mesh",
+        "face_mesh.json",
+        "python bench/face_mesh.py --json site/data/face_mesh.json",
+        table_reenact.face_mesh,
+    ),
 ]

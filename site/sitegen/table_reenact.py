@@ -70,3 +70,115 @@ def reenact_real(data: dict) -> str:
             + ". dlib's same-person threshold is 0.6."
         )
     return "\n".join(lines)
+
+
+def mesh_warp_turns(data: dict) -> str:
+    """``bench/mesh_warp_turns.py``: synthetic heads turning, where the true frames are known."""
+    scores, yaws = data["methods"], data["yaws"]
+    mesh, five, zero = scores["mesh-warp"], scores["landmark-warp"], scores["zero-motion"]
+
+    def per_yaw(method: dict, key: str, yaw: float) -> float:
+        values = method[key]  # JSON keys are strings
+        return values.get(str(float(yaw)), values.get(str(yaw)))
+
+    rows = [
+        [
+            f"{yaw:+g}",
+            *(
+                number(per_yaw(scores[m], "per_yaw", yaw), 4)
+                for m in ("zero-motion", "landmark-warp", "mesh-warp")
+            ),
+            per_yaw(mesh, "flipped_per_yaw", yaw),
+            per_yaw(mesh, "uncovered_per_yaw", yaw),
+        ]
+        for yaw in yaws
+    ]
+    rows.append(
+        [
+            "**all**",
+            *(number(scores[m]["seam_l1"], 4) for m in ("zero-motion", "landmark-warp", "mesh-warp")),
+            mesh["flipped_max"],
+            mesh["uncovered_max"],
+        ]
+    )
+    ratio = mesh["seam_l1"] / five["seam_l1"]
+    return "\n".join(
+        [
+            f"{len(data['identities'])} synthetic heads at {data['size']} px: the frontal head is the photo, the "
+            "same head turned is the truth and drives it. Seam L1 is measured in the band around the true face "
+            "oval; flipped and uncovered count the mesh warp's folded support triangles and the pixels no "
+            "triangle covers (most in one frame).",
+            "",
+            markdown_table(
+                ["yaw, degrees", "zero motion", "landmark warp", "mesh warp", "flipped", "uncovered"], rows
+            ),
+            "",
+            f"- **Against the targets** (issue 29): flipped triangles up to 35 degrees: {mesh['flipped_total']} "
+            f"in all (target 0, {'met' if mesh['flipped_total'] == 0 else 'not met'}); seam L1 {ratio:.2f}x the "
+            f"landmark warp's (target at most 0.5x, {'met' if ratio <= 0.5 else 'not met'}). Outside the face "
+            f"(between the oval and 1.35 times it): mesh warp {mesh['outside_l1']:.4f}, landmark warp "
+            f"{five['outside_l1']:.4f}, zero motion {zero['outside_l1']:.4f}.",
+        ]
+    )
+
+
+def reenact_speed(data: dict) -> str:
+    """``bench/reenact_speed.py``: the whole ``deepfakelab reenact`` command, both warps, one run."""
+    methods, target = data["methods"], data["target_fps"]
+    names = {"landmark-warp": "landmark warp (MTCNN on every frame)", "mesh-warp": "**mesh warp**"}
+    rows = [
+        [
+            names.get(name, name),
+            number(row["fps"], 1),
+            number(row["wall_s"], 1),
+            number(row["frames_per_cpu_s"], 1),
+            "met" if row["fps"] >= target else "not met",
+        ]
+        for name, row in methods.items()
+    ]
+    return "\n".join(
+        [
+            f"`{data['photo']}` driven by the first {data['frames']} frames of `{data['video']}` at "
+            f"{data['size']} px, the whole `reenact_files` each time (photo, face, decoding, tracking, warp, "
+            f"labelled mp4 with audio, strip; process start and weight loading not counted), best of "
+            f"{data['repeats']}.",
+            "",
+            markdown_table(
+                ["method", "frames/s", "wall s", "frames per CPU s", f"target {target:g} frames/s"], rows
+            ),
+            "",
+            f"The mesh warp runs at {data['mesh_over_landmark']:.2f}x the 5-point warp's frame rate in the same "
+            "run.",
+        ]
+    )
+
+
+def face_mesh(data: dict) -> str:
+    """``bench/face_mesh.py``: the face mesh network and tracking, against MTCNN on every frame."""
+    width, height = data["frame_size"]
+    rows = [
+        [
+            "the mesh network on a 192 px crop",
+            number(data["network_ms"], 2),
+            number(1000 / data["network_ms"], 0),
+        ],
+        [
+            "`FaceMesh.track`: crop, network, ROI, smoothing",
+            number(data["track_ms"], 2),
+            number(1000 / data["track_ms"], 0),
+        ],
+        [
+            "baseline: MTCNN on every frame",
+            number(data["mtcnn_every_frame_ms"], 2),
+            number(1000 / data["mtcnn_every_frame_ms"], 0),
+        ],
+    ]
+    return "\n".join(
+        [
+            f"{data['frames']} frames of `{data['video']}` ({width}x{height}).",
+            "",
+            markdown_table(["step", "ms per frame", "frames/s"], rows),
+            "",
+            f"Tracking is {data['track_speedup']:.1f}x faster than finding the face afresh in every frame.",
+        ]
+    )
