@@ -21,7 +21,8 @@ from deepfakelab.gan import load_bags
 from deepfakelab.labs.lab2.diagnosis import trace_train_step
 from deepfakelab.runtime import seed_everything
 
-torch.set_num_threads(1)
+# One torch thread comes from the student server's environment (OMP_NUM_THREADS=1, set by whoever
+# starts it: ..sandbox.bubblewrap, ..sandbox.remote_student), not from importing this module.
 # Taken before any student code runs, so a student function that patches them changes nothing here.
 _equal, _randn, _seed, _Sequential = torch.equal, torch.randn, torch.manual_seed, nn.Sequential
 _Adam, _SGD, _grad = torch.optim.Adam, torch.optim.SGD, torch.autograd.grad
