@@ -1,7 +1,7 @@
 """Provenance marks (issue 30): how often the watermark survives each attack, how often it is
 "found" where it was never put, how visible it is, and what marking costs.
 
-    python bench/provenance.py --json bench/provenance.json     # the committed numbers (defaults)
+    python bench/provenance.py --json site/data/provenance.json     # the committed numbers (defaults)
     python bench/provenance.py --clips 4 --heads 2 --fp-limit 100   # a quick look
 
 Generated fakes, made as ``deepfakelab reenact`` makes them (mesh warp, 256 px face crops) and

@@ -5,9 +5,9 @@
 
 Figures are drawn by the kit's own code (a tiny GAN run, rendered heads, the FOMM model,
 the detector's metrics), so the pages show what this version of the kit does. Numbers that
-take minutes to measure (the real-face detection table) are read from ``site/data/``, which
-their bench writes, or from the bench's own JSON beside it (``bench/provenance.json``). Parts of the
-kit that are not in this version are skipped with a note, and the site still builds.
+take minutes to measure (every table of the Results page) are read from ``site/data/``, which
+the benches write (``sitegen/results.py``). Parts of the kit that are not in this version are
+skipped with a note, and the site still builds.
 Nothing here touches the network; ``mkdocs build --strict`` runs last and fails on any
 broken link, missing image or docstring it cannot render.
 """

@@ -1,6 +1,6 @@
 """The provenance page's robustness table, from the numbers ``bench/provenance.py`` measured.
 
-The numbers come from ``bench/provenance.json`` (committed beside the bench that wrote it; minutes
+The numbers come from ``site/data/provenance.json`` (written by the bench and committed; minutes
 on a CPU, so not measured during the site build). Every number on the page is read from that file,
 so the page cannot drift from the bench. The file holds aggregates only (rates, counts, dB, times):
 the generated clips were made from the shared photos of real people, whose faces are never shown
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .snippets import SITE, write_snippet
 
-DATA = SITE.parent / "bench" / "provenance.json"
-COMMAND = "python bench/provenance.py --json bench/provenance.json"
+DATA = SITE / "data" / "provenance.json"
+COMMAND = "python bench/provenance.py --json site/data/provenance.json"
 
 #: (key in the bench's "recovered_*" parts, what was done to the fake, as the page says it)
 ATTACKS = (

@@ -416,7 +416,7 @@ def _provenance_table_module():
 
 
 def test_provenance_table_is_the_bench_json(tmp_path, monkeypatch):
-    """The provenance page's robustness table is bench/provenance.json, attack for attack: made-up
+    """The provenance page's robustness table is site/data/provenance.json, attack for attack: made-up
     rates reach the table as counts of what was measured, the command that measured them is
     named, and a missing file is a note, not a broken build."""
     table = _provenance_table_module()

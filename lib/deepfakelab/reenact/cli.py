@@ -258,7 +258,13 @@ def _eval_command(args: argparse.Namespace) -> int:
         )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        record = {"methods": scores, "videos": args.videos, "size": args.size, "frames": args.frames}
+        record = {
+            "methods": scores,
+            "videos": args.videos,
+            "size": args.size,
+            "frames": args.frames,
+            "blur_sigma": BLUR_SIGMA,
+        }
         record["measured"] = measurement.record()
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
     return 0
