@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import table_reenact
+from . import table_fomm, table_reenact
 from .results import ResultsTable
 
 REAL_VIDEOS_COMMAND = (
@@ -10,7 +10,36 @@ REAL_VIDEOS_COMMAND = (
     "--checkpoint lib/deepfakelab/assets/fomm-small-64.pth.tar --size 64 "
     "--same-person hdtf_aoc.mp4,retalk_3.mp4 --json site/data/reenact_real.json"
 )
+SYNTHETIC_HEADS_COMMAND = (
+    "deepfakelab reenact-eval --checkpoint lib/deepfakelab/assets/fomm-small-64.pth.tar --videos 20 "
+    "--json site/data/reenact_synthetic.json"
+)
+ENGINES_VOX256_COMMAND = (
+    "python bench/reenact.py --frames 8 --repeats 2 --threads 2 --json site/data/fomm_engines_vox256.json"
+)
+ENGINES_SMALL128_COMMAND = (
+    "python bench/reenact.py --config fomm-small-64 --size 128 --frames 32 --batch-size 16 --threads 2 "
+    "--repeats 3 --json site/data/fomm_engines_small128.json"
+)
 
 ALL_TABLES: list[ResultsTable] = [
     ResultsTable("table_reenact_real", "reenact_real.json", REAL_VIDEOS_COMMAND, table_reenact.reenact_real),
+    ResultsTable(
+        "table_reenact_synthetic",
+        "reenact_synthetic.json",
+        SYNTHETIC_HEADS_COMMAND,
+        table_fomm.reenact_synthetic,
+    ),
+    ResultsTable(
+        "table_fomm_engines_vox256",
+        "fomm_engines_vox256.json",
+        ENGINES_VOX256_COMMAND,
+        table_fomm.fomm_engines,
+    ),
+    ResultsTable(
+        "table_fomm_engines_small128",
+        "fomm_engines_small128.json",
+        ENGINES_SMALL128_COMMAND,
+        table_fomm.fomm_engines,
+    ),
 ]
