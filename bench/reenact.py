@@ -18,7 +18,13 @@ is any less exact than the loop, which is what matters.
     python bench/reenact.py                 # vox-256, 256 px, 12 frames, all CPU threads
     python bench/reenact.py --frames 4 --threads 1
     python bench/reenact.py --engines torch,openvino
-    python bench/reenact.py --macs          # also count multiply-adds per frame of the loop and the kit on torch
+    python bench/reenact.py --macs          # also multiply-adds per frame of the loop and the kit on torch
+    python bench/reenact.py --frames 8 --repeats 2 --threads 2 --json site/data/fomm_engines_vox256.json
+
+``--json FILE`` writes every number printed (per path: CPU and wall seconds per frame, each run's,
+the ratios to the loop, the differences from the loop and from the float64 loop), the settings and
+the targets, with the ``measured`` block of :mod:`deepfakelab.measured`: the site's Results page
+generates its engines tables from it (``site/sitegen/table_fomm.py``).
 
 The kit runs on torch and on each installed inference engine (``animate(..., engine=...)``,
 ``deepfakelab.reenact.fomm.engines``). An engine's first call exports the model to ONNX (cached, in
@@ -28,14 +34,24 @@ printed apart and not counted in the frames per second.
 
 from __future__ import annotations
 
+import _kit  # the benches' shared helpers (bench/_kit.py)
+
 import argparse
 import copy
+import inspect
 import sys
 import time
 
 import numpy as np
 import torch
+from deepfakelab.measured import Measurement
+from deepfakelab.reenact.fomm.animate import animate, animate_per_frame
+from deepfakelab.reenact.fomm.engines import installed_engines
+from deepfakelab.reenact.fomm.model import build_model, calibrate_batchnorm
 from deepfakelab.threads import prepare_process
+from skimage.data import astronaut
+from skimage.transform import resize
+from torch.utils.flop_counter import FlopCounterMode
 
 TARGET_RATIO = 3.0
 TOLERANCE = 1e-4
@@ -43,10 +59,7 @@ TOLERANCE = 1e-4
 
 def make_inputs(size: int, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-image's astronaut as source; the same photo shifted and scaled as driving frames."""
-    from skimage import data
-    from skimage.transform import resize
-
-    photo = resize(data.astronaut()[:300, 100:400], (size, size), anti_aliasing=True).astype(np.float32)
+    photo = resize(astronaut()[:300, 100:400], (size, size), anti_aliasing=True).astype(np.float32)
     source = torch.from_numpy(photo).permute(2, 0, 1).unsqueeze(0)
     driving = []
     for i in range(frames):
@@ -90,13 +103,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also count multiply-adds per frame of each path (torch's FlopCounterMode)",
     )
+    parser.add_argument(
+        "--json", metavar="FILE", help="also write every number, the settings and the targets to FILE"
+    )
     args = parser.parse_args(argv)
+    _kit.check_outputs(parser, json=(args.json, ".json"))
     if args.threads:
         torch.set_num_threads(args.threads)
-
-    from deepfakelab.reenact.fomm.animate import animate, animate_per_frame
-    from deepfakelab.reenact.fomm.engines import installed_engines
-    from deepfakelab.reenact.fomm.model import build_model, calibrate_batchnorm
+    measurement = Measurement(threads=torch.get_num_threads())
 
     engines = args.engines.split(",") if args.engines else installed_engines()
     torch.manual_seed(0)
@@ -170,44 +184,89 @@ def main(argv: list[str] | None = None) -> int:
         f"fastest: engine={best!r}, {ratio:.2f}x the loop's wall time (target >= {TARGET_RATIO}x); "
         f"max |difference| = {difference[best]:.2e} (target < {TOLERANCE})"
     )
-    if args.macs:
-        report_macs(source, driving, model, args.batch_size)
+    macs = report_macs(source, driving, model, args.batch_size) if args.macs else None
     # Float32 rounding differs between any two orderings of the same arithmetic; a path passes if it
-    # agrees with the loop, or is within the tolerance of (or no further than twice the loop from) the exact result.
+    # agrees with the loop, or is within the tolerance of (or no further than twice the loop from) the
+    # exact result.
     failed = False
     for name in engines:
         if difference[name] < TOLERANCE:
             continue
         if error[name] > max(TOLERANCE, 2 * error["per-frame"]):
             print(
-                f"FAIL: engine={name!r} disagrees with the loop ({difference[name]:.1e}) and is less exact than "
-                "float32 rounding explains",
+                f"FAIL: engine={name!r} disagrees with the loop ({difference[name]:.1e}) and is less exact "
+                "than float32 rounding explains",
                 file=sys.stderr,
             )
             failed = True
         else:
             print(
-                f"note: engine={name!r} and the loop differ by more than {TOLERANCE}; against the float64 result "
-                f"it is off by {error[name]:.1e} and the loop by {error['per-frame']:.1e}: float32 rounding",
+                f"note: engine={name!r} and the loop differ by more than {TOLERANCE}; against the float64 "
+                f"result it is off by {error[name]:.1e} and the loop by {error['per-frame']:.1e}: "
+                "float32 rounding",
                 file=sys.stderr,
             )
     if ratio < TARGET_RATIO:
         print(f"note: below the {TARGET_RATIO}x target on this machine", file=sys.stderr)
+    if args.json:
+        settings = {
+            "config": args.config,
+            "size": args.size,
+            "frames": args.frames,
+            "batch_size": args.batch_size,
+            "threads": torch.get_num_threads(),
+            "repeats": args.repeats,
+        }
+        results = {
+            "engines_installed": installed_engines(),
+            "default_engine": inspect.signature(animate).parameters["engine"].default,
+            "weights": "random initialisation (seed 0), BatchNorm statistics from the bench's own frames",
+            "output_std": reference.std().item(),
+            "exact_frames": exact_frames,
+            "target_ratio": TARGET_RATIO,
+            "tolerance": TOLERANCE,
+            "paths": {
+                name: path_numbers(wall[name], cpu[name], wall["per-frame"], cpu["per-frame"], args.frames)
+                | {
+                    "first_call_s": first_call[name],
+                    "max_difference_from_loop": difference[name],
+                    "max_difference_from_float64_loop": error[name],
+                }
+                for name in paths
+            },
+            "fastest": best,
+            "macs_per_frame": macs,
+        }
+        _kit.write_json(args.json, settings | results, measurement)
     return 1 if failed else 0
+
+
+def path_numbers(
+    wall: list[float], cpu: list[float], loop_wall: list[float], loop_cpu: list[float], frames: int
+) -> dict:
+    """One path's timings for the JSON: each run's seconds, and per frame the best run's, with the ratios to
+    the loop's best (the figures the bench prints, so the page shows what the terminal did)."""
+    return {
+        "wall_s_per_frame": min(wall) / frames,
+        "frames_per_s": frames / min(wall),
+        "cpu_s_per_frame": min(cpu) / frames,
+        "wall_vs_loop": min(loop_wall) / min(wall),
+        "cpu_vs_loop": min(loop_cpu) / min(cpu),
+        "wall_s_runs": wall,
+        "cpu_s_runs": cpu,
+    }
 
 
 def count_macs(run) -> float:
     """Multiply-adds of ``run()`` (torch's FlopCounterMode counts two operations per multiply-add)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     with FlopCounterMode(display=False) as counter:
         run()
     return counter.get_total_flops() / 2
 
 
-def report_macs(source: torch.Tensor, driving: torch.Tensor, model, batch_size: int) -> None:
-    from deepfakelab.reenact.fomm.animate import animate, animate_per_frame
-
+def report_macs(source: torch.Tensor, driving: torch.Tensor, model, batch_size: int) -> dict:
+    """Print and return multiply-adds per frame of the loop and the kit, and the generator's bottleneck's
+    share: the count says how much of a speed-up is fewer operations rather than faster ones."""
     frames = len(driving)
     loop = count_macs(lambda: animate_per_frame(source, driving, model)) / frames
     kit = count_macs(lambda: animate(source, driving, model, batch_size=batch_size, progress=False)) / frames
@@ -222,6 +281,7 @@ def report_macs(source: torch.Tensor, driving: torch.Tensor, model, batch_size: 
         f"multiply-adds per frame: loop {loop / 1e9:.1f} G, kit {kit / 1e9:.1f} G ({loop / kit:.2f}x fewer); "
         f"{bottleneck / 1e9:.1f} G of each are the generator's bottleneck blocks"
     )
+    return {"loop": loop, "kit": kit, "bottleneck": bottleneck}
 
 
 if __name__ == "__main__":

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from . import table_reenact
+from . import table_fomm, table_reenact
 from .results import ResultsTable
 
 REAL_VIDEOS_COMMAND = (
     "deepfakelab reenact-eval --real-videos ../shared/data/real --frames 30 "
     "--checkpoint lib/deepfakelab/assets/fomm-small-64.pth.tar --size 64 "
     "--same-person hdtf_aoc.mp4,retalk_3.mp4 --json site/data/reenact_real.json"
+)
+SYNTHETIC_HEADS_COMMAND = (
+    "deepfakelab reenact-eval --checkpoint lib/deepfakelab/assets/fomm-small-64.pth.tar --videos 20 "
+    "--json site/data/reenact_synthetic.json"
+)
+ENGINES_VOX256_COMMAND = (
+    "python bench/reenact.py --frames 8 --repeats 2 --threads 2 --json site/data/fomm_engines_vox256.json"
+)
+ENGINES_SMALL128_COMMAND = (
+    "python bench/reenact.py --config fomm-small-64 --size 128 --frames 32 --batch-size 16 --threads 2 "
+    "--repeats 3 --json site/data/fomm_engines_small128.json"
 )
 
 ALL_TABLES: list[ResultsTable] = [
@@ -18,6 +29,12 @@ ALL_TABLES: list[ResultsTable] = [
         "mesh_warp_turns.json",
         "python bench/mesh_warp_turns.py --json site/data/mesh_warp_turns.json",
         table_reenact.mesh_warp_turns,
+    ),
+    ResultsTable(
+        "table_reenact_synthetic",
+        "reenact_synthetic.json",
+        SYNTHETIC_HEADS_COMMAND,
+        table_fomm.reenact_synthetic,
     ),
     ResultsTable(
         "table_reenact_speed",
@@ -30,5 +47,17 @@ ALL_TABLES: list[ResultsTable] = [
         "face_mesh.json",
         "python bench/face_mesh.py --json site/data/face_mesh.json",
         table_reenact.face_mesh,
+    ),
+    ResultsTable(
+        "table_fomm_engines_vox256",
+        "fomm_engines_vox256.json",
+        ENGINES_VOX256_COMMAND,
+        table_fomm.fomm_engines,
+    ),
+    ResultsTable(
+        "table_fomm_engines_small128",
+        "fomm_engines_small128.json",
+        ENGINES_SMALL128_COMMAND,
+        table_fomm.fomm_engines,
     ),
 ]
