@@ -2,7 +2,7 @@
 
     python bench/reenact_speed.py                       # s1.jpg driven by hdtf_aoc.mp4 (all 200 frames), 2 threads
     python bench/reenact_speed.py --frames 100 --repeats 2 --threads 1
-    python bench/reenact_speed.py --repeats 2 --json site/data/reenact_speed.json   # the Results page's numbers
+    python bench/reenact_speed.py --repeats 2 --json site/data/reenact_speed.json   # the Results page
 
 Each method runs :func:`deepfakelab.reenact.pipeline.reenact_files` end to end at 256 px, as the
 command does: read the photo, find its face, decode the driving video, track the face (mesh warp:

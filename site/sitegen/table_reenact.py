@@ -39,8 +39,8 @@ def reenact_real(data: dict) -> str:
         for name, row in methods.items()
     ]
     lines = [
-        f"{len(videos)} real videos, the first {data.get('frames', '?')} frames of each. Columns: L1 in the face "
-        "oval (in [0, 1]); AKD, the 468 face-mesh points read off the output against the true frame's (px at "
+        f"{len(videos)} real videos, the first {data.get('frames', '?')} frames of each. "
+        "Columns: L1 in the face oval (in [0, 1]); AKD, the 468 face-mesh points read off the output against the true frame's (px at "
         "256); AED, dlib's identity distance to the source photo (`-`: the `identity` extra was not "
         "installed); mouth L1, inside the true frame's open inner lips (videos whose mouth opens); seam L1, "
         "in the band from 0.85 to 1.35 times the face oval, where a warp that tears shows it.",
@@ -51,9 +51,10 @@ def reenact_real(data: dict) -> str:
     mesh, zero, five = methods.get("mesh-warp"), methods.get("zero-motion"), methods.get("landmark-warp")
     if mesh and zero and five:
         lines.append(
-            f"- **Against the targets** (issue 29): the mesh warp's AKD is {mesh['akd_px'] / zero['akd_px']:.2f}x "
-            f"zero motion's on average (target at most 0.5x) and at most 0.5x on "
-            f"{_share(videos, lambda m: m['mesh-warp']['akd_px'] <= 0.5 * m['zero-motion']['akd_px'])} videos; "
+            "- **Against the targets** (issue 29): the mesh warp's AKD is "
+            f"{mesh['akd_px'] / zero['akd_px']:.2f}x zero motion's on average (target at most 0.5x) and at most 0.5x on "
+            f"{_share(videos, lambda m: m['mesh-warp']['akd_px'] <= 0.5 * m['zero-motion']['akd_px'])} "
+            "videos; "
             f"its face L1 is below zero motion's on "
             f"{_share(videos, lambda m: m['mesh-warp']['l1'] < m['zero-motion']['l1'])}; its seam L1 is "
             f"{mesh['seam_l1'] / five['seam_l1']:.2f}x the 5-point warp's (target at most 0.5x)."
@@ -104,18 +105,19 @@ def mesh_warp_turns(data: dict) -> str:
     ratio = mesh["seam_l1"] / five["seam_l1"]
     return "\n".join(
         [
-            f"{len(data['identities'])} synthetic heads at {data['size']} px: the frontal head is the photo, the "
-            "same head turned is the truth and drives it. Seam L1 is measured in the band around the true face "
-            "oval; flipped and uncovered count the mesh warp's folded support triangles and the pixels no "
+            f"{len(data['identities'])} synthetic heads at {data['size']} px: the frontal head is the "
+            "photo, the same head turned is the truth and drives it. Seam L1 is measured in the band "
+            "around the true face oval; flipped and uncovered count the mesh warp's folded support triangles and the pixels no "
             "triangle covers (most in one frame).",
             "",
             markdown_table(
                 ["yaw, degrees", "zero motion", "landmark warp", "mesh warp", "flipped", "uncovered"], rows
             ),
             "",
-            f"- **Against the targets** (issue 29): flipped triangles up to 35 degrees: {mesh['flipped_total']} "
-            f"in all (target 0, {'met' if mesh['flipped_total'] == 0 else 'not met'}); seam L1 {ratio:.2f}x the "
-            f"landmark warp's (target at most 0.5x, {'met' if ratio <= 0.5 else 'not met'}). Outside the face "
+            "- **Against the targets** (issue 29): flipped triangles up to 35 degrees: "
+            f"{mesh['flipped_total']} in all (target 0, {'met' if mesh['flipped_total'] == 0 else 'not met'}); "
+            f"seam L1 {ratio:.2f}x the landmark warp's (target at most 0.5x, "
+            f"{'met' if ratio <= 0.5 else 'not met'}). Outside the face "
             f"(between the oval and 1.35 times it): mesh warp {mesh['outside_l1']:.4f}, landmark warp "
             f"{five['outside_l1']:.4f}, zero motion {zero['outside_l1']:.4f}.",
         ]
@@ -147,8 +149,8 @@ def reenact_speed(data: dict) -> str:
                 ["method", "frames/s", "wall s", "frames per CPU s", f"target {target:g} frames/s"], rows
             ),
             "",
-            f"The mesh warp runs at {data['mesh_over_landmark']:.2f}x the 5-point warp's frame rate in the same "
-            "run.",
+            f"The mesh warp runs at {data['mesh_over_landmark']:.2f}x the 5-point warp's frame rate "
+            "in the same run.",
         ]
     )
 
