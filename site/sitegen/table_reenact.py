@@ -40,8 +40,8 @@ def reenact_real(data: dict) -> str:
     ]
     lines = [
         f"{len(videos)} real videos, the first {data.get('frames', '?')} frames of each. "
-        "Columns: L1 in the face oval (in [0, 1]); AKD, the 468 face-mesh points read off the output against the true frame's (px at "
-        "256); AED, dlib's identity distance to the source photo (`-`: the `identity` extra was not "
+        "Columns: L1 in the face oval (in [0, 1]); AKD, the 468 face-mesh points read off the output "
+        "against the true frame's (px at 256); AED, dlib's identity distance to the source photo (`-`: the `identity` extra was not "
         "installed); mouth L1, inside the true frame's open inner lips (videos whose mouth opens); seam L1, "
         "in the band from 0.85 to 1.35 times the face oval, where a warp that tears shows it.",
         "",
@@ -52,7 +52,8 @@ def reenact_real(data: dict) -> str:
     if mesh and zero and five:
         lines.append(
             "- **Against the targets** (issue 29): the mesh warp's AKD is "
-            f"{mesh['akd_px'] / zero['akd_px']:.2f}x zero motion's on average (target at most 0.5x) and at most 0.5x on "
+            f"{mesh['akd_px'] / zero['akd_px']:.2f}x zero motion's on average (target at most 0.5x) "
+            "and at most 0.5x on "
             f"{_share(videos, lambda m: m['mesh-warp']['akd_px'] <= 0.5 * m['zero-motion']['akd_px'])} "
             "videos; "
             f"its face L1 is below zero motion's on "
@@ -107,15 +108,16 @@ def mesh_warp_turns(data: dict) -> str:
         [
             f"{len(data['identities'])} synthetic heads at {data['size']} px: the frontal head is the "
             "photo, the same head turned is the truth and drives it. Seam L1 is measured in the band "
-            "around the true face oval; flipped and uncovered count the mesh warp's folded support triangles and the pixels no "
-            "triangle covers (most in one frame).",
+            "around the true face oval; flipped and uncovered count the mesh warp's folded support "
+            "triangles and the pixels no triangle covers (most in one frame).",
             "",
             markdown_table(
                 ["yaw, degrees", "zero motion", "landmark warp", "mesh warp", "flipped", "uncovered"], rows
             ),
             "",
             "- **Against the targets** (issue 29): flipped triangles up to 35 degrees: "
-            f"{mesh['flipped_total']} in all (target 0, {'met' if mesh['flipped_total'] == 0 else 'not met'}); "
+            f"{mesh['flipped_total']} in all "
+            f"(target 0, {'met' if mesh['flipped_total'] == 0 else 'not met'}); "
             f"seam L1 {ratio:.2f}x the landmark warp's (target at most 0.5x, "
             f"{'met' if ratio <= 0.5 else 'not met'}). Outside the face "
             f"(between the oval and 1.35 times it): mesh warp {mesh['outside_l1']:.4f}, landmark warp "
