@@ -40,13 +40,10 @@ lint: $(STAMP)
 test-all: $(STAMP) system-deps browser-deps
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
-# The quick benchmarks; bench/gan_quality.py (10 min), bench/detect.py --train and
-# bench/heads.py's MTCNN rates take longer: run them by hand (see site/docs/results.md).
+# Every table of the site's Results page measured afresh into site/data/, one bench at a time
+# (about an hour on 2 cores; `--list` names them, `--only` picks some); then `make site`.
 bench: $(STAMP) system-deps
-	$(BIN)/python bench/gan.py
-	$(BIN)/python bench/heads.py --skip-mtcnn
-	$(BIN)/python bench/reenact.py
-	$(BIN)/python bench/grade.py
+	$(BIN)/python scripts/measure_results.py
 
 site: $(STAMP)
 	$(BIN)/python site/build.py

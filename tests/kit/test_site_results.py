@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 
 import pytest
@@ -107,3 +108,27 @@ def test_snippets_are_written_even_without_the_json(table, tmp_path, monkeypatch
     assert table.write_detect_real_table(tmp_path / "missing.json") == "missing"
     assert set(written) == {"table_detect_real", "table_detect_real_checks"}
     assert "Table not in this build" in written["table_detect_real"]
+
+
+def test_make_bench_runs_the_commands_the_page_prints():
+    """``make bench`` (``scripts/measure_results.py``) runs each generated table's command as printed
+    under it, with this environment's programs, and refuses an unknown table in one line."""
+    script = REPO / "scripts" / "measure_results.py"
+    listed = subprocess.run([sys.executable, script, "--list"], capture_output=True, text=True, check=True)
+    sys.path.insert(0, str(SITE))
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import measure_results
+        from sitegen.results_jobs import ALL_TABLES
+    finally:
+        sys.path.remove(str(SITE))
+        sys.path.remove(str(REPO / "scripts"))
+    assert listed.stdout.splitlines() == [f"{t.snippet}: {t.command}" for t in ALL_TABLES]
+    assert measure_results.runnable("python bench/x.py --json a.json") == [
+        sys.executable,
+        "bench/x.py",
+        "--json",
+        "a.json",
+    ]
+    unknown = subprocess.run([sys.executable, script, "--only", "nope"], capture_output=True, text=True)
+    assert unknown.returncode == 2 and "no such table: nope" in unknown.stderr
