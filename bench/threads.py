@@ -1,6 +1,7 @@
 """How fast the demo's GAN trains with 1 or 2 torch threads and each OpenMP wait policy, idle and busy.
 
-    .venv/bin/python bench/threads.py [--steps 40] [--competitors 0 1] [--threads 1 2] [--policies default PASSIVE]
+    .venv/bin/python bench/threads.py [--steps 40] [--competitors 0 1 2] [--threads 1 2] [--policies default PASSIVE]
+    .venv/bin/python bench/threads.py --json site/data/threads.json   # the site's Results table (commit it)
 
 Why: on a 2-core machine shared with another CPU-bound job, the demo's GAN fell from about 11
 steps/s to 1-2 s a step. torch's OpenMP threads spin while they wait for each other; when one of
@@ -13,10 +14,15 @@ OpenMP runtime): the demo's GAN config (:func:`deepfakelab.gan.config.default_co
 procedural bags for ``--steps`` timed steps after 3 warm-up steps, while ``--competitors``
 processes each spin one core in a pure-Python loop (one other CPU-bound job). Prints steps/s per
 setting, and the machine's load average before the run: on a shared machine the "idle" rows are
-only as idle as the machine was.
+only as idle as the machine was. ``--repeats N`` measures each setting N times (one after the
+other, each in its own process), so a noisy row shows as a range. ``--json`` also writes every
+number with how it was measured (:mod:`deepfakelab.measured`): the Results page's table is
+generated from it. The parent process never loads torch (each child sets its own policy).
 """
 
 from __future__ import annotations
+
+import _kit  # the benches' shared helpers (bench/_kit.py)
 
 import argparse
 import itertools
@@ -25,6 +31,11 @@ import os
 import subprocess
 import sys
 import time
+
+from deepfakelab.measured import Measurement
+
+#: Untimed steps each child runs first (allocator, kernels).
+WARMUP = 3
 
 #: One CPU-bound job: a pure-Python loop (one core, no OpenMP of its own).
 SPIN = "while True: pass"
@@ -48,7 +59,7 @@ def step():
         batches = iter(trainer.epoch_batches())
         real = next(batches)
     trainer.train_step(real)
-for _ in range(3):
+for _ in range(int(sys.argv[3])):
     step()
 started = time.perf_counter()
 for _ in range(steps):
@@ -66,7 +77,7 @@ def measure(threads: int, policy: str | None, competitors: int, steps: int) -> f
     spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(competitors)]
     try:
         out = subprocess.run(
-            [sys.executable, "-c", TRAIN, str(threads), str(steps)],
+            [sys.executable, "-c", TRAIN, str(threads), str(steps), str(WARMUP)],
             env=env,
             check=True,
             capture_output=True,
@@ -89,8 +100,8 @@ def main() -> None:
         "--competitors",
         type=int,
         nargs="+",
-        default=[0, 1],
-        help="CPU-bound processes running beside it (default: 0 1)",
+        default=[0, 1, 2],
+        help="CPU-bound processes running beside it (default: 0 1 2)",
     )
     parser.add_argument(
         "--policies",
@@ -98,16 +109,35 @@ def main() -> None:
         default=["default", "PASSIVE"],
         help="OMP_WAIT_POLICY values; 'default' leaves it unset (default: default PASSIVE)",
     )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="measurements of each setting (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--json", help="also write every number here (site/data/threads.json is what the Results page shows)"
+    )
     args = parser.parse_args()
+    _kit.check_outputs(parser, json=(args.json, ".json"))
+    if args.repeats < 1 or args.steps < 1:
+        parser.error("--repeats and --steps need at least 1")
+    measurement = Measurement()  # threads: each row's own
     print(f"{os.cpu_count()} CPUs; load average before the run: {os.getloadavg()[0]:.2f}")
     print("| other CPU-bound jobs | torch threads | OMP_WAIT_POLICY | GAN steps/s |")
     print("|---:|---:|---|---:|")
+    rows = []
     for competitors, threads, policy in itertools.product(args.competitors, args.threads, args.policies):
-        policy = None if policy == "default" else policy
-        rate = measure(threads, policy, competitors, args.steps)
-        print(f"| {competitors} | {threads} | {policy or 'default'} | {rate:.2f} |", flush=True)
-        time.sleep(1)
+        rates = []
+        for _ in range(args.repeats):
+            rate = measure(threads, None if policy == "default" else policy, competitors, args.steps)
+            print(f"| {competitors} | {threads} | {policy} | {rate:.2f} |", flush=True)
+            rates.append(round(rate, 3))
+            time.sleep(1)
+        rows.append(
+            {"competitors": competitors, "threads": threads, "policy": policy, "steps_per_second": rates}
+        )
     print(f"load average after the run: {os.getloadavg()[0]:.2f}")
+    if args.json:
+        numbers = {"steps": args.steps, "warmup_steps": WARMUP, "repeats": args.repeats, "rows": rows}
+        _kit.write_json(args.json, numbers, measurement)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import table_fomm, table_reenact
+from . import table_demo, table_fomm, table_gan, table_reenact, table_threads
 from .results import ResultsTable
 
 REAL_VIDEOS_COMMAND = (
@@ -59,5 +59,29 @@ ALL_TABLES: list[ResultsTable] = [
         "fomm_engines_small128.json",
         ENGINES_SMALL128_COMMAND,
         table_fomm.fomm_engines,
+    ),
+    ResultsTable(
+        "table_gan_throughput",
+        "gan.json",
+        "python bench/gan.py --json site/data/gan.json",
+        table_gan.gan_throughput,
+    ),
+    ResultsTable(
+        "table_gan_quality",
+        "gan_quality.json",
+        "python bench/gan_quality.py --minutes 10 --json site/data/gan_quality.json",
+        table_gan.gan_quality,
+    ),
+    ResultsTable(
+        "table_threads",
+        "threads.json",
+        "python bench/threads.py --competitors 0 1 2 --json site/data/threads.json",
+        table_threads.threads_table,
+    ),
+    ResultsTable(
+        "table_demo_load",
+        "demo_load.json",
+        "python bench/demo_load.py --json site/data/demo_load.json",
+        table_demo.demo_load,
     ),
 ]
