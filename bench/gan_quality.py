@@ -1,14 +1,15 @@
 """Quality target of Lab 2's default GAN: trained for at most N CPU minutes on the Bag class.
 
-    .venv/bin/python bench/gan_quality.py [--minutes 10] [--out runs/bench-gan-quality]
+    .venv/bin/python bench/gan_quality.py [--minutes 10] [--out runs/bench-gan-quality-DATE]
     .venv/bin/python bench/gan_quality.py --minutes 10 --json site/data/gan_quality.json  # the site's table
 
 Trains the default 28 px config (C1W2's layout, the DCGAN paper's batch-norm rules) on
 Fashion-MNIST bags (procedural bags when Fashion-MNIST is not installed) and stops after the
 last whole epoch that fits in the budget, then prints the calibrated quality table. Target: the
 generated bags' domain FD is below that of real bags blurred with a 1-pixel Gaussian (the
-"ceiling" row). The run folder keeps the loss curves and sample grids; rerunning resumes it (the
-budget then counts only this run's epochs, which the printout and the JSON say). ``--json`` also
+"ceiling" row). Each run trains afresh in a new folder ``runs/bench-gan-quality-DATE-TIME``, which
+keeps the loss curves and sample grids; ``--out`` an existing run resumes it (the budget then
+counts only this run's epochs, which the printout and the JSON say). ``--json`` also
 writes every row of the table with how it was measured (:mod:`deepfakelab.measured`): the Results
 page's quality table is generated from it.
 """
@@ -46,7 +47,11 @@ def main() -> None:
     parser.add_argument(
         "--max-epochs", type=int, default=200, help="upper bound on epochs (default: %(default)s)"
     )
-    parser.add_argument("--out", default="runs/bench-gan-quality", help="run folder (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        default=time.strftime("runs/bench-gan-quality-%Y%m%d-%H%M%S"),
+        help="run folder (default: a new one, so that each measurement trains afresh)",
+    )
     parser.add_argument(
         "--json",
         help="also write the table's rows here (site/data/gan_quality.json is what the Results page shows)",
