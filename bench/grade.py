@@ -8,9 +8,15 @@ separate pytest process calling the student's functions in a second sandbox); it
 the sandbox and with ``--no-sandbox``. Feedback is off for all (nbgrader autograde does not make it).
 
     python bench/grade.py [--submissions 8] [--jobs 2]
+    python bench/grade.py --json site/data/grade.json   # for the site's Results page (commit it)
+
+``--json FILE`` writes every number printed, the target and how it was measured
+(``site/sitegen/table_grade.py`` renders it).
 """
 
 from __future__ import annotations
+
+import _kit  # the benches' shared helpers (bench/_kit.py)
 
 import argparse
 import os
@@ -31,9 +37,13 @@ from deepfakelab.course import toy  # noqa: E402
 from deepfakelab.course.grading.grade import GradeOptions, grade_assignment  # noqa: E402
 from deepfakelab.course.layout import ensure_tools_on_path, open_course  # noqa: E402
 from deepfakelab.course.release import generate_assignment  # noqa: E402
+from deepfakelab.measured import Measurement  # noqa: E402
 from deepfakelab.threads import prepare_process  # noqa: E402
 
 KINDS = ["correct", "off_by_one", "blank", "tamper"]  # quick ones: no submission waits on a limit
+#: The kit's rate in the sandbox over plain nbgrader's: doing more per submission (a private copy,
+#: the sandboxed kernel, hidden checks, limits) must not make grading slower than nbgrader alone.
+TARGET_RATIO = 1.0
 
 
 def main() -> int:
@@ -44,7 +54,13 @@ def main() -> int:
     parser.add_argument(
         "--jobs", type=int, default=2, help="parallel grading workers for the kit (default: 2)"
     )
+    parser.add_argument(
+        "--json",
+        help="also write every number here (site/data/grade.json is what the site's Results page shows)",
+    )
     args = parser.parse_args()
+    _kit.check_outputs(parser, json=(args.json, ".json"))
+    measurement = Measurement()  # each grading process sets its own threads (OMP_NUM_THREADS above)
     ensure_tools_on_path()
     with tempfile.TemporaryDirectory(prefix="dfl-bench-") as tmp:
         base = toy.build_toy_course(Path(tmp) / "base")
@@ -96,8 +112,8 @@ def main() -> int:
     )
     bare_s = timed["no-sandbox"]
     print(
-        f"deepfakelab course grade --jobs {args.jobs}      : {kit_s:6.1f} s  {kit_rate:5.1f} submissions/min  "
-        f"(bubblewrap sandbox, hidden checks, limits)"
+        f"deepfakelab course grade --jobs {args.jobs}      : {kit_s:6.1f} s  "
+        f"{kit_rate:5.1f} submissions/min  (bubblewrap sandbox, hidden checks, limits)"
     )
     print(f"  ... --no-sandbox                     : {bare_s:6.1f} s  {60 * n / bare_s:5.1f} submissions/min")
     print(
@@ -108,6 +124,19 @@ def main() -> int:
         "kit, mean seconds per submission and phase: "
         + ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in phases.items())
     )
+    if args.json:
+        seconds = {"nbgrader": plain_s, "sandbox": kit_s, "no_sandbox": bare_s}
+        numbers = {
+            "submissions": n,
+            "kinds": KINDS[:n],  # given in turn
+            "jobs": args.jobs,
+            # wall seconds for all n submissions: nbgrader autograde, the kit with and without the sandbox
+            "seconds": {name: round(value, 3) for name, value in seconds.items()},
+            "per_minute": {name: round(60 * n / value, 2) for name, value in seconds.items()},
+            "phase_mean_s": {phase: round(sum(v) / len(v), 3) for phase, v in phases.items()},
+            "target_ratio": TARGET_RATIO,
+        }
+        _kit.write_json(args.json, numbers, measurement)
     return 0
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from . import table_demo, table_fomm, table_gan, table_reenact, table_threads
+from . import (
+    table_demo,
+    table_detect_synthetic,
+    table_fomm,
+    table_gan,
+    table_grade,
+    table_heads,
+    table_reenact,
+    table_threads,
+)
 from .results import ResultsTable
 
 REAL_VIDEOS_COMMAND = (
@@ -21,6 +30,9 @@ ENGINES_SMALL128_COMMAND = (
     "python bench/reenact.py --config fomm-small-64 --size 128 --frames 32 --batch-size 16 --threads 2 "
     "--repeats 3 --json site/data/fomm_engines_small128.json"
 )
+
+#: One run gives both detection tables on synthetic heads: the runs' evaluations and the throughput.
+DETECT_SYNTHETIC_COMMAND = "python bench/detect.py --threads 2 --json site/data/detect_synthetic.json"
 
 ALL_TABLES: list[ResultsTable] = [
     ResultsTable("table_reenact_real", "reenact_real.json", REAL_VIDEOS_COMMAND, table_reenact.reenact_real),
@@ -61,6 +73,21 @@ ALL_TABLES: list[ResultsTable] = [
         table_fomm.fomm_engines,
     ),
     ResultsTable(
+        "table_detect_synthetic",
+        "detect_synthetic.json",
+        DETECT_SYNTHETIC_COMMAND,
+        table_detect_synthetic.detect_synthetic,
+    ),
+    ResultsTable(
+        "table_detect_throughput",
+        "detect_synthetic.json",
+        DETECT_SYNTHETIC_COMMAND,
+        table_detect_synthetic.detect_throughput,
+    ),
+    ResultsTable(
+        "table_heads", "heads.json", "python bench/heads.py --json site/data/heads.json", table_heads.heads
+    ),
+    ResultsTable(
         "table_gan_throughput",
         "gan.json",
         "python bench/gan.py --json site/data/gan.json",
@@ -83,5 +110,8 @@ ALL_TABLES: list[ResultsTable] = [
         "demo_load.json",
         "python bench/demo_load.py --json site/data/demo_load.json",
         table_demo.demo_load,
+    ),
+    ResultsTable(
+        "table_grade", "grade.json", "python bench/grade.py --json site/data/grade.json", table_grade.grade
     ),
 ]
