@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     logs = REPO / "outputs" / "measure_results"
     logs.mkdir(parents=True, exist_ok=True)
     failed = []
+    tables = list({table.command: table for table in reversed(tables)}.values())[::-1]  # one run per file
     for number, table in enumerate(tables, 1):
         print(f"[{number}/{len(tables)}] {table.command}", flush=True)
         start = time.perf_counter()
