@@ -1,6 +1,6 @@
 """Detection lab benchmark: the evaluation table and the throughput of crop + score + Grad-CAM.
 
-    python bench/detect.py                      # table from the runs below, then throughput
+    python bench/detect.py                      # table from the runs below (or the shipped kitnet), then throughput
     python bench/detect.py --train              # (re)make the face set and both runs first
     python bench/detect.py --json site/data/detect_synthetic.json  # the site's tables (commit it)
 
@@ -8,6 +8,11 @@ Runs read (made by the documented commands, see the README):
 
 - ``runs/detector5-mw4``: trained on every manipulation (in-distribution rows; the shipped weights);
 - ``runs/detector5-mw4-holdout``: trained without ``face_swap`` (its row is cross-manipulation).
+
+Without the first run, the shipped ``kitnet.pt`` (``--weights``) is scored now on the test split of
+``--data`` (the face set its run was trained on, rebuilt by the documented ``detect-data`` command:
+the split is by identity, the same for every run), as :func:`deepfakelab.detect.evaluation.evaluate_detector`
+scores a run at the end of training. Without the hold-out run its row is left out, with a note.
 
 Targets (issue 5): in-distribution video AUC >= 0.99, held-out manipulation AUC >= 0.90,
 AUC at JPEG 50 >= 0.95, pointing game >= 0.8 for Grad-CAM, throughput >= 20 frames/s on
@@ -89,9 +94,43 @@ def run_summary(path: Path, ev: dict) -> dict:
     }
 
 
-def print_table(run: Path, holdout_run: Path) -> tuple[dict, dict]:
+def evaluate_weights(weights: Path, data: Path) -> tuple[dict, dict]:
+    """The shipped weights scored now on ``data``'s test split: an ``evaluation.json``-shaped dict
+    (what :func:`print_table` prints) and what the site shows of it (as :func:`run_summary`)."""
+    from deepfakelab.detect.evaluation import evaluate_detector, test_split
+    from deepfakelab.detect.inference import load_detector
+    from deepfakelab.fakes.faceset import FaceSet
+
+    model, config = load_detector(weights)
+    info = torch_info(weights)
+    test = test_split(FaceSet.load(data))
+    ev = {"config": {"hold_out": info.get("hold_out")}, **evaluate_detector(model, test)}
+    summary = {
+        "run": f"{_kit.shown(weights)}, scored on the test split of {_kit.shown(data)}",
+        "evaluated": datetime.date.today().isoformat(),
+        "arch": config.arch,
+        "epochs": info.get("epoch"),
+        "mask_weight": None,
+        "hold_out": info.get("hold_out"),
+        "test_identities": len(set(test.group.tolist())),
+        "test": ev["test"],
+        "test_jpeg50": ev["test_jpeg50"],
+        "explain": ev["explain"],
+    }
+    return ev, summary
+
+
+def torch_info(weights: Path) -> dict:
+    """The ``info`` a detector checkpoint carries (its best epoch, hold-out, name)."""
+    import torch
+
+    return torch.load(weights, map_location="cpu", weights_only=True).get("info", {})
+
+
+def print_table(run: Path, holdout_run: Path, weights: Path | None = None, data: Path | None = None):
     """Print both runs' tables; the checks against :data:`TARGETS` and :func:`run_summary` of
-    each run found (``"in_distribution"``, ``"held_out"``), ``{"missing": path}`` for one not found."""
+    each run found (``"in_distribution"``, ``"held_out"``), ``{"missing": path}`` for one not found.
+    Without the in-distribution run, ``weights`` are scored on ``data``'s test split instead."""
     header = (
         f"{'test set (vs reals)':<22} {'fAUC':>6}  {'vAUC':>6}  {'EER':>6}  {'AP':>6}   "
         f"{'fAUC@q50':>8} {'vAUC@q50':>8} {'videos':>6}"
@@ -102,12 +141,16 @@ def print_table(run: Path, holdout_run: Path) -> tuple[dict, dict]:
         ("held_out", f"trained without {HOLD_OUT}", holdout_run),
     ):
         file = path / "evaluation.json"
-        if not file.exists():
+        if file.exists():
+            ev = json.loads(file.read_text())
+            runs[key] = run_summary(path, ev)
+        elif key == "in_distribution" and weights and weights.is_file() and data and data.is_file():
+            title, path = "the shipped weights, scored now", weights
+            ev, runs[key] = evaluate_weights(weights, data)
+        else:
             print(f"\n{title}: {file} missing (run with --train, or the README's commands)")
             runs[key] = {"missing": _kit.shown(file)}
             continue
-        ev = json.loads(file.read_text())
-        runs[key] = run_summary(path, ev)
         print(f"\n== {title} ({path}) ==")
         print(header)
         for name, m in ev["test"].items():
@@ -228,6 +271,11 @@ def main() -> int:
     parser.add_argument(
         "--holdout-run", default=str(REPO / "runs/detector5-mw4-holdout"), help="hold-out run folder"
     )
+    parser.add_argument(
+        "--weights",
+        default=str(REPO / "lib/deepfakelab/detect/weights/kitnet.pt"),
+        help="weights scored on --data's test split when the in-distribution run is missing",
+    )
     parser.add_argument("--train", action="store_true", help="build the data and train both runs first")
     parser.add_argument(
         "--video",
@@ -259,7 +307,7 @@ def main() -> int:
 
     if args.train:
         train_runs(Path(args.data), Path(args.run), Path(args.holdout_run), args.threads)
-    checks, runs = print_table(Path(args.run), Path(args.holdout_run))
+    checks, runs = print_table(Path(args.run), Path(args.holdout_run), Path(args.weights), Path(args.data))
 
     video = Path(args.video)
     if not video.exists():

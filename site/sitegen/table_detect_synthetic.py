@@ -48,7 +48,14 @@ def _row(name: str, test: dict, jpeg: dict | None) -> list[str]:
 
 
 def _trained(run: dict) -> str:
-    """``"runs/detector5-mw4 (kitnet, 80 epochs, change-mask loss weight 4; evaluated 2026-11-26)"``."""
+    """``"runs/detector5-mw4 (kitnet, 80 epochs, change-mask loss weight 4; evaluated 2026-11-26)"``;
+    for shipped weights scored by the bench, their best epoch (the loss weight is not stored)."""
+    if run.get("mask_weight") is None:
+        weights, _, data = run["run"].partition(", scored on the test split of ")
+        return (
+            f"`{weights}` ({run['arch']}, kept at epoch {run['epochs']}), scored on the test split of "
+            f"`{data}` on {run['evaluated']}"
+        )
     epochs = _plural(run["epochs"], "epoch", "epochs")
     return (
         f"`{run['run']}` ({run['arch']}, {epochs}, change-mask loss weight {run['mask_weight']:g}; "
@@ -95,9 +102,13 @@ def detect_synthetic(data: dict) -> str:
     twin = f", and its twin trained without {name}, {_trained(held)}, for the last row" if kind else ""
     lines = [
         f"The test split: {identities} the detectors never saw, {test['all']['videos']} videos (video "
-        f"score = mean frame probability). The rows are the run trained on every manipulation, "
-        f"{_trained(full)}{twin}. The table is each run's own evaluation, which the bench reads from its "
-        "`evaluation.json`.",
+        f"score = mean frame probability). The rows are the detector trained on every manipulation, "
+        f"{_trained(full)}{twin}. "
+        + (
+            "The table is each run's own evaluation, which the bench reads from its `evaluation.json`."
+            if full.get("mask_weight") is not None
+            else "The bench scored the weights on the face set's test split when it ran."
+        ),
         "",
         markdown_table(
             ["test set (vs reals)", "frame AUC", "video AUC", "EER", "AP", "video AUC, JPEG 50", "videos"],
@@ -124,7 +135,10 @@ def detect_synthetic(data: dict) -> str:
         unseen = held["test"][kind]["video_auc"]
         checks.append(f"on the held-out manipulation {_against(unseen, targets['held_out_video_auc'])}")
     else:
-        checks.append("the held-out manipulation not measured (its run was not found)")
+        checks.append(
+            "the held-out manipulation not measured (its run, trained without it, was not found: "
+            "`python bench/detect.py --train` makes it, about an hour)"
+        )
     if "gradcam" in explain:
         pointing = explain["gradcam"]["pointing_game"]
         checks.append(f"Grad-CAM's pointing game {_against(pointing, targets['pointing_game'], 2)}")

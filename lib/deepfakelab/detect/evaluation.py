@@ -245,3 +245,29 @@ def refresh_domain_stats(
     saved["info"] = {**saved.get("info", {}), "domain": stats}
     torch.save(saved, weights)
     return stats
+
+
+def test_split(faces: FaceSet) -> FaceSet:
+    """The face set's test split, by person, exactly as :func:`train_and_evaluate` holds it out (the
+    split does not depend on a run's seed), so shipped weights can be scored on the faces their
+    training run never saw."""
+    return faces.subset(person_splits(faces.group, split=faces.split)["test"])
+
+
+def evaluate_detector(model: torch.nn.Module, test: FaceSet, device="auto", methods=CAM_METHODS) -> dict:
+    """Score ``model`` on ``test`` as a training run's ``evaluation.json`` does: the metric table
+    (``"test"``), the same after JPEG 50 (``"test_jpeg50"``), the uncalibrated ECE and the maps'
+    faithfulness (``"explain"``). ``{}`` when the faces hold only one class (no AUC to compute)."""
+    if len(set(test.labels.tolist())) != 2:
+        return {}
+    dev = resolve_device(device)
+    model = model.to(dev)
+    return {
+        "test_uncalibrated_ece": expected_calibration_error(
+            test.labels,
+            scaled_probabilities(predict_logits(model, test, device=dev), 1.0 / model.temperature),
+        ),
+        "test": metric_table(test, predict(model, test, device=dev)),
+        "test_jpeg50": metric_table(test, predict(model, test, device=dev, jpeg_quality=50)),
+        "explain": faithfulness(model.cpu(), test, methods),
+    }
