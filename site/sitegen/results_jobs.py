@@ -112,6 +112,12 @@ ALL_TABLES: list[ResultsTable] = [
         table_demo.demo_load,
     ),
     ResultsTable(
+        "table_fresh_clone",
+        "fresh_clone.json",
+        "python bench/fresh_clone.py --json site/data/fresh_clone.json",
+        table_demo.fresh_clone,
+    ),
+    ResultsTable(
         "table_grade", "grade.json", "python bench/grade.py --json site/data/grade.json", table_grade.grade
     ),
 ]

@@ -4,8 +4,9 @@ script they name exists and takes the flags it is given. The README itself stays
 page: at most 200 lines, its two commands, and links that reach the website's pages.
 
 Commands are taken from the ``bash`` blocks of the README and of the website's hand-written pages
-(``site/docs/``, where the README's depth lives) and from inline code that starts with
-``deepfakelab `` or ``python bench/``. Nothing is run: ``deepfakelab`` lines are only parsed,
+(``site/docs/``, where the README's depth lives), from inline code that starts with
+``deepfakelab `` or ``python bench/``, and the commands printed under the Results page's generated
+tables. Nothing is run: ``deepfakelab`` lines are only parsed,
 bench scripts only asked for ``--help``.
 """
 
@@ -50,6 +51,17 @@ def _names_a_command(text: str) -> bool:
     return True
 
 
+def _results_tables():
+    """The Results page's generated tables (``site/sitegen/results_jobs.py``): their commands are on
+    the page too, under each table."""
+    sys.path.insert(0, str(REPO / "site"))
+    try:
+        from sitegen.results_jobs import ALL_TABLES
+    finally:
+        sys.path.remove(str(REPO / "site"))
+    return ALL_TABLES
+
+
 def _commands() -> list[str]:
     lines = _block_lines()
     # Inline commands in the prose; a bare command name ("`deepfakelab course grade`") names it, it is no command.
@@ -58,6 +70,7 @@ def _commands() -> list[str]:
         for c in re.findall(r"`((?:deepfakelab|(?:\.venv/bin/)?python) [^`]+)`", TEXT)
         if not _names_a_command(c)
     ]
+    lines += [table.command for table in _results_tables()]  # printed under the Results page's tables
     commands = []
     for line in lines:
         for part in re.split(r"\s*&&\s*", line):
