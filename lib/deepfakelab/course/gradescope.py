@@ -135,8 +135,8 @@ def _copy_submission(source: Path, submission: Path, upload: Path) -> list[str]:
 
 
 def _results(result: GradingResult, missing: list[str]) -> dict:
-    """Gradescope's ``results.json`` of a graded submission: one visible test per autograded cell, and the lines
-    that say why grading failed or stopped and which notebooks were not uploaded."""
+    """Gradescope's ``results.json`` of a graded submission: one visible test per autograded cell,
+    and the lines that say why grading failed or stopped and which notebooks were not uploaded."""
     tests, output = [], []
     if result.error:
         output.append(f"Your submission could not be graded: {result.error}")
