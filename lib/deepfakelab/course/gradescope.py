@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..media.files import check_output_file
-from .grading.jobs import GradingJob
+from .grading.jobs import GradingJob, GradingResult
 from .layout import Course, kit_root
 from .sandbox import bubblewrap
 from .startup import skip_iri_parser
@@ -104,13 +104,7 @@ def grade_gradescope(root: Path, assignment: str) -> dict:
         template = build_template(course, assignment, work / "template")
         upload = work / "upload"
         upload.mkdir()
-        missing = []
-        for nb in sorted((course.source(assignment)).glob("*.ipynb")):
-            found = _find_submission(root / "submission", nb.stem)
-            if found is None:
-                missing.append(nb.name)
-            else:
-                shutil.copy2(found, upload / nb.name)
+        missing = _copy_submission(course.source(assignment), root / "submission", upload)
         # One submission per container already; bubblewrap adds the sandbox where the image allows it.
         job = GradingJob(
             assignment=assignment,
@@ -122,6 +116,27 @@ def grade_gradescope(root: Path, assignment: str) -> dict:
             sandbox=bubblewrap.availability() is None,
         )
         result = run_worker(job, wall_timeout=3600)
+    results = _results(result, missing)
+    (results_dir / "results.json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+def _copy_submission(source: Path, submission: Path, upload: Path) -> list[str]:
+    """Copy into ``upload`` the student's file of each notebook of the assignment's ``source``,
+    found anywhere in ``submission``; returns the names of those not found."""
+    missing = []
+    for nb in sorted(source.glob("*.ipynb")):
+        found = _find_submission(submission, nb.stem)
+        if found is None:
+            missing.append(nb.name)
+        else:
+            shutil.copy2(found, upload / nb.name)
+    return missing
+
+
+def _results(result: GradingResult, missing: list[str]) -> dict:
+    """Gradescope's ``results.json`` of a graded submission: one visible test per autograded cell,
+    and the lines that say why grading failed or stopped and which notebooks were not uploaded."""
     tests, output = [], []
     if result.error:
         output.append(f"Your submission could not be graded: {result.error}")
@@ -144,14 +159,12 @@ def grade_gradescope(root: Path, assignment: str) -> dict:
         output.append(
             "Not found in your upload: " + ", ".join(missing) + " (upload the notebook files themselves)."
         )
-    results = {
+    return {
         "score": sum(t["score"] for t in tests),
         "tests": tests,
         "output": "\n".join(output) or "Written answers are graded by hand.",
         "visibility": "visible",
     }
-    (results_dir / "results.json").write_text(json.dumps(results, indent=1))
-    return results
 
 
 def main(argv: list[str] | None = None) -> int:

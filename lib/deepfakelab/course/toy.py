@@ -42,7 +42,10 @@ def _md(grade_id: str, source: str, **kw):
 
 
 def toy_notebook() -> nbformat.NotebookNode:
-    """The instructor's source of the toy notebook, in nbgrader's format."""
+    """The instructor's source of the toy notebook, in nbgrader's format.
+
+    Long because it is the notebook itself, one literal cell after another in the order students
+    see them: split up, a cell's source would sit away from the cells it follows."""
     cells = [
         _md("intro", "# Toy lab\nPick frames from a video and decide whether it is fake.", locked=True),
         _code(

@@ -134,17 +134,7 @@ def run(
     steps_per_epoch = len(data.train) // config.train.batch_size
     if quick:
         steps_per_epoch = min(steps_per_epoch, 5)
-    why, deadline = None, None
-    if epochs is None and budget is not None:
-        seconds, rate = budget
-        training_seconds = seconds - FIXED_WORK / rate
-        epochs = choose_epochs(training_seconds, rate, steps_per_epoch)
-        why = budget_line(epochs, training_seconds, rate, steps_per_epoch)
-        deadline = time.perf_counter() + training_seconds
-    elif epochs is not None:
-        why = f"GAN: {epochs} epoch{'s' * (epochs > 1)}, as --gan-epochs asked"
-    else:
-        epochs = 1 if quick else DEMO_EPOCHS
+    epochs, why, deadline = _epoch_plan(epochs, budget, quick, steps_per_epoch)
     if why:
         print(why, flush=True)
     result, config, stop = _train_within(
@@ -156,13 +146,7 @@ def run(
         print(why.splitlines()[-1], flush=True)
         # the stopped run's last call trains nothing (its own rate is 0): the epochs' measured pace instead
         images_per_second = steps_per_epoch * config.train.batch_size / stop.epoch_seconds
-    quality = BagQuality(data.train, data.test, max_images=300 if quick else 1000)
-    scores = quality.calibration() + [
-        quality.score(f"generated after {config.train.epochs} epochs", generate_for_scoring(result, config))
-    ]
-    table = quality_table(scores)
-    (Path(out_dir) / "quality.md").write_text(f"Data: {data.description}\n\n{table}\n")
-    print(table)
+    scores = _quality_scores(data, result, config, Path(out_dir), quick)
     last = result.epochs[-1]
     summary = {
         "data": data.description,
@@ -182,3 +166,32 @@ def run(
     if budget is not None:
         summary["expected_seconds"] = round((config.train.epochs * steps_per_epoch + FIXED_WORK) / budget[1])
     return summary
+
+
+def _epoch_plan(
+    epochs: int | None, budget: tuple[float, float] | None, quick: bool, steps_per_epoch: int
+) -> tuple[int, str | None, float | None]:
+    """How many epochs :func:`run` trains, the line that says why (None: the default, said by no
+    line) and, when the budget chose them, the time training must end by (:class:`EpochClock`)."""
+    if epochs is None and budget is not None:
+        seconds, rate = budget
+        training_seconds = seconds - FIXED_WORK / rate
+        epochs = choose_epochs(training_seconds, rate, steps_per_epoch)
+        why = budget_line(epochs, training_seconds, rate, steps_per_epoch)
+        return epochs, why, time.perf_counter() + training_seconds
+    if epochs is not None:
+        return epochs, f"GAN: {epochs} epoch{'s' * (epochs > 1)}, as --gan-epochs asked", None
+    return (1 if quick else DEMO_EPOCHS), None, None
+
+
+def _quality_scores(data, result, config, out_dir: Path, quick: bool) -> list:
+    """The quality table's rows (its calibration, then the trained generator's samples), printed and
+    written to ``out_dir/quality.md``."""
+    quality = BagQuality(data.train, data.test, max_images=300 if quick else 1000)
+    scores = quality.calibration() + [
+        quality.score(f"generated after {config.train.epochs} epochs", generate_for_scoring(result, config))
+    ]
+    table = quality_table(scores)
+    (out_dir / "quality.md").write_text(f"Data: {data.description}\n\n{table}\n")
+    print(table)
+    return scores

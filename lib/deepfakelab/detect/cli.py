@@ -41,19 +41,13 @@ def _detect(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from ..runtime import resolve_device
-    from .inference import DeepfakeDetector, VideoResult, check_input, check_provenance
-    from .report import domain_line, provenance_line, verdict, write_report
+    from .inference import DeepfakeDetector
+    from .report import write_report
 
     out = check_output_folder(args.out)
     if args.weights:
         check_input_file(args.weights, "detector weights file")
-    checked: list[tuple[str, object]] = []
-    for video in args.videos:
-        try:
-            checked.append((video, check_input(video)))
-        except DeepfakeLabError as exc:
-            checked.append((video, exc))
-            print(f"deepfakelab: error: {exc}", file=sys.stderr)
+    checked = _check_inputs(args.videos)
     usable = [(video, info) for video, info in checked if not isinstance(info, DeepfakeLabError)]
     if not usable:
         return 2
@@ -62,42 +56,10 @@ def _detect(args: argparse.Namespace) -> int:
     device = str(resolve_device(args.device))
     detector = DeepfakeDetector(args.weights, methods=args.methods, device=device)
     print(f"detector: {detector.card.name}, trained on {detector.card.trained_on}")
-    results = []
-    for video, info in tqdm(checked, desc="videos", unit="video"):
-        if isinstance(info, DeepfakeLabError):
-            # no face is needed for a provenance mark: a refused input is still checked for one
-            results.append(VideoResult(str(video), error=str(info), provenance=check_provenance(video)))
-            line = provenance_line(results[-1])
-            if line:
-                tqdm.write(f"  {line}")
-            continue
-        result = detector.analyse(video, count=args.count, indices=args.index, info=info)
-        results.append(result)
-        for note in result.notes:
-            tqdm.write(f"note: {note}")
-        if result.error:
-            tqdm.write(f"deepfakelab: error: {result.error}", file=sys.stderr)
-        elif not result.frames:
-            tqdm.write(
-                f"deepfakelab: error: {video}: no face found in the {len(result.no_face)} frames looked at",
-                file=sys.stderr,
-            )
-        else:
-            tqdm.write(
-                f"{video}: {verdict(result.p_fake)}"
-                + (
-                    f" ({len(result.no_face)} of {len(result.no_face) + len(result.frames)} frames without "
-                    "a face)"
-                    if result.no_face
-                    else ""
-                )
-            )
-        line = provenance_line(result)
-        if line:
-            tqdm.write(f"  {line}")
-        note = domain_line(detector.card, result)
-        if note:
-            tqdm.write(f"  note: {note}")
+    results = [
+        _score_input(detector, video, info, args)
+        for video, info in tqdm(checked, desc="videos", unit="video")
+    ]
     files = write_report(
         results,
         out,
@@ -107,6 +69,66 @@ def _detect(args: argparse.Namespace) -> int:
     )
     print(f"report: {files['html']}")
     return _exit_status(results)
+
+
+def _check_inputs(videos: list[str]) -> list[tuple[str, object]]:
+    """Each input with what :func:`~.inference.check_input` learnt of it, or the error that refuses
+    it (printed now, before any scoring starts, so a user sees every bad input at once)."""
+    from .inference import check_input
+
+    checked: list[tuple[str, object]] = []
+    for video in videos:
+        try:
+            checked.append((video, check_input(video)))
+        except DeepfakeLabError as exc:
+            checked.append((video, exc))
+            print(f"deepfakelab: error: {exc}", file=sys.stderr)
+    return checked
+
+
+def _score_input(detector, video: str, info, args: argparse.Namespace):
+    """Score one checked input and write its lines under the progress bar: its notes, its verdict
+    (or why it has none), the provenance mark found in it and, when the input is unlike the
+    detector's training data, a note saying so. A refused input is only checked for a provenance
+    mark, which needs no face."""
+    from tqdm.auto import tqdm
+
+    from .inference import VideoResult, check_provenance
+    from .report import domain_line, provenance_line, verdict
+
+    if isinstance(info, DeepfakeLabError):
+        result = VideoResult(str(video), error=str(info), provenance=check_provenance(video))
+        line = provenance_line(result)
+        if line:
+            tqdm.write(f"  {line}")
+        return result
+    result = detector.analyse(video, count=args.count, indices=args.index, info=info)
+    for note in result.notes:
+        tqdm.write(f"note: {note}")
+    if result.error:
+        tqdm.write(f"deepfakelab: error: {result.error}", file=sys.stderr)
+    elif not result.frames:
+        tqdm.write(
+            f"deepfakelab: error: {video}: no face found in the {len(result.no_face)} frames looked at",
+            file=sys.stderr,
+        )
+    else:
+        tqdm.write(
+            f"{video}: {verdict(result.p_fake)}"
+            + (
+                f" ({len(result.no_face)} of {len(result.no_face) + len(result.frames)} frames without "
+                "a face)"
+                if result.no_face
+                else ""
+            )
+        )
+    line = provenance_line(result)
+    if line:
+        tqdm.write(f"  {line}")
+    note = domain_line(detector.card, result)
+    if note:
+        tqdm.write(f"  note: {note}")
+    return result
 
 
 def _exit_status(results) -> int:
@@ -340,6 +362,9 @@ def _register_detect_data(subparsers) -> None:
 
 
 def _register_detect_train(subparsers) -> None:
+    """The ``detect-train`` command and its options.
+
+    Long because it is one flat list of the command's options, in the order ``--help`` prints them."""
     t = subparsers.add_parser(
         "detect-train",
         help="train the detector on a face set and evaluate it",

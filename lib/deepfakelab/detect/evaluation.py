@@ -17,6 +17,7 @@ and scores the test split:
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -127,19 +128,8 @@ def train_and_evaluate(
     if threads:
         torch.set_num_threads(threads)
     faces = data if isinstance(data, FaceSet) else FaceSet.load(data)
+    split = _PersonSplit.of(faces, hold_out)
     size = size or faces.images.shape[1]
-    splits = person_splits(faces.group, split=faces.split)
-    train_mask, val_mask = splits["train"], splits["val"]
-    if hold_out:  # one kind, or several that are one method under two names ("reenact,landmark_warp")
-        kinds = hold_out.split(",")
-        unknown = [k for k in kinds if k not in set(faces.kind.tolist())]
-        if unknown:
-            raise ConfigError(
-                f"--hold-out {','.join(unknown)!r}: the face set has no such manipulation "
-                f"(it has {sorted(set(faces.kind.tolist()) - {'real'})})"
-            )
-        train_mask = train_mask & ~np.isin(faces.kind, kinds)
-        val_mask = val_mask & ~np.isin(faces.kind, kinds)
     detector = DetectorConfig(arch=arch, size=size, **({"width": width} if width else {}))
     config = TrainConfig(
         detector=detector,
@@ -157,41 +147,103 @@ def train_and_evaluate(
         online_blends=online_blends,
         identity_adversary=identity_adversary,
     )
-    result = train_detector(faces.subset(train_mask), faces.subset(val_mask), out, config, progress)
+    result = train_detector(faces.subset(split.train), faces.subset(split.val), out, config, progress)
+    return _evaluate_run(split, config, result, out, calibrate=calibrate, name=name, methods=methods)
 
-    dev = resolve_device(device)
+
+def _evaluate_run(
+    split: _PersonSplit,
+    config: TrainConfig,
+    result: dict,
+    out: str | Path,
+    calibrate: bool,
+    name: str | None,
+    methods,
+) -> dict:
+    """Calibrate the weights :func:`~.train.train_detector` wrote, score the test split with them and
+    write ``evaluation.json`` (returned).
+
+    The weights are loaded again after :func:`finish_weights` has stored the temperature and the
+    domain statistics in their file, so the test split is scored by the detector as it ships."""
+    dev = resolve_device(config.device)
+    faces = split.faces
     model, _ = load_detector(result["weights"], dev)
-    test = faces.subset(splits["test"])
-    val = faces.subset(val_mask)
     calibration = finish_weights(
-        model, faces.subset(train_mask), val, result["weights"], dev, calibrate, name
+        model, faces.subset(split.train), faces.subset(split.val), result["weights"], dev, calibrate, name
     )
     model, _ = load_detector(result["weights"], dev)
     summary = {
         "calibration": calibration,
         "config": config.as_dict(),
-        "counts": {
-            part: int(m.sum())
-            for part, m in (("train", train_mask), ("val", val_mask), ("test", splits["test"]))
-        },
-        # which people and synthetic identities each evaluation rests on
-        "held_out": {
-            part: sorted(set(faces.group[m].tolist()))
-            for part, m in (("val", val_mask), ("test", splits["test"]))
-        },
+        **split.description(),
         "history": result["history"],
         "weights": result["weights"],
+        **_test_tables(model, faces.subset(split.test), dev, methods),
     }
-    if len(set(test.labels.tolist())) == 2:
-        summary["test_uncalibrated_ece"] = expected_calibration_error(
-            test.labels,
-            scaled_probabilities(predict_logits(model, test, device=dev), 1.0 / model.temperature),
-        )
-        summary["test"] = metric_table(test, predict(model, test, device=dev))
-        summary["test_jpeg50"] = metric_table(test, predict(model, test, device=dev, jpeg_quality=50))
-        summary["explain"] = faithfulness(model.cpu(), test, methods)
     (Path(out) / "evaluation.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+@dataclass(frozen=True)
+class _PersonSplit:
+    """The rows of a face set that train, validate and test a detector (boolean masks).
+
+    Masks rather than subsets: each step takes its own copy of the rows (:meth:`FaceSet.subset`), so
+    nothing training does to its crops reaches the calibration or the test."""
+
+    faces: FaceSet
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    @classmethod
+    def of(cls, faces: FaceSet, hold_out: str | None) -> _PersonSplit:
+        """Split by person, then leave the ``hold_out`` manipulations out of training and validation
+        (the test split keeps them: they are the cross-manipulation result)."""
+        splits = person_splits(faces.group, split=faces.split)
+        train, val = splits["train"], splits["val"]
+        if hold_out:  # one kind, or several that are one method under two names ("reenact,landmark_warp")
+            kinds = hold_out.split(",")
+            unknown = [k for k in kinds if k not in set(faces.kind.tolist())]
+            if unknown:
+                raise ConfigError(
+                    f"--hold-out {','.join(unknown)!r}: the face set has no such manipulation "
+                    f"(it has {sorted(set(faces.kind.tolist()) - {'real'})})"
+                )
+            train = train & ~np.isin(faces.kind, kinds)
+            val = val & ~np.isin(faces.kind, kinds)
+        return cls(faces, train, val, splits["test"])
+
+    def description(self) -> dict:
+        """The ``counts`` and ``held_out`` entries of ``evaluation.json``: how many crops each part
+        holds, and which people and synthetic identities each evaluation rests on."""
+        return {
+            "counts": {
+                part: int(m.sum())
+                for part, m in (("train", self.train), ("val", self.val), ("test", self.test))
+            },
+            "held_out": {
+                part: sorted(set(self.faces.group[m].tolist()))
+                for part, m in (("val", self.val), ("test", self.test))
+            },
+        }
+
+
+def _test_tables(model: torch.nn.Module, test: FaceSet, device, methods) -> dict:
+    """The test split's entries of ``evaluation.json``: the uncalibrated ECE, the metric tables as
+    is and after JPEG 50, and the maps' faithfulness; none when the split lacks reals or fakes
+    (no AUC exists then)."""
+    if len(set(test.labels.tolist())) != 2:
+        return {}
+    return {
+        "test_uncalibrated_ece": expected_calibration_error(
+            test.labels,
+            scaled_probabilities(predict_logits(model, test, device=device), 1.0 / model.temperature),
+        ),
+        "test": metric_table(test, predict(model, test, device=device)),
+        "test_jpeg50": metric_table(test, predict(model, test, device=device, jpeg_quality=50)),
+        "explain": faithfulness(model.cpu(), test, methods),
+    }
 
 
 def finish_weights(

@@ -134,30 +134,12 @@ def build_faceset(
     of the face mask is used.
     """
     kinds = list(kinds)
-    boxes = {}
-    for s in sources:
-        for t in range(len(s.frames)):
-            found = detect(s.frames[t]) if detect else None
-            box = found[0] if found else mask_box(s.face_masks[t])
-            boxes[(s.video, t)] = margin_box(box, s.frames[t].shape, margin)
-    rows: dict[str, list] = {
-        k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group", "source")
-    }
-
-    def add(image, mask, label, kind, video, group, source):
-        rows["images"].append(image)
-        rows["masks"].append(mask)
-        rows["labels"].append(label)
-        rows["has_mask"].append(label == 1)
-        rows["kind"].append(kind)
-        rows["video"].append(video)
-        rows["group"].append(group)
-        rows["source"].append(source)
-
+    boxes = _face_boxes(sources, detect, margin)
+    rows = _Rows()
     for src in sources:
         for t, frame in enumerate(src.frames):
             box = boxes[(src.video, t)]
-            add(
+            rows.add(
                 crop(frame, box, size),
                 np.zeros((size, size), np.uint8),
                 0,
@@ -175,7 +157,7 @@ def build_faceset(
         if mask.max() < 128:  # nothing visible changed: not a fake, do not teach that it is
             unchanged += 1
             continue
-        add(
+        rows.add(
             crop(fake.image, box, size),
             mask,
             1,
@@ -186,16 +168,57 @@ def build_faceset(
         )
     if unchanged and progress:
         print(f"{unchanged} manipulated frames changed nothing visible and were left out")
-    return FaceSet(
-        images=np.stack(rows["images"]),
-        labels=np.array(rows["labels"], np.int64),
-        masks=np.stack(rows["masks"]).astype(np.uint8),
-        has_mask=np.array(rows["has_mask"]),
-        kind=np.array(rows["kind"]),
-        video=np.array(rows["video"]),
-        group=np.array(rows["group"]),
-        source=np.array(rows["source"]),
-    )
+    return rows.faceset()
+
+
+def _face_boxes(
+    sources: list[SourceVideo], detect: Callable | None, margin: float
+) -> dict[tuple[str, int], tuple]:
+    """{(video, frame index): crop box} of every real frame: the detector's face box (the one it will
+    see at inference time) or, without a detector or a face found, the face mask's, with ``margin``.
+    A fake is cropped with the box of the real frame it was made from."""
+    boxes = {}
+    for s in sources:
+        for t in range(len(s.frames)):
+            found = detect(s.frames[t]) if detect else None
+            box = found[0] if found else mask_box(s.face_masks[t])
+            boxes[(s.video, t)] = margin_box(box, s.frames[t].shape, margin)
+    return boxes
+
+
+class _Rows:
+    """The rows of a face set as :func:`build_faceset` crops them, one list per field of :class:`FaceSet`."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list] = {
+            k: [] for k in ("images", "labels", "masks", "has_mask", "kind", "video", "group", "source")
+        }
+
+    def add(self, image, mask, label, kind, video, group, source) -> None:
+        """Add one crop: a real one (``label`` 0) or a fake (``label`` 1, the only kind whose mask counts)."""
+        rows = self.rows
+        rows["images"].append(image)
+        rows["masks"].append(mask)
+        rows["labels"].append(label)
+        rows["has_mask"].append(label == 1)
+        rows["kind"].append(kind)
+        rows["video"].append(video)
+        rows["group"].append(group)
+        rows["source"].append(source)
+
+    def faceset(self) -> FaceSet:
+        """The face set of the crops added, in their order."""
+        rows = self.rows
+        return FaceSet(
+            images=np.stack(rows["images"]),
+            labels=np.array(rows["labels"], np.int64),
+            masks=np.stack(rows["masks"]).astype(np.uint8),
+            has_mask=np.array(rows["has_mask"]),
+            kind=np.array(rows["kind"]),
+            video=np.array(rows["video"]),
+            group=np.array(rows["group"]),
+            source=np.array(rows["source"]),
+        )
 
 
 def heads_sources(

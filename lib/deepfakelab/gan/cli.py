@@ -296,6 +296,10 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    """The ``gan`` command and its subcommands.
+
+    Long because it is one flat list of the subcommands and their options, in the order
+    ``deepfakelab gan --help`` lists them."""
     gan = subparsers.add_parser(
         "gan",
         help="Lab 2: DCGANs that make bags",

@@ -411,53 +411,71 @@ def load_bags(
             source = "fashion-mnist" if _looks_like_fashion_mnist(Path(path)) else "folder"
         else:
             source = "fashion-mnist" if find_fashion_mnist() else "procedural"
-
     if source == "fashion-mnist":
-        folder = find_fashion_mnist(path)
-        if folder is None:
-            raise DataError(
-                "Fashion-MNIST is not installed: on Debian/Ubuntu run `sudo apt-get install "
-                "dataset-fashion-mnist`, give --data PATH to the IDX files, or use --source procedural"
-            )
-        train, _, test, _ = load_fashion_mnist(folder)
-        train, test = _maybe_resize(train, image_size, channels), _maybe_resize(test, image_size, channels)
-        return BagData(
-            train,
-            test,
-            "fashion-mnist",
-            f"Fashion-MNIST 'Bag' class from {folder}: {len(train)} train / {len(test)} held-out images",
-        )
-
+        return _fashion_mnist_bags(path, image_size, channels)
     if source == "folder":
-        if path is None:
-            raise DataError("source 'folder' needs a path to a folder of images")
-        images = load_image_folder(path, size=image_size or 64, channels=channels or 3)
-        generator = torch.Generator().manual_seed(seed)
-        order = torch.randperm(len(images), generator=generator)
-        n_test = max(1, len(images) // 10) if len(images) > 1 else 0
-        test, train = images[order[:n_test]], images[order[n_test:]]
-        if len(train) == 0:
-            train = images
-        return BagData(
-            train,
-            test,
-            "folder",
-            f"images from {path}: {len(train)} train / {len(test)} held-out, {train.shape[-1]} px",
-        )
-
+        return _folder_bags(path, image_size, channels, seed)
     if source == "procedural":
-        size, ch = image_size or 28, channels or 1
-        train = procedural_bags(procedural_count, size, ch, seed=seed)
-        test = procedural_bags(max(100, procedural_count // 6), size, ch, seed=seed + 1_000_003)
-        return BagData(
-            train,
-            test,
-            "procedural",
-            f"procedural bags drawn by the kit (seed {seed}): {len(train)} train / {len(test)} held-out, "
-            f"{size} px -- no Fashion-MNIST installed (`apt-get install dataset-fashion-mnist` for real bags)",
-        )
-
+        return _procedural_bags(image_size, channels, procedural_count, seed)
     raise DataError(f"unknown data source {source!r}: use auto, fashion-mnist, folder or procedural")
+
+
+def _fashion_mnist_bags(
+    path: str | os.PathLike | None, image_size: int | None, channels: int | None
+) -> BagData:
+    """Fashion-MNIST's bags (the installed Debian package's, or the IDX files in ``path``), its own
+    split, resized only when asked."""
+    folder = find_fashion_mnist(path)
+    if folder is None:
+        raise DataError(
+            "Fashion-MNIST is not installed: on Debian/Ubuntu run `sudo apt-get install "
+            "dataset-fashion-mnist`, give --data PATH to the IDX files, or use --source procedural"
+        )
+    train, _, test, _ = load_fashion_mnist(folder)
+    train, test = _maybe_resize(train, image_size, channels), _maybe_resize(test, image_size, channels)
+    return BagData(
+        train,
+        test,
+        "fashion-mnist",
+        f"Fashion-MNIST 'Bag' class from {folder}: {len(train)} train / {len(test)} held-out images",
+    )
+
+
+def _folder_bags(
+    path: str | os.PathLike | None, image_size: int | None, channels: int | None, seed: int
+) -> BagData:
+    """The images in the folder ``path`` (64 px colour unless asked otherwise), a tenth of them held
+    out at random (``seed``); a single image is trained on and none held out."""
+    if path is None:
+        raise DataError("source 'folder' needs a path to a folder of images")
+    images = load_image_folder(path, size=image_size or 64, channels=channels or 3)
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(images), generator=generator)
+    n_test = max(1, len(images) // 10) if len(images) > 1 else 0
+    test, train = images[order[:n_test]], images[order[n_test:]]
+    if len(train) == 0:
+        train = images
+    return BagData(
+        train,
+        test,
+        "folder",
+        f"images from {path}: {len(train)} train / {len(test)} held-out, {train.shape[-1]} px",
+    )
+
+
+def _procedural_bags(image_size: int | None, channels: int | None, count: int, seed: int) -> BagData:
+    """``count`` bags drawn by the kit (28 px grey unless asked otherwise) and a sixth as many, at
+    least 100, held out, drawn from another seed."""
+    size, ch = image_size or 28, channels or 1
+    train = procedural_bags(count, size, ch, seed=seed)
+    test = procedural_bags(max(100, count // 6), size, ch, seed=seed + 1_000_003)
+    return BagData(
+        train,
+        test,
+        "procedural",
+        f"procedural bags drawn by the kit (seed {seed}): {len(train)} train / {len(test)} held-out, "
+        f"{size} px -- no Fashion-MNIST installed (`apt-get install dataset-fashion-mnist` for real bags)",
+    )
 
 
 def _looks_like_fashion_mnist(path: Path) -> bool:

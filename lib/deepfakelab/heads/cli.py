@@ -39,6 +39,10 @@ def _sheet(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    """The ``heads`` command and its subcommands.
+
+    Long because it is one flat list of the subcommands and their options, in the order
+    ``deepfakelab heads --help`` lists them."""
     parser = subparsers.add_parser(
         "heads",
         help="synthetic talking-head videos with ground truth",

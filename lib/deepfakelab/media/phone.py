@@ -23,7 +23,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from ..errors import DataError
-from .video import probe_video
+from .video import VideoInfo, probe_video
 
 #: Defaults: the longer side after fitting (pixels), the highest frame rate kept, the length kept (s).
 MAX_SIDE = 640
@@ -90,13 +90,39 @@ def fit_video(
     if before.frame_count == 0:
         raise DataError(f"{source}: the video contains no frames")
     rotation = rotation_degrees(source)
-    fps = min(before.fps, max_fps) if before.fps > 0 else max_fps
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = _fit_command(source, before.fps, max_side, max_fps, max_seconds)
+    result = subprocess.run(command + [str(out)], capture_output=True, text=True, errors="replace")
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no detail"])[-1]
+        raise DataError(f"{source}: could not be re-encoded ({last})")
+    after = probe_video(out)
+    return FittedVideo(
+        out,
+        source,
+        rotation,
+        (before.width, before.height),
+        before.fps,
+        (after.width, after.height),
+        after.fps,
+        after.frame_count,
+        _fit_note(source, out, before, after, rotation, max_seconds),
+    )
+
+
+def _fit_command(
+    source: Path, source_fps: float, max_side: int, max_fps: float, max_seconds: float | None
+) -> list[str]:
+    """ffmpeg's command line for :func:`fit_video`, less the output file: scale down to ``max_side``
+    (even sides, for yuv420p), drop frames down to ``max_fps`` only when the source is faster, keep
+    the first video and audio streams, label the copy, cut it at ``max_seconds``. ffmpeg applies the
+    rotation itself (``-autorotate``, its default)."""
+    fps = min(source_fps, max_fps) if source_fps > 0 else max_fps
     scale = (
         f"scale=w='min(iw,{max_side})':h='min(ih,{max_side})':force_original_aspect_ratio=decrease"
         ":force_divisible_by=2"
     )
-    filters = [scale] + ([f"fps={fps:g}"] if before.fps > max_fps else [])
-    out.parent.mkdir(parents=True, exist_ok=True)
+    filters = [scale] + ([f"fps={fps:g}"] if source_fps > max_fps else [])
     command = [
         _ffmpeg(),
         "-hide_banner",
@@ -125,11 +151,14 @@ def fit_video(
     ]
     if max_seconds is not None:
         command += ["-t", f"{max_seconds:g}"]
-    result = subprocess.run(command + [str(out)], capture_output=True, text=True, errors="replace")
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no detail"])[-1]
-        raise DataError(f"{source}: could not be re-encoded ({last})")
-    after = probe_video(out)
+    return command
+
+
+def _fit_note(
+    source: Path, out: Path, before: VideoInfo, after: VideoInfo, rotation: int, max_seconds: float | None
+) -> str:
+    """The one line saying what :func:`fit_video` changed: size and rate before and after, the
+    rotation applied, the length cut."""
     seconds = before.frame_count / before.fps if before.fps > 0 else 0.0
     cut = (
         f", first {max_seconds:g} s of {seconds:.1f} s"
@@ -137,18 +166,7 @@ def fit_video(
         else ""
     )
     turned = f", rotated {rotation} degrees as its metadata asks" if rotation else ""
-    note = (
+    return (
         f"{source.name}: {before.width}x{before.height} at {before.fps:g} fps{turned} -> "
         f"{after.width}x{after.height} at {after.fps:g} fps{cut}, {after.frame_count} frames ({out})"
-    )
-    return FittedVideo(
-        out,
-        source,
-        rotation,
-        (before.width, before.height),
-        before.fps,
-        (after.width, after.height),
-        after.fps,
-        after.frame_count,
-        note,
     )

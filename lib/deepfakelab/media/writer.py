@@ -22,6 +22,7 @@ trimmed or padded with silence to the video's length: every frame written is in 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -98,28 +99,16 @@ def write_video(
         raise DataError(f"{path}: no frames to write")
     if not fps > 0:
         raise DataError(f"{path}: cannot write a video at {fps} frames per second")
-    height, width = frames[0].shape[:2]
-    out_h = add_visible_mark(frames[0]).shape[0] if visible_mark else height
-    even_h, even_w = out_h + out_h % 2, width + width % 2
-    output_params = [
-        "-metadata",
-        f"comment={label}",
-        "-metadata",
-        f"description={label}",
-        "-metadata",
-        "title=synthetic video (deepfakelab)",
-    ]
+    canvas = _Canvas.of(path, frames[0], visible_mark, provenance)
     audio = _audio_source(audio_from)
-    if audio:
-        seconds = len(frames) / fps
-        output_params += ["-af", f"atrim=duration={seconds:.6f},apad=whole_dur={seconds:.6f}"]
+    output_params = _output_params(label, len(frames) / fps if audio else None)
     if provenance is not None:
         provenance.check()  # a signing key that cannot sign stops here, before any encoding
     path.parent.mkdir(parents=True, exist_ok=True)
     with staged_output(path) as staged:  # renamed to path only when whole and signed
         writer = imageio_ffmpeg.write_frames(
             str(staged),
-            (even_w, even_h),
+            (canvas.even_w, canvas.even_h),
             fps=fps,
             codec="libx264",
             quality=8,
@@ -132,22 +121,66 @@ def write_video(
         writer.send(None)
         try:
             for frame in frames:
-                if frame.shape[:2] != (height, width):
-                    raise DataError(f"{path}: frames differ in size ({frame.shape[:2]} vs {(height, width)})")
-                if provenance is not None:
-                    frame = provenance.mark_frame(frame, path)
-                if visible_mark:
-                    frame = add_visible_mark(frame)
-                if (even_h, even_w) != frame.shape[:2]:
-                    frame = cv2.copyMakeBorder(
-                        frame, 0, even_h - frame.shape[0], 0, even_w - width, cv2.BORDER_REPLICATE
-                    )
-                writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
+                writer.send(canvas.prepare(frame))
         finally:
             writer.close()
         if provenance is not None:
             provenance.sign_file(staged, final=path)
     return path
+
+
+def _output_params(label: str, seconds: float | None) -> list[str]:
+    """ffmpeg's output options: the metadata label and, when there is audio (``seconds``, the video's
+    length), the filter that cuts or pads it to exactly that length."""
+    output_params = [
+        "-metadata",
+        f"comment={label}",
+        "-metadata",
+        f"description={label}",
+        "-metadata",
+        "title=synthetic video (deepfakelab)",
+    ]
+    if seconds is not None:
+        output_params += ["-af", f"atrim=duration={seconds:.6f},apad=whole_dur={seconds:.6f}"]
+    return output_params
+
+
+@dataclass(frozen=True)
+class _Canvas:
+    """What each frame of one video becomes before it is encoded: checked against the first frame's
+    size, watermarked (``provenance``), given the band below (``visible_mark``) and padded to even
+    sides (``even_h``, ``even_w``, the encoded size)."""
+
+    path: Path
+    height: int
+    width: int
+    even_h: int
+    even_w: int
+    visible_mark: bool
+    provenance: object
+
+    @classmethod
+    def of(cls, path: Path, first: np.ndarray, visible_mark: bool, provenance) -> _Canvas:
+        """The canvas of a video whose first frame is ``first``."""
+        height, width = first.shape[:2]
+        out_h = add_visible_mark(first).shape[0] if visible_mark else height
+        return cls(path, height, width, out_h + out_h % 2, width + width % 2, visible_mark, provenance)
+
+    def prepare(self, frame: np.ndarray) -> np.ndarray:
+        """``frame`` as the encoder receives it (contiguous uint8 of the encoded size)."""
+        if frame.shape[:2] != (self.height, self.width):
+            raise DataError(
+                f"{self.path}: frames differ in size ({frame.shape[:2]} vs {(self.height, self.width)})"
+            )
+        if self.provenance is not None:
+            frame = self.provenance.mark_frame(frame, self.path)
+        if self.visible_mark:
+            frame = add_visible_mark(frame)
+        if (self.even_h, self.even_w) != frame.shape[:2]:
+            frame = cv2.copyMakeBorder(
+                frame, 0, self.even_h - frame.shape[0], 0, self.even_w - self.width, cv2.BORDER_REPLICATE
+            )
+        return np.ascontiguousarray(frame, dtype=np.uint8)
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:

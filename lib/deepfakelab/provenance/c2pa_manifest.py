@@ -135,56 +135,27 @@ def _alg_for(key) -> c2pa.C2paSigningAlg:
 def _make_local_identity(directory: Path) -> None:
     """A local CA and an end-entity signing certificate (10 years), written to ``directory``."""
     now = datetime.datetime.now(datetime.timezone.utc)
-    valid = dict(
-        not_valid_before=now - datetime.timedelta(days=1), not_valid_after=now + datetime.timedelta(days=3650)
-    )
+    valid = (now - datetime.timedelta(days=1), now + datetime.timedelta(days=3650))
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, "deepfakelab local CA (untrusted)"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "deepfakelab teaching kit"),
-        ]
-    )
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, "deepfakelab local signer (untrusted)"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "deepfakelab teaching kit"),
-        ]
-    )
-    usage = dict(
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    ca_name = _kit_name("deepfakelab local CA (untrusted)")
     ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(valid["not_valid_before"])
-        .not_valid_after(valid["not_valid_after"])
+        _certificate_builder(ca_name, ca_name, ca_key.public_key(), valid)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=False, key_cert_sign=True, crl_sign=True, **usage), critical=True
+            x509.KeyUsage(digital_signature=False, key_cert_sign=True, crl_sign=True, **_NO_OTHER_USAGE),
+            critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(valid["not_valid_before"])
-        .not_valid_after(valid["not_valid_after"])
+        _certificate_builder(
+            _kit_name("deepfakelab local signer (untrusted)"), ca_name, key.public_key(), valid
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False, **usage), critical=True
+            x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False, **_NO_OTHER_USAGE),
+            critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -193,8 +164,49 @@ def _make_local_identity(directory: Path) -> None:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    # key and chain in one file, written whole and renamed into place: two processes making it at
-    # once leave one matching pair, never one's key beside the other's certificate
+    _write_signer(directory, key, cert, ca)
+
+
+#: The key usages neither of the kit's certificates has (each sets the other three itself).
+_NO_OTHER_USAGE = dict(
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
+def _kit_name(common_name: str) -> x509.Name:
+    """A certificate name of the kit's: ``common_name`` in the kit's organisation."""
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "deepfakelab teaching kit"),
+        ]
+    )
+
+
+def _certificate_builder(
+    subject: x509.Name, issuer: x509.Name, public_key, valid: tuple[datetime.datetime, datetime.datetime]
+) -> x509.CertificateBuilder:
+    """What both of the kit's certificates share: names, key, a random serial number, ``valid``
+    (not before, not after); each adds its own extensions."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid[0])
+        .not_valid_after(valid[1])
+    )
+
+
+def _write_signer(directory: Path, key, cert: x509.Certificate, ca: x509.Certificate) -> None:
+    """Key and chain in one file, written whole and renamed into place: two processes making it at
+    once leave one matching pair, never one's key beside the other's certificate."""
     pem = (
         key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -29,6 +29,9 @@ def register(subparsers) -> None:
 
 
 def _register_reenact(subparsers) -> None:
+    """The ``reenact`` command and its options.
+
+    Long because it is one flat list of the command's options, in the order ``--help`` prints them."""
     parser = subparsers.add_parser(
         "reenact",
         help="animate a face photo with the motion of a driving video (writes a labelled mp4)",
@@ -266,7 +269,7 @@ def _eval_command(args: argparse.Namespace) -> int:
             "blur_sigma": BLUR_SIGMA,
         }
         record["measured"] = measurement.record()
-        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+        _write_record(args.json, record)
     return 0
 
 
@@ -292,8 +295,37 @@ def _real_eval(args: argparse.Namespace, model, measurement: Measurement) -> int
     ranges = identity_ranges(clips, groups) if identity is not None else {}
     for note in notes:
         print(f"note: {note}")
+    _print_real_table(summary, len(clips), args.frames)
+    if identity is None:
+        print(f"note: AED skipped: {INSTALL_HINT}")
+    for kind, spread in ranges.items():
+        print(
+            f"identity distance, {kind}: {spread['min']:.3f}-{spread['max']:.3f} "
+            f"(median {spread['median']:.3f}, {spread['pairs']} pairs)"
+        )
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        per_video = {clip.name: clip.methods for clip in clips}
+        _write_record(
+            args.json,
+            {
+                "methods": summary,
+                "identity_ranges": ranges,
+                "videos": per_video,
+                "notes": notes,
+                "frames": args.frames,
+                "measured": measurement.record(),
+            },
+        )
+    return 0
+
+
+def _print_real_table(summary: dict[str, dict], videos: int, frames: int) -> None:
+    """The table of ``reenact-eval --real-videos``: one row per method, a dash where a score does not
+    exist (no identity model, no video opening its mouth), and how many videos the mouth's L1 rests
+    on where that is fewer than all."""
     print(
-        f"{len(clips)} real videos, first {args.frames} frames each; 256-px crops: L1 in the face oval, in the "
+        f"{videos} real videos, first {frames} frames each; 256-px crops: L1 in the face oval, in the "
         "open mouth (videos whose mouth opens) and in the seam band around the oval"
     )
     print(f"{'method':<15}{'L1':>8}{'AKD px':>9}{'AED':>8}{'mouth L1':>10}{'seam L1':>9}{'videos':>8}")
@@ -309,28 +341,8 @@ def _real_eval(args: argparse.Namespace, model, measurement: Measurement) -> int
                 else ""
             )
         )
-    if identity is None:
-        print(f"note: AED skipped: {INSTALL_HINT}")
-    for kind, spread in ranges.items():
-        print(
-            f"identity distance, {kind}: {spread['min']:.3f}-{spread['max']:.3f} "
-            f"(median {spread['median']:.3f}, {spread['pairs']} pairs)"
-        )
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        per_video = {clip.name: clip.methods for clip in clips}
-        Path(args.json).write_text(
-            json.dumps(
-                {
-                    "methods": summary,
-                    "identity_ranges": ranges,
-                    "videos": per_video,
-                    "notes": notes,
-                    "frames": args.frames,
-                    "measured": measurement.record(),
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-    return 0
+
+
+def _write_record(path: str, record: dict) -> None:
+    """Write the scores of ``reenact-eval --json`` to ``path``: indented, ending in a newline."""
+    Path(path).write_text(json.dumps(record, indent=2) + "\n")

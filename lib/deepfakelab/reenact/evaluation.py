@@ -100,80 +100,109 @@ def evaluate_video(
     methods=("zero-motion", "landmark-warp", "fomm"),
 ) -> dict[str, MethodScore]:
     """Scores of each method on one video: ``(T, S, S, 3)`` uint8 frames, ``(T, 68, 2)`` landmarks, ``(T, 68)`` visibility."""
-    source, size = video[0], video.shape[1]
     truth = video.astype(np.float32) / 255
     scores: dict[str, MethodScore] = {}
-    identity = np.stack(np.meshgrid(np.arange(size), np.arange(size)), axis=-1).astype(np.float64)
-    moved = landmarks_through_map(identity, landmarks[0])
-    zero_motion = MethodScore(
-        float(np.abs(truth - truth[0:1]).mean()),
-        float(
-            np.nanmean(
-                [_keypoint_distance(moved, landmarks[t], visible[t] & visible[0]) for t in range(len(video))]
-            )
-        ),
-        len(video),
-    )
+    zero_motion = _zero_motion_score(truth, landmarks, visible)
     if "zero-motion" in methods:
         scores["zero-motion"] = zero_motion
     if "blurred-truth" in methods:
         blurred = np.stack([cv2.GaussianBlur(frame, (0, 0), BLUR_SIGMA) for frame in truth])
         scores["blurred-truth"] = MethodScore(float(np.abs(blurred - truth).mean()), float("nan"), len(video))
     if "landmark-warp" in methods:
-        detected = _mtcnn_landmarks(video)
-        if detected[0] is None or all(d is None for d in detected):
-            scores["landmark-warp"] = MethodScore(
+        warped = _landmark_warp_score(video, truth, landmarks, visible)
+        if warped is None:
+            warped = MethodScore(
                 zero_motion.l1,
                 zero_motion.keypoint_distance,
                 len(video),
                 "no face found by MTCNN: fell back to zero motion",
             )
-        else:
-            five = fill_missing(detected)
-            targets = target_landmarks(five[0], five, initial=0, adapt_movement_scale=False)
-            l1, distances = [], []
-            for t in range(len(video)):
-                backward = warp_map(size, size, five[0], targets[t])
-                result = cv2.remap(
-                    source,
-                    backward[..., 0].astype(np.float32),
-                    backward[..., 1].astype(np.float32),
-                    cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REPLICATE,
-                )
-                l1.append(np.abs(result.astype(np.float32) / 255 - truth[t]).mean())
-                moved = landmarks_through_map(backward, landmarks[0])
-                distances.append(_keypoint_distance(moved, landmarks[t], visible[t] & visible[0]))
-            scores["landmark-warp"] = MethodScore(
-                float(np.mean(l1)), float(np.nanmean(distances)), len(video)
-            )
+        scores["landmark-warp"] = warped
     if "fomm" in methods and model is not None:
-        frames = torch.from_numpy(truth).permute(0, 3, 1, 2)
-        with torch.inference_mode():
-            kp = model.kp_detector(frames)
-            kp_source = kp.take(0)
-            l1, distances = [], []
-            for t in range(len(video)):
-                generated = model.generator(frames[:1], kp_driving=kp.take(t), kp_source=kp_source)
-                l1.append((generated.prediction[0] - frames[t]).abs().mean().item())
-                backward = fomm_backward_map(generated.motion.deformation[0], size)
-                moved = landmarks_through_map(backward, landmarks[0])
-                distances.append(_keypoint_distance(moved, landmarks[t], visible[t] & visible[0]))
-            redrawn = [
-                (
-                    model.generator(
-                        frames[t : t + 1], kp_driving=kp.take(t), kp_source=kp.take(t)
-                    ).prediction[0]
-                    - frames[t]
-                )
-                .abs()
-                .mean()
-                .item()
-                for t in range(len(video))
-            ]
-        scores["fomm"] = MethodScore(float(np.mean(l1)), float(np.nanmean(distances)), len(video))
-        scores["fomm-self"] = MethodScore(float(np.mean(redrawn)), float("nan"), len(video))
+        scores["fomm"], scores["fomm-self"] = _fomm_scores(model, truth, landmarks, visible)
     return scores
+
+
+def _zero_motion_score(truth: np.ndarray, landmarks: np.ndarray, visible: np.ndarray) -> MethodScore:
+    """The score of leaving the source (frame 0) as it is: the floor every method must beat, and
+    what the landmark warp falls back to when MTCNN finds no face."""
+    size = truth.shape[1]
+    identity = np.stack(np.meshgrid(np.arange(size), np.arange(size)), axis=-1).astype(np.float64)
+    moved = landmarks_through_map(identity, landmarks[0])
+    return MethodScore(
+        float(np.abs(truth - truth[0:1]).mean()),
+        float(
+            np.nanmean(
+                [_keypoint_distance(moved, landmarks[t], visible[t] & visible[0]) for t in range(len(truth))]
+            )
+        ),
+        len(truth),
+    )
+
+
+def _moved_distance(backward: np.ndarray, landmarks: np.ndarray, visible: np.ndarray, t: int) -> float:
+    """The keypoint distance in frame ``t`` of a result that shows the source (frame 0) through
+    ``backward`` (see :func:`landmarks_through_map`)."""
+    moved = landmarks_through_map(backward, landmarks[0])
+    return _keypoint_distance(moved, landmarks[t], visible[t] & visible[0])
+
+
+def _landmark_warp_score(
+    video: np.ndarray, truth: np.ndarray, landmarks: np.ndarray, visible: np.ndarray
+) -> MethodScore | None:
+    """The landmark warp's score (MTCNN's five points, thin-plate spline); None when MTCNN finds no
+    face in the source or in no frame at all."""
+    detected = _mtcnn_landmarks(video)
+    if detected[0] is None or all(d is None for d in detected):
+        return None
+    source, size = video[0], video.shape[1]
+    five = fill_missing(detected)
+    targets = target_landmarks(five[0], five, initial=0, adapt_movement_scale=False)
+    l1, distances = [], []
+    for t in range(len(video)):
+        backward = warp_map(size, size, five[0], targets[t])
+        result = cv2.remap(
+            source,
+            backward[..., 0].astype(np.float32),
+            backward[..., 1].astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        l1.append(np.abs(result.astype(np.float32) / 255 - truth[t]).mean())
+        distances.append(_moved_distance(backward, landmarks, visible, t))
+    return MethodScore(float(np.mean(l1)), float(np.nanmean(distances)), len(video))
+
+
+def _fomm_scores(
+    model, truth: np.ndarray, landmarks: np.ndarray, visible: np.ndarray
+) -> tuple[MethodScore, MethodScore]:
+    """The FOMM's score (absolute motion, as in the paper's protocol), and ``fomm-self``'s: each
+    frame driving itself, the generator's floor (module docstring)."""
+    size = truth.shape[1]
+    frames = torch.from_numpy(truth).permute(0, 3, 1, 2)
+    with torch.inference_mode():
+        kp = model.kp_detector(frames)
+        kp_source = kp.take(0)
+        l1, distances = [], []
+        for t in range(len(truth)):
+            generated = model.generator(frames[:1], kp_driving=kp.take(t), kp_source=kp_source)
+            l1.append((generated.prediction[0] - frames[t]).abs().mean().item())
+            backward = fomm_backward_map(generated.motion.deformation[0], size)
+            distances.append(_moved_distance(backward, landmarks, visible, t))
+        redrawn = [
+            (
+                model.generator(frames[t : t + 1], kp_driving=kp.take(t), kp_source=kp.take(t)).prediction[0]
+                - frames[t]
+            )
+            .abs()
+            .mean()
+            .item()
+            for t in range(len(truth))
+        ]
+    return (
+        MethodScore(float(np.mean(l1)), float(np.nanmean(distances)), len(truth)),
+        MethodScore(float(np.mean(redrawn)), float("nan"), len(truth)),
+    )
 
 
 def evaluate(
@@ -236,66 +265,104 @@ def evaluate_head_turns(
     each yaw as the truth; the meshes are read off the rendered frames by the kit's face mesh.
     ``unfold=False``: the mesh warp without unfolding (:class:`~deepfakelab.reenact.mesh_warp.MeshWarper`)."""
     face_mesh = face_mesh or FaceMesh()
-    errors: dict[str, dict[int, list[float]]] = {
-        m: {y: [] for y in yaws} for m in ("zero-motion", "landmark-warp", "mesh-warp")
-    }
-    outside = {m: {y: [] for y in yaws} for m in errors}
-    flipped: dict[int, list[int]] = {y: [] for y in yaws}
-    uncovered: dict[int, list[int]] = {y: [] for y in yaws}
+    tally = _TurnTally(yaws)
     for seed in identities:
-        identity = Identity.sample(seed, accessory_rate=0.0)
-        video = np.stack([render_frame(identity, FaceState(yaw=yaw), size=size).image for yaw in (0, *yaws)])
-        meshes = np.stack(
-            [
-                face_mesh.detect(frame, f"head {seed}, yaw {yaw}").points
-                for frame, yaw in zip(video, (0, *yaws))
-            ]
-        )
+        video, meshes = _render_turns(seed, yaws, size, face_mesh)
         motion = transfer_motion(meshes[0], meshes)
         warper = MeshWarper(video[0], meshes[0], unfold=unfold, background=background)
-        detected = _mtcnn_landmarks(video)
-        five = fill_missing(detected) if detected[0] is not None else None
-        moved = None if five is None else target_landmarks(five[0], five, 0, adapt_movement_scale=False)
-        for t, yaw in enumerate(yaws, start=1):
-            band = seam_band(meshes[t], (size, size))
-            beyond = seam_band(meshes[t], (size, size), OUTSIDE_BAND)
+        landmark_warped = _landmark_warps(video)
+        for t, (yaw, landmark_warp) in enumerate(zip(yaws, landmark_warped), start=1):
             control = warper.control_targets(motion.targets[t], motion.head[t])
-            flipped[yaw].append(int(warper.flipped(control).sum()))
-            uncovered[yaw].append(warper.uncovered(control, motion.depth[t]))
+            tally.flipped[yaw].append(int(warper.flipped(control).sum()))
+            tally.uncovered[yaw].append(warper.uncovered(control, motion.depth[t]))
             outputs = {
                 "zero-motion": video[0],
                 "mesh-warp": warper.warp(motion.targets[t], motion.pose[t], motion.depth[t], motion.head[t]),
+                "landmark-warp": landmark_warp,
             }
-            if moved is None:
-                outputs["landmark-warp"] = video[0]  # MTCNN misses the photo: nothing moves
-            else:
-                backward = warp_map(size, size, five[0], moved[t]).astype(np.float32)
-                outputs["landmark-warp"] = cv2.remap(
-                    video[0],
-                    backward[..., 0],
-                    backward[..., 1],
-                    cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REPLICATE,
-                )
-            for method, output in outputs.items():
-                error = np.abs(output.astype(np.float64) - video[t]).mean(axis=2)
-                errors[method][yaw].append(float(error[band].mean() / 255))
-                outside[method][yaw].append(float(error[beyond].mean() / 255))
-    summary = {
-        method: {
-            "seam_l1": float(np.mean([e for values in per_yaw.values() for e in values])),
-            "frames": sum(len(values) for values in per_yaw.values()),
-            "per_yaw": {yaw: float(np.mean(values)) for yaw, values in per_yaw.items()},
-            "outside_l1": float(np.mean([e for values in outside[method].values() for e in values])),
-            "outside_per_yaw": {yaw: float(np.mean(values)) for yaw, values in outside[method].items()},
-        }
-        for method, per_yaw in errors.items()
-    }
-    summary["mesh-warp"].update(
-        flipped_max=max(max(v) for v in flipped.values()),
-        flipped_total=sum(sum(v) for v in flipped.values()),
-        flipped_per_yaw={yaw: max(v) for yaw, v in flipped.items()},
-        uncovered_max=max(max(v) for v in uncovered.values()),
-        uncovered_per_yaw={yaw: max(v) for yaw, v in uncovered.items()},
+            tally.add_errors(yaw, outputs, video[t], meshes[t])
+    return tally.summary()
+
+
+def _render_turns(seed: int, yaws, size: int, face_mesh: FaceMesh) -> tuple[np.ndarray, np.ndarray]:
+    """The synthetic head ``seed`` (no accessories) rendered frontal and then at each yaw, and the
+    kit's face mesh read off each rendered frame: ``(1 + Y, S, S, 3)`` frames, ``(1 + Y, 468, 3)``."""
+    identity = Identity.sample(seed, accessory_rate=0.0)
+    video = np.stack([render_frame(identity, FaceState(yaw=yaw), size=size).image for yaw in (0, *yaws)])
+    meshes = np.stack(
+        [face_mesh.detect(frame, f"head {seed}, yaw {yaw}").points for frame, yaw in zip(video, (0, *yaws))]
     )
-    return summary
+    return video, meshes
+
+
+def _landmark_warps(video: np.ndarray) -> list[np.ndarray]:
+    """The frontal photo (frame 0) moved by the landmark warp to each later frame's MTCNN points,
+    one result per later frame; the photo itself where MTCNN misses the photo (nothing moves)."""
+    size = video.shape[1]
+    detected = _mtcnn_landmarks(video)
+    if detected[0] is None:
+        return [video[0]] * (len(video) - 1)
+    five = fill_missing(detected)
+    moved = target_landmarks(five[0], five, 0, adapt_movement_scale=False)
+    results = []
+    for t in range(1, len(video)):
+        backward = warp_map(size, size, five[0], moved[t]).astype(np.float32)
+        results.append(
+            cv2.remap(
+                video[0],
+                backward[..., 0],
+                backward[..., 1],
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+        )
+    return results
+
+
+class _TurnTally:
+    """What :func:`evaluate_head_turns` gathers per yaw, and its summary: each method's L1 in the seam
+    band and in the band outside it, the mesh warp's flipped triangles and uncovered pixels."""
+
+    def __init__(self, yaws) -> None:
+        self.errors: dict[str, dict[int, list[float]]] = {
+            m: {y: [] for y in yaws} for m in ("zero-motion", "landmark-warp", "mesh-warp")
+        }
+        self.outside = {m: {y: [] for y in yaws} for m in self.errors}
+        self.flipped: dict[int, list[int]] = {y: [] for y in yaws}
+        self.uncovered: dict[int, list[int]] = {y: [] for y in yaws}
+
+    def add_errors(
+        self, yaw: int, outputs: dict[str, np.ndarray], truth: np.ndarray, mesh: np.ndarray
+    ) -> None:
+        """Each method's L1 to the ``truth`` frame in the seam band around its face oval (``mesh``),
+        and in the band outside it (:data:`OUTSIDE_BAND`)."""
+        size = truth.shape[0]
+        band = seam_band(mesh, (size, size))
+        beyond = seam_band(mesh, (size, size), OUTSIDE_BAND)
+        for method, output in outputs.items():
+            error = np.abs(output.astype(np.float64) - truth).mean(axis=2)
+            self.errors[method][yaw].append(float(error[band].mean() / 255))
+            self.outside[method][yaw].append(float(error[beyond].mean() / 255))
+
+    def summary(self) -> dict[str, dict]:
+        """:func:`evaluate_head_turns`' result (its docstring): the means over yaws and per yaw."""
+        summary = {
+            method: {
+                "seam_l1": float(np.mean([e for values in per_yaw.values() for e in values])),
+                "frames": sum(len(values) for values in per_yaw.values()),
+                "per_yaw": {yaw: float(np.mean(values)) for yaw, values in per_yaw.items()},
+                "outside_l1": float(np.mean([e for values in self.outside[method].values() for e in values])),
+                "outside_per_yaw": {
+                    yaw: float(np.mean(values)) for yaw, values in self.outside[method].items()
+                },
+            }
+            for method, per_yaw in self.errors.items()
+        }
+        summary["mesh-warp"].update(
+            flipped_max=max(max(v) for v in self.flipped.values()),
+            flipped_total=sum(sum(v) for v in self.flipped.values()),
+            flipped_per_yaw={yaw: max(v) for yaw, v in self.flipped.items()},
+            uncovered_max=max(max(v) for v in self.uncovered.values()),
+            uncovered_per_yaw={yaw: max(v) for yaw, v in self.uncovered.items()},
+        )
+        return summary

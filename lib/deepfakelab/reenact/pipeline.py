@@ -75,6 +75,20 @@ class ReenactOptions:
     progress: bool = True
     engine: str = "torch"
 
+    def reenactor(self) -> Reenactor:
+        """The method these settings name, set up (:func:`~.methods.reenactor`): a FOMM checkpoint
+        is loaded here."""
+        return reenactor(
+            self.method,
+            checkpoint=self.checkpoint,
+            config=self.config,
+            relative=self.relative,
+            adapt_movement_scale=self.adapt_movement_scale,
+            batch_size=self.batch_size,
+            progress=self.progress,
+            engine=self.engine,
+        )
+
 
 @dataclass
 class SourceFace:
@@ -325,62 +339,24 @@ def reenact_files(
     options = options or ReenactOptions()
     source_path, driving_path, output = check_inputs(source_path, driving_path, output, options)
     provenance = Provenance([source_path, driving_path]).check()  # a bad signing key stops the run here
-    notes: list[str] = []
-    warning = small_fomm_warning(source_path, options)
-    if warning and announce is not None:
-        announce(warning)
-    elif warning:
-        notes.append(warning)
+    notes = _whole_run_warning(source_path, options, announce)
     photo, photo_notes = read_photo(source_path)
     notes += photo_notes
     face_tools.check_image_size(photo.shape[1], photo.shape[0], str(source_path))
     video = read_video(driving_path, max_frames=options.max_frames)
     notes += video.notes
-
-    # a FOMM checkpoint is loaded here
-    method = reenactor(
-        options.method,
-        checkpoint=options.checkpoint,
-        config=options.config,
-        relative=options.relative,
-        adapt_movement_scale=options.adapt_movement_scale,
-        batch_size=options.batch_size,
-        progress=options.progress,
-        engine=options.engine,
-    )
+    method = options.reenactor()
     notes += [METHOD_NOTES[method.name]] if method.name in METHOD_NOTES else []
 
     source = prepare_source(photo, str(source_path), options.size, options.crop_scale)
     notes += source.notes
-    if method.whole_frames:  # the mesh warp tracks its mesh on the whole driving frames
-        done = mesh_warp_faces(source, video, str(driving_path), options, method)
-        driving_crops = done.driving_crops
-    else:
-        driving = prepare_driving(
-            video, str(driving_path), options.size, options.crop_scale, options.progress
-        )
-        notes += driving.notes
-        driving_crops = driving.crops
-        done = reenact_faces(source, driving, options, method)
-    notes += done.notes
+    done, driving_crops, driving_notes = _animate(method, source, video, str(driving_path), options)
+    notes += driving_notes + done.notes
     frames, initial = done.frames, done.initial
     if options.best_frame == "auto":
         notes.append(f"best frame: driving frame {initial} is the closest in pose to the source")
 
-    if options.side_by_side:
-        written = side_by_side(
-            source.crop,
-            driving_crops,
-            frames,
-            done.source_points,
-            done.driving_points,
-            done.moved_points,
-            method.draw,
-        )
-    elif options.paste_back:
-        written = np.stack([face_tools.paste_back(source.photo, frame, source.box) for frame in frames])
-    else:
-        written = frames
+    written = _written_frames(done, source, driving_crops, method, options)
     # a generated video: watermark every frame, sign the file with the inputs' hashes (issue 30)
     write_video(
         output,
@@ -402,3 +378,53 @@ def reenact_files(
         provenance=provenance.sibling(),
     )
     return ReenactResult(output, method.name, in_file, video.fps, initial, strip, notes)
+
+
+def _whole_run_warning(source_path: Path, options: ReenactOptions, announce) -> list[str]:
+    """The run's first notes: a warning that concerns the whole run (:func:`small_fomm_warning`),
+    unless ``announce`` is given, which hears it at once, before any work."""
+    warning = small_fomm_warning(source_path, options)
+    if warning and announce is not None:
+        announce(warning)
+    elif warning:
+        return [warning]
+    return []
+
+
+def _animate(
+    method: Reenactor, source: SourceFace, video: Video, driving_name: str, options: ReenactOptions
+) -> tuple[Reenacted | MeshWarpResult, np.ndarray, list[str]]:
+    """Animate the source crop with the driving video by ``method``; return its result, the driving
+    crops shown beside it, and the notes of finding the driving faces.
+
+    The mesh warp tracks its mesh on the whole driving frames (:func:`mesh_warp_faces`); the other
+    methods are given face crops, found here with MTCNN."""
+    if method.whole_frames:
+        done = mesh_warp_faces(source, video, driving_name, options, method)
+        return done, done.driving_crops, []
+    driving = prepare_driving(video, driving_name, options.size, options.crop_scale, options.progress)
+    return reenact_faces(source, driving, options, method), driving.crops, driving.notes
+
+
+def _written_frames(
+    done: Reenacted | MeshWarpResult,
+    source: SourceFace,
+    driving_crops: np.ndarray,
+    method: Reenactor,
+    options: ReenactOptions,
+) -> np.ndarray:
+    """The frames the output video holds: the animated crops as they are, pasted back into the
+    photo (``paste_back``), or beside the driving crops with the meshes drawn (``side_by_side``)."""
+    if options.side_by_side:
+        return side_by_side(
+            source.crop,
+            driving_crops,
+            done.frames,
+            done.source_points,
+            done.driving_points,
+            done.moved_points,
+            method.draw,
+        )
+    if options.paste_back:
+        return np.stack([face_tools.paste_back(source.photo, frame, source.box) for frame in done.frames])
+    return done.frames

@@ -209,71 +209,87 @@ def run_hidden_checks(
         return [], None
     with tempfile.TemporaryDirectory(prefix=leftovers.prefix("dfl-hidden-")) as scratch:
         out = Path(scratch) / "results.json"
-        args = [
-            str(checks),
-            "-q",
-            "--assert=plain",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "deepfakelab.course.grading.hidden",
-            "--rootdir",
-            str(checks),
-            "-c",
-            os.devnull,
-            "--noconftest",
-            # Collection starts at the checks (else at the folder above them, listing all of it: /tmp).
-            "--confcutdir",
-            str(checks),
-            "--dfl-artifacts",
-            str(artifacts),
-            "--dfl-notebook",
-            str(notebook),
-            "--dfl-results",
-            str(out),
-            "--dfl-memory-mb",
-            str(memory_mb),
-            "--dfl-call-timeout",
-            str(max(10.0, timeout * 0.6)),
-        ]
-        probes = named_probes(
-            checks
-        )  # a module of the kit's, by name: no file of the checks enters the sandbox
-        if probes is not None:
-            args += ["--dfl-probes", probes]
+        args = _pytest_arguments(checks, notebook, artifacts, out, timeout, memory_mb)
         if not sandbox:
             args.append("--dfl-no-sandbox")
         for path in hide:
             args += ["--dfl-hide", str(path)]
-        env = {"OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
-        code = None
-        if fork:
-            log = Path(scratch) / "pytest.log"
-            try:
-                code = run_pytest(args, Path(scratch), env, memory_mb, timeout, log)
-            except TimeoutError:
-                return [], f"the hidden checks did not finish within {timeout:.0f} s"
-            tail = log.read_text(errors="replace")[-1500:] if code is not None and log.is_file() else ""
-        if code is None:
-            try:
-                proc = subprocess.run(
-                    [sys.executable, "-m", "pytest", *args],
-                    cwd=scratch,
-                    env={**os.environ, **env},
-                    capture_output=True,
-                    text=True,
-                    timeout=timeout,
-                    preexec_fn=_limit_child(memory_mb),
-                )
-            except subprocess.TimeoutExpired:
-                return [], f"the hidden checks did not finish within {timeout:.0f} s"
-            code, tail = proc.returncode, (proc.stdout + proc.stderr)[-1500:]
-        if (
-            not out.is_file()
-        ):  # pytest's output may quote the checks: the instructor's log only, never the student
+        try:
+            code, tail = _run_pytest_process(args, Path(scratch), memory_mb, timeout, fork)
+        except (TimeoutError, subprocess.TimeoutExpired):
+            return [], f"the hidden checks did not finish within {timeout:.0f} s"
+        # pytest's output may quote the checks: the instructor's log only, never the student
+        if not out.is_file():
             print(f"hidden checks of {notebook.name} could not run (exit {code}):\n{tail}", file=sys.stderr)
             return [], f"the hidden checks could not run (exit {code}); the grader's log says why"
         return json.loads(out.read_text()), None
+
+
+def _pytest_arguments(
+    checks: Path, notebook: Path, artifacts: Path, results: Path, timeout: float, memory_mb: int
+) -> list[str]:
+    """pytest's command line for the hidden checks in ``checks``: pytest's own options that keep
+    anything but the checks from being collected or configured (no conftest, no ini file), then
+    the options of the kit's plugin (:mod:`.hidden`) saying what to check and where to report."""
+    args = [
+        str(checks),
+        "-q",
+        "--assert=plain",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "deepfakelab.course.grading.hidden",
+        "--rootdir",
+        str(checks),
+        "-c",
+        os.devnull,
+        "--noconftest",
+        # Collection starts at the checks (else at the folder above them, listing all of it: /tmp).
+        "--confcutdir",
+        str(checks),
+        "--dfl-artifacts",
+        str(artifacts),
+        "--dfl-notebook",
+        str(notebook),
+        "--dfl-results",
+        str(results),
+        "--dfl-memory-mb",
+        str(memory_mb),
+        "--dfl-call-timeout",
+        str(max(10.0, timeout * 0.6)),
+    ]
+    # a module of the kit's, by name: no file of the checks enters the sandbox
+    probes = named_probes(checks)
+    if probes is not None:
+        args += ["--dfl-probes", probes]
+    return args
+
+
+def _run_pytest_process(
+    args: list[str], scratch: Path, memory_mb: int, timeout: float, fork: bool
+) -> tuple[int, str]:
+    """Run pytest with ``args`` in ``scratch``, in a process of its own; return its exit status and
+    the end of its log.
+
+    With ``fork``, the process is a fork of this one when :func:`.forked_checks.run_pytest` finds it
+    safe (a single-threaded worker, which has pytest imported), else a new ``python -m pytest``.
+    Raises :class:`TimeoutError` or :class:`subprocess.TimeoutExpired` past ``timeout`` s."""
+    env = {"OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+    if fork:
+        log = scratch / "pytest.log"
+        code = run_pytest(args, scratch, env, memory_mb, timeout, log)
+        if code is not None:
+            return code, log.read_text(errors="replace")[-1500:] if log.is_file() else ""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", *args],
+        cwd=scratch,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_limit_child(memory_mb),
+    )
+    return proc.returncode, (proc.stdout + proc.stderr)[-1500:]
 
 
 def copy_plain_files(
@@ -357,21 +373,8 @@ def score_notebook(
     every one of them reported *passed*; a check that did not report at all fails the cell.
     """
     expected = expected or {}
-    by_id = {}
-    for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id and grade_id not in by_id:
-            by_id[grade_id] = cell
-    stopped = {}  # grade_id of a cell -> the limit that stopped an earlier cell
-    last_stop = ""
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and output.get("ename") in LIMIT_ERRORS:
-                where = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or "a cell of yours"
-                last_stop = f"{output.get('ename')} in {where}: {output.get('evalue', '')}".strip()
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id and last_stop:
-            stopped[grade_id] = last_stop
+    by_id = _cells_by_grade_id(nb)
+    stopped = _stopped_by_limits(nb)
     results = []
     for entry in grade_cells:
         grade_id, max_points = entry["grade_id"], entry["max_points"]
@@ -391,23 +394,7 @@ def score_notebook(
             row["message"] = "left unanswered" if points == 0 else "graded by the instructor"
         else:
             kernel_ok, message = _cell_outcome(cell)
-            checks = [h for h in hidden if h.get("grade_id") == grade_id]
-            failed = [h for h in checks if h.get("outcome") != "passed"]
-            reported = {
-                f"{h.get('file')}::{h.get('function')}" for h in checks if h.get("outcome") == "passed"
-            }
-            silent = sorted(
-                expected.get(grade_id, set())
-                - reported
-                - {f"{h.get('file')}::{h.get('function')}" for h in failed}
-            )
-            hidden_message = ""
-            if hidden_problem and (grade_id in expected or _calls_hidden(cell)):
-                hidden_message = hidden_problem
-            elif failed:
-                hidden_message = "; ".join(dict.fromkeys(h.get("message") or h["test"] for h in failed))
-            elif silent:
-                hidden_message = f"the hidden check {silent[0].split('::')[-1]} did not report a result"
+            hidden_message = _hidden_message(cell, grade_id, hidden, hidden_problem, expected)
             ok = kernel_ok and not hidden_message
             if kernel_ok and hidden_message:
                 message = hidden_message
@@ -422,6 +409,55 @@ def score_notebook(
             row["message"] = "" if ok else message
         results.append(row)
     return results
+
+
+def _cells_by_grade_id(nb) -> dict:
+    """{grade_id: cell} of a notebook's nbgrader cells; the first cell wins where a submission
+    repeats a grade_id."""
+    by_id = {}
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id and grade_id not in by_id:
+            by_id[grade_id] = cell
+    return by_id
+
+
+def _stopped_by_limits(nb) -> dict[str, str]:
+    """{grade_id: the last limit (time, memory, a lost kernel) that stopped this cell or one before
+    it}, so that a failing cell's message can name the likely cause."""
+    stopped = {}
+    last_stop = ""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") in LIMIT_ERRORS:
+                where = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or "a cell of yours"
+                last_stop = f"{output.get('ename')} in {where}: {output.get('evalue', '')}".strip()
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id and last_stop:
+            stopped[grade_id] = last_stop
+    return stopped
+
+
+def _hidden_message(
+    cell, grade_id: str, hidden: list[dict], hidden_problem: str | None, expected: dict[str, set[str]]
+) -> str:
+    """Why the hidden checks fail the cell ``grade_id``, or "" when they pass it (or it has none).
+
+    In this order: the checks could not run at all (``hidden_problem``), a check failed, or a check
+    the cell expects (``expected``) never reported."""
+    checks = [h for h in hidden if h.get("grade_id") == grade_id]
+    failed = [h for h in checks if h.get("outcome") != "passed"]
+    reported = {f"{h.get('file')}::{h.get('function')}" for h in checks if h.get("outcome") == "passed"}
+    silent = sorted(
+        expected.get(grade_id, set()) - reported - {f"{h.get('file')}::{h.get('function')}" for h in failed}
+    )
+    if hidden_problem and (grade_id in expected or _calls_hidden(cell)):
+        return hidden_problem
+    if failed:
+        return "; ".join(dict.fromkeys(h.get("message") or h["test"] for h in failed))
+    if silent:
+        return f"the hidden check {silent[0].split('::')[-1]} did not report a result"
+    return ""
 
 
 def _mention_missing(rows: list[dict], missing: list[str], notes: str | None) -> None:
@@ -759,45 +795,17 @@ def partial_result(job: GradingJob, why: str) -> GradingResult | None:
         staging.mkdir(parents=True, exist_ok=True)
         if (private / "kernel-cwd").is_dir():  # what the notebook wrote, as the worker would have copied it
             copy_plain_files(private / "kernel-cwd", staging, skip_suffixes=(".ipynb",), **OUTPUT_LIMITS)
-        checks = job.hidden_checks / assignment
         notebooks, total, max_total = {}, 0.0, 0.0
         for name, cells in grade_cells.items():
-            try:
-                saved = json.loads((progress / f"{name}.json").read_text())
-                nb = nbformat.from_dict(saved["notebook"])
-            except (OSError, ValueError, KeyError):
-                nb = None
+            nb, running = _saved_progress(progress / f"{name}.json")
             if nb is None:
                 problem = f"{why}; this notebook had not been run yet"
                 rows = _zero_rows(cells, problem)
             else:
                 problem = None
-                running = saved.get("running")
-                if running is not None:
-                    where = _cell_name(nb.cells[running], running)
-                    what = f"{why} while {where} ran; the cells before it keep their points"
-                    for index, cell in enumerate(nb.cells[running:], start=running):
-                        if cell.cell_type == "code" and cell.source.strip():
-                            cell.outputs = [
-                                _error(KERNEL_LOST_ERROR, what if index == running else f"not run: {what}")
-                            ]
-                nb = limit_outputs(nb, job.template)  # in lines and bytes, as nbgrader trims a finished one
-                graded = staging / f"{name}.ipynb"
-                nbformat.write(nb, str(graded))
-                hidden, hidden_problem = run_hidden_checks(
-                    checks,
-                    graded,
-                    staging / "artifacts",
-                    float(job.hidden_timeout or 300),
-                    int(state.get("memory_mb") or 8192),
-                    sandbox=job.sandbox,
-                    hide=job.hide,
-                )
-                rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
-                nb = sanitize_notebook(
-                    nb
-                )  # issue 32: formgrader and the feedback render it for the instructor
-                nbformat.write(nb, str(graded))
+                _mark_stopped_cells(nb, running, why)
+                memory_mb = int(state.get("memory_mb") or 8192)
+                rows = _score_stopped_notebook(job, nb, cells, name, memory_mb)
             notebooks[name] = NotebookResult(problem, tuple(CellScore(**row) for row in rows))
             total += sum(r["points"] or 0.0 for r in rows)
             max_total += sum(r["max_points"] for r in rows)
@@ -813,6 +821,55 @@ def partial_result(job: GradingJob, why: str) -> GradingResult | None:
     finally:
         shutil.rmtree(private, ignore_errors=True)
         shutil.rmtree(progress, ignore_errors=True)
+
+
+def _saved_progress(path: Path) -> tuple[nbformat.NotebookNode | None, int | None]:
+    """The notebook a killed worker last saved at ``path`` and the index of the cell it was running
+    then (None: between cells); (None, None) when the worker had saved nothing readable."""
+    try:
+        saved = json.loads(path.read_text())
+        nb = nbformat.from_dict(saved["notebook"])
+    except (OSError, ValueError, KeyError):
+        return None, None
+    return nb, saved.get("running")
+
+
+def _mark_stopped_cells(nb: nbformat.NotebookNode, running: int | None, why: str) -> None:
+    """Replace the outputs of the cell that was ``running`` when the worker was killed (``why``), and
+    of every code cell after it, with an error naming that cell: they score 0, the cells before
+    keep their points."""
+    if running is None:
+        return
+    where = _cell_name(nb.cells[running], running)
+    what = f"{why} while {where} ran; the cells before it keep their points"
+    for index, cell in enumerate(nb.cells[running:], start=running):
+        if cell.cell_type == "code" and cell.source.strip():
+            cell.outputs = [_error(KERNEL_LOST_ERROR, what if index == running else f"not run: {what}")]
+
+
+def _score_stopped_notebook(
+    job: GradingJob, nb: nbformat.NotebookNode, cells: list[dict], name: str, memory_mb: int
+) -> list[dict]:
+    """Finish a killed worker's notebook ``name`` as the worker would have: trim its outputs, write it
+    to the job's staging folder, run its hidden checks, score its cells, and write it again,
+    sanitised. Returns the scored rows."""
+    checks = job.hidden_checks / job.assignment
+    graded = job.staging / f"{name}.ipynb"
+    nb = limit_outputs(nb, job.template)  # in lines and bytes, as nbgrader trims a finished one
+    nbformat.write(nb, str(graded))
+    hidden, hidden_problem = run_hidden_checks(
+        checks,
+        graded,
+        job.staging / "artifacts",
+        float(job.hidden_timeout or 300),
+        memory_mb,
+        sandbox=job.sandbox,
+        hide=job.hide,
+    )
+    rows = score_notebook(nb, cells, hidden, hidden_problem, expected_checks(checks))
+    nb = sanitize_notebook(nb)  # issue 32: formgrader and the feedback render it for the instructor
+    nbformat.write(nb, str(graded))
+    return rows
 
 
 #: Modules the fork server imports once, so that each forked worker starts with them loaded;

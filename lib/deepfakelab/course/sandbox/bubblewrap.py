@@ -137,6 +137,22 @@ class Sandbox:
             *_sized_tmpfs(self.limits.tmp_mb, "/tmp"),
         ]
         args += _system_mounts()
+        args += self._mounts()
+        args += ["--clearenv"]
+        for key, value in self._environment(cwd).items():
+            args += ["--setenv", key, value]
+        if cwd is not None:
+            args += ["--chdir", str(cwd)]
+        launcher = [sys.executable, "-I", "-S", str(Path(__file__).with_name("bwrap_exec.py")), bwrap]
+        return [*_limits_prefix(self.limits, cgroup), *launcher, *args, "--", *argv]
+
+    def _mounts(self) -> list[str]:
+        """bwrap's options for the sandbox's own folders, in the order they must stack: the Python
+        installation and ``readable``, read-only (a path inside one already mounted is not mounted
+        again); the masks over them (the kit's secrets and ``hidden``: an empty tmpfs over a folder,
+        /dev/null over a file); then ``writable`` and ``mapped``, read-write, which may lie inside a
+        mask."""
+        args: list[str] = []
         mounted: list[Path] = []
         for path in _python_paths() + [Path(p) for p in self.readable]:
             if path.exists() and not any(_inside(path, m) for m in mounted):
@@ -154,8 +170,12 @@ class Sandbox:
             args += ["--bind", str(path), str(path)]
         for source, target in self.mapped:
             args += ["--bind", str(source), str(target)]
-        args += ["--clearenv"]
-        env = {
+        return args
+
+    def _environment(self, cwd: Path | None) -> dict[str, str]:
+        """The sandbox's whole environment (bwrap clears the caller's): a fixed, single-threaded one
+        that finds the kit, with ``env`` on top; ``HOME`` is ``cwd``."""
+        return {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "HOME": str(cwd or "/tmp"),
@@ -168,12 +188,6 @@ class Sandbox:
             "MPLCONFIGDIR": "/tmp/matplotlib",
             **dict(self.env),
         }
-        for key, value in env.items():
-            args += ["--setenv", key, value]
-        if cwd is not None:
-            args += ["--chdir", str(cwd)]
-        launcher = [sys.executable, "-I", "-S", str(Path(__file__).with_name("bwrap_exec.py")), bwrap]
-        return [*_limits_prefix(self.limits, cgroup), *launcher, *args, "--", *argv]
 
 
 def _sized_tmpfs(size_mb: int, path: str) -> list[str]:

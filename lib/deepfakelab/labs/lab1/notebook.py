@@ -381,27 +381,28 @@ def show_keypoints(motion: KeypointMotion, magnify: float = 10.0):
         points = pixels(kp)
         ax.scatter(points[:, 0], points[:, 1], c=colours, s=28, edgecolors="white", linewidths=0.8, zorder=3)
         if start is not None:
-            begin = pixels(start)
-            for (x0, y0), (x1, y1), colour in zip(begin, points, colours):
-                ax.annotate(
-                    "",
-                    (x0 + magnify * (x1 - x0), y0 + magnify * (y1 - y0)),
-                    (x0, y0),
-                    arrowprops=dict(arrowstyle="->", color=colour, lw=1.5),
-                )
+            for begin, end, colour in zip(pixels(start), points, colours):
+                _magnified_arrow(ax, begin, end, colour, magnify)
     ax = axes[2]
     points, moved = pixels(motion.kp_source), pixels(motion.kp_moved)
-    for (x, y), jacobian, (mx, my), colour in zip(points, motion.jac_source, moved, colours):
+    for (x, y), jacobian, end, colour in zip(points, motion.jac_source, moved, colours):
         for column in np.asarray(jacobian).T:  # the images of the two unit axes, drawn 3 px long
             ax.plot([x, x + 3 * column[0]], [y, y + 3 * column[1]], color=colour, lw=1)
-        ax.annotate(
-            "",
-            (x + magnify * (mx - x), y + magnify * (my - y)),
-            (x, y),
-            arrowprops=dict(arrowstyle="->", color=colour, lw=1.5),
-        )
+        _magnified_arrow(ax, (x, y), end, colour, magnify)
     fig.tight_layout()
     return fig
+
+
+def _magnified_arrow(ax, start, end, colour, magnify: float) -> None:
+    """An arrow from ``start`` in the direction of ``end`` (pixels), ``magnify`` times as long as the
+    motion between them: the keypoints' motions are too small to see at their own length."""
+    (x0, y0), (x1, y1) = start, end
+    ax.annotate(
+        "",
+        (x0 + magnify * (x1 - x0), y0 + magnify * (y1 - y0)),
+        (x0, y0),
+        arrowprops=dict(arrowstyle="->", color=colour, lw=1.5),
+    )
 
 
 # --------------------------------------------------------------------------- expected times

@@ -144,37 +144,11 @@ def trace_train_step(
     - ``stats``: what the step returned, when it is a dict of numbers (else None), each as a float;
       ``stats_types`` the type of each value as returned, ``returned`` the type of the whole.
     """
-    events: list[str] = []
-    flags = {"d_backward_reached_g": False, "d_step_without_grads": False, "g_step_without_grads": False}
-    g_at_start = _grads(generator)
-
-    def generator_called(module, inputs, output):
-        events.append("G")
-
-    def discriminator_called(module, inputs):
-        attached = any(isinstance(x, torch.Tensor) and x.requires_grad for x in inputs)
-        events.append("D<-G" if attached else "D")
-
-    def d_stepping(optimizer, args, kw):
-        events.append("opt_d.step")
-        if _grads_changed(generator, g_at_start):
-            flags["d_backward_reached_g"] = True
-        if not _has_grads(discriminator):
-            flags["d_step_without_grads"] = True
-
-    def g_stepping(optimizer, args, kw):
-        events.append("opt_g.step")
-        if not _has_grads(generator):
-            flags["g_step_without_grads"] = True
-
-    handles = [
-        generator.register_forward_hook(generator_called),
-        discriminator.register_forward_pre_hook(discriminator_called),
-    ]
-    step_handles = [opt_d.register_step_pre_hook(d_stepping), opt_g.register_step_pre_hook(g_stepping)]
+    hooks = _StepHooks(generator, discriminator)
+    handles = hooks.attach(opt_g, opt_d)
     trace = {
-        "events": events,
-        **flags,
+        "events": hooks.events,
+        **hooks.flags,
         "error": None,
         "error_type": None,
         "error_in": None,
@@ -185,27 +159,83 @@ def trace_train_step(
     try:
         stats = train_step(generator, discriminator, opt_g, opt_d, real, **kwargs)
     except Exception as error:  # noqa: BLE001 - recorded by kind, for advice
-        trace.update(
-            error=error_kind(error),
-            error_type=type(error).__name__,
-            error_in=_in_function(error, ("discriminator_loss", "generator_loss")),
-        )
-        trace["error_text"] = (str(error).strip().splitlines() or [""])[0][:200]
+        trace.update(_error_record(error))
         stats = None
     finally:
-        for handle in handles + step_handles:
+        for handle in handles:
             handle.remove()
-    trace.update(flags)
-    trace["returned"] = type(stats).__name__
+    trace.update(hooks.flags)
+    trace.update(_stats_record(stats))
+    return trace
+
+
+class _StepHooks:
+    """Hooks on both networks and both optimisers that record what a training step does: the
+    ``events`` of :func:`trace_train_step`, in order, and the ``flags`` its optimisers' steps raise."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module) -> None:
+        self.generator, self.discriminator = generator, discriminator
+        self.events: list[str] = []
+        self.flags = {
+            "d_backward_reached_g": False,
+            "d_step_without_grads": False,
+            "g_step_without_grads": False,
+        }
+        self.g_at_start = _grads(generator)
+
+    def attach(self, opt_g, opt_d) -> list:
+        """Register the hooks; returns their handles, to remove once the step is over."""
+        return [
+            self.generator.register_forward_hook(self.generator_called),
+            self.discriminator.register_forward_pre_hook(self.discriminator_called),
+            opt_d.register_step_pre_hook(self.d_stepping),
+            opt_g.register_step_pre_hook(self.g_stepping),
+        ]
+
+    def generator_called(self, module, inputs, output) -> None:
+        self.events.append("G")
+
+    def discriminator_called(self, module, inputs) -> None:
+        attached = any(isinstance(x, torch.Tensor) and x.requires_grad for x in inputs)
+        self.events.append("D<-G" if attached else "D")
+
+    def d_stepping(self, optimizer, args, kw) -> None:
+        self.events.append("opt_d.step")
+        if _grads_changed(self.generator, self.g_at_start):
+            self.flags["d_backward_reached_g"] = True
+        if not _has_grads(self.discriminator):
+            self.flags["d_step_without_grads"] = True
+
+    def g_stepping(self, optimizer, args, kw) -> None:
+        self.events.append("opt_g.step")
+        if not _has_grads(self.generator):
+            self.flags["g_step_without_grads"] = True
+
+
+def _error_record(error: BaseException) -> dict:
+    """The trace's entries for an error the step raised: its kind, class, the loss it came from and
+    its first line."""
+    return {
+        "error": error_kind(error),
+        "error_type": type(error).__name__,
+        "error_in": _in_function(error, ("discriminator_loss", "generator_loss")),
+        "error_text": (str(error).strip().splitlines() or [""])[0][:200],
+    }
+
+
+def _stats_record(stats) -> dict:
+    """The trace's entries for what the step returned: the type of the whole and, for a dict, the
+    type of each value and each value as a float (``stats`` None when one is no number)."""
+    record: dict = {"returned": type(stats).__name__}
     if isinstance(stats, dict):
-        trace["stats_types"] = {str(k): type(v).__name__ for k, v in stats.items()}
+        record["stats_types"] = {str(k): type(v).__name__ for k, v in stats.items()}
         try:
-            trace["stats"] = {
+            record["stats"] = {
                 str(k): float(v.detach() if isinstance(v, torch.Tensor) else v) for k, v in stats.items()
             }
         except (TypeError, ValueError, RuntimeError):
-            trace["stats"] = None
-    return trace
+            record["stats"] = None
+    return record
 
 
 #: Advice on a training step, by the mistake found (see :func:`train_step_advice`).
