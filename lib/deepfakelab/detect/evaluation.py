@@ -178,7 +178,7 @@ def _evaluate_run(
         **split.description(),
         "history": result["history"],
         "weights": result["weights"],
-        **_test_tables(model, faces.subset(split.test), dev, methods),
+        **evaluate_detector(model, faces.subset(split.test), dev, methods),
     }
     (Path(out) / "evaluation.json").write_text(json.dumps(summary, indent=2))
     return summary
@@ -227,23 +227,6 @@ class _PersonSplit:
                 for part, m in (("val", self.val), ("test", self.test))
             },
         }
-
-
-def _test_tables(model: torch.nn.Module, test: FaceSet, device, methods) -> dict:
-    """The test split's entries of ``evaluation.json``: the uncalibrated ECE, the metric tables as
-    is and after JPEG 50, and the maps' faithfulness; none when the split lacks reals or fakes
-    (no AUC exists then)."""
-    if len(set(test.labels.tolist())) != 2:
-        return {}
-    return {
-        "test_uncalibrated_ece": expected_calibration_error(
-            test.labels,
-            scaled_probabilities(predict_logits(model, test, device=device), 1.0 / model.temperature),
-        ),
-        "test": metric_table(test, predict(model, test, device=device)),
-        "test_jpeg50": metric_table(test, predict(model, test, device=device, jpeg_quality=50)),
-        "explain": faithfulness(model.cpu(), test, methods),
-    }
 
 
 def finish_weights(
@@ -303,7 +286,7 @@ def test_split(faces: FaceSet) -> FaceSet:
     """The face set's test split, by person, exactly as :func:`train_and_evaluate` holds it out (the
     split does not depend on a run's seed), so shipped weights can be scored on the faces their
     training run never saw."""
-    return faces.subset(person_splits(faces.group, split=faces.split)["test"])
+    return faces.subset(_PersonSplit.of(faces, hold_out=None).test)
 
 
 def evaluate_detector(model: torch.nn.Module, test: FaceSet, device="auto", methods=CAM_METHODS) -> dict:
