@@ -15,7 +15,7 @@ from helpers import REPO
 
 #: Lines over 110 characters the formatter cannot break (long strings, comments, URLs), counted when
 #: `ruff format` came in; lower it as lines are shortened.
-LONG_LINES_AT_MOST = 243
+LONG_LINES_AT_MOST = 235
 
 
 def _ruff(*args: str) -> subprocess.CompletedProcess:
