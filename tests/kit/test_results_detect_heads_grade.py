@@ -417,3 +417,29 @@ def test_detect_bench_writes_what_the_page_renders(sitegen, tmp_path, monkeypatc
     pages = _render_registered(sitegen, "detect_synthetic.json", out, tmp_path, monkeypatch)
     assert "face swap, held out of training" in pages["table_detect_synthetic"]
     assert f"{data['throughput']['kit_fps']:.1f}" in pages["table_detect_throughput"]
+
+
+@pytest.mark.slow
+def test_detect_bench_scores_the_shipped_weights_without_their_run(sitegen, tmp_path, monkeypatch):
+    """Without the training run, the bench scores ``--weights`` now on the face set's test split (the
+    same split a run holds out), and the page says so instead of quoting a run's old evaluation."""
+    from deepfakelab.demos.detect import make_demo_videos
+    from deepfakelab.fakes.synthetic import build_synthetic
+
+    faces = build_synthetic(
+        tmp_path / "faces.npz", identities=8, videos_per_identity=1, frames_per_video=2, progress=False
+    )
+    video = make_demo_videos(tmp_path / "videos", frames=4)["real_0"]
+    out = tmp_path / "detect_synthetic.json"
+    missing = ["--run", str(tmp_path / "none"), "--holdout-run", str(tmp_path / "none-holdout")]
+    args = [*missing, "--data", str(faces), "--video", str(video), "--frames", "4", "--json", str(out)]
+    result = _run_bench("detect.py", *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shipped = json.loads(out.read_text())["runs"]["in_distribution"]
+    assert "kitnet.pt, scored on the test split of" in shipped["run"] and shipped["mask_weight"] is None
+    assert 0 <= shipped["test"]["all"]["video_auc"] <= 1 and "gradcam" in shipped["explain"]
+    page = _render_registered(sitegen, "detect_synthetic.json", out, tmp_path, monkeypatch)[
+        "table_detect_synthetic"
+    ]
+    assert "The bench scored the weights on the face set's test split when it ran." in page
+    assert "the held-out manipulation not measured" in page
