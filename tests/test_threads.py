@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from deepfakelab.demos import runner as demo
-from deepfakelab.threads import choose_threads
+from deepfakelab.threads import choose_threads, torch_threads
 
 
 def _policy_after(code: str, **env: str) -> str:
@@ -122,3 +122,20 @@ def test_a_quick_demo_part_runs_without_the_probe_and_records_its_time(tmp_path,
     assert "expected: about" not in capsys.readouterr().out
     assert (tmp_path / "summary.json").is_file() and (tmp_path / "gan" / "quality.md").is_file()
     assert (tmp_path / "index.html").is_file()
+
+
+def test_torch_threads_sets_them_inside_the_block_and_restores_them():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+    with torch_threads(0):  # 0: as they are
+        assert torch.get_num_threads() == 2
+    try:
+        with torch_threads(1):
+            raise ValueError("inside")
+    except ValueError:
+        pass
+    assert torch.get_num_threads() == 2  # restored after an error too
+    torch.set_num_threads(before)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: The environment variable OpenMP reads when torch loads it.
 WAIT_POLICY = "OMP_WAIT_POLICY"
@@ -90,3 +92,25 @@ def choose_threads(available: int, busy: float | None = None, passive: bool | No
     if available <= 1 or passive or busy < 0.75:
         return max(1, available)
     return 1
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """torch's threads set to ``count`` inside the block and restored after it (0: unchanged).
+
+    For work whose networks are too small to share between threads while other processes of the
+    same command (the video decoder and encoder) want the other core: the mesh warp's whole
+    ``reenact`` ran at 38.7 frames/s with one torch thread against 23.8 with two on the 2-core
+    machine (``bench/reenact_speed.py``). Nothing here imports torch: without it loaded there are no
+    torch threads to set, and the block runs as it is.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or count <= 0:  # 0: leave torch's threads as they are
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -295,3 +295,24 @@ def test_full_driving_video(real_data, tmp_path):
     assert main(["reenact", str(real_data / "s9.jpg"), str(real_data / "d0.mp4"), "-o", str(out)]) == 0
     video = read_video(out)
     assert len(video.frames) == 78 and video.fps == pytest.approx(25)
+
+
+def test_the_mesh_warp_runs_its_frames_on_one_torch_thread(monkeypatch, real_data, tmp_path):
+    """``reenact_files`` gives the warps one torch thread (the decoder and the encoder want the other
+    core: ``bench/reenact_speed.py`` measured 35-38 against 24 frames/s on 2 cores) and gives the
+    caller's count back afterwards."""
+    seen = []
+
+    def tracking(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(pipeline, "mesh_warp_faces", tracking)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the command's default on 2 cores (the test run may use fewer)
+    try:
+        with pytest.raises(RuntimeError, match="stop here"):
+            pipeline.reenact_files(real_data / "s1.jpg", real_data / "d12.mp4", tmp_path / "out.mp4")
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -33,6 +33,7 @@ from ..media.photo import read_photo
 from ..media.video import Video, count_frames, read_header, read_video
 from ..media.writer import read_metadata, write_video
 from ..provenance.marking import Provenance
+from ..threads import torch_threads
 from .fomm.checkpoint import SHIPPED_WEIGHTS
 from .landmark_warp import fill_missing
 from .methods import MeshWarp, Reenacted, Reenactor, best_frame_by_landmarks, method_name, reenactor
@@ -350,7 +351,10 @@ def reenact_files(
 
     source = prepare_source(photo, str(source_path), options.size, options.crop_scale)
     notes += source.notes
-    done, driving_crops, driving_notes = _animate(method, source, video, str(driving_path), options)
+    # The warps run a small network per frame while the decoder and the encoder want the other core:
+    # one torch thread is faster there (threads.torch_threads); FOMM's convolutions keep them all.
+    with torch_threads(1 if method.whole_frames else 0):
+        done, driving_crops, driving_notes = _animate(method, source, video, str(driving_path), options)
     notes += driving_notes + done.notes
     frames, initial = done.frames, done.initial
     if options.best_frame == "auto":
