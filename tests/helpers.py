@@ -13,9 +13,11 @@ any test loads torch (the kit's thread set-up comes first), so the rest is impor
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import re
 import stat
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -264,3 +266,13 @@ def assert_website_links_exist(cells: list[dict], pages: dict) -> None:
         page, _, anchor = link.partition("#")
         assert page in pages, f"{link}: not a page of the course website the test knows"
         assert not anchor or anchor in page_anchors(pages[page]), f"{link}: no such section"
+
+
+def sitegen(name: str):
+    """A module of ``site/sitegen``, the site's build (no package of the kit): imported with ``site/``
+    on the path only while it loads."""
+    sys.path.insert(0, str(REPO / "site"))
+    try:
+        return importlib.import_module(f"sitegen.{name}")
+    finally:
+        sys.path.remove(str(REPO / "site"))

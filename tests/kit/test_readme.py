@@ -21,7 +21,7 @@ import sys
 import pytest
 
 from deepfakelab.cli import build_parser
-from helpers import REPO
+from helpers import REPO, sitegen
 
 README = (REPO / "README.md").read_text()
 #: The README and every hand-written page of the website (generated pieces live outside docs/).
@@ -54,12 +54,7 @@ def _names_a_command(text: str) -> bool:
 def _results_tables():
     """The Results page's generated tables (``site/sitegen/results_jobs.py``): their commands are on
     the page too, under each table."""
-    sys.path.insert(0, str(REPO / "site"))
-    try:
-        from sitegen.results_jobs import ALL_TABLES
-    finally:
-        sys.path.remove(str(REPO / "site"))
-    return ALL_TABLES
+    return sitegen("results_jobs").ALL_TABLES
 
 
 def _commands() -> list[str]:

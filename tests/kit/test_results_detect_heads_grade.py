@@ -17,6 +17,7 @@ import sys
 import pytest
 
 from helpers import REPO
+from helpers import sitegen as sitegen_module
 
 SITE = REPO / "site"
 BENCH = REPO / "bench"
@@ -25,18 +26,14 @@ BENCH = REPO / "bench"
 @pytest.fixture(scope="module")
 def sitegen():
     """The site generator's modules (``site/`` is no package of the kit)."""
-    sys.path.insert(0, str(SITE))
-    try:
-        from sitegen import results, results_jobs, table_detect_synthetic, table_grade, table_heads
-    finally:
-        sys.path.remove(str(SITE))
-    return {
-        "results": results,
-        "jobs": results_jobs,
-        "detect": table_detect_synthetic,
-        "heads": table_heads,
-        "grade": table_grade,
+    names = {
+        "results": "results",
+        "jobs": "results_jobs",
+        "detect": "table_detect_synthetic",
+        "heads": "table_heads",
+        "grade": "table_grade",
     }
+    return {key: sitegen_module(name) for key, name in names.items()}
 
 
 def _rows(text: str) -> list[list[str]]:

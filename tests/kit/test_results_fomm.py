@@ -18,6 +18,7 @@ import sys
 import pytest
 
 from helpers import REPO
+from helpers import sitegen as sitegen_module
 
 SITE = REPO / "site"
 
@@ -25,12 +26,7 @@ SITE = REPO / "site"
 @pytest.fixture(scope="module")
 def sitegen():
     """``site/sitegen``'s results modules (the site's generator is no package of the kit)."""
-    sys.path.insert(0, str(SITE))
-    try:
-        from sitegen import results, results_jobs, table_fomm
-    finally:
-        sys.path.remove(str(SITE))
-    return results, results_jobs, table_fomm
+    return sitegen_module("results"), sitegen_module("results_jobs"), sitegen_module("table_fomm")
 
 
 def _path(cpu: float, wall: float, loop: float = 0.0, float64: float = 1e-5) -> dict:

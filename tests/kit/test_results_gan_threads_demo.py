@@ -11,7 +11,6 @@ on the file's shape. Nothing here writes ``site/data/``.
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 import os
 import subprocess
@@ -20,19 +19,10 @@ import sys
 import pytest
 
 from helpers import REPO
+from helpers import sitegen as _sitegen
 
 SITE = REPO / "site"
 BENCH = REPO / "bench"
-
-
-def _sitegen(name: str):
-    """A module of ``site/sitegen`` (a package of the site's build, not of the kit: put on the path
-    only while importing it, so that ``site/build.py`` never shadows the ``build`` package)."""
-    sys.path.insert(0, str(SITE))
-    try:
-        return importlib.import_module(f"sitegen.{name}")
-    finally:
-        sys.path.remove(str(SITE))
 
 
 @pytest.fixture(scope="module")

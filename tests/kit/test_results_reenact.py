@@ -16,18 +16,14 @@ import sys
 import pytest
 
 from helpers import REPO
+from helpers import sitegen as sitegen_module
 
 SITE = REPO / "site"
 
 
 @pytest.fixture(scope="module")
 def sitegen():
-    sys.path.insert(0, str(SITE))
-    try:
-        from sitegen import results, table_reenact
-    finally:
-        sys.path.remove(str(SITE))
-    return results, table_reenact
+    return sitegen_module("results"), sitegen_module("table_reenact")
 
 
 MEASURED = {
