@@ -78,6 +78,27 @@ class FaceSet:
         if self.split is None:
             self.split = no_split(len(self.labels))
 
+    @classmethod
+    def from_rows(cls, rows: dict[str, list]) -> "FaceSet":
+        """A face set from per-crop lists, as the builders collect them (one list per field, one item
+        per crop, in order); ``points`` and ``split`` only when the builder has them."""
+        optional = {}
+        if rows.get("points"):
+            optional["points"] = np.stack(rows["points"])
+        if rows.get("split"):
+            optional["split"] = np.array(rows["split"], "<U5")
+        return cls(
+            images=np.stack(rows["images"]),
+            labels=np.array(rows["labels"], np.int64),
+            masks=np.stack(rows["masks"]).astype(np.uint8),
+            has_mask=np.array(rows["has_mask"]),
+            kind=np.array(rows["kind"]),
+            video=np.array(rows["video"]),
+            group=np.array(rows["group"]),
+            source=np.array(rows["source"]),
+            **optional,
+        )
+
     def __len__(self) -> int:
         return len(self.labels)
 

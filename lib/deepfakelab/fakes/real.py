@@ -220,18 +220,7 @@ class _FaceSetRows:
         rows = self.columns
         if not rows["images"]:
             raise DataError("no real faces were read: nothing to build a face set from")
-        return FaceSet(
-            images=np.stack(rows["images"]),
-            labels=np.array(rows["labels"], np.int64),
-            masks=np.stack(rows["masks"]).astype(np.uint8),
-            has_mask=np.array(rows["has_mask"]),
-            kind=np.array(rows["kind"]),
-            video=np.array(rows["video"]),
-            group=np.array(rows["group"]),
-            source=np.array(rows["source"]),
-            points=np.stack(rows["points"]),
-            split=np.array(rows["split"], "<U5"),
-        )
+        return FaceSet.from_rows(rows)
 
 
 def build_real(

@@ -208,17 +208,7 @@ class _Rows:
 
     def faceset(self) -> FaceSet:
         """The face set of the crops added, in their order."""
-        rows = self.rows
-        return FaceSet(
-            images=np.stack(rows["images"]),
-            labels=np.array(rows["labels"], np.int64),
-            masks=np.stack(rows["masks"]).astype(np.uint8),
-            has_mask=np.array(rows["has_mask"]),
-            kind=np.array(rows["kind"]),
-            video=np.array(rows["video"]),
-            group=np.array(rows["group"]),
-            source=np.array(rows["source"]),
-        )
+        return FaceSet.from_rows(self.rows)
 
 
 def heads_sources(
