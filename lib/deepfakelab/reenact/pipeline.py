@@ -351,10 +351,7 @@ def reenact_files(
 
     source = prepare_source(photo, str(source_path), options.size, options.crop_scale)
     notes += source.notes
-    # The warps run a small network per frame while the decoder and the encoder want the other core:
-    # one torch thread is faster there (threads.torch_threads); FOMM's convolutions keep them all.
-    with torch_threads(1 if method.whole_frames else 0):
-        done, driving_crops, driving_notes = _animate(method, source, video, str(driving_path), options)
+    done, driving_crops, driving_notes = _animate(method, source, video, str(driving_path), options)
     notes += driving_notes + done.notes
     frames, initial = done.frames, done.initial
     if options.best_frame == "auto":
@@ -401,10 +398,13 @@ def _animate(
     """Animate the source crop with the driving video by ``method``; return its result, the driving
     crops shown beside it, and the notes of finding the driving faces.
 
-    The mesh warp tracks its mesh on the whole driving frames (:func:`mesh_warp_faces`); the other
-    methods are given face crops, found here with MTCNN."""
+    The mesh warp tracks its mesh on the whole driving frames (:func:`mesh_warp_faces`), on one
+    torch thread: its network is small, and the decoder and the encoder want the other core (one
+    thread is faster, :func:`deepfakelab.threads.torch_threads`). The other methods are given face
+    crops, found here with MTCNN, and keep all threads (FOMM's convolutions use them)."""
     if method.whole_frames:
-        done = mesh_warp_faces(source, video, driving_name, options, method)
+        with torch_threads(1):
+            done = mesh_warp_faces(source, video, driving_name, options, method)
         return done, done.driving_crops, []
     driving = prepare_driving(video, driving_name, options.size, options.crop_scale, options.progress)
     return reenact_faces(source, driving, options, method), driving.crops, driving.notes
