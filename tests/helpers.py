@@ -17,6 +17,7 @@ import importlib
 import os
 import re
 import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -276,3 +277,20 @@ def sitegen(name: str):
         return importlib.import_module(f"sitegen.{name}")
     finally:
         sys.path.remove(str(REPO / "site"))
+
+
+def run_bench(script: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python bench/SCRIPT ARGS`` from the repository with this checkout's kit first on the path
+    (the venv's editable install may point at another checkout); its output captured."""
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "lib"), os.environ.get("PYTHONPATH")])),
+    )
+    return subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, run_bench
 from helpers import sitegen as sitegen_module
 
 SITE = REPO / "site"
@@ -43,22 +40,6 @@ def _rows(text: str) -> list[list[str]]:
         for line in text.splitlines()
         if line.startswith("| ") and "---" not in line
     ]
-
-
-def _run_bench(script: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    """``python bench/SCRIPT ARGS`` from the repository, this checkout's kit first on the path."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "lib"), os.environ.get("PYTHONPATH")])),
-    }
-    return subprocess.run(
-        [sys.executable, str(BENCH / script), *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def _render_registered(sitegen, data_name: str, path, tmp_path, monkeypatch) -> dict[str, str]:
@@ -350,14 +331,14 @@ def test_each_table_is_registered_with_the_command_that_writes_its_file(sitegen)
 
 # --- the benches themselves, tiny ------------------------------------------------------------------
 def test_heads_bench_refuses_a_json_path_of_another_kind_before_its_work(tmp_path):
-    result = _run_bench("heads.py", "--json", str(tmp_path / "heads.csv"), timeout=120)
+    result = run_bench("heads.py", "--json", str(tmp_path / "heads.csv"), timeout=120)
     assert result.returncode == 2 and "--json output" in result.stderr
     assert "render speed" not in result.stdout
 
 
 def test_heads_bench_writes_what_the_page_renders(sitegen, tmp_path, monkeypatch):
     out = tmp_path / "heads.json"
-    result = _run_bench(
+    result = run_bench(
         "heads.py",
         "--frames",
         "2",
@@ -381,7 +362,7 @@ def test_heads_bench_writes_what_the_page_renders(sitegen, tmp_path, monkeypatch
 @pytest.mark.slow
 def test_grade_bench_writes_what_the_page_renders(sitegen, tmp_path, monkeypatch):
     out = tmp_path / "grade.json"
-    result = _run_bench("grade.py", "--submissions", "1", "--json", str(out))
+    result = run_bench("grade.py", "--submissions", "1", "--json", str(out))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["submissions"] == 1 and data["kinds"] == ["correct"]
@@ -404,7 +385,7 @@ def test_detect_bench_writes_what_the_page_renders(sitegen, tmp_path, monkeypatc
     video = make_demo_videos(tmp_path / "videos", frames=4)["real_0"]
     out = tmp_path / "detect_synthetic.json"
     args = ["--run", str(tmp_path / "all"), "--holdout-run", str(tmp_path / "holdout")]
-    result = _run_bench("detect.py", *args, "--video", str(video), "--frames", "4", "--json", str(out))
+    result = run_bench("detect.py", *args, "--video", str(video), "--frames", "4", "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(out.read_text())
     assert (
@@ -430,7 +411,7 @@ def test_detect_bench_scores_the_shipped_weights_without_their_run(sitegen, tmp_
     out = tmp_path / "detect_synthetic.json"
     missing = ["--run", str(tmp_path / "none"), "--holdout-run", str(tmp_path / "none-holdout")]
     args = [*missing, "--data", str(faces), "--video", str(video), "--frames", "4", "--json", str(out)]
-    result = _run_bench("detect.py", *args)
+    result = run_bench("detect.py", *args)
     assert result.returncode == 0, result.stderr[-3000:]
     shipped = json.loads(out.read_text())["runs"]["in_distribution"]
     assert "kitnet.pt, scored on the test split of" in shipped["run"] and shipped["mask_weight"] is None

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, run_bench
 from helpers import sitegen as _sitegen
 
 SITE = REPO / "site"
@@ -332,18 +329,7 @@ def test_each_table_is_registered_with_its_command_and_written_from_its_file(
 # --- the benches themselves, at their smallest settings -----------------------------------------------
 def _bench(script: str, *args: str, timeout: float = 300) -> None:
     """Run ``bench/SCRIPT`` with this checkout's kit first on the path; fail with its output's end."""
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "lib"), os.environ.get("PYTHONPATH")])),
-    )
-    result = subprocess.run(
-        [sys.executable, str(BENCH / script), *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    result = run_bench(script, *args, timeout=timeout)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
