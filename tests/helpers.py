@@ -269,6 +269,28 @@ def assert_website_links_exist(cells: list[dict], pages: dict) -> None:
         assert not anchor or anchor in page_anchors(pages[page]), f"{link}: no such section"
 
 
+def assert_terms_linked_where_first_used(
+    text: str, terms: dict[str, str], case_sensitive=frozenset(), every_term_used: bool = True
+) -> None:
+    """Each glossary term (``anchor -> pattern``) is linked to ``glossary/#anchor`` where the
+    notebook's prose ``text`` first uses it (both labs' guide tests); with ``every_term_used``, a
+    term the notebook never uses is an error too (drop it from the list)."""
+    prose = masked_markdown(text)
+    for anchor, words in terms.items():
+        first = re.search(words, prose, 0 if anchor in case_sensitive else re.I)
+        if first is None:
+            assert not every_term_used, f"{anchor}: never used (drop it from TERMS)"
+            continue
+        links = [
+            m.span(1) for m in re.finditer(r"\[([^\]]+)\]\(glossary/#" + re.escape(anchor) + r"\)", text)
+        ]
+        where = text[max(0, first.start() - 70) : first.end() + 20].replace("\n", " ")
+        assert links, f"{anchor}: used ({where!r}) but never linked to the glossary"
+        assert links[0][0] <= first.start() < links[0][1], (
+            f"{anchor}: first used where it is not linked: {where!r}"
+        )
+
+
 def sitegen(name: str):
     """A module of ``site/sitegen``, the site's build (no package of the kit): imported with ``site/``
     on the path only while it loads."""

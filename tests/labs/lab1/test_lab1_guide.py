@@ -20,10 +20,10 @@ import pytest
 from deepfakelab.labs.lab1 import notebook as lab1
 from deepfakelab.course.layout import kit_root
 from helpers import (
+    assert_terms_linked_where_first_used,
     assert_website_links_exist,
     cell_prose as _prose,
     cell_source as _source,
-    masked_markdown as _masked,
     nbgrader_meta as _meta,
     page_anchors as _anchors,
     parts_table as _table,
@@ -215,18 +215,7 @@ def test_each_term_links_to_the_glossary_where_the_notebook_first_uses_it():
     text = "\n".join(
         _prose(c) for c in _cells() if c["cell_type"] == "markdown" and not _meta(c).get("solution")
     )
-    prose = _masked(text)
-    for anchor, words in TERMS.items():
-        first = re.search(words, prose, 0 if anchor in CASE_SENSITIVE else re.I)
-        assert first is not None, f"{anchor}: never used (drop it from TERMS)"
-        links = [
-            m.span(1) for m in re.finditer(r"\[([^\]]+)\]\(glossary/#" + re.escape(anchor) + r"\)", text)
-        ]
-        where = text[max(0, first.start() - 70) : first.end() + 20].replace("\n", " ")
-        assert links, f"{anchor}: used ({where!r}) but never linked to the glossary"
-        assert links[0][0] <= first.start() < links[0][1], (
-            f"{anchor}: first used where it is not linked: {where!r}"
-        )
+    assert_terms_linked_where_first_used(text, TERMS, CASE_SENSITIVE)
 
 
 # --- hints and answer cells ----------------------------------------------------------------------

@@ -20,10 +20,10 @@ import torch
 from deepfakelab.labs.lab2 import diagnosis, notebook as lab2
 from deepfakelab.course.layout import kit_root
 from helpers import (
+    assert_terms_linked_where_first_used,
     assert_website_links_exist,
     cell_prose as _prose,
     cell_source as _source,
-    masked_markdown as _masked,
     nbgrader_meta as _meta,
     page_anchors as _anchors,
     parts_table as _table,
@@ -148,19 +148,7 @@ def test_each_term_links_to_the_glossary_where_the_notebook_first_uses_it():
     text = "\n".join(
         _prose(c) for c in _cells() if c["cell_type"] == "markdown" and not _meta(c).get("solution")
     )
-    prose = _masked(text)
-    for anchor, words in TERMS.items():
-        first = re.search(words, prose, re.I if anchor not in ("adam", "dcgan") else 0)
-        if first is None:
-            continue
-        links = [
-            m.span(1) for m in re.finditer(r"\[([^\]]+)\]\(glossary/#" + re.escape(anchor) + r"\)", text)
-        ]
-        where = text[max(0, first.start() - 70) : first.end() + 20].replace("\n", " ")
-        assert links, f"{anchor}: used ({where!r}) but never linked to the glossary"
-        assert links[0][0] <= first.start() < links[0][1], (
-            f"{anchor}: first used where it is not linked: {where!r}"
-        )
+    assert_terms_linked_where_first_used(text, TERMS, {"adam", "dcgan"}, every_term_used=False)
 
 
 # --- hints and answer cells ----------------------------------------------------------------------
