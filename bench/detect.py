@@ -102,7 +102,7 @@ def evaluate_weights(weights: Path, data: Path) -> tuple[dict, dict]:
     from deepfakelab.fakes.faceset import FaceSet
 
     model, config = load_detector(weights)
-    info = torch_info(weights)
+    info = checkpoint_info(weights)
     test = test_split(FaceSet.load(data))
     ev = {"config": {"hold_out": info.get("hold_out")}, **evaluate_detector(model, test)}
     summary = {
@@ -120,7 +120,7 @@ def evaluate_weights(weights: Path, data: Path) -> tuple[dict, dict]:
     return ev, summary
 
 
-def torch_info(weights: Path) -> dict:
+def checkpoint_info(weights: Path) -> dict:
     """The ``info`` a detector checkpoint carries (its best epoch, hold-out, name)."""
     import torch
 
