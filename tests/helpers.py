@@ -269,6 +269,43 @@ def assert_website_links_exist(cells: list[dict], pages: dict) -> None:
         assert not anchor or anchor in page_anchors(pages[page]), f"{link}: no such section"
 
 
+def notebook_parts(cells: list[dict], heading: str) -> dict[str, list[dict]]:
+    """A lab notebook's cells by part: ``heading`` matches a part's heading and captures its
+    number; cells before the first part are ``"start"``, from "Before you hand in" ``"hand in"``."""
+    parts, current = {}, "start"
+    for cell in cells:
+        found = re.match(heading, cell_source(cell))
+        if found:
+            current = found.group(1)
+        elif cell_source(cell).startswith("## Before you hand in"):
+            current = "hand in"
+        parts.setdefault(current, []).append(cell)
+    return parts
+
+
+def assert_parts_show_points_time_and_link(
+    parts: dict[str, list[dict]], minutes: dict[str, int], lab: str, guide: str
+) -> None:
+    """Each numbered part's heading shows the points its cells hold, the estimated minutes, and a
+    link to its section of the lab's guide (``guide``: that page's Markdown), which exists (both
+    labs' guide tests)."""
+    for part, cells in parts.items():
+        if part in ("start", "hand in"):
+            continue
+        head = cell_source(cells[0])
+        shown = re.search(r"\*\*(no points|(\d+) points?) · about (\d+) minutes\*\*", head)
+        assert shown, f"part {part}: its heading shows no points and time"
+        points = sum(nbgrader_meta(c).get("points", 0) for c in cells)
+        assert int(shown.group(2) or 0) == points, (
+            f"part {part}: shows {shown.group(1)}, its cells hold {points}"
+        )
+        assert int(shown.group(3)) == minutes[part], (
+            f"part {part}: shows {shown.group(3)} min, estimated {minutes[part]}"
+        )
+        assert f"(labs/{lab}/#part-{part})" in head, f"part {part}: no link to its section of the guide"
+        assert re.search(rf"\{{#part-{part}\}}", guide), f"the guide has no section #part-{part}"
+
+
 def assert_terms_linked_where_first_used(
     text: str, terms: dict[str, str], case_sensitive=frozenset(), every_term_used: bool = True
 ) -> None:

@@ -20,6 +20,8 @@ import pytest
 from deepfakelab.labs.lab1 import notebook as lab1
 from deepfakelab.course.layout import kit_root
 from helpers import (
+    assert_parts_show_points_time_and_link,
+    notebook_parts,
     assert_terms_linked_where_first_used,
     assert_website_links_exist,
     cell_prose as _prose,
@@ -54,15 +56,7 @@ def _cells(path=NOTEBOOK) -> list[dict]:
 
 
 def _parts() -> dict[str, list[dict]]:
-    parts, current = {}, "start"
-    for cell in _cells():
-        heading = re.match(r"## (\d+)\. ", _source(cell))
-        if heading:
-            current = heading.group(1)
-        elif _source(cell).startswith("## Before you hand in"):
-            current = "hand in"
-        parts.setdefault(current, []).append(cell)
-    return parts
+    return notebook_parts(_cells(), r"## (\d+)\. ")
 
 
 def _ids() -> list[str]:
@@ -122,21 +116,9 @@ def test_the_detectors_paragraph_is_the_lead_engineers():
 
 def test_each_part_shows_its_points_time_and_link():
     minutes = lab1.expected_minutes(NOTEBOOK)
-    for part, cells in _parts().items():
-        if part in ("start", "hand in"):
-            continue
-        head = _source(cells[0])
-        shown = re.search(r"\*\*(no points|(\d+) points?) · about (\d+) minutes\*\*", head)
-        assert shown, f"part {part}: its heading shows no points and time"
-        points = sum(_meta(c).get("points", 0) for c in cells)
-        assert int(shown.group(2) or 0) == points == POINTS[part], (
-            f"part {part}: shows {shown.group(1)}, has {points}"
-        )
-        assert int(shown.group(3)) == minutes[part], (
-            f"part {part}: shows {shown.group(3)} min, not {minutes[part]}"
-        )
-        assert f"(labs/lab1/#part-{part})" in head, f"part {part}: no link to its section of the guide"
-        assert re.search(rf"\{{#part-{part}\}}", GUIDE.read_text()), f"the guide has no section #part-{part}"
+    assert_parts_show_points_time_and_link(_parts(), minutes, "lab1", GUIDE.read_text())
+    shown = {part: sum(_meta(c).get("points", 0) for c in cells) for part, cells in _parts().items()}
+    assert {part: n for part, n in shown.items() if part not in ("start", "hand in")} == POINTS
     assert f"**About {minutes['hand in']} minutes.**" in _source(_parts()["hand in"][0])
 
 

@@ -20,6 +20,8 @@ import torch
 from deepfakelab.labs.lab2 import diagnosis, notebook as lab2
 from deepfakelab.course.layout import kit_root
 from helpers import (
+    assert_parts_show_points_time_and_link,
+    notebook_parts,
     assert_terms_linked_where_first_used,
     assert_website_links_exist,
     cell_prose as _prose,
@@ -48,37 +50,16 @@ def _cells() -> list[dict]:
 
 
 def _parts() -> dict[str, list[dict]]:
-    parts, current = {}, "start"
-    for cell in _cells():
-        heading = re.match(r"## Part (\d+)", _source(cell))
-        if heading:
-            current = heading.group(1)
-        elif _source(cell).startswith("## Before you hand in"):
-            current = "hand in"
-        parts.setdefault(current, []).append(cell)
-    return parts
+    return notebook_parts(_cells(), r"## Part (\d+)")
 
 
 # --- points, times, links ------------------------------------------------------------------------
 
 
 def test_each_part_shows_its_points_time_and_link():
-    minutes = lab2.expected_minutes(NOTEBOOK)
-    for part, cells in _parts().items():
-        if part in ("start", "hand in"):
-            continue
-        head = _source(cells[0])
-        shown = re.search(r"\*\*(no points|(\d+) points?) · about (\d+) minutes\*\*", head)
-        assert shown, f"part {part}: its heading shows no points and time"
-        points = sum(_meta(c).get("points", 0) for c in cells)
-        assert int(shown.group(2) or 0) == points, (
-            f"part {part}: shows {shown.group(1)}, its cells hold {points}"
-        )
-        assert int(shown.group(3)) == minutes[part], (
-            f"part {part}: shows {shown.group(3)} min, estimated {minutes[part]}"
-        )
-        assert f"(labs/lab2/#part-{part})" in head, f"part {part}: no link to its section of the guide"
-        assert re.search(rf"\{{#part-{part}\}}", GUIDE.read_text()), f"the guide has no section #part-{part}"
+    assert_parts_show_points_time_and_link(
+        _parts(), lab2.expected_minutes(NOTEBOOK), "lab2", GUIDE.read_text()
+    )
 
 
 def test_the_times_are_the_estimate_and_add_up_to_at_most_three_hours():
