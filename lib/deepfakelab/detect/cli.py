@@ -216,6 +216,7 @@ def _train(args: argparse.Namespace) -> int:
         keep=args.keep,
         online_blends=args.online_blends,
         identity_adversary=args.identity_adversary,
+        h264=args.h264,
         **({"methods": ()} if args.no_explain else {}),
     )
     print(f"weights: {summary['weights']}")
@@ -416,6 +417,14 @@ def _register_detect_train(subparsers) -> None:
         help="mobilenet_v2: weight of a gradient-reversed head that guesses the training person of "
         "each crop, so the net forgets whose face it sees and reads the manipulation instead "
         "(0: off; default: %(default)s)",
+    )
+    t.add_argument(
+        "--h264",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="share of training crops, real and fake alike, put through H.264 and back at a random "
+        "CRF, as real videos reach the detector (needs PyAV: pip install av; default: %(default)s)",
     )
     t.add_argument("--width", type=int, help="channels of kitnet's first block (default: the config's)")
     t.add_argument("--epochs", type=int, default=20, help="epochs (default: %(default)s)")

@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from ..fakes.faceset import FaceSet
 from ..fakes.mesh_fakes import MeshFace, mesh_self_blend
+from ..media.h264 import CRF_RANGE, h264_round_trip
 from .model import to_tensor
 
 
@@ -56,13 +57,16 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
 
 
-def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def augment(
+    image: np.ndarray, mask: np.ndarray, rng: np.random.Generator, h264: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """What a real pipeline does to a face before the detector sees it.
 
     Horizontal flip (p 0.5, mask flipped too), colour jitter (brightness, contrast, saturation),
     a shrink and re-enlarge to 35-100 % of the side (p 0.3: a small face in a big frame),
-    Gaussian blur (p 0.2, sigma 0.3-1.5), sensor noise (p 0.2, sigma 2-8 levels) and JPEG
-    re-compression at quality 30-95 (p 0.5).
+    Gaussian blur (p 0.2, sigma 0.3-1.5), sensor noise (p 0.2, sigma 2-8 levels), with
+    probability ``h264`` a video codec's damage (:func:`~deepfakelab.media.h264.h264_round_trip`,
+    CRF 18-35), and JPEG re-compression at quality 30-95 (p 0.5).
     """
     if rng.random() < 0.5:
         image, mask = image[:, ::-1], mask[:, ::-1]
@@ -84,6 +88,8 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tu
     if rng.random() < 0.2:
         noisy = out.astype(np.float32) + rng.normal(0, rng.uniform(2, 8), out.shape)
         out = np.clip(noisy, 0, 255).astype(np.uint8)
+    if h264 and rng.random() < h264:
+        out = h264_round_trip(out, int(rng.integers(*CRF_RANGE)))
     if rng.random() < 0.5:
         out = jpeg(out, int(rng.integers(30, 96)))
     return np.ascontiguousarray(out), np.ascontiguousarray(mask)
@@ -108,8 +114,10 @@ class FaceTensors(Dataset):
         seed: int = 0,
         jpeg_quality: int | None = None,
         online_blends: bool = False,
+        h264: float = 0.0,
     ):
         self.faces, self.train, self.seed, self.jpeg_quality = faces, train, seed, jpeg_quality
+        self.h264 = h264
         self.epoch = 0
         has_points = ~np.isnan(faces.points[:, 0, 0].astype(np.float32))
         self.blendable = (
@@ -144,7 +152,7 @@ class FaceTensors(Dataset):
         if i >= len(self.faces):
             rng = np.random.default_rng((self.seed, self.epoch, i))
             image, mask = self._online_blend(i, rng)
-            image, mask = augment(image, mask, rng)
+            image, mask = augment(image, mask, rng, self.h264)
             return (
                 to_tensor([image])[0],
                 torch.tensor(1),
@@ -154,7 +162,7 @@ class FaceTensors(Dataset):
         image, mask = self.faces.images[i], self.faces.masks[i]
         if self.train:
             rng = np.random.default_rng((self.seed, self.epoch, i))
-            image, mask = augment(image, mask, rng)
+            image, mask = augment(image, mask, rng, self.h264)
         elif self.jpeg_quality:
             image = jpeg(image, self.jpeg_quality)
         label = int(self.faces.labels[i])

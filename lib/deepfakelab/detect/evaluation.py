@@ -27,6 +27,7 @@ from ..errors import ConfigError
 from ..fakes.faceset import FaceSet
 from ..fakes.roster import person_splits
 from ..runtime import resolve_device
+from ..media.h264 import h264_available
 from .calibration import fit_temperature, scaled_probabilities
 from .dataset import FaceTensors
 from .domain_stats import NULL_PERCENTILE, domain_stats
@@ -117,6 +118,7 @@ def train_and_evaluate(
     keep: str = "best",
     online_blends: bool = False,
     identity_adversary: float = 0.0,
+    h264: float = 0.0,
 ) -> dict:
     """Split, train, calibrate, evaluate; write ``evaluation.json`` next to ``detector.pt`` and return it.
 
@@ -125,6 +127,8 @@ def train_and_evaluate(
     identities, so runs of several seeds are evaluated on the same faces, and no seed trains on
     faces another seed is tested on.
     """
+    if h264 and not h264_available():  # checked before the long work, not after it
+        raise ConfigError("--h264 needs PyAV with libx264: pip install av")
     if threads:
         torch.set_num_threads(threads)
     faces = data if isinstance(data, FaceSet) else FaceSet.load(data)
@@ -146,6 +150,7 @@ def train_and_evaluate(
         keep=keep,
         online_blends=online_blends,
         identity_adversary=identity_adversary,
+        h264=h264,
     )
     result = train_detector(faces.subset(split.train), faces.subset(split.val), out, config, progress)
     return _evaluate_run(split, config, result, out, calibrate=calibrate, name=name, methods=methods)

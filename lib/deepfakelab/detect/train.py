@@ -68,6 +68,11 @@ class TrainConfig:
     #: ``bench/detect_real.py``'s real scores by split); Dong et al. (CVPR 2023) call this
     #: implicit identity leakage
     identity_adversary: float = 0.0
+    #: share of training crops (reals and fakes alike) put through H.264 and back at a random CRF
+    #: (:mod:`deepfakelab.media.h264`; needs PyAV). Why: real videos reach the detector
+    #: H.264-compressed, and a network that saw that damage only on its few training people's
+    #: videos calls new people's real videos fake
+    h264: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -221,7 +226,9 @@ def _start(train: FaceSet, config: TrainConfig, out_dir: Path) -> _Run:
         list(adversary.parameters()) if adversary is not None else []
     )
     optimiser = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
-    dataset = FaceTensors(train, train=True, seed=config.seed, online_blends=config.online_blends)
+    dataset = FaceTensors(
+        train, train=True, seed=config.seed, online_blends=config.online_blends, h264=config.h264
+    )
     if adversary is not None:  # every item's person: a real crop's own, an online blend's its real crop's
         index = {g: i for i, g in enumerate(identities)}
         identity_of = torch.tensor(
