@@ -7,6 +7,7 @@ import pytest
 
 import deepfakelab.detect.dataset as dataset
 import deepfakelab.detect.evaluation as evaluation
+import deepfakelab.media.h264 as h264
 from deepfakelab.errors import ConfigError
 from deepfakelab.media.h264 import h264_available, h264_round_trip
 
@@ -47,6 +48,6 @@ def test_augment_uses_the_codec_only_when_asked(monkeypatch):
 
 
 def test_training_with_h264_but_without_pyav_stops_before_any_work(monkeypatch, tmp_path):
-    monkeypatch.setattr(evaluation, "h264_available", lambda: False)
+    monkeypatch.setattr(h264, "h264_available", lambda: False)
     with pytest.raises(ConfigError, match="pip install av"):
         evaluation.train_and_evaluate(tmp_path / "no-such-faces.npz", tmp_path / "run", h264=0.3)

@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..fakes.faceset import FaceSet
 from ..fakes.roster import person_splits
 from ..runtime import resolve_device
-from ..media.h264 import h264_available
+from ..media.h264 import require_h264
 from .calibration import fit_temperature, scaled_probabilities
 from .dataset import FaceTensors
 from .domain_stats import NULL_PERCENTILE, domain_stats
@@ -127,8 +127,7 @@ def train_and_evaluate(
     identities, so runs of several seeds are evaluated on the same faces, and no seed trains on
     faces another seed is tested on.
     """
-    if h264 and not h264_available():  # checked before the long work, not after it
-        raise ConfigError("--h264 needs PyAV with libx264: pip install av")
+    require_h264(h264)  # before the long work, not after it
     if threads:
         torch.set_num_threads(threads)
     faces = data if isinstance(data, FaceSet) else FaceSet.load(data)

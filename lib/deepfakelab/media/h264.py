@@ -22,6 +22,8 @@ import io
 
 import numpy as np
 
+from ..errors import ConfigError
+
 #: The constant rate factors drawn from: 18 looks untouched, 23 is x264's default, 35 is a
 #: heavily compressed upload.
 CRF_RANGE = (18, 36)
@@ -34,6 +36,13 @@ def h264_available() -> bool:
     except ImportError:
         return False
     return "libx264" in av.codecs_available
+
+
+def require_h264(share: float = 1.0) -> None:
+    """Where a share > 0 of the faces will go through H.264, stop with the one line that says how
+    to install PyAV if it is missing: before any long work needs it."""
+    if share and not h264_available():
+        raise ConfigError("--h264 needs PyAV with libx264: pip install av")
 
 
 def h264_round_trip(image: np.ndarray, crf: int) -> np.ndarray:
