@@ -26,8 +26,8 @@ import torch
 from ..errors import ConfigError
 from ..fakes.faceset import FaceSet
 from ..fakes.roster import person_splits
-from ..runtime import resolve_device
 from ..media.h264 import require_h264
+from ..runtime import resolve_device
 from .calibration import fit_temperature, scaled_probabilities
 from .dataset import FaceTensors
 from .domain_stats import NULL_PERCENTILE, domain_stats
