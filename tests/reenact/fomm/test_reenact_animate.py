@@ -9,6 +9,7 @@ from deepfakelab.reenact.fomm.animate import animate, animate_per_frame, animate
 from deepfakelab.reenact.fomm.keypoints import Keypoints
 from deepfakelab.reenact.fomm.modules.blocks import UpBlock2d, fast_upsampling, upsample_nearest2x_conv3x3
 from deepfakelab.reenact.fomm.motion_transfer import movement_scale, transfer_motion
+from helpers import conformance_model
 
 
 def perturb(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -22,6 +23,17 @@ def perturb(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
                 else:
                     tensor.add_(0.05 * torch.randn(tensor.shape, generator=generator))
     return model
+
+
+@pytest.fixture(scope="module")
+def vectors(conformance_vectors):
+    return conformance_vectors
+
+
+@pytest.fixture(scope="module")
+def model(vectors):
+    """The conformance model: its weights make the output depend visibly on the motion."""
+    return conformance_model(vectors)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from deepfakelab.reenact.fomm.animate import animate, animate_per_frame
 from deepfakelab.reenact.fomm.checkpoint import load_model, save_checkpoint
 from deepfakelab.reenact.fomm.engines import EngineError
 from deepfakelab.reenact.fomm.model import build_model, calibrate_batchnorm
+from helpers import conformance_model
 
 INSTALLED = engines.installed_engines()
 GRAPH_ENGINES = [
@@ -33,6 +34,17 @@ def user_cache(tmp_path_factory, monkeypatch):
     path = tmp_path_factory.getbasetemp() / "engine-cache"
     monkeypatch.setenv(onnx_export.CACHE_ENV, str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def vectors(conformance_vectors):
+    return conformance_vectors
+
+
+@pytest.fixture(scope="module")
+def model(vectors):
+    """The conformance model: the published code's weights and outputs."""
+    return conformance_model(vectors)
 
 
 @pytest.mark.parametrize("engine", GRAPH_ENGINES)
