@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+import deepfakelab.media.h264 as h264
 from deepfakelab.detect.dataset import FaceTensors, augment
 from deepfakelab.detect.inference import load_detector
 from deepfakelab.detect.model import DetectorConfig
 from deepfakelab.detect.train import TrainConfig, train_detector
-from deepfakelab.errors import DataError
+from deepfakelab.errors import ConfigError, DataError
 from deepfakelab.fakes.faceset import FaceSet
 from deepfakelab.fakes.roster import split_groups
 from deepfakelab.fakes.synthetic import build_faceset
@@ -133,3 +134,12 @@ def test_fomm_fakes_blend_a_reenacted_face_into_the_frame():
     assert fakes.sum() == 4 and set(faces.kind[fakes]) == {"fomm"}
     generated = reenact(sources[0].frames[0], sources[1].frames[:1]).frames[0]
     assert generated.shape == sources[0].frames[0].shape and generated.dtype == np.uint8
+
+
+def test_h264_without_pyav_or_outside_0_to_1_stops_before_any_work(faces, tmp_path, monkeypatch):
+    monkeypatch.setattr(h264, "h264_available", lambda: False)
+    with pytest.raises(ConfigError, match="pip install av"):
+        train_detector(faces, faces, tmp_path / "run", TrainConfig(h264=0.3))
+    with pytest.raises(ConfigError, match="0 to 1"):
+        train_detector(faces, faces, tmp_path / "run", TrainConfig(h264=1.5))
+    assert not (tmp_path / "run").exists()

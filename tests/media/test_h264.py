@@ -6,9 +6,6 @@ import numpy as np
 import pytest
 
 import deepfakelab.detect.dataset as dataset
-import deepfakelab.detect.evaluation as evaluation
-import deepfakelab.media.h264 as h264
-from deepfakelab.errors import ConfigError
 from deepfakelab.media.h264 import h264_available, h264_round_trip
 
 needs_av = pytest.mark.skipif(not h264_available(), reason="PyAV with libx264 is not installed")
@@ -45,9 +42,3 @@ def test_augment_uses_the_codec_only_when_asked(monkeypatch):
     assert calls == []
     dataset.augment(face, mask, np.random.default_rng(0), h264=1.0)
     assert len(calls) == 1 and 18 <= calls[0] <= 35
-
-
-def test_training_with_h264_but_without_pyav_stops_before_any_work(monkeypatch, tmp_path):
-    monkeypatch.setattr(h264, "h264_available", lambda: False)
-    with pytest.raises(ConfigError, match="pip install av"):
-        evaluation.train_and_evaluate(tmp_path / "no-such-faces.npz", tmp_path / "run", h264=0.3)

@@ -26,7 +26,6 @@ import torch
 from ..errors import ConfigError
 from ..fakes.faceset import FaceSet
 from ..fakes.roster import person_splits
-from ..media.h264 import require_h264
 from ..runtime import resolve_device
 from .calibration import fit_temperature, scaled_probabilities
 from .dataset import FaceTensors
@@ -127,7 +126,6 @@ def train_and_evaluate(
     identities, so runs of several seeds are evaluated on the same faces, and no seed trains on
     faces another seed is tested on.
     """
-    require_h264(h264)  # before the long work, not after it
     if threads:
         torch.set_num_threads(threads)
     faces = data if isinstance(data, FaceSet) else FaceSet.load(data)

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from ..errors import ConfigError, DataError, TrainingDiverged
 from ..runtime import resolve_device, seed_everything
 from ..fakes.faceset import FaceSet
+from ..media.h264 import require_h264
 from .backbone import load_backbone_state
 from .dataset import FaceTensors, PairedBatches
 from .metrics import evaluate
@@ -180,6 +181,9 @@ def _check_settings(config: TrainConfig, train: FaceSet) -> None:
         )
     if config.identity_adversary and config.detector.arch != "mobilenet_v2":
         raise ConfigError("identity_adversary is for the pretrained mobilenet_v2 only")
+    if not 0 <= config.h264 <= 1:
+        raise ConfigError(f"h264={config.h264}: give the share of training crops to compress, 0 to 1")
+    require_h264(config.h264)
     if len(train) == 0 or len(set(train.labels.tolist())) < 2:
         raise DataError("the training set needs both real and fake crops")
 

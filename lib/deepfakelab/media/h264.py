@@ -38,7 +38,7 @@ def h264_available() -> bool:
     return "libx264" in av.codecs_available
 
 
-def require_h264(share: float = 1.0) -> None:
+def require_h264(share: float) -> None:
     """Where a share > 0 of the faces will go through H.264, stop with the one line that says how
     to install PyAV if it is missing: before any long work needs it."""
     if share and not h264_available():
