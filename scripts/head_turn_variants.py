@@ -35,8 +35,6 @@ from deepfakelab.reenact import evaluation
 from deepfakelab.reenact import mesh_warp as mw
 from deepfakelab.threads import prepare_process
 
-IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-
 
 def _rotation(angle: float) -> np.ndarray:
     return np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
@@ -47,23 +45,23 @@ def _up_vector_roll(scale, rotation):
     return scale * _rotation(np.arctan2(-up[0], up[1]))
 
 
+def _remap(image, mapping):
+    return cv2.remap(image, mapping[..., 0], mapping[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
 class _NeckStill(mw.MeshWarper):
-    """Ring points below the face's centre move less the lower they lie, not at all straight below."""
+    """The kit's support motion, scaled down for ring points below the face's centre: the lower
+    they lie, the less they move; straight below it, not at all."""
 
     def control_targets(self, targets, pose):
-        targets = np.asarray(targets, np.float64)[:, :2]
-        oval = list(FACE_OVAL)
-        beyond = targets[oval] - mw._apply(pose, self.points[oval])
-        centre = self.points[oval].mean(axis=0)
-        moved = [targets]
-        for (_, follow, own), ring, keep in zip(mw.RINGS, self._rings, self._ring_keep):
-            away = ring - centre
-            weight = 1 - np.clip(away[:, 1] / np.linalg.norm(away, axis=1), 0, 1)[:, None]
-            posed = mw._apply((1 - follow) * IDENTITY + follow * pose, ring)
-            moved.append((ring + weight * (posed - ring + own * beyond))[keep])
-        moved.append(self._border)
-        control = np.vstack(moved)
-        return self._unfold(control, targets) if self.unfold else control
+        unfold, self.unfold = self.unfold, False
+        control = super().control_targets(targets, pose)
+        self.unfold = unfold
+        rings = self._control[self._rings_at]
+        away = rings - self.points[list(FACE_OVAL)].mean(axis=0)
+        weight = 1 - np.clip(away[:, 1] / np.linalg.norm(away, axis=1), 0, 1)[:, None]
+        control[self._rings_at] = rings + weight * (control[self._rings_at] - rings)
+        return self._unfold(control, np.asarray(targets, np.float64)[:, :2]) if unfold else control
 
 
 class _FaceOverHead(mw.MeshWarper):
@@ -75,26 +73,17 @@ class _FaceOverHead(mw.MeshWarper):
     def warp(self, targets, pose, depth=None, head=None, driving=None, driving_points=None):
         head = pose if head is None else head
         targets = np.asarray(targets)[:, :2]
-        face = self._over_background(self._remap(self.source, self._map(targets, head, depth)), self._last)
+        face_map = self.backward_map(self.control_targets(targets, head), depth)
+        face = self._over_background(_remap(self.source, face_map), face_map)
         centre = self.points[list(FACE_OVAL)].mean(axis=0)
         shift = np.zeros(2) if self.still else mw._apply(head, centre[None])[0] - centre
         around = self._grid[..., :2] - shift.astype(np.float32)
-        rest = self._over_background(self._remap(self.source, around), around)
+        rest = self._over_background(_remap(self.source, around), around)
         mask = np.zeros(face.shape[:2], np.float32)
         cv2.fillPoly(mask, [np.round(targets[list(FACE_OVAL)] * 16).astype(np.int32)], 1.0, shift=4)
         mask = cv2.GaussianBlur(mask, (0, 0), 1.0)[..., None]
         out = np.clip(mask * face + (1 - mask) * rest + 0.5, 0, 255).astype(np.uint8)
         return self._fill_mouth(out, targets, pose, driving, driving_points)
-
-    def _map(self, targets, head, depth):
-        self._last = self.backward_map(self.control_targets(targets, head), depth)
-        return self._last
-
-    @staticmethod
-    def _remap(image, mapping):
-        return cv2.remap(
-            image, mapping[..., 0], mapping[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-        )
 
 
 class _FaceOverStill(_FaceOverHead):
