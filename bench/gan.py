@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from classic_recipes import c1w2_train, pytorch_dcgan_train  # noqa: E402
 
 from deepfakelab.gan import BlockSpec, classic28, classic64, load_bags, procedural_bags  # noqa: E402
-from deepfakelab.gan.train import DCGANTrainer  # noqa: E402
+from deepfakelab.gan.training import DCGANTrainer  # noqa: E402
 from deepfakelab.measured import Measurement  # noqa: E402
 from deepfakelab.threads import prepare_process  # noqa: E402
 

@@ -28,7 +28,7 @@ import torch
 from deepfakelab.gan import classic28, load_bags, train
 from deepfakelab.gan.quality import BagQuality, quality_table
 from deepfakelab.gan.sweep import generate_for_scoring
-from deepfakelab.gan.train import TrainResult
+from deepfakelab.gan.training import TrainResult
 from deepfakelab.measured import Measurement
 from deepfakelab.threads import prepare_process
 

@@ -47,7 +47,7 @@ import torch
 torch.set_num_threads(int(sys.argv[1]))
 from deepfakelab.gan.config import default_config
 from deepfakelab.gan.data import procedural_bags
-from deepfakelab.gan.train import DCGANTrainer
+from deepfakelab.gan.training import DCGANTrainer
 steps = int(sys.argv[2])
 images = procedural_bags(2000, size=28, channels=1, seed=0)
 trainer = DCGANTrainer(default_config(28, 1).replace(**{"train.device": "cpu"}), images)

@@ -1,7 +1,7 @@
 """GAN figures: a short DCGAN run of the kit, its loss curves and its sample grids.
 
 The run is Lab 2's classic 28 px DCGAN on the kit's bag data, trained by
-:func:`deepfakelab.gan.train.train` exactly as a student's run is, only shorter; the curves are
+:func:`deepfakelab.gan.training.train` exactly as a student's run is, only shorter; the curves are
 the kit's own :func:`~deepfakelab.gan.plots.plot_losses`. Captions carry the run's real length
 and the numbers it measured, so nobody mistakes a build-time run for a finished one.
 """
@@ -31,7 +31,7 @@ def _existing_run(out_dir: Path, run_dir: Path) -> list[Figure]:
     import matplotlib.pyplot as plt
 
     from deepfakelab.gan.plots import plot_losses
-    from deepfakelab.gan.train import read_history, summarise_epochs
+    from deepfakelab.gan.training import read_history, summarise_epochs
 
     history = read_history(run_dir)
     grids = sorted((run_dir / "samples").glob("epoch_*.png"))
@@ -77,7 +77,7 @@ def make(out_dir: Path, quick: bool) -> list[Figure]:
     from deepfakelab.gan.config import classic28
     from deepfakelab.gan.data import load_bags
     from deepfakelab.gan.plots import image_grid
-    from deepfakelab.gan.train import train
+    from deepfakelab.gan.training import train
 
     if RUN_DIR is not None:
         return _existing_run(out_dir, Path(RUN_DIR)) + [
@@ -186,7 +186,7 @@ def _discriminator_wins_figure(out_dir: Path, bags, quick: bool) -> Figure:
 
     from deepfakelab.gan.config import classic28
     from deepfakelab.gan.plots import plot_losses
-    from deepfakelab.gan.train import train
+    from deepfakelab.gan.training import train
 
     epochs, steps, batch = QUICK_RUN if quick else (6, 25, 64)
     config = lopsided_config(

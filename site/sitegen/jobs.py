@@ -55,7 +55,7 @@ ALL_JOBS: list[FigureJob] = [
         requires=[
             "deepfakelab.gan.config",
             "deepfakelab.gan.data",
-            "deepfakelab.gan.train",
+            "deepfakelab.gan.training",
             "deepfakelab.gan.plots",
         ],
         snippets={

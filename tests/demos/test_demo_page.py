@@ -203,7 +203,7 @@ def test_a_training_stopped_by_the_clock_ends_as_a_run_of_the_epochs_done(tmp_pa
     import time
 
     from deepfakelab.gan.config import default_config
-    from deepfakelab.gan.train import read_history
+    from deepfakelab.gan.training import read_history
 
     images = torch.rand(256, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     config = default_config(28, 1).replace(

@@ -16,7 +16,7 @@ from deepfakelab.gan.quality import (
     knn_radii,
     quality_table,
 )
-from deepfakelab.gan.train import generate
+from deepfakelab.gan.training import generate
 
 
 def test_frechet_distance_of_a_shifted_copy_is_the_squared_shift():

@@ -8,7 +8,7 @@ import torch
 from deepfakelab.errors import ConfigError, TrainingDiverged
 from deepfakelab.gan.config import classic28
 from deepfakelab.gan.data import procedural_bags
-from deepfakelab.gan.train import latest_checkpoint, load_run, read_history, train
+from deepfakelab.gan.training import latest_checkpoint, load_run, read_history, train
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def head_video() -> np.ndarray:
 def test_gan_trains_on_cuda_and_its_run_loads_on_cpu(tmp_path):
     from deepfakelab.gan.config import classic28
     from deepfakelab.gan.data import procedural_bags
-    from deepfakelab.gan.train import load_run, read_history, train
+    from deepfakelab.gan.training import load_run, read_history, train
 
     config = classic28().replace(
         **{

@@ -265,3 +265,28 @@ def test_every_module_imports_alone_in_a_fresh_interpreter():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=PACKAGE.parent
     )
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+
+
+def test_the_command_line_parser_loads_no_torch():
+    """``deepfakelab --help`` builds every sub-command's parser; the packages it imports for them
+    (``gan``, ``heads``) load their modules on first use, so it needs no torch, scipy or matplotlib."""
+    script = (
+        "import sys\n"
+        "from deepfakelab.cli import build_parser\n"
+        "build_parser()\n"
+        "print(' '.join(sorted(m for m in ('torch', 'scipy', 'matplotlib') if m in sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=PACKAGE.parent
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr[-2000:]
+
+
+def test_lazy_packages_give_every_name_they_list():
+    """``gan`` and ``heads`` export names loaded on first use: each one in ``__all__`` resolves."""
+    import deepfakelab.gan
+    import deepfakelab.heads
+
+    for package in (deepfakelab.gan, deepfakelab.heads):
+        missing = [name for name in package.__all__ if getattr(package, name, None) is None]
+        assert package.__all__ and not missing, f"{package.__name__} lists {missing} but gives none"

@@ -18,7 +18,7 @@ from ..gan.config import default_config
 from ..gan.data import load_bags
 from ..gan.quality import BagQuality, quality_table
 from ..gan.sweep import generate_for_scoring
-from ..gan.train import train
+from ..gan.training import train
 
 #: The most epochs the demo trains (2,300 steps): the Lab 2 quality table on the website's
 #: Results page (site/docs/results.md) is after these.
@@ -74,7 +74,7 @@ class OutOfTime(Exception):
 
 
 class EpochClock:
-    """``on_epoch_end`` for :func:`~deepfakelab.gan.train.train`: stop when the next epoch would
+    """``on_epoch_end`` for :func:`~deepfakelab.gan.training.train`: stop when the next epoch would
     end more than half an epoch past ``deadline`` (a :func:`time.perf_counter` time), at the mean
     pace of the epochs measured so far. Half an epoch either way is as close as whole epochs get.
     After ``last_epoch`` the run ends anyway, so it is never stopped there."""

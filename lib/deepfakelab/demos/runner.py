@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from ..gan.config import default_config
-from ..gan.train import DCGANTrainer
+from ..gan.training import DCGANTrainer
 from ..media.files import check_output_folder
 from ..threads import busy_cores, choose_threads, passive_waiting
 from .page import write_index

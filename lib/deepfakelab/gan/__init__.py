@@ -11,41 +11,18 @@ Public API:
 - :class:`BagQuality` -- the offline quality score (domain FD, KID, coverage, copy check).
 """
 
-from .config import BlockSpec, GANConfig, LayerSpec, classic28, classic64, default_config
-from .data import BagData, load_bags, procedural_bags
-from .models import Discriminator, Generator, build_models
-from .train import TrainResult, generate, load_run, read_history, train
+import lazy_loader
 
-__all__ = [
-    "BagData",
-    "BlockSpec",
-    "Discriminator",
-    "GANConfig",
-    "Generator",
-    "LayerSpec",
-    "TrainResult",
-    "build_models",
-    "classic28",
-    "classic64",
-    "default_config",
-    "generate",
-    "load_bags",
-    "load_run",
-    "procedural_bags",
-    "read_history",
-    "train",
-    "run_sweep",
-    "BagQuality",
-]
-
-
-def __getattr__(name):  # the quality score and sweeps import scipy/matplotlib: load them on use
-    if name == "run_sweep":
-        from .sweep import run_sweep  # deferred: --help loads the gan package; sweep +3 s
-
-        return run_sweep
-    if name == "BagQuality":
-        from .quality import BagQuality  # deferred: --help loads the gan package; quality +1.5 s
-
-        return BagQuality
-    raise AttributeError(name)
+# Loaded on first use (scientific Python's lazy_loader, as scikit-image does): the gan package is
+# imported by ``deepfakelab --help`` for its sub-commands, and its modules bring torch (about 2 s).
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "config": ["BlockSpec", "GANConfig", "LayerSpec", "classic28", "classic64", "default_config"],
+        "data": ["BagData", "load_bags", "procedural_bags"],
+        "models": ["Discriminator", "Generator", "build_models"],
+        "training": ["TrainResult", "generate", "load_run", "read_history", "train"],
+        "sweep": ["run_sweep"],
+        "quality": ["BagQuality"],
+    },
+)

@@ -151,7 +151,7 @@ def _check_picture(path: str) -> Path:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .train import check_run_folder, train
+    from .training import check_run_folder, train
 
     from .data import check_data_path
 
@@ -181,7 +181,7 @@ def _quality_file(run: Path) -> Path:
 def _print_quality(run: Path, data) -> None:
     from .quality import BagQuality, quality_table
     from .sweep import generate_for_scoring
-    from .train import TrainResult, load_run
+    from .training import TrainResult, load_run
 
     _, config = load_run(run)
     quality = BagQuality(data.train, data.test)
@@ -193,7 +193,7 @@ def _print_quality(run: Path, data) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .train import load_run
+    from .training import load_run
 
     from .data import check_data_path
 
@@ -210,7 +210,7 @@ def _sample(args: argparse.Namespace) -> int:
     from torchvision.utils import make_grid
 
     from ..provenance.marking import save_marked_image
-    from .train import generate, load_run
+    from .training import generate, load_run
 
     out = _check_picture(args.output)
     generator, config = load_run(args.run, device=args.device)
@@ -248,7 +248,7 @@ def _variants(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def _sweep(args: argparse.Namespace) -> int:
     from .sweep import run_folder, run_sweep
-    from .train import check_run_folder
+    from .training import check_run_folder
 
     from .data import check_data_path
 

@@ -25,7 +25,7 @@ from .config import GANConfig
 from .data import BAG_LABEL, BagData
 from .plots import image_grid, plot_losses
 from .quality import BagQuality, QualityScores, features_and_probs, quality_table
-from .train import TrainResult, generate, load_run, train
+from .training import TrainResult, generate, load_run, train
 
 #: The default sweep: the baseline and one change at a time, as the lab's first experiments.
 DEFAULT_VARIANTS: list[dict[str, Any]] = [

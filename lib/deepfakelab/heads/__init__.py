@@ -25,40 +25,28 @@ Public API (everything a lab needs; units and shapes are in each docstring):
 - CLI: ``deepfakelab heads make OUT ...`` and ``deepfakelab heads sheet OUT``.
 """
 
-from .dataset import FramePairs, HeadsConfig, TalkingHeads, identity_for, split_identities, video_spec
-from .effects import CameraEffects
-from .face_model import FaceModel, Projection
-from .identity import ACCESSORY_KINDS, Identity
-from .motion import SCRIPTS, look_around, nod, random_trajectory, shake, surprise, talk
-from .render import RenderedFrame, render_frame, render_video
-from .sheet import contact_sheet, talking_strip
-from .state import FaceState
-from .writer import write_dataset
+import lazy_loader
 
-__all__ = [
-    "ACCESSORY_KINDS",
-    "CameraEffects",
-    "FaceModel",
-    "FaceState",
-    "FramePairs",
-    "HeadsConfig",
-    "Identity",
-    "Projection",
-    "RenderedFrame",
-    "SCRIPTS",
-    "TalkingHeads",
-    "contact_sheet",
-    "identity_for",
-    "look_around",
-    "nod",
-    "random_trajectory",
-    "render_frame",
-    "render_video",
-    "shake",
-    "split_identities",
-    "surprise",
-    "talk",
-    "talking_strip",
-    "video_spec",
-    "write_dataset",
-]
+# Loaded on first use (scientific Python's lazy_loader, as scikit-image does): the heads package is
+# imported by ``deepfakelab --help`` for its sub-commands, and its datasets bring torch and scipy.
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "dataset": [
+            "FramePairs",
+            "HeadsConfig",
+            "TalkingHeads",
+            "identity_for",
+            "split_identities",
+            "video_spec",
+        ],
+        "effects": ["CameraEffects"],
+        "face_model": ["FaceModel", "Projection"],
+        "identity": ["ACCESSORY_KINDS", "Identity"],
+        "motion": ["SCRIPTS", "look_around", "nod", "random_trajectory", "shake", "surprise", "talk"],
+        "render": ["RenderedFrame", "render_frame", "render_video"],
+        "sheet": ["contact_sheet", "talking_strip"],
+        "state": ["FaceState"],
+        "writer": ["write_dataset"],
+    },
+)

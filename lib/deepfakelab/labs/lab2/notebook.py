@@ -29,7 +29,7 @@ from torchvision.utils import make_grid
 
 from ...gan.config import BlockSpec, DiscriminatorConfig, GANConfig, GeneratorConfig, LayerSpec, TrainConfig
 from ...gan.models import build_models
-from ...gan.train import DCGANTrainer
+from ...gan.training import DCGANTrainer
 from .. import expected_time, website
 
 #: The notebook's recipe: noise size, batch, learning rate (the DCGAN paper's), seeds.
@@ -167,7 +167,7 @@ def reference_run(images: torch.Tensor, steps: int = 200, snapshots: int = 3, se
     """The lab's DCGAN trained by the kit for ``steps`` steps on ``images`` ((N, 1, 28, 28) in [0, 1]).
 
     The same layers and recipe as the notebook's (:func:`lab_config`), trained by the kit's own
-    :class:`~deepfakelab.gan.train.DCGANTrainer`; its samples from one fixed noise are kept at
+    :class:`~deepfakelab.gan.training.DCGANTrainer`; its samples from one fixed noise are kept at
     ``snapshots`` evenly spaced steps (the first before any training). About 0.1 s a step on one
     CPU thread.
     """

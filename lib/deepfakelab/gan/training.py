@@ -29,14 +29,17 @@ from typing import Callable
 
 import torch
 from torch import nn
+from torchvision.utils import make_grid
 from tqdm.auto import tqdm
 
 from ..datafiles import read_json_file
 from ..errors import ConfigError, TrainingDiverged
 from ..media.files import check_input_file, check_output_folder
+from ..provenance.marking import Provenance, save_marked_image
 from ..runtime import resolve_device, seed_everything
 from .config import GANConfig
 from .models import Generator, build_models
+from .plots import plot_losses
 
 STEP_FIELDS = ["epoch", "step", "d_loss", "g_loss", "d_real", "d_fake"]
 
@@ -232,7 +235,6 @@ def _prepare_run_folder(run_dir, config: GANConfig, resume: bool):
     A key that cannot sign stops the run here, before any training.
     """
     run_dir = check_run_folder(run_dir, resume)
-    from ..provenance.marking import Provenance  # deferred: --help loads gan.train; provenance +0.2 s
 
     marks = Provenance().check()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -286,7 +288,6 @@ def _finish(
 ) -> TrainResult:
     """The loss curves drawn and what the run wrote, with its speed."""
     write_history(run_dir, history)
-    from .plots import plot_losses  # deferred: --help loads gan.train; plots +2.5 s
 
     plot_losses(history, run_dir / "losses.png", title=run_dir.name)
     files = {
@@ -450,9 +451,6 @@ def load_run(path: str | os.PathLike, device: str | None = "cpu") -> tuple[Gener
 def _save_image_grid(images: torch.Tensor, path: Path, nrow: int | None = None, marks=None) -> None:
     """The grid as torchvision's ``save_image`` draws it, with the kit's label band, watermark and
     signed manifest (generated pictures say so: :mod:`deepfakelab.provenance.marking`)."""
-    from torchvision.utils import make_grid  # deferred: --help loads gan.train; torchvision +1.5 s
-
-    from ..provenance.marking import save_marked_image  # deferred: --help loads gan.train; provenance +0.2 s
 
     nrow = nrow or max(1, int(math.sqrt(len(images))))
     grid = make_grid(images.detach().cpu(), nrow=nrow, padding=2, pad_value=1.0)
