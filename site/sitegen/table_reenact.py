@@ -124,7 +124,7 @@ def mesh_warp_turns(data: dict) -> str:
             "- **Against the targets** (issue 29): flipped triangles up to 35 degrees: "
             f"{mesh['flipped_total']} in all "
             f"(target 0, {'met' if mesh['flipped_total'] == 0 else 'not met'}); "
-            f"seam L1 {ratio:.2f}x the landmark warp's (target at most 0.5x, "
+            f"seam L1 {ratio:.3f}x the landmark warp's (target at most 0.5x, "
             f"{'met' if ratio <= 0.5 else 'not met'}). Outside the face "
             f"(between the oval and 1.35 times it): mesh warp {mesh['outside_l1']:.4f}, landmark warp "
             f"{five['outside_l1']:.4f}, zero motion {zero['outside_l1']:.4f}.",

@@ -128,12 +128,12 @@ def test_head_turns_verdicts_follow_the_numbers(sitegen):
     text = table_reenact.mesh_warp_turns(_turns())
     assert "| +10 | 0.0500 | 0.0500 | 0.0500 | 0 | 0 |" in text and "| -10 |" in text
     assert (
-        "0 in all (target 0, met)" in text and "0.45x the landmark warp's (target at most 0.5x, met)" in text
+        "0 in all (target 0, met)" in text and "0.448x the landmark warp's (target at most 0.5x, met)" in text
     )
     worse = table_reenact.mesh_warp_turns(_turns(flipped=4, mesh_seam=0.1))
     assert (
         "4 in all (target 0, not met)" in worse
-        and f"{0.1 / 0.134:.2f}x" in worse
+        and f"{0.1 / 0.134:.3f}x" in worse
         and "0.5x, not met" in worse
     )
 
