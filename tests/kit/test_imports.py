@@ -261,10 +261,14 @@ def test_every_module_imports_alone_in_a_fresh_interpreter():
         "print('\\n'.join(failed))\n"
         "sys.exit(1 if failed else 0)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=PACKAGE.parent
-    )
+    result = _in_a_fresh_interpreter(script, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+
+
+def _in_a_fresh_interpreter(script: str, timeout: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout, cwd=PACKAGE.parent
+    )
 
 
 def test_the_command_line_parser_loads_no_torch():
@@ -276,9 +280,7 @@ def test_the_command_line_parser_loads_no_torch():
         "build_parser()\n"
         "print(' '.join(sorted(m for m in ('torch', 'scipy', 'matplotlib') if m in sys.modules)))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=PACKAGE.parent
-    )
+    result = _in_a_fresh_interpreter(script, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr[-2000:]
 
 
