@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # The leave-one-kind-out runs behind bench/detect_leave_out.py (issue 27): the shipped recipe,
 # each run with one kind of fake never seen in training or validation, on the CC-BY photos and
-# the videos (UTKFace left out), one epoch each, so the four runs fit in about 35 minutes on 2 cores.
+# the videos (UTKFace left out), one epoch each, so the four runs fit in about 15 minutes on 2 cores.
 #   bash scripts/train_leave_out.sh [FACES_NPZ] [EPOCHS]
 # FACES_NPZ: the face set scripts/train_real_detector.sh builds (runs/real-128/faces.npz).
-# The committed table (site/data/detect_leave_out.json) was measured before --h264 0.3 and 24 frames
-# a training video joined the recipe (2026-12-08); a rerun measures the shipped recipe.
+# EPOCHS 6 trains each as long as the shipped detector (about 1.5 hours for the four; still without UTKFace).
 # Then: python bench/detect_leave_out.py --run mesh_warp=runs/loo-mesh_warp/detector.pt ... (its docstring)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
