@@ -184,8 +184,9 @@ def registered_turns(face_mesh: FaceMesh) -> dict:
                 video[t],
                 meshes[t],
             )
-            tally.flipped[yaw].append(0)
-            tally.uncovered[yaw].append(0)
+            control = warper.control_targets(motion.targets[t], heads[t])
+            tally.flipped[yaw].append(int(warper.flipped(control).sum()))
+            tally.uncovered[yaw].append(warper.uncovered(control, motion.depth[t]))
     return tally.summary()
 
 
